@@ -1,0 +1,45 @@
+/* The command-line front end: argument parsing, printing, exit codes.
+ * Exit status: 0 done, 1 runtime failure, 2 bad usage or bad spec. */
+#ifndef DLX_CLI_H
+#define DLX_CLI_H
+
+#include <stdbool.h>
+
+#include "../core/err.h"
+#include "../models/run.h"
+
+typedef struct dlx_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+    const char *usage; /* full help text for `dlx CMD --help` */
+} dlx_command;
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_inspect(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+
+/* Print "dlx: <formatted error>" to stderr and return the exit status for it. */
+int cli_fail(const dlx_err *err);
+/* Print "dlx CMD: msg" and a usage hint to stderr; returns 2. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* true if argv has -h or --help. */
+bool cli_wants_help(int argc, char **argv);
+/* Print the usage text of a command to stdout; returns 0. */
+int cli_print_help(const char *cmd);
+
+/* Progress printer: a live line on a terminal, plain lines otherwise. */
+typedef struct cli_progress {
+    bool tty;
+    bool quiet;
+    bool line_open; /* a \r line is on screen */
+} cli_progress;
+void cli_progress_init(cli_progress *p, bool quiet);
+void cli_progress_hook(void *user, const dlx_progress *p);
+void cli_progress_end(cli_progress *p);
+
+/* Results as text ("test_accuracy 0.9912") or one JSON object on stdout. */
+void cli_print_results(const dlx_results *r, bool json);
+
+#endif

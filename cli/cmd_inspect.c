@@ -1,0 +1,67 @@
+/* dlx inspect FILE.h5 [--spec] */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/h5io.h"
+#include "cli.h"
+
+static int print_entry(const dlx_h5_entry *e, void *user)
+{
+    (void)user;
+    char dims[128] = "scalar";
+    size_t used = 0;
+    if (e->ndim > 0) {
+        used += (size_t)snprintf(dims, sizeof dims, "[");
+        for (int i = 0; i < e->ndim && used < sizeof dims; i++)
+            used += (size_t)snprintf(dims + used, sizeof dims - used, "%s%" PRId64, i ? ", " : "", e->dims[i]);
+        if (used < sizeof dims)
+            snprintf(dims + used, sizeof dims - used, "]");
+    }
+    if (e->has_stats)
+        printf("  %-40s %-8s %-18s min %-11.4g max %-11.4g mean %.4g\n", e->path, e->type, dims, e->min, e->max,
+               e->mean);
+    else
+        printf("  %-40s %-8s %s\n", e->path, e->type, dims);
+    return 0;
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+    const char *path = NULL;
+    bool show_spec = false;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--spec") == 0)
+            show_spec = true;
+        else if (argv[i][0] == '-')
+            return cli_usage_error("inspect", "unknown option '%s'", argv[i]);
+        else if (!path)
+            path = argv[i];
+        else
+            return cli_usage_error("inspect", "more than one file given");
+    }
+    if (!path)
+        return cli_usage_error("inspect", "missing FILE.h5");
+    dlx_err err;
+    dlx_err_clear(&err);
+    dlx_ckpt_meta meta;
+    char family[64];
+    if (dlx_ckpt_read_meta(path, &meta, family, sizeof family, &err) == 0) {
+        printf("%s: dlx checkpoint\n  model kind: %s\n  step: %" PRId64 "\n  epoch: %" PRId64 "\n  seed: %" PRIu64 "\n",
+               path, family, meta.step, meta.epoch, meta.rng[0]);
+        if (show_spec)
+            printf("spec:\n%s\n", meta.spec_text);
+        free((char *)meta.spec_text);
+    } else if (err.code == DLX_EIO) {
+        return cli_fail(&err);
+    } else {
+        /* not a checkpoint: any HDF5 file (metrics.h5) is still listed */
+        dlx_err_clear(&err);
+        printf("%s:\n", path);
+    }
+    printf("datasets:\n");
+    if (dlx_h5_walk(path, print_entry, NULL, &err))
+        return cli_fail(&err);
+    return 0;
+}

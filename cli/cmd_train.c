@@ -1,0 +1,190 @@
+/* dlx train SPEC [--set K=V]... [--out DIR] [--resume] [--json] [--quiet] [--threads N] [--max-memory SIZE] */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../models/family.h"
+#include "cli.h"
+
+static volatile sig_atomic_t g_stop;
+
+/* First signal: ask the loop to checkpoint and stop. Second: leave now. */
+static void on_signal(int sig)
+{
+    if (g_stop)
+        _exit(128 + sig);
+    g_stop = 1;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* "2G", "512M", "1000000" -> bytes; 0 on a bad value. */
+static size_t parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || v <= 0)
+        return 0;
+    double mul = 1;
+    if (*end == 'K' || *end == 'k') mul = 1024.0, end++;
+    else if (*end == 'M' || *end == 'm') mul = 1048576.0, end++;
+    else if (*end == 'G' || *end == 'g') mul = 1073741824.0, end++;
+    if (*end == 'i' || *end == 'B')
+        end++;
+    if (*end == 'B')
+        end++;
+    return *end ? 0 : (size_t)(v * mul);
+}
+
+static size_t default_max_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    return pages > 0 && size > 0 ? (size_t)((double)pages * (double)size * 0.8) : 0;
+}
+
+static void default_run_dir(const dlx_spec *spec, const char *spec_path, char *out, size_t n)
+{
+    dlx_spec_node *name = dlx_spec_get(dlx_spec_root(spec), "name");
+    if (name && name->kind == DLX_SPEC_SCALAR && name->scalar[0] && !strchr(name->scalar, '/')) {
+        snprintf(out, n, "runs/%s", name->scalar);
+        return;
+    }
+    const char *base = strrchr(spec_path, '/');
+    base = base ? base + 1 : spec_path;
+    char stem[256];
+    snprintf(stem, sizeof stem, "%s", base);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = '\0';
+    snprintf(out, n, "runs/%s", stem);
+}
+
+static int write_resolved_spec(const dlx_model *m, dlx_err *err)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/spec.yaml", m->run_dir);
+    char *text = dlx_spec_dump(m->spec);
+    FILE *f = text ? fopen(path, "w") : NULL;
+    int rc = 0;
+    if (!f || fputs(text, f) < 0)
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the resolved spec: %s", strerror(errno));
+    if (f && fclose(f) && !rc)
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the resolved spec: %s", strerror(errno));
+    free(text);
+    return rc;
+}
+
+int cmd_train(int argc, char **argv)
+{
+    const char *spec_path = NULL, *out_dir = NULL;
+    const char *sets[64];
+    int n_sets = 0, threads = 0;
+    bool resume = false, json = false, quiet = false;
+    size_t max_memory = default_max_memory();
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        bool has_next = i + 1 < argc;
+        if (strcmp(a, "--set") == 0 && has_next) {
+            if (n_sets == 64)
+                return cli_usage_error("train", "too many --set options (at most 64)");
+            sets[n_sets++] = argv[++i];
+        } else if (strncmp(a, "--set=", 6) == 0) {
+            if (n_sets == 64)
+                return cli_usage_error("train", "too many --set options (at most 64)");
+            sets[n_sets++] = a + 6;
+        } else if (strcmp(a, "--out") == 0 && has_next) {
+            out_dir = argv[++i];
+        } else if (strcmp(a, "--resume") == 0) {
+            resume = true;
+        } else if (strcmp(a, "--json") == 0) {
+            json = true;
+        } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
+            quiet = true;
+        } else if (strcmp(a, "--threads") == 0 && has_next) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1024)
+                return cli_usage_error("train", "--threads: expected a number from 1 to 1024, got '%s'", argv[i]);
+            threads = (int)v;
+        } else if (strcmp(a, "--max-memory") == 0 && has_next) {
+            max_memory = parse_size(argv[++i]);
+            if (!max_memory)
+                return cli_usage_error("train", "--max-memory: expected a size like 2G or 512M, got '%s'", argv[i]);
+        } else if (a[0] == '-') {
+            return cli_usage_error("train", "unknown or incomplete option '%s'", a);
+        } else if (!spec_path) {
+            spec_path = a;
+        } else {
+            return cli_usage_error("train", "more than one spec given ('%s' and '%s')", spec_path, a);
+        }
+    }
+    if (!spec_path)
+        return cli_usage_error("train", "missing SPEC (a YAML file, e.g. configs/lenet5.yaml)");
+
+    dlx_err err;
+    dlx_err_clear(&err);
+    dlx_spec *spec;
+    if (dlx_spec_load_file(spec_path, &spec, &err))
+        return cli_fail(&err);
+    for (int i = 0; i < n_sets; i++)
+        if (dlx_spec_set(spec, sets[i], &err)) {
+            dlx_spec_destroy(spec);
+            return cli_fail(&err);
+        }
+    char run_dir[512];
+    if (out_dir)
+        snprintf(run_dir, sizeof run_dir, "%s", out_dir);
+    else
+        default_run_dir(spec, spec_path, run_dir, sizeof run_dir);
+
+    cli_progress prog;
+    cli_progress_init(&prog, quiet);
+    install_signals();
+    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop};
+    dlx_model *m;
+    /* threads and the memory limit must be known while the graph is built */
+    int rc = dlx_model_create_opts(spec, run_dir, &hooks, threads, max_memory, &m, &err);
+    if (rc)
+        return cli_fail(&err);
+    snprintf(m->spec_path, sizeof m->spec_path, "%s", spec_path);
+    char ckpt[600];
+    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", run_dir);
+    if (resume) {
+        struct stat st;
+        if (stat(ckpt, &st) == 0) {
+            rc = dlx_run_load_checkpoint(m, ckpt, true, &err);
+            if (rc)
+                goto out;
+            dlx_run_info(m, "resuming from %s at step %lld", ckpt, (long long)m->step);
+        } else {
+            dlx_run_info(m, "no checkpoint at %s: starting from step 0", ckpt);
+        }
+    }
+    rc = dlx_run_prepare_dir(m, &err);
+    if (!rc) rc = write_resolved_spec(m, &err);
+    if (!rc) rc = m->family->train(m, &err);
+    cli_progress_end(&prog);
+    if (!rc) {
+        if (!quiet && !json)
+            fprintf(stderr, "checkpoint: %s\n", ckpt);
+        cli_print_results(&m->results, json);
+    }
+out:
+    if (rc)
+        rc = cli_fail(&err);
+    dlx_model_destroy(m);
+    return rc;
+}

@@ -1,0 +1,138 @@
+/* dlx: one binary, one subcommand per research task. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../core/h5io.h"
+#include "../core/spec.h"
+#include "cli.h"
+
+static const dlx_command k_commands[] = {
+    {"train", cmd_train, "train a model from a YAML spec",
+     "usage: dlx train SPEC [--set KEY=VALUE]... [--out DIR] [--resume] [--json] [--quiet]\n"
+     "                 [--threads N] [--max-memory SIZE]\n"
+     "\n"
+     "Trains the model that SPEC describes and writes DIR/checkpoint.h5 (parameters,\n"
+     "optimizer state, step, the resolved spec) at each epoch end and every\n"
+     "train.checkpoint_every steps, DIR/metrics.h5 (train_loss, test_accuracy, ...)\n"
+     "and pictures (filters.png, misclassified.png).\n"
+     "\n"
+     "  --set KEY=VALUE   override a spec key before validation, e.g. --set train.epochs=2\n"
+     "                    or --set data.dataset=fashion-mnist (repeatable)\n"
+     "  --out DIR         run directory (default runs/<spec name>)\n"
+     "  --resume          continue from DIR/checkpoint.h5; same result as an uninterrupted run\n"
+     "  --json            print one JSON object of final metrics on stdout\n"
+     "  --quiet           no progress output\n"
+     "  --threads N       BLAS threads (default: train.threads, else OpenBLAS's default)\n"
+     "  --max-memory SIZE refuse graphs needing more activation memory (e.g. 2G, 512M;\n"
+     "                    default 80% of physical memory)\n"
+     "\n"
+     "example: dlx train configs/lenet5.yaml --set train.epochs=2 --out runs/quick\n"},
+    {"eval", cmd_eval, "evaluate a checkpoint on a dataset split",
+     "usage: dlx eval CHECKPOINT [--data NAME:SPLIT] [--json]\n"
+     "\n"
+     "Rebuilds the model from the spec stored in CHECKPOINT, loads its parameters and\n"
+     "reports accuracy and loss on the spec's test split, or on NAME:SPLIT\n"
+     "(e.g. mnist:test, fashion-mnist:train).\n"
+     "\n"
+     "example: dlx eval runs/lenet5/checkpoint.h5 --data mnist:test\n"},
+    {"inspect", cmd_inspect, "show what an HDF5 file from dlx holds",
+     "usage: dlx inspect FILE.h5 [--spec]\n"
+     "\n"
+     "For a checkpoint: model kind, step, epoch, parameter shapes and statistics,\n"
+     "optimizer slots and, with --spec, the full resolved spec. For a metrics file:\n"
+     "every series with its length and last value.\n"
+     "\n"
+     "example: dlx inspect runs/lenet5/checkpoint.h5\n"},
+    {"gradcheck", cmd_gradcheck, "finite-difference check of a spec's built graph",
+     "usage: dlx gradcheck SPEC [--set KEY=VALUE]... [--eps E] [--coords N]\n"
+     "\n"
+     "Builds the graph SPEC describes at batch 2 on real samples, and compares the\n"
+     "gradient of the loss with respect to every parameter with central finite\n"
+     "differences (N sampled coordinates per tensor plus one random direction).\n"
+     "Exits 1 if any check fails.\n"
+     "\n"
+     "example: dlx gradcheck configs/lenet5.yaml\n"},
+};
+#define N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
+
+static void print_main_help(FILE *f)
+{
+    fprintf(f, "dlx: train and inspect the experiments of LeCun-lab papers from YAML specs\n\n"
+               "usage: dlx COMMAND [ARGS]   (dlx COMMAND --help for details)\n\ncommands:\n");
+    for (int i = 0; i < N_COMMANDS; i++)
+        fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].summary);
+    fprintf(f, "\nexit status: 0 done, 1 runtime failure (I/O, NaN loss, memory), 2 bad usage or spec\n");
+}
+
+int cli_print_help(const char *cmd)
+{
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(k_commands[i].name, cmd) == 0) {
+            fputs(k_commands[i].usage, stdout);
+            return 0;
+        }
+    return 2;
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "dlx %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "\n(see dlx %s --help)\n", cmd);
+    return 2;
+}
+
+bool cli_wants_help(int argc, char **argv)
+{
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0)
+            return true;
+    return false;
+}
+
+int cli_fail(const dlx_err *err)
+{
+    char buf[1400];
+    dlx_err_format(err, buf, sizeof buf);
+    fprintf(stderr, "dlx: %s\n", buf);
+    return dlx_err_exit_status(err->code ? err->code : DLX_EIO);
+}
+
+int main(int argc, char **argv)
+{
+    dlx_h5_quiet();
+    if (argc < 2) {
+        print_main_help(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+        if (argc > 2 && strcmp(argv[1], "help") == 0)
+            return cli_print_help(argv[2]) ? cli_usage_error("help", "unknown command '%s'", argv[2]) : 0;
+        print_main_help(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("dlx %s\n", DLX_VERSION);
+        return 0;
+    }
+    for (int i = 0; i < N_COMMANDS; i++)
+        if (strcmp(k_commands[i].name, argv[1]) == 0) {
+            if (cli_wants_help(argc - 1, argv + 1))
+                return cli_print_help(argv[1]);
+            return k_commands[i].run(argc - 1, argv + 1);
+        }
+    const char *names[N_COMMANDS + 1];
+    for (int i = 0; i < N_COMMANDS; i++)
+        names[i] = k_commands[i].name;
+    names[N_COMMANDS] = NULL;
+    const char *near = dlx_closest(argv[1], names);
+    if (near)
+        fprintf(stderr, "dlx: unknown command '%s'; did you mean '%s'?\n", argv[1], near);
+    else
+        fprintf(stderr, "dlx: unknown command '%s' (run dlx --help for the list)\n", argv[1]);
+    return 2;
+}

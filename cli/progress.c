@@ -1,0 +1,77 @@
+/* Progress on stderr: one live line on a terminal, a plain line per epoch otherwise. */
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+void cli_progress_init(cli_progress *p, bool quiet)
+{
+    p->tty = isatty(STDERR_FILENO);
+    p->quiet = quiet;
+    p->line_open = false;
+}
+
+static void close_line(cli_progress *p)
+{
+    if (p->line_open) {
+        fputc('\n', stderr);
+        p->line_open = false;
+    }
+}
+
+static void fmt_eta(double s, char *buf, size_t n)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ldh%02ldm", t / 3600, (t / 60) % 60);
+    else
+        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+}
+
+void cli_progress_hook(void *user, const dlx_progress *p)
+{
+    cli_progress *c = user;
+    if (c->quiet)
+        return;
+    if (p->phase[0] == 'i') { /* info */
+        close_line(c);
+        fprintf(stderr, "%s\n", p->message);
+        return;
+    }
+    if (p->phase[0] == 't') { /* train */
+        if (!c->tty)
+            return; /* plain logs get one line per epoch, from "eval" */
+        char eta[32];
+        fmt_eta(p->eta_s, eta, sizeof eta);
+        fprintf(stderr, "\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f img/s  ETA %s   ", (long long)p->epoch,
+                (long long)p->epochs, (long long)p->step, (long long)p->steps, p->loss, p->images_per_s, eta);
+        fflush(stderr);
+        c->line_open = true;
+        return;
+    }
+    if (p->phase[0] == 'e' && p->results) { /* eval at epoch end */
+        close_line(c);
+        double tl = 0, ta = 0, vl = 0, va = 0;
+        dlx_results_get(p->results, "train_loss", &tl);
+        dlx_results_get(p->results, "train_accuracy", &ta);
+        dlx_results_get(p->results, "test_loss", &vl);
+        dlx_results_get(p->results, "test_accuracy", &va);
+        fprintf(stderr, "epoch %lld/%lld  step %lld  train loss %.4f acc %.4f  test loss %.4f acc %.4f\n",
+                (long long)p->epoch, (long long)p->epochs, (long long)p->step, tl, ta, vl, va);
+    }
+}
+
+void cli_progress_end(cli_progress *p) { close_line(p); }
+
+void cli_print_results(const dlx_results *r, bool json)
+{
+    if (json) {
+        printf("{");
+        for (int i = 0; i < r->n; i++)
+            printf("%s\"%s\":%.10g", i ? "," : "", r->name[i], r->value[i]);
+        printf("}\n");
+        return;
+    }
+    for (int i = 0; i < r->n; i++)
+        printf("%-16s %.6g\n", r->name[i], r->value[i]);
+}

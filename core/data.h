@@ -1,0 +1,73 @@
+/* Datasets: images kept as uint8 in memory, converted to float per batch.
+ *
+ * IDX files (MNIST, Fashion-MNIST) are read plain or gzip-compressed (zlib
+ * reads either). A dataset name maps to a directory and file names through a
+ * registry; the directory is `dir` from the spec, else $DLX_DATA_DIR/<name>,
+ * else datasets/data/<name> relative to the working directory.
+ * Every failure names the file and what was wrong (missing: how to fetch it).
+ */
+#ifndef DLX_DATA_H
+#define DLX_DATA_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "rng.h"
+
+typedef struct dlx_dataset {
+    char name[64];        /* "mnist" */
+    char split[16];       /* "train" or "test" */
+    int64_t n;            /* samples */
+    int c, h, w;          /* per-sample shape */
+    int num_classes;
+    uint8_t *images;      /* n * c * h * w, owned */
+    uint8_t *labels;      /* n, owned */
+} dlx_dataset;
+
+/* How uint8 pixels become floats: x = (p / 255 - mean) / std, then optional
+ * zero padding to out_h x out_w (centred), e.g. MNIST 28x28 -> 32x32. */
+typedef struct dlx_transform {
+    float mean, std;
+    int pad;              /* pixels of padding on each side */
+    int resize_h, resize_w; /* 0 = no resize; else bilinear resize before padding */
+} dlx_transform;
+
+/* Registry of known datasets: name, the four file names, classes, where to fetch. */
+typedef struct dlx_dataset_info {
+    const char *name;
+    const char *train_images, *train_labels, *test_images, *test_labels;
+    int num_classes;
+    const char *fetch_hint; /* "datasets/fetch mnist" */
+} dlx_dataset_info;
+
+const dlx_dataset_info *dlx_dataset_find(const char *name);
+const dlx_dataset_info *dlx_dataset_at(int i); /* iterate until NULL */
+/* "mnist, fashion-mnist" for messages. */
+const char *dlx_dataset_names(void);
+
+/* Directory the files of `name` are read from, given the spec's `dir` (may be NULL). */
+void dlx_dataset_dir(const char *name, const char *dir, char *out, size_t n);
+
+/* Load a split ("train" or "test") of a registered dataset. */
+int dlx_dataset_load(const char *name, const char *split, const char *dir, dlx_dataset *out,
+                     dlx_err *err);
+/* Load one IDX image file and one IDX label file (plain or .gz). Checks magic
+ * numbers, dimensions, the byte count against the header (truncation), that
+ * image and label counts agree, and that labels are < num_classes. */
+int dlx_idx_load(const char *images_path, const char *labels_path, int num_classes,
+                 dlx_dataset *out, dlx_err *err);
+void dlx_dataset_free(dlx_dataset *d);
+
+/* Output shape of one transformed sample. */
+void dlx_transform_shape(const dlx_dataset *d, const dlx_transform *t, int *c, int *h, int *w);
+
+/* Write samples idx[0..count) as floats into x (count * c*h*w of the
+ * transformed shape) and their labels as floats into y (count; may be NULL). */
+void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint32_t *idx,
+                       int count, float *x, float *y);
+
+/* The data order of one epoch: a pure function of (seed, epoch). */
+void dlx_epoch_order(uint64_t seed, int64_t epoch, uint32_t *idx, uint32_t n);
+
+#endif

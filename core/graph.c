@@ -1,0 +1,234 @@
+#include "graph.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+dlx_graph *dlx_graph_create(dlx_params *params)
+{
+    dlx_graph *g = calloc(1, sizeof(*g));
+    if (g)
+        g->params = params;
+    return g;
+}
+
+void dlx_graph_destroy(dlx_graph *g)
+{
+    if (!g)
+        return;
+    for (int i = 0; i < g->n; i++) {
+        free(g->nodes[i]->attr);
+        free(g->nodes[i]);
+    }
+    free(g->nodes);
+    dlx_arena_free(&g->arena);
+    free(g);
+}
+
+static dlx_node *new_node(dlx_graph *g, dlx_node_kind kind, const char *name, dlx_err *err)
+{
+    DLX_ASSERT(!g->compiled);
+    if (g->n == g->cap) {
+        int cap = g->cap ? 2 * g->cap : 32;
+        dlx_node **nodes = realloc(g->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory building the graph");
+            return NULL;
+        }
+        g->nodes = nodes;
+        g->cap = cap;
+    }
+    dlx_node *n = calloc(1, sizeof(*n));
+    if (!n) {
+        dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory building the graph");
+        return NULL;
+    }
+    n->kind = kind;
+    n->id = g->n;
+    n->param = -1;
+    if (name)
+        snprintf(n->name, sizeof n->name, "%s", name);
+    else
+        snprintf(n->name, sizeof n->name, "node%d", g->n);
+    g->nodes[g->n++] = n;
+    return n;
+}
+
+dlx_node *dlx_graph_input(dlx_graph *g, const char *name, dlx_shape shape, bool needs_grad,
+                          dlx_err *err)
+{
+    dlx_node *n = new_node(g, DLX_NODE_INPUT, name, err);
+    if (!n)
+        return NULL;
+    n->out = dlx_tensor_view(shape, NULL, NULL);
+    n->needs_grad = needs_grad;
+    return n;
+}
+
+dlx_node *dlx_graph_param(dlx_graph *g, int param_index, dlx_err *err)
+{
+    DLX_ASSERT(param_index >= 0 && param_index < g->params->n);
+    const dlx_param *p = &g->params->items[param_index];
+    dlx_node *n = new_node(g, DLX_NODE_PARAM, p->name, err);
+    if (!n)
+        return NULL;
+    n->param = param_index;
+    n->out = dlx_tensor_view(p->t.shape, NULL, NULL); /* bound at compile */
+    n->needs_grad = true;
+    return n;
+}
+
+/* The graph's last node is the failed one: drop it so the graph stays valid. */
+static void drop_last(dlx_graph *g)
+{
+    dlx_node *n = g->nodes[--g->n];
+    free(n->attr);
+    free(n);
+}
+
+dlx_node *dlx_graph_op(dlx_graph *g, const dlx_op_vtbl *op, const char *name, dlx_node **inputs,
+                       int n_in, const void *attr, dlx_loc loc, dlx_err *err)
+{
+    if (n_in < op->n_in_min || n_in > op->n_in_max || n_in > DLX_MAX_INPUTS) {
+        dlx_err_setf(err, DLX_EINVAL, loc, "%s '%s' takes %d to %d inputs, got %d", op->name,
+                     name ? name : "?", op->n_in_min, op->n_in_max, n_in);
+        return NULL;
+    }
+    dlx_node *n = new_node(g, DLX_NODE_OP, name, err);
+    if (!n)
+        return NULL;
+    n->op = op;
+    n->loc = loc;
+    n->n_in = n_in;
+    for (int i = 0; i < n_in; i++) {
+        n->in[i] = inputs[i];
+        n->needs_grad = n->needs_grad || inputs[i]->needs_grad;
+    }
+    if (op->attr_size) {
+        n->attr = calloc(1, op->attr_size);
+        if (!n->attr) {
+            drop_last(g);
+            dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory building the graph");
+            return NULL;
+        }
+        if (attr)
+            memcpy(n->attr, attr, op->attr_size);
+    }
+    dlx_err e2;
+    dlx_err_clear(&e2);
+    int rc = op->infer(n, &e2);
+    if (rc) {
+        /* Say which node and where, and what came in. */
+        char shapes[256] = "", buf[64];
+        size_t used = 0;
+        for (int i = 0; i < n_in && used < sizeof shapes; i++)
+            used += (size_t)snprintf(shapes + used, sizeof shapes - used, "%s%s", i ? " and " : "",
+                                     dlx_shape_str(&inputs[i]->out.shape, buf, sizeof buf));
+        dlx_err_setf(err, rc, loc, "%s '%s': %s (input shape %s)", op->name, n->name, e2.msg,
+                     shapes);
+        drop_last(g);
+        return NULL;
+    }
+    n->out.numel = dlx_shape_numel(&n->out.shape);
+    return n;
+}
+
+dlx_node *dlx_graph_find(const dlx_graph *g, const char *name)
+{
+    for (int i = 0; i < g->n; i++)
+        if (strcmp(g->nodes[i]->name, name) == 0)
+            return g->nodes[i];
+    return NULL;
+}
+
+/* Arena layout: [all activation grads][all values][all scratch]. Grads come
+ * first and contiguous so one memset clears them every step. */
+static size_t grad_bytes(const dlx_graph *g, const dlx_node *n)
+{
+    bool has = n->kind != DLX_NODE_PARAM && n->needs_grad && !g->inference;
+    return has ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
+}
+
+static size_t value_bytes(const dlx_node *n)
+{
+    return n->kind != DLX_NODE_PARAM ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
+}
+
+size_t dlx_graph_plan_bytes(const dlx_graph *g)
+{
+    size_t total = 0;
+    for (int i = 0; i < g->n; i++) {
+        const dlx_node *n = g->nodes[i];
+        total += grad_bytes(g, n) + value_bytes(n) + dlx_arena_round(n->scratch_floats * 4);
+    }
+    return total;
+}
+
+int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
+{
+    DLX_ASSERT(!g->compiled);
+    DLX_ASSERT(g->params->final);
+    size_t need = dlx_graph_plan_bytes(g);
+    if (max_bytes && need > max_bytes)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
+                            "the graph needs %.1f MiB of activations, over the limit of %.1f MiB",
+                            (double)need / 1048576.0, (double)max_bytes / 1048576.0);
+    int rc = dlx_arena_init(&g->arena, need, err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < g->n; i++) {
+        dlx_node *n = g->nodes[i];
+        if (grad_bytes(g, n))
+            n->out.grad = dlx_arena_alloc(&g->arena, (size_t)n->out.numel * 4);
+    }
+    g->activation_bytes = g->arena.used; /* the grad region */
+    for (int i = 0; i < g->n; i++) {
+        dlx_node *n = g->nodes[i];
+        if (n->kind == DLX_NODE_PARAM) {
+            const dlx_param *p = &g->params->items[n->param];
+            n->out.data = p->t.data;
+            n->out.grad = p->t.grad;
+        } else {
+            n->out.data = dlx_arena_alloc(&g->arena, (size_t)n->out.numel * 4);
+        }
+        if (n->scratch_floats)
+            n->scratch = dlx_arena_alloc(&g->arena, n->scratch_floats * 4);
+        DLX_ASSERT(n->out.data != NULL);
+    }
+    g->compiled = true;
+    return 0;
+}
+
+void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx)
+{
+    DLX_ASSERT(g->compiled);
+    for (int i = 0; i < g->n; i++) {
+        dlx_node *n = g->nodes[i];
+        if (n->kind == DLX_NODE_OP)
+            n->op->forward(n, ctx);
+    }
+}
+
+void dlx_graph_backward_from(dlx_graph *g, dlx_node *top, const float *seed, const dlx_ctx *ctx)
+{
+    DLX_ASSERT(g->compiled && !g->inference);
+    DLX_ASSERT(top->out.grad != NULL);
+    /* the activation-grad region is the start of the arena */
+    memset(g->arena.base, 0, g->activation_bytes);
+    if (seed)
+        memcpy(top->out.grad, seed, (size_t)top->out.numel * sizeof(float));
+    else
+        for (int64_t i = 0; i < top->out.numel; i++)
+            top->out.grad[i] = 1.0f;
+    for (int i = top->id; i >= 0; i--) {
+        dlx_node *n = g->nodes[i];
+        if (n->kind == DLX_NODE_OP && n->needs_grad)
+            n->op->backward(n, ctx);
+    }
+}
+
+void dlx_graph_backward(dlx_graph *g, dlx_node *loss, const dlx_ctx *ctx)
+{
+    DLX_ASSERT(loss->out.numel == 1);
+    dlx_graph_backward_from(g, loss, NULL, ctx);
+}

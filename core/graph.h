@@ -1,0 +1,109 @@
+/* Static computation graph with reverse-mode differentiation.
+ *
+ * A graph is an array of nodes in build (topological) order. A node is an
+ * input (data fed each step), a parameter (a view of a dlx_params entry) or an
+ * op applied to earlier nodes. Build with dlx_graph_input/param/op, then
+ * dlx_graph_compile plans one arena for every activation, gradient and op
+ * scratch buffer and allocates it once: forward and backward never allocate.
+ *
+ * Backward accumulates (+=) into input gradients; dlx_graph_backward zeroes
+ * activation gradients first, and the caller zeroes parameter gradients once
+ * per step (dlx_params_zero_grad), so tied parameters and fan-out just work.
+ */
+#ifndef DLX_GRAPH_H
+#define DLX_GRAPH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "err.h"
+#include "params.h"
+#include "tensor.h"
+
+#define DLX_MAX_INPUTS 8
+
+typedef struct dlx_node dlx_node;
+
+/* Per-call context for forward/backward. */
+typedef struct dlx_ctx {
+    bool training;    /* dropout active, batch statistics, ... */
+    uint64_t seed;    /* run seed: dropout masks are f(seed, node, step, element) */
+    uint64_t step;    /* global step, part of every random mask's counter */
+    int threads;      /* threads an op may use for batch-level parallelism */
+} dlx_ctx;
+
+/* An op: one descriptor per op in core/ops/, listed in core/ops/registry.c.
+ * All validation happens in infer(); forward/backward cannot fail. */
+typedef struct dlx_op_vtbl {
+    const char *name;
+    int n_in_min, n_in_max;
+    size_t attr_size; /* bytes of the op's attribute struct (see core/ops/ops.h) */
+    /* Set n->out.shape from the inputs' shapes and n->attr; set n->scratch_floats
+     * to the scratch the op needs (saved for backward or workspace). */
+    int (*infer)(dlx_node *n, dlx_err *err);
+    void (*forward)(dlx_node *n, const dlx_ctx *ctx);
+    /* Add d(loss)/d(input) into in[i]->grad where in[i]->grad != NULL. */
+    void (*backward)(dlx_node *n, const dlx_ctx *ctx);
+} dlx_op_vtbl;
+
+typedef enum dlx_node_kind { DLX_NODE_INPUT, DLX_NODE_PARAM, DLX_NODE_OP } dlx_node_kind;
+
+struct dlx_node {
+    dlx_node_kind kind;
+    int id;
+    char name[DLX_NAME_MAX];
+    const dlx_op_vtbl *op;      /* DLX_NODE_OP only */
+    dlx_node *in[DLX_MAX_INPUTS];
+    int n_in;
+    void *attr;                 /* copy of the op's attributes, owned by the graph */
+    int param;                  /* DLX_NODE_PARAM: index in the store */
+    dlx_tensor out;             /* value and gradient */
+    float *scratch;             /* arena, scratch_floats long */
+    size_t scratch_floats;
+    bool needs_grad;            /* some parameter or grad-requiring input is upstream */
+    dlx_loc loc;                /* spec location that made the node, for errors */
+};
+
+typedef struct dlx_graph {
+    dlx_node **nodes;
+    int n, cap;
+    dlx_params *params; /* borrowed; must outlive the graph */
+    dlx_arena arena;
+    size_t activation_bytes;
+    bool compiled;
+    bool inference; /* set before compile: no activation gradients, no backward */
+} dlx_graph;
+
+/* Keeps a reference to params until dlx_graph_destroy. */
+dlx_graph *dlx_graph_create(dlx_params *params);
+void dlx_graph_destroy(dlx_graph *g);
+
+/* Each returns the new node or NULL with err set. `name` may be NULL. */
+dlx_node *dlx_graph_input(dlx_graph *g, const char *name, dlx_shape shape, bool needs_grad,
+                          dlx_err *err);
+dlx_node *dlx_graph_param(dlx_graph *g, int param_index, dlx_err *err);
+/* Adds an op node; copies *attr (op->attr_size bytes); runs op->infer. On a
+ * shape error the message names the node and loc. */
+dlx_node *dlx_graph_op(dlx_graph *g, const dlx_op_vtbl *op, const char *name, dlx_node **inputs,
+                       int n_in, const void *attr, dlx_loc loc, dlx_err *err);
+
+/* Plan and allocate the arena (requires g->params finalized). Fails with
+ * DLX_ENOMEM naming the figure when over max_bytes (0 = no limit). */
+int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err);
+
+void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx);
+/* Zero activation grads, seed d(loss)/d(loss) = 1 (loss must be 1 element),
+ * and run backward in reverse build order. */
+void dlx_graph_backward(dlx_graph *g, dlx_node *loss, const dlx_ctx *ctx);
+/* Same from any node with a gradient, seeding its gradient with `seed`
+ * (numel floats; NULL = all ones). Used by gradient checks. */
+void dlx_graph_backward_from(dlx_graph *g, dlx_node *top, const float *seed, const dlx_ctx *ctx);
+
+dlx_node *dlx_graph_find(const dlx_graph *g, const char *name);
+
+/* Bytes the graph would need in its arena; valid before compile. */
+size_t dlx_graph_plan_bytes(const dlx_graph *g);
+
+#endif

@@ -1,0 +1,107 @@
+/* Checkpoints and metrics in HDF5, plain to read from h5py, h5dump, MATLAB.
+ *
+ * checkpoint.h5:
+ *   /spec              string: the full resolved spec (YAML text)
+ *   /step, /epoch      int64 scalars
+ *   /params/<name>     float32 dataset with the parameter's shape
+ *   /optim/<name>/<slot>  float32, same shape (e.g. "momentum", "m", "v")
+ *   /optim/t           int64: optimizer step count (Adam bias correction)
+ *   /rng               uint64 [3]: seed, data-order epoch, counter
+ *   attributes on /: format = "dlx-checkpoint", version = 1, family
+ * A checkpoint is written to "<path>.tmp", flushed, fsync'd and renamed over
+ * <path>, so a crash never leaves a half-written checkpoint.
+ *
+ * metrics.h5:
+ *   /metrics/<name>    float64 [n, 2] extendible: rows of (step, value)
+ *   flushed by dlx_metrics_flush (once per epoch).
+ * Appended rows stay in memory until a flush. The file is open only inside
+ * dlx_metrics_open and dlx_metrics_flush (open, extend, write, close, fsync),
+ * so between flushes it is closed and consistent: h5py or h5dump can read it
+ * while training runs, and after a crash or kill every row up to the last
+ * completed flush is there (rows appended after it are lost). Neither the
+ * metrics writer nor any reader here takes HDF5's file lock, so a reader
+ * holding the file open never makes training fail.
+ *
+ * HDF5's own error printing is switched off; every failure becomes a dlx_err
+ * whose file is the HDF5 file and whose message names the object, e.g.
+ *   file "runs/x/checkpoint.h5", msg "/params/fc1.weight has shape [500, 784]
+ *   but the model expects [1000, 784]".
+ */
+#ifndef DLX_H5IO_H
+#define DLX_H5IO_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "params.h"
+
+/* Call once before any other h5io call (turns off HDF5's stderr printing). */
+void dlx_h5_quiet(void);
+
+/* One named float array to write or read (parameters and optimizer slots). */
+typedef struct dlx_h5_array {
+    char path[192];      /* "/params/conv1.weight" or "/optim/conv1.weight/m" */
+    dlx_shape shape;
+    float *data;
+} dlx_h5_array;
+
+typedef struct dlx_ckpt_meta {
+    const char *spec_text; /* writing: borrowed; reading: malloc'd, caller frees */
+    const char *family;
+    int64_t step, epoch, optim_t;
+    uint64_t rng[3];
+} dlx_ckpt_meta;
+
+/* Write meta, every array, atomically (tmp + fsync + rename). */
+int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_array *arrays, int n,
+                   dlx_err *err);
+
+/* Open and check it is a dlx checkpoint; read meta (spec_text malloc'd). A
+ * missing file is DLX_EIO; not HDF5, truncated, or missing /spec is DLX_EFORMAT. */
+int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size_t family_n,
+                       dlx_err *err);
+
+/* Read arrays into the given buffers; each must exist with exactly that shape
+ * (else DLX_EFORMAT naming the path and both shapes). Missing arrays are
+ * errors unless `optional` is true (then they are left untouched). */
+int dlx_ckpt_read_arrays(const char *path, dlx_h5_array *arrays, int n, bool optional,
+                         dlx_err *err);
+
+/* For `dlx inspect`: visit every dataset (hard links, depth first, names in
+ * ascending order) with its path, shape, type and, for integer or float
+ * datasets of at most 10M elements, min/max/mean (a NaN makes the mean NaN).
+ * Works on any HDF5 file. cb returns nonzero to stop; walk then returns that
+ * value. e->path is valid only during the callback. */
+typedef struct dlx_h5_entry {
+    const char *path;
+    int ndim;
+    int64_t dims[8];
+    const char *type;   /* "float32", "float64", "int64", "string", ... */
+    bool has_stats;
+    double min, max, mean;
+} dlx_h5_entry;
+int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), void *user,
+                dlx_err *err);
+/* Read a string dataset ("/spec"; fixed or variable length) or, when no such
+ * dataset exists, a root attribute ("format", "family") as malloc'd text. */
+int dlx_h5_read_string(const char *file, const char *obj, char **out, dlx_err *err);
+
+/* Metrics: an open metrics file with appendable series. */
+typedef struct dlx_metrics dlx_metrics;
+/* Create (truncate) or, with resume, open and keep existing rows with step <=
+ * resume_step, so a resumed run continues each series without duplicates (a
+ * missing file is created). */
+int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
+                     dlx_err *err);
+int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value,
+                       dlx_err *err);
+int dlx_metrics_flush(dlx_metrics *m, dlx_err *err);
+/* Flushes what is still pending (best effort: call flush first to see errors)
+ * and frees m. NULL is a no-op. */
+void dlx_metrics_close(dlx_metrics *m);
+/* Read a whole series (malloc'd rows of step,value; *n rows; *rows is NULL
+ * when there are none). A series that does not exist is DLX_EINVAL. */
+int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err);
+
+#endif

@@ -1,0 +1,49 @@
+/* Layer builders: a YAML `layers:` list -> parameter and op nodes.
+ *
+ * Each entry is a map with `type:` and the type's keys. Common keys:
+ *   name:    the layer's name (default <type><k>, e.g. conv1, linear2); its
+ *            parameters are <name>.weight and <name>.bias
+ *   inputs:  [a, b] names of earlier layers (or "input") this layer reads;
+ *            default: the previous layer. add and concat take several.
+ *   share:   name of another layer whose parameters this layer uses (tied
+ *            weights); shapes must agree and gradients add up.
+ * Types are listed in one table in core/layers.c (dlx_layer_types()).
+ * Unknown types and keys are errors with file:line:col and a suggestion.
+ */
+#ifndef DLX_LAYERS_H
+#define DLX_LAYERS_H
+
+#include "err.h"
+#include "graph.h"
+#include "params.h"
+#include "spec.h"
+
+typedef struct dlx_layer_type {
+    const char *type;
+    const char *const *keys; /* type-specific keys, NULL-terminated */
+    const char *help;
+} dlx_layer_type;
+
+const dlx_layer_type *dlx_layer_type_at(int i);
+
+/* One built layer, for the architecture table printed at start-up. */
+typedef struct dlx_layer_info {
+    char name[DLX_NAME_MAX];
+    char type[32];
+    dlx_shape out;
+    int64_t n_params; /* parameters this layer declared (0 when shared) */
+} dlx_layer_info;
+
+typedef struct dlx_layers_out {
+    dlx_node *output;      /* the last layer's node */
+    dlx_layer_info *info;  /* malloc'd, n entries; caller frees */
+    int n;
+} dlx_layers_out;
+
+/* Build `layers` (a sequence node) on top of `input`. Parameter names are
+ * prefixed with `prefix` (may be "" ; e.g. "gen." for a generator). Declares
+ * parameters in `params` (not yet finalized) and op nodes in g. */
+int dlx_layers_build(dlx_graph *g, dlx_params *params, dlx_spec_node *layers, const char *prefix,
+                     dlx_node *input, dlx_layers_out *out, dlx_err *err);
+
+#endif

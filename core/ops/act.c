@@ -1,0 +1,204 @@
+/* Element-wise activations, shared by the standalone "act" op and the
+ * activations fused into linear and conv2d.
+ *
+ *   relu        y = max(x, 0)                 dy/dx = y > 0
+ *   tanh        y = tanh(x)                   dy/dx = 1 - y^2
+ *   sigmoid     y = 1 / (1 + exp(-x))         dy/dx = y (1 - y)
+ *   leaky_relu  y = x > 0 ? x : alpha x       dy/dx = y > 0 ? 1 : alpha
+ *   lecun_tanh  y = A tanh(2x/3), A = 1.7159  dy/dx = (2/3) A (1 - (y/A)^2)
+ *
+ * Derivatives are written through the output y, so backward needs only the
+ * op's own output: nothing else is saved. Shape: any, output = input.
+ * Non-differentiable points: x = 0 for relu and leaky_relu (the derivative
+ * used there is the left one: 0 for relu, alpha for leaky_relu). Ops
+ * require alpha >= 0 so that y > 0 <=> x > 0.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+#define LECUN_A 1.7159f
+#define LECUN_S (2.0f / 3.0f)
+
+static const char *const k_names[] = {
+    [DLX_ACT_NONE] = "none",
+    [DLX_ACT_RELU] = "relu",
+    [DLX_ACT_TANH] = "tanh",
+    [DLX_ACT_SIGMOID] = "sigmoid",
+    [DLX_ACT_LEAKY_RELU] = "leaky_relu",
+    [DLX_ACT_LECUN_TANH] = "lecun_tanh",
+};
+#define N_ACTS ((int)(sizeof k_names / sizeof k_names[0]))
+
+int dlx_act_from_name(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int i = 0; i < N_ACTS; i++)
+        if (strcmp(name, k_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *dlx_act_name(dlx_act a)
+{
+    return (int)a >= 0 && (int)a < N_ACTS ? k_names[a] : "?";
+}
+
+const char *dlx_act_names(void)
+{
+    return "none, relu, tanh, sigmoid, leaky_relu, lecun_tanh";
+}
+
+/* One switch outside the loop, so each loop is a plain vectorisable body. */
+void dlx_act_forward(dlx_act a, float alpha, float *y, int64_t n)
+{
+    switch (a) {
+    case DLX_ACT_NONE:
+        break;
+    case DLX_ACT_RELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        break;
+    case DLX_ACT_TANH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = tanhf(y[i]);
+        break;
+    case DLX_ACT_SIGMOID:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = 1.0f / (1.0f + expf(-y[i]));
+        break;
+    case DLX_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = y[i] > 0.0f ? y[i] : alpha * y[i];
+        break;
+    case DLX_ACT_LECUN_TANH:
+        for (int64_t i = 0; i < n; i++)
+            y[i] = LECUN_A * tanhf(LECUN_S * y[i]);
+        break;
+    }
+}
+
+void dlx_act_backward(dlx_act a, float alpha, const float *y, float *dy, int64_t n)
+{
+    switch (a) {
+    case DLX_ACT_NONE:
+        break;
+    case DLX_ACT_RELU:
+        for (int64_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case DLX_ACT_TANH:
+        for (int64_t i = 0; i < n; i++)
+            dy[i] *= 1.0f - y[i] * y[i];
+        break;
+    case DLX_ACT_SIGMOID:
+        for (int64_t i = 0; i < n; i++)
+            dy[i] *= y[i] * (1.0f - y[i]);
+        break;
+    case DLX_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < n; i++)
+            dy[i] = y[i] > 0.0f ? dy[i] : alpha * dy[i];
+        break;
+    case DLX_ACT_LECUN_TANH: {
+        /* (2/3) A (1 - y^2/A^2) = (2/3) A - (2/3)/A y^2 */
+        const float c0 = LECUN_S * LECUN_A, c2 = LECUN_S / LECUN_A;
+        for (int64_t i = 0; i < n; i++)
+            dy[i] *= c0 - c2 * y[i] * y[i];
+        break;
+    }
+    }
+}
+
+/* ---- the standalone op ---- */
+
+static int act_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_act_attr *a = n->attr;
+    if ((int)a->act < 0 || (int)a->act >= N_ACTS)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "unknown activation %d (known: %s)",
+                            (int)a->act, dlx_act_names());
+    if (a->act == DLX_ACT_LEAKY_RELU && !(a->alpha >= 0.0f && isfinite(a->alpha)))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "leaky_relu alpha must be finite and >= 0, got %g", (double)a->alpha);
+    n->out.shape = n->in[0]->out.shape;
+    n->scratch_floats = 0;
+    return 0;
+}
+
+static void act_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_act_attr *a = n->attr;
+    const float *x = n->in[0]->out.data;
+    float *y = n->out.data;
+    int64_t len = n->out.numel;
+    /* Out of place in one pass for the cheap ones; copy + in place otherwise. */
+    switch (a->act) {
+    case DLX_ACT_RELU:
+        for (int64_t i = 0; i < len; i++)
+            y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    case DLX_ACT_LEAKY_RELU: {
+        const float al = a->alpha;
+        for (int64_t i = 0; i < len; i++)
+            y[i] = x[i] > 0.0f ? x[i] : al * x[i];
+        break;
+    }
+    default:
+        memcpy(y, x, (size_t)len * sizeof(float));
+        dlx_act_forward(a->act, a->alpha, y, len);
+        break;
+    }
+}
+
+static void act_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_act_attr *a = n->attr;
+    float *dx = n->in[0]->out.grad;
+    if (!dx)
+        return;
+    const float *y = n->out.data, *dy = n->out.grad;
+    int64_t len = n->out.numel;
+    const float al = a->alpha;
+    switch (a->act) {
+    case DLX_ACT_NONE:
+        for (int64_t i = 0; i < len; i++)
+            dx[i] += dy[i];
+        break;
+    case DLX_ACT_RELU:
+        for (int64_t i = 0; i < len; i++)
+            dx[i] += y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    case DLX_ACT_TANH:
+        for (int64_t i = 0; i < len; i++)
+            dx[i] += dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    case DLX_ACT_SIGMOID:
+        for (int64_t i = 0; i < len; i++)
+            dx[i] += dy[i] * y[i] * (1.0f - y[i]);
+        break;
+    case DLX_ACT_LEAKY_RELU:
+        for (int64_t i = 0; i < len; i++)
+            dx[i] += y[i] > 0.0f ? dy[i] : al * dy[i];
+        break;
+    case DLX_ACT_LECUN_TANH: {
+        const float c0 = LECUN_S * LECUN_A, c2 = LECUN_S / LECUN_A;
+        for (int64_t i = 0; i < len; i++)
+            dx[i] += dy[i] * (c0 - c2 * y[i] * y[i]);
+        break;
+    }
+    }
+}
+
+const dlx_op_vtbl dlx_op_act = {
+    .name = "act",
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .attr_size = sizeof(dlx_act_attr),
+    .infer = act_infer,
+    .forward = act_forward,
+    .backward = act_backward,
+};

@@ -1,0 +1,60 @@
+/* add: y = x_0 + x_1 + ... + x_{k-1}, 2 <= k <= 8, all of one shape.
+ *
+ * Used for residual connections. Saved for backward: nothing (dx_i = dy).
+ * Non-differentiable points: none.
+ */
+#include <string.h>
+
+#include "ops.h"
+
+static int add_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_shape *s0 = &n->in[0]->out.shape;
+    for (int i = 1; i < n->n_in; i++) {
+        if (!dlx_shape_eq(s0, &n->in[i]->out.shape)) {
+            char a[64], b[64];
+            return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                                "all inputs must have one shape, but input 1 is %s and input %d is %s",
+                                dlx_shape_str(s0, a, sizeof a), i + 1,
+                                dlx_shape_str(&n->in[i]->out.shape, b, sizeof b));
+        }
+    }
+    n->out.shape = *s0;
+    return 0;
+}
+
+static void add_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    float *y = n->out.data;
+    int64_t len = n->out.numel;
+    memcpy(y, n->in[0]->out.data, (size_t)len * sizeof(float));
+    for (int k = 1; k < n->n_in; k++) {
+        const float *x = n->in[k]->out.data;
+        for (int64_t i = 0; i < len; i++)
+            y[i] += x[i];
+    }
+}
+
+static void add_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const float *dy = n->out.grad;
+    for (int k = 0; k < n->n_in; k++) {
+        float *dx = n->in[k]->out.grad;
+        if (!dx)
+            continue;
+        for (int64_t i = 0; i < n->out.numel; i++)
+            dx[i] += dy[i];
+    }
+}
+
+const dlx_op_vtbl dlx_op_add = {
+    .name = "add",
+    .n_in_min = 2,
+    .n_in_max = 8,
+    .attr_size = 0,
+    .infer = add_infer,
+    .forward = add_forward,
+    .backward = add_backward,
+};

@@ -1,0 +1,98 @@
+/* concat: y = the inputs joined along attr axis (>= 1; N is never joined).
+ *
+ * Shapes: 2..8 inputs of one rank, equal on every dimension but `axis`;
+ * y.d[axis] is the sum of theirs. In row-major order each input contributes a
+ * contiguous block of d[axis] * (product of later dims) floats per outer index.
+ * Saved for backward: nothing. Non-differentiable points: none.
+ */
+#include <string.h>
+
+#include "ops.h"
+
+static int concat_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_concat_attr *a = n->attr;
+    const dlx_shape *s0 = &n->in[0]->out.shape;
+    if (a->axis < 1 || a->axis >= s0->ndim)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "axis must be in [1, %d] for inputs of %d dimensions, got %d",
+                            s0->ndim - 1, s0->ndim, a->axis);
+    dlx_shape s = *s0;
+    for (int i = 1; i < n->n_in; i++) {
+        const dlx_shape *si = &n->in[i]->out.shape;
+        bool ok = si->ndim == s0->ndim;
+        for (int k = 0; ok && k < s0->ndim; k++)
+            ok = k == a->axis || si->d[k] == s0->d[k];
+        if (!ok) {
+            char b0[64], b1[64];
+            return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                                "inputs must be equal on every dimension but axis %d, but input 1 is %s and input %d is %s",
+                                a->axis, dlx_shape_str(s0, b0, sizeof b0), i + 1,
+                                dlx_shape_str(si, b1, sizeof b1));
+        }
+        s.d[a->axis] += si->d[a->axis];
+    }
+    n->out.shape = s;
+    return 0;
+}
+
+/* Floats per outer index that input k contributes. */
+static int64_t block(const dlx_node *n, int k)
+{
+    const dlx_shape *s = &n->in[k]->out.shape;
+    int axis = ((const dlx_concat_attr *)n->attr)->axis;
+    int64_t b = 1;
+    for (int i = axis; i < s->ndim; i++)
+        b *= s->d[i];
+    return b;
+}
+
+static int64_t outer(const dlx_node *n)
+{
+    int axis = ((const dlx_concat_attr *)n->attr)->axis;
+    int64_t o = 1;
+    for (int i = 0; i < axis; i++)
+        o *= n->out.shape.d[i];
+    return o;
+}
+
+static void concat_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    int64_t no = outer(n), row = n->out.numel / no, off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        int64_t b = block(n, k);
+        const float *x = n->in[k]->out.data;
+        for (int64_t o = 0; o < no; o++)
+            memcpy(n->out.data + o * row + off, x + o * b, (size_t)b * sizeof(float));
+        off += b;
+    }
+}
+
+static void concat_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    int64_t no = outer(n), row = n->out.numel / no, off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        int64_t b = block(n, k);
+        float *dx = n->in[k]->out.grad;
+        if (dx) {
+            for (int64_t o = 0; o < no; o++) {
+                const float *dy = n->out.grad + o * row + off;
+                for (int64_t i = 0; i < b; i++)
+                    dx[o * b + i] += dy[i];
+            }
+        }
+        off += b;
+    }
+}
+
+const dlx_op_vtbl dlx_op_concat = {
+    .name = "concat",
+    .n_in_min = 2,
+    .n_in_max = 8,
+    .attr_size = sizeof(dlx_concat_attr),
+    .infer = concat_infer,
+    .forward = concat_forward,
+    .backward = concat_backward,
+};

@@ -1,0 +1,256 @@
+/* conv2d: 2-d cross-correlation with bias and a fused activation.
+ *
+ *   in:  x (N, C, H, W), W (F, C, KH, KW), optional b (F)
+ *   out: y (N, F, OH, OW), OH = (H + 2 PH - KH) / SH + 1 (floor), same for OW
+ *   Z[n,f,i,j] = b[f] + sum_{c,p,q} W[f,c,p,q] x[n, c, i SH - PH + p, j SW - PW + q]
+ *   y = act(Z); cells outside x read as 0 (zero padding).
+ *
+ * im2col + GEMM: col (C KH KW, L) holds the receptive fields, L = OH OW, so
+ * Z_n = Wm col_n with Wm = W viewed as (F, C KH KW).
+ *   dZ  = dy * act'(y)                 (scratch, only with an activation)
+ *   dW += sum_n dZ_n col_n^T
+ *   db += sum over n, i, j of dZ
+ *   dx += col2im(Wm^T dZ_n)            (col2im adds each field back into x)
+ *
+ * Saved for backward: the im2col buffer of every image (scratch), so backward
+ * does not redo it. Backward overwrites col_n with Wm^T dZ_n once dW has used
+ * it: the forward rebuilds it anyway. Scratch = N C KH KW L [+ N F L for dZ].
+ * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+typedef struct geom {
+    int N, C, H, W, F, KH, KW, SH, SW, PH, PW, OH, OW;
+    int L;   /* OH * OW */
+    int CKK; /* C * KH * KW */
+} geom;
+
+static geom geom_of(const dlx_node *n)
+{
+    const dlx_conv2d_attr *a = n->attr;
+    const int64_t *x = n->in[0]->out.shape.d, *w = n->in[1]->out.shape.d;
+    geom g = {
+        .N = (int)x[0], .C = (int)x[1], .H = (int)x[2], .W = (int)x[3],
+        .F = (int)w[0], .KH = (int)w[2], .KW = (int)w[3],
+        .SH = a->stride_h, .SW = a->stride_w, .PH = a->pad_h, .PW = a->pad_w,
+        .OH = (int)n->out.shape.d[2], .OW = (int)n->out.shape.d[3],
+    };
+    g.L = g.OH * g.OW;
+    g.CKK = g.C * g.KH * g.KW;
+    return g;
+}
+
+static int conv_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_conv2d_attr *a = n->attr;
+    const dlx_shape *xs = &n->in[0]->out.shape, *ws = &n->in[1]->out.shape;
+    char buf[64], buf2[64];
+    if ((int)a->act < DLX_ACT_NONE || (int)a->act > DLX_ACT_LECUN_TANH)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "unknown activation %d (known: %s)",
+                            (int)a->act, dlx_act_names());
+    if (a->act == DLX_ACT_LEAKY_RELU && !(a->alpha >= 0.0f && isfinite(a->alpha)))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "leaky_relu alpha must be finite and >= 0, got %g", (double)a->alpha);
+    if (a->stride_h < 1 || a->stride_w < 1)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "stride must be >= 1, got %dx%d",
+                            a->stride_h, a->stride_w);
+    if (a->pad_h < 0 || a->pad_w < 0)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "padding must be >= 0, got %dx%d",
+                            a->pad_h, a->pad_w);
+    if (xs->ndim != 4)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a 4-d input (N, C, H, W), got %s",
+                            dlx_shape_str(xs, buf, sizeof buf));
+    if (ws->ndim != 4)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "expected a 4-d weight (F, C, KH, KW), got %s",
+                            dlx_shape_str(ws, buf, sizeof buf));
+    for (int i = 0; i < 4; i++)
+        if (xs->d[i] < 1 || ws->d[i] < 1)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "empty input %s or weight %s",
+                                dlx_shape_str(xs, buf, sizeof buf),
+                                dlx_shape_str(ws, buf2, sizeof buf2));
+    if (ws->d[1] != xs->d[1])
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "weight %s expects %lld input channels, the input has %lld",
+                            dlx_shape_str(ws, buf, sizeof buf), (long long)ws->d[1],
+                            (long long)xs->d[1]);
+    int64_t F = ws->d[0];
+    if (n->n_in == 3) {
+        const dlx_shape *bs = &n->in[2]->out.shape;
+        if (bs->ndim != 1 || bs->d[0] != F)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a bias of shape [%lld], got %s",
+                                (long long)F, dlx_shape_str(bs, buf, sizeof buf));
+    }
+    int64_t hp = xs->d[2] + 2 * (int64_t)a->pad_h, wp = xs->d[3] + 2 * (int64_t)a->pad_w;
+    if (ws->d[2] > hp || ws->d[3] > wp)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "kernel %lldx%lld is larger than the padded input %lldx%lld "
+                            "(input %lldx%lld, padding %dx%d)",
+                            (long long)ws->d[2], (long long)ws->d[3], (long long)hp,
+                            (long long)wp, (long long)xs->d[2], (long long)xs->d[3], a->pad_h,
+                            a->pad_w);
+    int64_t oh = (hp - ws->d[2]) / a->stride_h + 1, ow = (wp - ws->d[3]) / a->stride_w + 1;
+    if (oh <= 0 || ow <= 0)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "output size %lldx%lld is empty",
+                            (long long)oh, (long long)ow);
+    int64_t N = xs->d[0], ckk = xs->d[1] * ws->d[2] * ws->d[3];
+    if (N * ckk * oh * ow > INT32_MAX || N * F * oh * ow > INT32_MAX ||
+        xs->d[1] * xs->d[2] * xs->d[3] > INT32_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "too large: the im2col buffer would exceed 2^31 floats");
+    n->out.shape = dlx_shape_4d(N, F, oh, ow);
+    size_t col = (size_t)(N * ckk * oh * ow), out = (size_t)(N * F * oh * ow);
+    n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? out : 0);
+    return 0;
+}
+
+/* Receptive fields of one image x (C, H, W) into rows of col with row stride
+ * ld: row (c, p, q), column (i, j) = x[c, i SH - PH + p, j SW - PW + q]. */
+static void im2col(const geom *g, const float *x, float *col, size_t ld)
+{
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int q = 0; q < g->KW; q++) {
+                float *dst = col + ((size_t)(c * g->KH + p) * g->KW + q) * ld;
+                /* columns j with 0 <= j SW - PW + q < W */
+                int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
+                int jhi = g->W + g->PW - q > 0 ? (g->W + g->PW - q + g->SW - 1) / g->SW : 0;
+                const int off = q - g->PW;
+                if (jhi > g->OW)
+                    jhi = g->OW;
+                if (jlo > jhi)
+                    jlo = jhi;
+                for (int i = 0; i < g->OH; i++, dst += g->OW) {
+                    int ih = i * g->SH - g->PH + p;
+                    if (ih < 0 || ih >= g->H) {
+                        memset(dst, 0, (size_t)g->OW * sizeof(float));
+                        continue;
+                    }
+                    const float *src = x + ((size_t)c * g->H + ih) * g->W;
+                    for (int j = 0; j < jlo; j++)
+                        dst[j] = 0.0f;
+                    if (g->SW == 1)
+                        memcpy(dst + jlo, src + jlo + off, (size_t)(jhi - jlo) * sizeof(float));
+                    else
+                        for (int j = jlo; j < jhi; j++)
+                            dst[j] = src[j * g->SW + off];
+                    for (int j = jhi; j < g->OW; j++)
+                        dst[j] = 0.0f;
+                }
+            }
+}
+
+/* The adjoint of im2col: add each column entry back into dx (C, H, W). */
+static void col2im(const geom *g, const float *col, size_t ld, float *dx)
+{
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int q = 0; q < g->KW; q++) {
+                const float *s = col + ((size_t)(c * g->KH + p) * g->KW + q) * ld;
+                int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
+                int jhi = g->W + g->PW - q > 0 ? (g->W + g->PW - q + g->SW - 1) / g->SW : 0;
+                const int off = q - g->PW;
+                if (jhi > g->OW)
+                    jhi = g->OW;
+                for (int i = 0; i < g->OH; i++, s += g->OW) {
+                    int ih = i * g->SH - g->PH + p;
+                    if (ih < 0 || ih >= g->H)
+                        continue;
+                    float *d = dx + ((size_t)c * g->H + ih) * g->W;
+                    if (g->SW == 1)
+                        for (int j = jlo; j < jhi; j++)
+                            d[j + off] += s[j];
+                    else
+                        for (int j = jlo; j < jhi; j++)
+                            d[j * g->SW + off] += s[j];
+                }
+            }
+}
+
+/* y = act(y + b) over one (L) plane; fused for relu, the common case. */
+static void bias_act(float *y, int L, float b, dlx_act act, float alpha)
+{
+    if (act == DLX_ACT_RELU) {
+        for (int i = 0; i < L; i++) {
+            float v = y[i] + b;
+            y[i] = v > 0.0f ? v : 0.0f;
+        }
+        return;
+    }
+    if (b != 0.0f)
+        for (int i = 0; i < L; i++)
+            y[i] += b;
+    dlx_act_forward(act, alpha, y, L);
+}
+
+static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_conv2d_attr *a = n->attr;
+    const geom g = geom_of(n);
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
+    const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
+    for (int i = 0; i < g.N; i++) {
+        float *col = n->scratch + i * csz, *y = n->out.data + i * ysz;
+        im2col(&g, x + i * xsz, col, (size_t)g.L);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, g.L, g.CKK, 1.0f, w, g.CKK,
+                    col, g.L, 0.0f, y, g.L);
+        if (b || a->act != DLX_ACT_NONE)
+            for (int f = 0; f < g.F; f++)
+                bias_act(y + (size_t)f * g.L, g.L, b ? b[f] : 0.0f, a->act, a->alpha);
+    }
+}
+
+static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_conv2d_attr *a = n->attr;
+    const geom g = geom_of(n);
+    const float *w = n->in[1]->out.data;
+    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
+    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
+    const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
+    const float *dz = n->out.grad;
+    if (a->act != DLX_ACT_NONE) {
+        float *t = n->scratch + g.N * csz;
+        memcpy(t, n->out.grad, (size_t)g.N * ysz * sizeof(float));
+        dlx_act_backward(a->act, a->alpha, n->out.data, t, (int64_t)g.N * ysz);
+        dz = t;
+    }
+    for (int i = 0; i < g.N; i++) {
+        float *col = n->scratch + i * csz;
+        const float *dzi = dz + i * ysz;
+        if (db)
+            for (int f = 0; f < g.F; f++) {
+                const float *r = dzi + (size_t)f * g.L;
+                float s = 0.0f;
+                for (int k = 0; k < g.L; k++)
+                    s += r[k];
+                db[f] += s;
+            }
+        if (dw)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.F, g.CKK, g.L, 1.0f, dzi, g.L,
+                        col, g.L, 1.0f, dw, g.CKK);
+        if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.CKK, g.L, g.F, 1.0f, w, g.CKK,
+                        dzi, g.L, 0.0f, col, g.L);
+            col2im(&g, col, (size_t)g.L, dx + i * xsz);
+        }
+    }
+}
+
+
+const dlx_op_vtbl dlx_op_conv2d = {
+    .name = "conv2d",
+    .n_in_min = 2,
+    .n_in_max = 3,
+    .attr_size = sizeof(dlx_conv2d_attr),
+    .infer = conv_infer,
+    .forward = conv_forward,
+    .backward = conv_backward,
+};

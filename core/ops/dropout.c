@@ -1,0 +1,67 @@
+/* dropout: y = x * m / (1 - rate), m_i = [u_i >= rate], in training only.
+ *
+ * Shapes: any; y has the shape of x. Outside training y = x.
+ * u_i = dlx_rng_uniform_at(seed, DLX_STREAM_DROPOUT + (node id << 8), step * numel + i):
+ * a pure function of (seed, node, step, element), so the same step gives the
+ * same mask on every call (gradient checks rely on that) and on every thread count.
+ * Saved for backward: the per-element factor (0 or 1/(1-rate); 1 outside
+ * training) in scratch, numel floats.
+ * Non-differentiable points: none (the mask is a constant of the step).
+ */
+#include <string.h>
+
+#include "../rng.h"
+#include "ops.h"
+
+static int dropout_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_dropout_attr *a = n->attr;
+    if (!(a->rate >= 0.0f && a->rate < 1.0f))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "rate must be in [0, 1), got %g",
+                            (double)a->rate);
+    n->out.shape = n->in[0]->out.shape;
+    n->scratch_floats = (size_t)dlx_shape_numel(&n->out.shape);
+    return 0;
+}
+
+static void dropout_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    const dlx_dropout_attr *a = n->attr;
+    const float *x = n->in[0]->out.data;
+    float *y = n->out.data, *s = n->scratch;
+    int64_t len = n->out.numel;
+    if (!ctx->training || a->rate == 0.0f) {
+        memcpy(y, x, (size_t)len * sizeof(float));
+        for (int64_t i = 0; i < len; i++)
+            s[i] = 1.0f;
+        return;
+    }
+    uint64_t stream = DLX_STREAM_DROPOUT + ((uint64_t)n->id << 8);
+    uint64_t base = ctx->step * (uint64_t)len;
+    float keep = 1.0f / (1.0f - a->rate);
+    for (int64_t i = 0; i < len; i++) {
+        s[i] = dlx_rng_uniform_at(ctx->seed, stream, base + (uint64_t)i) < a->rate ? 0.0f : keep;
+        y[i] = x[i] * s[i];
+    }
+}
+
+static void dropout_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    float *dx = n->in[0]->out.grad;
+    if (!dx)
+        return;
+    const float *dy = n->out.grad, *s = n->scratch;
+    for (int64_t i = 0; i < n->out.numel; i++)
+        dx[i] += dy[i] * s[i];
+}
+
+const dlx_op_vtbl dlx_op_dropout = {
+    .name = "dropout",
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .attr_size = sizeof(dlx_dropout_attr),
+    .infer = dropout_infer,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+};

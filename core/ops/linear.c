@@ -1,0 +1,122 @@
+/* linear: fully connected layer with bias and a fused activation.
+ *
+ *   in:  x (N, ...) read as X (N, K), K = product of the trailing dims
+ *        W (M, K), optional b (M)
+ *   out: Y (N, M),  Z = X W^T + b,  Y = act(Z)
+ *
+ *   dZ  = dY * act'(Y)        (into scratch, N*M floats, only with an activation)
+ *   dX += dZ W                (N, K)
+ *   dW += dZ^T X              (M, K)
+ *   db += sum over rows of dZ (M)
+ *
+ * Saved for backward: nothing beyond X, W and Y themselves; the scratch is
+ * a workspace so that out.grad is never modified (a fan-out node's gradient
+ * may still be read by others). Every product is one cblas_sgemm; the
+ * gradient ones use beta = 1 because backward accumulates.
+ * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+static int linear_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_linear_attr *a = n->attr;
+    const dlx_shape *xs = &n->in[0]->out.shape, *ws = &n->in[1]->out.shape;
+    char buf[64];
+    if ((int)a->act < DLX_ACT_NONE || (int)a->act > DLX_ACT_LECUN_TANH)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "unknown activation %d (known: %s)",
+                            (int)a->act, dlx_act_names());
+    if (a->act == DLX_ACT_LEAKY_RELU && !(a->alpha >= 0.0f && isfinite(a->alpha)))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "leaky_relu alpha must be finite and >= 0, got %g", (double)a->alpha);
+    if (xs->ndim < 2)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "expected an input of 2 or more dims (N, features...), got %s",
+                            dlx_shape_str(xs, buf, sizeof buf));
+    int64_t N = xs->d[0], K = 1;
+    for (int i = 1; i < xs->ndim; i++)
+        K *= xs->d[i];
+    if (ws->ndim != 2)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a 2-d weight (M, K), got %s",
+                            dlx_shape_str(ws, buf, sizeof buf));
+    if (ws->d[1] != K)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "weight %s expects %lld input features, the input has %lld",
+                            dlx_shape_str(ws, buf, sizeof buf), (long long)ws->d[1], (long long)K);
+    int64_t M = ws->d[0];
+    if (n->n_in == 3) {
+        const dlx_shape *bs = &n->in[2]->out.shape;
+        if (bs->ndim != 1 || bs->d[0] != M)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a bias of shape [%lld], got %s",
+                                (long long)M, dlx_shape_str(bs, buf, sizeof buf));
+    }
+    if (N <= 0 || M <= 0 || K <= 0)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "empty input or weight (N=%lld, M=%lld, K=%lld)",
+                            (long long)N, (long long)M, (long long)K);
+    if (N > INT32_MAX || M > INT32_MAX || K > INT32_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "dimensions too large for BLAS");
+    n->out.shape = dlx_shape_2d(N, M);
+    n->scratch_floats = a->act != DLX_ACT_NONE && n->needs_grad ? (size_t)(N * M) : 0;
+    return 0;
+}
+
+static void linear_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_linear_attr *a = n->attr;
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    float *y = n->out.data;
+    const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1];
+    const int K = (int)n->in[1]->out.shape.d[1];
+    float beta = 0.0f;
+    if (n->n_in == 3) {
+        const float *b = n->in[2]->out.data;
+        for (int i = 0; i < N; i++)
+            memcpy(y + (size_t)i * M, b, (size_t)M * sizeof(float));
+        beta = 1.0f;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f, x, K, w, K, beta, y, M);
+    dlx_act_forward(a->act, a->alpha, y, (int64_t)N * M);
+}
+
+static void linear_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_linear_attr *a = n->attr;
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
+    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
+    const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1];
+    const int K = (int)n->in[1]->out.shape.d[1];
+    const float *dz = n->out.grad;
+    if (a->act != DLX_ACT_NONE) {
+        memcpy(n->scratch, n->out.grad, (size_t)N * M * sizeof(float));
+        dlx_act_backward(a->act, a->alpha, n->out.data, n->scratch, (int64_t)N * M);
+        dz = n->scratch;
+    }
+    if (dx)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, K, M, 1.0f, dz, M, w, K, 1.0f,
+                    dx, K);
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0f, dz, M, x, K, 1.0f, dw,
+                    K);
+    if (db)
+        for (int i = 0; i < N; i++) {
+            const float *row = dz + (size_t)i * M;
+            for (int j = 0; j < M; j++)
+                db[j] += row[j];
+        }
+}
+
+const dlx_op_vtbl dlx_op_linear = {
+    .name = "linear",
+    .n_in_min = 2,
+    .n_in_max = 3,
+    .attr_size = sizeof(dlx_linear_attr),
+    .infer = linear_infer,
+    .forward = linear_forward,
+    .backward = linear_backward,
+};

@@ -1,0 +1,103 @@
+/* The op library: one descriptor per op (core/ops/<op>.c), their attribute
+ * structs, and the registry (core/ops/registry.c) that lists them by name.
+ *
+ * Input conventions (N = batch, first dimension of every activation):
+ *   linear      in: x (N, ...) flattened to (N, K), W (M, K), [b (M)]   -> (N, M)
+ *   conv2d      in: x (N, C, H, W), W (F, C, KH, KW), [b (F)]          -> (N, F, OH, OW)
+ *   maxpool2d, avgpool2d   in: x (N, C, H, W)                          -> (N, C, OH, OW)
+ *   relu, tanh, sigmoid, leaky_relu, lecun_tanh, dropout  in: x        -> same shape
+ *   reshape     in: x -> attr shape (d[0] == 0 keeps N, one -1 is inferred)
+ *   add         in: 2..8 tensors of one shape                          -> same shape
+ *   concat      in: 2..8 tensors equal except on attr axis (>= 1)      -> joined
+ *   softmax_xent in: logits (N, K), labels (N) holding class indices as floats -> (1)
+ *                mean over the batch of -log softmax(logits)[label]
+ *   mse         in: pred, target (same numel)                          -> (1)
+ *                DLX_MSE_MEAN: mean over all elements of (p - t)^2
+ *                DLX_MSE_HALF_SUM: mean over N of 0.5 * sum over features (p - t)^2
+ * The target/labels input of a loss gets no gradient.
+ */
+#ifndef DLX_OPS_H
+#define DLX_OPS_H
+
+#include <stdint.h>
+
+#include "../graph.h"
+
+typedef enum dlx_act {
+    DLX_ACT_NONE = 0,
+    DLX_ACT_RELU,
+    DLX_ACT_TANH,
+    DLX_ACT_SIGMOID,
+    DLX_ACT_LEAKY_RELU, /* x > 0 ? x : alpha * x */
+    DLX_ACT_LECUN_TANH, /* 1.7159 * tanh(2x/3), LeCun et al. 1998 */
+} dlx_act;
+
+/* Name <-> enum for specs ("relu", "tanh", ...). Returns -1 if unknown. */
+int dlx_act_from_name(const char *name);
+const char *dlx_act_name(dlx_act a);
+/* The list of names, for error messages: "none, relu, tanh, ..." */
+const char *dlx_act_names(void);
+
+/* In place: y = act(y). */
+void dlx_act_forward(dlx_act a, float alpha, float *y, int64_t n);
+/* In place: dy *= act'(x) expressed through the output y = act(x). */
+void dlx_act_backward(dlx_act a, float alpha, const float *y, float *dy, int64_t n);
+
+typedef struct dlx_act_attr {
+    dlx_act act;
+    float alpha;
+} dlx_act_attr;
+
+typedef struct dlx_linear_attr {
+    dlx_act act; /* fused activation */
+    float alpha;
+} dlx_linear_attr;
+
+typedef struct dlx_conv2d_attr {
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    dlx_act act; /* fused activation */
+    float alpha;
+} dlx_conv2d_attr;
+
+typedef struct dlx_pool2d_attr {
+    int size_h, size_w;
+    int stride_h, stride_w;
+    int pad_h, pad_w; /* max pool pads with -inf, avg pool counts only real cells */
+} dlx_pool2d_attr;
+
+typedef struct dlx_dropout_attr {
+    float rate; /* probability of zeroing; survivors scale by 1/(1-rate) */
+} dlx_dropout_attr;
+
+typedef struct dlx_reshape_attr {
+    int ndim;
+    int64_t d[4];
+} dlx_reshape_attr;
+
+typedef struct dlx_concat_attr {
+    int axis;
+} dlx_concat_attr;
+
+typedef enum dlx_mse_mode { DLX_MSE_MEAN = 0, DLX_MSE_HALF_SUM = 1 } dlx_mse_mode;
+typedef struct dlx_mse_attr {
+    dlx_mse_mode mode;
+} dlx_mse_attr;
+
+extern const dlx_op_vtbl dlx_op_linear;
+extern const dlx_op_vtbl dlx_op_conv2d;
+extern const dlx_op_vtbl dlx_op_maxpool2d;
+extern const dlx_op_vtbl dlx_op_avgpool2d;
+extern const dlx_op_vtbl dlx_op_act; /* standalone activation, attr dlx_act_attr */
+extern const dlx_op_vtbl dlx_op_dropout;
+extern const dlx_op_vtbl dlx_op_reshape;
+extern const dlx_op_vtbl dlx_op_add;
+extern const dlx_op_vtbl dlx_op_concat;
+extern const dlx_op_vtbl dlx_op_softmax_xent;
+extern const dlx_op_vtbl dlx_op_mse;
+
+/* Registry: find by name (NULL if unknown); iterate with dlx_op_at(i) until NULL. */
+const dlx_op_vtbl *dlx_op_find(const char *name);
+const dlx_op_vtbl *dlx_op_at(int i);
+
+#endif

@@ -1,0 +1,84 @@
+/* reshape: y = x with another shape (same elements, same row-major order).
+ *
+ * Shapes: x (N, ...) -> attr d[0..ndim): d[0] == 0 keeps N, one d[i] == -1 is
+ * inferred from the element count; the element count must not change.
+ * The value is copied (not aliased) so every node owns its own buffer.
+ * Saved for backward: nothing. Non-differentiable points: none.
+ */
+#include <string.h>
+
+#include "ops.h"
+
+static int reshape_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_reshape_attr *a = n->attr;
+    const dlx_shape *in = &n->in[0]->out.shape;
+    if (a->ndim < 1 || a->ndim > DLX_MAX_DIM)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "the target shape must have 1 to %d dimensions, got %d",
+                            DLX_MAX_DIM, a->ndim);
+    dlx_shape s = {.ndim = a->ndim};
+    int infer_at = -1;
+    int64_t known = 1;
+    for (int i = 0; i < a->ndim; i++) {
+        int64_t d = a->d[i];
+        if (d == 0 && i == 0) {
+            d = in->d[0];
+        } else if (d == -1) {
+            if (infer_at >= 0)
+                return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                                    "only one dimension of the target shape may be -1");
+            infer_at = i;
+            continue;
+        } else if (d <= 0) {
+            return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                                "target dimension %d must be > 0 (or 0 for the first, -1 for one inferred), got %lld",
+                                i, (long long)d);
+        }
+        s.d[i] = d;
+        known *= d;
+    }
+    int64_t numel = dlx_shape_numel(in);
+    if (infer_at >= 0) {
+        if (numel % known != 0)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                                "cannot infer the -1 dimension: %lld elements do not divide by %lld",
+                                (long long)numel, (long long)known);
+        s.d[infer_at] = numel / known;
+        known *= s.d[infer_at];
+    }
+    if (known != numel) {
+        char buf[64];
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "target shape %s has %lld elements, the input has %lld",
+                            dlx_shape_str(&s, buf, sizeof buf), (long long)known, (long long)numel);
+    }
+    n->out.shape = s;
+    return 0;
+}
+
+static void reshape_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    memcpy(n->out.data, n->in[0]->out.data, (size_t)n->out.numel * sizeof(float));
+}
+
+static void reshape_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    float *dx = n->in[0]->out.grad;
+    if (!dx)
+        return;
+    const float *dy = n->out.grad;
+    for (int64_t i = 0; i < n->out.numel; i++)
+        dx[i] += dy[i];
+}
+
+const dlx_op_vtbl dlx_op_reshape = {
+    .name = "reshape",
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .attr_size = sizeof(dlx_reshape_attr),
+    .infer = reshape_infer,
+    .forward = reshape_forward,
+    .backward = reshape_backward,
+};

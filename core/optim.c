@@ -1,0 +1,458 @@
+/* Optimizers (SGD, Adam, RMSprop) and learning-rate schedules.
+ *
+ * The updates follow PyTorch 1.13's single-tensor code paths operation by
+ * operation, in float32 with float32 hyperparameters, so that a run can be
+ * compared with a PyTorch run step for step:
+ *   sgd:     d = g + wd*w; v = mu*v + d; d = nesterov ? d + mu*v : v; w += -lr*d
+ *   adam:    d = g + wd*w; m = b1*m + (1-b1)*d; v = b2*v + (1-b2)*d*d;
+ *            w += -(lr/(1-b1^t)) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ *   rmsprop: d = g + wd*w; s = a*s + (1-a)*d*d; q = sqrt(s) + eps;
+ *            mu > 0 ? (b = mu*b + d/q, w += -lr*b) : w += -lr*d/q
+ * (PyTorch seeds the momentum buffer with d on the first step; mu*0 + d is
+ * the same value, so zeroed slots need no special first step.)
+ *
+ * (addcmul/addcdiv evaluate self + value * a * b and self + value * a / b
+ * left to right; the loops below keep that order.)
+ *
+ * Every update is a plain float loop over a contiguous range of the store's
+ * blocks. Without weight decay the range is the whole block; with it, the
+ * store is cut into runs of neighbouring parameters that agree on `decay`.
+ */
+#include "optim.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_SLOTS 2
+#define PI 3.14159265358979323846
+
+typedef struct run {
+    int64_t off, n;
+    bool decay;
+} run;
+
+struct dlx_optim {
+    dlx_optim_cfg cfg;
+    dlx_params *params;
+    int n_slots;
+    const char *slot_names[MAX_SLOTS];
+    float *slots[MAX_SLOTS];
+    run *runs;
+    int n_runs;
+    int64_t t;
+};
+
+/* ---- spec ---------------------------------------------------------------- */
+
+static const char *const k_optim_types[] = {"sgd", "adam", "rmsprop", NULL};
+static const char *const k_sgd_keys[] = {"type",         "lr",        "momentum", "nesterov",
+                                         "weight_decay", "grad_clip", NULL};
+static const char *const k_adam_keys[] = {"type", "lr",           "beta1",     "beta2",
+                                          "eps",  "weight_decay", "grad_clip", NULL};
+static const char *const k_rmsprop_keys[] = {"type", "lr",           "alpha",     "momentum",
+                                             "eps",  "weight_decay", "grad_clip", NULL};
+static const char *const *const k_optim_keys[] = {k_sgd_keys, k_adam_keys, k_rmsprop_keys};
+
+static const char *const k_sched_types[] = {"constant", "step", "cosine", NULL};
+static const char *const k_constant_keys[] = {"type", "warmup_steps", NULL};
+static const char *const k_step_keys[] = {"type", "gamma", "step_epochs", "warmup_steps", NULL};
+static const char *const k_cosine_keys[] = {"type", "lr_min", "warmup_steps", NULL};
+static const char *const *const k_sched_keys[] = {k_constant_keys, k_step_keys, k_cosine_keys};
+static const char *const k_sched_what[] = {"constant schedule", "step schedule",
+                                           "cosine schedule"};
+
+/* The getters check closed ranges; lr > 0 and momentum/betas < 1 need an
+ * open end, so the whole range is checked here, in the getters' style. */
+static int get_float(dlx_spec_node *map, const char *key, double def, double min, double max,
+                     bool open_lo, bool open_hi, double *out, dlx_err *err)
+{
+    if (!open_lo && !open_hi)
+        return dlx_spec_float(map, key, false, def, min, max, out, err);
+    int rc = dlx_spec_float(map, key, false, def, -DBL_MAX, DBL_MAX, out, err);
+    if (rc)
+        return rc;
+    bool lo_ok = open_lo ? *out > min : *out >= min;
+    bool hi_ok = open_hi ? *out < max : *out <= max;
+    if (!lo_ok || !hi_ok) {
+        const dlx_spec_node *v = dlx_spec_get(map, key);
+        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s: must be %s %g and %s %g, got %s", v->path,
+                            open_lo ? "greater than" : "at least", min,
+                            open_hi ? "less than" : "at most", max, v->scalar ? v->scalar : "");
+    }
+    return 0;
+}
+
+static void cfg_defaults(dlx_optim_cfg *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->kind = DLX_OPTIM_SGD;
+    cfg->lr = 0.01;
+    cfg->beta1 = 0.9;
+    cfg->beta2 = 0.999;
+    cfg->eps = 1e-8;
+    cfg->sched = DLX_SCHED_CONSTANT;
+    cfg->gamma = 0.1;
+    cfg->step_epochs = 10;
+}
+
+static int parse_optimizer(dlx_spec_node *m, dlx_optim_cfg *cfg, dlx_err *err)
+{
+    int kind = 0, rc;
+    rc = dlx_spec_enum(m, "type", false, k_optim_types, DLX_OPTIM_SGD, &kind, err);
+    if (rc)
+        return rc;
+    cfg->kind = (dlx_optim_kind)kind;
+    rc = dlx_spec_check_keys(m, k_optim_types[kind], k_optim_keys[kind], err);
+    if (rc)
+        return rc;
+    if ((rc = get_float(m, "lr", 0.01, 0, 10, true, false, &cfg->lr, err)))
+        return rc;
+    if (cfg->kind == DLX_OPTIM_SGD || cfg->kind == DLX_OPTIM_RMSPROP) {
+        if ((rc = get_float(m, "momentum", 0, 0, 1, false, true, &cfg->momentum, err)))
+            return rc;
+    }
+    if (cfg->kind == DLX_OPTIM_SGD) {
+        if ((rc = dlx_spec_bool(m, "nesterov", false, false, &cfg->nesterov, err)))
+            return rc;
+        if (cfg->nesterov && cfg->momentum <= 0) {
+            const dlx_spec_node *v = dlx_spec_get(m, "nesterov");
+            return dlx_err_setf(err, DLX_EINVAL, v->loc,
+                                "%s: Nesterov momentum needs momentum greater than 0", v->path);
+        }
+    }
+    if (cfg->kind == DLX_OPTIM_ADAM) {
+        if ((rc = get_float(m, "beta1", 0.9, 0, 1, false, true, &cfg->beta1, err)) ||
+            (rc = get_float(m, "beta2", 0.999, 0, 1, false, true, &cfg->beta2, err)))
+            return rc;
+    }
+    if (cfg->kind == DLX_OPTIM_RMSPROP) {
+        /* PyTorch's name and default for the squared-gradient decay */
+        if ((rc = get_float(m, "alpha", 0.99, 0, 1, false, true, &cfg->beta2, err)))
+            return rc;
+    }
+    if (cfg->kind != DLX_OPTIM_SGD) {
+        if ((rc = get_float(m, "eps", 1e-8, 0, 1, false, false, &cfg->eps, err)))
+            return rc;
+    }
+    if ((rc = get_float(m, "weight_decay", 0, 0, 1, false, false, &cfg->weight_decay, err)) ||
+        (rc = get_float(m, "grad_clip", 0, 0, 1e9, false, false, &cfg->grad_clip, err)))
+        return rc;
+    return 0;
+}
+
+static int parse_schedule(dlx_spec_node *m, dlx_optim_cfg *cfg, dlx_err *err)
+{
+    int kind = 0, rc;
+    rc = dlx_spec_enum(m, "type", false, k_sched_types, DLX_SCHED_CONSTANT, &kind, err);
+    if (rc)
+        return rc;
+    cfg->sched = (dlx_sched_kind)kind;
+    rc = dlx_spec_check_keys(m, k_sched_what[kind], k_sched_keys[kind], err);
+    if (rc)
+        return rc;
+    if (cfg->sched == DLX_SCHED_STEP) {
+        if ((rc = get_float(m, "gamma", 0.1, 0, 1, true, false, &cfg->gamma, err)) ||
+            (rc = dlx_spec_int(m, "step_epochs", false, 10, 1, 1000000000, &cfg->step_epochs,
+                               err)))
+            return rc;
+    }
+    if (cfg->sched == DLX_SCHED_COSINE) {
+        if ((rc = get_float(m, "lr_min", 0, 0, 10, false, false, &cfg->lr_min, err)))
+            return rc;
+        if (cfg->lr_min > cfg->lr) {
+            const dlx_spec_node *v = dlx_spec_get(m, "lr_min");
+            return dlx_err_setf(err, DLX_EINVAL, v->loc,
+                                "%s: must not exceed the optimizer's lr (%g), got %s", v->path,
+                                cfg->lr, v->scalar ? v->scalar : "");
+        }
+    }
+    return dlx_spec_int(m, "warmup_steps", false, 0, 0, 1000000000, &cfg->warmup_steps, err);
+}
+
+int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *err)
+{
+    cfg_defaults(cfg);
+    if (!train)
+        return 0;
+    int rc = dlx_spec_expect_map(train, "train", err);
+    if (rc)
+        return rc;
+    dlx_spec_node *opt = dlx_spec_get(train, "optimizer");
+    if (opt) {
+        if ((rc = dlx_spec_expect_map(opt, "optimizer", err)) ||
+            (rc = parse_optimizer(opt, cfg, err)))
+            return rc;
+    }
+    dlx_spec_node *sched = dlx_spec_get(train, "schedule");
+    if (sched) {
+        if ((rc = dlx_spec_expect_map(sched, "schedule", err)) ||
+            (rc = parse_schedule(sched, cfg, err)))
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- schedules ------------------------------------------------------------ */
+
+double dlx_optim_lr(const dlx_optim_cfg *cfg, int64_t step, int64_t steps_per_epoch,
+                    int64_t total_steps)
+{
+    double lr = cfg->lr;
+    if (step < 0)
+        step = 0;
+    switch (cfg->sched) {
+    case DLX_SCHED_CONSTANT: break;
+    case DLX_SCHED_STEP: {
+        int64_t epoch = step / (steps_per_epoch > 0 ? steps_per_epoch : 1);
+        int64_t every = cfg->step_epochs > 0 ? cfg->step_epochs : 1;
+        lr *= pow(cfg->gamma, (double)(epoch / every));
+        break;
+    }
+    case DLX_SCHED_COSINE:
+        if (total_steps > 0) {
+            double t = (double)(step < total_steps ? step : total_steps);
+            lr = cfg->lr_min +
+                 (cfg->lr - cfg->lr_min) * (1.0 + cos(PI * t / (double)total_steps)) / 2.0;
+        }
+        break;
+    }
+    if (step < cfg->warmup_steps)
+        lr *= (double)(step + 1) / (double)cfg->warmup_steps;
+    return lr;
+}
+
+/* ---- create / destroy ------------------------------------------------------ */
+
+static int add_slot(dlx_optim *o, const char *name, dlx_err *err)
+{
+    int64_t total = o->params->total;
+    float *b = calloc((size_t)(total ? total : 1), sizeof *b);
+    if (!b)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
+                            "cannot allocate %.1f MiB for optimizer slot '%s'",
+                            (double)total * sizeof(float) / (1024.0 * 1024.0), name);
+    o->slot_names[o->n_slots] = name;
+    o->slots[o->n_slots++] = b;
+    return 0;
+}
+
+/* Runs of neighbouring parameters with the same `decay`, in block order. */
+static int build_runs(dlx_optim *o, dlx_err *err)
+{
+    const dlx_params *p = o->params;
+    o->runs = calloc((size_t)(p->n ? p->n : 1), sizeof *o->runs);
+    if (!o->runs)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory creating the optimizer");
+    if (o->cfg.weight_decay == 0) {
+        o->runs[0] = (run){0, p->total, false};
+        o->n_runs = 1;
+        return 0;
+    }
+    for (int i = 0; i < p->n; i++) {
+        const dlx_param *q = &p->items[i];
+        int64_t off = q->t.data - p->values;
+        run *last = o->n_runs ? &o->runs[o->n_runs - 1] : NULL;
+        if (last && last->decay == q->decay && last->off + last->n == off)
+            last->n += q->t.numel;
+        else
+            o->runs[o->n_runs++] = (run){off, q->t.numel, q->decay};
+    }
+    return 0;
+}
+
+int dlx_optim_create(const dlx_optim_cfg *cfg, dlx_params *params, dlx_optim **out, dlx_err *err)
+{
+    *out = NULL;
+    if (!params->final)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "optimizer: the parameter store is not finalized");
+    if (cfg->nesterov && (cfg->kind != DLX_OPTIM_SGD || cfg->momentum <= 0))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "optimizer: Nesterov momentum needs sgd with momentum greater than 0");
+    dlx_optim *o = calloc(1, sizeof(*o));
+    if (!o)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory creating the optimizer");
+    o->cfg = *cfg;
+    o->params = params;
+    int rc = 0;
+    switch (cfg->kind) {
+    case DLX_OPTIM_SGD:
+        if (cfg->momentum > 0)
+            rc = add_slot(o, "momentum", err);
+        break;
+    case DLX_OPTIM_ADAM:
+        if (!(rc = add_slot(o, "m", err)))
+            rc = add_slot(o, "v", err);
+        break;
+    case DLX_OPTIM_RMSPROP:
+        rc = add_slot(o, "square_avg", err);
+        if (!rc && cfg->momentum > 0)
+            rc = add_slot(o, "momentum", err);
+        break;
+    }
+    if (!rc)
+        rc = build_runs(o, err);
+    if (rc)
+        goto out_destroy;
+    *out = o;
+    return 0;
+out_destroy:
+    dlx_optim_destroy(o);
+    return rc;
+}
+
+void dlx_optim_destroy(dlx_optim *o)
+{
+    if (!o)
+        return;
+    for (int s = 0; s < o->n_slots; s++)
+        free(o->slots[s]);
+    free(o->runs);
+    free(o);
+}
+
+/* ---- updates --------------------------------------------------------------- */
+
+static void sgd_plain(float *restrict w, const float *restrict g, int64_t n, float nlr, float wd)
+{
+    for (int64_t i = 0; i < n; i++)
+        w[i] = w[i] + nlr * (g[i] + wd * w[i]);
+}
+
+static void sgd_momentum(float *restrict w, const float *restrict g, float *restrict v, int64_t n,
+                         float nlr, float wd, float mu, bool nesterov)
+{
+    if (nesterov) {
+        for (int64_t i = 0; i < n; i++) {
+            float d = g[i] + wd * w[i];
+            v[i] = v[i] * mu + d;
+            w[i] = w[i] + nlr * (d + mu * v[i]);
+        }
+    } else {
+        for (int64_t i = 0; i < n; i++) {
+            v[i] = v[i] * mu + (g[i] + wd * w[i]);
+            w[i] = w[i] + nlr * v[i];
+        }
+    }
+}
+
+/* sqrtf vectorises only where the build passes -fno-math-errno. */
+static void adam(float *restrict w, const float *restrict g, float *restrict m, float *restrict v,
+                 int64_t n, float wd, float b1, float omb1, float b2, float omb2, float bc2_sqrt,
+                 float eps, float nstep)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        m[i] = m[i] * b1 + omb1 * d;
+        v[i] = v[i] * b2 + omb2 * d * d;
+        float denom = sqrtf(v[i]) / bc2_sqrt + eps;
+        w[i] = w[i] + nstep * m[i] / denom;
+    }
+}
+
+static void rmsprop(float *restrict w, const float *restrict g, float *restrict s, int64_t n,
+                    float nlr, float wd, float alpha, float oma, float eps)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        s[i] = s[i] * alpha + oma * d * d;
+        w[i] = w[i] + nlr * d / (sqrtf(s[i]) + eps);
+    }
+}
+
+static void rmsprop_momentum(float *restrict w, const float *restrict g, float *restrict s,
+                             float *restrict b, int64_t n, float nlr, float wd, float alpha,
+                             float oma, float eps, float mu)
+{
+    for (int64_t i = 0; i < n; i++) {
+        float d = g[i] + wd * w[i];
+        s[i] = s[i] * alpha + oma * d * d;
+        b[i] = b[i] * mu + d / (sqrtf(s[i]) + eps);
+        w[i] = w[i] + nlr * b[i];
+    }
+}
+
+static double grad_norm(const float *g, int64_t n)
+{
+    /* four partial sums: shorter dependency chain, same result for any build */
+    double s[4] = {0, 0, 0, 0};
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4)
+        for (int k = 0; k < 4; k++)
+            s[k] += (double)g[i + k] * (double)g[i + k];
+    for (; i < n; i++)
+        s[0] += (double)g[i] * (double)g[i];
+    return sqrt((s[0] + s[1]) + (s[2] + s[3]));
+}
+
+double dlx_optim_step(dlx_optim *o, double lr)
+{
+    const dlx_optim_cfg *c = &o->cfg;
+    dlx_params *p = o->params;
+    float *w = p->values, *g = p->grads;
+    double norm = grad_norm(g, p->total);
+    if (c->grad_clip > 0) {
+        /* torch.nn.utils.clip_grad_norm_ */
+        double coef = c->grad_clip / (norm + 1e-6);
+        if (coef < 1.0) {
+            float fc = (float)coef;
+            for (int64_t i = 0; i < p->total; i++)
+                g[i] *= fc;
+        }
+    }
+    o->t++;
+    float nlr = (float)-lr;
+    /* Python floats in PyTorch: 1 - beta is computed in double, then rounded */
+    float b1 = (float)c->beta1, omb1 = (float)(1.0 - c->beta1);
+    float b2 = (float)c->beta2, omb2 = (float)(1.0 - c->beta2);
+    float eps = (float)c->eps, mu = (float)c->momentum;
+    float bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->t));
+    float nstep = (float)-(lr / (1.0 - pow(c->beta1, (double)o->t)));
+    for (int r = 0; r < o->n_runs; r++) {
+        const run *u = &o->runs[r];
+        float wd = u->decay ? (float)c->weight_decay : 0.0f;
+        float *wr = w + u->off, *gr = g + u->off;
+        float *s0 = o->n_slots > 0 ? o->slots[0] + u->off : NULL;
+        float *s1 = o->n_slots > 1 ? o->slots[1] + u->off : NULL;
+        switch (c->kind) {
+        case DLX_OPTIM_SGD:
+            if (s0)
+                sgd_momentum(wr, gr, s0, u->n, nlr, wd, mu, c->nesterov);
+            else
+                sgd_plain(wr, gr, u->n, nlr, wd);
+            break;
+        case DLX_OPTIM_ADAM:
+            adam(wr, gr, s0, s1, u->n, wd, b1, omb1, b2, omb2, bc2_sqrt, eps, nstep);
+            break;
+        case DLX_OPTIM_RMSPROP:
+            if (s1)
+                rmsprop_momentum(wr, gr, s0, s1, u->n, nlr, wd, b2, omb2, eps, mu);
+            else
+                rmsprop(wr, gr, s0, u->n, nlr, wd, b2, omb2, eps);
+            break;
+        }
+    }
+    return norm;
+}
+
+/* ---- state ----------------------------------------------------------------- */
+
+int dlx_optim_n_slots(const dlx_optim *o) { return o->n_slots; }
+
+const char *dlx_optim_slot_name(const dlx_optim *o, int slot)
+{
+    return slot >= 0 && slot < o->n_slots ? o->slot_names[slot] : NULL;
+}
+
+float *dlx_optim_slot(dlx_optim *o, int slot, int param)
+{
+    if (slot < 0 || slot >= o->n_slots || param < 0 || param >= o->params->n)
+        return NULL;
+    return o->slots[slot] + (o->params->items[param].t.data - o->params->values);
+}
+
+int64_t dlx_optim_t(const dlx_optim *o) { return o->t; }
+
+void dlx_optim_set_t(dlx_optim *o, int64_t t) { o->t = t; }

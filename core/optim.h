@@ -1,0 +1,80 @@
+/* Optimizers and learning-rate schedules.
+ *
+ * An optimizer updates every parameter of a dlx_params store from its
+ * gradient. Its state (slots such as momentum buffers or Adam moments) lives
+ * in one block per slot, parallel to the store's value block, and is exposed
+ * by name so checkpoints can save and restore it exactly.
+ *
+ *   sgd:  v = mu * v + (g + wd * w);  w -= lr * (nesterov ? g' + mu * v : v)
+ *         (PyTorch's formulation; wd only on parameters with decay = true)
+ *   adam: Kingma & Ba 2015 with bias correction; wd is L2 added to the gradient
+ *   rmsprop: s = a * s + (1 - a) * g'^2; w -= lr * g' / (sqrt(s) + eps), with
+ *         optional momentum on that step (PyTorch's non-centered RMSprop)
+ * Every update follows PyTorch 1.13's order of float32 operations.
+ *
+ * Spec keys (train.optimizer): type, lr, grad_clip, weight_decay, and per type
+ * sgd: momentum, nesterov; adam: beta1, beta2, eps; rmsprop: alpha (kept in
+ * cfg.beta2, default 0.99), momentum, eps. Keys of another type are errors.
+ * train.schedule: type, warmup_steps; step: gamma, step_epochs; cosine: lr_min.
+ *
+ * Schedules give the learning rate for a global step:
+ *   constant; step (lr * gamma^floor(epoch / step_epochs)); cosine
+ *   (lr_min + (lr - lr_min) * (1 + cos(pi * t / T)) / 2 over all steps), each
+ *   with an optional linear warmup over warmup_steps.
+ */
+#ifndef DLX_OPTIM_H
+#define DLX_OPTIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "params.h"
+#include "spec.h"
+
+typedef enum dlx_optim_kind { DLX_OPTIM_SGD, DLX_OPTIM_ADAM, DLX_OPTIM_RMSPROP } dlx_optim_kind;
+typedef enum dlx_sched_kind { DLX_SCHED_CONSTANT, DLX_SCHED_STEP, DLX_SCHED_COSINE } dlx_sched_kind;
+
+typedef struct dlx_optim_cfg {
+    dlx_optim_kind kind;
+    double lr;
+    double momentum;       /* sgd */
+    bool nesterov;         /* sgd */
+    double weight_decay;
+    double beta1, beta2, eps; /* adam; rmsprop uses beta2 as its decay (alpha) */
+    double grad_clip;      /* global L2 norm clip; 0 = off */
+    dlx_sched_kind sched;
+    double gamma;          /* step schedule */
+    int64_t step_epochs;   /* step schedule */
+    double lr_min;         /* cosine */
+    int64_t warmup_steps;
+} dlx_optim_cfg;
+
+typedef struct dlx_optim dlx_optim;
+
+/* Read `optimizer:` and `schedule:` maps (either may be absent: sgd lr 0.01,
+ * constant). Keys checked, defaults inserted, ranges validated. */
+int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *err);
+
+/* params must be finalized. */
+int dlx_optim_create(const dlx_optim_cfg *cfg, dlx_params *params, dlx_optim **out, dlx_err *err);
+void dlx_optim_destroy(dlx_optim *o);
+
+/* Learning rate at global step `step` (0-based) of a run of total_steps, with
+ * steps_per_epoch for the step schedule. */
+double dlx_optim_lr(const dlx_optim_cfg *cfg, int64_t step, int64_t steps_per_epoch,
+                    int64_t total_steps);
+
+/* One update with learning rate lr. Returns the gradient norm before clipping. */
+double dlx_optim_step(dlx_optim *o, double lr);
+
+/* State for checkpoints: slot names ("momentum"; "m", "v"; "square_avg",
+ * "momentum"), and the slot's block for parameter i (same shape as the
+ * parameter); NULL for a slot or parameter out of range. */
+int dlx_optim_n_slots(const dlx_optim *o);
+const char *dlx_optim_slot_name(const dlx_optim *o, int slot);
+float *dlx_optim_slot(dlx_optim *o, int slot, int param);
+int64_t dlx_optim_t(const dlx_optim *o); /* updates done (Adam bias correction) */
+void dlx_optim_set_t(dlx_optim *o, int64_t t);
+
+#endif

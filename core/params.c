@@ -1,0 +1,152 @@
+#include "params.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rng.h"
+
+void dlx_params_init(dlx_params *p) { memset(p, 0, sizeof *p); }
+
+void dlx_params_free(dlx_params *p)
+{
+    free(p->items);
+    free(p->values);
+    free(p->grads);
+    memset(p, 0, sizeof *p);
+}
+
+int dlx_params_find(const dlx_params *p, const char *name)
+{
+    for (int i = 0; i < p->n; i++)
+        if (strcmp(p->items[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int dlx_params_declare(dlx_params *p, const char *name, dlx_shape shape, dlx_init init, bool decay,
+                       dlx_err *err)
+{
+    if (strlen(name) >= DLX_NAME_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "parameter name '%s' is too long", name);
+    int found = dlx_params_find(p, name);
+    if (found >= 0) {
+        dlx_param *q = &p->items[found];
+        if (!dlx_shape_eq(&q->t.shape, &shape)) {
+            char a[64], b[64];
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                                "parameter '%s' is shared with shape %s but used here with shape %s",
+                                name, dlx_shape_str(&q->t.shape, a, sizeof a),
+                                dlx_shape_str(&shape, b, sizeof b));
+        }
+        q->n_uses++;
+        return found;
+    }
+    if (p->final) /* a second graph over the same store may only reuse parameters */
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "parameter '%s' is new, but the parameter store is already finalized", name);
+    if (p->n == p->cap) {
+        int cap = p->cap ? 2 * p->cap : 16;
+        dlx_param *items = realloc(p->items, (size_t)cap * sizeof *items);
+        if (!items)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory declaring parameters");
+        p->items = items;
+        p->cap = cap;
+    }
+    dlx_param *q = &p->items[p->n];
+    memset(q, 0, sizeof *q);
+    snprintf(q->name, sizeof q->name, "%s", name);
+    q->t = dlx_tensor_view(shape, NULL, NULL);
+    q->init = init;
+    q->decay = decay;
+    q->n_uses = 1;
+    return p->n++;
+}
+
+int dlx_params_finalize(dlx_params *p, dlx_err *err)
+{
+    DLX_ASSERT(!p->final);
+    int64_t total = 0;
+    for (int i = 0; i < p->n; i++)
+        total += p->items[i].t.numel;
+    p->total = total;
+    size_t bytes = (size_t)(total ? total : 1) * sizeof(float);
+    p->values = calloc(1, bytes);
+    p->grads = calloc(1, bytes);
+    if (!p->values || !p->grads)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "cannot allocate %.1f MiB for parameters",
+                            2.0 * (double)bytes / (1024.0 * 1024.0));
+    int64_t off = 0;
+    for (int i = 0; i < p->n; i++) {
+        p->items[i].t.data = p->values + off;
+        p->items[i].t.grad = p->grads + off;
+        off += p->items[i].t.numel;
+    }
+    p->final = true;
+    return 0;
+}
+
+static void init_one(dlx_param *q, dlx_rng *r)
+{
+    const dlx_init *in = &q->init;
+    float *x = q->t.data;
+    int64_t n = q->t.numel;
+    double fan_in = in->fan_in > 0 ? (double)in->fan_in : 1.0;
+    double fan_out = in->fan_out > 0 ? (double)in->fan_out : 1.0;
+    double s = 0.0;
+    switch (in->kind) {
+    case DLX_INIT_ZERO:
+        memset(x, 0, (size_t)n * sizeof *x);
+        return;
+    case DLX_INIT_CONST:
+        for (int64_t i = 0; i < n; i++)
+            x[i] = in->a;
+        return;
+    case DLX_INIT_NORMAL:
+        for (int64_t i = 0; i < n; i++)
+            x[i] = in->a * dlx_rng_normal(r);
+        return;
+    case DLX_INIT_KAIMING:
+        s = sqrt(2.0 / fan_in);
+        for (int64_t i = 0; i < n; i++)
+            x[i] = (float)s * dlx_rng_normal(r);
+        return;
+    case DLX_INIT_UNIFORM: s = in->a; break;
+    case DLX_INIT_XAVIER: s = sqrt(6.0 / (fan_in + fan_out)); break;
+    case DLX_INIT_LECUN: s = sqrt(3.0 / fan_in); break;
+    case DLX_INIT_TORCH: s = 1.0 / sqrt(fan_in); break;
+    }
+    for (int64_t i = 0; i < n; i++)
+        x[i] = (float)(s * (2.0 * dlx_rng_uniform(r) - 1.0));
+}
+
+void dlx_params_init_values(dlx_params *p, uint64_t seed)
+{
+    DLX_ASSERT(p->final);
+    for (int i = 0; i < p->n; i++) {
+        dlx_rng r;
+        dlx_rng_init(&r, seed, DLX_STREAM_INIT + ((uint64_t)(i + 1) << 8));
+        init_one(&p->items[i], &r);
+    }
+}
+
+void dlx_params_zero_grad(dlx_params *p)
+{
+    if (p->grads)
+        memset(p->grads, 0, (size_t)p->total * sizeof(float));
+}
+
+bool dlx_params_all_finite(const dlx_params *p, int *bad)
+{
+    for (int i = 0; i < p->n; i++) {
+        const float *x = p->items[i].t.data;
+        for (int64_t j = 0; j < p->items[i].t.numel; j++)
+            if (!isfinite(x[j])) {
+                if (bad)
+                    *bad = i;
+                return false;
+            }
+    }
+    return true;
+}

@@ -1,0 +1,59 @@
+#include "tensor.h"
+
+#include <stdio.h>
+#include <string.h>
+
+dlx_shape dlx_shape_make(int ndim, const int64_t *dims)
+{
+    dlx_shape s;
+    memset(&s, 0, sizeof s);
+    s.ndim = ndim;
+    for (int i = 0; i < ndim && i < DLX_MAX_DIM; i++)
+        s.d[i] = dims[i];
+    return s;
+}
+
+dlx_shape dlx_shape_1d(int64_t a) { return dlx_shape_make(1, (int64_t[]){a}); }
+dlx_shape dlx_shape_2d(int64_t a, int64_t b) { return dlx_shape_make(2, (int64_t[]){a, b}); }
+dlx_shape dlx_shape_4d(int64_t n, int64_t c, int64_t h, int64_t w)
+{
+    return dlx_shape_make(4, (int64_t[]){n, c, h, w});
+}
+
+int64_t dlx_shape_numel(const dlx_shape *s)
+{
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        n *= s->d[i];
+    return n;
+}
+
+bool dlx_shape_eq(const dlx_shape *a, const dlx_shape *b)
+{
+    if (a->ndim != b->ndim)
+        return false;
+    for (int i = 0; i < a->ndim; i++)
+        if (a->d[i] != b->d[i])
+            return false;
+    return true;
+}
+
+char *dlx_shape_str(const dlx_shape *s, char *buf, size_t n)
+{
+    size_t used = 0;
+    if (n == 0)
+        return buf;
+    buf[0] = '\0';
+    used += (size_t)snprintf(buf + used, n - used, "[");
+    for (int i = 0; i < s->ndim && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%lld", i ? ", " : "", (long long)s->d[i]);
+    if (used < n)
+        snprintf(buf + used, n - used, "]");
+    return buf;
+}
+
+dlx_tensor dlx_tensor_view(dlx_shape s, float *data, float *grad)
+{
+    dlx_tensor t = {.shape = s, .numel = dlx_shape_numel(&s), .data = data, .grad = grad};
+    return t;
+}

@@ -1,0 +1,553 @@
+/* Family "classifier": convnets and MLPs trained with softmax cross-entropy
+ * on a labelled image dataset (MNIST, Fashion-MNIST).
+ *
+ * One static graph at the training batch size serves both training and
+ * evaluation (evaluation pads the last partial batch and counts only real
+ * samples). An epoch is floor(n / batch) steps; the few samples left over are
+ * different ones each epoch because the order is reshuffled. Everything random
+ * is a pure function of (seed, step): data order of epoch e is f(seed, e),
+ * dropout masks are f(seed, node, step), so resuming at any step reproduces
+ * an uninterrupted run bit for bit.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../core/data.h"
+#include "../core/gradcheck.h"
+#include "../core/graph.h"
+#include "../core/layers.h"
+#include "../core/ops/ops.h"
+#include "../core/png.h"
+#include "family.h"
+
+#define MAX_WRONG 100
+
+typedef struct clf {
+    /* from the spec */
+    const char *dataset, *data_dir;
+    dlx_transform tf;
+    int64_t train_limit, test_limit;
+    int64_t epochs, batch, checkpoint_every, log_every;
+    /* data */
+    dlx_dataset train, test;
+    bool train_loaded;
+    int c, h, w, num_classes;
+    /* graph */
+    dlx_graph *g;
+    dlx_node *x, *y, *logits, *loss;
+    dlx_layers_out layers;
+    uint32_t *order, *idx;
+    /* evaluation extras */
+    uint32_t wrong[MAX_WRONG];
+    int n_wrong;
+} clf;
+
+static const char *const k_model_keys[] = {"kind", "layers", "loss", NULL};
+static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
+static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "threads", NULL};
+static const char *const k_losses[] = {"softmax_xent", NULL};
+
+static int read_spec(dlx_model *m, clf *c, dlx_err *err)
+{
+    dlx_spec_node *root = dlx_spec_root(m->spec);
+    dlx_spec_node *model = dlx_spec_get(root, "model");
+    dlx_spec_node *data = dlx_spec_get(root, "data");
+    dlx_spec_node *train = dlx_spec_get(root, "train");
+    int loss_kind;
+    int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
+    if (!rc) rc = dlx_spec_enum(model, "loss", false, k_losses, 0, &loss_kind, err);
+    if (!rc && !data)
+        rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'data' (e.g. data: {dataset: mnist})");
+    if (!rc) rc = dlx_spec_expect_map(data, "data", err);
+    if (!rc) rc = dlx_spec_check_keys(data, "data", k_data_keys, err);
+    if (!rc) rc = dlx_spec_str(data, "dataset", true, NULL, &c->dataset, err);
+    if (!rc && !dlx_dataset_find(c->dataset)) {
+        dlx_spec_node *v = dlx_spec_get(data, "dataset");
+        const char *names[16];
+        int k = 0;
+        for (const dlx_dataset_info *d; k < 15 && (d = dlx_dataset_at(k)); k++)
+            names[k] = d->name;
+        names[k] = NULL;
+        const char *near = dlx_closest(c->dataset, names);
+        rc = dlx_err_setf(err, DLX_EINVAL, v->loc, "data.dataset: unknown dataset '%s'%s%s%s (one of: %s)",
+                          c->dataset, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "",
+                          dlx_dataset_names());
+    }
+    double mean, std;
+    int64_t pad, resize[2];
+    int n_resize = 0;
+    if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &c->data_dir, err);
+    if (!rc) rc = dlx_spec_float(data, "mean", false, 0.0, -1e3, 1e3, &mean, err);
+    if (!rc) rc = dlx_spec_float(data, "std", false, 1.0, 1e-6, 1e3, &std, err);
+    if (!rc) rc = dlx_spec_int(data, "pad", false, 0, 0, 64, &pad, err);
+    if (!rc) rc = dlx_spec_int_list(data, "resize", false, 1, 4096, resize, 2, &n_resize, err);
+    if (!rc && n_resize == 1)
+        resize[1] = resize[0];
+    if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &c->train_limit, err);
+    if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &c->test_limit, err);
+    c->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad,
+                            .resize_h = n_resize ? (int)resize[0] : 0, .resize_w = n_resize ? (int)resize[1] : 0};
+    if (!rc && !train)
+        rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 64})");
+    int64_t threads;
+    if (!rc) rc = dlx_spec_expect_map(train, "train", err);
+    if (!rc) rc = dlx_spec_check_keys(train, "train", k_train_keys, err);
+    if (!rc) rc = dlx_spec_int(train, "epochs", true, 0, 1, 100000, &c->epochs, err);
+    if (!rc) rc = dlx_spec_int(train, "batch", false, 64, 1, 65536, &c->batch, err);
+    if (!rc) rc = dlx_spec_int(train, "checkpoint_every", false, 0, 0, INT64_MAX, &c->checkpoint_every, err);
+    if (!rc) rc = dlx_spec_int(train, "log_every", false, 100, 1, INT64_MAX, &c->log_every, err);
+    if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
+    if (!rc) rc = dlx_optim_cfg_from_spec(train, &m->optim_cfg, err);
+    if (!m->threads)
+        m->threads = (int)threads;
+    return rc;
+}
+
+/* Build the graph at `batch` over m->params (declaring them on first use). */
+static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dlx_node **x, dlx_node **y,
+                       dlx_node **logits, dlx_node **loss, dlx_layers_out *lo, dlx_err *err)
+{
+    dlx_spec_node *model = dlx_spec_get(dlx_spec_root(m->spec), "model");
+    dlx_spec_node *layers = dlx_spec_get(model, "layers");
+    if (!layers)
+        return dlx_err_setf(err, DLX_EINVAL, model->loc, "model: missing required key 'layers'");
+    dlx_graph *g = dlx_graph_create(&m->params);
+    if (!g)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int rc = DLX_ENOMEM;
+    *x = dlx_graph_input(g, "input", dlx_shape_4d(batch, c->c, c->h, c->w), false, err);
+    *y = dlx_graph_input(g, "labels", dlx_shape_1d(batch), false, err);
+    if (!*x || !*y)
+        goto fail;
+    rc = dlx_layers_build(g, &m->params, layers, "", *x, lo, err);
+    if (rc)
+        goto fail;
+    *logits = lo->output;
+    int64_t k = (*logits)->out.numel / batch;
+    if (k != c->num_classes) {
+        char s[64];
+        rc = dlx_err_setf(err, DLX_EINVAL, layers->items[layers->n - 1]->loc,
+                          "model.layers: the last layer gives %lld outputs per sample %s, but %s has %d classes",
+                          (long long)k, dlx_shape_str(&(*logits)->out.shape, s, sizeof s), c->dataset,
+                          c->num_classes);
+        goto fail;
+    }
+    dlx_node *in[2] = {*logits, *y};
+    *loss = dlx_graph_op(g, &dlx_op_softmax_xent, "loss", in, 2, NULL, model->loc, err);
+    if (!*loss) {
+        rc = err->code;
+        goto fail;
+    }
+    *gout = g;
+    return 0;
+fail:
+    free(lo->info);
+    lo->info = NULL;
+    dlx_graph_destroy(g);
+    return rc;
+}
+
+static void report_layers(const dlx_model *m, const clf *c)
+{
+    char s[64];
+    int64_t total = 0;
+    dlx_run_info(m, "%-12s %-10s %-18s %10s", "layer", "type", "output", "params");
+    dlx_run_info(m, "%-12s %-10s %-18s %10s", "input", "", dlx_shape_str(&c->x->out.shape, s, sizeof s), "");
+    for (int i = 0; i < c->layers.n; i++) {
+        const dlx_layer_info *l = &c->layers.info[i];
+        dlx_run_info(m, "%-12s %-10s %-18s %10lld", l->name, l->type, dlx_shape_str(&l->out, s, sizeof s),
+                     (long long)l->n_params);
+        total += l->n_params;
+    }
+    dlx_run_info(m, "%lld parameters, %.1f MiB of activations", (long long)total,
+                 (double)dlx_graph_plan_bytes(c->g) / 1048576.0);
+}
+
+static int load_split(const clf *c, const char *name, const char *split, int64_t limit, dlx_dataset *d, dlx_err *err)
+{
+    int rc = dlx_dataset_load(name, split, c->data_dir, d, err);
+    if (!rc && limit > 0 && limit < d->n)
+        d->n = limit; /* the first `limit` samples; buffers stay owned */
+    return rc;
+}
+
+static void clf_destroy(dlx_model *m)
+{
+    clf *c = m->impl;
+    if (!c)
+        return;
+    dlx_graph_destroy(c->g);
+    dlx_dataset_free(&c->train);
+    dlx_dataset_free(&c->test);
+    free(c->layers.info);
+    free(c->order);
+    free(c->idx);
+    free(c);
+    m->impl = NULL;
+}
+
+static int clf_create(dlx_model *m, dlx_err *err)
+{
+    clf *c = calloc(1, sizeof(*c));
+    if (!c)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    m->impl = c;
+    int rc = read_spec(m, c, err);
+    if (rc)
+        return rc;
+    /* the test split tells the input shape and the classes; train loads lazily */
+    rc = load_split(c, c->dataset, "test", c->test_limit, &c->test, err);
+    if (rc)
+        return rc;
+    c->num_classes = c->test.num_classes;
+    dlx_transform_shape(&c->test, &c->tf, &c->c, &c->h, &c->w);
+    rc = build_graph(m, c, c->batch, &c->g, &c->x, &c->y, &c->logits, &c->loss, &c->layers, err);
+    if (rc)
+        return rc;
+    rc = dlx_params_finalize(&m->params, err);
+    if (!rc) rc = dlx_graph_compile(c->g, m->max_memory, err);
+    if (rc)
+        return rc;
+    dlx_params_init_values(&m->params, m->seed);
+    rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
+    if (rc)
+        return rc;
+    c->idx = calloc((size_t)c->batch, sizeof *c->idx);
+    if (!c->idx)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    report_layers(m, c);
+    return 0;
+}
+
+/* Argmax and -log p(label) per row, in double. */
+static void score_rows(const float *logits, const float *labels, int rows, int k, double *nll, int64_t *correct,
+                       const uint32_t *idx, clf *c)
+{
+    for (int i = 0; i < rows; i++) {
+        const float *z = logits + (int64_t)i * k;
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (z[j] > z[best])
+                best = j;
+        double mx = z[best], s = 0.0;
+        for (int j = 0; j < k; j++)
+            s += exp((double)z[j] - mx);
+        int label = (int)labels[i];
+        *nll += log(s) + mx - z[label];
+        if (best == label)
+            (*correct)++;
+        else if (c && c->n_wrong < MAX_WRONG)
+            c->wrong[c->n_wrong++] = idx[i];
+    }
+}
+
+static int evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, double *acc)
+{
+    const dlx_ctx ctx = {.training = false, .seed = m->seed, .step = (uint64_t)m->step, .threads = m->threads};
+    double nll = 0.0;
+    int64_t correct = 0;
+    c->n_wrong = 0;
+    for (int64_t start = 0; start < d->n; start += c->batch) {
+        int rows = (int)(d->n - start < c->batch ? d->n - start : c->batch);
+        for (int i = 0; i < c->batch; i++)
+            c->idx[i] = (uint32_t)(i < rows ? start + i : start); /* pad with a real sample */
+        dlx_dataset_batch(d, &c->tf, c->idx, (int)c->batch, c->x->out.data, c->y->out.data);
+        dlx_graph_forward(c->g, &ctx);
+        score_rows(c->logits->out.data, c->y->out.data, rows, c->num_classes, &nll, &correct, c->idx, c);
+    }
+    *loss = nll / (double)d->n;
+    *acc = (double)correct / (double)d->n;
+    return 0;
+}
+
+static int check_compatible(const clf *c, const dlx_dataset *d, dlx_err *err)
+{
+    int ch, h, w;
+    dlx_transform_shape(d, &c->tf, &ch, &h, &w);
+    if (ch != c->c || h != c->h || w != c->w || d->num_classes != c->num_classes)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "dataset %s:%s has %dx%dx%d inputs and %d classes, but the model takes %dx%dx%d and %d",
+                            d->name, d->split, ch, h, w, d->num_classes, c->c, c->h, c->w, c->num_classes);
+    return 0;
+}
+
+static int clf_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err)
+{
+    clf *c = m->impl;
+    const dlx_dataset *d = &c->test;
+    dlx_dataset other;
+    memset(&other, 0, sizeof other);
+    if (data) {
+        char name[64], split[16] = "test";
+        const char *colon = strchr(data, ':');
+        size_t len = colon ? (size_t)(colon - data) : strlen(data);
+        if (len >= sizeof name || (colon && strlen(colon + 1) >= sizeof split))
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: expected NAME:SPLIT, e.g. mnist:test, got '%s'", data);
+        memcpy(name, data, len);
+        name[len] = '\0';
+        if (colon)
+            snprintf(split, sizeof split, "%s", colon + 1);
+        if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: unknown split '%s' (train or test)", split);
+        if (!dlx_dataset_find(name))
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: unknown dataset '%s' (one of: %s)", name,
+                                dlx_dataset_names());
+        int rc = load_split(c, name, split, 0, &other, err);
+        if (!rc) rc = check_compatible(c, &other, err);
+        if (rc) {
+            dlx_dataset_free(&other);
+            return rc;
+        }
+        d = &other;
+    }
+    double loss, acc;
+    evaluate_on(m, c, d, &loss, &acc);
+    memset(res, 0, sizeof *res);
+    dlx_results_set(res, "accuracy", acc);
+    dlx_results_set(res, "error", 1.0 - acc);
+    dlx_results_set(res, "loss", loss);
+    dlx_results_set(res, "samples", (double)d->n);
+    dlx_results_set(res, "step", (double)m->step);
+    dlx_dataset_free(&other);
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* First-layer filters and misclassified test digits, as PNG grids. */
+static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
+{
+    char path[600];
+    if (m->params.n > 0 && m->params.items[0].t.shape.ndim == 4) {
+        const dlx_param *w = &m->params.items[0];
+        int f = (int)w->t.shape.d[0], ch = (int)w->t.shape.d[1];
+        int cols = f < 8 ? f : 8;
+        /* one tile per (filter, input channel) */
+        dlx_grid grid = {.rows = (f * ch + cols - 1) / cols, .cols = cols, .c = 1, .h = (int)w->t.shape.d[2],
+                         .w = (int)w->t.shape.d[3], .zoom = 8, .lo = 0, .hi = 0};
+        snprintf(path, sizeof path, "%s/filters.png", m->run_dir);
+        int rc = dlx_png_write_grid(path, &grid, w->t.data, f * ch, err);
+        if (rc)
+            return rc;
+        dlx_run_info(m, "wrote %s (%s, %d filters)", path, w->name, f);
+    }
+    if (c->n_wrong > 0) {
+        int per = c->c * c->h * c->w;
+        float *tiles = malloc((size_t)c->n_wrong * (size_t)per * sizeof(float));
+        if (!tiles)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        dlx_transform plain = {.mean = 0.0f, .std = 1.0f};
+        int tc, th, tw;
+        dlx_transform_shape(&c->test, &plain, &tc, &th, &tw);
+        dlx_dataset_batch(&c->test, &plain, c->wrong, c->n_wrong, tiles, NULL);
+        dlx_grid grid = {.rows = (c->n_wrong + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw, .zoom = 2,
+                         .lo = 0.0f, .hi = 1.0f};
+        snprintf(path, sizeof path, "%s/misclassified.png", m->run_dir);
+        int rc = dlx_png_write_grid(path, &grid, tiles, c->n_wrong, err);
+        free(tiles);
+        if (rc)
+            return rc;
+        dlx_run_info(m, "wrote %s (%d misclassified test images)", path, c->n_wrong);
+    }
+    return 0;
+}
+
+static int end_of_epoch(dlx_model *m, clf *c, dlx_metrics *mx, double train_loss, double train_acc, dlx_err *err)
+{
+    double loss, acc;
+    evaluate_on(m, c, &c->test, &loss, &acc);
+    dlx_results *r = &m->results;
+    memset(r, 0, sizeof *r);
+    dlx_results_set(r, "epoch", (double)m->epoch);
+    dlx_results_set(r, "step", (double)m->step);
+    dlx_results_set(r, "train_loss", train_loss);
+    dlx_results_set(r, "train_accuracy", train_acc);
+    dlx_results_set(r, "test_loss", loss);
+    dlx_results_set(r, "test_accuracy", acc);
+    dlx_results_set(r, "test_error", 1.0 - acc);
+    int rc = 0;
+    for (int i = 2; i < r->n && !rc; i++)
+        rc = dlx_metrics_append(mx, r->name[i], m->step, r->value[i], err);
+    if (!rc) rc = dlx_metrics_flush(mx, err);
+    if (!rc) rc = dlx_run_save_checkpoint(m, err);
+    return rc;
+}
+
+static int clf_train(dlx_model *m, dlx_err *err)
+{
+    clf *c = m->impl;
+    int rc = 0;
+    if (!c->train_loaded) {
+        rc = load_split(c, c->dataset, "train", c->train_limit, &c->train, err);
+        if (!rc) rc = check_compatible(c, &c->train, err);
+        if (rc)
+            return rc;
+        c->train_loaded = true;
+    }
+    int64_t spe = c->train.n / c->batch;
+    if (spe == 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "train.batch (%lld) is larger than the training set (%lld samples)",
+                            (long long)c->batch, (long long)c->train.n);
+    int64_t total = c->epochs * spe;
+    if (!c->order && !(c->order = malloc((size_t)c->train.n * sizeof *c->order)))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.h5", m->run_dir);
+    dlx_metrics *mx;
+    rc = dlx_metrics_open(path, m->resumed, m->step, &mx, err);
+    if (rc)
+        return rc;
+    if (m->step >= total)
+        dlx_run_info(m, "already trained: step %lld of %lld", (long long)m->step, (long long)total);
+
+    double epoch_loss = 0.0, log_loss = 0.0, t0 = now_s(), t_log = t0;
+    int64_t epoch_correct = 0, epoch_steps = 0, log_steps = 0, step0 = m->step, order_epoch = -1;
+    while (m->step < total) {
+        int64_t epoch = m->step / spe, pos = m->step % spe;
+        if (epoch != order_epoch) {
+            dlx_epoch_order(m->seed, epoch, c->order, (uint32_t)c->train.n);
+            order_epoch = epoch;
+        }
+        memcpy(c->idx, c->order + pos * c->batch, (size_t)c->batch * sizeof *c->idx);
+        dlx_dataset_batch(&c->train, &c->tf, c->idx, (int)c->batch, c->x->out.data, c->y->out.data);
+        const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)m->step, .threads = m->threads};
+        dlx_graph_forward(c->g, &ctx);
+        double loss = c->loss->out.data[0];
+        if (!isfinite(loss)) {
+            if (m->checkpoint_step >= 0)
+                rc = dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
+                                  "loss is %s at step %lld (epoch %lld); training stopped. The last good "
+                                  "checkpoint, %s/checkpoint.h5 (step %lld), is intact; try a lower learning rate",
+                                  isnan(loss) ? "NaN" : "infinite", (long long)m->step + 1, (long long)epoch + 1,
+                                  m->run_dir, (long long)m->checkpoint_step);
+            else
+                rc = dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
+                                  "loss is %s at step %lld (epoch %lld); training stopped before any checkpoint "
+                                  "was written; try a lower learning rate",
+                                  isnan(loss) ? "NaN" : "infinite", (long long)m->step + 1, (long long)epoch + 1);
+            goto out;
+        }
+        dlx_params_zero_grad(&m->params);
+        dlx_graph_backward(c->g, c->loss, &ctx);
+        double lr = dlx_optim_lr(&m->optim_cfg, m->step, spe, total);
+        dlx_optim_step(m->optim, lr);
+        m->step++;
+        double nll_unused = 0.0;
+        score_rows(c->logits->out.data, c->y->out.data, (int)c->batch, c->num_classes, &nll_unused,
+                   &epoch_correct, c->idx, NULL);
+        epoch_loss += loss;
+        log_loss += loss;
+        epoch_steps++;
+        log_steps++;
+        if (m->step % c->log_every == 0 || m->step % spe == 0) {
+            rc = dlx_metrics_append(mx, "train_loss", m->step, log_loss / (double)log_steps, err);
+            if (!rc) rc = dlx_metrics_append(mx, "lr", m->step, lr, err);
+            if (rc)
+                goto out;
+            log_loss = 0.0;
+            log_steps = 0;
+        }
+        double t = now_s();
+        if (m->hooks.progress && (t - t_log > 0.25 || m->step % spe == 0)) {
+            double sps = (double)(m->step - step0) / (t - t0);
+            dlx_progress p = {.phase = "train", .epoch = epoch + 1, .epochs = c->epochs, .step = m->step,
+                              .steps = total, .loss = epoch_loss / (double)epoch_steps, .steps_per_s = sps,
+                              .images_per_s = sps * (double)c->batch,
+                              .eta_s = sps > 0 ? (double)(total - m->step) / sps : 0.0};
+            m->hooks.progress(m->hooks.user, &p);
+            t_log = t;
+        }
+        if (m->step % spe == 0) {
+            m->epoch = epoch + 1;
+            rc = end_of_epoch(m, c, mx, epoch_loss / (double)epoch_steps,
+                              (double)epoch_correct / (double)(epoch_steps * c->batch), err);
+            if (rc)
+                goto out;
+            if (m->hooks.progress) {
+                dlx_progress p = {.phase = "eval", .epoch = epoch + 1, .epochs = c->epochs, .step = m->step,
+                                  .steps = total, .results = &m->results};
+                m->hooks.progress(m->hooks.user, &p);
+            }
+            epoch_loss = 0.0;
+            epoch_correct = epoch_steps = 0;
+        } else if (c->checkpoint_every && m->step % c->checkpoint_every == 0) {
+            rc = dlx_metrics_flush(mx, err);
+            if (!rc) rc = dlx_run_save_checkpoint(m, err);
+            if (rc)
+                goto out;
+        }
+        if (m->hooks.stop && *m->hooks.stop) {
+            rc = dlx_metrics_flush(mx, err);
+            if (!rc) rc = dlx_run_save_checkpoint(m, err);
+            if (!rc)
+                rc = dlx_err_setf(err, DLX_EINTR, DLX_NOLOC,
+                                  "interrupted at step %lld of %lld; checkpoint saved in %s/checkpoint.h5; "
+                                  "continue with --resume",
+                                  (long long)m->step, (long long)total, m->run_dir);
+            goto out;
+        }
+    }
+    if (!m->results.n) { /* resumed at the end: evaluate once so results exist */
+        double loss, acc;
+        evaluate_on(m, c, &c->test, &loss, &acc);
+        dlx_results_set(&m->results, "test_loss", loss);
+        dlx_results_set(&m->results, "test_accuracy", acc);
+        dlx_results_set(&m->results, "test_error", 1.0 - acc);
+        dlx_results_set(&m->results, "step", (double)m->step);
+    }
+    dlx_results_set(&m->results, "train_seconds", now_s() - t0);
+    rc = write_pictures(m, c, err);
+out:
+    {
+        dlx_err e2;
+        int rc2 = dlx_metrics_flush(mx, &e2);
+        if (!rc && rc2) {
+            rc = rc2;
+            *err = e2;
+        }
+    }
+    dlx_metrics_close(mx);
+    return rc;
+}
+
+static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
+{
+    clf *c = m->impl;
+    enum { GC_BATCH = 2 };
+    dlx_graph *g;
+    dlx_node *x, *y, *logits, *loss;
+    dlx_layers_out lo;
+    int rc = build_graph(m, c, GC_BATCH, &g, &x, &y, &logits, &loss, &lo, err);
+    if (rc)
+        return rc;
+    free(lo.info);
+    rc = dlx_graph_compile(g, m->max_memory, err);
+    if (!rc) {
+        uint32_t idx[GC_BATCH] = {0, 1};
+        for (int i = 0; i < GC_BATCH; i++)
+            idx[i] = (uint32_t)(i % c->test.n);
+        dlx_dataset_batch(&c->test, &c->tf, idx, GC_BATCH, x->out.data, y->out.data);
+        const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = 0, .threads = m->threads};
+        rc = dlx_gradcheck_graph(g, loss, &ctx, o, rep, err);
+    }
+    dlx_graph_destroy(g);
+    return rc;
+}
+
+const dlx_family dlx_family_classifier = {
+    .name = "classifier",
+    .help = "convnets and MLPs with softmax cross-entropy on MNIST / Fashion-MNIST",
+    .create = clf_create,
+    .destroy = clf_destroy,
+    .train = clf_train,
+    .evaluate = clf_evaluate,
+    .gradcheck = clf_gradcheck,
+};

@@ -1,0 +1,44 @@
+/* Model families: one per experiment family (models/<family>.c), picked by
+ * `model.kind` in the spec through the registry in models/registry.c. The CLI
+ * knows no family by name.
+ *
+ * A family builds its graphs, owns its training-loop policy and evaluation,
+ * and shares the run machinery in models/run.h (checkpoints, metrics, resume,
+ * progress reports) with every other family.
+ */
+#ifndef DLX_FAMILY_H
+#define DLX_FAMILY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/err.h"
+#include "../core/spec.h"
+#include "run.h"
+
+struct dlx_gradcheck_opts;
+struct dlx_gradcheck_report;
+
+typedef struct dlx_family {
+    const char *name;
+    const char *help;
+    /* Validate the spec, load data, build graphs and parameters into m
+     * (m->spec, m->run_dir, m->seed are set by the caller). */
+    int (*create)(dlx_model *m, dlx_err *err);
+    void (*destroy)(dlx_model *m);
+    /* Train from m->step to the end of the spec, calling the run hooks. */
+    int (*train)(dlx_model *m, dlx_err *err);
+    /* Evaluate on `data` ("mnist:test"; NULL = the spec's test split) and
+     * fill results. */
+    int (*evaluate)(dlx_model *m, const char *data, dlx_results *res, dlx_err *err);
+    /* Finite-difference check of the built graph's gradients on a small real
+     * batch (see core/gradcheck.h); fills a report. */
+    int (*gradcheck)(dlx_model *m, const struct dlx_gradcheck_opts *o,
+                     struct dlx_gradcheck_report *rep, dlx_err *err);
+} dlx_family;
+
+const dlx_family *dlx_family_find(const char *name);
+const dlx_family *dlx_family_at(int i);
+const char *dlx_family_names(void);
+
+#endif

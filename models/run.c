@@ -1,0 +1,270 @@
+#include "run.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <cblas.h>
+
+#include "family.h"
+
+void dlx_results_set(dlx_results *r, const char *name, double value)
+{
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->name[i], name) == 0) {
+            r->value[i] = value;
+            return;
+        }
+    if (r->n == DLX_RESULTS_MAX)
+        return;
+    snprintf(r->name[r->n], sizeof r->name[r->n], "%s", name);
+    r->value[r->n++] = value;
+}
+
+bool dlx_results_get(const dlx_results *r, const char *name, double *value)
+{
+    for (int i = 0; i < r->n; i++)
+        if (strcmp(r->name[i], name) == 0) {
+            *value = r->value[i];
+            return true;
+        }
+    return false;
+}
+
+void dlx_run_info(const dlx_model *m, const char *fmt, ...)
+{
+    if (!m->hooks.progress)
+        return;
+    char line[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    dlx_progress p = {.phase = "info", .message = line};
+    m->hooks.progress(m->hooks.user, &p);
+}
+
+/* mkdir -p */
+static int make_dirs(const char *dir, dlx_err *err)
+{
+    char buf[512];
+    snprintf(buf, sizeof buf, "%s", dir);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) && errno != EEXIST)
+            return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dir), "cannot create directory %s: %s", buf,
+                                strerror(errno));
+        *p = '/';
+    }
+    if (mkdir(buf, 0777) && errno != EEXIST)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dir), "cannot create directory: %s", strerror(errno));
+    return 0;
+}
+
+/* Parameters then optimizer slots, as h5 arrays over the live buffers. */
+static int collect_arrays(dlx_model *m, bool with_optim, dlx_h5_array **out, int *n_out, dlx_err *err)
+{
+    int slots = with_optim && m->optim ? dlx_optim_n_slots(m->optim) : 0;
+    int n = m->params.n * (1 + slots);
+    dlx_h5_array *a = calloc((size_t)(n ? n : 1), sizeof *a);
+    if (!a)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int k = 0;
+    for (int i = 0; i < m->params.n; i++) {
+        dlx_param *p = &m->params.items[i];
+        snprintf(a[k].path, sizeof a[k].path, "/params/%s", p->name);
+        a[k].shape = p->t.shape;
+        a[k++].data = p->t.data;
+        for (int s = 0; s < slots; s++) {
+            snprintf(a[k].path, sizeof a[k].path, "/optim/%s/%s", p->name, dlx_optim_slot_name(m->optim, s));
+            a[k].shape = p->t.shape;
+            a[k++].data = dlx_optim_slot(m->optim, s, i);
+        }
+    }
+    *out = a;
+    *n_out = k;
+    return 0;
+}
+
+int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
+{
+    int rc = make_dirs(m->run_dir, err);
+    if (rc)
+        return rc;
+    char path[600];
+    snprintf(path, sizeof path, "%s/checkpoint.h5", m->run_dir);
+    char *spec_text = dlx_spec_dump(m->spec);
+    if (!spec_text)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory writing the spec");
+    dlx_h5_array *arrays;
+    int n;
+    rc = collect_arrays(m, true, &arrays, &n, err);
+    if (rc)
+        goto out_free_spec;
+    dlx_ckpt_meta meta = {
+        .spec_text = spec_text,
+        .family = m->family->name,
+        .step = m->step,
+        .epoch = m->epoch,
+        .optim_t = m->optim ? dlx_optim_t(m->optim) : 0,
+        .rng = {m->seed, (uint64_t)m->epoch, (uint64_t)m->step},
+    };
+    rc = dlx_ckpt_write(path, &meta, arrays, n, err);
+    free(arrays);
+    if (!rc)
+        m->checkpoint_step = m->step;
+out_free_spec:
+    free(spec_text);
+    return rc;
+}
+
+int dlx_run_load_checkpoint(dlx_model *m, const char *path, bool with_optim, dlx_err *err)
+{
+    dlx_ckpt_meta meta;
+    char family[64];
+    int rc = dlx_ckpt_read_meta(path, &meta, family, sizeof family, err);
+    if (rc)
+        return rc;
+    free((char *)meta.spec_text);
+    if (strcmp(family, m->family->name) != 0)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
+                            "checkpoint is of model kind '%s', but the spec is '%s'", family, m->family->name);
+    dlx_h5_array *arrays;
+    int n;
+    rc = collect_arrays(m, with_optim, &arrays, &n, err);
+    if (rc)
+        return rc;
+    rc = dlx_ckpt_read_arrays(path, arrays, n, false, err);
+    free(arrays);
+    if (rc)
+        return rc;
+    if (with_optim) {
+        m->step = meta.step;
+        m->epoch = meta.epoch;
+        m->checkpoint_step = meta.step;
+        if (m->optim)
+            dlx_optim_set_t(m->optim, meta.optim_t);
+        m->resumed = true;
+    }
+    return 0;
+}
+
+static const char *const k_top_keys[] = {"version", "name", "description", "seed", "model", "data", "train", NULL};
+
+int dlx_model_create(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, dlx_model **out,
+                     dlx_err *err)
+{
+    return dlx_model_create_opts(spec, run_dir, hooks, 0, 0, out, err);
+}
+
+int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err) { return make_dirs(m->run_dir, err); }
+
+int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, int threads,
+                          size_t max_memory, dlx_model **out, dlx_err *err)
+{
+    *out = NULL;
+    dlx_model *m = calloc(1, sizeof(*m));
+    if (!m) {
+        dlx_spec_destroy(spec);
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    }
+    m->spec = spec;
+    m->checkpoint_step = -1;
+    m->threads = threads;
+    m->max_memory = max_memory;
+    dlx_params_init(&m->params);
+    if (hooks)
+        m->hooks = *hooks;
+    snprintf(m->run_dir, sizeof m->run_dir, "%s", run_dir ? run_dir : "");
+    dlx_spec_node *root = dlx_spec_root(spec);
+    int64_t version, seed;
+    const char *kind;
+    int rc = dlx_spec_check_keys(root, "a spec", k_top_keys, err);
+    if (!rc) rc = dlx_spec_int(root, "version", false, 1, 1, 1, &version, err);
+    if (!rc) rc = dlx_spec_int(root, "seed", false, 1, 0, INT64_MAX, &seed, err);
+    dlx_spec_node *model = dlx_spec_get(root, "model");
+    if (!rc && !model)
+        rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'model'");
+    if (!rc) rc = dlx_spec_expect_map(model, "model", err);
+    if (!rc) rc = dlx_spec_str(model, "kind", false, "classifier", &kind, err);
+    if (rc)
+        goto fail;
+    m->seed = (uint64_t)seed;
+    m->family = dlx_family_find(kind);
+    if (!m->family) {
+        const char *names[16];
+        int k = 0;
+        for (const dlx_family *f; (f = dlx_family_at(k)) && k < 15; k++)
+            names[k] = f->name;
+        names[k] = NULL;
+        const char *near = dlx_closest(kind, names);
+        dlx_spec_node *v = dlx_spec_get(model, "kind");
+        rc = dlx_err_setf(err, DLX_EINVAL, v->loc, "model.kind: unknown model kind '%s'%s%s%s (one of: %s)", kind,
+                          near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", dlx_family_names());
+        goto fail;
+    }
+    rc = m->family->create(m, err);
+    if (rc)
+        goto fail;
+    if (m->threads > 0)
+        openblas_set_num_threads(m->threads);
+    *out = m;
+    return 0;
+fail:
+    dlx_model_destroy(m);
+    return rc;
+}
+
+int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_model **out, dlx_err *err)
+{
+    dlx_ckpt_meta meta;
+    char family[64];
+    *out = NULL;
+    int rc = dlx_ckpt_read_meta(path, &meta, family, sizeof family, err);
+    if (rc)
+        return rc;
+    dlx_spec *spec;
+    char name[600];
+    snprintf(name, sizeof name, "%s:/spec", path);
+    rc = dlx_spec_load_string(meta.spec_text, name, &spec, err);
+    free((char *)meta.spec_text);
+    if (rc)
+        return rc;
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    dlx_model *m;
+    rc = dlx_model_create(spec, dir, hooks, &m, err);
+    if (rc)
+        return rc;
+    rc = dlx_run_load_checkpoint(m, path, false, err);
+    if (rc) {
+        dlx_model_destroy(m);
+        return rc;
+    }
+    m->step = meta.step;
+    m->epoch = meta.epoch;
+    *out = m;
+    return 0;
+}
+
+void dlx_model_destroy(dlx_model *m)
+{
+    if (!m)
+        return;
+    if (m->family && m->impl)
+        m->family->destroy(m);
+    dlx_optim_destroy(m->optim);
+    dlx_params_free(&m->params);
+    dlx_spec_destroy(m->spec);
+    free(m);
+}

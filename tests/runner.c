@@ -1,0 +1,49 @@
+/* Runs one Check suite by name (meson runs one test per suite), or all. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+Suite *tensor_suite(void);
+Suite *spec_suite(void);
+Suite *data_suite(void);
+Suite *png_suite(void);
+Suite *h5io_suite(void);
+Suite *optim_suite(void);
+Suite *ops_ref_suite(void);
+Suite *gradcheck_suite(void);
+Suite *graph_suite(void);
+Suite *layers_suite(void);
+
+static const struct {
+    const char *name;
+    Suite *(*make)(void);
+} k_suites[] = {
+    {"tensor", tensor_suite}, {"spec", spec_suite},       {"data", data_suite},
+    {"png", png_suite},       {"h5io", h5io_suite},       {"optim", optim_suite},
+    {"ops_ref", ops_ref_suite}, {"gradcheck", gradcheck_suite}, {"graph", graph_suite},
+    {"layers", layers_suite},
+};
+#define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
+
+int main(int argc, char **argv)
+{
+    SRunner *sr = NULL;
+    for (int i = 0; i < N_SUITES; i++) {
+        if (argc > 1 && strcmp(argv[1], k_suites[i].name) != 0)
+            continue;
+        if (!sr)
+            sr = srunner_create(k_suites[i].make());
+        else
+            srunner_add_suite(sr, k_suites[i].make());
+    }
+    if (!sr) {
+        fprintf(stderr, "unit: no suite named '%s'\n", argv[1]);
+        return 2;
+    }
+    srunner_set_fork_status(sr, CK_FORK);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

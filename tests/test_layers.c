@@ -1,0 +1,137 @@
+/* Layer builders from YAML: default names, inputs:, share:, and located errors. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/layers.h"
+#include "../core/spec.h"
+
+typedef struct built {
+    dlx_spec *spec;
+    dlx_params p;
+    dlx_graph *g;
+    dlx_layers_out out;
+    dlx_err err;
+    int rc;
+} built;
+
+static void build(built *b, const char *yaml, dlx_shape in)
+{
+    memset(b, 0, sizeof *b);
+    ck_assert_int_eq(dlx_spec_load_string(yaml, "t.yaml", &b->spec, &b->err), 0);
+    dlx_params_init(&b->p);
+    b->g = dlx_graph_create(&b->p);
+    dlx_node *x = dlx_graph_input(b->g, "input", in, false, NULL);
+    dlx_spec_node *layers = dlx_spec_get(dlx_spec_root(b->spec), "layers");
+    b->rc = dlx_layers_build(b->g, &b->p, layers, "", x, &b->out, &b->err);
+}
+
+static void drop(built *b)
+{
+    free(b->out.info);
+    dlx_graph_destroy(b->g);
+    dlx_params_free(&b->p);
+    dlx_spec_destroy(b->spec);
+}
+
+START_TEST(lenet_shapes_and_names)
+{
+    built b;
+    build(&b,
+          "layers:\n"
+          "  - {type: conv, filters: 6, kernel: 5, pad: 2, activation: relu}\n"
+          "  - {type: maxpool, size: 2}\n"
+          "  - {type: conv, filters: 16, kernel: 5, activation: relu}\n"
+          "  - {type: maxpool}\n"
+          "  - {type: flatten}\n"
+          "  - {type: linear, units: 120, activation: relu}\n"
+          "  - {type: linear, units: 84, activation: relu}\n"
+          "  - {type: linear, units: 10}\n",
+          dlx_shape_4d(8, 1, 28, 28));
+    ck_assert_int_eq(b.rc, 0);
+    ck_assert_int_eq(b.out.n, 8);
+    ck_assert_str_eq(b.out.info[0].name, "conv1");
+    ck_assert_str_eq(b.out.info[2].name, "conv2");
+    ck_assert_str_eq(b.out.info[7].name, "linear3");
+    char s[64];
+    ck_assert_str_eq(dlx_shape_str(&b.out.info[1].out, s, sizeof s), "[8, 6, 14, 14]");
+    ck_assert_str_eq(dlx_shape_str(&b.out.info[3].out, s, sizeof s), "[8, 16, 5, 5]");
+    ck_assert_str_eq(dlx_shape_str(&b.out.output->out.shape, s, sizeof s), "[8, 10]");
+    /* 156 + 2416 + 48120 + 10164 + 850 = 61706 (the LeNet-5 count with a full C3) */
+    int64_t total = 0;
+    for (int i = 0; i < b.out.n; i++)
+        total += b.out.info[i].n_params;
+    ck_assert_int_eq(total, 61706);
+    ck_assert_int_ge(dlx_params_find(&b.p, "conv2.weight"), 0);
+    drop(&b);
+}
+END_TEST
+
+START_TEST(residual_inputs_and_shared_weights)
+{
+    built b;
+    build(&b,
+          "layers:\n"
+          "  - {type: linear, units: 32, activation: relu, name: h}\n"
+          "  - {type: linear, units: 32, activation: relu}\n"
+          "  - {type: linear, units: 32, name: tied, share: linear2}\n"
+          "  - {type: add, inputs: [h, tied]}\n"
+          "  - {type: concat, inputs: [h, add1]}\n"
+          "  - {type: linear, units: 10}\n",
+          dlx_shape_2d(4, 32));
+    ck_assert_msg(b.rc == 0, "%s", b.err.msg);
+    ck_assert_str_eq(b.out.info[1].name, "linear2"); /* the 2nd linear layer, though the 1st is named */
+    ck_assert_int_eq(b.out.info[2].n_params, 0); /* shared: declares nothing new */
+    int w = dlx_params_find(&b.p, "linear2.weight");
+    ck_assert_int_ge(w, 0);
+    ck_assert_int_eq(b.p.items[w].n_uses, 2);
+    ck_assert_int_eq(dlx_params_find(&b.p, "tied.weight"), -1);
+    char s[64];
+    ck_assert_str_eq(dlx_shape_str(&b.out.info[4].out, s, sizeof s), "[4, 64]");
+    drop(&b);
+}
+END_TEST
+
+static void expect_error(const char *yaml, dlx_shape in, const char *text)
+{
+    built b;
+    build(&b, yaml, in);
+    ck_assert_int_eq(b.rc, DLX_EINVAL);
+    char buf[1400];
+    dlx_err_format(&b.err, buf, sizeof buf);
+    if (!strstr(buf, text))
+        ck_abort_msg("expected '%s' in '%s'", text, buf);
+    drop(&b);
+}
+
+START_TEST(layer_errors_are_located)
+{
+    expect_error("layers:\n  - {type: conv, filters: 6, kernal: 5}\n", dlx_shape_4d(1, 1, 8, 8),
+                 "t.yaml:2:");
+    expect_error("layers:\n  - {type: conv, filters: 6, kernal: 5}\n", dlx_shape_4d(1, 1, 8, 8),
+                 "'kernal' is not a key of conv; did you mean 'kernel'?");
+    expect_error("layers:\n  - {type: lineer, units: 5}\n", dlx_shape_2d(1, 8),
+                 "t.yaml:2:12: error: layers[0]: unknown layer type 'lineer'; did you mean 'linear'?");
+    expect_error("layers:\n  - {type: linear, units: 5}\n  - {type: add, inputs: [linear1, lnear1]}\n",
+                 dlx_shape_2d(1, 8), "no earlier layer is named 'lnear1'; did you mean 'linear1'?");
+    expect_error("layers:\n  - {type: linear, units: 5}\n  - {type: conv, filters: 3, kernel: 3}\n",
+                 dlx_shape_2d(1, 8), "conv needs an image input");
+    expect_error("layers:\n  - {type: conv, filters: 3, kernel: 9}\n", dlx_shape_4d(1, 1, 5, 5),
+                 "t.yaml:2:5: error: conv2d 'conv1'");
+    expect_error("layers:\n  - {type: linear, units: 5}\n  - {type: linear, units: 6, share: linear1}\n",
+                 dlx_shape_2d(1, 5), "parameter 'linear1.weight' is shared with shape [5, 5] but used here with shape [6, 5]");
+    expect_error("layers:\n  - {type: linear, units: 0}\n", dlx_shape_2d(1, 5), "units: must be");
+    expect_error("layers: []\n", dlx_shape_2d(1, 5), "the layers list is empty");
+}
+END_TEST
+
+Suite *layers_suite(void)
+{
+    Suite *s = suite_create("layers");
+    TCase *tc = tcase_create("build");
+    tcase_add_test(tc, lenet_shapes_and_names);
+    tcase_add_test(tc, residual_inputs_and_shared_weights);
+    tcase_add_test(tc, layer_errors_are_located);
+    suite_add_tcase(s, tc);
+    return s;
+}
