@@ -889,7 +889,8 @@ static bool needs_quotes(const char *s, bool flow)
     if (strchr("?:,[]{}#&*!|>'\"%@`", c0) || c0 == '-') {
         /* "-x", "?x" and ":x" are fine as plain text; "-", "- x", "?", ": " are not. */
         bool follows = len > 1 && s[1] != ' ' && s[1] != '\t';
-        if (!((c0 == '-' || c0 == '?' || c0 == ':') && follows) || (c0 == ':' && flow))
+        /* In flow style '?' and ':' are indicators whatever follows them. */
+        if (!((c0 == '-' || c0 == '?' || c0 == ':') && follows) || (c0 != '-' && flow))
             return true;
     }
     if (!strncmp(s, "---", 3) || !strncmp(s, "...", 3))
@@ -954,12 +955,26 @@ static void put_scalar(struct sbuf *b, const dlx_spec_node *n, bool flow)
         puts_(b, n->scalar);
 }
 
-static void put_key(struct sbuf *b, const char *k)
+/* YAML limits implicit keys to 1024 characters; longer ones are written in
+ * the explicit form "? key" / ": value". */
+static void put_key(struct sbuf *b, const char *k, int ind)
 {
+    struct sbuf kb = {0};
     if (needs_quotes(k, false))
-        put_quoted(b, k);
+        put_quoted(&kb, k);
     else
-        puts_(b, k);
+        puts_(&kb, k);
+    if (kb.failed) {
+        b->failed = true;
+    } else if (kb.len < 1000) {
+        put(b, kb.p, kb.len);
+    } else {
+        put(b, "? ", 2);
+        put(b, kb.p, kb.len);
+        put(b, "\n", 1);
+        indent(b, ind);
+    }
+    free(kb.p);
 }
 
 /* Lists of scalars read best as [3, 3]. Not when an item that is fine as
@@ -1023,7 +1038,7 @@ static void dump_map(struct sbuf *b, const dlx_spec_node *m, int ind, bool first
     for (int i = 0; i < m->n; i++) {
         if (i > 0 || !first_inline)
             indent(b, ind);
-        put_key(b, m->keys[i]);
+        put_key(b, m->keys[i], ind);
         put(b, ":", 1);
         dump_value(b, m->items[i], ind, false);
     }

@@ -332,7 +332,8 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
         int cols = f < 8 ? f : 8;
         /* one tile per (filter, input channel) */
         dlx_grid grid = {.rows = (f * ch + cols - 1) / cols, .cols = cols, .c = 1, .h = (int)w->t.shape.d[2],
-                         .w = (int)w->t.shape.d[3], .zoom = 8, .lo = 0, .hi = 0};
+                         .w = (int)w->t.shape.d[3], .zoom = 0, .lo = 0, .hi = 0};
+        grid.zoom = grid.h < 64 ? 64 / grid.h : 1; /* tiles about 64 pixels high */
         snprintf(path, sizeof path, "%s/filters.png", m->run_dir);
         int rc = dlx_png_write_grid(path, &grid, w->t.data, f * ch, err);
         if (rc)

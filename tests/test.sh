@@ -1,0 +1,33 @@
+#!/bin/bash
+# The whole test suite: installs dependencies, fetches the real datasets, builds
+# dlx twice (release, and AddressSanitizer + UBSan), runs the unit and
+# end-to-end tests in both, and prints the totals as "N passed, N failed".
+set -u
+cd "$(dirname "$0")/.."
+
+tests/build.sh build || exit 1
+tests/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debugoptimized -Db_lundef=false || exit 1
+datasets/fetch mnist || exit 1
+datasets/fetch fashion-mnist || exit 1
+
+passed=0
+failed=0
+count() { # add meson's "Ok:" and "Fail:"/"Timeout:" lines from a log
+    local ok fail
+    ok=$(grep -E '^Ok:' "$1" | awk '{s+=$2} END {print s+0}')
+    fail=$(grep -E '^(Fail|Timeout|Unexpected Pass):' "$1" | awk '{s+=$NF} END {print s+0}')
+    passed=$((passed + ok))
+    failed=$((failed + fail))
+}
+
+log=$(mktemp)
+meson test -C build --print-errorlogs 2>&1 | tee "$log"
+count "$log"
+# leaks and memory errors: unit suites and the fast e2e cases under sanitizers
+ASAN_OPTIONS=detect_leaks=1 meson test -C build-asan --print-errorlogs --suite unit \
+    --suite e2e --no-suite slow 2>&1 | tee "$log"
+count "$log"
+rm -f "$log"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
