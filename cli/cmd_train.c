@@ -92,6 +92,7 @@ int cmd_train(int argc, char **argv)
     const char *spec_path = NULL, *out_dir = NULL;
     const char *sets[64];
     int n_sets = 0, threads = 0;
+    long long stop_at = 0;
     bool resume = false, json = false, quiet = false;
     size_t max_memory = default_max_memory();
     for (int i = 1; i < argc; i++) {
@@ -107,6 +108,11 @@ int cmd_train(int argc, char **argv)
             sets[n_sets++] = a + 6;
         } else if (strcmp(a, "--out") == 0 && has_next) {
             out_dir = argv[++i];
+        } else if (strcmp(a, "--stop-at") == 0 && has_next) {
+            char *end;
+            stop_at = strtoll(argv[++i], &end, 10);
+            if (*end || stop_at < 1)
+                return cli_usage_error("train", "--stop-at: expected a step number >= 1, got '%s'", argv[i]);
         } else if (strcmp(a, "--resume") == 0) {
             resume = true;
         } else if (strcmp(a, "--json") == 0) {
@@ -160,6 +166,7 @@ int cmd_train(int argc, char **argv)
     if (rc)
         return cli_fail(&err);
     snprintf(m->spec_path, sizeof m->spec_path, "%s", spec_path);
+    m->stop_at = stop_at;
     char ckpt[600];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", run_dir);
     if (resume) {

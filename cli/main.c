@@ -9,8 +9,8 @@
 
 static const dlx_command k_commands[] = {
     {"train", cmd_train, "train a model from a YAML spec",
-     "usage: dlx train SPEC [--set KEY=VALUE]... [--out DIR] [--resume] [--json] [--quiet]\n"
-     "                 [--threads N] [--max-memory SIZE]\n"
+     "usage: dlx train SPEC [--set KEY=VALUE]... [--out DIR] [--resume] [--stop-at STEP] [--json]\n"
+     "                 [--quiet] [--threads N] [--max-memory SIZE]\n"
      "\n"
      "Trains the model that SPEC describes and writes DIR/checkpoint.h5 (parameters,\n"
      "optimizer state, step, the resolved spec) at each epoch end and every\n"
@@ -21,6 +21,7 @@ static const dlx_command k_commands[] = {
      "                    or --set data.dataset=fashion-mnist (repeatable)\n"
      "  --out DIR         run directory (default runs/<spec name>)\n"
      "  --resume          continue from DIR/checkpoint.h5; same result as an uninterrupted run\n"
+     "  --stop-at STEP    checkpoint and stop after global step STEP (resume later)\n"
      "  --json            print one JSON object of final metrics on stdout\n"
      "  --quiet           no progress output\n"
      "  --threads N       BLAS threads (default: train.threads, else OpenBLAS's default)\n"

@@ -485,6 +485,15 @@ static int clf_train(dlx_model *m, dlx_err *err)
             if (rc)
                 goto out;
         }
+        if (m->stop_at && m->step >= m->stop_at && m->step < total) {
+            rc = dlx_metrics_flush(mx, err);
+            if (!rc) rc = dlx_run_save_checkpoint(m, err);
+            if (rc)
+                goto out;
+            dlx_run_info(m, "stopped at step %lld of %lld as asked; continue with --resume", (long long)m->step,
+                         (long long)total);
+            break;
+        }
         if (m->hooks.stop && *m->hooks.stop) {
             rc = dlx_metrics_flush(mx, err);
             if (!rc) rc = dlx_run_save_checkpoint(m, err);

@@ -54,6 +54,7 @@ typedef struct dlx_model {
     dlx_optim *optim;          /* NULL for families that do not train by gradient */
     int64_t step, epoch;       /* done so far */
     int64_t checkpoint_step;   /* step of the last checkpoint written or loaded; -1 none */
+    int64_t stop_at;           /* checkpoint and stop after this global step; 0 = run to the end */
     int threads;
     size_t max_memory;         /* bytes; 0 = no limit */
     dlx_hooks hooks;
