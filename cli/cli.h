@@ -19,6 +19,8 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
+int cmd_reproduce(int argc, char **argv);
+int cmd_landscape(int argc, char **argv);
 
 /* Print "dlx: <formatted error>" to stderr and return the exit status for it. */
 int cli_fail(const dlx_err *err);

@@ -54,10 +54,11 @@ void cli_progress_hook(void *user, const dlx_progress *p)
         double tl = 0, ta = 0, vl = 0, va = 0;
         dlx_results_get(p->results, "train_loss", &tl);
         dlx_results_get(p->results, "train_accuracy", &ta);
-        dlx_results_get(p->results, "test_loss", &vl);
-        dlx_results_get(p->results, "test_accuracy", &va);
-        fprintf(stderr, "epoch %lld/%lld  step %lld  train loss %.4f acc %.4f  test loss %.4f acc %.4f\n",
-                (long long)p->epoch, (long long)p->epochs, (long long)p->step, tl, ta, vl, va);
+        fprintf(stderr, "epoch %lld/%lld  step %lld  train loss %.4f acc %.4f", (long long)p->epoch,
+                (long long)p->epochs, (long long)p->step, tl, ta);
+        if (dlx_results_get(p->results, "test_loss", &vl) && dlx_results_get(p->results, "test_accuracy", &va))
+            fprintf(stderr, "  test loss %.4f acc %.4f", vl, va);
+        fputc('\n', stderr);
     }
 }
 

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -176,13 +177,24 @@ static int idx_read_file(idx_file *f, bool images, int64_t *n_out, int *h_out, i
                               n);
         goto out_close;
     }
-    uint8_t *buf = malloc(body);
-    if (!buf) {
+    /* a plain file shorter than its header says is refused before allocating
+     * (a corrupt 16-byte header must not cost a 2 GiB allocation) */
+    struct stat st;
+    uint64_t avail = body;
+    if (gzdirect(f->gz) && stat(f->path, &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size < hdr_len + body)
+        avail = (uint64_t)st.st_size - hdr_len;
+    uint8_t *buf = avail < body ? NULL : malloc(body);
+    if (avail < body) {
+        got = avail;
+        gz_trunc = 0;
+    } else if (!buf) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_FILELOC(f->path), "cannot allocate %llu bytes",
                           (unsigned long long)body);
         goto out_close;
     }
-    rc = idx_read(f, buf, body, &got, &gz_trunc, err);
+    if (buf)
+        rc = idx_read(f, buf, body, &got, &gz_trunc, err);
     if (!rc && got < body) {
         if (images)
             rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(f->path),

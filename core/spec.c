@@ -739,6 +739,31 @@ static int set_walk(dlx_spec *s, const char *assign, const char *key, dlx_spec_n
     }
 }
 
+/* A --set key must be text YAML can hold: valid UTF-8 without control
+ * characters (else the dumped spec, e.g. in a checkpoint, would not re-parse). */
+static bool key_text_ok(const unsigned char *k, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = k[i];
+        int w = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+        if (!w || i + (size_t)w > len)
+            return false;
+        uint32_t v = w == 1 ? c : w == 2 ? (c & 0x1F) : w == 3 ? (c & 0x0F) : (c & 0x07);
+        for (int j = 1; j < w; j++) {
+            if ((k[i + j] & 0xC0) != 0x80)
+                return false;
+            v = v << 6 | (k[i + j] & 0x3F);
+        }
+        static const uint32_t min_v[5] = {0, 0, 0x80, 0x800, 0x10000};
+        if (v < min_v[w] || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF) || v < 0x20 ||
+            v == 0x7F || (v >= 0x80 && v < 0xA0 && v != 0x85) || v == 0xFFFE || v == 0xFFFF)
+            return false;
+        i += (size_t)w;
+    }
+    return true;
+}
+
 int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
 {
     char bb[96];
@@ -750,6 +775,10 @@ int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
     size_t klen = (size_t)(eq - assignment);
     if (klen == 0)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--set '%s': the key is empty", b);
+    if (!key_text_ok((const unsigned char *)assignment, klen))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "--set '%s': the key must be UTF-8 text without control characters",
+                            b);
     int ncomp = 1;
     for (size_t i = 0; i < klen; i++) {
         if (assignment[i] == '.') {
@@ -1454,32 +1483,39 @@ int dlx_spec_int_list(dlx_spec_node *map, const char *key, bool required, int64_
 
 /* ------------------------------------------------------------ suggestions */
 
+/* Optimal string alignment distance: insertions, deletions, substitutions and
+ * swaps of two adjacent letters each cost 1, so 'trian' is 1 away from 'train'. */
 int dlx_edit_distance(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
     if (la == 0 || lb == 0)
         return (int)(la > lb ? (la > INT_MAX ? INT_MAX : la) : (lb > INT_MAX ? INT_MAX : lb));
-    int *row = malloc((lb + 1) * sizeof(*row));
-    if (!row)
+    /* three rows: i-2, i-1, i */
+    int *rows = malloc(3 * (lb + 1) * sizeof(*rows));
+    if (!rows)
         return INT_MAX;
+    int *pp = rows, *prev = rows + (lb + 1), *cur = rows + 2 * (lb + 1);
     for (size_t j = 0; j <= lb; j++)
-        row[j] = (int)j;
+        prev[j] = (int)j;
     for (size_t i = 1; i <= la; i++) {
-        int diag = row[0];
-        row[0] = (int)i;
+        cur[0] = (int)i;
         for (size_t j = 1; j <= lb; j++) {
-            int up = row[j];
-            int best = diag + (a[i - 1] != b[j - 1]);
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
+            int best = prev[j - 1] + (a[i - 1] != b[j - 1]);
+            if (prev[j] + 1 < best)
+                best = prev[j] + 1;
+            if (cur[j - 1] + 1 < best)
+                best = cur[j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < best)
+                best = pp[j - 2] + 1;
+            cur[j] = best;
         }
+        int *t = pp;
+        pp = prev;
+        prev = cur;
+        cur = t;
     }
-    int d = row[lb];
-    free(row);
+    int d = prev[lb];
+    free(rows);
     return d;
 }
 

@@ -35,6 +35,11 @@ typedef struct dlx_family {
      * batch (see core/gradcheck.h); fills a report. */
     int (*gradcheck)(dlx_model *m, const struct dlx_gradcheck_opts *o,
                      struct dlx_gradcheck_report *rep, dlx_err *err);
+    /* Optional (NULL: the family draws no figure). For `dlx reproduce`: read the
+     * results file it wrote (layout in models/reproduce.h), write the data and a
+     * gnuplot script to script_path that draws the paper's figure into png.
+     * Library code never runs gnuplot; the CLI does. */
+    int (*figure)(const char *results_h5, const char *png, const char *script_path, dlx_err *err);
 } dlx_family;
 
 const dlx_family *dlx_family_find(const char *name);

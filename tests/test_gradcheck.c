@@ -353,6 +353,26 @@ static void fx_mse(void)
     }
 }
 
+/* Thresholds of both signs' magnitudes around the inputs, so that the mask
+ * has zeros and survivors; x at |x| = theta is a kink the checker skips. */
+static void fx_shrink(void)
+{
+    for (int tied = 0; tied <= 1; tied++) {
+        env e;
+        env_open(&e, 1100 + (uint64_t)tied);
+        dlx_node *x = inp(&e, "x", dlx_shape_2d(5, 6), true);
+        dlx_node *th = par(&e, "theta", dlx_shape_1d(6));
+        dlx_node *y = op(&e, "shrink", (dlx_node *[]){x, th}, 2, NULL);
+        if (tied) /* LISTA's unrolled use: the same theta twice */
+            y = op(&e, "shrink", (dlx_node *[]){y, th}, 2, NULL);
+        compile_fill(&e, 0);
+        for (int j = 0; j < 6; j++)
+            th->out.data[j] = 0.1f + 0.07f * (float)j;
+        check_ok(&e, y, &k_eval, tied ? "shrink twice (tied theta)" : "shrink");
+        env_close(&e);
+    }
+}
+
 typedef struct fixture {
     const char *op;
     void (*run)(void);
@@ -362,7 +382,7 @@ static const fixture k_fixtures[] = {
     {"linear", fx_linear},   {"conv2d", fx_conv2d},   {"maxpool2d", fx_maxpool2d},
     {"avgpool2d", fx_avgpool2d}, {"act", fx_act},     {"dropout", fx_dropout},
     {"reshape", fx_reshape}, {"add", fx_add},         {"concat", fx_concat},
-    {"softmax_xent", fx_softmax_xent}, {"mse", fx_mse},
+    {"softmax_xent", fx_softmax_xent}, {"mse", fx_mse}, {"shrink", fx_shrink},
 };
 
 static int registry_size(void)
@@ -389,13 +409,13 @@ END_TEST
 
 START_TEST(test_registry)
 {
-    ck_assert_int_eq(registry_size(), 11);
+    ck_assert_int_eq(registry_size(), 12);
     ck_assert_ptr_eq(dlx_op_find("softmax_xent"), &dlx_op_softmax_xent);
     ck_assert_ptr_eq(dlx_op_find("conv2d"), &dlx_op_conv2d);
     ck_assert_ptr_null(dlx_op_find("softmax"));
     ck_assert_ptr_null(dlx_op_find(NULL));
     ck_assert_ptr_null(dlx_op_at(-1));
-    ck_assert_ptr_null(dlx_op_at(11));
+    ck_assert_ptr_null(dlx_op_at(12));
 }
 END_TEST
 

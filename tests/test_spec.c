@@ -722,6 +722,8 @@ START_TEST(test_set)
         {"train.lr=[1, 2", "error: --set 'train.lr=[1, 2': invalid YAML: did not find expected ',' "
                            "or ']' (while parsing a flow sequence at line 1)"},
         {"train.lr=*a", "error: --set 'train.lr=*a': YAML aliases are not supported"},
+        {"a\xff.b=1", "error: --set 'a\xff.b=1': the key must be UTF-8 text without control "
+                       "characters"},
     };
     char *before = dlx_spec_dump(s);
     for (size_t t = 0; t < sizeof bad / sizeof bad[0]; t++) {
@@ -892,6 +894,19 @@ START_TEST(test_dump_round_trip)
     dlx_spec_destroy(s2);
     dlx_spec_destroy(s);
 
+    /* Keys over YAML's 1024-character limit for implicit keys. */
+    char *big = malloc(3000);
+    memcpy(big, "? ", 2);
+    memset(big + 2, 'k', 1500);
+    strcpy(big + 1502, "\n: 1\nsmall:\n  - '-'\n  - '?x'\n  - a\n");
+    s = load(big);
+    text = round_trip(s);
+    ck_assert_ptr_nonnull(strstr(text, "\n: 1\nsmall: [\"-\", \"?x\", a]\n"));
+    ck_assert_int_eq(strncmp(text, "? kkk", 5), 0);
+    free(text);
+    free(big);
+    dlx_spec_destroy(s);
+
     s = load("{}\n");
     text = dlx_spec_dump(s);
     ck_assert_str_eq(text, "{}\n");
@@ -912,7 +927,9 @@ START_TEST(test_closest)
     static const char *const c[] = {"filters", "kernel", "stride", "pad", "activation", NULL};
     ck_assert_str_eq(dlx_closest("kernal", c), "kernel");
     ck_assert_str_eq(dlx_closest("KERNEL", c), "kernel");
-    ck_assert_ptr_null(dlx_closest("pda", c)); /* 2 edits, but len 3 allows only 1 */
+    ck_assert_str_eq(dlx_closest("pda", c), "pad"); /* a swap of adjacent letters costs 1 */
+    ck_assert_int_eq(dlx_edit_distance("trian", "train"), 1);
+    ck_assert_ptr_null(dlx_closest("dpa", c)); /* 2 edits, but len 3 allows only 1 */
     ck_assert_ptr_null(dlx_closest("foo", c));
     ck_assert_str_eq(dlx_closest("activaton", c), "activation");
     ck_assert_str_eq(dlx_closest("actvaton", c), "activation"); /* 2 <= 8/3 */

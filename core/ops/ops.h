@@ -14,6 +14,7 @@
  *   mse         in: pred, target (same numel)                          -> (1)
  *                DLX_MSE_MEAN: mean over all elements of (p - t)^2
  *                DLX_MSE_HALF_SUM: mean over N of 0.5 * sum over features (p - t)^2
+ *   shrink      in: x (N, M), theta (M) -> (N, M), sign(x) max(|x| - theta, 0)
  * The target/labels input of a loss gets no gradient.
  */
 #ifndef DLX_OPS_H
@@ -95,6 +96,7 @@ extern const dlx_op_vtbl dlx_op_add;
 extern const dlx_op_vtbl dlx_op_concat;
 extern const dlx_op_vtbl dlx_op_softmax_xent;
 extern const dlx_op_vtbl dlx_op_mse;
+extern const dlx_op_vtbl dlx_op_shrink;
 
 /* Registry: find by name (NULL if unknown); iterate with dlx_op_at(i) until NULL. */
 const dlx_op_vtbl *dlx_op_find(const char *name);

@@ -1,0 +1,47 @@
+"""Shared by the PyTorch peers: MNIST from the same IDX files dlx reads, timing, JSON output."""
+import json
+import os
+import resource
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def load_mnist(split, limit=0):
+    d = os.environ.get("DLX_DATA_DIR", os.path.join(ROOT, "datasets", "data"))
+    d = os.path.join(d, "mnist")
+    prefix = "train" if split == "train" else "t10k"
+    with open(os.path.join(d, prefix + "-images-idx3-ubyte"), "rb") as f:
+        x = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
+    with open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "rb") as f:
+        y = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
+    if limit:
+        x, y = x[:limit], y[:limit]
+    return x, y
+
+
+def normalize(x_uint8):
+    # same transform as dlx: (p/255 - mean) / std; kept as uint8 until batching, like dlx
+    return (torch.from_numpy(x_uint8.astype(np.float32)) / 255.0 - 0.1307) / 0.3081
+
+
+def setup_threads():
+    t = int(os.environ.get("TORCH_THREADS", "1"))
+    torch.set_num_threads(t)
+    return t
+
+
+def report(**kv):
+    kv["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    kv["torch_threads"] = torch.get_num_threads()
+    kv["openblas_threads"] = os.environ.get("OPENBLAS_NUM_THREADS", "default")
+    print(json.dumps(kv))
+    sys.stdout.flush()
+
+
+def now():
+    return time.perf_counter()

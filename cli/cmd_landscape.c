@@ -1,0 +1,292 @@
+/* dlx landscape: run a loss-surface sweep (models/landscape.h), resume it,
+ * split it (--shard, MPI ranks), merge shards, summarise and draw figures. */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../models/landscape.h"
+#include "cli.h"
+#include "landscape_mpi.h"
+
+static volatile int g_stop;
+
+static void on_signal(int sig)
+{
+    g_stop = 1;
+    signal(sig, SIG_DFL); /* a second signal kills */
+}
+
+typedef struct progress {
+    const dlx_sweep *s;
+    bool quiet;
+    int rank;
+    double elapsed;
+} progress;
+
+static void on_run(void *user, const dlx_sweep_event *e)
+{
+    progress *p = user;
+    p->elapsed = e->elapsed_s;
+    if (p->quiet)
+        return;
+    char line[1024];
+    char who[32] = "";
+    if (p->rank >= 0)
+        snprintf(who, sizeof who, "[rank %d] ", p->rank);
+    int n = snprintf(line, sizeof line, "%srun %lld (%lld/%lld):", who, (long long)e->run,
+                     (long long)(e->done + e->skipped), (long long)(e->todo + e->skipped));
+    for (int c = 0; c < p->s->n_cols && n < (int)sizeof line - 64; c++)
+        n += snprintf(line + n, sizeof line - (size_t)n, " %s=%.6g", p->s->cols[c], e->row[c]);
+    double rpm = e->elapsed_s > 0 ? 60.0 * (double)e->done / e->elapsed_s : 0.0;
+    double eta = rpm > 0 ? 60.0 * (double)(e->todo - e->done) / rpm : 0.0;
+    printf("%s  [%.1f runs/min, ETA %.0f s]\n", line, rpm, eta);
+    fflush(stdout);
+}
+
+static void dir_of(const char *path, char *dir, size_t n)
+{
+    snprintf(dir, n, "%s", path);
+    char *sl = strrchr(dir, '/');
+    if (sl)
+        *sl = '\0';
+    else
+        snprintf(dir, n, ".");
+}
+
+static void print_summary(const dlx_sweep *s, const dlx_sweep_table *t)
+{
+    /* group by the first axis when there are several axes */
+    const char *by = s->n_axes > 1 ? s->cols[0] : "";
+    bool has_train = dlx_sweep_table_col(t, "train_loss") >= 0;
+    printf("\n%lld of %lld runs in %s\n", (long long)t->n, (long long)t->n_runs, s->out);
+    for (int c = s->n_axes; c < t->n_cols; c++) {
+        if (strcmp(t->cols[c], "seconds") == 0 || strcmp(t->cols[c], "params") == 0)
+            continue;
+        dlx_sweep_group g[64];
+        int ng = 0;
+        dlx_err err;
+        bool pear = has_train && strcmp(t->cols[c], "test_loss") == 0;
+        if (dlx_sweep_summary(t, by, t->cols[c], pear ? "train_loss" : NULL, g, 64, &ng, &err))
+            continue;
+        printf("%-14s %8s %6s %12s %12s %12s %12s%s\n", t->cols[c], by[0] ? by : "", "runs", "mean", "std", "min",
+               "max", pear ? "  pearson(test,train)" : "");
+        for (int k = 0; k < ng; k++) {
+            printf("%-14s %8g %6lld %12.6g %12.6g %12.6g %12.6g", "", g[k].key, (long long)g[k].n, g[k].mean,
+                   g[k].std, g[k].min, g[k].max);
+            if (pear)
+                printf("  %8.4f", g[k].pearson);
+            printf("\n");
+        }
+    }
+    int sc = dlx_sweep_table_col(t, "seconds");
+    if (sc >= 0 && t->n > 0) {
+        double tot = 0;
+        for (int64_t i = 0; i < t->n; i++)
+            tot += t->val[(size_t)i * (size_t)t->n_cols + (size_t)sc];
+        printf("cost: %.2f s per run on average (one core), %.1f core-minutes in all\n", tot / (double)t->n,
+               tot / 60.0);
+    }
+}
+
+static int draw_figures(const dlx_sweep *s, const dlx_sweep_table *t, bool quiet)
+{
+    char dir[512];
+    dir_of(s->out, dir, sizeof dir);
+    bool have_gnuplot = system("command -v gnuplot >/dev/null 2>&1") == 0;
+    for (int i = 0; i < s->n_figs; i++) {
+        char script[700];
+        dlx_err err;
+        int rc = dlx_sweep_figure_write(s, t, &s->figs[i], dir, script, sizeof script, &err);
+        if (rc)
+            return cli_fail(&err);
+        if (!have_gnuplot) {
+            fprintf(stderr, "dlx landscape: gnuplot not found; render %s with: gnuplot %s\n", s->figs[i].out, script);
+            continue;
+        }
+        char cmd[1600];
+        snprintf(cmd, sizeof cmd, "gnuplot '%s'", script);
+        if (system(cmd) != 0) {
+            fprintf(stderr, "dlx landscape: gnuplot failed on %s\n", script);
+            return 1;
+        }
+        if (!quiet)
+            printf("wrote %s/%s\n", dir, s->figs[i].out);
+    }
+    return 0;
+}
+
+static int merge(const char *out, char **files, int n, bool quiet)
+{
+    dlx_sweep_table t;
+    dlx_err err;
+    int rc = dlx_sweep_table_merge((const char *const *)files, n, &t, &err);
+    if (!rc) rc = dlx_sweep_table_write(out, &t, &err);
+    if (rc) {
+        dlx_sweep_table_free(&t);
+        return cli_fail(&err);
+    }
+    if (!quiet)
+        printf("merged %d file(s) into %s: %lld of %lld runs\n", n, out, (long long)t.n, (long long)t.n_runs);
+    dlx_sweep_table_free(&t);
+    return 0;
+}
+
+static int make_dirs_for(const char *path)
+{
+    char buf[800];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) && errno != EEXIST)
+                return -1;
+            *p = '/';
+        }
+    return 0;
+}
+
+int cmd_landscape(int argc, char **argv)
+{
+    const char *spec = NULL, *out = NULL, *shard = NULL, *merge_out = NULL;
+    char *merge_in[256];
+    int n_merge = 0, jobs = 1;
+    bool quiet = false, no_figures = false, summary_only = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--jobs") == 0 && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 256)
+                return cli_usage_error("landscape", "--jobs: expected an integer from 1 to 256, got '%s'", argv[i]);
+            jobs = (int)v;
+        } else if (strcmp(a, "--shard") == 0 && i + 1 < argc) {
+            shard = argv[++i];
+        } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (strcmp(a, "--merge") == 0 && i + 1 < argc) {
+            merge_out = argv[++i];
+            while (i + 1 < argc && argv[i + 1][0] != '-' && n_merge < 256)
+                merge_in[n_merge++] = argv[++i];
+        } else if (strcmp(a, "--quiet") == 0) {
+            quiet = true;
+        } else if (strcmp(a, "--no-figures") == 0) {
+            no_figures = true;
+        } else if (strcmp(a, "--summary") == 0) {
+            summary_only = true;
+        } else if (a[0] == '-') {
+            return cli_usage_error("landscape", "unknown option '%s'", a);
+        } else if (!spec) {
+            spec = a;
+        } else {
+            return cli_usage_error("landscape", "unexpected argument '%s'", a);
+        }
+    }
+    if (merge_out) {
+        if (spec || n_merge == 0)
+            return cli_usage_error("landscape", "--merge OUT.h5 SHARD.h5... takes shard files, not a spec");
+        return merge(merge_out, merge_in, n_merge, quiet);
+    }
+    if (!spec)
+        return cli_usage_error("landscape", "missing SPEC");
+    int shard_i = 0, shard_n = 1;
+    dlx_err err;
+    if (shard && dlx_sweep_parse_shard(shard, &shard_i, &shard_n, &err))
+        return cli_fail(&err);
+    bool mpi = lmpi_launched();
+    if (mpi && !lmpi_built())
+        return cli_usage_error("landscape", "started by mpirun, but this dlx was built without MPI "
+                                            "(install libopenmpi-dev and rebuild), or use --shard I/N");
+    if (mpi && shard)
+        return cli_usage_error("landscape", "--shard and mpirun do not mix: each rank takes shard RANK/SIZE");
+    int rank = 0, size = 1;
+    if (mpi)
+        lmpi_init(&argc, &argv, &rank, &size);
+
+    dlx_sweep *s;
+    int rc = dlx_sweep_load(spec, out, &s, &err);
+    if (mpi)
+        rc = lmpi_min(rc);
+    if (rc) {
+        if (rank == 0)
+            rc = cli_fail(&err);
+        else
+            rc = dlx_err_exit_status(rc);
+        if (mpi)
+            lmpi_finalize();
+        dlx_sweep_destroy(s);
+        return rc;
+    }
+    char run_out[700];
+    snprintf(run_out, sizeof run_out, "%s", s->out);
+    if (mpi) {
+        shard_i = rank;
+        shard_n = size;
+        snprintf(run_out, sizeof run_out, "%s.shards/rank%dof%d.h5", s->out, rank, size);
+        make_dirs_for(run_out);
+    } else if (shard) {
+        if (!out) /* default shard file next to the full table */
+            snprintf(run_out, sizeof run_out, "%s.shard%dof%d.h5", s->out, shard_i, shard_n);
+    }
+    int status = 0;
+    if (!summary_only) {
+        signal(SIGINT, on_signal);
+        signal(SIGTERM, on_signal);
+        char scratch[700];
+        snprintf(scratch, sizeof scratch, "%.600s.scratch.%ld", run_out, (long)getpid());
+        progress pr = {.s = s, .quiet = quiet, .rank = mpi ? rank : -1};
+        dlx_sweep_opts o = {.jobs = jobs, .shard_i = shard_i, .shard_n = shard_n, .scratch = scratch,
+                            .on_run = on_run, .user = &pr, .stop = &g_stop};
+        if (!quiet && (rank == 0))
+            printf("sweep %s: %lld runs (%d axes) into %s, %d job(s)%s%s\n", spec, (long long)s->n_runs,
+                   s->n_axes, mpi ? s->out : run_out, jobs, mpi ? " per MPI rank" : shard ? ", shard " : "",
+                   shard ? shard : "");
+        int64_t done = 0;
+        rc = dlx_sweep_execute(s, run_out, &o, &done, &err);
+        if (!quiet && done > 0)
+            printf("%s%lld runs in %.1f s: %.2f runs/minute with %d job(s)\n", mpi ? "[rank] " : "", (long long)done,
+                   pr.elapsed, 60.0 * (double)done / pr.elapsed, jobs);
+        char rm[800];
+        snprintf(rm, sizeof rm, "rm -rf '%s'", scratch);
+        if (system(rm) != 0 && !quiet)
+            fprintf(stderr, "dlx landscape: could not remove %s\n", scratch);
+        if (rc)
+            status = cli_fail(&err);
+        if (mpi) {
+            int worst = lmpi_min(rc);
+            if (worst && !rc)
+                status = 1;
+            if (!worst && rank == 0) {
+                char *files[1024];
+                char names[64][700];
+                int n = size < 64 ? size : 64;
+                for (int r = 0; r < n; r++) {
+                    snprintf(names[r], sizeof names[r], "%s.shards/rank%dof%d.h5", s->out, r, size);
+                    files[r] = names[r];
+                }
+                status = merge(s->out, files, n, quiet);
+            }
+        }
+    }
+    if (!status && rank == 0 && !(shard && !summary_only)) {
+        dlx_sweep_table t;
+        rc = dlx_sweep_table_read(summary_only && shard ? run_out : s->out, &t, &err);
+        if (rc) {
+            status = cli_fail(&err);
+        } else {
+            if (!quiet)
+                print_summary(s, &t);
+            if (!no_figures && t.n == t.n_runs)
+                status = draw_figures(s, &t, quiet);
+            dlx_sweep_table_free(&t);
+        }
+    }
+    dlx_sweep_destroy(s);
+    if (mpi)
+        lmpi_finalize();
+    return status;
+}

@@ -1,0 +1,150 @@
+/* dlx reproduce TABLE [--out DIR] [--only ROW,...] [--threads N] [--quiet] */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "../models/family.h"
+#include "../models/reproduce.h"
+#include "cli.h"
+
+static bool in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = list; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && !strncmp(p, name, n))
+            return true;
+        p = comma ? comma + 1 : NULL;
+    }
+    return false;
+}
+
+static void default_out(const char *path, char *out, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    char stem[256];
+    snprintf(stem, sizeof stem, "%s", base);
+    char *dot = strrchr(stem, '.');
+    if (dot && dot != stem)
+        *dot = '\0';
+    snprintf(out, n, "runs/repro/%s", stem);
+}
+
+int cmd_reproduce(int argc, char **argv)
+{
+    const char *table = NULL, *out = NULL, *only = NULL;
+    int threads = 0;
+    bool quiet = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--out") && i + 1 < argc) {
+            out = argv[++i];
+        } else if (!strcmp(a, "--only") && i + 1 < argc) {
+            only = argv[++i];
+        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || v < 1 || v > 1024)
+                return cli_usage_error("reproduce", "--threads: expected a number from 1 to 1024, got '%s'", argv[i]);
+            threads = (int)v;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = true;
+        } else if (a[0] == '-') {
+            return cli_usage_error("reproduce", "unknown or incomplete option '%s'", a);
+        } else if (!table) {
+            table = a;
+        } else {
+            return cli_usage_error("reproduce", "more than one table spec given ('%s' and '%s')", table, a);
+        }
+    }
+    if (!table)
+        return cli_usage_error("reproduce", "missing TABLE (a table spec, e.g. configs/repro/lista.yaml)");
+    char out_dir[512];
+    if (out)
+        snprintf(out_dir, sizeof out_dir, "%s", out);
+    else
+        default_out(table, out_dir, sizeof out_dir);
+    dlx_err err;
+    dlx_err_clear(&err);
+    dlx_repro *r;
+    if (dlx_repro_load(table, out_dir, &r, &err))
+        return cli_fail(&err);
+    if (only) {
+        for (const char *p = only; *p;) {
+            const char *comma = strchr(p, ',');
+            char name[64];
+            snprintf(name, sizeof name, "%.*s", (int)(comma ? comma - p : (long)strlen(p)), p);
+            bool found = false;
+            for (int i = 0; i < r->n_rows; i++)
+                found |= !strcmp(r->rows[i].name, name);
+            if (!found) {
+                dlx_repro_destroy(r);
+                return cli_usage_error("reproduce", "--only: no row named '%s' in %s", name, table);
+            }
+            if (!comma)
+                break;
+            p = comma + 1;
+        }
+    }
+    cli_progress prog;
+    cli_progress_init(&prog, quiet);
+    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = 0, ran = 0;
+    for (int i = 0; i < r->n_rows && !rc; i++) {
+        if (only && !in_list(only, r->rows[i].name))
+            continue;
+        if (!quiet)
+            fprintf(stderr, "== row %d/%d: %s (%s)\n", i + 1, r->n_rows, r->rows[i].name, r->rows[i].spec_path);
+        rc = dlx_repro_run_row(r, i, &hooks, threads, &err);
+        cli_progress_end(&prog);
+        if (!rc) {
+            ran++;
+            if (!quiet)
+                fprintf(stderr, "   done in %.1f s\n", r->rows[i].seconds);
+        }
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    char h5[600];
+    snprintf(h5, sizeof h5, "%s/results.h5", out_dir);
+    dlx_err werr;
+    dlx_err_clear(&werr);
+    if (ran && dlx_repro_write_h5(r, h5, &werr)) {
+        if (!rc)
+            err = werr, rc = werr.code;
+    }
+    char *md = dlx_repro_markdown(r);
+    if (md) {
+        fputs(md, stdout);
+        free(md);
+    }
+    double total = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    printf("\n%d row(s) run in %.1f s; results in %s\n", ran, total, h5);
+    if (!rc && ran && r->figure) {
+        const dlx_family *fam = dlx_family_find(r->family);
+        char png[600], script[600];
+        snprintf(png, sizeof png, "%s/%s", out_dir, r->figure);
+        snprintf(script, sizeof script, "%s/figure.gp", out_dir);
+        if (!fam->figure) {
+            fprintf(stderr, "dlx reproduce: family %s draws no figure; skipping %s\n", r->family, png);
+        } else if ((rc = fam->figure(h5, png, script, &err)) == 0) {
+            char cmd[1400];
+            snprintf(cmd, sizeof cmd, "gnuplot '%s'", script);
+            int st = system(cmd);
+            if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+                fprintf(stderr, "dlx reproduce: gnuplot failed or is missing; the script is %s (run `gnuplot %s`)\n", script,
+                        script);
+            else
+                printf("figure: %s\n", png);
+        }
+    }
+    if (rc)
+        rc = cli_fail(&err);
+    dlx_repro_destroy(r);
+    return rc;
+}

@@ -1,0 +1,76 @@
+/* shrink: soft thresholding with a learned threshold per feature (LISTA).
+ *
+ *   in:  x (N, M) (or (N, ...) read as (N, M), M = product of the trailing dims),
+ *        theta (M)
+ *   out: y (N, M),  y = sign(x) * max(|x| - theta, 0)
+ *
+ *   dx     += dy                  where |x| > theta, else 0
+ *   dtheta += -sum_n sign(x) dy   over the rows where |x| > theta
+ *
+ * Saved for backward: nothing (x and theta are read again). A negative theta
+ * is allowed (it widens instead of shrinking); the mask is |x| > theta either way.
+ * Non-differentiable points: |x| = theta (the gradcheck kinks).
+ */
+#include "ops.h"
+
+static int shrink_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_shape *xs = &n->in[0]->out.shape, *ts = &n->in[1]->out.shape;
+    char a[64], b[64];
+    if (xs->ndim < 2)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected an input of 2 or more dims (N, features...), got %s",
+                            dlx_shape_str(xs, a, sizeof a));
+    int64_t M = xs->d[0] > 0 ? dlx_shape_numel(xs) / xs->d[0] : 0;
+    if (ts->ndim != 1 || ts->d[0] != M)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a threshold of shape [%lld] for input %s, got %s",
+                            (long long)M, dlx_shape_str(xs, a, sizeof a), dlx_shape_str(ts, b, sizeof b));
+    n->out.shape = *xs;
+    return 0;
+}
+
+static void shrink_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const float *x = n->in[0]->out.data, *th = n->in[1]->out.data;
+    float *y = n->out.data;
+    const int64_t M = n->in[1]->out.shape.d[0], N = n->out.numel / M;
+    for (int64_t i = 0; i < N; i++) {
+        const float *xr = x + i * M;
+        float *yr = y + i * M;
+        for (int64_t j = 0; j < M; j++) {
+            float v = xr[j], t = th[j];
+            yr[j] = v > t ? v - t : (v < -t ? v + t : 0.0f);
+        }
+    }
+}
+
+static void shrink_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const float *x = n->in[0]->out.data, *th = n->in[1]->out.data, *dy = n->out.grad;
+    float *dx = n->in[0]->out.grad, *dth = n->in[1]->out.grad;
+    const int64_t M = n->in[1]->out.shape.d[0], N = n->out.numel / M;
+    for (int64_t i = 0; i < N; i++) {
+        const float *xr = x + i * M, *gr = dy + i * M;
+        for (int64_t j = 0; j < M; j++) {
+            float v = xr[j], t = th[j];
+            if (v > t) {
+                if (dx) dx[i * M + j] += gr[j];
+                if (dth) dth[j] -= gr[j];
+            } else if (v < -t) {
+                if (dx) dx[i * M + j] += gr[j];
+                if (dth) dth[j] += gr[j];
+            }
+        }
+    }
+}
+
+const dlx_op_vtbl dlx_op_shrink = {
+    .name = "shrink",
+    .n_in_min = 2,
+    .n_in_max = 2,
+    .attr_size = 0,
+    .infer = shrink_infer,
+    .forward = shrink_forward,
+    .backward = shrink_backward,
+};

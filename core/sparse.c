@@ -1,0 +1,321 @@
+/* Batched ISTA, FISTA and coordinate descent; see sparse.h. */
+#include "sparse.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+void dlx_sparse_shrink(float *y, const float *theta, int64_t N, int m)
+{
+    for (int64_t i = 0; i < N; i++) {
+        float *r = y + i * m;
+        for (int j = 0; j < m; j++) {
+            float v = r[j], t = theta[j];
+            r[j] = v > t ? v - t : (v < -t ? v + t : 0.0f);
+        }
+    }
+}
+
+double dlx_sparse_max_eig(const float *G, int m)
+{
+    double *v = malloc((size_t)m * sizeof *v), *w = malloc((size_t)m * sizeof *w);
+    double lam = 0.0;
+    if (!v || !w)
+        goto out_free;
+    for (int j = 0; j < m; j++)
+        v[j] = 1.0 + 0.01 * (double)(j % 7); /* not orthogonal to the top eigenvector in practice */
+    for (int it = 0; it < 500; it++) {
+        double nrm = 0.0;
+        for (int i = 0; i < m; i++) {
+            double s = 0.0;
+            for (int j = 0; j < m; j++)
+                s += (double)G[(size_t)i * m + j] * v[j];
+            w[i] = s;
+            nrm += s * s;
+        }
+        nrm = sqrt(nrm);
+        if (nrm == 0.0)
+            break;
+        double prev = lam;
+        lam = nrm; /* ||G v|| with ||v|| = 1 after the first pass */
+        for (int i = 0; i < m; i++)
+            v[i] = w[i] / nrm;
+        if (it > 10 && fabs(lam - prev) <= 1e-10 * lam)
+            break;
+    }
+out_free:
+    free(v);
+    free(w);
+    return lam;
+}
+
+void dlx_sparse_free(dlx_sparse *s)
+{
+    if (!s)
+        return;
+    free(s->Wd);
+    free(s->G);
+    free(s->We);
+    free(s->S);
+    free(s->theta);
+    memset(s, 0, sizeof *s);
+}
+
+int dlx_sparse_init(dlx_sparse *s, const float *Wd, int n, int m, float alpha, dlx_err *err)
+{
+    memset(s, 0, sizeof *s);
+    if (n <= 0 || m <= 0 || !(alpha >= 0.0f))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse coding: need n > 0, m > 0 and alpha >= 0, got %d, %d, %g",
+                            n, m, (double)alpha);
+    s->n = n;
+    s->m = m;
+    s->alpha = alpha;
+    size_t nm = (size_t)n * m, mm = (size_t)m * m;
+    s->Wd = malloc(nm * sizeof(float));
+    s->G = malloc(mm * sizeof(float));
+    s->We = malloc(nm * sizeof(float));
+    s->S = malloc(mm * sizeof(float));
+    s->theta = malloc((size_t)m * sizeof(float));
+    if (!s->Wd || !s->G || !s->We || !s->S || !s->theta) {
+        dlx_sparse_free(s);
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for a %dx%d dictionary", n, m);
+    }
+    memcpy(s->Wd, Wd, nm * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n, 1.0f, s->Wd, m, s->Wd, m, 0.0f, s->G, m);
+    s->L = (float)(dlx_sparse_max_eig(s->G, m) * 1.0001);
+    if (!(s->L > 0.0f)) {
+        dlx_sparse_free(s);
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse coding: the dictionary is zero");
+    }
+    const float invL = 1.0f / s->L;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            s->We[(size_t)i * n + j] = s->Wd[(size_t)j * m + i] * invL;
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < m; j++)
+            s->S[(size_t)i * m + j] = (i == j ? 1.0f : 0.0f) - s->G[(size_t)i * m + j] * invL;
+    for (int j = 0; j < m; j++)
+        s->theta[j] = alpha * invL;
+    return 0;
+}
+
+double dlx_sparse_energy(const dlx_sparse *s, const float *X, const float *Z, int N, double *per_sample)
+{
+    const int n = s->n, m = s->m;
+    float *R = malloc((size_t)N * n * sizeof(float));
+    if (!R)
+        return NAN;
+    memcpy(R, X, (size_t)N * n * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, n, m, -1.0f, Z, m, s->Wd, m, 1.0f, R, n);
+    double total = 0.0;
+    for (int i = 0; i < N; i++) {
+        double r2 = 0.0, l1 = 0.0;
+        for (int j = 0; j < n; j++)
+            r2 += (double)R[(size_t)i * n + j] * R[(size_t)i * n + j];
+        for (int j = 0; j < m; j++)
+            l1 += fabs((double)Z[(size_t)i * m + j]);
+        double e = 0.5 * r2 + (double)s->alpha * l1;
+        if (per_sample)
+            per_sample[i] = e;
+        total += e;
+    }
+    free(R);
+    return total / (double)N;
+}
+
+static float max_abs_diff(const float *a, const float *b, size_t len)
+{
+    float d = 0.0f;
+    for (size_t i = 0; i < len; i++) {
+        float v = fabsf(a[i] - b[i]);
+        if (v > d)
+            d = v;
+    }
+    return d;
+}
+
+static void record(dlx_sparse_opts *o, int k, int *next, const float *Z, size_t len)
+{
+    while (*next < o->n_record && o->record_at[*next] <= k) {
+        if (o->record_at[*next] == k)
+            memcpy(o->record[*next], Z, len * sizeof(float));
+        (*next)++;
+    }
+}
+
+/* Iterations done before a tolerance stop keep the last output for later record points. */
+static void record_rest(dlx_sparse_opts *o, int next, const float *Z, size_t len)
+{
+    for (; next < o->n_record; next++)
+        memcpy(o->record[next], Z, len * sizeof(float));
+}
+
+static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int N, float *Z, dlx_sparse_opts *o)
+{
+    const int n = s->n, m = s->m;
+    const size_t len = (size_t)N * m;
+    float *B = malloc(len * sizeof(float)), *T = malloc(len * sizeof(float));
+    float *Zold = malloc(len * sizeof(float)), *Y = fista ? malloc(len * sizeof(float)) : NULL;
+    int rc = 0, next = 0;
+    if (!B || !T || !Zold || (fista && !Y)) {
+        rc = DLX_ENOMEM;
+        goto out_free;
+    }
+    const float invL = 1.0f / s->L;
+    double t = 1.0;
+    if (fista) /* B = X Wd: the gradient of the quadratic term is Y G - B */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, n, 1.0f, X, n, s->Wd, m, 0.0f, B, m);
+    else /* B = X We^T, the same call as linear(X; We) */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, n, 1.0f, X, n, s->We, n, 0.0f, B, m);
+    memset(Z, 0, len * sizeof(float));
+    if (fista)
+        memset(Y, 0, len * sizeof(float));
+    o->iters_done = 0;
+    for (int k = 1; k <= o->max_iters; k++) {
+        memcpy(Zold, Z, len * sizeof(float));
+        if (!fista) {
+            if (k == 1) { /* from Z = 0: Z1 = h(B), LISTA's Z0 */
+                memcpy(Z, B, len * sizeof(float));
+            } else {
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, m, 1.0f, Zold, m, s->S, m, 0.0f, T, m);
+                for (size_t i = 0; i < len; i++)
+                    Z[i] = B[i] + T[i];
+            }
+            dlx_sparse_shrink(Z, s->theta, N, m);
+        } else {
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, m, 1.0f, Y, m, s->G, m, 0.0f, T, m);
+            for (size_t i = 0; i < len; i++)
+                Z[i] = Y[i] - (T[i] - B[i]) * invL;
+            dlx_sparse_shrink(Z, s->theta, N, m);
+            double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+            float mom = (float)((t - 1.0) / t1);
+            for (size_t i = 0; i < len; i++)
+                Y[i] = Z[i] + mom * (Z[i] - Zold[i]);
+            t = t1;
+        }
+        o->iters_done = k;
+        if (o->energy)
+            o->energy[k - 1] = dlx_sparse_energy(s, X, Z, N, NULL);
+        if (o->n_record)
+            record(o, k, &next, Z, len);
+        if (o->tol > 0 && max_abs_diff(Z, Zold, len) < o->tol)
+            break;
+    }
+    if (o->energy)
+        for (int k = o->iters_done; k < o->max_iters; k++)
+            o->energy[k] = o->iters_done ? o->energy[o->iters_done - 1] : dlx_sparse_energy(s, X, Z, N, NULL);
+    if (o->n_record)
+        record_rest(o, next, Z, len);
+out_free:
+    free(B);
+    free(T);
+    free(Zold);
+    free(Y);
+    return rc;
+}
+
+static int solve_cod(const dlx_sparse *s, const float *X, int N, float *Z, dlx_sparse_opts *o)
+{
+    const int n = s->n, m = s->m;
+    const size_t len = (size_t)N * m;
+    const float a = s->alpha;
+    float *B = malloc(len * sizeof(float)), *out = malloc(len * sizeof(float));
+    double *E = malloc((size_t)N * sizeof *E);
+    unsigned char *done = calloc((size_t)N, 1);
+    int rc = 0, next = 0;
+    if (!B || !out || !E || !done) {
+        rc = DLX_ENOMEM;
+        goto out_free;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, n, 1.0f, X, n, s->Wd, m, 0.0f, B, m);
+    memset(Z, 0, len * sizeof(float));
+    for (int i = 0; i < N; i++) {
+        double e = 0.0;
+        for (int j = 0; j < n; j++)
+            e += (double)X[(size_t)i * n + j] * X[(size_t)i * n + j];
+        E[i] = 0.5 * e;
+    }
+    int n_done = 0;
+    o->iters_done = 0;
+    for (int k = 1; k <= o->max_iters && n_done < N; k++) {
+        for (int i = 0; i < N; i++) {
+            if (done[i])
+                continue;
+            float *b = B + (size_t)i * m, *z = Z + (size_t)i * m;
+            int best = 0;
+            float bestd = -1.0f, zbar_best = 0.0f;
+            for (int j = 0; j < m; j++) {
+                float v = b[j], zb = v > a ? v - a : (v < -a ? v + a : 0.0f);
+                float d = fabsf(z[j] - zb);
+                if (d > bestd) {
+                    bestd = d;
+                    best = j;
+                    zbar_best = zb;
+                }
+            }
+            if (o->tol > 0 && bestd < o->tol) {
+                done[i] = 1;
+                n_done++;
+                continue;
+            }
+            const float d = zbar_best - z[best];
+            const float *g = s->G + (size_t)best * m; /* row = column: G is symmetric */
+            double grad = (double)z[best] - (double)b[best];
+            E[i] += (double)d * grad + 0.5 * (double)d * d * g[best] +
+                    (double)a * (fabs((double)zbar_best) - fabs((double)z[best]));
+            for (int j = 0; j < m; j++)
+                b[j] -= g[j] * d;
+            b[best] += d;
+            z[best] = zbar_best;
+        }
+        o->iters_done = k;
+        if (o->energy) {
+            double tot = 0.0;
+            for (int i = 0; i < N; i++)
+                tot += E[i];
+            o->energy[k - 1] = tot / (double)N;
+        }
+        if (o->n_record && next < o->n_record && o->record_at[next] <= k) {
+            memcpy(out, B, len * sizeof(float));
+            for (size_t i = 0; i < len; i++) {
+                float v = out[i];
+                out[i] = v > a ? v - a : (v < -a ? v + a : 0.0f);
+            }
+            record(o, k, &next, out, len);
+        }
+    }
+    if (o->energy)
+        for (int k = o->iters_done; k < o->max_iters; k++)
+            o->energy[k] = o->iters_done ? o->energy[o->iters_done - 1] : E[0];
+    /* the output: Z = h_alpha(B) */
+    for (size_t i = 0; i < len; i++) {
+        float v = B[i];
+        Z[i] = v > a ? v - a : (v < -a ? v + a : 0.0f);
+    }
+    if (o->n_record)
+        record_rest(o, next, Z, len);
+out_free:
+    free(B);
+    free(out);
+    free(E);
+    free(done);
+    return rc;
+}
+
+int dlx_sparse_solve(const dlx_sparse *s, dlx_sparse_algo algo, const float *X, int N, float *Z,
+                     dlx_sparse_opts *o, dlx_err *err)
+{
+    if (N <= 0 || o->max_iters < 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse coding: need N > 0 and max_iters >= 0, got %d and %d", N,
+                            o->max_iters);
+    for (int i = 1; i < o->n_record; i++)
+        if (o->record_at[i] <= o->record_at[i - 1])
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse coding: record_at must be ascending");
+    int rc = algo == DLX_SPARSE_COD ? solve_cod(s, X, N, Z, o)
+                                    : solve_ista_fista(s, algo == DLX_SPARSE_FISTA, X, N, Z, o);
+    if (rc)
+        return dlx_err_setf(err, rc, DLX_NOLOC, "out of memory for sparse inference on %d samples", N);
+    return 0;
+}

@@ -1,0 +1,842 @@
+/* Sweep specs and running them: parse and check the sweep, build each run's
+ * spec, train one run through the family registry, and run many in fork()ed
+ * single-threaded worker processes fed from a pipe-based work queue. The
+ * parent alone writes the table, after every finished run.
+ */
+#include <errno.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cblas.h>
+
+#include "family.h"
+#include "landscape.h"
+
+#define MAX_VALUES 100000
+
+static const char *const k_top_keys[] = {"version", "name", "description", "sweep", NULL};
+static const char *const k_sweep_keys[] = {"base", "axes", "measures", "out", "hessian", "figures", NULL};
+static const char *const k_axis_keys[] = {"name", "key", "values", "range", NULL};
+static const char *const k_hess_keys[] = {"samples", "eps", "exact_max", "lanczos_steps", "neg_tol", NULL};
+static const char *const k_fig_keys[] = {"type", "out", "x", "y", "by", "band", "bins", "range", "points", NULL};
+static const char *const k_fig_types[] = {"histogram", "scatter", "surface", NULL};
+
+/* Measures each family can record; "hessian" adds 4 columns. */
+static const char *const k_clf_measures[] = {"train_loss", "train_error", "test_loss", "test_error",
+                                             "steps",      "seconds",     "hessian",   NULL};
+static const char *const k_toy_measures[] = {"loss", "w1", "w2", "energy", "energy_per_n", "grad_norm",
+                                             "steps", "seconds", NULL};
+static const char *const k_hess_cols[] = {"params", "hessian_index", "eig_min", "eig_max"};
+
+static const char *const *family_measures(const char *family)
+{
+    if (strcmp(family, "classifier") == 0)
+        return k_clf_measures;
+    if (strcmp(family, "landscape") == 0)
+        return k_toy_measures;
+    return NULL;
+}
+
+static void free_axis(dlx_sweep_axis *a)
+{
+    for (int i = 0; i < a->n && a->text; i++)
+        free(a->text[i]);
+    free(a->text);
+    free(a->num);
+    memset(a, 0, sizeof *a);
+}
+
+void dlx_sweep_destroy(dlx_sweep *s)
+{
+    if (!s)
+        return;
+    for (int i = 0; i < s->n_axes; i++)
+        free_axis(&s->axes[i]);
+    free(s->base_text);
+    free(s->spec_text);
+    free(s);
+}
+
+static int add_value(dlx_sweep_axis *a, const char *text, dlx_loc loc, dlx_err *err)
+{
+    if (a->n >= MAX_VALUES)
+        return dlx_err_setf(err, DLX_EINVAL, loc, "axis '%s': more than %d values", a->name, MAX_VALUES);
+    char **t = realloc(a->text, (size_t)(a->n + 1) * sizeof *t);
+    if (t)
+        a->text = t;
+    double *v = t ? realloc(a->num, (size_t)(a->n + 1) * sizeof *v) : NULL;
+    if (v)
+        a->num = v;
+    char *copy = v ? strdup(text) : NULL;
+    if (!copy)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    char *end;
+    double x = strtod(text, &end);
+    a->text[a->n] = copy;
+    a->num[a->n++] = end != text && *end == '\0' ? x : NAN;
+    return 0;
+}
+
+static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base, dlx_err *err)
+{
+    dlx_sweep_axis *a = &s->axes[k];
+    const char *name, *key;
+    int rc = dlx_spec_expect_map(e, "sweep.axes item", err);
+    if (!rc) rc = dlx_spec_check_keys(e, "an axis", k_axis_keys, err);
+    if (!rc) rc = dlx_spec_str(e, "key", true, NULL, &key, err);
+    if (!rc) rc = dlx_spec_str(e, "name", false, key, &name, err);
+    if (rc)
+        return rc;
+    snprintf(a->name, sizeof a->name, "%s", name);
+    snprintf(a->key, sizeof a->key, "%s", key);
+    for (int j = 0; j < k; j++)
+        if (strcmp(s->axes[j].name, a->name) == 0)
+            return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s: axis name '%s' is used twice", e->path, a->name);
+    if (strcmp(key, "seed") != 0 && !dlx_spec_path(base, key))
+        return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(e, "key")->loc,
+                            "%s.key: '%s' is not a key of the base spec %s", e->path, key, s->base_path);
+    dlx_spec_node *values = dlx_spec_get(e, "values"), *range = dlx_spec_get(e, "range");
+    if (!values == !range)
+        return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s (%s): give exactly one of 'values: [...]' or 'range: [first, last]'",
+                            e->path, a->name);
+    if (values) {
+        rc = dlx_spec_expect_seq(values, "values", err);
+        for (int i = 0; !rc && i < values->n; i++) {
+            dlx_spec_node *v = values->items[i];
+            if (v->kind != DLX_SPEC_SCALAR)
+                rc = dlx_err_setf(err, DLX_EINVAL, v->loc, "%s: axis values must be scalars", v->path);
+            else
+                rc = add_value(a, v->scalar, v->loc, err);
+        }
+    } else {
+        int64_t r[2];
+        int nr = 0;
+        rc = dlx_spec_int_list(e, "range", true, INT64_MIN / 4, INT64_MAX / 4, r, 2, &nr, err);
+        if (!rc && nr != 2)
+            rc = dlx_err_setf(err, DLX_EINVAL, range->loc, "%s: expected [first, last], got %d number(s)", range->path, nr);
+        if (!rc && r[1] - r[0] >= MAX_VALUES)
+            rc = dlx_err_setf(err, DLX_EINVAL, range->loc, "%s: more than %d values", range->path, MAX_VALUES);
+        for (int64_t v = r[0]; !rc && nr == 2 && v <= r[1]; v++) {
+            char buf[32];
+            snprintf(buf, sizeof buf, "%lld", (long long)v);
+            rc = add_value(a, buf, range->loc, err);
+        }
+    }
+    if (!rc && a->n == 0)
+        rc = dlx_err_setf(err, DLX_EINVAL, (values ? values : range)->loc,
+                          "%s (%s): the axis is empty; give at least one value", e->path, a->name);
+    return rc;
+}
+
+static int check_axis_values(const dlx_sweep *s, const dlx_spec_node *axes, dlx_err *err)
+{
+    /* every value must go into the base spec (a bad index fails here, not after hours) */
+    for (int k = 0; k < s->n_axes; k++)
+        for (int i = 0; i < s->axes[k].n; i++) {
+            dlx_spec *b;
+            int rc = dlx_spec_load_string(s->base_text, s->base_path, &b, err);
+            char set[512];
+            snprintf(set, sizeof set, "%s=%s", s->axes[k].key, s->axes[k].text[i]);
+            if (!rc) rc = dlx_spec_set(b, set, err);
+            dlx_spec_destroy(b);
+            if (rc) {
+                dlx_err_prefix(err, "%s: axis '%s' value '%s'", axes->items[k]->path, s->axes[k].name,
+                               s->axes[k].text[i]);
+                err->code = DLX_EINVAL;
+                return DLX_EINVAL;
+            }
+        }
+    return 0;
+}
+
+static int read_figures(dlx_sweep *s, dlx_spec_node *figs, dlx_err *err)
+{
+    int rc = dlx_spec_expect_seq(figs, "sweep.figures", err);
+    if (!rc && figs->n > DLX_SWEEP_MAX_FIGS)
+        rc = dlx_err_setf(err, DLX_EINVAL, figs->loc, "sweep.figures: at most %d figures", DLX_SWEEP_MAX_FIGS);
+    for (int i = 0; !rc && i < figs->n; i++) {
+        dlx_spec_node *e = figs->items[i];
+        dlx_sweep_figure *f = &s->figs[s->n_figs++];
+        int type;
+        const char *out, *x, *y, *by;
+        int64_t bins, points;
+        rc = dlx_spec_expect_map(e, "sweep.figures item", err);
+        if (!rc) rc = dlx_spec_check_keys(e, "a figure", k_fig_keys, err);
+        if (!rc) rc = dlx_spec_enum(e, "type", true, k_fig_types, 0, &type, err);
+        if (!rc) rc = dlx_spec_str(e, "out", true, NULL, &out, err);
+        if (!rc) rc = dlx_spec_str(e, "x", type != 2, "", &x, err);
+        if (!rc) rc = dlx_spec_str(e, "y", type == 1, "", &y, err);
+        if (!rc) rc = dlx_spec_str(e, "by", false, "", &by, err);
+        if (!rc) rc = dlx_spec_int(e, "bins", false, 40, 2, 10000, &bins, err);
+        if (!rc) rc = dlx_spec_float(e, "range", false, 2.0, 1e-6, 1e6, &f->range, err);
+        if (!rc) rc = dlx_spec_int(e, "points", false, 201, 3, 4001, &points, err);
+        dlx_spec_node *band = dlx_spec_get(e, "band");
+        if (!rc && band) {
+            if (band->kind != DLX_SPEC_SEQ || band->n != 2)
+                rc = dlx_err_setf(err, DLX_EINVAL, band->loc, "%s: expected [low, high]", band->path);
+            for (int j = 0; !rc && j < 2; j++) {
+                char *end;
+                const char *t = band->items[j]->scalar ? band->items[j]->scalar : "";
+                f->band[j] = strtod(t, &end);
+                if (end == t || *end)
+                    rc = dlx_err_setf(err, DLX_EINVAL, band->items[j]->loc, "%s: expected a number, got '%s'",
+                                      band->items[j]->path, t);
+            }
+        }
+        if (rc)
+            break;
+        snprintf(f->type, sizeof f->type, "%s", k_fig_types[type]);
+        snprintf(f->out, sizeof f->out, "%s", out);
+        snprintf(f->x, sizeof f->x, "%s", x);
+        snprintf(f->y, sizeof f->y, "%s", y);
+        snprintf(f->by, sizeof f->by, "%s", by);
+        f->bins = (int)bins;
+        f->points = (int)points;
+        const char *need[3] = {f->x, f->y, f->by};
+        for (int j = 0; j < 3 && !rc; j++) {
+            if (!need[j][0])
+                continue;
+            bool found = false;
+            for (int c = 0; c < s->n_cols && !found; c++)
+                found = strcmp(s->cols[c], need[j]) == 0;
+            if (!found)
+                rc = dlx_err_setf(err, DLX_EINVAL, e->loc, "%s: '%s' is not a column of this sweep", e->path, need[j]);
+        }
+    }
+    return rc;
+}
+
+static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dlx_err *err)
+{
+    dlx_spec_node *root = dlx_spec_root(spec);
+    dlx_spec_node *sw = dlx_spec_get(root, "sweep");
+    const char *name, *base;
+    int rc = dlx_spec_check_keys(root, "a sweep spec", k_top_keys, err);
+    if (!rc && !sw)
+        rc = dlx_err_setf(err, DLX_EINVAL, root->loc,
+                          "missing required key 'sweep' (a sweep spec has sweep: {base, axes, measures})");
+    if (!rc) rc = dlx_spec_expect_map(sw, "sweep", err);
+    if (!rc) rc = dlx_spec_check_keys(sw, "sweep", k_sweep_keys, err);
+    if (!rc) rc = dlx_spec_str(root, "name", false, "sweep", &name, err);
+    if (!rc) rc = dlx_spec_str(sw, "base", true, NULL, &base, err);
+    if (rc)
+        return rc;
+    /* the base is relative to the sweep spec's directory */
+    const char *slash = strrchr(s->path, '/');
+    if (base[0] == '/' || !slash)
+        snprintf(s->base_path, sizeof s->base_path, "%s", base);
+    else
+        snprintf(s->base_path, sizeof s->base_path, "%.*s/%s", (int)(slash - s->path), s->path, base);
+    dlx_spec *b;
+    dlx_err berr;
+    rc = dlx_spec_load_file(s->base_path, &b, &berr);
+    if (rc == DLX_EIO)
+        return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(sw, "base")->loc,
+                            "sweep.base: the base spec '%s' cannot be read: %s", s->base_path, berr.msg);
+    if (rc) {
+        *err = berr;
+        err->code = DLX_EINVAL;
+        return DLX_EINVAL;
+    }
+    dlx_spec_node *model = dlx_spec_get(dlx_spec_root(b), "model");
+    dlx_spec_node *kind = model ? dlx_spec_get(model, "kind") : NULL;
+    snprintf(s->family, sizeof s->family, "%s", kind && kind->scalar ? kind->scalar : "classifier");
+    const char *const *known = family_measures(s->family);
+    if (!known) {
+        dlx_spec_destroy(b);
+        return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(sw, "base")->loc,
+                            "sweep.base: model kind '%s' cannot be swept (sweeps know classifier and landscape)",
+                            s->family);
+    }
+    s->base_text = dlx_spec_dump(b);
+    dlx_spec_node *axes = dlx_spec_get(sw, "axes");
+    if (!s->base_text)
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    if (!rc && !axes)
+        rc = dlx_err_setf(err, DLX_EINVAL, sw->loc, "sweep: missing required key 'axes'");
+    if (!rc) rc = dlx_spec_expect_seq(axes, "sweep.axes", err);
+    if (!rc && (axes->n < 1 || axes->n > DLX_SWEEP_MAX_AXES))
+        rc = dlx_err_setf(err, DLX_EINVAL, axes->loc, "sweep.axes: give 1 to %d axes, got %d", DLX_SWEEP_MAX_AXES,
+                          axes->n);
+    s->n_runs = 1;
+    for (int k = 0; !rc && k < axes->n; k++) {
+        s->n_axes = k + 1;
+        rc = read_axis(s, axes->items[k], k, b, err);
+        if (!rc) {
+            s->n_runs *= s->axes[k].n;
+            if (s->n_runs > 100000000)
+                rc = dlx_err_setf(err, DLX_EINVAL, axes->loc, "sweep.axes: more than 1e8 runs");
+        }
+    }
+    dlx_spec_destroy(b);
+    if (!rc) rc = check_axis_values(s, axes, err);
+    if (rc)
+        return rc;
+    for (int k = 0; k < s->n_axes; k++)
+        snprintf(s->cols[s->n_cols++], sizeof s->cols[0], "%s", s->axes[k].name);
+    dlx_spec_node *meas = dlx_spec_get(sw, "measures");
+    if (!meas)
+        return dlx_err_setf(err, DLX_EINVAL, sw->loc, "sweep: missing required key 'measures' (e.g. [test_loss])");
+    rc = dlx_spec_expect_seq(meas, "sweep.measures", err);
+    if (!rc && meas->n == 0)
+        rc = dlx_err_setf(err, DLX_EINVAL, meas->loc, "sweep.measures: empty; name at least one measure");
+    for (int i = 0; !rc && i < meas->n; i++) {
+        const char *m;
+        rc = dlx_spec_node_str(meas->items[i], &m, err);
+        if (rc)
+            break;
+        int j = 0;
+        while (known[j] && strcmp(known[j], m) != 0)
+            j++;
+        if (!known[j]) {
+            char list[512] = "";
+            for (int q = 0; known[q]; q++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", q ? ", " : "", known[q]);
+            const char *near = dlx_closest(m, (const char *const *)known);
+            return dlx_err_setf(err, DLX_EINVAL, meas->items[i]->loc,
+                                "%s: unknown measure '%s' for model kind %s%s%s%s (one of: %s)", meas->items[i]->path,
+                                m, s->family, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", list);
+        }
+        for (int q = 0; q < s->n_measures; q++)
+            if (strcmp(s->measures[q], m) == 0)
+                return dlx_err_setf(err, DLX_EINVAL, meas->items[i]->loc, "%s: measure '%s' is listed twice",
+                                    meas->items[i]->path, m);
+        int add = strcmp(m, "hessian") == 0 ? 4 : 1;
+        if (s->n_cols + add > DLX_SWEEP_MAX_COLS)
+            return dlx_err_setf(err, DLX_EINVAL, meas->loc, "sweep: more than %d columns", DLX_SWEEP_MAX_COLS);
+        snprintf(s->measures[s->n_measures++], sizeof s->measures[0], "%s", m);
+        for (int q = 0; q < add; q++)
+            snprintf(s->cols[s->n_cols++], sizeof s->cols[0], "%s", add == 4 ? k_hess_cols[q] : m);
+    }
+    for (int c = 0; !rc && c < s->n_axes; c++)
+        for (int d = s->n_axes; d < s->n_cols; d++)
+            if (strcmp(s->cols[c], s->cols[d]) == 0)
+                return dlx_err_setf(err, DLX_EINVAL, axes->items[c]->loc,
+                                    "axis name '%s' clashes with a measure column; rename the axis", s->cols[c]);
+    dlx_spec_node *h = dlx_spec_get(sw, "hessian");
+    int64_t hs = 1000, hx = 3000, hl = 40;
+    if (!rc && h) {
+        rc = dlx_spec_expect_map(h, "sweep.hessian", err);
+        if (!rc) rc = dlx_spec_check_keys(h, "sweep.hessian", k_hess_keys, err);
+    }
+    if (!rc && h) rc = dlx_spec_int(h, "samples", false, 1000, 1, 100000, &hs, err);
+    if (!rc && h) rc = dlx_spec_int(h, "exact_max", false, 3000, 0, 20000, &hx, err);
+    if (!rc && h) rc = dlx_spec_int(h, "lanczos_steps", false, 40, 2, 1000, &hl, err);
+    s->hess_eps = 1e-3;
+    s->hess_neg_tol = 1e-3;
+    if (!rc && h) rc = dlx_spec_float(h, "eps", false, 1e-3, 1e-8, 1.0, &s->hess_eps, err);
+    if (!rc && h) rc = dlx_spec_float(h, "neg_tol", false, 1e-3, 0.0, 1e3, &s->hess_neg_tol, err);
+    s->hess_samples = (int)hs;
+    s->hess_exact_max = (int)hx;
+    s->hess_lanczos = (int)hl;
+    const char *out;
+    char def_out[600];
+    snprintf(def_out, sizeof def_out, "runs/%s/sweep.h5", name);
+    if (!rc) rc = dlx_spec_str(sw, "out", false, def_out, &out, err);
+    if (!rc)
+        snprintf(s->out, sizeof s->out, "%s", out_override ? out_override : out);
+    dlx_spec_node *figs = dlx_spec_get(sw, "figures");
+    if (!rc && figs) rc = read_figures(s, figs, err);
+    return rc;
+}
+
+int dlx_sweep_load(const char *path, const char *out_override, dlx_sweep **out, dlx_err *err)
+{
+    *out = NULL;
+    dlx_sweep *s = calloc(1, sizeof(*s));
+    if (!s)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    snprintf(s->path, sizeof s->path, "%s", path);
+    dlx_spec *spec;
+    int rc = dlx_spec_load_file(path, &spec, err);
+    if (rc) {
+        dlx_sweep_destroy(s);
+        return rc;
+    }
+    rc = read_sweep(s, spec, out_override, err);
+    if (!rc) {
+        /* stored in the table: the sweep (minus out, which may differ per
+         * shard) plus the base spec text, so merges and resumes compare both */
+        dlx_spec_set(spec, "sweep.out=~", err);
+        char *t = dlx_spec_dump(spec);
+        size_t n = t ? strlen(t) + strlen(s->base_text) + 64 : 0;
+        s->spec_text = t ? malloc(n) : NULL;
+        if (s->spec_text)
+            snprintf(s->spec_text, n, "%s---\n# base\n%s", t, s->base_text);
+        else
+            rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        free(t);
+    }
+    dlx_spec_destroy(spec);
+    if (rc) {
+        dlx_sweep_destroy(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void dlx_sweep_point(const dlx_sweep *s, int64_t run, int *idx)
+{
+    for (int k = s->n_axes - 1; k >= 0; k--) {
+        idx[k] = (int)(run % s->axes[k].n);
+        run /= s->axes[k].n;
+    }
+}
+
+int dlx_sweep_run_spec(const dlx_sweep *s, int64_t run, dlx_spec **out, dlx_err *err)
+{
+    int idx[DLX_SWEEP_MAX_AXES];
+    dlx_sweep_point(s, run, idx);
+    dlx_spec *b;
+    int rc = dlx_spec_load_string(s->base_text, s->base_path, &b, err);
+    for (int k = 0; !rc && k < s->n_axes; k++) {
+        char set[512];
+        snprintf(set, sizeof set, "%s=%s", s->axes[k].key, s->axes[k].text[idx[k]]);
+        rc = dlx_spec_set(b, set, err);
+    }
+    if (rc) {
+        if (b)
+            dlx_spec_destroy(b);
+        return rc;
+    }
+    *out = b;
+    return 0;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, double *row, dlx_err *err)
+{
+    double t0 = now_s();
+    int idx[DLX_SWEEP_MAX_AXES];
+    dlx_sweep_point(s, run, idx);
+    for (int k = 0; k < s->n_axes; k++)
+        row[k] = s->axes[k].num[idx[k]];
+    for (int c = s->n_axes; c < s->n_cols; c++)
+        row[c] = NAN;
+    dlx_spec *spec;
+    int rc = dlx_sweep_run_spec(s, run, &spec, err);
+    if (rc)
+        return rc;
+    openblas_set_num_threads(1);
+    dlx_model *m;
+    rc = dlx_model_create_opts(spec, run_dir, NULL, 1, 0, &m, err);
+    if (rc)
+        return rc;
+    rc = dlx_run_prepare_dir(m, err);
+    if (!rc) rc = m->family->train(m, err);
+    dlx_results train_res;
+    memset(&train_res, 0, sizeof train_res);
+    bool clf = strcmp(s->family, "classifier") == 0;
+    for (int q = 0; !rc && q < s->n_measures && clf; q++)
+        if (!strncmp(s->measures[q], "train_", 6)) { /* the loss at the end point, over the training set */
+            char data[96];
+            dlx_spec_node *ds = dlx_spec_path(m->spec, "data.dataset");
+            snprintf(data, sizeof data, "%s:train", ds && ds->scalar ? ds->scalar : "mnist");
+            rc = m->family->evaluate(m, data, &train_res, err);
+            break;
+        }
+    dlx_hessian_info hi = {0};
+    for (int q = 0; !rc && q < s->n_measures; q++)
+        if (strcmp(s->measures[q], "hessian") == 0)
+            rc = dlx_hessian_analyse(m, s->hess_samples, s->hess_eps, s->hess_exact_max, s->hess_lanczos,
+                                     s->hess_neg_tol, &hi, err);
+    if (rc)
+        goto out_destroy_model;
+    int c = s->n_axes;
+    for (int q = 0; q < s->n_measures; q++) {
+        const char *name = s->measures[q];
+        double v = NAN;
+        if (strcmp(name, "hessian") == 0) {
+            row[c++] = (double)hi.params;
+            row[c++] = (double)hi.index;
+            row[c++] = hi.eig_min;
+            row[c++] = hi.eig_max;
+            continue;
+        }
+        if (strcmp(name, "steps") == 0)
+            v = (double)m->step;
+        else if (clf && strcmp(name, "train_loss") == 0)
+            dlx_results_get(&train_res, "loss", &v);
+        else if (clf && strcmp(name, "train_error") == 0)
+            dlx_results_get(&train_res, "error", &v);
+        else if (strcmp(name, "seconds") != 0)
+            dlx_results_get(&m->results, name, &v);
+        row[c++] = v;
+    }
+    int sc = -1;
+    for (int k = s->n_axes; k < s->n_cols; k++)
+        if (strcmp(s->cols[k], "seconds") == 0)
+            sc = k;
+    if (sc >= 0)
+        row[sc] = now_s() - t0;
+out_destroy_model:
+    dlx_model_destroy(m);
+    return rc;
+}
+
+/* ---- workers ------------------------------------------------------------- */
+
+typedef struct msg {
+    int64_t run;
+    int32_t code;
+    double row[DLX_SWEEP_MAX_COLS];
+    dlx_err err;
+} msg;
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *buf, size_t n)
+{
+    char *p = buf;
+    while (n) {
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* A worker: read run numbers until EOF, answer each with a msg. */
+static void worker_loop(const dlx_sweep *s, int in, int out, const char *dir)
+{
+    int64_t run;
+    while (read_all(in, &run, sizeof run) == 0) {
+        msg *m = calloc(1, sizeof(*m));
+        if (!m)
+            break;
+        m->run = run;
+        m->code = dlx_sweep_run_one(s, run, dir, m->row, &m->err);
+        int w = write_all(out, m, sizeof *m);
+        free(m);
+        if (w)
+            break;
+    }
+}
+
+static int make_dir(const char *d, dlx_err *err)
+{
+    char buf[600];
+    snprintf(buf, sizeof buf, "%s", d);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0777) && errno != EEXIST)
+                return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(d), "cannot create directory %s: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0777) && errno != EEXIST)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(d), "cannot create directory: %s", strerror(errno));
+    return 0;
+}
+
+typedef struct pool {
+    int n;
+    pid_t pid[256];
+    int cmd[256], res[256];
+    int64_t busy[256]; /* run in flight, -1 idle */
+} pool;
+
+static void pool_close(pool *p)
+{
+    for (int k = 0; k < p->n; k++) {
+        if (p->cmd[k] >= 0)
+            close(p->cmd[k]);
+        if (p->res[k] >= 0)
+            close(p->res[k]);
+        if (p->pid[k] > 0)
+            waitpid(p->pid[k], NULL, 0);
+    }
+}
+
+static int pool_start(pool *p, const dlx_sweep *s, const char *scratch, dlx_err *err)
+{
+    for (int k = 0; k < p->n; k++)
+        p->cmd[k] = p->res[k] = -1;
+    for (int k = 0; k < p->n; k++) {
+        int a[2], b[2];
+        if (pipe(a))
+            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "cannot create a pipe: %s", strerror(errno));
+        if (pipe(b)) {
+            close(a[0]);
+            close(a[1]);
+            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "cannot create a pipe: %s", strerror(errno));
+        }
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "cannot fork worker %d: %s", k, strerror(errno));
+        if (pid == 0) {
+            /* the child keeps its own ends only */
+            for (int j = 0; j < k; j++) {
+                close(p->cmd[j]);
+                close(p->res[j]);
+            }
+            close(a[1]);
+            close(b[0]);
+            signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
+            char dir[700];
+            snprintf(dir, sizeof dir, "%.600s/w%d", scratch, k);
+            worker_loop(s, a[0], b[1], dir);
+            _exit(0); /* worker process: no atexit handlers of the parent */
+        }
+        close(a[0]);
+        close(b[1]);
+        p->pid[k] = pid;
+        p->cmd[k] = a[1];
+        p->res[k] = b[0];
+        p->busy[k] = -1;
+    }
+    return 0;
+}
+
+int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts *o, int64_t *n_done, dlx_err *err)
+{
+    *n_done = 0;
+    dlx_sweep_table t;
+    int rc;
+    if (access(out, F_OK) == 0) {
+        rc = dlx_sweep_table_read(out, &t, err);
+        if (rc)
+            return rc;
+        if (strcmp(t.spec_text, s->spec_text) != 0 || t.n_cols != s->n_cols) {
+            dlx_sweep_table_free(&t);
+            return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(out),
+                                "holds results of a different sweep (spec or base changed); delete it or choose "
+                                "another --out");
+        }
+    } else {
+        char dir[512];
+        snprintf(dir, sizeof dir, "%s", out);
+        char *sl = strrchr(dir, '/');
+        if (sl && sl != dir) {
+            *sl = '\0';
+            if ((rc = make_dir(dir, err)))
+                return rc;
+        }
+        if ((rc = dlx_sweep_table_init(&t, s, err)))
+            return rc;
+        if ((rc = dlx_sweep_table_write(out, &t, err)))
+            goto out_free_table;
+    }
+    int shard_n = o->shard_n > 0 ? o->shard_n : 1;
+    int64_t *todo = malloc((size_t)(s->n_runs / shard_n + 2) * sizeof *todo), n_todo = 0;
+    if (!todo) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        goto out_free_table;
+    }
+    for (int64_t r = o->shard_i; r < s->n_runs; r += shard_n)
+        if (!dlx_sweep_table_has(&t, r))
+            todo[n_todo++] = r;
+    int64_t skipped = 0;
+    for (int64_t r = o->shard_i; r < s->n_runs; r += shard_n)
+        skipped += dlx_sweep_table_has(&t, r);
+    char scratch[600];
+    snprintf(scratch, sizeof scratch, "%s", o->scratch ? o->scratch : "/tmp");
+    rc = make_dir(scratch, err);
+    double t0 = now_s();
+    int jobs = o->jobs < 1 ? 1 : o->jobs > 256 ? 256 : o->jobs;
+    if (jobs > n_todo)
+        jobs = n_todo > 0 ? (int)n_todo : 1;
+    pool p = {.n = jobs > 1 ? jobs : 0};
+    if (!rc && jobs > 1)
+        rc = pool_start(&p, s, scratch, err);
+    int64_t next = 0, done = 0;
+    msg *m = calloc(1, sizeof(*m));
+    if (!m && !rc)
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int in_flight = 0;
+    if (!rc && jobs > 1)
+        for (int k = 0; k < p.n && next < n_todo; k++, next++) {
+            if (write_all(p.cmd[k], &todo[next], sizeof todo[next])) {
+                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d is gone", k);
+                break;
+            }
+            p.busy[k] = todo[next];
+            in_flight++;
+        }
+    while (!rc && done < n_todo) {
+        if (jobs == 1) {
+            if (o->stop && *o->stop)
+                break;
+            char dir[700];
+            snprintf(dir, sizeof dir, "%.600s/w0", scratch);
+            m->run = todo[next++];
+            rc = m->code = dlx_sweep_run_one(s, m->run, dir, m->row, &m->err);
+        } else {
+            struct pollfd pf[256];
+            for (int k = 0; k < p.n; k++)
+                pf[k] = (struct pollfd){.fd = p.busy[k] >= 0 ? p.res[k] : -1, .events = POLLIN};
+            if (in_flight == 0)
+                break;
+            int pr = poll(pf, (nfds_t)p.n, -1);
+            if (pr < 0 && errno == EINTR)
+                continue;
+            int k = 0;
+            while (k < p.n && !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+                k++;
+            if (pr < 0 || k == p.n) {
+                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "waiting for workers: %s", strerror(errno));
+                break;
+            }
+            if (read_all(p.res[k], m, sizeof *m)) {
+                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d died during run %lld", k, (long long)p.busy[k]);
+                break;
+            }
+            p.busy[k] = -1;
+            in_flight--;
+            if (m->code) {
+                rc = m->code;
+            } else if (next < n_todo && !(o->stop && *o->stop)) {
+                if (write_all(p.cmd[k], &todo[next], sizeof todo[next]) == 0) {
+                    p.busy[k] = todo[next++];
+                    in_flight++;
+                }
+            }
+        }
+        if (m->code) {
+            *err = m->err;
+            dlx_err_prefix(err, "run %lld", (long long)m->run);
+            rc = m->code;
+            break;
+        }
+        rc = dlx_sweep_table_add(&t, m->run, m->row, err);
+        if (!rc) rc = dlx_sweep_table_write(out, &t, err);
+        done++;
+        if (!rc && o->on_run) {
+            dlx_sweep_event e = {.run = m->run, .row = m->row, .done = done, .todo = n_todo, .skipped = skipped,
+                                 .elapsed_s = now_s() - t0};
+            o->on_run(o->user, &e);
+        }
+    }
+    if (!rc && done < n_todo && o->stop && *o->stop)
+        rc = dlx_err_setf(err, DLX_EINTR, DLX_FILELOC(out),
+                          "interrupted after %lld of %lld runs; finished runs are saved; run the same command "
+                          "again to resume",
+                          (long long)done, (long long)n_todo);
+    pool_close(&p);
+    free(m);
+    free(todo);
+    *n_done = done;
+out_free_table:
+    dlx_sweep_table_free(&t);
+    return rc;
+}
+
+/* ---- summaries ------------------------------------------------------------ */
+
+double dlx_pearson(const double *x, const double *y, int64_t n)
+{
+    if (n < 2)
+        return NAN;
+    double mx = 0, my = 0;
+    for (int64_t i = 0; i < n; i++) {
+        mx += x[i];
+        my += y[i];
+    }
+    mx /= (double)n;
+    my /= (double)n;
+    double sxy = 0, sxx = 0, syy = 0;
+    for (int64_t i = 0; i < n; i++) {
+        sxy += (x[i] - mx) * (y[i] - my);
+        sxx += (x[i] - mx) * (x[i] - mx);
+        syy += (y[i] - my) * (y[i] - my);
+    }
+    return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int dlx_sweep_summary(const dlx_sweep_table *t, const char *by, const char *x, const char *y, dlx_sweep_group *g,
+                      int max_groups, int *n_groups, dlx_err *err)
+{
+    int cb = by && by[0] ? dlx_sweep_table_col(t, by) : -1, cx = dlx_sweep_table_col(t, x);
+    int cy = y ? dlx_sweep_table_col(t, y) : -1;
+    if ((by && by[0] && cb < 0) || cx < 0 || (y && cy < 0))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "summary: no column '%s'",
+                            cx < 0 ? x : (y && cy < 0) ? y : by);
+    size_t w = (size_t)t->n_cols;
+    double *keys = malloc((size_t)(t->n + 1) * sizeof *keys);
+    double *xs = malloc((size_t)(t->n + 1) * sizeof *xs), *ys = malloc((size_t)(t->n + 1) * sizeof *ys);
+    if (!keys || !xs || !ys) {
+        free(keys);
+        free(xs);
+        free(ys);
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    }
+    for (int64_t i = 0; i < t->n; i++)
+        keys[i] = cb >= 0 ? t->val[(size_t)i * w + (size_t)cb] : 0.0;
+    qsort(keys, (size_t)t->n, sizeof *keys, cmp_double);
+    int ng = 0;
+    for (int64_t i = 0; i < t->n; i++)
+        if ((i == 0 || keys[i] != keys[i - 1]) && ng < max_groups)
+            g[ng++] = (dlx_sweep_group){.key = keys[i]};
+    for (int k = 0; k < ng; k++) {
+        int64_t n = 0;
+        for (int64_t i = 0; i < t->n; i++) {
+            const double *row = t->val + (size_t)i * w;
+            if (cb >= 0 && row[cb] != g[k].key)
+                continue;
+            if (isnan(row[cx]) || (cy >= 0 && isnan(row[cy])))
+                continue;
+            xs[n] = row[cx];
+            ys[n++] = cy >= 0 ? row[cy] : 0.0;
+        }
+        double mean = 0, var = 0, lo = INFINITY, hi = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            mean += xs[i];
+            lo = xs[i] < lo ? xs[i] : lo;
+            hi = xs[i] > hi ? xs[i] : hi;
+        }
+        mean = n ? mean / (double)n : NAN;
+        for (int64_t i = 0; i < n; i++)
+            var += (xs[i] - mean) * (xs[i] - mean);
+        g[k].n = n;
+        g[k].mean = mean;
+        g[k].std = n > 1 ? sqrt(var / (double)(n - 1)) : NAN;
+        g[k].min = n ? lo : NAN;
+        g[k].max = n ? hi : NAN;
+        g[k].pearson = cy >= 0 ? dlx_pearson(xs, ys, n) : NAN;
+    }
+    *n_groups = ng;
+    free(keys);
+    free(xs);
+    free(ys);
+    return 0;
+}

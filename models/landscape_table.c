@@ -1,0 +1,405 @@
+/* The sweep table: rows of (run, columns) in memory and in HDF5 (layout in
+ * landscape.h), shard parsing and merging. The file is rewritten whole and
+ * atomically after each run: tables hold thousands of rows at most, and a
+ * kill at any moment then leaves the previous complete table.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hdf5.h>
+
+#include "landscape.h"
+
+int dlx_sweep_table_init(dlx_sweep_table *t, const dlx_sweep *s, dlx_err *err)
+{
+    memset(t, 0, sizeof *t);
+    t->n_cols = s->n_cols;
+    memcpy(t->cols, s->cols, sizeof t->cols);
+    t->n_runs = s->n_runs;
+    t->spec_text = strdup(s->spec_text);
+    if (!t->spec_text)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    return 0;
+}
+
+void dlx_sweep_table_free(dlx_sweep_table *t)
+{
+    free(t->run);
+    free(t->val);
+    free(t->spec_text);
+    memset(t, 0, sizeof *t);
+}
+
+static int64_t find_pos(const dlx_sweep_table *t, int64_t run)
+{
+    int64_t lo = 0, hi = t->n; /* first row with run >= `run` */
+    while (lo < hi) {
+        int64_t mid = (lo + hi) / 2;
+        if (t->run[mid] < run)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+bool dlx_sweep_table_has(const dlx_sweep_table *t, int64_t run)
+{
+    int64_t p = find_pos(t, run);
+    return p < t->n && t->run[p] == run;
+}
+
+int dlx_sweep_table_col(const dlx_sweep_table *t, const char *name)
+{
+    for (int i = 0; i < t->n_cols; i++)
+        if (strcmp(t->cols[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int dlx_sweep_table_add(dlx_sweep_table *t, int64_t run, const double *row, dlx_err *err)
+{
+    int64_t p = find_pos(t, run);
+    size_t w = (size_t)t->n_cols;
+    if (p < t->n && t->run[p] == run) {
+        memcpy(t->val + (size_t)p * w, row, w * sizeof *row);
+        return 0;
+    }
+    if (t->n == t->cap) {
+        int64_t cap = t->cap ? 2 * t->cap : 64;
+        int64_t *r = realloc(t->run, (size_t)cap * sizeof *r);
+        if (r)
+            t->run = r;
+        double *v = r ? realloc(t->val, (size_t)cap * w * sizeof *v + 1) : NULL;
+        if (!v)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory growing the sweep table");
+        t->val = v;
+        t->cap = cap;
+    }
+    memmove(t->run + p + 1, t->run + p, (size_t)(t->n - p) * sizeof *t->run);
+    memmove(t->val + (size_t)(p + 1) * w, t->val + (size_t)p * w, (size_t)(t->n - p) * w * sizeof *t->val);
+    t->run[p] = run;
+    memcpy(t->val + (size_t)p * w, row, w * sizeof *row);
+    t->n++;
+    return 0;
+}
+
+static int h5fail(dlx_err *err, int code, const char *path, const char *what)
+{
+    return dlx_err_setf(err, code, DLX_FILELOC(path), "%s", what);
+}
+
+static hid_t no_lock_fapl(void)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0)
+        H5Pset_file_locking(fapl, 0, 1);
+    return fapl;
+}
+
+static int write_attr_str(hid_t obj, const char *name, const char *value)
+{
+    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR);
+    H5Tset_size(type, strlen(value) + 1);
+    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, type, value) < 0 ? -1 : 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    H5Tclose(type);
+    return rc;
+}
+
+static int write_1d(hid_t g, const char *name, hid_t type, int64_t n, const void *data)
+{
+    hsize_t dims[1] = {(hsize_t)n};
+    hid_t space = H5Screate_simple(1, dims, NULL);
+    hid_t d = H5Dcreate2(g, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = d < 0 || (n > 0 && H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0) ? -1 : 0;
+    if (d >= 0)
+        H5Dclose(d);
+    H5Sclose(space);
+    return rc;
+}
+
+static int write_file(const char *tmp, const dlx_sweep_table *t)
+{
+    hid_t fapl = no_lock_fapl();
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0)
+        return -1;
+    int rc = write_attr_str(f, "format", "dlx-sweep");
+    char cols[DLX_SWEEP_MAX_COLS * 49] = "";
+    for (int c = 0; c < t->n_cols; c++)
+        snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s%s", c ? "," : "", t->cols[c]);
+    if (!rc) rc = write_attr_str(f, "columns", cols);
+    if (!rc) {
+        hid_t space = H5Screate(H5S_SCALAR);
+        hid_t a = H5Acreate2(f, "runs", H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
+        rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &t->n_runs) < 0 ? -1 : 0;
+        if (a >= 0)
+            H5Aclose(a);
+        H5Sclose(space);
+    }
+    if (!rc) {
+        hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR);
+        H5Tset_size(type, strlen(t->spec_text) + 1);
+        hid_t d = H5Dcreate2(f, "spec", type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        rc = d < 0 || H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->spec_text) < 0 ? -1 : 0;
+        if (d >= 0)
+            H5Dclose(d);
+        H5Sclose(space);
+        H5Tclose(type);
+    }
+    hid_t g = rc ? -1 : H5Gcreate2(f, "table", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
+        rc = -1;
+    if (!rc) rc = write_1d(g, "run", H5T_NATIVE_INT64, t->n, t->run);
+    double *col = malloc((size_t)(t->n ? t->n : 1) * sizeof *col);
+    if (!col)
+        rc = -1;
+    for (int c = 0; c < t->n_cols && !rc; c++) {
+        for (int64_t i = 0; i < t->n; i++)
+            col[i] = t->val[(size_t)i * (size_t)t->n_cols + (size_t)c];
+        rc = write_1d(g, t->cols[c], H5T_NATIVE_DOUBLE, t->n, col);
+    }
+    free(col);
+    if (g >= 0)
+        H5Gclose(g);
+    if (H5Fclose(f) < 0)
+        rc = -1;
+    return rc;
+}
+
+int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *err)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (write_file(tmp, t)) {
+        unlink(tmp);
+        return h5fail(err, DLX_EIO, path, "cannot write the sweep table (is the directory writable?)");
+    }
+    int fd = open(tmp, O_RDONLY);
+    if (fd < 0 || fsync(fd) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot fsync %s: %s", tmp, strerror(e));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot rename %s over it: %s", tmp, strerror(errno));
+    return 0;
+}
+
+static int read_attr_str(hid_t obj, const char *name, char *buf, size_t n)
+{
+    if (H5Aexists(obj, name) <= 0)
+        return -1;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t ft = H5Aget_type(a);
+    size_t sz = H5Tget_size(ft);
+    int rc = -1;
+    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft) && sz < n) {
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, sz);
+        memset(buf, 0, n);
+        rc = H5Aread(a, mt, buf) < 0 ? -1 : 0;
+        H5Tclose(mt);
+    }
+    H5Tclose(ft);
+    H5Aclose(a);
+    return rc;
+}
+
+static int read_1d(hid_t g, const char *name, hid_t type, int64_t n, void *data)
+{
+    if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
+        return -1;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    hid_t sp = H5Dget_space(d);
+    hsize_t dims[1] = {0};
+    int rc = H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1 &&
+                     (int64_t)dims[0] == n
+                 ? 0
+                 : -1;
+    if (!rc && n > 0)
+        rc = H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0 ? -1 : 0;
+    H5Sclose(sp);
+    H5Dclose(d);
+    return rc;
+}
+
+int dlx_sweep_table_read(const char *path, dlx_sweep_table *t, dlx_err *err)
+{
+    memset(t, 0, sizeof *t);
+    if (access(path, F_OK) != 0)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot open: %s", strerror(errno));
+    hid_t fapl = no_lock_fapl();
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (f < 0)
+        return h5fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
+    int rc = 0;
+    char fmt[32], cols[DLX_SWEEP_MAX_COLS * 49];
+    if (read_attr_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, "dlx-sweep") != 0 ||
+        read_attr_str(f, "columns", cols, sizeof cols) || H5Aexists(f, "runs") <= 0) {
+        rc = h5fail(err, DLX_EFORMAT, path, "not a dlx sweep table (no format = \"dlx-sweep\" attribute)");
+        goto out_close_file;
+    }
+    hid_t a = H5Aopen(f, "runs", H5P_DEFAULT);
+    herr_t ar = H5Aread(a, H5T_NATIVE_INT64, &t->n_runs);
+    H5Aclose(a);
+    if (ar < 0) {
+        rc = h5fail(err, DLX_EFORMAT, path, "cannot read the 'runs' attribute");
+        goto out_close_file;
+    }
+    for (char *save = NULL, *tok = strtok_r(cols, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (t->n_cols == DLX_SWEEP_MAX_COLS) {
+            rc = h5fail(err, DLX_EFORMAT, path, "too many columns");
+            goto out_close_file;
+        }
+        snprintf(t->cols[t->n_cols++], sizeof t->cols[0], "%s", tok);
+    }
+    {
+        hid_t d = H5Dopen2(f, "spec", H5P_DEFAULT);
+        hid_t ft = d >= 0 ? H5Dget_type(d) : -1;
+        size_t sz = ft >= 0 ? H5Tget_size(ft) : 0;
+        t->spec_text = sz ? calloc(1, sz + 1) : NULL;
+        if (t->spec_text) {
+            hid_t mt = H5Tcopy(H5T_C_S1);
+            H5Tset_size(mt, sz);
+            if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->spec_text) < 0) {
+                free(t->spec_text);
+                t->spec_text = NULL;
+            }
+            H5Tclose(mt);
+        }
+        if (ft >= 0)
+            H5Tclose(ft);
+        if (d >= 0)
+            H5Dclose(d);
+        if (!t->spec_text) {
+            rc = h5fail(err, DLX_EFORMAT, path, "cannot read /spec");
+            goto out_close_file;
+        }
+    }
+    hid_t g = H5Gopen2(f, "table", H5P_DEFAULT);
+    if (g < 0) {
+        rc = h5fail(err, DLX_EFORMAT, path, "no /table group");
+        goto out_close_file;
+    }
+    hid_t d = H5Dopen2(g, "run", H5P_DEFAULT);
+    hsize_t dims[1] = {0};
+    if (d >= 0) {
+        hid_t sp = H5Dget_space(d);
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+        H5Sclose(sp);
+        H5Dclose(d);
+    }
+    int64_t n = (int64_t)dims[0];
+    int64_t *run = malloc((size_t)(n ? n : 1) * sizeof *run);
+    double *col = malloc((size_t)(n ? n : 1) * sizeof *col);
+    t->val = malloc((size_t)(n ? n : 1) * (size_t)t->n_cols * sizeof *t->val + 1);
+    if (!run || !col || !t->val) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    } else if (d < 0 || read_1d(g, "run", H5T_NATIVE_INT64, n, run)) {
+        rc = h5fail(err, DLX_EFORMAT, path, "/table/run is missing or unreadable");
+    } else {
+        for (int c = 0; c < t->n_cols && !rc; c++) {
+            if (read_1d(g, t->cols[c], H5T_NATIVE_DOUBLE, n, col)) {
+                rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
+                                  "/table/%s is missing or does not have %lld rows", t->cols[c], (long long)n);
+                break;
+            }
+            for (int64_t i = 0; i < n; i++)
+                t->val[(size_t)i * (size_t)t->n_cols + (size_t)c] = col[i];
+        }
+    }
+    H5Gclose(g);
+    free(col);
+    if (!rc) {
+        t->run = run;
+        t->n = t->cap = n;
+        for (int64_t i = 1; i < n && !rc; i++)
+            if (run[i] <= run[i - 1])
+                rc = h5fail(err, DLX_EFORMAT, path, "/table/run is not strictly increasing");
+    } else {
+        free(run);
+    }
+out_close_file:
+    H5Fclose(f);
+    if (rc)
+        dlx_sweep_table_free(t);
+    return rc;
+}
+
+int dlx_sweep_parse_shard(const char *text, int *i, int *n, dlx_err *err)
+{
+    char *end;
+    errno = 0;
+    long a = strtol(text, &end, 10);
+    if (end == text || *end != '/' || errno)
+        goto bad;
+    const char *p = end + 1;
+    long b = strtol(p, &end, 10);
+    if (end == p || *end || errno || b < 1 || b > 1000000 || a < 0 || a >= b)
+        goto bad;
+    *i = (int)a;
+    *n = (int)b;
+    return 0;
+bad:
+    return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--shard: expected I/N with 0 <= I < N (e.g. 0/4), got '%s'",
+                        text);
+}
+
+int dlx_sweep_table_merge(const char *const *paths, int n, dlx_sweep_table *out, dlx_err *err)
+{
+    memset(out, 0, sizeof *out);
+    if (n < 1)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--merge: no shard files given");
+    int rc = 0;
+    for (int k = 0; k < n && !rc; k++) {
+        dlx_sweep_table t;
+        rc = dlx_sweep_table_read(paths[k], &t, err);
+        if (rc)
+            break;
+        if (k == 0) {
+            *out = t;
+            continue;
+        }
+        bool same = t.n_cols == out->n_cols && t.n_runs == out->n_runs && strcmp(t.spec_text, out->spec_text) == 0;
+        for (int c = 0; same && c < t.n_cols; c++)
+            same = strcmp(t.cols[c], out->cols[c]) == 0;
+        if (!same)
+            rc = dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(paths[k]),
+                              "is from a different sweep than %s (spec or columns differ); cannot merge", paths[0]);
+        int secs = dlx_sweep_table_col(out, "seconds");
+        for (int64_t i = 0; i < t.n && !rc; i++) {
+            const double *row = t.val + (size_t)i * (size_t)t.n_cols;
+            int64_t p = find_pos(out, t.run[i]);
+            if (p < out->n && out->run[p] == t.run[i]) {
+                const double *have = out->val + (size_t)p * (size_t)out->n_cols;
+                for (int c = 0; c < t.n_cols && !rc; c++)
+                    if (c != secs && memcmp(&have[c], &row[c], sizeof(double)) != 0 && !(isnan(have[c]) && isnan(row[c])))
+                        rc = dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(paths[k]),
+                                          "run %lld is also in an earlier file with a different %s (%.17g vs %.17g)",
+                                          (long long)t.run[i], t.cols[c], row[c], have[c]);
+                continue;
+            }
+            rc = dlx_sweep_table_add(out, t.run[i], row, err);
+        }
+        dlx_sweep_table_free(&t);
+    }
+    if (rc)
+        dlx_sweep_table_free(out);
+    return rc;
+}

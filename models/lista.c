@@ -1,0 +1,1142 @@
+/* Family "sparse_coding": Gregor & LeCun 2010, "Learning Fast Approximations
+ * of Sparse Coding". Energy E(z) = 0.5 ||x - Wd z||^2 + alpha ||z||_1.
+ *
+ * One run, in train():
+ *   1. the dictionary Wd (n x m, unit-norm columns): read from another run
+ *      (model.dictionary.from: DIR holding codes.h5), learned by alternating
+ *      FISTA inference and a gradient step on Wd (then the columns are
+ *      renormalised), or, with dictionary.steps = 0, random unit-norm atoms;
+ *   2. the optimal codes Z* of the train and test samples, by FISTA run to
+ *      model.optimal.tol (or .max_iters);
+ *   3. for algorithm lista: one encoder per depth T in model.T, trained by
+ *      backprop through the unrolled graph (below) against Z*, all depths on
+ *      the same batches; for ista / fista / cod nothing is trained.
+ * evaluate() reports, per T in model.T, the code prediction error
+ * err_T<k> = mean over test samples of ||Z_pred - Z*||^2 and the energy gap
+ * gap_T<k> = mean E(Z_pred) - E(Z*); for the exact algorithms also the
+ * iterations needed to come within 1e-4 (relative) of E(Z*) and the samples/s
+ * of inference with max(T) iterations.
+ *
+ * The LISTA graph at depth T (tied We, S, theta: one param node each, used by
+ * every step, so their gradients add):
+ *   B = linear(X; We), Z = shrink(B, theta), T times Z = shrink(B + linear(Z; S), theta),
+ *   loss = mse HALF_SUM(Z, Z*).
+ * Started at We = Wd^T / L, S = I - Wd^T Wd / L, theta = alpha / L, it computes
+ * exactly ISTA's iterate T + 1 (core/sparse.h), which a test checks bit for bit.
+ * Cost: LISTA at depth T = ISTA/FISTA at T + 1 iterations (one m x n product,
+ * then T m x m products), which is how the figure places it.
+ *
+ * Data: `patches` (10x10 patches cut from the PNG photographs in data.dir at
+ * seeded random places, grey, each patch centred and divided by its standard
+ * deviation; near-flat patches with std < 0.02 of the pixel range are redrawn)
+ * or `mnist` (pixels / 255, flattened).
+ * Files: <run>/checkpoint.h5 (Wd and the encoders), <run>/codes.h5 (Wd, the
+ * samples and their Z*: /X_train /Z_train /X_test /Z_test /Wd), <run>/atoms.png.
+ */
+#include <cblas.h>
+#include <dirent.h>
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "../core/data.h"
+#include "../core/gradcheck.h"
+#include "../core/graph.h"
+#include "../core/ops/ops.h"
+#include "../core/png.h"
+#include "../core/rng.h"
+#include "../core/sparse.h"
+#include "family.h"
+
+#define MAX_T 12
+#define STREAM_DICT (DLX_STREAM_USER + 0)
+#define STREAM_PATCH_TRAIN (DLX_STREAM_USER + 1)
+#define STREAM_PATCH_TEST (DLX_STREAM_USER + 2)
+#define STREAM_DICT_BATCH (DLX_STREAM_USER + 3)
+
+enum { ALG_ISTA, ALG_FISTA, ALG_COD, ALG_LISTA };
+static const char *const k_algos[] = {"ista", "fista", "cod", "lista", NULL};
+static const char *const k_datasets[] = {"patches", "mnist", NULL};
+
+typedef struct encoder {
+    int T;
+    int we, s, th; /* param indices */
+    dlx_graph *g;
+    dlx_node *x, *zs, *z, *loss;
+} encoder;
+
+typedef struct sc {
+    int algo, n, m;
+    double alpha;
+    int64_t Ts[MAX_T];
+    int nT;
+    const char *from;
+    int64_t dict_steps, dict_batch, dict_iters;
+    double dict_lr;
+    int64_t opt_iters, conv_iters;
+    double opt_tol;
+    int dataset;
+    const char *dir;
+    int64_t patch, n_train, n_test;
+    int64_t epochs, batch;
+    int wd; /* param index of Wd */
+    encoder enc[MAX_T];
+    float *Xtr, *Ztr, *Xte, *Zte;
+    int64_t ntr, nte;
+    bool codes_ready;
+    uint32_t *order;
+} sc;
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* ---- spec ---- */
+
+static const char *const k_model_keys[] = {"kind", "algorithm", "atoms", "alpha", "T", "dictionary", "optimal", "converge", NULL};
+static const char *const k_dict_keys[] = {"from", "steps", "batch", "lr", "infer_iters", NULL};
+static const char *const k_opt_keys[] = {"max_iters", "tol", NULL};
+static const char *const k_conv_keys[] = {"max_iters", NULL};
+static const char *const k_data_keys[] = {"dataset", "dir", "patch", "train", "test", NULL};
+static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "threads", NULL};
+
+static int get_map(dlx_spec_node *parent, const char *key, const char *what, dlx_spec_node **out, dlx_err *err)
+{
+    *out = dlx_spec_get(parent, key);
+    if (!*out)
+        return 0;
+    return dlx_spec_expect_map(*out, what, err);
+}
+
+static int read_spec(dlx_model *m, sc *c, dlx_err *err)
+{
+    dlx_spec_node *root = dlx_spec_root(m->spec), *model = dlx_spec_get(root, "model");
+    dlx_spec_node *dict = NULL, *opt = NULL, *conv = NULL, *data = dlx_spec_get(root, "data"),
+                  *train = dlx_spec_get(root, "train");
+    int64_t atoms, threads = 0;
+    int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
+    if (!rc) rc = dlx_spec_enum(model, "algorithm", true, k_algos, 0, &c->algo, err);
+    if (!rc) rc = dlx_spec_int(model, "atoms", true, 0, 1, 100000, &atoms, err);
+    if (!rc) rc = dlx_spec_float(model, "alpha", false, 0.5, 0.0, 1e6, &c->alpha, err);
+    if (!rc) rc = dlx_spec_int_list(model, "T", true, 0, 1000000, c->Ts, MAX_T, &c->nT, err);
+    for (int i = 1; !rc && i < c->nT; i++)
+        if (c->Ts[i] <= c->Ts[i - 1])
+            rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "T")->loc,
+                              "model.T: expected ascending numbers of iterations, got %lld after %lld",
+                              (long long)c->Ts[i], (long long)c->Ts[i - 1]);
+    if (!rc && c->algo == ALG_LISTA && c->Ts[c->nT - 1] > 100)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "T")->loc,
+                          "model.T: a LISTA encoder is unrolled at most 100 times, got %lld", (long long)c->Ts[c->nT - 1]);
+    if (!rc && c->algo != ALG_LISTA && c->Ts[0] < 1)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "T")->loc,
+                          "model.T: %s needs at least 1 iteration, got 0", k_algos[c->algo]);
+    if (!rc) rc = get_map(model, "dictionary", "model.dictionary", &dict, err);
+    if (!rc && dict) rc = dlx_spec_check_keys(dict, "model.dictionary", k_dict_keys, err);
+    if (!rc) rc = dlx_spec_str(dict, "from", false, NULL, &c->from, err);
+    if (!rc) rc = dlx_spec_int(dict, "steps", false, 0, 0, 10000000, &c->dict_steps, err);
+    if (!rc) rc = dlx_spec_int(dict, "batch", false, 256, 1, 65536, &c->dict_batch, err);
+    if (!rc) rc = dlx_spec_float(dict, "lr", false, 0.1, 0.0, 1e6, &c->dict_lr, err);
+    if (!rc) rc = dlx_spec_int(dict, "infer_iters", false, 50, 1, 100000, &c->dict_iters, err);
+    if (c->from && !c->from[0])
+        c->from = NULL;
+    if (!rc) rc = get_map(model, "optimal", "model.optimal", &opt, err);
+    if (!rc && opt) rc = dlx_spec_check_keys(opt, "model.optimal", k_opt_keys, err);
+    if (!rc) rc = dlx_spec_int(opt, "max_iters", false, 5000, 1, 10000000, &c->opt_iters, err);
+    if (!rc) rc = dlx_spec_float(opt, "tol", false, 1e-6, 0.0, 1.0, &c->opt_tol, err);
+    if (!rc) rc = get_map(model, "converge", "model.converge", &conv, err);
+    if (!rc && conv) rc = dlx_spec_check_keys(conv, "model.converge", k_conv_keys, err);
+    if (!rc) rc = dlx_spec_int(conv, "max_iters", false, 0, 0, 10000000, &c->conv_iters, err);
+    if (!rc && !data)
+        rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'data' (e.g. data: {dataset: patches})");
+    if (!rc) rc = dlx_spec_expect_map(data, "data", err);
+    if (!rc) rc = dlx_spec_check_keys(data, "data", k_data_keys, err);
+    if (!rc) rc = dlx_spec_enum(data, "dataset", true, k_datasets, 0, &c->dataset, err);
+    if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &c->dir, err);
+    if (!rc) rc = dlx_spec_int(data, "patch", false, 10, 2, 64, &c->patch, err);
+    if (!rc) rc = dlx_spec_int(data, "train", false, 10000, 0, 10000000, &c->n_train, err);
+    if (!rc) rc = dlx_spec_int(data, "test", false, 1000, 1, 1000000, &c->n_test, err);
+    if (!rc && c->algo == ALG_LISTA && c->n_train < 1)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "train")->loc,
+                          "data.train: lista needs training samples, got 0");
+    if (!rc && c->algo == ALG_LISTA) {
+        if (!train)
+            rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 100})");
+        if (!rc) rc = dlx_spec_expect_map(train, "train", err);
+        if (!rc) rc = dlx_spec_check_keys(train, "train", k_train_keys, err);
+        if (!rc) rc = dlx_spec_int(train, "epochs", true, 0, 1, 100000, &c->epochs, err);
+        if (!rc) rc = dlx_spec_int(train, "batch", false, 100, 1, 65536, &c->batch, err);
+        if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
+        if (!rc) rc = dlx_optim_cfg_from_spec(train, &m->optim_cfg, err);
+    } else if (!rc && train) {
+        rc = dlx_spec_expect_map(train, "train", err);
+        if (!rc) rc = dlx_spec_check_keys(train, "train", (const char *const[]){"threads", NULL}, err);
+        if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
+    }
+    if (!m->threads)
+        m->threads = (int)threads;
+    c->m = (int)atoms;
+    c->n = c->dataset == 0 ? (int)(c->patch * c->patch) : 784;
+    return rc;
+}
+
+/* ---- data ---- */
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+typedef struct image { float *px; int w, h; } image;
+
+/* Grey images (0..1) of every *.png in dir, in name order. */
+static int load_images(const char *dir, image **out, int *n_out, dlx_err *err)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dir),
+                            "cannot open the photograph folder (run `datasets/fetch natural-images`)");
+    char *names[256];
+    int n = 0, rc = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < 256;) {
+        size_t len = strlen(e->d_name);
+        if (len > 4 && strcmp(e->d_name + len - 4, ".png") == 0)
+            names[n++] = strdup(e->d_name);
+    }
+    closedir(d);
+    if (n == 0)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dir),
+                            "no .png photographs in the folder (run `datasets/fetch natural-images`)");
+    qsort(names, (size_t)n, sizeof *names, cmp_str);
+    image *im = calloc((size_t)n, sizeof *im);
+    if (!im)
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    for (int i = 0; i < n && !rc; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        uint8_t *px;
+        int w, h, ch;
+        rc = dlx_png_read(path, &px, &w, &h, &ch, err);
+        if (rc)
+            break;
+        im[i].px = malloc((size_t)w * h * sizeof(float));
+        if (!im[i].px) {
+            free(px);
+            rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+            break;
+        }
+        for (int64_t p = 0; p < (int64_t)w * h; p++)
+            im[i].px[p] = ch == 1 ? px[p] / 255.0f
+                                  : (0.299f * px[3 * p] + 0.587f * px[3 * p + 1] + 0.114f * px[3 * p + 2]) / 255.0f;
+        im[i].w = w;
+        im[i].h = h;
+        free(px);
+    }
+    for (int i = 0; i < n; i++)
+        free(names[i]);
+    if (rc) {
+        for (int i = 0; i < n && im; i++)
+            free(im[i].px);
+        free(im);
+        return rc;
+    }
+    *out = im;
+    *n_out = n;
+    return 0;
+}
+
+/* count patches p x p at seeded random places: centred, divided by their std. */
+static void cut_patches(const image *im, int n_im, int p, uint64_t seed, uint64_t stream, int64_t count, float *out)
+{
+    dlx_rng r;
+    dlx_rng_init(&r, seed, stream);
+    const int n = p * p;
+    for (int64_t k = 0; k < count;) {
+        const image *img = &im[dlx_rng_below(&r, (uint32_t)n_im)];
+        int x0 = (int)dlx_rng_below(&r, (uint32_t)(img->w - p + 1)), y0 = (int)dlx_rng_below(&r, (uint32_t)(img->h - p + 1));
+        float *o = out + k * n;
+        double mean = 0.0, var = 0.0;
+        for (int y = 0; y < p; y++)
+            for (int x = 0; x < p; x++)
+                mean += o[y * p + x] = img->px[(size_t)(y0 + y) * img->w + x0 + x];
+        mean /= n;
+        for (int i = 0; i < n; i++)
+            var += (o[i] - mean) * (o[i] - mean);
+        double sd = sqrt(var / n);
+        if (sd < 0.02) /* flat patch: its noise would be blown up; draw another */
+            continue;
+        for (int i = 0; i < n; i++)
+            o[i] = (float)((o[i] - mean) / sd);
+        k++;
+    }
+}
+
+static int load_data(dlx_model *m, sc *c, dlx_err *err)
+{
+    c->ntr = c->n_train;
+    c->nte = c->n_test;
+    c->Xtr = malloc((size_t)(c->ntr ? c->ntr : 1) * c->n * sizeof(float));
+    c->Xte = malloc((size_t)c->nte * c->n * sizeof(float));
+    if (!c->Xtr || !c->Xte)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for %lld samples", (long long)(c->ntr + c->nte));
+    if (c->dataset == 0) {
+        char dir[512];
+        if (c->dir)
+            snprintf(dir, sizeof dir, "%s", c->dir);
+        else
+            dlx_dataset_dir("natural-images", NULL, dir, sizeof dir);
+        image *im = NULL;
+        int n_im = 0;
+        int rc = load_images(dir, &im, &n_im, err);
+        if (rc)
+            return rc;
+        for (int i = 0; i < n_im && !rc; i++)
+            if (im[i].w < c->patch || im[i].h < c->patch)
+                rc = dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(dir), "image %d is %dx%d, smaller than a %lldx%lld patch", i,
+                                  im[i].w, im[i].h, (long long)c->patch, (long long)c->patch);
+        if (!rc) {
+            cut_patches(im, n_im, (int)c->patch, m->seed, STREAM_PATCH_TRAIN, c->ntr, c->Xtr);
+            cut_patches(im, n_im, (int)c->patch, m->seed, STREAM_PATCH_TEST, c->nte, c->Xte);
+        }
+        for (int i = 0; i < n_im; i++)
+            free(im[i].px);
+        free(im);
+        return rc;
+    }
+    dlx_transform tf = {.mean = 0.0f, .std = 1.0f};
+    for (int split = 0; split < 2; split++) {
+        int64_t want = split ? c->nte : c->ntr;
+        if (!want)
+            continue;
+        dlx_dataset d;
+        int rc = dlx_dataset_load("mnist", split ? "test" : "train", c->dir, &d, err);
+        if (rc)
+            return rc;
+        if (d.n < want) {
+            dlx_dataset_free(&d);
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "data.%s: mnist %s has %lld samples, asked for %lld",
+                                split ? "test" : "train", split ? "test" : "train", (long long)d.n, (long long)want);
+        }
+        uint32_t *idx = malloc((size_t)want * sizeof *idx);
+        if (!idx) {
+            dlx_dataset_free(&d);
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        }
+        for (int64_t i = 0; i < want; i++)
+            idx[i] = (uint32_t)i;
+        dlx_dataset_batch(&d, &tf, idx, (int)want, split ? c->Xte : c->Xtr, NULL);
+        free(idx);
+        dlx_dataset_free(&d);
+    }
+    return 0;
+}
+
+/* ---- codes.h5 ---- */
+
+static int h5_write(hid_t f, const char *name, const float *data, int64_t rows, int64_t cols)
+{
+    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+    hid_t sp = H5Screate_simple(2, dims, NULL);
+    if (sp < 0)
+        return -1;
+    hid_t ds = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data);
+    if (ds >= 0)
+        H5Dclose(ds);
+    H5Sclose(sp);
+    return st < 0 ? -1 : 0;
+}
+
+static int write_codes(const dlx_model *m, const sc *c, dlx_err *err)
+{
+    char path[600], tmp[610];
+    snprintf(path, sizeof path, "%s/codes.h5", m->run_dir);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot create the codes file");
+    const float *wd = m->params.items[c->wd].t.data;
+    int bad = h5_write(f, "/Wd", wd, c->n, c->m);
+    if (!bad && c->ntr) bad = h5_write(f, "/X_train", c->Xtr, c->ntr, c->n);
+    if (!bad && c->ntr && c->Ztr) bad = h5_write(f, "/Z_train", c->Ztr, c->ntr, c->m);
+    if (!bad) bad = h5_write(f, "/X_test", c->Xte, c->nte, c->n);
+    if (!bad) bad = h5_write(f, "/Z_test", c->Zte, c->nte, c->m);
+    if (H5Fclose(f) < 0 || bad) {
+        remove(tmp);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the codes file");
+    }
+    if (rename(tmp, path))
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot rename %s into place", tmp);
+    return 0;
+}
+
+/* Read a 2-d float array; cols must match; *rows out; malloc'd. */
+static int h5_read(hid_t f, const char *file, const char *name, int64_t cols, float **out, int64_t *rows, dlx_err *err)
+{
+    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
+    if (ds < 0)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(file), "%s is missing", name);
+    hid_t sp = H5Dget_space(ds);
+    hsize_t dims[2] = {0, 0};
+    int nd = H5Sget_simple_extent_ndims(sp);
+    if (nd == 2)
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sclose(sp);
+    int rc = 0;
+    if (nd != 2 || (int64_t)dims[1] != cols) {
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(file), "%s has %lld columns, this model needs %lld", name,
+                          (long long)dims[1], (long long)cols);
+        goto out_close;
+    }
+    *out = malloc((size_t)(dims[0] ? dims[0] : 1) * dims[1] * sizeof(float));
+    if (!*out) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        goto out_close;
+    }
+    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
+        free(*out);
+        *out = NULL;
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(file), "cannot read %s", name);
+        goto out_close;
+    }
+    *rows = (int64_t)dims[0];
+out_close:
+    H5Dclose(ds);
+    return rc;
+}
+
+/* Wd, samples and Z* from DIR/codes.h5 (train arrays only when want_train). */
+static int read_codes(dlx_model *m, sc *c, const char *dir, bool want_train, dlx_err *err)
+{
+    char path[600];
+    snprintf(path, sizeof path, "%s/codes.h5", dir);
+    struct stat st;
+    if (stat(path, &st))
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path),
+                            "no codes file: model.dictionary.from must name the run directory of a sparse_coding run "
+                            "that learned its dictionary");
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "not an HDF5 file");
+    float *wd = NULL;
+    int64_t rows = 0, r2 = 0;
+    int rc = h5_read(f, path, "/Wd", c->m, &wd, &rows, err);
+    if (!rc && rows != c->n)
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "/Wd is %lldx%d, this model needs %dx%d", (long long)rows,
+                          c->m, c->n, c->m);
+    if (!rc)
+        memcpy(m->params.items[c->wd].t.data, wd, (size_t)c->n * c->m * sizeof(float));
+    free(wd);
+    free(c->Xte);
+    free(c->Zte);
+    c->Xte = c->Zte = NULL;
+    if (!rc) rc = h5_read(f, path, "/X_test", c->n, &c->Xte, &c->nte, err);
+    if (!rc) rc = h5_read(f, path, "/Z_test", c->m, &c->Zte, &r2, err);
+    if (want_train) {
+        free(c->Xtr);
+        free(c->Ztr);
+        c->Xtr = c->Ztr = NULL;
+        if (!rc) rc = h5_read(f, path, "/X_train", c->n, &c->Xtr, &c->ntr, err);
+        if (!rc) rc = h5_read(f, path, "/Z_train", c->m, &c->Ztr, &rows, err);
+        if (!rc && rows != c->ntr)
+            rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "/Z_train has %lld rows, /X_train %lld",
+                              (long long)rows, (long long)c->ntr);
+    }
+    if (!rc && r2 != c->nte)
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "/Z_test has %lld rows, /X_test %lld", (long long)r2,
+                          (long long)c->nte);
+    H5Fclose(f);
+    if (!rc)
+        c->codes_ready = true;
+    return rc;
+}
+
+/* ---- dictionary and optimal codes ---- */
+
+static void normalize_columns(float *wd, int n, int m)
+{
+    for (int j = 0; j < m; j++) {
+        double s = 0.0;
+        for (int i = 0; i < n; i++)
+            s += (double)wd[(size_t)i * m + j] * wd[(size_t)i * m + j];
+        float inv = s > 0 ? (float)(1.0 / sqrt(s)) : 0.0f;
+        for (int i = 0; i < n; i++)
+            wd[(size_t)i * m + j] *= inv;
+    }
+}
+
+static void random_dictionary(float *wd, int n, int m, uint64_t seed)
+{
+    dlx_rng r;
+    dlx_rng_init(&r, seed, STREAM_DICT);
+    for (int64_t i = 0; i < (int64_t)n * m; i++)
+        wd[i] = dlx_rng_normal(&r);
+    normalize_columns(wd, n, m);
+}
+
+/* Alternate FISTA inference on a random batch and a gradient step on Wd. */
+static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
+{
+    float *wd = m->params.items[c->wd].t.data;
+    const int n = c->n, k = c->m, B = (int)c->dict_batch;
+    float *X = malloc((size_t)B * n * sizeof(float)), *Z = malloc((size_t)B * k * sizeof(float));
+    float *R = malloc((size_t)B * n * sizeof(float));
+    int rc = 0;
+    if (!X || !Z || !R) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        goto out_free;
+    }
+    dlx_rng r;
+    dlx_rng_init(&r, m->seed, STREAM_DICT_BATCH);
+    double t0 = now_s(), t_log = t0, e_sum = 0.0;
+    for (int64_t step = 0; step < c->dict_steps; step++) {
+        for (int i = 0; i < B; i++)
+            memcpy(X + (size_t)i * n, c->Xtr + (size_t)dlx_rng_below(&r, (uint32_t)c->ntr) * n, (size_t)n * sizeof(float));
+        dlx_sparse sp;
+        rc = dlx_sparse_init(&sp, wd, n, k, (float)c->alpha, err);
+        if (rc)
+            goto out_free;
+        dlx_sparse_opts o = {.max_iters = (int)c->dict_iters};
+        rc = dlx_sparse_solve(&sp, DLX_SPARSE_FISTA, X, B, Z, &o, err);
+        if (!rc)
+            e_sum += dlx_sparse_energy(&sp, X, Z, B, NULL);
+        dlx_sparse_free(&sp);
+        if (rc)
+            goto out_free;
+        /* R = X - Z Wd^T; Wd += lr / B * R^T Z; then unit columns */
+        memcpy(R, X, (size_t)B * n * sizeof(float));
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, n, k, -1.0f, Z, k, wd, k, 1.0f, R, n);
+        float lr = (float)(c->dict_lr / (1.0 + (double)step / (0.5 * (double)c->dict_steps)));
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, k, B, lr / (float)B, R, n, Z, k, 1.0f, wd, k);
+        normalize_columns(wd, n, k);
+        double t = now_s();
+        if (t - t_log > 5.0 || step + 1 == c->dict_steps) {
+            dlx_run_info(m, "dictionary step %lld/%lld: mean energy %.4f (%.1f s)", (long long)step + 1,
+                         (long long)c->dict_steps, e_sum / (double)(step + 1), t - t0);
+            t_log = t;
+        }
+    }
+out_free:
+    free(X);
+    free(Z);
+    free(R);
+    return rc;
+}
+
+static int optimal_codes(const dlx_model *m, const sc *c, const float *X, int64_t N, float *Z, int *iters, dlx_err *err)
+{
+    dlx_sparse sp;
+    int rc = dlx_sparse_init(&sp, m->params.items[c->wd].t.data, c->n, c->m, (float)c->alpha, err);
+    if (rc)
+        return rc;
+    dlx_sparse_opts o = {.max_iters = (int)c->opt_iters, .tol = c->opt_tol};
+    rc = dlx_sparse_solve(&sp, DLX_SPARSE_FISTA, X, (int)N, Z, &o, err);
+    *iters = o.iters_done;
+    dlx_sparse_free(&sp);
+    return rc;
+}
+
+/* ---- LISTA graphs ---- */
+
+static int build_encoder(dlx_model *m, sc *c, encoder *e, int64_t batch, dlx_err *err)
+{
+    char name[DLX_NAME_MAX];
+    int rc = 0;
+    dlx_init zero = {.kind = DLX_INIT_ZERO};
+    snprintf(name, sizeof name, "lista.T%d.We", e->T);
+    if ((e->we = dlx_params_declare(&m->params, name, dlx_shape_2d(c->m, c->n), zero, false, err)) < 0)
+        return e->we;
+    snprintf(name, sizeof name, "lista.T%d.S", e->T);
+    if ((e->s = dlx_params_declare(&m->params, name, dlx_shape_2d(c->m, c->m), zero, false, err)) < 0)
+        return e->s;
+    snprintf(name, sizeof name, "lista.T%d.theta", e->T);
+    if ((e->th = dlx_params_declare(&m->params, name, dlx_shape_1d(c->m), zero, false, err)) < 0)
+        return e->th;
+    dlx_graph *g = dlx_graph_create(&m->params);
+    if (!g)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    dlx_linear_attr lin = {.act = DLX_ACT_NONE};
+    dlx_mse_attr mse = {.mode = DLX_MSE_HALF_SUM};
+    dlx_node *x = dlx_graph_input(g, "X", dlx_shape_2d(batch, c->n), false, err);
+    dlx_node *zs = dlx_graph_input(g, "Zstar", dlx_shape_2d(batch, c->m), false, err);
+    dlx_node *we = dlx_graph_param(g, e->we, err), *s = dlx_graph_param(g, e->s, err), *th = dlx_graph_param(g, e->th, err);
+    dlx_node *b = NULL, *z = NULL, *loss = NULL;
+    if (!x || !zs || !we || !s || !th)
+        goto fail;
+    if (!(b = dlx_graph_op(g, &dlx_op_linear, "B", (dlx_node *[]){x, we}, 2, &lin, DLX_NOLOC, err)))
+        goto fail;
+    if (!(z = dlx_graph_op(g, &dlx_op_shrink, "Z0", (dlx_node *[]){b, th}, 2, NULL, DLX_NOLOC, err)))
+        goto fail;
+    for (int t = 1; t <= e->T; t++) {
+        dlx_node *sz = dlx_graph_op(g, &dlx_op_linear, NULL, (dlx_node *[]){z, s}, 2, &lin, DLX_NOLOC, err);
+        dlx_node *cc = sz ? dlx_graph_op(g, &dlx_op_add, NULL, (dlx_node *[]){b, sz}, 2, NULL, DLX_NOLOC, err) : NULL;
+        snprintf(name, sizeof name, "Z%d", t);
+        z = cc ? dlx_graph_op(g, &dlx_op_shrink, name, (dlx_node *[]){cc, th}, 2, NULL, DLX_NOLOC, err) : NULL;
+        if (!z)
+            goto fail;
+    }
+    if (!(loss = dlx_graph_op(g, &dlx_op_mse, "loss", (dlx_node *[]){z, zs}, 2, &mse, DLX_NOLOC, err)))
+        goto fail;
+    e->g = g;
+    e->x = x;
+    e->zs = zs;
+    e->z = z;
+    e->loss = loss;
+    return rc;
+fail:
+    dlx_graph_destroy(g);
+    return err->code ? err->code : DLX_ENOMEM;
+}
+
+/* We = Wd^T / L, S = I - Wd^T Wd / L, theta = alpha / L: ISTA. */
+static int init_encoders(dlx_model *m, sc *c, dlx_err *err)
+{
+    dlx_sparse sp;
+    int rc = dlx_sparse_init(&sp, m->params.items[c->wd].t.data, c->n, c->m, (float)c->alpha, err);
+    if (rc)
+        return rc;
+    for (int i = 0; c->algo == ALG_LISTA && i < c->nT; i++) {
+        encoder *e = &c->enc[i];
+        memcpy(m->params.items[e->we].t.data, sp.We, (size_t)c->m * c->n * sizeof(float));
+        memcpy(m->params.items[e->s].t.data, sp.S, (size_t)c->m * c->m * sizeof(float));
+        memcpy(m->params.items[e->th].t.data, sp.theta, (size_t)c->m * sizeof(float));
+    }
+    dlx_sparse_free(&sp);
+    return 0;
+}
+
+static void sc_destroy(dlx_model *m)
+{
+    sc *c = m->impl;
+    if (!c)
+        return;
+    for (int i = 0; i < MAX_T; i++)
+        dlx_graph_destroy(c->enc[i].g);
+    free(c->Xtr);
+    free(c->Ztr);
+    free(c->Xte);
+    free(c->Zte);
+    free(c->order);
+    free(c);
+    m->impl = NULL;
+}
+
+static int sc_create(dlx_model *m, dlx_err *err)
+{
+    sc *c = calloc(1, sizeof(*c));
+    if (!c)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    m->impl = c;
+    int rc = read_spec(m, c, err);
+    if (!rc && !c->from)
+        rc = load_data(m, c, err);
+    if (rc)
+        return rc;
+    c->wd = dlx_params_declare(&m->params, "Wd", dlx_shape_2d(c->n, c->m), (dlx_init){.kind = DLX_INIT_ZERO}, false, err);
+    if (c->wd < 0)
+        return c->wd;
+    for (int i = 0; c->algo == ALG_LISTA && i < c->nT; i++) {
+        c->enc[i].T = (int)c->Ts[i];
+        if ((rc = build_encoder(m, c, &c->enc[i], c->batch, err)))
+            return rc;
+    }
+    rc = dlx_params_finalize(&m->params, err);
+    for (int i = 0; !rc && c->algo == ALG_LISTA && i < c->nT; i++)
+        rc = dlx_graph_compile(c->enc[i].g, m->max_memory, err);
+    if (rc)
+        return rc;
+    random_dictionary(m->params.items[c->wd].t.data, c->n, c->m, m->seed);
+    rc = init_encoders(m, c, err);
+    if (!rc && c->algo == ALG_LISTA)
+        rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
+    if (!rc)
+        dlx_run_info(m, "sparse coding: %s, %s, n = %d, m = %d atoms, alpha = %g", k_algos[c->algo],
+                     k_datasets[c->dataset], c->n, c->m, c->alpha);
+    return rc;
+}
+
+/* ---- evaluation ---- */
+
+static double sq_err(const float *a, const float *b, int64_t N, int m)
+{
+    double s = 0.0;
+    for (int64_t i = 0; i < N * m; i++)
+        s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+    return s / (double)N;
+}
+
+/* Codes of the test set from encoder e (batched through its graph). */
+static void encode(const dlx_model *m, const sc *c, const encoder *e, const float *X, int64_t N, float *Z)
+{
+    const dlx_ctx ctx = {.training = false, .seed = m->seed, .threads = m->threads};
+    const int64_t B = e->x->out.shape.d[0];
+    for (int64_t s = 0; s < N; s += B) {
+        int64_t rows = N - s < B ? N - s : B;
+        memset(e->x->out.data, 0, (size_t)B * c->n * sizeof(float));
+        memcpy(e->x->out.data, X + s * c->n, (size_t)rows * c->n * sizeof(float));
+        dlx_graph_forward(e->g, &ctx);
+        memcpy(Z + s * c->m, e->z->out.data, (size_t)rows * c->m * sizeof(float));
+    }
+}
+
+static int ensure_test_codes(dlx_model *m, sc *c, dlx_err *err)
+{
+    if (c->codes_ready)
+        return 0;
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/codes.h5", m->run_dir);
+    if (c->from)
+        return read_codes(m, c, c->from, c->algo == ALG_LISTA, err);
+    if (!stat(path, &st)) {
+        /* keep the checkpoint's Wd: read_codes overwrites it with the same values */
+        return read_codes(m, c, m->run_dir, false, err);
+    }
+    free(c->Zte);
+    c->Zte = malloc((size_t)c->nte * c->m * sizeof(float));
+    if (!c->Zte)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int iters;
+    int rc = optimal_codes(m, c, c->Xte, c->nte, c->Zte, &iters, err);
+    if (!rc)
+        c->codes_ready = true;
+    return rc;
+}
+
+static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, bool with_convergence, dlx_err *err)
+{
+    int rc = ensure_test_codes(m, c, err);
+    if (rc)
+        return rc;
+    const int64_t N = c->nte;
+    const size_t len = (size_t)N * c->m;
+    dlx_sparse sp;
+    rc = dlx_sparse_init(&sp, m->params.items[c->wd].t.data, c->n, c->m, (float)c->alpha, err);
+    if (rc)
+        return rc;
+    float *Z = malloc(len * sizeof(float));
+    float *rec[MAX_T] = {0};
+    double *energy = NULL;
+    int rec_at[MAX_T];
+    if (!Z) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        goto out_free;
+    }
+    memset(res, 0, sizeof *res);
+    double e_star = dlx_sparse_energy(&sp, c->Xte, c->Zte, (int)N, NULL);
+    dlx_results_set(res, "energy_star", e_star);
+    if (c->algo == ALG_LISTA) {
+        for (int i = 0; i < c->nT; i++) {
+            char name[48];
+            encode(m, c, &c->enc[i], c->Xte, N, Z);
+            snprintf(name, sizeof name, "err_T%d", c->enc[i].T);
+            dlx_results_set(res, name, sq_err(Z, c->Zte, N, c->m));
+            snprintf(name, sizeof name, "gap_T%d", c->enc[i].T);
+            dlx_results_set(res, name, dlx_sparse_energy(&sp, c->Xte, Z, (int)N, NULL) - e_star);
+        }
+    } else {
+        dlx_sparse_algo a = c->algo == ALG_ISTA ? DLX_SPARSE_ISTA : c->algo == ALG_FISTA ? DLX_SPARSE_FISTA : DLX_SPARSE_COD;
+        for (int i = 0; i < c->nT; i++) {
+            rec_at[i] = (int)c->Ts[i];
+            if (!(rec[i] = malloc(len * sizeof(float)))) {
+                rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+                goto out_free;
+            }
+        }
+        int maxT = (int)c->Ts[c->nT - 1];
+        dlx_sparse_opts o = {.max_iters = maxT, .record_at = rec_at, .n_record = c->nT, .record = rec};
+        rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &o, err);
+        if (rc)
+            goto out_free;
+        for (int i = 0; i < c->nT; i++) {
+            char name[48];
+            snprintf(name, sizeof name, "err_T%d", rec_at[i]);
+            dlx_results_set(res, name, sq_err(rec[i], c->Zte, N, c->m));
+            snprintf(name, sizeof name, "gap_T%d", rec_at[i]);
+            dlx_results_set(res, name, dlx_sparse_energy(&sp, c->Xte, rec[i], (int)N, NULL) - e_star);
+        }
+        /* timing: max(T) iterations, nothing recorded */
+        dlx_sparse_opts plain = {.max_iters = maxT};
+        double t0 = now_s();
+        rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &plain, err);
+        double dt = now_s() - t0;
+        if (rc)
+            goto out_free;
+        dlx_results_set(res, "infer_seconds", dt);
+        dlx_results_set(res, "infer_samples_per_s", (double)N / dt);
+        if (with_convergence && c->conv_iters > 0) {
+            int K = (int)c->conv_iters;
+            energy = malloc((size_t)K * sizeof *energy);
+            if (!energy) {
+                rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+                goto out_free;
+            }
+            dlx_sparse_opts co = {.max_iters = K, .energy = energy};
+            rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &co, err);
+            if (rc)
+                goto out_free;
+            int hit = -1;
+            for (int k = 0; k < K && hit < 0; k++)
+                if (energy[k] - e_star <= 1e-4 * fabs(e_star))
+                    hit = k + 1;
+            dlx_results_set(res, "iters_to_1e-4", hit);
+            dlx_results_set(res, "energy_final", energy[K - 1]);
+            dlx_results_set(res, "rel_gap_final", (energy[K - 1] - e_star) / fabs(e_star));
+        }
+    }
+    dlx_results_set(res, "samples", (double)N);
+    dlx_results_set(res, "step", (double)m->step);
+out_free:
+    dlx_sparse_free(&sp);
+    free(Z);
+    free(energy);
+    for (int i = 0; i < MAX_T; i++)
+        free(rec[i]);
+    return rc;
+}
+
+static int sc_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err)
+{
+    if (data && strcmp(data, "test") != 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "--data: sparse_coding evaluates on its own test samples (the spec's data.test); "
+                            "change the spec to use others, got '%s'", data);
+    return evaluate_all(m, m->impl, res, true, err);
+}
+
+/* ---- training ---- */
+
+static int write_atoms(dlx_model *m, sc *c, dlx_err *err)
+{
+    int side = c->dataset == 0 ? (int)c->patch : 28;
+    float *tiles = malloc((size_t)c->m * c->n * sizeof(float));
+    if (!tiles)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    const float *wd = m->params.items[c->wd].t.data;
+    for (int j = 0; j < c->m; j++)
+        for (int i = 0; i < c->n; i++)
+            tiles[(size_t)j * c->n + i] = wd[(size_t)i * c->m + j];
+    int cols = (int)ceil(sqrt((double)c->m));
+    dlx_grid grid = {.rows = (c->m + cols - 1) / cols, .cols = cols, .c = 1, .h = side, .w = side,
+                     .zoom = side < 16 ? 3 : 1, .lo = 0, .hi = 0};
+    char path[600];
+    snprintf(path, sizeof path, "%s/atoms.png", m->run_dir);
+    int rc = dlx_png_write_grid(path, &grid, tiles, c->m, err);
+    free(tiles);
+    if (!rc)
+        dlx_run_info(m, "wrote %s (%d atoms)", path, c->m);
+    return rc;
+}
+
+static int train_encoders(dlx_model *m, sc *c, dlx_err *err)
+{
+    const int64_t B = c->batch, spe = c->ntr / B, total = c->epochs * spe;
+    if (spe == 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "train.batch (%lld) is larger than the training set (%lld samples)",
+                            (long long)B, (long long)c->ntr);
+    if (!(c->order = malloc((size_t)c->ntr * sizeof *c->order)))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    char path[600];
+    snprintf(path, sizeof path, "%s/metrics.h5", m->run_dir);
+    dlx_metrics *mx;
+    int rc = dlx_metrics_open(path, false, 0, &mx, err);
+    if (rc)
+        return rc;
+    double t0 = now_s(), loss_sum = 0.0;
+    int64_t order_epoch = -1;
+    while (m->step < total && !rc) {
+        int64_t epoch = m->step / spe, pos = m->step % spe;
+        if (epoch != order_epoch) {
+            dlx_epoch_order(m->seed, epoch, c->order, (uint32_t)c->ntr);
+            order_epoch = epoch;
+        }
+        const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)m->step, .threads = m->threads};
+        dlx_params_zero_grad(&m->params);
+        double loss = 0.0;
+        for (int i = 0; i < c->nT; i++) {
+            encoder *e = &c->enc[i];
+            for (int64_t r = 0; r < B; r++) {
+                uint32_t k = c->order[pos * B + r];
+                memcpy(e->x->out.data + r * c->n, c->Xtr + (size_t)k * c->n, (size_t)c->n * sizeof(float));
+                memcpy(e->zs->out.data + r * c->m, c->Ztr + (size_t)k * c->m, (size_t)c->m * sizeof(float));
+            }
+            dlx_graph_forward(e->g, &ctx);
+            loss += e->loss->out.data[0];
+            dlx_graph_backward(e->g, e->loss, &ctx);
+        }
+        if (!isfinite(loss)) {
+            rc = dlx_err_setf(err, DLX_ENUM, DLX_NOLOC, "LISTA loss is not finite at step %lld; try a lower learning rate",
+                              (long long)m->step + 1);
+            break;
+        }
+        dlx_optim_step(m->optim, dlx_optim_lr(&m->optim_cfg, m->step, spe, total));
+        m->step++;
+        loss_sum += loss;
+        if (m->step % spe == 0) {
+            m->epoch = epoch + 1;
+            dlx_results r;
+            rc = evaluate_all(m, c, &r, false, err);
+            if (!rc) rc = dlx_metrics_append(mx, "train_loss", m->step, loss_sum / (double)spe, err);
+            for (int i = 0; !rc && i < r.n; i++)
+                if (!strncmp(r.name[i], "err_T", 5))
+                    rc = dlx_metrics_append(mx, r.name[i], m->step, r.value[i], err);
+            if (!rc) rc = dlx_metrics_flush(mx, err);
+            if (!rc) rc = dlx_run_save_checkpoint(m, err);
+            if (!rc && m->hooks.progress) {
+                double t = now_s(), sps = (double)m->step / (t - t0);
+                dlx_progress p = {.phase = "eval", .epoch = epoch + 1, .epochs = c->epochs, .step = m->step, .steps = total,
+                                  .loss = loss_sum / (double)spe, .steps_per_s = sps, .images_per_s = sps * (double)B,
+                                  .eta_s = (double)(total - m->step) / sps, .results = &r};
+                m->hooks.progress(m->hooks.user, &p);
+            }
+            loss_sum = 0.0;
+        }
+        if (!rc && m->hooks.stop && *m->hooks.stop) {
+            rc = dlx_run_save_checkpoint(m, err);
+            if (!rc)
+                rc = dlx_err_setf(err, DLX_EINTR, DLX_NOLOC, "interrupted at step %lld of %lld; checkpoint saved in %s",
+                                  (long long)m->step, (long long)total, m->run_dir);
+        }
+    }
+    dlx_metrics_close(mx);
+    return rc;
+}
+
+static int sc_train(dlx_model *m, dlx_err *err)
+{
+    sc *c = m->impl;
+    double t0 = now_s();
+    int rc = 0;
+    if (m->resumed)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse_coding runs do not resume; start the run again");
+    if (c->from) {
+        rc = read_codes(m, c, c->from, c->algo == ALG_LISTA, err);
+        if (!rc)
+            dlx_run_info(m, "dictionary, %lld train and %lld test samples with their optimal codes from %s/codes.h5",
+                         (long long)c->ntr, (long long)c->nte, c->from);
+    } else {
+        if (c->dict_steps > 0) {
+            if (c->ntr < 1)
+                return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "model.dictionary.steps > 0 needs training samples (data.train)");
+            rc = learn_dictionary(m, c, err);
+        }
+        int it_tr = 0, it_te = 0;
+        if (!rc && (c->algo == ALG_LISTA || (c->dict_steps > 0 && c->ntr))) {
+            if (!(c->Ztr = malloc((size_t)c->ntr * c->m * sizeof(float))))
+                return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+            rc = optimal_codes(m, c, c->Xtr, c->ntr, c->Ztr, &it_tr, err);
+        }
+        if (!rc && !(c->Zte = malloc((size_t)c->nte * c->m * sizeof(float))))
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        if (!rc) rc = optimal_codes(m, c, c->Xte, c->nte, c->Zte, &it_te, err);
+        if (!rc) {
+            c->codes_ready = true;
+            dlx_run_info(m, "optimal codes by FISTA: %d iterations (train), %d (test), tol %g, %.1f s", it_tr, it_te,
+                         c->opt_tol, now_s() - t0);
+        }
+        if (!rc) rc = dlx_run_prepare_dir(m, err);
+        if (!rc) rc = write_codes(m, c, err);
+    }
+    if (!rc) rc = init_encoders(m, c, err);
+    if (!rc && c->algo == ALG_LISTA)
+        rc = train_encoders(m, c, err);
+    if (!rc) rc = dlx_run_save_checkpoint(m, err);
+    if (!rc) rc = write_atoms(m, c, err);
+    if (!rc) rc = evaluate_all(m, c, &m->results, true, err);
+    if (!rc)
+        dlx_results_set(&m->results, "train_seconds", now_s() - t0);
+    return rc;
+}
+
+static int sc_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
+{
+    sc *c = m->impl;
+    if (c->algo != ALG_LISTA)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "gradcheck: algorithm %s has no trained graph (only lista has)",
+                            k_algos[c->algo]);
+    encoder e = {.T = c->enc[0].T};
+    int rc = build_encoder(m, c, &e, 2, err);
+    if (!rc) rc = dlx_graph_compile(e.g, m->max_memory, err);
+    if (!rc) {
+        const float *X = c->Xte;
+        memcpy(e.x->out.data, X, (size_t)2 * c->n * sizeof(float));
+        /* a target away from the codes, so the loss gradient is not tiny */
+        for (int64_t i = 0; i < 2 * c->m; i++)
+            e.zs->out.data[i] = 0.1f * (float)((i % 7) - 3);
+        const dlx_ctx ctx = {.training = true, .seed = m->seed, .threads = m->threads};
+        rc = dlx_gradcheck_graph(e.g, e.loss, &ctx, o, rep, err);
+    }
+    dlx_graph_destroy(e.g);
+    return rc;
+}
+
+/* ---- the figure for dlx reproduce ---- */
+
+typedef struct fig_row { char name[64], label[64], panel[64]; int algo, m; } fig_row;
+
+static herr_t collect_row(hid_t g, const char *name, const H5L_info_t *info, void *user)
+{
+    (void)info;
+    fig_row **rows = user;
+    (void)g;
+    int n = 0;
+    while ((*rows)[n].name[0])
+        n++;
+    if (n >= 63)
+        return 0;
+    snprintf((*rows)[n].name, sizeof (*rows)[n].name, "%s", name);
+    return 0;
+}
+
+static void read_attr_str(hid_t obj, const char *name, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        return;
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
+    hid_t t = H5Aget_type(a);
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, H5T_VARIABLE);
+        if (H5Aread(a, mt, &s) >= 0 && s) {
+            snprintf(out, n, "%s", s);
+            H5free_memory(s);
+        }
+        H5Tclose(mt);
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *buf = calloc(1, sz + 1);
+        hid_t mt = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mt, sz);
+        if (buf && H5Aread(a, mt, buf) >= 0)
+            snprintf(out, n, "%s", buf);
+        H5Tclose(mt);
+        free(buf);
+    }
+    H5Tclose(t);
+    H5Aclose(a);
+}
+
+static double read_scalar(hid_t g, const char *name)
+{
+    double v = NAN;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d >= 0) {
+        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0)
+            v = NAN;
+        H5Dclose(d);
+    }
+    return v;
+}
+
+/* One panel per dictionary size: prediction error against iterations, log-log.
+ * LISTA at depth T sits at T + 1 (its cost in matrix products); CoD's x is the
+ * number of coordinate updates divided by m (so one unit = one sweep's cost). */
+static int sc_figure(const char *results_h5, const char *png, const char *script_path, dlx_err *err)
+{
+    hid_t f = H5Fopen(results_h5, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(results_h5), "cannot open the results file");
+    fig_row *rows = calloc(64, sizeof *rows);
+    char dat[600];
+    snprintf(dat, sizeof dat, "%s.dat", script_path);
+    FILE *fd = fopen(dat, "w"), *fs = fopen(script_path, "w");
+    int rc = 0;
+    if (!rows || !fd || !fs) {
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script_path), "cannot write the figure script or its data");
+        goto out;
+    }
+    hid_t g = H5Gopen2(f, "/rows", H5P_DEFAULT);
+    if (g < 0) {
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(results_h5), "/rows is missing");
+        goto out;
+    }
+    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_row, &rows);
+    char panels[8][64];
+    int n_panels = 0, block = 0;
+    int blocks_of[8][64], n_blocks[8] = {0};
+    char titles[64][80];
+    for (int i = 0; rows[i].name[0]; i++) {
+        hid_t rg = H5Gopen2(g, rows[i].name, H5P_DEFAULT);
+        char spec_text[8192], algo[32] = "", label[64];
+        read_attr_str(rg, "spec_text", spec_text, sizeof spec_text);
+        read_attr_str(rg, "label", label, sizeof label);
+        read_attr_str(rg, "panel", rows[i].panel, sizeof rows[i].panel);
+        dlx_spec *sp = NULL;
+        dlx_err e2;
+        int m_atoms = 0;
+        if (!dlx_spec_load_string(spec_text, rows[i].name, &sp, &e2)) {
+            dlx_spec_node *a = dlx_spec_path(sp, "model.algorithm"), *mm = dlx_spec_path(sp, "model.atoms");
+            if (a && a->scalar) snprintf(algo, sizeof algo, "%s", a->scalar);
+            if (mm && mm->scalar) m_atoms = (int)strtol(mm->scalar, NULL, 10);
+            dlx_spec_destroy(sp);
+        }
+        if (!rows[i].panel[0] || !algo[0]) {
+            H5Gclose(rg);
+            continue;
+        }
+        /* the err_T<k> datasets of this row */
+        double xs[64], ys[64];
+        int np = 0;
+        for (int k = 0; k <= 1000000 && np < 64; k = k < 20 ? k + 1 : k < 100 ? k + 5 : k < 1000 ? k + 50 : k * 2) {
+            char name[48];
+            snprintf(name, sizeof name, "err_T%d", k);
+            if (H5Lexists(rg, name, H5P_DEFAULT) <= 0)
+                continue;
+            double y = read_scalar(rg, name);
+            double x = !strcmp(algo, "lista") ? k + 1 : !strcmp(algo, "cod") ? (double)k / (m_atoms > 0 ? m_atoms : 1) : k;
+            xs[np] = x;
+            ys[np++] = y;
+        }
+        H5Gclose(rg);
+        if (!np)
+            continue;
+        int p;
+        for (p = 0; p < n_panels && strcmp(panels[p], rows[i].panel); p++)
+            ;
+        if (p == n_panels && n_panels < 8)
+            snprintf(panels[n_panels++], 64, "%s", rows[i].panel);
+        if (p >= 8)
+            continue;
+        for (int j = 0; j < np; j++)
+            fprintf(fd, "%g %g\n", xs[j], ys[j]);
+        fprintf(fd, "\n\n");
+        snprintf(titles[block], sizeof titles[block], "%s", label[0] ? label : algo);
+        blocks_of[p][n_blocks[p]++] = block++;
+    }
+    H5Gclose(g);
+    fprintf(fs, "set terminal pngcairo size %d,480 enhanced font 'sans,10'\nset output '%s'\n", 520 * (n_panels ? n_panels : 1), png);
+    fprintf(fs, "set logscale xy\nset grid\nset key top right\nset xlabel 'iterations (LISTA: T+1 layers; CoD: coordinate updates / m)'\n"
+                "set ylabel 'prediction error ||Z - Z*||^2'\nset multiplot layout 1,%d\n", n_panels ? n_panels : 1);
+    for (int p = 0; p < n_panels; p++) {
+        fprintf(fs, "set title '%s'\nplot ", panels[p]);
+        for (int j = 0; j < n_blocks[p]; j++)
+            fprintf(fs, "%s'%s' index %d with linespoints lw 2 title '%s'", j ? ", " : "", dat, blocks_of[p][j],
+                    titles[blocks_of[p][j]]);
+        fprintf(fs, "\n");
+    }
+    fprintf(fs, "unset multiplot\n");
+out:
+    if (fd && fclose(fd) && !rc)
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dat), "cannot write the figure data");
+    if (fs && fclose(fs) && !rc)
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script_path), "cannot write the figure script");
+    free(rows);
+    H5Fclose(f);
+    return rc;
+}
+
+const dlx_family dlx_family_sparse_coding = {
+    .name = "sparse_coding",
+    .help = "sparse coding (Gregor & LeCun 2010): dictionary learning, ISTA, FISTA, CoD, LISTA",
+    .create = sc_create,
+    .destroy = sc_destroy,
+    .train = sc_train,
+    .evaluate = sc_evaluate,
+    .gradcheck = sc_gradcheck,
+    .figure = sc_figure,
+};

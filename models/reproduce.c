@@ -1,0 +1,369 @@
+/* Paper tables through the family registry; see reproduce.h. */
+#include "reproduce.h"
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "family.h"
+
+static const char *const k_top_keys[] = {"paper", "family", "figure", "rows", NULL};
+static const char *const k_row_keys[] = {"name", "spec", "set", "label", "panel", "metrics", NULL};
+
+void dlx_repro_destroy(dlx_repro *r)
+{
+    if (!r)
+        return;
+    for (int i = 0; i < r->n_rows; i++)
+        free(r->rows[i].spec_text);
+    free(r->rows);
+    dlx_spec_destroy(r->spec);
+    free(r);
+}
+
+static bool name_ok(const char *s)
+{
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-' || *s == '.'))
+            return false;
+    return true;
+}
+
+static int read_row(dlx_repro *r, dlx_spec_node *node, dlx_repro_row *row, dlx_err *err)
+{
+    const char *name;
+    int rc = dlx_spec_expect_map(node, node->path, err);
+    if (!rc) rc = dlx_spec_check_keys(node, node->path, k_row_keys, err);
+    if (!rc) rc = dlx_spec_str(node, "name", true, NULL, &name, err);
+    if (!rc && (!name_ok(name) || strlen(name) >= sizeof row->name))
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
+                          "%s.name: expected letters, digits, '_', '-' or '.' (at most 63), got '%s'", node->path, name);
+    if (!rc) rc = dlx_spec_str(node, "spec", true, NULL, &row->spec_path, err);
+    if (!rc) rc = dlx_spec_str(node, "label", false, NULL, &row->label, err);
+    if (!rc) rc = dlx_spec_str(node, "panel", false, NULL, &row->panel, err);
+    if (rc)
+        return rc;
+    snprintf(row->name, sizeof row->name, "%s", name);
+    row->loc = node->loc;
+    dlx_spec_node *sets = dlx_spec_get(node, "set");
+    if (sets) {
+        if ((rc = dlx_spec_expect_seq(sets, sets->path, err)))
+            return rc;
+        if (sets->n > DLX_REPRO_MAX_SETS)
+            return dlx_err_setf(err, DLX_EINVAL, sets->loc, "%s: at most %d settings, got %d", sets->path,
+                                DLX_REPRO_MAX_SETS, sets->n);
+        for (int i = 0; i < sets->n; i++)
+            if ((rc = dlx_spec_node_str(sets->items[i], &row->sets[row->n_sets++], err)))
+                return rc;
+    }
+    dlx_spec_node *mx = dlx_spec_get(node, "metrics");
+    if (mx) {
+        if ((rc = dlx_spec_expect_map(mx, mx->path, err)))
+            return rc;
+        if (mx->n > DLX_REPRO_MAX_METRICS)
+            return dlx_err_setf(err, DLX_EINVAL, mx->loc, "%s: at most %d metrics, got %d", mx->path,
+                                DLX_REPRO_MAX_METRICS, mx->n);
+        for (int i = 0; i < mx->n; i++) {
+            dlx_repro_metric *m = &row->metrics[row->n_metrics++];
+            dlx_spec_node *v = mx->items[i];
+            if (strlen(mx->keys[i]) >= sizeof m->name)
+                return dlx_err_setf(err, DLX_EINVAL, mx->key_locs[i], "%s: metric name '%s' is too long", mx->path,
+                                    mx->keys[i]);
+            if (v->kind == DLX_SPEC_MAP || v->kind == DLX_SPEC_SEQ)
+                return dlx_err_setf(err, DLX_EINVAL, v->loc,
+                                    "%s.%s: expected the paper's value (a number or text such as n/a)", mx->path,
+                                    mx->keys[i]);
+            snprintf(m->name, sizeof m->name, "%s", mx->keys[i]);
+            snprintf(m->paper, sizeof m->paper, "%s", v->kind == DLX_SPEC_SCALAR ? v->scalar : "n/a");
+        }
+    }
+    (void)r;
+    return 0;
+}
+
+int dlx_repro_load(const char *path, const char *out_dir, dlx_repro **out, dlx_err *err)
+{
+    *out = NULL;
+    dlx_repro *r = calloc(1, sizeof(*r));
+    if (!r)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    snprintf(r->out_dir, sizeof r->out_dir, "%s", out_dir);
+    int rc = dlx_spec_load_file(path, &r->spec, err);
+    if (rc)
+        goto fail;
+    dlx_spec_node *root = dlx_spec_root(r->spec), *rows;
+    rc = dlx_spec_check_keys(root, "a table spec", k_top_keys, err);
+    if (!rc) rc = dlx_spec_str(root, "paper", true, NULL, &r->paper, err);
+    if (!rc) rc = dlx_spec_str(root, "family", false, NULL, &r->family, err);
+    if (!rc) rc = dlx_spec_str(root, "figure", false, NULL, &r->figure, err);
+    if (!rc && r->family && !dlx_family_find(r->family))
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(root, "family")->loc, "family: unknown model kind '%s' (one of: %s)",
+                          r->family, dlx_family_names());
+    if (!rc && r->figure && !r->family)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(root, "figure")->loc,
+                          "figure: name the family that draws it (family: ...)");
+    if (rc)
+        goto fail;
+    rows = dlx_spec_get(root, "rows");
+    if (!rows) {
+        rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'rows' (a list of {name, spec, set, metrics})");
+        goto fail;
+    }
+    if ((rc = dlx_spec_expect_seq(rows, "rows", err)))
+        goto fail;
+    if (rows->n == 0) {
+        rc = dlx_err_setf(err, DLX_EINVAL, rows->loc, "rows: the table has no rows");
+        goto fail;
+    }
+    r->rows = calloc((size_t)rows->n, sizeof *r->rows);
+    if (!r->rows) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        goto fail;
+    }
+    for (int i = 0; i < rows->n; i++) {
+        if ((rc = read_row(r, rows->items[i], &r->rows[i], err)))
+            goto fail;
+        r->n_rows++;
+        for (int j = 0; j < i; j++)
+            if (!strcmp(r->rows[j].name, r->rows[i].name)) {
+                rc = dlx_err_setf(err, DLX_EINVAL, r->rows[i].loc, "rows[%d]: the name '%s' is already used by rows[%d]", i,
+                                  r->rows[i].name, j);
+                goto fail;
+            }
+    }
+    *out = r;
+    return 0;
+fail:
+    dlx_repro_destroy(r);
+    return rc;
+}
+
+/* s with every "{out}" replaced by out_dir. */
+static int substitute(const char *s, const char *out_dir, char *buf, size_t n)
+{
+    size_t used = 0;
+    while (*s) {
+        const char *p = strstr(s, "{out}");
+        size_t chunk = p ? (size_t)(p - s) : strlen(s);
+        if (used + chunk >= n)
+            return -1;
+        memcpy(buf + used, s, chunk);
+        used += chunk;
+        if (!p)
+            break;
+        size_t ol = strlen(out_dir);
+        if (used + ol >= n)
+            return -1;
+        memcpy(buf + used, out_dir, ol);
+        used += ol;
+        s = p + 5;
+    }
+    buf[used] = '\0';
+    return 0;
+}
+
+int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, dlx_err *err)
+{
+    dlx_repro_row *row = &r->rows[i];
+    dlx_spec *spec;
+    int rc = dlx_spec_load_file(row->spec_path, &spec, err);
+    if (rc) {
+        dlx_err_prefix(err, "row '%s': ", row->name);
+        return rc;
+    }
+    for (int k = 0; k < row->n_sets; k++) {
+        char buf[1024];
+        if (substitute(row->sets[k], r->out_dir, buf, sizeof buf)) {
+            dlx_spec_destroy(spec);
+            return dlx_err_setf(err, DLX_EINVAL, row->loc, "row '%s': setting '%s' is too long", row->name, row->sets[k]);
+        }
+        if ((rc = dlx_spec_set(spec, buf, err))) {
+            dlx_spec_destroy(spec);
+            dlx_err_prefix(err, "row '%s': ", row->name);
+            return rc;
+        }
+    }
+    char run_dir[600];
+    snprintf(run_dir, sizeof run_dir, "%s/%s", r->out_dir, row->name);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    dlx_model *m;
+    rc = dlx_model_create_opts(spec, run_dir, hooks, threads, 0, &m, err);
+    if (rc) {
+        dlx_err_prefix(err, "row '%s': ", row->name);
+        return rc;
+    }
+    snprintf(m->spec_path, sizeof m->spec_path, "%s", row->spec_path);
+    rc = dlx_run_prepare_dir(m, err);
+    if (!rc) rc = m->family->train(m, err);
+    if (!rc) {
+        row->results = m->results;
+        bool missing = false;
+        for (int k = 0; k < row->n_metrics; k++) {
+            double v;
+            if (!dlx_results_get(&row->results, row->metrics[k].name, &v))
+                missing = true;
+        }
+        if (missing) {
+            dlx_results ev;
+            rc = m->family->evaluate(m, NULL, &ev, err);
+            for (int k = 0; !rc && k < ev.n; k++)
+                dlx_results_set(&row->results, ev.name[k], ev.value[k]);
+        }
+    }
+    if (!rc) {
+        for (int k = 0; k < row->n_metrics; k++) {
+            dlx_repro_metric *mt = &row->metrics[k];
+            mt->ours_set = dlx_results_get(&row->results, mt->name, &mt->ours);
+        }
+        free(row->spec_text);
+        row->spec_text = dlx_spec_dump(m->spec);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        row->seconds = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+        row->done = true;
+    } else {
+        dlx_err_prefix(err, "row '%s': ", row->name);
+    }
+    dlx_model_destroy(m);
+    return rc;
+}
+
+static int attr_str(hid_t obj, const char *name, const char *value)
+{
+    if (!value)
+        value = "";
+    hid_t t = H5Tcopy(H5T_C_S1);
+    H5Tset_size(t, strlen(value) + 1);
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, t, value);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    H5Tclose(t);
+    return st < 0 ? -1 : 0;
+}
+
+static int attr_num(hid_t obj, const char *name, hid_t type, const void *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(obj, name, type == H5T_NATIVE_DOUBLE ? H5T_IEEE_F64LE : H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
+    herr_t st = a < 0 ? -1 : H5Awrite(a, type, v);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(sp);
+    return st < 0 ? -1 : 0;
+}
+
+int dlx_repro_write_h5(const dlx_repro *r, const char *path, dlx_err *err)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot create the results file");
+    int bad = attr_str(f, "format", "dlx-reproduce");
+    if (!bad) bad = attr_str(f, "paper", r->paper);
+    if (!bad) bad = attr_str(f, "table", dlx_spec_file(r->spec));
+    hid_t rows = bad ? -1 : H5Gcreate2(f, "/rows", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (rows < 0)
+        bad = 1;
+    for (int i = 0; !bad && i < r->n_rows; i++) {
+        const dlx_repro_row *row = &r->rows[i];
+        if (!row->done)
+            continue;
+        hid_t g = H5Gcreate2(rows, row->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0) {
+            bad = 1;
+            break;
+        }
+        int64_t index = i;
+        bad = attr_str(g, "spec", row->spec_path);
+        if (!bad) bad = attr_str(g, "spec_text", row->spec_text);
+        if (!bad) bad = attr_str(g, "label", row->label ? row->label : row->name);
+        if (!bad) bad = attr_str(g, "panel", row->panel);
+        if (!bad) bad = attr_num(g, "seconds", H5T_NATIVE_DOUBLE, &row->seconds);
+        if (!bad) bad = attr_num(g, "index", H5T_NATIVE_INT64, &index);
+        for (int k = 0; !bad && k < row->results.n; k++) {
+            hid_t sp = H5Screate(H5S_SCALAR);
+            hid_t d = H5Dcreate2(g, row->results.name[k], H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+            if (d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &row->results.value[k]) < 0)
+                bad = 1;
+            for (int j = 0; !bad && j < row->n_metrics; j++)
+                if (!strcmp(row->metrics[j].name, row->results.name[k]))
+                    bad = attr_str(d, "paper", row->metrics[j].paper);
+            if (d >= 0)
+                H5Dclose(d);
+            H5Sclose(sp);
+        }
+        H5Gclose(g);
+    }
+    if (rows >= 0)
+        H5Gclose(rows);
+    if (H5Fclose(f) < 0 || bad) {
+        remove(tmp);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the results file");
+    }
+    if (rename(tmp, path))
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot rename %s into place", tmp);
+    return 0;
+}
+
+/* Append formatted text to a growing buffer. */
+static void cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void cat(char **buf, size_t *len, size_t *cap, const char *fmt, ...)
+{
+    if (!*buf)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    int need = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (need < 0)
+        return;
+    if (*len + (size_t)need + 1 > *cap) {
+        size_t nc = (*cap + (size_t)need + 1) * 2;
+        char *nb = realloc(*buf, nc);
+        if (!nb) {
+            free(*buf);
+            *buf = NULL;
+            return;
+        }
+        *buf = nb;
+        *cap = nc;
+    }
+    va_start(ap, fmt);
+    vsnprintf(*buf + *len, *cap - *len, fmt, ap);
+    va_end(ap);
+    *len += (size_t)need;
+}
+
+char *dlx_repro_markdown(const dlx_repro *r)
+{
+    size_t len = 0, cap = 1024;
+    char *buf = malloc(cap);
+    if (!buf)
+        return NULL;
+    buf[0] = '\0';
+    cat(&buf, &len, &cap, "%s\n\n| row | metric | paper | ours |\n| --- | --- | --- | --- |\n", r->paper);
+    for (int i = 0; i < r->n_rows; i++) {
+        const dlx_repro_row *row = &r->rows[i];
+        for (int k = 0; k < row->n_metrics; k++) {
+            const dlx_repro_metric *m = &row->metrics[k];
+            if (m->ours_set)
+                cat(&buf, &len, &cap, "| %s | %s | %s | %.4g |\n", row->name, m->name, m->paper,
+                    m->ours);
+            else
+                cat(&buf, &len, &cap, "| %s | %s | %s | %s |\n", row->name, m->name, m->paper,
+                    row->done ? "missing" : "not run");
+        }
+    }
+    return buf;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Build the libFuzzer harnesses (clang, -fsanitize=fuzzer,address,undefined)
+# against the core sources and run each for SECONDS (default 60).
+#   tests/fuzz/run.sh [SECONDS] [spec|idx|h5]...
+# Work files (binaries, the growing corpus, crash artifacts) go to
+# $DLX_FUZZ_DIR (default /tmp/dlx-fuzz); the seed corpus in tests/fuzz/corpus/
+# is only read. A crash input is left as $DLX_FUZZ_DIR/<target>/crash-*; copy
+# it to tests/fuzz/regress/<target>/ once fixed (tests/test_fuzz_regress.c
+# replays that directory in the normal build). Exit status 1 if a target crashed.
+# HDF5, libyaml and zlib themselves are not instrumented.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+secs=${1:-60}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(spec idx h5)
+work=${DLX_FUZZ_DIR:-/tmp/dlx-fuzz}
+cc=${CC_FUZZ:-clang}
+command -v "$cc" >/dev/null || { echo "run.sh: $cc not found (install clang)" >&2; exit 77; }
+
+core="$src/core/err.c $src/core/tensor.c $src/core/arena.c $src/core/rng.c $src/core/params.c \
+      $src/core/spec.c $src/core/data.c $src/core/h5io.c"
+# shellcheck disable=SC2046
+flags=(-std=c11 -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer
+       -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+       $(pkg-config --cflags yaml-0.1 hdf5 zlib))
+libs=($(pkg-config --libs yaml-0.1 hdf5 zlib) -lm)
+
+status=0
+for t in "${targets[@]}"; do
+    mkdir -p "$work/$t/corpus"
+    bin="$work/fuzz_$t"
+    # shellcheck disable=SC2086
+    "$cc" "${flags[@]}" -o "$bin" "$here/fuzz_$t.c" $core "${libs[@]}"
+    cp -n "$here/corpus/$t/"* "$work/$t/corpus/" 2>/dev/null || true
+    echo "== fuzz_$t: ${secs}s, corpus $work/$t/corpus, artifacts $work/$t/"
+    extra=()
+    [ "$t" = spec ] && extra=(-dict="$here/spec.dict")
+    if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+         "$bin" "$work/$t/corpus" -max_total_time="$secs" \
+            -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
+            -artifact_prefix="$work/$t/" "${extra[@]}" 2>&1 | tee "$work/$t/log" | \
+            grep -E 'stat::number_of_executed_units|ERROR|SUMMARY|crash-|Test unit written|DONE'; then
+        :
+    fi
+    if ls "$work/$t"/crash-* "$work/$t"/leak-* "$work/$t"/timeout-* "$work/$t"/oom-* >/dev/null 2>&1; then
+        echo "fuzz_$t: FOUND problems: $(ls "$work/$t" | grep -E '^(crash|leak|timeout|oom)-' | tr '\n' ' ')"
+        status=1
+    fi
+done
+exit $status

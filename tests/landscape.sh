@@ -1,0 +1,127 @@
+#!/bin/bash
+# End-to-end tests of `dlx landscape`: tests/landscape.sh CASE
+#   bad_specs   bad sweep specs exit 2 with a located, plain message
+#   resume      a sweep killed with SIGKILL resumes and runs only what is missing
+#   jobs        --jobs 2 gives the same table as --jobs 1
+#   shard_merge --shard 0/2 + --shard 1/2 + --merge equals the single run
+#   mpi         mpirun -np 2 equals the single run (skipped without mpirun or MPI)
+#   linear111   the 1-1-1 surface heat map PNG is drawn (skipped without gnuplot)
+#   hessian     the hessian measure gives params, index and eigenvalues
+# Env: DLX_BIN (the dlx binary), DLX_SRC_DIR (the source tree). Exit 77 = skipped.
+set -u
+SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+DLX=${DLX_BIN:-$SRC/build/dlx}
+DATA=$SRC/tests/data/landscape
+export OPENBLAS_NUM_THREADS=1
+export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
+T=$(mktemp -d /tmp/dlx-landscape-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+cd "$SRC" || exit 1
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+# deterministic columns of a table, one value per line with full precision
+dump_cols() {
+    local f=$1; shift
+    for c in run "$@"; do
+        h5dump -m '%.17g' -d "/table/$c" -y -w 1 "$f" | sed -n '/DATA {/,/}/p' || return 1
+    done
+}
+same_table() { # file1 file2 columns...
+    local a=$1 b=$2; shift 2
+    diff <(dump_cols "$a" "$@") <(dump_cols "$b" "$@") > "$T/diff.txt" || { cat "$T/diff.txt" >&2; return 1; }
+}
+COLS="hidden seed train_loss test_loss test_error steps"
+n_rows() { h5dump -d /table/run -y -w 1 "$1" | sed -n '/DATA {/,/}/p' | grep -c '^ *[0-9]'; }
+
+case ${1:-} in
+bad_specs)
+    check() { # spec expected-substring
+        "$DLX" landscape "$DATA/$1" --out "$T/x.h5" > "$T/out.txt" 2> "$T/err.txt"
+        local rc=$?
+        [ $rc -eq 2 ] || fail "$1: exit $rc, expected 2: $(cat "$T/err.txt")"
+        grep -qF -- "$2" "$T/err.txt" || fail "$1: message '$(cat "$T/err.txt")' lacks '$2'"
+        [ ! -e "$T/x.h5" ] || fail "$1: a table was written for a bad spec"
+    }
+    check bad_empty_axis.yaml "bad_empty_axis.yaml:5:57: error: sweep.axes[0] (hidden): the axis is empty; give at least one value"
+    check bad_range.yaml "sweep.axes[0] (seed): the axis is empty"
+    check bad_measure.yaml "bad_measure.yaml:6:25: error: sweep.measures[1]: unknown measure 'tset_error' for model kind classifier; did you mean 'test_error'?"
+    check bad_base.yaml "sweep.base: the base spec '$DATA/no_such_base.yaml' cannot be read"
+    check bad_key.yaml "sweep.axes[0].key: 'model.layer.1.units' is not a key of the base spec"
+    "$DLX" landscape "$DATA/sweep.yaml" --jobs 0 2> "$T/err.txt"; [ $? -eq 2 ] || fail "--jobs 0 not exit 2"
+    "$DLX" landscape "$DATA/sweep.yaml" --shard 2/2 2> "$T/err.txt"; [ $? -eq 2 ] || fail "--shard 2/2 not exit 2"
+    grep -qF "expected I/N with 0 <= I < N" "$T/err.txt" || fail "shard message: $(cat "$T/err.txt")"
+    "$DLX" landscape --merge "$T/m.h5" "$T/none.h5" 2> "$T/err.txt"; [ $? -eq 1 ] || fail "merge of a missing file not exit 1"
+    ;;
+resume)
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s.h5" --no-figures > "$T/log1.txt" 2>&1 &
+    pid=$!
+    for _ in $(seq 1 600); do # kill once at least 2 of the 8 runs are in the table
+        if [ -e "$T/s.h5" ] && [ "$(n_rows "$T/s.h5" 2>/dev/null || echo 0)" -ge 2 ]; then break; fi
+        sleep 0.1
+    done
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    before=$(n_rows "$T/s.h5") || fail "table unreadable after kill -9"
+    [ "$before" -ge 2 ] && [ "$before" -lt 8 ] || fail "killed too late or too early: $before rows"
+    dump_cols "$T/s.h5" $COLS > "$T/before.txt"
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s.h5" --no-figures > "$T/log2.txt" 2>&1 || fail "resume failed: $(cat "$T/log2.txt")"
+    ran=$(grep -c '^run ' "$T/log2.txt")
+    [ "$ran" -eq $((8 - before)) ] || fail "resume ran $ran runs, expected $((8 - before)) (had $before)"
+    [ "$(n_rows "$T/s.h5")" -eq 8 ] || fail "resumed table has $(n_rows "$T/s.h5") rows"
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/full.h5" --no-figures --quiet || fail "uninterrupted sweep failed"
+    same_table "$T/s.h5" "$T/full.h5" $COLS || fail "resumed table differs from an uninterrupted one"
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s.h5" --no-figures > "$T/log3.txt" 2>&1 || fail "rerun failed"
+    [ "$(grep -c '^run ' "$T/log3.txt")" -eq 0 ] || fail "a complete sweep re-ran runs"
+    ;;
+jobs)
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/j1.h5" --jobs 1 --quiet --no-figures || fail "--jobs 1"
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/j2.h5" --jobs 2 --quiet --no-figures || fail "--jobs 2"
+    same_table "$T/j1.h5" "$T/j2.h5" $COLS || fail "--jobs 2 differs from --jobs 1"
+    ;;
+shard_merge)
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/one.h5" --quiet --no-figures || fail "single"
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s0.h5" --shard 0/2 --quiet || fail "shard 0/2"
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s1.h5" --shard 1/2 --quiet || fail "shard 1/2"
+    [ "$(n_rows "$T/s0.h5")" -eq 4 ] || fail "shard 0/2 has $(n_rows "$T/s0.h5") rows"
+    "$DLX" landscape --merge "$T/m.h5" "$T/s1.h5" "$T/s0.h5" --quiet || fail "merge"
+    same_table "$T/one.h5" "$T/m.h5" $COLS || fail "merged shards differ from the single run"
+    "$DLX" landscape "$DATA/hessian.yaml" --out "$T/other.h5" --quiet --no-figures || fail "other sweep"
+    "$DLX" landscape --merge "$T/bad.h5" "$T/s0.h5" "$T/other.h5" 2> "$T/err.txt"
+    [ $? -eq 2 ] || fail "merging different sweeps not exit 2"
+    grep -qF "is from a different sweep" "$T/err.txt" || fail "merge message: $(cat "$T/err.txt")"
+    ;;
+mpi)
+    command -v mpirun > /dev/null || { echo "no mpirun: skipped"; exit 77; }
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/one.h5" --quiet --no-figures || fail "single"
+    root=(); [ "$(id -u)" -eq 0 ] && root=(--allow-run-as-root)
+    mpirun "${root[@]}" --oversubscribe -np 2 "$DLX" landscape "$DATA/sweep.yaml" --out "$T/mpi.h5" --no-figures \
+        > "$T/mpi.txt" 2>&1
+    rc=$?
+    if grep -q "built without MPI" "$T/mpi.txt"; then echo "dlx built without MPI: skipped"; exit 77; fi
+    [ $rc -eq 0 ] || fail "mpirun exit $rc: $(tail -20 "$T/mpi.txt")"
+    grep -q '^\[rank 1\] run' "$T/mpi.txt" || fail "rank 1 ran nothing: $(cat "$T/mpi.txt")"
+    same_table "$T/one.h5" "$T/mpi.h5" $COLS || fail "mpirun table differs from the single run"
+    ;;
+linear111)
+    command -v gnuplot > /dev/null || { echo "no gnuplot: skipped"; exit 77; }
+    "$DLX" landscape configs/landscape/linear111_sweep.yaml --out "$T/lin/sweep.h5" --quiet || fail "linear111 sweep"
+    png=$T/lin/linear111_surface.png
+    [ -s "$png" ] || fail "no $png"
+    [ "$(head -c 8 "$png" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "$png is not a PNG"
+    # every gradient-descent end point is in a valley: w1*w2 = 1 (target 1, no noise)
+    paste <(h5dump -m '%.17g' -d /table/w1 -y -w 1 "$T/lin/sweep.h5" | sed -n '/DATA {/,/}/p' | grep '[0-9]' | tr -d ,) \
+          <(h5dump -m '%.17g' -d /table/w2 -y -w 1 "$T/lin/sweep.h5" | sed -n '/DATA {/,/}/p' | grep '[0-9]' | tr -d ,) |
+        awk '{p = $1 * $2; if (p < 0.999 || p > 1.001) bad++; n++} END {exit !(n == 40 && bad == 0)}' ||
+        fail "end points not all on w1*w2 = 1"
+    ;;
+hessian)
+    "$DLX" landscape "$DATA/hessian.yaml" --out "$T/h.h5" --no-figures > "$T/h.txt" 2>&1 || fail "hessian sweep: $(cat "$T/h.txt")"
+    grep -q 'params=565 hessian_index=[0-9]* eig_min=-*[0-9.e-]* eig_max=[0-9]' "$T/h.txt" || fail "expected 565 params and a positive top eigenvalue: $(cat "$T/h.txt")"
+    ;;
+*)
+    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian" >&2
+    exit 2
+    ;;
+esac
+echo "ok: $1"
