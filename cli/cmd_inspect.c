@@ -7,9 +7,36 @@
 #include "../core/h5io.h"
 #include "cli.h"
 
+static int ignore_entry(const dlx_h5_entry *e, void *user)
+{
+    (void)e;
+    (void)user;
+    return 0;
+}
+
+/* A metric series: its length and last (step, value) row, not column stats. */
+static bool print_series(const char *file, const dlx_h5_entry *e)
+{
+    if (strncmp(e->path, "/metrics/", 9) != 0 || e->ndim != 2 || e->dims[1] != 2)
+        return false;
+    double *rows = NULL;
+    int64_t n = 0;
+    dlx_err err;
+    if (dlx_metrics_read(file, e->path + 9, &rows, &n, &err))
+        return false;
+    if (n > 0)
+        printf("  %-40s %6" PRId64 " rows, last: step %.0f value %.6g\n", e->path, n, rows[2 * (n - 1)],
+               rows[2 * (n - 1) + 1]);
+    else
+        printf("  %-40s empty\n", e->path);
+    free(rows);
+    return true;
+}
+
 static int print_entry(const dlx_h5_entry *e, void *user)
 {
-    (void)user;
+    if (print_series(user, e))
+        return 0;
     char dims[128] = "scalar";
     size_t used = 0;
     if (e->ndim > 0) {
@@ -56,12 +83,14 @@ int cmd_inspect(int argc, char **argv)
     } else if (err.code == DLX_EIO) {
         return cli_fail(&err);
     } else {
-        /* not a checkpoint: any HDF5 file (metrics.h5) is still listed */
+        /* not a checkpoint: any readable HDF5 file (metrics.h5) is still listed */
         dlx_err_clear(&err);
+        if (dlx_h5_walk(path, ignore_entry, NULL, &err))
+            return cli_fail(&err);
         printf("%s:\n", path);
     }
     printf("datasets:\n");
-    if (dlx_h5_walk(path, print_entry, NULL, &err))
+    if (dlx_h5_walk(path, print_entry, (void *)path, &err))
         return cli_fail(&err);
     return 0;
 }

@@ -376,6 +376,32 @@ static void resize_plane(const uint8_t *src, int ih, int iw, float *dst, int oh,
     }
 }
 
+int dlx_dataset_resize(dlx_dataset *d, int oh, int ow, dlx_err *err)
+{
+    if (oh == d->h && ow == d->w)
+        return 0;
+    size_t plane = (size_t)oh * ow, n_planes = (size_t)d->n * d->c;
+    uint8_t *out = malloc(n_planes * plane);
+    float *tmp = malloc(plane * sizeof *tmp);
+    if (!out || !tmp) {
+        free(out);
+        free(tmp);
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory resizing %s:%s to %dx%d", d->name,
+                            d->split, oh, ow);
+    }
+    for (size_t i = 0; i < n_planes; i++) {
+        resize_plane(d->images + i * (size_t)d->h * d->w, d->h, d->w, tmp, oh, ow, ow, 1.0f, 0.0f);
+        for (size_t k = 0; k < plane; k++) /* round to the nearest level; values stay in [0, 255] */
+            out[i * plane + k] = (uint8_t)(tmp[k] + 0.5f);
+    }
+    free(tmp);
+    free(d->images);
+    d->images = out;
+    d->h = oh;
+    d->w = ow;
+    return 0;
+}
+
 void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint32_t *idx,
                        int count, float *x, float *y)
 {
@@ -390,7 +416,14 @@ void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint3
         lut[p] = (float)p * scale + bias;
     size_t in_plane = (size_t)d->h * d->w, out_plane = (size_t)oh * ow;
     size_t in_sample = in_plane * d->c, out_sample = out_plane * oc;
+    enum { AHEAD = 4 }; /* samples are scattered in memory: fetch a few ahead */
+    for (int s = 0; s < count && s < AHEAD; s++)
+        for (size_t b = 0; b < in_sample; b += 64)
+            __builtin_prefetch(d->images + (size_t)idx[s] * in_sample + b);
     for (int s = 0; s < count; s++) {
+        if (s + AHEAD < count)
+            for (size_t b = 0; b < in_sample; b += 64)
+                __builtin_prefetch(d->images + (size_t)idx[s + AHEAD] * in_sample + b);
         const uint8_t *src = d->images + (size_t)idx[s] * in_sample;
         float *dst = x + (size_t)s * out_sample;
         if (t->pad > 0)

@@ -59,6 +59,11 @@ int dlx_idx_load(const char *images_path, const char *labels_path, int num_class
                  dlx_dataset *out, dlx_err *err);
 void dlx_dataset_free(dlx_dataset *d);
 
+/* Resize every image once (bilinear, as dlx_dataset_batch does, rounded to
+ * the nearest uint8 level), so that batches need no resampling: the images
+ * stay uint8 in memory and a per-step resize no longer costs anything. */
+int dlx_dataset_resize(dlx_dataset *d, int h, int w, dlx_err *err);
+
 /* Output shape of one transformed sample. */
 void dlx_transform_shape(const dlx_dataset *d, const dlx_transform *t, int *c, int *h, int *w);
 

@@ -125,17 +125,6 @@ double dlx_sparse_energy(const dlx_sparse *s, const float *X, const float *Z, in
     return total / (double)N;
 }
 
-static float max_abs_diff(const float *a, const float *b, size_t len)
-{
-    float d = 0.0f;
-    for (size_t i = 0; i < len; i++) {
-        float v = fabsf(a[i] - b[i]);
-        if (v > d)
-            d = v;
-    }
-    return d;
-}
-
 static void record(dlx_sparse_opts *o, int k, int *next, const float *Z, size_t len)
 {
     while (*next < o->n_record && o->record_at[*next] <= k) {
@@ -157,9 +146,9 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
     const int n = s->n, m = s->m;
     const size_t len = (size_t)N * m;
     float *B = malloc(len * sizeof(float)), *T = malloc(len * sizeof(float));
-    float *Zold = malloc(len * sizeof(float)), *Y = fista ? malloc(len * sizeof(float)) : NULL;
+    float *Y = fista ? malloc(len * sizeof(float)) : NULL;
     int rc = 0, next = 0;
-    if (!B || !T || !Zold || (fista && !Y)) {
+    if (!B || !T || (fista && !Y)) {
         rc = DLX_ENOMEM;
         goto out_free;
     }
@@ -174,25 +163,32 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
         memset(Y, 0, len * sizeof(float));
     o->iters_done = 0;
     for (int k = 1; k <= o->max_iters; k++) {
-        memcpy(Zold, Z, len * sizeof(float));
+        /* one fused pass per iteration after the GEMM: step, shrink, momentum, change */
+        float change = 0.0f;
         if (!fista) {
-            if (k == 1) { /* from Z = 0: Z1 = h(B), LISTA's Z0 */
-                memcpy(Z, B, len * sizeof(float));
-            } else {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, m, 1.0f, Zold, m, s->S, m, 0.0f, T, m);
-                for (size_t i = 0; i < len; i++)
-                    Z[i] = B[i] + T[i];
-            }
-            dlx_sparse_shrink(Z, s->theta, N, m);
+            if (k > 1)
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, m, 1.0f, Z, m, s->S, m, 0.0f, T, m);
+            for (size_t r = 0; r < (size_t)N; r++)
+                for (int j = 0; j < m; j++) {
+                    size_t i = r * (size_t)m + (size_t)j;
+                    float v = k == 1 ? B[i] : B[i] + T[i], t = s->theta[j]; /* from Z = 0: Z1 = h(B), LISTA's Z0 */
+                    float z = v > t ? v - t : (v < -t ? v + t : 0.0f);
+                    float d = fabsf(z - Z[i]);
+                    change = d > change ? d : change;
+                    Z[i] = z;
+                }
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, m, 1.0f, Y, m, s->G, m, 0.0f, T, m);
-            for (size_t i = 0; i < len; i++)
-                Z[i] = Y[i] - (T[i] - B[i]) * invL;
-            dlx_sparse_shrink(Z, s->theta, N, m);
             double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-            float mom = (float)((t - 1.0) / t1);
-            for (size_t i = 0; i < len; i++)
-                Y[i] = Z[i] + mom * (Z[i] - Zold[i]);
+            const float mom = (float)((t - 1.0) / t1), th = s->theta[0];
+            for (size_t i = 0; i < len; i++) {
+                float v = Y[i] - (T[i] - B[i]) * invL;
+                float z = v > th ? v - th : (v < -th ? v + th : 0.0f);
+                float d = z - Z[i];
+                change = fabsf(d) > change ? fabsf(d) : change;
+                Z[i] = z;
+                Y[i] = z + mom * d;
+            }
             t = t1;
         }
         o->iters_done = k;
@@ -200,7 +196,7 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
             o->energy[k - 1] = dlx_sparse_energy(s, X, Z, N, NULL);
         if (o->n_record)
             record(o, k, &next, Z, len);
-        if (o->tol > 0 && max_abs_diff(Z, Zold, len) < o->tol)
+        if (o->tol > 0 && change < o->tol)
             break;
     }
     if (o->energy)
@@ -211,7 +207,6 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
 out_free:
     free(B);
     free(T);
-    free(Zold);
     free(Y);
     return rc;
 }

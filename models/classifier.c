@@ -29,6 +29,8 @@ typedef struct clf {
     /* from the spec */
     const char *dataset, *data_dir;
     dlx_transform tf;
+    int resize_h, resize_w; /* data.resize, applied once at load; 0 = none */
+    bool save_at_end;       /* train.save: end -> one checkpoint after the last step */
     int64_t train_limit, test_limit;
     int64_t epochs, batch, checkpoint_every, log_every, eval_every;
     /* data */
@@ -47,7 +49,8 @@ typedef struct clf {
 
 static const char *const k_model_keys[] = {"kind", "layers", "loss", NULL};
 static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
-static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "threads", NULL};
+static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "save", "threads", NULL};
+static const char *const k_save[] = {"epoch", "end", NULL};
 static const char *const k_losses[] = {"softmax_xent", NULL};
 
 static int read_spec(dlx_model *m, clf *c, dlx_err *err)
@@ -88,8 +91,10 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
         resize[1] = resize[0];
     if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &c->train_limit, err);
     if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &c->test_limit, err);
-    c->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad,
-                            .resize_h = n_resize ? (int)resize[0] : 0, .resize_w = n_resize ? (int)resize[1] : 0};
+    /* the resize is done once at load (load_split), so batches only normalise and pad */
+    c->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad};
+    c->resize_h = n_resize ? (int)resize[0] : 0;
+    c->resize_w = n_resize ? (int)resize[1] : 0;
     if (!rc && !train)
         rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 64})");
     int64_t threads;
@@ -101,6 +106,10 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     if (!rc) rc = dlx_spec_int(train, "log_every", false, 100, 1, INT64_MAX, &c->log_every, err);
     /* evaluate on the test split every N epochs (0: only after the last) */
     if (!rc) rc = dlx_spec_int(train, "eval_every", false, 1, 0, 100000, &c->eval_every, err);
+    /* checkpoints at each epoch end (and every checkpoint_every steps), or only at the end */
+    int save = 0;
+    if (!rc) rc = dlx_spec_enum(train, "save", false, k_save, 0, &save, err);
+    c->save_at_end = save == 1;
     if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
     if (!rc) rc = dlx_optim_cfg_from_spec(train, &m->optim_cfg, err);
     if (!m->threads)
@@ -168,11 +177,14 @@ static void report_layers(const dlx_model *m, const clf *c)
                  (double)dlx_graph_plan_bytes(c->g) / 1048576.0);
 }
 
+/* Load a split, keep its first `limit` samples, and apply data.resize once. */
 static int load_split(const clf *c, const char *name, const char *split, int64_t limit, dlx_dataset *d, dlx_err *err)
 {
     int rc = dlx_dataset_load(name, split, c->data_dir, d, err);
     if (!rc && limit > 0 && limit < d->n)
         d->n = limit; /* the first `limit` samples; buffers stay owned */
+    if (!rc && c->resize_h)
+        rc = dlx_dataset_resize(d, c->resize_h, c->resize_w, err);
     return rc;
 }
 
@@ -365,7 +377,7 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
 }
 
 static int end_of_epoch(dlx_model *m, clf *c, dlx_metrics *mx, double train_loss, double train_acc, bool eval,
-                        dlx_err *err)
+                        bool save, dlx_err *err)
 {
     double loss = NAN, acc = NAN;
     if (eval)
@@ -387,7 +399,7 @@ static int end_of_epoch(dlx_model *m, clf *c, dlx_metrics *mx, double train_loss
         if (strcmp(r->name[i], "epoch") && strcmp(r->name[i], "step") && strcmp(r->name[i], "train_loss"))
             rc = dlx_metrics_append(mx, r->name[i], m->step, r->value[i], err);
     if (!rc) rc = dlx_metrics_flush(mx, err);
-    if (!rc) rc = dlx_run_save_checkpoint(m, err);
+    if (!rc && save) rc = dlx_run_save_checkpoint(m, err);
     return rc;
 }
 
@@ -480,7 +492,8 @@ static int clf_train(dlx_model *m, dlx_err *err)
             bool eval = m->step == total || (c->eval_every && m->epoch % c->eval_every == 0);
             double t_eval = now_s();
             rc = end_of_epoch(m, c, mx, epoch_loss / (double)epoch_steps,
-                              (double)epoch_correct / (double)(epoch_steps * c->batch), eval, err);
+                              (double)epoch_correct / (double)(epoch_steps * c->batch), eval,
+                              m->step == total || !c->save_at_end, err);
             t_other += now_s() - t_eval;
             if (rc)
                 goto out;

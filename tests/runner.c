@@ -14,6 +14,7 @@ Suite *ops_ref_suite(void);
 Suite *gradcheck_suite(void);
 Suite *graph_suite(void);
 Suite *layers_suite(void);
+Suite *lista_suite(void);
 
 static const struct {
     const char *name;
@@ -22,7 +23,7 @@ static const struct {
     {"tensor", tensor_suite}, {"spec", spec_suite},       {"data", data_suite},
     {"png", png_suite},       {"h5io", h5io_suite},       {"optim", optim_suite},
     {"ops_ref", ops_ref_suite}, {"gradcheck", gradcheck_suite}, {"graph", graph_suite},
-    {"layers", layers_suite},
+    {"layers", layers_suite}, {"lista", lista_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

@@ -1,0 +1,354 @@
+/* Sweep table, shards and merge, sweep-spec checks, summaries, the
+ * eigensolver and the toy landscape family (models/landscape.h). */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../core/h5io.h"
+#include "../models/family.h"
+#include "../models/landscape.h"
+
+static const char *src_dir(void)
+{
+    const char *s = getenv("DLX_SRC_DIR");
+    return s ? s : ".";
+}
+
+static void data_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/tests/data/landscape/%s", src_dir(), name);
+}
+
+/* a table with columns a, b, seconds and given spec text */
+static void make_table(dlx_sweep_table *t, const char *spec)
+{
+    memset(t, 0, sizeof *t);
+    t->n_cols = 3;
+    strcpy(t->cols[0], "a");
+    strcpy(t->cols[1], "b");
+    strcpy(t->cols[2], "seconds");
+    t->n_runs = 10;
+    t->spec_text = strdup(spec);
+}
+
+START_TEST(test_table_add_sorted)
+{
+    dlx_sweep_table t;
+    dlx_err err;
+    make_table(&t, "x");
+    int64_t order[] = {5, 1, 9, 3};
+    for (int i = 0; i < 4; i++) {
+        double row[3] = {(double)order[i], order[i] * 0.5, 1.0};
+        ck_assert_int_eq(dlx_sweep_table_add(&t, order[i], row, &err), 0);
+    }
+    ck_assert_int_eq(t.n, 4);
+    int64_t want[] = {1, 3, 5, 9};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(t.run[i], want[i]);
+        ck_assert(t.val[i * 3] == (double)want[i]);
+    }
+    double row[3] = {42, 43, 44};
+    ck_assert_int_eq(dlx_sweep_table_add(&t, 3, row, &err), 0); /* replaces */
+    ck_assert_int_eq(t.n, 4);
+    ck_assert(t.val[1 * 3 + 1] == 43.0);
+    ck_assert(dlx_sweep_table_has(&t, 9));
+    ck_assert(!dlx_sweep_table_has(&t, 2));
+    ck_assert_int_eq(dlx_sweep_table_col(&t, "b"), 1);
+    ck_assert_int_eq(dlx_sweep_table_col(&t, "zz"), -1);
+    dlx_sweep_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_table_roundtrip)
+{
+    dlx_sweep_table t, r;
+    dlx_err err;
+    dlx_h5_quiet();
+    make_table(&t, "sweep: {}\n");
+    double rows[3][3] = {{0.1, 1e-300, 2}, {NAN, -3.25, 4}, {1.0 / 3.0, 7, 8}};
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(dlx_sweep_table_add(&t, i * 2, rows[i], &err), 0);
+    char path[] = "/tmp/dlx-test-table-XXXXXX";
+    int fd = mkstemp(path);
+    close(fd);
+    ck_assert_int_eq(dlx_sweep_table_write(path, &t, &err), 0);
+    ck_assert_int_eq(dlx_sweep_table_read(path, &r, &err), 0);
+    ck_assert_int_eq(r.n, 3);
+    ck_assert_int_eq(r.n_cols, 3);
+    ck_assert_int_eq(r.n_runs, 10);
+    ck_assert_str_eq(r.cols[2], "seconds");
+    ck_assert_str_eq(r.spec_text, "sweep: {}\n");
+    for (int i = 0; i < 3; i++) {
+        ck_assert_int_eq(r.run[i], i * 2);
+        for (int c = 0; c < 3; c++)
+            ck_assert(memcmp(&r.val[i * 3 + c], &rows[i][c], sizeof(double)) == 0);
+    }
+    dlx_sweep_table_free(&r);
+    /* not a table */
+    FILE *f = fopen(path, "w");
+    fputs("hello", f);
+    fclose(f);
+    ck_assert_int_eq(dlx_sweep_table_read(path, &r, &err), DLX_EFORMAT);
+    ck_assert_str_eq(err.msg, "not an HDF5 file (or truncated)");
+    unlink(path);
+    ck_assert_int_eq(dlx_sweep_table_read(path, &r, &err), DLX_EIO);
+    dlx_sweep_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_merge)
+{
+    dlx_sweep_table a, b, c, m;
+    dlx_err err;
+    make_table(&a, "s");
+    make_table(&b, "s");
+    make_table(&c, "other");
+    double r0[3] = {1, 2, 0.5}, r1[3] = {3, 4, 0.7}, r1b[3] = {3, 4, 99.0};
+    dlx_sweep_table_add(&a, 0, r0, &err);
+    dlx_sweep_table_add(&a, 1, r1, &err);
+    dlx_sweep_table_add(&b, 1, r1b, &err); /* same run, other wall time: fine */
+    double r2[3] = {5, 6, 0.1};
+    dlx_sweep_table_add(&b, 2, r2, &err);
+    char pa[] = "/tmp/dlx-merge-a-XXXXXX", pb[] = "/tmp/dlx-merge-b-XXXXXX", pc[] = "/tmp/dlx-merge-c-XXXXXX";
+    close(mkstemp(pa));
+    close(mkstemp(pb));
+    close(mkstemp(pc));
+    ck_assert_int_eq(dlx_sweep_table_write(pa, &a, &err), 0);
+    ck_assert_int_eq(dlx_sweep_table_write(pb, &b, &err), 0);
+    const char *files[] = {pb, pa};
+    ck_assert_int_eq(dlx_sweep_table_merge(files, 2, &m, &err), 0);
+    ck_assert_int_eq(m.n, 3);
+    ck_assert_int_eq(m.run[0], 0);
+    ck_assert_int_eq(m.run[2], 2);
+    ck_assert(m.val[2 * 3 + 1] == 6.0);
+    dlx_sweep_table_free(&m);
+    /* a conflicting value */
+    double bad[3] = {3, 4.5, 0.7};
+    dlx_sweep_table_add(&a, 1, bad, &err);
+    ck_assert_int_eq(dlx_sweep_table_write(pa, &a, &err), 0);
+    ck_assert_int_eq(dlx_sweep_table_merge(files, 2, &m, &err), DLX_EINVAL);
+    ck_assert_str_eq(err.msg, "run 1 is also in an earlier file with a different b (4.5 vs 4)");
+    ck_assert_str_eq(err.file, pa);
+    /* a different sweep */
+    dlx_sweep_table_write(pc, &c, &err);
+    const char *files2[] = {pb, pc};
+    ck_assert_int_eq(dlx_sweep_table_merge(files2, 2, &m, &err), DLX_EINVAL);
+    ck_assert(strstr(err.msg, "is from a different sweep than") != NULL);
+    ck_assert_int_eq(dlx_sweep_table_merge(files2, 0, &m, &err), DLX_EINVAL);
+    unlink(pa);
+    unlink(pb);
+    unlink(pc);
+    dlx_sweep_table_free(&a);
+    dlx_sweep_table_free(&b);
+    dlx_sweep_table_free(&c);
+}
+END_TEST
+
+START_TEST(test_shard_parse)
+{
+    int i, n;
+    dlx_err err;
+    ck_assert_int_eq(dlx_sweep_parse_shard("3/8", &i, &n, &err), 0);
+    ck_assert_int_eq(i, 3);
+    ck_assert_int_eq(n, 8);
+    const char *bad[] = {"8/8", "-1/2", "1/0", "1", "a/2", "1/2x", ""};
+    for (int k = 0; k < 7; k++) {
+        ck_assert_int_eq(dlx_sweep_parse_shard(bad[k], &i, &n, &err), DLX_EINVAL);
+        ck_assert(strstr(err.msg, "--shard: expected I/N with 0 <= I < N") != NULL);
+    }
+}
+END_TEST
+
+START_TEST(test_sweep_load)
+{
+    char p[1024];
+    dlx_sweep *s;
+    dlx_err err;
+    data_path(p, sizeof p, "sweep.yaml");
+    ck_assert_int_eq(dlx_sweep_load(p, "/tmp/x.h5", &s, &err), 0);
+    ck_assert_int_eq(s->n_runs, 8);
+    ck_assert_int_eq(s->n_axes, 2);
+    ck_assert_str_eq(s->family, "classifier");
+    ck_assert_str_eq(s->out, "/tmp/x.h5");
+    ck_assert_int_eq(s->n_cols, 7);
+    ck_assert_str_eq(s->cols[0], "hidden");
+    ck_assert_str_eq(s->cols[2], "train_loss");
+    ck_assert_str_eq(s->cols[6], "seconds");
+    int idx[DLX_SWEEP_MAX_AXES];
+    dlx_sweep_point(s, 6, idx); /* last axis fastest: hidden[1], seed[2] */
+    ck_assert_int_eq(idx[0], 1);
+    ck_assert_int_eq(idx[1], 2);
+    ck_assert(s->axes[0].num[1] == 8.0);
+    ck_assert(s->axes[1].num[2] == 3.0);
+    dlx_spec *rs;
+    ck_assert_int_eq(dlx_sweep_run_spec(s, 6, &rs, &err), 0);
+    ck_assert_str_eq(dlx_spec_path(rs, "model.layers.1.units")->scalar, "8");
+    ck_assert_str_eq(dlx_spec_path(rs, "seed")->scalar, "3");
+    dlx_spec_destroy(rs);
+    dlx_sweep_destroy(s);
+    /* hessian expands to 4 columns */
+    data_path(p, sizeof p, "hessian.yaml");
+    ck_assert_int_eq(dlx_sweep_load(p, NULL, &s, &err), 0);
+    ck_assert_int_eq(s->n_cols, 6);
+    ck_assert_str_eq(s->cols[2], "params");
+    ck_assert_str_eq(s->cols[5], "eig_max");
+    ck_assert_int_eq(s->hess_samples, 100);
+    ck_assert_str_eq(s->out, "runs/ls-test-hessian/sweep.h5");
+    dlx_sweep_destroy(s);
+}
+END_TEST
+
+START_TEST(test_sweep_bad)
+{
+    static const struct {
+        const char *file;
+        int line, col;
+        const char *msg;
+    } k[] = {
+        {"bad_empty_axis.yaml", 5, 57, "sweep.axes[0] (hidden): the axis is empty; give at least one value"},
+        {"bad_range.yaml", 5, 38, "sweep.axes[0] (seed): the axis is empty; give at least one value"},
+        {"bad_measure.yaml", 6, 25,
+         "sweep.measures[1]: unknown measure 'tset_error' for model kind classifier; did you mean 'test_error'? "
+         "(one of: train_loss, train_error, test_loss, test_error, steps, seconds, hessian)"},
+        {"bad_key.yaml", 5, 27, NULL},
+        {"bad_base.yaml", 3, 9, NULL},
+    };
+    for (int i = 0; i < 5; i++) {
+        char p[1024];
+        dlx_sweep *s = (dlx_sweep *)1;
+        dlx_err err;
+        data_path(p, sizeof p, k[i].file);
+        ck_assert_int_eq(dlx_sweep_load(p, NULL, &s, &err), DLX_EINVAL);
+        ck_assert_ptr_null(s);
+        ck_assert_int_eq(err.line, k[i].line);
+        ck_assert_int_eq(err.col, k[i].col);
+        if (k[i].msg)
+            ck_assert_str_eq(err.msg, k[i].msg);
+    }
+    char p[1024], want[1200];
+    dlx_sweep *s;
+    dlx_err err;
+    data_path(p, sizeof p, "bad_base.yaml");
+    dlx_sweep_load(p, NULL, &s, &err);
+    data_path(p, sizeof p, "no_such_base.yaml");
+    snprintf(want, sizeof want,
+             "sweep.base: the base spec '%s' cannot be read: cannot open spec: No such file or directory", p);
+    ck_assert_str_eq(err.msg, want);
+}
+END_TEST
+
+START_TEST(test_summary_pearson)
+{
+    double x[] = {1, 2, 3, 4}, y[] = {2, 4, 6, 8}, z[] = {4, 3, 2, 1}, w[] = {1, 3, 2, 4};
+    ck_assert(fabs(dlx_pearson(x, y, 4) - 1.0) < 1e-15);
+    ck_assert(fabs(dlx_pearson(x, z, 4) + 1.0) < 1e-15);
+    ck_assert(fabs(dlx_pearson(x, w, 4) - 0.8) < 1e-15);
+    ck_assert(isnan(dlx_pearson(x, y, 1)));
+    dlx_sweep_table t;
+    dlx_err err;
+    make_table(&t, "s");
+    /* group a=1: b = 1, 3 ; group a=2: b = 10, 20, 30 */
+    double rows[5][3] = {{1, 1, 0}, {2, 10, 0}, {1, 3, 0}, {2, 20, 1}, {2, 30, 2}};
+    for (int i = 0; i < 5; i++)
+        dlx_sweep_table_add(&t, i, rows[i], &err);
+    dlx_sweep_group g[4];
+    int ng;
+    ck_assert_int_eq(dlx_sweep_summary(&t, "a", "b", "seconds", g, 4, &ng, &err), 0);
+    ck_assert_int_eq(ng, 2);
+    ck_assert(g[0].key == 1 && g[0].n == 2 && g[0].mean == 2.0 && fabs(g[0].std - sqrt(2.0)) < 1e-15);
+    ck_assert(g[1].key == 2 && g[1].n == 3 && g[1].mean == 20.0 && g[1].std == 10.0);
+    ck_assert(g[1].min == 10 && g[1].max == 30);
+    ck_assert(fabs(g[1].pearson - 1.0) < 1e-15);
+    ck_assert(isnan(g[0].pearson)); /* seconds constant in group 1 */
+    ck_assert_int_eq(dlx_sweep_summary(&t, "a", "nope", NULL, g, 4, &ng, &err), DLX_EINVAL);
+    ck_assert_str_eq(err.msg, "summary: no column 'nope'");
+    dlx_sweep_table_free(&t);
+}
+END_TEST
+
+START_TEST(test_eigvals)
+{
+    double a[9] = {2, 1, 0, 1, 2, 0, 0, 0, -5};
+    double w[3];
+    dlx_err err;
+    ck_assert_int_eq(dlx_sym_eigvals(a, 3, w, &err), 0);
+    ck_assert(fabs(w[0] + 5) < 1e-12 && fabs(w[1] - 1) < 1e-12 && fabs(w[2] - 3) < 1e-12);
+}
+END_TEST
+
+static dlx_model *toy(const char *text)
+{
+    dlx_spec *spec;
+    dlx_err err;
+    ck_assert_int_eq(dlx_spec_load_string(text, "toy.yaml", &spec, &err), 0);
+    dlx_model *m;
+    int rc = dlx_model_create(spec, "", NULL, &m, &err);
+    ck_assert_msg(rc == 0, "%s", err.msg);
+    return m;
+}
+
+START_TEST(test_linear111)
+{
+    dlx_model *m = toy("version: 1\nseed: 3\nmodel: {kind: landscape, problem: linear111, target: 2.0}\n"
+                       "train: {lr: 0.05, steps: 20000, tol: 1.0e-9}\n");
+    dlx_err err;
+    double l0;
+    ck_assert_int_eq(dlx_landscape_linear111_loss(m, 0, 0, &l0, &err), 0);
+    ck_assert_int_eq(m->family->train(m, &err), 0);
+    double w1, w2, loss;
+    ck_assert(dlx_results_get(&m->results, "w1", &w1));
+    ck_assert(dlx_results_get(&m->results, "w2", &w2));
+    ck_assert(dlx_results_get(&m->results, "loss", &loss));
+    ck_assert(fabs(w1 * w2 - 2.0) < 1e-6); /* in a valley */
+    ck_assert(loss < 1e-10);
+    /* the origin is a saddle: loss there is Syy/2 = 4 * Sxx/2 > 0, and higher than in a valley */
+    ck_assert(l0 > 1.0);
+    dlx_model_destroy(m);
+}
+END_TEST
+
+START_TEST(test_spin3)
+{
+    dlx_model *m = toy("version: 1\nseed: 2\nmodel: {kind: landscape, problem: spin3, lambda: 20}\ntrain: {}\n");
+    dlx_err err;
+    ck_assert_int_eq(m->family->train(m, &err), 0);
+    double e, en, g;
+    ck_assert(dlx_results_get(&m->results, "energy", &e));
+    ck_assert(dlx_results_get(&m->results, "energy_per_n", &en));
+    ck_assert(dlx_results_get(&m->results, "grad_norm", &g));
+    ck_assert(fabs(e / 20.0 - en) < 1e-12);
+    ck_assert_msg(en < -1.2 && en > -2.0, "energy per n %g", en);
+    ck_assert(g < 0.01);
+    double l;
+    ck_assert_int_eq(dlx_landscape_linear111_loss(m, 0, 0, &l, &err), DLX_EINVAL);
+    dlx_model_destroy(m);
+    /* bad spec: lambda missing */
+    dlx_spec *spec;
+    ck_assert_int_eq(dlx_spec_load_string("version: 1\nmodel: {kind: landscape, problem: spin3}\ntrain: {}\n",
+                                          "t.yaml", &spec, &err), 0);
+    ck_assert_int_eq(dlx_model_create(spec, "", NULL, &m, &err), DLX_EINVAL);
+    ck_assert_str_eq(err.msg, "model: missing required key 'lambda'");
+}
+END_TEST
+
+Suite *landscape_suite(void)
+{
+    Suite *s = suite_create("landscape");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, test_table_add_sorted);
+    tcase_add_test(tc, test_table_roundtrip);
+    tcase_add_test(tc, test_merge);
+    tcase_add_test(tc, test_shard_parse);
+    tcase_add_test(tc, test_sweep_load);
+    tcase_add_test(tc, test_sweep_bad);
+    tcase_add_test(tc, test_summary_pearson);
+    tcase_add_test(tc, test_eigvals);
+    tcase_add_test(tc, test_linear111);
+    tcase_add_test(tc, test_spin3);
+    suite_add_tcase(s, tc);
+    return s;
+}
