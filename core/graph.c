@@ -187,7 +187,7 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
         if (n->kind == DLX_NODE_PARAM) {
             const dlx_param *p = &g->params->items[n->param];
             n->out.data = p->t.data;
-            n->out.grad = p->t.grad;
+            n->out.grad = g->param_grads ? g->param_grads + (p->t.grad - g->params->grads) : p->t.grad;
         } else {
             n->out.data = dlx_arena_alloc(&g->arena, (size_t)n->out.numel * 4);
         }

@@ -30,7 +30,7 @@ typedef struct dlx_node dlx_node;
 typedef struct dlx_ctx {
     bool training;    /* dropout active, batch statistics, ... */
     uint64_t seed;    /* run seed: dropout masks are f(seed, node, step, element) */
-    uint64_t step;    /* global step, part of every random mask's counter */
+    uint64_t step;    /* step (micro-batch) counter, part of every random mask's counter */
     int threads;      /* threads an op may use for batch-level parallelism */
 } dlx_ctx;
 
@@ -74,6 +74,10 @@ typedef struct dlx_graph {
     size_t activation_bytes;
     bool compiled;
     bool inference; /* set before compile: no activation gradients, no backward */
+    /* Set before compile to give parameter nodes a private gradient block (same
+     * layout as params->grads) instead of the store's: a data-parallel shard
+     * accumulates there and the caller sums the shards. NULL: the store's. */
+    float *param_grads;
 } dlx_graph;
 
 /* Keeps a reference to params until dlx_graph_destroy. */

@@ -1,9 +1,13 @@
 /* Family "classifier": convnets and MLPs trained with softmax cross-entropy
  * on a labelled image dataset (MNIST, Fashion-MNIST).
  *
- * One static graph at the training batch size serves both training and
- * evaluation (evaluation pads the last partial batch and counts only real
- * samples). An epoch is floor(n / batch) steps; the few samples left over are
+ * Data parallelism that cannot change the numbers: the batch is split into
+ * train.shards micro-batches, each with its own static graph and its own
+ * gradient block; the shards run side by side on up to --threads cores and
+ * their gradients are summed in a fixed order. The result therefore depends
+ * on the spec (batch, shards) and never on the thread count; OpenBLAS runs
+ * single-threaded inside each shard. The same graphs serve evaluation (the
+ * last partial batch is padded and only real samples are counted). An epoch is floor(n / batch) steps; the few samples left over are
  * different ones each epoch because the order is reshuffled. Everything random
  * is a pure function of (seed, step): data order of epoch e is f(seed, e),
  * dropout masks are f(seed, node, step), so resuming at any step reproduces
@@ -14,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/data.h"
 #include "../core/gradcheck.h"
@@ -24,6 +29,19 @@
 #include "family.h"
 
 #define MAX_WRONG 100
+#define MAX_SHARDS 16
+
+/* One micro-batch: its graph, gradient block and evaluation partial sums. */
+typedef struct shard {
+    dlx_graph *g;
+    dlx_node *x, *y, *logits, *loss;
+    float *grads; /* private gradient block; shard 0 uses the store's own */
+    uint32_t *idx;
+    double nll;
+    int64_t correct;
+    uint32_t wrong[MAX_WRONG];
+    int n_wrong;
+} shard;
 
 typedef struct clf {
     /* from the spec */
@@ -37,11 +55,13 @@ typedef struct clf {
     dlx_dataset train, test;
     bool train_loaded;
     int c, h, w, num_classes;
-    /* graph */
-    dlx_graph *g;
-    dlx_node *x, *y, *logits, *loss;
+    /* graphs: one per shard of the batch */
+    int n_shards;
+    int64_t shard_batch;
+    shard sh[MAX_SHARDS];
+    int workers; /* shards run at once */
     dlx_layers_out layers;
-    uint32_t *order, *idx;
+    uint32_t *order;
     /* evaluation extras */
     uint32_t wrong[MAX_WRONG];
     int n_wrong;
@@ -49,7 +69,7 @@ typedef struct clf {
 
 static const char *const k_model_keys[] = {"kind", "layers", "loss", NULL};
 static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
-static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "save", "threads", NULL};
+static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
 static const char *const k_save[] = {"epoch", "end", NULL};
 static const char *const k_losses[] = {"softmax_xent", NULL};
 
@@ -111,6 +131,15 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     if (!rc) rc = dlx_spec_enum(train, "save", false, k_save, 0, &save, err);
     c->save_at_end = save == 1;
     if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
+    /* micro-batches per batch (see the top of this file); they must divide it */
+    int64_t shards = 0;
+    if (!rc) rc = dlx_spec_int(train, "shards", false, c->batch % 2 == 0 ? 2 : 1, 1, MAX_SHARDS, &shards, err);
+    if (!rc && c->batch % shards != 0)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(train, "shards")->loc,
+                          "train.shards: %lld does not divide the batch size %lld", (long long)shards,
+                          (long long)c->batch);
+    c->n_shards = (int)shards;
+    c->shard_batch = c->batch / (shards ? shards : 1);
     if (!rc) rc = dlx_optim_cfg_from_spec(train, &m->optim_cfg, err);
     if (!m->threads)
         m->threads = (int)threads;
@@ -166,15 +195,17 @@ static void report_layers(const dlx_model *m, const clf *c)
     char s[64];
     int64_t total = 0;
     dlx_run_info(m, "%-12s %-10s %-18s %10s", "layer", "type", "output", "params");
-    dlx_run_info(m, "%-12s %-10s %-18s %10s", "input", "", dlx_shape_str(&c->x->out.shape, s, sizeof s), "");
+    dlx_run_info(m, "%-12s %-10s %-18s %10s", "input", "", dlx_shape_str(&c->sh[0].x->out.shape, s, sizeof s), "");
     for (int i = 0; i < c->layers.n; i++) {
         const dlx_layer_info *l = &c->layers.info[i];
         dlx_run_info(m, "%-12s %-10s %-18s %10lld", l->name, l->type, dlx_shape_str(&l->out, s, sizeof s),
                      (long long)l->n_params);
         total += l->n_params;
     }
-    dlx_run_info(m, "%lld parameters, %.1f MiB of activations", (long long)total,
-                 (double)dlx_graph_plan_bytes(c->g) / 1048576.0);
+    dlx_run_info(m, "%lld parameters, %.1f MiB of activations; batch %lld in %d shard%s of %lld, %d at a time",
+                 (long long)total, (double)dlx_graph_plan_bytes(c->sh[0].g) * c->n_shards / 1048576.0,
+                 (long long)c->batch, c->n_shards, c->n_shards > 1 ? "s" : "", (long long)c->shard_batch,
+                 c->workers);
 }
 
 /* Load a split, keep its first `limit` samples, and apply data.resize once. */
@@ -193,12 +224,15 @@ static void clf_destroy(dlx_model *m)
     clf *c = m->impl;
     if (!c)
         return;
-    dlx_graph_destroy(c->g);
+    for (int k = 0; k < c->n_shards; k++) {
+        dlx_graph_destroy(c->sh[k].g);
+        free(c->sh[k].grads);
+        free(c->sh[k].idx);
+    }
     dlx_dataset_free(&c->train);
     dlx_dataset_free(&c->test);
     free(c->layers.info);
     free(c->order);
-    free(c->idx);
     free(c);
     m->impl = NULL;
 }
@@ -218,27 +252,42 @@ static int clf_create(dlx_model *m, dlx_err *err)
         return rc;
     c->num_classes = c->test.num_classes;
     dlx_transform_shape(&c->test, &c->tf, &c->c, &c->h, &c->w);
-    rc = build_graph(m, c, c->batch, &c->g, &c->x, &c->y, &c->logits, &c->loss, &c->layers, err);
-    if (rc)
-        return rc;
-    rc = dlx_params_finalize(&m->params, err);
-    if (!rc) rc = dlx_graph_compile(c->g, m->max_memory, err);
-    if (rc)
-        return rc;
+    for (int k = 0; k < c->n_shards; k++) {
+        shard *sh = &c->sh[k];
+        dlx_layers_out lo;
+        rc = build_graph(m, c, c->shard_batch, &sh->g, &sh->x, &sh->y, &sh->logits, &sh->loss,
+                         k == 0 ? &c->layers : &lo, err);
+        if (rc)
+            return rc;
+        if (k > 0)
+            free(lo.info);
+        if (k == 0 && (rc = dlx_params_finalize(&m->params, err)))
+            return rc;
+        if (k > 0 && !(sh->grads = calloc((size_t)m->params.total + 1, sizeof(float))))
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        sh->g->param_grads = sh->grads;
+        sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx);
+        if (!sh->idx)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        size_t limit = m->max_memory ? m->max_memory / (size_t)c->n_shards : 0;
+        if ((rc = dlx_graph_compile(sh->g, limit, err)))
+            return rc;
+    }
     dlx_params_init_values(&m->params, m->seed);
     rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
     if (rc)
         return rc;
-    c->idx = calloc((size_t)c->batch, sizeof *c->idx);
-    if (!c->idx)
-        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    c->workers = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
+    if (c->workers > c->n_shards)
+        c->workers = c->n_shards;
     report_layers(m, c);
     return 0;
 }
 
 /* Argmax and -log p(label) per row, in double. */
 static void score_rows(const float *logits, const float *labels, int rows, int k, double *nll, int64_t *correct,
-                       const uint32_t *idx, clf *c)
+                       const uint32_t *idx, shard *c)
 {
     for (int i = 0; i < rows; i++) {
         const float *z = logits + (int64_t)i * k;
@@ -258,20 +307,50 @@ static void score_rows(const float *logits, const float *labels, int rows, int k
     }
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Shard k evaluates batches k, k + S, k + 2S, ...; partial sums are added in
+ * shard order and the misclassified indices sorted, so nothing depends on
+ * which thread ran what. */
 static int evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, double *acc)
 {
-    const dlx_ctx ctx = {.training = false, .seed = m->seed, .step = (uint64_t)m->step, .threads = m->threads};
+    int64_t sb = c->shard_batch, n_batches = (d->n + sb - 1) / sb;
+#pragma omp parallel for num_threads(c->workers) schedule(static, 1)
+    for (int k = 0; k < c->n_shards; k++) {
+        shard *sh = &c->sh[k];
+        const dlx_ctx ctx = {.training = false, .seed = m->seed, .step = (uint64_t)m->step, .threads = 1};
+        sh->nll = 0.0;
+        sh->correct = 0;
+        sh->n_wrong = 0;
+        for (int64_t b = k; b < n_batches; b += c->n_shards) {
+            int64_t start = b * sb;
+            int rows = (int)(d->n - start < sb ? d->n - start : sb);
+            for (int i = 0; i < sb; i++)
+                sh->idx[i] = (uint32_t)(i < rows ? start + i : start); /* pad with a real sample */
+            dlx_dataset_batch(d, &c->tf, sh->idx, (int)sb, sh->x->out.data, sh->y->out.data);
+            dlx_graph_forward(sh->g, &ctx);
+            score_rows(sh->logits->out.data, sh->y->out.data, rows, c->num_classes, &sh->nll, &sh->correct,
+                       sh->idx, sh);
+        }
+    }
     double nll = 0.0;
     int64_t correct = 0;
     c->n_wrong = 0;
-    for (int64_t start = 0; start < d->n; start += c->batch) {
-        int rows = (int)(d->n - start < c->batch ? d->n - start : c->batch);
-        for (int i = 0; i < c->batch; i++)
-            c->idx[i] = (uint32_t)(i < rows ? start + i : start); /* pad with a real sample */
-        dlx_dataset_batch(d, &c->tf, c->idx, (int)c->batch, c->x->out.data, c->y->out.data);
-        dlx_graph_forward(c->g, &ctx);
-        score_rows(c->logits->out.data, c->y->out.data, rows, c->num_classes, &nll, &correct, c->idx, c);
+    uint32_t all[MAX_WRONG * MAX_SHARDS];
+    int n_all = 0;
+    for (int k = 0; k < c->n_shards; k++) {
+        nll += c->sh[k].nll;
+        correct += c->sh[k].correct;
+        memcpy(all + n_all, c->sh[k].wrong, (size_t)c->sh[k].n_wrong * sizeof *all);
+        n_all += c->sh[k].n_wrong;
     }
+    qsort(all, (size_t)n_all, sizeof *all, cmp_u32);
+    c->n_wrong = n_all < MAX_WRONG ? n_all : MAX_WRONG;
+    memcpy(c->wrong, all, (size_t)c->n_wrong * sizeof *all);
     *loss = nll / (double)d->n;
     *acc = (double)correct / (double)d->n;
     return 0;
@@ -403,6 +482,23 @@ static int end_of_epoch(dlx_model *m, clf *c, dlx_metrics *mx, double train_loss
     return rc;
 }
 
+/* The batch gradient is the mean of the shards' (each is already a mean over
+ * its micro-batch): summed in shard order, so the bits do not depend on threads. */
+static void reduce_grads(dlx_model *m, clf *c)
+{
+    if (c->n_shards == 1)
+        return;
+    float *g = m->params.grads, inv = 1.0f / (float)c->n_shards;
+    int64_t n = m->params.total;
+    for (int k = 1; k < c->n_shards; k++) {
+        const float *gk = c->sh[k].grads;
+        for (int64_t i = 0; i < n; i++)
+            g[i] += gk[i];
+    }
+    for (int64_t i = 0; i < n; i++)
+        g[i] *= inv;
+}
+
 static int clf_train(dlx_model *m, dlx_err *err)
 {
     clf *c = m->impl;
@@ -438,11 +534,23 @@ static int clf_train(dlx_model *m, dlx_err *err)
             dlx_epoch_order(m->seed, epoch, c->order, (uint32_t)c->train.n);
             order_epoch = epoch;
         }
-        memcpy(c->idx, c->order + pos * c->batch, (size_t)c->batch * sizeof *c->idx);
-        dlx_dataset_batch(&c->train, &c->tf, c->idx, (int)c->batch, c->x->out.data, c->y->out.data);
-        const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)m->step, .threads = m->threads};
-        dlx_graph_forward(c->g, &ctx);
-        double loss = c->loss->out.data[0];
+        /* each shard: its slice of the batch, forward, backward into its own gradients */
+#pragma omp parallel for num_threads(c->workers) schedule(static, 1)
+        for (int k = 0; k < c->n_shards; k++) {
+            shard *sh = &c->sh[k];
+            memcpy(sh->idx, c->order + pos * c->batch + k * c->shard_batch, (size_t)c->shard_batch * sizeof *sh->idx);
+            dlx_dataset_batch(&c->train, &c->tf, sh->idx, (int)c->shard_batch, sh->x->out.data, sh->y->out.data);
+            /* a micro-batch counter, so every shard draws its own dropout masks */
+            const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)(m->step * c->n_shards + k),
+                                 .threads = 1};
+            dlx_graph_forward(sh->g, &ctx);
+            memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
+            dlx_graph_backward(sh->g, sh->loss, &ctx);
+        }
+        double loss = 0.0;
+        for (int k = 0; k < c->n_shards; k++)
+            loss += c->sh[k].loss->out.data[0];
+        loss /= c->n_shards;
         if (!isfinite(loss)) {
             if (m->checkpoint_step >= 0)
                 rc = dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
@@ -457,14 +565,15 @@ static int clf_train(dlx_model *m, dlx_err *err)
                                   isnan(loss) ? "NaN" : "infinite", (long long)m->step + 1, (long long)epoch + 1);
             goto out;
         }
-        dlx_params_zero_grad(&m->params);
-        dlx_graph_backward(c->g, c->loss, &ctx);
+        reduce_grads(m, c);
         double lr = dlx_optim_lr(&m->optim_cfg, m->step, spe, total);
         dlx_optim_step(m->optim, lr);
         m->step++;
-        double nll_unused = 0.0;
-        score_rows(c->logits->out.data, c->y->out.data, (int)c->batch, c->num_classes, &nll_unused,
-                   &epoch_correct, c->idx, NULL);
+        for (int k = 0; k < c->n_shards; k++) {
+            double nll_unused = 0.0;
+            score_rows(c->sh[k].logits->out.data, c->sh[k].y->out.data, (int)c->shard_batch, c->num_classes,
+                       &nll_unused, &epoch_correct, c->sh[k].idx, NULL);
+        }
         epoch_loss += loss;
         log_loss += loss;
         epoch_steps++;

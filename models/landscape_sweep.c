@@ -231,11 +231,15 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
     if (rc)
         return rc;
     /* the base is relative to the sweep spec's directory */
-    const char *slash = strrchr(s->path, '/');
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", s->path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *slash = '\0';
     if (base[0] == '/' || !slash)
         snprintf(s->base_path, sizeof s->base_path, "%s", base);
     else
-        snprintf(s->base_path, sizeof s->base_path, "%.*s/%s", (int)(slash - s->path), s->path, base);
+        snprintf(s->base_path, sizeof s->base_path, "%.200s/%.300s", dir, base);
     dlx_spec *b;
     dlx_err berr;
     rc = dlx_spec_load_file(s->base_path, &b, &berr);

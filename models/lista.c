@@ -492,6 +492,7 @@ static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
     dlx_rng r;
     dlx_rng_init(&r, m->seed, STREAM_DICT_BATCH);
     double t0 = now_s(), t_log = t0, e_sum = 0.0;
+    int64_t since = 0; /* steps in e_sum: the mean energy since the last report */
     for (int64_t step = 0; step < c->dict_steps; step++) {
         for (int i = 0; i < B; i++)
             memcpy(X + (size_t)i * n, c->Xtr + (size_t)dlx_rng_below(&r, (uint32_t)c->ntr) * n, (size_t)n * sizeof(float));
@@ -501,8 +502,10 @@ static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
             goto out_free;
         dlx_sparse_opts o = {.max_iters = (int)c->dict_iters};
         rc = dlx_sparse_solve(&sp, DLX_SPARSE_FISTA, X, B, Z, &o, err);
-        if (!rc)
+        if (!rc) {
             e_sum += dlx_sparse_energy(&sp, X, Z, B, NULL);
+            since++;
+        }
         dlx_sparse_free(&sp);
         if (rc)
             goto out_free;
@@ -514,9 +517,11 @@ static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
         normalize_columns(wd, n, k);
         double t = now_s();
         if (t - t_log > 5.0 || step + 1 == c->dict_steps) {
-            dlx_run_info(m, "dictionary step %lld/%lld: mean energy %.4f (%.1f s)", (long long)step + 1,
-                         (long long)c->dict_steps, e_sum / (double)(step + 1), t - t0);
+            dlx_run_info(m, "dictionary step %lld/%lld: mean energy %.4f since the last line (%.1f s)", (long long)step + 1,
+                         (long long)c->dict_steps, e_sum / (double)since, t - t0);
             t_log = t;
+            e_sum = 0.0;
+            since = 0;
         }
     }
 out_free:

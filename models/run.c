@@ -211,8 +211,9 @@ int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *
     rc = m->family->create(m, err);
     if (rc)
         goto fail;
-    if (m->threads > 0)
-        openblas_set_num_threads(m->threads);
+    /* parallelism comes from the families' own shards (deterministic); BLAS
+     * stays single-threaded so its results never depend on the thread count */
+    openblas_set_num_threads(1);
     *out = m;
     return 0;
 fail:

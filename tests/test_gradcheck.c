@@ -373,6 +373,27 @@ static void fx_shrink(void)
     }
 }
 
+/* LCoD unrolled 1 and 4 coordinate updates; S near I - small, theta 0.1. */
+static void fx_lcod(void)
+{
+    for (int steps = 1; steps <= 4; steps += 3) {
+        env e;
+        env_open(&e, 1200 + (uint64_t)steps);
+        dlx_node *x = inp(&e, "x", dlx_shape_2d(3, 5), true);
+        dlx_node *we = par(&e, "We", dlx_shape_2d(4, 5)), *s = par(&e, "S", dlx_shape_2d(4, 4));
+        dlx_node *th = par(&e, "theta", dlx_shape_1d(4));
+        dlx_lcod_attr a = {.steps = steps};
+        dlx_node *z = op(&e, "lcod", (dlx_node *[]){x, we, s, th}, 4, &a);
+        compile_fill(&e, 0);
+        for (int j = 0; j < 4; j++)
+            th->out.data[j] = 0.1f;
+        for (int j = 0; j < 16; j++)
+            s->out.data[j] *= 0.5f;
+        check_ok(&e, z, &k_eval, steps == 1 ? "lcod 1 step" : "lcod 4 steps");
+        env_close(&e);
+    }
+}
+
 typedef struct fixture {
     const char *op;
     void (*run)(void);
@@ -383,6 +404,7 @@ static const fixture k_fixtures[] = {
     {"avgpool2d", fx_avgpool2d}, {"act", fx_act},     {"dropout", fx_dropout},
     {"reshape", fx_reshape}, {"add", fx_add},         {"concat", fx_concat},
     {"softmax_xent", fx_softmax_xent}, {"mse", fx_mse}, {"shrink", fx_shrink},
+    {"lcod", fx_lcod},
 };
 
 static int registry_size(void)
@@ -409,13 +431,13 @@ END_TEST
 
 START_TEST(test_registry)
 {
-    ck_assert_int_eq(registry_size(), 12);
+    ck_assert_int_eq(registry_size(), 13);
     ck_assert_ptr_eq(dlx_op_find("softmax_xent"), &dlx_op_softmax_xent);
     ck_assert_ptr_eq(dlx_op_find("conv2d"), &dlx_op_conv2d);
     ck_assert_ptr_null(dlx_op_find("softmax"));
     ck_assert_ptr_null(dlx_op_find(NULL));
     ck_assert_ptr_null(dlx_op_at(-1));
-    ck_assert_ptr_null(dlx_op_at(12));
+    ck_assert_ptr_null(dlx_op_at(13));
 }
 END_TEST
 

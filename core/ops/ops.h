@@ -15,6 +15,8 @@
  *                DLX_MSE_MEAN: mean over all elements of (p - t)^2
  *                DLX_MSE_HALF_SUM: mean over N of 0.5 * sum over features (p - t)^2
  *   shrink      in: x (N, M), theta (M) -> (N, M), sign(x) max(|x| - theta, 0)
+ *   lcod        in: X (N, n), We (m, n), S (m, m), theta (m) -> (N, m): attr.steps
+ *                learned coordinate-descent updates (core/ops/lcod.c)
  * The target/labels input of a loss gets no gradient.
  */
 #ifndef DLX_OPS_H
@@ -80,6 +82,10 @@ typedef struct dlx_concat_attr {
     int axis;
 } dlx_concat_attr;
 
+typedef struct dlx_lcod_attr {
+    int steps; /* coordinate updates per sample, >= 1 */
+} dlx_lcod_attr;
+
 typedef enum dlx_mse_mode { DLX_MSE_MEAN = 0, DLX_MSE_HALF_SUM = 1 } dlx_mse_mode;
 typedef struct dlx_mse_attr {
     dlx_mse_mode mode;
@@ -97,6 +103,7 @@ extern const dlx_op_vtbl dlx_op_concat;
 extern const dlx_op_vtbl dlx_op_softmax_xent;
 extern const dlx_op_vtbl dlx_op_mse;
 extern const dlx_op_vtbl dlx_op_shrink;
+extern const dlx_op_vtbl dlx_op_lcod;
 
 /* Registry: find by name (NULL if unknown); iterate with dlx_op_at(i) until NULL. */
 const dlx_op_vtbl *dlx_op_find(const char *name);

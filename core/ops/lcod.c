@@ -1,0 +1,142 @@
+/* lcod: learned coordinate descent (Gregor & LeCun 2010, LCoD), T unrolled
+ * coordinate updates as one op (expressing the per-sample argmax and the
+ * single-column update with generic ops would need gather/scatter ops that
+ * the engine does not have).
+ *
+ *   in:  X (N, n), We (m, n), S (m, m), theta (m);  attr: steps T >= 1
+ *   out: Z (N, m)
+ *   B = X We^T; Z = 0; T times, per sample:
+ *       Zbar = h_theta(B); k = argmax_j |Z_j - Zbar_j| (first on ties);
+ *       d = Zbar_k - Z_k;  B += S[:, k] d;  Z_k = Zbar_k
+ *   out = h_theta(B)          (h = sign(v) max(|v| - theta, 0))
+ * With We = Wd^T, S = I - Wd^T Wd, theta = alpha it is CoD (core/sparse.h).
+ *
+ * Backward treats the chosen k as constant (piecewise-linear function) and
+ * runs the steps in reverse with dB (the gradient of B) and dZ:
+ *   dB = dOut h'(B_T);  for t = T..1 with (k, b = B_{t-1,k}, d):
+ *     dd = S[:, k] . dB;  dS[:, k] += dB d;  g = dZ_k + dd;  dZ_k = -dd;
+ *     if |b| > theta_k: dB_k += g, dtheta_k -= g sign(b)
+ *   dWe += dB^T X,  dX += dB We   (dB = dB_0, one GEMM each over the batch)
+ * Saved for backward (scratch): B_T (N m), per step and sample (k, b, d)
+ * (3 T N), dB_0 (N m) and a dZ row (m).
+ * Non-differentiable points: |B| = theta and ties of the argmax.
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+static int lcod_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_lcod_attr *a = n->attr;
+    const dlx_shape *xs = &n->in[0]->out.shape, *ws = &n->in[1]->out.shape, *ss = &n->in[2]->out.shape,
+                    *ts = &n->in[3]->out.shape;
+    char b1[64], b2[64];
+    if (!a || a->steps < 1 || a->steps > 1000000)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "lcod needs 1 to 1000000 steps, got %d", a ? a->steps : 0);
+    if (xs->ndim != 2 || ws->ndim != 2 || ws->d[1] != xs->d[1])
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected X (N, n) and We (m, n), got %s and %s",
+                            dlx_shape_str(xs, b1, sizeof b1), dlx_shape_str(ws, b2, sizeof b2));
+    int64_t m = ws->d[0];
+    if (ss->ndim != 2 || ss->d[0] != m || ss->d[1] != m)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected S of shape [%lld, %lld], got %s", (long long)m,
+                            (long long)m, dlx_shape_str(ss, b1, sizeof b1));
+    if (ts->ndim != 1 || ts->d[0] != m)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected theta of shape [%lld], got %s", (long long)m,
+                            dlx_shape_str(ts, b1, sizeof b1));
+    int64_t N = xs->d[0];
+    n->out.shape = dlx_shape_2d(N, m);
+    n->scratch_floats = (size_t)(N * m + 3 * (int64_t)a->steps * N + (n->needs_grad ? N * m + m : 0));
+    return 0;
+}
+
+static inline float soft(float v, float t) { return v > t ? v - t : (v < -t ? v + t : 0.0f); }
+
+static void lcod_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_lcod_attr *a = n->attr;
+    const float *X = n->in[0]->out.data, *We = n->in[1]->out.data, *S = n->in[2]->out.data, *th = n->in[3]->out.data;
+    const int N = (int)n->out.shape.d[0], m = (int)n->out.shape.d[1], nn = (int)n->in[0]->out.shape.d[1], T = a->steps;
+    float *Bs = n->scratch, *rec = n->scratch + (size_t)N * m, *Z = n->out.data;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, nn, 1.0f, X, nn, We, nn, 0.0f, Bs, m);
+    memset(Z, 0, (size_t)N * m * sizeof(float));
+    for (int i = 0; i < N; i++) {
+        float *b = Bs + (size_t)i * m, *z = Z + (size_t)i * m;
+        for (int t = 0; t < T; t++) {
+            int k = 0;
+            float best = -1.0f;
+            for (int j = 0; j < m; j++) {
+                float dv = fabsf(z[j] - soft(b[j], th[j]));
+                if (dv > best) {
+                    best = dv;
+                    k = j;
+                }
+            }
+            float zb = soft(b[k], th[k]), d = zb - z[k];
+            float *r = rec + ((size_t)t * N + i) * 3;
+            r[0] = (float)k;
+            r[1] = b[k];
+            r[2] = d;
+            for (int j = 0; j < m; j++)
+                b[j] += S[(size_t)j * m + k] * d;
+            z[k] = zb;
+        }
+        for (int j = 0; j < m; j++)
+            z[j] = soft(b[j], th[j]);
+    }
+}
+
+static void lcod_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_lcod_attr *a = n->attr;
+    const float *X = n->in[0]->out.data, *We = n->in[1]->out.data, *S = n->in[2]->out.data, *th = n->in[3]->out.data;
+    float *dX = n->in[0]->out.grad, *dWe = n->in[1]->out.grad, *dS = n->in[2]->out.grad, *dth = n->in[3]->out.grad;
+    const int N = (int)n->out.shape.d[0], m = (int)n->out.shape.d[1], nn = (int)n->in[0]->out.shape.d[1], T = a->steps;
+    const float *Bs = n->scratch, *rec = n->scratch + (size_t)N * m, *dOut = n->out.grad;
+    float *dB0 = n->scratch + (size_t)N * m + 3 * (size_t)T * N, *dZ = dB0 + (size_t)N * m;
+    for (int i = 0; i < N; i++) {
+        const float *b = Bs + (size_t)i * m, *go = dOut + (size_t)i * m;
+        float *dB = dB0 + (size_t)i * m;
+        for (int j = 0; j < m; j++) {
+            bool on = fabsf(b[j]) > th[j] && (b[j] > th[j] || b[j] < -th[j]);
+            dB[j] = on ? go[j] : 0.0f;
+            if (on && dth)
+                dth[j] -= b[j] > 0 ? go[j] : -go[j];
+            dZ[j] = 0.0f;
+        }
+        for (int t = T - 1; t >= 0; t--) {
+            const float *r = rec + ((size_t)t * N + i) * 3;
+            int k = (int)r[0];
+            float bk = r[1], d = r[2], dd = 0.0f;
+            for (int j = 0; j < m; j++)
+                dd += S[(size_t)j * m + k] * dB[j];
+            if (dS)
+                for (int j = 0; j < m; j++)
+                    dS[(size_t)j * m + k] += dB[j] * d;
+            float g = dZ[k] + dd;
+            dZ[k] = -dd;
+            if (bk > th[k] || bk < -th[k]) {
+                dB[k] += g;
+                if (dth)
+                    dth[k] -= bk > 0 ? g : -g;
+            }
+        }
+    }
+    if (dWe)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, nn, N, 1.0f, dB0, m, X, nn, 1.0f, dWe, nn);
+    if (dX)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, nn, m, 1.0f, dB0, m, We, nn, 1.0f, dX, nn);
+}
+
+const dlx_op_vtbl dlx_op_lcod = {
+    .name = "lcod",
+    .n_in_min = 4,
+    .n_in_max = 4,
+    .attr_size = sizeof(dlx_lcod_attr),
+    .infer = lcod_infer,
+    .forward = lcod_forward,
+    .backward = lcod_backward,
+};
