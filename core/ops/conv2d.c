@@ -138,8 +138,9 @@ static void im2col(const geom *g, const float *x, float *col, size_t ld)
                     const float *src = x + ((size_t)c * g->H + ih) * g->W;
                     for (int j = 0; j < jlo; j++)
                         dst[j] = 0.0f;
-                    if (g->SW == 1)
-                        memcpy(dst + jlo, src + jlo + off, (size_t)(jhi - jlo) * sizeof(float));
+                    if (g->SW == 1) /* short rows: an inline loop beats a memcpy call */
+                        for (int j = jlo; j < jhi; j++)
+                            dst[j] = src[j + off];
                     else
                         for (int j = jlo; j < jhi; j++)
                             dst[j] = src[j * g->SW + off];
@@ -192,6 +193,23 @@ static void bias_act(float *y, int L, float b, dlx_act act, float alpha)
     dlx_act_forward(act, alpha, y, L);
 }
 
+/* A sum in 16 independent lanes (then combined in a fixed order), so the
+ * compiler can vectorise it without -ffast-math; deterministic all the same. */
+static float sum16(const float *x, size_t n)
+{
+    float acc[16] = {0};
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += x[k + l];
+    for (; k < n; k++)
+        acc[0] += x[k];
+    for (int l = 8; l > 0; l /= 2)
+        for (int i = 0; i < l; i++)
+            acc[i] += acc[i + l];
+    return acc[0];
+}
+
 static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
@@ -224,19 +242,19 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
     for (int i = 0; i < g.N; i++) {
         float *col = n->scratch + i * csz;
         const float *dzi = n->out.grad + i * ysz;
-        if (a->act != DLX_ACT_NONE) {
+        if (a->act == DLX_ACT_RELU) { /* fused copy and mask */
+            const float *y = n->out.data + i * ysz;
+            for (size_t k = 0; k < ysz; k++)
+                t[k] = y[k] > 0.0f ? dzi[k] : 0.0f;
+            dzi = t;
+        } else if (a->act != DLX_ACT_NONE) {
             memcpy(t, dzi, ysz * sizeof(float));
             dlx_act_backward(a->act, a->alpha, n->out.data + i * ysz, t, (int64_t)ysz);
             dzi = t;
         }
         if (db)
-            for (int f = 0; f < g.F; f++) {
-                const float *r = dzi + (size_t)f * g.L;
-                float s = 0.0f;
-                for (int k = 0; k < g.L; k++)
-                    s += r[k];
-                db[f] += s;
-            }
+            for (int f = 0; f < g.F; f++)
+                db[f] += sum16(dzi + (size_t)f * g.L, (size_t)g.L);
         if (dw)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.F, g.CKK, g.L, 1.0f, dzi, g.L,
                         col, g.L, 1.0f, dw, g.CKK);

@@ -89,6 +89,29 @@ static int maxpool_infer(dlx_node *n, dlx_err *err)
     return 0;
 }
 
+/* 2x2 windows, stride 2, no padding (LeNet's and most convnets' pooling):
+ * branch-free selects the compiler vectorises; same tie rule (row-major first). */
+static void maxpool_2x2(const pgeom *g, const float *x, float *y, int32_t *arg)
+{
+    const size_t plane = (size_t)g->H * g->W;
+    for (int c = 0; c < g->NC; c++, x += plane)
+        for (int i = 0; i < g->OH; i++, y += g->OW) {
+            const float *r0 = x + (size_t)(2 * i) * g->W, *r1 = r0 + g->W;
+            int32_t base = 2 * i * g->W;
+            for (int j = 0; j < g->OW; j++) {
+                float a = r0[2 * j], b = r0[2 * j + 1], c2 = r1[2 * j], d = r1[2 * j + 1];
+                float m01 = b > a ? b : a, m23 = d > c2 ? d : c2;
+                int32_t i01 = b > a ? 1 : 0, i23 = d > c2 ? g->W + 1 : g->W;
+                int second = m23 > m01;
+                y[j] = second ? m23 : m01;
+                if (arg)
+                    arg[j] = base + 2 * j + (second ? i23 : i01);
+            }
+            if (arg)
+                arg += g->OW;
+        }
+}
+
 static void maxpool_forward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
@@ -98,6 +121,10 @@ static void maxpool_forward(dlx_node *n, const dlx_ctx *ctx)
     int32_t *arg = n->scratch ? (int32_t *)(void *)n->scratch : NULL;
     const size_t plane = (size_t)g.H * g.W;
     size_t o = 0;
+    if (g.KH == 2 && g.KW == 2 && g.SH == 2 && g.SW == 2 && g.PH == 0 && g.PW == 0) {
+        maxpool_2x2(&g, x, y, arg);
+        return;
+    }
     for (int c = 0; c < g.NC; c++, x += plane)
         for (int i = 0; i < g.OH; i++) {
             int h0 = i * g.SH - g.PH, h1 = h0 + g.KH;
