@@ -93,7 +93,7 @@ int cmd_train(int argc, char **argv)
     const char *sets[64];
     int n_sets = 0, threads = 0;
     long long stop_at = 0;
-    bool resume = false, json = false, quiet = false;
+    bool resume = false, json = false, quiet = false, profile = false;
     size_t max_memory = default_max_memory();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -113,6 +113,8 @@ int cmd_train(int argc, char **argv)
             stop_at = strtoll(argv[++i], &end, 10);
             if (*end || stop_at < 1)
                 return cli_usage_error("train", "--stop-at: expected a step number >= 1, got '%s'", argv[i]);
+        } else if (strcmp(a, "--profile") == 0) {
+            profile = true;
         } else if (strcmp(a, "--resume") == 0) {
             resume = true;
         } else if (strcmp(a, "--json") == 0) {
@@ -167,6 +169,7 @@ int cmd_train(int argc, char **argv)
         return cli_fail(&err);
     snprintf(m->spec_path, sizeof m->spec_path, "%s", spec_path);
     m->stop_at = stop_at;
+    m->profile = profile;
     char ckpt[600];
     snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", run_dir);
     if (resume) {

@@ -10,7 +10,7 @@
 static const dlx_command k_commands[] = {
     {"train", cmd_train, "train a model from a YAML spec",
      "usage: dlx train SPEC [--set KEY=VALUE]... [--out DIR] [--resume] [--stop-at STEP] [--json]\n"
-     "                 [--quiet] [--threads N] [--max-memory SIZE]\n"
+     "                 [--quiet] [--profile] [--threads N] [--max-memory SIZE]\n"
      "\n"
      "Trains the model that SPEC describes and writes DIR/checkpoint.h5 (parameters,\n"
      "optimizer state, step, the resolved spec) at each epoch end and every\n"
@@ -24,6 +24,7 @@ static const dlx_command k_commands[] = {
      "  --stop-at STEP    checkpoint and stop after global step STEP (resume later)\n"
      "  --json            print one JSON object of final metrics on stdout\n"
      "  --quiet           no progress output\n"
+     "  --profile         time every op and print where a training step goes\n"
      "  --threads N       BLAS threads (default: train.threads, else OpenBLAS's default)\n"
      "  --max-memory SIZE refuse graphs needing more activation memory (e.g. 2G, 512M;\n"
      "                    default 80% of physical memory)\n"

@@ -78,6 +78,9 @@ typedef struct dlx_graph {
      * layout as params->grads) instead of the store's: a data-parallel shard
      * accumulates there and the caller sums the shards. NULL: the store's. */
     float *param_grads;
+    /* When non-NULL (2 doubles per node, zeroed by the caller), forward and
+     * backward add each op node's seconds to prof[2 id] and prof[2 id + 1]. */
+    double *prof;
 } dlx_graph;
 
 /* Keeps a reference to params until dlx_graph_destroy. */

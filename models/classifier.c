@@ -482,6 +482,34 @@ static int end_of_epoch(dlx_model *m, clf *c, dlx_metrics *mx, double train_loss
     return rc;
 }
 
+/* Per-op forward/backward milliseconds per step, slowest first (--profile). */
+static void report_profile(const dlx_model *m, const dlx_graph *g, const double *prof, int64_t steps)
+{
+    double total = 0.0;
+    for (int i = 0; i < g->n; i++)
+        total += prof[2 * i] + prof[2 * i + 1];
+    if (steps <= 0 || total <= 0.0)
+        return;
+    dlx_run_info(m, "profile of shard 0, per step (training; evaluation excluded):");
+    dlx_run_info(m, "  %-14s %-12s %9s %9s %6s", "node", "op", "fwd ms", "bwd ms", "share");
+    bool done[4096] = {false};
+    for (int r = 0; r < g->n && r < 4096; r++) {
+        int best = -1;
+        for (int i = 0; i < g->n && i < 4096; i++)
+            if (!done[i] && g->nodes[i]->kind == DLX_NODE_OP &&
+                (best < 0 || prof[2 * i] + prof[2 * i + 1] > prof[2 * best] + prof[2 * best + 1]))
+                best = i;
+        if (best < 0)
+            break;
+        done[best] = true;
+        const dlx_node *n = g->nodes[best];
+        dlx_run_info(m, "  %-14s %-12s %9.3f %9.3f %5.1f%%", n->name, n->op->name, 1e3 * prof[2 * best] / (double)steps,
+                     1e3 * prof[2 * best + 1] / (double)steps,
+                     100.0 * (prof[2 * best] + prof[2 * best + 1]) / total);
+    }
+    dlx_run_info(m, "  total %.3f ms per step in ops", 1e3 * total / (double)steps);
+}
+
 /* The batch gradient is the mean of the shards' (each is already a mean over
  * its micro-batch): summed in shard order, so the bits do not depend on threads. */
 static void reduce_grads(dlx_model *m, clf *c)
@@ -526,6 +554,9 @@ static int clf_train(dlx_model *m, dlx_err *err)
     if (m->step >= total)
         dlx_run_info(m, "already trained: step %lld of %lld", (long long)m->step, (long long)total);
 
+    double *prof = NULL;
+    if (m->profile && (prof = calloc(2 * (size_t)c->sh[0].g->n, sizeof *prof)))
+        c->sh[0].g->prof = prof; /* shard 0 stands for all: they run the same graph */
     double epoch_loss = 0.0, log_loss = 0.0, t0 = now_s(), t_log = t0, t_other = 0.0;
     int64_t epoch_correct = 0, epoch_steps = 0, log_steps = 0, step0 = m->step, order_epoch = -1;
     while (m->step < total) {
@@ -655,7 +686,13 @@ static int clf_train(dlx_model *m, dlx_err *err)
         dlx_results_set(&m->results, "images_per_second",
                         (double)((m->step - step0) * c->batch) / (seconds - t_other));
     rc = write_pictures(m, c, err);
+    if (prof)
+        report_profile(m, c->sh[0].g, prof, m->step - step0);
 out:
+    if (prof) {
+        c->sh[0].g->prof = NULL;
+        free(prof);
+    }
     {
         dlx_err e2;
         int rc2 = dlx_metrics_flush(mx, &e2);

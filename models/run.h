@@ -55,6 +55,7 @@ typedef struct dlx_model {
     int64_t step, epoch;       /* done so far */
     int64_t checkpoint_step;   /* step of the last checkpoint written or loaded; -1 none */
     int64_t stop_at;           /* checkpoint and stop after this global step; 0 = run to the end */
+    bool profile;              /* time every op and report the table at the end */
     int threads;
     size_t max_memory;         /* bytes; 0 = no limit */
     dlx_hooks hooks;

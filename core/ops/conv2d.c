@@ -26,6 +26,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "conv2d_direct.h"
 #include "ops.h"
 
 typedef struct geom {
@@ -48,6 +49,8 @@ static geom geom_of(const dlx_node *n)
     g.CKK = g.C * g.KH * g.KW;
     return g;
 }
+
+static bool plan_direct(const dlx_node *n, dlx_conv_direct *d);
 
 static int conv_infer(dlx_node *n, dlx_err *err)
 {
@@ -108,6 +111,12 @@ static int conv_infer(dlx_node *n, dlx_err *err)
         return dlx_err_setf(err, DLX_EINVAL, n->loc,
                             "too large: the im2col buffer would exceed 2^31 floats");
     n->out.shape = dlx_shape_4d(N, F, oh, ow);
+    dlx_conv_direct d;
+    if (plan_direct(n, &d)) {
+        /* direct kernels: their workspace plus one image's dZ */
+        n->scratch_floats = dlx_conv_direct_scratch(&d) + (size_t)(F * oh * ow);
+        return 0;
+    }
     size_t col = (size_t)(N * ckk * oh * ow), dz = (size_t)(F * oh * ow);
     n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
     return 0;
@@ -210,6 +219,15 @@ static float sum16(const float *x, size_t n)
     return acc[0];
 }
 
+/* The direct kernels for stride 1 and small filters (conv2d_direct.h). */
+static bool plan_direct(const dlx_node *n, dlx_conv_direct *d)
+{
+    const dlx_conv2d_attr *a = n->attr;
+    const int64_t *x = n->in[0]->out.shape.d, *w = n->in[1]->out.shape.d;
+    return dlx_conv_direct_plan((int)x[1], (int)x[2], (int)x[3], (int)w[0], (int)w[2], (int)w[3], a->stride_h,
+                                a->stride_w, a->pad_h, a->pad_w, d);
+}
+
 static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
@@ -218,6 +236,12 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
     const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
+    dlx_conv_direct d;
+    if (plan_direct(n, &d)) {
+        for (int i = 0; i < g.N; i++)
+            dlx_conv_direct_forward(&d, x + i * xsz, w, b, a->act, a->alpha, n->out.data + i * ysz, n->scratch);
+        return;
+    }
     for (int i = 0; i < g.N; i++) {
         float *col = n->scratch + i * csz, *y = n->out.data + i * ysz;
         im2col(&g, x + i * xsz, col, (size_t)g.L);
@@ -238,7 +262,10 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
     const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
-    float *t = n->scratch + g.N * csz; /* dZ of one image, cache-hot for the GEMMs */
+    dlx_conv_direct d;
+    bool direct = plan_direct(n, &d);
+    /* dZ of one image, cache-hot for the GEMMs or the direct kernels */
+    float *t = direct ? n->scratch + dlx_conv_direct_scratch(&d) : n->scratch + g.N * csz;
     for (int i = 0; i < g.N; i++) {
         float *col = n->scratch + i * csz;
         const float *dzi = n->out.grad + i * ysz;
@@ -255,6 +282,11 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
         if (db)
             for (int f = 0; f < g.F; f++)
                 db[f] += sum16(dzi + (size_t)f * g.L, (size_t)g.L);
+        if (direct) {
+            dlx_conv_direct_backward(&d, n->in[0]->out.data + i * xsz, w, dzi, dw, dx ? dx + i * xsz : NULL,
+                                     n->scratch);
+            continue;
+        }
         if (dw)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.F, g.CKK, g.L, 1.0f, dzi, g.L,
                         col, g.L, 1.0f, dw, g.CKK);

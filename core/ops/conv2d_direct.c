@@ -1,0 +1,203 @@
+/* Direct stride-1 convolution, "wide rows" (see conv2d_direct.h).
+ *
+ * Vectors are 16 floats (GCC/Clang vector extension: AVX-512 with
+ * -march=native on machines that have it, pairs of narrower registers
+ * elsewhere). Filters are processed FB at a time so that each input vector
+ * loaded feeds FB multiply-adds held in registers.
+ */
+#include "conv2d_direct.h"
+
+#include <string.h>
+
+typedef float v16 __attribute__((vector_size(64)));
+#define FB 4 /* filters per register block */
+
+static inline v16 load16(const float *p)
+{
+    v16 v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
+
+static inline v16 splat(float s) { return (v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
+
+static inline float hsum(v16 v)
+{
+    float s = 0.0f;
+    for (int i = 0; i < 16; i++)
+        s += v[i];
+    return s;
+}
+
+bool dlx_conv_direct_plan(int C, int H, int W, int F, int KH, int KW, int SH, int SW, int PH, int PW,
+                          dlx_conv_direct *d)
+{
+    if (SH != 1 || SW != 1)
+        return false;
+    /* small receptive fields and few filters: where per-image GEMMs are
+     * tiny and overhead-bound (LeNet, small residual nets) */
+    if ((long)C * KH * KW > 1024 || F > 128)
+        return false;
+    memset(d, 0, sizeof *d);
+    d->C = C, d->H = H, d->W = W, d->F = F, d->KH = KH, d->KW = KW, d->PH = PH, d->PW = PW;
+    d->Hp = H + 2 * PH;
+    d->Wp = W + 2 * PW;
+    d->OH = d->Hp - KH + 1;
+    d->OW = d->Wp - KW + 1;
+    if (d->OH < 1 || d->OW < 1)
+        return false;
+    d->Lw = d->OH * d->Wp;
+    d->Lv = (d->Lw + 15) / 16 * 16;
+    d->plane = (size_t)d->Hp * d->Wp;
+    /* reads reach k + (KH-1) Wp + KW-1 for k < Lv: slack past the last plane */
+    d->padded = (size_t)C * d->plane + (size_t)(d->Lv - d->Lw) + (size_t)d->Wp + (size_t)KW + 16;
+    d->padded = (d->padded + 15) / 16 * 16;
+    return true;
+}
+
+size_t dlx_conv_direct_scratch(const dlx_conv_direct *d)
+{
+    /* padded input, padded input gradient, wide output / wide dz (F Lv) */
+    return 2 * d->padded + (size_t)d->F * d->Lv + 16;
+}
+
+static void pad_image(const dlx_conv_direct *d, const float *x, float *xp)
+{
+    memset(xp, 0, d->padded * sizeof(float));
+    for (int c = 0; c < d->C; c++)
+        for (int h = 0; h < d->H; h++)
+            memcpy(xp + c * d->plane + (size_t)(h + d->PH) * d->Wp + d->PW, x + ((size_t)c * d->H + h) * d->W,
+                   (size_t)d->W * sizeof(float));
+}
+
+/* Offsets of every (c, p, q) term in the padded input: c plane + p Wp + q. */
+static void term_offsets(const dlx_conv_direct *d, int *off)
+{
+    int t = 0;
+    for (int c = 0; c < d->C; c++)
+        for (int p = 0; p < d->KH; p++)
+            for (int q = 0; q < d->KW; q++)
+                off[t++] = c * (int)d->plane + p * d->Wp + q;
+}
+
+/* The weights of filters f0 .. f0 + FB - 1, term-major, zeros past F, so that
+ * the inner loops always run FB accumulators held in registers. */
+static void gather_weights(const dlx_conv_direct *d, const float *w, int f0, float *wl)
+{
+    const int ckk = d->C * d->KH * d->KW;
+    for (int t = 0; t < ckk; t++)
+        for (int ff = 0; ff < FB; ff++)
+            wl[t * FB + ff] = f0 + ff < d->F ? w[(size_t)(f0 + ff) * ckk + t] : 0.0f;
+}
+
+#define MAX_TERMS 1024 /* C KH KW, checked by dlx_conv_direct_plan */
+
+/* wide[f][k] for filters f0 .. f0 + FB - 1 (those < F), all k < Lv */
+static void forward_block(const dlx_conv_direct *d, const float *xp, const float *wl, const int *off, int f0,
+                          float *wide)
+{
+    const int ckk = d->C * d->KH * d->KW;
+    for (int kb = 0; kb < d->Lv; kb += 16) {
+        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+        const float *xk = xp + kb;
+        for (int t = 0; t < ckk; t++) {
+            v16 xv = load16(xk + off[t]);
+            const float *wt = wl + t * FB;
+            a0 += splat(wt[0]) * xv;
+            a1 += splat(wt[1]) * xv;
+            a2 += splat(wt[2]) * xv;
+            a3 += splat(wt[3]) * xv;
+        }
+        v16 acc[FB] = {a0, a1, a2, a3};
+        for (int ff = 0; ff < FB && f0 + ff < d->F; ff++)
+            store16(wide + (size_t)(f0 + ff) * d->Lv + kb, acc[ff]);
+    }
+}
+
+void dlx_conv_direct_forward(const dlx_conv_direct *d, const float *x, const float *w, const float *b,
+                             dlx_act act, float alpha, float *y, float *scratch)
+{
+    float *xp = scratch, *wide = scratch + 2 * d->padded;
+    int off[MAX_TERMS];
+    float wl[MAX_TERMS * FB];
+    term_offsets(d, off);
+    pad_image(d, x, xp);
+    for (int f0 = 0; f0 < d->F; f0 += FB) {
+        gather_weights(d, w, f0, wl);
+        forward_block(d, xp, wl, off, f0, wide);
+    }
+    /* keep the OW real columns of every wide row, add the bias */
+    for (int f = 0; f < d->F; f++) {
+        float bias = b ? b[f] : 0.0f;
+        float *yf = y + (size_t)f * d->OH * d->OW;
+        const float *wf = wide + (size_t)f * d->Lv;
+        for (int i = 0; i < d->OH; i++)
+            for (int j = 0; j < d->OW; j++)
+                yf[i * d->OW + j] = wf[i * d->Wp + j] + bias;
+        if (act != DLX_ACT_NONE)
+            dlx_act_forward(act, alpha, yf, (int64_t)d->OH * d->OW);
+    }
+}
+
+void dlx_conv_direct_backward(const dlx_conv_direct *d, const float *x, const float *w, const float *dz,
+                              float *dw, float *dx, float *scratch)
+{
+    float *xp = scratch, *dxp = scratch + d->padded, *dzw = scratch + 2 * d->padded;
+    const int K = d->KH * d->KW;
+    const size_t ckk = (size_t)d->C * K;
+    /* dz in the wide layout, zero in the Wp - OW gap columns and the tail */
+    memset(dzw, 0, (size_t)d->F * d->Lv * sizeof(float));
+    for (int f = 0; f < d->F; f++)
+        for (int i = 0; i < d->OH; i++)
+            memcpy(dzw + (size_t)f * d->Lv + (size_t)i * d->Wp, dz + ((size_t)f * d->OH + i) * d->OW,
+                   (size_t)d->OW * sizeof(float));
+    int off[MAX_TERMS];
+    term_offsets(d, off);
+    const int ckkt = d->C * K;
+    if (dw) {
+        pad_image(d, x, xp);
+        /* dW[f, t] += sum_k dzw[f][k] xp[k + off[t]], FB filters at a time */
+        for (int f0 = 0; f0 < d->F; f0 += FB) {
+            int nf = d->F - f0 < FB ? d->F - f0 : FB;
+            const float *z0 = dzw + (size_t)f0 * d->Lv;
+            const float *z1 = nf > 1 ? z0 + d->Lv : z0, *z2 = nf > 2 ? z0 + 2 * d->Lv : z0,
+                        *z3 = nf > 3 ? z0 + 3 * d->Lv : z0;
+            for (int t = 0; t < ckkt; t++) {
+                const float *xs = xp + off[t];
+                v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+                for (int kb = 0; kb < d->Lv; kb += 16) {
+                    v16 xv = load16(xs + kb);
+                    a0 += load16(z0 + kb) * xv;
+                    a1 += load16(z1 + kb) * xv;
+                    a2 += load16(z2 + kb) * xv;
+                    a3 += load16(z3 + kb) * xv;
+                }
+                float sums[FB] = {hsum(a0), hsum(a1), hsum(a2), hsum(a3)};
+                for (int ff = 0; ff < nf; ff++)
+                    dw[(size_t)(f0 + ff) * ckk + t] += sums[ff];
+            }
+        }
+    }
+    if (dx) {
+        /* dxp[k + off[t]] += sum_f W[f, t] dzw[f][k]: the dz vectors of every
+         * filter at k are loaded once per t block, weights broadcast */
+        memset(dxp, 0, d->padded * sizeof(float));
+        for (int kb = 0; kb < d->Lv; kb += 16)
+            for (int t = 0; t < ckkt; t++) {
+                v16 v = {0};
+                for (int f = 0; f < d->F; f++)
+                    v += splat(w[(size_t)f * ckk + t]) * load16(dzw + (size_t)f * d->Lv + kb);
+                float *dst = dxp + off[t] + kb;
+                store16(dst, load16(dst) + v);
+            }
+        for (int c = 0; c < d->C; c++)
+            for (int h = 0; h < d->H; h++) {
+                const float *s = dxp + c * d->plane + (size_t)(h + d->PH) * d->Wp + d->PW;
+                float *t = dx + ((size_t)c * d->H + h) * d->W;
+                for (int j = 0; j < d->W; j++)
+                    t[j] += s[j];
+            }
+    }
+}
