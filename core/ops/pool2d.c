@@ -17,6 +17,7 @@
  *        neither summed nor counted); dx[cell] += dy / count. Saves nothing;
  *        differentiable everywhere.
  */
+#include <math.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -91,24 +92,38 @@ static int maxpool_infer(dlx_node *n, dlx_err *err)
 
 /* 2x2 windows, stride 2, no padding (LeNet's and most convnets' pooling):
  * branch-free selects the compiler vectorises; same tie rule (row-major first). */
+/* One output row of 2x2/2 max pooling; restrict lets the compiler vectorise. */
+static void max2x2_row(const float *restrict r0, const float *restrict r1, float *restrict y,
+                       int32_t *restrict arg, int OW, int32_t base, int32_t W)
+{
+    for (int j = 0; j < OW; j++) {
+        float a = r0[2 * j], b = r0[2 * j + 1], c = r1[2 * j], d = r1[2 * j + 1];
+        int32_t pb = b > a, pd = d > c;
+        float m01 = pb ? b : a, m23 = pd ? d : c;
+        int32_t second = m23 > m01;
+        y[j] = second ? m23 : m01;
+        arg[j] = base + 2 * j + (second ? W + pd : pb);
+    }
+}
+
+static void max2x2_row_noarg(const float *restrict r0, const float *restrict r1, float *restrict y, int OW)
+{
+    for (int j = 0; j < OW; j++)
+        y[j] = fmaxf(fmaxf(r0[2 * j], r0[2 * j + 1]), fmaxf(r1[2 * j], r1[2 * j + 1]));
+}
+
 static void maxpool_2x2(const pgeom *g, const float *x, float *y, int32_t *arg)
 {
     const size_t plane = (size_t)g->H * g->W;
     for (int c = 0; c < g->NC; c++, x += plane)
         for (int i = 0; i < g->OH; i++, y += g->OW) {
             const float *r0 = x + (size_t)(2 * i) * g->W, *r1 = r0 + g->W;
-            int32_t base = 2 * i * g->W;
-            for (int j = 0; j < g->OW; j++) {
-                float a = r0[2 * j], b = r0[2 * j + 1], c2 = r1[2 * j], d = r1[2 * j + 1];
-                float m01 = b > a ? b : a, m23 = d > c2 ? d : c2;
-                int32_t i01 = b > a ? 1 : 0, i23 = d > c2 ? g->W + 1 : g->W;
-                int second = m23 > m01;
-                y[j] = second ? m23 : m01;
-                if (arg)
-                    arg[j] = base + 2 * j + (second ? i23 : i01);
+            if (!arg) {
+                max2x2_row_noarg(r0, r1, y, g->OW);
+                continue;
             }
-            if (arg)
-                arg += g->OW;
+            max2x2_row(r0, r1, y, arg, g->OW, 2 * i * g->W, g->W);
+            arg += g->OW;
         }
 }
 
