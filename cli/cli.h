@@ -19,6 +19,11 @@ int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_inspect(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+
+/* Run gnuplot on script (which draws png); when gnuplot is missing, say how
+ * to render it and return 0; 1 when gnuplot fails. */
+int cli_run_gnuplot(const char *cmd, const char *script, const char *png);
 int cmd_reproduce(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
 

@@ -46,6 +46,16 @@ static const dlx_command k_commands[] = {
      "every series with its length and last value.\n"
      "\n"
      "example: dlx inspect runs/lenet5/checkpoint.h5\n"},
+    {"plot", cmd_plot, "draw metric curves of a run with gnuplot",
+     "usage: dlx plot METRICS.h5 [--out PNG] [--series NAME,NAME...]\n"
+     "\n"
+     "Draws the /metrics series of a metrics file (train_loss, test_accuracy, lr, ...)\n"
+     "as curves over training steps: losses on a log scale in one panel, accuracies\n"
+     "and errors in another. Writes PNG (default: METRICS with .png) and, beside it,\n"
+     "PNG.dat and PNG.gp (the data and the gnuplot script, to restyle by hand).\n"
+     "Without gnuplot (Debian: gnuplot-nox) it writes those two and says how to render.\n"
+     "\n"
+     "example: dlx plot runs/lenet5/metrics.h5 --out docs/lenet5_curves.png\n"},
     {"gradcheck", cmd_gradcheck, "finite-difference check of a spec's built graph",
      "usage: dlx gradcheck SPEC [--set KEY=VALUE]... [--eps E] [--coords N] [--tol T]\n"
      "\n"
@@ -59,7 +69,7 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx gradcheck configs/lenet5.yaml\n"},
     {"reproduce", cmd_reproduce, "run a paper's table and print ours beside the paper's",
-     "usage: dlx reproduce TABLE [--out DIR] [--only ROW[,ROW...]] [--threads N] [--quiet]\n"
+     "usage: dlx reproduce TABLE [--out DIR] [--only ROW[,ROW...]] [--threads N] [--quiet] [--figure-only]\n"
      "\n"
      "Runs each row of the table spec TABLE (a base spec plus settings; see\n"
      "models/reproduce.h) through its model family, writes every row's results to\n"
@@ -70,6 +80,7 @@ static const dlx_command k_commands[] = {
      "  --only ROWS     run only these rows (comma-separated); later rows may need earlier ones\n"
      "  --threads N     BLAS threads for every row\n"
      "  --quiet         no progress output\n"
+     "  --figure-only   run nothing: redraw the figure from DIR/results.h5\n"
      "\n"
      "example: dlx reproduce configs/repro/lista.yaml --out /tmp/lista\n"},
     {"landscape", cmd_landscape, "loss-surface sweeps over random initializations",

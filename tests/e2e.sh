@@ -661,6 +661,22 @@ case_inspect() {
     expect_in out "/metrics/test_accuracy" "inspect metrics.h5 lists test_accuracy"
     expect_not_in out "dlx checkpoint" "inspect metrics.h5 does not call it a checkpoint"
     check "inspect with two files exits 2" 2 "more than one file" "$DLX" inspect run/checkpoint.h5 run/metrics.h5
+
+    # dlx plot: data, script and (with gnuplot) the picture
+    check "plot metrics.h5" 0 "" "$DLX" plot run/metrics.h5 --out curves.png
+    [ -s curves.png.dat ] && grep -q "^# train_loss" curves.png.dat ||
+        fail "plot writes the series data" "curves.png.dat: $(head -c 300 curves.png.dat 2>&1)"
+    grep -q "set output 'curves.png'" curves.png.gp || fail "plot writes a gnuplot script for curves.png"
+    if have gnuplot; then
+        png_ok curves.png || fail "plot draws curves.png with gnuplot"
+    else
+        expect_in err "gnuplot is not installed" "plot says how to render without gnuplot"
+    fi
+    check "plot --series picks series" 0 "" "$DLX" plot run/metrics.h5 --series train_loss --out one.png
+    grep -q "^# test_accuracy" one.png.dat && fail "plot --series train_loss writes only that series"
+    check "plot of an unknown series exits 2" 2 "no series named 'trian_loss'" \
+        "$DLX" plot run/metrics.h5 --series trian_loss
+    check "plot of a missing file exits 1" 1 "nothere.h5" "$DLX" plot nothere.h5
     return 0
 }
 
