@@ -42,6 +42,7 @@ struct dlx_optim {
     run *runs;
     int n_runs;
     int64_t t;
+    int threads; /* for the elementwise update; 1 unless set */
 };
 
 /* ---- spec ---------------------------------------------------------------- */
@@ -276,6 +277,7 @@ int dlx_optim_create(const dlx_optim_cfg *cfg, dlx_params *params, dlx_optim **o
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory creating the optimizer");
     o->cfg = *cfg;
     o->params = params;
+    o->threads = 1;
     int rc = 0;
     switch (cfg->kind) {
     case DLX_OPTIM_SGD:
@@ -392,7 +394,8 @@ double dlx_optim_step(dlx_optim *o, double lr)
     const dlx_optim_cfg *c = &o->cfg;
     dlx_params *p = o->params;
     float *w = p->values, *g = p->grads;
-    double norm = grad_norm(g, p->total);
+    /* the norm costs a pass over every gradient: only when clipping needs it */
+    double norm = c->grad_clip > 0 ? grad_norm(g, p->total) : -1.0;
     if (c->grad_clip > 0) {
         /* torch.nn.utils.clip_grad_norm_ */
         double coef = c->grad_clip / (norm + 1e-6);
@@ -410,27 +413,41 @@ double dlx_optim_step(dlx_optim *o, double lr)
     float eps = (float)c->eps, mu = (float)c->momentum;
     float bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->t));
     float nstep = (float)-(lr / (1.0 - pow(c->beta1, (double)o->t)));
-    for (int r = 0; r < o->n_runs; r++) {
+    /* Every update is elementwise, so pieces of CHUNK elements can run on
+     * o->threads threads with results independent of the thread count. */
+    enum { CHUNK = 1 << 16 };
+    int64_t pieces = 0;
+    for (int r = 0; r < o->n_runs; r++)
+        pieces += (o->runs[r].n + CHUNK - 1) / CHUNK;
+#pragma omp parallel for schedule(static) num_threads(o->threads) if (o->threads > 1 && pieces > 1)
+    for (int64_t k = 0; k < pieces; k++) {
+        /* find piece k: its run and its offset inside the run */
+        int r = 0;
+        int64_t first = k;
+        while (first >= (o->runs[r].n + CHUNK - 1) / CHUNK)
+            first -= (o->runs[r++].n + CHUNK - 1) / CHUNK;
         const run *u = &o->runs[r];
+        int64_t off = u->off + first * CHUNK;
+        int64_t n = u->n - first * CHUNK < CHUNK ? u->n - first * CHUNK : CHUNK;
         float wd = u->decay ? (float)c->weight_decay : 0.0f;
-        float *wr = w + u->off, *gr = g + u->off;
-        float *s0 = o->n_slots > 0 ? o->slots[0] + u->off : NULL;
-        float *s1 = o->n_slots > 1 ? o->slots[1] + u->off : NULL;
+        float *wr = w + off, *gr = g + off;
+        float *s0 = o->n_slots > 0 ? o->slots[0] + off : NULL;
+        float *s1 = o->n_slots > 1 ? o->slots[1] + off : NULL;
         switch (c->kind) {
         case DLX_OPTIM_SGD:
             if (s0)
-                sgd_momentum(wr, gr, s0, u->n, nlr, wd, mu, c->nesterov);
+                sgd_momentum(wr, gr, s0, n, nlr, wd, mu, c->nesterov);
             else
-                sgd_plain(wr, gr, u->n, nlr, wd);
+                sgd_plain(wr, gr, n, nlr, wd);
             break;
         case DLX_OPTIM_ADAM:
-            adam(wr, gr, s0, s1, u->n, wd, b1, omb1, b2, omb2, bc2_sqrt, eps, nstep);
+            adam(wr, gr, s0, s1, n, wd, b1, omb1, b2, omb2, bc2_sqrt, eps, nstep);
             break;
         case DLX_OPTIM_RMSPROP:
             if (s1)
-                rmsprop_momentum(wr, gr, s0, s1, u->n, nlr, wd, b2, omb2, eps, mu);
+                rmsprop_momentum(wr, gr, s0, s1, n, nlr, wd, b2, omb2, eps, mu);
             else
-                rmsprop(wr, gr, s0, u->n, nlr, wd, b2, omb2, eps);
+                rmsprop(wr, gr, s0, n, nlr, wd, b2, omb2, eps);
             break;
         }
     }
@@ -454,5 +471,7 @@ float *dlx_optim_slot(dlx_optim *o, int slot, int param)
 }
 
 int64_t dlx_optim_t(const dlx_optim *o) { return o->t; }
+
+void dlx_optim_set_threads(dlx_optim *o, int threads) { o->threads = threads > 0 ? threads : 1; }
 
 void dlx_optim_set_t(dlx_optim *o, int64_t t) { o->t = t; }

@@ -65,7 +65,8 @@ void dlx_optim_destroy(dlx_optim *o);
 double dlx_optim_lr(const dlx_optim_cfg *cfg, int64_t step, int64_t steps_per_epoch,
                     int64_t total_steps);
 
-/* One update with learning rate lr. Returns the gradient norm before clipping. */
+/* One update with learning rate lr. Returns the gradient norm before
+ * clipping when grad_clip is on (-1 otherwise: the norm is not computed). */
 double dlx_optim_step(dlx_optim *o, double lr);
 
 /* State for checkpoints: slot names ("momentum"; "m", "v"; "square_avg",
@@ -76,5 +77,7 @@ const char *dlx_optim_slot_name(const dlx_optim *o, int slot);
 float *dlx_optim_slot(dlx_optim *o, int slot, int param);
 int64_t dlx_optim_t(const dlx_optim *o); /* updates done (Adam bias correction) */
 void dlx_optim_set_t(dlx_optim *o, int64_t t);
+/* Threads for the update (elementwise, so the result does not depend on it). */
+void dlx_optim_set_threads(dlx_optim *o, int threads);
 
 #endif

@@ -281,6 +281,7 @@ static int clf_create(dlx_model *m, dlx_err *err)
     c->workers = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
     if (c->workers > c->n_shards)
         c->workers = c->n_shards;
+    dlx_optim_set_threads(m->optim, c->workers);
     report_layers(m, c);
     return 0;
 }
@@ -518,13 +519,18 @@ static void reduce_grads(dlx_model *m, clf *c)
         return;
     float *g = m->params.grads, inv = 1.0f / (float)c->n_shards;
     int64_t n = m->params.total;
-    for (int k = 1; k < c->n_shards; k++) {
-        const float *gk = c->sh[k].grads;
-        for (int64_t i = 0; i < n; i++)
-            g[i] += gk[i];
+    /* elementwise: split over the workers without changing any sum's order */
+#pragma omp parallel for schedule(static) num_threads(c->workers) if (c->workers > 1 && n > 65536)
+    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
+        int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
+        for (int k = 1; k < c->n_shards; k++) {
+            const float *gk = c->sh[k].grads;
+            for (int64_t i = i0; i < i1; i++)
+                g[i] += gk[i];
+        }
+        for (int64_t i = i0; i < i1; i++)
+            g[i] *= inv;
     }
-    for (int64_t i = 0; i < n; i++)
-        g[i] *= inv;
 }
 
 static int clf_train(dlx_model *m, dlx_err *err)
