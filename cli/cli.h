@@ -21,6 +21,9 @@ int cmd_inspect(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
+/* Load a spec file and apply --set assignments, in order. */
+int cli_load_spec(const char *path, const char *const *sets, int n_sets, dlx_spec **out, dlx_err *err);
+
 /* Run gnuplot on script (which draws png); when gnuplot is missing, say how
  * to render it and return 0; 1 when gnuplot fails. */
 int cli_run_gnuplot(const char *cmd, const char *script, const char *png);

@@ -46,14 +46,9 @@ int cmd_gradcheck(int argc, char **argv)
         return cli_usage_error("gradcheck", "missing SPEC");
     dlx_err err;
     dlx_err_clear(&err);
-    dlx_spec *spec;
-    if (dlx_spec_load_file(spec_path, &spec, &err))
+    dlx_spec *spec = NULL;
+    if (cli_load_spec(spec_path, sets, n_sets, &spec, &err))
         return cli_fail(&err);
-    for (int i = 0; i < n_sets; i++)
-        if (dlx_spec_set(spec, sets[i], &err)) {
-            dlx_spec_destroy(spec);
-            return cli_fail(&err);
-        }
     dlx_model *m;
     if (dlx_model_create(spec, "", NULL, &m, &err))
         return cli_fail(&err);

@@ -34,11 +34,38 @@ static void default_out(const char *path, char *out, size_t n)
     snprintf(out, n, "runs/repro/%s", stem);
 }
 
+/* The family writes the data and a gnuplot script; gnuplot draws it. */
+static int draw_figure(const dlx_repro *r, const char *h5, const char *out_dir, dlx_err *err)
+{
+    if (!r->figure)
+        return 0;
+    const dlx_family *fam = dlx_family_find(r->family);
+    char png[600], script[600];
+    snprintf(png, sizeof png, "%s/%s", out_dir, r->figure);
+    snprintf(script, sizeof script, "%s/figure.gp", out_dir);
+    if (!fam->figure) {
+        fprintf(stderr, "dlx reproduce: family %s draws no figure; skipping %s\n", r->family, png);
+        return 0;
+    }
+    int rc = fam->figure(h5, png, script, err);
+    if (rc)
+        return rc;
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "gnuplot '%s'", script);
+    int st = system(cmd);
+    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
+        fprintf(stderr, "dlx reproduce: gnuplot failed or is missing; the script is %s (run `gnuplot %s`)\n", script,
+                script);
+    else
+        printf("figure: %s\n", png);
+    return 0;
+}
+
 int cmd_reproduce(int argc, char **argv)
 {
     const char *table = NULL, *out = NULL, *only = NULL;
     int threads = 0;
-    bool quiet = false;
+    bool quiet = false, figure_only = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--out") && i + 1 < argc) {
@@ -51,6 +78,8 @@ int cmd_reproduce(int argc, char **argv)
             if (*end || v < 1 || v > 1024)
                 return cli_usage_error("reproduce", "--threads: expected a number from 1 to 1024, got '%s'", argv[i]);
             threads = (int)v;
+        } else if (!strcmp(a, "--figure-only")) {
+            figure_only = true;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
             quiet = true;
         } else if (a[0] == '-') {
@@ -90,6 +119,13 @@ int cmd_reproduce(int argc, char **argv)
             p = comma + 1;
         }
     }
+    char h5[600];
+    snprintf(h5, sizeof h5, "%s/results.h5", out_dir);
+    if (figure_only) {
+        int frc = draw_figure(r, h5, out_dir, &err);
+        dlx_repro_destroy(r);
+        return frc ? cli_fail(&err) : 0;
+    }
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog};
@@ -110,8 +146,6 @@ int cmd_reproduce(int argc, char **argv)
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    char h5[600];
-    snprintf(h5, sizeof h5, "%s/results.h5", out_dir);
     dlx_err werr;
     dlx_err_clear(&werr);
     if (ran && dlx_repro_write_h5(r, h5, &werr)) {
@@ -125,24 +159,8 @@ int cmd_reproduce(int argc, char **argv)
     }
     double total = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("\n%d row(s) run in %.1f s; results in %s\n", ran, total, h5);
-    if (!rc && ran && r->figure) {
-        const dlx_family *fam = dlx_family_find(r->family);
-        char png[600], script[600];
-        snprintf(png, sizeof png, "%s/%s", out_dir, r->figure);
-        snprintf(script, sizeof script, "%s/figure.gp", out_dir);
-        if (!fam->figure) {
-            fprintf(stderr, "dlx reproduce: family %s draws no figure; skipping %s\n", r->family, png);
-        } else if ((rc = fam->figure(h5, png, script, &err)) == 0) {
-            char cmd[1400];
-            snprintf(cmd, sizeof cmd, "gnuplot '%s'", script);
-            int st = system(cmd);
-            if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-                fprintf(stderr, "dlx reproduce: gnuplot failed or is missing; the script is %s (run `gnuplot %s`)\n", script,
-                        script);
-            else
-                printf("figure: %s\n", png);
-        }
-    }
+    if (!rc && ran)
+        rc = draw_figure(r, h5, out_dir, &err);
     if (rc)
         rc = cli_fail(&err);
     dlx_repro_destroy(r);

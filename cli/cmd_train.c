@@ -144,14 +144,9 @@ int cmd_train(int argc, char **argv)
 
     dlx_err err;
     dlx_err_clear(&err);
-    dlx_spec *spec;
-    if (dlx_spec_load_file(spec_path, &spec, &err))
+    dlx_spec *spec = NULL;
+    if (cli_load_spec(spec_path, sets, n_sets, &spec, &err))
         return cli_fail(&err);
-    for (int i = 0; i < n_sets; i++)
-        if (dlx_spec_set(spec, sets[i], &err)) {
-            dlx_spec_destroy(spec);
-            return cli_fail(&err);
-        }
     char run_dir[512];
     if (out_dir)
         snprintf(run_dir, sizeof run_dir, "%s", out_dir);

@@ -156,6 +156,18 @@ int cli_fail(const dlx_err *err)
     return dlx_err_exit_status(err->code ? err->code : DLX_EIO);
 }
 
+int cli_load_spec(const char *path, const char *const *sets, int n_sets, dlx_spec **out, dlx_err *err)
+{
+    int rc = dlx_spec_load_file(path, out, err);
+    for (int i = 0; i < n_sets && !rc; i++)
+        rc = dlx_spec_set(*out, sets[i], err);
+    if (rc && *out) {
+        dlx_spec_destroy(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     dlx_h5_quiet();
