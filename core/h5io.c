@@ -434,6 +434,15 @@ static int read_root_attr_string(hid_t f, const char *name, char **out)
     return rc;
 }
 
+/* A corrupt header can declare a number type of gigabytes per element, for
+ * which HDF5 would allocate a conversion buffer of npoints times that: only
+ * sizes real numbers have (1 to 16 bytes) are read. */
+static bool number_type_ok(hid_t type, H5T_class_t want)
+{
+    size_t size = H5Tget_size(type);
+    return H5Tget_class(type) == want && size >= 1 && size <= 16;
+}
+
 /* Read a one-element integer dataset (any integer width converts). */
 static int read_scalar(hid_t f, const char *path, hid_t mtype, void *out)
 {
@@ -447,7 +456,7 @@ static int read_scalar(hid_t f, const char *path, hid_t mtype, void *out)
     type = H5Dget_type(d);
     if (space < 0 || type < 0)
         goto out_dset;
-    if (H5Tget_class(type) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 1) {
+    if (!number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1) {
         rc = -1;
         goto out_dset;
     }
@@ -474,7 +483,7 @@ static int read_rng(hid_t f, uint64_t rng[3])
     type = H5Dget_type(d);
     if (space < 0 || type < 0)
         goto out_dset;
-    if (H5Tget_class(type) != H5T_INTEGER || H5Sget_simple_extent_npoints(space) != 3) {
+    if (!number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 3) {
         rc = -1;
         goto out_dset;
     }
@@ -632,7 +641,7 @@ static int read_array(hid_t f, const char *path, dlx_h5_array *a, dlx_err *err)
                   want);
         goto out_dset;
     }
-    if (H5Tget_class(type) != H5T_FLOAT) {
+    if (!number_type_ok(type, H5T_FLOAT)) {
         rc = fail(err, DLX_EFORMAT, path, "%s is not a floating-point dataset", a->path);
         goto out_dset;
     }
@@ -769,7 +778,8 @@ static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *
     e.type = type_name(type);
     H5T_class_t cls = H5Tget_class(type);
     hssize_t npoints = H5Sget_simple_extent_npoints(space);
-    if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && npoints > 0 && npoints <= STATS_MAX_ELEMS) {
+    if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && number_type_ok(type, cls) && npoints > 0 &&
+        npoints <= STATS_MAX_ELEMS) {
         int r = dataset_stats(d, (int64_t)npoints, &e);
         if (r) {
             w->rc = r == -3 ? fail(w->err, DLX_ENOMEM, w->file, "out of memory reading %s", full)
@@ -886,7 +896,7 @@ static int open_series(hid_t f, const char *file, const char *name, hid_t *out, 
         return fail(err, DLX_EFORMAT, file, "cannot open %s", path);
     hid_t space = H5Dget_space(d), type = H5Dget_type(d);
     hsize_t dims[2];
-    bool ok = space >= 0 && type >= 0 && H5Tget_class(type) == H5T_FLOAT &&
+    bool ok = space >= 0 && type >= 0 && number_type_ok(type, H5T_FLOAT) &&
               H5Sget_simple_extent_ndims(space) == 2 &&
               H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[1] == 2;
     if (type >= 0)

@@ -7,14 +7,21 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* sign(v) max(|v| - t, 0) without branches (the signs of codes are random,
+ * so a branchy version mispredicts about half the time): max(v - t, 0) +
+ * min(v + t, 0) gives v - t, v + t or +0 exactly as the branchy form does. */
+static inline float soft(float v, float t)
+{
+    float a = v - t, b = v + t;
+    return (a > 0.0f ? a : 0.0f) + (b < 0.0f ? b : 0.0f);
+}
+
 void dlx_sparse_shrink(float *y, const float *theta, int64_t N, int m)
 {
     for (int64_t i = 0; i < N; i++) {
         float *r = y + i * m;
-        for (int j = 0; j < m; j++) {
-            float v = r[j], t = theta[j];
-            r[j] = v > t ? v - t : (v < -t ? v + t : 0.0f);
-        }
+        for (int j = 0; j < m; j++)
+            r[j] = soft(r[j], theta[j]);
     }
 }
 
@@ -168,27 +175,39 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
         if (!fista) {
             if (k > 1)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, m, 1.0f, Z, m, s->S, m, 0.0f, T, m);
-            for (size_t r = 0; r < (size_t)N; r++)
-                for (int j = 0; j < m; j++) {
-                    size_t i = r * (size_t)m + (size_t)j;
-                    float v = k == 1 ? B[i] : B[i] + T[i], t = s->theta[j]; /* from Z = 0: Z1 = h(B), LISTA's Z0 */
-                    float z = v > t ? v - t : (v < -t ? v + t : 0.0f);
-                    float d = fabsf(z - Z[i]);
-                    change = d > change ? d : change;
-                    Z[i] = z;
-                }
+            for (size_t r = 0; r < (size_t)N; r++) {
+                float *zr = Z + r * (size_t)m;
+                const float *br = B + r * (size_t)m, *tr = T + r * (size_t)m;
+                if (o->tol > 0)
+                    for (int j = 0; j < m; j++) {
+                        float z = soft(k == 1 ? br[j] : br[j] + tr[j], s->theta[j]), d = fabsf(z - zr[j]);
+                        change = d > change ? d : change;
+                        zr[j] = z;
+                    }
+                else if (k == 1) /* from Z = 0: Z1 = h(B), LISTA's Z0 */
+                    for (int j = 0; j < m; j++)
+                        zr[j] = soft(br[j], s->theta[j]);
+                else
+                    for (int j = 0; j < m; j++)
+                        zr[j] = soft(br[j] + tr[j], s->theta[j]);
+            }
         } else {
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, m, 1.0f, Y, m, s->G, m, 0.0f, T, m);
             double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
             const float mom = (float)((t - 1.0) / t1), th = s->theta[0];
-            for (size_t i = 0; i < len; i++) {
-                float v = Y[i] - (T[i] - B[i]) * invL;
-                float z = v > th ? v - th : (v < -th ? v + th : 0.0f);
-                float d = z - Z[i];
-                change = fabsf(d) > change ? fabsf(d) : change;
-                Z[i] = z;
-                Y[i] = z + mom * d;
-            }
+            if (o->tol > 0)
+                for (size_t i = 0; i < len; i++) {
+                    float z = soft(Y[i] - (T[i] - B[i]) * invL, th), d = z - Z[i];
+                    change = fabsf(d) > change ? fabsf(d) : change;
+                    Z[i] = z;
+                    Y[i] = z + mom * d;
+                }
+            else
+                for (size_t i = 0; i < len; i++) {
+                    float z = soft(Y[i] - (T[i] - B[i]) * invL, th), d = z - Z[i];
+                    Z[i] = z;
+                    Y[i] = z + mom * d;
+                }
             t = t1;
         }
         o->iters_done = k;

@@ -140,8 +140,8 @@ static int histogram(const dlx_sweep_table *t, const dlx_sweep_figure *fig, cons
         if (fig->band[0] != fig->band[1])
             fprintf(s,
                     "set object 1 rect from %.9g, graph 0 to %.9g, graph 1 fc rgb '#bbbbbb' fs solid 0.5 behind\n"
-                    "set label 1 'theory band [%g, %g]' at %.9g, graph 0.95 right offset -1,0\n",
-                    fig->band[0], fig->band[1], fig->band[0], fig->band[1], fig->band[0]);
+                    "set label 1 'reference band [%g, %g]' at %.9g, graph 0.97 left offset 0.5,0 front\n",
+                    fig->band[0], fig->band[1], fig->band[0], fig->band[1], fig->band[1]);
         fprintf(s, "plot for [i=2:%d] '%s' using 1:i with boxes\n", ng + 1, dat);
         rc = close_file(s, script, err);
     }

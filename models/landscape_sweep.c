@@ -236,10 +236,13 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    if (base[0] == '/' || !slash)
+    if (base[0] == '/' || !slash) {
         snprintf(s->base_path, sizeof s->base_path, "%s", base);
-    else
-        snprintf(s->base_path, sizeof s->base_path, "%.200s/%.300s", dir, base);
+    } else {
+        char joined[sizeof s->base_path];
+        snprintf(joined, sizeof joined, "%.200s/%.300s", dir, base);
+        memcpy(s->base_path, joined, sizeof joined);
+    }
     dlx_spec *b;
     dlx_err berr;
     rc = dlx_spec_load_file(s->base_path, &b, &berr);

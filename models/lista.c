@@ -8,9 +8,11 @@
  *      renormalised), or, with dictionary.steps = 0, random unit-norm atoms;
  *   2. the optimal codes Z* of the train and test samples, by FISTA run to
  *      model.optimal.tol (or .max_iters);
- *   3. for algorithm lista: one encoder per depth T in model.T, trained by
- *      backprop through the unrolled graph (below) against Z*, all depths on
- *      the same batches; for ista / fista / cod nothing is trained.
+ *   3. for algorithm lista (lcod): one encoder per depth T in model.T, trained
+ *      by backprop through the unrolled graph (below) against Z*, all depths
+ *      on the same batches; for ista / fista / cod nothing is trained.
+ *      LCoD is one op (core/ops/lcod.c) over its T coordinate updates, started
+ *      at CoD's values (We = Wd^T, S = I - Wd^T Wd, theta = alpha).
  * evaluate() reports, per T in model.T, the code prediction error
  * err_T<k> = mean over test samples of ||Z_pred - Z*||^2 and the energy gap
  * gap_T<k> = mean E(Z_pred) - E(Z*); for the exact algorithms also the
@@ -58,8 +60,9 @@
 #define STREAM_PATCH_TEST (DLX_STREAM_USER + 2)
 #define STREAM_DICT_BATCH (DLX_STREAM_USER + 3)
 
-enum { ALG_ISTA, ALG_FISTA, ALG_COD, ALG_LISTA };
-static const char *const k_algos[] = {"ista", "fista", "cod", "lista", NULL};
+enum { ALG_ISTA, ALG_FISTA, ALG_COD, ALG_LISTA, ALG_LCOD };
+static const char *const k_algos[] = {"ista", "fista", "cod", "lista", "lcod", NULL};
+#define LEARNED(c) ((c)->algo == ALG_LISTA || (c)->algo == ALG_LCOD)
 static const char *const k_datasets[] = {"patches", "mnist", NULL};
 
 typedef struct encoder {
@@ -76,6 +79,7 @@ typedef struct sc {
     int nT;
     const char *from;
     int64_t dict_steps, dict_batch, dict_iters;
+    int dict_init; /* 0: Gaussian atoms; 1: random training samples */
     double dict_lr;
     int64_t opt_iters, conv_iters;
     double opt_tol;
@@ -101,7 +105,8 @@ static double now_s(void)
 /* ---- spec ---- */
 
 static const char *const k_model_keys[] = {"kind", "algorithm", "atoms", "alpha", "T", "dictionary", "optimal", "converge", NULL};
-static const char *const k_dict_keys[] = {"from", "steps", "batch", "lr", "infer_iters", NULL};
+static const char *const k_dict_keys[] = {"from", "init", "steps", "batch", "lr", "infer_iters", NULL};
+static const char *const k_dict_inits[] = {"random", "samples", NULL};
 static const char *const k_opt_keys[] = {"max_iters", "tol", NULL};
 static const char *const k_conv_keys[] = {"max_iters", NULL};
 static const char *const k_data_keys[] = {"dataset", "dir", "patch", "train", "test", NULL};
@@ -140,6 +145,7 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
     if (!rc) rc = get_map(model, "dictionary", "model.dictionary", &dict, err);
     if (!rc && dict) rc = dlx_spec_check_keys(dict, "model.dictionary", k_dict_keys, err);
     if (!rc) rc = dlx_spec_str(dict, "from", false, NULL, &c->from, err);
+    if (!rc) rc = dlx_spec_enum(dict, "init", false, k_dict_inits, 0, &c->dict_init, err);
     if (!rc) rc = dlx_spec_int(dict, "steps", false, 0, 0, 10000000, &c->dict_steps, err);
     if (!rc) rc = dlx_spec_int(dict, "batch", false, 256, 1, 65536, &c->dict_batch, err);
     if (!rc) rc = dlx_spec_float(dict, "lr", false, 0.1, 0.0, 1e6, &c->dict_lr, err);
@@ -162,10 +168,10 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
     if (!rc) rc = dlx_spec_int(data, "patch", false, 10, 2, 64, &c->patch, err);
     if (!rc) rc = dlx_spec_int(data, "train", false, 10000, 0, 10000000, &c->n_train, err);
     if (!rc) rc = dlx_spec_int(data, "test", false, 1000, 1, 1000000, &c->n_test, err);
-    if (!rc && c->algo == ALG_LISTA && c->n_train < 1)
+    if (!rc && LEARNED(c) && c->n_train < 1)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "train")->loc,
-                          "data.train: lista needs training samples, got 0");
-    if (!rc && c->algo == ALG_LISTA) {
+                          "data.train: %s needs training samples, got 0", k_algos[c->algo]);
+    if (!rc && LEARNED(c)) {
         if (!train)
             rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 100})");
         if (!rc) rc = dlx_spec_expect_map(train, "train", err);
@@ -477,11 +483,23 @@ static void random_dictionary(float *wd, int n, int m, uint64_t seed)
     normalize_columns(wd, n, m);
 }
 
-/* Alternate FISTA inference on a random batch and a gradient step on Wd. */
+/* Alternate FISTA inference on a random batch and a gradient step on Wd.
+ * init: samples starts from random training samples (atoms that begin as
+ * noise may never be used at a large alpha and stay noise). */
 static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
 {
     float *wd = m->params.items[c->wd].t.data;
     const int n = c->n, k = c->m, B = (int)c->dict_batch;
+    if (c->dict_init == 1) {
+        dlx_rng ri;
+        dlx_rng_init(&ri, m->seed, STREAM_DICT);
+        for (int j = 0; j < k; j++) {
+            const float *x = c->Xtr + (size_t)dlx_rng_below(&ri, (uint32_t)c->ntr) * n;
+            for (int i = 0; i < n; i++)
+                wd[(size_t)i * k + j] = x[i] + 0.01f * dlx_rng_normal(&ri);
+        }
+        normalize_columns(wd, n, k);
+    }
     float *X = malloc((size_t)B * n * sizeof(float)), *Z = malloc((size_t)B * k * sizeof(float));
     float *R = malloc((size_t)B * n * sizeof(float));
     int rc = 0;
@@ -551,13 +569,14 @@ static int build_encoder(dlx_model *m, sc *c, encoder *e, int64_t batch, dlx_err
     char name[DLX_NAME_MAX];
     int rc = 0;
     dlx_init zero = {.kind = DLX_INIT_ZERO};
-    snprintf(name, sizeof name, "lista.T%d.We", e->T);
+    const char *pre = c->algo == ALG_LCOD ? "lcod" : "lista";
+    snprintf(name, sizeof name, "%s.T%d.We", pre, e->T);
     if ((e->we = dlx_params_declare(&m->params, name, dlx_shape_2d(c->m, c->n), zero, false, err)) < 0)
         return e->we;
-    snprintf(name, sizeof name, "lista.T%d.S", e->T);
+    snprintf(name, sizeof name, "%s.T%d.S", pre, e->T);
     if ((e->s = dlx_params_declare(&m->params, name, dlx_shape_2d(c->m, c->m), zero, false, err)) < 0)
         return e->s;
-    snprintf(name, sizeof name, "lista.T%d.theta", e->T);
+    snprintf(name, sizeof name, "%s.T%d.theta", pre, e->T);
     if ((e->th = dlx_params_declare(&m->params, name, dlx_shape_1d(c->m), zero, false, err)) < 0)
         return e->th;
     dlx_graph *g = dlx_graph_create(&m->params);
@@ -571,6 +590,12 @@ static int build_encoder(dlx_model *m, sc *c, encoder *e, int64_t batch, dlx_err
     dlx_node *b = NULL, *z = NULL, *loss = NULL;
     if (!x || !zs || !we || !s || !th)
         goto fail;
+    if (c->algo == ALG_LCOD) {
+        dlx_lcod_attr la = {.steps = e->T};
+        if (!(z = dlx_graph_op(g, &dlx_op_lcod, "Z", (dlx_node *[]){x, we, s, th}, 4, &la, DLX_NOLOC, err)))
+            goto fail;
+        goto loss;
+    }
     if (!(b = dlx_graph_op(g, &dlx_op_linear, "B", (dlx_node *[]){x, we}, 2, &lin, DLX_NOLOC, err)))
         goto fail;
     if (!(z = dlx_graph_op(g, &dlx_op_shrink, "Z0", (dlx_node *[]){b, th}, 2, NULL, DLX_NOLOC, err)))
@@ -583,6 +608,7 @@ static int build_encoder(dlx_model *m, sc *c, encoder *e, int64_t batch, dlx_err
         if (!z)
             goto fail;
     }
+loss:
     if (!(loss = dlx_graph_op(g, &dlx_op_mse, "loss", (dlx_node *[]){z, zs}, 2, &mse, DLX_NOLOC, err)))
         goto fail;
     e->g = g;
@@ -596,18 +622,29 @@ fail:
     return err->code ? err->code : DLX_ENOMEM;
 }
 
-/* We = Wd^T / L, S = I - Wd^T Wd / L, theta = alpha / L: ISTA. */
+/* LISTA: We = Wd^T / L, S = I - Wd^T Wd / L, theta = alpha / L (ISTA);
+ * LCoD: We = Wd^T, S = I - Wd^T Wd, theta = alpha (CoD). */
 static int init_encoders(dlx_model *m, sc *c, dlx_err *err)
 {
     dlx_sparse sp;
     int rc = dlx_sparse_init(&sp, m->params.items[c->wd].t.data, c->n, c->m, (float)c->alpha, err);
     if (rc)
         return rc;
-    for (int i = 0; c->algo == ALG_LISTA && i < c->nT; i++) {
+    for (int i = 0; LEARNED(c) && i < c->nT; i++) {
         encoder *e = &c->enc[i];
-        memcpy(m->params.items[e->we].t.data, sp.We, (size_t)c->m * c->n * sizeof(float));
-        memcpy(m->params.items[e->s].t.data, sp.S, (size_t)c->m * c->m * sizeof(float));
-        memcpy(m->params.items[e->th].t.data, sp.theta, (size_t)c->m * sizeof(float));
+        float *we = m->params.items[e->we].t.data, *s = m->params.items[e->s].t.data, *th = m->params.items[e->th].t.data;
+        memcpy(we, sp.We, (size_t)c->m * c->n * sizeof(float));
+        memcpy(s, sp.S, (size_t)c->m * c->m * sizeof(float));
+        memcpy(th, sp.theta, (size_t)c->m * sizeof(float));
+        if (c->algo == ALG_LCOD) {
+            for (int64_t k = 0; k < (int64_t)c->m * c->n; k++)
+                we[k] *= sp.L;
+            for (int i = 0; i < c->m; i++)
+                for (int j = 0; j < c->m; j++)
+                    s[(size_t)i * c->m + j] = (i == j ? 1.0f : 0.0f) - sp.G[(size_t)i * c->m + j];
+            for (int j = 0; j < c->m; j++)
+                th[j] = (float)c->alpha;
+        }
     }
     dlx_sparse_free(&sp);
     return 0;
@@ -643,19 +680,19 @@ static int sc_create(dlx_model *m, dlx_err *err)
     c->wd = dlx_params_declare(&m->params, "Wd", dlx_shape_2d(c->n, c->m), (dlx_init){.kind = DLX_INIT_ZERO}, false, err);
     if (c->wd < 0)
         return c->wd;
-    for (int i = 0; c->algo == ALG_LISTA && i < c->nT; i++) {
+    for (int i = 0; LEARNED(c) && i < c->nT; i++) {
         c->enc[i].T = (int)c->Ts[i];
         if ((rc = build_encoder(m, c, &c->enc[i], c->batch, err)))
             return rc;
     }
     rc = dlx_params_finalize(&m->params, err);
-    for (int i = 0; !rc && c->algo == ALG_LISTA && i < c->nT; i++)
+    for (int i = 0; !rc && LEARNED(c) && i < c->nT; i++)
         rc = dlx_graph_compile(c->enc[i].g, m->max_memory, err);
     if (rc)
         return rc;
     random_dictionary(m->params.items[c->wd].t.data, c->n, c->m, m->seed);
     rc = init_encoders(m, c, err);
-    if (!rc && c->algo == ALG_LISTA)
+    if (!rc && LEARNED(c))
         rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
     if (!rc)
         dlx_run_info(m, "sparse coding: %s, %s, n = %d, m = %d atoms, alpha = %g", k_algos[c->algo],
@@ -695,7 +732,7 @@ static int ensure_test_codes(dlx_model *m, sc *c, dlx_err *err)
     struct stat st;
     snprintf(path, sizeof path, "%s/codes.h5", m->run_dir);
     if (c->from)
-        return read_codes(m, c, c->from, c->algo == ALG_LISTA, err);
+        return read_codes(m, c, c->from, LEARNED(c), err);
     if (!stat(path, &st)) {
         /* keep the checkpoint's Wd: read_codes overwrites it with the same values */
         return read_codes(m, c, m->run_dir, false, err);
@@ -733,7 +770,7 @@ static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, bool with_converg
     memset(res, 0, sizeof *res);
     double e_star = dlx_sparse_energy(&sp, c->Xte, c->Zte, (int)N, NULL);
     dlx_results_set(res, "energy_star", e_star);
-    if (c->algo == ALG_LISTA) {
+    if (LEARNED(c)) {
         for (int i = 0; i < c->nT; i++) {
             char name[48];
             encode(m, c, &c->enc[i], c->Xte, N, Z);
@@ -890,12 +927,14 @@ static int train_encoders(dlx_model *m, sc *c, dlx_err *err)
                     rc = dlx_metrics_append(mx, r.name[i], m->step, r.value[i], err);
             if (!rc) rc = dlx_metrics_flush(mx, err);
             if (!rc) rc = dlx_run_save_checkpoint(m, err);
-            if (!rc && m->hooks.progress) {
-                double t = now_s(), sps = (double)m->step / (t - t0);
-                dlx_progress p = {.phase = "eval", .epoch = epoch + 1, .epochs = c->epochs, .step = m->step, .steps = total,
-                                  .loss = loss_sum / (double)spe, .steps_per_s = sps, .images_per_s = sps * (double)B,
-                                  .eta_s = (double)(total - m->step) / sps, .results = &r};
-                m->hooks.progress(m->hooks.user, &p);
+            if (!rc) {
+                char line[512];
+                int used = snprintf(line, sizeof line, "epoch %lld/%lld: train loss %.4f; test", (long long)epoch + 1,
+                                    (long long)c->epochs, loss_sum / (double)spe);
+                for (int i = 0; i < r.n && used > 0 && (size_t)used < sizeof line; i++)
+                    if (!strncmp(r.name[i], "err_T", 5))
+                        used += snprintf(line + used, sizeof line - (size_t)used, " %s %.4g", r.name[i], r.value[i]);
+                dlx_run_info(m, "%s (%.1f s)", line, now_s() - t0);
             }
             loss_sum = 0.0;
         }
@@ -918,7 +957,7 @@ static int sc_train(dlx_model *m, dlx_err *err)
     if (m->resumed)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse_coding runs do not resume; start the run again");
     if (c->from) {
-        rc = read_codes(m, c, c->from, c->algo == ALG_LISTA, err);
+        rc = read_codes(m, c, c->from, LEARNED(c), err);
         if (!rc)
             dlx_run_info(m, "dictionary, %lld train and %lld test samples with their optimal codes from %s/codes.h5",
                          (long long)c->ntr, (long long)c->nte, c->from);
@@ -929,7 +968,7 @@ static int sc_train(dlx_model *m, dlx_err *err)
             rc = learn_dictionary(m, c, err);
         }
         int it_tr = 0, it_te = 0;
-        if (!rc && (c->algo == ALG_LISTA || (c->dict_steps > 0 && c->ntr))) {
+        if (!rc && (LEARNED(c) || (c->dict_steps > 0 && c->ntr))) {
             if (!(c->Ztr = malloc((size_t)c->ntr * c->m * sizeof(float))))
                 return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
             rc = optimal_codes(m, c, c->Xtr, c->ntr, c->Ztr, &it_tr, err);
@@ -946,7 +985,7 @@ static int sc_train(dlx_model *m, dlx_err *err)
         if (!rc) rc = write_codes(m, c, err);
     }
     if (!rc) rc = init_encoders(m, c, err);
-    if (!rc && c->algo == ALG_LISTA)
+    if (!rc && LEARNED(c))
         rc = train_encoders(m, c, err);
     if (!rc) rc = dlx_run_save_checkpoint(m, err);
     if (!rc) rc = write_atoms(m, c, err);
@@ -959,11 +998,16 @@ static int sc_train(dlx_model *m, dlx_err *err)
 static int sc_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
 {
     sc *c = m->impl;
-    if (c->algo != ALG_LISTA)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "gradcheck: algorithm %s has no trained graph (only lista has)",
+    if (!LEARNED(c))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "gradcheck: algorithm %s has no trained graph (only lista and lcod have)",
                             k_algos[c->algo]);
     encoder e = {.T = c->enc[0].T};
-    int rc = build_encoder(m, c, &e, 2, err);
+    int rc = ensure_test_codes(m, c, err); /* the test samples (from model.dictionary.from, or data) */
+    if (!rc && c->nte < 2)
+        rc = dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "gradcheck: needs 2 test samples, have %lld", (long long)c->nte);
+    if (!rc && m->step == 0)
+        rc = init_encoders(m, c, err); /* untrained: check at the ISTA / CoD starting point */
+    if (!rc) rc = build_encoder(m, c, &e, 2, err);
     if (!rc) rc = dlx_graph_compile(e.g, m->max_memory, err);
     if (!rc) {
         const float *X = c->Xte;
@@ -1065,6 +1109,7 @@ static int sc_figure(const char *results_h5, const char *png, const char *script
     int n_panels = 0, block = 0;
     int blocks_of[8][64], n_blocks[8] = {0};
     char titles[64][80];
+    int colour[64] = {0};
     for (int i = 0; rows[i].name[0]; i++) {
         hid_t rg = H5Gopen2(g, rows[i].name, H5P_DEFAULT);
         char spec_text[8192], algo[32] = "", label[64];
@@ -1084,16 +1129,35 @@ static int sc_figure(const char *results_h5, const char *png, const char *script
             H5Gclose(rg);
             continue;
         }
-        /* the err_T<k> datasets of this row */
+        /* the err_T<k> datasets of this row, in increasing k */
         double xs[64], ys[64];
         int np = 0;
-        for (int k = 0; k <= 1000000 && np < 64; k = k < 20 ? k + 1 : k < 100 ? k + 5 : k < 1000 ? k + 50 : k * 2) {
+        fig_row *names = calloc(64, sizeof *names);
+        if (names)
+            H5Literate(rg, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_row, &names);
+        int ks[64], nk = 0;
+        for (int j = 0; names && names[j].name[0] && nk < 64; j++) {
+            char *end;
+            if (strncmp(names[j].name, "err_T", 5))
+                continue;
+            long k = strtol(names[j].name + 5, &end, 10);
+            if (*end || end == names[j].name + 5)
+                continue;
+            int at = nk++;
+            while (at > 0 && ks[at - 1] > k) {
+                ks[at] = ks[at - 1];
+                at--;
+            }
+            ks[at] = (int)k;
+        }
+        free(names);
+        for (int j = 0; j < nk; j++) {
+            int k = ks[j];
             char name[48];
             snprintf(name, sizeof name, "err_T%d", k);
-            if (H5Lexists(rg, name, H5P_DEFAULT) <= 0)
-                continue;
             double y = read_scalar(rg, name);
-            double x = !strcmp(algo, "lista") ? k + 1 : !strcmp(algo, "cod") ? (double)k / (m_atoms > 0 ? m_atoms : 1) : k;
+            double x = !strcmp(algo, "lista") ? k + 1
+                       : !strcmp(algo, "cod") || !strcmp(algo, "lcod") ? (double)k / (m_atoms > 0 ? m_atoms : 1) : k;
             xs[np] = x;
             ys[np++] = y;
         }
@@ -1111,17 +1175,20 @@ static int sc_figure(const char *results_h5, const char *png, const char *script
             fprintf(fd, "%g %g\n", xs[j], ys[j]);
         fprintf(fd, "\n\n");
         snprintf(titles[block], sizeof titles[block], "%s", label[0] ? label : algo);
+        for (int a = 0; k_algos[a]; a++) /* one colour per algorithm in every panel */
+            if (!strcmp(k_algos[a], algo))
+                colour[block] = a + 1;
         blocks_of[p][n_blocks[p]++] = block++;
     }
     H5Gclose(g);
     fprintf(fs, "set terminal pngcairo size %d,480 enhanced font 'sans,10'\nset output '%s'\n", 520 * (n_panels ? n_panels : 1), png);
-    fprintf(fs, "set logscale xy\nset grid\nset key top right\nset xlabel 'iterations (LISTA: T+1 layers; CoD: coordinate updates / m)'\n"
+    fprintf(fs, "set logscale xy\nset format y '10^{%%L}'\nset format x '%%g'\nset grid\nset key top right\nset xlabel 'iterations (LISTA: T+1 layers; CoD: coordinate updates / m)'\n"
                 "set ylabel 'prediction error ||Z - Z*||^2'\nset multiplot layout 1,%d\n", n_panels ? n_panels : 1);
     for (int p = 0; p < n_panels; p++) {
         fprintf(fs, "set title '%s'\nplot ", panels[p]);
         for (int j = 0; j < n_blocks[p]; j++)
-            fprintf(fs, "%s'%s' index %d with linespoints lw 2 title '%s'", j ? ", " : "", dat, blocks_of[p][j],
-                    titles[blocks_of[p][j]]);
+            fprintf(fs, "%s'%s' index %d with linespoints lw 2 lt %d title '%s'", j ? ", " : "", dat, blocks_of[p][j],
+                    colour[blocks_of[p][j]], titles[blocks_of[p][j]]);
         fprintf(fs, "\n");
     }
     fprintf(fs, "unset multiplot\n");
@@ -1137,7 +1204,7 @@ out:
 
 const dlx_family dlx_family_sparse_coding = {
     .name = "sparse_coding",
-    .help = "sparse coding (Gregor & LeCun 2010): dictionary learning, ISTA, FISTA, CoD, LISTA",
+    .help = "sparse coding (Gregor & LeCun 2010): dictionary learning, ISTA, FISTA, CoD, LISTA, LCoD",
     .create = sc_create,
     .destroy = sc_destroy,
     .train = sc_train,

@@ -283,6 +283,51 @@ START_TEST(test_lista_gradcheck)
 }
 END_TEST
 
+/* The lcod op at CoD's values (We = Wd^T, S = I - Wd^T Wd, theta = alpha) gives CoD's output after T updates. */
+START_TEST(test_lcod_init_is_cod)
+{
+    enum { n = 12, m = 16, N = 6 };
+    float Wd[n * m], X[N * n], Z[N * m];
+    make_problem(n, m, N, 21, Wd, X);
+    dlx_sparse sp;
+    dlx_err err;
+    ck_assert_int_eq(dlx_sparse_init(&sp, Wd, n, m, 0.3f, &err), 0);
+    for (int T = 1; T <= 40; T += 13) {
+        dlx_params P;
+        dlx_params_init(&P);
+        dlx_init zero = {.kind = DLX_INIT_ZERO};
+        int iw = dlx_params_declare(&P, "We", dlx_shape_2d(m, n), zero, false, &err);
+        int is = dlx_params_declare(&P, "S", dlx_shape_2d(m, m), zero, false, &err);
+        int it = dlx_params_declare(&P, "theta", dlx_shape_1d(m), zero, false, &err);
+        dlx_graph *g = dlx_graph_create(&P);
+        dlx_node *x = dlx_graph_input(g, "X", dlx_shape_2d(N, n), false, &err);
+        dlx_lcod_attr a = {.steps = T};
+        dlx_node *in[4] = {x, dlx_graph_param(g, iw, &err), dlx_graph_param(g, is, &err), dlx_graph_param(g, it, &err)};
+        dlx_node *z = dlx_graph_op(g, &dlx_op_lcod, "Z", in, 4, &a, DLX_NOLOC, &err);
+        ck_assert_ptr_nonnull(z);
+        ck_assert_int_eq(dlx_params_finalize(&P, &err), 0);
+        ck_assert_int_eq(dlx_graph_compile(g, 0, &err), 0);
+        for (int i = 0; i < m; i++) {
+            for (int j = 0; j < n; j++)
+                P.items[iw].t.data[i * n + j] = Wd[j * m + i];
+            for (int j = 0; j < m; j++)
+                P.items[is].t.data[i * m + j] = (i == j ? 1.0f : 0.0f) - sp.G[i * m + j];
+            P.items[it].t.data[i] = 0.3f;
+        }
+        memcpy(x->out.data, X, sizeof X);
+        dlx_graph_forward(g, &(dlx_ctx){.training = false});
+        dlx_sparse_opts o = {.max_iters = T};
+        ck_assert_int_eq(dlx_sparse_solve(&sp, DLX_SPARSE_COD, X, N, Z, &o, &err), 0);
+        for (int i = 0; i < N * m; i++)
+            ck_assert_msg(fabsf(z->out.data[i] - Z[i]) <= 1e-4f * (1.0f + fabsf(Z[i])), "T=%d i=%d: lcod %g, CoD %g", T,
+                          i, (double)z->out.data[i], (double)Z[i]);
+        dlx_graph_destroy(g);
+        dlx_params_free(&P);
+    }
+    dlx_sparse_free(&sp);
+}
+END_TEST
+
 /* ---- dlx reproduce through the sparse_coding family ---- */
 
 static char g_dir[256];
@@ -456,6 +501,7 @@ Suite *lista_suite(void)
     tcase_add_test(tc, test_solver_tolerance_and_records);
     tcase_add_test(tc, test_lista_init_is_ista);
     tcase_add_test(tc, test_lista_gradcheck);
+    tcase_add_test(tc, test_lcod_init_is_cod);
     tcase_add_test(tc, test_reproduce_rows);
     tcase_add_test(tc, test_reproduce_spec_errors);
     suite_add_tcase(s, tc);

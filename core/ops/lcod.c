@@ -101,7 +101,7 @@ static void lcod_backward(dlx_node *n, const dlx_ctx *ctx)
         const float *b = Bs + (size_t)i * m, *go = dOut + (size_t)i * m;
         float *dB = dB0 + (size_t)i * m;
         for (int j = 0; j < m; j++) {
-            bool on = fabsf(b[j]) > th[j] && (b[j] > th[j] || b[j] < -th[j]);
+            bool on = b[j] > th[j] || b[j] < -th[j];
             dB[j] = on ? go[j] : 0.0f;
             if (on && dth)
                 dth[j] -= b[j] > 0 ? go[j] : -go[j];

@@ -34,12 +34,14 @@ static void shrink_forward(dlx_node *n, const dlx_ctx *ctx)
     const float *x = n->in[0]->out.data, *th = n->in[1]->out.data;
     float *y = n->out.data;
     const int64_t M = n->in[1]->out.shape.d[0], N = n->out.numel / M;
+    /* max(v - t, 0) + min(v + t, 0): branch-free (code signs are random) and
+     * equal, bit for bit, to v > t ? v - t : v < -t ? v + t : 0 */
     for (int64_t i = 0; i < N; i++) {
         const float *xr = x + i * M;
         float *yr = y + i * M;
         for (int64_t j = 0; j < M; j++) {
-            float v = xr[j], t = th[j];
-            yr[j] = v > t ? v - t : (v < -t ? v + t : 0.0f);
+            float a = xr[j] - th[j], b = xr[j] + th[j];
+            yr[j] = (a > 0.0f ? a : 0.0f) + (b < 0.0f ? b : 0.0f);
         }
     }
 }

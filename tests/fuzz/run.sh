@@ -37,7 +37,7 @@ for t in "${targets[@]}"; do
     echo "== fuzz_$t: ${secs}s, corpus $work/$t/corpus, artifacts $work/$t/"
     extra=()
     [ "$t" = spec ] && extra=(-dict="$here/spec.dict")
-    if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:fast_unwind_on_malloc=0 \
+    if ! ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:suppressions="$here/asan.supp" \
          LSAN_OPTIONS=suppressions="$here/lsan.supp":print_suppressions=0 \
          "$bin" "$work/$t/corpus" -max_total_time="$secs" \
             -max_len=65536 -timeout=10 -rss_limit_mb=4096 -print_final_stats=1 \
