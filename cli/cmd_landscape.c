@@ -76,8 +76,11 @@ static void print_summary(const dlx_sweep *s, const dlx_sweep_table *t)
         printf("%-14s %8s %6s %12s %12s %12s %12s%s\n", t->cols[c], by[0] ? by : "", "runs", "mean", "std", "min",
                "max", pear ? "  pearson(test,train)" : "");
         for (int k = 0; k < ng; k++) {
-            printf("%-14s %8g %6lld %12.6g %12.6g %12.6g %12.6g", "", g[k].key, (long long)g[k].n, g[k].mean,
-                   g[k].std, g[k].min, g[k].max);
+            char key[32] = "";
+            if (by[0])
+                snprintf(key, sizeof key, "%g", g[k].key);
+            printf("%-14s %8s %6lld %12.6g %12.6g %12.6g %12.6g", "", key, (long long)g[k].n, g[k].mean, g[k].std,
+                   g[k].min, g[k].max);
             if (pear)
                 printf("  %8.4f", g[k].pearson);
             printf("\n");

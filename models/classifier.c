@@ -269,8 +269,15 @@ static int clf_create(dlx_model *m, dlx_err *err)
         sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx);
         if (!sh->idx)
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        size_t limit = m->max_memory ? m->max_memory / (size_t)c->n_shards : 0;
-        if ((rc = dlx_graph_compile(sh->g, limit, err)))
+        /* the limit is on all shards together, refused before any allocation */
+        size_t need = dlx_graph_plan_bytes(sh->g) * (size_t)c->n_shards;
+        if (k == 0 && m->max_memory && need > m->max_memory)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
+                                "the model needs %.1f MiB of activations (%d shard%s of %.1f MiB), over the "
+                                "limit of %.1f MiB (--max-memory)",
+                                (double)need / 1048576.0, c->n_shards, c->n_shards > 1 ? "s" : "",
+                                (double)need / c->n_shards / 1048576.0, (double)m->max_memory / 1048576.0);
+        if ((rc = dlx_graph_compile(sh->g, 0, err)))
             return rc;
     }
     dlx_params_init_values(&m->params, m->seed);

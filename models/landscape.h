@@ -9,7 +9,7 @@
  *       - {name: seed, key: seed, range: [1, 100]}
  *     measures: [train_loss, test_loss, test_error, steps, seconds, hessian]
  *     out: sweep.h5                    # relative to the working directory
- *     hessian: {samples: 1000, eps: 0.001, exact_max: 3000, lanczos_steps: 40}
+ *     hessian: {samples: 1000, eps: 1e-5, exact_max: 3000, lanczos_steps: 40}
  *     figures: [...]                   # see dlx_sweep_figure
  * Run i is a pure function of (base spec, axis values): axis values are put
  * into a fresh copy of the base with dlx_spec_set, the model is created through
@@ -167,7 +167,10 @@ int dlx_sweep_figure_write(const dlx_sweep *s, const dlx_sweep_table *t, const d
  * model of family classifier: exact (central differences of gradients, then
  * LAPACK dsyev) when params <= exact_max, else Lanczos with central-difference
  * Hessian-vector products (extreme eigenvalues; index counts Ritz values).
- * Uses the first `samples` training samples. */
+ * Uses the first `samples` training samples. For ReLU nets keep eps small
+ * (default 1e-5): a step that moves a sample across a ReLU kink puts a
+ * spurious jump/(2 eps N) into H; with eps = 1e-3 and N = 5000 that gave
+ * eigenvalues near -1 that vanish at 1e-5 (float32 noise stays ~1e-4). */
 typedef struct dlx_hessian_info {
     int64_t params;
     int64_t index;        /* eigenvalues < -neg_tol */

@@ -288,8 +288,8 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
     if (!rc) rc = check_axis_values(s, axes, err);
     if (rc)
         return rc;
-    for (int k = 0; k < s->n_axes; k++)
-        snprintf(s->cols[s->n_cols++], sizeof s->cols[0], "%s", s->axes[k].name);
+    for (int k = 0; k < s->n_axes; k++) /* both 48 bytes, NUL-terminated */
+        memcpy(s->cols[s->n_cols++], s->axes[k].name, sizeof s->cols[0]);
     dlx_spec_node *meas = dlx_spec_get(sw, "measures");
     if (!meas)
         return dlx_err_setf(err, DLX_EINVAL, sw->loc, "sweep: missing required key 'measures' (e.g. [test_loss])");
@@ -338,9 +338,9 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
     if (!rc && h) rc = dlx_spec_int(h, "samples", false, 1000, 1, 100000, &hs, err);
     if (!rc && h) rc = dlx_spec_int(h, "exact_max", false, 3000, 0, 20000, &hx, err);
     if (!rc && h) rc = dlx_spec_int(h, "lanczos_steps", false, 40, 2, 1000, &hl, err);
-    s->hess_eps = 1e-3;
+    s->hess_eps = 1e-5;
     s->hess_neg_tol = 1e-3;
-    if (!rc && h) rc = dlx_spec_float(h, "eps", false, 1e-3, 1e-8, 1.0, &s->hess_eps, err);
+    if (!rc && h) rc = dlx_spec_float(h, "eps", false, 1e-5, 1e-8, 1.0, &s->hess_eps, err);
     if (!rc && h) rc = dlx_spec_float(h, "neg_tol", false, 1e-3, 0.0, 1e3, &s->hess_neg_tol, err);
     s->hess_samples = (int)hs;
     s->hess_exact_max = (int)hx;

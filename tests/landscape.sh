@@ -39,6 +39,12 @@ n_rows() { # rows in a table; 0 when unreadable
 }
 
 case ${1:-} in
+resume|jobs|shard_merge|mpi|hessian)
+    ls "$DLX_DATA_DIR"/mnist/t10k-images-idx3-ubyte* > /dev/null 2>&1 ||
+        { echo "MNIST not in $DLX_DATA_DIR/mnist (datasets/fetch mnist): skipped"; exit 77; } ;;
+esac
+
+case ${1:-} in
 bad_specs)
     check() { # spec expected-substring
         "$DLX" landscape "$DATA/$1" --out "$T/x.h5" > "$T/out.txt" 2> "$T/err.txt"

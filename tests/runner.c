@@ -16,6 +16,7 @@ Suite *graph_suite(void);
 Suite *layers_suite(void);
 Suite *lista_suite(void);
 Suite *landscape_suite(void);
+Suite *fuzz_regress_suite(void);
 
 static const struct {
     const char *name;
@@ -25,7 +26,7 @@ static const struct {
     {"png", png_suite},       {"h5io", h5io_suite},       {"optim", optim_suite},
     {"ops_ref", ops_ref_suite}, {"gradcheck", gradcheck_suite}, {"graph", graph_suite},
     {"layers", layers_suite}, {"lista", lista_suite},
-    {"landscape", landscape_suite},
+    {"landscape", landscape_suite}, {"fuzz_regress", fuzz_regress_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

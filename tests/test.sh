@@ -7,6 +7,11 @@ cd "$(dirname "$0")/.."
 
 tests/build.sh build || exit 1
 tests/build.sh build-asan -Db_sanitize=address,undefined -Dbuildtype=debugoptimized -Db_lundef=false || exit 1
+# valgrind cannot run AVX-512 code: a portable build of the binary for the valgrind case
+if command -v valgrind >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && apt-get install -y -qq valgrind >/dev/null; }; then
+    tests/build.sh build-portable -Dnative=false -Dbuildtype=debugoptimized >/dev/null || exit 1
+    export DLX_VALGRIND_BIN=$PWD/build-portable/dlx
+fi
 datasets/fetch mnist || exit 1
 datasets/fetch fashion-mnist || exit 1
 

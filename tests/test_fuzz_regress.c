@@ -1,6 +1,6 @@
 /* Replays every fuzz input kept in the tree (tests/fuzz/regress/<target>/:
- * inputs that once crashed or misbehaved; tests/fuzz/corpus/<target>/: the
- * seeds) through the same calls as the libFuzzer harnesses (tests/fuzz/targets.h),
+ * inputs that once crashed or misbehaved in dlx; tests/fuzz/corpus/<target>/:
+ * the seeds; not tests/fuzz/hdf5_bugs/, which break HDF5 itself) through the same calls as the libFuzzer harnesses (tests/fuzz/targets.h),
  * in the normal build. Each input runs in its own child process, so a crash
  * names the file; a broken property (an error without a DLX_E* code and a
  * message, a dump that does not re-parse) is reported by number. Leaks are
@@ -74,13 +74,6 @@ static int replay_dir(const char *target, const char *kind)
     while ((e = readdir(d))) {
         if (e->d_name[0] == '.')
             continue;
-#ifdef ASAN_BUILD
-        /* hdf5_*: inputs that trip bugs inside HDF5 itself (see tests/fuzz/asan.supp
-         * and lsan.supp); ASan flags them through its strdup interceptor. They
-         * still run, and must not crash, in the normal build. */
-        if (!strncmp(e->d_name, "hdf5_", 5))
-            continue;
-#endif
         char path[2048];
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t n = 0;
