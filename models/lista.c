@@ -1211,4 +1211,5 @@ const dlx_family dlx_family_sparse_coding = {
     .evaluate = sc_evaluate,
     .gradcheck = sc_gradcheck,
     .figure = sc_figure,
+    .blas_threads = true,
 };

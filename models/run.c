@@ -211,9 +211,10 @@ int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *
     rc = m->family->create(m, err);
     if (rc)
         goto fail;
-    /* parallelism comes from the families' own shards (deterministic); BLAS
-     * stays single-threaded so its results never depend on the thread count */
-    openblas_set_num_threads(1);
+    /* Parallelism comes from a family's own shards (deterministic) and BLAS
+     * stays single-threaded, so results never depend on the thread count;
+     * families built on a few large GEMMs may ask for BLAS threads instead. */
+    openblas_set_num_threads(m->family->blas_threads && m->threads > 0 ? m->threads : 1);
     *out = m;
     return 0;
 fail:
