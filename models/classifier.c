@@ -442,7 +442,7 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
         dlx_run_info(m, "wrote %s (%s, %d filters)", path, w->name, f);
     }
     if (c->n_wrong > 0) {
-        /* tiles are the untransformed images (28x28 even when the model sees 10x10) */
+        /* tiles are the images as loaded (after data.resize), without normalisation */
         dlx_transform plain = {.mean = 0.0f, .std = 1.0f};
         int tc, th, tw;
         dlx_transform_shape(&c->test, &plain, &tc, &th, &tw);
@@ -451,8 +451,8 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
         if (!tiles)
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         dlx_dataset_batch(&c->test, &plain, c->wrong, c->n_wrong, tiles, NULL);
-        dlx_grid grid = {.rows = (c->n_wrong + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw, .zoom = 2,
-                         .lo = 0.0f, .hi = 1.0f};
+        dlx_grid grid = {.rows = (c->n_wrong + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw,
+                         .zoom = th < 28 ? 56 / th : 2, .lo = 0.0f, .hi = 1.0f};
         snprintf(path, sizeof path, "%s/misclassified.png", m->run_dir);
         int rc = dlx_png_write_grid(path, &grid, tiles, c->n_wrong, err);
         free(tiles);
