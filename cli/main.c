@@ -1,7 +1,9 @@
 /* dlx: one binary, one subcommand per research task. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/h5io.h"
 #include "../core/spec.h"
@@ -168,8 +170,24 @@ int cli_load_spec(const char *path, const char *const *sets, int n_sets, dlx_spe
     return rc;
 }
 
+/* OpenBLAS starts its thread pool when it is loaded, before main, and those
+ * threads spin on the other cores even after openblas_set_num_threads(1).
+ * dlx parallelises by itself (and a sweep runs one process per core), so it
+ * wants a pool of one: when the user has not chosen, restart once with
+ * OPENBLAS_NUM_THREADS=1 in the environment. */
+static void single_threaded_blas(char **argv)
+{
+    if (getenv("OPENBLAS_NUM_THREADS") || getenv("DLX_NO_REEXEC"))
+        return;
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    setenv("DLX_NO_REEXEC", "1", 1);
+    execv("/proc/self/exe", argv);
+    /* exec failed (no /proc): carry on with the pool as it is */
+}
+
 int main(int argc, char **argv)
 {
+    single_threaded_blas(argv);
     dlx_h5_quiet();
     if (argc < 2) {
         print_main_help(stderr);

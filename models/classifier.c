@@ -293,7 +293,8 @@ static int clf_create(dlx_model *m, dlx_err *err)
     return 0;
 }
 
-/* Argmax and -log p(label) per row, in double. */
+/* Argmax per row (correct count, misclassified indices) and, when nll is
+ * given, -log p(label) in double. */
 static void score_rows(const float *logits, const float *labels, int rows, int k, double *nll, int64_t *correct,
                        const uint32_t *idx, shard *c)
 {
@@ -303,11 +304,13 @@ static void score_rows(const float *logits, const float *labels, int rows, int k
         for (int j = 1; j < k; j++)
             if (z[j] > z[best])
                 best = j;
-        double mx = z[best], s = 0.0;
-        for (int j = 0; j < k; j++)
-            s += exp((double)z[j] - mx);
         int label = (int)labels[i];
-        *nll += log(s) + mx - z[label];
+        if (nll) { /* NULL while training: the loss op has it already */
+            double mx = z[best], s = 0.0;
+            for (int j = 0; j < k; j++)
+                s += exp((double)z[j] - mx);
+            *nll += log(s) + mx - z[label];
+        }
         if (best == label)
             (*correct)++;
         else if (c && c->n_wrong < MAX_WRONG)
@@ -613,11 +616,9 @@ static int clf_train(dlx_model *m, dlx_err *err)
         double lr = dlx_optim_lr(&m->optim_cfg, m->step, spe, total);
         dlx_optim_step(m->optim, lr);
         m->step++;
-        for (int k = 0; k < c->n_shards; k++) {
-            double nll_unused = 0.0;
+        for (int k = 0; k < c->n_shards; k++)
             score_rows(c->sh[k].logits->out.data, c->sh[k].y->out.data, (int)c->shard_batch, c->num_classes,
-                       &nll_unused, &epoch_correct, c->sh[k].idx, NULL);
-        }
+                       NULL, &epoch_correct, c->sh[k].idx, NULL);
         epoch_loss += loss;
         log_loss += loss;
         epoch_steps++;
@@ -695,9 +696,11 @@ static int clf_train(dlx_model *m, dlx_err *err)
     }
     double seconds = now_s() - t0;
     dlx_results_set(&m->results, "train_seconds", seconds);
-    if (m->step > step0) /* training steps only: evaluation and checkpoints excluded */
+    if (m->step > step0) { /* training steps only: evaluation and checkpoints excluded */
+        dlx_results_set(&m->results, "step_seconds", seconds - t_other);
         dlx_results_set(&m->results, "images_per_second",
                         (double)((m->step - step0) * c->batch) / (seconds - t_other));
+    }
     rc = write_pictures(m, c, err);
     if (prof)
         report_profile(m, c->sh[0].g, prof, m->step - step0);

@@ -50,18 +50,22 @@ static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
     for (int64_t s = 0; s < bn; s++) {
         const float *zr = z + s * k;
         float *pr = p + s * k;
-        double mx = zr[0];
+        float mx = zr[0];
         for (int64_t j = 1; j < k; j++)
-            if (zr[j] > mx)
-                mx = zr[j];
+            mx = zr[j] > mx ? zr[j] : mx;
+        /* one float exp per logit (arguments <= 0, so no overflow); the sum
+         * and the log in double */
         double sum = 0.0;
-        for (int64_t j = 0; j < k; j++)
-            sum += exp((double)zr[j] - mx);
+        for (int64_t j = 0; j < k; j++) {
+            pr[j] = expf(zr[j] - mx);
+            sum += pr[j];
+        }
         double lse = log(sum);
+        float inv = (float)(1.0 / sum);
         for (int64_t j = 0; j < k; j++)
-            pr[j] = (float)exp((double)zr[j] - mx - lse);
+            pr[j] *= inv;
         int64_t c = label_index(y[s], k);
-        total += c < 0 ? NAN : lse - ((double)zr[c] - mx);
+        total += c < 0 ? NAN : lse - ((double)zr[c] - (double)mx);
     }
     n->out.data[0] = (float)(total / (double)bn);
 }
