@@ -24,19 +24,19 @@ rss_run() {
 json() { $py -c "import json,sys; print(json.loads(open('$out/last').read().strip().splitlines()[-1])['$1'])"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-# sgemm peak of this machine at the MLP's first-layer shape and a large square
+# sgemm peak of this machine: best of large squares (numpy's OpenBLAS, both cores)
 peak=$($py - <<'PY'
 import time, numpy as np
 best = 0
-for (m, k, n) in [(2048, 2048, 2048)]:
-    a = np.random.rand(m, k).astype(np.float32); b = np.random.rand(k, n).astype(np.float32)
+for n in (2048, 3072, 4096):
+    a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
     a @ b
-    t = time.perf_counter(); r = 5
-    for _ in range(r): a @ b
-    best = max(best, 2 * m * k * n * r / (time.perf_counter() - t) / 1e9)
+    for trial in range(3):
+        t = time.perf_counter(); r = 4
+        for _ in range(r): a @ b
+        best = max(best, 2 * n ** 3 * r / (time.perf_counter() - t) / 1e9)
 print(f"{best:.0f}")
 PY
-)
 
 rows=()
 add_row() { rows+=("$1"); }
