@@ -37,6 +37,7 @@ for n in (2048, 3072, 4096):
         best = max(best, 2 * n ** 3 * r / (time.perf_counter() - t) / 1e9)
 print(f"{best:.0f}")
 PY
+)
 
 rows=()
 add_row() { rows+=("$1"); }
