@@ -411,9 +411,6 @@ void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint3
     bool resize = ih != d->h || iw != d->w;
     float std = t->std != 0.0f ? t->std : 1.0f;
     float scale = 1.0f / (255.0f * std), bias = -t->mean / std;
-    float lut[256]; /* normalised value of each pixel level */
-    for (int p = 0; p < 256; p++)
-        lut[p] = (float)p * scale + bias;
     size_t in_plane = (size_t)d->h * d->w, out_plane = (size_t)oh * ow;
     size_t in_sample = in_plane * d->c, out_sample = out_plane * oc;
     enum { AHEAD = 4 }; /* samples are scattered in memory: fetch a few ahead */
@@ -436,13 +433,25 @@ void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint3
                 resize_plane(sp, d->h, d->w, dp, ih, iw, ow, scale, bias);
                 continue;
             }
-            for (int r = 0; r < ih; r++)
-                for (int c = 0; c < iw; c++)
-                    dp[(size_t)r * ow + c] = lut[sp[(size_t)r * iw + c]];
+            if (ow == iw) /* no padding: one contiguous plane the compiler vectorises */
+                for (size_t k = 0; k < in_plane; k++)
+                    dp[k] = (float)sp[k] * scale + bias;
+            else
+                for (int r = 0; r < ih; r++)
+                    for (int c = 0; c < iw; c++)
+                        dp[(size_t)r * ow + c] = (float)sp[(size_t)r * iw + c] * scale + bias;
         }
         if (y)
             y[s] = (float)d->labels[idx[s]];
     }
+}
+
+void dlx_dataset_prefetch(const dlx_dataset *d, const uint32_t *idx, int count)
+{
+    size_t sample = (size_t)d->c * d->h * d->w;
+    for (int s = 0; s < count; s++)
+        for (size_t b = 0; b < sample; b += 64)
+            __builtin_prefetch(d->images + (size_t)idx[s] * sample + b);
 }
 
 void dlx_epoch_order(uint64_t seed, int64_t epoch, uint32_t *idx, uint32_t n)

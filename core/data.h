@@ -72,6 +72,9 @@ void dlx_transform_shape(const dlx_dataset *d, const dlx_transform *t, int *c, i
 void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint32_t *idx,
                        int count, float *x, float *y);
 
+/* Ask the cache for samples idx[0..count) ahead of their batch (a hint only). */
+void dlx_dataset_prefetch(const dlx_dataset *d, const uint32_t *idx, int count);
+
 /* The data order of one epoch: a pure function of (seed, epoch). */
 void dlx_epoch_order(uint64_t seed, int64_t epoch, uint32_t *idx, uint32_t n);
 

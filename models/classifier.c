@@ -587,6 +587,11 @@ static int clf_train(dlx_model *m, dlx_err *err)
             shard *sh = &c->sh[k];
             memcpy(sh->idx, c->order + pos * c->batch + k * c->shard_batch, (size_t)c->shard_batch * sizeof *sh->idx);
             dlx_dataset_batch(&c->train, &c->tf, sh->idx, (int)c->shard_batch, sh->x->out.data, sh->y->out.data);
+            /* small samples in random order are cache misses: start the next
+             * step's slice on its way while this one computes */
+            if (pos + 1 < spe)
+                dlx_dataset_prefetch(&c->train, c->order + (pos + 1) * c->batch + k * c->shard_batch,
+                                     (int)c->shard_batch);
             /* a micro-batch counter, so every shard draws its own dropout masks */
             const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)(m->step * c->n_shards + k),
                                  .threads = 1};

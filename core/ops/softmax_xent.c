@@ -60,7 +60,7 @@ static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
             pr[j] = expf(zr[j] - mx);
             sum += pr[j];
         }
-        double lse = log(sum);
+        double lse = (double)logf((float)sum);
         float inv = (float)(1.0 / sum);
         for (int64_t j = 0; j < k; j++)
             pr[j] *= inv;
