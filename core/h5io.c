@@ -1125,6 +1125,46 @@ out_dset:
     return rc;
 }
 
+/* Byte copy of src into dst (created or truncated). */
+static int copy_file(const char *src, const char *dst, dlx_err *err)
+{
+    int in = open(src, O_RDONLY);
+    if (in < 0)
+        return fail(err, DLX_EIO, src, "cannot open: %s", strerror(errno));
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        close(in);
+        return fail(err, DLX_EIO, dst, "cannot create: %s", strerror(errno));
+    }
+    char buf[1 << 16];
+    int rc = 0;
+    for (;;) {
+        ssize_t got = read(in, buf, sizeof buf);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            rc = fail(err, DLX_EIO, src, "cannot read: %s", strerror(errno));
+            break;
+        }
+        for (ssize_t done = 0; done < got;) {
+            ssize_t w = write(out, buf + done, (size_t)(got - done));
+            if (w <= 0) {
+                rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
+                break;
+            }
+            done += w;
+        }
+        if (rc)
+            break;
+    }
+    close(in);
+    if (close(out) != 0 && !rc)
+        rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
+    if (rc)
+        unlink(dst);
+    return rc;
+}
+
 int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
 {
     bool pending = false;
@@ -1132,10 +1172,20 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
         pending |= m->s[i].n > 0;
     if (!pending)
         return 0;
-    hid_t f;
-    int rc = open_file(m->path, true, &f, err);
+    /* Append into a copy and rename it over the file, so that a kill in the
+     * middle of a flush leaves the previous, complete metrics.h5 behind. The
+     * file is small (rows of two doubles), so the copy costs little. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", m->path);
+    int rc = copy_file(m->path, tmp, err);
     if (rc)
         return rc;
+    hid_t f;
+    rc = open_file(tmp, true, &f, err);
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
     if (H5Lexists(f, "/metrics", H5P_DEFAULT) <= 0) {
         hid_t g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0)
@@ -1148,9 +1198,16 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
             rc = flush_series(f, m->path, &m->s[i], err);
     if (H5Fclose(f) < 0 && !rc)
         rc = fail(err, DLX_EIO, m->path, "cannot close after writing");
-    if (!rc && fsync_path(m->path, O_RDONLY) != 0)
+    if (!rc && fsync_path(tmp, O_RDONLY) != 0)
         rc = fail(err, DLX_EIO, m->path, "cannot fsync: %s", strerror(errno));
-    return rc;
+    if (!rc && rename(tmp, m->path) != 0)
+        rc = fail(err, DLX_EIO, m->path, "cannot rename %s over it: %s", tmp, strerror(errno));
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    fsync_parent(m->path);
+    return 0;
 }
 
 void dlx_metrics_close(dlx_metrics *m)
