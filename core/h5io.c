@@ -994,6 +994,63 @@ out_names:
     return rc;
 }
 
+/* Byte copy of src into dst (created or truncated). */
+static int copy_file(const char *src, const char *dst, dlx_err *err)
+{
+    int in = open(src, O_RDONLY);
+    if (in < 0)
+        return fail(err, DLX_EIO, src, "cannot open: %s", strerror(errno));
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        close(in);
+        return fail(err, DLX_EIO, dst, "cannot create: %s", strerror(errno));
+    }
+    char buf[1 << 16];
+    int rc = 0;
+    for (;;) {
+        ssize_t got = read(in, buf, sizeof buf);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            rc = fail(err, DLX_EIO, src, "cannot read: %s", strerror(errno));
+            break;
+        }
+        for (ssize_t done = 0; done < got;) {
+            ssize_t w = write(out, buf + done, (size_t)(got - done));
+            if (w <= 0) {
+                rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
+                break;
+            }
+            done += w;
+        }
+        if (rc)
+            break;
+    }
+    close(in);
+    if (close(out) != 0 && !rc)
+        rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
+    if (rc)
+        unlink(dst);
+    return rc;
+}
+
+/* fsync tmp and rename it over path (then make the rename durable); on
+ * failure tmp is removed and path is left as it was. */
+static int commit_tmp(const char *tmp, const char *path, dlx_err *err)
+{
+    int rc = 0;
+    if (fsync_path(tmp, O_RDONLY) != 0)
+        rc = fail(err, DLX_EIO, path, "cannot fsync: %s", strerror(errno));
+    if (!rc && rename(tmp, path) != 0)
+        rc = fail(err, DLX_EIO, path, "cannot rename %s over it: %s", tmp, strerror(errno));
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    fsync_parent(path);
+    return 0;
+}
+
 int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
                      dlx_err *err)
 {
@@ -1005,8 +1062,14 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
         free(m);
         return fail(err, DLX_ENOMEM, path, "out of memory");
     }
+    /* every change goes to a copy renamed over the file: a kill at any moment
+     * leaves either the old or the new metrics.h5, never a torn one */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (resume && access(path, F_OK) == 0) {
-        rc = open_file(path, true, &f, err);
+        rc = copy_file(path, tmp, err);
+        if (!rc && (rc = open_file(tmp, true, &f, err)))
+            unlink(tmp);
         if (rc)
             goto out_free;
         htri_t has = H5Lexists(f, "/metrics", H5P_DEFAULT);
@@ -1021,7 +1084,7 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
             rc = fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
             goto out_free;
         }
-        f = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         H5Pclose(fapl);
         if (f < 0) {
             char why[160];
@@ -1037,6 +1100,10 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
     }
     if (H5Fclose(f) < 0 && !rc)
         rc = fail(err, DLX_EIO, path, "cannot close");
+    if (rc)
+        unlink(tmp);
+    else
+        rc = commit_tmp(tmp, path, err);
     if (rc)
         goto out_free;
     *out = m;
@@ -1125,46 +1192,6 @@ out_dset:
     return rc;
 }
 
-/* Byte copy of src into dst (created or truncated). */
-static int copy_file(const char *src, const char *dst, dlx_err *err)
-{
-    int in = open(src, O_RDONLY);
-    if (in < 0)
-        return fail(err, DLX_EIO, src, "cannot open: %s", strerror(errno));
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0) {
-        close(in);
-        return fail(err, DLX_EIO, dst, "cannot create: %s", strerror(errno));
-    }
-    char buf[1 << 16];
-    int rc = 0;
-    for (;;) {
-        ssize_t got = read(in, buf, sizeof buf);
-        if (got == 0)
-            break;
-        if (got < 0) {
-            rc = fail(err, DLX_EIO, src, "cannot read: %s", strerror(errno));
-            break;
-        }
-        for (ssize_t done = 0; done < got;) {
-            ssize_t w = write(out, buf + done, (size_t)(got - done));
-            if (w <= 0) {
-                rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
-                break;
-            }
-            done += w;
-        }
-        if (rc)
-            break;
-    }
-    close(in);
-    if (close(out) != 0 && !rc)
-        rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
-    if (rc)
-        unlink(dst);
-    return rc;
-}
-
 int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
 {
     bool pending = false;
@@ -1198,16 +1225,11 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
             rc = flush_series(f, m->path, &m->s[i], err);
     if (H5Fclose(f) < 0 && !rc)
         rc = fail(err, DLX_EIO, m->path, "cannot close after writing");
-    if (!rc && fsync_path(tmp, O_RDONLY) != 0)
-        rc = fail(err, DLX_EIO, m->path, "cannot fsync: %s", strerror(errno));
-    if (!rc && rename(tmp, m->path) != 0)
-        rc = fail(err, DLX_EIO, m->path, "cannot rename %s over it: %s", tmp, strerror(errno));
     if (rc) {
         unlink(tmp);
         return rc;
     }
-    fsync_parent(m->path);
-    return 0;
+    return commit_tmp(tmp, m->path, err);
 }
 
 void dlx_metrics_close(dlx_metrics *m)
