@@ -14,11 +14,12 @@
  * metrics.h5:
  *   /metrics/<name>    float64 [n, 2] extendible: rows of (step, value)
  *   flushed by dlx_metrics_flush (once per epoch).
- * Appended rows stay in memory until a flush. The file is open only inside
- * dlx_metrics_open and dlx_metrics_flush (open, extend, write, close, fsync),
- * so between flushes it is closed and consistent: h5py or h5dump can read it
- * while training runs, and after a crash or kill every row up to the last
- * completed flush is there (rows appended after it are lost). Neither the
+ * Appended rows stay in memory until a flush. dlx_metrics_open and
+ * dlx_metrics_flush change a copy ("<path>.tmp": open, extend, write, close,
+ * fsync) and rename it over the file, so the file itself is never open for
+ * writing: h5py or h5dump can read it while training runs, and after a crash
+ * or kill at any moment every row up to the last completed flush is there
+ * (rows appended after it are lost). Neither the
  * metrics writer nor any reader here takes HDF5's file lock, so a reader
  * holding the file open never makes training fail.
  *
