@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/ops/conv2d_direct.h"
 #include "../core/ops/ops.h"
 #include "../core/rng.h"
 
@@ -667,6 +668,29 @@ START_TEST(test_act_infer_errors)
 }
 END_TEST
 
+/* conv2d_direct: which convolutions take the direct wide-row kernels. Every
+ * stride-1 case of k_conv above runs through them (and every other case
+ * through im2col + GEMM), so test_conv2d_ref checks both paths against the
+ * naive double-precision reference, forward and backward. */
+START_TEST(test_conv2d_direct_plan)
+{
+    dlx_conv_direct d;
+    /* LeNet's conv2: 6 -> 16 maps, 5x5 on 14x14 */
+    ck_assert(dlx_conv_direct_plan(6, 14, 14, 16, 5, 5, 1, 1, 0, 0, &d));
+    ck_assert_int_eq(d.OH, 10);
+    ck_assert_int_eq(d.Wp, 14);
+    ck_assert_int_eq(d.Lw, 140);
+    ck_assert_int_eq(d.Lv, 144); /* rounded up to whole 16-float vectors */
+    /* padding widens the rows: conv1, 28x28 padded by 2 */
+    ck_assert(dlx_conv_direct_plan(1, 28, 28, 6, 5, 5, 1, 1, 2, 2, &d));
+    ck_assert_int_eq(d.Wp, 32);
+    ck_assert_int_eq(d.Lw, 28 * 32);
+    ck_assert(!dlx_conv_direct_plan(6, 14, 14, 16, 5, 5, 2, 2, 0, 0, &d));     /* stride 2: im2col */
+    ck_assert(!dlx_conv_direct_plan(64, 14, 14, 16, 5, 5, 1, 1, 0, 0, &d));    /* C KH KW > 1024 */
+    ck_assert(!dlx_conv_direct_plan(6, 14, 14, 256, 3, 3, 1, 1, 1, 1, &d));    /* F > 128 */
+}
+END_TEST
+
 Suite *ops_ref_suite(void)
 {
     Suite *s = suite_create("ops_ref");
@@ -685,6 +709,7 @@ Suite *ops_ref_suite(void)
     tc = tcase_create("conv2d");
     tcase_add_loop_test(tc, test_conv2d_ref, 0, (int)(sizeof k_conv / sizeof k_conv[0]));
     tcase_add_test(tc, test_conv2d_infer_errors);
+    tcase_add_test(tc, test_conv2d_direct_plan);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("pool2d");
