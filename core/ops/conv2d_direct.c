@@ -23,35 +23,9 @@ static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 
 static inline v16 splat(float s) { return (v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
 
-/* Lane sum as a tree of shuffles: 4 vector adds instead of 15 scalar ones.
- * The lane order of the additions is fixed, so results are reproducible. */
-#if defined(__clang__)
-static inline float hsum(v16 v)
-{
-    v16 a = v + __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7);
-    a = a + __builtin_shufflevector(a, a, 4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11);
-    a = a + __builtin_shufflevector(a, a, 2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13);
-    a = a + __builtin_shufflevector(a, a, 1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14);
-    return a[0];
-}
-#else
-typedef int i16v __attribute__((vector_size(64)));
-static inline float hsum(v16 v)
-{
-    const i16v m8 = {8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7};
-    const i16v m4 = {4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11};
-    const i16v m2 = {2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13};
-    const i16v m1 = {1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14};
-    v16 a = v + __builtin_shuffle(v, m8);
-    a = a + __builtin_shuffle(a, m4);
-    a = a + __builtin_shuffle(a, m2);
-    a = a + __builtin_shuffle(a, m1);
-    return a[0];
-}
-#endif
-
 /* The lane sums of four vectors at once (out[i] = sum of a_i's lanes): a
- * transpose-and-add tree, 6 shuffles and 4 adds instead of 4 hsum calls. */
+ * transpose-and-add tree, 6 shuffles and 4 adds instead of 60 scalar adds.
+ * The order of the additions is fixed, so results are reproducible. */
 static inline void hsum4(v16 a0, v16 a1, v16 a2, v16 a3, float out[4])
 {
 #if defined(__clang__)
