@@ -152,15 +152,17 @@ dlx_node *dlx_graph_find(const dlx_graph *g, const char *name)
 
 /* Arena layout: [all activation grads][all values][all scratch]. Grads come
  * first and contiguous so one memset clears them every step. */
+static bool is_view(const dlx_node *n) { return n->kind == DLX_NODE_OP && n->op->view; }
+
 static size_t grad_bytes(const dlx_graph *g, const dlx_node *n)
 {
-    bool has = n->kind != DLX_NODE_PARAM && n->needs_grad && !g->inference;
+    bool has = n->kind != DLX_NODE_PARAM && !is_view(n) && n->needs_grad && !g->inference;
     return has ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
 }
 
 static size_t value_bytes(const dlx_node *n)
 {
-    return n->kind != DLX_NODE_PARAM ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
+    return n->kind != DLX_NODE_PARAM && !is_view(n) ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
 }
 
 size_t dlx_graph_plan_bytes(const dlx_graph *g)
@@ -197,6 +199,9 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
             const dlx_param *p = &g->params->items[n->param];
             n->out.data = p->t.data;
             n->out.grad = g->param_grads ? g->param_grads + (p->t.grad - g->params->grads) : p->t.grad;
+        } else if (is_view(n)) { /* input 0 comes earlier, so it is bound already */
+            n->out.data = n->in[0]->out.data;
+            n->out.grad = n->needs_grad && !g->inference ? n->in[0]->out.grad : NULL;
         } else {
             n->out.data = dlx_arena_alloc(&g->arena, (size_t)n->out.numel * 4);
         }

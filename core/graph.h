@@ -40,6 +40,10 @@ typedef struct dlx_op_vtbl {
     const char *name;
     int n_in_min, n_in_max;
     size_t attr_size; /* bytes of the op's attribute struct (see core/ops/ops.h) */
+    /* true: the output is a view of input 0 (same data and gradient memory,
+     * another shape); compile aliases them and the op's forward and backward
+     * have nothing to do when they are aliased. */
+    bool view;
     /* Set n->out.shape from the inputs' shapes and n->attr; set n->scratch_floats
      * to the scratch the op needs (saved for backward or workspace). */
     int (*infer)(dlx_node *n, dlx_err *err);

@@ -2,11 +2,11 @@
  *
  * Shapes: x (N, ...) -> attr d[0..ndim): d[0] == 0 keeps N, one d[i] == -1 is
  * inferred from the element count; the element count must not change.
- * The value is copied (not aliased) so every node owns its own buffer.
- * Saved for backward: nothing. Non-differentiable points: none.
+ * A view: the graph aliases the output to the input's data and gradient
+ * memory (dlx_op_vtbl.view), so forward and backward move nothing; consumers
+ * of y accumulate straight into x's gradient. Saved for backward: nothing.
+ * Non-differentiable points: none.
  */
-#include <string.h>
-
 #include "ops.h"
 
 static int reshape_infer(dlx_node *n, dlx_err *err)
@@ -56,21 +56,17 @@ static int reshape_infer(dlx_node *n, dlx_err *err)
     return 0;
 }
 
+/* Nothing to do once compiled (the output is a view of the input). */
 static void reshape_forward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
-    memcpy(n->out.data, n->in[0]->out.data, (size_t)n->out.numel * sizeof(float));
+    DLX_ASSERT(n->out.data == n->in[0]->out.data);
 }
 
 static void reshape_backward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
-    float *dx = n->in[0]->out.grad;
-    if (!dx)
-        return;
-    const float *dy = n->out.grad;
-    for (int64_t i = 0; i < n->out.numel; i++)
-        dx[i] += dy[i];
+    DLX_ASSERT(n->out.grad == n->in[0]->out.grad);
 }
 
 const dlx_op_vtbl dlx_op_reshape = {
@@ -78,6 +74,7 @@ const dlx_op_vtbl dlx_op_reshape = {
     .n_in_min = 1,
     .n_in_max = 1,
     .attr_size = sizeof(dlx_reshape_attr),
+    .view = true,
     .infer = reshape_infer,
     .forward = reshape_forward,
     .backward = reshape_backward,
