@@ -59,33 +59,31 @@ torch_best() {
 }
 torch_settings_note() { sort "$out/$1.settings" | uniq -c | awk '{printf "%s%s won %s", (NR>1?", ":""), $2, $1}'; }
 
-bench_lenet5() {
-    local d=() t=() rd=0 rt=0
+# One training-throughput workload: dlx (spec, training limit) against a torch
+# script, REPS alternating rounds; sets md, mt (medians, img/s), rd, rt (RSS MiB).
+bench_train() {
+    local spec=$1 limit=$2 script=$3 tag=$4 d=() t=() v
     for i in $(seq "$reps"); do
-        rd=$(rss_run "$dlx" train configs/lenet5.yaml --set train.epochs=1 --set data.train_limit=19200 \
+        rd=$(rss_run "$dlx" train "$spec" --set train.epochs=1 --set data.train_limit="$limit" \
              --set data.test_limit=1000 --set train.eval_every=0 --threads 2 --out "$out/run" --quiet --json)
         d+=("$(json images_per_second)")
-        read -r v rt < <(torch_best bench/torch/lenet5.py 300 images_per_s lenet5)
+        read -r v rt < <(torch_best "$script" 300 images_per_s "$tag")
         t+=("$v")
     done
-    notes+=("LeNet-5: PyTorch at its best of OPENBLAS_NUM_THREADS/torch threads 1/1, 1/2, 2/1 in each round ($(torch_settings_note lenet5)); dlx --threads 2")
-    local md mt
     md=$(median "${d[@]}"); mt=$(median "${t[@]}")
+}
+
+bench_lenet5() {
+    local md mt rd rt
+    bench_train configs/lenet5.yaml 19200 bench/torch/lenet5.py lenet5
+    notes+=("LeNet-5: PyTorch at its best of OPENBLAS_NUM_THREADS/torch threads 1/1, 1/2, 2/1 in each round ($(torch_settings_note lenet5)); dlx --threads 2")
     add_row "| LeNet-5 training (batch 64, SGD momentum) | $(printf %.0f "$md") img/s | $(printf %.0f "$mt") img/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | – | $rd / $rt MiB |"
 }
 
 bench_mlp() {
-    local d=() t=() rd=0 rt=0
-    for i in $(seq "$reps"); do
-        rd=$(rss_run "$dlx" train configs/mlp.yaml --set train.epochs=1 --set data.train_limit=30000 \
-             --set data.test_limit=1000 --set train.eval_every=0 --threads 2 --out "$out/run" --quiet --json)
-        d+=("$(json images_per_second)")
-        read -r v rt < <(torch_best bench/torch/mlp.py 300 images_per_s mlp)
-        t+=("$v")
-    done
+    local md mt rd rt gf
+    bench_train configs/mlp.yaml 30000 bench/torch/mlp.py mlp
     notes+=("MLP: PyTorch at its best thread setting in each round ($(torch_settings_note mlp)); dlx --threads 2")
-    local md mt gf
-    md=$(median "${d[@]}"); mt=$(median "${t[@]}")
     gf=$(awk "BEGIN{printf \"%.0f\", $md * 6 * 1544500 / 1e9}")
     add_row "| MLP 784-1000-500-250-250-250-10 (batch 100, Adam) | $(printf %.0f "$md") img/s | $(printf %.0f "$mt") img/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | $gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of $peak | $rd / $rt MiB |"
 }

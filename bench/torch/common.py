@@ -45,3 +45,24 @@ def report(**kv):
 
 def now():
     return time.perf_counter()
+
+
+def time_training(net, opt, x_u8, y_all, batch, steps, warmup=20):
+    """Seconds for `steps` SGD steps of cross-entropy training, after a warm-up;
+    batches are drawn in a fixed shuffled order, converted from uint8 per batch."""
+    import torch.nn.functional as F
+
+    order = np.random.default_rng(1).permutation(len(y_all))
+
+    def step(i):
+        idx = order[(i * batch) % (len(order) - batch):][:batch]
+        opt.zero_grad(set_to_none=True)
+        F.cross_entropy(net(normalize(x_u8[idx])), y_all[idx]).backward()
+        opt.step()
+
+    for i in range(warmup):
+        step(i)
+    t0 = now()
+    for i in range(steps):
+        step(i)
+    return now() - t0

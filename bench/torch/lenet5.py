@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import load_mnist, normalize, now, report, setup_threads
+from common import load_mnist, report, setup_threads, time_training
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 setup_threads()
@@ -34,24 +34,5 @@ class LeNet5(nn.Module):
 net = LeNet5()
 opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
 batch = 64
-order = np.random.default_rng(1).permutation(len(y_np))
-
-
-def step(i):
-    idx = order[(i * batch) % (len(order) - batch):][:batch]
-    xb = normalize(x_u8[idx])
-    yb = y_all[idx]
-    opt.zero_grad(set_to_none=True)
-    loss = F.cross_entropy(net(xb), yb)
-    loss.backward()
-    opt.step()
-    return loss
-
-
-for i in range(20):  # warm-up
-    step(i)
-t0 = now()
-for i in range(steps):
-    step(i)
-dt = now() - t0
+dt = time_training(net, opt, x_u8, y_all, batch, steps)
 report(workload="lenet5", images_per_s=steps * batch / dt, seconds=dt, steps=steps)

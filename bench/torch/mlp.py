@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import load_mnist, normalize, now, report, setup_threads
+from common import load_mnist, report, setup_threads, time_training
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 300
 setup_threads()
@@ -20,23 +20,6 @@ for a, b in zip(sizes[:-1], sizes[1:]):
 net = nn.Sequential(nn.Flatten(), *layers[:-1])
 opt = torch.optim.Adam(net.parameters(), lr=1e-3)
 batch = 100
-order = np.random.default_rng(1).permutation(len(y_np))
-
-
-def step(i):
-    idx = order[(i * batch) % (len(order) - batch):][:batch]
-    xb = normalize(x_u8[idx])
-    yb = y_all[idx]
-    opt.zero_grad(set_to_none=True)
-    F.cross_entropy(net(xb), yb).backward()
-    opt.step()
-
-
-for i in range(20):
-    step(i)
-t0 = now()
-for i in range(steps):
-    step(i)
-dt = now() - t0
+dt = time_training(net, opt, x_u8, y_all, batch, steps)
 flops = 6 * sum(a * b for a, b in zip(sizes[:-1], sizes[1:])) * batch * steps  # fwd + 2 bwd GEMMs
 report(workload="mlp", images_per_s=steps * batch / dt, seconds=dt, gflops=flops / dt / 1e9)
