@@ -4,7 +4,6 @@ import sys
 import numpy as np
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 from common import load_mnist, report, setup_threads, time_training
 
