@@ -257,6 +257,13 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
             goto out_fail;
         }
     }
+    if (meta->n_state > 0) {
+        hsize_t ns = (hsize_t)(meta->n_state < 8 ? meta->n_state : 8);
+        if (write_dataset(f, lcpl, "/state", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &ns, meta->state) < 0) {
+            what = "/state";
+            goto out_fail;
+        }
+    }
     for (int i = 0; i < n; i++) {
         const dlx_h5_array *a = &arrays[i];
         hsize_t dims[DLX_MAX_DIM];
@@ -471,6 +478,36 @@ out_dset:
     return rc;
 }
 
+/* The optional /state vector (float64, at most max values): its length, or 0
+ * when absent or unreadable (older checkpoints have none). */
+static int read_state(hid_t f, double *out, int max)
+{
+    memset(out, 0, (size_t)max * sizeof *out);
+    if (!is_dataset(f, "/state"))
+        return 0;
+    hid_t d = H5Dopen2(f, "/state", H5P_DEFAULT);
+    if (d < 0)
+        return 0;
+    int n = 0;
+    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
+    hsize_t dims[1] = {0};
+    if (space >= 0 && type >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
+        number_type_ok(type, H5T_FLOAT)) {
+        H5Sget_simple_extent_dims(space, dims, NULL);
+        if (dims[0] >= 1 && dims[0] <= (hsize_t)max &&
+            H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0)
+            n = (int)dims[0];
+    }
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Dclose(d);
+    if (!n)
+        memset(out, 0, (size_t)max * sizeof *out);
+    return n;
+}
+
 static int read_rng(hid_t f, uint64_t rng[3])
 {
     if (!is_dataset(f, "/rng"))
@@ -594,6 +631,7 @@ int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size
     meta->epoch = vals[1];
     meta->optim_t = vals[2];
     memcpy(meta->rng, rng, sizeof rng);
+    meta->n_state = read_state(f, meta->state, 8);
 out_free:
     free(fam);
     free(spec);

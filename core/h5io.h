@@ -7,6 +7,7 @@
  *   /optim/<name>/<slot>  float32, same shape (e.g. "momentum", "m", "v")
  *   /optim/t           int64: optimizer step count (Adam bias correction)
  *   /rng               uint64 [3]: seed, data-order epoch, counter
+ *   /state             float64 [n]: the family's loop state (optional)
  *   attributes on /: format = "dlx-checkpoint", version = 1, family
  * A checkpoint is written to "<path>.tmp", flushed, fsync'd and renamed over
  * <path>, so a crash never leaves a half-written checkpoint.
@@ -52,6 +53,10 @@ typedef struct dlx_ckpt_meta {
     const char *family;
     int64_t step, epoch, optim_t;
     uint64_t rng[3];
+    /* A family's loop state (e.g. running sums of the logged averages), saved
+     * as /state, float64 [n_state]; a checkpoint without it reads n_state 0. */
+    double state[8];
+    int n_state;
 } dlx_ckpt_meta;
 
 /* Write meta, every array, atomically (tmp + fsync + rename). */

@@ -573,8 +573,15 @@ static int clf_train(dlx_model *m, dlx_err *err)
     double *prof = NULL;
     if (m->profile && (prof = calloc(2 * (size_t)c->sh[0].g->n, sizeof *prof)))
         c->sh[0].g->prof = prof; /* shard 0 stands for all: they run the same graph */
-    double epoch_loss = 0.0, log_loss = 0.0, t0 = now_s(), t_log = t0, t_other = 0.0;
-    int64_t epoch_correct = 0, epoch_steps = 0, log_steps = 0, step0 = m->step, order_epoch = -1;
+    /* The running sums behind the logged averages live in m->state, so a
+     * checkpoint carries them and a resumed run logs the same values. */
+    enum { EPOCH_LOSS, LOG_LOSS, EPOCH_CORRECT, EPOCH_STEPS, LOG_STEPS, N_ACC };
+    double *acc = m->state;
+    if (!m->resumed || m->n_state != N_ACC)
+        memset(m->state, 0, sizeof m->state);
+    m->n_state = N_ACC;
+    double t0 = now_s(), t_log = t0, t_other = 0.0;
+    int64_t step0 = m->step, order_epoch = -1;
     while (m->step < total) {
         int64_t epoch = m->step / spe, pos = m->step % spe;
         if (epoch != order_epoch) {
@@ -621,26 +628,27 @@ static int clf_train(dlx_model *m, dlx_err *err)
         double lr = dlx_optim_lr(&m->optim_cfg, m->step, spe, total);
         dlx_optim_step(m->optim, lr);
         m->step++;
+        int64_t correct = 0;
         for (int k = 0; k < c->n_shards; k++)
             score_rows(c->sh[k].logits->out.data, c->sh[k].y->out.data, (int)c->shard_batch, c->num_classes,
-                       NULL, &epoch_correct, c->sh[k].idx, NULL);
-        epoch_loss += loss;
-        log_loss += loss;
-        epoch_steps++;
-        log_steps++;
+                       NULL, &correct, c->sh[k].idx, NULL);
+        acc[EPOCH_CORRECT] += (double)correct;
+        acc[EPOCH_LOSS] += loss;
+        acc[LOG_LOSS] += loss;
+        acc[EPOCH_STEPS] += 1.0;
+        acc[LOG_STEPS] += 1.0;
         if (m->step % c->log_every == 0 || m->step % spe == 0) {
-            rc = dlx_metrics_append(mx, "train_loss", m->step, log_loss / (double)log_steps, err);
+            rc = dlx_metrics_append(mx, "train_loss", m->step, acc[LOG_LOSS] / acc[LOG_STEPS], err);
             if (!rc) rc = dlx_metrics_append(mx, "lr", m->step, lr, err);
             if (rc)
                 goto out;
-            log_loss = 0.0;
-            log_steps = 0;
+            acc[LOG_LOSS] = acc[LOG_STEPS] = 0.0;
         }
         double t = now_s();
         if (m->hooks.progress && (t - t_log > 0.25 || m->step % spe == 0)) {
             double sps = (double)(m->step - step0) / (t - t0);
             dlx_progress p = {.phase = "train", .epoch = epoch + 1, .epochs = c->epochs, .step = m->step,
-                              .steps = total, .loss = epoch_loss / (double)epoch_steps, .steps_per_s = sps,
+                              .steps = total, .loss = acc[EPOCH_LOSS] / acc[EPOCH_STEPS], .steps_per_s = sps,
                               .images_per_s = sps * (double)c->batch,
                               .eta_s = sps > 0 ? (double)(total - m->step) / sps : 0.0};
             m->hooks.progress(m->hooks.user, &p);
@@ -650,8 +658,11 @@ static int clf_train(dlx_model *m, dlx_err *err)
             m->epoch = epoch + 1;
             bool eval = m->step == total || (c->eval_every && m->epoch % c->eval_every == 0);
             double t_eval = now_s();
-            rc = end_of_epoch(m, c, mx, epoch_loss / (double)epoch_steps,
-                              (double)epoch_correct / (double)(epoch_steps * c->batch), eval,
+            double train_loss = acc[EPOCH_LOSS] / acc[EPOCH_STEPS];
+            double train_acc = acc[EPOCH_CORRECT] / (acc[EPOCH_STEPS] * (double)c->batch);
+            /* the next epoch starts from zero, also in the checkpoint written now */
+            acc[EPOCH_LOSS] = acc[EPOCH_CORRECT] = acc[EPOCH_STEPS] = 0.0;
+            rc = end_of_epoch(m, c, mx, train_loss, train_acc, eval,
                               m->step == total || !c->save_at_end, err);
             t_other += now_s() - t_eval;
             if (rc)
@@ -661,8 +672,6 @@ static int clf_train(dlx_model *m, dlx_err *err)
                                   .steps = total, .results = &m->results};
                 m->hooks.progress(m->hooks.user, &p);
             }
-            epoch_loss = 0.0;
-            epoch_correct = epoch_steps = 0;
         } else if (c->checkpoint_every && m->step % c->checkpoint_every == 0) {
             double t_ck = now_s();
             rc = dlx_metrics_flush(mx, err);

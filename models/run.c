@@ -113,7 +113,9 @@ int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
         .epoch = m->epoch,
         .optim_t = m->optim ? dlx_optim_t(m->optim) : 0,
         .rng = {m->seed, (uint64_t)m->epoch, (uint64_t)m->step},
+        .n_state = m->n_state,
     };
+    memcpy(meta.state, m->state, sizeof meta.state);
     rc = dlx_ckpt_write(path, &meta, arrays, n, err);
     free(arrays);
     if (!rc)
@@ -147,6 +149,8 @@ int dlx_run_load_checkpoint(dlx_model *m, const char *path, bool with_optim, dlx
         m->step = meta.step;
         m->epoch = meta.epoch;
         m->checkpoint_step = meta.step;
+        memcpy(m->state, meta.state, sizeof m->state);
+        m->n_state = meta.n_state;
         if (m->optim)
             dlx_optim_set_t(m->optim, meta.optim_t);
         m->resumed = true;

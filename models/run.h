@@ -56,6 +56,8 @@ typedef struct dlx_model {
     int64_t checkpoint_step;   /* step of the last checkpoint written or loaded; -1 none */
     int64_t stop_at;           /* checkpoint and stop after this global step; 0 = run to the end */
     bool profile;              /* time every op and report the table at the end */
+    double state[8];           /* the family's loop state, saved with checkpoints (/state) */
+    int n_state;
     int threads;
     size_t max_memory;         /* bytes; 0 = no limit */
     dlx_hooks hooks;
