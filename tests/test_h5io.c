@@ -156,6 +156,33 @@ START_TEST(test_ckpt_empty_spec_and_family)
 }
 END_TEST
 
+/* The optional loop state (/state) round-trips exactly; without it n_state is 0. */
+START_TEST(test_ckpt_state)
+{
+    const char *p = tpath("state.h5");
+    dlx_ckpt_meta meta = {.spec_text = "a: 1", .family = "classifier", .n_state = 5,
+                          .state = {1.25, 0.1, 3e15 + 1, 937, 0.0}};
+    dlx_err err = {0};
+    ck_assert_int_eq(dlx_ckpt_write(p, &meta, NULL, 0, &err), 0);
+    dlx_ckpt_meta got;
+    memset(&got, 0xff, sizeof got);
+    char family[32];
+    ck_assert_int_eq(dlx_ckpt_read_meta(p, &got, family, sizeof family, &err), 0);
+    ck_assert_int_eq(got.n_state, 5);
+    for (int i = 0; i < 5; i++)
+        ck_assert(got.state[i] == meta.state[i]);
+    ck_assert(got.state[5] == 0.0);
+    free((char *)got.spec_text);
+
+    meta.n_state = 0; /* a checkpoint without /state: older files */
+    ck_assert_int_eq(dlx_ckpt_write(p, &meta, NULL, 0, &err), 0);
+    ck_assert_int_eq(dlx_ckpt_read_meta(p, &got, family, sizeof family, &err), 0);
+    ck_assert_int_eq(got.n_state, 0);
+    ck_assert(got.state[0] == 0.0);
+    free((char *)got.spec_text);
+}
+END_TEST
+
 START_TEST(test_ckpt_shape_mismatch)
 {
     const char *p = tpath("big.h5");
@@ -719,6 +746,7 @@ Suite *h5io_suite(void)
     tcase_add_checked_fixture(c, setup, teardown);
     tcase_add_test(c, test_ckpt_round_trip);
     tcase_add_test(c, test_ckpt_empty_spec_and_family);
+    tcase_add_test(c, test_ckpt_state);
     tcase_add_test(c, test_ckpt_shape_mismatch);
     tcase_add_test(c, test_ckpt_missing_array);
     tcase_add_test(c, test_ckpt_missing_file);
