@@ -1,6 +1,7 @@
 /* Experiment specs: libyaml events -> located tree, typed getters, --set, dump.
  * See spec.h for the message formats; they are part of the contract. */
 #include "spec.h"
+#include "spec_internal.h"
 
 #include <errno.h>
 #include <float.h>
@@ -21,19 +22,17 @@ struct dlx_spec {
     dlx_spec_node *root;
 };
 
-/* "path: " before a message, or nothing for the root. */
-#define PFX(node) (node)->path, ((node)->path[0] ? ": " : "")
 
 /* ------------------------------------------------------------------ nodes */
 
-static void node_free(dlx_spec_node *n)
+void spec_node_free(dlx_spec_node *n)
 {
     if (!n)
         return;
     for (int i = 0; i < n->n; i++) {
         if (n->keys)
             free(n->keys[i]);
-        node_free(n->items[i]);
+        spec_node_free(n->items[i]);
     }
     free(n->keys);
     free(n->key_locs);
@@ -43,7 +42,7 @@ static void node_free(dlx_spec_node *n)
     free(n);
 }
 
-static dlx_spec_node *node_new(dlx_spec_kind kind, dlx_loc loc, const char *path)
+dlx_spec_node *spec_node_new(dlx_spec_kind kind, dlx_loc loc, const char *path)
 {
     dlx_spec_node *n = calloc(1, sizeof(*n));
     if (!n)
@@ -84,7 +83,7 @@ static int grow(dlx_spec_node *n)
 }
 
 /* Takes ownership of `key` and `val` only on success. */
-static int map_append(dlx_spec_node *m, char *key, dlx_loc key_loc, dlx_spec_node *val)
+int spec_map_append(dlx_spec_node *m, char *key, dlx_loc key_loc, dlx_spec_node *val)
 {
     if (grow(m))
         return -1;
@@ -103,7 +102,7 @@ static int seq_append(dlx_spec_node *s, dlx_spec_node *val)
     return 0;
 }
 
-static char *child_path_key(const char *parent, const char *key)
+char *spec_child_path_key(const char *parent, const char *key)
 {
     size_t lp = strlen(parent), lk = strlen(key);
     char *p = malloc(lp + lk + 2);
@@ -137,7 +136,7 @@ static int repath(dlx_spec_node *n, const char *path)
     free(n->path);
     n->path = np;
     for (int i = 0; i < n->n; i++) {
-        char *cp = n->kind == DLX_SPEC_MAP ? child_path_key(path, n->keys[i])
+        char *cp = n->kind == DLX_SPEC_MAP ? spec_child_path_key(path, n->keys[i])
                                            : child_path_index(path, i);
         if (!cp)
             return -1;
@@ -161,7 +160,7 @@ static void relocate(dlx_spec_node *n, dlx_loc loc)
 
 /* A null value (`key:` with nothing after it) becomes an empty map when
  * something is put into it. */
-static void null_to_map(dlx_spec_node *n)
+void spec_null_to_map(dlx_spec_node *n)
 {
     if (n->kind == DLX_SPEC_NULL) {
         free(n->scalar);
@@ -174,7 +173,7 @@ static void null_to_map(dlx_spec_node *n)
 /* --------------------------------------------------------------- messages */
 
 /* Long values are shortened in messages; never cut inside a UTF-8 sequence. */
-static const char *brief(const char *s, char *buf, size_t n)
+const char *spec_brief(const char *s, char *buf, size_t n)
 {
     size_t len = strlen(s);
     if (len + 1 <= n)
@@ -187,7 +186,7 @@ static const char *brief(const char *s, char *buf, size_t n)
     return buf;
 }
 
-static const char *describe(const dlx_spec_node *v, char *buf, size_t n)
+const char *spec_describe(const dlx_spec_node *v, char *buf, size_t n)
 {
     char b[72];
     switch (v->kind) {
@@ -196,11 +195,11 @@ static const char *describe(const dlx_spec_node *v, char *buf, size_t n)
     case DLX_SPEC_SEQ: return "a sequence";
     case DLX_SPEC_SCALAR: break;
     }
-    snprintf(buf, n, v->quoted ? "the string '%s'" : "'%s'", brief(v->scalar, b, sizeof b));
+    snprintf(buf, n, v->quoted ? "the string '%s'" : "'%s'", spec_brief(v->scalar, b, sizeof b));
     return buf;
 }
 
-static int oom(dlx_err *err)
+int spec_oom(dlx_err *err)
 {
     return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory while handling the spec");
 }
@@ -226,7 +225,7 @@ static int yaml_error(struct parser *p)
     yaml_parser_t *y = &p->yp;
     dlx_loc loc = {p->errname, 0, 0};
     if (y->error == YAML_MEMORY_ERROR)
-        return oom(p->err);
+        return spec_oom(p->err);
     if (y->error == YAML_READER_ERROR) {
         /* The reader gives a byte offset, not a mark: find line and column. */
         size_t off = y->problem_offset < p->len ? y->problem_offset : p->len;
@@ -261,7 +260,7 @@ static int next_event(struct parser *p, yaml_event_t *ev)
     return 0;
 }
 
-static int is_null_text(const char *s)
+int spec_is_null_text(const char *s)
 {
     return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
            !strcmp(s, "NULL");
@@ -297,7 +296,7 @@ static int check_props(struct parser *p, const yaml_event_t *ev)
     if (tag) {
         char b[72];
         return dlx_err_setf(p->err, DLX_EINVAL, loc, "YAML tags are not supported ('%s')",
-                            brief((const char *)tag, b, sizeof b));
+                            spec_brief((const char *)tag, b, sizeof b));
     }
     return 0;
 }
@@ -317,15 +316,15 @@ static int parse_scalar(struct parser *p, yaml_event_t *ev, const char *path,
                             path, *path ? ": " : "");
     }
     bool quoted = ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE;
-    dlx_spec_kind kind = !quoted && is_null_text(v) ? DLX_SPEC_NULL : DLX_SPEC_SCALAR;
-    dlx_spec_node *n = node_new(kind, loc, path);
+    dlx_spec_kind kind = !quoted && spec_is_null_text(v) ? DLX_SPEC_NULL : DLX_SPEC_SCALAR;
+    dlx_spec_node *n = spec_node_new(kind, loc, path);
     if (!n)
-        return oom(p->err);
+        return spec_oom(p->err);
     if (kind == DLX_SPEC_SCALAR) {
         n->scalar = malloc(len + 1);
         if (!n->scalar) {
-            node_free(n);
-            return oom(p->err);
+            spec_node_free(n);
+            return spec_oom(p->err);
         }
         memcpy(n->scalar, v, len + 1);
         n->quoted = quoted;
@@ -348,7 +347,7 @@ static int parse_seq(struct parser *p, dlx_spec_node *n, int depth)
         char *cp = child_path_index(n->path, n->n);
         if (!cp) {
             yaml_event_delete(&ev);
-            return oom(p->err);
+            return spec_oom(p->err);
         }
         dlx_spec_node *item = NULL;
         rc = parse_node(p, &ev, cp, depth + 1, &item);
@@ -356,8 +355,8 @@ static int parse_seq(struct parser *p, dlx_spec_node *n, int depth)
         if (rc)
             return rc;
         if (seq_append(n, item)) {
-            node_free(item);
-            return oom(p->err);
+            spec_node_free(item);
+            return spec_oom(p->err);
         }
     }
 }
@@ -394,17 +393,17 @@ static int parse_map(struct parser *p, dlx_spec_node *n, int depth)
                 char b[72];
                 rc = dlx_err_setf(p->err, DLX_EINVAL, eloc,
                                   "%s%sduplicate key '%s' (first at line %d)", PFX(n),
-                                  brief(key, b, sizeof b), n->key_locs[i].line);
+                                  spec_brief(key, b, sizeof b), n->key_locs[i].line);
                 yaml_event_delete(&ev);
                 return rc;
             }
         }
         char *k = strdup(key);
-        char *cp = k ? child_path_key(n->path, k) : NULL;
+        char *cp = k ? spec_child_path_key(n->path, k) : NULL;
         yaml_event_delete(&ev);
         if (!cp) {
             free(k);
-            return oom(p->err);
+            return spec_oom(p->err);
         }
         dlx_spec_node *val = NULL;
         rc = next_event(p, &ev);
@@ -415,10 +414,10 @@ static int parse_map(struct parser *p, dlx_spec_node *n, int depth)
             free(k);
             return rc;
         }
-        if (map_append(n, k, kloc, val)) {
+        if (spec_map_append(n, k, kloc, val)) {
             free(k);
-            node_free(val);
-            return oom(p->err);
+            spec_node_free(val);
+            return spec_oom(p->err);
         }
     }
 }
@@ -447,12 +446,12 @@ static int parse_node(struct parser *p, yaml_event_t *ev, const char *path, int 
     dlx_spec_kind kind = ev->type == YAML_MAPPING_START_EVENT ? DLX_SPEC_MAP : DLX_SPEC_SEQ;
     DLX_ASSERT(ev->type == YAML_MAPPING_START_EVENT || ev->type == YAML_SEQUENCE_START_EVENT);
     yaml_event_delete(ev);
-    dlx_spec_node *n = node_new(kind, loc, path);
+    dlx_spec_node *n = spec_node_new(kind, loc, path);
     if (!n)
-        return oom(p->err);
+        return spec_oom(p->err);
     rc = kind == DLX_SPEC_MAP ? parse_map(p, n, depth) : parse_seq(p, n, depth);
     if (rc) {
-        node_free(n);
+        spec_node_free(n);
         return rc;
     }
     *out = n;
@@ -469,7 +468,7 @@ static int parse_text(const unsigned char *text, size_t len, const char *file,
     int rc;
     *out = NULL;
     if (!yaml_parser_initialize(&p.yp))
-        return oom(err);
+        return spec_oom(err);
     yaml_parser_set_input_string(&p.yp, text, len);
     yaml_parser_set_encoding(&p.yp, YAML_UTF8_ENCODING);
     for (;;) {
@@ -502,7 +501,7 @@ static int parse_text(const unsigned char *text, size_t len, const char *file,
     yaml_parser_delete(&p.yp);
     return 0;
 out_free_root:
-    node_free(root);
+    spec_node_free(root);
     yaml_parser_delete(&p.yp);
     return rc;
 }
@@ -513,11 +512,11 @@ static int load_buf(const unsigned char *text, size_t len, const char *name, dlx
     *out = NULL;
     dlx_spec *s = calloc(1, sizeof(*s));
     if (!s)
-        return oom(err);
+        return spec_oom(err);
     s->file = strdup(name);
     if (!s->file) {
         free(s);
-        return oom(err);
+        return spec_oom(err);
     }
     int rc = parse_text(text, len, s->file, name, &s->root, err);
     if (rc)
@@ -533,7 +532,7 @@ static int load_buf(const unsigned char *text, size_t len, const char *name, dlx
         loc.file = name;
         rc = dlx_err_setf(err, DLX_EINVAL, loc,
                           "the top level must be a mapping with model:, data: and train:, got %s",
-                          describe(s->root, b, sizeof b));
+                          spec_describe(s->root, b, sizeof b));
         goto out_destroy;
     }
     *out = s;
@@ -560,14 +559,14 @@ int dlx_spec_load_file(const char *path, dlx_spec **out, dlx_err *err)
     size_t cap = 4096, len = 0;
     unsigned char *buf = malloc(cap);
     if (!buf) {
-        rc = oom(err);
+        rc = spec_oom(err);
         goto out_close;
     }
     for (;;) {
         if (len == cap) {
             unsigned char *nb = cap > SIZE_MAX / 2 ? NULL : realloc(buf, cap * 2);
             if (!nb) {
-                rc = oom(err);
+                rc = spec_oom(err);
                 goto out_free_buf;
             }
             buf = nb;
@@ -596,7 +595,7 @@ void dlx_spec_destroy(dlx_spec *s)
 {
     if (!s)
         return;
-    node_free(s->root);
+    spec_node_free(s->root);
     free(s->file);
     free(s);
 }
@@ -679,7 +678,7 @@ static int set_walk(dlx_spec *s, const char *assign, const char *key, dlx_spec_n
     dlx_spec_node *n = s->root;
     const char *c = key;
     char bb[96];
-    const char *b = brief(assign, bb, sizeof bb);
+    const char *b = spec_brief(assign, bb, sizeof bb);
     for (;;) {
         const char *dot = strchr(c, '.');
         size_t len = dot ? (size_t)(dot - c) : strlen(c);
@@ -712,26 +711,26 @@ static int set_walk(dlx_spec *s, const char *assign, const char *key, dlx_spec_n
         if (dry_run && (slot < 0 || last))
             return 0;
         if (slot < 0) {
-            null_to_map(n);
+            spec_null_to_map(n);
             char *k = strndup(c, len);
-            char *cp = k ? child_path_key(n->path, k) : NULL;
+            char *cp = k ? spec_child_path_key(n->path, k) : NULL;
             dlx_spec_node *child =
-                cp ? node_new(last ? val->kind : DLX_SPEC_MAP, set_loc, cp) : NULL;
+                cp ? spec_node_new(last ? val->kind : DLX_SPEC_MAP, set_loc, cp) : NULL;
             free(cp);
-            if (!child || map_append(n, k, set_loc, child)) {
+            if (!child || spec_map_append(n, k, set_loc, child)) {
                 free(k);
-                node_free(child);
-                return oom(err);
+                spec_node_free(child);
+                return spec_oom(err);
             }
             slot = n->n - 1;
         }
         if (last) {
             dlx_spec_node *old = n->items[slot];
             if (repath(val, old->path)) {
-                return oom(err);
+                return spec_oom(err);
             }
             n->items[slot] = val;
-            node_free(old);
+            spec_node_free(old);
             return 0;
         }
         n = n->items[slot];
@@ -767,7 +766,7 @@ static bool key_text_ok(const unsigned char *k, size_t len)
 int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
 {
     char bb[96];
-    const char *b = brief(assignment, bb, sizeof bb);
+    const char *b = spec_brief(assignment, bb, sizeof bb);
     const char *eq = strchr(assignment, '=');
     if (!eq)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
@@ -793,7 +792,7 @@ int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
                             "--set '%s': the key is deeper than %d levels", b, MAX_DEPTH);
     char *key = strndup(assignment, klen);
     if (!key)
-        return oom(err);
+        return spec_oom(err);
     const char *text = eq + 1;
     dlx_spec_node *val = NULL;
     int rc = parse_text((const unsigned char *)text, strlen(text), SET_FILE, SET_FILE, &val,
@@ -807,9 +806,9 @@ int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
         goto out_free_key;
     }
     if (!val) {
-        val = node_new(DLX_SPEC_NULL, DLX_NOLOC, "");
+        val = spec_node_new(DLX_SPEC_NULL, DLX_NOLOC, "");
         if (!val) {
-            rc = oom(err);
+            rc = spec_oom(err);
             goto out_free_key;
         }
     }
@@ -819,728 +818,9 @@ int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
         rc = set_walk(s, assignment, key, val, false, err);
     if (!rc)
         val = NULL; /* now owned by the tree */
-    node_free(val);
+    spec_node_free(val);
 out_free_key:
     free(key);
     return rc;
 }
 
-/* ------------------------------------------------------------------- dump */
-
-struct sbuf {
-    char *p;
-    size_t len, cap;
-    bool failed;
-};
-
-static void put(struct sbuf *b, const char *s, size_t n)
-{
-    if (b->failed)
-        return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (b->len + n + 1 > cap)
-            cap *= 2;
-        char *np = realloc(b->p, cap);
-        if (!np) {
-            b->failed = true;
-            return;
-        }
-        b->p = np;
-        b->cap = cap;
-    }
-    memcpy(b->p + b->len, s, n);
-    b->len += n;
-    b->p[b->len] = '\0';
-}
-
-static void puts_(struct sbuf *b, const char *s)
-{
-    put(b, s, strlen(s));
-}
-
-static void indent(struct sbuf *b, int n)
-{
-    for (int i = 0; i < n; i++)
-        put(b, " ", 1);
-}
-
-/* Decode one UTF-8 sequence; invalid bytes come back as 0xFFFFFFFF, length 1. */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-    unsigned c = s[0];
-    size_t n;
-    uint32_t v;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    } else if ((c & 0xE0) == 0xC0) {
-        n = 2;
-        v = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-        n = 3;
-        v = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-        n = 4;
-        v = c & 0x07;
-    } else {
-        *cp = 0xFFFFFFFFu;
-        return 1;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            *cp = 0xFFFFFFFFu;
-            return 1;
-        }
-        v = (v << 6) | (s[i] & 0x3F);
-    }
-    *cp = v;
-    return n;
-}
-
-/* Characters YAML lets stand as themselves inside a quoted or plain scalar
- * (printable, and not one of the extra line breaks or the BOM). */
-static bool plain_char(uint32_t c)
-{
-    return (c >= 0x20 && c <= 0x7E) ||
-           (c >= 0xA0 && c <= 0xD7FF && c != 0x2028 && c != 0x2029) ||
-           (c >= 0xE000 && c <= 0xFFFD && c != 0xFEFF) ||
-           (c >= 0x10000 && c <= 0x10FFFF);
-}
-
-/* Does this text need quotes to be read back as the same plain string? */
-static bool needs_quotes(const char *s, bool flow)
-{
-    size_t len = strlen(s);
-    if (len == 0)
-        return true;
-    unsigned char c0 = (unsigned char)s[0];
-    if (strchr("?:,[]{}#&*!|>'\"%@`", c0) || c0 == '-') {
-        /* "-x", "?x" and ":x" are fine as plain text; "-", "- x", "?", ": " are not. */
-        bool follows = len > 1 && s[1] != ' ' && s[1] != '\t';
-        /* In flow style '?' and ':' are indicators whatever follows them. */
-        if (!((c0 == '-' || c0 == '?' || c0 == ':') && follows) || (c0 != '-' && flow))
-            return true;
-    }
-    if (!strncmp(s, "---", 3) || !strncmp(s, "...", 3))
-        return true;
-    if (s[len - 1] == ' ' || s[len - 1] == ':' || s[0] == ' ')
-        return true;
-    if (strstr(s, ": ") || strstr(s, " #"))
-        return true;
-    if (flow && strpbrk(s, ",[]{}:#"))
-        return true;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        uint32_t cp;
-        p += utf8_next(p, &cp);
-        if (!plain_char(cp))
-            return true;
-    }
-    return false;
-}
-
-static void put_quoted(struct sbuf *b, const char *s)
-{
-    put(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        uint32_t cp;
-        size_t n = utf8_next(p, &cp);
-        char e[16];
-        if (cp == '"' || cp == '\\') {
-            e[0] = '\\';
-            e[1] = (char)cp;
-            put(b, e, 2);
-        } else if (cp == '\n') {
-            puts_(b, "\\n");
-        } else if (cp == '\t') {
-            puts_(b, "\\t");
-        } else if (cp == '\r') {
-            puts_(b, "\\r");
-        } else if (cp == 0xFFFFFFFFu) {
-            put(b, (const char *)p, 1); /* not UTF-8: nothing better to do */
-        } else if (plain_char(cp)) {
-            put(b, (const char *)p, n);
-        } else {
-            if (cp < 0x100)
-                snprintf(e, sizeof e, "\\x%02X", (unsigned)cp);
-            else if (cp < 0x10000)
-                snprintf(e, sizeof e, "\\u%04X", (unsigned)cp);
-            else
-                snprintf(e, sizeof e, "\\U%08X", (unsigned)cp);
-            puts_(b, e);
-        }
-        p += n;
-    }
-    put(b, "\"", 1);
-}
-
-static void put_scalar(struct sbuf *b, const dlx_spec_node *n, bool flow)
-{
-    if (n->kind == DLX_SPEC_NULL)
-        puts_(b, "null");
-    else if (n->quoted || needs_quotes(n->scalar, flow))
-        put_quoted(b, n->scalar);
-    else
-        puts_(b, n->scalar);
-}
-
-/* YAML limits implicit keys to 1024 characters; longer ones are written in
- * the explicit form "? key" / ": value". */
-static void put_key(struct sbuf *b, const char *k, int ind)
-{
-    struct sbuf kb = {0};
-    if (needs_quotes(k, false))
-        put_quoted(&kb, k);
-    else
-        puts_(&kb, k);
-    if (kb.failed) {
-        b->failed = true;
-    } else if (kb.len < 1000) {
-        put(b, kb.p, kb.len);
-    } else {
-        put(b, "? ", 2);
-        put(b, kb.p, kb.len);
-        put(b, "\n", 1);
-        indent(b, ind);
-    }
-    free(kb.p);
-}
-
-/* Lists of scalars read best as [3, 3]. Not when an item that is fine as
- * plain text in block style would need quotes in flow style: it would come
- * back quoted. (Items that need quotes anyway are quoted either way.) */
-static bool flowable(const dlx_spec_node *seq)
-{
-    for (int i = 0; i < seq->n; i++) {
-        const dlx_spec_node *it = seq->items[i];
-        if (it->kind == DLX_SPEC_MAP || it->kind == DLX_SPEC_SEQ)
-            return false;
-        if (it->kind == DLX_SPEC_SCALAR && !it->quoted && needs_quotes(it->scalar, true) &&
-            !needs_quotes(it->scalar, false))
-            return false;
-    }
-    return true;
-}
-
-static void put_flow_seq(struct sbuf *b, const dlx_spec_node *seq)
-{
-    put(b, "[", 1);
-    for (int i = 0; i < seq->n; i++) {
-        if (i)
-            put(b, ", ", 2);
-        put_scalar(b, seq->items[i], true);
-    }
-    put(b, "]", 1);
-}
-
-static void dump_seq(struct sbuf *b, const dlx_spec_node *seq, int ind);
-
-/* After "key:" or "- ": the value, ending with a newline. */
-static void dump_map(struct sbuf *b, const dlx_spec_node *m, int ind, bool first_inline);
-
-static void dump_value(struct sbuf *b, const dlx_spec_node *v, int ind, bool in_seq)
-{
-    if (v->kind == DLX_SPEC_SCALAR || v->kind == DLX_SPEC_NULL) {
-        put(b, " ", 1);
-        put_scalar(b, v, false);
-        put(b, "\n", 1);
-    } else if (v->n == 0) {
-        puts_(b, v->kind == DLX_SPEC_MAP ? " {}\n" : " []\n");
-    } else if (v->kind == DLX_SPEC_SEQ && flowable(v)) {
-        put(b, " ", 1);
-        put_flow_seq(b, v);
-        put(b, "\n", 1);
-    } else if (v->kind == DLX_SPEC_MAP && in_seq) {
-        put(b, " ", 1);
-        dump_map(b, v, ind + 2, true);
-    } else if (v->kind == DLX_SPEC_MAP) {
-        put(b, "\n", 1);
-        dump_map(b, v, ind + 2, false);
-    } else {
-        put(b, "\n", 1);
-        dump_seq(b, v, ind + 2);
-    }
-}
-
-static void dump_map(struct sbuf *b, const dlx_spec_node *m, int ind, bool first_inline)
-{
-    for (int i = 0; i < m->n; i++) {
-        if (i > 0 || !first_inline)
-            indent(b, ind);
-        put_key(b, m->keys[i], ind);
-        put(b, ":", 1);
-        dump_value(b, m->items[i], ind, false);
-    }
-}
-
-static void dump_seq(struct sbuf *b, const dlx_spec_node *seq, int ind)
-{
-    for (int i = 0; i < seq->n; i++) {
-        indent(b, ind);
-        put(b, "-", 1);
-        dump_value(b, seq->items[i], ind, true);
-    }
-}
-
-char *dlx_spec_dump(const dlx_spec *s)
-{
-    struct sbuf b = {0};
-    const dlx_spec_node *r = s->root;
-    if (r->kind == DLX_SPEC_MAP && r->n > 0)
-        dump_map(&b, r, 0, false);
-    else if (r->kind == DLX_SPEC_MAP)
-        puts_(&b, "{}\n");
-    put(&b, "", 0);
-    if (b.failed) {
-        free(b.p);
-        return NULL;
-    }
-    return b.p;
-}
-
-/* ---------------------------------------------------------------- getters */
-
-int dlx_spec_expect_map(const dlx_spec_node *node, const char *what, dlx_err *err)
-{
-    char b[96];
-    if (!node)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%s is missing", what);
-    if (node->kind == DLX_SPEC_MAP || node->kind == DLX_SPEC_NULL)
-        return 0;
-    return dlx_err_setf(err, DLX_EINVAL, node->loc, "%s%s%s must be a mapping, got %s",
-                        PFX(node), what, describe(node, b, sizeof b));
-}
-
-int dlx_spec_expect_seq(const dlx_spec_node *node, const char *what, dlx_err *err)
-{
-    char b[96];
-    if (!node)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%s is missing", what);
-    if (node->kind == DLX_SPEC_SEQ || node->kind == DLX_SPEC_NULL)
-        return 0;
-    return dlx_err_setf(err, DLX_EINVAL, node->loc, "%s%s%s must be a sequence, got %s",
-                        PFX(node), what, describe(node, b, sizeof b));
-}
-
-/* "a, b, c" into buf, shortened with ", ..." if it does not fit. */
-static const char *join(const char *const *words, char *buf, size_t n)
-{
-    size_t len = 0;
-    buf[0] = '\0';
-    for (int i = 0; words[i]; i++) {
-        size_t w = strlen(words[i]);
-        if (len + w + 2 + 5 >= n) {
-            snprintf(buf + len, n - len, "%s...", i ? ", " : "");
-            break;
-        }
-        len += (size_t)snprintf(buf + len, n - len, "%s%s", i ? ", " : "", words[i]);
-    }
-    return buf;
-}
-
-int dlx_spec_check_keys(const dlx_spec_node *map, const char *what, const char *const *allowed,
-                        dlx_err *err)
-{
-    int rc = dlx_spec_expect_map(map, what, err);
-    if (rc)
-        return rc;
-    for (int i = 0; i < map->n; i++) {
-        const char *k = map->keys[i];
-        bool ok = false;
-        for (int j = 0; allowed[j] && !ok; j++)
-            ok = !strcmp(k, allowed[j]);
-        if (ok)
-            continue;
-        char kb[72], lb[400];
-        const char *near = dlx_closest(k, allowed);
-        if (near)
-            return dlx_err_setf(err, DLX_EINVAL, map->key_locs[i],
-                                "%s%s'%s' is not a key of %s; did you mean '%s'?", PFX(map),
-                                brief(k, kb, sizeof kb), what, near);
-        return dlx_err_setf(err, DLX_EINVAL, map->key_locs[i],
-                            "%s%s'%s' is not a key of %s (allowed: %s)", PFX(map),
-                            brief(k, kb, sizeof kb), what,
-                            allowed[0] ? join(allowed, lb, sizeof lb) : "none");
-    }
-    return 0;
-}
-
-/* Finds `key`; *val = NULL when absent and not required. */
-static int lookup(dlx_spec_node *map, const char *key, bool required, dlx_spec_node **val,
-                  dlx_err *err)
-{
-    char b[96];
-    *val = NULL;
-    if (!map) {
-        if (required)
-            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "missing required key '%s'", key);
-        return 0;
-    }
-    if (map->kind != DLX_SPEC_MAP && map->kind != DLX_SPEC_NULL)
-        return dlx_err_setf(err, DLX_EINVAL, map->loc, "%s%sexpected a mapping, got %s",
-                            PFX(map), describe(map, b, sizeof b));
-    *val = dlx_spec_get(map, key);
-    if (!*val && required)
-        return dlx_err_setf(err, DLX_EINVAL, map->loc, "%s%smissing required key '%s'", PFX(map),
-                            key);
-    return 0;
-}
-
-static int insert_default(dlx_spec_node *map, const char *key, const char *text, bool quoted,
-                          dlx_err *err)
-{
-    if (!map)
-        return 0;
-    null_to_map(map);
-    char *k = strdup(key);
-    char *cp = k ? child_path_key(map->path, key) : NULL;
-    dlx_spec_node *v = cp ? node_new(DLX_SPEC_SCALAR, map->loc, cp) : NULL;
-    free(cp);
-    if (v)
-        v->scalar = strdup(text);
-    if (!v || !v->scalar || map_append(map, k, map->loc, v)) {
-        free(k);
-        node_free(v);
-        return oom(err);
-    }
-    v->quoted = quoted;
-    return 0;
-}
-
-/* Integers: optional sign and decimal digits, nothing else. */
-static int scalar_int(const dlx_spec_node *v, int64_t *out, dlx_err *err)
-{
-    char b[96];
-    if (v->kind != DLX_SPEC_SCALAR || v->quoted)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sexpected an integer, got %s", PFX(v),
-                            describe(v, b, sizeof b));
-    const char *s = v->scalar;
-    const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
-    char *end;
-    if (*d < '0' || *d > '9')
-        goto out_not_int;
-    errno = 0;
-    long long x = strtoll(s, &end, 10);
-    if (*end)
-        goto out_not_int;
-    if (errno == ERANGE)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%s%s is too large for an integer",
-                            PFX(v), describe(v, b, sizeof b));
-    *out = x;
-    return 0;
-out_not_int:
-    return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sexpected an integer, got %s", PFX(v),
-                        describe(v, b, sizeof b));
-}
-
-static bool parse_float(const char *s, double *out)
-{
-    bool digit = false;
-    for (const char *p = s; *p; p++) {
-        if (*p >= '0' && *p <= '9')
-            digit = true;
-        else if (!strchr("+-.eE", *p))
-            return false; /* no inf, nan, hex or underscores */
-    }
-    if (!digit)
-        return false;
-    char *end;
-    errno = 0;
-    double x = strtod(s, &end);
-    if (end == s || *end || !isfinite(x))
-        return false;
-    *out = x;
-    return true;
-}
-
-static bool looks_int(const char *s)
-{
-    const char *d = (*s == '-' || *s == '+') ? s + 1 : s;
-    if (!*d)
-        return false;
-    for (; *d; d++)
-        if (*d < '0' || *d > '9')
-            return false;
-    return true;
-}
-
-static const char *const k_true[] = {"true", "yes", "on", NULL};
-static const char *const k_false[] = {"false", "no", "off", NULL};
-
-static int word_in(const char *s, const char *const *words)
-{
-    for (int i = 0; words[i]; i++)
-        if (!strcasecmp(s, words[i]))
-            return 1;
-    return 0;
-}
-
-/* Would this text, written plain, be read as something other than a string? */
-static bool looks_special(const char *s)
-{
-    double d;
-    return is_null_text(s) || word_in(s, k_true) || word_in(s, k_false) || looks_int(s) ||
-           parse_float(s, &d);
-}
-
-static int check_int_range(const dlx_spec_node *v, int64_t x, int64_t min, int64_t max,
-                           dlx_err *err)
-{
-    if (x >= min && x <= max)
-        return 0;
-    if (max == INT64_MAX)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%smust be at least %lld, got %lld",
-                            PFX(v), (long long)min, (long long)x);
-    if (min == INT64_MIN)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%smust be at most %lld, got %lld",
-                            PFX(v), (long long)max, (long long)x);
-    return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%smust be between %lld and %lld, got %lld",
-                        PFX(v), (long long)min, (long long)max, (long long)x);
-}
-
-int dlx_spec_node_int(const dlx_spec_node *node, int64_t min, int64_t max, int64_t *out,
-                      dlx_err *err)
-{
-    if (!node)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "expected an integer, got nothing");
-    int64_t x = 0;
-    int rc = scalar_int(node, &x, err);
-    if (!rc)
-        rc = check_int_range(node, x, min, max, err);
-    if (!rc)
-        *out = x;
-    return rc;
-}
-
-int dlx_spec_node_str(const dlx_spec_node *node, const char **out, dlx_err *err)
-{
-    char b[96];
-    if (!node)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "expected a string, got nothing");
-    if (node->kind != DLX_SPEC_SCALAR)
-        return dlx_err_setf(err, DLX_EINVAL, node->loc, "%s%sexpected a string, got %s",
-                            PFX(node), describe(node, b, sizeof b));
-    *out = node->scalar;
-    return 0;
-}
-
-int dlx_spec_int(dlx_spec_node *map, const char *key, bool required, int64_t def, int64_t min,
-                 int64_t max, int64_t *out, dlx_err *err)
-{
-    dlx_spec_node *v;
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (!v) {
-        char t[32];
-        snprintf(t, sizeof t, "%lld", (long long)def);
-        *out = def;
-        return insert_default(map, key, t, false, err);
-    }
-    return dlx_spec_node_int(v, min, max, out, err);
-}
-
-int dlx_spec_float(dlx_spec_node *map, const char *key, bool required, double def, double min,
-                   double max, double *out, dlx_err *err)
-{
-    dlx_spec_node *v;
-    char b[96];
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (!v) {
-        char t[40];
-        snprintf(t, sizeof t, "%.9g", def);
-        *out = def;
-        return insert_default(map, key, t, false, err);
-    }
-    double x;
-    if (v->kind != DLX_SPEC_SCALAR || v->quoted || !parse_float(v->scalar, &x))
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sexpected a number, got %s", PFX(v),
-                            describe(v, b, sizeof b));
-    if (!(x >= min && x <= max)) {
-        if (max >= DBL_MAX)
-            return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%smust be at least %g, got %s",
-                                PFX(v), min, brief(v->scalar, b, sizeof b));
-        if (min <= -DBL_MAX)
-            return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%smust be at most %g, got %s",
-                                PFX(v), max, brief(v->scalar, b, sizeof b));
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%smust be between %g and %g, got %s",
-                            PFX(v), min, max, brief(v->scalar, b, sizeof b));
-    }
-    *out = x;
-    return 0;
-}
-
-int dlx_spec_bool(dlx_spec_node *map, const char *key, bool required, bool def, bool *out,
-                  dlx_err *err)
-{
-    dlx_spec_node *v;
-    char b[96];
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (!v) {
-        *out = def;
-        return insert_default(map, key, def ? "true" : "false", false, err);
-    }
-    if (v->kind == DLX_SPEC_SCALAR && !v->quoted) {
-        if (word_in(v->scalar, k_true)) {
-            *out = true;
-            return 0;
-        }
-        if (word_in(v->scalar, k_false)) {
-            *out = false;
-            return 0;
-        }
-    }
-    return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sexpected true or false, got %s", PFX(v),
-                        describe(v, b, sizeof b));
-}
-
-int dlx_spec_str(dlx_spec_node *map, const char *key, bool required, const char *def,
-                 const char **out, dlx_err *err)
-{
-    dlx_spec_node *v;
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (v)
-        return dlx_spec_node_str(v, out, err);
-    *out = def;
-    if (!def || !map)
-        return 0;
-    rc = insert_default(map, key, def, looks_special(def), err);
-    if (!rc)
-        *out = map->items[map->n - 1]->scalar;
-    return rc;
-}
-
-int dlx_spec_enum(dlx_spec_node *map, const char *key, bool required, const char *const *choices,
-                  int def, int *out, dlx_err *err)
-{
-    dlx_spec_node *v;
-    char b[96], lb[400];
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (!v) {
-        *out = def;
-        if (def < 0)
-            return 0;
-        return insert_default(map, key, choices[def], looks_special(choices[def]), err);
-    }
-    if (v->kind != DLX_SPEC_SCALAR)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sexpected one of: %s, got %s", PFX(v),
-                            join(choices, lb, sizeof lb), describe(v, b, sizeof b));
-    for (int i = 0; choices[i]; i++) {
-        if (!strcmp(v->scalar, choices[i])) {
-            *out = i;
-            return 0;
-        }
-    }
-    const char *near = dlx_closest(v->scalar, choices);
-    if (near)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc,
-                            "%s%sunknown value '%s'; did you mean '%s'? (one of: %s)", PFX(v),
-                            brief(v->scalar, b, sizeof b), near, join(choices, lb, sizeof lb));
-    return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sunknown value '%s' (one of: %s)", PFX(v),
-                        brief(v->scalar, b, sizeof b), join(choices, lb, sizeof lb));
-}
-
-int dlx_spec_int_list(dlx_spec_node *map, const char *key, bool required, int64_t min, int64_t max,
-                      int64_t *out, int max_n, int *n_out, dlx_err *err)
-{
-    dlx_spec_node *v;
-    char b[96];
-    int rc = lookup(map, key, required, &v, err);
-    *n_out = 0;
-    if (rc || !v)
-        return rc;
-    if (v->kind == DLX_SPEC_SCALAR) {
-        if (max_n < 1)
-            return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sat most %d values, got 1",
-                                PFX(v), max_n);
-        rc = dlx_spec_node_int(v, min, max, &out[0], err);
-        if (!rc)
-            *n_out = 1;
-        return rc;
-    }
-    if (v->kind != DLX_SPEC_SEQ)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sexpected a list of integers, got %s",
-                            PFX(v), describe(v, b, sizeof b));
-    if (v->n > max_n)
-        return dlx_err_setf(err, DLX_EINVAL, v->loc, "%s%sat most %d values, got %d", PFX(v),
-                            max_n, v->n);
-    for (int i = 0; i < v->n; i++) {
-        rc = dlx_spec_node_int(v->items[i], min, max, &out[i], err);
-        if (rc)
-            return rc;
-    }
-    *n_out = v->n;
-    return 0;
-}
-
-/* ------------------------------------------------------------ suggestions */
-
-/* Optimal string alignment distance: insertions, deletions, substitutions and
- * swaps of two adjacent letters each cost 1, so 'trian' is 1 away from 'train'. */
-int dlx_edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if (la == 0 || lb == 0)
-        return (int)(la > lb ? (la > INT_MAX ? INT_MAX : la) : (lb > INT_MAX ? INT_MAX : lb));
-    /* three rows: i-2, i-1, i */
-    int *rows = malloc(3 * (lb + 1) * sizeof(*rows));
-    if (!rows)
-        return INT_MAX;
-    int *pp = rows, *prev = rows + (lb + 1), *cur = rows + 2 * (lb + 1);
-    for (size_t j = 0; j <= lb; j++)
-        prev[j] = (int)j;
-    for (size_t i = 1; i <= la; i++) {
-        cur[0] = (int)i;
-        for (size_t j = 1; j <= lb; j++) {
-            int best = prev[j - 1] + (a[i - 1] != b[j - 1]);
-            if (prev[j] + 1 < best)
-                best = prev[j] + 1;
-            if (cur[j - 1] + 1 < best)
-                best = cur[j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && pp[j - 2] + 1 < best)
-                best = pp[j - 2] + 1;
-            cur[j] = best;
-        }
-        int *t = pp;
-        pp = prev;
-        prev = cur;
-        cur = t;
-    }
-    int d = prev[lb];
-    free(rows);
-    return d;
-}
-
-const char *dlx_closest(const char *word, const char *const *candidates)
-{
-    if (!candidates)
-        return NULL;
-    size_t lw = strlen(word);
-    int limit = lw / 3 > 1 ? (int)(lw / 3) : 1;
-    const char *best = NULL;
-    int best_d = INT_MAX;
-    for (int i = 0; candidates[i]; i++) {
-        const char *c = candidates[i];
-        size_t lc = strlen(c);
-        int d;
-        if (!strcasecmp(word, c))
-            d = 0;
-        else if ((lw > lc ? lw - lc : lc - lw) > (size_t)limit)
-            continue; /* too far apart in length: skip the O(n*m) work */
-        else
-            d = dlx_edit_distance(word, c);
-        if (d <= limit && d < best_d) {
-            best = c;
-            best_d = d;
-        }
-    }
-    return best;
-}
