@@ -1,5 +1,6 @@
 /* Checkpoints and metrics in HDF5. See h5io.h for the file layout. */
 #include "h5io.h"
+#include "h5io_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -13,8 +14,6 @@
 
 #define FORMAT_NAME "dlx-checkpoint"
 #define FORMAT_VERSION 1
-#define STATS_MAX_ELEMS 10000000 /* larger datasets are listed without statistics */
-#define METRICS_CHUNK_ROWS 1024
 
 void dlx_h5_quiet(void)
 {
@@ -24,9 +23,7 @@ void dlx_h5_quiet(void)
 /* --- small helpers -------------------------------------------------------------------------- */
 
 /* Every message is located at the file it is about. */
-static int fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
+int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
 {
     char msg[sizeof err->msg];
     va_list ap;
@@ -46,7 +43,7 @@ static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *user)
 
 /* The innermost HDF5 error message, read right after a failing call (the next API call clears
  * the stack). Empty when HDF5 recorded nothing. */
-static const char *h5_reason(char buf[160])
+const char *h5io_h5_reason(char buf[160])
 {
     buf[0] = '\0';
     H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, buf);
@@ -56,7 +53,7 @@ static const char *h5_reason(char buf[160])
 /* Readers and the metrics writer do not take HDF5's advisory lock: a notebook holding
  * metrics.h5 open must not make training fail, and we never write a file a reader may hold
  * except between metrics flushes (see h5io.h). STRONG close releases everything on error paths. */
-static hid_t make_fapl(void)
+hid_t h5io_make_fapl(void)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     if (fapl < 0)
@@ -69,33 +66,33 @@ static hid_t make_fapl(void)
 }
 
 /* Open an existing file: missing/unreadable is DLX_EIO, anything HDF5 refuses is DLX_EFORMAT. */
-static int open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err)
+int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err)
 {
     int fd = open(path, rdwr ? O_RDWR : O_RDONLY);
     if (fd < 0)
-        return fail(err, DLX_EIO, path, "cannot open: %s", strerror(errno));
+        return h5io_fail(err, DLX_EIO, path, "cannot open: %s", strerror(errno));
     struct stat st;
     int st_rc = fstat(fd, &st);
     close(fd);
     if (st_rc != 0)
-        return fail(err, DLX_EIO, path, "cannot open: %s", strerror(errno));
+        return h5io_fail(err, DLX_EIO, path, "cannot open: %s", strerror(errno));
     if (!S_ISREG(st.st_mode))
-        return fail(err, DLX_EIO, path, "cannot open: not a regular file");
+        return h5io_fail(err, DLX_EIO, path, "cannot open: not a regular file");
     if (H5Fis_hdf5(path) <= 0)
-        return fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
-    hid_t fapl = make_fapl();
+        return h5io_fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
+    hid_t fapl = h5io_make_fapl();
     if (fapl < 0)
-        return fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
+        return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
     hid_t f = H5Fopen(path, rdwr ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
     if (f < 0) {
         char why[160];
-        h5_reason(why);
+        h5io_h5_reason(why);
         H5Pclose(fapl);
         /* HDF5_USE_FILE_LOCKING=TRUE in the environment overrides our fapl */
         if (strstr(why, "unable to lock"))
-            return fail(err, DLX_EIO, path, "cannot open: %s", why);
+            return h5io_fail(err, DLX_EIO, path, "cannot open: %s", why);
         /* a good signature but a bad body: usually "truncated file: eof = ..." */
-        return fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
+        return h5io_fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
     }
     H5Pclose(fapl);
     *out = f;
@@ -123,7 +120,7 @@ static bool path_exists(hid_t f, const char *path)
     return true;
 }
 
-static bool is_dataset(hid_t f, const char *path)
+bool h5io_is_dataset(hid_t f, const char *path)
 {
     H5O_info_t info;
     if (!path_exists(f, path))
@@ -268,7 +265,7 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
         const dlx_h5_array *a = &arrays[i];
         hsize_t dims[DLX_MAX_DIM];
         if (a->path[0] != '/' || a->shape.ndim < 0 || a->shape.ndim > DLX_MAX_DIM || !a->data) {
-            rc = fail(err, DLX_EINVAL, path, "cannot write '%s': bad path, shape or data", a->path);
+            rc = h5io_fail(err, DLX_EINVAL, path, "cannot write '%s': bad path, shape or data", a->path);
             goto out_lcpl;
         }
         for (int d = 0; d < a->shape.ndim; d++)
@@ -281,15 +278,15 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
     }
     goto out_lcpl;
 out_fail:
-    h5_reason(why);
-    rc = fail(err, DLX_EIO, path, "cannot write %s%s%s", what, why[0] ? ": " : "", why);
+    h5io_h5_reason(why);
+    rc = h5io_fail(err, DLX_EIO, path, "cannot write %s%s%s", what, why[0] ? ": " : "", why);
 out_lcpl:
     if (lcpl >= 0)
         H5Pclose(lcpl);
     return rc;
 }
 
-static int fsync_path(const char *p, int flags)
+int h5io_fsync_path(const char *p, int flags)
 {
     int fd = open(p, flags);
     if (fd < 0)
@@ -300,18 +297,18 @@ static int fsync_path(const char *p, int flags)
 }
 
 /* fsync the directory holding `path` so the rename itself is durable. */
-static int fsync_parent(const char *path)
+int h5io_fsync_parent(const char *path)
 {
     char dir[4096];
     const char *slash = strrchr(path, '/');
     if (!slash)
-        return fsync_path(".", O_RDONLY | O_DIRECTORY);
+        return h5io_fsync_path(".", O_RDONLY | O_DIRECTORY);
     size_t len = slash == path ? 1 : (size_t)(slash - path);
     if (len >= sizeof dir)
         return -1;
     memcpy(dir, path, len);
     dir[len] = '\0';
-    return fsync_path(dir, O_RDONLY | O_DIRECTORY);
+    return h5io_fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
 int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_array *arrays, int n,
@@ -320,41 +317,41 @@ int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_arr
     char tmp[4096];
     int rc = 0;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return fail(err, DLX_EINVAL, path, "path too long");
-    hid_t fapl = make_fapl();
+        return h5io_fail(err, DLX_EINVAL, path, "path too long");
+    hid_t fapl = h5io_make_fapl();
     if (fapl < 0)
-        return fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
+        return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f < 0) {
         char why[160];
-        h5_reason(why);
-        return fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
+        h5io_h5_reason(why);
+        return h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
                     why[0] ? why : "unknown error");
     }
     rc = write_contents(f, path, meta, arrays, n, err);
     if (rc)
         goto out_close_file;
     if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
-        rc = fail(err, DLX_EIO, path, "cannot flush %s", tmp);
+        rc = h5io_fail(err, DLX_EIO, path, "cannot flush %s", tmp);
         goto out_close_file;
     }
     herr_t closed = H5Fclose(f);
     f = -1;
     if (closed < 0) {
-        rc = fail(err, DLX_EIO, path, "cannot close %s", tmp);
+        rc = h5io_fail(err, DLX_EIO, path, "cannot close %s", tmp);
         goto out_remove_tmp;
     }
-    if (fsync_path(tmp, O_RDONLY) != 0) {
-        rc = fail(err, DLX_EIO, path, "cannot fsync %s: %s", tmp, strerror(errno));
+    if (h5io_fsync_path(tmp, O_RDONLY) != 0) {
+        rc = h5io_fail(err, DLX_EIO, path, "cannot fsync %s: %s", tmp, strerror(errno));
         goto out_remove_tmp;
     }
     if (rename(tmp, path) != 0) {
-        rc = fail(err, DLX_EIO, path, "cannot rename %s over it: %s", tmp, strerror(errno));
+        rc = h5io_fail(err, DLX_EIO, path, "cannot rename %s over it: %s", tmp, strerror(errno));
         goto out_remove_tmp;
     }
-    if (fsync_parent(path) != 0)
-        return fail(err, DLX_EIO, path, "cannot fsync its directory: %s", strerror(errno));
+    if (h5io_fsync_parent(path) != 0)
+        return h5io_fail(err, DLX_EIO, path, "cannot fsync its directory: %s", strerror(errno));
     return 0;
 out_close_file:
     if (f >= 0)
@@ -429,7 +426,7 @@ out_type:
     return rc;
 }
 
-static int read_root_attr_string(hid_t f, const char *name, char **out)
+int h5io_read_root_attr_string(hid_t f, const char *name, char **out)
 {
     if (H5Aexists(f, name) <= 0)
         return -1;
@@ -444,7 +441,7 @@ static int read_root_attr_string(hid_t f, const char *name, char **out)
 /* A corrupt header can declare a number type of gigabytes per element, for
  * which HDF5 would allocate a conversion buffer of npoints times that: only
  * sizes real numbers have (1 to 16 bytes) are read. */
-static bool number_type_ok(hid_t type, H5T_class_t want)
+bool h5io_number_type_ok(hid_t type, H5T_class_t want)
 {
     size_t size = H5Tget_size(type);
     return H5Tget_class(type) == want && size >= 1 && size <= 16;
@@ -453,7 +450,7 @@ static bool number_type_ok(hid_t type, H5T_class_t want)
 /* Read a one-element integer dataset (any integer width converts). */
 static int read_scalar(hid_t f, const char *path, hid_t mtype, void *out)
 {
-    if (!is_dataset(f, path))
+    if (!h5io_is_dataset(f, path))
         return -1;
     int rc = -2;
     hid_t d = H5Dopen2(f, path, H5P_DEFAULT), space = -1, type = -1;
@@ -463,7 +460,7 @@ static int read_scalar(hid_t f, const char *path, hid_t mtype, void *out)
     type = H5Dget_type(d);
     if (space < 0 || type < 0)
         goto out_dset;
-    if (!number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1) {
+    if (!h5io_number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1) {
         rc = -1;
         goto out_dset;
     }
@@ -483,7 +480,7 @@ out_dset:
 static int read_state(hid_t f, double *out, int max)
 {
     memset(out, 0, (size_t)max * sizeof *out);
-    if (!is_dataset(f, "/state"))
+    if (!h5io_is_dataset(f, "/state"))
         return 0;
     hid_t d = H5Dopen2(f, "/state", H5P_DEFAULT);
     if (d < 0)
@@ -492,7 +489,7 @@ static int read_state(hid_t f, double *out, int max)
     hid_t space = H5Dget_space(d), type = H5Dget_type(d);
     hsize_t dims[1] = {0};
     if (space >= 0 && type >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
-        number_type_ok(type, H5T_FLOAT)) {
+        h5io_number_type_ok(type, H5T_FLOAT)) {
         H5Sget_simple_extent_dims(space, dims, NULL);
         if (dims[0] >= 1 && dims[0] <= (hsize_t)max &&
             H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0)
@@ -510,7 +507,7 @@ static int read_state(hid_t f, double *out, int max)
 
 static int read_rng(hid_t f, uint64_t rng[3])
 {
-    if (!is_dataset(f, "/rng"))
+    if (!h5io_is_dataset(f, "/rng"))
         return -1;
     int rc = -2;
     hid_t d = H5Dopen2(f, "/rng", H5P_DEFAULT), space = -1, type = -1;
@@ -520,7 +517,7 @@ static int read_rng(hid_t f, uint64_t rng[3])
     type = H5Dget_type(d);
     if (space < 0 || type < 0)
         goto out_dset;
-    if (!number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 3) {
+    if (!h5io_number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 3) {
         rc = -1;
         goto out_dset;
     }
@@ -535,9 +532,9 @@ out_dset:
     return rc;
 }
 
-static int read_string_dataset(hid_t f, const char *path, char **out)
+int h5io_read_string_dataset(hid_t f, const char *path, char **out)
 {
-    if (!is_dataset(f, path))
+    if (!h5io_is_dataset(f, path))
         return -1;
     hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
     if (d < 0)
@@ -551,17 +548,17 @@ static int read_string_dataset(hid_t f, const char *path, char **out)
 static int check_dlx(hid_t f, const char *path, dlx_err *err)
 {
     char *fmt = NULL;
-    int r = read_root_attr_string(f, "format", &fmt);
+    int r = h5io_read_root_attr_string(f, "format", &fmt);
     if (r == -3)
-        return fail(err, DLX_ENOMEM, path, "out of memory");
+        return h5io_fail(err, DLX_ENOMEM, path, "out of memory");
     bool ok = r == 0 && strcmp(fmt, FORMAT_NAME) == 0;
     free(fmt);
     if (!ok)
-        return fail(err, DLX_EFORMAT, path, "not a dlx checkpoint (no 'format' attribute)");
+        return h5io_fail(err, DLX_EFORMAT, path, "not a dlx checkpoint (no 'format' attribute)");
     int version = 0;
     hid_t a = H5Aexists(f, "version") > 0 ? H5Aopen(f, "version", H5P_DEFAULT) : -1;
     if (a < 0)
-        return fail(err, DLX_EFORMAT, path, "dlx checkpoint without a 'version' attribute");
+        return h5io_fail(err, DLX_EFORMAT, path, "dlx checkpoint without a 'version' attribute");
     hid_t type = H5Aget_type(a);
     bool is_int = type >= 0 && H5Tget_class(type) == H5T_INTEGER;
     if (type >= 0)
@@ -569,9 +566,9 @@ static int check_dlx(hid_t f, const char *path, dlx_err *err)
     herr_t rr = is_int ? H5Aread(a, H5T_NATIVE_INT, &version) : -1;
     H5Aclose(a);
     if (rr < 0)
-        return fail(err, DLX_EFORMAT, path, "unreadable 'version' attribute");
+        return h5io_fail(err, DLX_EFORMAT, path, "unreadable 'version' attribute");
     if (version != FORMAT_VERSION)
-        return fail(err, DLX_EFORMAT, path,
+        return h5io_fail(err, DLX_EFORMAT, path,
                     "checkpoint format version %d, but this dlx reads version %d", version,
                     FORMAT_VERSION);
     return 0;
@@ -581,20 +578,20 @@ int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size
                        dlx_err *err)
 {
     hid_t f;
-    int rc = open_file(path, false, &f, err);
+    int rc = h5io_open_file(path, false, &f, err);
     if (rc)
         return rc;
     char *spec = NULL, *fam = NULL;
     rc = check_dlx(f, path, err);
     if (rc)
         goto out_close_file;
-    int r = read_string_dataset(f, "/spec", &spec);
+    int r = h5io_read_string_dataset(f, "/spec", &spec);
     if (r == -3) {
-        rc = fail(err, DLX_ENOMEM, path, "out of memory reading /spec");
+        rc = h5io_fail(err, DLX_ENOMEM, path, "out of memory reading /spec");
         goto out_close_file;
     }
     if (r != 0) {
-        rc = fail(err, DLX_EFORMAT, path,
+        rc = h5io_fail(err, DLX_EFORMAT, path,
                   r == -1 ? "no /spec string dataset" : "cannot read /spec (truncated or corrupt)");
         goto out_close_file;
     }
@@ -603,7 +600,7 @@ int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size
     for (int i = 0; i < 3; i++) {
         r = read_scalar(f, names[i], H5T_NATIVE_INT64, &vals[i]);
         if (r != 0) {
-            rc = fail(err, DLX_EFORMAT, path,
+            rc = h5io_fail(err, DLX_EFORMAT, path,
                       r == -1 ? "no %s integer scalar" : "cannot read %s (truncated or corrupt)",
                       names[i]);
             goto out_free;
@@ -612,14 +609,14 @@ int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size
     uint64_t rng[3];
     r = read_rng(f, rng);
     if (r != 0) {
-        rc = fail(err, DLX_EFORMAT, path,
+        rc = h5io_fail(err, DLX_EFORMAT, path,
                   r == -1 ? "no /rng dataset of 3 integers"
                           : "cannot read /rng (truncated or corrupt)");
         goto out_free;
     }
-    r = read_root_attr_string(f, "family", &fam);
+    r = h5io_read_root_attr_string(f, "family", &fam);
     if (r == -3 || r == -2) {
-        rc = fail(err, r == -3 ? DLX_ENOMEM : DLX_EFORMAT, path, "cannot read attribute 'family'");
+        rc = h5io_fail(err, r == -3 ? DLX_ENOMEM : DLX_EFORMAT, path, "cannot read attribute 'family'");
         goto out_free;
     }
     if (family && family_n)
@@ -645,22 +642,22 @@ static int read_array(hid_t f, const char *path, dlx_h5_array *a, dlx_err *err)
 {
     if (!path_exists(f, a->path))
         return 1;
-    if (!is_dataset(f, a->path))
-        return fail(err, DLX_EFORMAT, path, "%s is not a dataset", a->path);
+    if (!h5io_is_dataset(f, a->path))
+        return h5io_fail(err, DLX_EFORMAT, path, "%s is not a dataset", a->path);
     int rc = 0;
     hid_t d = H5Dopen2(f, a->path, H5P_DEFAULT), space = -1, type = -1;
     if (d < 0)
-        return fail(err, DLX_EFORMAT, path, "cannot open %s", a->path);
+        return h5io_fail(err, DLX_EFORMAT, path, "cannot open %s", a->path);
     space = H5Dget_space(d);
     type = H5Dget_type(d);
     if (space < 0 || type < 0) {
-        rc = fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", a->path);
+        rc = h5io_fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", a->path);
         goto out_dset;
     }
     int ndim = H5Sget_simple_extent_ndims(space);
     hsize_t dims[H5S_MAX_RANK];
     if (ndim < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        rc = fail(err, DLX_EFORMAT, path, "cannot read the shape of %s", a->path);
+        rc = h5io_fail(err, DLX_EFORMAT, path, "cannot read the shape of %s", a->path);
         goto out_dset;
     }
     bool same = ndim == a->shape.ndim;
@@ -675,16 +672,16 @@ static int read_array(hid_t f, const char *path, dlx_h5_array *a, dlx_err *err)
         if (used < sizeof got)
             snprintf(got + used, sizeof got - used, "]");
         dlx_shape_str(&a->shape, want, sizeof want);
-        rc = fail(err, DLX_EFORMAT, path, "%s has shape %s but the model expects %s", a->path, got,
+        rc = h5io_fail(err, DLX_EFORMAT, path, "%s has shape %s but the model expects %s", a->path, got,
                   want);
         goto out_dset;
     }
-    if (!number_type_ok(type, H5T_FLOAT)) {
-        rc = fail(err, DLX_EFORMAT, path, "%s is not a floating-point dataset", a->path);
+    if (!h5io_number_type_ok(type, H5T_FLOAT)) {
+        rc = h5io_fail(err, DLX_EFORMAT, path, "%s is not a floating-point dataset", a->path);
         goto out_dset;
     }
     if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) < 0)
-        rc = fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", a->path);
+        rc = h5io_fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", a->path);
 out_dset:
     if (type >= 0)
         H5Tclose(type);
@@ -698,7 +695,7 @@ int dlx_ckpt_read_arrays(const char *path, dlx_h5_array *arrays, int n, bool opt
                          dlx_err *err)
 {
     hid_t f;
-    int rc = open_file(path, false, &f, err);
+    int rc = h5io_open_file(path, false, &f, err);
     if (rc)
         return rc;
     rc = check_dlx(f, path, err);
@@ -706,609 +703,10 @@ int dlx_ckpt_read_arrays(const char *path, dlx_h5_array *arrays, int n, bool opt
         rc = read_array(f, path, &arrays[i], err);
         if (rc == 1)
             rc = optional ? 0
-                          : fail(err, DLX_EFORMAT, path, "%s is missing from the checkpoint",
+                          : h5io_fail(err, DLX_EFORMAT, path, "%s is missing from the checkpoint",
                                  arrays[i].path);
     }
     H5Fclose(f);
     return rc;
 }
 
-/* --- generic walk -------------------------------------------------------------------------- */
-
-typedef struct walk_ctx {
-    const char *file;
-    int (*cb)(const dlx_h5_entry *e, void *user);
-    void *user;
-    dlx_err *err;
-    int rc; /* our error, or the callback's nonzero */
-} walk_ctx;
-
-static const char *type_name(hid_t type)
-{
-    size_t size = H5Tget_size(type);
-    switch (H5Tget_class(type)) {
-    case H5T_FLOAT:
-        return size == 2 ? "float16" : size == 4 ? "float32" : size == 8 ? "float64" : "float";
-    case H5T_INTEGER: {
-        bool sgn = H5Tget_sign(type) == H5T_SGN_2;
-        switch (size) {
-        case 1: return sgn ? "int8" : "uint8";
-        case 2: return sgn ? "int16" : "uint16";
-        case 4: return sgn ? "int32" : "uint32";
-        case 8: return sgn ? "int64" : "uint64";
-        default: return sgn ? "int" : "uint";
-        }
-    }
-    case H5T_STRING: return "string";
-    case H5T_COMPOUND: return "compound";
-    case H5T_ENUM: return "enum";
-    case H5T_ARRAY: return "array";
-    case H5T_VLEN: return "vlen";
-    case H5T_OPAQUE: return "opaque";
-    case H5T_BITFIELD: return "bitfield";
-    case H5T_REFERENCE: return "reference";
-    default: return "other";
-    }
-}
-
-/* min/max/mean in double; NaN makes the mean NaN and is skipped by min/max. */
-static int dataset_stats(hid_t d, int64_t npoints, dlx_h5_entry *e)
-{
-    double *buf = malloc((size_t)npoints * sizeof(*buf));
-    if (!buf)
-        return -3;
-    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        free(buf);
-        return -2;
-    }
-    double lo = buf[0], hi = buf[0], sum = 0;
-    for (int64_t i = 0; i < npoints; i++) {
-        double v = buf[i];
-        if (v < lo || lo != lo)
-            lo = v;
-        if (v > hi || hi != hi)
-            hi = v;
-        sum += v;
-    }
-    free(buf);
-    e->min = lo;
-    e->max = hi;
-    e->mean = sum / (double)npoints;
-    e->has_stats = true;
-    return 0;
-}
-
-static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *user)
-{
-    walk_ctx *w = user;
-    H5O_info_t oinfo;
-    if (linfo->type != H5L_TYPE_HARD)
-        return 0; /* soft/external links are not followed */
-    if (H5Oget_info_by_name2(g, name, &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
-        w->rc = fail(w->err, DLX_EFORMAT, w->file, "cannot read object /%s", name);
-        return -1;
-    }
-    if (oinfo.type != H5O_TYPE_DATASET)
-        return 0;
-    char full[1024];
-    snprintf(full, sizeof full, "/%s", name);
-    dlx_h5_entry e;
-    memset(&e, 0, sizeof e);
-    e.path = full;
-    int rc = 0;
-    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), space = -1, type = -1;
-    if (d < 0) {
-        w->rc = fail(w->err, DLX_EFORMAT, w->file, "cannot open %s", full);
-        return -1;
-    }
-    space = H5Dget_space(d);
-    type = H5Dget_type(d);
-    int ndim = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-    hsize_t dims[H5S_MAX_RANK];
-    if (type < 0 || ndim < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        w->rc = fail(w->err, DLX_EFORMAT, w->file, "cannot read the shape of %s", full);
-        rc = -1;
-        goto out_dset;
-    }
-    e.ndim = ndim;
-    for (int i = 0; i < ndim && i < 8; i++)
-        e.dims[i] = (int64_t)dims[i];
-    e.type = type_name(type);
-    H5T_class_t cls = H5Tget_class(type);
-    hssize_t npoints = H5Sget_simple_extent_npoints(space);
-    if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && number_type_ok(type, cls) && npoints > 0 &&
-        npoints <= STATS_MAX_ELEMS) {
-        int r = dataset_stats(d, (int64_t)npoints, &e);
-        if (r) {
-            w->rc = r == -3 ? fail(w->err, DLX_ENOMEM, w->file, "out of memory reading %s", full)
-                            : fail(w->err, DLX_EFORMAT, w->file,
-                                   "cannot read %s (truncated or corrupt)", full);
-            rc = -1;
-            goto out_dset;
-        }
-    }
-    int stop = w->cb(&e, w->user);
-    if (stop) {
-        w->rc = stop;
-        rc = 1;
-    }
-out_dset:
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Dclose(d);
-    return rc;
-}
-
-int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), void *user,
-                dlx_err *err)
-{
-    hid_t f;
-    int rc = open_file(path, false, &f, err);
-    if (rc)
-        return rc;
-    walk_ctx w = {.file = path, .cb = cb, .user = user, .err = err, .rc = 0};
-    herr_t r = H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, walk_cb, &w);
-    if (r < 0 && w.rc == 0)
-        w.rc = fail(err, DLX_EFORMAT, path, "cannot list the objects (truncated or corrupt)");
-    H5Fclose(f);
-    return w.rc;
-}
-
-int dlx_h5_read_string(const char *file, const char *obj, char **out, dlx_err *err)
-{
-    hid_t f;
-    int rc = open_file(file, false, &f, err);
-    if (rc)
-        return rc;
-    char path[512];
-    snprintf(path, sizeof path, "%s%s", obj[0] == '/' ? "" : "/", obj);
-    int r;
-    if (is_dataset(f, path)) {
-        r = read_string_dataset(f, path, out);
-    } else if (strchr(path + 1, '/') == NULL && path[1]) {
-        r = read_root_attr_string(f, path + 1, out);
-        if (r == -1 && H5Aexists(f, path + 1) <= 0)
-            r = -4;
-    } else {
-        r = -4;
-    }
-    if (r == -4)
-        rc = fail(err, DLX_EFORMAT, file, "no string dataset or root attribute '%s'", obj);
-    else if (r == -1)
-        rc = fail(err, DLX_EFORMAT, file, "'%s' is not a string", obj);
-    else if (r == -2)
-        rc = fail(err, DLX_EFORMAT, file, "cannot read '%s' (truncated or corrupt)", obj);
-    else if (r == -3)
-        rc = fail(err, DLX_ENOMEM, file, "out of memory reading '%s'", obj);
-    H5Fclose(f);
-    return rc;
-}
-
-/* --- metrics ------------------------------------------------------------------------------- */
-
-/* Rows appended since the last flush, per series. The file is opened only inside open and
- * flush, so between flushes it is closed, consistent and readable by anyone. */
-typedef struct series {
-    char name[DLX_NAME_MAX];
-    double *rows; /* pending (step, value) pairs */
-    int64_t n, cap;
-} series;
-
-struct dlx_metrics {
-    char *path;
-    series *s;
-    int n, cap;
-};
-
-static series *find_series(dlx_metrics *m, const char *name, bool add)
-{
-    for (int i = 0; i < m->n; i++)
-        if (strcmp(m->s[i].name, name) == 0)
-            return &m->s[i];
-    if (!add)
-        return NULL;
-    if (m->n == m->cap) {
-        int cap = m->cap ? m->cap * 2 : 8;
-        series *s = realloc(m->s, (size_t)cap * sizeof(*s));
-        if (!s)
-            return NULL;
-        m->s = s;
-        m->cap = cap;
-    }
-    series *s = &m->s[m->n++];
-    memset(s, 0, sizeof *s);
-    snprintf(s->name, sizeof s->name, "%s", name);
-    return s;
-}
-
-/* Open /metrics/<name> into *out and check it is float [n, 2]; *rows gets n. */
-static int open_series(hid_t f, const char *file, const char *name, hid_t *out, int64_t *rows,
-                       dlx_err *err)
-{
-    char path[DLX_NAME_MAX + 16];
-    snprintf(path, sizeof path, "/metrics/%s", name);
-    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
-    if (d < 0)
-        return fail(err, DLX_EFORMAT, file, "cannot open %s", path);
-    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
-    hsize_t dims[2];
-    bool ok = space >= 0 && type >= 0 && number_type_ok(type, H5T_FLOAT) &&
-              H5Sget_simple_extent_ndims(space) == 2 &&
-              H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[1] == 2;
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    if (!ok) {
-        H5Dclose(d);
-        return fail(err, DLX_EFORMAT, file, "%s is not a float [n, 2] series of (step, value)",
-                    path);
-    }
-    *rows = (int64_t)dims[0];
-    *out = d;
-    return 0;
-}
-
-static int read_rows(hid_t d, int64_t n, double **out)
-{
-    *out = NULL;
-    if (n == 0)
-        return 0;
-    double *rows = malloc((size_t)n * 2 * sizeof(*rows));
-    if (!rows)
-        return -3;
-    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
-        free(rows);
-        return -2;
-    }
-    *out = rows;
-    return 0;
-}
-
-typedef struct name_list {
-    char (*names)[DLX_NAME_MAX];
-    int n, cap;
-    bool oom;
-} name_list;
-
-static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *user)
-{
-    (void)g;
-    (void)linfo;
-    name_list *l = user;
-    if (strlen(name) >= DLX_NAME_MAX)
-        return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 8;
-        char(*p)[DLX_NAME_MAX] = realloc(l->names, (size_t)cap * sizeof(*p));
-        if (!p) {
-            l->oom = true;
-            return -1;
-        }
-        l->names = p;
-        l->cap = cap;
-    }
-    snprintf(l->names[l->n++], DLX_NAME_MAX, "%s", name);
-    return 0;
-}
-
-/* Cut every series back to the rows with step <= resume_step. */
-static int truncate_series(hid_t f, const char *file, int64_t resume_step, dlx_err *err)
-{
-    name_list l = {0};
-    int rc = 0;
-    if (H5Literate_by_name(f, "/metrics", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &l,
-                           H5P_DEFAULT) < 0) {
-        rc = l.oom ? fail(err, DLX_ENOMEM, file, "out of memory")
-                   : fail(err, DLX_EFORMAT, file, "cannot list /metrics");
-        goto out_names;
-    }
-    for (int i = 0; i < l.n && !rc; i++) {
-        int64_t n;
-        double *rows;
-        hid_t d;
-        rc = open_series(f, file, l.names[i], &d, &n, err);
-        if (rc)
-            break;
-        int r = read_rows(d, n, &rows);
-        if (r) {
-            rc = r == -3 ? fail(err, DLX_ENOMEM, file, "out of memory")
-                         : fail(err, DLX_EFORMAT, file, "cannot read /metrics/%s", l.names[i]);
-        } else {
-            int64_t keep = 0;
-            while (keep < n && rows[2 * keep] <= (double)resume_step)
-                keep++;
-            hsize_t dims[2] = {(hsize_t)keep, 2};
-            if (keep < n && H5Dset_extent(d, dims) < 0)
-                rc = fail(err, DLX_EIO, file, "cannot truncate /metrics/%s", l.names[i]);
-            free(rows);
-        }
-        H5Dclose(d);
-    }
-out_names:
-    free(l.names);
-    return rc;
-}
-
-/* Byte copy of src into dst (created or truncated). */
-static int copy_file(const char *src, const char *dst, dlx_err *err)
-{
-    int in = open(src, O_RDONLY);
-    if (in < 0)
-        return fail(err, DLX_EIO, src, "cannot open: %s", strerror(errno));
-    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (out < 0) {
-        close(in);
-        return fail(err, DLX_EIO, dst, "cannot create: %s", strerror(errno));
-    }
-    char buf[1 << 16];
-    int rc = 0;
-    for (;;) {
-        ssize_t got = read(in, buf, sizeof buf);
-        if (got == 0)
-            break;
-        if (got < 0) {
-            rc = fail(err, DLX_EIO, src, "cannot read: %s", strerror(errno));
-            break;
-        }
-        for (ssize_t done = 0; done < got;) {
-            ssize_t w = write(out, buf + done, (size_t)(got - done));
-            if (w <= 0) {
-                rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
-                break;
-            }
-            done += w;
-        }
-        if (rc)
-            break;
-    }
-    close(in);
-    if (close(out) != 0 && !rc)
-        rc = fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
-    if (rc)
-        unlink(dst);
-    return rc;
-}
-
-/* fsync tmp and rename it over path (then make the rename durable); on
- * failure tmp is removed and path is left as it was. */
-static int commit_tmp(const char *tmp, const char *path, dlx_err *err)
-{
-    int rc = 0;
-    if (fsync_path(tmp, O_RDONLY) != 0)
-        rc = fail(err, DLX_EIO, path, "cannot fsync: %s", strerror(errno));
-    if (!rc && rename(tmp, path) != 0)
-        rc = fail(err, DLX_EIO, path, "cannot rename %s over it: %s", tmp, strerror(errno));
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    fsync_parent(path);
-    return 0;
-}
-
-int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
-                     dlx_err *err)
-{
-    int rc = 0;
-    hid_t f = -1;
-    *out = NULL;
-    dlx_metrics *m = calloc(1, sizeof(*m));
-    if (!m || !(m->path = strdup(path))) {
-        free(m);
-        return fail(err, DLX_ENOMEM, path, "out of memory");
-    }
-    /* every change goes to a copy renamed over the file: a kill at any moment
-     * leaves either the old or the new metrics.h5, never a torn one */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (resume && access(path, F_OK) == 0) {
-        rc = copy_file(path, tmp, err);
-        if (!rc && (rc = open_file(tmp, true, &f, err)))
-            unlink(tmp);
-        if (rc)
-            goto out_free;
-        htri_t has = H5Lexists(f, "/metrics", H5P_DEFAULT);
-        if (has > 0)
-            rc = truncate_series(f, path, resume_step, err);
-        else if (has < 0 || H5Gclose(H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT,
-                                                 H5P_DEFAULT)) < 0)
-            rc = fail(err, DLX_EIO, path, "cannot create /metrics");
-    } else {
-        hid_t fapl = make_fapl();
-        if (fapl < 0) {
-            rc = fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
-            goto out_free;
-        }
-        f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-        H5Pclose(fapl);
-        if (f < 0) {
-            char why[160];
-            h5_reason(why);
-            rc = fail(err, DLX_EIO, path, "cannot create: %s", why[0] ? why : "unknown error");
-            goto out_free;
-        }
-        hid_t g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0)
-            rc = fail(err, DLX_EIO, path, "cannot create /metrics");
-        else
-            H5Gclose(g);
-    }
-    if (H5Fclose(f) < 0 && !rc)
-        rc = fail(err, DLX_EIO, path, "cannot close");
-    if (rc)
-        unlink(tmp);
-    else
-        rc = commit_tmp(tmp, path, err);
-    if (rc)
-        goto out_free;
-    *out = m;
-    return 0;
-out_free:
-    free(m->path);
-    free(m);
-    return rc;
-}
-
-int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value, dlx_err *err)
-{
-    size_t len = strlen(name);
-    if (len == 0 || len >= DLX_NAME_MAX || strchr(name, '/') || strcmp(name, ".") == 0 ||
-        strcmp(name, "..") == 0)
-        return fail(err, DLX_EINVAL, m->path,
-                    "bad metric name '%s' (1 to %d characters, no '/')", name, DLX_NAME_MAX - 1);
-    series *s = find_series(m, name, true);
-    if (!s)
-        return fail(err, DLX_ENOMEM, m->path, "out of memory");
-    if (s->n == s->cap) {
-        int64_t cap = s->cap ? s->cap * 2 : 64;
-        double *rows = realloc(s->rows, (size_t)cap * 2 * sizeof(*rows));
-        if (!rows)
-            return fail(err, DLX_ENOMEM, m->path, "out of memory");
-        s->rows = rows;
-        s->cap = cap;
-    }
-    s->rows[2 * s->n] = (double)step;
-    s->rows[2 * s->n + 1] = value;
-    s->n++;
-    return 0;
-}
-
-static int create_series(hid_t f, const char *file, const char *path, dlx_err *err)
-{
-    hsize_t dims[2] = {0, 2}, maxdims[2] = {H5S_UNLIMITED, 2}, chunk[2] = {METRICS_CHUNK_ROWS, 2};
-    int rc = 0;
-    hid_t space = H5Screate_simple(2, dims, maxdims), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
-    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0)
-        rc = fail(err, DLX_EIO, file, "cannot set up %s", path);
-    else if ((d = H5Dcreate2(f, path, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
-        rc = fail(err, DLX_EIO, file, "cannot create %s", path);
-    if (d >= 0)
-        H5Dclose(d);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
-    if (space >= 0)
-        H5Sclose(space);
-    return rc;
-}
-
-/* Append the pending rows of one series at the end of its dataset. */
-static int flush_series(hid_t f, const char *file, series *s, dlx_err *err)
-{
-    char path[DLX_NAME_MAX + 16];
-    int rc = 0;
-    int64_t rows;
-    snprintf(path, sizeof path, "/metrics/%s", s->name);
-    if (H5Lexists(f, path, H5P_DEFAULT) <= 0 && (rc = create_series(f, file, path, err)))
-        return rc;
-    hid_t d;
-    if ((rc = open_series(f, file, s->name, &d, &rows, err)))
-        return rc;
-    hsize_t dims[2] = {(hsize_t)(rows + s->n), 2}, start[2] = {(hsize_t)rows, 0},
-            count[2] = {(hsize_t)s->n, 2};
-    hid_t fspace = -1, mspace = -1;
-    if (H5Dset_extent(d, dims) < 0) {
-        rc = fail(err, DLX_EIO, file, "cannot extend %s", path);
-        goto out_dset;
-    }
-    fspace = H5Dget_space(d);
-    mspace = H5Screate_simple(2, count, NULL);
-    if (fspace < 0 || mspace < 0 ||
-        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
-        H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, s->rows) < 0)
-        rc = fail(err, DLX_EIO, file, "cannot write %s", path);
-    else
-        s->n = 0;
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    if (fspace >= 0)
-        H5Sclose(fspace);
-out_dset:
-    H5Dclose(d);
-    return rc;
-}
-
-int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
-{
-    bool pending = false;
-    for (int i = 0; i < m->n; i++)
-        pending |= m->s[i].n > 0;
-    if (!pending)
-        return 0;
-    /* Append into a copy and rename it over the file, so that a kill in the
-     * middle of a flush leaves the previous, complete metrics.h5 behind. The
-     * file is small (rows of two doubles), so the copy costs little. */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", m->path);
-    int rc = copy_file(m->path, tmp, err);
-    if (rc)
-        return rc;
-    hid_t f;
-    rc = open_file(tmp, true, &f, err);
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    if (H5Lexists(f, "/metrics", H5P_DEFAULT) <= 0) {
-        hid_t g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0)
-            rc = fail(err, DLX_EIO, m->path, "cannot create /metrics");
-        else
-            H5Gclose(g);
-    }
-    for (int i = 0; i < m->n && !rc; i++)
-        if (m->s[i].n > 0)
-            rc = flush_series(f, m->path, &m->s[i], err);
-    if (H5Fclose(f) < 0 && !rc)
-        rc = fail(err, DLX_EIO, m->path, "cannot close after writing");
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    return commit_tmp(tmp, m->path, err);
-}
-
-void dlx_metrics_close(dlx_metrics *m)
-{
-    if (!m)
-        return;
-    dlx_metrics_flush(m, NULL); /* best effort: call flush first to see errors */
-    for (int i = 0; i < m->n; i++)
-        free(m->s[i].rows);
-    free(m->s);
-    free(m->path);
-    free(m);
-}
-
-int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err)
-{
-    hid_t f;
-    *rows = NULL;
-    *n = 0;
-    int rc = open_file(path, false, &f, err);
-    if (rc)
-        return rc;
-    char obj[DLX_NAME_MAX + 16];
-    snprintf(obj, sizeof obj, "/metrics/%s", name);
-    if (strchr(name, '/') || !is_dataset(f, obj)) {
-        rc = fail(err, DLX_EINVAL, path, "no metrics series '%s'", name);
-        goto out_close_file;
-    }
-    int64_t count;
-    hid_t d;
-    rc = open_series(f, path, name, &d, &count, err);
-    if (rc)
-        goto out_close_file;
-    int r = read_rows(d, count, rows);
-    H5Dclose(d);
-    if (r)
-        rc = r == -3 ? fail(err, DLX_ENOMEM, path, "out of memory reading %s", obj)
-                     : fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", obj);
-    else
-        *n = count;
-out_close_file:
-    H5Fclose(f);
-    return rc;
-}

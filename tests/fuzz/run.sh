@@ -24,7 +24,7 @@ cc=${CC_FUZZ:-clang}
 command -v "$cc" >/dev/null || { echo "run.sh: $cc not found (install clang)" >&2; exit 77; }
 
 core="$src/core/err.c $src/core/tensor.c $src/core/arena.c $src/core/rng.c $src/core/params.c \
-      $src/core/spec.c $src/core/spec_dump.c $src/core/spec_get.c $src/core/data.c $src/core/h5io.c"
+      $src/core/spec.c $src/core/spec_dump.c $src/core/spec_get.c $src/core/data.c $src/core/h5io.c $src/core/h5io_walk.c $src/core/h5io_metrics.c"
 # word splitting of pkg-config's output is intended
 # shellcheck disable=SC2207,SC2054
 flags=(-std=c11 -D_DEFAULT_SOURCE -g -O1 -fno-omit-frame-pointer

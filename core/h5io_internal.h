@@ -1,0 +1,23 @@
+/* Private to core/h5io*.c: helpers shared by checkpoints (h5io.c), the
+ * generic walk (h5io_walk.c) and metrics (h5io_metrics.c). Not a public API. */
+#ifndef DLX_H5IO_INTERNAL_H
+#define DLX_H5IO_INTERNAL_H
+
+#include <hdf5.h>
+#include <stdbool.h>
+
+#include "h5io.h"
+
+int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int h5io_fsync_parent(const char *path);
+int h5io_fsync_path(const char *p, int flags);
+const char *h5io_h5_reason(char buf[160]);
+bool h5io_is_dataset(hid_t f, const char *path);
+hid_t h5io_make_fapl(void);
+bool h5io_number_type_ok(hid_t type, H5T_class_t want);
+int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err);
+int h5io_read_root_attr_string(hid_t f, const char *name, char **out);
+int h5io_read_string_dataset(hid_t f, const char *path, char **out);
+
+#endif

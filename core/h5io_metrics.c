@@ -1,0 +1,443 @@
+/* metrics.h5: appendable (step, value) series (see h5io.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <hdf5.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "h5io.h"
+#include "h5io_internal.h"
+
+#define METRICS_CHUNK_ROWS 1024
+
+/* --- metrics ------------------------------------------------------------------------------- */
+
+/* Rows appended since the last flush, per series. The file is opened only inside open and
+ * flush, so between flushes it is closed, consistent and readable by anyone. */
+typedef struct series {
+    char name[DLX_NAME_MAX];
+    double *rows; /* pending (step, value) pairs */
+    int64_t n, cap;
+} series;
+
+struct dlx_metrics {
+    char *path;
+    series *s;
+    int n, cap;
+};
+
+static series *find_series(dlx_metrics *m, const char *name, bool add)
+{
+    for (int i = 0; i < m->n; i++)
+        if (strcmp(m->s[i].name, name) == 0)
+            return &m->s[i];
+    if (!add)
+        return NULL;
+    if (m->n == m->cap) {
+        int cap = m->cap ? m->cap * 2 : 8;
+        series *s = realloc(m->s, (size_t)cap * sizeof(*s));
+        if (!s)
+            return NULL;
+        m->s = s;
+        m->cap = cap;
+    }
+    series *s = &m->s[m->n++];
+    memset(s, 0, sizeof *s);
+    snprintf(s->name, sizeof s->name, "%s", name);
+    return s;
+}
+
+/* Open /metrics/<name> into *out and check it is float [n, 2]; *rows gets n. */
+static int open_series(hid_t f, const char *file, const char *name, hid_t *out, int64_t *rows,
+                       dlx_err *err)
+{
+    char path[DLX_NAME_MAX + 16];
+    snprintf(path, sizeof path, "/metrics/%s", name);
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
+    if (d < 0)
+        return h5io_fail(err, DLX_EFORMAT, file, "cannot open %s", path);
+    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
+    hsize_t dims[2];
+    bool ok = space >= 0 && type >= 0 && h5io_number_type_ok(type, H5T_FLOAT) &&
+              H5Sget_simple_extent_ndims(space) == 2 &&
+              H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[1] == 2;
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (!ok) {
+        H5Dclose(d);
+        return h5io_fail(err, DLX_EFORMAT, file, "%s is not a float [n, 2] series of (step, value)",
+                    path);
+    }
+    *rows = (int64_t)dims[0];
+    *out = d;
+    return 0;
+}
+
+static int read_rows(hid_t d, int64_t n, double **out)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    double *rows = malloc((size_t)n * 2 * sizeof(*rows));
+    if (!rows)
+        return -3;
+    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
+        free(rows);
+        return -2;
+    }
+    *out = rows;
+    return 0;
+}
+
+typedef struct name_list {
+    char (*names)[DLX_NAME_MAX];
+    int n, cap;
+    bool oom;
+} name_list;
+
+static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *user)
+{
+    (void)g;
+    (void)linfo;
+    name_list *l = user;
+    if (strlen(name) >= DLX_NAME_MAX)
+        return 0;
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 8;
+        char(*p)[DLX_NAME_MAX] = realloc(l->names, (size_t)cap * sizeof(*p));
+        if (!p) {
+            l->oom = true;
+            return -1;
+        }
+        l->names = p;
+        l->cap = cap;
+    }
+    snprintf(l->names[l->n++], DLX_NAME_MAX, "%s", name);
+    return 0;
+}
+
+/* Cut every series back to the rows with step <= resume_step. */
+static int truncate_series(hid_t f, const char *file, int64_t resume_step, dlx_err *err)
+{
+    name_list l = {0};
+    int rc = 0;
+    if (H5Literate_by_name(f, "/metrics", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &l,
+                           H5P_DEFAULT) < 0) {
+        rc = l.oom ? h5io_fail(err, DLX_ENOMEM, file, "out of memory")
+                   : h5io_fail(err, DLX_EFORMAT, file, "cannot list /metrics");
+        goto out_names;
+    }
+    for (int i = 0; i < l.n && !rc; i++) {
+        int64_t n;
+        double *rows;
+        hid_t d;
+        rc = open_series(f, file, l.names[i], &d, &n, err);
+        if (rc)
+            break;
+        int r = read_rows(d, n, &rows);
+        if (r) {
+            rc = r == -3 ? h5io_fail(err, DLX_ENOMEM, file, "out of memory")
+                         : h5io_fail(err, DLX_EFORMAT, file, "cannot read /metrics/%s", l.names[i]);
+        } else {
+            int64_t keep = 0;
+            while (keep < n && rows[2 * keep] <= (double)resume_step)
+                keep++;
+            hsize_t dims[2] = {(hsize_t)keep, 2};
+            if (keep < n && H5Dset_extent(d, dims) < 0)
+                rc = h5io_fail(err, DLX_EIO, file, "cannot truncate /metrics/%s", l.names[i]);
+            free(rows);
+        }
+        H5Dclose(d);
+    }
+out_names:
+    free(l.names);
+    return rc;
+}
+
+/* Byte copy of src into dst (created or truncated). */
+static int copy_file(const char *src, const char *dst, dlx_err *err)
+{
+    int in = open(src, O_RDONLY);
+    if (in < 0)
+        return h5io_fail(err, DLX_EIO, src, "cannot open: %s", strerror(errno));
+    int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0) {
+        close(in);
+        return h5io_fail(err, DLX_EIO, dst, "cannot create: %s", strerror(errno));
+    }
+    char buf[1 << 16];
+    int rc = 0;
+    for (;;) {
+        ssize_t got = read(in, buf, sizeof buf);
+        if (got == 0)
+            break;
+        if (got < 0) {
+            rc = h5io_fail(err, DLX_EIO, src, "cannot read: %s", strerror(errno));
+            break;
+        }
+        for (ssize_t done = 0; done < got;) {
+            ssize_t w = write(out, buf + done, (size_t)(got - done));
+            if (w <= 0) {
+                rc = h5io_fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
+                break;
+            }
+            done += w;
+        }
+        if (rc)
+            break;
+    }
+    close(in);
+    if (close(out) != 0 && !rc)
+        rc = h5io_fail(err, DLX_EIO, dst, "cannot write: %s", strerror(errno));
+    if (rc)
+        unlink(dst);
+    return rc;
+}
+
+/* fsync tmp and rename it over path (then make the rename durable); on
+ * failure tmp is removed and path is left as it was. */
+static int commit_tmp(const char *tmp, const char *path, dlx_err *err)
+{
+    int rc = 0;
+    if (h5io_fsync_path(tmp, O_RDONLY) != 0)
+        rc = h5io_fail(err, DLX_EIO, path, "cannot fsync: %s", strerror(errno));
+    if (!rc && rename(tmp, path) != 0)
+        rc = h5io_fail(err, DLX_EIO, path, "cannot rename %s over it: %s", tmp, strerror(errno));
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    h5io_fsync_parent(path);
+    return 0;
+}
+
+int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
+                     dlx_err *err)
+{
+    int rc = 0;
+    hid_t f = -1;
+    *out = NULL;
+    dlx_metrics *m = calloc(1, sizeof(*m));
+    if (!m || !(m->path = strdup(path))) {
+        free(m);
+        return h5io_fail(err, DLX_ENOMEM, path, "out of memory");
+    }
+    /* every change goes to a copy renamed over the file: a kill at any moment
+     * leaves either the old or the new metrics.h5, never a torn one */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    if (resume && access(path, F_OK) == 0) {
+        rc = copy_file(path, tmp, err);
+        if (!rc && (rc = h5io_open_file(tmp, true, &f, err)))
+            unlink(tmp);
+        if (rc)
+            goto out_free;
+        htri_t has = H5Lexists(f, "/metrics", H5P_DEFAULT);
+        if (has > 0)
+            rc = truncate_series(f, path, resume_step, err);
+        else if (has < 0 || H5Gclose(H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT,
+                                                 H5P_DEFAULT)) < 0)
+            rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
+    } else {
+        hid_t fapl = h5io_make_fapl();
+        if (fapl < 0) {
+            rc = h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
+            goto out_free;
+        }
+        f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        H5Pclose(fapl);
+        if (f < 0) {
+            char why[160];
+            h5io_h5_reason(why);
+            rc = h5io_fail(err, DLX_EIO, path, "cannot create: %s", why[0] ? why : "unknown error");
+            goto out_free;
+        }
+        hid_t g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0)
+            rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
+        else
+            H5Gclose(g);
+    }
+    if (H5Fclose(f) < 0 && !rc)
+        rc = h5io_fail(err, DLX_EIO, path, "cannot close");
+    if (rc)
+        unlink(tmp);
+    else
+        rc = commit_tmp(tmp, path, err);
+    if (rc)
+        goto out_free;
+    *out = m;
+    return 0;
+out_free:
+    free(m->path);
+    free(m);
+    return rc;
+}
+
+int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value, dlx_err *err)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= DLX_NAME_MAX || strchr(name, '/') || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0)
+        return h5io_fail(err, DLX_EINVAL, m->path,
+                    "bad metric name '%s' (1 to %d characters, no '/')", name, DLX_NAME_MAX - 1);
+    series *s = find_series(m, name, true);
+    if (!s)
+        return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
+    if (s->n == s->cap) {
+        int64_t cap = s->cap ? s->cap * 2 : 64;
+        double *rows = realloc(s->rows, (size_t)cap * 2 * sizeof(*rows));
+        if (!rows)
+            return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
+        s->rows = rows;
+        s->cap = cap;
+    }
+    s->rows[2 * s->n] = (double)step;
+    s->rows[2 * s->n + 1] = value;
+    s->n++;
+    return 0;
+}
+
+static int create_series(hid_t f, const char *file, const char *path, dlx_err *err)
+{
+    hsize_t dims[2] = {0, 2}, maxdims[2] = {H5S_UNLIMITED, 2}, chunk[2] = {METRICS_CHUNK_ROWS, 2};
+    int rc = 0;
+    hid_t space = H5Screate_simple(2, dims, maxdims), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
+    if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0)
+        rc = h5io_fail(err, DLX_EIO, file, "cannot set up %s", path);
+    else if ((d = H5Dcreate2(f, path, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
+        rc = h5io_fail(err, DLX_EIO, file, "cannot create %s", path);
+    if (d >= 0)
+        H5Dclose(d);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return rc;
+}
+
+/* Append the pending rows of one series at the end of its dataset. */
+static int flush_series(hid_t f, const char *file, series *s, dlx_err *err)
+{
+    char path[DLX_NAME_MAX + 16];
+    int rc = 0;
+    int64_t rows;
+    snprintf(path, sizeof path, "/metrics/%s", s->name);
+    if (H5Lexists(f, path, H5P_DEFAULT) <= 0 && (rc = create_series(f, file, path, err)))
+        return rc;
+    hid_t d;
+    if ((rc = open_series(f, file, s->name, &d, &rows, err)))
+        return rc;
+    hsize_t dims[2] = {(hsize_t)(rows + s->n), 2}, start[2] = {(hsize_t)rows, 0},
+            count[2] = {(hsize_t)s->n, 2};
+    hid_t fspace = -1, mspace = -1;
+    if (H5Dset_extent(d, dims) < 0) {
+        rc = h5io_fail(err, DLX_EIO, file, "cannot extend %s", path);
+        goto out_dset;
+    }
+    fspace = H5Dget_space(d);
+    mspace = H5Screate_simple(2, count, NULL);
+    if (fspace < 0 || mspace < 0 ||
+        H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, H5P_DEFAULT, s->rows) < 0)
+        rc = h5io_fail(err, DLX_EIO, file, "cannot write %s", path);
+    else
+        s->n = 0;
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+out_dset:
+    H5Dclose(d);
+    return rc;
+}
+
+int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
+{
+    bool pending = false;
+    for (int i = 0; i < m->n; i++)
+        pending |= m->s[i].n > 0;
+    if (!pending)
+        return 0;
+    /* Append into a copy and rename it over the file, so that a kill in the
+     * middle of a flush leaves the previous, complete metrics.h5 behind. The
+     * file is small (rows of two doubles), so the copy costs little. */
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp", m->path);
+    int rc = copy_file(m->path, tmp, err);
+    if (rc)
+        return rc;
+    hid_t f;
+    rc = h5io_open_file(tmp, true, &f, err);
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if (H5Lexists(f, "/metrics", H5P_DEFAULT) <= 0) {
+        hid_t g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0)
+            rc = h5io_fail(err, DLX_EIO, m->path, "cannot create /metrics");
+        else
+            H5Gclose(g);
+    }
+    for (int i = 0; i < m->n && !rc; i++)
+        if (m->s[i].n > 0)
+            rc = flush_series(f, m->path, &m->s[i], err);
+    if (H5Fclose(f) < 0 && !rc)
+        rc = h5io_fail(err, DLX_EIO, m->path, "cannot close after writing");
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    return commit_tmp(tmp, m->path, err);
+}
+
+void dlx_metrics_close(dlx_metrics *m)
+{
+    if (!m)
+        return;
+    dlx_metrics_flush(m, NULL); /* best effort: call flush first to see errors */
+    for (int i = 0; i < m->n; i++)
+        free(m->s[i].rows);
+    free(m->s);
+    free(m->path);
+    free(m);
+}
+
+int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err)
+{
+    hid_t f;
+    *rows = NULL;
+    *n = 0;
+    int rc = h5io_open_file(path, false, &f, err);
+    if (rc)
+        return rc;
+    char obj[DLX_NAME_MAX + 16];
+    snprintf(obj, sizeof obj, "/metrics/%s", name);
+    if (strchr(name, '/') || !h5io_is_dataset(f, obj)) {
+        rc = h5io_fail(err, DLX_EINVAL, path, "no metrics series '%s'", name);
+        goto out_close_file;
+    }
+    int64_t count;
+    hid_t d;
+    rc = open_series(f, path, name, &d, &count, err);
+    if (rc)
+        goto out_close_file;
+    int r = read_rows(d, count, rows);
+    H5Dclose(d);
+    if (r)
+        rc = r == -3 ? h5io_fail(err, DLX_ENOMEM, path, "out of memory reading %s", obj)
+                     : h5io_fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", obj);
+    else
+        *n = count;
+out_close_file:
+    H5Fclose(f);
+    return rc;
+}
