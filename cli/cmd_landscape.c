@@ -96,29 +96,19 @@ static void print_summary(const dlx_sweep *s, const dlx_sweep_table *t)
     }
 }
 
-static int draw_figures(const dlx_sweep *s, const dlx_sweep_table *t, bool quiet)
+static int draw_figures(const dlx_sweep *s, const dlx_sweep_table *t)
 {
     char dir[512];
     dir_of(s->out, dir, sizeof dir);
-    bool have_gnuplot = system("command -v gnuplot >/dev/null 2>&1") == 0;
     for (int i = 0; i < s->n_figs; i++) {
-        char script[700];
+        char script[700], png[1100];
         dlx_err err;
         int rc = dlx_sweep_figure_write(s, t, &s->figs[i], dir, script, sizeof script, &err);
         if (rc)
             return cli_fail(&err);
-        if (!have_gnuplot) {
-            fprintf(stderr, "dlx landscape: gnuplot not found; render %s with: gnuplot %s\n", s->figs[i].out, script);
-            continue;
-        }
-        char cmd[1600];
-        snprintf(cmd, sizeof cmd, "gnuplot '%s'", script);
-        if (system(cmd) != 0) {
-            fprintf(stderr, "dlx landscape: gnuplot failed on %s\n", script);
-            return 1;
-        }
-        if (!quiet)
-            printf("wrote %s/%s\n", dir, s->figs[i].out);
+        snprintf(png, sizeof png, "%s/%s", dir, s->figs[i].out);
+        if ((rc = cli_run_gnuplot("landscape", script, png)))
+            return rc;
     }
     return 0;
 }
@@ -284,7 +274,7 @@ int cmd_landscape(int argc, char **argv)
             if (!quiet)
                 print_summary(s, &t);
             if (!no_figures && t.n == t.n_runs)
-                status = draw_figures(s, &t, quiet);
+                status = draw_figures(s, &t);
             dlx_sweep_table_free(&t);
         }
     }

@@ -2,7 +2,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 
 #include "../models/family.h"
@@ -50,14 +49,7 @@ static int draw_figure(const dlx_repro *r, const char *h5, const char *out_dir, 
     int rc = fam->figure(h5, png, script, err);
     if (rc)
         return rc;
-    char cmd[1400];
-    snprintf(cmd, sizeof cmd, "gnuplot '%s'", script);
-    int st = system(cmd);
-    if (st == -1 || !WIFEXITED(st) || WEXITSTATUS(st) != 0)
-        fprintf(stderr, "dlx reproduce: gnuplot failed or is missing; the script is %s (run `gnuplot %s`)\n", script,
-                script);
-    else
-        printf("figure: %s\n", png);
+    cli_run_gnuplot("reproduce", script, png); /* a failed drawing keeps the results */
     return 0;
 }
 

@@ -14,26 +14,27 @@
 
 /* ---------------------------------------------------------------- getters */
 
-int dlx_spec_expect_map(const dlx_spec_node *node, const char *what, dlx_err *err)
+/* node must be of kind `want` (or null: an empty value stands for an empty one) */
+static int expect_kind(const dlx_spec_node *node, dlx_spec_kind want, const char *what, const char *noun,
+                       dlx_err *err)
 {
     char b[96];
     if (!node)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%s is missing", what);
-    if (node->kind == DLX_SPEC_MAP || node->kind == DLX_SPEC_NULL)
+    if (node->kind == want || node->kind == DLX_SPEC_NULL)
         return 0;
-    return dlx_err_setf(err, DLX_EINVAL, node->loc, "%s%s%s must be a mapping, got %s",
-                        PFX(node), what, spec_describe(node, b, sizeof b));
+    return dlx_err_setf(err, DLX_EINVAL, node->loc, "%s%s%s must be %s, got %s", PFX(node), what, noun,
+                        spec_describe(node, b, sizeof b));
+}
+
+int dlx_spec_expect_map(const dlx_spec_node *node, const char *what, dlx_err *err)
+{
+    return expect_kind(node, DLX_SPEC_MAP, what, "a mapping", err);
 }
 
 int dlx_spec_expect_seq(const dlx_spec_node *node, const char *what, dlx_err *err)
 {
-    char b[96];
-    if (!node)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%s is missing", what);
-    if (node->kind == DLX_SPEC_SEQ || node->kind == DLX_SPEC_NULL)
-        return 0;
-    return dlx_err_setf(err, DLX_EINVAL, node->loc, "%s%s%s must be a sequence, got %s",
-                        PFX(node), what, spec_describe(node, b, sizeof b));
+    return expect_kind(node, DLX_SPEC_SEQ, what, "a sequence", err);
 }
 
 /* "a, b, c" into buf, shortened with ", ..." if it does not fit. */

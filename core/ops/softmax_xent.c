@@ -53,8 +53,8 @@ static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
         float mx = zr[0];
         for (int64_t j = 1; j < k; j++)
             mx = zr[j] > mx ? zr[j] : mx;
-        /* one float exp per logit (arguments <= 0, so no overflow); the sum
-         * and the log in double */
+        /* one float exp per logit (arguments <= 0, so no overflow); the sum in
+         * double, its log in float (sum is in [1, K]); the loss total in double */
         double sum = 0.0;
         for (int64_t j = 0; j < k; j++) {
             pr[j] = expf(zr[j] - mx);
