@@ -402,6 +402,21 @@ int dlx_dataset_resize(dlx_dataset *d, int oh, int ow, dlx_err *err)
     return 0;
 }
 
+/* Every cache line of sample i (a sample rarely starts on a line boundary,
+ * so a 100-byte one can span three) and its label. */
+static inline void prefetch_sample(const dlx_dataset *d, uint32_t i, bool to_l1)
+{
+    size_t sample = (size_t)d->c * d->h * d->w;
+    uintptr_t first = (uintptr_t)(d->images + (size_t)i * sample) & ~(uintptr_t)63;
+    uintptr_t last = (uintptr_t)(d->images + (size_t)i * sample + sample - 1);
+    for (uintptr_t a = first; a <= last; a += 64)
+        if (to_l1)
+            __builtin_prefetch((const void *)a, 0, 3);
+        else
+            __builtin_prefetch((const void *)a, 0, 2);
+    __builtin_prefetch(d->labels + i, 0, 2);
+}
+
 void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint32_t *idx,
                        int count, float *x, float *y)
 {
@@ -415,12 +430,10 @@ void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint3
     size_t in_sample = in_plane * d->c, out_sample = out_plane * oc;
     enum { AHEAD = 4 }; /* samples are scattered in memory: fetch a few ahead */
     for (int s = 0; s < count && s < AHEAD; s++)
-        for (size_t b = 0; b < in_sample; b += 64)
-            __builtin_prefetch(d->images + (size_t)idx[s] * in_sample + b);
+        prefetch_sample(d, idx[s], true);
     for (int s = 0; s < count; s++) {
         if (s + AHEAD < count)
-            for (size_t b = 0; b < in_sample; b += 64)
-                __builtin_prefetch(d->images + (size_t)idx[s + AHEAD] * in_sample + b);
+            prefetch_sample(d, idx[s + AHEAD], true);
         const uint8_t *src = d->images + (size_t)idx[s] * in_sample;
         float *dst = x + (size_t)s * out_sample;
         if (t->pad > 0)
@@ -448,10 +461,8 @@ void dlx_dataset_batch(const dlx_dataset *d, const dlx_transform *t, const uint3
 
 void dlx_dataset_prefetch(const dlx_dataset *d, const uint32_t *idx, int count)
 {
-    size_t sample = (size_t)d->c * d->h * d->w;
-    for (int s = 0; s < count; s++)
-        for (size_t b = 0; b < sample; b += 64)
-            __builtin_prefetch(d->images + (size_t)idx[s] * sample + b);
+    for (int s = 0; s < count; s++) /* into L2: a step's work would evict them from L1 */
+        prefetch_sample(d, idx[s], false);
 }
 
 void dlx_epoch_order(uint64_t seed, int64_t epoch, uint32_t *idx, uint32_t n)

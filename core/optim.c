@@ -419,7 +419,8 @@ double dlx_optim_step(dlx_optim *o, double lr)
     int64_t pieces = 0;
     for (int r = 0; r < o->n_runs; r++)
         pieces += (o->runs[r].n + CHUNK - 1) / CHUNK;
-#pragma omp parallel for schedule(static) num_threads(o->threads) if (o->threads > 1 && pieces > 1)
+    /* a few thousand parameters update in less time than waking a thread */
+#pragma omp parallel for schedule(static) num_threads(o->threads) if (o->threads > 1 && p->total >= 16384)
     for (int64_t k = 0; k < pieces; k++) {
         /* find piece k: its run and its offset inside the run */
         int r = 0;

@@ -13,6 +13,7 @@
 #include "../core/ops/conv2d_direct.h"
 #include "../core/ops/ops.h"
 #include "../core/rng.h"
+#include "../core/vmath.h"
 
 #define MAXP 2
 
@@ -415,6 +416,10 @@ typedef struct pool_case {
 
 static const pool_case k_pool[] = {
     {2, 3, 8, 8, 2, 2, 2, 2, 0, 0}, /* LeNet */
+    {1, 2, 28, 28, 2, 2, 2, 2, 0, 0}, /* LeNet's S2 size: one 16-output block and a tail */
+    {1, 2, 6, 40, 2, 2, 2, 2, 0, 0},  /* 20 outputs a row: a full block and a tail of 4 */
+    {1, 1, 5, 65, 2, 2, 2, 2, 0, 0},  /* odd H and W: the last row and column are unused */
+    {1, 1, 3, 3, 2, 2, 2, 2, 0, 0},   /* one output per row */
     {2, 2, 7, 9, 3, 3, 2, 2, 1, 1},
     {1, 3, 5, 6, 2, 3, 1, 2, 1, 1},
     {2, 2, 9, 7, 3, 2, 3, 1, 0, 1},
@@ -691,6 +696,31 @@ START_TEST(test_conv2d_direct_plan)
 }
 END_TEST
 
+/* ---- vectorised math ---- */
+
+/* dlx_exp_nonpos against libm's expf on every 499th float in [ln FLT_MIN, 0]
+ * (about 2 million arguments, stepping through the bit patterns) and on the
+ * edges: within 2 ulp, 0 below. */
+START_TEST(test_exp_nonpos)
+{
+    double worst = 0.0;
+    for (uint32_t bits = 0x80000000u;; bits += 499) {
+        float x;
+        memcpy(&x, &bits, sizeof x);
+        if (x < -87.336544f)
+            break;
+        float e = expf(x), v = dlx_exp_nonpos(x);
+        double ulp = fabs((double)v - (double)e) / (double)(nextafterf(e, INFINITY) - e);
+        worst = ulp > worst ? ulp : worst;
+    }
+    ck_assert_msg(worst <= 2.0, "worst error %.2f ulp", worst);
+    ck_assert_float_eq(dlx_exp_nonpos(0.0f), 1.0f);
+    ck_assert_float_eq(dlx_exp_nonpos(-88.0f), 0.0f);
+    ck_assert_float_eq(dlx_exp_nonpos(-INFINITY), 0.0f);
+    ck_assert(dlx_exp_nonpos(-87.3f) > 0.0f);
+}
+END_TEST
+
 Suite *ops_ref_suite(void)
 {
     Suite *s = suite_create("ops_ref");
@@ -719,6 +749,10 @@ Suite *ops_ref_suite(void)
     tcase_add_loop_test(tc, test_avgpool_ref, 0, np);
     tcase_add_test(tc, test_pool_exact);
     tcase_add_test(tc, test_pool_infer_errors);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("vmath");
+    tcase_add_test(tc, test_exp_nonpos);
     suite_add_tcase(s, tc);
     return s;
 }

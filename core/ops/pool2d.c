@@ -91,8 +91,46 @@ static int maxpool_infer(dlx_node *n, dlx_err *err)
 }
 
 /* 2x2 windows, stride 2, no padding (LeNet's and most convnets' pooling):
- * branch-free selects the compiler vectorises; same tie rule (row-major first). */
-/* One output row of 2x2/2 max pooling; restrict lets the compiler vectorise. */
+ * branch-free selects, same tie rule (row-major first). Without the argmax
+ * (inference) the same selects, so evaluation sees the values training does. */
+#if defined(__AVX512F__)
+#include <immintrin.h>
+/* GCC does not vectorise the stride-2 reads of the scalar loop; 16 outputs at a time: two
+ * loads per input row, even and odd columns separated by one permute each.
+ * The comparisons are the scalar ones (ordered, so NaN never wins), so the
+ * results are bit for bit those of the scalar loop below. */
+static void max2x2_row(const float *restrict r0, const float *restrict r1, float *restrict y,
+                       int32_t *restrict arg, int OW, int32_t base, int32_t W)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    const __m512i one = _mm512_set1_epi32(1), wv = _mm512_set1_epi32(W);
+    int j = 0;
+    for (; j < OW; j += 16) {
+        int cnt = OW - j < 16 ? OW - j : 16; /* outputs in this block */
+        int in = 2 * cnt;                      /* inputs per row */
+        __mmask16 mlo = (__mmask16)(in >= 16 ? 0xFFFF : (1u << in) - 1);
+        __mmask16 mhi = (__mmask16)(in <= 16 ? 0 : in >= 32 ? 0xFFFF : (1u << (in - 16)) - 1);
+        __mmask16 mout = (__mmask16)(cnt == 16 ? 0xFFFF : (1u << cnt) - 1);
+        __m512 lo0 = _mm512_maskz_loadu_ps(mlo, r0 + 2 * j), hi0 = _mm512_maskz_loadu_ps(mhi, r0 + 2 * j + 16);
+        __m512 lo1 = _mm512_maskz_loadu_ps(mlo, r1 + 2 * j), hi1 = _mm512_maskz_loadu_ps(mhi, r1 + 2 * j + 16);
+        __m512 a = _mm512_permutex2var_ps(lo0, even, hi0), b = _mm512_permutex2var_ps(lo0, odd, hi0);
+        __m512 c = _mm512_permutex2var_ps(lo1, even, hi1), d = _mm512_permutex2var_ps(lo1, odd, hi1);
+        __mmask16 pb = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ), pd = _mm512_cmp_ps_mask(d, c, _CMP_GT_OQ);
+        __m512 m01 = _mm512_mask_blend_ps(pb, a, b), m23 = _mm512_mask_blend_ps(pd, c, d);
+        __mmask16 second = _mm512_cmp_ps_mask(m23, m01, _CMP_GT_OQ);
+        _mm512_mask_storeu_ps(y + j, mout, _mm512_mask_blend_ps(second, m01, m23));
+        if (arg) {
+            __m512i col = _mm512_add_epi32(_mm512_set1_epi32(base + 2 * j), _mm512_slli_epi32(
+                                           _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1));
+            __m512i first_row = _mm512_maskz_mov_epi32(pb, one);
+            __m512i second_row = _mm512_add_epi32(wv, _mm512_maskz_mov_epi32(pd, one));
+            __m512i off = _mm512_mask_blend_epi32(second, first_row, second_row);
+            _mm512_mask_storeu_epi32(arg + j, mout, _mm512_add_epi32(col, off));
+        }
+    }
+}
+#else
 static void max2x2_row(const float *restrict r0, const float *restrict r1, float *restrict y,
                        int32_t *restrict arg, int OW, int32_t base, int32_t W)
 {
@@ -102,15 +140,11 @@ static void max2x2_row(const float *restrict r0, const float *restrict r1, float
         float m01 = pb ? b : a, m23 = pd ? d : c;
         int32_t second = m23 > m01;
         y[j] = second ? m23 : m01;
-        arg[j] = base + 2 * j + (second ? W + pd : pb);
+        if (arg)
+            arg[j] = base + 2 * j + (second ? W + pd : pb);
     }
 }
-
-static void max2x2_row_noarg(const float *restrict r0, const float *restrict r1, float *restrict y, int OW)
-{
-    for (int j = 0; j < OW; j++)
-        y[j] = fmaxf(fmaxf(r0[2 * j], r0[2 * j + 1]), fmaxf(r1[2 * j], r1[2 * j + 1]));
-}
+#endif
 
 static void maxpool_2x2(const pgeom *g, const float *x, float *y, int32_t *arg)
 {
@@ -118,12 +152,9 @@ static void maxpool_2x2(const pgeom *g, const float *x, float *y, int32_t *arg)
     for (int c = 0; c < g->NC; c++, x += plane)
         for (int i = 0; i < g->OH; i++, y += g->OW) {
             const float *r0 = x + (size_t)(2 * i) * g->W, *r1 = r0 + g->W;
-            if (!arg) {
-                max2x2_row_noarg(r0, r1, y, g->OW);
-                continue;
-            }
             max2x2_row(r0, r1, y, arg, g->OW, 2 * i * g->W, g->W);
-            arg += g->OW;
+            if (arg)
+                arg += g->OW;
         }
 }
 

@@ -11,6 +11,7 @@
  */
 #include <math.h>
 
+#include "../vmath.h"
 #include "ops.h"
 
 static int softmax_xent_infer(dlx_node *n, dlx_err *err)
@@ -46,25 +47,35 @@ static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
     int64_t bn = zs->d[0], k = zs->d[1];
     const float *z = n->in[0]->out.data, *y = n->in[1]->out.data;
     float *p = n->scratch;
-    double total = 0.0;
+    /* shift each row by its maximum, then one vectorised exp over the whole
+     * block (arguments <= 0, so no overflow; core/vmath.h) */
     for (int64_t s = 0; s < bn; s++) {
         const float *zr = z + s * k;
         float *pr = p + s * k;
         float mx = zr[0];
         for (int64_t j = 1; j < k; j++)
             mx = zr[j] > mx ? zr[j] : mx;
-        /* one float exp per logit (arguments <= 0, so no overflow); the sum in
-         * double, its log in float (sum is in [1, K]); the loss total in double */
+        for (int64_t j = 0; j < k; j++)
+            pr[j] = zr[j] - mx;
+    }
+    dlx_exp_nonpos_array(p, p, bn * k);
+    double total = 0.0;
+    for (int64_t s = 0; s < bn; s++) {
+        const float *zr = z + s * k;
+        float *pr = p + s * k;
+        /* the sum in double, its log in float (sum is in [1, K]); the loss
+         * total in double */
         double sum = 0.0;
-        for (int64_t j = 0; j < k; j++) {
-            pr[j] = expf(zr[j] - mx);
+        for (int64_t j = 0; j < k; j++)
             sum += pr[j];
-        }
         double lse = (double)logf((float)sum);
         float inv = (float)(1.0 / sum);
         for (int64_t j = 0; j < k; j++)
             pr[j] *= inv;
         int64_t c = label_index(y[s], k);
+        float mx = zr[0];
+        for (int64_t j = 1; j < k; j++)
+            mx = zr[j] > mx ? zr[j] : mx;
         total += c < 0 ? NAN : lse - ((double)zr[c] - (double)mx);
     }
     n->out.data[0] = (float)(total / (double)bn);
@@ -84,8 +95,9 @@ static void softmax_xent_backward(dlx_node *n, const dlx_ctx *ctx)
         int64_t c = label_index(y[s], k);
         if (c < 0)
             continue;
-        for (int64_t j = 0; j < k; j++)
-            dz[s * k + j] += g * (p[s * k + j] - (j == c ? 1.0f : 0.0f));
+        for (int64_t j = 0; j < k; j++) /* no branch in the loop: the one-hot term after it */
+            dz[s * k + j] += g * p[s * k + j];
+        dz[s * k + c] -= g;
     }
 }
 
