@@ -21,6 +21,15 @@ static inline v16 load16(const float *p)
 
 static inline void store16(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 
+/* GCC folds repeated loads into the multiply-adds' memory operands, which
+ * turns a register-blocked loop back into a load-bound one; an empty asm that
+ * claims to modify the values pins them in vector registers. */
+#if defined(__GNUC__) && defined(__AVX512F__)
+#define KEEP_IN_REGISTERS(a, b, c, e) __asm__("" : "+v"(a), "+v"(b), "+v"(c), "+v"(e))
+#else
+#define KEEP_IN_REGISTERS(a, b, c, e) ((void)0)
+#endif
+
 static inline v16 splat(float s) { return (v16){s, s, s, s, s, s, s, s, s, s, s, s, s, s, s, s}; }
 
 /* The lane sums of four vectors at once (out[i] = sum of a_i's lanes): a
@@ -221,6 +230,34 @@ void dlx_conv_direct_backward(const dlx_conv_direct *d, const float *x, const fl
             const float *z1 = nf > 1 ? z0 + d->Lv : z0, *z2 = nf > 2 ? z0 + 2 * d->Lv : z0,
                         *z3 = nf > 3 ? z0 + 3 * d->Lv : z0;
             int t = 0;
+            /* four terms at a time: each dz vector loaded feeds four terms and
+             * each input vector four filters, 16 independent chains (the loop
+             * of one term at a time is bound by its loads) */
+            for (; t + 4 <= ckkt; t += 4) {
+                const float *x0 = xp + off[t], *x1 = xp + off[t + 1], *x2 = xp + off[t + 2],
+                            *x3 = xp + off[t + 3];
+                v16 c00 = {0}, c01 = {0}, c02 = {0}, c03 = {0}, c10 = {0}, c11 = {0}, c12 = {0}, c13 = {0};
+                v16 c20 = {0}, c21 = {0}, c22 = {0}, c23 = {0}, c30 = {0}, c31 = {0}, c32 = {0}, c33 = {0};
+                for (int kb = 0; kb < d->Lv; kb += 16) {
+                    v16 q0 = load16(z0 + kb), q1 = load16(z1 + kb), q2 = load16(z2 + kb), q3 = load16(z3 + kb);
+                    v16 y0 = load16(x0 + kb), y1 = load16(x1 + kb), y2 = load16(x2 + kb), y3 = load16(x3 + kb);
+                    KEEP_IN_REGISTERS(q0, q1, q2, q3);
+                    KEEP_IN_REGISTERS(y0, y1, y2, y3);
+                    c00 += q0 * y0, c10 += q1 * y0, c20 += q2 * y0, c30 += q3 * y0;
+                    c01 += q0 * y1, c11 += q1 * y1, c21 += q2 * y1, c31 += q3 * y1;
+                    c02 += q0 * y2, c12 += q1 * y2, c22 += q2 * y2, c32 += q3 * y2;
+                    c03 += q0 * y3, c13 += q1 * y3, c23 += q2 * y3, c33 += q3 * y3;
+                }
+                /* row ff: filter f0 + ff, terms t .. t + 3 */
+                float sums[FB][4];
+                hsum4(c00, c01, c02, c03, sums[0]);
+                hsum4(c10, c11, c12, c13, sums[1]);
+                hsum4(c20, c21, c22, c23, sums[2]);
+                hsum4(c30, c31, c32, c33, sums[3]);
+                for (int ff = 0; ff < nf; ff++)
+                    for (int u = 0; u < 4; u++)
+                        dw[(size_t)(f0 + ff) * ckk + t + u] += sums[ff][u];
+            }
             for (; t < ckkt; t++) {
                 const float *xs = xp + off[t];
                 /* two vectors of k per iteration: 8 independent chains hide the FMA latency */
@@ -262,7 +299,44 @@ void dlx_conv_direct_backward(const dlx_conv_direct *d, const float *x, const fl
         /* per term t: four vectors of k at a time, so each broadcast weight
          * feeds four multiply-adds (loads, not FMAs, bound this loop) */
         const int F = d->F, Lv = d->Lv;
-        for (int t = 0; t < ckkt; t++) {
+        int t = 0;
+        /* two terms at a time over 8 vectors of k: each dz vector loaded feeds
+         * both terms (16 chains, 10 loads for 16 multiply-adds) */
+        for (; t + 2 <= ckkt; t += 2) {
+            float *d0 = dxp + off[t], *d1 = dxp + off[t + 1];
+            int kb = 0;
+            for (; kb + 128 <= Lv; kb += 128) {
+                v16 u[8] = {{0}}, v[8] = {{0}};
+                for (int f = 0; f < F; f++) {
+                    v16 w0 = splat(w[(size_t)f * ckk + t]), w1 = splat(w[(size_t)f * ckk + t + 1]);
+                    const float *z = dzw + (size_t)f * Lv + kb;
+                    v16 q0 = load16(z), q1 = load16(z + 16), q2 = load16(z + 32), q3 = load16(z + 48);
+                    v16 q4 = load16(z + 64), q5 = load16(z + 80), q6 = load16(z + 96), q7 = load16(z + 112);
+                    KEEP_IN_REGISTERS(q0, q1, q2, q3);
+                    KEEP_IN_REGISTERS(q4, q5, q6, q7);
+                    u[0] += w0 * q0, u[1] += w0 * q1, u[2] += w0 * q2, u[3] += w0 * q3;
+                    u[4] += w0 * q4, u[5] += w0 * q5, u[6] += w0 * q6, u[7] += w0 * q7;
+                    v[0] += w1 * q0, v[1] += w1 * q1, v[2] += w1 * q2, v[3] += w1 * q3;
+                    v[4] += w1 * q4, v[5] += w1 * q5, v[6] += w1 * q6, v[7] += w1 * q7;
+                }
+                /* term t's contributions land first: the second store reads them */
+                for (int i = 0; i < 8; i++)
+                    store16(d0 + kb + 16 * i, load16(d0 + kb + 16 * i) + u[i]);
+                for (int i = 0; i < 8; i++)
+                    store16(d1 + kb + 16 * i, load16(d1 + kb + 16 * i) + v[i]);
+            }
+            for (; kb < Lv; kb += 16) {
+                v16 a = {0}, b = {0};
+                for (int f = 0; f < F; f++) {
+                    v16 q = load16(dzw + (size_t)f * Lv + kb);
+                    a += splat(w[(size_t)f * ckk + t]) * q;
+                    b += splat(w[(size_t)f * ckk + t + 1]) * q;
+                }
+                store16(d0 + kb, load16(d0 + kb) + a);
+                store16(d1 + kb, load16(d1 + kb) + b);
+            }
+        }
+        for (; t < ckkt; t++) {
             float *dst = dxp + off[t];
             int kb = 0;
             for (; kb + 128 <= Lv; kb += 128) {
