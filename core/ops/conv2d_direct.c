@@ -173,6 +173,43 @@ static void forward_block(const dlx_conv_direct *d, const float *xp, const float
     }
 }
 
+/* The last one or two filters when F is not a multiple of FB (LeNet's C1 has
+ * 6): two filters by four vectors of k, so no multiply-add is spent on a
+ * filter that does not exist. */
+static void forward_pair(const dlx_conv_direct *d, const float *xp, const float *wl, const int *off, int f0,
+                         float *wide)
+{
+    const int ckk = d->C * d->KH * d->KW;
+    float *y0 = wide + (size_t)f0 * d->Lv, *y1 = f0 + 1 < d->F ? y0 + d->Lv : NULL;
+    int kb = 0;
+    for (; kb + 64 <= d->Lv; kb += 64) {
+        v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+        const float *xk = xp + kb;
+        for (int t = 0; t < ckk; t++) {
+            const float *xt = xk + off[t];
+            v16 w0 = splat(wl[t * FB]), w1 = splat(wl[t * FB + 1]);
+            v16 x0 = load16(xt), x1 = load16(xt + 16), x2 = load16(xt + 32), x3 = load16(xt + 48);
+            KEEP_IN_REGISTERS(x0, x1, x2, x3);
+            a0 += w0 * x0, a1 += w0 * x1, a2 += w0 * x2, a3 += w0 * x3;
+            b0 += w1 * x0, b1 += w1 * x1, b2 += w1 * x2, b3 += w1 * x3;
+        }
+        store16(y0 + kb, a0), store16(y0 + kb + 16, a1), store16(y0 + kb + 32, a2), store16(y0 + kb + 48, a3);
+        if (y1)
+            store16(y1 + kb, b0), store16(y1 + kb + 16, b1), store16(y1 + kb + 32, b2), store16(y1 + kb + 48, b3);
+    }
+    for (; kb < d->Lv; kb += 16) { /* Lv is a multiple of 16 */
+        v16 a0 = {0}, b0 = {0};
+        for (int t = 0; t < ckk; t++) {
+            v16 xv = load16(xp + kb + off[t]);
+            a0 += splat(wl[t * FB]) * xv;
+            b0 += splat(wl[t * FB + 1]) * xv;
+        }
+        store16(y0 + kb, a0);
+        if (y1)
+            store16(y1 + kb, b0);
+    }
+}
+
 void dlx_conv_direct_forward(const dlx_conv_direct *d, const float *x, const float *w, const float *b,
                              dlx_act act, float alpha, float *y, float *scratch)
 {
@@ -183,7 +220,10 @@ void dlx_conv_direct_forward(const dlx_conv_direct *d, const float *x, const flo
     pad_image(d, x, xp);
     for (int f0 = 0; f0 < d->F; f0 += FB) {
         gather_weights(d, w, f0, wl);
-        forward_block(d, xp, wl, off, f0, wide);
+        if (d->F - f0 <= 2)
+            forward_pair(d, xp, wl, off, f0, wide);
+        else
+            forward_block(d, xp, wl, off, f0, wide);
     }
     /* keep the OW real columns of every wide row, add the bias */
     for (int f = 0; f < d->F; f++) {
@@ -230,6 +270,25 @@ void dlx_conv_direct_backward(const dlx_conv_direct *d, const float *x, const fl
             const float *z1 = nf > 1 ? z0 + d->Lv : z0, *z2 = nf > 2 ? z0 + 2 * d->Lv : z0,
                         *z3 = nf > 3 ? z0 + 3 * d->Lv : z0;
             int t = 0;
+            /* one or two filters left: two filters by four terms, 8 chains */
+            for (; nf <= 2 && t + 4 <= ckkt; t += 4) {
+                const float *x0 = xp + off[t], *x1 = xp + off[t + 1], *x2 = xp + off[t + 2],
+                            *x3 = xp + off[t + 3];
+                v16 c00 = {0}, c01 = {0}, c02 = {0}, c03 = {0}, c10 = {0}, c11 = {0}, c12 = {0}, c13 = {0};
+                for (int kb = 0; kb < d->Lv; kb += 16) {
+                    v16 q0 = load16(z0 + kb), q1 = load16(z1 + kb);
+                    v16 y0 = load16(x0 + kb), y1 = load16(x1 + kb), y2 = load16(x2 + kb), y3 = load16(x3 + kb);
+                    KEEP_IN_REGISTERS(y0, y1, y2, y3);
+                    c00 += q0 * y0, c01 += q0 * y1, c02 += q0 * y2, c03 += q0 * y3;
+                    c10 += q1 * y0, c11 += q1 * y1, c12 += q1 * y2, c13 += q1 * y3;
+                }
+                float sums[2][4];
+                hsum4(c00, c01, c02, c03, sums[0]);
+                hsum4(c10, c11, c12, c13, sums[1]);
+                for (int ff = 0; ff < nf; ff++)
+                    for (int u = 0; u < 4; u++)
+                        dw[(size_t)(f0 + ff) * ckk + t + u] += sums[ff][u];
+            }
             /* four terms at a time: each dz vector loaded feeds four terms and
              * each input vector four filters, 16 independent chains (the loop
              * of one term at a time is bound by its loads) */
