@@ -50,7 +50,7 @@ torch_best() {
     local script=$1 arg=$2 metric=$3 tag=$4 best=0 best_rss=0 pick="" v r
     for s in "1 1" "1 2" "2 1"; do
         set -- $s
-        r=$(OPENBLAS_NUM_THREADS=$1 TORCH_THREADS=$2 rss_run $py "$script" "$arg") || continue
+        r=$(OPENBLAS_NUM_THREADS=$1 TORCH_THREADS=$2 BENCH_TRAIN_LIMIT=${limit:-0} rss_run $py "$script" "$arg") || continue
         v=$(json "$metric")
         if awk "BEGIN{exit !($v > $best)}"; then best=$v; best_rss=$r; pick="$1/$2"; fi
     done

@@ -134,9 +134,11 @@ static uint32_t be32(const uint8_t *b)
     return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
 }
 
-/* Reads header + body of one IDX file; *data malloc'd (n * rows * cols bytes). */
-static int idx_read_file(idx_file *f, bool images, int64_t *n_out, int *h_out, int *w_out,
-                         uint8_t **data, dlx_err *err)
+/* Reads the header and the first `keep` records of one IDX file (all of them
+ * when keep is 0); *data malloc'd (kept * rows * cols bytes), *n_out the count
+ * the header declares, *kept_out the records read. */
+static int idx_read_file(idx_file *f, bool images, uint64_t keep, int64_t *n_out, int64_t *kept_out, int *h_out,
+                         int *w_out, uint8_t **data, dlx_err *err)
 {
     uint8_t hdr[16];
     size_t hdr_len = images ? 16 : 8;
@@ -177,24 +179,29 @@ static int idx_read_file(idx_file *f, bool images, int64_t *n_out, int *h_out, i
                               n);
         goto out_close;
     }
+    uint64_t kept = keep > 0 && keep < n ? keep : n, want = kept * h * w;
     /* a plain file shorter than its header says is refused before allocating
-     * (a corrupt 16-byte header must not cost a 2 GiB allocation) */
+     * (a corrupt 16-byte header must not cost a 2 GiB allocation), also when
+     * only its first records are wanted */
     struct stat st;
     uint64_t avail = body;
     if (gzdirect(f->gz) && stat(f->path, &st) == 0 && S_ISREG(st.st_mode) &&
         (uint64_t)st.st_size < hdr_len + body)
         avail = (uint64_t)st.st_size - hdr_len;
-    uint8_t *buf = avail < body ? NULL : malloc(body);
+    uint8_t *buf = avail < body ? NULL : malloc(want);
     if (avail < body) {
         got = avail;
         gz_trunc = 0;
     } else if (!buf) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_FILELOC(f->path), "cannot allocate %llu bytes",
-                          (unsigned long long)body);
+                          (unsigned long long)want);
         goto out_close;
     }
-    if (buf)
-        rc = idx_read(f, buf, body, &got, &gz_trunc, err);
+    if (buf) {
+        rc = idx_read(f, buf, want, &got, &gz_trunc, err);
+        if (!rc && got == want)
+            got = body; /* the records after the kept ones are not read (a gzip file's may be short) */
+    }
     if (!rc && got < body) {
         if (images)
             rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(f->path),
@@ -216,6 +223,7 @@ static int idx_read_file(idx_file *f, bool images, int64_t *n_out, int *h_out, i
         goto out_close;
     }
     *n_out = n;
+    *kept_out = (int64_t)kept;
     *h_out = (int)h;
     *w_out = (int)w;
     *data = buf;
@@ -225,11 +233,11 @@ out_close:
     return rc;
 }
 
-static int idx_load_pair(const char *images_path, const char *labels_path, int num_classes,
+static int idx_load_pair(const char *images_path, const char *labels_path, int num_classes, int64_t keep,
                          const char *hint, dlx_dataset *out, dlx_err *err)
 {
     idx_file fi = {images_path, hint, NULL}, fl = {labels_path, hint, NULL};
-    int64_t n_img = 0, n_lab = 0;
+    int64_t n_img = 0, n_lab = 0, kept = 0, kept_lab = 0;
     int h = 0, w = 0, one;
     uint8_t *images = NULL, *labels = NULL;
 
@@ -237,10 +245,10 @@ static int idx_load_pair(const char *images_path, const char *labels_path, int n
     if (num_classes < 1 || num_classes > 256)
         return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(labels_path),
                             "num_classes must be in 1..256, got %d", num_classes);
-    int rc = idx_read_file(&fi, true, &n_img, &h, &w, &images, err);
+    int rc = idx_read_file(&fi, true, (uint64_t)keep, &n_img, &kept, &h, &w, &images, err);
     if (rc)
         return rc;
-    rc = idx_read_file(&fl, false, &n_lab, &one, &one, &labels, err);
+    rc = idx_read_file(&fl, false, (uint64_t)keep, &n_lab, &kept_lab, &one, &one, &labels, err);
     if (rc)
         goto out_free_images;
     if (n_img != n_lab) {
@@ -250,7 +258,7 @@ static int idx_load_pair(const char *images_path, const char *labels_path, int n
                           (long long)n_lab, images_path, (long long)n_img);
         goto out_free_labels;
     }
-    for (int64_t i = 0; i < n_lab; i++) {
+    for (int64_t i = 0; i < kept; i++) {
         if (labels[i] >= num_classes) {
             rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(labels_path),
                               "label %u at index %lld is out of range (expected 0..%d)", labels[i],
@@ -258,7 +266,7 @@ static int idx_load_pair(const char *images_path, const char *labels_path, int n
             goto out_free_labels;
         }
     }
-    out->n = n_img;
+    out->n = kept;
     out->c = 1;
     out->h = h;
     out->w = w;
@@ -276,7 +284,7 @@ out_free_images:
 int dlx_idx_load(const char *images_path, const char *labels_path, int num_classes,
                  dlx_dataset *out, dlx_err *err)
 {
-    return idx_load_pair(images_path, labels_path, num_classes, NULL, out, err);
+    return idx_load_pair(images_path, labels_path, num_classes, 0, NULL, out, err);
 }
 
 /* dir/file, or dir/file with ".gz" added or removed when only that exists. */
@@ -299,6 +307,12 @@ static void resolve(const char *dir, const char *file, char *out, size_t n)
 int dlx_dataset_load(const char *name, const char *split, const char *dir, dlx_dataset *out,
                      dlx_err *err)
 {
+    return dlx_dataset_load_first(name, split, dir, 0, out, err);
+}
+
+int dlx_dataset_load_first(const char *name, const char *split, const char *dir, int64_t limit,
+                           dlx_dataset *out, dlx_err *err)
+{
     memset(out, 0, sizeof(*out));
     const dlx_dataset_info *info = dlx_dataset_find(name);
     if (!info)
@@ -313,7 +327,7 @@ int dlx_dataset_load(const char *name, const char *split, const char *dir, dlx_d
     dlx_dataset_dir(name, dir, d, sizeof d);
     resolve(d, train ? info->train_images : info->test_images, ip, sizeof ip);
     resolve(d, train ? info->train_labels : info->test_labels, lp, sizeof lp);
-    int rc = idx_load_pair(ip, lp, info->num_classes, info->fetch_hint, out, err);
+    int rc = idx_load_pair(ip, lp, info->num_classes, limit, info->fetch_hint, out, err);
     if (rc)
         return rc;
     snprintf(out->name, sizeof out->name, "%s", info->name);

@@ -52,6 +52,11 @@ void dlx_dataset_dir(const char *name, const char *dir, char *out, size_t n);
 /* Load a split ("train" or "test") of a registered dataset. */
 int dlx_dataset_load(const char *name, const char *split, const char *dir, dlx_dataset *out,
                      dlx_err *err);
+/* The same, reading only the first `limit` samples (all when limit is 0):
+ * data.train_limit costs the memory of the samples it keeps. A plain file is
+ * still checked against its declared size; records after the limit are not read. */
+int dlx_dataset_load_first(const char *name, const char *split, const char *dir, int64_t limit,
+                           dlx_dataset *out, dlx_err *err);
 /* Load one IDX image file and one IDX label file (plain or .gz). Checks magic
  * numbers, dimensions, the byte count against the header (truncation), that
  * image and label counts agree, and that labels are < num_classes. */

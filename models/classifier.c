@@ -211,9 +211,7 @@ static void report_layers(const dlx_model *m, const clf *c)
 /* Load a split, keep its first `limit` samples, and apply data.resize once. */
 static int load_split(const clf *c, const char *name, const char *split, int64_t limit, dlx_dataset *d, dlx_err *err)
 {
-    int rc = dlx_dataset_load(name, split, c->data_dir, d, err);
-    if (!rc && limit > 0 && limit < d->n)
-        d->n = limit; /* the first `limit` samples; buffers stay owned */
+    int rc = dlx_dataset_load_first(name, split, c->data_dir, limit, d, err);
     if (!rc && c->resize_h)
         rc = dlx_dataset_resize(d, c->resize_h, c->resize_w, err);
     return rc;

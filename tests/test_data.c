@@ -184,6 +184,37 @@ START_TEST(test_load_plain_and_gzip)
 }
 END_TEST
 
+/* data.train_limit reads only the records it keeps: plain and gzip, a limit
+ * over the count keeps all, and a plain file cut short after the kept records
+ * is still refused (its size is checked against the header). */
+START_TEST(test_load_first)
+{
+    dlx_dataset d;
+    dlx_err e = {0};
+    char msg[512];
+    for (int gz = 0; gz < 2; gz++) {
+        write_images(tpath(gz ? "train-images-idx3-ubyte.gz" : "train-images-idx3-ubyte"), gz, 3, 2, 3, k_px);
+        write_labels(tpath("train-labels-idx1-ubyte"), 0, 3, k_lab);
+        ck_assert_int_eq(dlx_dataset_load_first("mnist", "train", g_dir, 2, &d, &e), 0);
+        ck_assert_int_eq(d.n, 2);
+        ck_assert_mem_eq(d.images, k_px, 2 * 6);
+        ck_assert_mem_eq(d.labels, k_lab, 2);
+        dlx_dataset_free(&d);
+        ck_assert_int_eq(dlx_dataset_load_first("mnist", "train", g_dir, 10, &d, &e), 0);
+        check_small(&d);
+        dlx_dataset_free(&d);
+        if (gz)
+            ck_assert_int_eq(unlink(tpath("train-images-idx3-ubyte.gz")), 0);
+    }
+    /* the header declares 3 images, the file holds 2 and a half: refused even for a limit of 1 */
+    uint32_t dims[3] = {3, 2, 3};
+    write_idx(tpath("train-images-idx3-ubyte"), 0, 0x803, dims, 3, k_px, 15, -1);
+    ck_assert_int_eq(dlx_dataset_load_first("mnist", "train", g_dir, 1, &d, &e), DLX_EFORMAT);
+    formatted(&e, msg, sizeof msg);
+    ck_assert_msg(strstr(msg, "truncated IDX file") != NULL, "%s", msg);
+}
+END_TEST
+
 /* mnist is registered plain and fashion-mnist gzipped; each loads the other form too. */
 START_TEST(test_load_by_name_either_suffix)
 {
@@ -629,6 +660,7 @@ Suite *data_suite(void)
     tcase_add_test(tc, test_dataset_dir);
     tcase_add_test(tc, test_load_plain_and_gzip);
     tcase_add_test(tc, test_load_by_name_either_suffix);
+    tcase_add_test(tc, test_load_first);
     tcase_add_test(tc, test_unknown_name_and_split);
     tcase_add_test(tc, test_truncated);
     tcase_add_test(tc, test_bad_magic_and_dims);

@@ -11,16 +11,19 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def load_mnist(split, limit=0):
+def load_mnist(split, limit=None):
+    """The first `limit` samples of a split (BENCH_TRAIN_LIMIT for train, as
+    bench/run.sh sets it to dlx's data.train_limit; all when 0), reading only those
+    bytes, as dlx does, so both processes hold the same data."""
+    if limit is None:
+        limit = int(os.environ.get("BENCH_TRAIN_LIMIT", "0")) if split == "train" else 0
     d = os.environ.get("DLX_DATA_DIR", os.path.join(ROOT, "datasets", "data"))
     d = os.path.join(d, "mnist")
     prefix = "train" if split == "train" else "t10k"
     with open(os.path.join(d, prefix + "-images-idx3-ubyte"), "rb") as f:
-        x = np.frombuffer(f.read(), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
+        x = np.frombuffer(f.read(16 + 784 * limit if limit else -1), dtype=np.uint8, offset=16).reshape(-1, 1, 28, 28)
     with open(os.path.join(d, prefix + "-labels-idx1-ubyte"), "rb") as f:
-        y = np.frombuffer(f.read(), dtype=np.uint8, offset=8)
-    if limit:
-        x, y = x[:limit], y[:limit]
+        y = np.frombuffer(f.read(8 + limit if limit else -1), dtype=np.uint8, offset=8)
     return x, y
 
 
