@@ -389,69 +389,92 @@ static double grad_norm(const float *g, int64_t n)
     return sqrt((s[0] + s[1]) + (s[2] + s[3]));
 }
 
-double dlx_optim_step(dlx_optim *o, double lr)
+/* The constants of update t + 1 (Python floats in PyTorch: 1 - beta is
+ * computed in double, then rounded). */
+void dlx_optim_prepare(const dlx_optim *o, double lr, dlx_optim_consts *k)
 {
     const dlx_optim_cfg *c = &o->cfg;
-    dlx_params *p = o->params;
-    float *w = p->values, *g = p->grads;
-    /* the norm costs a pass over every gradient: only when clipping needs it */
-    double norm = c->grad_clip > 0 ? grad_norm(g, p->total) : -1.0;
-    if (c->grad_clip > 0) {
-        /* torch.nn.utils.clip_grad_norm_ */
-        double coef = c->grad_clip / (norm + 1e-6);
-        if (coef < 1.0) {
-            float fc = (float)coef;
-            for (int64_t i = 0; i < p->total; i++)
-                g[i] *= fc;
-        }
-    }
-    o->t++;
-    float nlr = (float)-lr;
-    /* Python floats in PyTorch: 1 - beta is computed in double, then rounded */
-    float b1 = (float)c->beta1, omb1 = (float)(1.0 - c->beta1);
-    float b2 = (float)c->beta2, omb2 = (float)(1.0 - c->beta2);
-    float eps = (float)c->eps, mu = (float)c->momentum;
-    float bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, (double)o->t));
-    float nstep = (float)-(lr / (1.0 - pow(c->beta1, (double)o->t)));
-    /* Every update is elementwise, so pieces of CHUNK elements can run on
-     * o->threads threads with results independent of the thread count. */
-    enum { CHUNK = 1 << 16 };
-    int64_t pieces = 0;
-    for (int r = 0; r < o->n_runs; r++)
-        pieces += (o->runs[r].n + CHUNK - 1) / CHUNK;
-    /* a few thousand parameters update in less time than waking a thread */
-#pragma omp parallel for schedule(static) num_threads(o->threads) if (o->threads > 1 && p->total >= 16384)
-    for (int64_t k = 0; k < pieces; k++) {
-        /* find piece k: its run and its offset inside the run */
-        int r = 0;
-        int64_t first = k;
-        while (first >= (o->runs[r].n + CHUNK - 1) / CHUNK)
-            first -= (o->runs[r++].n + CHUNK - 1) / CHUNK;
+    double t = (double)(o->t + 1);
+    k->nlr = (float)-lr;
+    k->b1 = (float)c->beta1, k->omb1 = (float)(1.0 - c->beta1);
+    k->b2 = (float)c->beta2, k->omb2 = (float)(1.0 - c->beta2);
+    k->eps = (float)c->eps, k->mu = (float)c->momentum;
+    k->bc2_sqrt = (float)sqrt(1.0 - pow(c->beta2, t));
+    k->nstep = (float)-(lr / (1.0 - pow(c->beta1, t)));
+}
+
+/* Elements [lo, hi) of the store: each run (a parameter) clipped to the range. */
+void dlx_optim_apply(const dlx_optim *o, const dlx_optim_consts *k, int64_t lo, int64_t hi)
+{
+    const dlx_optim_cfg *c = &o->cfg;
+    float *w = o->params->values, *g = o->params->grads;
+    for (int r = 0; r < o->n_runs; r++) {
         const run *u = &o->runs[r];
-        int64_t off = u->off + first * CHUNK;
-        int64_t n = u->n - first * CHUNK < CHUNK ? u->n - first * CHUNK : CHUNK;
+        int64_t a = u->off > lo ? u->off : lo, b = u->off + u->n < hi ? u->off + u->n : hi;
+        if (a >= b)
+            continue;
+        int64_t n = b - a;
         float wd = u->decay ? (float)c->weight_decay : 0.0f;
-        float *wr = w + off, *gr = g + off;
-        float *s0 = o->n_slots > 0 ? o->slots[0] + off : NULL;
-        float *s1 = o->n_slots > 1 ? o->slots[1] + off : NULL;
+        float *wr = w + a, *gr = g + a;
+        float *s0 = o->n_slots > 0 ? o->slots[0] + a : NULL;
+        float *s1 = o->n_slots > 1 ? o->slots[1] + a : NULL;
         switch (c->kind) {
         case DLX_OPTIM_SGD:
             if (s0)
-                sgd_momentum(wr, gr, s0, n, nlr, wd, mu, c->nesterov);
+                sgd_momentum(wr, gr, s0, n, k->nlr, wd, k->mu, c->nesterov);
             else
-                sgd_plain(wr, gr, n, nlr, wd);
+                sgd_plain(wr, gr, n, k->nlr, wd);
             break;
         case DLX_OPTIM_ADAM:
-            adam(wr, gr, s0, s1, n, wd, b1, omb1, b2, omb2, bc2_sqrt, eps, nstep);
+            adam(wr, gr, s0, s1, n, wd, k->b1, k->omb1, k->b2, k->omb2, k->bc2_sqrt, k->eps, k->nstep);
             break;
         case DLX_OPTIM_RMSPROP:
             if (s1)
-                rmsprop_momentum(wr, gr, s0, s1, n, nlr, wd, b2, omb2, eps, mu);
+                rmsprop_momentum(wr, gr, s0, s1, n, k->nlr, wd, k->b2, k->omb2, k->eps, k->mu);
             else
-                rmsprop(wr, gr, s0, n, nlr, wd, b2, omb2, eps);
+                rmsprop(wr, gr, s0, n, k->nlr, wd, k->b2, k->omb2, k->eps);
             break;
         }
     }
+}
+
+void dlx_optim_commit(dlx_optim *o) { o->t++; }
+
+double dlx_optim_clip(dlx_optim *o)
+{
+    const dlx_optim_cfg *c = &o->cfg;
+    dlx_params *p = o->params;
+    float *g = p->grads;
+    if (!(c->grad_clip > 0))
+        return -1.0;
+    double norm = grad_norm(g, p->total);
+    /* torch.nn.utils.clip_grad_norm_ */
+    double coef = c->grad_clip / (norm + 1e-6);
+    if (coef < 1.0) {
+        float fc = (float)coef;
+        for (int64_t i = 0; i < p->total; i++)
+            g[i] *= fc;
+    }
+    return norm;
+}
+
+bool dlx_optim_clips(const dlx_optim *o) { return o->cfg.grad_clip > 0; }
+
+double dlx_optim_step(dlx_optim *o, double lr)
+{
+    /* the norm costs a pass over every gradient: only when clipping needs it */
+    double norm = dlx_optim_clip(o);
+    dlx_optim_consts k;
+    dlx_optim_prepare(o, lr, &k);
+    /* Every update is elementwise, so pieces of CHUNK elements can run on
+     * o->threads threads with results independent of the thread count. */
+    enum { CHUNK = 1 << 16 };
+    int64_t total = o->params->total, pieces = (total + CHUNK - 1) / CHUNK;
+    /* a few thousand parameters update in less time than waking a thread */
+#pragma omp parallel for schedule(static) num_threads(o->threads) if (o->threads > 1 && total >= 16384)
+    for (int64_t i = 0; i < pieces; i++)
+        dlx_optim_apply(o, &k, i * CHUNK, (i + 1) * CHUNK < total ? (i + 1) * CHUNK : total);
+    dlx_optim_commit(o);
     return norm;
 }
 

@@ -17,6 +17,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +44,8 @@ typedef struct shard {
     int64_t correct;
     uint32_t wrong[MAX_WRONG];
     int n_wrong;
+    int64_t step_correct; /* training: right answers in this step's slice */
+    char pad[64];         /* shards are written by different workers: no shared cache line */
 } shard;
 
 typedef struct clf {
@@ -520,25 +525,54 @@ static void report_profile(const dlx_model *m, const dlx_graph *g, const double 
 }
 
 /* The batch gradient is the mean of the shards' (each is already a mean over
- * its micro-batch): summed in shard order, so the bits do not depend on threads. */
-static void reduce_grads(dlx_model *m, clf *c)
+ * its micro-batch): summed in shard order, element by element, so the bits
+ * depend neither on the threads nor on how [lo, hi) is cut. */
+static void reduce_range(dlx_model *m, const clf *c, int64_t lo, int64_t hi)
 {
     if (c->n_shards == 1)
         return;
     float *g = m->params.grads, inv = 1.0f / (float)c->n_shards;
-    int64_t n = m->params.total;
-    /* elementwise: split over the workers without changing any sum's order */
-#pragma omp parallel for schedule(static) num_threads(c->workers) if (c->workers > 1 && n > 65536)
-    for (int64_t i0 = 0; i0 < n; i0 += 4096) {
-        int64_t i1 = i0 + 4096 < n ? i0 + 4096 : n;
-        for (int k = 1; k < c->n_shards; k++) {
-            const float *gk = c->sh[k].grads;
-            for (int64_t i = i0; i < i1; i++)
-                g[i] += gk[i];
-        }
-        for (int64_t i = i0; i < i1; i++)
-            g[i] *= inv;
+    for (int k = 1; k < c->n_shards; k++) {
+        const float *gk = c->sh[k].grads;
+        for (int64_t i = lo; i < hi; i++)
+            g[i] += gk[i];
     }
+    for (int64_t i = lo; i < hi; i++)
+        g[i] *= inv;
+}
+
+static void reduce_grads(dlx_model *m, clf *c)
+{
+    int64_t n = m->params.total;
+#pragma omp parallel for schedule(static) num_threads(c->workers) if (c->workers > 1 && n > 65536)
+    for (int64_t i0 = 0; i0 < n; i0 += 4096)
+        reduce_range(m, c, i0, i0 + 4096 < n ? i0 + 4096 : n);
+}
+
+/* Worker `id` of `count`: its slice of the parameter store, cut on 16-float
+ * (cache line) boundaries so no two workers write the same line. */
+static void param_slice(int64_t total, int id, int count, int64_t *lo, int64_t *hi)
+{
+    *lo = id == 0 ? 0 : (total * id / count) & ~(int64_t)15;
+    *hi = id == count - 1 ? total : (total * (id + 1) / count) & ~(int64_t)15;
+}
+
+static int worker_id(void)
+{
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+static int worker_count(void)
+{
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
 }
 
 static int clf_train(dlx_model *m, dlx_err *err)
@@ -586,28 +620,56 @@ static int clf_train(dlx_model *m, dlx_err *err)
             dlx_epoch_order(m->seed, epoch, c->order, (uint32_t)c->train.n);
             order_epoch = epoch;
         }
-        /* each shard: its slice of the batch, forward, backward into its own gradients */
-#pragma omp parallel for num_threads(c->workers) schedule(static, 1)
-        for (int k = 0; k < c->n_shards; k++) {
-            shard *sh = &c->sh[k];
-            memcpy(sh->idx, c->order + pos * c->batch + k * c->shard_batch, (size_t)c->shard_batch * sizeof *sh->idx);
-            dlx_dataset_batch(&c->train, &c->tf, sh->idx, (int)c->shard_batch, sh->x->out.data, sh->y->out.data);
-            /* small samples in random order are cache misses: start the next
-             * step's slice on its way while this one computes */
-            if (pos + 1 < spe)
-                dlx_dataset_prefetch(&c->train, c->order + (pos + 1) * c->batch + k * c->shard_batch,
-                                     (int)c->shard_batch);
-            /* a micro-batch counter, so every shard draws its own dropout masks */
-            const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)(m->step * c->n_shards + k),
-                                 .threads = 1};
-            dlx_graph_forward(sh->g, &ctx);
-            memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
-            dlx_graph_backward(sh->g, sh->loss, &ctx);
-        }
+        /* One parallel region per step: each shard takes its slice of the
+         * batch, runs forward and backward into its own gradient block and
+         * scores its rows; then every worker sums the shards' gradients and
+         * applies the update on its own slice of the parameters (elementwise:
+         * the same bits for any number of workers). Clipping needs the whole
+         * summed gradient first, so it takes the serial path after the region.
+         * No update is applied when the loss is not finite. */
+        double lr = dlx_optim_lr(&m->optim_cfg, m->step, spe, total);
+        dlx_optim_consts oc;
+        dlx_optim_prepare(m->optim, lr, &oc);
+        const bool fused = !dlx_optim_clips(m->optim);
         double loss = 0.0;
-        for (int k = 0; k < c->n_shards; k++)
-            loss += c->sh[k].loss->out.data[0];
-        loss /= c->n_shards;
+#pragma omp parallel num_threads(c->workers)
+        {
+#pragma omp for schedule(static, 1)
+            for (int k = 0; k < c->n_shards; k++) {
+                shard *sh = &c->sh[k];
+                memcpy(sh->idx, c->order + pos * c->batch + k * c->shard_batch,
+                       (size_t)c->shard_batch * sizeof *sh->idx);
+                dlx_dataset_batch(&c->train, &c->tf, sh->idx, (int)c->shard_batch, sh->x->out.data,
+                                  sh->y->out.data);
+                /* small samples in random order are cache misses: start the next
+                 * step's slice on its way while this one computes */
+                if (pos + 1 < spe)
+                    dlx_dataset_prefetch(&c->train, c->order + (pos + 1) * c->batch + k * c->shard_batch,
+                                         (int)c->shard_batch);
+                /* a micro-batch counter, so every shard draws its own dropout masks */
+                const dlx_ctx ctx = {.training = true, .seed = m->seed,
+                                     .step = (uint64_t)(m->step * c->n_shards + k), .threads = 1};
+                dlx_graph_forward(sh->g, &ctx);
+                memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
+                dlx_graph_backward(sh->g, sh->loss, &ctx);
+                sh->step_correct = 0;
+                score_rows(sh->logits->out.data, sh->y->out.data, (int)c->shard_batch, c->num_classes, NULL,
+                           &sh->step_correct, sh->idx, NULL);
+            }
+            /* (the loop's barrier: every shard's loss and gradient is in) */
+            double l = 0.0;
+            for (int k = 0; k < c->n_shards; k++)
+                l += c->sh[k].loss->out.data[0];
+            l /= c->n_shards;
+            if (fused && isfinite(l)) {
+                int64_t lo, hi;
+                param_slice(m->params.total, worker_id(), worker_count(), &lo, &hi);
+                reduce_range(m, c, lo, hi);
+                dlx_optim_apply(m->optim, &oc, lo, hi);
+            }
+            if (worker_id() == 0)
+                loss = l;
+        }
         if (!isfinite(loss)) {
             if (m->checkpoint_step >= 0)
                 rc = dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
@@ -622,14 +684,16 @@ static int clf_train(dlx_model *m, dlx_err *err)
                                   isnan(loss) ? "NaN" : "infinite", (long long)m->step + 1, (long long)epoch + 1);
             goto out;
         }
-        reduce_grads(m, c);
-        double lr = dlx_optim_lr(&m->optim_cfg, m->step, spe, total);
-        dlx_optim_step(m->optim, lr);
+        if (fused) {
+            dlx_optim_commit(m->optim);
+        } else {
+            reduce_grads(m, c);
+            dlx_optim_step(m->optim, lr);
+        }
         m->step++;
         int64_t correct = 0;
         for (int k = 0; k < c->n_shards; k++)
-            score_rows(c->sh[k].logits->out.data, c->sh[k].y->out.data, (int)c->shard_batch, c->num_classes,
-                       NULL, &correct, c->sh[k].idx, NULL);
+            correct += c->sh[k].step_correct;
         acc[EPOCH_CORRECT] += (double)correct;
         acc[EPOCH_LOSS] += loss;
         acc[LOG_LOSS] += loss;

@@ -71,14 +71,24 @@ static void linear_forward(dlx_node *n, const dlx_ctx *ctx)
     float *y = n->out.data;
     const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1];
     const int K = (int)n->in[1]->out.shape.d[1];
-    float beta = 0.0f;
-    if (n->n_in == 3) {
-        const float *b = n->in[2]->out.data;
-        for (int i = 0; i < N; i++)
-            memcpy(y + (size_t)i * M, b, (size_t)M * sizeof(float));
-        beta = 1.0f;
+    const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f, x, K, w, K, 0.0f, y, M);
+    /* bias and activation in one pass over Z (relu, the common case, fused;
+     * a per-row bias copy before the GEMM cost more than the GEMM on tiny layers) */
+    if (b && a->act == DLX_ACT_RELU) {
+        for (int i = 0; i < N; i++) {
+            float *yr = y + (size_t)i * M;
+            for (int j = 0; j < M; j++) {
+                float v = yr[j] + b[j];
+                yr[j] = v > 0.0f ? v : 0.0f;
+            }
+        }
+        return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f, x, K, w, K, beta, y, M);
+    if (b)
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < M; j++)
+                y[(size_t)i * M + j] += b[j];
     dlx_act_forward(a->act, a->alpha, y, (int64_t)N * M);
 }
 
@@ -92,7 +102,21 @@ static void linear_backward(dlx_node *n, const dlx_ctx *ctx)
     const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1];
     const int K = (int)n->in[1]->out.shape.d[1];
     const float *dz = n->out.grad;
-    if (a->act != DLX_ACT_NONE) {
+    if (a->act == DLX_ACT_RELU) { /* mask and bias gradient in one pass */
+        const float *y = n->out.data, *g = n->out.grad;
+        float *t = n->scratch;
+        for (int i = 0; i < N; i++) {
+            const float *yr = y + (size_t)i * M, *gr = g + (size_t)i * M;
+            float *tr = t + (size_t)i * M;
+            for (int j = 0; j < M; j++)
+                tr[j] = yr[j] > 0.0f ? gr[j] : 0.0f;
+            if (db)
+                for (int j = 0; j < M; j++)
+                    db[j] += tr[j];
+        }
+        dz = t;
+        db = NULL; /* done */
+    } else if (a->act != DLX_ACT_NONE) {
         memcpy(n->scratch, n->out.grad, (size_t)N * M * sizeof(float));
         dlx_act_backward(a->act, a->alpha, n->out.data, n->scratch, (int64_t)N * M);
         dz = n->scratch;

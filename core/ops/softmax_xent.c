@@ -5,7 +5,8 @@
  * the row maximum. A label that is not an integer in [0, K) makes the loss NaN
  * (forward cannot fail; the training loop stops on a NaN loss) and that
  * sample gets no gradient.
- * Saved for backward: the probabilities p = softmax(z), N*K floats in scratch.
+ * Saved for backward: the probabilities p = softmax(z), N*K floats in scratch
+ * (followed by N row maxima, used within forward).
  * dz = g * (p - onehot(y)) / N; the labels get no gradient.
  * Non-differentiable points: none.
  */
@@ -28,7 +29,7 @@ static int softmax_xent_infer(dlx_node *n, dlx_err *err)
                             "labels must have shape [%lld] (one class index per sample), got %s",
                             (long long)z->d[0], dlx_shape_str(y, b, sizeof b));
     n->out.shape = dlx_shape_1d(1);
-    n->scratch_floats = (size_t)dlx_shape_numel(z);
+    n->scratch_floats = (size_t)dlx_shape_numel(z) + (size_t)z->d[0]; /* p, then the row maxima */
     return 0;
 }
 
@@ -46,7 +47,7 @@ static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
     const dlx_shape *zs = &n->in[0]->out.shape;
     int64_t bn = zs->d[0], k = zs->d[1];
     const float *z = n->in[0]->out.data, *y = n->in[1]->out.data;
-    float *p = n->scratch;
+    float *p = n->scratch, *row_max = n->scratch + bn * k;
     /* shift each row by its maximum, then one vectorised exp over the whole
      * block (arguments <= 0, so no overflow; core/vmath.h) */
     for (int64_t s = 0; s < bn; s++) {
@@ -57,6 +58,7 @@ static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
             mx = zr[j] > mx ? zr[j] : mx;
         for (int64_t j = 0; j < k; j++)
             pr[j] = zr[j] - mx;
+        row_max[s] = mx;
     }
     dlx_exp_nonpos_array(p, p, bn * k);
     double total = 0.0;
@@ -73,10 +75,7 @@ static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
         for (int64_t j = 0; j < k; j++)
             pr[j] *= inv;
         int64_t c = label_index(y[s], k);
-        float mx = zr[0];
-        for (int64_t j = 1; j < k; j++)
-            mx = zr[j] > mx ? zr[j] : mx;
-        total += c < 0 ? NAN : lse - ((double)zr[c] - (double)mx);
+        total += c < 0 ? NAN : lse - ((double)zr[c] - (double)row_max[s]);
     }
     n->out.data[0] = (float)(total / (double)bn);
 }
