@@ -88,18 +88,48 @@ bench_mlp() {
     add_row "| MLP 784-1000-500-250-250-250-10 (batch 100, Adam) | $(printf %.0f "$md") img/s | $(printf %.0f "$mt") img/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | $gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of $peak | $rd / $rt MiB |"
 }
 
+# One small training (a landscape run), each side at its best setting in every
+# round (dlx: one thread, or two threads on two shards; PyTorch: 1/1, 1/2, 2/1);
+# then a sweep's throughput core for core: two trainings at once, one per core,
+# on both sides (each process times its own training; cost per training =
+# the slower of the two / 2).
 bench_small() {
-    local d=() t=() rd=0 rt=0
-    notes+=("small net: both single-threaded (a sweep runs one training per core)")
+    local d=() t=() sd=() st=() rd=0 rt=0 v r best pick a b
     for i in $(seq "$reps"); do
-        rd=$(rss_run "$dlx" train bench/configs/small.yaml --threads 1 --out "$out/run" --quiet --json)
-        d+=("$(json step_seconds)")
-        rt=$(OPENBLAS_NUM_THREADS=1 TORCH_THREADS=1 rss_run $py bench/torch/small.py 10)
-        t+=("$(json seconds_per_training)")
+        best="" pick=""
+        for s in "1 1" "2 2"; do
+            set -- $s
+            r=$(rss_run "$dlx" train bench/configs/small.yaml --threads "$1" --set train.shards="$2" \
+                --out "$out/run" --quiet --json)
+            v=$(json step_seconds)
+            if [ -z "$best" ] || awk "BEGIN{exit !($v < $best)}"; then best=$v; pick="$1"; rd=$r; fi
+        done
+        d+=("$best")
+        echo "$pick" >> "$out/small_dlx.settings"
+        read -r v rt < <(torch_best bench/torch/small.py 10 trainings_per_s small)
+        t+=("$(awk "BEGIN{print 1 / $v}")")
+        "$dlx" train bench/configs/small.yaml --threads 1 --out "$out/s1" --quiet --json > "$out/j1" &
+        "$dlx" train bench/configs/small.yaml --threads 1 --out "$out/s2" --quiet --json > "$out/j2" &
+        wait
+        a=$(tail -1 "$out/j1" | $py -c 'import json,sys; print(json.load(sys.stdin)["step_seconds"])')
+        b=$(tail -1 "$out/j2" | $py -c 'import json,sys; print(json.load(sys.stdin)["step_seconds"])')
+        sd+=("$(awk "BEGIN{print ($a > $b ? $a : $b) / 2}")")
+        OPENBLAS_NUM_THREADS=1 TORCH_THREADS=1 $py bench/torch/small.py 10 > "$out/k1" &
+        OPENBLAS_NUM_THREADS=1 TORCH_THREADS=1 $py bench/torch/small.py 10 > "$out/k2" &
+        wait
+        a=$(tail -1 "$out/k1" | $py -c 'import json,sys; print(json.load(sys.stdin)["seconds_per_training"])')
+        b=$(tail -1 "$out/k2" | $py -c 'import json,sys; print(json.load(sys.stdin)["seconds_per_training"])')
+        st+=("$(awk "BEGIN{print ($a > $b ? $a : $b) / 2}")")
     done
+    local picks
+    picks=$(sort "$out/small_dlx.settings" | uniq -c | awk '{printf "%s--threads %s won %s", (NR>1?", ":""), $2, $1}')
+    notes+=("small net, one training: PyTorch at its best thread setting in each round ($(torch_settings_note small)); dlx at its best of --threads 1 and --threads 2 with 2 shards ($picks)")
+    notes+=("small net, sweep: two trainings at once, one per core, on each side (dlx --threads 1; PyTorch 1/1); time per training = the slower of the two / 2")
     local md mt
     md=$(median "${d[@]}"); mt=$(median "${t[@]}")
     add_row "| one 10-epoch training of 100-25-10 on 10x10 MNIST (batch 100) | $(printf %.3f "$md") s | $(printf %.3f "$mt") s | $(awk "BEGIN{printf \"%.1f\", $mt/$md}") | – | $rd / $rt MiB |"
+    md=$(median "${sd[@]}"); mt=$(median "${st[@]}")
+    add_row "| the same in a sweep: per training, two at once (one per core) | $(printf %.3f "$md") s | $(printf %.3f "$mt") s | $(awk "BEGIN{printf \"%.1f\", $mt/$md}") | – | – |"
 }
 
 bench_fista() {
@@ -117,7 +147,7 @@ bench_fista() {
         t+=("$best")
         echo "$pick" >> "$out/fista.settings"
     done
-    notes+=("FISTA: PyTorch at its best thread setting in each round ($(torch_settings_note fista)); dlx --threads 2 (BLAS threads)")
+    notes+=("FISTA: PyTorch at its best thread setting in each round ($(torch_settings_note fista)); dlx --threads 2 (two workers over blocks of rows, one-thread BLAS)")
     local md mt
     md=$(median "${d[@]}"); mt=$(median "${t[@]}")
     add_row "| 100 FISTA iterations on 1,000 MNIST digits, 784x256 dictionary | $(printf %.0f "$md") samples/s | $(printf %.0f "$mt") samples/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | – | – |"

@@ -148,76 +148,129 @@ static void record_rest(dlx_sparse_opts *o, int next, const float *Z, size_t len
         memcpy(o->record[next], Z, len * sizeof(float));
 }
 
+/* One block of rows [r0, r0 + rows) through iteration k: the GEMM, then one
+ * fused pass (step, shrink, momentum, change). *change: max |Z_k - Z_{k-1}|
+ * over the block when tracked. */
+static void ista_fista_block(const dlx_sparse *s, bool fista, int k, float mom, bool track, const float *B,
+                             float *T, float *Y, float *Z, int r0, int rows, float *change)
+{
+    const int m = s->m;
+    const size_t off = (size_t)r0 * m, len = (size_t)rows * m;
+    const float invL = 1.0f / s->L;
+    float ch = 0.0f;
+    if (!fista) {
+        if (k > 1)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, m, 1.0f, Z + off, m, s->S, m, 0.0f,
+                        T + off, m);
+        for (size_t r = 0; r < (size_t)rows; r++) {
+            float *zr = Z + off + r * (size_t)m;
+            const float *br = B + off + r * (size_t)m, *tr = T + off + r * (size_t)m;
+            if (track)
+                for (int j = 0; j < m; j++) {
+                    float z = soft(k == 1 ? br[j] : br[j] + tr[j], s->theta[j]), d = fabsf(z - zr[j]);
+                    ch = d > ch ? d : ch;
+                    zr[j] = z;
+                }
+            else if (k == 1) /* from Z = 0: Z1 = h(B), LISTA's Z0 */
+                for (int j = 0; j < m; j++)
+                    zr[j] = soft(br[j], s->theta[j]);
+            else
+                for (int j = 0; j < m; j++)
+                    zr[j] = soft(br[j] + tr[j], s->theta[j]);
+        }
+    } else {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, m, 1.0f, Y + off, m, s->G, m, 0.0f,
+                    T + off, m);
+        const float th = s->theta[0];
+        float *Zb = Z + off, *Yb = Y + off;
+        const float *Tb = T + off, *Bb = B + off;
+        if (track)
+            for (size_t i = 0; i < len; i++) {
+                float z = soft(Yb[i] - (Tb[i] - Bb[i]) * invL, th), d = z - Zb[i];
+                ch = fabsf(d) > ch ? fabsf(d) : ch;
+                Zb[i] = z;
+                Yb[i] = z + mom * d;
+            }
+        else
+            for (size_t i = 0; i < len; i++) {
+                float z = soft(Yb[i] - (Tb[i] - Bb[i]) * invL, th), d = z - Zb[i];
+                Zb[i] = z;
+                Yb[i] = z + mom * d;
+            }
+    }
+    *change = ch;
+}
+
+/* Samples are independent, so rows go in blocks of ROW_BLOCK, each block's
+ * GEMMs and updates on its own: the blocks run on o->threads workers with
+ * one-thread BLAS, and as a block is computed the same way whichever worker
+ * takes it, the bits do not depend on the thread count. The workers meet once
+ * per iteration: the stopping test and the energy/record hooks need every row. */
+enum { ROW_BLOCK = 64 };
+
 static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int N, float *Z, dlx_sparse_opts *o)
 {
-    const int n = s->n, m = s->m;
+    const int n = s->n, m = s->m, nb = (N + ROW_BLOCK - 1) / ROW_BLOCK;
     const size_t len = (size_t)N * m;
     float *B = malloc(len * sizeof(float)), *T = malloc(len * sizeof(float));
     float *Y = fista ? malloc(len * sizeof(float)) : NULL;
+    float *chg = malloc((size_t)nb * sizeof(float));
     int rc = 0, next = 0;
-    if (!B || !T || (fista && !Y)) {
+    if (!B || !T || (fista && !Y) || !chg) {
         rc = DLX_ENOMEM;
         goto out_free;
     }
-    const float invL = 1.0f / s->L;
-    double t = 1.0;
-    if (fista) /* B = X Wd: the gradient of the quadratic term is Y G - B */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, n, 1.0f, X, n, s->Wd, m, 0.0f, B, m);
-    else /* B = X We^T, the same call as linear(X; We) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, n, 1.0f, X, n, s->We, n, 0.0f, B, m);
     memset(Z, 0, len * sizeof(float));
     if (fista)
         memset(Y, 0, len * sizeof(float));
     o->iters_done = 0;
-    for (int k = 1; k <= o->max_iters; k++) {
-        /* one fused pass per iteration after the GEMM: step, shrink, momentum, change */
-        float change = 0.0f;
-        if (!fista) {
-            if (k > 1)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, m, m, 1.0f, Z, m, s->S, m, 0.0f, T, m);
-            for (size_t r = 0; r < (size_t)N; r++) {
-                float *zr = Z + r * (size_t)m;
-                const float *br = B + r * (size_t)m, *tr = T + r * (size_t)m;
-                if (o->tol > 0)
-                    for (int j = 0; j < m; j++) {
-                        float z = soft(k == 1 ? br[j] : br[j] + tr[j], s->theta[j]), d = fabsf(z - zr[j]);
-                        change = d > change ? d : change;
-                        zr[j] = z;
-                    }
-                else if (k == 1) /* from Z = 0: Z1 = h(B), LISTA's Z0 */
-                    for (int j = 0; j < m; j++)
-                        zr[j] = soft(br[j], s->theta[j]);
-                else
-                    for (int j = 0; j < m; j++)
-                        zr[j] = soft(br[j] + tr[j], s->theta[j]);
-            }
-        } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, m, 1.0f, Y, m, s->G, m, 0.0f, T, m);
-            double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
-            const float mom = (float)((t - 1.0) / t1), th = s->theta[0];
-            if (o->tol > 0)
-                for (size_t i = 0; i < len; i++) {
-                    float z = soft(Y[i] - (T[i] - B[i]) * invL, th), d = z - Z[i];
-                    change = fabsf(d) > change ? fabsf(d) : change;
-                    Z[i] = z;
-                    Y[i] = z + mom * d;
-                }
-            else
-                for (size_t i = 0; i < len; i++) {
-                    float z = soft(Y[i] - (T[i] - B[i]) * invL, th), d = z - Z[i];
-                    Z[i] = z;
-                    Y[i] = z + mom * d;
-                }
-            t = t1;
+    const int threads = o->threads > 1 ? o->threads : 1;
+    const int blas_saved = openblas_get_num_threads();
+    if (threads > 1)
+        openblas_set_num_threads(1); /* the workers are the parallelism */
+    double t = 1.0;
+    bool stop = false;
+#pragma omp parallel num_threads(threads)
+    {
+#pragma omp for schedule(static)
+        for (int b = 0; b < nb; b++) {
+            int r0 = b * ROW_BLOCK, rows = N - r0 < ROW_BLOCK ? N - r0 : ROW_BLOCK;
+            if (fista) /* B = X Wd: the gradient of the quadratic term is Y G - B */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
+                            s->Wd, m, 0.0f, B + (size_t)r0 * m, m);
+            else /* B = X We^T, the same call as linear(X; We) */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
+                            s->We, n, 0.0f, B + (size_t)r0 * m, m);
         }
-        o->iters_done = k;
-        if (o->energy)
-            o->energy[k - 1] = dlx_sparse_energy(s, X, Z, N, NULL);
-        if (o->n_record)
-            record(o, k, &next, Z, len);
-        if (o->tol > 0 && change < o->tol)
-            break;
+        for (int k = 1; k <= o->max_iters; k++) {
+            /* t is shared and only changes in the single section below */
+            const double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+            const float mom = (float)((t - 1.0) / t1);
+#pragma omp for schedule(static)
+            for (int b = 0; b < nb; b++) {
+                int r0 = b * ROW_BLOCK, rows = N - r0 < ROW_BLOCK ? N - r0 : ROW_BLOCK;
+                ista_fista_block(s, fista, k, mom, o->tol > 0, B, T, Y, Z, r0, rows, &chg[b]);
+            }
+#pragma omp single
+            {
+                float change = 0.0f;
+                for (int b = 0; b < nb; b++)
+                    change = chg[b] > change ? chg[b] : change;
+                t = t1;
+                o->iters_done = k;
+                if (o->energy)
+                    o->energy[k - 1] = dlx_sparse_energy(s, X, Z, N, NULL);
+                if (o->n_record)
+                    record(o, k, &next, Z, len);
+                if (o->tol > 0 && change < o->tol)
+                    stop = true;
+            }
+            if (stop)
+                break;
+        }
     }
+    if (threads > 1)
+        openblas_set_num_threads(blas_saved);
     if (o->energy)
         for (int k = o->iters_done; k < o->max_iters; k++)
             o->energy[k] = o->iters_done ? o->energy[o->iters_done - 1] : dlx_sparse_energy(s, X, Z, N, NULL);
@@ -227,6 +280,7 @@ out_free:
     free(B);
     free(T);
     free(Y);
+    free(chg);
     return rc;
 }
 

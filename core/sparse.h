@@ -52,6 +52,8 @@ typedef struct dlx_sparse_opts {
     int n_record;
     float **record;    /* record[i]: N x m buffer for the output after record_at[i] iterations */
     int iters_done;    /* out: iterations run */
+    int threads;       /* ISTA/FISTA workers over blocks of rows (one-thread BLAS inside); the
+                        * result does not depend on it; 0 or 1 = the caller's thread */
 } dlx_sparse_opts;
 
 /* Solve from Z = 0 for the N rows of X; writes Z (N x m). */

@@ -40,10 +40,6 @@ typedef struct dlx_family {
      * gnuplot script to script_path that draws the paper's figure into png.
      * Library code never runs gnuplot; the CLI does. */
     int (*figure)(const char *results_h5, const char *png, const char *script_path, dlx_err *err);
-    /* false (default): the family parallelises deterministically itself and
-     * BLAS stays single-threaded. true: its work is a few large GEMMs, so BLAS
-     * gets --threads threads (low bits may then depend on the thread count). */
-    bool blas_threads;
 } dlx_family;
 
 const dlx_family *dlx_family_find(const char *name);

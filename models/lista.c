@@ -44,6 +44,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../core/data.h"
 #include "../core/gradcheck.h"
@@ -487,6 +488,14 @@ static void random_dictionary(float *wd, int n, int m, uint64_t seed)
 /* Alternate FISTA inference on a random batch and a gradient step on Wd.
  * init: samples starts from random training samples (atoms that begin as
  * noise may never be used at a large alpha and stay noise). */
+/* Workers for the ISTA/FISTA solvers: --threads, else every core (the
+ * solver's result does not depend on it). */
+static int solver_threads(const dlx_model *m)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    return m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
+}
+
 static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
 {
     float *wd = m->params.items[c->wd].t.data;
@@ -519,7 +528,7 @@ static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
         rc = dlx_sparse_init(&sp, wd, n, k, (float)c->alpha, err);
         if (rc)
             goto out_free;
-        dlx_sparse_opts o = {.max_iters = (int)c->dict_iters};
+        dlx_sparse_opts o = {.max_iters = (int)c->dict_iters, .threads = solver_threads(m)};
         rc = dlx_sparse_solve(&sp, DLX_SPARSE_FISTA, X, B, Z, &o, err);
         if (!rc) {
             e_sum += dlx_sparse_energy(&sp, X, Z, B, NULL);
@@ -556,7 +565,7 @@ static int optimal_codes(const dlx_model *m, const sc *c, const float *X, int64_
     int rc = dlx_sparse_init(&sp, m->params.items[c->wd].t.data, c->n, c->m, (float)c->alpha, err);
     if (rc)
         return rc;
-    dlx_sparse_opts o = {.max_iters = (int)c->opt_iters, .tol = c->opt_tol};
+    dlx_sparse_opts o = {.max_iters = (int)c->opt_iters, .tol = c->opt_tol, .threads = solver_threads(m)};
     rc = dlx_sparse_solve(&sp, DLX_SPARSE_FISTA, X, (int)N, Z, &o, err);
     *iters = o.iters_done;
     dlx_sparse_free(&sp);
@@ -790,7 +799,8 @@ static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, bool with_converg
             }
         }
         int maxT = (int)c->Ts[c->nT - 1];
-        dlx_sparse_opts o = {.max_iters = maxT, .record_at = rec_at, .n_record = c->nT, .record = rec};
+        dlx_sparse_opts o = {.max_iters = maxT, .record_at = rec_at, .n_record = c->nT, .record = rec,
+                             .threads = solver_threads(m)};
         rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &o, err);
         if (rc)
             goto out_free;
@@ -802,7 +812,7 @@ static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, bool with_converg
             dlx_results_set(res, name, dlx_sparse_energy(&sp, c->Xte, rec[i], (int)N, NULL) - e_star);
         }
         /* timing: max(T) iterations, nothing recorded */
-        dlx_sparse_opts plain = {.max_iters = maxT};
+        dlx_sparse_opts plain = {.max_iters = maxT, .threads = solver_threads(m)};
         double t0 = now_s();
         rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &plain, err);
         double dt = now_s() - t0;
@@ -817,7 +827,7 @@ static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, bool with_converg
                 rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
                 goto out_free;
             }
-            dlx_sparse_opts co = {.max_iters = K, .energy = energy};
+            dlx_sparse_opts co = {.max_iters = K, .energy = energy, .threads = solver_threads(m)};
             rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &co, err);
             if (rc)
                 goto out_free;
@@ -1032,5 +1042,4 @@ const dlx_family dlx_family_sparse_coding = {
     .evaluate = sc_evaluate,
     .gradcheck = sc_gradcheck,
     .figure = dlx_sparse_coding_figure,
-    .blas_threads = true,
 };

@@ -78,7 +78,7 @@ typedef struct dlx_repro {
 int dlx_repro_load(const char *path, const char *out_dir, dlx_repro **out, dlx_err *err);
 void dlx_repro_destroy(dlx_repro *r);
 
-/* Run row i (see above). threads: BLAS threads (0 = default). */
+/* Run row i (see above). threads: worker threads (0 = default). */
 int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, dlx_err *err);
 
 /* Write <path> (layout above) for the rows done so far. */

@@ -215,10 +215,11 @@ int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *
     rc = m->family->create(m, err);
     if (rc)
         goto fail;
-    /* Parallelism comes from a family's own shards (deterministic) and BLAS
-     * stays single-threaded, so results never depend on the thread count;
-     * families built on a few large GEMMs may ask for BLAS threads instead. */
-    openblas_set_num_threads(m->family->blas_threads && m->threads > 0 ? m->threads : 1);
+    /* Parallelism comes from each family's own workers over shards or blocks
+     * of rows (deterministic) and BLAS stays single-threaded, so results
+     * never depend on the thread count (OpenBLAS's own threads also measured
+     * slower here: their sched_yield waits cost FISTA up to half its speed). */
+    openblas_set_num_threads(1);
     *out = m;
     return 0;
 fail:

@@ -81,7 +81,7 @@ int dlx_run_load_checkpoint(dlx_model *m, const char *path, bool with_optim, dlx
  * Takes ownership of spec (also on failure). */
 int dlx_model_create(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, dlx_model **out,
                      dlx_err *err);
-/* The same with BLAS threads (0 = spec or default) and an activation-memory
+/* The same with worker threads (0 = spec or default) and an activation-memory
  * limit in bytes (0 = none), both needed while the graph is built. */
 int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, int threads,
                           size_t max_memory, dlx_model **out, dlx_err *err);

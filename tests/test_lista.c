@@ -166,6 +166,51 @@ START_TEST(test_solver_tolerance_and_records)
 }
 END_TEST
 
+/* ISTA and FISTA give the same bits on 1, 2 and 3 workers: 150 rows are three
+ * blocks, the last one short; with a tolerance stop, energies and records. */
+START_TEST(test_solver_threads_bitwise)
+{
+    enum { n = 30, m = 40, N = 150, K = 500 };
+    float *Wd = malloc(n * m * sizeof(float)), *X = malloc(N * n * sizeof(float));
+    float *Z[3], *rec[3];
+    double *e[3];
+    make_problem(n, m, N, 11, Wd, X);
+    dlx_sparse sp;
+    dlx_err err;
+    ck_assert_int_eq(dlx_sparse_init(&sp, Wd, n, m, 0.2f, &err), 0);
+    int at[1] = {7};
+    for (int a = 0; a < 2; a++)
+        for (int tol = 0; tol < 2; tol++) {
+            int done[3];
+            for (int w = 0; w < 3; w++) {
+                Z[w] = malloc(N * m * sizeof(float));
+                rec[w] = malloc(N * m * sizeof(float));
+                e[w] = malloc(K * sizeof(double));
+                dlx_sparse_opts o = {.max_iters = K, .tol = tol ? 1e-3 : 0.0, .energy = e[w], .record_at = at,
+                                     .n_record = 1, .record = &rec[w], .threads = w + 1};
+                ck_assert_int_eq(dlx_sparse_solve(&sp, (dlx_sparse_algo)a, X, N, Z[w], &o, &err), 0);
+                done[w] = o.iters_done;
+            }
+            if (tol)
+                ck_assert_int_lt(done[0], K);
+            for (int w = 1; w < 3; w++) {
+                ck_assert_int_eq(done[w], done[0]);
+                ck_assert_int_eq(memcmp(Z[w], Z[0], N * m * sizeof(float)), 0);
+                ck_assert_int_eq(memcmp(rec[w], rec[0], N * m * sizeof(float)), 0);
+                ck_assert_int_eq(memcmp(e[w], e[0], K * sizeof(double)), 0);
+            }
+            for (int w = 0; w < 3; w++) {
+                free(Z[w]);
+                free(rec[w]);
+                free(e[w]);
+            }
+        }
+    dlx_sparse_free(&sp);
+    free(Wd);
+    free(X);
+}
+END_TEST
+
 /* The LISTA graph as models/lista.c builds it. */
 typedef struct lista_g {
     dlx_params P;
@@ -499,6 +544,7 @@ Suite *lista_suite(void)
     tcase_add_test(tc, test_shrink_shape_error);
     tcase_add_test(tc, test_exact_solvers_agree);
     tcase_add_test(tc, test_solver_tolerance_and_records);
+    tcase_add_test(tc, test_solver_threads_bitwise);
     tcase_add_test(tc, test_lista_init_is_ista);
     tcase_add_test(tc, test_lista_gradcheck);
     tcase_add_test(tc, test_lcod_init_is_cod);
