@@ -342,6 +342,11 @@ static const conv_case k_conv[] = {
     {2, 3, 7, 6, 2, 1, 1, 3, 2, 0, 1, 1, DLX_ACT_NONE, 0, true},    /* 1x1, stride > kernel */
     {1, 2, 8, 8, 3, 3, 3, 3, 3, 0, 0, 0, DLX_ACT_RELU, 0, true},    /* skipped remainder */
     {2, 2, 5, 4, 2, 2, 2, 1, 1, 2, 2, 1, DLX_ACT_SIGMOID, 0, true}, /* all-padding windows */
+    /* filter vectors (F a multiple of 16): 100 positions and 150 terms leave
+     * partial blocks of 8; two filter groups; dW alone */
+    {3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, DLX_ACT_RELU, 0, true}, /* LeNet C3 */
+    {2, 3, 9, 7, 32, 3, 3, 1, 1, 1, 1, 1, DLX_ACT_TANH, 0, true},
+    {2, 1, 6, 6, 16, 5, 5, 1, 1, 2, 2, 0, DLX_ACT_NONE, 0, false},
 };
 
 START_TEST(test_conv2d_ref)

@@ -238,6 +238,7 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
     const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
     dlx_conv_direct d;
     if (plan_direct(n, &d)) {
+        dlx_conv_direct_begin(&d, w, false, n->scratch);
         for (int i = 0; i < g.N; i++)
             dlx_conv_direct_forward(&d, x + i * xsz, w, b, a->act, a->alpha, n->out.data + i * ysz, n->scratch);
         return;
@@ -266,6 +267,8 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
     bool direct = plan_direct(n, &d);
     /* dZ of one image, cache-hot for the GEMMs or the direct kernels */
     float *t = direct ? n->scratch + dlx_conv_direct_scratch(&d) : n->scratch + g.N * csz;
+    if (direct)
+        dlx_conv_direct_begin(&d, w, true, n->scratch);
     for (int i = 0; i < g.N; i++) {
         float *col = n->scratch + i * csz;
         const float *dzi = n->out.grad + i * ysz;
@@ -296,6 +299,8 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
             col2im(&g, col, (size_t)g.L, dx + i * xsz);
         }
     }
+    if (direct)
+        dlx_conv_direct_end_backward(&d, dw, n->scratch);
 }
 
 

@@ -86,13 +86,56 @@ bool dlx_conv_direct_plan(int C, int H, int W, int F, int KH, int KW, int SH, in
     /* reads reach k + (KH-1) Wp + KW-1 for k < Lv: slack past the last plane */
     d->padded = (size_t)C * d->plane + (size_t)(d->Lv - d->Lw) + (size_t)d->Wp + (size_t)KW + 16;
     d->padded = (d->padded + 15) / 16 * 16;
+    /* a whole number of 16-filter vectors: no padded columns and no lane sums */
+    d->fvec = F % 16 == 0;
     return true;
 }
 
 size_t dlx_conv_direct_scratch(const dlx_conv_direct *d)
 {
-    /* padded input, padded input gradient, wide output / wide dz (F Lv) */
-    return 2 * d->padded + (size_t)d->F * d->Lv + 16;
+    /* padded input, padded input gradient, wide output / wide dz (F Lv); with
+     * filter vectors also the transposed weights and their gradient (C KH KW F
+     * each) and position-major output / dz (OH OW F) */
+    size_t fv = d->fvec ? 2 * (size_t)d->C * d->KH * d->KW * d->F + (size_t)d->OH * d->OW * d->F : 0;
+    return 2 * d->padded + (size_t)d->F * d->Lv + fv + 16;
+}
+
+/* The filter-vector buffers inside the scratch (see dlx_conv_direct_scratch). */
+static float *fv_wt(const dlx_conv_direct *d, float *scratch)
+{
+    return scratch + 2 * d->padded + (size_t)d->F * d->Lv;
+}
+static float *fv_dwt(const dlx_conv_direct *d, float *scratch)
+{
+    return fv_wt(d, scratch) + (size_t)d->C * d->KH * d->KW * d->F;
+}
+static float *fv_pos(const dlx_conv_direct *d, float *scratch)
+{
+    return fv_dwt(d, scratch) + (size_t)d->C * d->KH * d->KW * d->F;
+}
+
+void dlx_conv_direct_begin(const dlx_conv_direct *d, const float *w, bool backward, float *scratch)
+{
+    if (!d->fvec)
+        return;
+    const int ckk = d->C * d->KH * d->KW, F = d->F;
+    float *wt = fv_wt(d, scratch);
+    for (int f = 0; f < F; f++)
+        for (int t = 0; t < ckk; t++)
+            wt[(size_t)t * F + f] = w[(size_t)f * ckk + t];
+    if (backward)
+        memset(fv_dwt(d, scratch), 0, (size_t)ckk * F * sizeof(float));
+}
+
+void dlx_conv_direct_end_backward(const dlx_conv_direct *d, float *dw, float *scratch)
+{
+    if (!d->fvec || !dw)
+        return;
+    const int ckk = d->C * d->KH * d->KW, F = d->F;
+    const float *dwt = fv_dwt(d, scratch);
+    for (int f = 0; f < F; f++)
+        for (int t = 0; t < ckk; t++)
+            dw[(size_t)f * ckk + t] += dwt[(size_t)t * F + f];
 }
 
 static void pad_image(const dlx_conv_direct *d, const float *x, float *xp)
@@ -210,14 +253,70 @@ static void forward_pair(const dlx_conv_direct *d, const float *xp, const float 
     }
 }
 
+/* Pointers into the padded input at output positions p0 .. p0 + 7 (row-major
+ * over OH x OW; positions past the end repeat the last real one). */
+static void position_bases(const dlx_conv_direct *d, const float *xp, int p0, const float *base[8])
+{
+    const int P = d->OH * d->OW;
+    for (int u = 0; u < 8; u++) {
+        int p = p0 + u < P ? p0 + u : P - 1;
+        base[u] = xp + (size_t)(p / d->OW) * d->Wp + p % d->OW;
+    }
+}
+
+/* Filter vectors: out[p][f] over 8 output positions at a time, each term's 16
+ * weights one vector load and each input value one broadcast: 8 independent
+ * chains, no wasted columns (the wide rows compute Wp / OW times the work). */
+static void forward_fvec(const dlx_conv_direct *d, const float *xp, const float *wt, const int *off, float *out)
+{
+    const int ckk = d->C * d->KH * d->KW, F = d->F, P = d->OH * d->OW;
+    for (int fg = 0; fg < F; fg += 16)
+        for (int p0 = 0; p0 < P; p0 += 8) {
+            const float *xb[8];
+            position_bases(d, xp, p0, xb);
+            v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+            const float *wv = wt + fg;
+            for (int t = 0; t < ckk; t++, wv += F) {
+                v16 w = load16(wv);
+                int o = off[t];
+                a0 += splat(xb[0][o]) * w, a1 += splat(xb[1][o]) * w;
+                a2 += splat(xb[2][o]) * w, a3 += splat(xb[3][o]) * w;
+                a4 += splat(xb[4][o]) * w, a5 += splat(xb[5][o]) * w;
+                a6 += splat(xb[6][o]) * w, a7 += splat(xb[7][o]) * w;
+            }
+            v16 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+            for (int u = 0; u < 8 && p0 + u < P; u++)
+                store16(out + (size_t)(p0 + u) * F + fg, acc[u]);
+        }
+}
+
 void dlx_conv_direct_forward(const dlx_conv_direct *d, const float *x, const float *w, const float *b,
                              dlx_act act, float alpha, float *y, float *scratch)
 {
     float *xp = scratch, *wide = scratch + 2 * d->padded;
     int off[MAX_TERMS];
-    float wl[MAX_TERMS * FB];
     term_offsets(d, off);
     pad_image(d, x, xp);
+    if (d->fvec) {
+        const int F = d->F, P = d->OH * d->OW;
+        float *out = fv_pos(d, scratch);
+        forward_fvec(d, xp, fv_wt(d, scratch), off, out);
+        for (int f = 0; f < F; f++) { /* to (F, OH, OW), with the bias and a fused relu */
+            float bias = b ? b[f] : 0.0f, *yf = y + (size_t)f * P;
+            if (act == DLX_ACT_RELU)
+                for (int p = 0; p < P; p++) {
+                    float v = out[(size_t)p * F + f] + bias;
+                    yf[p] = v > 0.0f ? v : 0.0f;
+                }
+            else
+                for (int p = 0; p < P; p++)
+                    yf[p] = out[(size_t)p * F + f] + bias;
+            if (act != DLX_ACT_NONE && act != DLX_ACT_RELU)
+                dlx_act_forward(act, alpha, yf, P);
+        }
+        return;
+    }
+    float wl[MAX_TERMS * FB];
     for (int f0 = 0; f0 < d->F; f0 += FB) {
         gather_weights(d, w, f0, wl);
         if (d->F - f0 <= 2)
@@ -252,16 +351,50 @@ void dlx_conv_direct_backward(const dlx_conv_direct *d, const float *x, const fl
     float *xp = scratch, *dxp = scratch + d->padded, *dzw = scratch + 2 * d->padded;
     const int K = d->KH * d->KW;
     const size_t ckk = (size_t)d->C * K;
-    /* dz in the wide layout, zero in the Wp - OW gap columns and the tail */
-    memset(dzw, 0, (size_t)d->F * d->Lv * sizeof(float));
-    for (int f = 0; f < d->F; f++)
-        for (int i = 0; i < d->OH; i++)
-            memcpy(dzw + (size_t)f * d->Lv + (size_t)i * d->Wp, dz + ((size_t)f * d->OH + i) * d->OW,
-                   (size_t)d->OW * sizeof(float));
+    /* dz in the wide layout, zero in the Wp - OW gap columns and the tail
+     * (not needed when only a filter-vector dW is asked for) */
+    if (dx || !d->fvec) {
+        memset(dzw, 0, (size_t)d->F * d->Lv * sizeof(float));
+        for (int f = 0; f < d->F; f++)
+            for (int i = 0; i < d->OH; i++)
+                memcpy(dzw + (size_t)f * d->Lv + (size_t)i * d->Wp, dz + ((size_t)f * d->OH + i) * d->OW,
+                       (size_t)d->OW * sizeof(float));
+    }
     int off[MAX_TERMS];
     term_offsets(d, off);
     const int ckkt = d->C * K;
-    if (dw) {
+    if (dw && d->fvec) {
+        /* dWt[t][f] += sum_p x[p + off[t]] dz[f][p]: dz position-major, 8 terms
+         * at a time, each dz vector loaded once for the 8 (the op adds dWt
+         * into dw after the last image: dlx_conv_direct_end_backward) */
+        const int F = d->F, P = d->OH * d->OW;
+        float *dzt = fv_pos(d, scratch), *dwt = fv_dwt(d, scratch);
+        for (int f = 0; f < F; f++)
+            for (int p = 0; p < P; p++)
+                dzt[(size_t)p * F + f] = dz[(size_t)f * P + p];
+        pad_image(d, x, xp);
+        for (int fg = 0; fg < F; fg += 16)
+            for (int t0 = 0; t0 < ckkt; t0 += 8) {
+                int o[8];
+                for (int u = 0; u < 8; u++)
+                    o[u] = off[t0 + u < ckkt ? t0 + u : ckkt - 1];
+                v16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, a4 = {0}, a5 = {0}, a6 = {0}, a7 = {0};
+                for (int i = 0, p = 0; i < d->OH; i++)
+                    for (int j = 0; j < d->OW; j++, p++) {
+                        const float *xs = xp + (size_t)i * d->Wp + j;
+                        v16 g = load16(dzt + (size_t)p * F + fg);
+                        a0 += splat(xs[o[0]]) * g, a1 += splat(xs[o[1]]) * g;
+                        a2 += splat(xs[o[2]]) * g, a3 += splat(xs[o[3]]) * g;
+                        a4 += splat(xs[o[4]]) * g, a5 += splat(xs[o[5]]) * g;
+                        a6 += splat(xs[o[6]]) * g, a7 += splat(xs[o[7]]) * g;
+                    }
+                v16 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
+                for (int u = 0; u < 8 && t0 + u < ckkt; u++) {
+                    float *dst = dwt + (size_t)(t0 + u) * F + fg;
+                    store16(dst, load16(dst) + acc[u]);
+                }
+            }
+    } else if (dw) {
         pad_image(d, x, xp);
         /* dW[f, t] += sum_k dzw[f][k] xp[k + off[t]], FB filters at a time */
         for (int f0 = 0; f0 < d->F; f0 += FB) {

@@ -23,6 +23,7 @@ typedef struct dlx_conv_direct {
     int Lw, Lv;     /* wide output length OH Wp, and rounded up to 16 */
     size_t plane;   /* Hp Wp */
     size_t padded;  /* floats of one padded image plus read slack */
+    bool fvec;      /* F a multiple of 16: forward and dW over filter vectors, not wide rows */
 } dlx_conv_direct;
 
 /* true when the direct kernels apply and are expected to win (stride 1, small filters). */
@@ -30,6 +31,12 @@ bool dlx_conv_direct_plan(int C, int H, int W, int F, int KH, int KW, int SH, in
                           dlx_conv_direct *d);
 /* Scratch floats needed per call (independent of the batch). */
 size_t dlx_conv_direct_scratch(const dlx_conv_direct *d);
+
+/* Once per batch before the images: the transposed weights (filter-vector
+ * plans), and for a backward pass a zeroed weight-gradient accumulator. */
+void dlx_conv_direct_begin(const dlx_conv_direct *d, const float *w, bool backward, float *scratch);
+/* After a batch's backward images: dw += the accumulated gradient (filter-vector plans). */
+void dlx_conv_direct_end_backward(const dlx_conv_direct *d, float *dw, float *scratch);
 
 /* y (F, OH, OW) = act(conv(x (C, H, W), w) + b); b may be NULL. */
 void dlx_conv_direct_forward(const dlx_conv_direct *d, const float *x, const float *w, const float *b,
