@@ -61,8 +61,11 @@ void dlx_dataset_free(dlx_dataset *d)
 {
     if (!d)
         return;
-    free(d->images);
-    free(d->labels);
+    if (!d->borrowed) {
+        free(d->images);
+        free(d->labels);
+    }
+    d->borrowed = false;
     d->images = NULL;
     d->labels = NULL;
     d->n = 0;
@@ -486,4 +489,63 @@ void dlx_epoch_order(uint64_t seed, int64_t epoch, uint32_t *idx, uint32_t n)
         idx[i] = i;
     dlx_rng_init(&r, seed, DLX_STREAM_SHUFFLE + ((uint64_t)epoch << 8));
     dlx_rng_shuffle(&r, idx, n);
+}
+
+/* ---- cache ------------------------------------------------------------------ */
+
+typedef struct cache_entry {
+    char dir[4096], split[16];
+    int64_t limit;
+    int resize_h, resize_w;
+    dlx_dataset d; /* owned by the cache */
+} cache_entry;
+
+enum { CACHE_MAX = 4 }; /* a sweep uses one dataset's train and test splits */
+static cache_entry g_cache[CACHE_MAX];
+static int g_cache_n;
+static bool g_cache_on;
+
+void dlx_dataset_cache_enable(bool on)
+{
+    if (!on)
+        for (int i = 0; i < g_cache_n; i++)
+            dlx_dataset_free(&g_cache[i].d);
+    if (!on)
+        g_cache_n = 0;
+    g_cache_on = on;
+}
+
+int dlx_dataset_load_cached(const char *name, const char *split, const char *dir, int64_t limit, int resize_h,
+                            int resize_w, dlx_dataset *out, dlx_err *err)
+{
+    char d[4096];
+    dlx_dataset_dir(name ? name : "", dir, d, sizeof d); /* the key: where the files are */
+    if (g_cache_on && name && split)
+        for (int i = 0; i < g_cache_n; i++) {
+            const cache_entry *e = &g_cache[i];
+            if (strcmp(e->dir, d) == 0 && strcmp(e->d.name, name) == 0 && strcmp(e->split, split) == 0 &&
+                e->limit == limit && e->resize_h == resize_h && e->resize_w == resize_w) {
+                *out = e->d;
+                out->borrowed = true;
+                return 0;
+            }
+        }
+    int rc = dlx_dataset_load_first(name, split, dir, limit, out, err);
+    if (!rc && resize_h > 0)
+        rc = dlx_dataset_resize(out, resize_h, resize_w, err);
+    if (rc) {
+        dlx_dataset_free(out);
+        return rc;
+    }
+    if (g_cache_on && name && split && g_cache_n < CACHE_MAX) {
+        cache_entry *e = &g_cache[g_cache_n++];
+        snprintf(e->dir, sizeof e->dir, "%s", d);
+        snprintf(e->split, sizeof e->split, "%s", split);
+        e->limit = limit;
+        e->resize_h = resize_h;
+        e->resize_w = resize_w;
+        e->d = *out;
+        out->borrowed = true;
+    }
+    return 0;
 }

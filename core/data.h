@@ -21,8 +21,9 @@ typedef struct dlx_dataset {
     int64_t n;            /* samples */
     int c, h, w;          /* per-sample shape */
     int num_classes;
-    uint8_t *images;      /* n * c * h * w, owned */
-    uint8_t *labels;      /* n, owned */
+    uint8_t *images;      /* n * c * h * w, owned unless borrowed */
+    uint8_t *labels;      /* n, owned unless borrowed */
+    bool borrowed;        /* the buffers belong to the dataset cache: free leaves them */
 } dlx_dataset;
 
 /* How uint8 pixels become floats: x = (p / 255 - mean) / std, then optional
@@ -63,6 +64,18 @@ int dlx_dataset_load_first(const char *name, const char *split, const char *dir,
 int dlx_idx_load(const char *images_path, const char *labels_path, int num_classes,
                  dlx_dataset *out, dlx_err *err);
 void dlx_dataset_free(dlx_dataset *d);
+
+/* An opt-in, process-wide cache of loaded splits (after the limit and the
+ * resize), for a process that trains many models on the same data: a
+ * landscape sweep's workers load MNIST once instead of once per run. While it
+ * is on, dlx_dataset_load_cached hands out borrowed views (read-only; freeing
+ * one frees nothing); turning it off frees what it holds. Not thread-safe:
+ * one loading thread per process. */
+void dlx_dataset_cache_enable(bool on);
+/* dlx_dataset_load_first, then dlx_dataset_resize to resize_h x resize_w
+ * (0 = keep the size); from the cache when it is on. */
+int dlx_dataset_load_cached(const char *name, const char *split, const char *dir, int64_t limit, int resize_h,
+                            int resize_w, dlx_dataset *out, dlx_err *err);
 
 /* Resize every image once (bilinear, as dlx_dataset_batch does, rounded to
  * the nearest uint8 level), so that batches need no resampling: the images

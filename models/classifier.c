@@ -213,13 +213,11 @@ static void report_layers(const dlx_model *m, const clf *c)
                  c->workers);
 }
 
-/* Load a split, keep its first `limit` samples, and apply data.resize once. */
+/* Load a split, keep its first `limit` samples, and apply data.resize once
+ * (from the dataset cache when a sweep turned it on). */
 static int load_split(const clf *c, const char *name, const char *split, int64_t limit, dlx_dataset *d, dlx_err *err)
 {
-    int rc = dlx_dataset_load_first(name, split, c->data_dir, limit, d, err);
-    if (!rc && c->resize_h)
-        rc = dlx_dataset_resize(d, c->resize_h, c->resize_w, err);
-    return rc;
+    return dlx_dataset_load_cached(name, split, c->data_dir, limit, c->resize_h, c->resize_w, d, err);
 }
 
 static void clf_destroy(dlx_model *m)

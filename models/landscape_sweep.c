@@ -18,6 +18,7 @@
 
 #include <cblas.h>
 
+#include "../core/data.h"
 #include "family.h"
 #include "landscape.h"
 
@@ -678,6 +679,9 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
     if (jobs > n_todo)
         jobs = n_todo > 0 ? (int)n_todo : 1;
     pool p = {.n = jobs > 1 ? jobs : 0};
+    /* every run of a sweep reads the same data: each worker (forked after
+     * this, so it inherits the setting) loads and resizes it once */
+    dlx_dataset_cache_enable(true);
     if (!rc && jobs > 1)
         rc = pool_start(&p, s, scratch, err);
     int64_t next = 0, done = 0;
@@ -754,6 +758,7 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
                           "again to resume",
                           (long long)done, (long long)n_todo);
     pool_close(&p);
+    dlx_dataset_cache_enable(false);
     free(m);
     free(todo);
     *n_done = done;

@@ -215,6 +215,36 @@ START_TEST(test_load_first)
 }
 END_TEST
 
+/* The sweep cache: a second load is the same buffers, borrowed (freeing it
+ * frees nothing); other keys load anew; off, loads own their buffers again. */
+START_TEST(test_dataset_cache)
+{
+    dlx_dataset a, b, c;
+    dlx_err e = {0};
+    write_images(tpath("train-images-idx3-ubyte"), 0, 3, 2, 3, k_px);
+    write_labels(tpath("train-labels-idx1-ubyte"), 0, 3, k_lab);
+    dlx_dataset_cache_enable(true);
+    ck_assert_int_eq(dlx_dataset_load_cached("mnist", "train", g_dir, 0, 0, 0, &a, &e), 0);
+    ck_assert(a.borrowed);
+    check_small(&a);
+    ck_assert_int_eq(dlx_dataset_load_cached("mnist", "train", g_dir, 0, 0, 0, &b, &e), 0);
+    ck_assert_ptr_eq(a.images, b.images);
+    dlx_dataset_free(&b);
+    ck_assert_ptr_null(b.images);
+    check_small(&a); /* still there */
+    ck_assert_int_eq(dlx_dataset_load_cached("mnist", "train", g_dir, 2, 0, 0, &c, &e), 0);
+    ck_assert_ptr_ne(c.images, a.images);
+    ck_assert_int_eq(c.n, 2);
+    dlx_dataset_free(&c);
+    dlx_dataset_free(&a);
+    dlx_dataset_cache_enable(false);
+    ck_assert_int_eq(dlx_dataset_load_cached("mnist", "train", g_dir, 0, 0, 0, &a, &e), 0);
+    ck_assert(!a.borrowed);
+    check_small(&a);
+    dlx_dataset_free(&a);
+}
+END_TEST
+
 /* mnist is registered plain and fashion-mnist gzipped; each loads the other form too. */
 START_TEST(test_load_by_name_either_suffix)
 {
@@ -661,6 +691,7 @@ Suite *data_suite(void)
     tcase_add_test(tc, test_load_plain_and_gzip);
     tcase_add_test(tc, test_load_by_name_either_suffix);
     tcase_add_test(tc, test_load_first);
+    tcase_add_test(tc, test_dataset_cache);
     tcase_add_test(tc, test_unknown_name_and_split);
     tcase_add_test(tc, test_truncated);
     tcase_add_test(tc, test_bad_magic_and_dims);
