@@ -165,6 +165,8 @@ esac
 {
     echo "## $(date -u +%Y-%m-%d) on $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
     echo
+    echo "Code: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes')."
+    echo
     echo "Medians of $reps alternating runs. sgemm peak measured here: $peak GFLOP/s."
     echo
     echo "| workload | dlx | PyTorch 1.13 | dlx / PyTorch (speed-up) | GEMM rate | peak RSS dlx / torch |"
