@@ -119,12 +119,14 @@ void dlx_conv_direct_begin(const dlx_conv_direct *d, const float *w, bool backwa
     if (!d->fvec)
         return;
     const int ckk = d->C * d->KH * d->KW, F = d->F;
+    if (backward) { /* dX runs on wide rows with w itself; dW accumulates here */
+        memset(fv_dwt(d, scratch), 0, (size_t)ckk * F * sizeof(float));
+        return;
+    }
     float *wt = fv_wt(d, scratch);
     for (int f = 0; f < F; f++)
         for (int t = 0; t < ckk; t++)
             wt[(size_t)t * F + f] = w[(size_t)f * ckk + t];
-    if (backward)
-        memset(fv_dwt(d, scratch), 0, (size_t)ckk * F * sizeof(float));
 }
 
 void dlx_conv_direct_end_backward(const dlx_conv_direct *d, float *dw, float *scratch)

@@ -8,6 +8,12 @@
  * at zero (backward). The work grows by Wp / OW (1.14 for LeNet's conv1, 1.4
  * for conv2) but runs at vector speed with the weights broadcast from
  * registers, instead of an im2col copy and a small GEMM per image.
+ *
+ * "Filter vectors": when F is a multiple of 16, the forward pass and dW use
+ * the 16 filters of a group as one vector instead (weights transposed to
+ * term-major once per batch; each input value broadcast), over 8 output
+ * positions or 8 terms at a time: only real output positions are computed and
+ * no lane sums are needed. dX keeps the wide rows.
  */
 #ifndef DLX_CONV2D_DIRECT_H
 #define DLX_CONV2D_DIRECT_H
@@ -32,8 +38,9 @@ bool dlx_conv_direct_plan(int C, int H, int W, int F, int KH, int KW, int SH, in
 /* Scratch floats needed per call (independent of the batch). */
 size_t dlx_conv_direct_scratch(const dlx_conv_direct *d);
 
-/* Once per batch before the images: the transposed weights (filter-vector
- * plans), and for a backward pass a zeroed weight-gradient accumulator. */
+/* Once per batch before the images (filter-vector plans): for a forward pass
+ * the transposed weights, for a backward pass a zeroed weight-gradient
+ * accumulator. */
 void dlx_conv_direct_begin(const dlx_conv_direct *d, const float *w, bool backward, float *scratch);
 /* After a batch's backward images: dw += the accumulated gradient (filter-vector plans). */
 void dlx_conv_direct_end_backward(const dlx_conv_direct *d, float *dw, float *scratch);
