@@ -224,13 +224,14 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
     if (fista)
         memset(Y, 0, len * sizeof(float));
     o->iters_done = 0;
-    const int threads = o->threads > 1 ? o->threads : 1;
+    /* no more workers than blocks: a small batch stays on the caller's thread */
+    const int threads = o->threads > 1 ? (o->threads < nb ? o->threads : nb) : 1;
     const int blas_saved = openblas_get_num_threads();
     if (threads > 1)
         openblas_set_num_threads(1); /* the workers are the parallelism */
     double t = 1.0;
     bool stop = false;
-#pragma omp parallel num_threads(threads)
+#pragma omp parallel num_threads(threads) if (threads > 1)
     {
 #pragma omp for schedule(static)
         for (int b = 0; b < nb; b++) {
