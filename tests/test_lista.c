@@ -167,7 +167,8 @@ START_TEST(test_solver_tolerance_and_records)
 END_TEST
 
 /* ISTA and FISTA give the same bits on 1, 2 and 3 workers: 150 rows are three
- * blocks, the last one short; with a tolerance stop, energies and records. */
+ * blocks, the last one short; with a tolerance stop, energies and records, and
+ * without any (each block then runs alone). */
 START_TEST(test_solver_threads_bitwise)
 {
     enum { n = 30, m = 40, N = 150, K = 500 };
@@ -193,6 +194,15 @@ START_TEST(test_solver_threads_bitwise)
             }
             if (tol)
                 ck_assert_int_lt(done[0], K);
+            else /* no hooks, no tolerance: blocks run all their iterations alone; same bits */
+                for (int w = 0; w < 3; w++) {
+                    float *Zp = malloc(N * m * sizeof(float));
+                    dlx_sparse_opts plain = {.max_iters = K, .threads = w + 1};
+                    ck_assert_int_eq(dlx_sparse_solve(&sp, (dlx_sparse_algo)a, X, N, Zp, &plain, &err), 0);
+                    ck_assert_int_eq(plain.iters_done, K);
+                    ck_assert_int_eq(memcmp(Zp, Z[0], N * m * sizeof(float)), 0);
+                    free(Zp);
+                }
             for (int w = 1; w < 3; w++) {
                 ck_assert_int_eq(done[w], done[0]);
                 ck_assert_int_eq(memcmp(Z[w], Z[0], N * m * sizeof(float)), 0);
