@@ -290,6 +290,12 @@ int dlx_idx_load(const char *images_path, const char *labels_path, int num_class
     return idx_load_pair(images_path, labels_path, num_classes, 0, NULL, out, err);
 }
 
+int dlx_idx_load_first(const char *images_path, const char *labels_path, int num_classes, int64_t limit,
+                       dlx_dataset *out, dlx_err *err)
+{
+    return idx_load_pair(images_path, labels_path, num_classes, limit, NULL, out, err);
+}
+
 /* dir/file, or dir/file with ".gz" added or removed when only that exists. */
 static void resolve(const char *dir, const char *file, char *out, size_t n)
 {

@@ -63,6 +63,9 @@ int dlx_dataset_load_first(const char *name, const char *split, const char *dir,
  * image and label counts agree, and that labels are < num_classes. */
 int dlx_idx_load(const char *images_path, const char *labels_path, int num_classes,
                  dlx_dataset *out, dlx_err *err);
+/* The same, reading only the first `limit` records (all when 0). */
+int dlx_idx_load_first(const char *images_path, const char *labels_path, int num_classes, int64_t limit,
+                       dlx_dataset *out, dlx_err *err);
 void dlx_dataset_free(dlx_dataset *d);
 
 /* An opt-in, process-wide cache of loaded splits (after the limit and the

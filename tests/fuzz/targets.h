@@ -150,12 +150,12 @@ static inline int fuzz_idx_write_valid(const char *path, int images, uint32_t n)
     return rc;
 }
 
-static inline int fuzz_idx_pair(const char *img, const char *lab)
+static inline int fuzz_idx_pair(const char *img, const char *lab, int64_t limit)
 {
     dlx_dataset d;
     dlx_err err;
     dlx_err_clear(&err);
-    int rc = dlx_idx_load(img, lab, 10, &d, &err);
+    int rc = dlx_idx_load_first(img, lab, 10, limit, &d, &err);
     if (!fuzz_err_ok(rc, &err))
         return 20;
     if (rc == 0) {
@@ -179,16 +179,22 @@ static inline int fuzz_idx_one(const uint8_t *data, size_t size, const char *tmp
     if (fuzz_write_file(tmp, data, size) || fuzz_idx_write_valid(img1, 1, 1) ||
         fuzz_idx_write_valid(lab1, 0, 1))
         return 0;
-    int bad = fuzz_idx_pair(tmp, lab1);
+    int bad = fuzz_idx_pair(tmp, lab1, 0);
     if (!bad)
-        bad = fuzz_idx_pair(img1, tmp);
-    /* a label file with a plausible header: pair it with that many images */
+        bad = fuzz_idx_pair(img1, tmp, 0);
+    /* a label file with a plausible header: pair it with that many images,
+     * all of them and (data.train_limit) only the first one or two */
     if (!bad && size >= 8 && data[0] == 0 && data[1] == 0 && data[2] == 8 && data[3] == 1) {
         uint32_t n = (uint32_t)data[4] << 24 | (uint32_t)data[5] << 16 | (uint32_t)data[6] << 8 | data[7];
-        if (n > 0 && n <= 65536 && fuzz_idx_write_valid(imgn, 1, n) == 0)
-            bad = fuzz_idx_pair(imgn, tmp);
+        if (n > 0 && n <= 65536 && fuzz_idx_write_valid(imgn, 1, n) == 0) {
+            bad = fuzz_idx_pair(imgn, tmp, 0);
+            if (!bad)
+                bad = fuzz_idx_pair(imgn, tmp, 1 + (int64_t)(size % 2));
+        }
         remove(imgn);
     }
+    if (!bad)
+        bad = fuzz_idx_pair(tmp, lab1, 1);
     remove(img1);
     remove(lab1);
     return bad;
