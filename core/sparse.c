@@ -201,16 +201,24 @@ static void ista_fista_block(const dlx_sparse *s, bool fista, int k, float mom, 
     *change = ch;
 }
 
-/* Samples are independent, so rows go in blocks of ROW_BLOCK, each block's
- * GEMMs and updates on its own: the blocks run on o->threads workers with
- * one-thread BLAS, and as a block is computed the same way whichever worker
- * takes it, the bits do not depend on the thread count. The workers meet once
- * per iteration: the stopping test and the energy/record hooks need every row. */
-enum { ROW_BLOCK = 64 };
+/* Samples are independent, so rows go in blocks, each block's GEMMs and
+ * updates on its own: the blocks run on o->threads workers with one-thread
+ * BLAS, and as a block is computed the same way whichever worker takes it, the
+ * bits do not depend on the thread count. A block is a quarter of the batch
+ * rounded up to 64 rows, between 64 and 256 (a function of N alone): large
+ * blocks amortise OpenBLAS's packing of the m x m matrix (256 rows: FISTA
+ * 13.1-14.1k samples/s against 12.7-13.3k with 64), four of them keep two to
+ * four workers busy. With a stopping test or hooks the workers meet once per
+ * iteration (they need every row); without, each block runs alone (below). */
+static int row_block(int N)
+{
+    int b = ((N + 3) / 4 + 63) / 64 * 64;
+    return b < 64 ? 64 : b > 256 ? 256 : b;
+}
 
 static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int N, float *Z, dlx_sparse_opts *o)
 {
-    const int n = s->n, m = s->m, nb = (N + ROW_BLOCK - 1) / ROW_BLOCK;
+    const int n = s->n, m = s->m, RB = row_block(N), nb = (N + RB - 1) / RB;
     const size_t len = (size_t)N * m;
     float *B = malloc(len * sizeof(float)), *T = malloc(len * sizeof(float));
     float *Y = fista ? malloc(len * sizeof(float)) : NULL;
@@ -237,7 +245,7 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
     if (!(o->tol > 0) && !o->energy && !o->n_record) {
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
         for (int b = 0; b < nb; b++) {
-            int r0 = b * ROW_BLOCK, rows = N - r0 < ROW_BLOCK ? N - r0 : ROW_BLOCK;
+            int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
             float unused;
             if (fista)
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
@@ -263,7 +271,7 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
     {
 #pragma omp for schedule(static)
         for (int b = 0; b < nb; b++) {
-            int r0 = b * ROW_BLOCK, rows = N - r0 < ROW_BLOCK ? N - r0 : ROW_BLOCK;
+            int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
             if (fista) /* B = X Wd: the gradient of the quadratic term is Y G - B */
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
                             s->Wd, m, 0.0f, B + (size_t)r0 * m, m);
@@ -277,7 +285,7 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
             const float mom = (float)((t - 1.0) / t1);
 #pragma omp for schedule(static)
             for (int b = 0; b < nb; b++) {
-                int r0 = b * ROW_BLOCK, rows = N - r0 < ROW_BLOCK ? N - r0 : ROW_BLOCK;
+                int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
                 ista_fista_block(s, fista, k, mom, o->tol > 0, B, T, Y, Z, r0, rows, &chg[b]);
             }
 #pragma omp single
