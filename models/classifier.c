@@ -38,7 +38,7 @@
 typedef struct shard {
     dlx_graph *g;
     dlx_node *x, *y, *logits, *loss;
-    float *grads; /* private gradient block (NULL with one shard: it uses the store's own) */
+    float *grads; /* private gradient block; shard 0 uses the store's own */
     uint32_t *idx;
     double nll;
     int64_t correct;
@@ -264,10 +264,7 @@ static int clf_create(dlx_model *m, dlx_err *err)
             free(lo.info);
         if (k == 0 && (rc = dlx_params_finalize(&m->params, err)))
             return rc;
-        /* with several shards each has its own block (shard 0 too), so a block is
-         * only ever written by the worker that runs its shard; the store's own
-         * gradient is then just the sum that the update reads */
-        if (c->n_shards > 1 && !(sh->grads = calloc((size_t)m->params.total + 1, sizeof(float))))
+        if (k > 0 && !(sh->grads = calloc((size_t)m->params.total + 1, sizeof(float))))
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         sh->g->param_grads = sh->grads;
         sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx);
@@ -530,25 +527,16 @@ static void report_profile(const dlx_model *m, const dlx_graph *g, const double 
  * depend neither on the threads nor on how [lo, hi) is cut. */
 static void reduce_range(dlx_model *m, const clf *c, int64_t lo, int64_t hi)
 {
-    const int S = c->n_shards;
-    if (S == 1)
-        return; /* the one shard wrote the store's gradient itself */
-    float *g = m->params.grads, inv = 1.0f / (float)S;
-    const float *g0 = c->sh[0].grads, *g1 = c->sh[1].grads, *gl = c->sh[S - 1].grads;
-    if (S == 2) {
-        for (int64_t i = lo; i < hi; i++)
-            g[i] = (g0[i] + g1[i]) * inv;
+    if (c->n_shards == 1)
         return;
-    }
-    for (int64_t i = lo; i < hi; i++)
-        g[i] = g0[i] + g1[i];
-    for (int k = 2; k < S - 1; k++) {
+    float *g = m->params.grads, inv = 1.0f / (float)c->n_shards;
+    for (int k = 1; k < c->n_shards; k++) {
         const float *gk = c->sh[k].grads;
         for (int64_t i = lo; i < hi; i++)
             g[i] += gk[i];
     }
     for (int64_t i = lo; i < hi; i++)
-        g[i] = (g[i] + gl[i]) * inv;
+        g[i] *= inv;
 }
 
 static void reduce_grads(dlx_model *m, clf *c)
@@ -660,7 +648,7 @@ static int clf_train(dlx_model *m, dlx_err *err)
                 const dlx_ctx ctx = {.training = true, .seed = m->seed,
                                      .step = (uint64_t)(m->step * c->n_shards + k), .threads = 1};
                 dlx_graph_forward(sh->g, &ctx);
-                memset(sh->grads ? sh->grads : m->params.grads, 0, (size_t)m->params.total * sizeof(float));
+                memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
                 dlx_graph_backward(sh->g, sh->loss, &ctx);
                 sh->step_correct = 0;
                 score_rows(sh->logits->out.data, sh->y->out.data, (int)c->shard_batch, c->num_classes, NULL,
