@@ -201,6 +201,23 @@ static void ista_fista_block(const dlx_sparse *s, bool fista, int k, float mom, 
     *change = ch;
 }
 
+/* The constant term of block [r0, r0 + rows): FISTA's B = X Wd (the gradient
+ * of the quadratic term is Y G - B); ISTA's B = X We^T, the same call as
+ * linear(X; We). */
+static void block_rhs(const dlx_sparse *s, bool fista, const float *X, float *B, int r0, int rows)
+{
+    const int n = s->n, m = s->m;
+    if (fista)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n, s->Wd, m,
+                    0.0f, B + (size_t)r0 * m, m);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n, s->We, n,
+                    0.0f, B + (size_t)r0 * m, m);
+}
+
+/* FISTA's step-size sequence: t_{k+1} from t_k (t_1 = 1). */
+static double fista_next_t(double t) { return 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t)); }
+
 /* Samples are independent, so rows go in blocks, each block's GEMMs and
  * updates on its own: the blocks run on o->threads workers with one-thread
  * BLAS, and as a block is computed the same way whichever worker takes it, the
@@ -218,7 +235,7 @@ static int row_block(int N)
 
 static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int N, float *Z, dlx_sparse_opts *o)
 {
-    const int n = s->n, m = s->m, RB = row_block(N), nb = (N + RB - 1) / RB;
+    const int m = s->m, RB = row_block(N), nb = (N + RB - 1) / RB;
     const size_t len = (size_t)N * m;
     float *B = malloc(len * sizeof(float)), *T = malloc(len * sizeof(float));
     float *Y = fista ? malloc(len * sizeof(float)) : NULL;
@@ -247,15 +264,10 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
         for (int b = 0; b < nb; b++) {
             int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
             float unused;
-            if (fista)
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
-                            s->Wd, m, 0.0f, B + (size_t)r0 * m, m);
-            else
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
-                            s->We, n, 0.0f, B + (size_t)r0 * m, m);
+            block_rhs(s, fista, X, B, r0, rows);
             double tb = 1.0;
             for (int k = 1; k <= o->max_iters; k++) {
-                const double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * tb * tb));
+                const double t1 = fista_next_t(tb);
                 ista_fista_block(s, fista, k, (float)((tb - 1.0) / t1), false, B, T, Y, Z, r0, rows, &unused);
                 tb = t1;
             }
@@ -272,16 +284,11 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
 #pragma omp for schedule(static)
         for (int b = 0; b < nb; b++) {
             int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
-            if (fista) /* B = X Wd: the gradient of the quadratic term is Y G - B */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
-                            s->Wd, m, 0.0f, B + (size_t)r0 * m, m);
-            else /* B = X We^T, the same call as linear(X; We) */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n,
-                            s->We, n, 0.0f, B + (size_t)r0 * m, m);
+            block_rhs(s, fista, X, B, r0, rows);
         }
         for (int k = 1; k <= o->max_iters; k++) {
             /* t is shared and only changes in the single section below */
-            const double t1 = 0.5 * (1.0 + sqrt(1.0 + 4.0 * t * t));
+            const double t1 = fista_next_t(t);
             const float mom = (float)((t - 1.0) / t1);
 #pragma omp for schedule(static)
             for (int b = 0; b < nb; b++) {
