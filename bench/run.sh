@@ -7,7 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 which=${1:-all}
-reps=${2:-3}
+reps=${2:-5}
 dlx=${DLX_BIN:-build/dlx}
 py=/usr/bin/python3
 out=$(mktemp -d)
