@@ -3,7 +3,8 @@
 # the same workloads, alternating the two, REPS times each; prints a table of medians
 # and writes it to bench/RESULTS.md. Never run in CI.
 #
-# usage: bench/run.sh [lenet5|mlp|small|fista|all] [REPS]
+# usage: bench/run.sh [lenet5|mlp|small|fista|all] [REPS]   (REPS default 5: this VM swings
+# by 10-20 % between runs, and 3 rounds left medians that moved by as much)
 set -eu
 cd "$(dirname "$0")/.."
 which=${1:-all}
