@@ -467,11 +467,7 @@ static int read_scalar(hid_t f, const char *path, hid_t mtype, void *out)
     if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0)
         rc = 0;
 out_dset:
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Dclose(d);
+    h5io_close_dataset(d, type, space);
     return rc;
 }
 
@@ -495,11 +491,7 @@ static int read_state(hid_t f, double *out, int max)
             H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0)
             n = (int)dims[0];
     }
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Dclose(d);
+    h5io_close_dataset(d, type, space);
     if (!n)
         memset(out, 0, (size_t)max * sizeof *out);
     return n;
@@ -524,11 +516,7 @@ static int read_rng(hid_t f, uint64_t rng[3])
     if (H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rng) >= 0)
         rc = 0;
 out_dset:
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Dclose(d);
+    h5io_close_dataset(d, type, space);
     return rc;
 }
 
@@ -683,11 +671,7 @@ static int read_array(hid_t f, const char *path, dlx_h5_array *a, dlx_err *err)
     if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) < 0)
         rc = h5io_fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", a->path);
 out_dset:
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Dclose(d);
+    h5io_close_dataset(d, type, space);
     return rc;
 }
 

@@ -20,4 +20,15 @@ int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err);
 int h5io_read_root_attr_string(hid_t f, const char *name, char **out);
 int h5io_read_string_dataset(hid_t f, const char *path, char **out);
 
+/* Close a dataset and the type and space taken from it (either may be < 0:
+ * not obtained). */
+static inline void h5io_close_dataset(hid_t d, hid_t type, hid_t space)
+{
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    H5Dclose(d);
+}
+
 #endif

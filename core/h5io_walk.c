@@ -135,11 +135,7 @@ static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *
         rc = 1;
     }
 out_dset:
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Dclose(d);
+    h5io_close_dataset(d, type, space);
     return rc;
 }
 

@@ -440,7 +440,8 @@ void dlx_optim_apply(const dlx_optim *o, const dlx_optim_consts *k, int64_t lo, 
 
 void dlx_optim_commit(dlx_optim *o) { o->t++; }
 
-double dlx_optim_clip(dlx_optim *o)
+/* torch.nn.utils.clip_grad_norm_ over the whole gradient; -1 when off. */
+static double clip_gradient(dlx_optim *o)
 {
     const dlx_optim_cfg *c = &o->cfg;
     dlx_params *p = o->params;
@@ -448,7 +449,6 @@ double dlx_optim_clip(dlx_optim *o)
     if (!(c->grad_clip > 0))
         return -1.0;
     double norm = grad_norm(g, p->total);
-    /* torch.nn.utils.clip_grad_norm_ */
     double coef = c->grad_clip / (norm + 1e-6);
     if (coef < 1.0) {
         float fc = (float)coef;
@@ -463,7 +463,7 @@ bool dlx_optim_clips(const dlx_optim *o) { return o->cfg.grad_clip > 0; }
 double dlx_optim_step(dlx_optim *o, double lr)
 {
     /* the norm costs a pass over every gradient: only when clipping needs it */
-    double norm = dlx_optim_clip(o);
+    double norm = clip_gradient(o);
     dlx_optim_consts k;
     dlx_optim_prepare(o, lr, &k);
     /* Every update is elementwise, so pieces of CHUNK elements can run on

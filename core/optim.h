@@ -71,14 +71,14 @@ double dlx_optim_step(dlx_optim *o, double lr);
 
 /* dlx_optim_step in parts, for a caller that spreads the update over its own
  * threads (the classifier's workers, inside the region that ran the shards):
- * clip (whole gradient; -1 when off), prepare (the constants of the next
+ * clips (whether clipping is on: it needs the whole summed gradient, so such
+ * a caller uses dlx_optim_step instead), prepare (the constants of the next
  * update, read-only), apply (elements [lo, hi) of the store, any split gives
  * the same bits), commit (counts the update). */
 typedef struct dlx_optim_consts {
     float nlr, b1, omb1, b2, omb2, eps, mu, bc2_sqrt, nstep;
 } dlx_optim_consts;
 bool dlx_optim_clips(const dlx_optim *o);
-double dlx_optim_clip(dlx_optim *o);
 void dlx_optim_prepare(const dlx_optim *o, double lr, dlx_optim_consts *k);
 void dlx_optim_apply(const dlx_optim *o, const dlx_optim_consts *k, int64_t lo, int64_t hi);
 void dlx_optim_commit(dlx_optim *o);
