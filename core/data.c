@@ -139,7 +139,7 @@ static uint32_t be32(const uint8_t *b)
 
 /* Reads the header and the first `keep` records of one IDX file (all of them
  * when keep is 0); *data malloc'd (kept * rows * cols bytes), *n_out the count
- * the header declares, *kept_out the records read. */
+ * the header declares, *kept_out (unless NULL) the records read. */
 static int idx_read_file(idx_file *f, bool images, uint64_t keep, int64_t *n_out, int64_t *kept_out, int *h_out,
                          int *w_out, uint8_t **data, dlx_err *err)
 {
@@ -226,7 +226,8 @@ static int idx_read_file(idx_file *f, bool images, uint64_t keep, int64_t *n_out
         goto out_close;
     }
     *n_out = n;
-    *kept_out = (int64_t)kept;
+    if (kept_out)
+        *kept_out = (int64_t)kept;
     *h_out = (int)h;
     *w_out = (int)w;
     *data = buf;
@@ -240,7 +241,7 @@ static int idx_load_pair(const char *images_path, const char *labels_path, int n
                          const char *hint, dlx_dataset *out, dlx_err *err)
 {
     idx_file fi = {images_path, hint, NULL}, fl = {labels_path, hint, NULL};
-    int64_t n_img = 0, n_lab = 0, kept = 0, kept_lab = 0;
+    int64_t n_img = 0, n_lab = 0, kept = 0;
     int h = 0, w = 0, one;
     uint8_t *images = NULL, *labels = NULL;
 
@@ -251,7 +252,7 @@ static int idx_load_pair(const char *images_path, const char *labels_path, int n
     int rc = idx_read_file(&fi, true, (uint64_t)keep, &n_img, &kept, &h, &w, &images, err);
     if (rc)
         return rc;
-    rc = idx_read_file(&fl, false, (uint64_t)keep, &n_lab, &kept_lab, &one, &one, &labels, err);
+    rc = idx_read_file(&fl, false, (uint64_t)keep, &n_lab, NULL, &one, &one, &labels, err);
     if (rc)
         goto out_free_images;
     if (n_img != n_lab) {
