@@ -7,10 +7,16 @@
  * by ln 2 in two parts, a degree-6 polynomial, the exponent set by integer
  * arithmetic. Error <= 2 ulp against expf (tests/test_ops_ref.c); arguments
  * below ln(FLT_MIN) give 0, as expf's subnormal results would be flushed anyway.
+ *
+ * dlx_log_pos is the matching logf (the softmax loss takes one log per row:
+ * a libm call each was a tenth of a small net's forward pass).
+ * dlx_exp_nonpos16 is dlx_exp_nonpos on one AVX-512 vector, for loops over
+ * rows shorter than a vector that the compiler would not vectorise well.
  */
 #ifndef DLX_VMATH_H
 #define DLX_VMATH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -40,5 +46,71 @@ static inline void dlx_exp_nonpos_array(const float *x, float *y, int64_t n)
     for (int64_t i = 0; i < n; i++)
         y[i] = dlx_exp_nonpos(x[i]);
 }
+
+/* log(x) for positive normal x (Cephes logf: x = m 2^e with m in
+ * [sqrt(1/2), sqrt(2)), a degree-9 polynomial in m - 1); <= 2 ulp against
+ * logf. 0 and subnormals give -inf, +inf gives +inf, negatives and NaN give
+ * NaN. Branch-free, so a loop over an array vectorises. */
+static inline float dlx_log_pos(float x)
+{
+    uint32_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    float e = (float)((int32_t)(bits >> 23) - 126); /* x = m 2^e, m in [0.5, 1) */
+    uint32_t mbits = (bits & 0x007fffffu) | 0x3f000000u;
+    float m;
+    memcpy(&m, &mbits, sizeof m);
+    bool low = m < 0.707106781186547524f;
+    e = low ? e - 1.0f : e;
+    float f = low ? m + m - 1.0f : m - 1.0f;
+    float z = f * f;
+    float y = 7.0376836292e-2f;
+    y = y * f - 1.1514610310e-1f;
+    y = y * f + 1.1676998740e-1f;
+    y = y * f - 1.2420140846e-1f;
+    y = y * f + 1.4249322787e-1f;
+    y = y * f - 1.6668057665e-1f;
+    y = y * f + 2.0000714765e-1f;
+    y = y * f - 2.4999993993e-1f;
+    y = y * f + 3.3333331174e-1f;
+    y = y * f * z;
+    y += -2.12194440e-4f * e;
+    y += -0.5f * z;
+    float r = f + y + 0.693359375f * e;
+    bool normal = x >= 1.17549435e-38f && x <= 3.40282347e+38f; /* false for NaN */
+    float special = x > 3.40282347e+38f ? x : x >= 0.0f ? -__builtin_inff() : __builtin_nanf("");
+    return normal ? r : special;
+}
+
+/* y[i] = log(x[i]) for x[i] > 0 */
+static inline void dlx_log_pos_array(const float *x, float *y, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        y[i] = dlx_log_pos(x[i]);
+}
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* dlx_exp_nonpos on 16 lanes (the same reduction and polynomial) */
+static inline __m512 dlx_exp_nonpos16(__m512 x)
+{
+    const __m512 floor_arg = _mm512_set1_ps(-87.336544f);
+    __mmask16 under = _mm512_cmp_ps_mask(x, floor_arg, _CMP_LT_OQ);
+    x = _mm512_mask_mov_ps(x, under, floor_arg);
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
+    __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mul_ps((__mmask16)~under, p, _mm512_castsi512_ps(bits));
+}
+#endif
 
 #endif

@@ -64,7 +64,7 @@ bad_specs)
     "$DLX" landscape --merge "$T/m.h5" "$T/none.h5" 2> "$T/err.txt"; [ $? -eq 1 ] || fail "merge of a missing file not exit 1"
     ;;
 resume)
-    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s.h5" --no-figures > "$T/log1.txt" 2>&1 &
+    "$DLX" landscape "$DATA/resume.yaml" --out "$T/s.h5" --no-figures > "$T/log1.txt" 2>&1 &
     pid=$!
     for _ in $(seq 1 600); do # kill once at least 2 of the 8 runs are in the table
         if [ -e "$T/s.h5" ] && [ "$(n_rows "$T/s.h5")" -ge 2 ]; then break; fi
@@ -76,13 +76,13 @@ resume)
     echo "killed with $before of 8 runs in the table"
     [ "$before" -ge 2 ] && [ "$before" -lt 8 ] || fail "killed too late or too early: $before rows"
     dump_cols "$T/s.h5" $COLS > "$T/before.txt"
-    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s.h5" --no-figures > "$T/log2.txt" 2>&1 || fail "resume failed: $(cat "$T/log2.txt")"
+    "$DLX" landscape "$DATA/resume.yaml" --out "$T/s.h5" --no-figures > "$T/log2.txt" 2>&1 || fail "resume failed: $(cat "$T/log2.txt")"
     ran=$(grep -c '^run ' "$T/log2.txt")
     [ "$ran" -eq $((8 - before)) ] || fail "resume ran $ran runs, expected $((8 - before)) (had $before)"
     [ "$(n_rows "$T/s.h5")" -eq 8 ] || fail "resumed table has $(n_rows "$T/s.h5") rows"
-    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/full.h5" --no-figures --quiet || fail "uninterrupted sweep failed"
+    "$DLX" landscape "$DATA/resume.yaml" --out "$T/full.h5" --no-figures --quiet || fail "uninterrupted sweep failed"
     same_table "$T/s.h5" "$T/full.h5" $COLS || fail "resumed table differs from an uninterrupted one"
-    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/s.h5" --no-figures > "$T/log3.txt" 2>&1 || fail "rerun failed"
+    "$DLX" landscape "$DATA/resume.yaml" --out "$T/s.h5" --no-figures > "$T/log3.txt" 2>&1 || fail "rerun failed"
     [ "$(grep -c '^run ' "$T/log3.txt")" -eq 0 ] || fail "a complete sweep re-ran runs"
     ;;
 jobs)

@@ -275,6 +275,12 @@ static const lin_case k_lin[] = {
     {4, {4, 10}, 2, 3, 0, DLX_ACT_LECUN_TANH, 0, true},
     {7, {7, 3, 5}, 3, 9, 1, DLX_ACT_RELU, 0, false},
     {33, {33, 65}, 2, 17, 1, DLX_ACT_TANH, 0, true},
+    /* small-product kernel (core/ops/linear_small.c): row blocks of 8 and a
+     * remainder, column blocks of 24/16/8 and 1-7 dot-product columns, k tails */
+    {13, {13, 100}, 2, 25, 1, DLX_ACT_RELU, 0, true},
+    {9, {9, 4, 5}, 3, 40, 0, DLX_ACT_RELU, 0, true},
+    {8, {8, 8}, 2, 8, 1, DLX_ACT_NONE, 0, false},
+    {20, {20, 33}, 2, 31, 1, DLX_ACT_LEAKY_RELU, 0.1f, true},
 };
 
 START_TEST(test_linear_ref)
@@ -726,6 +732,70 @@ START_TEST(test_exp_nonpos)
 }
 END_TEST
 
+/* dlx_log_pos against logf on every 4099th positive normal float (about 520
+ * thousand arguments over the whole range) within 2 ulp, and its edges */
+START_TEST(test_log_pos)
+{
+    double worst = 0.0;
+    for (uint32_t bits = 0x00800000u; bits < 0x7f800000u; bits += 4099) {
+        float x;
+        memcpy(&x, &bits, sizeof x);
+        float e = logf(x), v = dlx_log_pos(x);
+        float ulp1 = nextafterf(fabsf(e), INFINITY) - fabsf(e);
+        double ulp = e == 0.0f ? fabs((double)v) / 1e-45 : fabs((double)v - (double)e) / (double)ulp1;
+        worst = ulp > worst ? ulp : worst;
+    }
+    ck_assert_msg(worst <= 2.0, "worst error %.2f ulp", worst);
+    ck_assert_float_eq(dlx_log_pos(1.0f), 0.0f);
+    ck_assert(isinf(dlx_log_pos(0.0f)) && dlx_log_pos(0.0f) < 0.0f);
+    ck_assert(isinf(dlx_log_pos(1e-40f)) && dlx_log_pos(1e-40f) < 0.0f); /* subnormal */
+    ck_assert(isinf(dlx_log_pos(INFINITY)) && dlx_log_pos(INFINITY) > 0.0f);
+    ck_assert(isnan(dlx_log_pos(-1.0f)));
+    ck_assert(isnan(dlx_log_pos(NAN)));
+    float xs[37], ys[37];
+    for (int i = 0; i < 37; i++)
+        xs[i] = 1.0f + 0.25f * (float)i;
+    dlx_log_pos_array(xs, ys, 37);
+    for (int i = 0; i < 37; i++)
+        ck_assert_float_eq_tol(ys[i], logf(xs[i]), 4e-7f * fabsf(logf(xs[i])) + 1e-7f);
+}
+END_TEST
+
+#if defined(__AVX512F__)
+/* the 16-lane exp against expf on the same arguments as the scalar one */
+START_TEST(test_exp_nonpos16)
+{
+    double worst = 0.0;
+    float in[16], out[16];
+    int lane = 0;
+    for (uint32_t bits = 0x80000000u;; bits += 499) {
+        float x;
+        memcpy(&x, &bits, sizeof x);
+        if (x < -87.336544f)
+            break;
+        in[lane++] = x;
+        if (lane < 16)
+            continue;
+        _mm512_storeu_ps(out, dlx_exp_nonpos16(_mm512_loadu_ps(in)));
+        for (int i = 0; i < 16; i++) {
+            float e = expf(in[i]);
+            double ulp = fabs((double)out[i] - (double)e) / (double)(nextafterf(e, INFINITY) - e);
+            worst = ulp > worst ? ulp : worst;
+        }
+        lane = 0;
+    }
+    ck_assert_msg(worst <= 2.0, "worst error %.2f ulp", worst);
+    float edge[16] = {0.0f, -88.0f, -INFINITY, -87.3f, -1.0f};
+    _mm512_storeu_ps(out, dlx_exp_nonpos16(_mm512_loadu_ps(edge)));
+    ck_assert_float_eq(out[0], 1.0f);
+    ck_assert_float_eq(out[1], 0.0f);
+    ck_assert_float_eq(out[2], 0.0f);
+    ck_assert(out[3] > 0.0f);
+    ck_assert_float_eq_tol(out[4], expf(-1.0f), 2e-7f);
+}
+END_TEST
+#endif
+
 Suite *ops_ref_suite(void)
 {
     Suite *s = suite_create("ops_ref");
@@ -758,6 +828,10 @@ Suite *ops_ref_suite(void)
 
     tc = tcase_create("vmath");
     tcase_add_test(tc, test_exp_nonpos);
+    tcase_add_test(tc, test_log_pos);
+#if defined(__AVX512F__)
+    tcase_add_test(tc, test_exp_nonpos16);
+#endif
     suite_add_tcase(s, tc);
     return s;
 }

@@ -19,7 +19,77 @@
 #include <math.h>
 #include <string.h>
 
+#include "linear_small.h"
 #include "ops.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+/* the first r lanes (all 16 for r >= 16) */
+static inline __mmask16 lanes(int r)
+{
+    return (__mmask16)(r >= 16 ? 0xffffu : (1u << r) - 1u);
+}
+#endif
+
+/* y[i][j] = relu(y[i][j] + b[j]) over N rows of M. Rows of a small layer (25
+ * units) are not a multiple of the vector width: masked vectors instead of a
+ * scalar tail per row. Same bits either way (one add and one max each). */
+static void rows_bias_relu(float *y, const float *b, int N, int M)
+{
+#if defined(__AVX512F__)
+    const __m512 zero = _mm512_setzero_ps();
+    for (int i = 0; i < N; i++) {
+        float *yr = y + (size_t)i * M;
+        for (int j = 0; j < M; j += 16) {
+            __mmask16 k = lanes(M - j);
+            __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, yr + j), _mm512_maskz_loadu_ps(k, b + j));
+            _mm512_mask_storeu_ps(yr + j, k, _mm512_max_ps(v, zero)); /* NaN -> 0, as v > 0 ? v : 0 */
+        }
+    }
+#else
+    for (int i = 0; i < N; i++) {
+        float *yr = y + (size_t)i * M;
+        for (int j = 0; j < M; j++) {
+            float v = yr[j] + b[j];
+            yr[j] = v > 0.0f ? v : 0.0f;
+        }
+    }
+#endif
+}
+
+/* t = y > 0 ? g : 0 (the ReLU mask) and, with db, db[j] += sum_i t[i][j]
+ * in row order (the same bits on both paths) */
+static void rows_relu_grad(const float *y, const float *g, float *t, float *db, int N, int M)
+{
+#if defined(__AVX512F__)
+    /* a column block at a time, its db slice in a register (a masked store
+     * followed by a load of the same db slice would wait for the store) */
+    const __m512 zero = _mm512_setzero_ps();
+    for (int j = 0; j < M; j += 16) {
+        __mmask16 k = lanes(M - j);
+        __m512 acc = db ? _mm512_maskz_loadu_ps(k, db + j) : zero;
+        for (int i = 0; i < N; i++) {
+            size_t o = (size_t)i * M + j;
+            __mmask16 pos = _mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, y + o), zero, _CMP_GT_OQ);
+            __m512 tv = _mm512_maskz_loadu_ps(pos, g + o);
+            _mm512_mask_storeu_ps(t + o, k, tv);
+            acc = _mm512_add_ps(acc, tv);
+        }
+        if (db)
+            _mm512_mask_storeu_ps(db + j, k, acc);
+    }
+#else
+    for (int i = 0; i < N; i++) {
+        const float *yr = y + (size_t)i * M, *gr = g + (size_t)i * M;
+        float *tr = t + (size_t)i * M;
+        for (int j = 0; j < M; j++)
+            tr[j] = yr[j] > 0.0f ? gr[j] : 0.0f;
+        if (db)
+            for (int j = 0; j < M; j++)
+                db[j] += tr[j];
+    }
+#endif
+}
 
 static int linear_infer(dlx_node *n, dlx_err *err)
 {
@@ -59,7 +129,11 @@ static int linear_infer(dlx_node *n, dlx_err *err)
     if (N > INT32_MAX || M > INT32_MAX || K > INT32_MAX)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "dimensions too large for BLAS");
     n->out.shape = dlx_shape_2d(N, M);
-    n->scratch_floats = a->act != DLX_ACT_NONE && n->needs_grad ? (size_t)(N * M) : 0;
+    /* backward's dZ, and forward's transposed weights on the small path (the
+     * two are never live at once) */
+    size_t dz_floats = a->act != DLX_ACT_NONE && n->needs_grad ? (size_t)(N * M) : 0;
+    size_t small_floats = dlx_linear_small_use((int)N, (int)M, (int)K) ? dlx_linear_small_scratch((int)M, (int)K) : 0;
+    n->scratch_floats = dz_floats > small_floats ? dz_floats : small_floats;
     return 0;
 }
 
@@ -72,17 +146,18 @@ static void linear_forward(dlx_node *n, const dlx_ctx *ctx)
     const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1];
     const int K = (int)n->in[1]->out.shape.d[1];
     const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
+    if (dlx_linear_small_use(N, M, K)) { /* bias and ReLU in the kernel's registers */
+        bool relu = a->act == DLX_ACT_RELU;
+        dlx_linear_small_forward(N, M, K, x, w, b, relu, y, n->scratch);
+        if (!relu)
+            dlx_act_forward(a->act, a->alpha, y, (int64_t)N * M);
+        return;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f, x, K, w, K, 0.0f, y, M);
     /* bias and activation in one pass over Z (relu, the common case, fused;
      * a per-row bias copy before the GEMM cost more than the GEMM on tiny layers) */
     if (b && a->act == DLX_ACT_RELU) {
-        for (int i = 0; i < N; i++) {
-            float *yr = y + (size_t)i * M;
-            for (int j = 0; j < M; j++) {
-                float v = yr[j] + b[j];
-                yr[j] = v > 0.0f ? v : 0.0f;
-            }
-        }
+        rows_bias_relu(y, b, N, M);
         return;
     }
     if (b)
@@ -103,18 +178,8 @@ static void linear_backward(dlx_node *n, const dlx_ctx *ctx)
     const int K = (int)n->in[1]->out.shape.d[1];
     const float *dz = n->out.grad;
     if (a->act == DLX_ACT_RELU) { /* mask and bias gradient in one pass */
-        const float *y = n->out.data, *g = n->out.grad;
-        float *t = n->scratch;
-        for (int i = 0; i < N; i++) {
-            const float *yr = y + (size_t)i * M, *gr = g + (size_t)i * M;
-            float *tr = t + (size_t)i * M;
-            for (int j = 0; j < M; j++)
-                tr[j] = yr[j] > 0.0f ? gr[j] : 0.0f;
-            if (db)
-                for (int j = 0; j < M; j++)
-                    db[j] += tr[j];
-        }
-        dz = t;
+        rows_relu_grad(n->out.data, n->out.grad, n->scratch, db, N, M);
+        dz = n->scratch;
         db = NULL; /* done */
     } else if (a->act != DLX_ACT_NONE) {
         memcpy(n->scratch, n->out.grad, (size_t)N * M * sizeof(float));

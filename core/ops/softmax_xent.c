@@ -1,12 +1,12 @@
 /* softmax_xent: loss = (1/N) sum_n -log softmax(z_n)[y_n].
  *
  * Shapes: logits z (N, K) or (N, K, 1, 1), labels y (N) holding class indices
- * as floats -> (1). Computed stably in double: log-sum-exp after subtracting
- * the row maximum. A label that is not an integer in [0, K) makes the loss NaN
+ * as floats -> (1). Computed stably: log-sum-exp after subtracting the row
+ * maximum, the loss total in double. A label that is not an integer in [0, K) makes the loss NaN
  * (forward cannot fail; the training loop stops on a NaN loss) and that
  * sample gets no gradient.
  * Saved for backward: the probabilities p = softmax(z), N*K floats in scratch
- * (followed by N row maxima, used within forward).
+ * (followed by N row maxima and N row sums, used within forward).
  * dz = g * (p - onehot(y)) / N; the labels get no gradient.
  * Non-differentiable points: none.
  */
@@ -29,7 +29,8 @@ static int softmax_xent_infer(dlx_node *n, dlx_err *err)
                             "labels must have shape [%lld] (one class index per sample), got %s",
                             (long long)z->d[0], dlx_shape_str(y, b, sizeof b));
     n->out.shape = dlx_shape_1d(1);
-    n->scratch_floats = (size_t)dlx_shape_numel(z) + (size_t)z->d[0]; /* p, then the row maxima */
+    /* p, then the row maxima and the row sums */
+    n->scratch_floats = (size_t)dlx_shape_numel(z) + 2 * (size_t)z->d[0];
     return 0;
 }
 
@@ -41,41 +42,71 @@ static int64_t label_index(float label, int64_t k)
     return (int64_t)label;
 }
 
+/* Rows of at most 16 classes (MNIST's 10) are one masked vector each: max,
+ * exp, sum and scale without a scalar tail per row. The sum is in float here
+ * (a tree of at most 16 terms in [0, 1], one of them 1). */
+static bool softmax_rows16(const float *z, float *p, float *row_max, float *sums, int64_t bn, int64_t k)
+{
+#if defined(__AVX512F__)
+    if (k > 16)
+        return false;
+    const __mmask16 km = (__mmask16)(k == 16 ? 0xffffu : (1u << k) - 1u);
+    const __m512 minus_inf = _mm512_set1_ps(-__builtin_inff());
+    for (int64_t s = 0; s < bn; s++) {
+        __m512 v = _mm512_mask_loadu_ps(minus_inf, km, z + s * k);
+        float mx = _mm512_reduce_max_ps(v);
+        __m512 e = dlx_exp_nonpos16(_mm512_sub_ps(v, _mm512_set1_ps(mx))); /* masked lanes: 0 */
+        float sum = _mm512_reduce_add_ps(e);
+        _mm512_mask_storeu_ps(p + s * k, km, _mm512_mul_ps(e, _mm512_set1_ps(1.0f / sum)));
+        row_max[s] = mx;
+        sums[s] = sum;
+    }
+    return true;
+#else
+    (void)z, (void)p, (void)row_max, (void)sums, (void)bn, (void)k;
+    return false;
+#endif
+}
+
 static void softmax_xent_forward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
     const dlx_shape *zs = &n->in[0]->out.shape;
     int64_t bn = zs->d[0], k = zs->d[1];
     const float *z = n->in[0]->out.data, *y = n->in[1]->out.data;
-    float *p = n->scratch, *row_max = n->scratch + bn * k;
-    /* shift each row by its maximum, then one vectorised exp over the whole
-     * block (arguments <= 0, so no overflow; core/vmath.h) */
-    for (int64_t s = 0; s < bn; s++) {
-        const float *zr = z + s * k;
-        float *pr = p + s * k;
-        float mx = zr[0];
-        for (int64_t j = 1; j < k; j++)
-            mx = zr[j] > mx ? zr[j] : mx;
-        for (int64_t j = 0; j < k; j++)
-            pr[j] = zr[j] - mx;
-        row_max[s] = mx;
+    float *p = n->scratch, *row_max = n->scratch + bn * k, *sums = row_max + bn;
+    if (!softmax_rows16(z, p, row_max, sums, bn, k)) {
+        /* shift each row by its maximum, then one vectorised exp over the
+         * whole block (arguments <= 0, so no overflow; core/vmath.h) */
+        for (int64_t s = 0; s < bn; s++) {
+            const float *zr = z + s * k;
+            float *pr = p + s * k;
+            float mx = zr[0];
+            for (int64_t j = 1; j < k; j++)
+                mx = zr[j] > mx ? zr[j] : mx;
+            for (int64_t j = 0; j < k; j++)
+                pr[j] = zr[j] - mx;
+            row_max[s] = mx;
+        }
+        dlx_exp_nonpos_array(p, p, bn * k);
+        for (int64_t s = 0; s < bn; s++) {
+            float *pr = p + s * k;
+            double sum = 0.0; /* in double: K may be large */
+            for (int64_t j = 0; j < k; j++)
+                sum += pr[j];
+            float inv = (float)(1.0 / sum);
+            for (int64_t j = 0; j < k; j++)
+                pr[j] *= inv;
+            sums[s] = (float)sum;
+        }
     }
-    dlx_exp_nonpos_array(p, p, bn * k);
+    /* the log of each row's sum (in [1, K]) in one vectorised pass; the loss
+     * total in double */
+    dlx_log_pos_array(sums, sums, bn);
     double total = 0.0;
     for (int64_t s = 0; s < bn; s++) {
-        const float *zr = z + s * k;
-        float *pr = p + s * k;
-        /* the sum in double, its log in float (sum is in [1, K]); the loss
-         * total in double */
-        double sum = 0.0;
-        for (int64_t j = 0; j < k; j++)
-            sum += pr[j];
-        double lse = (double)logf((float)sum);
-        float inv = (float)(1.0 / sum);
-        for (int64_t j = 0; j < k; j++)
-            pr[j] *= inv;
         int64_t c = label_index(y[s], k);
-        total += c < 0 ? NAN : lse - ((double)zr[c] - (double)row_max[s]);
+        total += c < 0 ? NAN : (double)sums[s] - ((double)z[s * k + c] - (double)row_max[s]);
     }
     n->out.data[0] = (float)(total / (double)bn);
 }
@@ -90,6 +121,24 @@ static void softmax_xent_backward(dlx_node *n, const dlx_ctx *ctx)
     int64_t bn = zs->d[0], k = zs->d[1];
     const float *y = n->in[1]->out.data, *p = n->scratch;
     float g = n->out.grad[0] / (float)bn;
+#if defined(__AVX512F__)
+    if (k <= 16) { /* one masked vector per row, as in forward */
+        const __mmask16 km = (__mmask16)(k == 16 ? 0xffffu : (1u << k) - 1u);
+        const __m512 gv = _mm512_set1_ps(g);
+        for (int64_t s = 0; s < bn; s++) {
+            int64_t c = label_index(y[s], k);
+            if (c < 0)
+                continue;
+            __m512 d = _mm512_maskz_loadu_ps(km, dz + s * k);
+            d = _mm512_fmadd_ps(gv, _mm512_maskz_loadu_ps(km, p + s * k), d);
+            /* the one-hot term in the register: a scalar update after a masked
+             * store would wait for the store */
+            d = _mm512_mask_sub_ps(d, (__mmask16)(1u << c), d, gv);
+            _mm512_mask_storeu_ps(dz + s * k, km, d);
+        }
+        return;
+    }
+#endif
     for (int64_t s = 0; s < bn; s++) {
         int64_t c = label_index(y[s], k);
         if (c < 0)

@@ -1,0 +1,191 @@
+/* Forward kernel for small linear layers: see linear_small.h. */
+#include "linear_small.h"
+
+#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__FMA__)
+#include <immintrin.h>
+
+bool dlx_linear_small_use(int N, int M, int K)
+{
+    /* Larger products go to BLAS, whose blocking and packing pay off there;
+     * few columns (one vector) over long rows were measured slower here. */
+    double macs = (double)N * M * K;
+    return macs <= 2e6 && N >= 4 && (M >= 16 || K <= 128);
+}
+
+size_t dlx_linear_small_scratch(int M, int K)
+{
+    return (size_t)M * K;
+}
+
+/* the first r lanes (all 8 for r >= 8) */
+static inline __mmask8 lanes8(int r)
+{
+    return (__mmask8)(r >= 8 ? 0xffu : (1u << r) - 1u);
+}
+
+/* Output rows [0, R) and columns [j0, j0 + 8V) of one register block: R x V
+ * accumulators (at most 24 of the 32 registers), per k V weight vectors from
+ * wt (K x M, the transposed weights) and R broadcasts of x. R and V are
+ * compile-time constants at every call (ROWS below), so the arrays live in
+ * registers. */
+static inline __attribute__((always_inline)) void main_block(int R, int V, const float *x, int K,
+    const float *wt, int M, int j0, const float *b, float *y, bool relu)
+{
+    __m256 acc[8][3];
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
+    const float *wp = wt + j0;
+    for (int k = 0; k < K; k++, wp += M) {
+        __m256 w[3];
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) w[v] = _mm256_loadu_ps(wp + 8 * v);
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+            __m256 xb = _mm256_broadcast_ss(x + (size_t)r * K + k);
+            _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(xb, w[v], acc[r][v]);
+        }
+    }
+    const __m256 zero = _mm256_setzero_ps();
+    _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) {
+            __m256 t = acc[r][v];
+            if (b) t = _mm256_add_ps(t, _mm256_loadu_ps(b + j0 + 8 * v));
+            if (relu) t = _mm256_max_ps(t, zero);
+            _mm256_storeu_ps(y + (size_t)r * M + j0 + 8 * v, t);
+        }
+}
+
+static inline float hsum8(__m256 v)
+{
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+/* Columns [j0, M) (fewer than 8) as dot products of x rows with w rows over
+ * k, 8 at a time with a masked tail; 4 rows at a time so that 4 independent
+ * sums hide the FMA latency. */
+static void tail_cols(int N, int M, int K, int j0, const float *x, const float *w, const float *b, float *y, bool relu)
+{
+    const __mmask8 kt = lanes8(K % 8);
+    const int kf = K - K % 8;
+    for (int j = j0; j < M; j++) {
+        const float *wr = w + (size_t)j * K;
+        int i = 0;
+        for (; i + 4 <= N; i += 4) {
+            const float *xr = x + (size_t)i * K;
+            __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+            int k = 0;
+            for (; k < kf; k += 8) {
+                __m256 wv = _mm256_loadu_ps(wr + k);
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), wv, s0);
+                s1 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + K + k), wv, s1);
+                s2 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 2 * K + k), wv, s2);
+                s3 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 3 * K + k), wv, s3);
+            }
+            if (kt) {
+                __m256 wv = _mm256_maskz_loadu_ps(kt, wr + k);
+                s0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + k), wv, s0);
+                s1 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + K + k), wv, s1);
+                s2 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + 2 * K + k), wv, s2);
+                s3 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + 3 * K + k), wv, s3);
+            }
+            float v[4] = {hsum8(s0), hsum8(s1), hsum8(s2), hsum8(s3)};
+            for (int r = 0; r < 4; r++) {
+                float t = b ? v[r] + b[j] : v[r];
+                y[(size_t)(i + r) * M + j] = relu ? (t > 0.0f ? t : 0.0f) : t;
+            }
+        }
+        for (; i < N; i++) {
+            const float *xr = x + (size_t)i * K;
+            __m256 s0 = _mm256_setzero_ps();
+            int k = 0;
+            for (; k < kf; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wr + k), s0);
+            if (kt) s0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + k), _mm256_maskz_loadu_ps(kt, wr + k), s0);
+            float t = hsum8(s0); t = b ? t + b[j] : t;
+            y[(size_t)i * M + j] = relu ? (t > 0.0f ? t : 0.0f) : t;
+        }
+    }
+}
+
+/* one row block of R <= 8 rows at column block width V */
+#define ROWS(V) switch (R) { case 8: main_block(8, V, xr, K, wt, M, j0, b, yr, relu); break; \
+  case 7: main_block(7, V, xr, K, wt, M, j0, b, yr, relu); break; case 6: main_block(6, V, xr, K, wt, M, j0, b, yr, relu); break; \
+  case 5: main_block(5, V, xr, K, wt, M, j0, b, yr, relu); break; case 4: main_block(4, V, xr, K, wt, M, j0, b, yr, relu); break; \
+  case 3: main_block(3, V, xr, K, wt, M, j0, b, yr, relu); break; case 2: main_block(2, V, xr, K, wt, M, j0, b, yr, relu); break; \
+  default: main_block(1, V, xr, K, wt, M, j0, b, yr, relu); break; }
+
+/* wt (K x M) columns [0, mf) = w (M x K) rows [0, mf), mf a multiple of 8:
+ * 8 x 8 blocks transposed in registers */
+static void transpose_w(const float *w, float *wt, int mf, int M, int K)
+{
+    const int kf = K - K % 8;
+    for (int j = 0; j < mf; j += 8) {
+        const float *src = w + (size_t)j * K;
+        int k = 0;
+        for (; k < kf; k += 8) {
+            __m256 r0 = _mm256_loadu_ps(src + k), r1 = _mm256_loadu_ps(src + K + k);
+            __m256 r2 = _mm256_loadu_ps(src + 2 * (size_t)K + k), r3 = _mm256_loadu_ps(src + 3 * (size_t)K + k);
+            __m256 r4 = _mm256_loadu_ps(src + 4 * (size_t)K + k), r5 = _mm256_loadu_ps(src + 5 * (size_t)K + k);
+            __m256 r6 = _mm256_loadu_ps(src + 6 * (size_t)K + k), r7 = _mm256_loadu_ps(src + 7 * (size_t)K + k);
+            __m256 t0 = _mm256_unpacklo_ps(r0, r1), t1 = _mm256_unpackhi_ps(r0, r1);
+            __m256 t2 = _mm256_unpacklo_ps(r2, r3), t3 = _mm256_unpackhi_ps(r2, r3);
+            __m256 t4 = _mm256_unpacklo_ps(r4, r5), t5 = _mm256_unpackhi_ps(r4, r5);
+            __m256 t6 = _mm256_unpacklo_ps(r6, r7), t7 = _mm256_unpackhi_ps(r6, r7);
+            __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+            __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+            __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+            __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+            float *dst = wt + (size_t)k * M + j;
+            _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+            _mm256_storeu_ps(dst + M, _mm256_permute2f128_ps(u1, u5, 0x20));
+            _mm256_storeu_ps(dst + 2 * (size_t)M, _mm256_permute2f128_ps(u2, u6, 0x20));
+            _mm256_storeu_ps(dst + 3 * (size_t)M, _mm256_permute2f128_ps(u3, u7, 0x20));
+            _mm256_storeu_ps(dst + 4 * (size_t)M, _mm256_permute2f128_ps(u0, u4, 0x31));
+            _mm256_storeu_ps(dst + 5 * (size_t)M, _mm256_permute2f128_ps(u1, u5, 0x31));
+            _mm256_storeu_ps(dst + 6 * (size_t)M, _mm256_permute2f128_ps(u2, u6, 0x31));
+            _mm256_storeu_ps(dst + 7 * (size_t)M, _mm256_permute2f128_ps(u3, u7, 0x31));
+        }
+        for (; k < K; k++)
+            for (int r = 0; r < 8; r++)
+                wt[(size_t)k * M + j + r] = src[(size_t)r * K + k];
+    }
+}
+
+void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *w, const float *b,
+                              bool relu, float *y, float *wt)
+{
+    const int mf = M - M % 8; /* columns done as vectors */
+    transpose_w(w, wt, mf, M, K);
+    for (int i = 0; i < N; i += 8) {
+        int R = N - i < 8 ? N - i : 8;
+        const float *xr = x + (size_t)i * K;
+        float *yr = y + (size_t)i * M;
+        for (int j0 = 0; j0 < mf; j0 += 24) {
+            int V = (mf - j0) / 8; V = V > 3 ? 3 : V;
+            if (V == 3) { ROWS(3) } else if (V == 2) { ROWS(2) } else { ROWS(1) }
+        }
+    }
+    if (mf < M) tail_cols(N, M, K, mf, x, w, b, y, relu);
+}
+
+#else /* no AVX-512VL + FMA in this build: linear.c calls BLAS */
+
+bool dlx_linear_small_use(int N, int M, int K)
+{
+    (void)N, (void)M, (void)K;
+    return false;
+}
+
+size_t dlx_linear_small_scratch(int M, int K)
+{
+    (void)M, (void)K;
+    return 0;
+}
+
+void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *w, const float *b,
+                              bool relu, float *y, float *wt)
+{
+    (void)N, (void)M, (void)K, (void)x, (void)w, (void)b, (void)relu, (void)y, (void)wt;
+}
+
+#endif

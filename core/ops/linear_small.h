@@ -1,0 +1,29 @@
+/* Forward kernel for small linear layers, used by linear.c (private to core/ops).
+ *
+ * Y = X W^T (+ b, then ReLU if asked) for X (N, K) and W (M, K), row-major.
+ * OpenBLAS's small-matrix kernel for this shape (the NT product) ran at about
+ * 60 % of the core's peak on a landscape net (100 x 25 x 100) and its bias and
+ * ReLU need another pass. Here W's first M - M % 8 rows are transposed into
+ * scratch (8 x 8 register blocks), so that 8 output columns are one 8-float
+ * vector and each X value a broadcast: 8 rows x 24 columns per register block,
+ * bias and ReLU applied in registers. The last M % 8 columns are dot products
+ * of X rows with W rows (4 rows at a time). Each output is a sum over k in a
+ * fixed order that depends only on its own row and column, so the result does
+ * not depend on how the batch is split into shards.
+ */
+#ifndef DLX_LINEAR_SMALL_H
+#define DLX_LINEAR_SMALL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* true when this build has the kernel and the product is small enough for it
+ * to beat the BLAS call (measured: bench/RESULTS.md) */
+bool dlx_linear_small_use(int N, int M, int K);
+/* scratch floats the kernel needs (the transposed weights) */
+size_t dlx_linear_small_scratch(int M, int K);
+/* y = x w^T (+ b) (then max(y, 0) when relu); wt: dlx_linear_small_scratch floats */
+void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *w, const float *b,
+                              bool relu, float *y, float *wt);
+
+#endif
