@@ -65,6 +65,7 @@ typedef struct clf {
     int64_t shard_batch;
     shard sh[MAX_SHARDS];
     int workers; /* shards run at once */
+    bool grads_zero; /* every shard's gradient block was zeroed by the last update */
     dlx_layers_out layers;
     uint32_t *order;
     /* evaluation extras */
@@ -532,11 +533,31 @@ static void reduce_range(dlx_model *m, const clf *c, int64_t lo, int64_t hi)
     float *g = m->params.grads, inv = 1.0f / (float)c->n_shards;
     for (int k = 1; k < c->n_shards; k++) {
         const float *gk = c->sh[k].grads;
-        for (int64_t i = lo; i < hi; i++)
-            g[i] += gk[i];
+        if (k < c->n_shards - 1)
+            for (int64_t i = lo; i < hi; i++)
+                g[i] += gk[i];
+        else /* the mean in the same pass as the last sum */
+            for (int64_t i = lo; i < hi; i++)
+                g[i] = (g[i] + gk[i]) * inv;
     }
-    for (int64_t i = lo; i < hi; i++)
-        g[i] *= inv;
+}
+
+/* The fused end of a step on one worker's slice: in chunks that stay in
+ * cache, the shards' mean gradient, the update, and every shard's block
+ * zeroed for the next step (one pass over memory instead of a memset, a sum,
+ * a scale and an update each streaming the whole store: the MLP's 1.5 M
+ * parameters are 6 MB per block). */
+static void reduce_update_zero(dlx_model *m, const clf *c, const dlx_optim_consts *oc, int64_t lo, int64_t hi)
+{
+    enum { CHUNK = 4096 }; /* floats: 5 arrays of 16 KB */
+    for (int64_t a = lo; a < hi; a += CHUNK) {
+        int64_t b = a + CHUNK < hi ? a + CHUNK : hi;
+        reduce_range(m, c, a, b);
+        dlx_optim_apply(m->optim, oc, a, b);
+        memset(m->params.grads + a, 0, (size_t)(b - a) * sizeof(float));
+        for (int k = 1; k < c->n_shards; k++)
+            memset(c->sh[k].grads + a, 0, (size_t)(b - a) * sizeof(float));
+    }
 }
 
 static void reduce_grads(dlx_model *m, clf *c)
@@ -648,7 +669,8 @@ static int clf_train(dlx_model *m, dlx_err *err)
                 const dlx_ctx ctx = {.training = true, .seed = m->seed,
                                      .step = (uint64_t)(m->step * c->n_shards + k), .threads = 1};
                 dlx_graph_forward(sh->g, &ctx);
-                memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
+                if (!c->grads_zero)
+                    memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
                 dlx_graph_backward(sh->g, sh->loss, &ctx);
                 sh->step_correct = 0;
                 score_rows(sh->logits->out.data, sh->y->out.data, (int)c->shard_batch, c->num_classes, NULL,
@@ -662,8 +684,7 @@ static int clf_train(dlx_model *m, dlx_err *err)
             if (fused && isfinite(l)) {
                 int64_t lo, hi;
                 param_slice(m->params.total, worker_id(), worker_count(), &lo, &hi);
-                reduce_range(m, c, lo, hi);
-                dlx_optim_apply(m->optim, &oc, lo, hi);
+                reduce_update_zero(m, c, &oc, lo, hi);
             }
             if (worker_id() == 0)
                 loss = l;
@@ -682,6 +703,7 @@ static int clf_train(dlx_model *m, dlx_err *err)
                                   isnan(loss) ? "NaN" : "infinite", (long long)m->step + 1, (long long)epoch + 1);
             goto out;
         }
+        c->grads_zero = fused; /* (the loss is finite here) */
         if (fused) {
             dlx_optim_commit(m->optim);
         } else {
