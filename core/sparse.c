@@ -25,12 +25,10 @@ void dlx_sparse_shrink(float *y, const float *theta, int64_t N, int m)
     }
 }
 
-double dlx_sparse_max_eig(const float *G, int m)
+/* Power iteration in v, w (m doubles each). */
+static double max_eig(const float *G, int m, double *v, double *w)
 {
-    double *v = malloc((size_t)m * sizeof *v), *w = malloc((size_t)m * sizeof *w);
     double lam = 0.0;
-    if (!v || !w)
-        goto out_free;
     for (int j = 0; j < m; j++)
         v[j] = 1.0 + 0.01 * (double)(j % 7); /* not orthogonal to the top eigenvector in practice */
     for (int it = 0; it < 500; it++) {
@@ -52,9 +50,16 @@ double dlx_sparse_max_eig(const float *G, int m)
         if (it > 10 && fabs(lam - prev) <= 1e-10 * lam)
             break;
     }
-out_free:
+    return lam;
+}
+
+double dlx_sparse_max_eig(const float *G, int m)
+{
+    double *v = malloc(2 * (size_t)m * sizeof *v);
+    if (!v)
+        return 0.0;
+    double lam = max_eig(G, m, v, v + m);
     free(v);
-    free(w);
     return lam;
 }
 
@@ -67,6 +72,8 @@ void dlx_sparse_free(dlx_sparse *s)
     free(s->We);
     free(s->S);
     free(s->theta);
+    free(s->eig);
+    free(s->ws);
     memset(s, 0, sizeof *s);
 }
 
@@ -85,17 +92,25 @@ int dlx_sparse_init(dlx_sparse *s, const float *Wd, int n, int m, float alpha, d
     s->We = malloc(nm * sizeof(float));
     s->S = malloc(mm * sizeof(float));
     s->theta = malloc((size_t)m * sizeof(float));
-    if (!s->Wd || !s->G || !s->We || !s->S || !s->theta) {
+    s->eig = malloc(2 * (size_t)m * sizeof(double));
+    if (!s->Wd || !s->G || !s->We || !s->S || !s->theta || !s->eig) {
         dlx_sparse_free(s);
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for a %dx%d dictionary", n, m);
     }
-    memcpy(s->Wd, Wd, nm * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n, 1.0f, s->Wd, m, s->Wd, m, 0.0f, s->G, m);
-    s->L = (float)(dlx_sparse_max_eig(s->G, m) * 1.0001);
-    if (!(s->L > 0.0f)) {
+    int rc = dlx_sparse_set_dictionary(s, Wd, err);
+    if (rc)
         dlx_sparse_free(s);
+    return rc;
+}
+
+int dlx_sparse_set_dictionary(dlx_sparse *s, const float *Wd, dlx_err *err)
+{
+    const int n = s->n, m = s->m;
+    memcpy(s->Wd, Wd, (size_t)n * m * sizeof(float));
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, m, m, n, 1.0f, s->Wd, m, s->Wd, m, 0.0f, s->G, m);
+    s->L = (float)(max_eig(s->G, m, s->eig, s->eig + m) * 1.0001);
+    if (!(s->L > 0.0f))
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse coding: the dictionary is zero");
-    }
     const float invL = 1.0f / s->L;
     for (int i = 0; i < m; i++)
         for (int j = 0; j < n; j++)
@@ -104,14 +119,51 @@ int dlx_sparse_init(dlx_sparse *s, const float *Wd, int n, int m, float alpha, d
         for (int j = 0; j < m; j++)
             s->S[(size_t)i * m + j] = (i == j ? 1.0f : 0.0f) - s->G[(size_t)i * m + j] * invL;
     for (int j = 0; j < m; j++)
-        s->theta[j] = alpha * invL;
+        s->theta[j] = s->alpha * invL;
     return 0;
+}
+
+/* Bytes of work buffers for a call on N rows: the largest of ISTA/FISTA's
+ * (B, T, Y: N x m floats each, and a float per row block), CoD's (B, out,
+ * then a double and a byte per row) and the energy's residual (N x n). */
+static size_t ws_bytes(const dlx_sparse *s, int N)
+{
+    size_t nm = (size_t)N * s->m;
+    size_t fista = (3 * nm + (size_t)N) * sizeof(float);
+    size_t cod = 2 * nm * sizeof(float) + (size_t)N * (sizeof(double) + 1);
+    size_t energy = (size_t)N * s->n * sizeof(float);
+    size_t b = fista > cod ? fista : cod;
+    return b > energy ? b : energy;
+}
+
+int dlx_sparse_reserve(dlx_sparse *s, int N, dlx_err *err)
+{
+    if (N <= s->ws_rows)
+        return 0;
+    void *p = malloc(ws_bytes(s, N));
+    if (!p)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for sparse inference on %d samples", N);
+    free(s->ws);
+    s->ws = p;
+    s->ws_rows = N;
+    return 0;
+}
+
+/* The workspace when it covers N rows, else a new buffer the caller frees
+ * (*owned); NULL when out of memory. */
+static void *ws_get(const dlx_sparse *s, int N, void **owned)
+{
+    *owned = NULL;
+    if (s->ws && N <= s->ws_rows)
+        return s->ws;
+    return *owned = malloc(ws_bytes(s, N));
 }
 
 double dlx_sparse_energy(const dlx_sparse *s, const float *X, const float *Z, int N, double *per_sample)
 {
     const int n = s->n, m = s->m;
-    float *R = malloc((size_t)N * n * sizeof(float));
+    void *owned;
+    float *R = ws_get(s, N, &owned);
     if (!R)
         return NAN;
     memcpy(R, X, (size_t)N * n * sizeof(float));
@@ -128,7 +180,7 @@ double dlx_sparse_energy(const dlx_sparse *s, const float *X, const float *Z, in
             per_sample[i] = e;
         total += e;
     }
-    free(R);
+    free(owned);
     return total / (double)N;
 }
 
@@ -237,14 +289,12 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
 {
     const int m = s->m, RB = row_block(N), nb = (N + RB - 1) / RB;
     const size_t len = (size_t)N * m;
-    float *B = malloc(len * sizeof(float)), *T = malloc(len * sizeof(float));
-    float *Y = fista ? malloc(len * sizeof(float)) : NULL;
-    float *chg = malloc((size_t)nb * sizeof(float));
+    void *owned;
+    float *B = ws_get(s, N, &owned);
+    if (!B)
+        return DLX_ENOMEM;
+    float *T = B + len, *Y = fista ? T + len : NULL, *chg = T + 2 * len; /* nb <= N floats */
     int rc = 0, next = 0;
-    if (!B || !T || (fista && !Y) || !chg) {
-        rc = DLX_ENOMEM;
-        goto out_free;
-    }
     memset(Z, 0, len * sizeof(float));
     if (fista)
         memset(Y, 0, len * sizeof(float));
@@ -321,10 +371,7 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
     if (o->n_record)
         record_rest(o, next, Z, len);
 out_free:
-    free(B);
-    free(T);
-    free(Y);
-    free(chg);
+    free(owned);
     return rc;
 }
 
@@ -333,14 +380,14 @@ static int solve_cod(const dlx_sparse *s, const float *X, int N, float *Z, dlx_s
     const int n = s->n, m = s->m;
     const size_t len = (size_t)N * m;
     const float a = s->alpha;
-    float *B = malloc(len * sizeof(float)), *out = malloc(len * sizeof(float));
-    double *E = malloc((size_t)N * sizeof *E);
-    unsigned char *done = calloc((size_t)N, 1);
+    void *owned;
+    double *E = ws_get(s, N, &owned); /* N doubles first (aligned), then B, out, done */
+    if (!E)
+        return DLX_ENOMEM;
+    float *B = (float *)(E + N), *out = B + len;
+    unsigned char *done = (unsigned char *)(out + len);
+    memset(done, 0, (size_t)N);
     int rc = 0, next = 0;
-    if (!B || !out || !E || !done) {
-        rc = DLX_ENOMEM;
-        goto out_free;
-    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, m, n, 1.0f, X, n, s->Wd, m, 0.0f, B, m);
     memset(Z, 0, len * sizeof(float));
     for (int i = 0; i < N; i++) {
@@ -408,11 +455,7 @@ static int solve_cod(const dlx_sparse *s, const float *X, int N, float *Z, dlx_s
     }
     if (o->n_record)
         record_rest(o, next, Z, len);
-out_free:
-    free(B);
-    free(out);
-    free(E);
-    free(done);
+    free(owned);
     return rc;
 }
 

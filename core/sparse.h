@@ -37,10 +37,22 @@ typedef struct dlx_sparse {
     float *We;    /* m x n, Wd^T / L */
     float *S;     /* m x m, I - G / L */
     float *theta; /* m, alpha / L */
+    double *eig;  /* 2 m: the power iteration's vectors */
+    /* Work buffers for dlx_sparse_solve and dlx_sparse_energy on up to
+     * ws_rows rows (dlx_sparse_reserve), so that a training loop allocates
+     * nothing per step; larger calls allocate their own. With a workspace,
+     * one solve at a time per dlx_sparse. */
+    void *ws;
+    int ws_rows;
 } dlx_sparse;
 
 /* Copy Wd (n x m) and derive G, L, We, S, theta. */
 int dlx_sparse_init(dlx_sparse *s, const float *Wd, int n, int m, float alpha, dlx_err *err);
+/* A new dictionary of the same size: the same derivation into the existing
+ * buffers (no allocation). DLX_EINVAL for a zero dictionary. */
+int dlx_sparse_set_dictionary(dlx_sparse *s, const float *Wd, dlx_err *err);
+/* Allocate the work buffers for calls on up to N rows. */
+int dlx_sparse_reserve(dlx_sparse *s, int N, dlx_err *err);
 void dlx_sparse_free(dlx_sparse *s);
 
 /* Options and outputs of one solve. */

@@ -206,11 +206,14 @@ static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
     }
     float *X = malloc((size_t)B * n * sizeof(float)), *Z = malloc((size_t)B * k * sizeof(float));
     float *R = malloc((size_t)B * n * sizeof(float));
+    dlx_sparse sp = {0}; /* its buffers and workspace reused at every step: no allocation in the loop */
     int rc = 0;
     if (!X || !Z || !R) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out_free;
     }
+    if ((rc = dlx_sparse_init(&sp, wd, n, k, (float)c->alpha, err)) || (rc = dlx_sparse_reserve(&sp, B, err)))
+        goto out_free;
     dlx_rng r;
     dlx_rng_init(&r, m->seed, STREAM_DICT_BATCH);
     double t0 = now_s(), t_log = t0, e_sum = 0.0;
@@ -218,19 +221,13 @@ static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
     for (int64_t step = 0; step < c->dict_steps; step++) {
         for (int i = 0; i < B; i++)
             memcpy(X + (size_t)i * n, c->Xtr + (size_t)dlx_rng_below(&r, (uint32_t)c->ntr) * n, (size_t)n * sizeof(float));
-        dlx_sparse sp;
-        rc = dlx_sparse_init(&sp, wd, n, k, (float)c->alpha, err);
-        if (rc)
+        if (step > 0 && (rc = dlx_sparse_set_dictionary(&sp, wd, err)))
             goto out_free;
         dlx_sparse_opts o = {.max_iters = (int)c->dict_iters, .threads = solver_threads(m)};
-        rc = dlx_sparse_solve(&sp, DLX_SPARSE_FISTA, X, B, Z, &o, err);
-        if (!rc) {
-            e_sum += dlx_sparse_energy(&sp, X, Z, B, NULL);
-            since++;
-        }
-        dlx_sparse_free(&sp);
-        if (rc)
+        if ((rc = dlx_sparse_solve(&sp, DLX_SPARSE_FISTA, X, B, Z, &o, err)))
             goto out_free;
+        e_sum += dlx_sparse_energy(&sp, X, Z, B, NULL);
+        since++;
         /* R = X - Z Wd^T; Wd += lr / B * R^T Z; then unit columns */
         memcpy(R, X, (size_t)B * n * sizeof(float));
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, n, k, -1.0f, Z, k, wd, k, 1.0f, R, n);
@@ -247,6 +244,7 @@ static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
         }
     }
 out_free:
+    dlx_sparse_free(&sp);
     free(X);
     free(Z);
     free(R);

@@ -97,6 +97,47 @@ START_TEST(test_shrink_shape_error)
 }
 END_TEST
 
+/* A reserved workspace and a dictionary swapped in place give the same bits
+ * as fresh solver state: what dictionary learning relies on to allocate
+ * nothing per step. Calls larger than the workspace still work. */
+START_TEST(test_solver_workspace_and_new_dictionary)
+{
+    enum { n = 20, m = 30, N = 40 };
+    float *Wd1 = malloc(n * m * sizeof(float)), *Wd2 = malloc(n * m * sizeof(float));
+    float *X = malloc(N * n * sizeof(float)), *X2 = malloc(N * n * sizeof(float));
+    float *Za = malloc(N * m * sizeof(float)), *Zb = malloc(N * m * sizeof(float));
+    make_problem(n, m, N, 7, Wd1, X);
+    make_problem(n, m, N, 8, Wd2, X2);
+    dlx_err err;
+    dlx_sparse fresh, reused;
+    ck_assert_int_eq(dlx_sparse_init(&reused, Wd1, n, m, 0.3f, &err), 0);
+    ck_assert_int_eq(dlx_sparse_reserve(&reused, N / 2, &err), 0);
+    ck_assert_int_eq(dlx_sparse_set_dictionary(&reused, Wd2, &err), 0);
+    ck_assert_int_eq(dlx_sparse_init(&fresh, Wd2, n, m, 0.3f, &err), 0);
+    ck_assert_float_eq(reused.L, fresh.L);
+    for (int a = 0; a < 3; a++) {
+        for (int rows = N / 2; rows <= N; rows += N / 2) { /* within, then beyond the workspace */
+            dlx_sparse_opts o1 = {.max_iters = a == DLX_SPARSE_COD ? 200 : 50}, o2 = o1;
+            ck_assert_int_eq(dlx_sparse_solve(&fresh, (dlx_sparse_algo)a, X, rows, Za, &o1, &err), 0);
+            ck_assert_int_eq(dlx_sparse_solve(&reused, (dlx_sparse_algo)a, X, rows, Zb, &o2, &err), 0);
+            ck_assert_mem_eq(Za, Zb, (size_t)rows * m * sizeof(float));
+            ck_assert_double_eq(dlx_sparse_energy(&fresh, X, Za, rows, NULL),
+                                dlx_sparse_energy(&reused, X, Zb, rows, NULL));
+        }
+    }
+    memset(Wd2, 0, n * m * sizeof(float));
+    ck_assert_int_eq(dlx_sparse_set_dictionary(&reused, Wd2, &err), DLX_EINVAL);
+    dlx_sparse_free(&fresh);
+    dlx_sparse_free(&reused);
+    free(Wd1);
+    free(Wd2);
+    free(X);
+    free(X2);
+    free(Za);
+    free(Zb);
+}
+END_TEST
+
 /* ISTA, FISTA and CoD reach one energy within 1e-4 relative; FISTA is faster than ISTA. */
 START_TEST(test_exact_solvers_agree)
 {
@@ -553,6 +594,7 @@ Suite *lista_suite(void)
     tcase_add_test(tc, test_shrink_values);
     tcase_add_test(tc, test_shrink_shape_error);
     tcase_add_test(tc, test_exact_solvers_agree);
+    tcase_add_test(tc, test_solver_workspace_and_new_dictionary);
     tcase_add_test(tc, test_solver_tolerance_and_records);
     tcase_add_test(tc, test_solver_threads_bitwise);
     tcase_add_test(tc, test_lista_init_is_ista);

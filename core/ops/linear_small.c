@@ -29,30 +29,40 @@ static inline __mmask8 lanes8(int r)
  * compile-time constants at every call (ROWS below), so the arrays live in
  * registers. */
 static inline __attribute__((always_inline)) void main_block(int R, int V, const float *x, int K,
-    const float *wt, int M, int j0, const float *b, float *y, bool relu)
+                                                             const float *wt, int M, int j0, const float *b,
+                                                             float *y, bool relu)
 {
     __m256 acc[8][3];
     _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)
+    {
         _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
+    }
     const float *wp = wt + j0;
     for (int k = 0; k < K; k++, wp += M) {
         __m256 w[3];
         _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) w[v] = _mm256_loadu_ps(wp + 8 * v);
-        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++) {
+        _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)
+        {
             __m256 xb = _mm256_broadcast_ss(x + (size_t)r * K + k);
             _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(xb, w[v], acc[r][v]);
         }
     }
     const __m256 zero = _mm256_setzero_ps();
     _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)
-        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) {
+    {
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++)
+        {
             __m256 t = acc[r][v];
-            if (b) t = _mm256_add_ps(t, _mm256_loadu_ps(b + j0 + 8 * v));
-            if (relu) t = _mm256_max_ps(t, zero);
+            if (b)
+                t = _mm256_add_ps(t, _mm256_loadu_ps(b + j0 + 8 * v));
+            if (relu)
+                t = _mm256_max_ps(t, zero); /* NaN -> 0, as t > 0 ? t : 0 */
             _mm256_storeu_ps(y + (size_t)r * M + j0 + 8 * v, t);
         }
+    }
 }
 
+/* the sum of the 8 lanes */
 static inline float hsum8(__m256 v)
 {
     __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
@@ -64,7 +74,8 @@ static inline float hsum8(__m256 v)
 /* Columns [j0, M) (fewer than 8) as dot products of x rows with w rows over
  * k, 8 at a time with a masked tail; 4 rows at a time so that 4 independent
  * sums hide the FMA latency. */
-static void tail_cols(int N, int M, int K, int j0, const float *x, const float *w, const float *b, float *y, bool relu)
+static void tail_cols(int N, int M, int K, int j0, const float *x, const float *w, const float *b, float *y,
+                      bool relu)
 {
     const __mmask8 kt = lanes8(K % 8);
     const int kf = K - K % 8;
@@ -95,24 +106,47 @@ static void tail_cols(int N, int M, int K, int j0, const float *x, const float *
                 y[(size_t)(i + r) * M + j] = relu ? (t > 0.0f ? t : 0.0f) : t;
             }
         }
-        for (; i < N; i++) {
+        for (; i < N; i++) { /* the last N % 4 rows one at a time */
             const float *xr = x + (size_t)i * K;
             __m256 s0 = _mm256_setzero_ps();
             int k = 0;
-            for (; k < kf; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wr + k), s0);
-            if (kt) s0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + k), _mm256_maskz_loadu_ps(kt, wr + k), s0);
-            float t = hsum8(s0); t = b ? t + b[j] : t;
+            for (; k < kf; k += 8)
+                s0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wr + k), s0);
+            if (kt)
+                s0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + k), _mm256_maskz_loadu_ps(kt, wr + k), s0);
+            float t = b ? hsum8(s0) + b[j] : hsum8(s0);
             y[(size_t)i * M + j] = relu ? (t > 0.0f ? t : 0.0f) : t;
         }
     }
 }
 
-/* one row block of R <= 8 rows at column block width V */
-#define ROWS(V) switch (R) { case 8: main_block(8, V, xr, K, wt, M, j0, b, yr, relu); break; \
-  case 7: main_block(7, V, xr, K, wt, M, j0, b, yr, relu); break; case 6: main_block(6, V, xr, K, wt, M, j0, b, yr, relu); break; \
-  case 5: main_block(5, V, xr, K, wt, M, j0, b, yr, relu); break; case 4: main_block(4, V, xr, K, wt, M, j0, b, yr, relu); break; \
-  case 3: main_block(3, V, xr, K, wt, M, j0, b, yr, relu); break; case 2: main_block(2, V, xr, K, wt, M, j0, b, yr, relu); break; \
-  default: main_block(1, V, xr, K, wt, M, j0, b, yr, relu); break; }
+/* One block of R <= 8 rows at width V: a constant R and V for main_block. */
+#define ROW_CASE(R_, V_)                                                                                   \
+    case R_:                                                                                               \
+        main_block(R_, V_, x, K, wt, M, j0, b, y, relu);                                                   \
+        break
+#define ROW_SWITCH(V_)                                                                                     \
+    switch (R) {                                                                                           \
+        ROW_CASE(8, V_);                                                                                   \
+        ROW_CASE(7, V_);                                                                                   \
+        ROW_CASE(6, V_);                                                                                   \
+        ROW_CASE(5, V_);                                                                                   \
+        ROW_CASE(4, V_);                                                                                   \
+        ROW_CASE(3, V_);                                                                                   \
+        ROW_CASE(2, V_);                                                                                   \
+        ROW_CASE(1, V_);                                                                                   \
+    }
+
+static void row_block(int R, int V, const float *x, int K, const float *wt, int M, int j0, const float *b,
+                      float *y, bool relu)
+{
+    if (V == 3)
+        ROW_SWITCH(3)
+    else if (V == 2)
+        ROW_SWITCH(2)
+    else
+        ROW_SWITCH(1)
+}
 
 /* wt (K x M) columns [0, mf) = w (M x K) rows [0, mf), mf a multiple of 8:
  * 8 x 8 blocks transposed in registers */
@@ -158,14 +192,13 @@ void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *
     transpose_w(w, wt, mf, M, K);
     for (int i = 0; i < N; i += 8) {
         int R = N - i < 8 ? N - i : 8;
-        const float *xr = x + (size_t)i * K;
-        float *yr = y + (size_t)i * M;
         for (int j0 = 0; j0 < mf; j0 += 24) {
-            int V = (mf - j0) / 8; V = V > 3 ? 3 : V;
-            if (V == 3) { ROWS(3) } else if (V == 2) { ROWS(2) } else { ROWS(1) }
+            int V = (mf - j0) / 8 < 3 ? (mf - j0) / 8 : 3;
+            row_block(R, V, x + (size_t)i * K, K, wt, M, j0, b, y + (size_t)i * M, relu);
         }
     }
-    if (mf < M) tail_cols(N, M, K, mf, x, w, b, y, relu);
+    if (mf < M)
+        tail_cols(N, M, K, mf, x, w, b, y, relu);
 }
 
 #else /* no AVX-512VL + FMA in this build: linear.c calls BLAS */
