@@ -65,6 +65,7 @@ typedef struct clf {
     int64_t shard_batch;
     shard sh[MAX_SHARDS];
     int workers; /* shards run at once */
+    int op_threads; /* threads each op may use: every core when there is one shard */
     bool grads_zero; /* every shard's gradient block was zeroed by the last update */
     dlx_layers_out layers;
     uint32_t *order;
@@ -287,10 +288,13 @@ static int clf_create(dlx_model *m, dlx_err *err)
     if (rc)
         return rc;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    c->workers = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
-    if (c->workers > c->n_shards)
-        c->workers = c->n_shards;
-    dlx_optim_set_threads(m->optim, c->workers);
+    int threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
+    c->workers = threads < c->n_shards ? threads : c->n_shards;
+    /* One shard: its ops split large products over the cores instead (each
+     * core packs part of a weight matrix for the whole batch; shards would
+     * each pack all of it for part of the batch). */
+    c->op_threads = c->n_shards == 1 ? threads : 1;
+    dlx_optim_set_threads(m->optim, threads);
     report_layers(m, c);
     return 0;
 }
@@ -335,7 +339,8 @@ static int evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss,
 #pragma omp parallel for num_threads(c->workers) schedule(static, 1)
     for (int k = 0; k < c->n_shards; k++) {
         shard *sh = &c->sh[k];
-        const dlx_ctx ctx = {.training = false, .seed = m->seed, .step = (uint64_t)m->step, .threads = 1};
+        const dlx_ctx ctx = {.training = false, .seed = m->seed, .step = (uint64_t)m->step,
+                             .threads = c->op_threads};
         sh->nll = 0.0;
         sh->correct = 0;
         sh->n_wrong = 0;
@@ -523,6 +528,30 @@ static void report_profile(const dlx_model *m, const dlx_graph *g, const double 
     dlx_run_info(m, "  total %.3f ms per step in ops", 1e3 * total / (double)steps);
 }
 
+/* Forward and backward of shard k on its slice of step `pos`'s batch: its
+ * gradient block gets the shard's mean gradient, sh->step_correct its right
+ * answers. */
+static void train_shard(dlx_model *m, clf *c, int k, int64_t pos, int64_t spe)
+{
+    shard *sh = &c->sh[k];
+    memcpy(sh->idx, c->order + pos * c->batch + k * c->shard_batch, (size_t)c->shard_batch * sizeof *sh->idx);
+    dlx_dataset_batch(&c->train, &c->tf, sh->idx, (int)c->shard_batch, sh->x->out.data, sh->y->out.data);
+    /* small samples in random order are cache misses: start the next
+     * step's slice on its way while this one computes */
+    if (pos + 1 < spe)
+        dlx_dataset_prefetch(&c->train, c->order + (pos + 1) * c->batch + k * c->shard_batch, (int)c->shard_batch);
+    /* a micro-batch counter, so every shard draws its own dropout masks */
+    const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)(m->step * c->n_shards + k),
+                         .threads = c->op_threads};
+    dlx_graph_forward(sh->g, &ctx);
+    if (!c->grads_zero)
+        memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
+    dlx_graph_backward(sh->g, sh->loss, &ctx);
+    sh->step_correct = 0;
+    score_rows(sh->logits->out.data, sh->y->out.data, (int)c->shard_batch, c->num_classes, NULL, &sh->step_correct,
+               sh->idx, NULL);
+}
+
 /* The batch gradient is the mean of the shards' (each is already a mean over
  * its micro-batch): summed in shard order, element by element, so the bits
  * depend neither on the threads nor on how [lo, hi) is cut. */
@@ -651,30 +680,15 @@ static int clf_train(dlx_model *m, dlx_err *err)
         dlx_optim_prepare(m->optim, lr, &oc);
         const bool fused = !dlx_optim_clips(m->optim);
         double loss = 0.0;
-#pragma omp parallel num_threads(c->workers)
+        /* one shard with ops over every core: run it before the region */
+        if (c->op_threads > 1)
+            train_shard(m, c, 0, pos, spe);
+#pragma omp parallel num_threads(c->op_threads > 1 ? c->op_threads : c->workers)
         {
+            if (c->op_threads <= 1) {
 #pragma omp for schedule(static, 1)
-            for (int k = 0; k < c->n_shards; k++) {
-                shard *sh = &c->sh[k];
-                memcpy(sh->idx, c->order + pos * c->batch + k * c->shard_batch,
-                       (size_t)c->shard_batch * sizeof *sh->idx);
-                dlx_dataset_batch(&c->train, &c->tf, sh->idx, (int)c->shard_batch, sh->x->out.data,
-                                  sh->y->out.data);
-                /* small samples in random order are cache misses: start the next
-                 * step's slice on its way while this one computes */
-                if (pos + 1 < spe)
-                    dlx_dataset_prefetch(&c->train, c->order + (pos + 1) * c->batch + k * c->shard_batch,
-                                         (int)c->shard_batch);
-                /* a micro-batch counter, so every shard draws its own dropout masks */
-                const dlx_ctx ctx = {.training = true, .seed = m->seed,
-                                     .step = (uint64_t)(m->step * c->n_shards + k), .threads = 1};
-                dlx_graph_forward(sh->g, &ctx);
-                if (!c->grads_zero)
-                    memset(k == 0 ? m->params.grads : sh->grads, 0, (size_t)m->params.total * sizeof(float));
-                dlx_graph_backward(sh->g, sh->loss, &ctx);
-                sh->step_correct = 0;
-                score_rows(sh->logits->out.data, sh->y->out.data, (int)c->shard_batch, c->num_classes, NULL,
-                           &sh->step_correct, sh->idx, NULL);
+                for (int k = 0; k < c->n_shards; k++)
+                    train_shard(m, c, k, pos, spe);
             }
             /* (the loop's barrier: every shard's loss and gradient is in) */
             double l = 0.0;

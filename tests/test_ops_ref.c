@@ -133,6 +133,33 @@ static void fx_check(fixture *f, const double *yref, const double *dxref, const 
         f->y->op->backward(f->y, &ctx);
         expect_close("dx (accumulated)", f->x->out.grad, dxref, f->x->out.numel, 2.0);
     }
+
+    /* The same bits with 3 threads for the op as with one (ops that split
+     * their work split it by shape, never by thread count). */
+    int64_t np = f->p.total, nx = f->x->out.numel;
+    float *y1 = malloc((size_t)ny * sizeof(float)), *g1 = malloc((size_t)np * sizeof(float));
+    float *dx1 = dxref ? malloc((size_t)nx * sizeof(float)) : NULL;
+    for (int t = 1; t <= 3; t += 2) {
+        dlx_ctx tc = {.training = true, .seed = 1, .step = 0, .threads = t};
+        dlx_params_zero_grad(&f->p);
+        dlx_graph_forward(f->g, &tc);
+        dlx_graph_backward_from(f->g, f->y, f->seed, &tc);
+        if (t == 1) {
+            memcpy(y1, f->y->out.data, (size_t)ny * sizeof(float));
+            memcpy(g1, f->p.grads, (size_t)np * sizeof(float));
+            if (dx1)
+                memcpy(dx1, f->x->out.grad, (size_t)nx * sizeof(float));
+            continue;
+        }
+        ck_assert_msg(memcmp(y1, f->y->out.data, (size_t)ny * sizeof(float)) == 0, "y differs with 3 threads");
+        ck_assert_msg(memcmp(g1, f->p.grads, (size_t)np * sizeof(float)) == 0,
+                      "parameter gradients differ with 3 threads");
+        if (dx1)
+            ck_assert_msg(memcmp(dx1, f->x->out.grad, (size_t)nx * sizeof(float)) == 0, "dx differs with 3 threads");
+    }
+    free(y1);
+    free(g1);
+    free(dx1);
 }
 
 /* ---- activations in double ---- */
@@ -281,6 +308,11 @@ static const lin_case k_lin[] = {
     {9, {9, 4, 5}, 3, 40, 0, DLX_ACT_RELU, 0, true},
     {8, {8, 8}, 2, 8, 1, DLX_ACT_NONE, 0, false},
     {20, {20, 33}, 2, 31, 1, DLX_ACT_LEAKY_RELU, 0.1f, true},
+    /* products over 2^21 multiply-adds: column blocks shared by the op's
+     * threads (4 blocks of M, 2 of K; 2 of M on 96/104 columns, 4 of K) */
+    {64, {64, 128}, 2, 256, 1, DLX_ACT_RELU, 0, true},
+    {40, {40, 300}, 2, 200, 1, DLX_ACT_TANH, 0, true},
+    {40, {40, 300}, 2, 200, 0, DLX_ACT_NONE, 0, true},
 };
 
 START_TEST(test_linear_ref)

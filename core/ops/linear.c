@@ -11,8 +11,9 @@
  *
  * Saved for backward: nothing beyond X, W and Y themselves; the scratch is
  * a workspace so that out.grad is never modified (a fan-out node's gradient
- * may still be read by others). Every product is one cblas_sgemm; the
- * gradient ones use beta = 1 because backward accumulates.
+ * may still be read by others). Products go to cblas_sgemm (beta = 1 for the
+ * gradients: backward accumulates), large ones in column blocks over the
+ * op's threads, small ones forward to linear_small.c.
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -31,25 +32,26 @@ static inline __mmask16 lanes(int r)
 }
 #endif
 
-/* y[i][j] = relu(y[i][j] + b[j]) over N rows of M. Rows of a small layer (25
- * units) are not a multiple of the vector width: masked vectors instead of a
- * scalar tail per row. Same bits either way (one add and one max each). */
-static void rows_bias_relu(float *y, const float *b, int N, int M)
+/* y[i][j] = relu(y[i][j] + b[j]) over N rows of width W, ld apart. Rows of a
+ * small layer (25 units) are not a multiple of the vector width: masked
+ * vectors instead of a scalar tail per row. Same bits either way (one add and
+ * one max each). */
+static void rows_bias_relu(float *y, int ld, const float *b, int N, int W)
 {
 #if defined(__AVX512F__)
     const __m512 zero = _mm512_setzero_ps();
     for (int i = 0; i < N; i++) {
-        float *yr = y + (size_t)i * M;
-        for (int j = 0; j < M; j += 16) {
-            __mmask16 k = lanes(M - j);
+        float *yr = y + (size_t)i * ld;
+        for (int j = 0; j < W; j += 16) {
+            __mmask16 k = lanes(W - j);
             __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(k, yr + j), _mm512_maskz_loadu_ps(k, b + j));
             _mm512_mask_storeu_ps(yr + j, k, _mm512_max_ps(v, zero)); /* NaN -> 0, as v > 0 ? v : 0 */
         }
     }
 #else
     for (int i = 0; i < N; i++) {
-        float *yr = y + (size_t)i * M;
-        for (int j = 0; j < M; j++) {
+        float *yr = y + (size_t)i * ld;
+        for (int j = 0; j < W; j++) {
             float v = yr[j] + b[j];
             yr[j] = v > 0.0f ? v : 0.0f;
         }
@@ -58,18 +60,18 @@ static void rows_bias_relu(float *y, const float *b, int N, int M)
 }
 
 /* t = y > 0 ? g : 0 (the ReLU mask) and, with db, db[j] += sum_i t[i][j]
- * in row order (the same bits on both paths) */
-static void rows_relu_grad(const float *y, const float *g, float *t, float *db, int N, int M)
+ * in row order (the same bits on both paths); N rows of width W, ld apart */
+static void rows_relu_grad(const float *y, const float *g, float *t, int ld, float *db, int N, int W)
 {
 #if defined(__AVX512F__)
     /* a column block at a time, its db slice in a register (a masked store
      * followed by a load of the same db slice would wait for the store) */
     const __m512 zero = _mm512_setzero_ps();
-    for (int j = 0; j < M; j += 16) {
-        __mmask16 k = lanes(M - j);
+    for (int j = 0; j < W; j += 16) {
+        __mmask16 k = lanes(W - j);
         __m512 acc = db ? _mm512_maskz_loadu_ps(k, db + j) : zero;
         for (int i = 0; i < N; i++) {
-            size_t o = (size_t)i * M + j;
+            size_t o = (size_t)i * ld + j;
             __mmask16 pos = _mm512_mask_cmp_ps_mask(k, _mm512_maskz_loadu_ps(k, y + o), zero, _CMP_GT_OQ);
             __m512 tv = _mm512_maskz_loadu_ps(pos, g + o);
             _mm512_mask_storeu_ps(t + o, k, tv);
@@ -80,15 +82,44 @@ static void rows_relu_grad(const float *y, const float *g, float *t, float *db, 
     }
 #else
     for (int i = 0; i < N; i++) {
-        const float *yr = y + (size_t)i * M, *gr = g + (size_t)i * M;
-        float *tr = t + (size_t)i * M;
-        for (int j = 0; j < M; j++)
+        const float *yr = y + (size_t)i * ld, *gr = g + (size_t)i * ld;
+        float *tr = t + (size_t)i * ld;
+        for (int j = 0; j < W; j++)
             tr[j] = yr[j] > 0.0f ? gr[j] : 0.0f;
         if (db)
-            for (int j = 0; j < M; j++)
+            for (int j = 0; j < W; j++)
                 db[j] += tr[j];
     }
 #endif
+}
+
+/* Large products are cut into column blocks that the op's threads share
+ * (ctx->threads: one shard whose ops use every core, instead of one shard per
+ * core each packing the whole weight matrix for half the rows). The blocks
+ * are a function of the shape alone, so the bits do not depend on the thread
+ * count: a power of two up to 8 (2, 4 or 8 threads share them evenly), each
+ * at least 64 columns, for products of at least 2^21 multiply-adds. */
+static int col_blocks(int N, int cols, int K)
+{
+    if ((double)N * cols * K < (double)(1 << 21))
+        return 1;
+    int nb = 1;
+    while (nb < 8 && cols / (2 * nb) >= 64)
+        nb *= 2;
+    return nb;
+}
+
+/* columns [*lo, *hi) of block i of nb, cut on 16-float boundaries */
+static void col_range(int cols, int nb, int i, int *lo, int *hi)
+{
+    *lo = i == 0 ? 0 : (int)(((int64_t)cols * i / nb) & ~15);
+    *hi = i == nb - 1 ? cols : (int)(((int64_t)cols * (i + 1) / nb) & ~15);
+}
+
+static int op_threads(const dlx_ctx *ctx, int blocks)
+{
+    int t = ctx && ctx->threads > 1 ? ctx->threads : 1;
+    return t < blocks ? t : blocks;
 }
 
 static int linear_infer(dlx_node *n, dlx_err *err)
@@ -137,9 +168,34 @@ static int linear_infer(dlx_node *n, dlx_err *err)
     return 0;
 }
 
+/* Bias and activation on output columns [j0, j0 + W) of N rows of M. */
+static void bias_act_block(const dlx_linear_attr *a, float *y, const float *b, int N, int M, int j0, int W)
+{
+    if (b && a->act == DLX_ACT_RELU) {
+        rows_bias_relu(y + j0, M, b + j0, N, W);
+        return;
+    }
+    for (int i = 0; i < N; i++) {
+        float *yr = y + (size_t)i * M + j0;
+        if (b)
+            for (int j = 0; j < W; j++)
+                yr[j] += b[j0 + j];
+        dlx_act_forward(a->act, a->alpha, yr, W);
+    }
+}
+
+static void forward_block(const dlx_linear_attr *a, const float *x, const float *w, const float *b, float *y,
+                          int N, int M, int K, int nb, int i)
+{
+    int j0, j1;
+    col_range(M, nb, i, &j0, &j1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, j1 - j0, K, 1.0f, x, K, w + (size_t)j0 * K, K, 0.0f,
+                y + j0, M);
+    bias_act_block(a, y, b, N, M, j0, j1 - j0);
+}
+
 static void linear_forward(dlx_node *n, const dlx_ctx *ctx)
 {
-    (void)ctx;
     const dlx_linear_attr *a = n->attr;
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     float *y = n->out.data;
@@ -153,51 +209,86 @@ static void linear_forward(dlx_node *n, const dlx_ctx *ctx)
             dlx_act_forward(a->act, a->alpha, y, (int64_t)N * M);
         return;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0f, x, K, w, K, 0.0f, y, M);
-    /* bias and activation in one pass over Z (relu, the common case, fused;
-     * a per-row bias copy before the GEMM cost more than the GEMM on tiny layers) */
-    if (b && a->act == DLX_ACT_RELU) {
-        rows_bias_relu(y, b, N, M);
-        return;
+    /* one GEMM per column block, its bias and activation right after it
+     * while the block is in cache */
+    const int nb = col_blocks(N, M, K), threads = op_threads(ctx, nb);
+    if (threads > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int i = 0; i < nb; i++)
+            forward_block(a, x, w, b, y, N, M, K, nb, i);
+    } else {
+        for (int i = 0; i < nb; i++)
+            forward_block(a, x, w, b, y, N, M, K, nb, i);
     }
-    if (b)
-        for (int i = 0; i < N; i++)
-            for (int j = 0; j < M; j++)
-                y[(size_t)i * M + j] += b[j];
-    dlx_act_forward(a->act, a->alpha, y, (int64_t)N * M);
+}
+
+/* dZ, db and dW for column block i of M */
+static void dz_dw_block(const dlx_node *n, const float *dz, int N, int M, int K, int nb, int i)
+{
+    const dlx_linear_attr *a = n->attr;
+    const float *x = n->in[0]->out.data, *g = n->out.grad, *y = n->out.data;
+    float *dw = n->in[1]->out.grad, *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
+    int j0, j1;
+    col_range(M, nb, i, &j0, &j1);
+    const int W = j1 - j0;
+    if (a->act == DLX_ACT_RELU) { /* mask and bias gradient in one pass */
+        rows_relu_grad(y + j0, g + j0, n->scratch + j0, M, db ? db + j0 : NULL, N, W);
+    } else {
+        if (a->act != DLX_ACT_NONE)
+            for (int r = 0; r < N; r++) {
+                size_t o = (size_t)r * M + j0;
+                memcpy(n->scratch + o, g + o, (size_t)W * sizeof(float));
+                dlx_act_backward(a->act, a->alpha, y + o, n->scratch + o, W);
+            }
+        if (db)
+            for (int r = 0; r < N; r++)
+                for (int j = j0; j < j1; j++)
+                    db[j] += dz[(size_t)r * M + j];
+    }
+    if (dw)
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, K, N, 1.0f, dz + j0, M, x, K, 1.0f,
+                    dw + (size_t)j0 * K, K);
+}
+
+/* dX for column block i of K */
+static void dx_block(const dlx_node *n, const float *dz, int N, int M, int K, int nb, int i)
+{
+    const float *w = n->in[1]->out.data;
+    float *dx = n->in[0]->out.grad;
+    int k0, k1;
+    col_range(K, nb, i, &k0, &k1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, k1 - k0, M, 1.0f, dz, M, w + k0, K, 1.0f, dx + k0,
+                K);
 }
 
 static void linear_backward(dlx_node *n, const dlx_ctx *ctx)
 {
-    (void)ctx;
     const dlx_linear_attr *a = n->attr;
-    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
-    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
-    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
+    const bool has_dx = n->in[0]->out.grad != NULL;
     const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1];
     const int K = (int)n->in[1]->out.shape.d[1];
-    const float *dz = n->out.grad;
-    if (a->act == DLX_ACT_RELU) { /* mask and bias gradient in one pass */
-        rows_relu_grad(n->out.data, n->out.grad, n->scratch, db, N, M);
-        dz = n->scratch;
-        db = NULL; /* done */
-    } else if (a->act != DLX_ACT_NONE) {
-        memcpy(n->scratch, n->out.grad, (size_t)N * M * sizeof(float));
-        dlx_act_backward(a->act, a->alpha, n->out.data, n->scratch, (int64_t)N * M);
-        dz = n->scratch;
-    }
-    if (dx)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, K, M, 1.0f, dz, M, w, K, 1.0f,
-                    dx, K);
-    if (dw)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0f, dz, M, x, K, 1.0f, dw,
-                    K);
-    if (db)
-        for (int i = 0; i < N; i++) {
-            const float *row = dz + (size_t)i * M;
-            for (int j = 0; j < M; j++)
-                db[j] += row[j];
+    /* dZ in scratch unless there is no activation (then dZ = dY) */
+    const float *dz = a->act == DLX_ACT_NONE ? n->out.grad : n->scratch;
+    /* dZ, db and dW over column blocks of M; then dX over column blocks of K
+     * (it needs every column of dZ) */
+    const int nbm = col_blocks(N, M, K), nbk = has_dx ? col_blocks(N, K, M) : 0;
+    const int threads = op_threads(ctx, nbm > nbk ? nbm : nbk);
+    if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+        {
+#pragma omp for schedule(static)
+            for (int i = 0; i < nbm; i++)
+                dz_dw_block(n, dz, N, M, K, nbm, i);
+#pragma omp for schedule(static)
+            for (int i = 0; i < nbk; i++)
+                dx_block(n, dz, N, M, K, nbk, i);
         }
+    } else {
+        for (int i = 0; i < nbm; i++)
+            dz_dw_block(n, dz, N, M, K, nbm, i);
+        for (int i = 0; i < nbk; i++)
+            dx_block(n, dz, N, M, K, nbk, i);
+    }
 }
 
 const dlx_op_vtbl dlx_op_linear = {
