@@ -680,17 +680,23 @@ static int clf_train(dlx_model *m, dlx_err *err)
         dlx_optim_prepare(m->optim, lr, &oc);
         const bool fused = !dlx_optim_clips(m->optim);
         double loss = 0.0;
-        /* one shard with ops over every core: run it before the region */
-        if (c->op_threads > 1)
+        /* One shard with ops over every core: run it before the region, whose
+         * team then only updates (every core for a large model; for a tiny
+         * one, starting the team would cost more than the update). */
+        int team = c->workers;
+        if (c->op_threads > 1) {
             train_shard(m, c, 0, pos, spe);
-#pragma omp parallel num_threads(c->op_threads > 1 ? c->op_threads : c->workers)
+            team = m->params.total >= 65536 ? c->op_threads : 1;
+        }
+#pragma omp parallel num_threads(team)
         {
             if (c->op_threads <= 1) {
 #pragma omp for schedule(static, 1)
                 for (int k = 0; k < c->n_shards; k++)
                     train_shard(m, c, k, pos, spe);
             }
-            /* (the loop's barrier: every shard's loss and gradient is in) */
+            /* (after the loop's barrier, or the shard run before the region:
+             * every shard's loss and gradient is in) */
             double l = 0.0;
             for (int k = 0; k < c->n_shards; k++)
                 l += c->sh[k].loss->out.data[0];
