@@ -109,11 +109,18 @@ static int col_blocks(int N, int cols, int K)
     return nb;
 }
 
-/* columns [*lo, *hi) of block i of nb, cut on 16-float boundaries */
+/* Columns [*lo, *hi) of block i of nb, cut at the 16-float boundary nearest
+ * to an even split (rounding down left 112 of 250 columns to the first of two
+ * threads). */
+static int col_cut(int cols, int nb, int i)
+{
+    return i == 0 ? 0 : i == nb ? cols : (int)(((int64_t)cols * i / nb + 8) & ~15);
+}
+
 static void col_range(int cols, int nb, int i, int *lo, int *hi)
 {
-    *lo = i == 0 ? 0 : (int)(((int64_t)cols * i / nb) & ~15);
-    *hi = i == nb - 1 ? cols : (int)(((int64_t)cols * (i + 1) / nb) & ~15);
+    *lo = col_cut(cols, nb, i);
+    *hi = col_cut(cols, nb, i + 1);
 }
 
 static int op_threads(const dlx_ctx *ctx, int blocks)
