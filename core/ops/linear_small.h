@@ -17,8 +17,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* true when this build has the kernel and the product is small enough for it
- * to beat the BLAS call (measured: bench/RESULTS.md) */
+/* true when this build has the kernel and the product is one it was measured
+ * to run faster than the BLAS call (bench/RESULTS.md, third tuning pass) */
 bool dlx_linear_small_use(int N, int M, int K);
 /* scratch floats the kernel needs (the transposed weights) */
 size_t dlx_linear_small_scratch(int M, int K);
