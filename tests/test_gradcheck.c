@@ -634,6 +634,47 @@ START_TEST(test_loss_values)
 }
 END_TEST
 
+/* Both softmax paths (rows of at most 16 classes as one vector, longer rows
+ * in a loop): the loss against a double reference, and NaN for a NaN logit
+ * wherever it sits in its row. */
+START_TEST(test_xent_row_paths)
+{
+    const int ks[2] = {10, 20};
+    for (int c = 0; c < 2; c++) {
+        const int K = ks[c], N = 3;
+        env e;
+        env_open(&e, 1700 + (uint64_t)c);
+        dlx_node *z = inp(&e, "z", dlx_shape_2d(N, K), true);
+        dlx_node *lab = inp(&e, "lab", dlx_shape_1d(N), false);
+        dlx_node *xent = op(&e, "softmax_xent", (dlx_node *[]){z, lab}, 2, NULL);
+        ck_assert_int_eq(dlx_params_finalize(&e.P, &e.err), 0);
+        ck_assert_int_eq(dlx_graph_compile(e.g, 0, &e.err), 0);
+        double want = 0.0;
+        for (int i = 0; i < N; i++) {
+            double mx = -INFINITY, sum = 0.0;
+            for (int j = 0; j < K; j++) {
+                z->out.data[i * K + j] = (float)(0.37 * ((i * 7 + j * 3) % 11) - 1.5);
+                mx = fmax(mx, z->out.data[i * K + j]);
+            }
+            for (int j = 0; j < K; j++)
+                sum += exp(z->out.data[i * K + j] - mx);
+            lab->out.data[i] = (float)((i * 5) % K);
+            want += log(sum) + mx - z->out.data[i * K + (i * 5) % K];
+        }
+        dlx_graph_forward(e.g, &k_eval);
+        ck_assert_double_eq_tol(xent->out.data[0], want / N, 1e-6);
+        for (int at = 0; at < K; at += K - 1) { /* first and last of a row */
+            float keep = z->out.data[K + at];
+            z->out.data[K + at] = NAN;
+            dlx_graph_forward(e.g, &k_eval);
+            ck_assert_msg(isnan(xent->out.data[0]), "K %d: NaN at %d gave loss %g", K, at, (double)xent->out.data[0]);
+            z->out.data[K + at] = keep;
+        }
+        env_close(&e);
+    }
+}
+END_TEST
+
 /* The message an op gives for bad input shapes (graph adds node and shapes). */
 static const char *op_error(env *e, const char *opname, dlx_node **in, int n_in, const void *attr)
 {
@@ -697,6 +738,7 @@ Suite *gradcheck_suite(void)
     tcase_add_loop_test(tc, test_every_op, 0, registry_size());
     tcase_add_test(tc, test_registry);
     tcase_add_test(tc, test_loss_values);
+    tcase_add_test(tc, test_xent_row_paths);
     tcase_add_test(tc, test_shape_errors);
     suite_add_tcase(s, tc);
     TCase *tk = tcase_create("checker");

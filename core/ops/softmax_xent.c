@@ -2,9 +2,10 @@
  *
  * Shapes: logits z (N, K) or (N, K, 1, 1), labels y (N) holding class indices
  * as floats -> (1). Computed stably: log-sum-exp after subtracting the row
- * maximum, the loss total in double. A label that is not an integer in [0, K) makes the loss NaN
- * (forward cannot fail; the training loop stops on a NaN loss) and that
- * sample gets no gradient.
+ * maximum, the loss total in double. A label that is not an integer in
+ * [0, K) makes the loss NaN (forward cannot fail; the training loop stops on
+ * a NaN loss) and that sample gets no gradient. A NaN logit makes the loss
+ * NaN too.
  * Saved for backward: the probabilities p = softmax(z), N*K floats in scratch
  * (followed by N row maxima and N row sums, used within forward).
  * dz = g * (p - onehot(y)) / N; the labels get no gradient.
