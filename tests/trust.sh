@@ -273,8 +273,9 @@ case_memory() {
 # The bits depend on the spec (batch, train.shards) and the seed, never on the
 # thread count: OpenBLAS is kept single-threaded (its sgemm rounds differently
 # when it splits a product across threads) and the shards' gradients are
-# summed in shard order. Checked for --threads 1/2, train.threads and
-# OPENBLAS_NUM_THREADS 1/2, and run to run.
+# summed in shard order; with one shard, the ops' column blocks are fixed by
+# shape. Checked for --threads 1/2/4 (1/2/3 for the one-shard MLP),
+# train.threads and OPENBLAS_NUM_THREADS 1/2, and run to run.
 case_threads() {
     local sets=(--set data.train_limit=1024 --set data.test_limit=128 --set train.epochs=1
                 --set train.shards=4)
@@ -293,6 +294,16 @@ case_threads() {
     OPENBLAS_NUM_THREADS=2 train "$spec" --out thblas --threads 2 "${sets[@]}" || fail "run with OPENBLAS_NUM_THREADS=2 failed"
     same_group th1/checkpoint.h5 thblas/checkpoint.h5 /params "OPENBLAS_NUM_THREADS=1 vs 2"
     note "--threads 1, 2, 4, train.threads 2 and OPENBLAS_NUM_THREADS=2 give identical /params and /optim"
+    # one shard (configs/mlp.yaml): the cores share each large linear layer in
+    # column blocks fixed by its shape; 3 threads share 8 blocks unevenly
+    local mlp=(--set data.train_limit=1000 --set data.test_limit=128 --set train.epochs=1)
+    train "$SRC/configs/mlp.yaml" --out mt1 --threads 1 "${mlp[@]}" || fail "MLP with --threads 1 failed"
+    for t in 2 3; do
+        train "$SRC/configs/mlp.yaml" --out mt$t --threads $t "${mlp[@]}" || fail "MLP with --threads $t failed"
+        same_group mt1/checkpoint.h5 mt$t/checkpoint.h5 /params "one-shard MLP, --threads 1 vs $t"
+        same_group mt1/checkpoint.h5 mt$t/checkpoint.h5 /optim "one-shard MLP, --threads 1 vs $t"
+    done
+    note "one shard split over the threads (configs/mlp.yaml): --threads 1, 2, 3 give identical /params and /optim"
     # a different train.shards is a different computation: it may differ, and is reported
     train "$spec" --out thsh "${sets[@]}" --set train.shards=2 || fail "run with train.shards=2 failed"
     if h5diff -q th1/checkpoint.h5 thsh/checkpoint.h5 /params /params >/dev/null 2>&1; then
