@@ -470,10 +470,15 @@ double dlx_optim_step(dlx_optim *o, double lr)
      * o->threads threads with results independent of the thread count. */
     enum { CHUNK = 1 << 16 };
     int64_t total = o->params->total, pieces = (total + CHUNK - 1) / CHUNK;
-    /* a few thousand parameters update in less time than waking a thread */
-#pragma omp parallel for schedule(static) num_threads(o->threads) if (o->threads > 1 && total >= 16384)
-    for (int64_t i = 0; i < pieces; i++)
-        dlx_optim_apply(o, &k, i * CHUNK, (i + 1) * CHUNK < total ? (i + 1) * CHUNK : total);
+    /* a few thousand parameters update in less time than waking a thread
+     * (and no region at all then: even a one-thread one costs a futex call) */
+    if (o->threads > 1 && total >= 16384) {
+#pragma omp parallel for schedule(static) num_threads(o->threads)
+        for (int64_t i = 0; i < pieces; i++)
+            dlx_optim_apply(o, &k, i * CHUNK, (i + 1) * CHUNK < total ? (i + 1) * CHUNK : total);
+    } else {
+        dlx_optim_apply(o, &k, 0, total);
+    }
     dlx_optim_commit(o);
     return norm;
 }

@@ -592,9 +592,13 @@ static void reduce_update_zero(dlx_model *m, const clf *c, const dlx_optim_const
 static void reduce_grads(dlx_model *m, clf *c)
 {
     int64_t n = m->params.total;
-#pragma omp parallel for schedule(static) num_threads(c->workers) if (c->workers > 1 && n > 65536)
-    for (int64_t i0 = 0; i0 < n; i0 += 4096)
-        reduce_range(m, c, i0, i0 + 4096 < n ? i0 + 4096 : n);
+    if (c->workers > 1 && n > 65536) {
+#pragma omp parallel for schedule(static) num_threads(c->workers)
+        for (int64_t i0 = 0; i0 < n; i0 += 4096)
+            reduce_range(m, c, i0, i0 + 4096 < n ? i0 + 4096 : n);
+    } else {
+        reduce_range(m, c, 0, n);
+    }
 }
 
 /* Worker `id` of `count`: its slice of the parameter store, cut on 16-float
@@ -621,6 +625,32 @@ static int worker_count(void)
 #else
     return 1;
 #endif
+}
+
+/* The body of a training step's parallel region, run by every worker (or by
+ * the caller alone): the shards (unless already run), then each worker's
+ * slice of the update. *loss gets the mean of the shards' losses. */
+static void step_shards_update(dlx_model *m, clf *c, const dlx_optim_consts *oc, bool fused, int64_t pos,
+                               int64_t spe, double *loss)
+{
+    if (c->op_threads <= 1) {
+#pragma omp for schedule(static, 1)
+        for (int k = 0; k < c->n_shards; k++)
+            train_shard(m, c, k, pos, spe);
+    }
+    /* (after the loop's barrier, or the shard run before the region: every
+     * shard's loss and gradient is in) */
+    double l = 0.0;
+    for (int k = 0; k < c->n_shards; k++)
+        l += c->sh[k].loss->out.data[0];
+    l /= c->n_shards;
+    if (fused && isfinite(l)) {
+        int64_t lo, hi;
+        param_slice(m->params.total, worker_id(), worker_count(), &lo, &hi);
+        reduce_update_zero(m, c, oc, lo, hi);
+    }
+    if (worker_id() == 0)
+        *loss = l;
 }
 
 static int clf_train(dlx_model *m, dlx_err *err)
@@ -688,26 +718,14 @@ static int clf_train(dlx_model *m, dlx_err *err)
             train_shard(m, c, 0, pos, spe);
             team = m->params.total >= 65536 ? c->op_threads : 1;
         }
+        /* one worker: no team at all (a one-thread region still cost a futex
+         * call per step in libgomp; the worksharing loop below then runs
+         * every iteration on this thread) */
+        if (team > 1) {
 #pragma omp parallel num_threads(team)
-        {
-            if (c->op_threads <= 1) {
-#pragma omp for schedule(static, 1)
-                for (int k = 0; k < c->n_shards; k++)
-                    train_shard(m, c, k, pos, spe);
-            }
-            /* (after the loop's barrier, or the shard run before the region:
-             * every shard's loss and gradient is in) */
-            double l = 0.0;
-            for (int k = 0; k < c->n_shards; k++)
-                l += c->sh[k].loss->out.data[0];
-            l /= c->n_shards;
-            if (fused && isfinite(l)) {
-                int64_t lo, hi;
-                param_slice(m->params.total, worker_id(), worker_count(), &lo, &hi);
-                reduce_update_zero(m, c, &oc, lo, hi);
-            }
-            if (worker_id() == 0)
-                loss = l;
+            step_shards_update(m, c, &oc, fused, pos, spe, &loss);
+        } else {
+            step_shards_update(m, c, &oc, fused, pos, spe, &loss);
         }
         if (!isfinite(loss)) {
             if (m->checkpoint_step >= 0)
