@@ -25,7 +25,8 @@ void dlx_sparse_shrink(float *y, const float *theta, int64_t N, int m)
     }
 }
 
-/* Power iteration in v, w (m doubles each). */
+/* Largest eigenvalue of the symmetric m x m matrix G: power iteration in
+ * double, in v, w (m doubles each, the dictionary's own buffers). */
 static double max_eig(const float *G, int m, double *v, double *w)
 {
     double lam = 0.0;
@@ -50,16 +51,6 @@ static double max_eig(const float *G, int m, double *v, double *w)
         if (it > 10 && fabs(lam - prev) <= 1e-10 * lam)
             break;
     }
-    return lam;
-}
-
-double dlx_sparse_max_eig(const float *G, int m)
-{
-    double *v = malloc(2 * (size_t)m * sizeof *v);
-    if (!v)
-        return 0.0;
-    double lam = max_eig(G, m, v, v + m);
-    free(v);
     return lam;
 }
 

@@ -78,7 +78,4 @@ double dlx_sparse_energy(const dlx_sparse *s, const float *X, const float *Z, in
 /* In place y = sign(y) max(|y| - theta_j, 0) over N x m. */
 void dlx_sparse_shrink(float *y, const float *theta, int64_t N, int m);
 
-/* Largest eigenvalue of the symmetric m x m matrix G (power iteration in double). */
-double dlx_sparse_max_eig(const float *G, int m);
-
 #endif

@@ -122,6 +122,17 @@ static int insert_default(dlx_spec_node *map, const char *key, const char *text,
     return 0;
 }
 
+/* lookup, and when the key is absent insert `def_text` as its value (so that
+ * the resolved spec shows every default); *val stays NULL then */
+static int lookup_or_default(dlx_spec_node *map, const char *key, bool required, const char *def_text,
+                             dlx_spec_node **val, dlx_err *err)
+{
+    int rc = lookup(map, key, required, val, err);
+    if (rc || *val)
+        return rc;
+    return insert_default(map, key, def_text, false, err);
+}
+
 /* Integers: optional sign and decimal digits, nothing else. */
 static int scalar_int(const dlx_spec_node *v, int64_t *out, dlx_err *err)
 {
@@ -243,14 +254,12 @@ int dlx_spec_int(dlx_spec_node *map, const char *key, bool required, int64_t def
                  int64_t max, int64_t *out, dlx_err *err)
 {
     dlx_spec_node *v;
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (!v) {
-        char t[32];
-        snprintf(t, sizeof t, "%lld", (long long)def);
+    char t[32];
+    snprintf(t, sizeof t, "%lld", (long long)def);
+    int rc = lookup_or_default(map, key, required, t, &v, err);
+    if (rc || !v) {
         *out = def;
-        return insert_default(map, key, t, false, err);
+        return rc;
     }
     return dlx_spec_node_int(v, min, max, out, err);
 }
@@ -259,15 +268,12 @@ int dlx_spec_float(dlx_spec_node *map, const char *key, bool required, double de
                    double max, double *out, dlx_err *err)
 {
     dlx_spec_node *v;
-    char b[96];
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (!v) {
-        char t[40];
-        snprintf(t, sizeof t, "%.9g", def);
+    char b[96], t[40];
+    snprintf(t, sizeof t, "%.9g", def);
+    int rc = lookup_or_default(map, key, required, t, &v, err);
+    if (rc || !v) {
         *out = def;
-        return insert_default(map, key, t, false, err);
+        return rc;
     }
     double x;
     if (v->kind != DLX_SPEC_SCALAR || v->quoted || !parse_float(v->scalar, &x))
@@ -292,12 +298,10 @@ int dlx_spec_bool(dlx_spec_node *map, const char *key, bool required, bool def, 
 {
     dlx_spec_node *v;
     char b[96];
-    int rc = lookup(map, key, required, &v, err);
-    if (rc)
-        return rc;
-    if (!v) {
+    int rc = lookup_or_default(map, key, required, def ? "true" : "false", &v, err);
+    if (rc || !v) {
         *out = def;
-        return insert_default(map, key, def ? "true" : "false", false, err);
+        return rc;
     }
     if (v->kind == DLX_SPEC_SCALAR && !v->quoted) {
         if (word_in(v->scalar, k_true)) {

@@ -20,19 +20,23 @@
 #include <stdint.h>
 #include <string.h>
 
+/* The constants of dlx_exp_nonpos, shared with the 16-lane version. */
+#define DLX_EXP_MIN_ARG (-87.336544f) /* exp(-87.336544) = FLT_MIN */
+#define DLX_EXP_LOG2E 1.44269504088896341f
+#define DLX_EXP_LN2_HI 0.693359375f
+#define DLX_EXP_LN2_LO (-2.12194440e-4f)
+static const float dlx_exp_poly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334519073e-3f,
+                                      4.1665795894e-2f, 1.6666665459e-1f, 5.0000001201e-1f};
+
 static inline float dlx_exp_nonpos(float x)
 {
-    const float log2e = 1.44269504088896341f, ln2_hi = 0.693359375f, ln2_lo = -2.12194440e-4f;
-    float under = x < -87.336544f ? 0.0f : 1.0f; /* exp(-87.336544) = FLT_MIN */
-    x = x < -87.336544f ? -87.336544f : x;
-    float n = __builtin_rintf(x * log2e); /* in [-126, 0] */
-    float r = x - n * ln2_hi - n * ln2_lo; /* |r| <= ln 2 / 2 */
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
+    float under = x < DLX_EXP_MIN_ARG ? 0.0f : 1.0f;
+    x = x < DLX_EXP_MIN_ARG ? DLX_EXP_MIN_ARG : x;
+    float n = __builtin_rintf(x * DLX_EXP_LOG2E); /* in [-126, 0] */
+    float r = x - n * DLX_EXP_LN2_HI - n * DLX_EXP_LN2_LO; /* |r| <= ln 2 / 2 */
+    float p = dlx_exp_poly[0];
+    for (int i = 1; i < 6; i++)
+        p = p * r + dlx_exp_poly[i];
     p = p * r * r + r + 1.0f;
     int32_t bits = ((int32_t)n + 127) << 23; /* 2^n, a normal float for n >= -126 */
     float scale;
@@ -94,19 +98,16 @@ static inline void dlx_log_pos_array(const float *x, float *y, int64_t n)
 /* dlx_exp_nonpos on 16 lanes (the same reduction and polynomial) */
 static inline __m512 dlx_exp_nonpos16(__m512 x)
 {
-    const __m512 floor_arg = _mm512_set1_ps(-87.336544f);
+    const __m512 floor_arg = _mm512_set1_ps(DLX_EXP_MIN_ARG);
     __mmask16 under = _mm512_cmp_ps_mask(x, floor_arg, _CMP_LT_OQ);
     x = _mm512_mask_mov_ps(x, under, floor_arg);
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(DLX_EXP_LOG2E)),
                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
-    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(DLX_EXP_LN2_HI), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(DLX_EXP_LN2_LO), r);
+    __m512 p = _mm512_set1_ps(dlx_exp_poly[0]);
+    for (int i = 1; i < 6; i++)
+        p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(dlx_exp_poly[i]));
     p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
     __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_maskz_mul_ps((__mmask16)~under, p, _mm512_castsi512_ps(bits));

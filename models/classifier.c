@@ -589,10 +589,17 @@ static void reduce_update_zero(dlx_model *m, const clf *c, const dlx_optim_const
     }
 }
 
+/* Threads for a pass over every parameter: below 64k parameters the pass
+ * takes less time than starting a team. */
+static int update_threads(const dlx_model *m, int threads)
+{
+    return m->params.total >= 65536 ? threads : 1;
+}
+
 static void reduce_grads(dlx_model *m, clf *c)
 {
     int64_t n = m->params.total;
-    if (c->workers > 1 && n > 65536) {
+    if (update_threads(m, c->workers) > 1) {
 #pragma omp parallel for schedule(static) num_threads(c->workers)
         for (int64_t i0 = 0; i0 < n; i0 += 4096)
             reduce_range(m, c, i0, i0 + 4096 < n ? i0 + 4096 : n);
@@ -716,7 +723,7 @@ static int clf_train(dlx_model *m, dlx_err *err)
         int team = c->workers;
         if (c->op_threads > 1) {
             train_shard(m, c, 0, pos, spe);
-            team = m->params.total >= 65536 ? c->op_threads : 1;
+            team = update_threads(m, c->op_threads);
         }
         /* one worker: no team at all (a one-thread region still cost a futex
          * call per step in libgomp; the worksharing loop below then runs
