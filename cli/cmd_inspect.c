@@ -37,7 +37,7 @@ static int print_entry(const dlx_h5_entry *e, void *user)
 {
     if (print_series(user, e))
         return 0;
-    char dims[128] = "scalar";
+    char dims[512] = "scalar";
     size_t used = 0;
     if (e->ndim > 0) {
         used += (size_t)snprintf(dims, sizeof dims, "[");

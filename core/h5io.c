@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,101 +34,29 @@ int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
     return dlx_err_setf(err, code, DLX_FILELOC(path), "%s", msg);
 }
 
-static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *user)
-{
-    (void)n;
-    if (e->desc && e->desc[0])
-        snprintf(user, 160, "%s", e->desc);
-    return 1; /* the first entry walking upward is where the error started */
-}
-
-/* The innermost HDF5 error message, read right after a failing call (the next API call clears
- * the stack). Empty when HDF5 recorded nothing. */
-const char *h5io_h5_reason(char buf[160])
-{
-    buf[0] = '\0';
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, innermost_cb, buf);
-    return buf;
-}
-
-/* Readers and the metrics writer do not take HDF5's advisory lock: a notebook holding
- * metrics.h5 open must not make training fail, and we never write a file a reader may hold
- * except between metrics flushes (see h5io.h). STRONG close releases everything on error paths. */
-hid_t h5io_make_fapl(void)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl < 0)
-        return -1;
-    if (H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) < 0 || H5Pset_file_locking(fapl, 0, 1) < 0) {
-        H5Pclose(fapl);
-        return -1;
-    }
-    return fapl;
-}
-
-/* Open an existing file: missing/unreadable is DLX_EIO, anything HDF5 refuses is DLX_EFORMAT. */
+/* Open an existing file for changing it (the metrics copy): the same checks as
+ * dlx_h5r_open (never blocks on a FIFO), read-write. */
 int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err)
 {
-    int fd = open(path, rdwr ? O_RDWR : O_RDONLY);
-    if (fd < 0)
-        return h5io_fail(err, DLX_EIO, path, "cannot open: %s", strerror(errno));
-    struct stat st;
-    int st_rc = fstat(fd, &st);
-    close(fd);
-    if (st_rc != 0)
-        return h5io_fail(err, DLX_EIO, path, "cannot open: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return h5io_fail(err, DLX_EIO, path, "cannot open: not a regular file");
-    if (H5Fis_hdf5(path) <= 0)
-        return h5io_fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
-    hid_t fapl = h5io_make_fapl();
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, path, err);
+    if (rc || !rdwr) {
+        *out = r.f;
+        return rc;
+    }
+    dlx_h5r_close(&r);
+    hid_t fapl = dlx_h5r_fapl();
     if (fapl < 0)
         return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
-    hid_t f = H5Fopen(path, rdwr ? H5F_ACC_RDWR : H5F_ACC_RDONLY, fapl);
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
     if (f < 0) {
         char why[160];
-        h5io_h5_reason(why);
-        H5Pclose(fapl);
-        /* HDF5_USE_FILE_LOCKING=TRUE in the environment overrides our fapl */
-        if (strstr(why, "unable to lock"))
-            return h5io_fail(err, DLX_EIO, path, "cannot open: %s", why);
-        /* a good signature but a bad body: usually "truncated file: eof = ..." */
-        return h5io_fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
+        dlx_h5r_reason(why);
+        return h5io_fail(err, DLX_EIO, path, "cannot open for writing: %s", why[0] ? why : "unknown error");
     }
-    H5Pclose(fapl);
     *out = f;
     return 0;
-}
-
-/* True if every component of an absolute path exists (H5Lexists wants the parents to exist). */
-static bool path_exists(hid_t f, const char *path)
-{
-    char buf[512];
-    size_t len = strlen(path);
-    if (len == 0 || len >= sizeof buf)
-        return false;
-    memcpy(buf, path, len + 1);
-    for (size_t i = 1; i <= len; i++) {
-        if (buf[i] != '/' && buf[i] != '\0')
-            continue;
-        char save = buf[i];
-        buf[i] = '\0';
-        htri_t ok = H5Lexists(f, buf, H5P_DEFAULT);
-        buf[i] = save;
-        if (ok <= 0)
-            return false;
-    }
-    return true;
-}
-
-bool h5io_is_dataset(hid_t f, const char *path)
-{
-    H5O_info_t info;
-    if (!path_exists(f, path))
-        return false;
-    if (H5Oget_info_by_name2(f, path, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
-        return false;
-    return info.type == H5O_TYPE_DATASET;
 }
 
 /* --- writing ------------------------------------------------------------------------------- */
@@ -175,6 +104,44 @@ static int write_int_attr(hid_t obj, const char *name, int v)
     return rc;
 }
 
+/* Every dataset of a checkpoint is covered by a checksum: data of at most
+ * COMPACT_MAX bytes is stored inside its object header (compact layout), which
+ * HDF5 checksums in the file format the writer asks for (see dlx_ckpt_write);
+ * larger data is one chunk (or chunks of at most 1 GiB) with HDF5's Fletcher-32
+ * filter, which every HDF5 reader (h5py, h5dump) verifies. */
+#define COMPACT_MAX 4096
+#define CHUNK_MAX ((hsize_t)1 << 30)
+/* a scalar (the /spec text) cannot be chunked; one of over 60 KB (a layout
+ * message holds at most 64 KiB) is stored contiguous, without a checksum */
+#define SCALAR_COMPACT_MAX 60000
+
+static hid_t checked_dcpl(int ndim, const hsize_t *dims, size_t elem)
+{
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (dcpl < 0)
+        return -1;
+    hsize_t bytes = elem;
+    for (int i = 0; i < ndim; i++)
+        bytes *= dims[i];
+    herr_t ok = 0;
+    if (bytes <= COMPACT_MAX || (ndim == 0 && bytes <= SCALAR_COMPACT_MAX)) {
+        ok = H5Pset_layout(dcpl, H5D_COMPACT);
+    } else if (ndim > 0) {
+        hsize_t chunk[DLX_MAX_DIM];
+        memcpy(chunk, dims, (size_t)ndim * sizeof *chunk);
+        /* a chunk must stay under 4 GiB: cut the first axis */
+        hsize_t row = bytes / dims[0];
+        if (bytes > CHUNK_MAX)
+            chunk[0] = CHUNK_MAX / row > 0 ? CHUNK_MAX / row : 1;
+        ok = H5Pset_chunk(dcpl, ndim, chunk) < 0 ? -1 : H5Pset_fletcher32(dcpl);
+    }
+    if (ok < 0) {
+        H5Pclose(dcpl);
+        return -1;
+    }
+    return dcpl;
+}
+
 /* One dataset; ndim 0 is a scalar. Parent groups are created on the way (lcpl). */
 static int write_dataset(hid_t f, hid_t lcpl, const char *path, hid_t ftype, hid_t mtype, int ndim,
                          const hsize_t *dims, const void *buf)
@@ -183,12 +150,17 @@ static int write_dataset(hid_t f, hid_t lcpl, const char *path, hid_t ftype, hid
     hid_t space = ndim ? H5Screate_simple(ndim, dims, NULL) : H5Screate(H5S_SCALAR), dset;
     if (space < 0)
         return -1;
-    dset = H5Dcreate2(f, path, ftype, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dcpl = checked_dcpl(ndim, dims, H5Tget_size(ftype));
+    if (dcpl < 0)
+        goto out_space;
+    dset = H5Dcreate2(f, path, ftype, space, lcpl, dcpl, H5P_DEFAULT);
     if (dset >= 0) {
         if (H5Dwrite(dset, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0)
             rc = 0;
         H5Dclose(dset);
     }
+    H5Pclose(dcpl);
+out_space:
     H5Sclose(space);
     return rc;
 }
@@ -278,7 +250,7 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
     }
     goto out_lcpl;
 out_fail:
-    h5io_h5_reason(why);
+    dlx_h5r_reason(why);
     rc = h5io_fail(err, DLX_EIO, path, "cannot write %s%s%s", what, why[0] ? ": " : "", why);
 out_lcpl:
     if (lcpl >= 0)
@@ -318,14 +290,18 @@ int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_arr
     int rc = 0;
     if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
         return h5io_fail(err, DLX_EINVAL, path, "path too long");
-    hid_t fapl = h5io_make_fapl();
-    if (fapl < 0)
+    hid_t fapl = dlx_h5r_fapl();
+    /* the 1.8 file format: checksummed superblock and object headers (1.6's have none) */
+    if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) < 0) {
+        if (fapl >= 0)
+            H5Pclose(fapl);
         return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
+    }
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f < 0) {
         char why[160];
-        h5io_h5_reason(why);
+        dlx_h5r_reason(why);
         return h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
                     why[0] ? why : "unknown error");
     }
@@ -361,252 +337,82 @@ out_remove_tmp:
     return rc;
 }
 
-/* --- reading ------------------------------------------------------------------------------- */
-
-/* Read a one-element string attribute or dataset (fixed or variable length) as malloc'd text.
- * Returns 0, -1 when it is not a string, -2 on a read error, -3 out of memory. */
-static int read_string_obj(hid_t obj, bool attr, char **out)
-{
-    int rc = -2;
-    hid_t type = attr ? H5Aget_type(obj) : H5Dget_type(obj), space = -1, mtype = -1;
-    if (type < 0)
-        return -2;
-    if (H5Tget_class(type) != H5T_STRING) {
-        rc = -1;
-        goto out_type;
-    }
-    space = attr ? H5Aget_space(obj) : H5Dget_space(obj);
-    if (space < 0 || H5Sget_simple_extent_npoints(space) != 1) {
-        rc = -1;
-        goto out_space;
-    }
-    htri_t vlen = H5Tis_variable_str(type);
-    if (vlen < 0)
-        goto out_space;
-    if (vlen) {
-        char *p = NULL;
-        mtype = H5Tcopy(H5T_C_S1);
-        if (mtype < 0 || H5Tset_size(mtype, H5T_VARIABLE) < 0 ||
-            H5Tset_cset(mtype, H5Tget_cset(type)) < 0)
-            goto out_space;
-        herr_t r = attr ? H5Aread(obj, mtype, &p)
-                        : H5Dread(obj, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p);
-        if (r < 0)
-            goto out_space;
-        *out = strdup(p ? p : "");
-        H5Dvlen_reclaim(mtype, space, H5P_DEFAULT, &p);
-        rc = *out ? 0 : -3;
-    } else {
-        size_t size = H5Tget_size(type);
-        char *buf = calloc(1, size + 1);
-        if (!buf) {
-            rc = -3;
-            goto out_space;
-        }
-        /* the file type is a fine memory type for strings: raw bytes, no conversion */
-        herr_t r = attr ? H5Aread(obj, type, buf)
-                        : H5Dread(obj, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
-        if (r < 0) {
-            free(buf);
-            goto out_space;
-        }
-        if (H5Tget_strpad(type) == H5T_STR_SPACEPAD)
-            for (size_t i = strlen(buf); i > 0 && buf[i - 1] == ' '; i--)
-                buf[i - 1] = '\0';
-        *out = buf;
-        rc = 0;
-    }
-out_space:
-    if (mtype >= 0)
-        H5Tclose(mtype);
-    if (space >= 0)
-        H5Sclose(space);
-out_type:
-    H5Tclose(type);
-    return rc;
-}
-
-int h5io_read_root_attr_string(hid_t f, const char *name, char **out)
-{
-    if (H5Aexists(f, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    if (a < 0)
-        return -2;
-    int rc = read_string_obj(a, true, out);
-    H5Aclose(a);
-    return rc;
-}
-
-/* A corrupt header can declare a number type of gigabytes per element, for
- * which HDF5 would allocate a conversion buffer of npoints times that: only
- * sizes real numbers have (1 to 16 bytes) are read. */
-bool h5io_number_type_ok(hid_t type, H5T_class_t want)
-{
-    size_t size = H5Tget_size(type);
-    return H5Tget_class(type) == want && size >= 1 && size <= 16;
-}
-
-/* Read a one-element integer dataset (any integer width converts). */
-static int read_scalar(hid_t f, const char *path, hid_t mtype, void *out)
-{
-    if (!h5io_is_dataset(f, path))
-        return -1;
-    int rc = -2;
-    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), space = -1, type = -1;
-    if (d < 0)
-        return -2;
-    space = H5Dget_space(d);
-    type = H5Dget_type(d);
-    if (space < 0 || type < 0)
-        goto out_dset;
-    if (!h5io_number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 1) {
-        rc = -1;
-        goto out_dset;
-    }
-    if (H5Dread(d, mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0)
-        rc = 0;
-out_dset:
-    h5io_close_dataset(d, type, space);
-    return rc;
-}
-
-/* The optional /state vector (float64, at most max values): its length, or 0
- * when absent or unreadable (older checkpoints have none). */
-static int read_state(hid_t f, double *out, int max)
-{
-    memset(out, 0, (size_t)max * sizeof *out);
-    if (!h5io_is_dataset(f, "/state"))
-        return 0;
-    hid_t d = H5Dopen2(f, "/state", H5P_DEFAULT);
-    if (d < 0)
-        return 0;
-    int n = 0;
-    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
-    hsize_t dims[1] = {0};
-    if (space >= 0 && type >= 0 && H5Sget_simple_extent_ndims(space) == 1 &&
-        h5io_number_type_ok(type, H5T_FLOAT)) {
-        H5Sget_simple_extent_dims(space, dims, NULL);
-        if (dims[0] >= 1 && dims[0] <= (hsize_t)max &&
-            H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) >= 0)
-            n = (int)dims[0];
-    }
-    h5io_close_dataset(d, type, space);
-    if (!n)
-        memset(out, 0, (size_t)max * sizeof *out);
-    return n;
-}
-
-static int read_rng(hid_t f, uint64_t rng[3])
-{
-    if (!h5io_is_dataset(f, "/rng"))
-        return -1;
-    int rc = -2;
-    hid_t d = H5Dopen2(f, "/rng", H5P_DEFAULT), space = -1, type = -1;
-    if (d < 0)
-        return -2;
-    space = H5Dget_space(d);
-    type = H5Dget_type(d);
-    if (space < 0 || type < 0)
-        goto out_dset;
-    if (!h5io_number_type_ok(type, H5T_INTEGER) || H5Sget_simple_extent_npoints(space) != 3) {
-        rc = -1;
-        goto out_dset;
-    }
-    if (H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, rng) >= 0)
-        rc = 0;
-out_dset:
-    h5io_close_dataset(d, type, space);
-    return rc;
-}
-
-int h5io_read_string_dataset(hid_t f, const char *path, char **out)
-{
-    if (!h5io_is_dataset(f, path))
-        return -1;
-    hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
-    if (d < 0)
-        return -2;
-    int rc = read_string_obj(d, false, out);
-    H5Dclose(d);
-    return rc;
-}
+/* --- reading (through the bounded layer of h5read.h) --------------------------------------- */
 
 /* The checks every checkpoint reader starts with. */
-static int check_dlx(hid_t f, const char *path, dlx_err *err)
+static int check_dlx(const dlx_h5r *r, dlx_err *err)
 {
     char *fmt = NULL;
-    int r = h5io_read_root_attr_string(f, "format", &fmt);
-    if (r == -3)
-        return h5io_fail(err, DLX_ENOMEM, path, "out of memory");
-    bool ok = r == 0 && strcmp(fmt, FORMAT_NAME) == 0;
+    dlx_err ignored;
+    int rc = dlx_h5r_attr_string(r, "/", "format", 64, &fmt, &ignored);
+    bool ok = rc == 0 && strcmp(fmt, FORMAT_NAME) == 0;
     free(fmt);
     if (!ok)
-        return h5io_fail(err, DLX_EFORMAT, path, "not a dlx checkpoint (no 'format' attribute)");
-    int version = 0;
-    hid_t a = H5Aexists(f, "version") > 0 ? H5Aopen(f, "version", H5P_DEFAULT) : -1;
-    if (a < 0)
-        return h5io_fail(err, DLX_EFORMAT, path, "dlx checkpoint without a 'version' attribute");
-    hid_t type = H5Aget_type(a);
-    bool is_int = type >= 0 && H5Tget_class(type) == H5T_INTEGER;
-    if (type >= 0)
-        H5Tclose(type);
-    herr_t rr = is_int ? H5Aread(a, H5T_NATIVE_INT, &version) : -1;
-    H5Aclose(a);
-    if (rr < 0)
-        return h5io_fail(err, DLX_EFORMAT, path, "unreadable 'version' attribute");
+        return rc == DLX_ENOMEM ? h5io_fail(err, rc, r->path, "out of memory")
+                                : h5io_fail(err, DLX_EFORMAT, r->path, "not a dlx checkpoint (no 'format' attribute)");
+    int64_t version = 0;
+    if (!dlx_h5r_has_attr(r, "/", "version"))
+        return h5io_fail(err, DLX_EFORMAT, r->path, "dlx checkpoint without a 'version' attribute");
+    if ((rc = dlx_h5r_attr_i64(r, "/", "version", &version, err)))
+        return rc;
     if (version != FORMAT_VERSION)
-        return h5io_fail(err, DLX_EFORMAT, path,
-                    "checkpoint format version %d, but this dlx reads version %d", version,
-                    FORMAT_VERSION);
+        return h5io_fail(err, DLX_EFORMAT, r->path, "checkpoint format version %lld, but this dlx reads version %d",
+                         (long long)version, FORMAT_VERSION);
+    return 0;
+}
+
+/* The optional /state vector (float64, at most max values): its length. */
+static int read_state(const dlx_h5r *r, double *out, int max, int *n, dlx_err *err)
+{
+    memset(out, 0, (size_t)max * sizeof *out);
+    *n = 0;
+    if (!dlx_h5r_is_dataset(r, "/state"))
+        return 0; /* older checkpoints have none */
+    double *v;
+    dlx_h5r_info info;
+    int rc = dlx_h5r_read_alloc(r, "/state", H5T_FLOAT, H5T_NATIVE_DOUBLE, max, (void **)&v, &info, err);
+    if (rc)
+        return rc;
+    if (info.ndim != 1) {
+        free(v);
+        return h5io_fail(err, DLX_EFORMAT, r->path, "/state is not a vector of at most %d numbers", max);
+    }
+    if (v)
+        memcpy(out, v, (size_t)info.numel * sizeof *v);
+    free(v);
+    *n = (int)info.numel;
     return 0;
 }
 
 int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size_t family_n,
                        dlx_err *err)
 {
-    hid_t f;
-    int rc = h5io_open_file(path, false, &f, err);
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, path, err);
     if (rc)
         return rc;
     char *spec = NULL, *fam = NULL;
-    rc = check_dlx(f, path, err);
-    if (rc)
-        goto out_close_file;
-    int r = h5io_read_string_dataset(f, "/spec", &spec);
-    if (r == -3) {
-        rc = h5io_fail(err, DLX_ENOMEM, path, "out of memory reading /spec");
-        goto out_close_file;
-    }
-    if (r != 0) {
-        rc = h5io_fail(err, DLX_EFORMAT, path,
-                  r == -1 ? "no /spec string dataset" : "cannot read /spec (truncated or corrupt)");
-        goto out_close_file;
-    }
+    rc = check_dlx(&r, err);
+    if (!rc)
+        rc = dlx_h5r_read_string(&r, "/spec", DLX_SPEC_TEXT_MAX, &spec, err);
     static const char *const names[] = {"/step", "/epoch", "/optim/t"};
     int64_t vals[3];
-    for (int i = 0; i < 3; i++) {
-        r = read_scalar(f, names[i], H5T_NATIVE_INT64, &vals[i]);
-        if (r != 0) {
-            rc = h5io_fail(err, DLX_EFORMAT, path,
-                      r == -1 ? "no %s integer scalar" : "cannot read %s (truncated or corrupt)",
-                      names[i]);
-            goto out_free;
-        }
+    for (int i = 0; i < 3 && !rc; i++) {
+        rc = dlx_h5r_read_i64(&r, names[i], &vals[i], err);
+        if (!rc && vals[i] < 0)
+            rc = h5io_fail(err, DLX_EFORMAT, path, "%s is %lld; a count of steps is never negative", names[i],
+                           (long long)vals[i]);
     }
     uint64_t rng[3];
-    r = read_rng(f, rng);
-    if (r != 0) {
-        rc = h5io_fail(err, DLX_EFORMAT, path,
-                  r == -1 ? "no /rng dataset of 3 integers"
-                          : "cannot read /rng (truncated or corrupt)");
+    const int64_t three = 3;
+    if (!rc)
+        rc = dlx_h5r_read_exact(&r, "/rng", H5T_INTEGER, H5T_NATIVE_UINT64, 1, &three, rng, err);
+    if (!rc && dlx_h5r_has_attr(&r, "/", "family"))
+        rc = dlx_h5r_attr_string(&r, "/", "family", 63, &fam, err);
+    if (!rc)
+        rc = read_state(&r, meta->state, 8, &meta->n_state, err);
+    if (rc)
         goto out_free;
-    }
-    r = h5io_read_root_attr_string(f, "family", &fam);
-    if (r == -3 || r == -2) {
-        rc = h5io_fail(err, r == -3 ? DLX_ENOMEM : DLX_EFORMAT, path, "cannot read attribute 'family'");
-        goto out_free;
-    }
     if (family && family_n)
         snprintf(family, family_n, "%s", fam ? fam : "");
     meta->family = family;
@@ -616,81 +422,45 @@ int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size
     meta->epoch = vals[1];
     meta->optim_t = vals[2];
     memcpy(meta->rng, rng, sizeof rng);
-    meta->n_state = read_state(f, meta->state, 8);
 out_free:
     free(fam);
     free(spec);
-out_close_file:
-    H5Fclose(f);
+    dlx_h5r_close(&r);
     return rc;
 }
 
-/* Read one array with the exact expected shape. Returns 1 when missing (caller decides). */
-static int read_array(hid_t f, const char *path, dlx_h5_array *a, dlx_err *err)
+/* Read one array with the exact expected shape; its values must be finite (a
+ * checkpoint is only ever written after a finite step). Returns 1 when missing. */
+static int read_array(const dlx_h5r *r, dlx_h5_array *a, dlx_err *err)
 {
-    if (!path_exists(f, a->path))
-        return 1;
-    if (!h5io_is_dataset(f, a->path))
-        return h5io_fail(err, DLX_EFORMAT, path, "%s is not a dataset", a->path);
-    int rc = 0;
-    hid_t d = H5Dopen2(f, a->path, H5P_DEFAULT), space = -1, type = -1;
-    if (d < 0)
-        return h5io_fail(err, DLX_EFORMAT, path, "cannot open %s", a->path);
-    space = H5Dget_space(d);
-    type = H5Dget_type(d);
-    if (space < 0 || type < 0) {
-        rc = h5io_fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", a->path);
-        goto out_dset;
-    }
-    int ndim = H5Sget_simple_extent_ndims(space);
-    hsize_t dims[H5S_MAX_RANK];
-    if (ndim < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        rc = h5io_fail(err, DLX_EFORMAT, path, "cannot read the shape of %s", a->path);
-        goto out_dset;
-    }
-    bool same = ndim == a->shape.ndim;
-    for (int i = 0; same && i < ndim; i++)
-        same = (int64_t)dims[i] == a->shape.d[i];
-    if (!same) {
-        char got[160], want[96];
-        size_t used = (size_t)snprintf(got, sizeof got, "[");
-        for (int i = 0; i < ndim && used < sizeof got; i++)
-            used += (size_t)snprintf(got + used, sizeof got - used, "%s%llu", i ? ", " : "",
-                                     (unsigned long long)dims[i]);
-        if (used < sizeof got)
-            snprintf(got + used, sizeof got - used, "]");
-        dlx_shape_str(&a->shape, want, sizeof want);
-        rc = h5io_fail(err, DLX_EFORMAT, path, "%s has shape %s but the model expects %s", a->path, got,
-                  want);
-        goto out_dset;
-    }
-    if (!h5io_number_type_ok(type, H5T_FLOAT)) {
-        rc = h5io_fail(err, DLX_EFORMAT, path, "%s is not a floating-point dataset", a->path);
-        goto out_dset;
-    }
-    if (H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, a->data) < 0)
-        rc = h5io_fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", a->path);
-out_dset:
-    h5io_close_dataset(d, type, space);
+    if (!dlx_h5r_is_dataset(r, a->path))
+        return dlx_h5r_is_group(r, a->path) ? h5io_fail(err, DLX_EFORMAT, r->path, "%s is not a dataset", a->path) : 1;
+    int64_t numel = 1;
+    for (int i = 0; i < a->shape.ndim; i++)
+        numel *= a->shape.d[i];
+    int rc = dlx_h5r_read_exact(r, a->path, H5T_FLOAT, H5T_NATIVE_FLOAT, a->shape.ndim, a->shape.d, a->data, err);
+    for (int64_t i = 0; !rc && i < numel; i++)
+        if (!isfinite(a->data[i]))
+            rc = h5io_fail(err, DLX_EFORMAT, r->path, "%s holds %s at element %lld: not a usable checkpoint",
+                           a->path, isnan(a->data[i]) ? "NaN" : "an infinite value", (long long)i);
     return rc;
 }
 
 int dlx_ckpt_read_arrays(const char *path, dlx_h5_array *arrays, int n, bool optional,
                          dlx_err *err)
 {
-    hid_t f;
-    int rc = h5io_open_file(path, false, &f, err);
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, path, err);
     if (rc)
         return rc;
-    rc = check_dlx(f, path, err);
+    rc = check_dlx(&r, err);
     for (int i = 0; !rc && i < n; i++) {
-        rc = read_array(f, path, &arrays[i], err);
+        rc = read_array(&r, &arrays[i], err);
         if (rc == 1)
             rc = optional ? 0
                           : h5io_fail(err, DLX_EFORMAT, path, "%s is missing from the checkpoint",
                                  arrays[i].path);
     }
-    H5Fclose(f);
+    dlx_h5r_close(&r);
     return rc;
 }
-

@@ -38,6 +38,9 @@
 #include "err.h"
 #include "params.h"
 
+/* The longest /spec text a checkpoint may hold (a resolved spec is a few KiB). */
+#define DLX_SPEC_TEXT_MAX ((size_t)16 << 20)
+
 /* Call once before any other h5io call (turns off HDF5's stderr printing). */
 void dlx_h5_quiet(void);
 
@@ -82,7 +85,7 @@ int dlx_ckpt_read_arrays(const char *path, dlx_h5_array *arrays, int n, bool opt
 typedef struct dlx_h5_entry {
     const char *path;
     int ndim;
-    int64_t dims[8];
+    int64_t dims[32];   /* every rank HDF5 allows (H5S_MAX_RANK) */
     const char *type;   /* "float32", "float64", "int64", "string", ... */
     bool has_stats;
     double min, max, mean;

@@ -7,18 +7,14 @@
 #include <stdbool.h>
 
 #include "h5io.h"
+#include "h5read.h"
 
 int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int h5io_fsync_parent(const char *path);
 int h5io_fsync_path(const char *p, int flags);
-const char *h5io_h5_reason(char buf[160]);
-bool h5io_is_dataset(hid_t f, const char *path);
-hid_t h5io_make_fapl(void);
-bool h5io_number_type_ok(hid_t type, H5T_class_t want);
+/* Open for reading (as dlx_h5r_open) or, with rdwr, for writing a copy. */
 int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err);
-int h5io_read_root_attr_string(hid_t f, const char *name, char **out);
-int h5io_read_string_dataset(hid_t f, const char *path, char **out);
 
 /* Close a dataset and the type and space taken from it (either may be < 0:
  * not obtained). */

@@ -52,48 +52,46 @@ static series *find_series(dlx_metrics *m, const char *name, bool add)
     return s;
 }
 
+/* The most rows a series may have when read (storage checks bound it too). */
+#define METRICS_MAX_ROWS ((int64_t)1 << 28)
+
 /* Open /metrics/<name> into *out and check it is float [n, 2]; *rows gets n. */
 static int open_series(hid_t f, const char *file, const char *name, hid_t *out, int64_t *rows,
                        dlx_err *err)
 {
     char path[DLX_NAME_MAX + 16];
     snprintf(path, sizeof path, "/metrics/%s", name);
+    const dlx_h5r r = {f, file};
+    if (!dlx_h5r_is_dataset(&r, path))
+        return h5io_fail(err, DLX_EFORMAT, file, "no %s dataset", path);
     hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
     if (d < 0)
         return h5io_fail(err, DLX_EFORMAT, file, "cannot open %s", path);
-    hid_t space = H5Dget_space(d), type = H5Dget_type(d);
-    hsize_t dims[2];
-    bool ok = space >= 0 && type >= 0 && h5io_number_type_ok(type, H5T_FLOAT) &&
-              H5Sget_simple_extent_ndims(space) == 2 &&
-              H5Sget_simple_extent_dims(space, dims, NULL) == 2 && dims[1] == 2;
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    if (!ok) {
+    dlx_h5r_info info;
+    int rc = dlx_h5r_dataset_info(&r, d, path, &info, err);
+    if (!rc && (info.cls != H5T_FLOAT || info.type_size > 16 || info.ndim != 2 || info.dims[1] != 2))
+        rc = h5io_fail(err, DLX_EFORMAT, file, "%s is not a float [n, 2] series of (step, value)", path);
+    if (!rc && info.dims[0] > METRICS_MAX_ROWS)
+        rc = h5io_fail(err, DLX_EFORMAT, file, "%s claims %lld rows, more than the %lld a series may have", path,
+                       (long long)info.dims[0], (long long)METRICS_MAX_ROWS);
+    if (rc) {
         H5Dclose(d);
-        return h5io_fail(err, DLX_EFORMAT, file, "%s is not a float [n, 2] series of (step, value)",
-                    path);
+        return rc;
     }
-    *rows = (int64_t)dims[0];
+    *rows = info.dims[0];
     *out = d;
     return 0;
 }
 
-static int read_rows(hid_t d, int64_t n, double **out)
+/* All rows of an open series (malloc'd; NULL when empty), bounded by what the file holds. */
+static int read_rows(hid_t f, const char *file, hid_t d, const char *name, double **out, dlx_err *err)
 {
-    *out = NULL;
-    if (n == 0)
-        return 0;
-    double *rows = malloc((size_t)n * 2 * sizeof(*rows));
-    if (!rows)
-        return -3;
-    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0) {
-        free(rows);
-        return -2;
-    }
-    *out = rows;
-    return 0;
+    char path[DLX_NAME_MAX + 16];
+    snprintf(path, sizeof path, "/metrics/%s", name);
+    const dlx_h5r r = {f, file};
+    dlx_h5r_info info;
+    return dlx_h5r_read_dataset_alloc(&r, d, path, H5T_FLOAT, H5T_NATIVE_DOUBLE, 2 * METRICS_MAX_ROWS,
+                                      (void **)out, &info, err);
 }
 
 typedef struct name_list {
@@ -141,11 +139,8 @@ static int truncate_series(hid_t f, const char *file, int64_t resume_step, dlx_e
         rc = open_series(f, file, l.names[i], &d, &n, err);
         if (rc)
             break;
-        int r = read_rows(d, n, &rows);
-        if (r) {
-            rc = r == -3 ? h5io_fail(err, DLX_ENOMEM, file, "out of memory")
-                         : h5io_fail(err, DLX_EFORMAT, file, "cannot read /metrics/%s", l.names[i]);
-        } else {
+        rc = read_rows(f, file, d, l.names[i], &rows, err);
+        if (!rc) {
             int64_t keep = 0;
             while (keep < n && rows[2 * keep] <= (double)resume_step)
                 keep++;
@@ -246,7 +241,7 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
                                                  H5P_DEFAULT)) < 0)
             rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
     } else {
-        hid_t fapl = h5io_make_fapl();
+        hid_t fapl = dlx_h5r_fapl();
         if (fapl < 0) {
             rc = h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
             goto out_free;
@@ -255,7 +250,7 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
         H5Pclose(fapl);
         if (f < 0) {
             char why[160];
-            h5io_h5_reason(why);
+            dlx_h5r_reason(why);
             rc = h5io_fail(err, DLX_EIO, path, "cannot create: %s", why[0] ? why : "unknown error");
             goto out_free;
         }
@@ -421,7 +416,8 @@ int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t 
         return rc;
     char obj[DLX_NAME_MAX + 16];
     snprintf(obj, sizeof obj, "/metrics/%s", name);
-    if (strchr(name, '/') || !h5io_is_dataset(f, obj)) {
+    const dlx_h5r r = {f, path};
+    if (strchr(name, '/') || !dlx_h5r_is_dataset(&r, obj)) {
         rc = h5io_fail(err, DLX_EINVAL, path, "no metrics series '%s'", name);
         goto out_close_file;
     }
@@ -430,12 +426,9 @@ int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t 
     rc = open_series(f, path, name, &d, &count, err);
     if (rc)
         goto out_close_file;
-    int r = read_rows(d, count, rows);
+    rc = read_rows(f, path, d, name, rows, err);
     H5Dclose(d);
-    if (r)
-        rc = r == -3 ? h5io_fail(err, DLX_ENOMEM, path, "out of memory reading %s", obj)
-                     : h5io_fail(err, DLX_EFORMAT, path, "cannot read %s (truncated or corrupt)", obj);
-    else
+    if (!rc)
         *n = count;
 out_close_file:
     H5Fclose(f);

@@ -14,11 +14,13 @@
 #include "h5io_internal.h"
 
 #define STATS_MAX_ELEMS 10000000 /* larger datasets are listed without statistics */
+_Static_assert(sizeof(((dlx_h5_entry *)0)->dims) / sizeof(int64_t) == H5S_MAX_RANK, "entry dims hold every HDF5 rank");
 
 /* --- generic walk -------------------------------------------------------------------------- */
 
 typedef struct walk_ctx {
     const char *file;
+    hid_t f;
     int (*cb)(const dlx_h5_entry *e, void *user);
     void *user;
     dlx_err *err;
@@ -54,15 +56,8 @@ static const char *type_name(hid_t type)
 }
 
 /* min/max/mean in double; NaN makes the mean NaN and is skipped by min/max. */
-static int dataset_stats(hid_t d, int64_t npoints, dlx_h5_entry *e)
+static void stats_of(const double *buf, int64_t npoints, dlx_h5_entry *e)
 {
-    double *buf = malloc((size_t)npoints * sizeof(*buf));
-    if (!buf)
-        return -3;
-    if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
-        free(buf);
-        return -2;
-    }
     double lo = buf[0], hi = buf[0], sum = 0;
     for (int64_t i = 0; i < npoints; i++) {
         double v = buf[i];
@@ -72,12 +67,10 @@ static int dataset_stats(hid_t d, int64_t npoints, dlx_h5_entry *e)
             hi = v;
         sum += v;
     }
-    free(buf);
     e->min = lo;
     e->max = hi;
     e->mean = sum / (double)npoints;
     e->has_stats = true;
-    return 0;
 }
 
 static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *user)
@@ -92,42 +85,44 @@ static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *
     }
     if (oinfo.type != H5O_TYPE_DATASET)
         return 0;
-    char full[1024];
-    snprintf(full, sizeof full, "/%s", name);
+    size_t len = strlen(name);
+    char *full = malloc(len + 2);
+    if (!full) {
+        w->rc = h5io_fail(w->err, DLX_ENOMEM, w->file, "out of memory");
+        return -1;
+    }
+    full[0] = '/';
+    memcpy(full + 1, name, len + 1);
     dlx_h5_entry e;
     memset(&e, 0, sizeof e);
     e.path = full;
     int rc = 0;
-    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), space = -1, type = -1;
+    const dlx_h5r r = {w->f, w->file};
+    dlx_h5r_info info;
+    double *buf = NULL;
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT), type = -1;
     if (d < 0) {
         w->rc = h5io_fail(w->err, DLX_EFORMAT, w->file, "cannot open %s", full);
+        free(full);
         return -1;
     }
-    space = H5Dget_space(d);
-    type = H5Dget_type(d);
-    int ndim = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
-    hsize_t dims[H5S_MAX_RANK];
-    if (type < 0 || ndim < 0 || H5Sget_simple_extent_dims(space, dims, NULL) < 0) {
-        w->rc = h5io_fail(w->err, DLX_EFORMAT, w->file, "cannot read the shape of %s", full);
+    if ((w->rc = dlx_h5r_dataset_info(&r, d, full, &info, w->err)) || (type = H5Dget_type(d)) < 0) {
+        if (!w->rc)
+            w->rc = h5io_fail(w->err, DLX_EFORMAT, w->file, "cannot read the type of %s", full);
         rc = -1;
         goto out_dset;
     }
-    e.ndim = ndim;
-    for (int i = 0; i < ndim && i < 8; i++)
-        e.dims[i] = (int64_t)dims[i];
+    e.ndim = info.ndim;
+    memcpy(e.dims, info.dims, sizeof e.dims);
     e.type = type_name(type);
-    H5T_class_t cls = H5Tget_class(type);
-    hssize_t npoints = H5Sget_simple_extent_npoints(space);
-    if ((cls == H5T_FLOAT || cls == H5T_INTEGER) && h5io_number_type_ok(type, cls) && npoints > 0 &&
-        npoints <= STATS_MAX_ELEMS) {
-        int r = dataset_stats(d, (int64_t)npoints, &e);
-        if (r) {
-            w->rc = r == -3 ? h5io_fail(w->err, DLX_ENOMEM, w->file, "out of memory reading %s", full)
-                            : h5io_fail(w->err, DLX_EFORMAT, w->file,
-                                   "cannot read %s (truncated or corrupt)", full);
+    if ((info.cls == H5T_FLOAT || info.cls == H5T_INTEGER) && info.type_size <= 16 && info.numel > 0 &&
+        info.numel <= STATS_MAX_ELEMS) {
+        if ((w->rc = dlx_h5r_read_dataset_alloc(&r, d, full, info.cls, H5T_NATIVE_DOUBLE, STATS_MAX_ELEMS,
+                                                (void **)&buf, &info, w->err))) {
             rc = -1;
             goto out_dset;
         }
+        stats_of(buf, info.numel, &e);
     }
     int stop = w->cb(&e, w->user);
     if (stop) {
@@ -135,52 +130,49 @@ static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *
         rc = 1;
     }
 out_dset:
-    h5io_close_dataset(d, type, space);
+    free(buf);
+    if (type >= 0)
+        H5Tclose(type);
+    H5Dclose(d);
+    free(full);
     return rc;
 }
 
 int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), void *user,
                 dlx_err *err)
 {
-    hid_t f;
-    int rc = h5io_open_file(path, false, &f, err);
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, path, err);
     if (rc)
         return rc;
-    walk_ctx w = {.file = path, .cb = cb, .user = user, .err = err, .rc = 0};
-    herr_t r = H5Lvisit(f, H5_INDEX_NAME, H5_ITER_INC, walk_cb, &w);
-    if (r < 0 && w.rc == 0)
+    walk_ctx w = {.file = path, .f = r.f, .cb = cb, .user = user, .err = err, .rc = 0};
+    herr_t hr = H5Lvisit(r.f, H5_INDEX_NAME, H5_ITER_INC, walk_cb, &w);
+    if (hr < 0 && w.rc == 0)
         w.rc = h5io_fail(err, DLX_EFORMAT, path, "cannot list the objects (truncated or corrupt)");
-    H5Fclose(f);
+    dlx_h5r_close(&r);
     return w.rc;
 }
 
 int dlx_h5_read_string(const char *file, const char *obj, char **out, dlx_err *err)
 {
-    hid_t f;
-    int rc = h5io_open_file(file, false, &f, err);
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, file, err);
     if (rc)
         return rc;
-    char path[512];
-    snprintf(path, sizeof path, "%s%s", obj[0] == '/' ? "" : "/", obj);
-    int r;
-    if (h5io_is_dataset(f, path)) {
-        r = h5io_read_string_dataset(f, path, out);
-    } else if (strchr(path + 1, '/') == NULL && path[1]) {
-        r = h5io_read_root_attr_string(f, path + 1, out);
-        if (r == -1 && H5Aexists(f, path + 1) <= 0)
-            r = -4;
-    } else {
-        r = -4;
+    size_t len = strlen(obj);
+    char *path = malloc(len + 2);
+    if (!path) {
+        dlx_h5r_close(&r);
+        return h5io_fail(err, DLX_ENOMEM, file, "out of memory");
     }
-    if (r == -4)
+    snprintf(path, len + 2, "%s%s", obj[0] == '/' ? "" : "/", obj);
+    if (dlx_h5r_is_dataset(&r, path))
+        rc = dlx_h5r_read_string(&r, path, DLX_SPEC_TEXT_MAX, out, err);
+    else if (path[1] && !strchr(path + 1, '/') && dlx_h5r_has_attr(&r, "/", path + 1))
+        rc = dlx_h5r_attr_string(&r, "/", path + 1, DLX_SPEC_TEXT_MAX, out, err);
+    else
         rc = h5io_fail(err, DLX_EFORMAT, file, "no string dataset or root attribute '%s'", obj);
-    else if (r == -1)
-        rc = h5io_fail(err, DLX_EFORMAT, file, "'%s' is not a string", obj);
-    else if (r == -2)
-        rc = h5io_fail(err, DLX_EFORMAT, file, "cannot read '%s' (truncated or corrupt)", obj);
-    else if (r == -3)
-        rc = h5io_fail(err, DLX_ENOMEM, file, "out of memory reading '%s'", obj);
-    H5Fclose(f);
+    free(path);
+    dlx_h5r_close(&r);
     return rc;
 }
-

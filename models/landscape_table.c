@@ -13,6 +13,8 @@
 
 #include <hdf5.h>
 
+#include "../core/h5io.h"
+#include "../core/h5read.h"
 #include "landscape.h"
 
 int dlx_sweep_table_init(dlx_sweep_table *t, const dlx_sweep *s, dlx_err *err)
@@ -94,14 +96,6 @@ static int h5fail(dlx_err *err, int code, const char *path, const char *what)
     return dlx_err_setf(err, code, DLX_FILELOC(path), "%s", what);
 }
 
-static hid_t no_lock_fapl(void)
-{
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    if (fapl >= 0)
-        H5Pset_file_locking(fapl, 0, 1);
-    return fapl;
-}
-
 static int write_attr_str(hid_t obj, const char *name, const char *value)
 {
     hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR);
@@ -129,7 +123,7 @@ static int write_1d(hid_t g, const char *name, hid_t type, int64_t n, const void
 
 static int write_file(const char *tmp, const dlx_sweep_table *t)
 {
-    hid_t fapl = no_lock_fapl();
+    hid_t fapl = dlx_h5r_fapl();
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     H5Pclose(fapl);
     if (f < 0)
@@ -198,145 +192,86 @@ int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *e
     return 0;
 }
 
-static int read_attr_str(hid_t obj, const char *name, char *buf, size_t n)
+/* The most runs a sweep may have (landscape_sweep.c refuses larger sweeps). */
+#define SWEEP_MAX_RUNS 100000000
+
+/* The header: format, columns (each a known-length name), total runs, spec. */
+static int read_header(const dlx_h5r *r, dlx_sweep_table *t, dlx_err *err)
 {
-    if (H5Aexists(obj, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t ft = H5Aget_type(a);
-    size_t sz = H5Tget_size(ft);
-    int rc = -1;
-    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft) && sz < n) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz);
-        memset(buf, 0, n);
-        rc = H5Aread(a, mt, buf) < 0 ? -1 : 0;
-        H5Tclose(mt);
+    char *fmt = NULL, *cols = NULL;
+    dlx_err ignored;
+    int rc = 0;
+    if (dlx_h5r_attr_string(r, "/", "format", 31, &fmt, &ignored) || strcmp(fmt, "dlx-sweep") != 0) {
+        free(fmt);
+        return h5fail(err, DLX_EFORMAT, r->path, "not a dlx sweep table (no format = \"dlx-sweep\" attribute)");
     }
-    H5Tclose(ft);
-    H5Aclose(a);
+    free(fmt);
+    rc = dlx_h5r_attr_string(r, "/", "columns", DLX_SWEEP_MAX_COLS * 48, &cols, err);
+    if (!rc)
+        rc = dlx_h5r_attr_i64(r, "/", "runs", &t->n_runs, err);
+    if (!rc && (t->n_runs < 0 || t->n_runs > SWEEP_MAX_RUNS))
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "attribute 'runs' is %lld, not 0 to %d",
+                          (long long)t->n_runs, SWEEP_MAX_RUNS);
+    for (char *save = NULL, *tok = rc ? NULL : strtok_r(cols, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (t->n_cols == DLX_SWEEP_MAX_COLS || strlen(tok) >= sizeof t->cols[0]) {
+            rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path),
+                              "attribute 'columns': at most %d names of at most %zu characters", DLX_SWEEP_MAX_COLS,
+                              sizeof t->cols[0] - 1);
+            break;
+        }
+        snprintf(t->cols[t->n_cols++], sizeof t->cols[0], "%s", tok);
+    }
+    free(cols);
+    if (!rc)
+        rc = dlx_h5r_read_string(r, "/spec", DLX_SPEC_TEXT_MAX, &t->spec_text, err);
     return rc;
 }
 
-static int read_1d(hid_t g, const char *name, hid_t type, int64_t n, void *data)
+/* /table/run (strictly increasing run indices below n_runs) and one column per name. */
+static int read_rows(const dlx_h5r *r, dlx_sweep_table *t, dlx_err *err)
 {
-    if (H5Lexists(g, name, H5P_DEFAULT) <= 0)
-        return -1;
-    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
-    if (d < 0)
-        return -1;
-    hid_t sp = H5Dget_space(d);
-    hsize_t dims[1] = {0};
-    int rc = H5Sget_simple_extent_ndims(sp) == 1 && H5Sget_simple_extent_dims(sp, dims, NULL) == 1 &&
-                     (int64_t)dims[0] == n
-                 ? 0
-                 : -1;
-    if (!rc && n > 0)
-        rc = H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0 ? -1 : 0;
-    H5Sclose(sp);
-    H5Dclose(d);
-    return rc;
+    dlx_h5r_info info;
+    int64_t *run = NULL;
+    int rc = dlx_h5r_read_alloc(r, "/table/run", H5T_INTEGER, H5T_NATIVE_INT64, t->n_runs, (void **)&run, &info, err);
+    if (!rc && info.ndim != 1)
+        rc = h5fail(err, DLX_EFORMAT, r->path, "/table/run is not a vector");
+    int64_t n = rc ? 0 : info.numel;
+    for (int64_t i = 0; !rc && i < n; i++)
+        if (run[i] < 0 || run[i] >= t->n_runs || (i > 0 && run[i] <= run[i - 1]))
+            rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path),
+                              "/table/run is not strictly increasing in [0, %lld)", (long long)t->n_runs);
+    double *col = rc ? NULL : malloc((size_t)(n ? n : 1) * sizeof *col);
+    t->val = rc ? NULL : malloc((size_t)(n ? n : 1) * (size_t)t->n_cols * sizeof *t->val);
+    if (!rc && (!col || !t->val))
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_FILELOC(r->path), "out of memory reading the table");
+    for (int c = 0; c < t->n_cols && !rc; c++) {
+        char obj[64];
+        snprintf(obj, sizeof obj, "/table/%s", t->cols[c]);
+        rc = dlx_h5r_read_exact(r, obj, H5T_FLOAT, H5T_NATIVE_DOUBLE, 1, &n, col, err);
+        for (int64_t i = 0; !rc && i < n; i++)
+            t->val[(size_t)i * (size_t)t->n_cols + (size_t)c] = col[i];
+    }
+    free(col);
+    if (rc) {
+        free(run);
+        return rc;
+    }
+    t->run = run;
+    t->n = t->cap = n;
+    return 0;
 }
 
 int dlx_sweep_table_read(const char *path, dlx_sweep_table *t, dlx_err *err)
 {
     memset(t, 0, sizeof *t);
-    if (access(path, F_OK) != 0)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot open: %s", strerror(errno));
-    hid_t fapl = no_lock_fapl();
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
-    H5Pclose(fapl);
-    if (f < 0)
-        return h5fail(err, DLX_EFORMAT, path, "not an HDF5 file (or truncated)");
-    int rc = 0;
-    char fmt[32], cols[DLX_SWEEP_MAX_COLS * 49];
-    if (read_attr_str(f, "format", fmt, sizeof fmt) || strcmp(fmt, "dlx-sweep") != 0 ||
-        read_attr_str(f, "columns", cols, sizeof cols) || H5Aexists(f, "runs") <= 0) {
-        rc = h5fail(err, DLX_EFORMAT, path, "not a dlx sweep table (no format = \"dlx-sweep\" attribute)");
-        goto out_close_file;
-    }
-    hid_t a = H5Aopen(f, "runs", H5P_DEFAULT);
-    herr_t ar = H5Aread(a, H5T_NATIVE_INT64, &t->n_runs);
-    H5Aclose(a);
-    if (ar < 0) {
-        rc = h5fail(err, DLX_EFORMAT, path, "cannot read the 'runs' attribute");
-        goto out_close_file;
-    }
-    for (char *save = NULL, *tok = strtok_r(cols, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (t->n_cols == DLX_SWEEP_MAX_COLS) {
-            rc = h5fail(err, DLX_EFORMAT, path, "too many columns");
-            goto out_close_file;
-        }
-        snprintf(t->cols[t->n_cols++], sizeof t->cols[0], "%s", tok);
-    }
-    {
-        hid_t d = H5Dopen2(f, "spec", H5P_DEFAULT);
-        hid_t ft = d >= 0 ? H5Dget_type(d) : -1;
-        size_t sz = ft >= 0 ? H5Tget_size(ft) : 0;
-        t->spec_text = sz ? calloc(1, sz + 1) : NULL;
-        if (t->spec_text) {
-            hid_t mt = H5Tcopy(H5T_C_S1);
-            H5Tset_size(mt, sz);
-            if (H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, t->spec_text) < 0) {
-                free(t->spec_text);
-                t->spec_text = NULL;
-            }
-            H5Tclose(mt);
-        }
-        if (ft >= 0)
-            H5Tclose(ft);
-        if (d >= 0)
-            H5Dclose(d);
-        if (!t->spec_text) {
-            rc = h5fail(err, DLX_EFORMAT, path, "cannot read /spec");
-            goto out_close_file;
-        }
-    }
-    hid_t g = H5Gopen2(f, "table", H5P_DEFAULT);
-    if (g < 0) {
-        rc = h5fail(err, DLX_EFORMAT, path, "no /table group");
-        goto out_close_file;
-    }
-    hid_t d = H5Dopen2(g, "run", H5P_DEFAULT);
-    hsize_t dims[1] = {0};
-    if (d >= 0) {
-        hid_t sp = H5Dget_space(d);
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-        H5Sclose(sp);
-        H5Dclose(d);
-    }
-    int64_t n = (int64_t)dims[0];
-    int64_t *run = malloc((size_t)(n ? n : 1) * sizeof *run);
-    double *col = malloc((size_t)(n ? n : 1) * sizeof *col);
-    t->val = malloc((size_t)(n ? n : 1) * (size_t)t->n_cols * sizeof *t->val + 1);
-    if (!run || !col || !t->val) {
-        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    } else if (d < 0 || read_1d(g, "run", H5T_NATIVE_INT64, n, run)) {
-        rc = h5fail(err, DLX_EFORMAT, path, "/table/run is missing or unreadable");
-    } else {
-        for (int c = 0; c < t->n_cols && !rc; c++) {
-            if (read_1d(g, t->cols[c], H5T_NATIVE_DOUBLE, n, col)) {
-                rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
-                                  "/table/%s is missing or does not have %lld rows", t->cols[c], (long long)n);
-                break;
-            }
-            for (int64_t i = 0; i < n; i++)
-                t->val[(size_t)i * (size_t)t->n_cols + (size_t)c] = col[i];
-        }
-    }
-    H5Gclose(g);
-    free(col);
-    if (!rc) {
-        t->run = run;
-        t->n = t->cap = n;
-        for (int64_t i = 1; i < n && !rc; i++)
-            if (run[i] <= run[i - 1])
-                rc = h5fail(err, DLX_EFORMAT, path, "/table/run is not strictly increasing");
-    } else {
-        free(run);
-    }
-out_close_file:
-    H5Fclose(f);
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, path, err);
+    if (rc)
+        return rc;
+    rc = read_header(&r, t, err);
+    if (!rc)
+        rc = read_rows(&r, t, err);
+    dlx_h5r_close(&r);
     if (rc)
         dlx_sweep_table_free(t);
     return rc;

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "../core/data.h"
+#include "../core/h5read.h"
 #include "../core/png.h"
 #include "lista_internal.h"
 
@@ -199,39 +200,36 @@ int dlx_sc_write_codes(const dlx_model *m, const sc *c, dlx_err *err)
     return 0;
 }
 
-/* Read a 2-d float array; cols must match; *rows out; malloc'd. */
-static int h5_read(hid_t f, const char *file, const char *name, int64_t cols, float **out, int64_t *rows, dlx_err *err)
+/* The most rows a codes file may hold per array (a sparse-coding run holds a
+ * few hundred thousand samples at most; storage checks bound it too). */
+#define CODES_MAX_ROWS ((int64_t)1 << 26)
+
+/* Read a 2-d float array of `cols` columns into a malloc'd buffer; *rows out. */
+static int h5_read(const dlx_h5r *r, const char *name, int64_t cols, float **out, int64_t *rows, dlx_err *err)
 {
-    hid_t ds = H5Dopen2(f, name, H5P_DEFAULT);
-    if (ds < 0)
-        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(file), "%s is missing", name);
-    hid_t sp = H5Dget_space(ds);
-    hsize_t dims[2] = {0, 0};
-    int nd = H5Sget_simple_extent_ndims(sp);
-    if (nd == 2)
-        H5Sget_simple_extent_dims(sp, dims, NULL);
-    H5Sclose(sp);
-    int rc = 0;
-    if (nd != 2 || (int64_t)dims[1] != cols) {
-        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(file), "%s has %lld columns, this model needs %lld", name,
-                          (long long)dims[1], (long long)cols);
-        goto out_close;
-    }
-    *out = malloc((size_t)(dims[0] ? dims[0] : 1) * dims[1] * sizeof(float));
-    if (!*out) {
-        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        goto out_close;
-    }
-    if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, *out) < 0) {
+    dlx_h5r_info info;
+    *out = NULL;
+    int64_t max_elems;
+    if (!dlx_h5r_mul(CODES_MAX_ROWS, cols, &max_elems))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(r->path), "%s: %lld columns is too many", name, (long long)cols);
+    int rc = dlx_h5r_info_of(r, name, &info, err);
+    if (!rc && (info.ndim != 2 || info.dims[1] != cols))
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s is not a [rows, %lld] array: this model has %lld "
+                          "columns", name, (long long)cols, (long long)cols);
+    if (!rc)
+        rc = dlx_h5r_read_alloc(r, name, H5T_FLOAT, H5T_NATIVE_FLOAT, max_elems, (void **)out, &info, err);
+    for (int64_t i = 0; !rc && i < info.numel; i++)
+        if (!isfinite((*out)[i]))
+            rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s holds NaN or an infinite value", name);
+    if (!rc && !*out) /* an empty array: callers index row 0 */
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s has no rows", name);
+    if (rc) {
         free(*out);
         *out = NULL;
-        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(file), "cannot read %s", name);
-        goto out_close;
+        return rc;
     }
-    *rows = (int64_t)dims[0];
-out_close:
-    H5Dclose(ds);
-    return rc;
+    *rows = info.dims[0];
+    return 0;
 }
 
 /* Wd, samples and Z* from DIR/codes.h5 (train arrays only when want_train). */
@@ -244,12 +242,13 @@ int dlx_sc_read_codes(dlx_model *m, sc *c, const char *dir, bool want_train, dlx
         return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path),
                             "no codes file: model.dictionary.from must name the run directory of a sparse_coding run "
                             "that learned its dictionary");
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "not an HDF5 file");
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, path, err);
+    if (rc)
+        return rc;
     float *wd = NULL;
     int64_t rows = 0, r2 = 0;
-    int rc = h5_read(f, path, "/Wd", c->m, &wd, &rows, err);
+    rc = h5_read(&r, "/Wd", c->m, &wd, &rows, err);
     if (!rc && rows != c->n)
         rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "/Wd is %lldx%d, this model needs %dx%d", (long long)rows,
                           c->m, c->n, c->m);
@@ -259,14 +258,14 @@ int dlx_sc_read_codes(dlx_model *m, sc *c, const char *dir, bool want_train, dlx
     free(c->Xte);
     free(c->Zte);
     c->Xte = c->Zte = NULL;
-    if (!rc) rc = h5_read(f, path, "/X_test", c->n, &c->Xte, &c->nte, err);
-    if (!rc) rc = h5_read(f, path, "/Z_test", c->m, &c->Zte, &r2, err);
+    if (!rc) rc = h5_read(&r, "/X_test", c->n, &c->Xte, &c->nte, err);
+    if (!rc) rc = h5_read(&r, "/Z_test", c->m, &c->Zte, &r2, err);
     if (want_train) {
         free(c->Xtr);
         free(c->Ztr);
         c->Xtr = c->Ztr = NULL;
-        if (!rc) rc = h5_read(f, path, "/X_train", c->n, &c->Xtr, &c->ntr, err);
-        if (!rc) rc = h5_read(f, path, "/Z_train", c->m, &c->Ztr, &rows, err);
+        if (!rc) rc = h5_read(&r, "/X_train", c->n, &c->Xtr, &c->ntr, err);
+        if (!rc) rc = h5_read(&r, "/Z_train", c->m, &c->Ztr, &rows, err);
         if (!rc && rows != c->ntr)
             rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "/Z_train has %lld rows, /X_train %lld",
                               (long long)rows, (long long)c->ntr);
@@ -274,7 +273,7 @@ int dlx_sc_read_codes(dlx_model *m, sc *c, const char *dir, bool want_train, dlx
     if (!rc && r2 != c->nte)
         rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "/Z_test has %lld rows, /X_test %lld", (long long)r2,
                           (long long)c->nte);
-    H5Fclose(f);
+    dlx_h5r_close(&r);
     if (!rc)
         c->codes_ready = true;
     return rc;

@@ -8,66 +8,123 @@
 #include <string.h>
 
 #include "../core/h5io.h"
+#include "../core/h5read.h"
 #include "../core/spec.h"
 #include "lista.h"
 
 
-typedef struct fig_row { char name[64], label[64], panel[64]; int algo, m; } fig_row;
+#define MAX_ROWS 64
+#define MAX_POINTS 64
 
-static herr_t collect_row(hid_t g, const char *name, const H5L_info_t *info, void *user)
+typedef struct fig_row {
+    char name[64], label[64], panel[64], algo[32];
+    int m;
+    int np;
+    double xs[MAX_POINTS], ys[MAX_POINTS];
+} fig_row;
+
+typedef struct name_list {
+    char names[MAX_ROWS][64];
+    int n;
+    bool too_long;
+} name_list;
+
+/* Link names of a group, at most MAX_ROWS, each shorter than 64 characters. */
+static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info, void *user)
 {
-    (void)info;
-    fig_row **rows = user;
     (void)g;
-    int n = 0;
-    while ((*rows)[n].name[0])
-        n++;
-    if (n >= 63)
-        return 0;
-    snprintf((*rows)[n].name, sizeof (*rows)[n].name, "%s", name);
+    (void)info;
+    name_list *l = user;
+    if (strlen(name) >= sizeof l->names[0]) {
+        l->too_long = true;
+        return 1;
+    }
+    if (l->n < MAX_ROWS)
+        snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
     return 0;
 }
 
-static void read_attr_str(hid_t obj, const char *name, char *out, size_t n)
+static int list_names(const dlx_h5r *r, const char *group, name_list *l, dlx_err *err)
 {
-    out[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
-        return;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        if (H5Aread(a, mt, &s) >= 0 && s) {
-            snprintf(out, n, "%s", s);
-            H5free_memory(s);
-        }
-        H5Tclose(mt);
-    } else {
-        size_t sz = H5Tget_size(t);
-        char *buf = calloc(1, sz + 1);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, sz);
-        if (buf && H5Aread(a, mt, buf) >= 0)
-            snprintf(out, n, "%s", buf);
-        H5Tclose(mt);
-        free(buf);
-    }
-    H5Tclose(t);
-    H5Aclose(a);
+    memset(l, 0, sizeof *l);
+    if (H5Literate_by_name(r->f, group, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, l, H5P_DEFAULT) < 0)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "cannot list %s", group);
+    if (l->too_long)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s holds a name of 64 or more characters", group);
+    return 0;
 }
 
-static double read_scalar(hid_t g, const char *name)
+/* An optional string attribute into a fixed buffer; quotes and control characters
+ * become '_' (the text goes into a gnuplot script between single quotes). */
+static int read_label(const dlx_h5r *r, const char *obj, const char *name, char *out, size_t n, dlx_err *err)
 {
-    double v = NAN;
-    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
-    if (d >= 0) {
-        if (H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, &v) < 0)
-            v = NAN;
-        H5Dclose(d);
+    out[0] = '\0';
+    if (!dlx_h5r_has_attr(r, obj, name))
+        return 0;
+    char *s;
+    int rc = dlx_h5r_attr_string(r, obj, name, 4096, &s, err); /* shown cut to n - 1 */
+    if (rc)
+        return rc;
+    for (char *c = s; *c; c++)
+        if (*c == '\'' || *c == '"' || *c == '\\' || (unsigned char)*c < 32)
+            *c = '_';
+    snprintf(out, n, "%s", s);
+    free(s);
+    return 0;
+}
+
+/* A row's algorithm and atoms (from its spec) and its err_T<k> points in
+ * increasing k. Rows without a panel or an algorithm are left with np = 0. */
+static int read_row(const dlx_h5r *r, fig_row *row, dlx_err *err)
+{
+    char obj[80], *spec_text = NULL;
+    snprintf(obj, sizeof obj, "/rows/%s", row->name);
+    int rc = read_label(r, obj, "label", row->label, sizeof row->label, err);
+    if (!rc)
+        rc = read_label(r, obj, "panel", row->panel, sizeof row->panel, err);
+    if (!rc && dlx_h5r_has_attr(r, obj, "spec_text"))
+        rc = dlx_h5r_attr_string(r, obj, "spec_text", DLX_SPEC_TEXT_MAX, &spec_text, err);
+    if (rc)
+        return rc;
+    dlx_spec *sp = NULL;
+    dlx_err ignored;
+    if (spec_text && !dlx_spec_load_string(spec_text, row->name, &sp, &ignored)) {
+        dlx_spec_node *a = dlx_spec_path(sp, "model.algorithm"), *mm = dlx_spec_path(sp, "model.atoms");
+        for (int k = 0; a && a->scalar && dlx_sparse_coding_algos[k]; k++) /* a known name only */
+            if (!strcmp(a->scalar, dlx_sparse_coding_algos[k]))
+                snprintf(row->algo, sizeof row->algo, "%s", a->scalar);
+        if (mm && mm->scalar)
+            row->m = (int)strtol(mm->scalar, NULL, 10);
+        dlx_spec_destroy(sp);
     }
-    return v;
+    free(spec_text);
+    if (!row->panel[0] || !row->algo[0])
+        return 0;
+    name_list l;
+    if ((rc = list_names(r, obj, &l, err)))
+        return rc;
+    int ks[MAX_POINTS], nk = 0;
+    for (int j = 0; j < l.n && nk < MAX_POINTS; j++) {
+        char *end;
+        if (strncmp(l.names[j], "err_T", 5))
+            continue;
+        long k = strtol(l.names[j] + 5, &end, 10);
+        if (*end || end == l.names[j] + 5 || k < 0 || k > 1000000)
+            continue;
+        int at = nk++;
+        for (; at > 0 && ks[at - 1] > k; at--)
+            ks[at] = ks[at - 1];
+        ks[at] = (int)k;
+    }
+    bool lista = !strcmp(row->algo, "lista"), cod = !strcmp(row->algo, "cod") || !strcmp(row->algo, "lcod");
+    for (int j = 0; j < nk && !rc; j++) {
+        char name[112];
+        snprintf(name, sizeof name, "%s/err_T%d", obj, ks[j]);
+        rc = dlx_h5r_read_f64(r, name, &row->ys[j], err);
+        row->xs[j] = lista ? ks[j] + 1 : cod ? (double)ks[j] / (row->m > 0 ? row->m : 1) : ks[j];
+    }
+    row->np = rc ? 0 : nk;
+    return rc;
 }
 
 /* One panel per dictionary size: prediction error against iterations, log-log.
@@ -75,100 +132,62 @@ static double read_scalar(hid_t g, const char *name)
  * number of coordinate updates divided by m (so one unit = one sweep's cost). */
 int dlx_sparse_coding_figure(const char *results_h5, const char *png, const char *script_path, dlx_err *err)
 {
-    hid_t f = H5Fopen(results_h5, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(results_h5), "cannot open the results file");
-    fig_row *rows = calloc(64, sizeof *rows);
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, results_h5, err);
+    if (rc)
+        return rc;
+    fig_row *rows = calloc(MAX_ROWS, sizeof *rows);
     char dat[600];
     snprintf(dat, sizeof dat, "%s.dat", script_path);
-    FILE *fd = fopen(dat, "w"), *fs = fopen(script_path, "w");
-    int rc = 0;
-    if (!rows || !fd || !fs) {
-        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script_path), "cannot write the figure script or its data");
+    FILE *fd = NULL, *fs = NULL;
+    name_list l;
+    if (!rows) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out;
     }
-    hid_t g = H5Gopen2(f, "/rows", H5P_DEFAULT);
-    if (g < 0) {
+    if (!dlx_h5r_is_group(&r, "/rows")) {
         rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(results_h5), "/rows is missing");
         goto out;
     }
-    H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_row, &rows);
+    if ((rc = list_names(&r, "/rows", &l, err)))
+        goto out;
+    for (int i = 0; i < l.n && !rc; i++) {
+        snprintf(rows[i].name, sizeof rows[i].name, "%s", l.names[i]);
+        rc = read_row(&r, &rows[i], err);
+    }
+    if (rc)
+        goto out;
+    fd = fopen(dat, "w");
+    fs = fopen(script_path, "w");
+    if (!fd || !fs) {
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script_path), "cannot write the figure script or its data");
+        goto out;
+    }
     char panels[8][64];
     int n_panels = 0, block = 0;
-    int blocks_of[8][64], n_blocks[8] = {0};
-    char titles[64][80];
-    int colour[64] = {0};
-    for (int i = 0; rows[i].name[0]; i++) {
-        hid_t rg = H5Gopen2(g, rows[i].name, H5P_DEFAULT);
-        char spec_text[8192], algo[32] = "", label[64];
-        read_attr_str(rg, "spec_text", spec_text, sizeof spec_text);
-        read_attr_str(rg, "label", label, sizeof label);
-        read_attr_str(rg, "panel", rows[i].panel, sizeof rows[i].panel);
-        dlx_spec *sp = NULL;
-        dlx_err e2;
-        int m_atoms = 0;
-        if (!dlx_spec_load_string(spec_text, rows[i].name, &sp, &e2)) {
-            dlx_spec_node *a = dlx_spec_path(sp, "model.algorithm"), *mm = dlx_spec_path(sp, "model.atoms");
-            if (a && a->scalar) snprintf(algo, sizeof algo, "%s", a->scalar);
-            if (mm && mm->scalar) m_atoms = (int)strtol(mm->scalar, NULL, 10);
-            dlx_spec_destroy(sp);
-        }
-        if (!rows[i].panel[0] || !algo[0]) {
-            H5Gclose(rg);
-            continue;
-        }
-        /* the err_T<k> datasets of this row, in increasing k */
-        double xs[64], ys[64];
-        int np = 0;
-        fig_row *names = calloc(64, sizeof *names);
-        if (names)
-            H5Literate(rg, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_row, &names);
-        int ks[64], nk = 0;
-        for (int j = 0; names && names[j].name[0] && nk < 64; j++) {
-            char *end;
-            if (strncmp(names[j].name, "err_T", 5))
-                continue;
-            long k = strtol(names[j].name + 5, &end, 10);
-            if (*end || end == names[j].name + 5)
-                continue;
-            int at = nk++;
-            while (at > 0 && ks[at - 1] > k) {
-                ks[at] = ks[at - 1];
-                at--;
-            }
-            ks[at] = (int)k;
-        }
-        free(names);
-        for (int j = 0; j < nk; j++) {
-            int k = ks[j];
-            char name[48];
-            snprintf(name, sizeof name, "err_T%d", k);
-            double y = read_scalar(rg, name);
-            double x = !strcmp(algo, "lista") ? k + 1
-                       : !strcmp(algo, "cod") || !strcmp(algo, "lcod") ? (double)k / (m_atoms > 0 ? m_atoms : 1) : k;
-            xs[np] = x;
-            ys[np++] = y;
-        }
-        H5Gclose(rg);
-        if (!np)
+    int blocks_of[8][MAX_ROWS], n_blocks[8] = {0};
+    char titles[MAX_ROWS][80];
+    int colour[MAX_ROWS] = {0};
+    for (int i = 0; i < l.n; i++) {
+        const fig_row *row = &rows[i];
+        if (!row->np)
             continue;
         int p;
-        for (p = 0; p < n_panels && strcmp(panels[p], rows[i].panel); p++)
+        for (p = 0; p < n_panels && strcmp(panels[p], row->panel); p++)
             ;
         if (p == n_panels && n_panels < 8)
-            snprintf(panels[n_panels++], 64, "%s", rows[i].panel);
+            snprintf(panels[n_panels++], 64, "%s", row->panel);
         if (p >= 8)
             continue;
-        for (int j = 0; j < np; j++)
-            fprintf(fd, "%g %g\n", xs[j], ys[j]);
+        for (int j = 0; j < row->np; j++)
+            fprintf(fd, "%g %g\n", row->xs[j], row->ys[j]);
         fprintf(fd, "\n\n");
-        snprintf(titles[block], sizeof titles[block], "%s", label[0] ? label : algo);
+        snprintf(titles[block], sizeof titles[block], "%s", row->label[0] ? row->label : row->algo);
         for (int a = 0; dlx_sparse_coding_algos[a]; a++) /* one colour per algorithm in every panel */
-            if (!strcmp(dlx_sparse_coding_algos[a], algo))
+            if (!strcmp(dlx_sparse_coding_algos[a], row->algo))
                 colour[block] = a + 1;
         blocks_of[p][n_blocks[p]++] = block++;
     }
-    H5Gclose(g);
     fprintf(fs, "set terminal pngcairo size %d,480 enhanced font 'sans,10'\nset output '%s'\n", 520 * (n_panels ? n_panels : 1), png);
     fprintf(fs, "set logscale xy\nset format y '10^{%%L}'\nset format x '%%g'\nset grid\nset key top right\nset xlabel 'iterations (LISTA: T+1 layers; CoD: coordinate updates / m)'\n"
                 "set ylabel 'prediction error ||Z - Z*||^2'\nset multiplot layout 1,%d\n", n_panels ? n_panels : 1);
@@ -186,7 +205,7 @@ out:
     if (fs && fclose(fs) && !rc)
         rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script_path), "cannot write the figure script");
     free(rows);
-    H5Fclose(f);
+    dlx_h5r_close(&r);
     return rc;
 }
 
