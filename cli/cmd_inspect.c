@@ -14,29 +14,36 @@ static int ignore_entry(const dlx_h5_entry *e, void *user)
     return 0;
 }
 
-/* A metric series: its length and last (step, value) row, not column stats. */
-static bool print_series(const char *file, const dlx_h5_entry *e)
+typedef struct inspect_ctx {
+    const char *file;
+    dlx_err err;
+} inspect_ctx;
+
+/* A metric series: its length and last (step, value) row, not column stats.
+ * 1 when printed, 0 when e is not a series, negative on a read error. */
+static int print_series(inspect_ctx *c, const dlx_h5_entry *e)
 {
     if (strncmp(e->path, "/metrics/", 9) != 0 || e->ndim != 2 || e->dims[1] != 2)
-        return false;
+        return 0;
     double *rows = NULL;
     int64_t n = 0;
-    dlx_err err;
-    if (dlx_metrics_read(file, e->path + 9, &rows, &n, &err))
-        return false;
+    int rc = dlx_metrics_read(c->file, e->path + 9, &rows, &n, &c->err);
+    if (rc)
+        return rc;
     if (n > 0)
         printf("  %-40s %6" PRId64 " rows, last: step %.0f value %.6g\n", e->path, n, rows[2 * (n - 1)],
                rows[2 * (n - 1) + 1]);
     else
         printf("  %-40s empty\n", e->path);
     free(rows);
-    return true;
+    return 1;
 }
 
 static int print_entry(const dlx_h5_entry *e, void *user)
 {
-    if (print_series(user, e))
-        return 0;
+    int rc = print_series(user, e);
+    if (rc)
+        return rc < 0 ? rc : 0;
     char dims[512] = "scalar";
     size_t used = 0;
     if (e->ndim > 0) {
@@ -83,14 +90,23 @@ int cmd_inspect(int argc, char **argv)
     } else if (err.code == DLX_EIO) {
         return cli_fail(&err);
     } else {
-        /* not a checkpoint: any readable HDF5 file (metrics.h5) is still listed */
+        /* not a checkpoint: any readable HDF5 file (metrics.h5) is still listed;
+         * one that says it is a dlx checkpoint is listed with the reason */
+        char *fmt = NULL;
+        dlx_err ignored;
+        if (dlx_h5_read_string(path, "format", &fmt, &ignored) == 0 && strcmp(fmt, "dlx-checkpoint") == 0)
+            fprintf(stderr, "dlx: %s: note: not read as a dlx checkpoint: %s\n", path, err.msg);
+        free(fmt);
         dlx_err_clear(&err);
         if (dlx_h5_walk(path, ignore_entry, NULL, &err))
             return cli_fail(&err);
         printf("%s:\n", path);
     }
     printf("datasets:\n");
-    if (dlx_h5_walk(path, print_entry, (void *)path, &err))
-        return cli_fail(&err);
+    inspect_ctx c = {.file = path};
+    dlx_err_clear(&c.err);
+    int rc = dlx_h5_walk(path, print_entry, &c, &err);
+    if (rc)
+        return cli_fail(rc < 0 && c.err.code ? &c.err : &err);
     return 0;
 }

@@ -108,31 +108,36 @@ void dlx_h5r_close(dlx_h5r *r)
 
 /* --- existence ------------------------------------------------------------------------------ */
 
-/* The object type at an absolute path, or H5O_TYPE_UNKNOWN when any part of it
- * is missing (H5Lexists wants the parents to exist, so walk them). */
-static H5O_type_t type_at(const dlx_h5r *r, const char *obj)
+/* True if every link of an absolute path exists (H5Lexists wants the parents
+ * to exist, so walk them), whether or not the object it names can be read. */
+bool dlx_h5r_exists(const dlx_h5r *r, const char *obj)
 {
     size_t len = strlen(obj);
     if (len == 0 || obj[0] != '/')
-        return H5O_TYPE_UNKNOWN;
-    if (len > 1) {
-        char *buf = malloc(len + 1);
-        if (!buf)
-            return H5O_TYPE_UNKNOWN;
-        memcpy(buf, obj, len + 1);
-        bool ok = true;
-        for (size_t i = 1; ok && i <= len; i++) {
-            if (buf[i] != '/' && buf[i] != '\0')
-                continue;
-            char save = buf[i];
-            buf[i] = '\0';
-            ok = H5Lexists(r->f, buf, H5P_DEFAULT) > 0;
-            buf[i] = save;
-        }
-        free(buf);
-        if (!ok)
-            return H5O_TYPE_UNKNOWN;
+        return false;
+    char *buf = malloc(len + 1);
+    if (!buf)
+        return false;
+    memcpy(buf, obj, len + 1);
+    bool ok = true;
+    for (size_t i = 1; ok && i <= len && len > 1; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        char save = buf[i];
+        buf[i] = '\0';
+        ok = H5Lexists(r->f, buf, H5P_DEFAULT) > 0;
+        buf[i] = save;
     }
+    free(buf);
+    return ok;
+}
+
+/* The object type at an absolute path, or H5O_TYPE_UNKNOWN when any part of it
+ * is missing or unreadable. */
+static H5O_type_t type_at(const dlx_h5r *r, const char *obj)
+{
+    if (!dlx_h5r_exists(r, obj))
+        return H5O_TYPE_UNKNOWN;
     H5O_info_t info;
     if (H5Oget_info_by_name2(r->f, obj, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
         return H5O_TYPE_UNKNOWN;
@@ -201,11 +206,11 @@ int dlx_h5r_dataset_info(const dlx_h5r *r, hid_t d, const char *what, dlx_h5r_in
 
 static hid_t open_dataset(const dlx_h5r *r, const char *obj, dlx_err *err, int *rc)
 {
-    if (!dlx_h5r_is_dataset(r, obj)) {
+    if (!dlx_h5r_exists(r, obj)) {
         *rc = failf(r, err, DLX_EFORMAT, "no %s dataset", obj);
         return -1;
     }
-    hid_t d = H5Dopen2(r->f, obj, H5P_DEFAULT);
+    hid_t d = H5Dopen2(r->f, obj, H5P_DEFAULT); /* fails for a group, or a corrupt object header */
     *rc = d < 0 ? read_failed(r, err, obj) : 0;
     return d;
 }

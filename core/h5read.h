@@ -65,8 +65,12 @@ hid_t dlx_h5r_fapl(void);
  * API call clears it); empty when HDF5 recorded nothing. */
 const char *dlx_h5r_reason(char buf[160]);
 
+/* True if every link of the absolute path obj exists, whether or not the
+ * object it names is readable: what optional objects are tested with, so that
+ * a corrupt one is an error rather than "absent". */
+bool dlx_h5r_exists(const dlx_h5r *r, const char *obj);
 /* True if obj (an absolute path) is a dataset / a group; false when any part
- * of the path is missing or is something else. */
+ * of the path is missing, unreadable or something else. */
 bool dlx_h5r_is_dataset(const dlx_h5r *r, const char *obj);
 bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj);
 /* True if the object obj ("/" for the root) has an attribute `name`. */

@@ -9,6 +9,7 @@ Suite *spec_suite(void);
 Suite *data_suite(void);
 Suite *png_suite(void);
 Suite *h5io_suite(void);
+Suite *h5read_suite(void);
 Suite *optim_suite(void);
 Suite *ops_ref_suite(void);
 Suite *gradcheck_suite(void);
@@ -23,7 +24,7 @@ static const struct {
     Suite *(*make)(void);
 } k_suites[] = {
     {"tensor", tensor_suite}, {"spec", spec_suite},       {"data", data_suite},
-    {"png", png_suite},       {"h5io", h5io_suite},       {"optim", optim_suite},
+    {"png", png_suite},       {"h5io", h5io_suite}, {"h5read", h5read_suite},       {"optim", optim_suite},
     {"ops_ref", ops_ref_suite}, {"gradcheck", gradcheck_suite}, {"graph", graph_suite},
     {"layers", layers_suite}, {"lista", lista_suite},
     {"landscape", landscape_suite}, {"fuzz_regress", fuzz_regress_suite},

@@ -240,7 +240,7 @@ START_TEST(test_ckpt_missing_array)
     /* a group where a dataset is expected */
     dlx_h5_array g = {.path = "/optim/x", .shape = dlx_shape_1d(5), .data = extra};
     ck_assert_int_eq(dlx_ckpt_read_arrays(p, &g, 1, true, &err), DLX_EFORMAT);
-    ck_assert_str_eq(err.msg, "/optim/x is not a dataset");
+    ck_assert_str_eq(err.msg, "cannot read /optim/x (not a dataset)");
 }
 END_TEST
 

@@ -1,0 +1,150 @@
+#!/usr/bin/env bash
+# Hostile HDF5 files against every command that reads one: checkpoints (eval,
+# inspect, --resume), metrics (inspect, plot, --resume), sweep tables
+# (landscape --merge), sparse-coding results (reproduce --figure-only) and
+# codes (a sparse_coding run's dictionary.from). Each file in
+# tests/data/hostile/ (made by make.py there) is small and well formed as HDF5
+# but claims something hostile; each must end in exit 1 with a message naming
+# the file and what was wrong: never a crash, a hang, a huge allocation or a
+# silent success.
+#   tests/hostile.sh CASE     CASE: h5 fifo
+# Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
+set -uo pipefail
+
+SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+DLX=${DLX_BIN:-$SRC/build/dlx}
+case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+H=$SRC/tests/data/hostile
+export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
+export OPENBLAS_NUM_THREADS=1
+CASE=${1:-}
+[ -x "$DLX" ] || { echo "hostile.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-hostile.XXXXXX") || exit 1
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+FAILS=0
+
+# check DESC RC SUBSTRING CMD...: CMD ends within 60 s with exit RC and
+# SUBSTRING in its output (stderr and stdout together).
+check() {
+    local desc=$1 want=$2 sub=$3 rc
+    shift 3
+    timeout 60 "$@" >out.txt 2>&1
+    rc=$?
+    if [ "$rc" != "$want" ] || ! grep -qF -- "$sub" out.txt; then
+        FAILS=$((FAILS + 1))
+        echo "FAIL: $desc"
+        echo "  command: $*"
+        echo "  expected exit $want and output containing: $sub"
+        echo "  got exit $rc$([ "$rc" = 124 ] && echo ' (timed out: a hang)')$([ "$rc" -gt 128 ] && [ "$rc" != 124 ] && echo " (signal $((rc - 128)))"):"
+        head -n 12 out.txt | sed 's/^/  | /'
+    fi
+}
+
+have_mnist() { [ -e "$DLX_DATA_DIR/mnist/t10k-images-idx3-ubyte" ] || [ -e "$DLX_DATA_DIR/mnist/t10k-images-idx3-ubyte.gz" ]; }
+
+# A run directory whose checkpoint or metrics file is replaced by a hostile one.
+resume_with() { # CKPT METRICS
+    rm -rf run && mkdir run && cp "$1" run/checkpoint.h5 && cp "$2" run/metrics.h5
+}
+
+case_h5() {
+    have_mnist || { echo "SKIP: MNIST not found under $DLX_DATA_DIR (datasets/fetch mnist)"; exit 77; }
+    local spec=$SRC/tests/data/e2e/ok.yaml set=(--set data.train_limit=64 --quiet)
+    check "the fixtures' base checkpoint evaluates" 0 "accuracy" "$DLX" eval "$H/ckpt_ok.h5"
+    # written by dlx e509e44 (before checksums): still loads, to the same numbers
+    check "a checkpoint of the release before checksums evaluates" 0 '"accuracy":0.3125,"error":0.6875,"loss":2.0798892' \
+        "$DLX" eval "$SRC/tests/data/compat/ckpt_v1_e509e44.h5" --json
+
+    # checkpoints: eval, inspect (a checkpoint it cannot read as one is still listed), --resume
+    local f msg
+    while IFS='|' read -r f msg; do
+        check "eval $f" 1 "$H/$f: error: $msg" "$DLX" eval "$H/$f"
+        resume_with "$H/$f" "$H/metrics_ok.h5"
+        check "--resume from $f" 1 "run/checkpoint.h5: error: $msg" "$DLX" train "$spec" "${set[@]}" --out run --resume
+        cmp -s "$H/$f" run/checkpoint.h5 || { FAILS=$((FAILS + 1)); echo "FAIL: --resume from $f changed the checkpoint"; }
+    done <<'EOF'
+ckpt_version_array.h5|attribute 'version' of / holds 1000 values, not one
+ckpt_step_negative.h5|/step is -5; a count of steps is never negative
+ckpt_nan.h5|/params/linear1.weight holds NaN at element 3
+ckpt_bitflip.h5|/params/linear1.weight fails its checksum
+ckpt_external.h5|/params/linear1.weight keeps its data in external files
+EOF
+    check "inspect says why a dlx checkpoint is not read as one" 0 "not read as a dlx checkpoint: /step is -5" \
+        "$DLX" inspect "$H/ckpt_step_negative.h5"
+    check "inspect of a corrupt checkpoint" 1 "ckpt_bitflip.h5: error: /params/linear1.weight fails its checksum" \
+        "$DLX" inspect "$H/ckpt_bitflip.h5"
+    check "inspect never reads another file's data" 1 "keeps its data in external files" \
+        "$DLX" inspect "$H/ckpt_external.h5"
+    check "inspect of a 12-dimensional dataset" 0 "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]" "$DLX" inspect "$H/rank12.h5"
+
+    # metrics: inspect, plot, --resume (which cuts every series back to the checkpoint's step)
+    for f in metrics_rows_2e60.h5 metrics_rows_2e26.h5; do
+        msg="/metrics/train_loss claims"
+        check "inspect $f" 1 "$H/$f: error: $msg" "$DLX" inspect "$H/$f"
+        check "plot $f" 1 "$H/$f: error: $msg" "$DLX" plot "$H/$f" --out plot.png
+        resume_with "$H/ckpt_ok.h5" "$H/$f"
+        check "--resume with $f" 1 "run/metrics.h5: error: $msg" "$DLX" train "$spec" "${set[@]}" --out run --resume
+        cmp -s "$H/ckpt_ok.h5" run/checkpoint.h5 || { FAILS=$((FAILS + 1)); echo "FAIL: --resume with $f changed the checkpoint"; }
+    done
+
+    # sweep tables: --merge (the same reader serves --summary and resuming a sweep)
+    check "merge of a good table" 0 "2 of 2 runs" "$DLX" landscape --merge merged.h5 "$H/sweep_ok.h5"
+    while IFS='|' read -r f msg; do
+        check "landscape --merge $f" 1 "$H/$f: error: $msg" "$DLX" landscape --merge merged.h5 "$H/sweep_ok.h5" "$H/$f"
+    done <<'EOF'
+sweep_runs_array.h5|attribute 'runs' of / holds 1000 values, not one
+sweep_columns_array.h5|attribute 'columns' of / is not one string
+sweep_runs_wrap.h5|attribute 'runs' is 4611686018427387904, not 0 to 100000000
+sweep_run_out_of_range.h5|/table/run is not strictly increasing in [0, 2)
+sweep_columns_long.h5|attribute 'columns': at most 32 names of at most 47 characters
+EOF
+
+    # sparse-coding results for `reproduce --figure-only`
+    local table=$SRC/configs/repro/lista.yaml
+    mkdir -p fig && cp "$H/results_err_array.h5" fig/results.h5
+    check "reproduce --figure-only, an array where one error is expected" 1 \
+        "fig/results.h5: error: /rows/ista100/err_T2 has shape [1000] but one value is expected" \
+        "$DLX" reproduce "$table" --figure-only --out fig
+    if command -v gnuplot >/dev/null; then
+        cp "$H/results_inject.h5" fig/results.h5
+        check "reproduce --figure-only, a label that tries to run a command" 0 "wrote fig/lista.png" \
+            "$DLX" reproduce "$table" --figure-only --out fig
+        [ ! -e PWNED ] && [ ! -e fig/PWNED ] || { FAILS=$((FAILS + 1)); echo "FAIL: a label from results.h5 ran a command"; }
+    fi
+
+    # sparse-coding codes: a dictionary.from run directory whose codes.h5 claims 2^52 rows
+    mkdir -p codes && cp "$H/codes_huge.h5" codes/codes.h5
+    cat >sc.yaml <<'EOF'
+version: 1
+name: sc
+seed: 1
+model: {kind: sparse_coding, algorithm: ista, atoms: 100, alpha: 0.5, T: [1, 2], dictionary: {from: codes}}
+data: {dataset: patches, dir: nowhere}
+EOF
+    check "a codes file claiming 2^52 rows" 1 "codes/codes.h5: error: /X_test has 450359962737049600 elements" \
+        "$DLX" train sc.yaml --out scrun --quiet
+}
+
+# A FIFO with no writer where a file is read: an error at once, never a hang.
+case_fifo() {
+    mkfifo fifo.h5 || { echo "SKIP: mkfifo failed"; exit 77; }
+    check "eval of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" eval fifo.h5
+    check "inspect of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" inspect fifo.h5
+    check "plot of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" plot fifo.h5 --out p.png
+    check "merge of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" landscape --merge m.h5 fifo.h5
+    if have_mnist; then
+        mkdir -p run && mkfifo run/checkpoint.h5
+        check "--resume from a FIFO" 1 "run/checkpoint.h5: error: cannot open: not a regular file" \
+            "$DLX" train "$SRC/tests/data/e2e/ok.yaml" --set data.train_limit=64 --out run --resume --quiet
+    fi
+}
+
+case "$CASE" in
+h5) case_h5 ;;
+fifo) case_fifo ;;
+*) echo "usage: tests/hostile.sh h5|fifo" >&2; exit 1 ;;
+esac
+[ "$FAILS" -eq 0 ] && echo "hostile $CASE: all checks passed"
+[ "$FAILS" -eq 0 ]
