@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ops/linear_small.h"
+
 /* sign(v) max(|v| - t, 0) without branches (the signs of codes are random,
  * so a branchy version mispredicts about half the time): max(v - t, 0) +
  * min(v + t, 0) gives v - t, v + t or +0 exactly as the branchy form does. */
@@ -114,13 +116,37 @@ int dlx_sparse_set_dictionary(dlx_sparse *s, const float *Wd, dlx_err *err)
     return 0;
 }
 
+/* ISTA's two products, B = X We^T and Z S^T, are linear(X; We) and
+ * linear(Z; S) of the LISTA graph, and are computed as the linear op computes
+ * them, so that an untrained LISTA graph gives ISTA's iterates bit for bit:
+ * the op's own rule (dlx_linear_small_use) on the whole batch of N rows picks
+ * its small kernel or BLAS for each product. The kernel's outputs for a row do
+ * not depend on the other rows, so applying it per row block gives the whole
+ * batch's bits; the weights are packed for it once per solve. On BLAS the
+ * solver's call is the op's when the batch is one row block (N <= 64) and the
+ * op does not cut the product into column blocks (under 2^21 multiply-adds);
+ * otherwise OpenBLAS's bits may differ (they depend on the row count and the
+ * column split with its Haswell kernels, for some shapes with Cooper Lake's).
+ * Large products (the 2e6 multiply-add bound) and FISTA's go to BLAS as
+ * before. */
+static bool ista_small_we(const dlx_sparse *s, int N) { return dlx_linear_small_use(N, s->m, s->n); }
+static bool ista_small_s(const dlx_sparse *s, int N) { return dlx_linear_small_use(N, s->m, s->m); }
+
+/* floats of ISTA's packed We and S (those the kernel takes) for N rows */
+static size_t ista_pack_floats(const dlx_sparse *s, int N)
+{
+    return (ista_small_we(s, N) ? dlx_linear_small_scratch(s->m, s->n) : 0) +
+           (ista_small_s(s, N) ? dlx_linear_small_scratch(s->m, s->m) : 0);
+}
+
 /* Bytes of work buffers for a call on N rows: the largest of ISTA/FISTA's
- * (B, T, Y: N x m floats each, and a float per row block), CoD's (B, out,
- * then a double and a byte per row) and the energy's residual (N x n). */
+ * (B, T, Y: N x m floats each, a float per row block, ISTA's packed weights),
+ * CoD's (B, out, then a double and a byte per row) and the energy's residual
+ * (N x n). */
 static size_t ws_bytes(const dlx_sparse *s, int N)
 {
     size_t nm = (size_t)N * s->m;
-    size_t fista = (3 * nm + (size_t)N) * sizeof(float);
+    size_t fista = (3 * nm + (size_t)N + ista_pack_floats(s, N)) * sizeof(float);
     size_t cod = 2 * nm * sizeof(float) + (size_t)N * (sizeof(double) + 1);
     size_t energy = (size_t)N * s->n * sizeof(float);
     size_t b = fista > cod ? fista : cod;
@@ -129,23 +155,25 @@ static size_t ws_bytes(const dlx_sparse *s, int N)
 
 int dlx_sparse_reserve(dlx_sparse *s, int N, dlx_err *err)
 {
-    if (N <= s->ws_rows)
+    const size_t need = ws_bytes(s, N);
+    if (need <= s->ws_size)
         return 0;
-    void *p = malloc(ws_bytes(s, N));
+    void *p = malloc(need);
     if (!p)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for sparse inference on %d samples", N);
     free(s->ws);
     s->ws = p;
-    s->ws_rows = N;
+    s->ws_size = need;
     return 0;
 }
 
-/* The workspace when it covers N rows, else a new buffer the caller frees
- * (*owned); NULL when out of memory. */
+/* The workspace when it is large enough for N rows, else a new buffer the
+ * caller frees (*owned); NULL when out of memory. (In bytes, not rows: ISTA's
+ * packed weights are only there for the batch sizes that take the kernel.) */
 static void *ws_get(const dlx_sparse *s, int N, void **owned)
 {
     *owned = NULL;
-    if (s->ws && N <= s->ws_rows)
+    if (s->ws && ws_bytes(s, N) <= s->ws_size)
         return s->ws;
     return *owned = malloc(ws_bytes(s, N));
 }
@@ -191,11 +219,22 @@ static void record_rest(dlx_sparse_opts *o, int next, const float *Z, size_t len
         memcpy(o->record[next], Z, len * sizeof(float));
 }
 
+/* Y = X W^T for rows of X (K wide) and W (M x K): the linear op's small
+ * kernel when wt (W packed) is given, else BLAS (see ista_small_we). */
+static void mul_nt(int rows, int M, int K, const float *X, const float *W, const float *wt, float *Y)
+{
+    if (wt)
+        dlx_linear_small_apply(rows, M, K, X, W, wt, NULL, false, Y);
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, M, K, 1.0f, X, K, W, K, 0.0f, Y, M);
+}
+
 /* One block of rows [r0, r0 + rows) through iteration k: the GEMM, then one
  * fused pass (step, shrink, momentum, change). *change: max |Z_k - Z_{k-1}|
- * over the block when tracked. */
-static void ista_fista_block(const dlx_sparse *s, bool fista, int k, float mom, bool track, const float *B,
-                             float *T, float *Y, float *Z, int r0, int rows, float *change)
+ * over the block when tracked. St: ISTA's S packed for the small kernel, or
+ * NULL. */
+static void ista_fista_block(const dlx_sparse *s, bool fista, int k, float mom, bool track, const float *St,
+                             const float *B, float *T, float *Y, float *Z, int r0, int rows, float *change)
 {
     const int m = s->m;
     const size_t off = (size_t)r0 * m, len = (size_t)rows * m;
@@ -203,8 +242,7 @@ static void ista_fista_block(const dlx_sparse *s, bool fista, int k, float mom, 
     float ch = 0.0f;
     if (!fista) {
         if (k > 1)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, m, 1.0f, Z + off, m, s->S, m, 0.0f,
-                        T + off, m);
+            mul_nt(rows, m, m, Z + off, s->S, St, T + off);
         for (size_t r = 0; r < (size_t)rows; r++) {
             float *zr = Z + off + r * (size_t)m;
             const float *br = B + off + r * (size_t)m, *tr = T + off + r * (size_t)m;
@@ -245,17 +283,16 @@ static void ista_fista_block(const dlx_sparse *s, bool fista, int k, float mom, 
 }
 
 /* The constant term of block [r0, r0 + rows): FISTA's B = X Wd (the gradient
- * of the quadratic term is Y G - B); ISTA's B = X We^T, the same call as
- * linear(X; We). */
-static void block_rhs(const dlx_sparse *s, bool fista, const float *X, float *B, int r0, int rows)
+ * of the quadratic term is Y G - B); ISTA's B = X We^T, computed as
+ * linear(X; We) is (Wet: We packed for the small kernel, or NULL). */
+static void block_rhs(const dlx_sparse *s, bool fista, const float *Wet, const float *X, float *B, int r0, int rows)
 {
     const int n = s->n, m = s->m;
     if (fista)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n, s->Wd, m,
                     0.0f, B + (size_t)r0 * m, m);
     else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, m, n, 1.0f, X + (size_t)r0 * n, n, s->We, n,
-                    0.0f, B + (size_t)r0 * m, m);
+        mul_nt(rows, m, n, X + (size_t)r0 * n, s->We, Wet, B + (size_t)r0 * m);
 }
 
 /* FISTA's step-size sequence: t_{k+1} from t_k (t_1 = 1). */
@@ -285,6 +322,15 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
     if (!B)
         return DLX_ENOMEM;
     float *T = B + len, *Y = fista ? T + len : NULL, *chg = T + 2 * len; /* nb <= N floats */
+    /* ISTA's weights packed for the linear op's small kernel, after chg, for
+     * the products that the op's rule gives the kernel on N rows */
+    float *Wet = NULL, *St = NULL, *pack = chg + N;
+    if (!fista && ista_small_we(s, N)) {
+        dlx_linear_small_pack(m, s->n, s->We, Wet = pack);
+        pack += dlx_linear_small_scratch(m, s->n);
+    }
+    if (!fista && ista_small_s(s, N))
+        dlx_linear_small_pack(m, m, s->S, St = pack);
     int rc = 0, next = 0;
     memset(Z, 0, len * sizeof(float));
     if (fista)
@@ -305,11 +351,11 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
         for (int b = 0; b < nb; b++) {
             int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
             float unused;
-            block_rhs(s, fista, X, B, r0, rows);
+            block_rhs(s, fista, Wet, X, B, r0, rows);
             double tb = 1.0;
             for (int k = 1; k <= o->max_iters; k++) {
                 const double t1 = fista_next_t(tb);
-                ista_fista_block(s, fista, k, (float)((tb - 1.0) / t1), false, B, T, Y, Z, r0, rows, &unused);
+                ista_fista_block(s, fista, k, (float)((tb - 1.0) / t1), false, St, B, T, Y, Z, r0, rows, &unused);
                 tb = t1;
             }
         }
@@ -325,7 +371,7 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
 #pragma omp for schedule(static)
         for (int b = 0; b < nb; b++) {
             int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
-            block_rhs(s, fista, X, B, r0, rows);
+            block_rhs(s, fista, Wet, X, B, r0, rows);
         }
         for (int k = 1; k <= o->max_iters; k++) {
             /* t is shared and only changes in the single section below */
@@ -334,7 +380,7 @@ static int solve_ista_fista(const dlx_sparse *s, bool fista, const float *X, int
 #pragma omp for schedule(static)
             for (int b = 0; b < nb; b++) {
                 int r0 = b * RB, rows = N - r0 < RB ? N - r0 : RB;
-                ista_fista_block(s, fista, k, mom, o->tol > 0, B, T, Y, Z, r0, rows, &chg[b]);
+                ista_fista_block(s, fista, k, mom, o->tol > 0, St, B, T, Y, Z, r0, rows, &chg[b]);
             }
 #pragma omp single
             {

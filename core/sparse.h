@@ -5,16 +5,20 @@
  * Row-major batches: X is N x n, Z is N x m (one sample per row).
  *
  *   ISTA   Z <- h_{alpha/L}(B + Z S^T), B = X We^T, We = Wd^T / L (m x n),
- *          S = I - Wd^T Wd / L; written exactly as an untrained LISTA graph
- *          computes it (same GEMM calls, same order of additions), so the two
- *          agree bit for bit.
+ *          S = I - Wd^T Wd / L; written as an untrained LISTA graph computes
+ *          it: the same order of additions, and each product by the linear
+ *          op's kernel choice for the batch (its small kernel or BLAS), so the
+ *          two agree bit for bit whenever the products take the small kernel
+ *          or the batch is one row block (N <= 64) of a product the op does
+ *          not cut into column blocks; see sparse.c.
  *   FISTA  ISTA's step taken at a Nesterov extrapolated point (Beck & Teboulle).
  *   CoD    coordinate descent (Li & Osher): one iteration = one coordinate
  *          update per sample (the greedy argmax |Z - h_alpha(B)|); the output
  *          after k updates is h_alpha(B), as in the paper's algorithm box.
  * L is the largest eigenvalue of Wd^T Wd (power iteration, times 1.0001).
- * ISTA and FISTA do one GEMM of N x m x m per iteration (cblas_sgemm over the
- * whole batch); CoD is O(m) per update and sample.
+ * ISTA and FISTA do one product of N x m x m per iteration (in row blocks,
+ * cblas_sgemm or for ISTA's small products the linear op's kernel); CoD is
+ * O(m) per update and sample.
  *
  * The solver keeps a pointer to nothing: dlx_sparse owns its derived
  * matrices (We, S, G, theta) and copies Wd. Functions never print; the only
@@ -23,6 +27,7 @@
 #ifndef DLX_SPARSE_H
 #define DLX_SPARSE_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -39,11 +44,11 @@ typedef struct dlx_sparse {
     float *theta; /* m, alpha / L */
     double *eig;  /* 2 m: the power iteration's vectors */
     /* Work buffers for dlx_sparse_solve and dlx_sparse_energy on up to
-     * ws_rows rows (dlx_sparse_reserve), so that a training loop allocates
-     * nothing per step; larger calls allocate their own. With a workspace,
-     * one solve at a time per dlx_sparse. */
+     * the rows given to dlx_sparse_reserve, so that a training loop
+     * allocates nothing per step; larger calls allocate their own. With a
+     * workspace, one solve at a time per dlx_sparse. */
     void *ws;
-    int ws_rows;
+    size_t ws_size; /* bytes */
 } dlx_sparse;
 
 /* Copy Wd (n x m) and derive G, L, We, S, theta. */

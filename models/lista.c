@@ -24,7 +24,9 @@
  *   B = linear(X; We), Z = shrink(B, theta), T times Z = shrink(B + linear(Z; S), theta),
  *   loss = mse HALF_SUM(Z, Z*).
  * Started at We = Wd^T / L, S = I - Wd^T Wd / L, theta = alpha / L, it computes
- * exactly ISTA's iterate T + 1 (core/sparse.h), which a test checks bit for bit.
+ * exactly ISTA's iterate T + 1 (core/sparse.h: ISTA's products take the
+ * linear op's kernel choice; bit for bit within the scope stated there), which
+ * a test checks.
  * Cost: LISTA at depth T = ISTA/FISTA at T + 1 iterations (one m x n product,
  * then T m x m products), which is how the figure places it.
  *

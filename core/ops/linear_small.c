@@ -185,11 +185,15 @@ static void transpose_w(const float *w, float *wt, int mf, int M, int K)
     }
 }
 
-void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *w, const float *b,
-                              bool relu, float *y, float *wt)
+void dlx_linear_small_pack(int M, int K, const float *w, float *wt)
+{
+    transpose_w(w, wt, M - M % 8, M, K);
+}
+
+void dlx_linear_small_apply(int N, int M, int K, const float *x, const float *w, const float *wt, const float *b,
+                            bool relu, float *y)
 {
     const int mf = M - M % 8; /* columns done as vectors */
-    transpose_w(w, wt, mf, M, K);
     for (int i = 0; i < N; i += 8) {
         int R = N - i < 8 ? N - i : 8;
         for (int j0 = 0; j0 < mf; j0 += 24) {
@@ -201,7 +205,14 @@ void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *
         tail_cols(N, M, K, mf, x, w, b, y, relu);
 }
 
-#else /* no AVX-512VL + FMA in this build: linear.c calls BLAS */
+void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *w, const float *b,
+                              bool relu, float *y, float *wt)
+{
+    dlx_linear_small_pack(M, K, w, wt);
+    dlx_linear_small_apply(N, M, K, x, w, wt, b, relu, y);
+}
+
+#else /* no AVX-512VL + FMA in this build: linear.c and sparse.c call BLAS */
 
 bool dlx_linear_small_use(int N, int M, int K)
 {
@@ -213,6 +224,17 @@ size_t dlx_linear_small_scratch(int M, int K)
 {
     (void)M, (void)K;
     return 0;
+}
+
+void dlx_linear_small_pack(int M, int K, const float *w, float *wt)
+{
+    (void)M, (void)K, (void)w, (void)wt;
+}
+
+void dlx_linear_small_apply(int N, int M, int K, const float *x, const float *w, const float *wt, const float *b,
+                            bool relu, float *y)
+{
+    (void)N, (void)M, (void)K, (void)x, (void)w, (void)wt, (void)b, (void)relu, (void)y;
 }
 
 void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *w, const float *b,

@@ -1,4 +1,6 @@
-/* Forward kernel for small linear layers, used by linear.c (private to core/ops).
+/* Forward kernel for small linear layers, used by linear.c and by ISTA in
+ * core/sparse.c (so that its products are the linear op's bits: an untrained
+ * LISTA graph computes ISTA's iterates exactly); private to core.
  *
  * Y = X W^T (+ b, then ReLU if asked) for X (N, K) and W (M, K), row-major.
  * OpenBLAS's small-matrix kernel for this shape (the NT product) ran at about
@@ -25,5 +27,13 @@ size_t dlx_linear_small_scratch(int M, int K);
 /* y = x w^T (+ b) (then max(y, 0) when relu); wt: dlx_linear_small_scratch floats */
 void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *w, const float *b,
                               bool relu, float *y, float *wt);
+/* The two halves of dlx_linear_small_forward, for a caller that multiplies by
+ * the same w many times: pack w (M x K) into wt once, then apply as often as
+ * needed (apply reads both w and wt). Same bits as dlx_linear_small_forward,
+ * and a row's outputs do not depend on N or on the other rows, so a batch may
+ * be applied in row blocks. */
+void dlx_linear_small_pack(int M, int K, const float *w, float *wt);
+void dlx_linear_small_apply(int N, int M, int K, const float *x, const float *w, const float *wt, const float *b,
+                            bool relu, float *y);
 
 #endif
