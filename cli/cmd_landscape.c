@@ -143,6 +143,23 @@ static int make_dirs_for(const char *path)
     return 0;
 }
 
+/* One writer per table: a lock file next to it (<table>.lock), held until
+ * exit; the table's directory is created first. */
+static int lock_table(const char *table, int *fd, dlx_err *err)
+{
+    char dir[800], lock[816];
+    if ((size_t)snprintf(dir, sizeof dir, "%s", table) >= sizeof dir)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(table), "the table path is too long");
+    char *sl = strrchr(dir, '/');
+    int rc = 0;
+    if (sl && sl != dir) {
+        *sl = '\0';
+        rc = dlx_mkdirs(dir, err);
+    }
+    snprintf(lock, sizeof lock, "%s.lock", table); /* fits: 16 more than dir */
+    return rc ? rc : dlx_lock_file(lock, table, fd, err);
+}
+
 int cmd_landscape(int argc, char **argv)
 {
     const char *spec = NULL, *out = NULL, *shard = NULL, *merge_out = NULL;
@@ -200,8 +217,12 @@ int cmd_landscape(int argc, char **argv)
     if (mpi)
         lmpi_init(&argc, &argv, &rank, &size);
 
-    dlx_sweep *s;
-    int rc = dlx_sweep_load(spec, out, &s, &err);
+    dlx_sweep *s = NULL;
+    /* the table's scratch run directories (<table>.scratch.<pid>/w<k>) must fit too */
+    const size_t out_max = DLX_RUNDIR_MAX - 64;
+    int rc = out ? dlx_rundir_check(out, "--out", out_max, &err) : 0;
+    if (!rc) rc = dlx_sweep_load(spec, out, &s, &err);
+    if (!rc && !out) rc = dlx_rundir_check(s->out, "sweep.out", out_max, &err);
     if (mpi)
         rc = lmpi_min(rc);
     if (rc) {
@@ -225,8 +246,15 @@ int cmd_landscape(int argc, char **argv)
         if (!out) /* default shard file next to the full table */
             snprintf(run_out, sizeof run_out, "%s.shard%dof%d.h5", s->out, shard_i, shard_n);
     }
-    int status = 0;
+    int status = 0, lock_fd = -1;
     if (!summary_only) {
+        int lrc = lock_table(run_out, &lock_fd, &err);
+        if (lrc)
+            status = cli_fail(&err);
+        if (mpi && lmpi_min(lrc) && !lrc)
+            status = 1; /* another rank's table is in use: it says so */
+    }
+    if (!summary_only && !status) {
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         char scratch[700];
@@ -279,6 +307,7 @@ int cmd_landscape(int argc, char **argv)
         }
     }
     dlx_sweep_destroy(s);
+    dlx_lock_release(&lock_fd);
     if (mpi)
         lmpi_finalize();
     return status;
