@@ -117,8 +117,13 @@ static int merge(const char *out, char **files, int n, bool quiet)
 {
     dlx_sweep_table t;
     dlx_err err;
-    int rc = dlx_sweep_table_merge((const char *const *)files, n, &t, &err);
+    int lock_fd;
+    int rc = dlx_lock_beside(out, &lock_fd, &err); /* not while a sweep fills it */
+    if (rc)
+        return cli_fail(&err);
+    rc = dlx_sweep_table_merge((const char *const *)files, n, &t, &err);
     if (!rc) rc = dlx_sweep_table_write(out, &t, &err);
+    dlx_lock_release(&lock_fd);
     if (rc) {
         dlx_sweep_table_free(&t);
         return cli_fail(&err);
@@ -141,23 +146,6 @@ static int make_dirs_for(const char *path)
             *p = '/';
         }
     return 0;
-}
-
-/* One writer per table: a lock file next to it (<table>.lock), held until
- * exit; the table's directory is created first. */
-static int lock_table(const char *table, int *fd, dlx_err *err)
-{
-    char dir[800], lock[816];
-    if ((size_t)snprintf(dir, sizeof dir, "%s", table) >= sizeof dir)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(table), "the table path is too long");
-    char *sl = strrchr(dir, '/');
-    int rc = 0;
-    if (sl && sl != dir) {
-        *sl = '\0';
-        rc = dlx_mkdirs(dir, err);
-    }
-    snprintf(lock, sizeof lock, "%s.lock", table); /* fits: 16 more than dir */
-    return rc ? rc : dlx_lock_file(lock, table, fd, err);
 }
 
 int cmd_landscape(int argc, char **argv)
@@ -248,7 +236,7 @@ int cmd_landscape(int argc, char **argv)
     }
     int status = 0, lock_fd = -1;
     if (!summary_only) {
-        int lrc = lock_table(run_out, &lock_fd, &err);
+        int lrc = dlx_lock_beside(run_out, &lock_fd, &err); /* one writer per table: TABLE.lock */
         if (lrc)
             status = cli_fail(&err);
         if (mpi && lmpi_min(lrc) && !lrc)

@@ -119,6 +119,27 @@ int dlx_rundir_lock(const char *dir, int *fd, dlx_err *err)
     return rc;
 }
 
+int dlx_lock_beside(const char *file, int *fd, dlx_err *err)
+{
+    *fd = -1;
+    size_t n = strlen(file) + sizeof ".lock";
+    char *path = malloc(n);
+    if (!path)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    memcpy(path, file, n - sizeof ".lock");
+    path[n - sizeof ".lock"] = '\0';
+    char *sl = strrchr(path, '/');
+    int rc = 0;
+    if (sl && sl != path) { /* the directory first */
+        *sl = '\0';
+        rc = dlx_mkdirs(path, err);
+    }
+    snprintf(path, n, "%s.lock", file);
+    if (!rc) rc = dlx_lock_file(path, file, fd, err);
+    free(path);
+    return rc;
+}
+
 void dlx_lock_release(int *fd)
 {
     if (*fd >= 0)

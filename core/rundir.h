@@ -42,6 +42,9 @@ int dlx_rundir_lock(const char *dir, int *fd, dlx_err *err);
 /* Lock the file `lock_path` itself (created if absent); `what` names the
  * thing in use in the message ("runs/x/sweep.h5"). */
 int dlx_lock_file(const char *lock_path, const char *what, int *fd, dlx_err *err);
+/* Lock FILE.lock beside `file` (a table several commands may fill), creating
+ * the file's directory first; the message names `file`. */
+int dlx_lock_beside(const char *file, int *fd, dlx_err *err);
 /* Close the lock (fd may be -1); *fd becomes -1. */
 void dlx_lock_release(int *fd);
 

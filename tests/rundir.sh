@@ -160,7 +160,8 @@ hold_wait() { # LOCKFILE: until flock(1) in the background holds it
     fail "flock(1) did not take $1 within 10 s"
 }
 # The lock is an ordinary flock(2) on DIR/.lock, so any holder counts; dlx
-# train, dlx reproduce (its --out) and dlx landscape (<table>.lock) refuse.
+# train, dlx reproduce (its --out) and dlx landscape (<table>.lock, also for
+# --merge) refuse.
 case_lock_commands() {
     command -v flock >/dev/null && command -v pgrep >/dev/null || skip "flock(1) or pgrep not installed"
     mkdir -p held
@@ -185,8 +186,10 @@ EOF
     local hold2=$!
     hold_wait ls/t.h5.lock
     expect_status 1 l.out "$DLX" landscape ls/sweep.yaml --out ls/t.h5 --quiet --no-figures
-    unhold $hold2
     expect_text l.out "ls/t.h5 is in use by another dlx" "dlx landscape into a locked table"
+    expect_status 1 l.out "$DLX" landscape --merge ls/t.h5 ls/shard0.h5 ls/shard1.h5 --quiet
+    expect_text l.out "ls/t.h5 is in use by another dlx" "dlx landscape --merge into a locked table"
+    unhold $hold2
     [ ! -e ls/t.h5 ] || fail "dlx landscape wrote a locked table"
     unhold "$HOLDPID"
     HOLDPID=
