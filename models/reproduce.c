@@ -28,7 +28,7 @@ void dlx_repro_destroy(dlx_repro *r)
 
 static bool name_ok(const char *s)
 {
-    if (!*s || !strcmp(s, ".") || !strcmp(s, "..")) /* the row's run directory is <out>/<name> */
+    if (!*s)
         return false;
     for (; *s; s++)
         if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
@@ -45,8 +45,10 @@ static int read_row(dlx_repro *r, dlx_spec_node *node, dlx_repro_row *row, dlx_e
     if (!rc) rc = dlx_spec_str(node, "name", true, NULL, &name, err);
     if (!rc && (!name_ok(name) || strlen(name) >= sizeof row->name))
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
-                          "%s.name: expected letters, digits, '_', '-' or '.' (at most 63; not . or ..), got '%s'",
-                          node->path, name);
+                          "%s.name: expected letters, digits, '_', '-' or '.' (at most 63), got '%s'", node->path, name);
+    if (!rc && (!strcmp(name, ".") || !strcmp(name, ".."))) /* the row's run directory is <out>/<name> */
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
+                          "%s.name: a row cannot be named '%s' (its run directory is <out>/<name>)", node->path, name);
     if (!rc && strlen(r->out_dir) + 1 + strlen(name) > DLX_RUNDIR_MAX)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
                           "%s.name: its run directory %s/%s is %zu characters long; the limit is %d", node->path,
