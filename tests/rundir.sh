@@ -269,7 +269,9 @@ EOF
     sed 's/^name: rundir_tiny$/name: ../' ../tiny.yaml >dotdot.yaml
     expect_status 2 ../n.out "$DLX" train dotdot.yaml --quiet
     expect_text ../n.out "dotdot.yaml:2:7: error: name: a spec name cannot be '.' or '..'" "name: .. in a spec file"
-    [ -z "$(ls -A . | grep -v '^dotdot.yaml$')" ] || fail "a refused spec name wrote files: $(ls -A .)"
+    local left
+    left=$(find . -mindepth 1 ! -name dotdot.yaml)
+    [ -z "$left" ] || fail "a refused spec name wrote files: $left"
     cd .. || fail "cannot cd back"
     [ ! -e runs ] && [ ! -e checkpoint.h5 ] || fail "a refused spec name wrote files: $(ls)"
     cat >table.yaml <<EOF
@@ -293,7 +295,6 @@ EOF
 case_resume_spec() {
     train tiny.yaml --out R --stop-at 5 || fail "--stop-at 5 failed"
     cp R/checkpoint.h5 ckpt.before
-    local sets
     # each: --set, then the message expected
     while IFS='|' read -r set want; do
         expect_status 2 r.out "$DLX" train tiny.yaml --out R --resume --set "$set" --quiet
