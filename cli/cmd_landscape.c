@@ -117,8 +117,13 @@ static int merge(const char *out, char **files, int n, bool quiet)
 {
     dlx_sweep_table t;
     dlx_err err;
-    int rc = dlx_sweep_table_merge((const char *const *)files, n, &t, &err);
+    int lock_fd;
+    int rc = dlx_lock_beside(out, &lock_fd, &err); /* not while a sweep fills it */
+    if (rc)
+        return cli_fail(&err);
+    rc = dlx_sweep_table_merge((const char *const *)files, n, &t, &err);
     if (!rc) rc = dlx_sweep_table_write(out, &t, &err);
+    dlx_lock_release(&lock_fd);
     if (rc) {
         dlx_sweep_table_free(&t);
         return cli_fail(&err);
@@ -200,8 +205,12 @@ int cmd_landscape(int argc, char **argv)
     if (mpi)
         lmpi_init(&argc, &argv, &rank, &size);
 
-    dlx_sweep *s;
-    int rc = dlx_sweep_load(spec, out, &s, &err);
+    dlx_sweep *s = NULL;
+    /* the table's scratch run directories (<table>.scratch.<pid>/w<k>) must fit too */
+    const size_t out_max = DLX_RUNDIR_MAX - 64;
+    int rc = out ? dlx_rundir_check(out, "--out", out_max, &err) : 0;
+    if (!rc) rc = dlx_sweep_load(spec, out, &s, &err);
+    if (!rc && !out) rc = dlx_rundir_check(s->out, "sweep.out", out_max, &err);
     if (mpi)
         rc = lmpi_min(rc);
     if (rc) {
@@ -225,8 +234,15 @@ int cmd_landscape(int argc, char **argv)
         if (!out) /* default shard file next to the full table */
             snprintf(run_out, sizeof run_out, "%s.shard%dof%d.h5", s->out, shard_i, shard_n);
     }
-    int status = 0;
+    int status = 0, lock_fd = -1;
     if (!summary_only) {
+        int lrc = dlx_lock_beside(run_out, &lock_fd, &err); /* one writer per table: TABLE.lock */
+        if (lrc)
+            status = cli_fail(&err);
+        if (mpi && lmpi_min(lrc) && !lrc)
+            status = 1; /* another rank's table is in use: it says so */
+    }
+    if (!summary_only && !status) {
         signal(SIGINT, on_signal);
         signal(SIGTERM, on_signal);
         char scratch[700];
@@ -279,6 +295,7 @@ int cmd_landscape(int argc, char **argv)
         }
     }
     dlx_sweep_destroy(s);
+    dlx_lock_release(&lock_fd);
     if (mpi)
         lmpi_finalize();
     return status;

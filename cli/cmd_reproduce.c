@@ -84,13 +84,15 @@ int cmd_reproduce(int argc, char **argv)
     }
     if (!table)
         return cli_usage_error("reproduce", "missing TABLE (a table spec, e.g. configs/repro/lista.yaml)");
-    char out_dir[512];
+    dlx_err err;
+    dlx_err_clear(&err);
+    if (out && dlx_rundir_check(out, "--out", DLX_RUNDIR_MAX - 2, &err)) /* room for <out>/<row> */
+        return cli_fail(&err);
+    char out_dir[DLX_RUNDIR_MAX + 1];
     if (out)
         snprintf(out_dir, sizeof out_dir, "%s", out);
     else
         default_out(table, out_dir, sizeof out_dir);
-    dlx_err err;
-    dlx_err_clear(&err);
     dlx_repro *r;
     if (dlx_repro_load(table, out_dir, &r, &err))
         return cli_fail(&err);
@@ -111,11 +113,18 @@ int cmd_reproduce(int argc, char **argv)
             p = comma + 1;
         }
     }
-    char h5[600];
-    snprintf(h5, sizeof h5, "%s/results.h5", out_dir);
+    /* the rows' run directories and results.h5 have one writer: held until exit */
+    int lock_fd;
+    if (dlx_rundir_lock(out_dir, &lock_fd, &err)) {
+        dlx_repro_destroy(r);
+        return cli_fail(&err);
+    }
+    char h5[DLX_RUNDIR_MAX + 32];
+    snprintf(h5, sizeof h5, "%s/results.h5", out_dir); /* fits: out_dir is checked */
     if (figure_only) {
         int frc = draw_figure(r, h5, out_dir, &err);
         dlx_repro_destroy(r);
+        dlx_lock_release(&lock_fd);
         return frc ? cli_fail(&err) : 0;
     }
     cli_progress prog;
@@ -156,5 +165,6 @@ int cmd_reproduce(int argc, char **argv)
     if (rc)
         rc = cli_fail(&err);
     dlx_repro_destroy(r);
+    dlx_lock_release(&lock_fd);
     return rc;
 }

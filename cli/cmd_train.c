@@ -64,21 +64,23 @@ static void default_run_dir(const dlx_spec *spec, const char *spec_path, char *o
     }
     const char *base = strrchr(spec_path, '/');
     base = base ? base + 1 : spec_path;
-    char stem[256];
+    char stem[DLX_PATH_COMPONENT_MAX + 1];
     snprintf(stem, sizeof stem, "%s", base);
     char *dot = strrchr(stem, '.');
     if (dot && dot != stem)
         *dot = '\0';
-    snprintf(out, n, "runs/%s", stem);
+    /* "..yaml" must not make the run directory runs/. */
+    snprintf(out, n, "runs/%s", strcmp(stem, ".") && strcmp(stem, "..") ? stem : "unnamed");
 }
 
 static int write_resolved_spec(const dlx_model *m, dlx_err *err)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%s/spec.yaml", m->run_dir);
+    char path[DLX_RUNDIR_MAX + 32];
+    int rc = dlx_path_join(path, sizeof path, m->run_dir, "spec.yaml", err);
+    if (rc)
+        return rc;
     char *text = dlx_spec_dump(m->spec);
     FILE *f = text ? fopen(path, "w") : NULL;
-    int rc = 0;
     if (!f || fputs(text, f) < 0)
         rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the resolved spec: %s", strerror(errno));
     if (f && fclose(f) && !rc)
@@ -144,10 +146,12 @@ int cmd_train(int argc, char **argv)
 
     dlx_err err;
     dlx_err_clear(&err);
+    if (out_dir && dlx_rundir_check(out_dir, "--out", DLX_RUNDIR_MAX, &err))
+        return cli_fail(&err);
     dlx_spec *spec = NULL;
     if (cli_load_spec(spec_path, sets, n_sets, &spec, &err))
         return cli_fail(&err);
-    char run_dir[512];
+    char run_dir[DLX_RUNDIR_MAX + 1];
     if (out_dir)
         snprintf(run_dir, sizeof run_dir, "%s", out_dir);
     else
@@ -165,20 +169,20 @@ int cmd_train(int argc, char **argv)
     snprintf(m->spec_path, sizeof m->spec_path, "%s", spec_path);
     m->stop_at = stop_at;
     m->profile = profile;
-    char ckpt[600];
-    snprintf(ckpt, sizeof ckpt, "%s/checkpoint.h5", run_dir);
-    if (resume) {
-        struct stat st;
-        if (stat(ckpt, &st) == 0) {
-            rc = dlx_run_load_checkpoint(m, ckpt, true, &err);
-            if (rc)
-                goto out;
+    char ckpt[DLX_RUNDIR_MAX + 32];
+    /* one writer per run directory: locked before anything in it is read or written */
+    rc = dlx_path_join(ckpt, sizeof ckpt, m->run_dir, "checkpoint.h5", &err);
+    if (!rc) rc = dlx_run_lock(m, &err);
+    if (!rc && resume) {
+        bool found;
+        rc = dlx_run_resume(m, &found, &err);
+        if (rc)
+            goto out;
+        if (found)
             dlx_run_info(m, "resuming from %s at step %lld", ckpt, (long long)m->step);
-        } else {
+        else
             dlx_run_info(m, "no checkpoint at %s: starting from step 0", ckpt);
-        }
     }
-    rc = dlx_run_prepare_dir(m, &err);
     if (!rc) rc = write_resolved_spec(m, &err);
     if (!rc) rc = m->family->train(m, &err);
     cli_progress_end(&prog);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "ops/ops.h"
+#include "rundir.h"
 
 #define MAX_LAYERS 256
 
@@ -442,6 +443,13 @@ static int build_one(build_ctx *b, dlx_spec_node *e, int index, dlx_err *err)
     c.entry = e;
     const char *name;
     rc = dlx_spec_str(e, "name", false, NULL, &name, err);
+    if (rc)
+        return rc;
+    /* names become HDF5 paths (/params/<name>.weight): "h" and "/h" would be one */
+    static const char why[] = "it names the layer's parameters /params/<name>.* in checkpoint.h5";
+    dlx_spec_node *nv = dlx_spec_get(e, "name"), *sv = dlx_spec_get(e, "share");
+    if (name) rc = dlx_name_check(nv, "layer name", DLX_LAYER_NAME_MAX, why, err);
+    if (!rc && sv) rc = dlx_name_check(sv, "layer name", DLX_LAYER_NAME_MAX, why, err);
     if (rc)
         return rc;
     if (name) {

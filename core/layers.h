@@ -18,6 +18,11 @@
 #include "params.h"
 #include "spec.h"
 
+/* The longest layer name: <name>.weight must fit a parameter name. Names are
+ * non-empty, without '/' or control characters, not "." or ".."
+ * (dlx_name_check): they become HDF5 paths. */
+#define DLX_LAYER_NAME_MAX (DLX_NAME_MAX - 1 - (int)sizeof ".weight" + 1)
+
 typedef struct dlx_layer_type {
     const char *type;
     const char *const *keys; /* type-specific keys, NULL-terminated */

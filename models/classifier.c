@@ -445,8 +445,8 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
         dlx_grid grid = {.rows = (f * ch + cols - 1) / cols, .cols = cols, .c = 1, .h = (int)w->t.shape.d[2],
                          .w = (int)w->t.shape.d[3], .zoom = 0, .lo = 0, .hi = 0};
         grid.zoom = grid.h < 64 ? 64 / grid.h : 1; /* tiles about 64 pixels high */
-        snprintf(path, sizeof path, "%s/filters.png", m->run_dir);
-        int rc = dlx_png_write_grid(path, &grid, w->t.data, f * ch, err);
+        int rc = dlx_path_join(path, sizeof path, m->run_dir, "filters.png", err);
+        if (!rc) rc = dlx_png_write_grid(path, &grid, w->t.data, f * ch, err);
         if (rc)
             return rc;
         dlx_run_info(m, "wrote %s (%s, %d filters)", path, w->name, f);
@@ -463,8 +463,8 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
         dlx_dataset_batch(&c->test, &plain, c->wrong, c->n_wrong, tiles, NULL);
         dlx_grid grid = {.rows = (c->n_wrong + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw,
                          .zoom = th < 28 ? 56 / th : 2, .lo = 0.0f, .hi = 1.0f};
-        snprintf(path, sizeof path, "%s/misclassified.png", m->run_dir);
-        int rc = dlx_png_write_grid(path, &grid, tiles, c->n_wrong, err);
+        int rc = dlx_path_join(path, sizeof path, m->run_dir, "misclassified.png", err);
+        if (!rc) rc = dlx_png_write_grid(path, &grid, tiles, c->n_wrong, err);
         free(tiles);
         if (rc)
             return rc;
@@ -679,9 +679,9 @@ static int clf_train(dlx_model *m, dlx_err *err)
     if (!c->order && !(c->order = malloc((size_t)c->train.n * sizeof *c->order)))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     char path[600];
-    snprintf(path, sizeof path, "%s/metrics.h5", m->run_dir);
     dlx_metrics *mx;
-    rc = dlx_metrics_open(path, m->resumed, m->step, &mx, err);
+    rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);
+    if (!rc) rc = dlx_metrics_open(path, m->resumed, m->step, &mx, err);
     if (rc)
         return rc;
     if (m->step >= total)

@@ -25,6 +25,7 @@
 #include <cblas.h>
 
 #include "../core/rng.h"
+#include "../core/rundir.h"
 #include "family.h"
 #include "landscape.h"
 
@@ -232,14 +233,25 @@ static void on_sweep_run(void *user, const dlx_sweep_event *e)
 static int sweep_train(dlx_model *m, toy *t, dlx_err *err)
 {
     char out[600];
+    int rc = 0;
+    if (t->sweep_out)
+        rc = dlx_rundir_check(t->sweep_out, "model.out", DLX_RUNDIR_MAX - 64, err); /* + .scratch/w<k> */
+    if (rc)
+        return rc;
     if (t->sweep_out)
         snprintf(out, sizeof out, "%s", t->sweep_out);
     else
         snprintf(out, sizeof out, "%s/sweep.h5", m->run_dir[0] ? m->run_dir : ".");
+    /* the table has one writer, whether dlx landscape or this run fills it (TABLE.lock, as there) */
+    int lock_fd;
     dlx_sweep *sw;
-    int rc = dlx_sweep_load(t->sweep_path, out, &sw, err);
+    rc = dlx_sweep_load(t->sweep_path, out, &sw, err);
     if (rc)
         return rc;
+    if ((rc = dlx_lock_beside(out, &lock_fd, err))) {
+        dlx_sweep_destroy(sw);
+        return rc;
+    }
     char scratch[700];
     snprintf(scratch, sizeof scratch, "%.600s.scratch", out);
     dlx_sweep_opts o = {.jobs = (int)t->jobs, .shard_i = 0, .shard_n = 1, .scratch = scratch,
@@ -277,6 +289,7 @@ static int sweep_train(dlx_model *m, toy *t, dlx_err *err)
     }
     dlx_sweep_table_free(&tb);
     dlx_sweep_destroy(sw);
+    dlx_lock_release(&lock_fd);
     return rc;
 }
 

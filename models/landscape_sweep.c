@@ -19,6 +19,7 @@
 #include <cblas.h>
 
 #include "../core/data.h"
+#include "../core/rundir.h"
 #include "family.h"
 #include "landscape.h"
 
@@ -228,6 +229,9 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
     if (!rc) rc = dlx_spec_expect_map(sw, "sweep", err);
     if (!rc) rc = dlx_spec_check_keys(sw, "sweep", k_sweep_keys, err);
     if (!rc) rc = dlx_spec_str(root, "name", false, "sweep", &name, err);
+    dlx_spec_node *name_v = dlx_spec_get(root, "name");
+    if (!rc && name_v) /* picks runs/<name>/sweep.h5 */
+        rc = dlx_name_check(name_v, "sweep name", DLX_PATH_COMPONENT_MAX, "it picks runs/<name>/sweep.h5", err);
     if (!rc) rc = dlx_spec_str(sw, "base", true, NULL, &base, err);
     if (rc)
         return rc;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/rundir.h"
 #include "family.h"
 
 static const char *const k_top_keys[] = {"paper", "family", "figure", "rows", NULL};
@@ -45,6 +46,13 @@ static int read_row(dlx_repro *r, dlx_spec_node *node, dlx_repro_row *row, dlx_e
     if (!rc && (!name_ok(name) || strlen(name) >= sizeof row->name))
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
                           "%s.name: expected letters, digits, '_', '-' or '.' (at most 63), got '%s'", node->path, name);
+    if (!rc && (!strcmp(name, ".") || !strcmp(name, ".."))) /* the row's run directory is <out>/<name> */
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
+                          "%s.name: a row cannot be named '%s' (its run directory is <out>/<name>)", node->path, name);
+    if (!rc && strlen(r->out_dir) + 1 + strlen(name) > DLX_RUNDIR_MAX)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
+                          "%s.name: its run directory %s/%s is %zu characters long; the limit is %d", node->path,
+                          r->out_dir, name, strlen(r->out_dir) + 1 + strlen(name), DLX_RUNDIR_MAX);
     if (!rc) rc = dlx_spec_str(node, "spec", true, NULL, &row->spec_path, err);
     if (!rc) rc = dlx_spec_str(node, "label", false, NULL, &row->label, err);
     if (!rc) rc = dlx_spec_str(node, "panel", false, NULL, &row->panel, err);
@@ -190,8 +198,11 @@ int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, 
             return rc;
         }
     }
-    char run_dir[600];
-    snprintf(run_dir, sizeof run_dir, "%s/%s", r->out_dir, row->name);
+    char run_dir[DLX_RUNDIR_MAX + 1];
+    if ((rc = dlx_path_join(run_dir, sizeof run_dir, r->out_dir, row->name, err))) {
+        dlx_spec_destroy(spec);
+        return rc;
+    }
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     dlx_model *m;

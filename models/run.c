@@ -47,25 +47,6 @@ void dlx_run_info(const dlx_model *m, const char *fmt, ...)
     m->hooks.progress(m->hooks.user, &p);
 }
 
-/* mkdir -p */
-static int make_dirs(const char *dir, dlx_err *err)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", dir);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) && errno != EEXIST)
-            return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dir), "cannot create directory %s: %s", buf,
-                                strerror(errno));
-        *p = '/';
-    }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dir), "cannot create directory: %s", strerror(errno));
-    return 0;
-}
-
 /* Parameters then optimizer slots, as h5 arrays over the live buffers. */
 static int collect_arrays(dlx_model *m, bool with_optim, dlx_h5_array **out, int *n_out, dlx_err *err)
 {
@@ -93,11 +74,11 @@ static int collect_arrays(dlx_model *m, bool with_optim, dlx_h5_array **out, int
 
 int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
 {
-    int rc = make_dirs(m->run_dir, err);
+    char path[DLX_RUNDIR_MAX + 32];
+    int rc = dlx_mkdirs(m->run_dir, err);
+    if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, "checkpoint.h5", err);
     if (rc)
         return rc;
-    char path[600];
-    snprintf(path, sizeof path, "%s/checkpoint.h5", m->run_dir);
     char *spec_text = dlx_spec_dump(m->spec);
     if (!spec_text)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory writing the spec");
@@ -166,7 +147,7 @@ int dlx_model_create(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks
     return dlx_model_create_opts(spec, run_dir, hooks, 0, 0, out, err);
 }
 
-int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err) { return make_dirs(m->run_dir, err); }
+int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err) { return dlx_mkdirs(m->run_dir, err); }
 
 int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, int threads,
                           size_t max_memory, dlx_model **out, dlx_err *err)
@@ -179,16 +160,26 @@ int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *
     }
     m->spec = spec;
     m->checkpoint_step = -1;
+    m->lock_fd = -1;
     m->threads = threads;
     m->max_memory = max_memory;
     dlx_params_init(&m->params);
     if (hooks)
         m->hooks = *hooks;
-    snprintf(m->run_dir, sizeof m->run_dir, "%s", run_dir ? run_dir : "");
     dlx_spec_node *root = dlx_spec_root(spec);
     int64_t version, seed;
     const char *kind;
-    int rc = dlx_spec_check_keys(root, "a spec", k_top_keys, err);
+    int rc = 0;
+    /* a path that does not fit is refused, never cut (two runs would share the cut directory) */
+    if (run_dir && strlen(run_dir) >= sizeof m->run_dir)
+        rc = dlx_rundir_check(run_dir, "run directory", sizeof m->run_dir - 1, err);
+    else
+        snprintf(m->run_dir, sizeof m->run_dir, "%s", run_dir ? run_dir : "");
+    if (!rc) rc = dlx_spec_check_keys(root, "a spec", k_top_keys, err);
+    /* name: picks runs/<name>, so it must be one plain directory name */
+    dlx_spec_node *name = dlx_spec_get(root, "name");
+    if (!rc && name)
+        rc = dlx_name_check(name, "spec name", DLX_PATH_COMPONENT_MAX, "it picks the run directory runs/<name>", err);
     if (!rc) rc = dlx_spec_int(root, "version", false, 1, 1, 1, &version, err);
     if (!rc) rc = dlx_spec_int(root, "seed", false, 1, 0, INT64_MAX, &seed, err);
     dlx_spec_node *model = dlx_spec_get(root, "model");
@@ -236,21 +227,23 @@ int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_mode
     if (rc)
         return rc;
     dlx_spec *spec;
-    char name[600];
-    snprintf(name, sizeof name, "%s:/spec", path);
+    char name[DLX_RUNDIR_MAX + 96];
+    snprintf(name, sizeof name, "%s:/spec", path); /* a location for messages only */
     rc = dlx_spec_load_string(meta.spec_text, name, &spec, err);
     free((char *)meta.spec_text);
     if (rc)
         return rc;
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", path);
+    char *dir = strdup(path);
+    if (!dir) {
+        dlx_spec_destroy(spec);
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    }
     char *slash = strrchr(dir, '/');
     if (slash)
         *slash = '\0';
-    else
-        snprintf(dir, sizeof dir, ".");
     dlx_model *m;
-    rc = dlx_model_create(spec, dir, hooks, &m, err);
+    rc = dlx_model_create(spec, slash ? dir : ".", hooks, &m, err);
+    free(dir);
     if (rc)
         return rc;
     rc = dlx_run_load_checkpoint(m, path, false, err);
@@ -273,5 +266,6 @@ void dlx_model_destroy(dlx_model *m)
     dlx_optim_destroy(m->optim);
     dlx_params_free(&m->params);
     dlx_spec_destroy(m->spec);
+    dlx_lock_release(&m->lock_fd);
     free(m);
 }

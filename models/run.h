@@ -12,6 +12,7 @@
 #include "../core/h5io.h"
 #include "../core/optim.h"
 #include "../core/params.h"
+#include "../core/rundir.h"
 #include "../core/spec.h"
 
 struct dlx_family;
@@ -47,7 +48,8 @@ typedef struct dlx_hooks {
 typedef struct dlx_model {
     const struct dlx_family *family;
     dlx_spec *spec;            /* owned */
-    char run_dir[512];         /* where checkpoint.h5 and metrics.h5 go */
+    char run_dir[DLX_RUNDIR_MAX + 1]; /* where checkpoint.h5 and metrics.h5 go */
+    int lock_fd;               /* the run directory's lock (dlx_run_lock); -1 none */
     uint64_t seed;
     dlx_params params;
     dlx_optim_cfg optim_cfg;
@@ -87,6 +89,17 @@ int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *
                           size_t max_memory, dlx_model **out, dlx_err *err);
 /* Create the run directory (mkdir -p). */
 int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err);
+/* Create the run directory and take its lock (core/rundir.h) until
+ * dlx_model_destroy: call it before writing anything there. A directory in
+ * use by another dlx is DLX_EIO at once, naming its pid. */
+int dlx_run_lock(dlx_model *m, dlx_err *err);
+/* --resume: load <run_dir>/checkpoint.h5 if it exists (*found says so).
+ * Its /spec must equal the model's resolved spec, apart from name,
+ * description, train.epochs, log_every, eval_every, checkpoint_every, save
+ * and threads; else DLX_EINVAL naming the first differing key and both
+ * values. m->stop_at, when set, must lie after the checkpoint's step
+ * (DLX_EINVAL). */
+int dlx_run_resume(dlx_model *m, bool *found, dlx_err *err);
 /* Create a model from a checkpoint's stored spec and load its parameters. */
 int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_model **out,
                               dlx_err *err);
