@@ -1,4 +1,5 @@
 /* dlx: one binary, one subcommand per research task. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,9 @@ static void single_threaded_blas(char **argv)
 int main(int argc, char **argv)
 {
     single_threaded_blas(argv);
+    /* over `ulimit -f`, a write fails with EFBIG and is reported, naming the
+     * file, instead of the process dying without a word */
+    signal(SIGXFSZ, SIG_IGN);
     dlx_h5_quiet();
     if (argc < 2) {
         print_main_help(stderr);
@@ -208,7 +212,12 @@ int main(int argc, char **argv)
         if (strcmp(k_commands[i].name, argv[1]) == 0) {
             if (cli_wants_help(argc - 1, argv + 1))
                 return cli_print_help(argv[1]);
-            return k_commands[i].run(argc - 1, argv + 1);
+            int rc = k_commands[i].run(argc - 1, argv + 1);
+            if (dlx_h5_close_failed()) { /* HDF5's exit handler would crash on that file id */
+                fflush(NULL);
+                _exit(rc);
+            }
+            return rc;
         }
     const char *names[N_COMMANDS + 1];
     for (int i = 0; i < N_COMMANDS; i++)
