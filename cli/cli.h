@@ -21,6 +21,9 @@ int cmd_inspect(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 
+/* DLX_EINVAL naming path when it exists but is not a regular file: a FIFO
+ * without a writer would block the HDF5 open forever. */
+int cli_input_file_ok(const char *path, const char *what, dlx_err *err);
 /* Load a spec file and apply --set assignments, in order. */
 int cli_load_spec(const char *path, const char *const *sets, int n_sets, dlx_spec **out, dlx_err *err);
 

@@ -28,7 +28,7 @@ int cmd_eval(int argc, char **argv)
     dlx_err err;
     dlx_err_clear(&err);
     dlx_model *m;
-    if (dlx_model_from_checkpoint(ckpt, NULL, &m, &err))
+    if (cli_input_file_ok(ckpt, "checkpoint", &err) || dlx_model_from_checkpoint(ckpt, NULL, &m, &err))
         return cli_fail(&err);
     dlx_results res;
     int rc = m->family->evaluate(m, data, &res, &err);

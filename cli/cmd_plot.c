@@ -44,7 +44,9 @@ int cmd_plot(int argc, char **argv)
     names[n] = NULL;
     dlx_err err;
     dlx_err_clear(&err);
-    int rc = dlx_plot_metrics(path, copy ? names : NULL, png, dat, gp, &err);
+    int rc = cli_input_file_ok(path, "metrics", &err);
+    if (!rc)
+        rc = dlx_plot_metrics(path, copy ? names : NULL, png, dat, gp, &err);
     free(copy);
     if (rc)
         return cli_fail(&err);

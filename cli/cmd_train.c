@@ -170,7 +170,9 @@ int cmd_train(int argc, char **argv)
     if (resume) {
         struct stat st;
         if (stat(ckpt, &st) == 0) {
-            rc = dlx_run_load_checkpoint(m, ckpt, true, &err);
+            rc = cli_input_file_ok(ckpt, "checkpoint", &err);
+            if (!rc)
+                rc = dlx_run_load_checkpoint(m, ckpt, true, &err);
             if (rc)
                 goto out;
             dlx_run_info(m, "resuming from %s at step %lld", ckpt, (long long)m->step);

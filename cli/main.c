@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/h5io.h"
@@ -158,6 +159,16 @@ int cli_fail(const dlx_err *err)
     dlx_err_format(err, buf, sizeof buf);
     fprintf(stderr, "dlx: %s\n", buf);
     return dlx_err_exit_status(err->code ? err->code : DLX_EIO);
+}
+
+int cli_input_file_ok(const char *path, const char *what, dlx_err *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0 || S_ISREG(st.st_mode))
+        return 0; /* missing: the reader names the file and the reason */
+    return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(path), "cannot read %s: not a regular file (%s)", what,
+                        S_ISDIR(st.st_mode) ? "a directory" : S_ISFIFO(st.st_mode) ? "a FIFO" :
+                        S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device" : "a special file");
 }
 
 int cli_load_spec(const char *path, const char *const *sets, int n_sets, dlx_spec **out, dlx_err *err)

@@ -81,13 +81,19 @@ typedef struct idx_file {
 
 static int idx_open(idx_file *f, dlx_err *err)
 {
-    int fd = open(f->path, O_RDONLY);
+    /* O_NONBLOCK and a regular file only: a FIFO without a writer would block forever */
+    int fd = open(f->path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         if (f->hint)
             return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(f->path),
                                 "cannot open: %s; run `%s` to download it", strerror(e), f->hint);
         return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(f->path), "cannot open: %s", strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || fcntl(fd, F_SETFL, 0) != 0) {
+        close(fd);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(f->path), "cannot read: not a regular file");
     }
     f->gz = gzdopen(fd, "rb");
     if (!f->gz) {
