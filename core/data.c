@@ -351,6 +351,35 @@ int dlx_dataset_load_first(const char *name, const char *split, const char *dir,
     return 0;
 }
 
+int dlx_dataset_peek(const char *name, const char *split, const char *dir, int64_t *n, int *h, int *w,
+                     char *path, size_t path_n, dlx_err *err)
+{
+    const dlx_dataset_info *info = dlx_dataset_find(name);
+    if (!info || !split)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "unknown dataset '%s'", name ? name : "(null)");
+    bool train = strcmp(split, "train") == 0;
+    char d[4096];
+    dlx_dataset_dir(name, dir, d, sizeof d);
+    resolve(d, train ? info->train_images : info->test_images, path, path_n);
+    idx_file f = {path, info->fetch_hint, NULL};
+    uint8_t hdr[16];
+    uint64_t got;
+    int gz_trunc;
+    int rc = idx_open(&f, err);
+    if (rc)
+        return rc;
+    rc = idx_read(&f, hdr, sizeof hdr, &got, &gz_trunc, err);
+    gzclose_r(f.gz);
+    if (rc)
+        return rc;
+    if (got < sizeof hdr || be32(hdr) != IDX_MAGIC_IMAGES)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "not an IDX image file");
+    *n = be32(hdr + 4);
+    *h = (int)be32(hdr + 8);
+    *w = (int)be32(hdr + 12);
+    return 0;
+}
+
 /* ---- transform ------------------------------------------------------------- */
 
 void dlx_transform_shape(const dlx_dataset *d, const dlx_transform *t, int *c, int *h, int *w)

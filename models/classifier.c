@@ -59,6 +59,7 @@ typedef struct clf {
     /* data */
     dlx_dataset train, test;
     bool train_loaded;
+    int64_t train_n; /* samples training will hold (from the file's header; 0: unknown) */
     int c, h, w, num_classes;
     /* graphs: one per shard of the batch */
     int n_shards;
@@ -222,6 +223,41 @@ static int load_split(const clf *c, const char *name, const char *split, int64_t
     return dlx_dataset_load_cached(name, split, c->data_dir, limit, c->resize_h, c->resize_w, d, err);
 }
 
+/* Before anything is loaded or allocated, from the image files' headers: a
+ * batch larger than the training set (a spec problem, at train.batch) and
+ * train and test images of different sizes (a data problem). Headers that
+ * cannot be read are left to the loaders, which name the file. */
+static int check_splits(dlx_model *m, clf *c, dlx_err *err)
+{
+    char tr_path[4200], te_path[4200];
+    int64_t tr_n, te_n;
+    int tr_h, tr_w, te_h, te_w;
+    dlx_err ignore;
+    if (dlx_dataset_peek(c->dataset, "train", c->data_dir, &tr_n, &tr_h, &tr_w, tr_path, sizeof tr_path, &ignore))
+        return 0;
+    bool cut = c->train_limit && c->train_limit < tr_n;
+    if (cut)
+        tr_n = c->train_limit;
+    c->train_n = tr_n;
+    if (c->batch > tr_n) {
+        dlx_spec_node *train = dlx_spec_get(dlx_spec_root(m->spec), "train");
+        dlx_spec_node *b = dlx_spec_get(train, "batch");
+        return dlx_err_setf(err, DLX_EINVAL, b ? b->loc : train->loc,
+                            "train.batch: %lld is larger than the training set: %lld samples (%s%s)",
+                            (long long)c->batch, (long long)tr_n, tr_path,
+                            cut ? ", cut by data.train_limit" : "");
+    }
+    if (c->resize_h || dlx_dataset_peek(c->dataset, "test", c->data_dir, &te_n, &te_h, &te_w, te_path,
+                                        sizeof te_path, &ignore))
+        return 0; /* data.resize makes both the same size */
+    if (tr_h != te_h || tr_w != te_w)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(tr_path),
+                            "the training images are %dx%d, but the test images in %s are %dx%d; both "
+                            "splits must have one size (or set data.resize)",
+                            tr_h, tr_w, te_path, te_h, te_w);
+    return 0;
+}
+
 static void clf_destroy(dlx_model *m)
 {
     clf *c = m->impl;
@@ -247,6 +283,7 @@ static int clf_create(dlx_model *m, dlx_err *err)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     m->impl = c;
     int rc = read_spec(m, c, err);
+    if (!rc) rc = check_splits(m, c, err);
     if (rc)
         return rc;
     /* the test split tells the input shape and the classes; train loads lazily */
