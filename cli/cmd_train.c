@@ -1,5 +1,6 @@
 /* dlx train SPEC [--set K=V]... [--out DIR] [--resume] [--json] [--quiet] [--threads N] [--max-memory SIZE] */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +31,14 @@ static void install_signals(void)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* "2G", "512M", "1000000" -> bytes; 0 on a bad value. */
+/* "2G", "512M", "1000000" -> bytes; 0 on a bad value (also nan, inf and
+ * anything over 2^60 bytes, which no machine has and size_t sums overflow). */
 static size_t parse_size(const char *s)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || v <= 0)
+    if (errno || end == s || !isfinite(v) || v <= 0)
         return 0;
     double mul = 1;
     if (*end == 'K' || *end == 'k') mul = 1024.0, end++;
@@ -46,7 +48,9 @@ static size_t parse_size(const char *s)
         end++;
     if (*end == 'B')
         end++;
-    return *end ? 0 : (size_t)(v * mul);
+    if (*end || v * mul < 1 || v * mul > 1152921504606846976.0)
+        return 0;
+    return (size_t)(v * mul);
 }
 
 static size_t default_max_memory(void)
@@ -130,7 +134,8 @@ int cmd_train(int argc, char **argv)
         } else if (strcmp(a, "--max-memory") == 0 && has_next) {
             max_memory = parse_size(argv[++i]);
             if (!max_memory)
-                return cli_usage_error("train", "--max-memory: expected a size like 2G or 512M, got '%s'", argv[i]);
+                return cli_usage_error("train", "--max-memory: expected a size from 1 byte to 2^60 bytes like 2G "
+                                       "or 512M, got '%s'", argv[i]);
         } else if (a[0] == '-') {
             return cli_usage_error("train", "unknown or incomplete option '%s'", a);
         } else if (!spec_path) {

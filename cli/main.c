@@ -31,8 +31,9 @@ static const dlx_command k_commands[] = {
      "  --profile         time every op and print where a training step goes\n"
      "  --threads N       worker threads (default: train.threads, else every core);\n"
      "                    the results do not depend on it\n"
-     "  --max-memory SIZE refuse graphs needing more activation memory (e.g. 2G, 512M;\n"
-     "                    default 80% of physical memory)\n"
+     "  --max-memory SIZE refuse, before allocating, a run needing more memory: parameters,\n"
+     "                    gradients, optimizer state, activations and data (e.g. 2G, 512M;\n"
+     "                    default 80% of physical memory; a `ulimit -v` is checked too)\n"
      "\n"
      "example: dlx train configs/lenet5.yaml --set train.epochs=2 --out runs/quick\n"},
     {"eval", cmd_eval, "evaluate a checkpoint on a dataset split",

@@ -380,6 +380,34 @@ int dlx_dataset_peek(const char *name, const char *split, const char *dir, int64
     return 0;
 }
 
+int dlx_dataset_check_splits(const char *name, const char *dir, int64_t limit, bool resized, int64_t batch,
+                             const char *batch_key, dlx_loc batch_loc, int64_t *train_n, int64_t *train_px,
+                             dlx_err *err)
+{
+    char tr_path[4200], te_path[4200];
+    int64_t tr_n, te_n;
+    int tr_h, tr_w, te_h, te_w;
+    dlx_err ignore;
+    *train_n = *train_px = 0;
+    if (dlx_dataset_peek(name, "train", dir, &tr_n, &tr_h, &tr_w, tr_path, sizeof tr_path, &ignore))
+        return 0;
+    bool cut = limit && limit < tr_n;
+    *train_n = cut ? limit : tr_n;
+    *train_px = (int64_t)tr_h * tr_w;
+    if (batch > *train_n)
+        return dlx_err_setf(err, DLX_EINVAL, batch_loc, "%s: %lld is larger than the training set: %lld samples (%s%s)",
+                            batch_key, (long long)batch, (long long)*train_n, tr_path,
+                            cut ? ", cut by data.train_limit" : "");
+    if (resized || dlx_dataset_peek(name, "test", dir, &te_n, &te_h, &te_w, te_path, sizeof te_path, &ignore))
+        return 0; /* a resize makes both the same size */
+    if (tr_h != te_h || tr_w != te_w)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(tr_path),
+                            "the training images are %dx%d, but the test images in %s are %dx%d; both "
+                            "splits must have one size (or set data.resize)",
+                            tr_h, tr_w, te_path, te_h, te_w);
+    return 0;
+}
+
 /* ---- transform ------------------------------------------------------------- */
 
 void dlx_transform_shape(const dlx_dataset *d, const dlx_transform *t, int *c, int *h, int *w)

@@ -248,6 +248,16 @@ double dlx_optim_lr(const dlx_optim_cfg *cfg, int64_t step, int64_t steps_per_ep
 
 /* ---- create / destroy ------------------------------------------------------ */
 
+int dlx_optim_cfg_slots(const dlx_optim_cfg *cfg)
+{
+    switch (cfg->kind) {
+    case DLX_OPTIM_SGD: return cfg->momentum > 0;
+    case DLX_OPTIM_ADAM: return 2;
+    case DLX_OPTIM_RMSPROP: return 1 + (cfg->momentum > 0);
+    }
+    return 0;
+}
+
 static int add_slot(dlx_optim *o, const char *name, dlx_err *err)
 {
     int64_t total = o->params->total;

@@ -29,6 +29,7 @@
 #include "../core/layers.h"
 #include "../core/ops/ops.h"
 #include "../core/png.h"
+#include "budget.h"
 #include "family.h"
 
 #define MAX_WRONG 100
@@ -59,7 +60,8 @@ typedef struct clf {
     /* data */
     dlx_dataset train, test;
     bool train_loaded;
-    int64_t train_n; /* samples training will hold (from the file's header; 0: unknown) */
+    int64_t train_n;  /* samples training will hold (from the file's header; 0: unknown) */
+    int64_t train_px; /* pixels of one training image as stored in its file */
     int c, h, w, num_classes;
     /* graphs: one per shard of the batch */
     int n_shards;
@@ -223,39 +225,37 @@ static int load_split(const clf *c, const char *name, const char *split, int64_t
     return dlx_dataset_load_cached(name, split, c->data_dir, limit, c->resize_h, c->resize_w, d, err);
 }
 
-/* Before anything is loaded or allocated, from the image files' headers: a
- * batch larger than the training set (a spec problem, at train.batch) and
- * train and test images of different sizes (a data problem). Headers that
- * cannot be read are left to the loaders, which name the file. */
+/* Before anything is loaded: the batch against the training set, the two
+ * splits' image sizes (core/data.c) */
 static int check_splits(dlx_model *m, clf *c, dlx_err *err)
 {
-    char tr_path[4200], te_path[4200];
-    int64_t tr_n, te_n;
-    int tr_h, tr_w, te_h, te_w;
-    dlx_err ignore;
-    if (dlx_dataset_peek(c->dataset, "train", c->data_dir, &tr_n, &tr_h, &tr_w, tr_path, sizeof tr_path, &ignore))
-        return 0;
-    bool cut = c->train_limit && c->train_limit < tr_n;
-    if (cut)
-        tr_n = c->train_limit;
-    c->train_n = tr_n;
-    if (c->batch > tr_n) {
-        dlx_spec_node *train = dlx_spec_get(dlx_spec_root(m->spec), "train");
-        dlx_spec_node *b = dlx_spec_get(train, "batch");
-        return dlx_err_setf(err, DLX_EINVAL, b ? b->loc : train->loc,
-                            "train.batch: %lld is larger than the training set: %lld samples (%s%s)",
-                            (long long)c->batch, (long long)tr_n, tr_path,
-                            cut ? ", cut by data.train_limit" : "");
-    }
-    if (c->resize_h || dlx_dataset_peek(c->dataset, "test", c->data_dir, &te_n, &te_h, &te_w, te_path,
-                                        sizeof te_path, &ignore))
-        return 0; /* data.resize makes both the same size */
-    if (tr_h != te_h || tr_w != te_w)
-        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(tr_path),
-                            "the training images are %dx%d, but the test images in %s are %dx%d; both "
-                            "splits must have one size (or set data.resize)",
-                            tr_h, tr_w, te_path, te_h, te_w);
-    return 0;
+    dlx_spec_node *train = dlx_spec_get(dlx_spec_root(m->spec), "train");
+    dlx_spec_node *b = dlx_spec_get(train, "batch");
+    return dlx_dataset_check_splits(c->dataset, c->data_dir, c->train_limit, c->resize_h > 0, c->batch,
+                                    "train.batch", b ? b->loc : train->loc, &c->train_n, &c->train_px, err);
+}
+
+/* Everything the run will allocate, counted once shard 0's graph is built and
+ * before the parameters, gradients, optimizer slots, arenas and the training
+ * set are allocated (see models/budget.h). */
+static int check_budget(dlx_model *m, clf *c, int threads, dlx_err *err)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m->params.n; i++)
+        n += m->params.items[i].t.numel;
+    dlx_budget b;
+    memset(&b, 0, sizeof b);
+    dlx_budget_params(&b, n, c->n_shards, &m->optim_cfg);
+    b.activations = (double)dlx_graph_plan_bytes(c->sh[0].g) * c->n_shards;
+    b.graphs = c->n_shards;
+    /* the test split (loaded), the training split and its data order; a
+     * resize holds the images as read and as resized while it runs */
+    double px = (double)c->test.c * c->test.h * c->test.w;
+    b.data = (double)c->test.n * (px + 1) + (double)c->train_n * (px + 1 + 4);
+    if (c->resize_h)
+        b.data += (double)c->train_n * (double)c->train_px;
+    b.blas_threads = c->n_shards == 1 ? threads : (threads < c->n_shards ? threads : c->n_shards);
+    return dlx_budget_check(m, &b, err);
 }
 
 static void clf_destroy(dlx_model *m)
@@ -292,6 +292,8 @@ static int clf_create(dlx_model *m, dlx_err *err)
         return rc;
     c->num_classes = c->test.num_classes;
     dlx_transform_shape(&c->test, &c->tf, &c->c, &c->h, &c->w);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
     for (int k = 0; k < c->n_shards; k++) {
         shard *sh = &c->sh[k];
         dlx_layers_out lo;
@@ -301,7 +303,7 @@ static int clf_create(dlx_model *m, dlx_err *err)
             return rc;
         if (k > 0)
             free(lo.info);
-        if (k == 0 && (rc = dlx_params_finalize(&m->params, err)))
+        if (k == 0 && ((rc = check_budget(m, c, threads, err)) || (rc = dlx_params_finalize(&m->params, err))))
             return rc;
         if (k > 0 && !(sh->grads = calloc((size_t)m->params.total + 1, sizeof(float))))
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
@@ -309,14 +311,6 @@ static int clf_create(dlx_model *m, dlx_err *err)
         sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx);
         if (!sh->idx)
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        /* the limit is on all shards together, refused before any allocation */
-        size_t need = dlx_graph_plan_bytes(sh->g) * (size_t)c->n_shards;
-        if (k == 0 && m->max_memory && need > m->max_memory)
-            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
-                                "the model needs %.1f MiB of activations (%d shard%s of %.1f MiB), over the "
-                                "limit of %.1f MiB (--max-memory)",
-                                (double)need / 1048576.0, c->n_shards, c->n_shards > 1 ? "s" : "",
-                                (double)need / c->n_shards / 1048576.0, (double)m->max_memory / 1048576.0);
         if ((rc = dlx_graph_compile(sh->g, 0, err)))
             return rc;
     }
@@ -324,8 +318,6 @@ static int clf_create(dlx_model *m, dlx_err *err)
     rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
     if (rc)
         return rc;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
     c->workers = threads < c->n_shards ? threads : c->n_shards;
     /* One shard: its ops split large products over the cores instead (each
      * core packs part of a weight matrix for the whole batch; shards would
