@@ -11,24 +11,52 @@
 #include "../models/family.h"
 #include "cli.h"
 
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_sig;
+static unsigned g_deadline_s = 30;
+static char g_deadline_msg[200];
 
-/* First signal: ask the loop to checkpoint and stop. Second: leave now. */
+/* First signal: ask the loop to checkpoint and stop, and start the deadline.
+ * Second: leave now (from any thread, also inside a BLAS call). */
 static void on_signal(int sig)
 {
     if (g_stop)
         _exit(128 + sig);
     g_stop = 1;
+    g_sig = sig;
+    alarm(g_deadline_s);
+}
+
+/* The step did not end in time (a stuck library call, a huge step): leave,
+ * keeping the last checkpoint. Once the loop has seen the flag (2) the
+ * checkpoint is being written and may take its time. */
+static void on_deadline(int sig)
+{
+    (void)sig;
+    if (g_stop == 2)
+        return;
+    ssize_t w = write(2, g_deadline_msg, strlen(g_deadline_msg));
+    (void)w;
+    _exit(128 + g_sig);
 }
 
 static void install_signals(void)
 {
+    const char *d = getenv("DLX_STOP_DEADLINE");
+    char *end;
+    long v = d ? strtol(d, &end, 10) : 0;
+    if (d && !*end && v >= 1 && v <= 86400)
+        g_deadline_s = (unsigned)v;
+    snprintf(g_deadline_msg, sizeof g_deadline_msg,
+             "dlx: the training step did not end within %u s of the signal; exiting without a new "
+             "checkpoint (the last one written is intact)\n", g_deadline_s);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_deadline;
+    sigaction(SIGALRM, &sa, NULL);
 }
 
 /* "2G", "512M", "1000000" -> bytes; 0 on a bad value (also nan, inf and

@@ -35,6 +35,10 @@ static const dlx_command k_commands[] = {
      "                    gradients, optimizer state, activations and data (e.g. 2G, 512M;\n"
      "                    default 80% of physical memory; a `ulimit -v` is checked too)\n"
      "\n"
+     "SIGINT/SIGTERM: checkpoint after the current step and exit 1; a second signal exits\n"
+     "at once (128 + signal); a step that has not ended 30 s after the first signal\n"
+     "(DLX_STOP_DEADLINE=SECONDS) exits 128 + signal, keeping the last checkpoint.\n"
+     "\n"
      "example: dlx train configs/lenet5.yaml --set train.epochs=2 --out runs/quick\n"},
     {"eval", cmd_eval, "evaluate a checkpoint on a dataset split",
      "usage: dlx eval CHECKPOINT [--data NAME:SPLIT] [--json]\n"

@@ -846,6 +846,7 @@ static int clf_train(dlx_model *m, dlx_err *err)
             break;
         }
         if (m->hooks.stop && *m->hooks.stop) {
+            *m->hooks.stop = 2;
             rc = dlx_metrics_flush(mx, err);
             if (!rc) rc = dlx_run_save_checkpoint(m, err);
             if (!rc)

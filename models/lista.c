@@ -664,6 +664,7 @@ static int train_encoders(dlx_model *m, sc *c, dlx_err *err)
             loss_sum = 0.0;
         }
         if (!rc && m->hooks.stop && *m->hooks.stop) {
+            *m->hooks.stop = 2;
             rc = dlx_run_save_checkpoint(m, err);
             if (!rc)
                 rc = dlx_err_setf(err, DLX_EINTR, DLX_NOLOC, "interrupted at step %lld of %lld; checkpoint saved in %s",
