@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -17,6 +18,15 @@
 #include "h5io_internal.h"
 
 static bool g_close_failed;
+
+static const char *size_str(double b, char *buf, size_t n)
+{
+    if (b < 1048576.0)
+        snprintf(buf, n, "%.0f KiB", b / 1024.0);
+    else
+        snprintf(buf, n, "%.1f MiB", b / 1048576.0);
+    return buf;
+}
 
 void h5io_note_close_failed(void) { g_close_failed = true; }
 
@@ -38,12 +48,12 @@ uint64_t h5io_ckpt_bytes(const dlx_h5_array *arrays, int n, size_t spec_len)
 
 int h5io_reserve(const char *file, const char *path, uint64_t bytes, dlx_err *err)
 {
+    char a[32], b[32];
     struct rlimit rl;
     if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && bytes > rl.rlim_cur)
-        return h5io_fail(err, DLX_EIO, path,
-                         "cannot write %s: %s (it needs about %.1f MiB; the file-size limit, "
-                         "ulimit -f, is %.1f MiB)",
-                         file, strerror(EFBIG), (double)bytes / 1048576.0, (double)rl.rlim_cur / 1048576.0);
+        return h5io_fail(err, DLX_EIO, path, "cannot write %s: %s (it needs about %s; the file-size limit, "
+                         "ulimit -f, is %s)", file, strerror(EFBIG), size_str((double)bytes, a, sizeof a),
+                         size_str((double)rl.rlim_cur, b, sizeof b));
     int fd = open(file, O_WRONLY);
     if (fd < 0)
         return h5io_fail(err, DLX_EIO, path, "cannot open %s: %s", file, strerror(errno));
@@ -52,8 +62,8 @@ int h5io_reserve(const char *file, const char *path, uint64_t bytes, dlx_err *er
     int rc = 0;
     if (fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)bytes) != 0 && errno != EOPNOTSUPP && errno != ENOSYS &&
         errno != EINVAL)
-        rc = h5io_fail(err, DLX_EIO, path, "cannot write %s: %s (it needs about %.1f MiB)", file,
-                       strerror(errno), (double)bytes / 1048576.0);
+        rc = h5io_fail(err, DLX_EIO, path, "cannot write %s: %s (it needs about %s)", file, strerror(errno),
+                       size_str((double)bytes, a, sizeof a));
     close(fd);
     return rc;
 }
