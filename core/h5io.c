@@ -321,13 +321,16 @@ int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_arr
     hid_t fapl = h5io_make_fapl();
     if (fapl < 0)
         return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
+    errno = 0;
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    int e = errno;
     H5Pclose(fapl);
-    if (f < 0) {
+    if (f < 0) { /* (a full disk: the file may exist, empty) */
         char why[160];
         h5io_h5_reason(why);
+        unlink(tmp);
         return h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
-                    why[0] ? why : "unknown error");
+                    e ? strerror(e) : why[0] ? why : "unknown error");
     }
     /* blocks first, so a full disk fails here and not inside HDF5 (h5io_space.c) */
     rc = h5io_reserve(tmp, path, h5io_ckpt_bytes(arrays, n, meta->spec_text ? strlen(meta->spec_text) : 0), err);

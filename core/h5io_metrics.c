@@ -256,12 +256,16 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
             rc = h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
             goto out_free;
         }
+        errno = 0;
         f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        int e = errno;
         H5Pclose(fapl);
-        if (f < 0) {
+        if (f < 0) { /* (a full disk: the file may exist, empty) */
             char why[160];
             h5io_h5_reason(why);
-            rc = h5io_fail(err, DLX_EIO, path, "cannot create: %s", why[0] ? why : "unknown error");
+            unlink(tmp);
+            rc = h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
+                           e ? strerror(e) : why[0] ? why : "unknown error");
             goto out_free;
         }
         rc = h5io_reserve(tmp, path, 65536, err);
