@@ -10,9 +10,11 @@
 # tmpfs mount for disk_full).
 set -uo pipefail
 
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 DLX=${DLX_BIN:-$SRC/build/dlx}
 case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+export DLX_BIN=$DLX DLX_SRC_DIR=$SRC # for the cases of `all`, run from the work directory
 TINY=$SRC/tests/data/trust/tiny.yaml
 export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
@@ -383,7 +385,7 @@ case "$CASE" in
 disk_full | fsize | address_space | deadline | fifo | memory | float32 | data_messages) "case_$CASE" ;;
 all)
     for c in disk_full fsize address_space deadline fifo memory float32 data_messages; do
-        "$0" "$c"
+        "$SELF" "$c"
         rc=$?
         [ $rc -eq 0 ] || [ $rc -eq 77 ] || exit $rc
     done
