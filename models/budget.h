@@ -33,8 +33,7 @@ void dlx_budget_params(dlx_budget *b, int64_t n_params, int grad_blocks, const d
 double dlx_budget_total(const dlx_budget *b);
 /* DLX_ENOMEM naming the figure and breakdown when the total exceeds
  * m->max_memory (0 = none), or when this process's address space now plus
- * the total and the BLAS buffers exceeds RLIMIT_AS. `what` names the run
- * ("the run", "the sparse-coding run") in the message. */
+ * the total, OpenBLAS's buffers and the threads' stacks exceeds RLIMIT_AS. */
 int dlx_budget_check(const dlx_model *m, const dlx_budget *b, dlx_err *err);
 
 #endif
