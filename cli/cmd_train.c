@@ -1,5 +1,6 @@
 /* dlx train SPEC [--set K=V]... [--out DIR] [--resume] [--json] [--quiet] [--threads N] [--max-memory SIZE] */
 #include <errno.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,33 +11,62 @@
 #include "../models/family.h"
 #include "cli.h"
 
-static volatile sig_atomic_t g_stop;
+static volatile sig_atomic_t g_stop, g_sig;
+static unsigned g_deadline_s = 30;
+static char g_deadline_msg[200];
 
-/* First signal: ask the loop to checkpoint and stop. Second: leave now. */
+/* First signal: ask the loop to checkpoint and stop, and start the deadline.
+ * Second: leave now (from any thread, also inside a BLAS call). */
 static void on_signal(int sig)
 {
     if (g_stop)
         _exit(128 + sig);
     g_stop = 1;
+    g_sig = sig;
+    alarm(g_deadline_s);
+}
+
+/* The step did not end in time (a stuck library call, a huge step): leave,
+ * keeping the last checkpoint. Once the loop has seen the flag (2) the
+ * checkpoint is being written and may take its time. */
+static void on_deadline(int sig)
+{
+    (void)sig;
+    if (g_stop == 2)
+        return;
+    ssize_t w = write(2, g_deadline_msg, strlen(g_deadline_msg));
+    (void)w;
+    _exit(128 + g_sig);
 }
 
 static void install_signals(void)
 {
+    const char *d = getenv("DLX_STOP_DEADLINE");
+    char *end;
+    long v = d ? strtol(d, &end, 10) : 0;
+    if (d && !*end && v >= 1 && v <= 86400)
+        g_deadline_s = (unsigned)v;
+    snprintf(g_deadline_msg, sizeof g_deadline_msg,
+             "dlx: the training step did not end within %u s of the signal; exiting without a new "
+             "checkpoint (the last one written is intact)\n", g_deadline_s);
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_deadline;
+    sigaction(SIGALRM, &sa, NULL);
 }
 
-/* "2G", "512M", "1000000" -> bytes; 0 on a bad value. */
+/* "2G", "512M", "1000000" -> bytes; 0 on a bad value (also nan, inf and
+ * anything over 2^60 bytes, which no machine has and size_t sums overflow). */
 static size_t parse_size(const char *s)
 {
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || v <= 0)
+    if (errno || end == s || !isfinite(v) || v <= 0)
         return 0;
     double mul = 1;
     if (*end == 'K' || *end == 'k') mul = 1024.0, end++;
@@ -46,7 +76,9 @@ static size_t parse_size(const char *s)
         end++;
     if (*end == 'B')
         end++;
-    return *end ? 0 : (size_t)(v * mul);
+    if (*end || v * mul < 1 || v * mul > 1152921504606846976.0)
+        return 0;
+    return (size_t)(v * mul);
 }
 
 static size_t default_max_memory(void)
@@ -132,7 +164,8 @@ int cmd_train(int argc, char **argv)
         } else if (strcmp(a, "--max-memory") == 0 && has_next) {
             max_memory = parse_size(argv[++i]);
             if (!max_memory)
-                return cli_usage_error("train", "--max-memory: expected a size like 2G or 512M, got '%s'", argv[i]);
+                return cli_usage_error("train", "--max-memory: expected a size from 1 byte to 2^60 bytes like 2G "
+                                       "or 512M, got '%s'", argv[i]);
         } else if (a[0] == '-') {
             return cli_usage_error("train", "unknown or incomplete option '%s'", a);
         } else if (!spec_path) {

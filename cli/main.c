@@ -1,8 +1,10 @@
 /* dlx: one binary, one subcommand per research task. */
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/h5io.h"
@@ -29,8 +31,13 @@ static const dlx_command k_commands[] = {
      "  --profile         time every op and print where a training step goes\n"
      "  --threads N       worker threads (default: train.threads, else every core);\n"
      "                    the results do not depend on it\n"
-     "  --max-memory SIZE refuse graphs needing more activation memory (e.g. 2G, 512M;\n"
-     "                    default 80% of physical memory)\n"
+     "  --max-memory SIZE refuse, before allocating, a run needing more memory: parameters,\n"
+     "                    gradients, optimizer state, activations and data (e.g. 2G, 512M;\n"
+     "                    default 80% of physical memory; a `ulimit -v` is checked too)\n"
+     "\n"
+     "SIGINT/SIGTERM: checkpoint after the current step and exit 1; a second signal exits\n"
+     "at once (128 + signal); a step that has not ended 30 s after the first signal\n"
+     "(DLX_STOP_DEADLINE=SECONDS) exits 128 + signal, keeping the last checkpoint.\n"
      "\n"
      "example: dlx train configs/lenet5.yaml --set train.epochs=2 --out runs/quick\n"},
     {"eval", cmd_eval, "evaluate a checkpoint on a dataset split",
@@ -189,6 +196,9 @@ static void single_threaded_blas(char **argv)
 int main(int argc, char **argv)
 {
     single_threaded_blas(argv);
+    /* over `ulimit -f`, a write fails with EFBIG and is reported, naming the
+     * file, instead of the process dying without a word */
+    signal(SIGXFSZ, SIG_IGN);
     dlx_h5_quiet();
     if (argc < 2) {
         print_main_help(stderr);
@@ -208,7 +218,12 @@ int main(int argc, char **argv)
         if (strcmp(k_commands[i].name, argv[1]) == 0) {
             if (cli_wants_help(argc - 1, argv + 1))
                 return cli_print_help(argv[1]);
-            return k_commands[i].run(argc - 1, argv + 1);
+            int rc = k_commands[i].run(argc - 1, argv + 1);
+            if (dlx_h5_close_failed()) { /* HDF5's exit handler would crash on that file id */
+                fflush(NULL);
+                _exit(rc);
+            }
+            return rc;
         }
     const char *names[N_COMMANDS + 1];
     for (int i = 0; i < N_COMMANDS; i++)

@@ -5,6 +5,7 @@
  * "datasets/data/mnist/train-images-idx3-ubyte: error: truncated IDX file: ...".
  */
 #include "data.h"
+#include "infile.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,13 +82,25 @@ typedef struct idx_file {
 
 static int idx_open(idx_file *f, dlx_err *err)
 {
-    int fd = open(f->path, O_RDONLY);
+    /* O_NONBLOCK and a regular file only: a FIFO without a writer would block forever */
+    int fd = open(f->path, O_RDONLY | O_NONBLOCK);
     if (fd < 0) {
         int e = errno;
         if (f->hint)
             return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(f->path),
                                 "cannot open: %s; run `%s` to download it", strerror(e), f->hint);
         return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(f->path), "cannot open: %s", strerror(e));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || fcntl(fd, F_SETFL, 0) != 0) {
+        int e = errno;
+        close(fd);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(f->path), "cannot open: %s", strerror(e));
+    }
+    int rc = dlx_infile_require_regular(f->path, "data file", &st, err);
+    if (rc) {
+        close(fd);
+        return rc;
     }
     f->gz = gzdopen(fd, "rb");
     if (!f->gz) {
@@ -342,6 +355,63 @@ int dlx_dataset_load_first(const char *name, const char *split, const char *dir,
         return rc;
     snprintf(out->name, sizeof out->name, "%s", info->name);
     snprintf(out->split, sizeof out->split, "%s", train ? "train" : "test");
+    return 0;
+}
+
+int dlx_dataset_peek(const char *name, const char *split, const char *dir, int64_t *n, int *h, int *w,
+                     char *path, size_t path_n, dlx_err *err)
+{
+    const dlx_dataset_info *info = dlx_dataset_find(name);
+    if (!info || !split)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "unknown dataset '%s'", name ? name : "(null)");
+    bool train = strcmp(split, "train") == 0;
+    char d[4096];
+    dlx_dataset_dir(name, dir, d, sizeof d);
+    resolve(d, train ? info->train_images : info->test_images, path, path_n);
+    idx_file f = {path, info->fetch_hint, NULL};
+    uint8_t hdr[16];
+    uint64_t got;
+    int gz_trunc;
+    int rc = idx_open(&f, err);
+    if (rc)
+        return rc;
+    rc = idx_read(&f, hdr, sizeof hdr, &got, &gz_trunc, err);
+    gzclose_r(f.gz);
+    if (rc)
+        return rc;
+    if (got < sizeof hdr || be32(hdr) != IDX_MAGIC_IMAGES)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "not an IDX image file");
+    *n = be32(hdr + 4);
+    *h = (int)be32(hdr + 8);
+    *w = (int)be32(hdr + 12);
+    return 0;
+}
+
+int dlx_dataset_check_splits(const char *name, const char *dir, int64_t limit, bool resized, int64_t batch,
+                             const char *batch_key, dlx_loc batch_loc, int64_t *train_n, int64_t *train_px,
+                             dlx_err *err)
+{
+    char tr_path[4200], te_path[4200];
+    int64_t tr_n, te_n;
+    int tr_h, tr_w, te_h, te_w;
+    dlx_err ignore;
+    *train_n = *train_px = 0;
+    if (dlx_dataset_peek(name, "train", dir, &tr_n, &tr_h, &tr_w, tr_path, sizeof tr_path, &ignore))
+        return 0;
+    bool cut = limit && limit < tr_n;
+    *train_n = cut ? limit : tr_n;
+    *train_px = (int64_t)tr_h * tr_w;
+    if (batch > *train_n)
+        return dlx_err_setf(err, DLX_EINVAL, batch_loc, "%s: %lld is larger than the training set: %lld samples (%s%s)",
+                            batch_key, (long long)batch, (long long)*train_n, tr_path,
+                            cut ? ", cut by data.train_limit" : "");
+    if (resized || dlx_dataset_peek(name, "test", dir, &te_n, &te_h, &te_w, te_path, sizeof te_path, &ignore))
+        return 0; /* a resize makes both the same size */
+    if (tr_h != te_h || tr_w != te_w)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(tr_path),
+                            "the training images are %dx%d, but the test images in %s are %dx%d; both "
+                            "splits must have one size (or set data.resize)",
+                            tr_h, tr_w, te_path, te_h, te_w);
     return 0;
 }
 

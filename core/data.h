@@ -67,6 +67,20 @@ int dlx_idx_load(const char *images_path, const char *labels_path, int num_class
 int dlx_idx_load_first(const char *images_path, const char *labels_path, int num_classes, int64_t limit,
                        dlx_dataset *out, dlx_err *err);
 void dlx_dataset_free(dlx_dataset *d);
+/* The image file's header of a split, without reading its images: the
+ * samples it declares, their size, and the file's path (for checks that
+ * should come before loading). */
+int dlx_dataset_peek(const char *name, const char *split, const char *dir, int64_t *n, int *h, int *w,
+                     char *path, size_t path_n, dlx_err *err);
+/* Checks from the headers, before loading: a batch over the training set
+ * (after `limit`) is DLX_EINVAL at batch_loc naming batch_key, the image file
+ * and both counts; train and test images of different sizes (unless
+ * `resized`) are DLX_EFORMAT naming both files and sizes. *train_n and
+ * *train_px get the samples training will hold and the pixels of one image
+ * (0 when the headers cannot be read: the loaders report that). */
+int dlx_dataset_check_splits(const char *name, const char *dir, int64_t limit, bool resized, int64_t batch,
+                             const char *batch_key, dlx_loc batch_loc, int64_t *train_n, int64_t *train_px,
+                             dlx_err *err);
 
 /* An opt-in, process-wide cache of loaded splits (after the limit and the
  * resize), for a process that trains many models on the same data: a

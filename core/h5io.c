@@ -300,15 +300,21 @@ int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_arr
             H5Pclose(fapl);
         return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
     }
+    errno = 0;
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    int e = errno;
     H5Pclose(fapl);
-    if (f < 0) {
+    if (f < 0) { /* (a full disk: the file may exist, empty) */
         char why[160];
         dlx_h5r_reason(why);
+        unlink(tmp);
         return h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
-                    why[0] ? why : "unknown error");
+                    e ? strerror(e) : why[0] ? why : "unknown error");
     }
-    rc = write_contents(f, path, meta, arrays, n, err);
+    /* blocks first, so a full disk fails here and not inside HDF5 (h5io_space.c) */
+    rc = h5io_reserve(tmp, path, h5io_ckpt_bytes(arrays, n, meta->spec_text ? strlen(meta->spec_text) : 0), err);
+    if (!rc)
+        rc = write_contents(f, path, meta, arrays, n, err);
     if (rc)
         goto out_close_file;
     if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
@@ -318,9 +324,11 @@ int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_arr
     herr_t closed = H5Fclose(f);
     f = -1;
     if (closed < 0) {
+        h5io_note_close_failed();
         rc = h5io_fail(err, DLX_EIO, path, "cannot close %s", tmp);
         goto out_remove_tmp;
     }
+    h5io_release_surplus(tmp);
     if (h5io_fsync_path(tmp, O_RDONLY) != 0) {
         rc = h5io_fail(err, DLX_EIO, path, "cannot fsync %s: %s", tmp, strerror(errno));
         goto out_remove_tmp;
@@ -333,8 +341,8 @@ int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_arr
         return h5io_fail(err, DLX_EIO, path, "cannot fsync its directory: %s", strerror(errno));
     return 0;
 out_close_file:
-    if (f >= 0)
-        H5Fclose(f);
+    if (f >= 0 && H5Fclose(f) < 0)
+        h5io_note_close_failed();
 out_remove_tmp:
     unlink(tmp);
     return rc;

@@ -43,6 +43,9 @@
 
 /* Call once before any other h5io call (turns off HDF5's stderr printing). */
 void dlx_h5_quiet(void);
+/* True once an H5Fclose failed (disk full): HDF5 1.10 then crashes in its
+ * exit handler, so the CLI leaves with _exit. */
+bool dlx_h5_close_failed(void);
 
 /* One named float array to write or read (parameters and optimizer slots). */
 typedef struct dlx_h5_array {

@@ -16,6 +16,15 @@ int h5io_fsync_path(const char *p, int flags);
 /* Open for reading (as dlx_h5r_open) or, with rdwr, for writing a copy. */
 int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err);
 
+/* Disk space (h5io_space.c): reserve `bytes` for `file` (a full disk or the
+ * `ulimit -f` limit fails here, naming path, before HDF5 writes), give back
+ * what HDF5 left unused, the size of a checkpoint, and a flag for an
+ * H5Fclose that failed (its id is then unsafe for HDF5's exit handler). */
+int h5io_reserve(const char *file, const char *path, uint64_t bytes, dlx_err *err);
+void h5io_release_surplus(const char *file);
+uint64_t h5io_ckpt_bytes(const dlx_h5_array *arrays, int n, size_t spec_len);
+void h5io_note_close_failed(void);
+
 /* Close a dataset and the type and space taken from it (either may be < 0:
  * not obtained). */
 static inline void h5io_close_dataset(hid_t d, hid_t type, hid_t space)

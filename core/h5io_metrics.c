@@ -230,10 +230,15 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (resume && access(path, F_OK) == 0) {
         rc = copy_file(path, tmp, err);
-        if (!rc && (rc = h5io_open_file(tmp, true, &f, err)))
+        struct stat st;
+        if (!rc && stat(tmp, &st) == 0)
+            rc = h5io_reserve(tmp, path, (uint64_t)st.st_size + 65536, err);
+        if (!rc)
+            rc = h5io_open_file(tmp, true, &f, err);
+        if (rc) {
             unlink(tmp);
-        if (rc)
             goto out_free;
+        }
         htri_t has = H5Lexists(f, "/metrics", H5P_DEFAULT);
         if (has > 0)
             rc = truncate_series(f, path, resume_step, err);
@@ -246,22 +251,30 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
             rc = h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
             goto out_free;
         }
+        errno = 0;
         f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        int e = errno;
         H5Pclose(fapl);
-        if (f < 0) {
+        if (f < 0) { /* (a full disk: the file may exist, empty) */
             char why[160];
             dlx_h5r_reason(why);
-            rc = h5io_fail(err, DLX_EIO, path, "cannot create: %s", why[0] ? why : "unknown error");
+            unlink(tmp);
+            rc = h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
+                           e ? strerror(e) : why[0] ? why : "unknown error");
             goto out_free;
         }
-        hid_t g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0)
+        rc = h5io_reserve(tmp, path, 65536, err);
+        hid_t g = rc ? -1 : H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0 && !rc)
             rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
-        else
+        else if (g >= 0)
             H5Gclose(g);
     }
-    if (H5Fclose(f) < 0 && !rc)
-        rc = h5io_fail(err, DLX_EIO, path, "cannot close");
+    if (H5Fclose(f) < 0) {
+        h5io_note_close_failed();
+        if (!rc)
+            rc = h5io_fail(err, DLX_EIO, path, "cannot close");
+    }
     if (rc)
         unlink(tmp);
     else
@@ -367,6 +380,13 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", m->path);
     int rc = copy_file(m->path, tmp, err);
+    /* room for the new rows and a chunk per series, before HDF5 writes (h5io_space.c) */
+    struct stat st;
+    uint64_t more = 65536;
+    for (int i = 0; i < m->n; i++)
+        more += 32768 + 16 * (uint64_t)m->s[i].n;
+    if (!rc && stat(tmp, &st) == 0 && (rc = h5io_reserve(tmp, m->path, (uint64_t)st.st_size + more, err)))
+        unlink(tmp);
     if (rc)
         return rc;
     hid_t f;
@@ -385,12 +405,16 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
     for (int i = 0; i < m->n && !rc; i++)
         if (m->s[i].n > 0)
             rc = flush_series(f, m->path, &m->s[i], err);
-    if (H5Fclose(f) < 0 && !rc)
-        rc = h5io_fail(err, DLX_EIO, m->path, "cannot close after writing");
+    if (H5Fclose(f) < 0) {
+        h5io_note_close_failed();
+        if (!rc)
+            rc = h5io_fail(err, DLX_EIO, m->path, "cannot close after writing");
+    }
     if (rc) {
         unlink(tmp);
         return rc;
     }
+    h5io_release_surplus(tmp);
     return commit_tmp(tmp, m->path, err);
 }
 

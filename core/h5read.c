@@ -1,5 +1,6 @@
 /* Bounded reading of HDF5 files: see h5read.h for what is checked and why. */
 #include "h5read.h"
+#include "infile.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -72,8 +73,9 @@ int dlx_h5r_open(dlx_h5r *r, const char *path, dlx_err *err)
     /* stat, not open: opening a FIFO without a writer would block forever */
     if (stat(path, &st) != 0)
         return failf(r, err, DLX_EIO, "cannot open: %s", strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return failf(r, err, DLX_EIO, "cannot open: not a regular file");
+    int rc = dlx_infile_require_regular(path, "HDF5 file", &st, err);
+    if (rc)
+        return rc;
     if (H5Fis_hdf5(path) <= 0) {
         char why[160];
         dlx_h5r_reason(why);

@@ -66,11 +66,33 @@ static const char *const k_sched_what[] = {"constant schedule", "step schedule",
 
 /* The getters check closed ranges; lr > 0 and momentum/betas < 1 need an
  * open end, so the whole range is checked here, in the getters' style. */
+/* The updates compute in float32: a nonzero value that is 0 or subnormal
+ * there (lr: 1e-320 trained with lr 0) or an open bound below 1 that rounds
+ * to 1 (beta2: 0.9999999999 makes 1 - beta2 zero) is refused at its line. */
+static int check_float32(dlx_spec_node *map, const char *key, double max, bool open_hi, double x, dlx_err *err)
+{
+    const dlx_spec_node *v = dlx_spec_get(map, key);
+    if (!v)
+        return 0;
+    if (x != 0 && fabs((double)(float)x) < FLT_MIN)
+        return dlx_err_setf(err, DLX_EINVAL, v->loc,
+                            "%s: %s is below the smallest normal float32 (%g) that the optimizer computes "
+                            "in; use a value of at least %g", v->path, v->scalar ? v->scalar : "",
+                            (double)FLT_MIN, (double)FLT_MIN);
+    if (open_hi && (double)(float)x >= max)
+        return dlx_err_setf(err, DLX_EINVAL, v->loc,
+                            "%s: %s rounds to %g in float32, which the optimizer computes in; it must stay "
+                            "less than %g", v->path, v->scalar ? v->scalar : "", (double)(float)x, max);
+    return 0;
+}
+
 static int get_float(dlx_spec_node *map, const char *key, double def, double min, double max,
                      bool open_lo, bool open_hi, double *out, dlx_err *err)
 {
-    if (!open_lo && !open_hi)
-        return dlx_spec_float(map, key, false, def, min, max, out, err);
+    if (!open_lo && !open_hi) {
+        int rc = dlx_spec_float(map, key, false, def, min, max, out, err);
+        return rc ? rc : check_float32(map, key, max, false, *out, err);
+    }
     int rc = dlx_spec_float(map, key, false, def, -DBL_MAX, DBL_MAX, out, err);
     if (rc)
         return rc;
@@ -82,7 +104,7 @@ static int get_float(dlx_spec_node *map, const char *key, double def, double min
                             open_lo ? "greater than" : "at least", min,
                             open_hi ? "less than" : "at most", max, v->scalar ? v->scalar : "");
     }
-    return 0;
+    return check_float32(map, key, max, open_hi, *out, err);
 }
 
 static void cfg_defaults(dlx_optim_cfg *cfg)
@@ -225,6 +247,16 @@ double dlx_optim_lr(const dlx_optim_cfg *cfg, int64_t step, int64_t steps_per_ep
 }
 
 /* ---- create / destroy ------------------------------------------------------ */
+
+int dlx_optim_cfg_slots(const dlx_optim_cfg *cfg)
+{
+    switch (cfg->kind) {
+    case DLX_OPTIM_SGD: return cfg->momentum > 0;
+    case DLX_OPTIM_ADAM: return 2;
+    case DLX_OPTIM_RMSPROP: return 1 + (cfg->momentum > 0);
+    }
+    return 0;
+}
 
 static int add_slot(dlx_optim *o, const char *name, dlx_err *err)
 {

@@ -56,6 +56,10 @@ typedef struct dlx_optim dlx_optim;
  * constant). Keys checked, defaults inserted, ranges validated. */
 int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *err);
 
+/* Parameter-sized blocks the optimizer of cfg will allocate (momentum; Adam
+ * m and v; RMSprop square_avg and momentum), for memory budgets. */
+int dlx_optim_cfg_slots(const dlx_optim_cfg *cfg);
+
 /* params must be finalized. */
 int dlx_optim_create(const dlx_optim_cfg *cfg, dlx_params *params, dlx_optim **out, dlx_err *err);
 void dlx_optim_destroy(dlx_optim *o);

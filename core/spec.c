@@ -1,9 +1,11 @@
 /* Experiment specs: libyaml events -> located tree, typed getters, --set, dump.
  * See spec.h for the message formats; they are part of the contract. */
 #include "spec.h"
+#include "infile.h"
 #include "spec_internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
@@ -12,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #define MAX_DEPTH 64
@@ -548,13 +552,38 @@ int dlx_spec_load_string(const char *text, const char *name, dlx_spec **out, dlx
                     err);
 }
 
+/* Open a spec for reading, refusing what is not a regular file or is larger
+ * than any spec: a FIFO without a writer would block forever, /dev/zero
+ * never ends. O_NONBLOCK so that opening a FIFO returns at once. */
+static FILE *open_spec(const char *path, dlx_err *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot open spec: %s", strerror(errno));
+        return NULL;
+    }
+    struct stat st;
+    FILE *f = NULL;
+    if (fstat(fd, &st) != 0)
+        dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot open spec: %s", strerror(errno));
+    else if (dlx_infile_require_regular(path, "spec", &st, err))
+        ;
+    else if (st.st_size > DLX_SPEC_MAX_BYTES)
+        dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(path), "spec is %.1f MiB, over the %d MiB a spec may have",
+                     (double)st.st_size / 1048576.0, DLX_SPEC_MAX_BYTES >> 20);
+    else if (fcntl(fd, F_SETFL, 0) != 0 || !(f = fdopen(fd, "rb")))
+        dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot open spec: %s", strerror(errno));
+    if (!f)
+        close(fd);
+    return f;
+}
+
 int dlx_spec_load_file(const char *path, dlx_spec **out, dlx_err *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
+    FILE *f = open_spec(path, err);
     if (!f)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot open spec: %s",
-                            strerror(errno));
+        return err ? err->code : DLX_EIO;
     int rc = 0;
     size_t cap = 4096, len = 0;
     unsigned char *buf = malloc(cap);
@@ -574,6 +603,11 @@ int dlx_spec_load_file(const char *path, dlx_spec **out, dlx_err *err)
         }
         size_t got = fread(buf + len, 1, cap - len, f);
         len += got;
+        if (len > DLX_SPEC_MAX_BYTES) { /* grew while read (/proc files claim size 0) */
+            rc = dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(path), "spec is over the %d MiB a spec may have",
+                              DLX_SPEC_MAX_BYTES >> 20);
+            goto out_free_buf;
+        }
         if (got == 0) {
             if (ferror(f)) {
                 rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot read spec: %s",

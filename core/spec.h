@@ -63,7 +63,10 @@ struct dlx_spec_node {
 typedef struct dlx_spec dlx_spec;
 
 /* Parse a file. A missing file is DLX_EIO; malformed YAML, aliases, duplicate
- * keys, or a top level that is not a mapping are DLX_EINVAL with line:col. */
+ * keys, or a top level that is not a mapping are DLX_EINVAL with line:col, and
+ * so are a path that is not a regular file (a FIFO, a device) and a file over
+ * DLX_SPEC_MAX_BYTES. */
+#define DLX_SPEC_MAX_BYTES (16 << 20)
 int dlx_spec_load_file(const char *path, dlx_spec **out, dlx_err *err);
 /* Parse text; `name` stands in for the file name in locations. */
 int dlx_spec_load_string(const char *text, const char *name, dlx_spec **out, dlx_err *err);

@@ -29,6 +29,7 @@
 #include "../core/layers.h"
 #include "../core/ops/ops.h"
 #include "../core/png.h"
+#include "budget.h"
 #include "family.h"
 
 #define MAX_WRONG 100
@@ -59,6 +60,8 @@ typedef struct clf {
     /* data */
     dlx_dataset train, test;
     bool train_loaded;
+    int64_t train_n;  /* samples training will hold (from the file's header; 0: unknown) */
+    int64_t train_px; /* pixels of one training image as stored in its file */
     int c, h, w, num_classes;
     /* graphs: one per shard of the batch */
     int n_shards;
@@ -222,6 +225,39 @@ static int load_split(const clf *c, const char *name, const char *split, int64_t
     return dlx_dataset_load_cached(name, split, c->data_dir, limit, c->resize_h, c->resize_w, d, err);
 }
 
+/* Before anything is loaded: the batch against the training set, the two
+ * splits' image sizes (core/data.c) */
+static int check_splits(dlx_model *m, clf *c, dlx_err *err)
+{
+    dlx_spec_node *train = dlx_spec_get(dlx_spec_root(m->spec), "train");
+    dlx_spec_node *b = dlx_spec_get(train, "batch");
+    return dlx_dataset_check_splits(c->dataset, c->data_dir, c->train_limit, c->resize_h > 0, c->batch,
+                                    "train.batch", b ? b->loc : train->loc, &c->train_n, &c->train_px, err);
+}
+
+/* Everything the run will allocate, counted once shard 0's graph is built and
+ * before the parameters, gradients, optimizer slots, arenas and the training
+ * set are allocated (see models/budget.h). */
+static int check_budget(dlx_model *m, clf *c, int threads, dlx_err *err)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m->params.n; i++)
+        n += m->params.items[i].t.numel;
+    dlx_budget b;
+    memset(&b, 0, sizeof b);
+    dlx_budget_params(&b, n, c->n_shards, &m->optim_cfg);
+    b.activations = (double)dlx_graph_plan_bytes(c->sh[0].g) * c->n_shards;
+    b.graphs = c->n_shards;
+    /* the test split (loaded), the training split and its data order; a
+     * resize holds the images as read and as resized while it runs */
+    double px = (double)c->test.c * c->test.h * c->test.w;
+    b.data = (double)c->test.n * (px + 1) + (double)c->train_n * (px + 1 + 4);
+    if (c->resize_h)
+        b.data += (double)c->train_n * (double)c->train_px;
+    b.blas_threads = c->n_shards == 1 ? threads : (threads < c->n_shards ? threads : c->n_shards);
+    return dlx_budget_check(m, &b, err);
+}
+
 static void clf_destroy(dlx_model *m)
 {
     clf *c = m->impl;
@@ -247,6 +283,7 @@ static int clf_create(dlx_model *m, dlx_err *err)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     m->impl = c;
     int rc = read_spec(m, c, err);
+    if (!rc) rc = check_splits(m, c, err);
     if (rc)
         return rc;
     /* the test split tells the input shape and the classes; train loads lazily */
@@ -255,6 +292,8 @@ static int clf_create(dlx_model *m, dlx_err *err)
         return rc;
     c->num_classes = c->test.num_classes;
     dlx_transform_shape(&c->test, &c->tf, &c->c, &c->h, &c->w);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
     for (int k = 0; k < c->n_shards; k++) {
         shard *sh = &c->sh[k];
         dlx_layers_out lo;
@@ -264,7 +303,7 @@ static int clf_create(dlx_model *m, dlx_err *err)
             return rc;
         if (k > 0)
             free(lo.info);
-        if (k == 0 && (rc = dlx_params_finalize(&m->params, err)))
+        if (k == 0 && ((rc = check_budget(m, c, threads, err)) || (rc = dlx_params_finalize(&m->params, err))))
             return rc;
         if (k > 0 && !(sh->grads = calloc((size_t)m->params.total + 1, sizeof(float))))
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
@@ -272,14 +311,6 @@ static int clf_create(dlx_model *m, dlx_err *err)
         sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx);
         if (!sh->idx)
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        /* the limit is on all shards together, refused before any allocation */
-        size_t need = dlx_graph_plan_bytes(sh->g) * (size_t)c->n_shards;
-        if (k == 0 && m->max_memory && need > m->max_memory)
-            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
-                                "the model needs %.1f MiB of activations (%d shard%s of %.1f MiB), over the "
-                                "limit of %.1f MiB (--max-memory)",
-                                (double)need / 1048576.0, c->n_shards, c->n_shards > 1 ? "s" : "",
-                                (double)need / c->n_shards / 1048576.0, (double)m->max_memory / 1048576.0);
         if ((rc = dlx_graph_compile(sh->g, 0, err)))
             return rc;
     }
@@ -287,8 +318,6 @@ static int clf_create(dlx_model *m, dlx_err *err)
     rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
     if (rc)
         return rc;
-    long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    int threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
     c->workers = threads < c->n_shards ? threads : c->n_shards;
     /* One shard: its ops split large products over the cores instead (each
      * core packs part of a weight matrix for the whole batch; shards would
@@ -817,6 +846,7 @@ static int clf_train(dlx_model *m, dlx_err *err)
             break;
         }
         if (m->hooks.stop && *m->hooks.stop) {
+            *m->hooks.stop = 2;
             rc = dlx_metrics_flush(mx, err);
             if (!rc) rc = dlx_run_save_checkpoint(m, err);
             if (!rc)

@@ -53,6 +53,7 @@
 #include "../core/png.h"
 #include "../core/rng.h"
 #include "../core/sparse.h"
+#include "budget.h"
 #include "family.h"
 #include "lista.h"
 #include "lista_internal.h"
@@ -370,6 +371,26 @@ static void sc_destroy(dlx_model *m)
     m->impl = NULL;
 }
 
+/* Parameters, gradients, optimizer slots and the encoders' arenas, counted
+ * before they are allocated (models/budget.h); the samples are loaded and
+ * the exact codes Z* will take as many rows of m floats. */
+static int check_budget(dlx_model *m, sc *c, dlx_err *err)
+{
+    int64_t n = 0;
+    for (int i = 0; i < m->params.n; i++)
+        n += m->params.items[i].t.numel;
+    dlx_budget b;
+    memset(&b, 0, sizeof b);
+    dlx_budget_params(&b, n, 1, LEARNED(c) ? &m->optim_cfg : NULL);
+    for (int i = 0; LEARNED(c) && i < c->nT; i++)
+        b.activations += (double)dlx_graph_plan_bytes(c->enc[i].g);
+    b.graphs = LEARNED(c) ? c->nT : 0;
+    b.data = 4.0 * (double)(c->ntr + c->nte) * (double)(c->n + c->m);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    b.blas_threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
+    return dlx_budget_check(m, &b, err);
+}
+
 static int sc_create(dlx_model *m, dlx_err *err)
 {
     sc *c = calloc(1, sizeof(*c));
@@ -389,7 +410,8 @@ static int sc_create(dlx_model *m, dlx_err *err)
         if ((rc = build_encoder(m, c, &c->enc[i], c->batch, err)))
             return rc;
     }
-    rc = dlx_params_finalize(&m->params, err);
+    rc = check_budget(m, c, err);
+    if (!rc) rc = dlx_params_finalize(&m->params, err);
     for (int i = 0; !rc && LEARNED(c) && i < c->nT; i++)
         rc = dlx_graph_compile(c->enc[i].g, m->max_memory, err);
     if (rc)
@@ -644,6 +666,7 @@ static int train_encoders(dlx_model *m, sc *c, dlx_err *err)
             loss_sum = 0.0;
         }
         if (!rc && m->hooks.stop && *m->hooks.stop) {
+            *m->hooks.stop = 2;
             rc = dlx_run_save_checkpoint(m, err);
             if (!rc)
                 rc = dlx_err_setf(err, DLX_EINTR, DLX_NOLOC, "interrupted at step %lld of %lld; checkpoint saved in %s",

@@ -42,7 +42,9 @@ typedef struct dlx_progress {
 typedef struct dlx_hooks {
     void (*progress)(void *user, const dlx_progress *p);
     void *user;
-    volatile sig_atomic_t *stop; /* set by a signal handler: checkpoint and stop */
+    /* set by a signal handler: checkpoint and stop; the family sets it to 2
+     * when it has seen it (the step is done), so a deadline can stand down */
+    volatile sig_atomic_t *stop;
 } dlx_hooks;
 
 typedef struct dlx_model {

@@ -127,16 +127,16 @@ EOF
         "$DLX" train sc.yaml --out scrun --quiet
 }
 
-# A FIFO with no writer where a file is read: an error at once, never a hang.
+# A FIFO with no writer where an HDF5 file is read: exit 2 at once, never a hang.
 case_fifo() {
     mkfifo fifo.h5 || { echo "SKIP: mkfifo failed"; exit 77; }
-    check "eval of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" eval fifo.h5
-    check "inspect of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" inspect fifo.h5
-    check "plot of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" plot fifo.h5 --out p.png
-    check "merge of a FIFO" 1 "fifo.h5: error: cannot open: not a regular file" "$DLX" landscape --merge m.h5 fifo.h5
+    check "eval of a FIFO" 2 "fifo.h5: error: cannot read HDF5 file: not a regular file (a FIFO)" "$DLX" eval fifo.h5
+    check "inspect of a FIFO" 2 "fifo.h5: error: cannot read HDF5 file: not a regular file (a FIFO)" "$DLX" inspect fifo.h5
+    check "plot of a FIFO" 2 "fifo.h5: error: cannot read HDF5 file: not a regular file (a FIFO)" "$DLX" plot fifo.h5 --out p.png
+    check "merge of a FIFO" 2 "fifo.h5: error: cannot read HDF5 file: not a regular file (a FIFO)" "$DLX" landscape --merge m.h5 fifo.h5
     if have_mnist; then
         mkdir -p run && mkfifo run/checkpoint.h5
-        check "--resume from a FIFO" 1 "run/checkpoint.h5: error: cannot open: not a regular file" \
+        check "--resume from a FIFO" 2 "run/checkpoint.h5: error: cannot read HDF5 file: not a regular file (a FIFO)" \
             "$DLX" train "$SRC/tests/data/e2e/ok.yaml" --set data.train_limit=64 --out run --resume --quiet
     fi
 }
