@@ -257,8 +257,8 @@ START_TEST(test_ckpt_missing_file)
     ck_assert_int_eq(dlx_ckpt_read_arrays(p, &a, 1, false, &err), DLX_EIO);
     ck_assert_str_eq(err.msg, "cannot open: No such file or directory");
     /* a directory is not a checkpoint either */
-    ck_assert_int_eq(dlx_ckpt_read_meta(g_dir, &meta, family, sizeof family, &err), DLX_EIO);
-    ck_assert_str_eq(err.msg, "cannot open: not a regular file");
+    ck_assert_int_eq(dlx_ckpt_read_meta(g_dir, &meta, family, sizeof family, &err), DLX_EINVAL);
+    ck_assert_str_eq(err.msg, "cannot read HDF5 file: not a regular file (a directory)");
 }
 END_TEST
 
