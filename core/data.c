@@ -6,6 +6,7 @@
  */
 #include "data.h"
 #include "infile.h"
+#include "tensor.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -182,8 +183,12 @@ static int idx_read_file(idx_file *f, bool images, uint64_t keep, int64_t *n_out
     }
     uint32_t n = be32(hdr + 4);
     uint32_t h = images ? be32(hdr + 8) : 1, w = images ? be32(hdr + 12) : 1;
-    uint64_t body = (uint64_t)n * h * w; /* each factor < 2^32, checked below */
-    if (n == 0 || h == 0 || w == 0 || h > 65536 || w > 65536 || body >= IDX_MAX_BYTES) {
+    /* checked: a corrupt header's three sizes can multiply past 2^64 */
+    int64_t body64 = 0;
+    bool sizes_ok = n > 0 && h > 0 && w > 0 && h <= 65536 && w <= 65536 && dlx_mul_i64(n, h, &body64) &&
+                    dlx_mul_i64(body64, w, &body64) && (uint64_t)body64 < IDX_MAX_BYTES;
+    uint64_t body = (uint64_t)body64;
+    if (!sizes_ok) {
         if (images)
             rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(f->path),
                               "IDX header declares %u images of %ux%u; expected counts > 0 and "

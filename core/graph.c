@@ -68,6 +68,12 @@ static dlx_node *new_node(dlx_graph *g, dlx_node_kind kind, const char *name, dl
 dlx_node *dlx_graph_input(dlx_graph *g, const char *name, dlx_shape shape, bool needs_grad,
                           dlx_err *err)
 {
+    if (dlx_shape_numel_checked(&shape) < 0) {
+        char buf[96];
+        dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "input '%s': shape %s has a negative size or more than %s elements",
+                     name ? name : "?", dlx_shape_str(&shape, buf, sizeof buf), DLX_NUMEL_MAX_STR);
+        return NULL;
+    }
     dlx_node *n = new_node(g, DLX_NODE_INPUT, name, err);
     if (!n)
         return NULL;
@@ -128,9 +134,15 @@ dlx_node *dlx_graph_op(dlx_graph *g, const dlx_op_vtbl *op, const char *name, dl
     dlx_err e2;
     dlx_err_clear(&e2);
     int rc = op->infer(n, &e2);
+    char buf[96];
+    if (!rc && dlx_shape_numel_checked(&n->out.shape) < 0) /* the op's sizes multiplied past int64 */
+        rc = dlx_err_setf(&e2, DLX_EINVAL, loc, "the output shape %s has more than %s elements",
+                          dlx_shape_str(&n->out.shape, buf, sizeof buf), DLX_NUMEL_MAX_STR);
+    if (!rc && n->scratch_floats > (size_t)DLX_NUMEL_MAX)
+        rc = dlx_err_setf(&e2, DLX_EINVAL, loc, "its workspace would have more than %s floats", DLX_NUMEL_MAX_STR);
     if (rc) {
         /* Say which node and where, and what came in. */
-        char shapes[256] = "", buf[64];
+        char shapes[256] = "";
         size_t used = 0;
         for (int i = 0; i < n_in && used < sizeof shapes; i++)
             used += (size_t)snprintf(shapes + used, sizeof shapes - used, "%s%s", i ? " and " : "",
@@ -167,12 +179,16 @@ static size_t value_bytes(const dlx_node *n)
     return n->kind != DLX_NODE_PARAM && !is_view(n) ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
 }
 
+/* Saturates at SIZE_MAX (then no limit is met and no arena fits); every
+ * node's numel and scratch is at most DLX_NUMEL_MAX, so each term fits. */
 size_t dlx_graph_plan_bytes(const dlx_graph *g)
 {
     size_t total = 0;
     for (int i = 0; i < g->n; i++) {
         const dlx_node *n = g->nodes[i];
-        total += grad_bytes(g, n) + value_bytes(n) + dlx_arena_round(n->scratch_floats * 4);
+        total = dlx_add_size_sat(total, grad_bytes(g, n));
+        total = dlx_add_size_sat(total, value_bytes(n));
+        total = dlx_add_size_sat(total, dlx_arena_round(n->scratch_floats * 4));
     }
     return total;
 }
@@ -182,6 +198,8 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
     DLX_ASSERT(!g->compiled);
     DLX_ASSERT(g->params->final);
     size_t need = dlx_graph_plan_bytes(g);
+    if (need == SIZE_MAX)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "the graph's activations would need more bytes than a size_t holds");
     if (max_bytes && need > max_bytes)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
                             "the graph needs %.1f MiB of activations, over the limit of %.1f MiB",

@@ -43,6 +43,11 @@ int dlx_params_declare(dlx_params *p, const char *name, dlx_shape shape, dlx_ini
         q->n_uses++;
         return found;
     }
+    if (dlx_shape_numel_checked(&shape) < 0) {
+        char a[96];
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "parameter '%s': shape %s has a negative size or more than %s elements",
+                            name, dlx_shape_str(&shape, a, sizeof a), DLX_NUMEL_MAX_STR);
+    }
     if (p->final) /* a second graph over the same store may only reuse parameters */
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
                             "parameter '%s' is new, but the parameter store is already finalized", name);
@@ -68,10 +73,14 @@ int dlx_params_finalize(dlx_params *p, dlx_err *err)
 {
     DLX_ASSERT(!p->final);
     int64_t total = 0;
+    size_t bytes = 0;
     for (int i = 0; i < p->n; i++)
-        total += p->items[i].t.numel;
+        if (!dlx_add_i64(total, p->items[i].t.numel, &total) || total > DLX_NUMEL_MAX)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "the parameters have more than %s floats in all",
+                                DLX_NUMEL_MAX_STR);
     p->total = total;
-    size_t bytes = (size_t)(total ? total : 1) * sizeof(float);
+    if (!dlx_bytes(total ? total : 1, sizeof(float), &bytes))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "the parameters do not fit in memory");
     p->values = calloc(1, bytes);
     p->grads = calloc(1, bytes);
     if (!p->values || !p->grads)

@@ -1,7 +1,41 @@
 #include "tensor.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+
+bool dlx_mul_i64(int64_t a, int64_t b, int64_t *out)
+{
+    int64_t r;
+    if (__builtin_mul_overflow(a, b, &r))
+        return false;
+    *out = r;
+    return true;
+}
+
+bool dlx_add_i64(int64_t a, int64_t b, int64_t *out)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return false;
+    *out = r;
+    return true;
+}
+
+bool dlx_bytes(int64_t count, size_t elem_size, size_t *out)
+{
+    size_t r;
+    if (count < 0 || (uint64_t)count > SIZE_MAX || __builtin_mul_overflow((size_t)count, elem_size, &r))
+        return false;
+    *out = r;
+    return true;
+}
+
+size_t dlx_add_size_sat(size_t a, size_t b)
+{
+    size_t r;
+    return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
+}
 
 dlx_shape dlx_shape_make(int ndim, const int64_t *dims)
 {
@@ -25,6 +59,17 @@ int64_t dlx_shape_numel(const dlx_shape *s)
     int64_t n = 1;
     for (int i = 0; i < s->ndim; i++)
         n *= s->d[i];
+    return n;
+}
+
+int64_t dlx_shape_numel_checked(const dlx_shape *s)
+{
+    if (s->ndim < 0 || s->ndim > DLX_MAX_DIM)
+        return -1;
+    int64_t n = 1;
+    for (int i = 0; i < s->ndim; i++)
+        if (s->d[i] < 0 || !dlx_mul_i64(n, s->d[i], &n) || n > DLX_NUMEL_MAX)
+            return -1;
     return n;
 }
 

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 builddir=${1:-build}
 shift || true
 
-pkgs="meson ninja-build pkg-config gcc libyaml-dev libhdf5-dev hdf5-tools libopenblas-dev libpng-dev zlib1g-dev check gnuplot-nox openmpi-bin libopenmpi-dev"
+pkgs="meson ninja-build pkg-config gcc libyaml-dev libhdf5-dev hdf5-tools libopenblas-dev libpng-dev zlib1g-dev check gnuplot-nox openmpi-bin libopenmpi-dev clang libclang-rt-dev"
 missing=""
 for p in $pkgs; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

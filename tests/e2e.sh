@@ -294,6 +294,9 @@ case_spec_errors() {
         "$FIX/conv_after_flatten.yaml:8:7: error: model.layers[1]: conv needs an image input"
     spec_error kernel_too_big "kernel larger than the input" "$FIX/kernel_too_big.yaml:7:7:"
     expect_in err "kernel 40x40 is larger than the padded input 28x28" "kernel too big: says which sizes clash"
+    spec_error reshape_wraps "a reshape whose size product wraps around int64 to the input's" \
+        "$FIX/reshape_wraps.yaml:9:7: error: reshape 'reshape1': target shape ["
+    expect_in err "7798162, 6302372, 6756098] has more than 2^48 elements" "wrapping reshape: names the shape and the limit"
     spec_error wrong_classes "last layer units 7 for 10 classes" \
         "$FIX/wrong_classes.yaml:8:7: error: model.layers: the last layer gives 7 outputs per sample"
     expect_in err "mnist has 10 classes" "wrong class count: names the class count"

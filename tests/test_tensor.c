@@ -1,9 +1,12 @@
 /* Tensors, shapes, the arena, the counter-based RNG and the parameter store. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "../core/arena.h"
+#include "../core/graph.h"
+#include "../core/ops/ops.h"
 #include "../core/params.h"
 #include "../core/rng.h"
 #include "../core/tensor.h"
@@ -141,6 +144,110 @@ START_TEST(params_tying_and_blocks)
 }
 END_TEST
 
+/* 7798162 * 6302372 * 6756098 = 784 + 18 * 2^64: in wrapping int64
+ * arithmetic, the product of these sizes equals 784, an MNIST image's. */
+#define WRAP_A 7798162
+#define WRAP_B 6302372
+#define WRAP_C 6756098
+
+START_TEST(checked_size_arithmetic)
+{
+    int64_t r = 7;
+    ck_assert(dlx_mul_i64(3037000499, 3037000499, &r)); /* just under 2^63 */
+    ck_assert(r == INT64_C(9223372030926249001));
+    r = 7;
+    ck_assert(!dlx_mul_i64(INT64_C(1) << 32, INT64_C(1) << 31, &r));
+    ck_assert(r == 7); /* untouched on overflow */
+    ck_assert(!dlx_mul_i64(INT64_MIN, -1, &r));
+    ck_assert(dlx_add_i64(INT64_MAX - 1, 1, &r) && r == INT64_MAX);
+    ck_assert(!dlx_add_i64(INT64_MAX, 1, &r));
+    size_t b = 0;
+    ck_assert(dlx_bytes(1000, 4, &b) && b == 4000);
+    ck_assert(!dlx_bytes(-1, 4, &b));
+    ck_assert(!dlx_bytes(INT64_MAX, 4, &b));
+    ck_assert(dlx_add_size_sat(SIZE_MAX - 1, 5) == SIZE_MAX);
+    ck_assert(dlx_add_size_sat(2, 3) == 5);
+    /* wrapping multiplication lands exactly on 784; the checked count refuses */
+    uint64_t wrapped = (uint64_t)WRAP_A * WRAP_B * WRAP_C;
+    ck_assert(wrapped == 784);
+    dlx_shape s = dlx_shape_make(3, (int64_t[]){WRAP_A, WRAP_B, WRAP_C});
+    ck_assert_int_eq(dlx_shape_numel_checked(&s), -1);
+    s = dlx_shape_2d(INT64_C(1) << 32, INT64_C(1) << 32); /* 2^64: wraps to 0 */
+    ck_assert_int_eq(dlx_shape_numel_checked(&s), -1);
+    s = dlx_shape_2d(INT64_C(1) << 24, INT64_C(1) << 24);
+    ck_assert(dlx_shape_numel_checked(&s) == DLX_NUMEL_MAX); /* the limit itself is fine */
+    s = dlx_shape_2d(INT64_C(1) << 24, (INT64_C(1) << 24) + 1);
+    ck_assert_int_eq(dlx_shape_numel_checked(&s), -1);
+    s = dlx_shape_2d(-2, -3); /* a negative count is no count, even when the product is positive */
+    ck_assert_int_eq(dlx_shape_numel_checked(&s), -1);
+    s = dlx_shape_4d(0, INT64_C(1) << 40, INT64_C(1) << 40, 5);
+    ck_assert_int_eq(dlx_shape_numel_checked(&s), 0);
+    dlx_shape t = dlx_shape_4d(64, 6, 28, 28);
+    ck_assert_int_eq(dlx_shape_numel_checked(&t), 64 * 6 * 28 * 28);
+}
+END_TEST
+
+/* One op on fresh inputs: NULL and the message, or the node. */
+static dlx_node *one_op(dlx_graph *g, const dlx_op_vtbl *op, const void *attr, const dlx_shape *in, int n,
+                        dlx_err *e)
+{
+    dlx_node *x[4];
+    for (int i = 0; i < n; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "in%d", i);
+        x[i] = dlx_graph_input(g, name, in[i], true, e);
+        ck_assert_msg(x[i] != NULL, "%s", e->msg);
+    }
+    dlx_err_clear(e);
+    return dlx_graph_op(g, op, "L", x, n, attr, (dlx_loc){"net.yaml", 4, 7}, e);
+}
+
+START_TEST(wrapping_sizes_are_refused)
+{
+    dlx_params p;
+    dlx_params_init(&p);
+    dlx_graph *g = dlx_graph_create(&p);
+    dlx_err e;
+    /* a reshape whose product wraps back to the input's element count */
+    dlx_shape img = dlx_shape_4d(16, 1, 28, 28);
+    dlx_reshape_attr r = {.ndim = 4, .d = {0, WRAP_A, WRAP_B, WRAP_C}};
+    ck_assert_ptr_null(one_op(g, &dlx_op_reshape, &r, &img, 1, &e));
+    ck_assert_int_eq(e.code, DLX_EINVAL);
+    ck_assert_int_eq(e.line, 4);
+    ck_assert_str_eq(e.msg, "reshape 'L': target shape [16, 7798162, 6302372, 6756098] has more than 2^48 "
+                            "elements (input shape [16, 1, 28, 28])");
+    /* the same sizes through the -1 inference */
+    dlx_reshape_attr r2 = {.ndim = 4, .d = {0, WRAP_A, -1, WRAP_C}};
+    ck_assert_ptr_null(one_op(g, &dlx_op_reshape, &r2, &img, 1, &e));
+    ck_assert_msg(strstr(e.msg, "cannot infer the -1 dimension") || strstr(e.msg, "more than 2^48"), "%s", e.msg);
+    /* a conv whose output N F OH OW = 2^64 wraps to 0: each input is fine */
+    dlx_conv2d_attr a = {1, 1, 0, 0, DLX_ACT_NONE, 0};
+    dlx_shape cv[2] = {dlx_shape_4d(1, 1, 256, 256), dlx_shape_4d(INT64_C(1) << 48, 1, 1, 1)};
+    ck_assert_ptr_null(one_op(g, &dlx_op_conv2d, &a, cv, 2, &e));
+    ck_assert_str_eq(e.msg, "conv2d 'L': too large: the output 1x281474976710656x256x256 or the im2col buffer "
+                            "would exceed 2^31 floats (input shape [1, 1, 256, 256] and [281474976710656, 1, 1, 1])");
+    /* an input or a parameter beyond the limit never enters the graph */
+    ck_assert_ptr_null(dlx_graph_input(g, "big", dlx_shape_2d(INT64_C(1) << 32, INT64_C(1) << 32), false, &e));
+    ck_assert_str_eq(e.msg, "input 'big': shape [4294967296, 4294967296] has a negative size or more than 2^48 "
+                            "elements");
+    ck_assert_int_eq(dlx_params_declare(&p, "w", dlx_shape_make(3, (int64_t[]){WRAP_A, WRAP_B, WRAP_C}),
+                                        (dlx_init){0}, false, &e), DLX_EINVAL);
+    ck_assert_str_eq(e.msg, "parameter 'w': shape [7798162, 6302372, 6756098] has a negative size or more than "
+                            "2^48 elements");
+    /* the total of parameters that are each fine is checked too */
+    for (int i = 0; i < 17; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "p%d", i);
+        ck_assert_int_ge(dlx_params_declare(&p, name, dlx_shape_2d(INT64_C(1) << 24, INT64_C(1) << 20),
+                                            (dlx_init){0}, false, &e), 0);
+    }
+    ck_assert_int_eq(dlx_params_finalize(&p, &e), DLX_ENOMEM);
+    ck_assert_str_eq(e.msg, "the parameters have more than 2^48 floats in all");
+    dlx_graph_destroy(g);
+    dlx_params_free(&p);
+}
+END_TEST
+
 Suite *tensor_suite(void)
 {
     Suite *s = suite_create("tensor");
@@ -151,6 +258,8 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, rng_is_pure_function_of_seed_stream_counter);
     tcase_add_test(tc, rng_distributions);
     tcase_add_test(tc, params_tying_and_blocks);
+    tcase_add_test(tc, checked_size_arithmetic);
+    tcase_add_test(tc, wrapping_sizes_are_refused);
     suite_add_tcase(s, tc);
     return s;
 }

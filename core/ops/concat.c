@@ -30,7 +30,8 @@ static int concat_infer(dlx_node *n, dlx_err *err)
                                 a->axis, dlx_shape_str(s0, b0, sizeof b0), i + 1,
                                 dlx_shape_str(si, b1, sizeof b1));
         }
-        s.d[a->axis] += si->d[a->axis];
+        if (!dlx_add_i64(s.d[a->axis], si->d[a->axis], &s.d[a->axis]))
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "the concatenated axis %d overflows", a->axis);
     }
     n->out.shape = s;
     return 0;

@@ -52,6 +52,17 @@ static geom geom_of(const dlx_node *n)
 
 static bool plan_direct(const dlx_node *n, dlx_conv_direct *d);
 
+/* a b c d <= limit, without overflow (all > 0); the product into *out. */
+static bool prod4_le(int64_t a, int64_t b, int64_t c, int64_t d, int64_t limit, int64_t *out)
+{
+    int64_t p;
+    if (!dlx_mul_i64(a, b, &p) || !dlx_mul_i64(p, c, &p) || !dlx_mul_i64(p, d, &p) || p > limit)
+        return false;
+    if (out)
+        *out = p;
+    return true;
+}
+
 static int conv_infer(dlx_node *n, dlx_err *err)
 {
     const dlx_conv2d_attr *a = n->attr;
@@ -105,11 +116,13 @@ static int conv_infer(dlx_node *n, dlx_err *err)
     if (oh <= 0 || ow <= 0)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "output size %lldx%lld is empty",
                             (long long)oh, (long long)ow);
-    int64_t N = xs->d[0], ckk = xs->d[1] * ws->d[2] * ws->d[3];
-    if (N * ckk * oh * ow > INT32_MAX || N * F * oh * ow > INT32_MAX ||
-        xs->d[1] * xs->d[2] * xs->d[3] > INT32_MAX)
+    /* checked products: a spec's sizes can multiply past int64 */
+    int64_t N = xs->d[0], ckk = 0;
+    if (!prod4_le(1, xs->d[1], ws->d[2], ws->d[3], INT32_MAX, &ckk) || !prod4_le(N, ckk, oh, ow, INT32_MAX, NULL) ||
+        !prod4_le(N, F, oh, ow, INT32_MAX, NULL) || !prod4_le(1, xs->d[1], xs->d[2], xs->d[3], INT32_MAX, NULL))
         return dlx_err_setf(err, DLX_EINVAL, n->loc,
-                            "too large: the im2col buffer would exceed 2^31 floats");
+                            "too large: the output %lldx%lldx%lldx%lld or the im2col buffer would exceed 2^31 floats",
+                            (long long)N, (long long)F, (long long)oh, (long long)ow);
     n->out.shape = dlx_shape_4d(N, F, oh, ow);
     dlx_conv_direct d;
     if (plan_direct(n, &d)) {

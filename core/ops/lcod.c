@@ -45,9 +45,15 @@ static int lcod_infer(dlx_node *n, dlx_err *err)
     if (ts->ndim != 1 || ts->d[0] != m)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected theta of shape [%lld], got %s", (long long)m,
                             dlx_shape_str(ts, b1, sizeof b1));
-    int64_t N = xs->d[0];
+    int64_t N = xs->d[0], nm, sn, total;
+    /* checked: N and m come from different tensors, and their product from nowhere checked */
+    if (!dlx_mul_i64(N, m, &nm) || !dlx_mul_i64(3 * (int64_t)a->steps, N, &sn) || !dlx_add_i64(nm, sn, &total) ||
+        (n->needs_grad && (!dlx_add_i64(total, nm, &total) || !dlx_add_i64(total, m, &total))) ||
+        total > DLX_NUMEL_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "too large: the workspace for N=%lld, m=%lld and %d steps "
+                            "would exceed %s floats", (long long)N, (long long)m, a->steps, DLX_NUMEL_MAX_STR);
     n->out.shape = dlx_shape_2d(N, m);
-    n->scratch_floats = (size_t)(N * m + 3 * (int64_t)a->steps * N + (n->needs_grad ? N * m + m : 0));
+    n->scratch_floats = (size_t)total;
     return 0;
 }
 

@@ -35,7 +35,15 @@ static int reshape_infer(dlx_node *n, dlx_err *err)
                                 i, (long long)d);
         }
         s.d[i] = d;
-        known *= d;
+        /* checked: a product that wraps around int64 could land on numel */
+        if (!dlx_mul_i64(known, d, &known) || known > DLX_NUMEL_MAX) {
+            char buf[96];
+            s.ndim = a->ndim;
+            for (int k = i + 1; k < a->ndim; k++)
+                s.d[k] = a->d[k];
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "target shape %s has more than %s elements",
+                                dlx_shape_str(&s, buf, sizeof buf), DLX_NUMEL_MAX_STR);
+        }
     }
     int64_t numel = dlx_shape_numel(in);
     if (infer_at >= 0) {
@@ -44,7 +52,7 @@ static int reshape_infer(dlx_node *n, dlx_err *err)
                                 "cannot infer the -1 dimension: %lld elements do not divide by %lld",
                                 (long long)numel, (long long)known);
         s.d[infer_at] = numel / known;
-        known *= s.d[infer_at];
+        known *= s.d[infer_at]; /* == numel, no overflow */
     }
     if (known != numel) {
         char buf[64];

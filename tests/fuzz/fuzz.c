@@ -1,0 +1,26 @@
+/* libFuzzer harness for one target, chosen at compile time:
+ *   clang -DFUZZ_TARGET='"sweep"' -fsanitize=fuzzer,... fuzz.c <dlx sources>
+ * The target's calls are in targets.h / targets_h5.h (fuzz_one), shared with
+ * tests/test_fuzz_regress.c. Built and run by tests/fuzz/run.sh. */
+#include <unistd.h>
+
+#include "targets_h5.h"
+
+#ifndef FUZZ_TARGET
+#error "build with -DFUZZ_TARGET='\"NAME\"' (see fuzz_target_names in targets_h5.h)"
+#endif
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    static char tmp[64];
+    if (!tmp[0])
+        snprintf(tmp, sizeof tmp, "/tmp/dlx_fuzz_%s_%d", FUZZ_TARGET, (int)getpid());
+    int bad = fuzz_one(FUZZ_TARGET, data, size, tmp);
+    if (bad) {
+        fprintf(stderr, "fuzz_%s: property %d broken (see tests/fuzz/targets*.h)\n", FUZZ_TARGET, bad);
+        __builtin_trap();
+    }
+    return 0;
+}
