@@ -130,7 +130,7 @@ static inline int fuzz_metrics_one(const uint8_t *data, size_t size, const char 
 static inline int fuzz_inspect_cb(const dlx_h5_entry *e, void *user)
 {
     const char *file = user;
-    if (!e->path || e->path[0] != '/' || e->ndim < 0 || e->ndim > 8 || !e->type)
+    if (!e->path || e->path[0] != '/' || e->ndim < 0 || e->ndim > (int)(sizeof e->dims / sizeof e->dims[0]) || !e->type)
         return 1;
     for (int i = 0; i < e->ndim; i++)
         if (e->dims[i] < 0)
