@@ -34,12 +34,13 @@ int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
     return dlx_err_setf(err, code, DLX_FILELOC(path), "%s", msg);
 }
 
-/* Open an existing file for changing it (the metrics copy): the same checks as
- * dlx_h5r_open (never blocks on a FIFO), read-write. */
+/* Open an existing file for reading (as dlx_h5r_open) or, with rdwr, a copy
+ * this process made for changing it (the metrics copy: checked as
+ * dlx_h5r_open_own, then opened read-write). */
 int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err)
 {
     dlx_h5r r;
-    int rc = dlx_h5r_open(&r, path, err);
+    int rc = rdwr ? dlx_h5r_open_own(&r, path, err) : dlx_h5r_open(&r, path, err);
     if (rc || !rdwr) {
         *out = r.f;
         return rc;

@@ -229,7 +229,10 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
     char tmp[4200];
     snprintf(tmp, sizeof tmp, "%s.tmp", path);
     if (resume && access(path, F_OK) == 0) {
-        rc = copy_file(path, tmp, err);
+        /* the file on disk is anyone's: probed before HDF5 parses the copy */
+        rc = dlx_h5r_probe(path, err);
+        if (!rc)
+            rc = copy_file(path, tmp, err);
         struct stat st;
         if (!rc && stat(tmp, &st) == 0)
             rc = h5io_reserve(tmp, path, (uint64_t)st.st_size + 65536, err);

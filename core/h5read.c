@@ -65,7 +65,7 @@ hid_t dlx_h5r_fapl(void)
     return fapl;
 }
 
-int dlx_h5r_open(dlx_h5r *r, const char *path, dlx_err *err)
+static int open_file(dlx_h5r *r, const char *path, bool probe, dlx_err *err)
 {
     r->f = -1;
     r->path = path;
@@ -74,6 +74,8 @@ int dlx_h5r_open(dlx_h5r *r, const char *path, dlx_err *err)
     if (stat(path, &st) != 0)
         return failf(r, err, DLX_EIO, "cannot open: %s", strerror(errno));
     int rc = dlx_infile_require_regular(path, "HDF5 file", &st, err);
+    if (!rc && probe)
+        rc = dlx_h5r_probe(path, err);
     if (rc)
         return rc;
     if (H5Fis_hdf5(path) <= 0) {
@@ -100,6 +102,10 @@ int dlx_h5r_open(dlx_h5r *r, const char *path, dlx_err *err)
     r->f = f;
     return 0;
 }
+
+int dlx_h5r_open(dlx_h5r *r, const char *path, dlx_err *err) { return open_file(r, path, true, err); }
+
+int dlx_h5r_open_own(dlx_h5r *r, const char *path, dlx_err *err) { return open_file(r, path, false, err); }
 
 void dlx_h5r_close(dlx_h5r *r)
 {

@@ -25,9 +25,14 @@ for t in "${targets[@]}"; do
     rm -rf "${DLX_FUZZ_DIR:?}/$t" # last run's corpus and artifacts
 done
 start=$(date +%s)
-"$here/run.sh" "${DLX_FUZZ_CI_SECONDS:-15}" "${targets[@]}"
-built=$?
-[ "$built" -le 1 ] || { echo "ci.sh: run.sh failed with status $built"; exit 1; }
+# a fixed seed and a fixed number of runs per target, so that CI is
+# repeatable (the time limit only bounds a slow machine)
+declare -A runs=([spec]=100000 [idx]=20000 [h5]=3000 [metrics]=2000 [inspect]=3000 [sweep]=3000 [figure]=3000 [codes]=3000)
+for t in "${targets[@]}"; do
+    DLX_FUZZ_ARGS="-seed=1 -runs=${runs[$t]}" "$here/run.sh" "${DLX_FUZZ_CI_SECONDS:-60}" "$t"
+    built=$?
+    [ "$built" -le 1 ] || { echo "ci.sh: run.sh failed with status $built"; exit 1; }
+done
 echo "ci.sh: ${#targets[@]} targets in $(( $(date +%s) - start )) s"
 # A target with inputs in tests/fuzz/pending/<target>/ is known to break until
 # its reader is fixed: its artifacts are listed, not counted. Moving the last
@@ -37,6 +42,23 @@ for t in "${targets[@]}"; do
     found=$(ls "$DLX_FUZZ_DIR/$t"/crash-* "$DLX_FUZZ_DIR/$t"/leak-* "$DLX_FUZZ_DIR/$t"/timeout-* \
                "$DLX_FUZZ_DIR/$t"/oom-* 2>/dev/null)
     [ -n "$found" ] || continue
+    # HDF5 1.10 crashes on some corrupt metadata by itself. dlx refuses such a
+    # file before HDF5 parses it (the probe of core/h5probe.c, which the
+    # harnesses turn off for speed), so a crash input the probe refuses is
+    # HDF5's, not a reader's (keep one in tests/fuzz/hdf5_bugs/ if it is new)
+    if [ "$t" != spec ] && [ "$t" != idx ]; then
+        ours=""
+        for a in $found; do
+            msg=$(timeout 120 "$DLX_FUZZ_DIR/probe" "$a" 2>/dev/null)
+            if [ $? = 3 ]; then
+                echo "fuzz_$t: $(basename "$a") crashes HDF5 itself; dlx refuses it: $msg"
+            else
+                ours="$ours $a"
+            fi
+        done
+        found=$ours
+        [ -n "$found" ] || continue
+    fi
     if [ -n "$(ls -A "$here/pending/$t" 2>/dev/null)" ]; then
         echo "fuzz_$t: known to break (tests/fuzz/pending/$t/ is not empty), not counted:" $found
         continue

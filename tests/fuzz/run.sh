@@ -66,6 +66,10 @@ if [ ${#todo[@]} -gt 0 ]; then
         { echo "run.sh: compiling the sources failed" >&2; exit 2; }
 fi
 
+# the sorter of crash inputs for ci.sh: dlx's probe with the same sanitizers
+"$cc" "${flags[@]}" -fsanitize=fuzzer-no-link -o "$work/probe" "$here/probe.c" "${objs[@]}" "${libs[@]}" ||
+    { echo "run.sh: building the probe failed" >&2; exit 2; }
+
 status=0
 for t in "${targets[@]}"; do
     mkdir -p "$work/$t/corpus"
