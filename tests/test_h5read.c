@@ -1,6 +1,7 @@
 /* The bounded HDF5 reading layer (core/h5read.h) and checkpoint checksums. */
 #include <check.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,9 @@ static int load_and_compare(const char *p)
     return same ? 0 : 2;
 }
 
+/* Present only in an AddressSanitizer build. */
+extern void __asan_init(void) __attribute__((weak));
+
 /* Every byte of a checkpoint flipped in turn (one bit each): loading it either
  * fails with a message or gives exactly the values written (an unused byte).
  * Never different values silently: data, object headers and superblock are
@@ -88,6 +92,13 @@ START_TEST(test_bitflips_never_load_silently)
 {
     const char *p = tpath("flip_src.h5"), *q = tpath("flip.h5");
     dlx_h5_quiet();
+    /* The checksums are under test here. The plain build flips every byte
+     * without the probe child (HDF5 survives every flip in-process there); an
+     * ASan build stops on HDF5's own over-reads, so it loads through the probe,
+     * as dlx does, but flips every 61st byte (a fork costs ~40 ms under ASan). */
+    bool asan = __asan_init != NULL;
+    long stride = asan ? 61 : 1;
+    dlx_h5r_set_probe(asan);
     write_ckpt(p);
     ck_assert_int_eq(load_and_compare(p), 0);
     FILE *f = fopen(p, "rb");
@@ -100,7 +111,7 @@ START_TEST(test_bitflips_never_load_silently)
     fclose(f);
     int counts[3] = {0};
     long first_silent = -1;
-    for (long i = 0; i < size; i++) {
+    for (long i = 0; i < size; i += stride) {
         bytes[i] ^= (unsigned char)(1u << (i % 8));
         f = fopen(q, "wb");
         ck_assert_int_eq(fwrite(bytes, 1, (size_t)size, f), (size_t)size);
@@ -112,6 +123,7 @@ START_TEST(test_bitflips_never_load_silently)
             first_silent = i;
     }
     free(bytes);
+    dlx_h5r_set_probe(true);
     if (getenv("DLX_TEST_VERBOSE"))
         fprintf(stderr, "bit flips: %ld bytes, %d refused, %d harmless, %d silent\n", size, counts[1], counts[0],
                 counts[2]);
@@ -120,7 +132,7 @@ START_TEST(test_bitflips_never_load_silently)
     ck_assert_msg(counts[2] == 0, "%d of %ld flipped bytes loaded different values silently (first at offset %ld)",
                   counts[2], size, first_silent);
     /* the parameters alone are 10 KB: most flips must be caught, not land in unused bytes */
-    ck_assert_msg(counts[1] > size / 2, "only %d of %ld flips were refused", counts[1], size);
+    ck_assert_msg(counts[1] > size / stride / 2, "only %d of %ld flips were refused", counts[1], size / stride);
 }
 END_TEST
 
