@@ -25,15 +25,4 @@ void h5io_release_surplus(const char *file);
 uint64_t h5io_ckpt_bytes(const dlx_h5_array *arrays, int n, size_t spec_len);
 void h5io_note_close_failed(void);
 
-/* Close a dataset and the type and space taken from it (either may be < 0:
- * not obtained). */
-static inline void h5io_close_dataset(hid_t d, hid_t type, hid_t space)
-{
-    if (type >= 0)
-        H5Tclose(type);
-    if (space >= 0)
-        H5Sclose(space);
-    H5Dclose(d);
-}
-
 #endif

@@ -126,6 +126,9 @@ static int truncate_series(hid_t f, const char *file, int64_t resume_step, dlx_e
 {
     name_list l = {0};
     int rc = 0;
+    const dlx_h5r r = {f, file};
+    if (!dlx_h5r_is_group(&r, "/metrics")) /* e.g. an external link: never followed */
+        return h5io_fail(err, DLX_EFORMAT, file, "/metrics is not a group stored in the file");
     if (H5Literate_by_name(f, "/metrics", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &l,
                            H5P_DEFAULT) < 0) {
         rc = l.oom ? h5io_fail(err, DLX_ENOMEM, file, "out of memory")
@@ -242,10 +245,10 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
             unlink(tmp);
             goto out_free;
         }
-        htri_t has = H5Lexists(f, "/metrics", H5P_DEFAULT);
-        if (has > 0)
+        const dlx_h5r r = {f, path};
+        if (dlx_h5r_exists(&r, "/metrics"))
             rc = truncate_series(f, path, resume_step, err);
-        else if (has < 0 || H5Gclose(H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT,
+        else if (H5Gclose(H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT,
                                                  H5P_DEFAULT)) < 0)
             rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
     } else {

@@ -1,6 +1,7 @@
 /* Bounded reading of HDF5 files: see h5read.h for what is checked and why. */
 #include "h5read.h"
 #include "infile.h"
+#include "tensor.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -69,13 +70,8 @@ static int open_file(dlx_h5r *r, const char *path, bool probe, dlx_err *err)
 {
     r->f = -1;
     r->path = path;
-    struct stat st;
-    /* stat, not open: opening a FIFO without a writer would block forever */
-    if (stat(path, &st) != 0)
-        return failf(r, err, DLX_EIO, "cannot open: %s", strerror(errno));
-    int rc = dlx_infile_require_regular(path, "HDF5 file", &st, err);
-    if (!rc && probe)
-        rc = dlx_h5r_probe(path, err);
+    /* the probe checks the file type first (never blocks on a FIFO) */
+    int rc = probe ? dlx_h5r_probe(path, err) : dlx_infile_stat_regular(path, "HDF5 file", NULL, err);
     if (rc)
         return rc;
     if (H5Fis_hdf5(path) <= 0) {
@@ -116,35 +112,43 @@ void dlx_h5r_close(dlx_h5r *r)
 
 /* --- existence ------------------------------------------------------------------------------ */
 
-/* True if every link of an absolute path exists (H5Lexists wants the parents
- * to exist, so walk them), whether or not the object it names can be read. */
-bool dlx_h5r_exists(const dlx_h5r *r, const char *obj)
+/* Every link of an absolute path, in order: 1 when all exist and are hard
+ * links, 0 when one is missing, -1 when one is soft or external. Each prefix is
+ * checked before the next is looked up, so no soft or external link is ever
+ * followed (an external link could name another file, or a FIFO). */
+static int path_links(const dlx_h5r *r, const char *obj)
 {
     size_t len = strlen(obj);
     if (len == 0 || obj[0] != '/')
-        return false;
+        return 0;
     char *buf = malloc(len + 1);
     if (!buf)
-        return false;
+        return 0;
     memcpy(buf, obj, len + 1);
-    bool ok = true;
-    for (size_t i = 1; ok && i <= len && len > 1; i++) {
+    int state = 1;
+    for (size_t i = 1; state == 1 && i <= len && len > 1; i++) {
         if (buf[i] != '/' && buf[i] != '\0')
             continue;
         char save = buf[i];
         buf[i] = '\0';
-        ok = H5Lexists(r->f, buf, H5P_DEFAULT) > 0;
+        H5L_info_t info;
+        if (H5Lexists(r->f, buf, H5P_DEFAULT) <= 0)
+            state = 0;
+        else if (H5Lget_info(r->f, buf, &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD)
+            state = -1;
         buf[i] = save;
     }
     free(buf);
-    return ok;
+    return state;
 }
+
+bool dlx_h5r_exists(const dlx_h5r *r, const char *obj) { return path_links(r, obj) != 0; }
 
 /* The object type at an absolute path, or H5O_TYPE_UNKNOWN when any part of it
  * is missing or unreadable. */
 static H5O_type_t type_at(const dlx_h5r *r, const char *obj)
 {
-    if (!dlx_h5r_exists(r, obj))
+    if (path_links(r, obj) != 1)
         return H5O_TYPE_UNKNOWN;
     H5O_info_t info;
     if (H5Oget_info_by_name2(r->f, obj, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
@@ -185,7 +189,7 @@ static int describe(const dlx_h5r *r, const char *what, hid_t space, hid_t type,
             return failf(r, err, DLX_EFORMAT, "%s has an unreadable shape", what);
         info->ndim = nd;
         for (int i = 0; i < nd; i++) {
-            if (dims[i] > (hsize_t)INT64_MAX || !dlx_h5r_mul(info->numel, (int64_t)dims[i], &info->numel))
+            if (dims[i] > (hsize_t)INT64_MAX || !dlx_mul_i64(info->numel, (int64_t)dims[i], &info->numel))
                 return failf(r, err, DLX_EFORMAT, "%s claims more than 2^63 elements", what);
             info->dims[i] = (int64_t)dims[i];
         }
@@ -214,8 +218,11 @@ int dlx_h5r_dataset_info(const dlx_h5r *r, hid_t d, const char *what, dlx_h5r_in
 
 static hid_t open_dataset(const dlx_h5r *r, const char *obj, dlx_err *err, int *rc)
 {
-    if (!dlx_h5r_exists(r, obj)) {
-        *rc = failf(r, err, DLX_EFORMAT, "no %s dataset", obj);
+    int links = path_links(r, obj);
+    if (links != 1) {
+        *rc = links == 0 ? failf(r, err, DLX_EFORMAT, "no %s dataset", obj)
+                         : failf(r, err, DLX_EFORMAT, "%s goes through a soft or external link: dlx reads only "
+                                 "objects stored in the file", obj);
         return -1;
     }
     hid_t d = H5Dopen2(r->f, obj, H5P_DEFAULT); /* fails for a group, or a corrupt object header */
@@ -280,7 +287,7 @@ static int check_stored(const dlx_h5r *r, hid_t d, const char *what, const dlx_h
     if (rc)
         goto out_dcpl;
     int64_t bytes;
-    if (!dlx_h5r_mul(info->numel, (int64_t)info->type_size, &bytes)) {
+    if (!dlx_mul_i64(info->numel, (int64_t)info->type_size, &bytes)) {
         rc = failf(r, err, DLX_EFORMAT, "%s claims more than 2^63 bytes", what);
         goto out_dcpl;
     }
@@ -356,7 +363,7 @@ int dlx_h5r_read_dataset_alloc(const dlx_h5r *r, hid_t d, const char *what, H5T_
         return rc;
     int64_t bytes;
     size_t msize = H5Tget_size(mtype);
-    if (!dlx_h5r_mul(info->numel, (int64_t)msize, &bytes) || (uint64_t)bytes > SIZE_MAX)
+    if (!dlx_mul_i64(info->numel, (int64_t)msize, &bytes) || (uint64_t)bytes > SIZE_MAX)
         return failf(r, err, DLX_EFORMAT, "%s is too large to read", what);
     void *buf = malloc((size_t)bytes);
     if (!buf)

@@ -14,7 +14,8 @@
  *     the file holds: unfiltered data must be stored in the file (a 118 KB file
  *     cannot claim 2^26 rows), compressed data at most 1100 times its stored
  *     size (deflate's ratio is below 1032);
- *   - only data stored in the file itself is read: external raw-data files,
+ *   - only data stored in the file itself is read: soft and external links,
+ *     external raw-data files,
  *     virtual datasets and filters other than deflate, shuffle and Fletcher-32
  *     (which could load a plugin) are refused;
  *   - a Fletcher-32 checksum that does not match is reported as such.
@@ -65,8 +66,9 @@ int dlx_h5r_open_own(dlx_h5r *r, const char *path, dlx_err *err);
  * touch (links, object headers, attributes, layouts, data up to 256 MiB per
  * dataset), within 10 s plus 1 s per 64 MiB; if it dies, the file is refused
  * with DLX_EFORMAT ("HDF5 crashed (signal 11, ...) reading it: the file is
- * corrupt") instead of the crash reaching dlx. 0 when the child ends well (or
- * cannot be started). */
+ * corrupt") instead of the crash reaching dlx. It first checks, as every
+ * open does, that path is a regular file (dlx_infile_stat_regular). 0 when the
+ * child ends well; DLX_EIO when no process can be started. */
 int dlx_h5r_probe(const char *path, dlx_err *err);
 /* On by default. Off only where a crash inside HDF5 is itself what is being
  * looked for: the fuzz harnesses, which fuzz dlx's readers at full speed and
@@ -83,7 +85,8 @@ const char *dlx_h5r_reason(char buf[160]);
 
 /* True if every link of the absolute path obj exists, whether or not the
  * object it names is readable: what optional objects are tested with, so that
- * a corrupt one is an error rather than "absent". */
+ * a corrupt one is an error rather than "absent". Soft and external links are
+ * never followed: a path through one exists, and reading it is an error. */
 bool dlx_h5r_exists(const dlx_h5r *r, const char *obj);
 /* True if obj (an absolute path) is a dataset / a group; false when any part
  * of the path is missing, unreadable or something else. */
@@ -125,11 +128,5 @@ int dlx_h5r_attr_string(const dlx_h5r *r, const char *obj, const char *name, siz
 int dlx_h5r_read_dataset_alloc(const dlx_h5r *r, hid_t d, const char *what, H5T_class_t cls, hid_t mtype,
                                int64_t max_elems, void **out, dlx_h5r_info *info, dlx_err *err);
 int dlx_h5r_dataset_info(const dlx_h5r *r, hid_t d, const char *what, dlx_h5r_info *info, dlx_err *err);
-
-/* Overflow-checked size arithmetic for sizes read from files. */
-static inline bool dlx_h5r_mul(int64_t a, int64_t b, int64_t *out)
-{
-    return a >= 0 && b >= 0 && !__builtin_mul_overflow(a, b, out);
-}
 
 #endif

@@ -16,4 +16,9 @@
  * read as ("spec", "checkpoint") and what it is ("a FIFO", "a directory"). */
 int dlx_infile_require_regular(const char *path, const char *what, const struct stat *st, dlx_err *err);
 
+/* stat path and require a regular file: missing or unreadable is DLX_EIO
+ * ("cannot open: No such file or directory"), anything else as above. st may
+ * be NULL. */
+int dlx_infile_stat_regular(const char *path, const char *what, struct stat *st, dlx_err *err);
+
 #endif

@@ -65,8 +65,8 @@ static const char *const k_sched_what[] = {"constant schedule", "step schedule",
                                            "cosine schedule"};
 
 /* The getters check closed ranges; lr > 0 and momentum/betas < 1 need an
- * open end, so the whole range is checked here, in the getters' style. */
-/* The updates compute in float32: a nonzero value that is 0 or subnormal
+ * open end, so the whole range is checked here, in the getters' style. The
+ * updates compute in float32: a nonzero value that is 0 or subnormal
  * there (lr: 1e-320 trained with lr 0) or an open bound below 1 that rounds
  * to 1 (beta2: 0.9999999999 makes 1 - beta2 zero) is refused at its line. */
 static int check_float32(dlx_spec_node *map, const char *key, double max, bool open_hi, double x, dlx_err *err)

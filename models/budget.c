@@ -1,6 +1,7 @@
 #include "budget.h"
 
 #include <stdio.h>
+#include <unistd.h>
 #include <string.h>
 #include <sys/resource.h>
 
@@ -38,7 +39,8 @@ static double vm_size_now(void)
     if (fscanf(f, "%llu", &pages) != 1)
         pages = 0;
     fclose(f);
-    return (double)pages * 4096.0;
+    long page = sysconf(_SC_PAGESIZE);
+    return (double)pages * (double)(page > 0 ? page : 4096);
 }
 
 static void breakdown(const dlx_budget *b, char *out, size_t n)
@@ -83,6 +85,6 @@ int dlx_budget_check(const dlx_model *m, const dlx_budget *b, dlx_err *err)
                         "OpenBLAS's buffers (%d thread%s of 128 MiB) and 16 MiB per thread; over the address-space limit of %s "
                         "(ulimit -v)",
                         fmt_bytes(need, t, sizeof t), fmt_bytes(now, c, sizeof c), fmt_bytes(total, o, sizeof o),
-                        parts, fmt_bytes(blas, l, sizeof l), b->blas_threads, b->blas_threads == 1 ? "" : "s",
+                        parts, fmt_bytes(blas, l, sizeof l), threads, threads == 1 ? "" : "s",
                         fmt_bytes((double)rl.rlim_cur, lim, sizeof lim));
 }

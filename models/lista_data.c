@@ -10,6 +10,7 @@
 
 #include "../core/data.h"
 #include "../core/h5read.h"
+#include "../core/tensor.h"
 #include "../core/png.h"
 #include "lista_internal.h"
 
@@ -210,14 +211,12 @@ static int h5_read(const dlx_h5r *r, const char *name, int64_t cols, float **out
     dlx_h5r_info info;
     *out = NULL;
     int64_t max_elems;
-    if (!dlx_h5r_mul(CODES_MAX_ROWS, cols, &max_elems))
+    if (!dlx_mul_i64(CODES_MAX_ROWS, cols, &max_elems))
         return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(r->path), "%s: %lld columns is too many", name, (long long)cols);
-    int rc = dlx_h5r_info_of(r, name, &info, err);
+    int rc = dlx_h5r_read_alloc(r, name, H5T_FLOAT, H5T_NATIVE_FLOAT, max_elems, (void **)out, &info, err);
     if (!rc && (info.ndim != 2 || info.dims[1] != cols))
         rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s is not a [rows, %lld] array: this model has %lld "
                           "columns", name, (long long)cols, (long long)cols);
-    if (!rc)
-        rc = dlx_h5r_read_alloc(r, name, H5T_FLOAT, H5T_NATIVE_FLOAT, max_elems, (void **)out, &info, err);
     for (int64_t i = 0; !rc && i < info.numel; i++)
         if (!isfinite((*out)[i]))
             rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s holds NaN or an infinite value", name);

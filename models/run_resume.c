@@ -1,6 +1,7 @@
 /* --resume: the run directory's lock, and the checks that a resumed run is
  * the run the checkpoint belongs to (the same resolved spec, a --stop-at
  * still ahead). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,8 +133,10 @@ int dlx_run_resume(dlx_model *m, bool *found, dlx_err *err)
     char path[DLX_RUNDIR_MAX + 32];
     int rc = dlx_path_join(path, sizeof path, m->run_dir, "checkpoint.h5", err);
     struct stat st;
-    if (rc || stat(path, &st) != 0)
+    if (rc)
         return rc;
+    if (stat(path, &st) != 0) /* only a checkpoint that is not there means "start at step 0" */
+        return errno == ENOENT ? 0 : dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot open: %s", strerror(errno));
     dlx_ckpt_meta meta;
     char family[64];
     rc = dlx_ckpt_read_meta(path, &meta, family, sizeof family, err);

@@ -77,6 +77,13 @@ EOF
         "$DLX" inspect "$H/ckpt_bitflip.h5"
     check "inspect never reads another file's data" 1 "keeps its data in external files" \
         "$DLX" inspect "$H/ckpt_external.h5"
+    # an external link to a FIFO: refused without opening the other file
+    cp "$H/ckpt_elink.h5" elink.h5 && mkfifo elink_target.h5
+    check "eval of a checkpoint with an external link" 1 \
+        "elink.h5: error: /params/linear1.bias goes through a soft or external link" "$DLX" eval elink.h5
+    check "inspect lists a checkpoint with an external link, without following it" 0 "model kind: classifier" \
+        "$DLX" inspect elink.h5
+    grep -q "linear1.bias" out.txt && { FAILS=$((FAILS + 1)); echo "FAIL: inspect listed the external link's target"; }
     check "inspect of a 12-dimensional dataset" 0 "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]" "$DLX" inspect "$H/rank12.h5"
 
     # metrics: inspect, plot, --resume (which cuts every series back to the checkpoint's step)
@@ -137,6 +144,9 @@ case_fifo() {
     if have_mnist; then
         mkdir -p run && mkfifo run/checkpoint.h5
         check "--resume from a FIFO" 2 "run/checkpoint.h5: error: cannot read HDF5 file: not a regular file (a FIFO)" \
+            "$DLX" train "$SRC/tests/data/e2e/ok.yaml" --set data.train_limit=64 --out run --resume --quiet
+        rm -f run/checkpoint.h5 && cp "$H/ckpt_ok.h5" run/checkpoint.h5 && mkfifo run/metrics.h5
+        check "--resume with a FIFO as metrics.h5" 2 "run/metrics.h5: error: cannot read HDF5 file: not a regular file (a FIFO)" \
             "$DLX" train "$SRC/tests/data/e2e/ok.yaml" --set data.train_limit=64 --out run --resume --quiet
     fi
 }

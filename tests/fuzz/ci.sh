@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The bounded fuzz run of CI (meson test suite 'fuzz'; tests/test.sh runs it):
-# builds the harnesses (tests/fuzz/run.sh) and runs every target for
-# DLX_FUZZ_CI_SECONDS (default 15) on a fresh copy of its seed corpus. Fails
-# if a target leaves a crash, leak, timeout or oom artifact, unless that target
-# has known-bad inputs in tests/fuzz/pending/ (see below); the run's logs and
+# builds the harnesses (tests/fuzz/run.sh) and runs every target with a fixed
+# seed for a fixed number of runs (at most DLX_FUZZ_CI_SECONDS, default 60, on
+# a slow machine) on a fresh copy of its seed corpus. Fails if a target leaves
+# a crash, leak, timeout or oom artifact that is not HDF5's own (see below),
+# unless that target has known-bad inputs in tests/fuzz/pending/; the run's logs and
 # artifacts stay in $DLX_FUZZ_DIR/<target>/. Skips (exit 77) without clang or
 # libFuzzer.
 # The objects are kept in $DLX_FUZZ_DIR/obj, so a second run only relinks.

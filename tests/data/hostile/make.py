@@ -65,6 +65,12 @@ def checkpoints(run):
         del f[name]
         f.create_dataset(name, shape=shape, dtype=dtype,
                          external=[("/etc/hostname", 0, int(np.prod(shape)) * 4)])
+    # a parameter that is an external link to another file (in the test, a FIFO
+    # named elink_target.h5 beside it): never followed
+    with copy_ckpt(run, "ckpt_elink.h5") as f:
+        name = "params/" + first_weight(f).replace(".weight", ".bias")
+        del f[name]
+        f[name] = h5py.ExternalLink("elink_target.h5", "/params/linear1.bias")
     # a dataset of 12 dimensions (inspect read past an 8-element array)
     with h5py.File(out("rank12.h5"), "w") as f:
         f["deep"] = np.arange(2, dtype=np.float32).reshape((1,) * 11 + (2,))
