@@ -2,16 +2,12 @@
 #include "h5io.h"
 #include "h5io_internal.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define FORMAT_NAME "dlx-checkpoint"
 #define FORMAT_VERSION 1
@@ -107,7 +103,7 @@ static int write_int_attr(hid_t obj, const char *name, int v)
 
 /* Every dataset of a checkpoint is covered by a checksum: data of at most
  * COMPACT_MAX bytes is stored inside its object header (compact layout), which
- * HDF5 checksums in the file format the writer asks for (see dlx_ckpt_write);
+ * HDF5 checksums in the file format the writer asks for (core/h5write.c);
  * larger data is one chunk (or chunks of at most 1 GiB) with HDF5's Fletcher-32
  * filter, which every HDF5 reader (h5py, h5dump) verifies. */
 #define COMPACT_MAX 4096
@@ -259,94 +255,20 @@ out_lcpl:
     return rc;
 }
 
-int h5io_fsync_path(const char *p, int flags)
-{
-    int fd = open(p, flags);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-/* fsync the directory holding `path` so the rename itself is durable. */
-int h5io_fsync_parent(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        return h5io_fsync_path(".", O_RDONLY | O_DIRECTORY);
-    size_t len = slash == path ? 1 : (size_t)(slash - path);
-    if (len >= sizeof dir)
-        return -1;
-    memcpy(dir, path, len);
-    dir[len] = '\0';
-    return h5io_fsync_path(dir, O_RDONLY | O_DIRECTORY);
-}
-
 int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_array *arrays, int n,
                    dlx_err *err)
 {
-    char tmp[4096];
-    int rc = 0;
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp)
-        return h5io_fail(err, DLX_EINVAL, path, "path too long");
-    hid_t fapl = dlx_h5r_fapl();
-    /* the 1.10 file format: checksummed superblock and object headers, and a
-     * one-chunk dataset's chunk address and filter mask in its (checksummed)
-     * layout message; 1.8's chunk B-tree has no checksum, so a flipped bit
-     * there went unnoticed (tests/test_h5read.c flips every byte) */
-    if (fapl < 0 || H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_LATEST) < 0) {
-        if (fapl >= 0)
-            H5Pclose(fapl);
-        return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
-    }
-    errno = 0;
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    int e = errno;
-    H5Pclose(fapl);
-    if (f < 0) { /* (a full disk: the file may exist, empty) */
-        char why[160];
-        dlx_h5r_reason(why);
-        unlink(tmp);
-        return h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
-                    e ? strerror(e) : why[0] ? why : "unknown error");
-    }
-    /* blocks first, so a full disk fails here and not inside HDF5 (h5io_space.c) */
-    rc = h5io_reserve(tmp, path, h5io_ckpt_bytes(arrays, n, meta->spec_text ? strlen(meta->spec_text) : 0), err);
-    if (!rc)
-        rc = write_contents(f, path, meta, arrays, n, err);
+    dlx_h5w w;
+    uint64_t bytes = h5io_ckpt_bytes(arrays, n, meta->spec_text ? strlen(meta->spec_text) : 0);
+    int rc = dlx_h5w_create(&w, path, bytes, err);
     if (rc)
-        goto out_close_file;
-    if (H5Fflush(f, H5F_SCOPE_GLOBAL) < 0) {
-        rc = h5io_fail(err, DLX_EIO, path, "cannot flush %s", tmp);
-        goto out_close_file;
+        return rc;
+    rc = write_contents(w.f, path, meta, arrays, n, err);
+    if (rc) {
+        dlx_h5w_abort(&w);
+        return rc;
     }
-    herr_t closed = H5Fclose(f);
-    f = -1;
-    if (closed < 0) {
-        h5io_note_close_failed();
-        rc = h5io_fail(err, DLX_EIO, path, "cannot close %s", tmp);
-        goto out_remove_tmp;
-    }
-    h5io_release_surplus(tmp);
-    if (h5io_fsync_path(tmp, O_RDONLY) != 0) {
-        rc = h5io_fail(err, DLX_EIO, path, "cannot fsync %s: %s", tmp, strerror(errno));
-        goto out_remove_tmp;
-    }
-    if (rename(tmp, path) != 0) {
-        rc = h5io_fail(err, DLX_EIO, path, "cannot rename %s over it: %s", tmp, strerror(errno));
-        goto out_remove_tmp;
-    }
-    if (h5io_fsync_parent(path) != 0)
-        return h5io_fail(err, DLX_EIO, path, "cannot fsync its directory: %s", strerror(errno));
-    return 0;
-out_close_file:
-    if (f >= 0 && H5Fclose(f) < 0)
-        h5io_note_close_failed();
-out_remove_tmp:
-    unlink(tmp);
-    return rc;
+    return dlx_h5w_commit(&w, err);
 }
 
 /* --- reading (through the bounded layer of h5read.h) --------------------------------------- */

@@ -1,5 +1,6 @@
-/* Private to core/h5io*.c: helpers shared by checkpoints (h5io.c), the
- * generic walk (h5io_walk.c) and metrics (h5io_metrics.c). Not a public API. */
+/* Private to core/h5io*.c and core/h5write.c: helpers shared by checkpoints
+ * (h5io.c), the generic walk (h5io_walk.c), metrics (h5io_metrics.c) and the
+ * atomic writer (h5write.c). Not a public API. */
 #ifndef DLX_H5IO_INTERNAL_H
 #define DLX_H5IO_INTERNAL_H
 
@@ -8,11 +9,13 @@
 
 #include "h5io.h"
 #include "h5read.h"
+#include "h5write.h"
 
 int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-int h5io_fsync_parent(const char *path);
-int h5io_fsync_path(const char *p, int flags);
+/* Set w up for "<path>.tmp" (w->f = -1), checking the length: for metrics,
+ * which opens a copy there itself and then commits it with dlx_h5w_commit. */
+int h5io_tmp_name(dlx_h5w *w, const char *path, dlx_err *err);
 /* Open for reading (as dlx_h5r_open) or, with rdwr, for writing a copy. */
 int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err);
 

@@ -199,28 +199,9 @@ static int copy_file(const char *src, const char *dst, dlx_err *err)
     return rc;
 }
 
-/* fsync tmp and rename it over path (then make the rename durable); on
- * failure tmp is removed and path is left as it was. */
-static int commit_tmp(const char *tmp, const char *path, dlx_err *err)
-{
-    int rc = 0;
-    if (h5io_fsync_path(tmp, O_RDONLY) != 0)
-        rc = h5io_fail(err, DLX_EIO, path, "cannot fsync: %s", strerror(errno));
-    if (!rc && rename(tmp, path) != 0)
-        rc = h5io_fail(err, DLX_EIO, path, "cannot rename %s over it: %s", tmp, strerror(errno));
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    h5io_fsync_parent(path);
-    return 0;
-}
-
 int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
                      dlx_err *err)
 {
-    int rc = 0;
-    hid_t f = -1;
     *out = NULL;
     dlx_metrics *m = calloc(1, sizeof(*m));
     if (!m || !(m->path = strdup(path))) {
@@ -229,26 +210,28 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
     }
     /* every change goes to a copy renamed over the file: a kill at any moment
      * leaves either the old or the new metrics.h5, never a torn one */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    dlx_h5w w;
+    int rc = h5io_tmp_name(&w, m->path, err);
+    if (rc)
+        goto out_free;
     if (resume && access(path, F_OK) == 0) {
         /* the file on disk is anyone's: probed before HDF5 parses the copy */
         rc = dlx_h5r_probe(path, err);
         if (!rc)
-            rc = copy_file(path, tmp, err);
+            rc = copy_file(path, w.tmp, err);
         struct stat st;
-        if (!rc && stat(tmp, &st) == 0)
-            rc = h5io_reserve(tmp, path, (uint64_t)st.st_size + 65536, err);
+        if (!rc && stat(w.tmp, &st) == 0)
+            rc = h5io_reserve(w.tmp, path, (uint64_t)st.st_size + 65536, err);
         if (!rc)
-            rc = h5io_open_file(tmp, true, &f, err);
+            rc = h5io_open_file(w.tmp, true, &w.f, err);
         if (rc) {
-            unlink(tmp);
+            unlink(w.tmp);
             goto out_free;
         }
-        const dlx_h5r r = {f, path};
+        const dlx_h5r r = {w.f, path};
         if (dlx_h5r_exists(&r, "/metrics"))
-            rc = truncate_series(f, path, resume_step, err);
-        else if (H5Gclose(H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT,
+            rc = truncate_series(w.f, path, resume_step, err);
+        else if (H5Gclose(H5Gcreate2(w.f, "/metrics", H5P_DEFAULT, H5P_DEFAULT,
                                                  H5P_DEFAULT)) < 0)
             rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
     } else {
@@ -258,33 +241,28 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
             goto out_free;
         }
         errno = 0;
-        f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+        w.f = H5Fcreate(w.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
         int e = errno;
         H5Pclose(fapl);
-        if (f < 0) { /* (a full disk: the file may exist, empty) */
+        if (w.f < 0) { /* (a full disk: the file may exist, empty) */
             char why[160];
             dlx_h5r_reason(why);
-            unlink(tmp);
-            rc = h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", tmp,
+            unlink(w.tmp);
+            rc = h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", w.tmp,
                            e ? strerror(e) : why[0] ? why : "unknown error");
             goto out_free;
         }
-        rc = h5io_reserve(tmp, path, 65536, err);
-        hid_t g = rc ? -1 : H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        rc = h5io_reserve(w.tmp, path, 65536, err);
+        hid_t g = rc ? -1 : H5Gcreate2(w.f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0 && !rc)
             rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
         else if (g >= 0)
             H5Gclose(g);
     }
-    if (H5Fclose(f) < 0) {
-        h5io_note_close_failed();
-        if (!rc)
-            rc = h5io_fail(err, DLX_EIO, path, "cannot close");
-    }
     if (rc)
-        unlink(tmp);
+        dlx_h5w_abort(&w);
     else
-        rc = commit_tmp(tmp, path, err);
+        rc = dlx_h5w_commit(&w, err);
     if (rc)
         goto out_free;
     *out = m;
@@ -383,26 +361,26 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
     /* Append into a copy and rename it over the file, so that a kill in the
      * middle of a flush leaves the previous, complete metrics.h5 behind. The
      * file is small (rows of two doubles), so the copy costs little. */
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp", m->path);
-    int rc = copy_file(m->path, tmp, err);
+    dlx_h5w w;
+    int rc = h5io_tmp_name(&w, m->path, err);
+    if (!rc)
+        rc = copy_file(m->path, w.tmp, err);
     /* room for the new rows and a chunk per series, before HDF5 writes (h5io_space.c) */
     struct stat st;
     uint64_t more = 65536;
     for (int i = 0; i < m->n; i++)
         more += 32768 + 16 * (uint64_t)m->s[i].n;
-    if (!rc && stat(tmp, &st) == 0 && (rc = h5io_reserve(tmp, m->path, (uint64_t)st.st_size + more, err)))
-        unlink(tmp);
+    if (!rc && stat(w.tmp, &st) == 0 && (rc = h5io_reserve(w.tmp, m->path, (uint64_t)st.st_size + more, err)))
+        unlink(w.tmp);
     if (rc)
         return rc;
-    hid_t f;
-    rc = h5io_open_file(tmp, true, &f, err);
+    rc = h5io_open_file(w.tmp, true, &w.f, err);
     if (rc) {
-        unlink(tmp);
+        unlink(w.tmp);
         return rc;
     }
-    if (H5Lexists(f, "/metrics", H5P_DEFAULT) <= 0) {
-        hid_t g = H5Gcreate2(f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (H5Lexists(w.f, "/metrics", H5P_DEFAULT) <= 0) {
+        hid_t g = H5Gcreate2(w.f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
         if (g < 0)
             rc = h5io_fail(err, DLX_EIO, m->path, "cannot create /metrics");
         else
@@ -410,18 +388,12 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
     }
     for (int i = 0; i < m->n && !rc; i++)
         if (m->s[i].n > 0)
-            rc = flush_series(f, m->path, &m->s[i], err);
-    if (H5Fclose(f) < 0) {
-        h5io_note_close_failed();
-        if (!rc)
-            rc = h5io_fail(err, DLX_EIO, m->path, "cannot close after writing");
-    }
+            rc = flush_series(w.f, m->path, &m->s[i], err);
     if (rc) {
-        unlink(tmp);
+        dlx_h5w_abort(&w);
         return rc;
     }
-    h5io_release_surplus(tmp);
-    return commit_tmp(tmp, m->path, err);
+    return dlx_h5w_commit(&w, err);
 }
 
 void dlx_metrics_close(dlx_metrics *m)

@@ -4,17 +4,16 @@
  * kill at any moment then leaves the previous complete table.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <hdf5.h>
 
 #include "../core/h5io.h"
 #include "../core/h5read.h"
+#include "../core/h5write.h"
 #include "landscape.h"
 
 int dlx_sweep_table_init(dlx_sweep_table *t, const dlx_sweep *s, dlx_err *err)
@@ -121,13 +120,9 @@ static int write_1d(hid_t g, const char *name, hid_t type, int64_t n, const void
     return rc;
 }
 
-static int write_file(const char *tmp, const dlx_sweep_table *t)
+/* Everything that goes into the table file f; -1 on any HDF5 failure. */
+static int write_contents(hid_t f, const dlx_sweep_table *t)
 {
-    hid_t fapl = dlx_h5r_fapl();
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    H5Pclose(fapl);
-    if (f < 0)
-        return -1;
     int rc = write_attr_str(f, "format", "dlx-sweep");
     char cols[DLX_SWEEP_MAX_COLS * 49] = "";
     for (int c = 0; c < t->n_cols; c++)
@@ -166,30 +161,26 @@ static int write_file(const char *tmp, const dlx_sweep_table *t)
     free(col);
     if (g >= 0)
         H5Gclose(g);
-    if (H5Fclose(f) < 0)
-        rc = -1;
     return rc;
 }
 
 int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *err)
 {
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    if (write_file(tmp, t)) {
-        unlink(tmp);
-        return h5fail(err, DLX_EIO, path, "cannot write the sweep table (is the directory writable?)");
+    /* the run indices and columns, the spec, and about 2 KiB of headers per
+     * dataset and 16 KiB for the rest (a 4-column table of 2 rows takes 2 KiB) */
+    uint64_t bytes = 16384 + strlen(t->spec_text) + (uint64_t)(t->n_cols + 2) * (2048 + 8 * (uint64_t)t->n);
+    dlx_h5w w;
+    int rc = dlx_h5w_create(&w, path, bytes, err);
+    if (rc)
+        return rc;
+    if (write_contents(w.f, t)) {
+        char why[160];
+        dlx_h5r_reason(why);
+        dlx_h5w_abort(&w);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the sweep table%s%s", why[0] ? ": " : "",
+                            why);
     }
-    int fd = open(tmp, O_RDONLY);
-    if (fd < 0 || fsync(fd) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot fsync %s: %s", tmp, strerror(e));
-    }
-    close(fd);
-    if (rename(tmp, path) != 0)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot rename %s over it: %s", tmp, strerror(errno));
-    return 0;
+    return dlx_h5w_commit(&w, err);
 }
 
 /* The most runs a sweep may have (landscape_sweep.c refuses larger sweeps). */

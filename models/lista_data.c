@@ -10,6 +10,7 @@
 
 #include "../core/data.h"
 #include "../core/h5read.h"
+#include "../core/h5write.h"
 #include "../core/tensor.h"
 #include "../core/png.h"
 #include "lista_internal.h"
@@ -180,25 +181,28 @@ static int h5_write(hid_t f, const char *name, const float *data, int64_t rows, 
 
 int dlx_sc_write_codes(const dlx_model *m, const sc *c, dlx_err *err)
 {
-    char path[600], tmp[610];
+    char path[600];
     snprintf(path, sizeof path, "%s/codes.h5", m->run_dir);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot create the codes file");
+    /* the five float arrays and 16 KiB of headers */
+    uint64_t floats = (uint64_t)c->n * (uint64_t)c->m + (uint64_t)(c->ntr + c->nte) * (uint64_t)(c->n + c->m);
+    dlx_h5w w;
+    int rc = dlx_h5w_create(&w, path, 16384 + 4 * floats, err);
+    if (rc)
+        return rc;
     const float *wd = m->params.items[c->wd].t.data;
-    int bad = h5_write(f, "/Wd", wd, c->n, c->m);
-    if (!bad && c->ntr) bad = h5_write(f, "/X_train", c->Xtr, c->ntr, c->n);
-    if (!bad && c->ntr && c->Ztr) bad = h5_write(f, "/Z_train", c->Ztr, c->ntr, c->m);
-    if (!bad) bad = h5_write(f, "/X_test", c->Xte, c->nte, c->n);
-    if (!bad) bad = h5_write(f, "/Z_test", c->Zte, c->nte, c->m);
-    if (H5Fclose(f) < 0 || bad) {
-        remove(tmp);
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the codes file");
+    int bad = h5_write(w.f, "/Wd", wd, c->n, c->m);
+    if (!bad && c->ntr) bad = h5_write(w.f, "/X_train", c->Xtr, c->ntr, c->n);
+    if (!bad && c->ntr && c->Ztr) bad = h5_write(w.f, "/Z_train", c->Ztr, c->ntr, c->m);
+    if (!bad) bad = h5_write(w.f, "/X_test", c->Xte, c->nte, c->n);
+    if (!bad) bad = h5_write(w.f, "/Z_test", c->Zte, c->nte, c->m);
+    if (bad) {
+        char why[160];
+        dlx_h5r_reason(why);
+        dlx_h5w_abort(&w);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the codes file%s%s", why[0] ? ": " : "",
+                            why);
     }
-    if (rename(tmp, path))
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot rename %s into place", tmp);
-    return 0;
+    return dlx_h5w_commit(&w, err);
 }
 
 /* The most rows a codes file may hold per array (a sparse-coding run holds a

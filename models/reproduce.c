@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../core/h5read.h"
+#include "../core/h5write.h"
 #include "../core/rundir.h"
 #include "family.h"
 
@@ -273,13 +275,26 @@ static int attr_num(hid_t obj, const char *name, hid_t type, const void *v)
     return st < 0 ? -1 : 0;
 }
 
-int dlx_repro_write_h5(const dlx_repro *r, const char *path, dlx_err *err)
+/* The size of results.h5: each row's texts, about 2 KiB of headers per group
+ * and per result, and 16 KiB for the rest. */
+static uint64_t results_bytes(const dlx_repro *r)
 {
-    char tmp[600];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot create the results file");
+    uint64_t bytes = 16384;
+    for (int i = 0; i < r->n_rows; i++) {
+        const dlx_repro_row *row = &r->rows[i];
+        const char *texts[] = {row->spec_path, row->spec_text, row->label, row->name, row->panel};
+        bytes += 2048 * (uint64_t)(1 + row->results.n);
+        for (size_t k = 0; k < sizeof texts / sizeof texts[0]; k++)
+            bytes += texts[k] ? strlen(texts[k]) : 0;
+        for (int j = 0; j < row->n_metrics; j++)
+            bytes += strlen(row->metrics[j].paper);
+    }
+    return bytes;
+}
+
+/* Every done row into the open file f; nonzero on any HDF5 failure. */
+static int write_results(hid_t f, const dlx_repro *r)
+{
     int bad = attr_str(f, "format", "dlx-reproduce");
     if (!bad) bad = attr_str(f, "paper", r->paper);
     if (!bad) bad = attr_str(f, "table", dlx_spec_file(r->spec));
@@ -318,13 +333,23 @@ int dlx_repro_write_h5(const dlx_repro *r, const char *path, dlx_err *err)
     }
     if (rows >= 0)
         H5Gclose(rows);
-    if (H5Fclose(f) < 0 || bad) {
-        remove(tmp);
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the results file");
+    return bad;
+}
+
+int dlx_repro_write_h5(const dlx_repro *r, const char *path, dlx_err *err)
+{
+    dlx_h5w w;
+    int rc = dlx_h5w_create(&w, path, results_bytes(r), err);
+    if (rc)
+        return rc;
+    if (write_results(w.f, r)) {
+        char why[160];
+        dlx_h5r_reason(why);
+        dlx_h5w_abort(&w);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the results file%s%s", why[0] ? ": " : "",
+                            why);
     }
-    if (rename(tmp, path))
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot rename %s into place", tmp);
-    return 0;
+    return dlx_h5w_commit(&w, err);
 }
 
 /* Append formatted text to a growing buffer. */

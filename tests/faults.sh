@@ -3,11 +3,11 @@
 # limit, a stuck step after a signal, FIFOs and devices as input, runs too big
 # for memory, hyperparameters that vanish in float32, and data problems that
 # must name their files.
-#   tests/faults.sh CASE   CASE: disk_full fsize address_space deadline fifo
-#                                memory float32 data_messages all
+#   tests/faults.sh CASE   CASE: disk_full disk_full_sweep fsize address_space
+#                                deadline fifo memory float32 data_messages all
 # Env: DLX_BIN (default build/dlx), DLX_SRC_DIR, DLX_DATA_DIR.
 # Exit 0 pass, 1 fail (with a message), 77 skip (no MNIST; no root or no
-# tmpfs mount for disk_full).
+# tmpfs mount for disk_full and disk_full_sweep).
 set -uo pipefail
 
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
@@ -24,7 +24,7 @@ CASE=${1:-}
 fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
 skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
 note() { echo "[$CASE] $*"; }
-[ -n "$CASE" ] || { echo "usage: tests/faults.sh CASE (disk_full fsize address_space deadline fifo memory float32 data_messages all)" >&2; exit 1; }
+[ -n "$CASE" ] || { echo "usage: tests/faults.sh CASE (disk_full disk_full_sweep fsize address_space deadline fifo memory float32 data_messages all)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 
 have_mnist() {
@@ -96,6 +96,41 @@ case_disk_full() {
         fail "disk with no space: exit $rc: $(cat "$CASE.err")"
     [ "$(sha1sum <mnt/r/checkpoint.h5)" = "$before" ] || fail "disk with no space: checkpoint.h5 changed"
     note "exit 1, '$(cat "$CASE.err")'; previous checkpoint unchanged and loadable, no .tmp"
+}
+
+# ---------------------------------------------------------------- disk_full_sweep
+# A sweep table written onto a full tmpfs (`dlx landscape --merge`), as every
+# HDF5 file dlx writes: exit 1 naming the table and the errno, no .tmp, the
+# existing table untouched. Before: "cannot write the sweep table (is the
+# directory writable?)" without the cause. Needs no MNIST.
+case_disk_full_sweep() {
+    [ "$(id -u)" = 0 ] || skip "needs root to mount a small tmpfs"
+    mkdir -p mnt
+    mount -t tmpfs -o size=1m tmpfs "$WORK/mnt" 2>/dev/null || skip "cannot mount a tmpfs here"
+    MNT=$WORK/mnt
+    local in=$SRC/tests/data/hostile/sweep_ok.h5 before avail rc
+    "$DLX" landscape --merge mnt/t.h5 "$in" --quiet >/dev/null 2>"$CASE.err" || fail "first merge failed: $(cat "$CASE.err")"
+    before=$(sha1sum <mnt/t.h5)
+    # 8 KiB left: HDF5 creates the file, the space reserved for the table
+    # does not fit; then no space at all: HDF5 cannot even create it
+    local left msgs=
+    for left in 8 0; do
+        rm -f mnt/fill
+        avail=$(df -k --output=avail "$MNT" | tail -1)
+        dd if=/dev/zero of=mnt/fill bs=1k count=$((avail - left)) 2>/dev/null
+        run_limited 60 "$DLX" landscape --merge mnt/t.h5 "$in" --quiet >/dev/null 2>"$CASE.err"
+        rc=$?
+        not_killed $rc "sweep table, $left KiB free"
+        [ $rc -eq 1 ] || fail "sweep table, $left KiB free: exit $rc, expected 1: $(cat "$CASE.err")"
+        grep -q 'mnt/t.h5' "$CASE.err" && grep -q 'No space left on device' "$CASE.err" ||
+            fail "sweep table, $left KiB free: message should name mnt/t.h5 and 'No space left on device': $(cat "$CASE.err")"
+        ! compgen -G 'mnt/*.tmp' >/dev/null || fail "sweep table, $left KiB free: a .tmp file was left: $(ls mnt)"
+        [ "$(sha1sum <mnt/t.h5)" = "$before" ] || fail "sweep table, $left KiB free: the existing mnt/t.h5 changed"
+        msgs="$msgs '$(cat "$CASE.err")'"
+    done
+    "$DLX" landscape --merge out.h5 mnt/t.h5 --quiet >/dev/null 2>"$CASE.err2" ||
+        fail "sweep table on a full disk: the existing table no longer reads: $(cat "$CASE.err2")"
+    note "exit 1,$msgs; existing table unchanged and readable, no .tmp"
 }
 
 # ---------------------------------------------------------------- fsize
@@ -392,9 +427,9 @@ EOF
 }
 
 case "$CASE" in
-disk_full | fsize | address_space | deadline | fifo | memory | float32 | data_messages) "case_$CASE" ;;
+disk_full | disk_full_sweep | fsize | address_space | deadline | fifo | memory | float32 | data_messages) "case_$CASE" ;;
 all)
-    for c in disk_full fsize address_space deadline fifo memory float32 data_messages; do
+    for c in disk_full disk_full_sweep fsize address_space deadline fifo memory float32 data_messages; do
         "$SELF" "$c"
         rc=$?
         [ $rc -eq 0 ] || [ $rc -eq 77 ] || exit $rc
