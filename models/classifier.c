@@ -25,6 +25,7 @@
 #include "../core/layers.h"
 #include "../core/ops/ops.h"
 #include "../core/png.h"
+#include "../train/images.h"
 #include "../train/trainer.h"
 #include "budget.h"
 #include "family.h"
@@ -45,97 +46,35 @@ typedef struct shard {
 } shard;
 
 typedef struct clf {
-    /* from the spec */
-    const char *dataset, *data_dir;
-    dlx_transform tf;
-    int resize_h, resize_w; /* data.resize, applied once at load; 0 = none */
-    int64_t train_limit, test_limit;
+    dlx_images im; /* data: and its splits */
     dlx_train_cfg tc;
-    /* data */
-    dlx_dataset train, test;
-    bool train_loaded;
-    int64_t train_n;  /* samples training will hold (from the file's header; 0: unknown) */
-    int64_t train_px; /* pixels of one training image as stored in its file */
-    int c, h, w, num_classes;
     /* graphs: one replica per shard of the batch */
     int n_shards;
     int64_t shard_batch;
     dlx_replicas reps;
     shard sh[MAX_SHARDS];
     dlx_layers_out layers;
-    uint32_t *order; /* the data order of the epoch being trained */
-    int64_t spe;     /* steps per epoch */
     /* evaluation extras */
     uint32_t wrong[MAX_WRONG];
     int n_wrong;
 } clf;
 
 static const char *const k_model_keys[] = {"kind", "layers", "loss", NULL};
-static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
-static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
 static const char *const k_losses[] = {"softmax_xent", NULL};
 
 static int read_spec(dlx_model *m, clf *c, dlx_err *err)
 {
     dlx_spec_node *root = dlx_spec_root(m->spec);
     dlx_spec_node *model = dlx_spec_get(root, "model");
-    dlx_spec_node *data = dlx_spec_get(root, "data");
-    dlx_spec_node *train = dlx_spec_get(root, "train");
     int loss_kind;
     int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
     if (!rc) rc = dlx_spec_enum(model, "loss", false, k_losses, 0, &loss_kind, err);
-    if (!rc && !data)
-        rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'data' (e.g. data: {dataset: mnist})");
-    if (!rc) rc = dlx_spec_expect_map(data, "data", err);
-    if (!rc) rc = dlx_spec_check_keys(data, "data", k_data_keys, err);
-    if (!rc) rc = dlx_spec_str(data, "dataset", true, NULL, &c->dataset, err);
-    if (!rc && !dlx_dataset_find(c->dataset)) {
-        dlx_spec_node *v = dlx_spec_get(data, "dataset");
-        const char *names[16];
-        int k = 0;
-        for (const dlx_dataset_info *d; k < 15 && (d = dlx_dataset_at(k)); k++)
-            names[k] = d->name;
-        names[k] = NULL;
-        const char *near = dlx_closest(c->dataset, names);
-        rc = dlx_err_setf(err, DLX_EINVAL, v->loc, "data.dataset: unknown dataset '%s'%s%s%s (one of: %s)",
-                          c->dataset, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "",
-                          dlx_dataset_names());
-    }
-    double mean, std;
-    int64_t pad, resize[2];
-    int n_resize = 0;
-    if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &c->data_dir, err);
-    if (!rc) rc = dlx_spec_float(data, "mean", false, 0.0, -1e3, 1e3, &mean, err);
-    if (!rc) rc = dlx_spec_float(data, "std", false, 1.0, 1e-6, 1e3, &std, err);
-    if (!rc) rc = dlx_spec_int(data, "pad", false, 0, 0, 64, &pad, err);
-    if (!rc) rc = dlx_spec_int_list(data, "resize", false, 1, 4096, resize, 2, &n_resize, err);
-    if (!rc && n_resize == 1)
-        resize[1] = resize[0];
-    if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &c->train_limit, err);
-    if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &c->test_limit, err);
-    /* the resize is done once at load (load_split), so batches only normalise and pad */
-    c->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad};
-    c->resize_h = n_resize ? (int)resize[0] : 0;
-    c->resize_w = n_resize ? (int)resize[1] : 0;
-    if (!rc && !train)
-        rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 64})");
-    int64_t threads;
-    if (!rc) rc = dlx_spec_expect_map(train, "train", err);
-    if (!rc) rc = dlx_spec_check_keys(train, "train", k_train_keys, err);
-    if (!rc) rc = dlx_train_cfg_read(train, &c->tc, err);
-    if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
-    /* micro-batches per batch (see the top of this file); they must divide it */
-    int64_t shards = 0, batch = c->tc.batch;
-    if (!rc) rc = dlx_spec_int(train, "shards", false, batch % 2 == 0 ? 2 : 1, 1, MAX_SHARDS, &shards, err);
-    if (!rc && batch % shards != 0)
-        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(train, "shards")->loc,
-                          "train.shards: %lld does not divide the batch size %lld", (long long)shards,
-                          (long long)batch);
-    c->n_shards = (int)shards;
-    c->shard_batch = batch / (shards ? shards : 1);
-    if (!rc) rc = dlx_optim_cfg_from_spec(train, &m->optim_cfg, err);
+    if (!rc) rc = dlx_images_read_spec(root, &c->im, err);
+    if (!rc) rc = dlx_train_cfg_read(root, &c->tc, &m->optim_cfg, err);
+    c->n_shards = c->tc.shards;
+    c->shard_batch = c->tc.batch / (c->n_shards ? c->n_shards : 1);
     if (!m->threads)
-        m->threads = (int)threads;
+        m->threads = c->tc.threads;
     return rc;
 }
 
@@ -151,7 +90,7 @@ static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dl
     if (!g)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     int rc = DLX_ENOMEM;
-    *x = dlx_graph_input(g, "input", dlx_shape_4d(batch, c->c, c->h, c->w), false, err);
+    *x = dlx_graph_input(g, "input", dlx_shape_4d(batch, c->im.c, c->im.h, c->im.w), false, err);
     *y = dlx_graph_input(g, "labels", dlx_shape_1d(batch), false, err);
     if (!*x || !*y)
         goto fail;
@@ -160,12 +99,12 @@ static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dl
         goto fail;
     *logits = lo->output;
     int64_t k = (*logits)->out.numel / batch;
-    if (k != c->num_classes) {
+    if (k != c->im.num_classes) {
         char s[64];
         rc = dlx_err_setf(err, DLX_EINVAL, layers->items[layers->n - 1]->loc,
                           "model.layers: the last layer gives %lld outputs per sample %s, but %s has %d classes",
-                          (long long)k, dlx_shape_str(&(*logits)->out.shape, s, sizeof s), c->dataset,
-                          c->num_classes);
+                          (long long)k, dlx_shape_str(&(*logits)->out.shape, s, sizeof s), c->im.dataset,
+                          c->im.num_classes);
         goto fail;
     }
     dlx_node *in[2] = {*logits, *y};
@@ -201,43 +140,14 @@ static void report_layers(const dlx_model *m, const clf *c)
                  c->reps.workers);
 }
 
-/* Load a split, keep its first `limit` samples, and apply data.resize once
- * (from the dataset cache when a sweep turned it on). */
-static int load_split(const clf *c, const char *name, const char *split, int64_t limit, dlx_dataset *d, dlx_err *err)
-{
-    return dlx_dataset_load_cached(name, split, c->data_dir, limit, c->resize_h, c->resize_w, d, err);
-}
-
-/* Before anything is loaded: the batch against the training set, the two
- * splits' image sizes (core/data.c) */
-static int check_splits(dlx_model *m, clf *c, dlx_err *err)
-{
-    dlx_spec_node *train = dlx_spec_get(dlx_spec_root(m->spec), "train");
-    dlx_spec_node *b = dlx_spec_get(train, "batch");
-    return dlx_dataset_check_splits(c->dataset, c->data_dir, c->train_limit, c->resize_h > 0, c->tc.batch,
-                                    "train.batch", b ? b->loc : train->loc, &c->train_n, &c->train_px, err);
-}
-
 /* Everything the run will allocate, counted once shard 0's graph g0 is built
  * and before the parameters, gradients, optimizer slots, arenas and the
  * training set are allocated (see models/budget.h). */
-static int check_budget(dlx_model *m, clf *c, const dlx_graph *g0, int threads, dlx_err *err)
+static int check_budget(dlx_model *m, clf *c, const dlx_graph *g0, dlx_err *err)
 {
-    int64_t n = 0;
-    for (int i = 0; i < m->params.n; i++)
-        n += m->params.items[i].t.numel;
     dlx_budget b;
-    memset(&b, 0, sizeof b);
-    dlx_budget_params(&b, n, c->n_shards, &m->optim_cfg);
-    b.activations = (double)dlx_graph_plan_bytes(g0) * c->n_shards;
-    b.graphs = c->n_shards;
-    /* the test split (loaded), the training split and its data order; a
-     * resize holds the images as read and as resized while it runs */
-    double px = (double)c->test.c * c->test.h * c->test.w;
-    b.data = (double)c->test.n * (px + 1) + (double)c->train_n * (px + 1 + 4);
-    if (c->resize_h)
-        b.data += (double)c->train_n * (double)c->train_px;
-    b.blas_threads = c->n_shards == 1 ? threads : (threads < c->n_shards ? threads : c->n_shards);
+    dlx_replicas_budget(&c->reps, g0, &m->optim_cfg, &b);
+    b.data = dlx_images_bytes(&c->im);
     return dlx_budget_check(m, &b, err);
 }
 
@@ -249,10 +159,8 @@ static void clf_destroy(dlx_model *m)
     dlx_replicas_free(&c->reps);
     for (int k = 0; k < c->n_shards; k++)
         free(c->sh[k].idx);
-    dlx_dataset_free(&c->train);
-    dlx_dataset_free(&c->test);
+    dlx_images_free(&c->im);
     free(c->layers.info);
-    free(c->order);
     free(c);
     m->impl = NULL;
 }
@@ -264,15 +172,13 @@ static int clf_create(dlx_model *m, dlx_err *err)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     m->impl = c;
     int rc = read_spec(m, c, err);
-    if (!rc) rc = check_splits(m, c, err);
     if (rc)
         return rc;
     /* the test split tells the input shape and the classes; train loads lazily */
-    rc = load_split(c, c->dataset, "test", c->test_limit, &c->test, err);
+    dlx_spec_node *train = dlx_spec_get(dlx_spec_root(m->spec), "train"), *b = dlx_spec_get(train, "batch");
+    rc = dlx_images_open(&c->im, c->tc.batch, "train.batch", b ? b->loc : train->loc, err);
     if (rc)
         return rc;
-    c->num_classes = c->test.num_classes;
-    dlx_transform_shape(&c->test, &c->tf, &c->c, &c->h, &c->w);
     int threads = dlx_replicas_threads(m->threads);
     dlx_replicas_init(&c->reps, &m->params, c->n_shards, threads);
     for (int k = 0; k < c->n_shards; k++) {
@@ -285,7 +191,7 @@ static int clf_create(dlx_model *m, dlx_err *err)
             return rc;
         if (k > 0)
             free(lo.info);
-        if (k == 0 && ((rc = check_budget(m, c, g, threads, err)) || (rc = dlx_params_finalize(&m->params, err)))) {
+        if (k == 0 && ((rc = check_budget(m, c, g, err)) || (rc = dlx_params_finalize(&m->params, err)))) {
             dlx_graph_destroy(g);
             return rc;
         }
@@ -354,9 +260,9 @@ static int evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss,
             int rows = (int)(d->n - start < sb ? d->n - start : sb);
             for (int i = 0; i < sb; i++)
                 sh->idx[i] = (uint32_t)(i < rows ? start + i : start); /* pad with a real sample */
-            dlx_dataset_batch(d, &c->tf, sh->idx, (int)sb, sh->x->out.data, sh->y->out.data);
+            dlx_dataset_batch(d, &c->im.tf, sh->idx, (int)sb, sh->x->out.data, sh->y->out.data);
             dlx_graph_forward(g, &ctx);
-            score_rows(sh->logits->out.data, sh->y->out.data, rows, c->num_classes, &sh->nll, &sh->correct,
+            score_rows(sh->logits->out.data, sh->y->out.data, rows, c->im.num_classes, &sh->nll, &sh->correct,
                        sh->idx, sh);
         }
     }
@@ -379,40 +285,14 @@ static int evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss,
     return 0;
 }
 
-static int check_compatible(const clf *c, const dlx_dataset *d, dlx_err *err)
-{
-    int ch, h, w;
-    dlx_transform_shape(d, &c->tf, &ch, &h, &w);
-    if (ch != c->c || h != c->h || w != c->w || d->num_classes != c->num_classes)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
-                            "dataset %s:%s has %dx%dx%d inputs and %d classes, but the model takes %dx%dx%d and %d",
-                            d->name, d->split, ch, h, w, d->num_classes, c->c, c->h, c->w, c->num_classes);
-    return 0;
-}
-
 static int clf_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err)
 {
     clf *c = m->impl;
-    const dlx_dataset *d = &c->test;
+    const dlx_dataset *d = &c->im.test;
     dlx_dataset other;
     memset(&other, 0, sizeof other);
     if (data) {
-        char name[64], split[16] = "test";
-        const char *colon = strchr(data, ':');
-        size_t len = colon ? (size_t)(colon - data) : strlen(data);
-        if (len >= sizeof name || (colon && strlen(colon + 1) >= sizeof split))
-            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: expected NAME:SPLIT, e.g. mnist:test, got '%s'", data);
-        memcpy(name, data, len);
-        name[len] = '\0';
-        if (colon)
-            snprintf(split, sizeof split, "%s", colon + 1);
-        if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
-            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: unknown split '%s' (train or test)", split);
-        if (!dlx_dataset_find(name))
-            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: unknown dataset '%s' (one of: %s)", name,
-                                dlx_dataset_names());
-        int rc = load_split(c, name, split, 0, &other, err);
-        if (!rc) rc = check_compatible(c, &other, err);
+        int rc = dlx_images_load_named(&c->im, data, &other, err);
         if (rc) {
             dlx_dataset_free(&other);
             return rc;
@@ -453,12 +333,12 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
         /* tiles are the images as loaded (after data.resize), without normalisation */
         dlx_transform plain = {.mean = 0.0f, .std = 1.0f};
         int tc, th, tw;
-        dlx_transform_shape(&c->test, &plain, &tc, &th, &tw);
+        dlx_transform_shape(&c->im.test, &plain, &tc, &th, &tw);
         int per = tc * th * tw;
         float *tiles = malloc((size_t)c->n_wrong * (size_t)per * sizeof(float));
         if (!tiles)
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        dlx_dataset_batch(&c->test, &plain, c->wrong, c->n_wrong, tiles, NULL);
+        dlx_dataset_batch(&c->im.test, &plain, c->wrong, c->n_wrong, tiles, NULL);
         dlx_grid grid = {.rows = (c->n_wrong + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw,
                          .zoom = th < 28 ? 56 / th : 2, .lo = 0.0f, .hi = 1.0f};
         int rc = dlx_path_join(path, sizeof path, m->run_dir, "misclassified.png", err);
@@ -474,25 +354,20 @@ static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
 /* The data order of `epoch` (dlx_train_family.begin_epoch). */
 static void clf_begin_epoch(void *user, int64_t epoch)
 {
-    const dlx_model *m = user;
+    dlx_model *m = user;
     clf *c = m->impl;
-    dlx_epoch_order(m->seed, epoch, c->order, (uint32_t)c->train.n);
+    dlx_images_epoch(&c->im, m->seed, epoch);
 }
 
-/* Shard k's slice of step `pos`'s batch into its inputs (dlx_train_family.feed). */
+/* Shard k's rows of step `pos`'s batch into its inputs (dlx_train_family.feed). */
 static void clf_feed(void *user, int u, int k, int64_t pos)
 {
     (void)u; /* one update: softmax cross-entropy */
     const dlx_model *m = user;
     clf *c = m->impl;
     shard *sh = &c->sh[k];
-    const uint32_t *rows = c->order + pos * c->tc.batch + k * c->shard_batch;
-    memcpy(sh->idx, rows, (size_t)c->shard_batch * sizeof *sh->idx);
-    dlx_dataset_batch(&c->train, &c->tf, sh->idx, (int)c->shard_batch, sh->x->out.data, sh->y->out.data);
-    /* small samples in random order are cache misses: start the next
-     * step's slice on its way while this one computes */
-    if (pos + 1 < c->spe)
-        dlx_dataset_prefetch(&c->train, rows + c->tc.batch, (int)c->shard_batch);
+    dlx_images_feed(&c->im, c->tc.batch, pos, k * c->shard_batch, (int)c->shard_batch, sh->idx, sh->x->out.data,
+                    sh->y->out.data);
 }
 
 /* Shard k's right answers this step (the measure train_accuracy). */
@@ -503,7 +378,7 @@ static void clf_measure(void *user, int u, int k, double *values)
     const clf *c = m->impl;
     const shard *sh = &c->sh[k];
     int64_t correct = 0;
-    score_rows(sh->logits->out.data, sh->y->out.data, (int)c->shard_batch, c->num_classes, NULL, &correct, sh->idx,
+    score_rows(sh->logits->out.data, sh->y->out.data, (int)c->shard_batch, c->im.num_classes, NULL, &correct, sh->idx,
                NULL);
     values[0] = (double)correct;
 }
@@ -514,7 +389,7 @@ static int clf_eval_test(void *user, dlx_results *r, dlx_err *err)
     dlx_model *m = user;
     clf *c = m->impl;
     double loss, acc;
-    int rc = evaluate_on(m, c, &c->test, &loss, &acc);
+    int rc = evaluate_on(m, c, &c->im.test, &loss, &acc);
     dlx_results_set(r, "test_loss", loss);
     dlx_results_set(r, "test_accuracy", acc);
     dlx_results_set(r, "test_error", 1.0 - acc);
@@ -530,22 +405,15 @@ static int clf_finish(void *user, dlx_err *err)
 static int clf_train(dlx_model *m, dlx_err *err)
 {
     clf *c = m->impl;
-    if (!c->train_loaded) {
-        int rc = load_split(c, c->dataset, "train", c->train_limit, &c->train, err);
-        if (!rc) rc = check_compatible(c, &c->train, err);
-        if (rc)
-            return rc;
-        c->train_loaded = true;
-    }
-    c->spe = c->train.n / c->tc.batch;
-    if (!c->order && !(c->order = malloc((size_t)c->train.n * sizeof *c->order)))
-        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int rc = dlx_images_load_train(&c->im, err);
+    if (rc)
+        return rc;
     dlx_trainer t = {
         .cfg = c->tc,
         .replicas = &c->reps,
         .n_updates = 1,
         .updates = {{.loss_name = "loss", .optim = m->optim, .cfg = &m->optim_cfg}},
-        .fam = {.user = m, .samples = c->train.n, .begin_epoch = clf_begin_epoch, .feed = clf_feed,
+        .fam = {.user = m, .samples = c->im.train.n, .begin_epoch = clf_begin_epoch, .feed = clf_feed,
                 .measure = clf_measure, .n_measures = 1, .measures = {{"train_accuracy", (double)c->tc.batch}},
                 .evaluate = clf_eval_test, .finish = clf_finish},
     };
@@ -569,8 +437,8 @@ static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
     if (!rc) {
         uint32_t idx[GC_BATCH] = {0, 1};
         for (int i = 0; i < GC_BATCH; i++)
-            idx[i] = (uint32_t)(i % c->test.n);
-        dlx_dataset_batch(&c->test, &c->tf, idx, GC_BATCH, x->out.data, y->out.data);
+            idx[i] = (uint32_t)(i % c->im.test.n);
+        dlx_dataset_batch(&c->im.test, &c->im.tf, idx, GC_BATCH, x->out.data, y->out.data);
         /* Real digits have flat backgrounds, so max pooling sees exact ties whose
          * argmax flips under any perturbation: a kink at the very point checked.
          * Small input noise makes the point generic without changing the graph. */

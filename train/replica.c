@@ -48,6 +48,18 @@ void dlx_replicas_free(dlx_replicas *rs)
     }
 }
 
+void dlx_replicas_budget(const dlx_replicas *rs, const dlx_graph *g0, const dlx_optim_cfg *cfg, dlx_budget *b)
+{
+    int64_t n = 0;
+    for (int i = 0; i < rs->params->n; i++)
+        n += rs->params->items[i].t.numel;
+    memset(b, 0, sizeof *b);
+    dlx_budget_params(b, n, rs->n, cfg);
+    b->activations = (double)dlx_graph_plan_bytes(g0) * rs->n;
+    b->graphs = rs->n;
+    b->blas_threads = rs->n == 1 ? rs->op_threads : rs->workers;
+}
+
 void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, uint64_t seed, int64_t step)
 {
     dlx_replica *r = &rs->r[k];

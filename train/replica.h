@@ -31,6 +31,7 @@
 #include "../core/graph.h"
 #include "../core/optim.h"
 #include "../core/params.h"
+#include "../models/budget.h"
 
 #define DLX_REPLICAS_MAX 16
 
@@ -57,6 +58,11 @@ void dlx_replicas_init(dlx_replicas *rs, dlx_params *params, int n, int threads)
  * gradient block (k > 0; the store must be finalized), then the arena. */
 int dlx_replicas_attach(dlx_replicas *rs, int k, dlx_graph *g, dlx_err *err);
 void dlx_replicas_free(dlx_replicas *rs);
+/* The replicas' part of a memory budget (models/budget.h), from replica 0's
+ * graph g0 once planned (before the store is finalized and g0 attached):
+ * parameters, n gradient blocks, cfg's optimizer slots, n arenas, and the
+ * threads that may call BLAS at once. The caller adds its data. */
+void dlx_replicas_budget(const dlx_replicas *rs, const dlx_graph *g0, const dlx_optim_cfg *cfg, dlx_budget *b);
 
 /* Replica k's forward and backward from `loss` (a node of its graph) at
  * global step `step`: its gradient block gets the micro-batch's gradient.

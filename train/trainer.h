@@ -39,18 +39,21 @@
 #include "../models/run.h"
 #include "replica.h"
 
-/* The loop's train: keys. */
+/* The train: map, read by dlx_train_cfg_read: the loop's keys, the
+ * replicas' (shards, threads) and the optimizer's (optimizer, schedule). */
 typedef struct dlx_train_cfg {
     int64_t epochs, batch;
     int64_t checkpoint_every; /* steps; 0 = none between epochs */
     int64_t log_every;        /* steps between train_<loss> and lr rows */
     int64_t eval_every;       /* epochs; 0 = only after the last */
     bool save_at_end;         /* save: end (one checkpoint after the last step) rather than epoch */
+    int threads;              /* 0 = not given */
+    int shards;               /* replicas: micro-batches per batch (they divide it); default 2 for an even batch */
 } dlx_train_cfg;
 
-/* Read epochs, batch, checkpoint_every, log_every, eval_every and save from
- * the train: map (the family checks the map's keys first). */
-int dlx_train_cfg_read(dlx_spec_node *train, dlx_train_cfg *cfg, dlx_err *err);
+/* Read and check the spec's train: map (root: the spec's root); the
+ * optimizer and its schedule go to optim (core/optim.h). */
+int dlx_train_cfg_read(dlx_spec_node *root, dlx_train_cfg *cfg, dlx_optim_cfg *optim, dlx_err *err);
 
 /* One entry of the update order: a loss and the optimizer it drives. */
 typedef struct dlx_update {
