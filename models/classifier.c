@@ -315,40 +315,22 @@ static int clf_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_er
 static int write_pictures(dlx_model *m, clf *c, dlx_err *err)
 {
     char path[600];
+    int rc = 0;
     if (m->params.n > 0 && m->params.items[0].t.shape.ndim == 4) {
         const dlx_param *w = &m->params.items[0];
-        int f = (int)w->t.shape.d[0], ch = (int)w->t.shape.d[1];
-        int cols = f < 8 ? f : 8;
-        /* one tile per (filter, input channel) */
-        dlx_grid grid = {.rows = (f * ch + cols - 1) / cols, .cols = cols, .c = 1, .h = (int)w->t.shape.d[2],
-                         .w = (int)w->t.shape.d[3], .zoom = 0, .lo = 0, .hi = 0};
-        grid.zoom = grid.h < 64 ? 64 / grid.h : 1; /* tiles about 64 pixels high */
-        int rc = dlx_path_join(path, sizeof path, m->run_dir, "filters.png", err);
-        if (!rc) rc = dlx_png_write_grid(path, &grid, w->t.data, f * ch, err);
-        if (rc)
-            return rc;
-        dlx_run_info(m, "wrote %s (%s, %d filters)", path, w->name, f);
+        const int64_t *d = w->t.shape.d;
+        rc = dlx_path_join(path, sizeof path, m->run_dir, "filters.png", err);
+        if (!rc) rc = dlx_png_write_filters(path, w->t.data, (int)d[0], (int)d[1], (int)d[2], (int)d[3], err);
+        if (!rc)
+            dlx_run_info(m, "wrote %s (%s, %d filters)", path, w->name, (int)d[0]);
     }
-    if (c->n_wrong > 0) {
-        /* tiles are the images as loaded (after data.resize), without normalisation */
-        dlx_transform plain = {.mean = 0.0f, .std = 1.0f};
-        int tc, th, tw;
-        dlx_transform_shape(&c->im.test, &plain, &tc, &th, &tw);
-        int per = tc * th * tw;
-        float *tiles = malloc((size_t)c->n_wrong * (size_t)per * sizeof(float));
-        if (!tiles)
-            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        dlx_dataset_batch(&c->im.test, &plain, c->wrong, c->n_wrong, tiles, NULL);
-        dlx_grid grid = {.rows = (c->n_wrong + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw,
-                         .zoom = th < 28 ? 56 / th : 2, .lo = 0.0f, .hi = 1.0f};
-        int rc = dlx_path_join(path, sizeof path, m->run_dir, "misclassified.png", err);
-        if (!rc) rc = dlx_png_write_grid(path, &grid, tiles, c->n_wrong, err);
-        free(tiles);
-        if (rc)
-            return rc;
-        dlx_run_info(m, "wrote %s (%d misclassified test images)", path, c->n_wrong);
+    if (!rc && c->n_wrong > 0) {
+        rc = dlx_path_join(path, sizeof path, m->run_dir, "misclassified.png", err);
+        if (!rc) rc = dlx_images_write_grid(&c->im.test, c->wrong, c->n_wrong, path, err);
+        if (!rc)
+            dlx_run_info(m, "wrote %s (%d misclassified test images)", path, c->n_wrong);
     }
-    return 0;
+    return rc;
 }
 
 /* The data order of `epoch` (dlx_train_family.begin_epoch). */

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/png.h"
+
 static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
 
 static int unknown_dataset(dlx_spec_node *data, const char *name, dlx_err *err)
@@ -135,6 +137,22 @@ double dlx_images_bytes(const dlx_images *im)
     if (im->resize_h)
         b += (double)im->train_n * (double)im->train_px;
     return b;
+}
+
+int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, const char *path, dlx_err *err)
+{
+    dlx_transform plain = {.mean = 0.0f, .std = 1.0f};
+    int tc, th, tw;
+    dlx_transform_shape(d, &plain, &tc, &th, &tw);
+    float *tiles = malloc((size_t)n * (size_t)(tc * th * tw) * sizeof(float));
+    if (!tiles)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    dlx_dataset_batch(d, &plain, idx, n, tiles, NULL);
+    dlx_grid grid = {.rows = (n + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw, .zoom = th < 28 ? 56 / th : 2,
+                     .lo = 0.0f, .hi = 1.0f};
+    int rc = dlx_png_write_grid(path, &grid, tiles, n, err);
+    free(tiles);
+    return rc;
 }
 
 void dlx_images_free(dlx_images *im)

@@ -60,6 +60,9 @@ int dlx_images_load_named(const dlx_images *im, const char *data, dlx_dataset *d
  * training split and a 4-byte data order per training sample; a resize
  * also holds the training images as read while it runs. */
 double dlx_images_bytes(const dlx_images *im);
+/* Samples idx[0..n) of split d as loaded (after data.resize, without
+ * normalisation), 10 per row, as a PNG grid. */
+int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, const char *path, dlx_err *err);
 void dlx_images_free(dlx_images *im);
 
 #endif
