@@ -140,15 +140,20 @@ static void report_layers(const dlx_model *m, const clf *c)
                  c->reps.workers);
 }
 
-/* Everything the run will allocate, counted once shard 0's graph g0 is built
- * and before the parameters, gradients, optimizer slots, arenas and the
- * training set are allocated (see models/budget.h). */
-static int check_budget(dlx_model *m, clf *c, const dlx_graph *g0, dlx_err *err)
+/* Shard k's graph (dlx_replica_build_fn). */
+static int build_shard(void *user, int k, dlx_graph **g, dlx_err *err)
 {
-    dlx_budget b;
-    dlx_replicas_budget(&c->reps, g0, &m->optim_cfg, &b);
-    b.data = dlx_images_bytes(&c->im);
-    return dlx_budget_check(m, &b, err);
+    dlx_model *m = user;
+    clf *c = m->impl;
+    shard *sh = &c->sh[k];
+    if (!(sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx)))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    dlx_layers_out lo;
+    int rc = build_graph(m, c, c->shard_batch, g, &sh->x, &sh->y, &sh->logits, &sh->loss,
+                         k == 0 ? &c->layers : &lo, err);
+    if (!rc && k > 0)
+        free(lo.info);
+    return rc;
 }
 
 static void clf_destroy(dlx_model *m)
@@ -181,25 +186,10 @@ static int clf_create(dlx_model *m, dlx_err *err)
         return rc;
     int threads = dlx_replicas_threads(m->threads);
     dlx_replicas_init(&c->reps, &m->params, c->n_shards, threads);
-    for (int k = 0; k < c->n_shards; k++) {
-        shard *sh = &c->sh[k];
-        dlx_graph *g;
-        dlx_layers_out lo;
-        rc = build_graph(m, c, c->shard_batch, &g, &sh->x, &sh->y, &sh->logits, &sh->loss,
-                         k == 0 ? &c->layers : &lo, err);
-        if (rc)
-            return rc;
-        if (k > 0)
-            free(lo.info);
-        if (k == 0 && ((rc = check_budget(m, c, g, err)) || (rc = dlx_params_finalize(&m->params, err)))) {
-            dlx_graph_destroy(g);
-            return rc;
-        }
-        if ((rc = dlx_replicas_attach(&c->reps, k, g, err)))
-            return rc;
-        if (!(sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx)))
-            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    }
+    /* counted (data included) before anything big is allocated */
+    rc = dlx_replicas_build(&c->reps, m, &m->optim_cfg, dlx_images_bytes(&c->im), build_shard, m, err);
+    if (rc)
+        return rc;
     dlx_params_init_values(&m->params, m->seed);
     rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
     if (rc)

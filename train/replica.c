@@ -27,15 +27,51 @@ void dlx_replicas_init(dlx_replicas *rs, dlx_params *params, int n, int threads)
     rs->op_threads = n == 1 ? threads : 1;
 }
 
-int dlx_replicas_attach(dlx_replicas *rs, int k, dlx_graph *g, dlx_err *err)
+/* Graph g as replica k (owned from now on): its gradient block (k > 0),
+ * then its arena. */
+static int attach(dlx_replicas *rs, int k, dlx_graph *g, dlx_err *err)
 {
-    DLX_ASSERT(k >= 0 && k < rs->n && !rs->r[k].g);
     dlx_replica *r = &rs->r[k];
     r->g = g;
     if (k > 0 && !(r->grads = calloc((size_t)rs->params->total + 1, sizeof(float))))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     g->param_grads = r->grads;
     return dlx_graph_compile(g, 0, err);
+}
+
+/* Everything the run will allocate, from replica 0's graph g0 once planned. */
+static int check_budget(const dlx_replicas *rs, const dlx_model *m, const dlx_graph *g0, const dlx_optim_cfg *cfg,
+                        double data_bytes, dlx_err *err)
+{
+    int64_t n = 0; /* (the store is not finalized yet: no total) */
+    for (int i = 0; i < rs->params->n; i++)
+        n += rs->params->items[i].t.numel;
+    dlx_budget b;
+    memset(&b, 0, sizeof b);
+    dlx_budget_params(&b, n, rs->n, cfg);
+    b.activations = (double)dlx_graph_plan_bytes(g0) * rs->n;
+    b.graphs = rs->n;
+    b.data = data_bytes;
+    b.blas_threads = rs->n == 1 ? rs->op_threads : rs->workers;
+    return dlx_budget_check(m, &b, err);
+}
+
+int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, const dlx_optim_cfg *cfg, double data_bytes,
+                       dlx_replica_build_fn build, void *user, dlx_err *err)
+{
+    for (int k = 0; k < rs->n; k++) {
+        dlx_graph *g;
+        int rc = build(user, k, &g, err);
+        if (rc)
+            return rc;
+        if (k == 0 && ((rc = check_budget(rs, m, g, cfg, data_bytes, err)) || (rc = dlx_params_finalize(rs->params, err)))) {
+            dlx_graph_destroy(g);
+            return rc;
+        }
+        if ((rc = attach(rs, k, g, err)))
+            return rc;
+    }
+    return 0;
 }
 
 void dlx_replicas_free(dlx_replicas *rs)
@@ -46,18 +82,6 @@ void dlx_replicas_free(dlx_replicas *rs)
         rs->r[k].g = NULL;
         rs->r[k].grads = NULL;
     }
-}
-
-void dlx_replicas_budget(const dlx_replicas *rs, const dlx_graph *g0, const dlx_optim_cfg *cfg, dlx_budget *b)
-{
-    int64_t n = 0;
-    for (int i = 0; i < rs->params->n; i++)
-        n += rs->params->items[i].t.numel;
-    memset(b, 0, sizeof *b);
-    dlx_budget_params(b, n, rs->n, cfg);
-    b->activations = (double)dlx_graph_plan_bytes(g0) * rs->n;
-    b->graphs = rs->n;
-    b->blas_threads = rs->n == 1 ? rs->op_threads : rs->workers;
 }
 
 void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, uint64_t seed, int64_t step)

@@ -17,9 +17,9 @@
  * Random masks (dropout) are drawn from a micro-batch counter, step * n + k,
  * so every replica draws its own and a resumed run draws the same.
  *
- * Usage: dlx_replicas_init, then per replica a graph built by the family over
- * the store handed to dlx_replicas_attach (which owns it from then on), and
- * dlx_replicas_free at the end. All replicas have the same graph shape.
+ * Usage: dlx_replicas_init, then dlx_replicas_build with the family's graph
+ * builder (all replicas have the same graph shape), and dlx_replicas_free at
+ * the end.
  */
 #ifndef DLX_REPLICA_H
 #define DLX_REPLICA_H
@@ -54,15 +54,18 @@ typedef struct dlx_replicas {
 int dlx_replicas_threads(int requested);
 /* n replicas (1..DLX_REPLICAS_MAX) over params, on `threads` threads. */
 void dlx_replicas_init(dlx_replicas *rs, dlx_params *params, int n, int threads);
-/* Take graph g as replica k (from then on owned, also on failure): its
- * gradient block (k > 0; the store must be finalized), then the arena. */
-int dlx_replicas_attach(dlx_replicas *rs, int k, dlx_graph *g, dlx_err *err);
+/* Builds replica k's graph over rs->params (declaring the parameters on
+ * first use) into *g; on failure *g is left unset. */
+typedef int (*dlx_replica_build_fn)(void *user, int k, dlx_graph **g, dlx_err *err);
+/* Build every replica in the order a memory limit needs: replica 0's graph,
+ * then everything the run will allocate counted and checked against m's
+ * limits (models/budget.h: parameters, n gradient blocks, cfg's optimizer
+ * slots, n arenas, BLAS buffers, and the family's data_bytes), the store
+ * finalized, and every graph given its gradient block and arena. The
+ * replicas own the graphs from then on. */
+int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, const dlx_optim_cfg *cfg, double data_bytes,
+                       dlx_replica_build_fn build, void *user, dlx_err *err);
 void dlx_replicas_free(dlx_replicas *rs);
-/* The replicas' part of a memory budget (models/budget.h), from replica 0's
- * graph g0 once planned (before the store is finalized and g0 attached):
- * parameters, n gradient blocks, cfg's optimizer slots, n arenas, and the
- * threads that may call BLAS at once. The caller adds its data. */
-void dlx_replicas_budget(const dlx_replicas *rs, const dlx_graph *g0, const dlx_optim_cfg *cfg, dlx_budget *b);
 
 /* Replica k's forward and backward from `loss` (a node of its graph) at
  * global step `step`: its gradient block gets the micro-batch's gradient.
