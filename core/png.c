@@ -200,6 +200,14 @@ int dlx_png_write_grid(const char *path, const dlx_grid *g, const float *tiles, 
     return rc;
 }
 
+int dlx_png_write_filters(const char *path, const float *w, int f, int c, int kh, int kw, dlx_err *err)
+{
+    int cols = f < 8 ? f : 8;
+    dlx_grid grid = {.rows = (f * c + cols - 1) / cols, .cols = cols, .c = 1, .h = kh, .w = kw, .zoom = 0, .lo = 0, .hi = 0};
+    grid.zoom = grid.h < 64 ? 64 / grid.h : 1;
+    return dlx_png_write_grid(path, &grid, w, f * c, err);
+}
+
 /* ---- reading --------------------------------------------------------------- */
 
 typedef struct png_rd {

@@ -2,8 +2,10 @@
  * `model.kind` in the spec through the registry in models/registry.c. The CLI
  * knows no family by name.
  *
- * A family builds its graphs, owns its training-loop policy and evaluation,
- * and shares the run machinery in models/run.h (checkpoints, metrics, resume,
+ * A family builds its graphs, declares its losses, feeds and measures, and
+ * evaluates; it trains through the loop of train/trainer.h (the classifier
+ * does; sparse coding and landscape keep their own loops until ported) and
+ * shares the run machinery in models/run.h (checkpoints, metrics, resume,
  * progress reports) with every other family.
  */
 #ifndef DLX_FAMILY_H

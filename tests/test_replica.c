@@ -1,0 +1,160 @@
+/* Replicas (train/replica.c): the fused reduce + update + zero gives the bits
+ * of the plain path (whole-store reduce, then dlx_optim_step), for any number
+ * of threads, and leaves every gradient block zeroed for the next step; a
+ * memory limit refuses the run before the store is allocated. */
+#include <check.h>
+#include <math.h>
+#include <string.h>
+
+#include "../core/ops/ops.h"
+#include "../models/run.h"
+#include "../train/replica.h"
+
+enum { N_REP = 3, ROWS = 4, IN = 300, OUT = 256, STEPS = 3 }; /* 76,800 weights: the update takes a team */
+
+typedef struct fixture {
+    dlx_model m; /* only its memory limit */
+    dlx_params p;
+    dlx_optim *o;
+    dlx_replicas rs;
+    dlx_node *x[N_REP], *t[N_REP], *loss[N_REP];
+    int64_t step;
+} fixture;
+
+/* Replica k: y = W x, loss mse against a target (dlx_replica_build_fn). */
+static int build(void *user, int k, dlx_graph **out, dlx_err *err)
+{
+    fixture *f = user;
+    int w = dlx_params_declare(&f->p, "w", dlx_shape_2d(OUT, IN), (dlx_init){.kind = DLX_INIT_UNIFORM, .a = 0.1f},
+                               true, err);
+    ck_assert_int_ge(w, 0);
+    dlx_graph *g = dlx_graph_create(&f->p);
+    f->x[k] = dlx_graph_input(g, "x", dlx_shape_2d(ROWS, IN), false, err);
+    f->t[k] = dlx_graph_input(g, "t", dlx_shape_2d(ROWS, OUT), false, err);
+    dlx_node *wn = dlx_graph_param(g, w, err);
+    dlx_linear_attr la = {0};
+    dlx_node *y = dlx_graph_op(g, &dlx_op_linear, "y", (dlx_node *[]){f->x[k], wn}, 2, &la, DLX_NOLOC, err);
+    dlx_mse_attr ma = {0};
+    f->loss[k] = dlx_graph_op(g, &dlx_op_mse, "loss", (dlx_node *[]){y, f->t[k]}, 2, &ma, DLX_NOLOC, err);
+    ck_assert_ptr_nonnull(f->loss[k]);
+    *out = g;
+    return 0;
+}
+
+/* N_REP replicas on `threads` threads; clip > 0 takes the plain path. */
+static void setup(fixture *f, int threads, double clip)
+{
+    memset(f, 0, sizeof *f);
+    dlx_params_init(&f->p);
+    dlx_replicas_init(&f->rs, &f->p, N_REP, threads);
+    ck_assert_int_eq(f->rs.op_threads, 1);
+    dlx_optim_cfg cfg = {.kind = DLX_OPTIM_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 1e-3,
+                         .grad_clip = clip};
+    ck_assert_int_eq(dlx_replicas_build(&f->rs, &f->m, &cfg, 0.0, build, f, NULL), 0);
+    dlx_params_init_values(&f->p, 7);
+    ck_assert_int_eq(dlx_optim_create(&cfg, &f->p, &f->o, NULL), 0);
+    dlx_optim_set_threads(f->o, threads);
+}
+
+static void teardown(fixture *f)
+{
+    dlx_replicas_free(&f->rs);
+    dlx_optim_destroy(f->o);
+    dlx_params_free(&f->p);
+}
+
+/* Replica k's inputs: different data per replica and step. */
+static void run_replica(void *user, int k)
+{
+    fixture *f = user;
+    for (int64_t i = 0; i < f->x[k]->out.numel; i++)
+        f->x[k]->out.data[i] = sinf(0.37f * (float)i + 1.3f * (float)k + 0.7f * (float)f->step);
+    for (int64_t i = 0; i < f->t[k]->out.numel; i++)
+        f->t[k]->out.data[i] = cosf(0.11f * (float)i - 0.9f * (float)k);
+    dlx_replicas_forward_backward(&f->rs, k, f->loss[k], 1, f->step);
+}
+
+/* STEPS steps; the weights after them into w. */
+static void train(int threads, double clip, float *w)
+{
+    fixture f;
+    setup(&f, threads, clip);
+    for (f.step = 0; f.step < STEPS; f.step++) {
+        dlx_optim_consts oc;
+        dlx_optim_prepare(f.o, 0.1, &oc);
+        bool fused = !dlx_optim_clips(f.o);
+        double loss = dlx_replicas_step(&f.rs, f.loss, f.o, fused ? &oc : NULL, run_replica, &f);
+        ck_assert(isfinite(loss) && loss > 0);
+        dlx_replicas_end_step(&f.rs, f.o, 0.1, fused);
+        if (fused) { /* every block zeroed for the next step */
+            for (int k = 0; k < N_REP; k++) {
+                const float *g = k == 0 ? f.p.grads : f.rs.r[k].grads;
+                for (int64_t i = 0; i < f.p.total; i++)
+                    ck_assert_msg(g[i] == 0.0f, "block %d element %lld not zeroed", k, (long long)i);
+            }
+        }
+    }
+    memcpy(w, f.p.values, (size_t)f.p.total * sizeof *w);
+    teardown(&f);
+}
+
+START_TEST(fused_update_matches_plain_path_for_any_thread_count)
+{
+    static float plain[OUT * IN], fused[OUT * IN], init[OUT * IN];
+    /* a clip no gradient reaches: the plain path, with the same update */
+    train(1, 1e30, plain);
+    fixture f;
+    setup(&f, 1, 0.0);
+    memcpy(init, f.p.values, sizeof init);
+    teardown(&f);
+    ck_assert_msg(memcmp(plain, init, sizeof init) != 0, "training changed nothing");
+    for (int threads = 1; threads <= N_REP + 1; threads++) {
+        train(threads, 0.0, fused);
+        ck_assert_msg(memcmp(plain, fused, sizeof plain) == 0, "%d threads: fused update differs", threads);
+        train(threads, 1e30, fused);
+        ck_assert_msg(memcmp(plain, fused, sizeof plain) == 0, "%d threads: plain update differs", threads);
+    }
+}
+END_TEST
+
+/* 3 replicas of 76,800 weights: parameters, 3 gradient blocks, a momentum
+ * slot and 3 arenas are 2.5 MB; a 1 MB limit stops the run before the store
+ * or an arena is allocated, 4 MB lets it through. */
+START_TEST(memory_limit_refuses_before_allocating)
+{
+    fixture f;
+    memset(&f, 0, sizeof f);
+    f.m.max_memory = 1000000;
+    dlx_params_init(&f.p);
+    dlx_replicas_init(&f.rs, &f.p, N_REP, 1);
+    dlx_optim_cfg cfg = {.kind = DLX_OPTIM_SGD, .lr = 0.1, .momentum = 0.9};
+    dlx_err err;
+    dlx_err_clear(&err);
+    ck_assert_int_eq(dlx_replicas_build(&f.rs, &f.m, &cfg, 0.0, build, &f, &err), DLX_ENOMEM);
+    ck_assert_msg(strstr(err.msg, "3 blocks") != NULL, "%s", err.msg);
+    ck_assert(!f.p.final && f.p.values == NULL);
+    for (int k = 0; k < N_REP; k++)
+        ck_assert_ptr_null(f.rs.r[k].g);
+    /* the same run under a limit it fits */
+    f.m.max_memory = 4000000;
+    dlx_params_free(&f.p);
+    dlx_params_init(&f.p);
+    ck_assert_int_eq(dlx_replicas_build(&f.rs, &f.m, &cfg, 0.0, build, &f, &err), 0);
+    ck_assert(f.p.final);
+    for (int k = 0; k < N_REP; k++)
+        ck_assert_ptr_nonnull(f.rs.r[k].g);
+    dlx_replicas_free(&f.rs);
+    dlx_params_free(&f.p);
+}
+END_TEST
+
+Suite *replica_suite(void)
+{
+    Suite *s = suite_create("replica");
+    TCase *tc = tcase_create("core");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, fused_update_matches_plain_path_for_any_thread_count);
+    tcase_add_test(tc, memory_limit_refuses_before_allocating);
+    suite_add_tcase(s, tc);
+    return s;
+}

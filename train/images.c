@@ -1,0 +1,165 @@
+#include "images.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/png.h"
+
+static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
+
+static int unknown_dataset(dlx_spec_node *data, const char *name, dlx_err *err)
+{
+    const char *names[16];
+    int k = 0;
+    for (const dlx_dataset_info *d; k < 15 && (d = dlx_dataset_at(k)); k++)
+        names[k] = d->name;
+    names[k] = NULL;
+    const char *near = dlx_closest(name, names);
+    return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "dataset")->loc,
+                        "data.dataset: unknown dataset '%s'%s%s%s (one of: %s)", name, near ? "; did you mean '" : "",
+                        near ? near : "", near ? "'?" : "", dlx_dataset_names());
+}
+
+int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
+{
+    dlx_spec_node *data = dlx_spec_get(root, "data");
+    if (!data)
+        return dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'data' (e.g. data: {dataset: mnist})");
+    int rc = dlx_spec_expect_map(data, "data", err);
+    if (!rc) rc = dlx_spec_check_keys(data, "data", k_data_keys, err);
+    if (!rc) rc = dlx_spec_str(data, "dataset", true, NULL, &im->dataset, err);
+    if (!rc && !dlx_dataset_find(im->dataset))
+        rc = unknown_dataset(data, im->dataset, err);
+    double mean, std;
+    int64_t pad, resize[2];
+    int n_resize = 0;
+    if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &im->dir, err);
+    if (!rc) rc = dlx_spec_float(data, "mean", false, 0.0, -1e3, 1e3, &mean, err);
+    if (!rc) rc = dlx_spec_float(data, "std", false, 1.0, 1e-6, 1e3, &std, err);
+    if (!rc) rc = dlx_spec_int(data, "pad", false, 0, 0, 64, &pad, err);
+    if (!rc) rc = dlx_spec_int_list(data, "resize", false, 1, 4096, resize, 2, &n_resize, err);
+    if (!rc && n_resize == 1)
+        resize[1] = resize[0];
+    if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &im->train_limit, err);
+    if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &im->test_limit, err);
+    if (rc)
+        return rc;
+    im->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad};
+    im->resize_h = n_resize ? (int)resize[0] : 0;
+    im->resize_w = n_resize ? (int)resize[1] : 0;
+    return 0;
+}
+
+static int load_split(const dlx_images *im, const char *name, const char *split, int64_t limit, dlx_dataset *d,
+                      dlx_err *err)
+{
+    return dlx_dataset_load_cached(name, split, im->dir, limit, im->resize_h, im->resize_w, d, err);
+}
+
+static int check_compatible(const dlx_images *im, const dlx_dataset *d, dlx_err *err)
+{
+    int ch, h, w;
+    dlx_transform_shape(d, &im->tf, &ch, &h, &w);
+    if (ch != im->c || h != im->h || w != im->w || d->num_classes != im->num_classes)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "dataset %s:%s has %dx%dx%d inputs and %d classes, but the model takes %dx%dx%d and %d",
+                            d->name, d->split, ch, h, w, d->num_classes, im->c, im->h, im->w, im->num_classes);
+    return 0;
+}
+
+int dlx_images_open(dlx_images *im, int64_t batch, const char *batch_key, dlx_loc batch_loc, dlx_err *err)
+{
+    int rc = dlx_dataset_check_splits(im->dataset, im->dir, im->train_limit, im->resize_h > 0, batch, batch_key,
+                                      batch_loc, &im->train_n, &im->train_px, err);
+    if (!rc) rc = load_split(im, im->dataset, "test", im->test_limit, &im->test, err);
+    if (rc)
+        return rc;
+    im->num_classes = im->test.num_classes;
+    dlx_transform_shape(&im->test, &im->tf, &im->c, &im->h, &im->w);
+    return 0;
+}
+
+int dlx_images_load_train(dlx_images *im, dlx_err *err)
+{
+    if (im->train_loaded)
+        return 0;
+    int rc = load_split(im, im->dataset, "train", im->train_limit, &im->train, err);
+    if (!rc) rc = check_compatible(im, &im->train, err);
+    if (!rc && !(im->order = malloc((size_t)im->train.n * sizeof *im->order)))
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    im->train_loaded = !rc;
+    return rc;
+}
+
+void dlx_images_epoch(dlx_images *im, uint64_t seed, int64_t epoch)
+{
+    dlx_epoch_order(seed, epoch, im->order, (uint32_t)im->train.n);
+}
+
+void dlx_images_feed(const dlx_images *im, int64_t batch, int64_t pos, int64_t first, int rows, uint32_t *idx,
+                     float *x, float *y)
+{
+    const uint32_t *src = im->order + pos * batch + first;
+    memcpy(idx, src, (size_t)rows * sizeof *idx);
+    dlx_dataset_batch(&im->train, &im->tf, idx, rows, x, y);
+    /* small samples in random order are cache misses: start the next
+     * batch's rows on their way while this one computes */
+    if (pos + 1 < im->train.n / batch)
+        dlx_dataset_prefetch(&im->train, src + batch, rows);
+}
+
+int dlx_images_load_named(const dlx_images *im, const char *data, dlx_dataset *d, dlx_err *err)
+{
+    char name[64], split[16] = "test";
+    const char *colon = strchr(data, ':');
+    size_t len = colon ? (size_t)(colon - data) : strlen(data);
+    if (len >= sizeof name || (colon && strlen(colon + 1) >= sizeof split))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: expected NAME:SPLIT, e.g. mnist:test, got '%s'", data);
+    memcpy(name, data, len);
+    name[len] = '\0';
+    if (colon)
+        snprintf(split, sizeof split, "%s", colon + 1);
+    if (strcmp(split, "train") != 0 && strcmp(split, "test") != 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: unknown split '%s' (train or test)", split);
+    if (!dlx_dataset_find(name))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: unknown dataset '%s' (one of: %s)", name,
+                            dlx_dataset_names());
+    int rc = load_split(im, name, split, 0, d, err);
+    if (!rc) rc = check_compatible(im, d, err);
+    return rc;
+}
+
+double dlx_images_bytes(const dlx_images *im)
+{
+    double px = (double)im->test.c * im->test.h * im->test.w;
+    double b = (double)im->test.n * (px + 1) + (double)im->train_n * (px + 1 + 4);
+    if (im->resize_h)
+        b += (double)im->train_n * (double)im->train_px;
+    return b;
+}
+
+int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, const char *path, dlx_err *err)
+{
+    dlx_transform plain = {.mean = 0.0f, .std = 1.0f};
+    int tc, th, tw;
+    dlx_transform_shape(d, &plain, &tc, &th, &tw);
+    float *tiles = malloc((size_t)n * (size_t)(tc * th * tw) * sizeof(float));
+    if (!tiles)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    dlx_dataset_batch(d, &plain, idx, n, tiles, NULL);
+    dlx_grid grid = {.rows = (n + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw, .zoom = th < 28 ? 56 / th : 2,
+                     .lo = 0.0f, .hi = 1.0f};
+    int rc = dlx_png_write_grid(path, &grid, tiles, n, err);
+    free(tiles);
+    return rc;
+}
+
+void dlx_images_free(dlx_images *im)
+{
+    dlx_dataset_free(&im->train);
+    dlx_dataset_free(&im->test);
+    free(im->order);
+    im->order = NULL;
+    im->train_loaded = false;
+}

@@ -1,0 +1,413 @@
+#include "trainer.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
+static const char *const k_save[] = {"epoch", "end", NULL};
+
+int dlx_train_cfg_read(dlx_spec_node *root, dlx_train_cfg *cfg, dlx_optim_cfg *optim, dlx_err *err)
+{
+    dlx_spec_node *train = dlx_spec_get(root, "train");
+    if (!train)
+        return dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 64})");
+    int save = 0;
+    int64_t threads = 0, shards = 0;
+    int rc = dlx_spec_expect_map(train, "train", err);
+    if (!rc) rc = dlx_spec_check_keys(train, "train", k_train_keys, err);
+    if (!rc) rc = dlx_spec_int(train, "epochs", true, 0, 1, 100000, &cfg->epochs, err);
+    if (!rc) rc = dlx_spec_int(train, "batch", false, 64, 1, 65536, &cfg->batch, err);
+    if (!rc) rc = dlx_spec_int(train, "checkpoint_every", false, 0, 0, INT64_MAX, &cfg->checkpoint_every, err);
+    if (!rc) rc = dlx_spec_int(train, "log_every", false, 100, 1, INT64_MAX, &cfg->log_every, err);
+    if (!rc) rc = dlx_spec_int(train, "eval_every", false, 1, 0, 100000, &cfg->eval_every, err);
+    if (!rc) rc = dlx_spec_enum(train, "save", false, k_save, 0, &save, err);
+    if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
+    if (!rc) rc = dlx_spec_int(train, "shards", false, cfg->batch % 2 == 0 ? 2 : 1, 1, DLX_REPLICAS_MAX, &shards, err);
+    if (!rc && cfg->batch % shards != 0)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(train, "shards")->loc,
+                          "train.shards: %lld does not divide the batch size %lld", (long long)shards,
+                          (long long)cfg->batch);
+    if (!rc) rc = dlx_optim_cfg_from_spec(train, optim, err);
+    cfg->save_at_end = save == 1;
+    cfg->threads = (int)threads;
+    cfg->shards = (int)shards;
+    return rc;
+}
+
+/* One replica's measures, on its own cache lines (written by its worker). */
+typedef struct measure_slot {
+    double v[DLX_MEASURES_MAX];
+    char pad[64];
+} measure_slot;
+
+/* The state of one dlx_trainer_run. */
+typedef struct run {
+    dlx_model *m;
+    dlx_trainer *t;
+    dlx_metrics *mx;
+    int64_t spe, total, step0;
+    double t0, t_log, t_other; /* t_other: evaluation and checkpoints */
+    double *acc;               /* m->state, laid out as in trainer.h */
+    int u;                     /* the update being run */
+    int64_t pos;               /* the step's position in its epoch */
+    measure_slot meas[DLX_REPLICAS_MAX];
+} run;
+
+_Static_assert(2 * DLX_UPDATES_MAX + DLX_MEASURES_MAX + 2 <= (int)(sizeof(((dlx_model *)0)->state) / sizeof(double)),
+               "the loop's running sums must fit in dlx_model.state");
+
+static int acc_epoch_loss(int u) { return 2 * u; }
+static int acc_log_loss(int u) { return 2 * u + 1; }
+static int acc_measure(const run *r, int i) { return 2 * r->t->n_updates + i; }
+static int acc_epoch_steps(const run *r) { return 2 * r->t->n_updates + r->t->fam.n_measures; }
+static int acc_log_steps(const run *r) { return acc_epoch_steps(r) + 1; }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Replica k's share of update r->u (dlx_replica_run_fn). */
+static void run_replica(void *user, int k)
+{
+    run *r = user;
+    const dlx_train_family *f = &r->t->fam;
+    f->feed(f->user, r->u, k, r->pos);
+    dlx_replicas_forward_backward(r->t->replicas, k, r->t->updates[r->u].loss[k], r->m->seed, r->m->step);
+    if (f->measure)
+        f->measure(f->user, r->u, k, r->meas[k].v);
+}
+
+static int not_finite(const run *r, const dlx_update *up, double loss, int64_t epoch, dlx_err *err)
+{
+    const dlx_model *m = r->m;
+    const char *what = isnan(loss) ? "NaN" : "infinite";
+    if (m->checkpoint_step >= 0)
+        return dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
+                            "%s is %s at step %lld (epoch %lld); training stopped. The last good "
+                            "checkpoint, %s/checkpoint.h5 (step %lld), is intact; try a lower learning rate",
+                            up->loss_name, what, (long long)m->step + 1, (long long)epoch + 1, m->run_dir,
+                            (long long)m->checkpoint_step);
+    return dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
+                        "%s is %s at step %lld (epoch %lld); training stopped before any checkpoint "
+                        "was written; try a lower learning rate",
+                        up->loss_name, what, (long long)m->step + 1, (long long)epoch + 1);
+}
+
+/* Every update of one step, in order: each replica's forward and backward
+ * from the update's loss in one parallel region with the reduce and the
+ * update (elementwise on each worker's slice: the same bits for any number
+ * of workers). Clipping needs the whole summed gradient first, so it takes
+ * the unfused path after the region. No update is applied for a loss that is
+ * not finite. Adds the step's losses and measures to the running sums. */
+static int take_step(run *r, int64_t epoch, double *lr, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    dlx_trainer *t = r->t;
+    double loss[DLX_UPDATES_MAX];
+    r->pos = m->step % r->spe;
+    for (int u = 0; u < t->n_updates; u++) {
+        const dlx_update *up = &t->updates[u];
+        lr[u] = dlx_optim_lr(up->cfg, m->step, r->spe, r->total);
+        dlx_optim_consts oc;
+        dlx_optim_prepare(up->optim, lr[u], &oc);
+        const bool fused = !dlx_optim_clips(up->optim);
+        r->u = u;
+        loss[u] = dlx_replicas_step(t->replicas, up->loss, up->optim, fused ? &oc : NULL, run_replica, r);
+        if (!isfinite(loss[u]))
+            return not_finite(r, up, loss[u], epoch, err);
+        dlx_replicas_end_step(t->replicas, up->optim, lr[u], fused);
+        for (int i = 0; i < t->fam.n_measures; i++) {
+            double s = 0.0;
+            for (int k = 0; k < t->replicas->n; k++)
+                s += r->meas[k].v[i];
+            r->acc[acc_measure(r, i)] += s;
+        }
+    }
+    m->step++;
+    for (int u = 0; u < t->n_updates; u++) {
+        r->acc[acc_epoch_loss(u)] += loss[u];
+        r->acc[acc_log_loss(u)] += loss[u];
+    }
+    r->acc[acc_epoch_steps(r)] += 1.0;
+    r->acc[acc_log_steps(r)] += 1.0;
+    return 0;
+}
+
+/* train_<loss> averaged since the last row, and the learning rate. */
+static int log_losses(run *r, const double *lr, dlx_err *err)
+{
+    int rc = 0;
+    char name[64];
+    for (int u = 0; u < r->t->n_updates && !rc; u++) {
+        snprintf(name, sizeof name, "train_%s", r->t->updates[u].loss_name);
+        rc = dlx_metrics_append(r->mx, name, r->m->step, r->acc[acc_log_loss(u)] / r->acc[acc_log_steps(r)], err);
+        if (!rc) rc = dlx_metrics_append(r->mx, "lr", r->m->step, lr[u], err);
+        r->acc[acc_log_loss(u)] = 0.0;
+    }
+    r->acc[acc_log_steps(r)] = 0.0;
+    return rc;
+}
+
+/* Whether a result is logged as its own metric at the end of an epoch: the
+ * losses already are, every log_every steps; epoch and step are row keys. */
+static bool epoch_metric(const run *r, const char *name)
+{
+    if (!strcmp(name, "epoch") || !strcmp(name, "step"))
+        return false;
+    for (int u = 0; u < r->t->n_updates; u++)
+        if (!strncmp(name, "train_", 6) && !strcmp(name + 6, r->t->updates[u].loss_name))
+            return false;
+    return true;
+}
+
+/* The epoch just ended: m->results (its losses and measures, then the
+ * family's test metrics when eval), their metrics, and a checkpoint when
+ * save. The epoch's sums restart from zero, also in that checkpoint. */
+static int end_of_epoch(run *r, bool eval, bool save, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    const dlx_trainer *t = r->t;
+    double *acc = r->acc, steps = acc[acc_epoch_steps(r)];
+    dlx_results *res = &m->results;
+    memset(res, 0, sizeof *res);
+    dlx_results_set(res, "epoch", (double)m->epoch);
+    dlx_results_set(res, "step", (double)m->step);
+    char name[64];
+    for (int u = 0; u < t->n_updates; u++) {
+        snprintf(name, sizeof name, "train_%s", t->updates[u].loss_name);
+        dlx_results_set(res, name, acc[acc_epoch_loss(u)] / steps);
+        acc[acc_epoch_loss(u)] = 0.0;
+    }
+    for (int i = 0; i < t->fam.n_measures; i++) {
+        const dlx_measure *me = &t->fam.measures[i];
+        dlx_results_set(res, me->name, acc[acc_measure(r, i)] / (steps * me->per_step));
+        acc[acc_measure(r, i)] = 0.0;
+    }
+    acc[acc_epoch_steps(r)] = 0.0;
+    int rc = 0;
+    if (eval && t->fam.evaluate)
+        rc = t->fam.evaluate(t->fam.user, res, err);
+    for (int i = 0; i < res->n && !rc; i++)
+        if (epoch_metric(r, res->name[i]))
+            rc = dlx_metrics_append(r->mx, res->name[i], m->step, res->value[i], err);
+    if (!rc) rc = dlx_metrics_flush(r->mx, err);
+    if (!rc && save) rc = dlx_run_save_checkpoint(m, err);
+    return rc;
+}
+
+static void report_progress(run *r, int64_t epoch)
+{
+    dlx_model *m = r->m;
+    double t = now_s();
+    if (!m->hooks.progress || !(t - r->t_log > 0.25 || m->step % r->spe == 0))
+        return;
+    double sps = (double)(m->step - r->step0) / (t - r->t0);
+    dlx_progress p = {.phase = "train", .epoch = epoch + 1, .epochs = r->t->cfg.epochs, .step = m->step,
+                      .steps = r->total, .loss = r->acc[acc_epoch_loss(0)] / r->acc[acc_epoch_steps(r)],
+                      .steps_per_s = sps, .images_per_s = sps * (double)r->t->cfg.batch,
+                      .eta_s = sps > 0 ? (double)(r->total - m->step) / sps : 0.0};
+    m->hooks.progress(m->hooks.user, &p);
+    r->t_log = t;
+}
+
+static int save(run *r, dlx_err *err)
+{
+    int rc = dlx_metrics_flush(r->mx, err);
+    if (!rc) rc = dlx_run_save_checkpoint(r->m, err);
+    return rc;
+}
+
+/* After step m->step of `epoch`: the epoch's end or a checkpoint_every
+ * checkpoint, then --stop-at (*stop: leave the loop) and the stop flag
+ * (DLX_EINTR once the checkpoint is written). */
+static int after_step(run *r, int64_t epoch, bool *stop, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    const dlx_train_cfg *cfg = &r->t->cfg;
+    int rc = 0;
+    double t_other = now_s();
+    if (m->step % r->spe == 0) {
+        m->epoch = epoch + 1;
+        bool eval = m->step == r->total || (cfg->eval_every && m->epoch % cfg->eval_every == 0);
+        rc = end_of_epoch(r, eval, m->step == r->total || !cfg->save_at_end, err);
+        r->t_other += now_s() - t_other;
+        if (!rc && m->hooks.progress) {
+            dlx_progress p = {.phase = "eval", .epoch = epoch + 1, .epochs = cfg->epochs, .step = m->step,
+                              .steps = r->total, .results = &m->results};
+            m->hooks.progress(m->hooks.user, &p);
+        }
+    } else if (cfg->checkpoint_every && m->step % cfg->checkpoint_every == 0) {
+        rc = save(r, err);
+        r->t_other += now_s() - t_other;
+    }
+    if (rc)
+        return rc;
+    if (m->stop_at && m->step >= m->stop_at && m->step < r->total) {
+        rc = save(r, err);
+        if (!rc)
+            dlx_run_info(m, "stopped at step %lld of %lld as asked; continue with --resume", (long long)m->step,
+                         (long long)r->total);
+        *stop = true;
+        return rc;
+    }
+    if (m->hooks.stop && *m->hooks.stop) {
+        *m->hooks.stop = 2; /* seen: the deadline stands down while the checkpoint is written */
+        rc = save(r, err);
+        if (!rc)
+            rc = dlx_err_setf(err, DLX_EINTR, DLX_NOLOC,
+                              "interrupted at step %lld of %lld; checkpoint saved in %s/checkpoint.h5; "
+                              "continue with --resume",
+                              (long long)m->step, (long long)r->total, m->run_dir);
+    }
+    return rc;
+}
+
+/* Per-op forward/backward milliseconds per step, slowest first (--profile). */
+static void report_profile(const dlx_model *m, const dlx_graph *g, const double *prof, int64_t steps)
+{
+    double total = 0.0;
+    for (int i = 0; i < g->n; i++)
+        total += prof[2 * i] + prof[2 * i + 1];
+    if (steps <= 0 || total <= 0.0)
+        return;
+    dlx_run_info(m, "profile of shard 0, per step (training; evaluation excluded):");
+    dlx_run_info(m, "  %-14s %-12s %9s %9s %6s", "node", "op", "fwd ms", "bwd ms", "share");
+    bool done[4096] = {false};
+    for (int r = 0; r < g->n && r < 4096; r++) {
+        int best = -1;
+        for (int i = 0; i < g->n && i < 4096; i++)
+            if (!done[i] && g->nodes[i]->kind == DLX_NODE_OP &&
+                (best < 0 || prof[2 * i] + prof[2 * i + 1] > prof[2 * best] + prof[2 * best + 1]))
+                best = i;
+        if (best < 0)
+            break;
+        done[best] = true;
+        const dlx_node *n = g->nodes[best];
+        dlx_run_info(m, "  %-14s %-12s %9.3f %9.3f %5.1f%%", n->name, n->op->name, 1e3 * prof[2 * best] / (double)steps,
+                     1e3 * prof[2 * best + 1] / (double)steps,
+                     100.0 * (prof[2 * best] + prof[2 * best + 1]) / total);
+    }
+    dlx_run_info(m, "  total %.3f ms per step in ops", 1e3 * total / (double)steps);
+}
+
+/* After the last step: results of a run resumed at its end, the timings, the
+ * family's end-of-training hook. */
+static int finish(run *r, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    const dlx_train_family *f = &r->t->fam;
+    int rc = 0;
+    if (!m->results.n) { /* resumed at the end: evaluate once so results exist */
+        if (f->evaluate)
+            rc = f->evaluate(f->user, &m->results, err);
+        dlx_results_set(&m->results, "step", (double)m->step);
+    }
+    double seconds = now_s() - r->t0;
+    dlx_results_set(&m->results, "train_seconds", seconds);
+    if (m->step > r->step0) { /* training steps only: evaluation and checkpoints excluded */
+        dlx_results_set(&m->results, "step_seconds", seconds - r->t_other);
+        dlx_results_set(&m->results, "images_per_second",
+                        (double)((m->step - r->step0) * r->t->cfg.batch) / (seconds - r->t_other));
+    }
+    if (!rc && f->finish)
+        rc = f->finish(f->user, err);
+    return rc;
+}
+
+static int check_trainer(const dlx_trainer *t, int64_t spe, dlx_err *err)
+{
+    DLX_ASSERT(t->n_updates >= 1 && t->n_updates <= DLX_UPDATES_MAX && t->replicas && t->fam.feed);
+    DLX_ASSERT(t->fam.n_measures >= 0 && t->fam.n_measures <= DLX_MEASURES_MAX);
+    if (spe == 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "train.batch (%lld) is larger than the training set (%lld samples)",
+                            (long long)t->cfg.batch, (long long)t->fam.samples);
+    return 0;
+}
+
+/* The loop from m->step. *done: it ended at the last step or at --stop-at
+ * (not at the stop flag or an error). */
+static int loop(run *r, bool *done, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    dlx_trainer *t = r->t;
+    int64_t order_epoch = -1;
+    double lr[DLX_UPDATES_MAX];
+    *done = false;
+    while (m->step < r->total) {
+        int64_t epoch = m->step / r->spe;
+        if (epoch != order_epoch) {
+            if (t->fam.begin_epoch)
+                t->fam.begin_epoch(t->fam.user, epoch);
+            order_epoch = epoch;
+        }
+        int rc = take_step(r, epoch, lr, err);
+        if (!rc && (m->step % t->cfg.log_every == 0 || m->step % r->spe == 0))
+            rc = log_losses(r, lr, err);
+        if (rc)
+            return rc;
+        report_progress(r, epoch);
+        bool stop = false;
+        rc = after_step(r, epoch, &stop, err);
+        if (rc)
+            return rc;
+        if (stop)
+            break;
+    }
+    *done = true;
+    return 0;
+}
+
+int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
+{
+    run r;
+    memset(&r, 0, sizeof r);
+    r.m = m;
+    r.t = t;
+    r.spe = t->fam.samples / t->cfg.batch;
+    r.total = t->cfg.epochs * r.spe;
+    char path[600];
+    int rc = check_trainer(t, r.spe, err);
+    if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);
+    if (!rc) rc = dlx_metrics_open(path, m->resumed, m->step, &r.mx, err);
+    if (rc)
+        return rc;
+    if (m->step >= r.total)
+        dlx_run_info(m, "already trained: step %lld of %lld", (long long)m->step, (long long)r.total);
+    dlx_graph *g0 = t->replicas->r[0].g;
+    double *prof = NULL;
+    if (m->profile && (prof = calloc(2 * (size_t)g0->n, sizeof *prof)))
+        g0->prof = prof; /* replica 0 stands for all: they run the same graph */
+    int n_acc = acc_log_steps(&r) + 1;
+    r.acc = m->state;
+    if (!m->resumed || m->n_state != n_acc)
+        memset(m->state, 0, sizeof m->state);
+    m->n_state = n_acc;
+    r.t0 = r.t_log = now_s();
+    r.step0 = m->step;
+    bool done;
+    rc = loop(&r, &done, err);
+    if (!rc && done) {
+        rc = finish(&r, err);
+        if (prof)
+            report_profile(m, g0, prof, m->step - r.step0);
+    }
+    if (prof) {
+        g0->prof = NULL;
+        free(prof);
+    }
+    dlx_err e2;
+    int rc2 = dlx_metrics_flush(r.mx, &e2);
+    if (!rc && rc2) {
+        rc = rc2;
+        *err = e2;
+    }
+    dlx_metrics_close(r.mx);
+    return rc;
+}
