@@ -30,18 +30,21 @@ static const float dlx_exp_poly[6] = {1.9875691500e-4f, 1.3981999507e-3f, 8.3334
 
 static inline float dlx_exp_nonpos(float x)
 {
+    const float in = x;
     float under = x < DLX_EXP_MIN_ARG ? 0.0f : 1.0f;
-    x = x < DLX_EXP_MIN_ARG ? DLX_EXP_MIN_ARG : x;
+    /* (a NaN takes the clamped path too, so no NaN is converted to an int;
+     * it is given back at the end) */
+    x = x >= DLX_EXP_MIN_ARG ? x : DLX_EXP_MIN_ARG;
     float n = __builtin_rintf(x * DLX_EXP_LOG2E); /* in [-126, 0] */
     float r = x - n * DLX_EXP_LN2_HI - n * DLX_EXP_LN2_LO; /* |r| <= ln 2 / 2 */
     float p = dlx_exp_poly[0];
     for (int i = 1; i < 6; i++)
         p = p * r + dlx_exp_poly[i];
     p = p * r * r + r + 1.0f;
-    int32_t bits = ((int32_t)n + 127) << 23; /* 2^n, a normal float for n >= -126 */
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23; /* 2^n, a normal float for n >= -126 */
     float scale;
     memcpy(&scale, &bits, sizeof scale);
-    return p * scale * under;
+    return in == in ? p * scale * under : in;
 }
 
 /* y[i] = exp(x[i]) for x[i] <= 0 */
