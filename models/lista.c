@@ -10,7 +10,9 @@
  *      model.optimal.tol (or .max_iters);
  *   3. for algorithm lista (lcod): one encoder per depth T in model.T, trained
  *      by backprop through the unrolled graph (below) against Z*, all depths
- *      on the same batches; for ista / fista / cod nothing is trained.
+ *      on the same batches, through train/trainer.h (models/lista_train.c),
+ *      which also resumes them (steps 1 and 2 are then read back from
+ *      codes.h5); for ista / fista / cod nothing is trained.
  *      LCoD is one op (core/ops/lcod.c) over its T coordinate updates, started
  *      at CoD's values (We = Wd^T, S = I - Wd^T Wd, theta = alpha).
  * evaluate() reports, per T in model.T, the code prediction error
