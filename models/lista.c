@@ -48,11 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/data.h"
 #include "../core/gradcheck.h"
 #include "../core/graph.h"
-#include "../core/ops/ops.h"
-#include "../core/png.h"
 #include "../core/rng.h"
 #include "../core/sparse.h"
 #include "budget.h"
