@@ -1,5 +1,6 @@
 /* Progress on stderr: one live line on a terminal, a plain line per epoch otherwise. */
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -53,11 +54,16 @@ void cli_progress_hook(void *user, const dlx_progress *p)
         close_line(c);
         double tl = 0, ta = 0, vl = 0, va = 0;
         dlx_results_get(p->results, "train_loss", &tl);
-        dlx_results_get(p->results, "train_accuracy", &ta);
-        fprintf(stderr, "epoch %lld/%lld  step %lld  train loss %.4f acc %.4f", (long long)p->epoch,
-                (long long)p->epochs, (long long)p->step, tl, ta);
+        fprintf(stderr, "epoch %lld/%lld  step %lld  train loss %.4f", (long long)p->epoch, (long long)p->epochs,
+                (long long)p->step, tl);
+        if (dlx_results_get(p->results, "train_accuracy", &ta))
+            fprintf(stderr, " acc %.4f", ta);
         if (dlx_results_get(p->results, "test_loss", &vl) && dlx_results_get(p->results, "test_accuracy", &va))
             fprintf(stderr, "  test loss %.4f acc %.4f", vl, va);
+        /* a family without a test loss: its prediction errors (sparse coding's err_T<k>) */
+        for (int i = 0; i < p->results->n; i++)
+            if (!strncmp(p->results->name[i], "err_", 4))
+                fprintf(stderr, "  %s %.4g", p->results->name[i], p->results->value[i]);
         fputc('\n', stderr);
     }
 }

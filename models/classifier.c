@@ -70,7 +70,7 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
     if (!rc) rc = dlx_spec_enum(model, "loss", false, k_losses, 0, &loss_kind, err);
     if (!rc) rc = dlx_images_read_spec(root, &c->im, err);
-    if (!rc) rc = dlx_train_cfg_read(root, &c->tc, &m->optim_cfg, err);
+    if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, &c->tc, &m->optim_cfg, err);
     c->n_shards = c->tc.shards;
     c->shard_batch = c->tc.batch / (c->n_shards ? c->n_shards : 1);
     if (!m->threads)

@@ -4,7 +4,7 @@
  *
  * A family builds its graphs, declares its losses, feeds and measures, and
  * evaluates; it trains through the loop of train/trainer.h (the classifier
- * does; sparse coding and landscape keep their own loops until ported) and
+ * and sparse coding do; landscape keeps its own loop until ported) and
  * shares the run machinery in models/run.h (checkpoints, metrics, resume,
  * progress reports) with every other family.
  */

@@ -10,7 +10,9 @@
  *      model.optimal.tol (or .max_iters);
  *   3. for algorithm lista (lcod): one encoder per depth T in model.T, trained
  *      by backprop through the unrolled graph (below) against Z*, all depths
- *      on the same batches; for ista / fista / cod nothing is trained.
+ *      on the same batches, through train/trainer.h (models/lista_train.c),
+ *      which also resumes them (steps 1 and 2 are then read back from
+ *      codes.h5); for ista / fista / cod nothing is trained.
  *      LCoD is one op (core/ops/lcod.c) over its T coordinate updates, started
  *      at CoD's values (We = Wd^T, S = I - Wd^T Wd, theta = alpha).
  * evaluate() reports, per T in model.T, the code prediction error
@@ -46,11 +48,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/data.h"
 #include "../core/gradcheck.h"
 #include "../core/graph.h"
-#include "../core/ops/ops.h"
-#include "../core/png.h"
 #include "../core/rng.h"
 #include "../core/sparse.h"
 #include "budget.h"
@@ -77,7 +76,6 @@ static const char *const k_dict_inits[] = {"random", "samples", NULL};
 static const char *const k_opt_keys[] = {"max_iters", "tol", NULL};
 static const char *const k_conv_keys[] = {"max_iters", NULL};
 static const char *const k_data_keys[] = {"dataset", "dir", "patch", "train", "test", NULL};
-static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "threads", NULL};
 
 static int get_map(dlx_spec_node *parent, const char *key, const char *what, dlx_spec_node **out, dlx_err *err)
 {
@@ -139,14 +137,9 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "train")->loc,
                           "data.train: %s needs training samples, got 0", dlx_sparse_coding_algos[c->algo]);
     if (!rc && LEARNED(c)) {
-        if (!train)
-            rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 100})");
-        if (!rc) rc = dlx_spec_expect_map(train, "train", err);
-        if (!rc) rc = dlx_spec_check_keys(train, "train", k_train_keys, err);
-        if (!rc) rc = dlx_spec_int(train, "epochs", true, 0, 1, 100000, &c->epochs, err);
-        if (!rc) rc = dlx_spec_int(train, "batch", false, 100, 1, 65536, &c->batch, err);
-        if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
-        if (!rc) rc = dlx_optim_cfg_from_spec(train, &m->optim_cfg, err);
+        /* one replica unless train.shards says otherwise: the whole batch in one graph */
+        rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 100, .shards = 1}, &c->tc, &m->optim_cfg, err);
+        threads = c->tc.threads;
     } else if (!rc && train) {
         rc = dlx_spec_expect_map(train, "train", err);
         if (!rc) rc = dlx_spec_check_keys(train, "train", (const char *const[]){"threads", NULL}, err);
@@ -267,65 +260,7 @@ static int optimal_codes(const dlx_model *m, const sc *c, const float *X, int64_
     return rc;
 }
 
-/* ---- LISTA graphs ---- */
-
-static int build_encoder(dlx_model *m, sc *c, encoder *e, int64_t batch, dlx_err *err)
-{
-    char name[DLX_NAME_MAX];
-    int rc = 0;
-    dlx_init zero = {.kind = DLX_INIT_ZERO};
-    const char *pre = c->algo == ALG_LCOD ? "lcod" : "lista";
-    snprintf(name, sizeof name, "%s.T%d.We", pre, e->T);
-    if ((e->we = dlx_params_declare(&m->params, name, dlx_shape_2d(c->m, c->n), zero, false, err)) < 0)
-        return e->we;
-    snprintf(name, sizeof name, "%s.T%d.S", pre, e->T);
-    if ((e->s = dlx_params_declare(&m->params, name, dlx_shape_2d(c->m, c->m), zero, false, err)) < 0)
-        return e->s;
-    snprintf(name, sizeof name, "%s.T%d.theta", pre, e->T);
-    if ((e->th = dlx_params_declare(&m->params, name, dlx_shape_1d(c->m), zero, false, err)) < 0)
-        return e->th;
-    dlx_graph *g = dlx_graph_create(&m->params);
-    if (!g)
-        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    dlx_linear_attr lin = {.act = DLX_ACT_NONE};
-    dlx_mse_attr mse = {.mode = DLX_MSE_HALF_SUM};
-    dlx_node *x = dlx_graph_input(g, "X", dlx_shape_2d(batch, c->n), false, err);
-    dlx_node *zs = dlx_graph_input(g, "Zstar", dlx_shape_2d(batch, c->m), false, err);
-    dlx_node *we = dlx_graph_param(g, e->we, err), *s = dlx_graph_param(g, e->s, err), *th = dlx_graph_param(g, e->th, err);
-    dlx_node *b = NULL, *z = NULL, *loss = NULL;
-    if (!x || !zs || !we || !s || !th)
-        goto fail;
-    if (c->algo == ALG_LCOD) {
-        dlx_lcod_attr la = {.steps = e->T};
-        if (!(z = dlx_graph_op(g, &dlx_op_lcod, "Z", (dlx_node *[]){x, we, s, th}, 4, &la, DLX_NOLOC, err)))
-            goto fail;
-        goto loss;
-    }
-    if (!(b = dlx_graph_op(g, &dlx_op_linear, "B", (dlx_node *[]){x, we}, 2, &lin, DLX_NOLOC, err)))
-        goto fail;
-    if (!(z = dlx_graph_op(g, &dlx_op_shrink, "Z0", (dlx_node *[]){b, th}, 2, NULL, DLX_NOLOC, err)))
-        goto fail;
-    for (int t = 1; t <= e->T; t++) {
-        dlx_node *sz = dlx_graph_op(g, &dlx_op_linear, NULL, (dlx_node *[]){z, s}, 2, &lin, DLX_NOLOC, err);
-        dlx_node *cc = sz ? dlx_graph_op(g, &dlx_op_add, NULL, (dlx_node *[]){b, sz}, 2, NULL, DLX_NOLOC, err) : NULL;
-        snprintf(name, sizeof name, "Z%d", t);
-        z = cc ? dlx_graph_op(g, &dlx_op_shrink, name, (dlx_node *[]){cc, th}, 2, NULL, DLX_NOLOC, err) : NULL;
-        if (!z)
-            goto fail;
-    }
-loss:
-    if (!(loss = dlx_graph_op(g, &dlx_op_mse, "loss", (dlx_node *[]){z, zs}, 2, &mse, DLX_NOLOC, err)))
-        goto fail;
-    e->g = g;
-    e->x = x;
-    e->zs = zs;
-    e->z = z;
-    e->loss = loss;
-    return rc;
-fail:
-    dlx_graph_destroy(g);
-    return err->code ? err->code : DLX_ENOMEM;
-}
+/* ---- encoders (their graphs and training: lista_train.c) ---- */
 
 /* LISTA: We = Wd^T / L, S = I - Wd^T Wd / L, theta = alpha / L (ISTA);
  * LCoD: We = Wd^T, S = I - Wd^T Wd, theta = alpha (CoD). */
@@ -360,8 +295,7 @@ static void sc_destroy(dlx_model *m)
     sc *c = m->impl;
     if (!c)
         return;
-    for (int i = 0; i < MAX_T; i++)
-        dlx_graph_destroy(c->enc[i].g);
+    dlx_replicas_free(&c->reps);
     free(c->Xtr);
     free(c->Ztr);
     free(c->Xte);
@@ -371,9 +305,10 @@ static void sc_destroy(dlx_model *m)
     m->impl = NULL;
 }
 
-/* Parameters, gradients, optimizer slots and the encoders' arenas, counted
- * before they are allocated (models/budget.h); the samples are loaded and
- * the exact codes Z* will take as many rows of m floats. */
+/* An exact algorithm's memory, counted before it is allocated
+ * (models/budget.h): Wd, no graph; the samples are loaded and the exact
+ * codes Z* will take as many rows of m floats. (The trained encoders count
+ * theirs in dlx_sc_build_replicas.) */
 static int check_budget(dlx_model *m, sc *c, dlx_err *err)
 {
     int64_t n = 0;
@@ -381,10 +316,7 @@ static int check_budget(dlx_model *m, sc *c, dlx_err *err)
         n += m->params.items[i].t.numel;
     dlx_budget b;
     memset(&b, 0, sizeof b);
-    dlx_budget_params(&b, n, 1, LEARNED(c) ? &m->optim_cfg : NULL);
-    for (int i = 0; LEARNED(c) && i < c->nT; i++)
-        b.activations += (double)dlx_graph_plan_bytes(c->enc[i].g);
-    b.graphs = LEARNED(c) ? c->nT : 0;
+    dlx_budget_params(&b, n, 1, NULL);
     b.data = 4.0 * (double)(c->ntr + c->nte) * (double)(c->n + c->m);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     b.blas_threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
@@ -405,21 +337,22 @@ static int sc_create(dlx_model *m, dlx_err *err)
     c->wd = dlx_params_declare(&m->params, "Wd", dlx_shape_2d(c->n, c->m), (dlx_init){.kind = DLX_INIT_ZERO}, false, err);
     if (c->wd < 0)
         return c->wd;
-    for (int i = 0; LEARNED(c) && i < c->nT; i++) {
+    for (int i = 0; LEARNED(c) && i < c->nT; i++)
         c->enc[i].T = (int)c->Ts[i];
-        if ((rc = build_encoder(m, c, &c->enc[i], c->batch, err)))
-            return rc;
+    if (LEARNED(c)) {
+        rc = dlx_sc_build_replicas(m, c, err);
+    } else {
+        rc = check_budget(m, c, err);
+        if (!rc) rc = dlx_params_finalize(&m->params, err);
     }
-    rc = check_budget(m, c, err);
-    if (!rc) rc = dlx_params_finalize(&m->params, err);
-    for (int i = 0; !rc && LEARNED(c) && i < c->nT; i++)
-        rc = dlx_graph_compile(c->enc[i].g, m->max_memory, err);
     if (rc)
         return rc;
     random_dictionary(m->params.items[c->wd].t.data, c->n, c->m, m->seed);
     rc = init_encoders(m, c, err);
     if (!rc && LEARNED(c))
         rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
+    if (!rc && LEARNED(c))
+        dlx_optim_set_threads(m->optim, dlx_replicas_threads(m->threads));
     if (!rc)
         dlx_run_info(m, "sparse coding: %s, %s, n = %d, m = %d atoms, alpha = %g", dlx_sparse_coding_algos[c->algo],
                      k_datasets[c->dataset], c->n, c->m, c->alpha);
@@ -427,28 +360,6 @@ static int sc_create(dlx_model *m, dlx_err *err)
 }
 
 /* ---- evaluation ---- */
-
-static double sq_err(const float *a, const float *b, int64_t N, int m)
-{
-    double s = 0.0;
-    for (int64_t i = 0; i < N * m; i++)
-        s += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
-    return s / (double)N;
-}
-
-/* Codes of the test set from encoder e (batched through its graph). */
-static void encode(const dlx_model *m, const sc *c, const encoder *e, const float *X, int64_t N, float *Z)
-{
-    const dlx_ctx ctx = {.training = false, .seed = m->seed, .threads = m->threads};
-    const int64_t B = e->x->out.shape.d[0];
-    for (int64_t s = 0; s < N; s += B) {
-        int64_t rows = N - s < B ? N - s : B;
-        memset(e->x->out.data, 0, (size_t)B * c->n * sizeof(float));
-        memcpy(e->x->out.data, X + s * c->n, (size_t)rows * c->n * sizeof(float));
-        dlx_graph_forward(e->g, &ctx);
-        memcpy(Z + s * c->m, e->z->out.data, (size_t)rows * c->m * sizeof(float));
-    }
-}
 
 static int ensure_test_codes(dlx_model *m, sc *c, dlx_err *err)
 {
@@ -474,11 +385,21 @@ static int ensure_test_codes(dlx_model *m, sc *c, dlx_err *err)
     return rc;
 }
 
-static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, bool with_convergence, dlx_err *err)
+/* The test metrics of the trained encoders (lista_train.c) or of the exact
+ * algorithm: prediction error and energy gap at every T, the samples/s of
+ * inference with max(T) iterations and the iterations to 1e-4 of E(Z*). */
+static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, dlx_err *err)
 {
     int rc = ensure_test_codes(m, c, err);
     if (rc)
         return rc;
+    memset(res, 0, sizeof *res);
+    if (LEARNED(c)) {
+        rc = dlx_sc_eval_encoders(m, c, res, err);
+        dlx_results_set(res, "samples", (double)c->nte);
+        dlx_results_set(res, "step", (double)m->step);
+        return rc;
+    }
     const int64_t N = c->nte;
     const size_t len = (size_t)N * c->m;
     dlx_sparse sp;
@@ -493,68 +414,56 @@ static int evaluate_all(dlx_model *m, sc *c, dlx_results *res, bool with_converg
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out_free;
     }
-    memset(res, 0, sizeof *res);
     double e_star = dlx_sparse_energy(&sp, c->Xte, c->Zte, (int)N, NULL);
     dlx_results_set(res, "energy_star", e_star);
-    if (LEARNED(c)) {
-        for (int i = 0; i < c->nT; i++) {
-            char name[48];
-            encode(m, c, &c->enc[i], c->Xte, N, Z);
-            snprintf(name, sizeof name, "err_T%d", c->enc[i].T);
-            dlx_results_set(res, name, sq_err(Z, c->Zte, N, c->m));
-            snprintf(name, sizeof name, "gap_T%d", c->enc[i].T);
-            dlx_results_set(res, name, dlx_sparse_energy(&sp, c->Xte, Z, (int)N, NULL) - e_star);
+    dlx_sparse_algo a = c->algo == ALG_ISTA ? DLX_SPARSE_ISTA : c->algo == ALG_FISTA ? DLX_SPARSE_FISTA : DLX_SPARSE_COD;
+    for (int i = 0; i < c->nT; i++) {
+        rec_at[i] = (int)c->Ts[i];
+        if (!(rec[i] = malloc(len * sizeof(float)))) {
+            rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+            goto out_free;
         }
-    } else {
-        dlx_sparse_algo a = c->algo == ALG_ISTA ? DLX_SPARSE_ISTA : c->algo == ALG_FISTA ? DLX_SPARSE_FISTA : DLX_SPARSE_COD;
-        for (int i = 0; i < c->nT; i++) {
-            rec_at[i] = (int)c->Ts[i];
-            if (!(rec[i] = malloc(len * sizeof(float)))) {
-                rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-                goto out_free;
-            }
+    }
+    int maxT = (int)c->Ts[c->nT - 1];
+    dlx_sparse_opts o = {.max_iters = maxT, .record_at = rec_at, .n_record = c->nT, .record = rec,
+                         .threads = solver_threads(m)};
+    rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &o, err);
+    if (rc)
+        goto out_free;
+    for (int i = 0; i < c->nT; i++) {
+        char name[48];
+        snprintf(name, sizeof name, "err_T%d", rec_at[i]);
+        dlx_results_set(res, name, dlx_sc_sq_err(rec[i], c->Zte, N, c->m));
+        snprintf(name, sizeof name, "gap_T%d", rec_at[i]);
+        dlx_results_set(res, name, dlx_sparse_energy(&sp, c->Xte, rec[i], (int)N, NULL) - e_star);
+    }
+    /* timing: max(T) iterations, nothing recorded */
+    dlx_sparse_opts plain = {.max_iters = maxT, .threads = solver_threads(m)};
+    double t0 = now_s();
+    rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &plain, err);
+    double dt = now_s() - t0;
+    if (rc)
+        goto out_free;
+    dlx_results_set(res, "infer_seconds", dt);
+    dlx_results_set(res, "infer_samples_per_s", (double)N / dt);
+    if (c->conv_iters > 0) {
+        int K = (int)c->conv_iters;
+        energy = malloc((size_t)K * sizeof *energy);
+        if (!energy) {
+            rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+            goto out_free;
         }
-        int maxT = (int)c->Ts[c->nT - 1];
-        dlx_sparse_opts o = {.max_iters = maxT, .record_at = rec_at, .n_record = c->nT, .record = rec,
-                             .threads = solver_threads(m)};
-        rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &o, err);
+        dlx_sparse_opts co = {.max_iters = K, .energy = energy, .threads = solver_threads(m)};
+        rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &co, err);
         if (rc)
             goto out_free;
-        for (int i = 0; i < c->nT; i++) {
-            char name[48];
-            snprintf(name, sizeof name, "err_T%d", rec_at[i]);
-            dlx_results_set(res, name, sq_err(rec[i], c->Zte, N, c->m));
-            snprintf(name, sizeof name, "gap_T%d", rec_at[i]);
-            dlx_results_set(res, name, dlx_sparse_energy(&sp, c->Xte, rec[i], (int)N, NULL) - e_star);
-        }
-        /* timing: max(T) iterations, nothing recorded */
-        dlx_sparse_opts plain = {.max_iters = maxT, .threads = solver_threads(m)};
-        double t0 = now_s();
-        rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &plain, err);
-        double dt = now_s() - t0;
-        if (rc)
-            goto out_free;
-        dlx_results_set(res, "infer_seconds", dt);
-        dlx_results_set(res, "infer_samples_per_s", (double)N / dt);
-        if (with_convergence && c->conv_iters > 0) {
-            int K = (int)c->conv_iters;
-            energy = malloc((size_t)K * sizeof *energy);
-            if (!energy) {
-                rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-                goto out_free;
-            }
-            dlx_sparse_opts co = {.max_iters = K, .energy = energy, .threads = solver_threads(m)};
-            rc = dlx_sparse_solve(&sp, a, c->Xte, (int)N, Z, &co, err);
-            if (rc)
-                goto out_free;
-            int hit = -1;
-            for (int k = 0; k < K && hit < 0; k++)
-                if (energy[k] - e_star <= 1e-4 * fabs(e_star))
-                    hit = k + 1;
-            dlx_results_set(res, "iters_to_1e-4", hit);
-            dlx_results_set(res, "energy_final", energy[K - 1]);
-            dlx_results_set(res, "rel_gap_final", (energy[K - 1] - e_star) / fabs(e_star));
-        }
+        int hit = -1;
+        for (int k = 0; k < K && hit < 0; k++)
+            if (energy[k] - e_star <= 1e-4 * fabs(e_star))
+                hit = k + 1;
+        dlx_results_set(res, "iters_to_1e-4", hit);
+        dlx_results_set(res, "energy_final", energy[K - 1]);
+        dlx_results_set(res, "rel_gap_final", (energy[K - 1] - e_star) / fabs(e_star));
     }
     dlx_results_set(res, "samples", (double)N);
     dlx_results_set(res, "step", (double)m->step);
@@ -573,151 +482,84 @@ static int sc_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
                             "--data: sparse_coding evaluates on its own test samples (the spec's data.test); "
                             "change the spec to use others, got '%s'", data);
-    return evaluate_all(m, m->impl, res, true, err);
+    return evaluate_all(m, m->impl, res, err);
 }
 
 /* ---- training ---- */
 
-static int write_atoms(dlx_model *m, sc *c, dlx_err *err)
+/* A fresh run's dictionary and optimal codes: from model.dictionary.from,
+ * or learned (or random) here, Z* by FISTA, written to <run>/codes.h5. */
+static int prepare_codes(dlx_model *m, sc *c, dlx_err *err)
 {
-    int side = c->dataset == 0 ? (int)c->patch : 28;
-    float *tiles = malloc((size_t)c->m * c->n * sizeof(float));
-    if (!tiles)
-        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    const float *wd = m->params.items[c->wd].t.data;
-    for (int j = 0; j < c->m; j++)
-        for (int i = 0; i < c->n; i++)
-            tiles[(size_t)j * c->n + i] = wd[(size_t)i * c->m + j];
-    int cols = (int)ceil(sqrt((double)c->m));
-    dlx_grid grid = {.rows = (c->m + cols - 1) / cols, .cols = cols, .c = 1, .h = side, .w = side,
-                     .zoom = side < 16 ? 3 : 1, .lo = 0, .hi = 0};
-    char path[600];
-    snprintf(path, sizeof path, "%s/atoms.png", m->run_dir);
-    int rc = dlx_png_write_grid(path, &grid, tiles, c->m, err);
-    free(tiles);
-    if (!rc)
-        dlx_run_info(m, "wrote %s (%d atoms)", path, c->m);
-    return rc;
-}
-
-static int train_encoders(dlx_model *m, sc *c, dlx_err *err)
-{
-    const int64_t B = c->batch, spe = c->ntr / B, total = c->epochs * spe;
-    if (spe == 0)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "train.batch (%lld) is larger than the training set (%lld samples)",
-                            (long long)B, (long long)c->ntr);
-    if (!(c->order = malloc((size_t)c->ntr * sizeof *c->order)))
-        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    char path[600];
-    snprintf(path, sizeof path, "%s/metrics.h5", m->run_dir);
-    dlx_metrics *mx;
-    int rc = dlx_metrics_open(path, false, 0, &mx, err);
-    if (rc)
-        return rc;
-    double t0 = now_s(), loss_sum = 0.0;
-    int64_t order_epoch = -1;
-    while (m->step < total && !rc) {
-        int64_t epoch = m->step / spe, pos = m->step % spe;
-        if (epoch != order_epoch) {
-            dlx_epoch_order(m->seed, epoch, c->order, (uint32_t)c->ntr);
-            order_epoch = epoch;
-        }
-        const dlx_ctx ctx = {.training = true, .seed = m->seed, .step = (uint64_t)m->step, .threads = m->threads};
-        dlx_params_zero_grad(&m->params);
-        double loss = 0.0;
-        for (int i = 0; i < c->nT; i++) {
-            encoder *e = &c->enc[i];
-            for (int64_t r = 0; r < B; r++) {
-                uint32_t k = c->order[pos * B + r];
-                memcpy(e->x->out.data + r * c->n, c->Xtr + (size_t)k * c->n, (size_t)c->n * sizeof(float));
-                memcpy(e->zs->out.data + r * c->m, c->Ztr + (size_t)k * c->m, (size_t)c->m * sizeof(float));
-            }
-            dlx_graph_forward(e->g, &ctx);
-            loss += e->loss->out.data[0];
-            dlx_graph_backward(e->g, e->loss, &ctx);
-        }
-        if (!isfinite(loss)) {
-            rc = dlx_err_setf(err, DLX_ENUM, DLX_NOLOC, "LISTA loss is not finite at step %lld; try a lower learning rate",
-                              (long long)m->step + 1);
-            break;
-        }
-        dlx_optim_step(m->optim, dlx_optim_lr(&m->optim_cfg, m->step, spe, total));
-        m->step++;
-        loss_sum += loss;
-        if (m->step % spe == 0) {
-            m->epoch = epoch + 1;
-            dlx_results r;
-            rc = evaluate_all(m, c, &r, false, err);
-            if (!rc) rc = dlx_metrics_append(mx, "train_loss", m->step, loss_sum / (double)spe, err);
-            for (int i = 0; !rc && i < r.n; i++)
-                if (!strncmp(r.name[i], "err_T", 5))
-                    rc = dlx_metrics_append(mx, r.name[i], m->step, r.value[i], err);
-            if (!rc) rc = dlx_metrics_flush(mx, err);
-            if (!rc) rc = dlx_run_save_checkpoint(m, err);
-            if (!rc) {
-                char line[512];
-                int used = snprintf(line, sizeof line, "epoch %lld/%lld: train loss %.4f; test", (long long)epoch + 1,
-                                    (long long)c->epochs, loss_sum / (double)spe);
-                for (int i = 0; i < r.n && used > 0 && (size_t)used < sizeof line; i++)
-                    if (!strncmp(r.name[i], "err_T", 5))
-                        used += snprintf(line + used, sizeof line - (size_t)used, " %s %.4g", r.name[i], r.value[i]);
-                dlx_run_info(m, "%s (%.1f s)", line, now_s() - t0);
-            }
-            loss_sum = 0.0;
-        }
-        if (!rc && m->hooks.stop && *m->hooks.stop) {
-            *m->hooks.stop = 2;
-            rc = dlx_run_save_checkpoint(m, err);
-            if (!rc)
-                rc = dlx_err_setf(err, DLX_EINTR, DLX_NOLOC, "interrupted at step %lld of %lld; checkpoint saved in %s",
-                                  (long long)m->step, (long long)total, m->run_dir);
-        }
-    }
-    dlx_metrics_close(mx);
-    return rc;
-}
-
-static int sc_train(dlx_model *m, dlx_err *err)
-{
-    sc *c = m->impl;
     double t0 = now_s();
     int rc = 0;
-    if (m->resumed)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "sparse_coding runs do not resume; start the run again");
     if (c->from) {
         rc = dlx_sc_read_codes(m, c, c->from, LEARNED(c), err);
         if (!rc)
             dlx_run_info(m, "dictionary, %lld train and %lld test samples with their optimal codes from %s/codes.h5",
                          (long long)c->ntr, (long long)c->nte, c->from);
-    } else {
-        if (c->dict_steps > 0) {
-            if (c->ntr < 1)
-                return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "model.dictionary.steps > 0 needs training samples (data.train)");
-            rc = learn_dictionary(m, c, err);
-        }
-        int it_tr = 0, it_te = 0;
-        if (!rc && (LEARNED(c) || (c->dict_steps > 0 && c->ntr))) {
-            if (!(c->Ztr = malloc((size_t)c->ntr * c->m * sizeof(float))))
-                return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-            rc = optimal_codes(m, c, c->Xtr, c->ntr, c->Ztr, &it_tr, err);
-        }
-        if (!rc && !(c->Zte = malloc((size_t)c->nte * c->m * sizeof(float))))
-            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        if (!rc) rc = optimal_codes(m, c, c->Xte, c->nte, c->Zte, &it_te, err);
-        if (!rc) {
-            c->codes_ready = true;
-            dlx_run_info(m, "optimal codes by FISTA: %d iterations (train), %d (test), tol %g, %.1f s", it_tr, it_te,
-                         c->opt_tol, now_s() - t0);
-        }
-        if (!rc) rc = dlx_run_prepare_dir(m, err);
-        if (!rc) rc = dlx_sc_write_codes(m, c, err);
+        return rc;
     }
+    if (c->dict_steps > 0) {
+        if (c->ntr < 1)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "model.dictionary.steps > 0 needs training samples (data.train)");
+        rc = learn_dictionary(m, c, err);
+    }
+    int it_tr = 0, it_te = 0;
+    if (!rc && (LEARNED(c) || (c->dict_steps > 0 && c->ntr))) {
+        if (!(c->Ztr = malloc((size_t)c->ntr * c->m * sizeof(float))))
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        rc = optimal_codes(m, c, c->Xtr, c->ntr, c->Ztr, &it_tr, err);
+    }
+    if (!rc && !(c->Zte = malloc((size_t)c->nte * c->m * sizeof(float))))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    if (!rc) rc = optimal_codes(m, c, c->Xte, c->nte, c->Zte, &it_te, err);
+    if (!rc) {
+        c->codes_ready = true;
+        dlx_run_info(m, "optimal codes by FISTA: %d iterations (train), %d (test), tol %g, %.1f s", it_tr, it_te,
+                     c->opt_tol, now_s() - t0);
+    }
+    if (!rc) rc = dlx_run_prepare_dir(m, err);
+    if (!rc) rc = dlx_sc_write_codes(m, c, err);
+    return rc;
+}
+
+/* A resumed run's samples and Z*: the codes.h5 it trained on (of
+ * model.dictionary.from, or the one it wrote), with Wd as checkpointed. */
+static int reload_codes(dlx_model *m, sc *c, dlx_err *err)
+{
+    float *wd = m->params.items[c->wd].t.data, *saved = malloc((size_t)c->n * c->m * sizeof(float));
+    if (!saved)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    memcpy(saved, wd, (size_t)c->n * c->m * sizeof(float));
+    int rc = dlx_sc_read_codes(m, c, c->from ? c->from : m->run_dir, true, err);
+    memcpy(wd, saved, (size_t)c->n * c->m * sizeof(float));
+    free(saved);
+    return rc;
+}
+
+/* lista / lcod train through the shared loop (lista_train.c), which also
+ * resumes them; the exact algorithms train nothing: they write their
+ * checkpoint and atoms and evaluate. */
+static int sc_train(dlx_model *m, dlx_err *err)
+{
+    sc *c = m->impl;
+    if (m->resumed && !LEARNED(c))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "--resume: %s trains nothing (only lista and lcod take training steps); start the run again",
+                            dlx_sparse_coding_algos[c->algo]);
+    if (m->resumed) {
+        int rc = reload_codes(m, c, err);
+        return rc ? rc : dlx_sc_train_encoders(m, c, err);
+    }
+    double t0 = now_s();
+    int rc = prepare_codes(m, c, err);
     if (!rc) rc = init_encoders(m, c, err);
-    if (!rc && LEARNED(c))
-        rc = train_encoders(m, c, err);
+    if (LEARNED(c))
+        return rc ? rc : dlx_sc_train_encoders(m, c, err);
     if (!rc) rc = dlx_run_save_checkpoint(m, err);
-    if (!rc) rc = write_atoms(m, c, err);
-    if (!rc) rc = evaluate_all(m, c, &m->results, true, err);
+    if (!rc) rc = dlx_sc_write_atoms(m, c, err);
+    if (!rc) rc = evaluate_all(m, c, &m->results, err);
     if (!rc)
         dlx_results_set(&m->results, "train_seconds", now_s() - t0);
     return rc;
@@ -735,18 +577,26 @@ static int sc_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck
         rc = dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "gradcheck: needs 2 test samples, have %lld", (long long)c->nte);
     if (!rc && m->step == 0)
         rc = init_encoders(m, c, err); /* untrained: check at the ISTA / CoD starting point */
-    if (!rc) rc = build_encoder(m, c, &e, 2, err);
-    if (!rc) rc = dlx_graph_compile(e.g, m->max_memory, err);
+    if (rc)
+        return rc;
+    dlx_graph *g = dlx_graph_create(&m->params);
+    if (!g)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    dlx_node *x = dlx_graph_input(g, "X", dlx_shape_2d(2, c->n), false, err);
+    dlx_node *zs = dlx_graph_input(g, "Zstar", dlx_shape_2d(2, c->m), false, err);
+    dlx_node *z, *loss;
+    rc = x && zs ? 0 : err->code ? err->code : DLX_ENOMEM;
+    if (!rc) rc = dlx_sc_add_encoder(m, c, g, &e, x, zs, &z, &loss, err);
+    if (!rc) rc = dlx_graph_compile(g, m->max_memory, err);
     if (!rc) {
-        const float *X = c->Xte;
-        memcpy(e.x->out.data, X, (size_t)2 * c->n * sizeof(float));
+        memcpy(x->out.data, c->Xte, (size_t)2 * c->n * sizeof(float));
         /* a target away from the codes, so the loss gradient is not tiny */
         for (int64_t i = 0; i < 2 * c->m; i++)
-            e.zs->out.data[i] = 0.1f * (float)((i % 7) - 3);
+            zs->out.data[i] = 0.1f * (float)((i % 7) - 3);
         const dlx_ctx ctx = {.training = true, .seed = m->seed, .threads = m->threads};
-        rc = dlx_gradcheck_graph(e.g, e.loss, &ctx, o, rep, err);
+        rc = dlx_gradcheck_graph(g, loss, &ctx, o, rep, err);
     }
-    dlx_graph_destroy(e.g);
+    dlx_graph_destroy(g);
     return rc;
 }
 

@@ -1,5 +1,6 @@
-/* Shared by the sparse_coding family's files (models/lista.c, lista_data.c):
- * the run's state and the data/codes functions. Private to models/. */
+/* Shared by the sparse_coding family's files (models/lista.c, lista_data.c,
+ * lista_train.c): the run's state, the data/codes functions and the trained
+ * encoders. Private to models/. */
 #ifndef DLX_LISTA_INTERNAL_H
 #define DLX_LISTA_INTERNAL_H
 
@@ -8,6 +9,7 @@
 
 #include "../core/graph.h"
 #include "../core/rng.h"
+#include "../train/trainer.h"
 #include "family.h"
 
 #define MAX_T 12
@@ -20,11 +22,12 @@ enum { ALG_ISTA, ALG_FISTA, ALG_COD, ALG_LISTA, ALG_LCOD };
 #define LEARNED(c) ((c)->algo == ALG_LISTA || (c)->algo == ALG_LCOD)
 enum { DS_PATCHES, DS_MNIST }; /* data.dataset, in the order of k_datasets */
 
+/* One trained encoder, at depth T: its parameters, and its code output in
+ * replica 0's graph (what evaluation reads). */
 typedef struct encoder {
     int T;
     int we, s, th; /* param indices */
-    dlx_graph *g;
-    dlx_node *x, *zs, *z, *loss;
+    dlx_node *z;
 } encoder;
 
 typedef struct sc {
@@ -41,9 +44,13 @@ typedef struct sc {
     int dataset;
     const char *dir;
     int64_t patch, n_train, n_test;
-    int64_t epochs, batch;
+    dlx_train_cfg tc; /* train: of lista / lcod */
+    int64_t shard_batch;
     int wd; /* param index of Wd */
     encoder enc[MAX_T];
+    /* lista / lcod: one graph per replica holding every encoder over one X and Z* */
+    dlx_replicas reps;
+    dlx_node *x[DLX_REPLICAS_MAX], *zs[DLX_REPLICAS_MAX], *loss[DLX_REPLICAS_MAX];
     float *Xtr, *Ztr, *Xte, *Zte;
     int64_t ntr, nte;
     bool codes_ready;
@@ -57,5 +64,24 @@ int dlx_sc_write_codes(const dlx_model *m, const sc *c, dlx_err *err);
 /* Wd (and, with want_train, the training samples and codes; always the test
  * ones) from DIR/codes.h5 of another run or this one. */
 int dlx_sc_read_codes(dlx_model *m, sc *c, const char *dir, bool want_train, dlx_err *err);
+
+/* Add encoder e (depth e->T) to g over inputs x (rows of n) and zs (rows of
+ * m), declaring its We, S and theta on first use: *z its code, *loss
+ * HALF_SUM mse(Z, Z*). */
+int dlx_sc_add_encoder(dlx_model *m, const sc *c, dlx_graph *g, encoder *e, dlx_node *x, dlx_node *zs, dlx_node **z,
+                       dlx_node **loss, dlx_err *err);
+/* Build the replicas of every encoder (c->tc read, Wd declared), counting
+ * the run's memory first; finalizes the parameter store. */
+int dlx_sc_build_replicas(dlx_model *m, sc *c, dlx_err *err);
+/* Mean over N rows of ||a - b||^2 (rows of m), summed in double. */
+double dlx_sc_sq_err(const float *a, const float *b, int64_t N, int m);
+/* energy_star, err_T<k> and gap_T<k> of every encoder on the test samples
+ * (their Z* ready) into res. */
+int dlx_sc_eval_encoders(const dlx_model *m, sc *c, dlx_results *res, dlx_err *err);
+/* Train the encoders from m->step through train/trainer.h (codes ready,
+ * encoders started or resumed, optimizer made). */
+int dlx_sc_train_encoders(dlx_model *m, sc *c, dlx_err *err);
+/* <run>/atoms.png: the dictionary's columns as tiles. */
+int dlx_sc_write_atoms(const dlx_model *m, const sc *c, dlx_err *err);
 
 #endif

@@ -2,14 +2,14 @@
 # End-to-end tests of the dlx command line: tests/e2e.sh CASE
 #
 # CASE is one of: usage spec_errors data_errors h5_errors train_eval
-# architectures determinism gradcheck inspect.
+# architectures determinism gradcheck inspect sparse_coding.
 # Exit status: 0 pass, 1 fail (each failed check says command, expected and
 # actual), 77 skip (real MNIST missing, for the cases that train on it).
 #
 # The dlx binary: $DLX_BIN, else $MESON_BUILD_ROOT/dlx, else
 # $DLX_SRC_DIR/build/dlx. Data: $DLX_DATA_DIR, else $DLX_SRC_DIR/datasets/data.
 # Everything runs in a temporary directory that is removed on exit.
-# The error cases and inspect use a tiny fake MNIST written here, so only
+# The error cases, inspect and sparse_coding use a tiny fake MNIST written here, so only
 # train_eval, architectures, determinism and gradcheck need the real data.
 
 set -u
@@ -684,13 +684,56 @@ case_inspect() {
     return 0
 }
 
+# sparse_coding's trained encoders go through the shared trainer: LISTA on a
+# tiny fake MNIST (random dictionary, Z* by FISTA), straight vs --stop-at and
+# --resume (--profile on the resumed part), the NaN guard, and the exact
+# algorithms, which train nothing, refusing --resume.
+case_sparse_coding() {
+    command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
+    make_fake "$FAKE" 64
+    cat >sc.yaml <<EOF
+version: 1
+seed: 3
+model: {kind: sparse_coding, algorithm: lista, atoms: 16, alpha: 0.5, T: [0, 2]}
+data: {dataset: mnist, dir: $FAKE, train: 64, test: 16}
+train: {epochs: 3, batch: 16, optimizer: {type: sgd, lr: 0.002, momentum: 0.9}, log_every: 2}
+EOF
+    check "lista straight run (12 steps)" 0 '"err_T2":' "$DLX" train sc.yaml --out full --json --quiet
+    [ "$(json_field step "$OUT")" = 12 ] || fail "lista: 3 epochs of 64/16 = 12 steps" "got: $(cat "$OUT")"
+    check "lista --stop-at 5" 0 "stopped at step 5 of 12" "$DLX" train sc.yaml --out split --stop-at 5
+    check "the --stop-at checkpoint is at step 5" 0 "step: 5" "$DLX" inspect split/checkpoint.h5
+    check "lista --resume --profile" 0 "resuming from split/checkpoint.h5 at step 5" \
+        "$DLX" train sc.yaml --out split --resume --profile
+    expect_in err "profile of shard 0, per step" "--profile prints its table for a lista run"
+    expect_in err "T2.Z2" "the profile table names the unrolled steps' nodes"
+    expect_in err "ms per step in ops" "the profile table ends with the total"
+    local g
+    for g in /params /optim; do
+        LAST_CMD="h5diff -r full/checkpoint.h5 split/checkpoint.h5 $g $g"
+        h5diff -r full/checkpoint.h5 split/checkpoint.h5 "$g" "$g" >h5diff.out 2>&1 ||
+            fail "lista: stopped at 5 + resumed == straight run in $g" "$(grep -v ' 0 differences' h5diff.out | head)"
+    done
+    local a b
+    a=$(metric_steps full/metrics.h5 /metrics/train_loss | tr '\n' ' ')
+    b=$(metric_steps split/metrics.h5 /metrics/train_loss | tr '\n' ' ')
+    [ "$a" = "2 4 6 8 10 12 " ] && [ "$a" = "$b" ] ||
+        fail "lista: train_loss every log_every (2) steps, the same rows after resume" "straight: $a" "resumed: $b"
+    check "lista with a huge learning rate stops at a non-finite loss" 1 "training stopped" \
+        "$DLX" train sc.yaml --out nan --set train.optimizer.lr=10 --set train.checkpoint_every=1
+    expect_in err "nan/checkpoint.h5" "the NaN guard names the last good checkpoint"
+    sed -e 's/algorithm: lista/algorithm: fista/' -e 's/T: \[0, 2\]/T: [1, 5]/' -e '/^train:/d' sc.yaml >fista.yaml
+    check "fista run" 0 '"err_T5":' "$DLX" train fista.yaml --out fista --json --quiet
+    check "--resume of a fista run is refused" 2 "fista trains nothing" "$DLX" train fista.yaml --out fista --resume
+    return 0
+}
+
 # ---------------------------------------------------------------------- main
 
 case $CASE in
-usage | spec_errors | data_errors | h5_errors | train_eval | architectures | determinism | gradcheck | inspect) ;;
+usage | spec_errors | data_errors | h5_errors | train_eval | architectures | determinism | gradcheck | inspect | sparse_coding) ;;
 *)
     echo "usage: tests/e2e.sh CASE   (usage spec_errors data_errors h5_errors train_eval architectures" \
-        "determinism gradcheck inspect)" >&2
+        "determinism gradcheck inspect sparse_coding)" >&2
     exit 2
     ;;
 esac

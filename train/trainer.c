@@ -9,23 +9,26 @@
 static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
 static const char *const k_save[] = {"epoch", "end", NULL};
 
-int dlx_train_cfg_read(dlx_spec_node *root, dlx_train_cfg *cfg, dlx_optim_cfg *optim, dlx_err *err)
+int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, dlx_train_cfg *cfg, dlx_optim_cfg *optim,
+                       dlx_err *err)
 {
     dlx_spec_node *train = dlx_spec_get(root, "train");
     if (!train)
-        return dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: 64})");
+        return dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {epochs: 10, batch: %lld})",
+                            (long long)def->batch);
     int save = 0;
     int64_t threads = 0, shards = 0;
     int rc = dlx_spec_expect_map(train, "train", err);
     if (!rc) rc = dlx_spec_check_keys(train, "train", k_train_keys, err);
     if (!rc) rc = dlx_spec_int(train, "epochs", true, 0, 1, 100000, &cfg->epochs, err);
-    if (!rc) rc = dlx_spec_int(train, "batch", false, 64, 1, 65536, &cfg->batch, err);
+    if (!rc) rc = dlx_spec_int(train, "batch", false, def->batch, 1, 65536, &cfg->batch, err);
     if (!rc) rc = dlx_spec_int(train, "checkpoint_every", false, 0, 0, INT64_MAX, &cfg->checkpoint_every, err);
     if (!rc) rc = dlx_spec_int(train, "log_every", false, 100, 1, INT64_MAX, &cfg->log_every, err);
     if (!rc) rc = dlx_spec_int(train, "eval_every", false, 1, 0, 100000, &cfg->eval_every, err);
     if (!rc) rc = dlx_spec_enum(train, "save", false, k_save, 0, &save, err);
     if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
-    if (!rc) rc = dlx_spec_int(train, "shards", false, cfg->batch % 2 == 0 ? 2 : 1, 1, DLX_REPLICAS_MAX, &shards, err);
+    int dflt_shards = def->shards ? def->shards : cfg->batch % 2 == 0 ? 2 : 1;
+    if (!rc) rc = dlx_spec_int(train, "shards", false, dflt_shards, 1, DLX_REPLICAS_MAX, &shards, err);
     if (!rc && cfg->batch % shards != 0)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(train, "shards")->loc,
                           "train.shards: %lld does not divide the batch size %lld", (long long)shards,

@@ -48,12 +48,20 @@ typedef struct dlx_train_cfg {
     int64_t eval_every;       /* epochs; 0 = only after the last */
     bool save_at_end;         /* save: end (one checkpoint after the last step) rather than epoch */
     int threads;              /* 0 = not given */
-    int shards;               /* replicas: micro-batches per batch (they divide it); default 2 for an even batch */
+    int shards;               /* replicas: micro-batches per batch (they divide it) */
 } dlx_train_cfg;
 
-/* Read and check the spec's train: map (root: the spec's root); the
- * optimizer and its schedule go to optim (core/optim.h). */
-int dlx_train_cfg_read(dlx_spec_node *root, dlx_train_cfg *cfg, dlx_optim_cfg *optim, dlx_err *err);
+/* A family's defaults for the keys a spec may leave out. */
+typedef struct dlx_train_defaults {
+    int64_t batch;
+    int shards; /* 0: 2 for an even batch, else 1 */
+} dlx_train_defaults;
+
+/* Read and check the spec's train: map (root: the spec's root) with the
+ * family's defaults def; the optimizer and its schedule go to optim
+ * (core/optim.h). */
+int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, dlx_train_cfg *cfg, dlx_optim_cfg *optim,
+                       dlx_err *err);
 
 /* One entry of the update order: a loss and the optimizer it drives. */
 typedef struct dlx_update {
