@@ -394,6 +394,15 @@ static int clf_train(dlx_model *m, dlx_err *err)
     return dlx_trainer_run(m, &t, err);
 }
 
+/* The training split as training reads it (dlx_family.train_images). */
+static int clf_train_images(dlx_model *m, const dlx_images **im, dlx_err *err)
+{
+    clf *c = m->impl;
+    int rc = dlx_images_load_train(&c->im, err);
+    *im = rc ? NULL : &c->im;
+    return rc;
+}
+
 static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
 {
     clf *c = m->impl;
@@ -433,4 +442,5 @@ const dlx_family dlx_family_classifier = {
     .train = clf_train,
     .evaluate = clf_evaluate,
     .gradcheck = clf_gradcheck,
+    .train_images = clf_train_images,
 };

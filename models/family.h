@@ -4,7 +4,9 @@
  *
  * A family builds its graphs, declares its losses, feeds and measures, and
  * evaluates; it trains through the loop of train/trainer.h (the classifier
- * and sparse coding do; landscape keeps its own loop until ported) and
+ * and sparse coding's encoders do, and so does each run of a landscape
+ * sweep, which trains a classifier; the landscape family's toy problems are
+ * hand-written descents outside it, models/landscape.c says why) and
  * shares the run machinery in models/run.h (checkpoints, metrics, resume,
  * progress reports) with every other family.
  */
@@ -20,6 +22,7 @@
 
 struct dlx_gradcheck_opts;
 struct dlx_gradcheck_report;
+struct dlx_images;
 
 typedef struct dlx_family {
     const char *name;
@@ -42,6 +45,11 @@ typedef struct dlx_family {
      * gnuplot script to script_path that draws the paper's figure into png.
      * Library code never runs gnuplot; the CLI does. */
     int (*figure)(const char *results_h5, const char *png, const char *script_path, dlx_err *err);
+    /* Optional (NULL: the family trains on no labelled images). The data:
+     * reader training reads from (train/images.h), its training split
+     * loaded, for a measure that must see the very inputs training saw (the
+     * landscape sweep's Hessian). */
+    int (*train_images)(dlx_model *m, const struct dlx_images **im, dlx_err *err);
 } dlx_family;
 
 const dlx_family *dlx_family_find(const char *name);

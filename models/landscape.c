@@ -16,6 +16,14 @@
  * problem: sweep -- a whole sweep spec run as one model (model.sweep, jobs,
  *   out, by, x, y), so `dlx reproduce` can put a sweep's statistics (per-group
  *   mean/std of x, Pearson of x and y) beside a paper's numbers.
+ *
+ * Only the sweep's runs go through the shared loop (train/trainer.h): they
+ * train their base spec, a classifier. The two toy descents here are no
+ * trainer runs: linear111 steps two doubles along closed-form gradients of
+ * the data's moments and stops when the gradient norm falls under tol, and
+ * spin3 projects every step back onto the sphere. Neither is a graph with an
+ * optimizer over a parameter store and epochs of batches; made into one,
+ * every number of their tables (float32 parameters) would move.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -299,6 +307,7 @@ static int toy_train(dlx_model *m, dlx_err *err)
     double t0 = now_s();
     if (t->problem == PROB_SWEEP)
         return sweep_train(m, t, err);
+    /* closed-form descents, not trainer runs (see the top of this file) */
     if (t->problem == PROB_LINEAR111) {
         while (m->step < t->max_steps) {
             double p = t->w1 * t->w2, r = p * t->sxx - t->sxy; /* dL/dp */

@@ -167,7 +167,9 @@ int dlx_sweep_figure_write(const dlx_sweep *s, const dlx_sweep_table *t, const d
  * model of family classifier: exact (central differences of gradients, then
  * LAPACK dsyev) when params <= exact_max, else Lanczos with central-difference
  * Hessian-vector products (extreme eigenvalues; index counts Ritz values).
- * Uses the first `samples` training samples. For ReLU nets keep eps small
+ * Uses the first `samples` samples of the training split as training read
+ * them (dlx_family.train_images: data.train_limit, data.resize once at
+ * load), all of them when it holds fewer. For ReLU nets keep eps small
  * (default 1e-5): a step that moves a sample across a ReLU kink puts a
  * spurious jump/(2 eps N) into H; with eps = 1e-3 and N = 5000 that gave
  * eigenvalues near -1 that vanish at 1e-5 (float32 noise stays ~1e-4). */

@@ -1,9 +1,11 @@
 /* Hessian of a classifier's training loss at its current parameters.
  *
  * The loss is the mean softmax cross-entropy over the first `samples`
- * training samples, on a graph built here over the model's own parameter
- * store from the resolved spec (model.layers, data.*), so any classifier spec
- * works without the family exposing its graph. Column j of H is the central
+ * samples of the training split as the training read it (the family's
+ * train/images reader: data.train_limit, data.resize once at load, the
+ * normalisation and padding), on a graph built here over the model's own
+ * parameter store from model.layers, so any classifier spec works without
+ * the family exposing its graph. Column j of H is the central
  * difference (g(w + eps e_j) - g(w - eps e_j)) / 2eps of backprop gradients;
  * H is symmetrised and its eigenvalues come from LAPACK dsyev (OpenBLAS ships
  * LAPACK). Above exact_max parameters, Lanczos with full reorthogonalisation
@@ -14,11 +16,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../core/data.h"
 #include "../core/graph.h"
 #include "../core/layers.h"
 #include "../core/ops/ops.h"
 #include "../core/rng.h"
+#include "../train/images.h"
 #include "family.h"
 #include "landscape.h"
 
@@ -205,32 +207,14 @@ int dlx_hessian_analyse(dlx_model *m, int samples, double eps, int exact_max, in
     if (strcmp(m->family->name, "classifier") != 0)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "the hessian measure needs a classifier base spec, not '%s'",
                             m->family->name);
-    dlx_spec_node *root = dlx_spec_root(m->spec), *data = dlx_spec_get(root, "data");
+    /* the training split as training holds it (limit, resize once at load):
+     * a resize per batch here would round differently */
+    const dlx_images *im;
+    int rc = m->family->train_images(m, &im, err);
+    if (rc)
+        return rc;
     dlx_spec_node *layers = dlx_spec_path(m->spec, "model.layers");
-    const char *dataset, *dir;
-    double mean, std;
-    int64_t pad, resize[2];
-    int n_resize = 0;
-    int rc = dlx_spec_str(data, "dataset", true, NULL, &dataset, err);
-    if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &dir, err);
-    if (!rc) rc = dlx_spec_float(data, "mean", false, 0.0, -1e3, 1e3, &mean, err);
-    if (!rc) rc = dlx_spec_float(data, "std", false, 1.0, 1e-6, 1e3, &std, err);
-    if (!rc) rc = dlx_spec_int(data, "pad", false, 0, 0, 64, &pad, err);
-    if (!rc) rc = dlx_spec_int_list(data, "resize", false, 1, 4096, resize, 2, &n_resize, err);
-    if (rc)
-        return rc;
-    if (n_resize == 1)
-        resize[1] = resize[0];
-    dlx_transform tf = {.mean = (float)mean, .std = (float)std, .pad = (int)pad,
-                        .resize_h = n_resize ? (int)resize[0] : 0, .resize_w = n_resize ? (int)resize[1] : 0};
-    dlx_dataset d;
-    memset(&d, 0, sizeof d);
-    rc = dlx_dataset_load(dataset, "train", dir, &d, err);
-    if (rc)
-        return rc;
-    int64_t n = samples < d.n ? samples : d.n;
-    int c, hh, ww;
-    dlx_transform_shape(&d, &tf, &c, &hh, &ww);
+    int64_t n = samples < im->train.n ? samples : im->train.n;
     hctx h = {.m = m, .ctx = {.training = true, .seed = m->seed, .step = 0, .threads = 1}, .p = m->params.total};
     dlx_layers_out lo = {0};
     h.g = dlx_graph_create(&m->params);
@@ -241,7 +225,7 @@ int dlx_hessian_analyse(dlx_model *m, int samples, double eps, int exact_max, in
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out_free;
     }
-    dlx_node *x = dlx_graph_input(h.g, "input", dlx_shape_4d(n, c, hh, ww), false, err);
+    dlx_node *x = dlx_graph_input(h.g, "input", dlx_shape_4d(n, im->c, im->h, im->w), false, err);
     dlx_node *y = x ? dlx_graph_input(h.g, "labels", dlx_shape_1d(n), false, err) : NULL;
     if (!x || !y) {
         rc = err->code;
@@ -261,7 +245,7 @@ int dlx_hessian_analyse(dlx_model *m, int samples, double eps, int exact_max, in
         goto out_free;
     for (int64_t i = 0; i < n; i++)
         idx[i] = (uint32_t)i;
-    dlx_dataset_batch(&d, &tf, idx, (int)n, x->out.data, y->out.data);
+    dlx_dataset_batch(&im->train, &im->tf, idx, (int)n, x->out.data, y->out.data);
     info->params = h.p;
     if (h.p <= exact_max)
         rc = exact(&h, eps, neg_tol, info, err);
@@ -274,6 +258,5 @@ out_free:
     free(idx);
     free(h.g1);
     free(h.g2);
-    dlx_dataset_free(&d);
     return rc;
 }

@@ -1,5 +1,6 @@
 /* Sweep table, shards and merge, sweep-spec checks, summaries, the
- * eigensolver and the toy landscape family (models/landscape.h). */
+ * eigensolver, the Hessian's inputs and the toy landscape family
+ * (models/landscape.h). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -7,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../core/data.h"
 #include "../core/h5io.h"
+#include "../core/rng.h"
 #include "../models/family.h"
 #include "../models/landscape.h"
 
@@ -279,7 +282,7 @@ START_TEST(test_eigvals)
 }
 END_TEST
 
-static dlx_model *toy(const char *text)
+static dlx_model *model_from_text(const char *text)
 {
     dlx_spec *spec;
     dlx_err err;
@@ -292,7 +295,7 @@ static dlx_model *toy(const char *text)
 
 START_TEST(test_linear111)
 {
-    dlx_model *m = toy("version: 1\nseed: 3\nmodel: {kind: landscape, problem: linear111, target: 2.0}\n"
+    dlx_model *m = model_from_text("version: 1\nseed: 3\nmodel: {kind: landscape, problem: linear111, target: 2.0}\n"
                        "train: {lr: 0.05, steps: 20000, tol: 1.0e-9}\n");
     dlx_err err;
     double l0;
@@ -312,7 +315,7 @@ END_TEST
 
 START_TEST(test_spin3)
 {
-    dlx_model *m = toy("version: 1\nseed: 2\nmodel: {kind: landscape, problem: spin3, lambda: 20}\ntrain: {}\n");
+    dlx_model *m = model_from_text("version: 1\nseed: 2\nmodel: {kind: landscape, problem: spin3, lambda: 20}\ntrain: {}\n");
     dlx_err err;
     ck_assert_int_eq(m->family->train(m, &err), 0);
     double e, en, g;
@@ -334,6 +337,92 @@ START_TEST(test_spin3)
 }
 END_TEST
 
+/* One split of a dataset named mnist, as IDX files in dir. */
+static void write_split(const char *dir, bool train, const dlx_dataset *d)
+{
+    const dlx_dataset_info *inf = dlx_dataset_find("mnist");
+    uint32_t dims[3] = {(uint32_t)d->n, (uint32_t)d->h, (uint32_t)d->w};
+    const char *names[2] = {train ? inf->train_images : inf->test_images, train ? inf->train_labels : inf->test_labels};
+    for (int f = 0; f < 2; f++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+        FILE *out = fopen(path, "wb");
+        ck_assert_ptr_nonnull(out);
+        int ndim = f ? 1 : 3;
+        uint32_t magic = f ? 0x801 : 0x803;
+        for (int i = -1; i < ndim; i++) { /* big-endian magic, then the dims */
+            uint32_t v = i < 0 ? magic : dims[i];
+            uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
+            ck_assert_uint_eq(fwrite(be, 1, 4, out), 4);
+        }
+        size_t n = f ? (size_t)d->n : (size_t)d->n * (size_t)d->h * (size_t)d->w;
+        ck_assert_uint_eq(fwrite(f ? d->labels : d->images, 1, n, out), n);
+        ck_assert_int_eq(fclose(out), 0);
+    }
+}
+
+static void remove_splits(const char *dir)
+{
+    const dlx_dataset_info *inf = dlx_dataset_find("mnist");
+    const char *names[4] = {inf->train_images, inf->train_labels, inf->test_images, inf->test_labels};
+    for (int f = 0; f < 4; f++) {
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, names[f]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+/* The Hessian is taken on the training split as training holds it: a spec
+ * that keeps 20 of 30 8x8 images and resizes them to 5x5 at load gives the
+ * bits of one whose files hold those 20 resized images. A resize per batch
+ * (no rounding to uint8) or samples past the limit would not. */
+START_TEST(test_hessian_training_inputs)
+{
+    char dir[2][64] = {"/tmp/dlx_test_hess_a.XXXXXX", "/tmp/dlx_test_hess_b.XXXXXX"};
+    for (int k = 0; k < 2; k++)
+        ck_assert_ptr_nonnull(mkdtemp(dir[k]));
+    uint8_t px[30 * 64], lab[30];
+    dlx_rng r;
+    dlx_rng_init(&r, 5, 1);
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)(255.0f * dlx_rng_uniform(&r));
+    for (int i = 0; i < 30; i++)
+        lab[i] = (uint8_t)(i % 10);
+    dlx_dataset raw = {.n = 30, .c = 1, .h = 8, .w = 8, .num_classes = 10, .images = px, .labels = lab};
+    write_split(dir[0], true, &raw);
+    raw.n = 10;
+    write_split(dir[0], false, &raw);
+    dlx_dataset tr, te;
+    dlx_err err;
+    ck_assert_int_eq(dlx_dataset_load_cached("mnist", "train", dir[0], 20, 5, 5, &tr, &err), 0);
+    ck_assert_int_eq(dlx_dataset_load_cached("mnist", "test", dir[0], 0, 5, 5, &te, &err), 0);
+    write_split(dir[1], true, &tr);
+    write_split(dir[1], false, &te);
+    dlx_dataset_free(&tr);
+    dlx_dataset_free(&te);
+    dlx_hessian_info h[2];
+    for (int k = 0; k < 2; k++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "version: 1\nseed: 4\nmodel: {kind: classifier, layers: [{type: flatten}, {type: linear, units: 10}]}\n"
+                 "data: {dataset: mnist, dir: %s%s}\ntrain: {epochs: 1, batch: 10}\n",
+                 dir[k], k ? "" : ", resize: [5, 5], train_limit: 20");
+        dlx_model *m = model_from_text(text);
+        int rc = dlx_hessian_analyse(m, 50, 1e-3, 3000, 40, 1e-3, &h[k], &err);
+        ck_assert_msg(rc == 0, "%s", err.msg);
+        dlx_model_destroy(m);
+    }
+    for (int k = 0; k < 2; k++)
+        remove_splits(dir[k]);
+    ck_assert_int_eq(h[0].params, 5 * 5 * 10 + 10);
+    ck_assert(h[0].exact && h[0].eig_max > 0.0);
+    ck_assert_int_eq(h[0].index, h[1].index);
+    ck_assert_msg(h[0].eig_min == h[1].eig_min && h[0].eig_max == h[1].eig_max, "eigenvalues %.17g %.17g vs %.17g %.17g",
+                  h[0].eig_min, h[0].eig_max, h[1].eig_min, h[1].eig_max);
+}
+END_TEST
+
 Suite *landscape_suite(void)
 {
     Suite *s = suite_create("landscape");
@@ -349,6 +438,7 @@ Suite *landscape_suite(void)
     tcase_add_test(tc, test_eigvals);
     tcase_add_test(tc, test_linear111);
     tcase_add_test(tc, test_spin3);
+    tcase_add_test(tc, test_hessian_training_inputs);
     suite_add_tcase(s, tc);
     return s;
 }
