@@ -4,7 +4,6 @@
 
 #include <hdf5.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,17 +17,6 @@ void dlx_h5_quiet(void)
 }
 
 /* --- small helpers -------------------------------------------------------------------------- */
-
-/* Every message is located at the file it is about. */
-int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
-{
-    char msg[sizeof err->msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dlx_err_setf(err, code, DLX_FILELOC(path), "%s", msg);
-}
 
 /* Open an existing file for reading (as dlx_h5r_open) or, with rdwr, a copy
  * this process made for changing it (the metrics copy: checked as

@@ -11,8 +11,8 @@
 #include "h5read.h"
 #include "h5write.h"
 
-int h5io_fail(dlx_err *err, int code, const char *path, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Every message is located at the file it is about. */
+#define h5io_fail(err, code, path, ...) dlx_err_setf((err), (code), DLX_FILELOC(path), __VA_ARGS__)
 /* Set w up for "<path>.tmp" (w->f = -1), checking the length: for metrics,
  * which opens a copy there itself and then commits it with dlx_h5w_commit. */
 int h5io_tmp_name(dlx_h5w *w, const char *path, dlx_err *err);

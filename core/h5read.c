@@ -4,7 +4,6 @@
 #include "tensor.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,17 +14,7 @@
 #define MAX_COMPRESSION 1100
 
 /* Every message is located at the file it is about. */
-static int failf(const dlx_h5r *r, dlx_err *err, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int failf(const dlx_h5r *r, dlx_err *err, int code, const char *fmt, ...)
-{
-    char msg[sizeof err->msg];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return dlx_err_setf(err, code, DLX_FILELOC(r->path), "%s", msg);
-}
+#define failf(r, err, code, ...) dlx_err_setf((err), (code), DLX_FILELOC((r)->path), __VA_ARGS__)
 
 static herr_t innermost_cb(unsigned n, const H5E_error2_t *e, void *user)
 {
