@@ -1,4 +1,4 @@
-/* dlx gradcheck SPEC [--set K=V]... [--eps E] [--coords N] [--tol T] */
+/* dlx gradcheck SPEC [--set K=V]... [--loss NAME] [--eps E] [--coords N] [--tol T] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +18,8 @@ int cmd_gradcheck(int argc, char **argv)
         const char *a = argv[i];
         if (strcmp(a, "--set") == 0 && i + 1 < argc && n_sets < 64) {
             sets[n_sets++] = argv[++i];
+        } else if (strcmp(a, "--loss") == 0 && i + 1 < argc) {
+            o.loss = argv[++i];
         } else if (strcmp(a, "--eps") == 0 && i + 1 < argc) {
             char *end;
             o.eps = strtod(argv[++i], &end);

@@ -82,8 +82,12 @@ int cmd_inspect(int argc, char **argv)
     dlx_ckpt_meta meta;
     char family[64];
     if (dlx_ckpt_read_meta(path, &meta, family, sizeof family, &err) == 0) {
-        printf("%s: dlx checkpoint\n  model kind: %s\n  step: %" PRId64 "\n  epoch: %" PRId64 "\n  seed: %" PRIu64 "\n",
-               path, family, meta.step, meta.epoch, meta.rng[0]);
+        printf("%s: dlx checkpoint\n  format version: %d\n  model kind: %s\n  step: %" PRId64 "\n  epoch: %" PRId64
+               "\n  seed: %" PRIu64 "\n",
+               path, meta.version, family, meta.step, meta.epoch, meta.rng[0]);
+        for (int i = 0; i < meta.n_optims; i++)
+            printf("  optimizer %s: %" PRId64 " updates\n", meta.optim_name[i][0] ? meta.optim_name[i] : "(the only one)",
+                   meta.optim_t[i]);
         if (show_spec)
             printf("spec:\n%s\n", meta.spec_text);
         free((char *)meta.spec_text);

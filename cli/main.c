@@ -67,17 +67,20 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx plot runs/lenet5/metrics.h5 --out docs/lenet5_curves.png\n"},
     {"gradcheck", cmd_gradcheck, "finite-difference check of a spec's built graph",
-     "usage: dlx gradcheck SPEC [--set KEY=VALUE]... [--eps E] [--coords N] [--tol T]\n"
+     "usage: dlx gradcheck SPEC [--set KEY=VALUE]... [--loss NAME] [--eps E] [--coords N] [--tol T]\n"
      "\n"
-     "Builds the graph SPEC describes at batch 2 on real samples (plus a little noise,\n"
-     "so that max pooling sees no exact ties), and compares the gradient of the loss\n"
-     "with respect to every parameter with central finite differences: N sampled\n"
+     "Builds the graph SPEC describes at a small batch on real samples (plus a little\n"
+     "noise, so that max pooling sees no exact ties), and compares the gradient of each\n"
+     "of the family's named losses (only NAME with --loss: a gan has d_loss and g_loss,\n"
+     "the other families one, loss) with respect to every parameter with central\n"
+     "finite differences: N sampled\n"
      "coordinates per tensor (default 64) and one random direction, step E relative\n"
      "(default 1e-3). Exits 1 if the norm-wise relative error of any tensor reaches T\n"
      "(default 1e-2; single coordinates near ReLU/max-pool kinks may miss their own\n"
      "tolerance without a bug, and are counted).\n"
      "\n"
-     "example: dlx gradcheck configs/lenet5.yaml\n"},
+     "example: dlx gradcheck configs/lenet5.yaml\n"
+     "         dlx gradcheck configs/gan_ring.yaml --loss g_loss\n"},
     {"reproduce", cmd_reproduce, "run a paper's table and print ours beside the paper's",
      "usage: dlx reproduce TABLE [--out DIR] [--only ROW[,ROW...]] [--threads N] [--quiet] [--figure-only]\n"
      "\n"

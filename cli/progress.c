@@ -52,17 +52,25 @@ void cli_progress_hook(void *user, const dlx_progress *p)
     }
     if (p->phase[0] == 'e' && p->results) { /* eval at epoch end */
         close_line(c);
-        double tl = 0, ta = 0, vl = 0, va = 0;
-        dlx_results_get(p->results, "train_loss", &tl);
-        fprintf(stderr, "epoch %lld/%lld  step %lld  train loss %.4f", (long long)p->epoch, (long long)p->epochs,
-                (long long)p->step, tl);
+        double ta = 0, vl = 0, va = 0;
+        fprintf(stderr, "epoch %lld/%lld  step %lld  train", (long long)p->epoch, (long long)p->epochs,
+                (long long)p->step);
+        /* every named loss: "train loss 0.1234", or "train d_loss 1.29 g_loss 0.78" */
+        for (int i = 0; i < p->results->n; i++) {
+            const char *n = p->results->name[i];
+            size_t len = strlen(n);
+            if (!strncmp(n, "train_", 6) && len >= 10 && !strcmp(n + len - 4, "loss"))
+                fprintf(stderr, " %s %.4f", n + 6, p->results->value[i]);
+        }
         if (dlx_results_get(p->results, "train_accuracy", &ta))
             fprintf(stderr, " acc %.4f", ta);
         if (dlx_results_get(p->results, "test_loss", &vl) && dlx_results_get(p->results, "test_accuracy", &va))
             fprintf(stderr, "  test loss %.4f acc %.4f", vl, va);
-        /* a family without a test loss: its prediction errors (sparse coding's err_T<k>) */
+        /* a family without a test loss: its prediction errors (sparse coding's
+         * err_T<k>), a GAN's mode coverage */
         for (int i = 0; i < p->results->n; i++)
-            if (!strncmp(p->results->name[i], "err_", 4))
+            if (!strncmp(p->results->name[i], "err_", 4) || !strcmp(p->results->name[i], "modes") ||
+                !strcmp(p->results->name[i], "high_quality"))
                 fprintf(stderr, "  %s %.4g", p->results->name[i], p->results->value[i]);
         fputc('\n', stderr);
     }

@@ -36,6 +36,7 @@ typedef struct dlx_gradcheck_opts {
     double atol;    /* per-coordinate absolute tolerance (default 1e-4) */
     int max_coords; /* coordinates sampled per tensor (default 64) */
     uint64_t seed;  /* r, the sampled coordinates and the directions */
+    const char *loss; /* for a family's check: the named loss; NULL = every loss */
 } dlx_gradcheck_opts;
 
 typedef struct dlx_gradcheck_report {

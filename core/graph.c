@@ -32,6 +32,8 @@ void dlx_graph_destroy(dlx_graph *g)
         free(g->nodes[i]);
     }
     free(g->nodes);
+    free(g->grad_of);
+    free(g->active);
     dlx_arena_free(&g->arena);
     free(g);
 }
@@ -229,6 +231,12 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
             n->scratch = dlx_arena_alloc(&g->arena, n->scratch_floats * 4);
         DLX_ASSERT(n->out.data != NULL);
     }
+    g->grad_of = calloc((size_t)g->n + 1, sizeof *g->grad_of);
+    g->active = calloc((size_t)g->n + 1, sizeof *g->active);
+    if (!g->grad_of || !g->active)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory compiling the graph");
+    for (int i = 0; i < g->n; i++)
+        g->grad_of[i] = g->nodes[i]->out.grad;
     g->compiled = true;
     return 0;
 }
@@ -250,20 +258,13 @@ void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx)
     }
 }
 
-void dlx_graph_backward_from(dlx_graph *g, dlx_node *top, const float *seed, const dlx_ctx *ctx)
+/* Backward of every op node from top down to the first (only those with
+ * active[i] when active is given), each timed into g->prof when profiling. */
+static void run_backward(dlx_graph *g, int top, const bool *active, const dlx_ctx *ctx)
 {
-    DLX_ASSERT(g->compiled && !g->inference);
-    DLX_ASSERT(top->out.grad != NULL);
-    /* the activation-grad region is the start of the arena */
-    memset(g->arena.base, 0, g->activation_bytes);
-    if (seed)
-        memcpy(top->out.grad, seed, (size_t)top->out.numel * sizeof(float));
-    else
-        for (int64_t i = 0; i < top->out.numel; i++)
-            top->out.grad[i] = 1.0f;
-    for (int i = top->id; i >= 0; i--) {
+    for (int i = top; i >= 0; i--) {
         dlx_node *n = g->nodes[i];
-        if (n->kind != DLX_NODE_OP || !n->needs_grad)
+        if (n->kind != DLX_NODE_OP || !n->needs_grad || (active && !active[i]))
             continue;
         if (!g->prof) {
             n->op->backward(n, ctx);
@@ -275,8 +276,68 @@ void dlx_graph_backward_from(dlx_graph *g, dlx_node *top, const float *seed, con
     }
 }
 
+void dlx_graph_backward_from(dlx_graph *g, dlx_node *top, const float *seed, const dlx_ctx *ctx)
+{
+    DLX_ASSERT(g->compiled && !g->inference);
+    DLX_ASSERT(top->out.grad != NULL);
+    /* the activation-grad region is the start of the arena */
+    memset(g->arena.base, 0, g->activation_bytes);
+    if (seed)
+        memcpy(top->out.grad, seed, (size_t)top->out.numel * sizeof(float));
+    else
+        for (int64_t i = 0; i < top->out.numel; i++)
+            top->out.grad[i] = 1.0f;
+    run_backward(g, top->id, NULL, ctx);
+}
+
 void dlx_graph_backward(dlx_graph *g, dlx_node *loss, const dlx_ctx *ctx)
 {
     DLX_ASSERT(loss->out.numel == 1);
     dlx_graph_backward_from(g, loss, NULL, ctx);
+}
+
+/* g->active[i]: node i lies on a path from a live parameter (or an input
+ * that wants its gradient) to the loss. */
+static void mark_active(dlx_graph *g, const dlx_node *loss, const bool *param_on)
+{
+    bool *a = g->active;
+    for (int i = 0; i <= loss->id; i++) { /* reaches a live leaf */
+        const dlx_node *n = g->nodes[i];
+        a[i] = n->kind == DLX_NODE_PARAM ? param_on[n->param] : n->kind == DLX_NODE_INPUT && n->needs_grad;
+        for (int j = 0; j < n->n_in && !a[i]; j++)
+            a[i] = a[n->in[j]->id];
+    }
+    /* ... and is an ancestor of the loss: walk down from it; a node's
+     * gradient pointer is given back only by an active consumer (all are
+     * restored from grad_of after the backward) */
+    for (int i = 0; i < loss->id; i++)
+        g->nodes[i]->out.grad = NULL;
+    g->nodes[loss->id]->out.grad = g->grad_of[loss->id];
+    for (int i = loss->id; i >= 0; i--) {
+        dlx_node *n = g->nodes[i];
+        if (!n->out.grad || !a[i]) { /* not an ancestor of the loss on a live path */
+            a[i] = false;
+            n->out.grad = NULL;
+            continue;
+        }
+        if (n->kind == DLX_NODE_OP)
+            for (int j = 0; j < n->n_in; j++)
+                if (a[n->in[j]->id])
+                    n->in[j]->out.grad = g->grad_of[n->in[j]->id];
+    }
+}
+
+void dlx_graph_backward_masked(dlx_graph *g, dlx_node *loss, const bool *param_on, const dlx_ctx *ctx)
+{
+    DLX_ASSERT(g->compiled && !g->inference && loss->out.numel == 1 && loss->out.grad);
+    if (!param_on) {
+        dlx_graph_backward_from(g, loss, NULL, ctx);
+        return;
+    }
+    mark_active(g, loss, param_on);
+    memset(g->arena.base, 0, g->activation_bytes);
+    loss->out.grad[0] = 1.0f;
+    run_backward(g, loss->id, g->active, ctx);
+    for (int i = 0; i <= loss->id; i++)
+        g->nodes[i]->out.grad = g->grad_of[i];
 }

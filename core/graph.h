@@ -85,6 +85,8 @@ typedef struct dlx_graph {
     /* When non-NULL (2 doubles per node, zeroed by the caller), forward and
      * backward add each op node's seconds to prof[2 id] and prof[2 id + 1]. */
     double *prof;
+    float **grad_of; /* each node's gradient as compiled (a masked backward hides some) */
+    bool *active;    /* a masked backward's nodes to run */
 } dlx_graph;
 
 /* Keeps a reference to params until dlx_graph_destroy. */
@@ -111,6 +113,13 @@ void dlx_graph_backward(dlx_graph *g, dlx_node *loss, const dlx_ctx *ctx);
 /* Same from any node with a gradient, seeding its gradient with `seed`
  * (numel floats; NULL = all ones). Used by gradient checks. */
 void dlx_graph_backward_from(dlx_graph *g, dlx_node *top, const float *seed, const dlx_ctx *ctx);
+
+/* dlx_graph_backward for one parameter group: only parameters p with
+ * param_on[p] get a gradient (the others' blocks are left untouched), and
+ * only ops on a path from such a parameter to the loss run backward (a
+ * discriminator's update never differentiates the generator's ops). NULL
+ * param_on: every parameter, as dlx_graph_backward. */
+void dlx_graph_backward_masked(dlx_graph *g, dlx_node *loss, const bool *param_on, const dlx_ctx *ctx);
 
 dlx_node *dlx_graph_find(const dlx_graph *g, const char *name);
 

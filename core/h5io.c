@@ -9,7 +9,7 @@
 #include <string.h>
 
 #define FORMAT_NAME "dlx-checkpoint"
-#define FORMAT_VERSION 1
+#define FORMAT_VERSION 2 /* written; version 1 still reads */
 
 void dlx_h5_quiet(void)
 {
@@ -201,7 +201,6 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
     } scalars[] = {
         {"/step", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &meta->step},
         {"/epoch", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &meta->epoch},
-        {"/optim/t", H5T_STD_I64LE, H5T_NATIVE_INT64, 0, &meta->optim_t},
         {"/rng", H5T_STD_U64LE, H5T_NATIVE_UINT64, 1, meta->rng},
     };
     for (size_t i = 0; i < sizeof scalars / sizeof scalars[0]; i++) {
@@ -211,10 +210,18 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
             goto out_fail;
         }
     }
-    if (meta->n_state > 0) {
-        hsize_t ns = (hsize_t)(meta->n_state < 8 ? meta->n_state : 8);
-        if (write_dataset(f, lcpl, "/state", H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 1, &ns, meta->state) < 0) {
-            what = "/state";
+    char obj[128];
+    for (int i = 0; i < meta->n_optims && i < DLX_CKPT_OPTIMS_MAX; i++) {
+        snprintf(obj, sizeof obj, "/optim/%s/t", meta->optim_name[i]);
+        if (write_dataset(f, lcpl, obj, H5T_STD_I64LE, H5T_NATIVE_INT64, 0, NULL, &meta->optim_t[i]) < 0) {
+            what = obj;
+            goto out_fail;
+        }
+    }
+    for (int i = 0; i < meta->n_state && i < DLX_CKPT_STATE_MAX; i++) {
+        snprintf(obj, sizeof obj, "/state/%s", meta->state_name[i]);
+        if (write_dataset(f, lcpl, obj, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, 0, NULL, &meta->state[i]) < 0) {
+            what = obj;
             goto out_fail;
         }
     }
@@ -261,8 +268,8 @@ int dlx_ckpt_write(const char *path, const dlx_ckpt_meta *meta, const dlx_h5_arr
 
 /* --- reading (through the bounded layer of h5read.h) --------------------------------------- */
 
-/* The checks every checkpoint reader starts with. */
-static int check_dlx(const dlx_h5r *r, dlx_err *err)
+/* The checks every checkpoint reader starts with; *version gets 1 or 2. */
+static int check_dlx(const dlx_h5r *r, int *version, dlx_err *err)
 {
     char *fmt = NULL;
     dlx_err ignored;
@@ -272,54 +279,91 @@ static int check_dlx(const dlx_h5r *r, dlx_err *err)
     if (!ok)
         return rc == DLX_ENOMEM ? h5io_fail(err, rc, r->path, "out of memory")
                                 : h5io_fail(err, DLX_EFORMAT, r->path, "not a dlx checkpoint (no 'format' attribute)");
-    int64_t version = 0;
+    int64_t v = 0;
     if (!dlx_h5r_has_attr(r, "/", "version"))
         return h5io_fail(err, DLX_EFORMAT, r->path, "dlx checkpoint without a 'version' attribute");
-    if ((rc = dlx_h5r_attr_i64(r, "/", "version", &version, err)))
+    if ((rc = dlx_h5r_attr_i64(r, "/", "version", &v, err)))
         return rc;
-    if (version != FORMAT_VERSION)
-        return h5io_fail(err, DLX_EFORMAT, r->path, "checkpoint format version %lld, but this dlx reads version %d",
-                         (long long)version, FORMAT_VERSION);
+    if (v != 1 && v != FORMAT_VERSION)
+        return h5io_fail(err, DLX_EFORMAT, r->path,
+                         "checkpoint format version %lld, but this dlx reads versions 1 and %d",
+                         (long long)v, FORMAT_VERSION);
+    *version = (int)v;
     return 0;
 }
 
-/* The optional /state vector (float64, at most max values): its length. */
-static int read_state(const dlx_h5r *r, double *out, int max, int *n, dlx_err *err)
+/* Version 1: /optim/t (one optimizer, named "") and the optional /state vector. */
+static int read_v1_loop(const dlx_h5r *r, dlx_ckpt_meta *meta, dlx_err *err)
 {
-    memset(out, 0, (size_t)max * sizeof *out);
-    *n = 0;
-    if (!dlx_h5r_exists(r, "/state"))
-        return 0; /* older checkpoints have none */
+    meta->n_optims = 1;
+    int rc = dlx_h5r_read_i64(r, "/optim/t", &meta->optim_t[0], err);
+    if (rc || !dlx_h5r_exists(r, "/state"))
+        return rc; /* older checkpoints have no state */
     double *v;
     dlx_h5r_info info;
-    int rc = dlx_h5r_read_alloc(r, "/state", H5T_FLOAT, H5T_NATIVE_DOUBLE, max, (void **)&v, &info, err);
+    rc = dlx_h5r_read_alloc(r, "/state", H5T_FLOAT, H5T_NATIVE_DOUBLE, DLX_CKPT_STATE_MAX, (void **)&v, &info, err);
     if (rc)
         return rc;
     if (info.ndim != 1) {
         free(v);
-        return h5io_fail(err, DLX_EFORMAT, r->path, "/state is not a vector of at most %d numbers", max);
+        return h5io_fail(err, DLX_EFORMAT, r->path, "/state is not a vector of at most %d numbers",
+                         DLX_CKPT_STATE_MAX);
     }
     if (v)
-        memcpy(out, v, (size_t)info.numel * sizeof *v);
+        memcpy(meta->state, v, (size_t)info.numel * sizeof *v);
     free(v);
-    *n = (int)info.numel;
+    meta->n_state = (int)info.numel;
     return 0;
+}
+
+/* Version 2: /optim/<name>/t for every optimizer group, /state/<name>. */
+static int read_v2_loop(const dlx_h5r *r, dlx_ckpt_meta *meta, dlx_err *err)
+{
+    char names[DLX_CKPT_STATE_MAX][DLX_H5R_NAME_MAX], obj[DLX_H5R_NAME_MAX + 16];
+    int n = 0, rc = 0;
+    if (dlx_h5r_exists(r, "/optim"))
+        rc = dlx_h5r_list(r, "/optim", DLX_CKPT_OPTIMS_MAX, names, &n, err);
+    for (int i = 0; i < n && !rc; i++) {
+        if (strlen(names[i]) >= DLX_CKPT_NAME_MAX)
+            return h5io_fail(err, DLX_EFORMAT, r->path, "/optim/%.60s...: optimizer name too long", names[i]);
+        snprintf(meta->optim_name[i], DLX_CKPT_NAME_MAX, "%s", names[i]);
+        snprintf(obj, sizeof obj, "/optim/%s/t", names[i]);
+        rc = dlx_h5r_read_i64(r, obj, &meta->optim_t[i], err);
+        if (!rc && meta->optim_t[i] < 0)
+            rc = h5io_fail(err, DLX_EFORMAT, r->path, "%s is %lld; a count of updates is never negative", obj,
+                           (long long)meta->optim_t[i]);
+    }
+    meta->n_optims = n;
+    n = 0;
+    if (!rc && dlx_h5r_exists(r, "/state"))
+        rc = dlx_h5r_list(r, "/state", DLX_CKPT_STATE_MAX, names, &n, err);
+    for (int i = 0; i < n && !rc; i++) {
+        if (strlen(names[i]) >= DLX_CKPT_NAME_MAX)
+            return h5io_fail(err, DLX_EFORMAT, r->path, "/state/%.60s...: name too long", names[i]);
+        snprintf(meta->state_name[i], DLX_CKPT_NAME_MAX, "%s", names[i]);
+        snprintf(obj, sizeof obj, "/state/%s", names[i]);
+        rc = dlx_h5r_read_f64(r, obj, &meta->state[i], err);
+    }
+    meta->n_state = rc ? 0 : n;
+    return rc;
 }
 
 int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size_t family_n,
                        dlx_err *err)
 {
+    memset(meta, 0, sizeof *meta);
     dlx_h5r r;
     int rc = dlx_h5r_open(&r, path, err);
     if (rc)
         return rc;
     char *spec = NULL, *fam = NULL;
-    rc = check_dlx(&r, err);
+    int version = 0;
+    rc = check_dlx(&r, &version, err);
     if (!rc)
         rc = dlx_h5r_read_string(&r, "/spec", DLX_SPEC_TEXT_MAX, &spec, err);
-    static const char *const names[] = {"/step", "/epoch", "/optim/t"};
-    int64_t vals[3];
-    for (int i = 0; i < 3 && !rc; i++) {
+    static const char *const names[] = {"/step", "/epoch"};
+    int64_t vals[2];
+    for (int i = 0; i < 2 && !rc; i++) {
         rc = dlx_h5r_read_i64(&r, names[i], &vals[i], err);
         if (!rc && vals[i] < 0)
             rc = h5io_fail(err, DLX_EFORMAT, path, "%s is %lld; a count of steps is never negative", names[i],
@@ -332,17 +376,20 @@ int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size
     if (!rc && H5Aexists(r.f, "family") != 0) /* present, or unreadable (< 0): read it */
         rc = dlx_h5r_attr_string(&r, "/", "family", 63, &fam, err);
     if (!rc)
-        rc = read_state(&r, meta->state, 8, &meta->n_state, err);
+        rc = version == 1 ? read_v1_loop(&r, meta, err) : read_v2_loop(&r, meta, err);
+    if (!rc && version == 1 && meta->optim_t[0] < 0)
+        rc = h5io_fail(err, DLX_EFORMAT, path, "/optim/t is %lld; a count of steps is never negative",
+                       (long long)meta->optim_t[0]);
     if (rc)
         goto out_free;
     if (family && family_n)
         snprintf(family, family_n, "%s", fam ? fam : "");
+    meta->version = version;
     meta->family = family;
     meta->spec_text = spec;
     spec = NULL;
     meta->step = vals[0];
     meta->epoch = vals[1];
-    meta->optim_t = vals[2];
     memcpy(meta->rng, rng, sizeof rng);
 out_free:
     free(fam);
@@ -375,7 +422,8 @@ int dlx_ckpt_read_arrays(const char *path, dlx_h5_array *arrays, int n, bool opt
     int rc = dlx_h5r_open(&r, path, err);
     if (rc)
         return rc;
-    rc = check_dlx(&r, err);
+    int version;
+    rc = check_dlx(&r, &version, err);
     for (int i = 0; !rc && i < n; i++) {
         rc = read_array(&r, &arrays[i], err);
         if (rc == 1)

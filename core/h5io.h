@@ -1,14 +1,19 @@
 /* Checkpoints and metrics in HDF5, plain to read from h5py, h5dump, MATLAB.
  *
- * checkpoint.h5:
+ * checkpoint.h5 (format version 2):
  *   /spec              string: the full resolved spec (YAML text)
  *   /step, /epoch      int64 scalars
  *   /params/<name>     float32 dataset with the parameter's shape
- *   /optim/<name>/<slot>  float32, same shape (e.g. "momentum", "m", "v")
- *   /optim/t           int64: optimizer step count (Adam bias correction)
+ *   /buffers/<name>    float32: non-trainable state (batch-norm statistics)
+ *   /optim/<optimizer>/t               int64: its update count (Adam bias correction)
+ *   /optim/<optimizer>/<param>/<slot>  float32, the parameter's shape ("momentum", "m", "v")
  *   /rng               uint64 [3]: seed, data-order epoch, counter
- *   /state             float64 [n]: the family's loop state (optional)
- *   attributes on /: format = "dlx-checkpoint", version = 1, family
+ *   /state/<name>      float64 scalars: the training loop's running sums
+ *   attributes on /: format = "dlx-checkpoint", version = 2, family
+ * Version 1 (dlx before the named optimizers) had one optimizer,
+ * /optim/<param>/<slot> and /optim/t, and /state as one float64 vector; it
+ * still loads: its optimizer is the model's only one, its state is read in
+ * order.
  * A checkpoint is written to "<path>.tmp", flushed, fsync'd and renamed over
  * <path>, so a crash never leaves a half-written checkpoint.
  *
@@ -54,15 +59,26 @@ typedef struct dlx_h5_array {
     float *data;
 } dlx_h5_array;
 
+#define DLX_CKPT_OPTIMS_MAX 4
+#define DLX_CKPT_STATE_MAX 32
+#define DLX_CKPT_NAME_MAX 48
+
 typedef struct dlx_ckpt_meta {
     const char *spec_text; /* writing: borrowed; reading: malloc'd, caller frees */
     const char *family;
-    int64_t step, epoch, optim_t;
+    int version;           /* read: 1 or 2; written: always 2 */
+    int64_t step, epoch;
     uint64_t rng[3];
-    /* A family's loop state (e.g. running sums of the logged averages), saved
-     * as /state, float64 [n_state]; a checkpoint without it reads n_state 0. */
-    double state[8];
+    /* The optimizers' update counts (/optim/<name>/t); version 1 reads as
+     * one optimizer named "". */
+    int n_optims;
+    char optim_name[DLX_CKPT_OPTIMS_MAX][DLX_CKPT_NAME_MAX];
+    int64_t optim_t[DLX_CKPT_OPTIMS_MAX];
+    /* The loop's named state (/state/<name>, in ascending name order when
+     * read); version 1's vector reads with empty names, in order. */
     int n_state;
+    char state_name[DLX_CKPT_STATE_MAX][DLX_CKPT_NAME_MAX];
+    double state[DLX_CKPT_STATE_MAX];
 } dlx_ckpt_meta;
 
 /* Write meta, every array, atomically (tmp + fsync + rename). */

@@ -155,6 +155,49 @@ bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name)
     return H5Aexists_by_name(r->f, obj, name, H5P_DEFAULT) > 0;
 }
 
+typedef struct list_ctx {
+    char (*names)[DLX_H5R_NAME_MAX];
+    int max, n;
+    int bad; /* 1: too many, 2: a name too long, 3: not a hard link */
+} list_ctx;
+
+static herr_t list_one(hid_t g, const char *name, const H5L_info_t *info, void *user)
+{
+    (void)g;
+    list_ctx *c = user;
+    if (info->type != H5L_TYPE_HARD)
+        c->bad = 3;
+    else if (c->n == c->max)
+        c->bad = 1;
+    else if (strlen(name) >= DLX_H5R_NAME_MAX)
+        c->bad = 2;
+    else
+        snprintf(c->names[c->n++], DLX_H5R_NAME_MAX, "%s", name);
+    return c->bad ? 1 : 0;
+}
+
+int dlx_h5r_list(const dlx_h5r *r, const char *group, int max, char (*names)[DLX_H5R_NAME_MAX], int *n,
+                 dlx_err *err)
+{
+    *n = 0;
+    if (!dlx_h5r_is_group(r, group))
+        return failf(r, err, DLX_EFORMAT, "%s is not a group", group);
+    list_ctx c = {.names = names, .max = max};
+    hsize_t idx = 0;
+    herr_t st = H5Literate_by_name(r->f, group, H5_INDEX_NAME, H5_ITER_INC, &idx, list_one, &c, H5P_DEFAULT);
+    if (c.bad == 1)
+        return failf(r, err, DLX_EFORMAT, "%s has more than %d members", group, max);
+    if (c.bad == 2)
+        return failf(r, err, DLX_EFORMAT, "%s has a member whose name is longer than %d bytes", group,
+                     DLX_H5R_NAME_MAX - 1);
+    if (c.bad == 3)
+        return failf(r, err, DLX_EFORMAT, "%s has a soft or external link; dlx reads only hard links", group);
+    if (st < 0)
+        return read_failed(r, err, group);
+    *n = c.n;
+    return 0;
+}
+
 /* --- shapes and types ----------------------------------------------------------------------- */
 
 static int describe(const dlx_h5r *r, const char *what, hid_t space, hid_t type, dlx_h5r_info *info,

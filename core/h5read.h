@@ -95,6 +95,12 @@ bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj);
 /* True if the object obj ("/" for the root) has an attribute `name`. */
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name);
 
+/* The names of the members of group (hard links only, in ascending order):
+ * at most max, each shorter than DLX_H5R_NAME_MAX bytes, else DLX_EFORMAT. */
+#define DLX_H5R_NAME_MAX 128
+int dlx_h5r_list(const dlx_h5r *r, const char *group, int max, char (*names)[DLX_H5R_NAME_MAX], int *n,
+                 dlx_err *err);
+
 /* The declared shape and type of a dataset; a missing one is DLX_EFORMAT
  * ("no <obj> dataset"). */
 int dlx_h5r_info_of(const dlx_h5r *r, const char *obj, dlx_h5r_info *info, dlx_err *err);

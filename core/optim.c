@@ -41,6 +41,9 @@ struct dlx_optim {
     float *slots[MAX_SLOTS];
     run *runs;
     int n_runs;
+    bool *member;  /* per parameter: updated by this optimizer */
+    bool all;      /* every parameter of the store */
+    int64_t lo, hi; /* the elements its runs span */
     int64_t t;
     int threads; /* for the elementwise update; 1 unless set */
 };
@@ -120,14 +123,22 @@ static void cfg_defaults(dlx_optim_cfg *cfg)
     cfg->step_epochs = 10;
 }
 
-static int parse_optimizer(dlx_spec_node *m, dlx_optim_cfg *cfg, dlx_err *err)
+/* extra: keys the map may hold besides the type's (NULL-terminated, or NULL). */
+static int parse_optimizer(dlx_spec_node *m, const char *const *extra, dlx_optim_cfg *cfg, dlx_err *err)
 {
     int kind = 0, rc;
     rc = dlx_spec_enum(m, "type", false, k_optim_types, DLX_OPTIM_SGD, &kind, err);
     if (rc)
         return rc;
     cfg->kind = (dlx_optim_kind)kind;
-    rc = dlx_spec_check_keys(m, k_optim_types[kind], k_optim_keys[kind], err);
+    const char *keys[16];
+    int n = 0;
+    for (const char *const *k = k_optim_keys[kind]; *k; k++)
+        keys[n++] = *k;
+    for (const char *const *k = extra; k && *k && n < 15; k++)
+        keys[n++] = *k;
+    keys[n] = NULL;
+    rc = dlx_spec_check_keys(m, k_optim_types[kind], keys, err);
     if (rc)
         return rc;
     if ((rc = get_float(m, "lr", 0.01, 0, 10, true, false, &cfg->lr, err)))
@@ -205,7 +216,7 @@ int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *e
     dlx_spec_node *opt = dlx_spec_get(train, "optimizer");
     if (opt) {
         if ((rc = dlx_spec_expect_map(opt, "optimizer", err)) ||
-            (rc = parse_optimizer(opt, cfg, err)))
+            (rc = parse_optimizer(opt, NULL, cfg, err)))
             return rc;
     }
     dlx_spec_node *sched = dlx_spec_get(train, "schedule");
@@ -215,6 +226,21 @@ int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *e
             return rc;
     }
     return 0;
+}
+
+int dlx_optim_cfg_from_map(dlx_spec_node *opt, const char *const *extra, dlx_optim_cfg *cfg, dlx_err *err)
+{
+    cfg_defaults(cfg);
+    const char *keys[8] = {"schedule"};
+    int n = 1;
+    for (const char *const *k = extra; k && *k && n < 7; k++)
+        keys[n++] = *k;
+    keys[n] = NULL;
+    int rc = parse_optimizer(opt, keys, cfg, err);
+    dlx_spec_node *sched = rc ? NULL : dlx_spec_get(opt, "schedule");
+    if (sched && !(rc = dlx_spec_expect_map(sched, "schedule", err)))
+        rc = parse_schedule(sched, cfg, err);
+    return rc;
 }
 
 /* ---- schedules ------------------------------------------------------------ */
@@ -271,31 +297,44 @@ static int add_slot(dlx_optim *o, const char *name, dlx_err *err)
     return 0;
 }
 
-/* Runs of neighbouring parameters with the same `decay`, in block order. */
+/* Runs of neighbouring member parameters with the same `decay`, in block
+ * order (one run over the whole store when every parameter is a member and
+ * none decays). */
 static int build_runs(dlx_optim *o, dlx_err *err)
 {
     const dlx_params *p = o->params;
     o->runs = calloc((size_t)(p->n ? p->n : 1), sizeof *o->runs);
     if (!o->runs)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory creating the optimizer");
-    if (o->cfg.weight_decay == 0) {
+    if (o->cfg.weight_decay == 0 && o->all) {
         o->runs[0] = (run){0, p->total, false};
         o->n_runs = 1;
-        return 0;
+    } else {
+        for (int i = 0; i < p->n; i++) {
+            const dlx_param *q = &p->items[i];
+            if (!o->member[i])
+                continue;
+            int64_t off = q->t.data - p->values;
+            bool decay = o->cfg.weight_decay != 0 && q->decay;
+            run *last = o->n_runs ? &o->runs[o->n_runs - 1] : NULL;
+            if (last && last->decay == decay && last->off + last->n == off)
+                last->n += q->t.numel;
+            else
+                o->runs[o->n_runs++] = (run){off, q->t.numel, decay};
+        }
     }
-    for (int i = 0; i < p->n; i++) {
-        const dlx_param *q = &p->items[i];
-        int64_t off = q->t.data - p->values;
-        run *last = o->n_runs ? &o->runs[o->n_runs - 1] : NULL;
-        if (last && last->decay == q->decay && last->off + last->n == off)
-            last->n += q->t.numel;
-        else
-            o->runs[o->n_runs++] = (run){off, q->t.numel, q->decay};
-    }
+    o->lo = o->n_runs ? o->runs[0].off : 0;
+    o->hi = o->n_runs ? o->runs[o->n_runs - 1].off + o->runs[o->n_runs - 1].n : 0;
     return 0;
 }
 
 int dlx_optim_create(const dlx_optim_cfg *cfg, dlx_params *params, dlx_optim **out, dlx_err *err)
+{
+    return dlx_optim_create_over(cfg, params, NULL, out, err);
+}
+
+int dlx_optim_create_over(const dlx_optim_cfg *cfg, dlx_params *params, const bool *member, dlx_optim **out,
+                          dlx_err *err)
 {
     *out = NULL;
     if (!params->final)
@@ -310,7 +349,15 @@ int dlx_optim_create(const dlx_optim_cfg *cfg, dlx_params *params, dlx_optim **o
     o->cfg = *cfg;
     o->params = params;
     o->threads = 1;
-    int rc = 0;
+    o->member = calloc((size_t)(params->n ? params->n : 1), sizeof *o->member);
+    int rc = o->member ? 0 : dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory creating the optimizer");
+    if (rc)
+        goto out_destroy;
+    o->all = true;
+    for (int i = 0; i < params->n; i++) {
+        o->member[i] = !member || member[i];
+        o->all = o->all && o->member[i];
+    }
     switch (cfg->kind) {
     case DLX_OPTIM_SGD:
         if (cfg->momentum > 0)
@@ -344,6 +391,7 @@ void dlx_optim_destroy(dlx_optim *o)
     for (int s = 0; s < o->n_slots; s++)
         free(o->slots[s]);
     free(o->runs);
+    free(o->member);
     free(o);
 }
 
@@ -472,7 +520,8 @@ void dlx_optim_apply(const dlx_optim *o, const dlx_optim_consts *k, int64_t lo, 
 
 void dlx_optim_commit(dlx_optim *o) { o->t++; }
 
-/* torch.nn.utils.clip_grad_norm_ over the whole gradient; -1 when off. */
+/* torch.nn.utils.clip_grad_norm_ over the gradient of the optimizer's
+ * parameters; -1 when off. */
 static double clip_gradient(dlx_optim *o)
 {
     const dlx_optim_cfg *c = &o->cfg;
@@ -480,12 +529,23 @@ static double clip_gradient(dlx_optim *o)
     float *g = p->grads;
     if (!(c->grad_clip > 0))
         return -1.0;
-    double norm = grad_norm(g, p->total);
+    double norm;
+    if (o->all) {
+        norm = grad_norm(g, p->total);
+    } else {
+        double s = 0.0;
+        for (int r = 0; r < o->n_runs; r++) {
+            double n = grad_norm(g + o->runs[r].off, o->runs[r].n);
+            s += n * n;
+        }
+        norm = sqrt(s);
+    }
     double coef = c->grad_clip / (norm + 1e-6);
     if (coef < 1.0) {
         float fc = (float)coef;
-        for (int64_t i = 0; i < p->total; i++)
-            g[i] *= fc;
+        for (int r = 0; r < o->n_runs; r++)
+            for (int64_t i = o->runs[r].off; i < o->runs[r].off + o->runs[r].n; i++)
+                g[i] *= fc;
     }
     return norm;
 }
@@ -524,9 +584,22 @@ const char *dlx_optim_slot_name(const dlx_optim *o, int slot)
     return slot >= 0 && slot < o->n_slots ? o->slot_names[slot] : NULL;
 }
 
+bool dlx_optim_has(const dlx_optim *o, int param)
+{
+    return param >= 0 && param < o->params->n && o->member[param];
+}
+
+const bool *dlx_optim_members(const dlx_optim *o) { return o->all ? NULL : o->member; }
+
+void dlx_optim_span(const dlx_optim *o, int64_t *lo, int64_t *hi)
+{
+    *lo = o->lo;
+    *hi = o->hi;
+}
+
 float *dlx_optim_slot(dlx_optim *o, int slot, int param)
 {
-    if (slot < 0 || slot >= o->n_slots || param < 0 || param >= o->params->n)
+    if (slot < 0 || slot >= o->n_slots || !dlx_optim_has(o, param))
         return NULL;
     return o->slots[slot] + (o->params->items[param].t.data - o->params->values);
 }

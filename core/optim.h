@@ -55,13 +55,26 @@ typedef struct dlx_optim dlx_optim;
 /* Read `optimizer:` and `schedule:` maps (either may be absent: sgd lr 0.01,
  * constant). Keys checked, defaults inserted, ranges validated. */
 int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *err);
+/* Read one optimizer map that holds its own `schedule:` (train.optimizers.<name>);
+ * extra: further keys the caller reads itself (NULL-terminated, or NULL). */
+int dlx_optim_cfg_from_map(dlx_spec_node *opt, const char *const *extra, dlx_optim_cfg *cfg, dlx_err *err);
 
 /* Parameter-sized blocks the optimizer of cfg will allocate (momentum; Adam
  * m and v; RMSprop square_avg and momentum), for memory budgets. */
 int dlx_optim_cfg_slots(const dlx_optim_cfg *cfg);
 
-/* params must be finalized. */
+/* params must be finalized. Over every parameter of the store. */
 int dlx_optim_create(const dlx_optim_cfg *cfg, dlx_params *params, dlx_optim **out, dlx_err *err);
+/* Over the parameters i with member[i] (a parameter group; NULL = every
+ * parameter): only they are updated, clipped and given slots. */
+int dlx_optim_create_over(const dlx_optim_cfg *cfg, dlx_params *params, const bool *member, dlx_optim **out,
+                          dlx_err *err);
+/* Whether parameter i is updated by o. */
+bool dlx_optim_has(const dlx_optim *o, int param);
+/* Per parameter, whether o updates it; NULL when o updates every parameter. */
+const bool *dlx_optim_members(const dlx_optim *o);
+/* The elements [lo, hi) of the store that o's parameters span. */
+void dlx_optim_span(const dlx_optim *o, int64_t *lo, int64_t *hi);
 void dlx_optim_destroy(dlx_optim *o);
 
 /* Learning rate at global step `step` (0-based) of a run of total_steps, with
@@ -89,7 +102,7 @@ void dlx_optim_commit(dlx_optim *o);
 
 /* State for checkpoints: slot names ("momentum"; "m", "v"; "square_avg",
  * "momentum"), and the slot's block for parameter i (same shape as the
- * parameter); NULL for a slot or parameter out of range. */
+ * parameter); NULL for a slot out of range or a parameter o does not update. */
 int dlx_optim_n_slots(const dlx_optim *o);
 const char *dlx_optim_slot_name(const dlx_optim *o, int slot);
 float *dlx_optim_slot(dlx_optim *o, int slot, int param);

@@ -14,6 +14,7 @@ void dlx_params_free(dlx_params *p)
     free(p->items);
     free(p->values);
     free(p->grads);
+    free(p->buffer_values);
     memset(p, 0, sizeof *p);
 }
 
@@ -23,6 +24,63 @@ int dlx_params_find(const dlx_params *p, const char *name)
         if (strcmp(p->items[i].name, name) == 0)
             return i;
     return -1;
+}
+
+int dlx_params_group_find(const dlx_params *p, const char *name)
+{
+    if (!name[0])
+        return 0;
+    for (int i = 1; i < p->n_groups; i++)
+        if (strcmp(p->group_name[i], name) == 0)
+            return i;
+    return -1;
+}
+
+int dlx_params_begin_group(dlx_params *p, const char *name, dlx_err *err)
+{
+    DLX_ASSERT(!p->final);
+    if (p->n_groups == 0)
+        p->n_groups = 1; /* group 0, "" */
+    int g = dlx_params_group_find(p, name);
+    if (g < 0) {
+        if (strlen(name) >= DLX_GROUP_NAME_MAX)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "network name '%s' is longer than %d characters", name,
+                                DLX_GROUP_NAME_MAX - 1);
+        if (p->n_groups == DLX_GROUPS_MAX)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "more than %d networks", DLX_GROUPS_MAX - 1);
+        g = p->n_groups++;
+        snprintf(p->group_name[g], sizeof p->group_name[g], "%s", name);
+    }
+    p->group = g;
+    return 0;
+}
+
+int dlx_params_declare_buffer(dlx_params *p, const char *name, dlx_shape shape, float init, dlx_err *err)
+{
+    for (int i = 0; i < p->n_buffers; i++)
+        if (strcmp(p->buffers[i].name, name) == 0) {
+            char a[64], b[64];
+            if (!dlx_shape_eq(&p->buffers[i].t.shape, &shape))
+                return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "buffer '%s' has shape %s but is used with shape %s",
+                                    name, dlx_shape_str(&p->buffers[i].t.shape, a, sizeof a),
+                                    dlx_shape_str(&shape, b, sizeof b));
+            return i;
+        }
+    if (strlen(name) >= DLX_NAME_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "buffer name '%s' is too long", name);
+    if (dlx_shape_numel_checked(&shape) < 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "buffer '%s' has a negative size or more than %s elements",
+                            name, DLX_NUMEL_MAX_STR);
+    if (p->final)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "buffer '%s' is new, but the parameter store is already finalized", name);
+    if (p->n_buffers == DLX_BUFFERS_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "more than %d buffers", DLX_BUFFERS_MAX);
+    dlx_buffer *b = &p->buffers[p->n_buffers];
+    snprintf(b->name, sizeof b->name, "%s", name);
+    b->t = dlx_tensor_view(shape, NULL, NULL);
+    b->init = init;
+    return p->n_buffers++;
 }
 
 int dlx_params_declare(dlx_params *p, const char *name, dlx_shape shape, dlx_init init, bool decay,
@@ -66,6 +124,9 @@ int dlx_params_declare(dlx_params *p, const char *name, dlx_shape shape, dlx_ini
     q->init = init;
     q->decay = decay;
     q->n_uses = 1;
+    q->group = p->group;
+    for (int i = 0; i < p->n; i++)
+        q->index_in_group += p->items[i].group == p->group;
     return p->n++;
 }
 
@@ -92,6 +153,15 @@ int dlx_params_finalize(dlx_params *p, dlx_err *err)
         p->items[i].t.grad = p->grads + off;
         off += p->items[i].t.numel;
     }
+    int64_t nb = 0;
+    for (int i = 0; i < p->n_buffers; i++)
+        nb += p->buffers[i].t.numel; /* each at most DLX_NUMEL_MAX, at most 64 of them */
+    if (p->n_buffers && !(p->buffer_values = calloc((size_t)nb, sizeof(float))))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "cannot allocate %.1f MiB for buffers",
+                            (double)nb * 4.0 / (1024.0 * 1024.0));
+    int64_t o = 0;
+    for (int i = 0; i < p->n_buffers; o += p->buffers[i].t.numel, i++)
+        p->buffers[i].t.data = p->buffer_values + o;
     p->final = true;
     return 0;
 }
@@ -134,10 +204,22 @@ void dlx_params_init_values(dlx_params *p, uint64_t seed)
 {
     DLX_ASSERT(p->final);
     for (int i = 0; i < p->n; i++) {
+        const dlx_param *q = &p->items[i];
+        uint64_t stream = DLX_STREAM_INIT + ((uint64_t)(i + 1) << 8);
+        if (q->group > 0) { /* bit 63 and the name's hash: never a group-0 stream */
+            uint64_t h = 1469598103934665603ull; /* FNV-1a */
+            for (const char *c = p->group_name[q->group]; *c; c++)
+                h = (h ^ (unsigned char)*c) * 1099511628211ull;
+            stream = DLX_STREAM_INIT + ((uint64_t)(q->index_in_group + 1) << 8) + ((h & 0x7fffffffull) << 32) +
+                     (1ull << 63);
+        }
         dlx_rng r;
-        dlx_rng_init(&r, seed, DLX_STREAM_INIT + ((uint64_t)(i + 1) << 8));
+        dlx_rng_init(&r, seed, stream);
         init_one(&p->items[i], &r);
     }
+    for (int i = 0; i < p->n_buffers; i++)
+        for (int64_t j = 0; j < p->buffers[i].t.numel; j++)
+            p->buffers[i].t.data[j] = p->buffers[i].init;
 }
 
 void dlx_params_zero_grad(dlx_params *p)

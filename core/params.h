@@ -6,6 +6,18 @@
  * backward accumulates. After all parameters are declared, dlx_params_finalize
  * collates values into one block and gradients into another, so zeroing, the
  * optimizer step and the checkpoint are each one loop.
+ *
+ * Networks: a model with several networks (a generator and a discriminator)
+ * declares each one's parameters after dlx_params_begin_group(name); they
+ * carry the name as prefix ("gen.linear1.weight"), form that group (an
+ * optimizer's `params:` names groups) and are initialised from streams of
+ * (group, index within the group), so adding a network never moves another
+ * network's initial values. Parameters declared before any group belong to
+ * group 0, the unnamed whole-model group, initialised by store index as
+ * always.
+ *
+ * Buffers: non-trainable tensors saved with checkpoints (batch-norm running
+ * statistics), in their own block; never optimized, never given a gradient.
  */
 #ifndef DLX_PARAMS_H
 #define DLX_PARAMS_H
@@ -41,7 +53,20 @@ typedef struct dlx_param {
     dlx_init init;
     bool decay;         /* weight decay applies (weights yes, biases no) */
     int n_uses;         /* graph nodes that use it; >1 means tied */
+    int group;          /* index in dlx_params.group_name (0: the unnamed group) */
+    int index_in_group; /* picks its initialisation stream in a named group */
 } dlx_param;
+
+#define DLX_GROUPS_MAX 8
+#define DLX_GROUP_NAME_MAX 32
+#define DLX_BUFFERS_MAX 64
+
+/* A non-trainable tensor saved in checkpoints as /buffers/<name>. */
+typedef struct dlx_buffer {
+    char name[DLX_NAME_MAX];
+    dlx_tensor t;  /* data points into the buffer block after finalize; no grad */
+    float init;    /* every element's initial value */
+} dlx_buffer;
 
 typedef struct dlx_params {
     dlx_param *items;
@@ -49,6 +74,12 @@ typedef struct dlx_params {
     float *values, *grads; /* one block each, set by finalize */
     int64_t total;         /* floats in each block */
     bool final;
+    int n_groups;          /* 1 + the named groups begun */
+    int group;             /* the group new parameters join */
+    char group_name[DLX_GROUPS_MAX][DLX_GROUP_NAME_MAX]; /* [0] = "" */
+    dlx_buffer buffers[DLX_BUFFERS_MAX];
+    int n_buffers;
+    float *buffer_values;  /* one block for every buffer, set by finalize */
 } dlx_params;
 
 void dlx_params_init(dlx_params *p);
@@ -63,11 +94,23 @@ int dlx_params_declare(dlx_params *p, const char *name, dlx_shape shape, dlx_ini
 
 int dlx_params_find(const dlx_params *p, const char *name); /* index or -1 */
 
+/* Parameters declared from now on belong to the named group (a network),
+ * created on first use; "" returns to group 0. Before finalize only. */
+int dlx_params_begin_group(dlx_params *p, const char *name, dlx_err *err);
+/* Index of the named group, or -1. */
+int dlx_params_group_find(const dlx_params *p, const char *name);
+
+/* Declare a buffer (or return the existing one of that name and shape):
+ * index >= 0 or a negative error. Before finalize only, like new parameters. */
+int dlx_params_declare_buffer(dlx_params *p, const char *name, dlx_shape shape, float init, dlx_err *err);
+
 /* Allocate the value and gradient blocks (zeroed). */
 int dlx_params_finalize(dlx_params *p, dlx_err *err);
 
-/* Draw every parameter's initial values; parameter i uses stream
- * DLX_STREAM_INIT + ((i+1) << 8) of `seed`, so values depend only on (seed, i). */
+/* Draw every parameter's initial values and set every buffer to its init.
+ * Parameter i of group 0 uses stream DLX_STREAM_INIT + ((i+1) << 8) of
+ * `seed`; parameter j of named group G uses a stream of (G's name, j), so
+ * values depend only on (seed, group name, j). */
 void dlx_params_init_values(dlx_params *p, uint64_t seed);
 
 void dlx_params_zero_grad(dlx_params *p);

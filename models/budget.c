@@ -14,11 +14,11 @@ static const char *fmt_bytes(double b, char *buf, size_t n)
     return buf;
 }
 
-void dlx_budget_params(dlx_budget *b, int64_t n_params, int grad_blocks, const dlx_optim_cfg *cfg)
+void dlx_budget_params(dlx_budget *b, int64_t n_params, int grad_blocks, int optim_slots)
 {
     double p = 4.0 * (double)n_params;
     b->grad_blocks = grad_blocks;
-    b->optim_slots = cfg ? dlx_optim_cfg_slots(cfg) : 0;
+    b->optim_slots = optim_slots;
     b->params = p;
     b->grads = p * grad_blocks;
     b->optim = p * b->optim_slots;

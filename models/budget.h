@@ -28,8 +28,8 @@ typedef struct dlx_budget {
  * and asks malloc for 128 MiB + 4 KiB each (measured). */
 #define DLX_BLAS_BUFFER_BYTES (134221824.0)
 
-/* Fill the common part for `n_params` floats and an optimizer config. */
-void dlx_budget_params(dlx_budget *b, int64_t n_params, int grad_blocks, const dlx_optim_cfg *cfg);
+/* Fill the common part for `n_params` floats and optim_slots parameter-sized optimizer blocks. */
+void dlx_budget_params(dlx_budget *b, int64_t n_params, int grad_blocks, int optim_slots);
 double dlx_budget_total(const dlx_budget *b);
 /* DLX_ENOMEM naming the figure and breakdown when the total exceeds
  * m->max_memory (0 = none), or when this process's address space now plus

@@ -61,6 +61,8 @@ typedef struct clf {
 
 static const char *const k_model_keys[] = {"kind", "layers", "loss", NULL};
 static const char *const k_losses[] = {"softmax_xent", NULL};
+/* the trainer's name for it: metric train_loss */
+static const char *const k_train_losses[] = {"loss", NULL};
 
 static int read_spec(dlx_model *m, clf *c, dlx_err *err)
 {
@@ -70,7 +72,7 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
     if (!rc) rc = dlx_spec_enum(model, "loss", false, k_losses, 0, &loss_kind, err);
     if (!rc) rc = dlx_images_read_spec(root, &c->im, err);
-    if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, &c->tc, &m->optim_cfg, err);
+    if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, k_train_losses, &c->tc, &m->plan, err);
     c->n_shards = c->tc.shards;
     c->shard_batch = c->tc.batch / (c->n_shards ? c->n_shards : 1);
     if (!m->threads)
@@ -187,14 +189,13 @@ static int clf_create(dlx_model *m, dlx_err *err)
     int threads = dlx_replicas_threads(m->threads);
     dlx_replicas_init(&c->reps, &m->params, c->n_shards, threads);
     /* counted (data included) before anything big is allocated */
-    rc = dlx_replicas_build(&c->reps, m, &m->optim_cfg, dlx_images_bytes(&c->im), build_shard, m, err);
+    rc = dlx_replicas_build(&c->reps, m, dlx_images_bytes(&c->im), build_shard, m, err);
     if (rc)
         return rc;
     dlx_params_init_values(&m->params, m->seed);
-    rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
+    rc = dlx_plan_create(&m->plan, &m->params, threads, err);
     if (rc)
         return rc;
-    dlx_optim_set_threads(m->optim, threads);
     report_layers(m, c);
     return 0;
 }
@@ -332,9 +333,9 @@ static void clf_begin_epoch(void *user, int64_t epoch)
 }
 
 /* Shard k's rows of step `pos`'s batch into its inputs (dlx_train_family.feed). */
-static void clf_feed(void *user, int u, int k, int64_t pos)
+static void clf_feed(void *user, int u, int rep, int k, int64_t pos)
 {
-    (void)u; /* one update: softmax cross-entropy */
+    (void)u, (void)rep; /* one loss: softmax cross-entropy; a repeat sees the same batch */
     const dlx_model *m = user;
     clf *c = m->impl;
     shard *sh = &c->sh[k];
@@ -383,14 +384,14 @@ static int clf_train(dlx_model *m, dlx_err *err)
     dlx_trainer t = {
         .cfg = c->tc,
         .replicas = &c->reps,
-        .n_updates = 1,
-        .updates = {{.loss_name = "loss", .optim = m->optim, .cfg = &m->optim_cfg}},
         .fam = {.user = m, .samples = c->im.train.n, .begin_epoch = clf_begin_epoch, .feed = clf_feed,
                 .measure = clf_measure, .n_measures = 1, .measures = {{"train_accuracy", (double)c->tc.batch}},
                 .evaluate = clf_eval_test, .finish = clf_finish},
     };
+    dlx_node *loss[1][DLX_REPLICAS_MAX] = {{NULL}};
     for (int k = 0; k < c->n_shards; k++)
-        t.updates[0].loss[k] = c->sh[k].loss;
+        loss[0][k] = c->sh[k].loss;
+    dlx_trainer_set_plan(&t, &m->plan, k_train_losses, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }
 
@@ -405,6 +406,8 @@ static int clf_train_images(dlx_model *m, const dlx_images **im, dlx_err *err)
 
 static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
 {
+    if (o->loss && strcmp(o->loss, "loss") != 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--loss: this family has one loss, 'loss', not '%s'", o->loss);
     clf *c = m->impl;
     enum { GC_BATCH = 2 };
     dlx_graph *g;

@@ -59,6 +59,7 @@
 
 const char *const dlx_sparse_coding_algos[] = {"ista", "fista", "cod", "lista", "lcod", NULL};
 static const char *const k_datasets[] = {"patches", "mnist", NULL};
+static const char *const k_sc_losses[] = {"loss", NULL}; /* the encoders' (metric train_loss) */
 
 
 static double now_s(void)
@@ -138,7 +139,8 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
                           "data.train: %s needs training samples, got 0", dlx_sparse_coding_algos[c->algo]);
     if (!rc && LEARNED(c)) {
         /* one replica unless train.shards says otherwise: the whole batch in one graph */
-        rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 100, .shards = 1}, &c->tc, &m->optim_cfg, err);
+        rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 100, .shards = 1}, k_sc_losses, &c->tc, &m->plan,
+                                err);
         threads = c->tc.threads;
     } else if (!rc && train) {
         rc = dlx_spec_expect_map(train, "train", err);
@@ -316,7 +318,7 @@ static int check_budget(dlx_model *m, sc *c, dlx_err *err)
         n += m->params.items[i].t.numel;
     dlx_budget b;
     memset(&b, 0, sizeof b);
-    dlx_budget_params(&b, n, 1, NULL);
+    dlx_budget_params(&b, n, 1, 0);
     b.data = 4.0 * (double)(c->ntr + c->nte) * (double)(c->n + c->m);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     b.blas_threads = m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
@@ -350,9 +352,7 @@ static int sc_create(dlx_model *m, dlx_err *err)
     random_dictionary(m->params.items[c->wd].t.data, c->n, c->m, m->seed);
     rc = init_encoders(m, c, err);
     if (!rc && LEARNED(c))
-        rc = dlx_optim_create(&m->optim_cfg, &m->params, &m->optim, err);
-    if (!rc && LEARNED(c))
-        dlx_optim_set_threads(m->optim, dlx_replicas_threads(m->threads));
+        rc = dlx_plan_create(&m->plan, &m->params, dlx_replicas_threads(m->threads), err);
     if (!rc)
         dlx_run_info(m, "sparse coding: %s, %s, n = %d, m = %d atoms, alpha = %g", dlx_sparse_coding_algos[c->algo],
                      k_datasets[c->dataset], c->n, c->m, c->alpha);
@@ -567,6 +567,8 @@ static int sc_train(dlx_model *m, dlx_err *err)
 
 static int sc_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
 {
+    if (o->loss && strcmp(o->loss, "loss") != 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--loss: this family has one loss, 'loss', not '%s'", o->loss);
     sc *c = m->impl;
     if (!LEARNED(c))
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "gradcheck: algorithm %s has no trained graph (only lista and lcod have)",

@@ -120,7 +120,7 @@ int dlx_sc_build_replicas(dlx_model *m, sc *c, dlx_err *err)
     dlx_replicas_init(&c->reps, &m->params, c->tc.shards, dlx_replicas_threads(m->threads));
     /* the samples are loaded; Z* will take as many rows of m floats */
     double data = 4.0 * (double)(c->ntr + c->nte) * (double)(c->n + c->m);
-    return dlx_replicas_build(&c->reps, m, &m->optim_cfg, data, build_replica, m, err);
+    return dlx_replicas_build(&c->reps, m, data, build_replica, m, err);
 }
 
 /* The codes of every encoder for X (N rows) into Z[i], through replica 0's
@@ -209,9 +209,9 @@ static void sc_begin_epoch(void *user, int64_t epoch)
 }
 
 /* Replica k's rows of step `pos`: the samples into X, their Z* into Zstar. */
-static void sc_feed(void *user, int u, int k, int64_t pos)
+static void sc_feed(void *user, int u, int rep, int k, int64_t pos)
 {
-    (void)u; /* one update: the summed loss */
+    (void)u, (void)rep; /* one loss: the summed loss; a repeat sees the same batch */
     const dlx_model *m = user;
     const sc *c = m->impl;
     const int64_t sb = c->shard_batch;
@@ -245,12 +245,13 @@ int dlx_sc_train_encoders(dlx_model *m, sc *c, dlx_err *err)
     dlx_trainer t = {
         .cfg = c->tc,
         .replicas = &c->reps,
-        .n_updates = 1,
-        .updates = {{.loss_name = "loss", .optim = m->optim, .cfg = &m->optim_cfg}},
         .fam = {.user = m, .samples = c->ntr, .begin_epoch = sc_begin_epoch, .feed = sc_feed, .evaluate = sc_eval,
                 .finish = sc_finish},
     };
+    static const char *const losses[] = {"loss", NULL};
+    dlx_node *loss[1][DLX_REPLICAS_MAX] = {{NULL}};
     for (int k = 0; k < c->reps.n; k++)
-        t.updates[0].loss[k] = c->loss[k];
+        loss[0][k] = c->loss[k];
+    dlx_trainer_set_plan(&t, &m->plan, losses, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }

@@ -5,11 +5,13 @@
 #include <string.h>
 
 extern const dlx_family dlx_family_classifier;
+extern const dlx_family dlx_family_gan;
 extern const dlx_family dlx_family_landscape;
 extern const dlx_family dlx_family_sparse_coding;
 
 static const dlx_family *const k_families[] = {
     &dlx_family_classifier,
+    &dlx_family_gan,
     &dlx_family_landscape,
     &dlx_family_sparse_coding,
 };

@@ -14,6 +14,7 @@
 #include "../core/params.h"
 #include "../core/rundir.h"
 #include "../core/spec.h"
+#include "../train/plan.h"
 
 struct dlx_family;
 
@@ -54,13 +55,16 @@ typedef struct dlx_model {
     int lock_fd;               /* the run directory's lock (dlx_run_lock); -1 none */
     uint64_t seed;
     dlx_params params;
-    dlx_optim_cfg optim_cfg;
-    dlx_optim *optim;          /* NULL for families that do not train by gradient */
+    dlx_plan plan;             /* optimizers and update order; no optimizer created for
+                                * families that do not train by gradient */
     int64_t step, epoch;       /* done so far */
     int64_t checkpoint_step;   /* step of the last checkpoint written or loaded; -1 none */
     int64_t stop_at;           /* checkpoint and stop after this global step; 0 = run to the end */
     bool profile;              /* time every op and report the table at the end */
-    double state[8];           /* the family's loop state, saved with checkpoints (/state) */
+    /* the training loop's named running sums, saved with checkpoints
+     * (/state/<name>); a version-1 checkpoint loads them unnamed, in order */
+    double state[DLX_CKPT_STATE_MAX];
+    char state_name[DLX_CKPT_STATE_MAX][DLX_CKPT_NAME_MAX];
     int n_state;
     int threads;
     size_t max_memory;         /* bytes; 0 = no limit */
@@ -74,11 +78,13 @@ typedef struct dlx_model {
 /* Send an "info" line to the hook. */
 void dlx_run_info(const dlx_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Save params, optimizer slots, step/epoch/rng and the resolved spec to
- * <run_dir>/checkpoint.h5 atomically. */
+/* Save params, buffers, every optimizer's slots and update count, the loop
+ * state, step/epoch/rng and the resolved spec to <run_dir>/checkpoint.h5
+ * atomically (format version 2, core/h5io.h). */
 int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err);
-/* Load params (and optimizer state, step, epoch when with_optim) from path
- * into a model already built from the same spec. */
+/* Load params and buffers (and optimizer state, step, epoch and loop state
+ * when with_optim) from path, format version 1 or 2, into a model already
+ * built from the same spec. */
 int dlx_run_load_checkpoint(dlx_model *m, const char *path, bool with_optim, dlx_err *err);
 
 /* Create a model from a spec: read seed, model.kind, find the family, create.

@@ -468,7 +468,7 @@ case_train_eval() {
         "$DLX" eval "$run/checkpoint.h5" --data mnist:val
 
     local p
-    for p in /spec /step /epoch /rng /params/conv1.weight /params/linear3.bias /optim/conv1.weight/momentum; do
+    for p in /spec /step /epoch /rng /params/conv1.weight /params/linear3.bias /optim/optimizer/conv1.weight/momentum; do
         h5_has "$run/checkpoint.h5" "$p" || { LAST_CMD="h5dump -H -d $p $run/checkpoint.h5";
             fail "checkpoint.h5 holds $p" "not found"; }
     done
@@ -492,7 +492,7 @@ run, acc = sys.argv[1], float(sys.argv[2])
 with h5py.File(run + '/checkpoint.h5', 'r') as f:
     assert f.attrs['format'] in (b'dlx-checkpoint', 'dlx-checkpoint'), f.attrs['format']
     assert f['/params/conv1.weight'].shape == (6, 1, 5, 5), f['/params/conv1.weight'].shape
-    assert f['/optim/conv1.weight/momentum'].shape == (6, 1, 5, 5)
+    assert f['/optim/optimizer/conv1.weight/momentum'].shape == (6, 1, 5, 5)
     assert int(f['/step'][()]) == 125, f['/step'][()]
     spec = f['/spec'][()]
     spec = spec.decode() if isinstance(spec, bytes) else spec
@@ -656,7 +656,7 @@ case_inspect() {
         fail "inspect lists /params/conv1.weight with shape [6, 1, 5, 5]"
         show_output
     fi
-    expect_in out "/optim/conv1.weight/momentum" "inspect lists the optimizer slots"
+    expect_in out "/optim/optimizer/conv1.weight/momentum" "inspect lists the optimizer slots"
     expect_not_in out "spec:" "inspect without --spec does not print the spec"
     check "inspect --spec" 0 "kind: classifier" "$DLX" inspect run/checkpoint.h5 --spec
     expect_in out "spec:" "inspect --spec prints a spec section"

@@ -394,6 +394,24 @@ static void fx_lcod(void)
     }
 }
 
+/* Targets 1, 0 and 0.3 over logits of both signs and large magnitude. */
+static void fx_bce_logits(void)
+{
+    const float targets[] = {1.0f, 0.0f, 0.3f};
+    for (int i = 0; i < 3; i++) {
+        env e;
+        env_open(&e, 1300 + (uint64_t)i);
+        dlx_node *x = inp(&e, "x", dlx_shape_2d(5, 3), true);
+        dlx_bce_attr a = {.target = targets[i]};
+        dlx_node *loss = op(&e, "bce_logits", &x, 1, &a);
+        compile_fill(&e, 0);
+        for (int j = 0; j < 15; j++)
+            x->out.data[j] = (float)(j - 7) * 0.9f;
+        check_ok(&e, loss, &k_eval, i == 0 ? "bce_logits target 1" : i == 1 ? "bce_logits target 0" : "bce_logits 0.3");
+        env_close(&e);
+    }
+}
+
 typedef struct fixture {
     const char *op;
     void (*run)(void);
@@ -404,7 +422,7 @@ static const fixture k_fixtures[] = {
     {"avgpool2d", fx_avgpool2d}, {"act", fx_act},     {"dropout", fx_dropout},
     {"reshape", fx_reshape}, {"add", fx_add},         {"concat", fx_concat},
     {"softmax_xent", fx_softmax_xent}, {"mse", fx_mse}, {"shrink", fx_shrink},
-    {"lcod", fx_lcod},
+    {"lcod", fx_lcod},       {"bce_logits", fx_bce_logits},
 };
 
 static int registry_size(void)
@@ -431,13 +449,13 @@ END_TEST
 
 START_TEST(test_registry)
 {
-    ck_assert_int_eq(registry_size(), 13);
+    ck_assert_int_eq(registry_size(), 14);
     ck_assert_ptr_eq(dlx_op_find("softmax_xent"), &dlx_op_softmax_xent);
     ck_assert_ptr_eq(dlx_op_find("conv2d"), &dlx_op_conv2d);
     ck_assert_ptr_null(dlx_op_find("softmax"));
     ck_assert_ptr_null(dlx_op_find(NULL));
     ck_assert_ptr_null(dlx_op_at(-1));
-    ck_assert_ptr_null(dlx_op_at(13));
+    ck_assert_ptr_null(dlx_op_at(14));
 }
 END_TEST
 

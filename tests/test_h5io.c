@@ -58,8 +58,8 @@ static float g_w[2 * 1 * 3 * 3], g_b[2], g_fc[3 * 4], g_m[2 * 1 * 3 * 3], g_xm[5
 
 static dlx_ckpt_meta sample_meta(int64_t step)
 {
-    dlx_ckpt_meta m = {.spec_text = k_spec, .family = "mlp", .step = step, .epoch = 3,
-                       .optim_t = step + 1, .rng = {42, 7, 0xfedcba9876543210ull}};
+    dlx_ckpt_meta m = {.spec_text = k_spec, .family = "mlp", .step = step, .epoch = 3, .n_optims = 1,
+                       .optim_name = {"optimizer"}, .optim_t = {step + 1}, .rng = {42, 7, 0xfedcba9876543210ull}};
     return m;
 }
 
@@ -85,10 +85,10 @@ static int sample_arrays(dlx_h5_array *a)
     snprintf(a[2].path, sizeof a[2].path, "/params/fc.weight");
     a[2].shape = dlx_shape_2d(3, 4);
     a[2].data = g_fc;
-    snprintf(a[3].path, sizeof a[3].path, "/optim/conv1.weight/m");
+    snprintf(a[3].path, sizeof a[3].path, "/optim/optimizer/conv1.weight/m");
     a[3].shape = dlx_shape_4d(2, 1, 3, 3);
     a[3].data = g_m;
-    snprintf(a[4].path, sizeof a[4].path, "/optim/x/m");
+    snprintf(a[4].path, sizeof a[4].path, "/optim/optimizer/x/m");
     a[4].shape = dlx_shape_1d(5);
     a[4].data = g_xm;
     return 5;
@@ -119,7 +119,10 @@ START_TEST(test_ckpt_round_trip)
     ck_assert_ptr_eq(meta.family, family);
     ck_assert_int_eq(meta.step, 1234);
     ck_assert_int_eq(meta.epoch, 3);
-    ck_assert_int_eq(meta.optim_t, 1235);
+    ck_assert_int_eq(meta.version, 2);
+    ck_assert_int_eq(meta.n_optims, 1);
+    ck_assert_str_eq(meta.optim_name[0], "optimizer");
+    ck_assert_int_eq(meta.optim_t[0], 1235);
     ck_assert(meta.rng[0] == 42 && meta.rng[1] == 7 && meta.rng[2] == 0xfedcba9876543210ull);
     free((char *)meta.spec_text);
 
@@ -160,12 +163,16 @@ START_TEST(test_ckpt_empty_spec_and_family)
 }
 END_TEST
 
-/* The optional loop state (/state) round-trips exactly; without it n_state is 0. */
+/* The loop state (/state/<name>) and every optimizer's update count
+ * (/optim/<name>/t) round-trip exactly, read back in name order; without
+ * state n_state is 0. */
 START_TEST(test_ckpt_state)
 {
     const char *p = tpath("state.h5");
     dlx_ckpt_meta meta = {.spec_text = "a: 1", .family = "classifier", .n_state = 5,
-                          .state = {1.25, 0.1, 3e15 + 1, 937, 0.0}};
+                          .state_name = {"e", "d.epoch_sum", "c", "b", "a"},
+                          .state = {1.25, 0.1, 3e15 + 1, 937, 0.0},
+                          .n_optims = 2, .optim_name = {"g", "d"}, .optim_t = {7, 9}};
     dlx_err err = {0};
     ck_assert_int_eq(dlx_ckpt_write(p, &meta, NULL, 0, &err), 0);
     dlx_ckpt_meta got;
@@ -173,16 +180,23 @@ START_TEST(test_ckpt_state)
     char family[32];
     ck_assert_int_eq(dlx_ckpt_read_meta(p, &got, family, sizeof family, &err), 0);
     ck_assert_int_eq(got.n_state, 5);
-    for (int i = 0; i < 5; i++)
-        ck_assert(got.state[i] == meta.state[i]);
-    ck_assert(got.state[5] == 0.0);
+    for (int i = 0; i < 5; i++) {
+        ck_assert_str_eq(got.state_name[i], meta.state_name[4 - i]);
+        ck_assert(got.state[i] == meta.state[4 - i]);
+    }
+    ck_assert_int_eq(got.n_optims, 2);
+    ck_assert_str_eq(got.optim_name[0], "d");
+    ck_assert_int_eq(got.optim_t[0], 9);
+    ck_assert_str_eq(got.optim_name[1], "g");
+    ck_assert_int_eq(got.optim_t[1], 7);
     free((char *)got.spec_text);
 
-    meta.n_state = 0; /* a checkpoint without /state: older files */
+    meta.n_state = 0;
+    meta.n_optims = 0; /* a model that trains no optimizer */
     ck_assert_int_eq(dlx_ckpt_write(p, &meta, NULL, 0, &err), 0);
     ck_assert_int_eq(dlx_ckpt_read_meta(p, &got, family, sizeof family, &err), 0);
     ck_assert_int_eq(got.n_state, 0);
-    ck_assert(got.state[0] == 0.0);
+    ck_assert_int_eq(got.n_optims, 0);
     free((char *)got.spec_text);
 }
 END_TEST
@@ -225,11 +239,11 @@ START_TEST(test_ckpt_missing_array)
     float got_b[2] = {9, 9}, extra[3] = {7, 7, 7};
     dlx_h5_array a[2] = {
         {.path = "/params/conv1.bias", .shape = dlx_shape_1d(2), .data = got_b},
-        {.path = "/optim/conv1.bias/v", .shape = dlx_shape_1d(3), .data = extra},
+        {.path = "/optim/optimizer/conv1.bias/v", .shape = dlx_shape_1d(3), .data = extra},
     };
     dlx_err err = {0};
     ck_assert_int_eq(dlx_ckpt_read_arrays(p, a, 2, false, &err), DLX_EFORMAT);
-    ck_assert_str_eq(err.msg, "/optim/conv1.bias/v is missing from the checkpoint");
+    ck_assert_str_eq(err.msg, "/optim/optimizer/conv1.bias/v is missing from the checkpoint");
     ck_assert_str_eq(err.file, p);
 
     got_b[0] = got_b[1] = 9;
@@ -238,9 +252,9 @@ START_TEST(test_ckpt_missing_array)
     ck_assert(extra[0] == 7 && extra[1] == 7 && extra[2] == 7);
 
     /* a group where a dataset is expected */
-    dlx_h5_array g = {.path = "/optim/x", .shape = dlx_shape_1d(5), .data = extra};
+    dlx_h5_array g = {.path = "/optim/optimizer/x", .shape = dlx_shape_1d(5), .data = extra};
     ck_assert_int_eq(dlx_ckpt_read_arrays(p, &g, 1, true, &err), DLX_EFORMAT);
-    ck_assert_str_eq(err.msg, "cannot read /optim/x (not a dataset)");
+    ck_assert_str_eq(err.msg, "cannot read /optim/optimizer/x (not a dataset)");
 }
 END_TEST
 
@@ -476,7 +490,7 @@ START_TEST(test_walk_checkpoint)
     dlx_err err = {0};
     ck_assert_int_eq(dlx_h5_walk(p, seen_cb, &s, &err), 0);
     static const char *const want[] = {
-        "/epoch", "/optim/conv1.weight/m", "/optim/t", "/optim/x/m", "/params/conv1.bias",
+        "/epoch", "/optim/optimizer/conv1.weight/m", "/optim/optimizer/t", "/optim/optimizer/x/m", "/params/conv1.bias",
         "/params/conv1.weight", "/params/fc.weight", "/rng", "/spec", "/step"};
     ck_assert_int_eq(s.n, 10);
     for (int i = 0; i < 10; i++)

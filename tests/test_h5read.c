@@ -42,10 +42,11 @@ static void write_ckpt(const char *p)
     dlx_h5_array a[3] = {
         {"/params/fc.weight", {2, {W_ROWS, W_COLS}}, g_w},
         {"/params/fc.bias", {1, {B_N}}, g_b},
-        {"/optim/fc.weight/m", {2, {W_ROWS, W_COLS}}, g_m},
+        {"/optim/sgd/fc.weight/m", {2, {W_ROWS, W_COLS}}, g_m},
     };
     dlx_ckpt_meta meta = {.spec_text = "version: 1\nseed: 3\n", .family = "classifier", .step = 12, .epoch = 3,
-                          .optim_t = 12, .rng = {3, 3, 12}, .n_state = 2, .state = {1.5, 2.5}};
+                          .n_optims = 1, .optim_name = {"sgd"}, .optim_t = {12}, .rng = {3, 3, 12}, .n_state = 2,
+                          .state_name = {"a", "b"}, .state = {1.5, 2.5}};
     dlx_err err;
     ck_assert_int_eq(dlx_ckpt_write(p, &meta, a, 3, &err), 0);
 }
@@ -57,7 +58,7 @@ static int load_and_compare(const char *p)
     dlx_h5_array a[3] = {
         {"/params/fc.weight", {2, {W_ROWS, W_COLS}}, w},
         {"/params/fc.bias", {1, {B_N}}, b},
-        {"/optim/fc.weight/m", {2, {W_ROWS, W_COLS}}, m},
+        {"/optim/sgd/fc.weight/m", {2, {W_ROWS, W_COLS}}, m},
     };
     dlx_ckpt_meta meta;
     char family[32];
@@ -69,8 +70,9 @@ static int load_and_compare(const char *p)
         return 1;
     }
     bool same = strcmp(meta.spec_text, "version: 1\nseed: 3\n") == 0 && strcmp(family, "classifier") == 0 &&
-                meta.step == 12 && meta.epoch == 3 && meta.optim_t == 12 && meta.rng[0] == 3 && meta.rng[1] == 3 &&
-                meta.rng[2] == 12 && meta.n_state == 2 && meta.state[0] == 1.5 && meta.state[1] == 2.5;
+                meta.step == 12 && meta.epoch == 3 && meta.n_optims == 1 && meta.optim_t[0] == 12 && meta.rng[0] == 3 && meta.rng[1] == 3 &&
+                meta.rng[2] == 12 && meta.n_state == 2 && meta.state[0] == 1.5 && meta.state[1] == 2.5 &&
+                !strcmp(meta.state_name[1], "b");
     free((char *)meta.spec_text);
     rc = dlx_ckpt_read_arrays(p, a, 3, false, &err);
     if (rc) {

@@ -50,7 +50,9 @@ static void setup(fixture *f, int threads, double clip)
     ck_assert_int_eq(f->rs.op_threads, 1);
     dlx_optim_cfg cfg = {.kind = DLX_OPTIM_SGD, .lr = 0.1, .momentum = 0.9, .weight_decay = 1e-3,
                          .grad_clip = clip};
-    ck_assert_int_eq(dlx_replicas_build(&f->rs, &f->m, &cfg, 0.0, build, f, NULL), 0);
+    f->m.plan.n_optims = 1;
+    f->m.plan.optims[0].cfg = cfg;
+    ck_assert_int_eq(dlx_replicas_build(&f->rs, &f->m, 0.0, build, f, NULL), 0);
     dlx_params_init_values(&f->p, 7);
     ck_assert_int_eq(dlx_optim_create(&cfg, &f->p, &f->o, NULL), 0);
     dlx_optim_set_threads(f->o, threads);
@@ -71,7 +73,7 @@ static void run_replica(void *user, int k)
         f->x[k]->out.data[i] = sinf(0.37f * (float)i + 1.3f * (float)k + 0.7f * (float)f->step);
     for (int64_t i = 0; i < f->t[k]->out.numel; i++)
         f->t[k]->out.data[i] = cosf(0.11f * (float)i - 0.9f * (float)k);
-    dlx_replicas_forward_backward(&f->rs, k, f->loss[k], 1, f->step);
+    dlx_replicas_forward_backward(&f->rs, k, f->loss[k], NULL, 1, f->step);
 }
 
 /* STEPS steps; the weights after them into w. */
@@ -128,9 +130,11 @@ START_TEST(memory_limit_refuses_before_allocating)
     dlx_params_init(&f.p);
     dlx_replicas_init(&f.rs, &f.p, N_REP, 1);
     dlx_optim_cfg cfg = {.kind = DLX_OPTIM_SGD, .lr = 0.1, .momentum = 0.9};
+    f.m.plan.n_optims = 1;
+    f.m.plan.optims[0].cfg = cfg;
     dlx_err err;
     dlx_err_clear(&err);
-    ck_assert_int_eq(dlx_replicas_build(&f.rs, &f.m, &cfg, 0.0, build, &f, &err), DLX_ENOMEM);
+    ck_assert_int_eq(dlx_replicas_build(&f.rs, &f.m, 0.0, build, &f, &err), DLX_ENOMEM);
     ck_assert_msg(strstr(err.msg, "3 blocks") != NULL, "%s", err.msg);
     ck_assert(!f.p.final && f.p.values == NULL);
     for (int k = 0; k < N_REP; k++)
@@ -139,7 +143,7 @@ START_TEST(memory_limit_refuses_before_allocating)
     f.m.max_memory = 4000000;
     dlx_params_free(&f.p);
     dlx_params_init(&f.p);
-    ck_assert_int_eq(dlx_replicas_build(&f.rs, &f.m, &cfg, 0.0, build, &f, &err), 0);
+    ck_assert_int_eq(dlx_replicas_build(&f.rs, &f.m, 0.0, build, &f, &err), 0);
     ck_assert(f.p.final);
     for (int k = 0; k < N_REP; k++)
         ck_assert_ptr_nonnull(f.rs.r[k].g);
@@ -147,6 +151,80 @@ START_TEST(memory_limit_refuses_before_allocating)
     dlx_params_free(&f.p);
 }
 END_TEST
+/* Two networks, a -> b: y = B relu(A x), loss mse. A masked backward for
+ * group "b" writes B's gradient (the bits of the full backward) and leaves
+ * A's block untouched; for group "a" it writes A's and leaves B's. An
+ * optimizer over group "b" changes only B, and clips by B's norm alone. */
+START_TEST(masked_backward_and_group_optimizer)
+{
+    dlx_params p;
+    dlx_params_init(&p);
+    dlx_init ini = {.kind = DLX_INIT_UNIFORM, .a = 0.5f};
+    ck_assert_int_eq(dlx_params_begin_group(&p, "a", NULL), 0);
+    int a = dlx_params_declare(&p, "a.w", dlx_shape_2d(5, 4), ini, true, NULL);
+    ck_assert_int_eq(dlx_params_begin_group(&p, "b", NULL), 0);
+    int b = dlx_params_declare(&p, "b.w", dlx_shape_2d(3, 5), ini, true, NULL);
+    ck_assert_int_eq(p.items[a].group, 1);
+    ck_assert_int_eq(p.items[b].group, 2);
+    dlx_graph *g = dlx_graph_create(&p);
+    dlx_node *x = dlx_graph_input(g, "x", dlx_shape_2d(2, 4), false, NULL);
+    dlx_node *t = dlx_graph_input(g, "t", dlx_shape_2d(2, 3), false, NULL);
+    dlx_linear_attr relu = {.act = DLX_ACT_RELU}, none = {0};
+    dlx_node *h = dlx_graph_op(g, &dlx_op_linear, "h", (dlx_node *[]){x, dlx_graph_param(g, a, NULL)}, 2, &relu,
+                               DLX_NOLOC, NULL);
+    dlx_node *y = dlx_graph_op(g, &dlx_op_linear, "y", (dlx_node *[]){h, dlx_graph_param(g, b, NULL)}, 2, &none,
+                               DLX_NOLOC, NULL);
+    dlx_mse_attr ma = {0};
+    dlx_node *loss = dlx_graph_op(g, &dlx_op_mse, "loss", (dlx_node *[]){y, t}, 2, &ma, DLX_NOLOC, NULL);
+    ck_assert_ptr_nonnull(loss);
+    ck_assert_int_eq(dlx_params_finalize(&p, NULL), 0);
+    dlx_params_init_values(&p, 3);
+    ck_assert_int_eq(dlx_graph_compile(g, 0, NULL), 0);
+    for (int i = 0; i < 8; i++)
+        x->out.data[i] = 0.3f * (float)(i - 3);
+    for (int i = 0; i < 6; i++)
+        t->out.data[i] = 0.1f * (float)i;
+    const dlx_ctx ctx = {.training = true, .threads = 1};
+    dlx_graph_forward(g, &ctx);
+    dlx_graph_backward(g, loss, &ctx);
+    float full[35];
+    memcpy(full, p.grads, sizeof full);
+    for (int grp = 1; grp <= 2; grp++) {
+        bool on[2] = {grp == 1, grp == 2};
+        dlx_params_zero_grad(&p);
+        dlx_graph_backward_masked(g, loss, on, &ctx);
+        const float *ga = p.items[a].t.grad, *gb = p.items[b].t.grad;
+        for (int i = 0; i < 20; i++)
+            ck_assert(grp == 1 ? ga[i] == full[i] : ga[i] == 0.0f);
+        for (int i = 0; i < 15; i++)
+            ck_assert(grp == 2 ? gb[i] == full[20 + i] : gb[i] == 0.0f);
+    }
+    /* the optimizer over group b */
+    dlx_optim_cfg cfg = {.kind = DLX_OPTIM_SGD, .lr = 0.1, .grad_clip = 1e-3};
+    bool member[2] = {false, true};
+    dlx_optim *o;
+    ck_assert_int_eq(dlx_optim_create_over(&cfg, &p, member, &o, NULL), 0);
+    ck_assert(dlx_optim_has(o, b) && !dlx_optim_has(o, a));
+    ck_assert_ptr_nonnull(dlx_optim_members(o));
+    float before[35];
+    memcpy(p.grads, full, sizeof full);
+    memcpy(before, p.values, sizeof before);
+    double norm = dlx_optim_step(o, 0.1), want = 0.0;
+    for (int i = 20; i < 35; i++)
+        want += (double)full[i] * full[i];
+    ck_assert(fabs(norm - sqrt(want)) <= 1e-6 * sqrt(want));
+    for (int i = 0; i < 20; i++)
+        ck_assert(p.values[i] == before[i] && p.grads[i] == full[i]);
+    int changed = 0;
+    for (int i = 20; i < 35; i++)
+        changed += p.values[i] != before[i];
+    ck_assert_int_gt(changed, 0);
+    dlx_optim_destroy(o);
+    dlx_graph_destroy(g);
+    dlx_params_free(&p);
+}
+END_TEST
+
 
 Suite *replica_suite(void)
 {
@@ -155,6 +233,7 @@ Suite *replica_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, fused_update_matches_plain_path_for_any_thread_count);
     tcase_add_test(tc, memory_limit_refuses_before_allocating);
+    tcase_add_test(tc, masked_backward_and_group_optimizer);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -40,7 +40,7 @@ static int attach(dlx_replicas *rs, int k, dlx_graph *g, dlx_err *err)
 }
 
 /* Everything the run will allocate, from replica 0's graph g0 once planned. */
-static int check_budget(const dlx_replicas *rs, const dlx_model *m, const dlx_graph *g0, const dlx_optim_cfg *cfg,
+static int check_budget(const dlx_replicas *rs, const dlx_model *m, const dlx_graph *g0,
                         double data_bytes, dlx_err *err)
 {
     int64_t n = 0; /* (the store is not finalized yet: no total) */
@@ -48,7 +48,7 @@ static int check_budget(const dlx_replicas *rs, const dlx_model *m, const dlx_gr
         n += rs->params->items[i].t.numel;
     dlx_budget b;
     memset(&b, 0, sizeof b);
-    dlx_budget_params(&b, n, rs->n, cfg);
+    dlx_budget_params(&b, n, rs->n, dlx_plan_slots(&m->plan));
     b.activations = (double)dlx_graph_plan_bytes(g0) * rs->n;
     b.graphs = rs->n;
     b.data = data_bytes;
@@ -56,15 +56,15 @@ static int check_budget(const dlx_replicas *rs, const dlx_model *m, const dlx_gr
     return dlx_budget_check(m, &b, err);
 }
 
-int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, const dlx_optim_cfg *cfg, double data_bytes,
-                       dlx_replica_build_fn build, void *user, dlx_err *err)
+int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, dlx_replica_build_fn build,
+                       void *user, dlx_err *err)
 {
     for (int k = 0; k < rs->n; k++) {
         dlx_graph *g;
         int rc = build(user, k, &g, err);
         if (rc)
             return rc;
-        if (k == 0 && ((rc = check_budget(rs, m, g, cfg, data_bytes, err)) || (rc = dlx_params_finalize(rs->params, err)))) {
+        if (k == 0 && ((rc = check_budget(rs, m, g, data_bytes, err)) || (rc = dlx_params_finalize(rs->params, err)))) {
             dlx_graph_destroy(g);
             return rc;
         }
@@ -84,15 +84,16 @@ void dlx_replicas_free(dlx_replicas *rs)
     }
 }
 
-void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, uint64_t seed, int64_t step)
+void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, const bool *param_on, uint64_t seed,
+                                   int64_t draw)
 {
     dlx_replica *r = &rs->r[k];
-    const dlx_ctx ctx = {.training = true, .seed = seed, .step = (uint64_t)(step * rs->n + k),
+    const dlx_ctx ctx = {.training = true, .seed = seed, .step = (uint64_t)(draw * rs->n + k),
                          .threads = rs->op_threads};
     dlx_graph_forward(r->g, &ctx);
     if (!rs->grads_zero)
         memset(k == 0 ? rs->params->grads : r->grads, 0, (size_t)rs->params->total * sizeof(float));
-    dlx_graph_backward(r->g, loss, &ctx);
+    dlx_graph_backward_masked(r->g, loss, param_on, &ctx);
 }
 
 /* The batch gradient is the mean of the replicas' (each already a mean over
@@ -133,17 +134,17 @@ static void reduce_update_zero(dlx_replicas *rs, const dlx_optim *o, const dlx_o
     }
 }
 
-/* Threads for a pass over every parameter: below 64k parameters the pass
- * takes less time than starting a team. */
-static int update_threads(const dlx_replicas *rs, int threads)
+/* Threads for a pass over n parameters: below 64k the pass takes less time
+ * than starting a team. */
+static int update_threads(int64_t n, int threads)
 {
-    return rs->params->total >= 65536 ? threads : 1;
+    return n >= 65536 ? threads : 1;
 }
 
 static void reduce_grads(dlx_replicas *rs)
 {
     int64_t n = rs->params->total;
-    if (update_threads(rs, rs->workers) > 1) {
+    if (update_threads(n, rs->workers) > 1) {
 #pragma omp parallel for schedule(static) num_threads(rs->workers)
         for (int64_t i0 = 0; i0 < n; i0 += 4096)
             reduce_range(rs, i0, i0 + 4096 < n ? i0 + 4096 : n);
@@ -152,12 +153,23 @@ static void reduce_grads(dlx_replicas *rs)
     }
 }
 
-/* Worker `id` of `count`: its slice of the parameter store, cut on 16-float
- * (cache line) boundaries so no two workers write the same line. */
-static void param_slice(int64_t total, int id, int count, int64_t *lo, int64_t *hi)
+/* A cut between worker slices of [a, b): on a 16-float (cache line)
+ * boundary so no two workers write the same line. */
+static int64_t slice_cut(int64_t a, int64_t b, int i, int count)
 {
-    *lo = id == 0 ? 0 : (total * id / count) & ~(int64_t)15;
-    *hi = id == count - 1 ? total : (total * (id + 1) / count) & ~(int64_t)15;
+    if (i == 0)
+        return a;
+    if (i == count)
+        return b;
+    int64_t c = (a + (b - a) * i / count) & ~(int64_t)15;
+    return c < a ? a : c;
+}
+
+/* Worker `id` of `count`: its slice of the store's elements [a, b). */
+static void param_slice(int64_t a, int64_t b, int id, int count, int64_t *lo, int64_t *hi)
+{
+    *lo = slice_cut(a, b, id, count);
+    *hi = slice_cut(a, b, id + 1, count);
 }
 
 static int worker_id(void)
@@ -196,8 +208,9 @@ static void step_body(dlx_replicas *rs, dlx_node *const *loss, const dlx_optim *
         l += loss[k]->out.data[0];
     l /= rs->n;
     if (oc && isfinite(l)) {
-        int64_t lo, hi;
-        param_slice(rs->params->total, worker_id(), worker_count(), &lo, &hi);
+        int64_t a, b, lo, hi;
+        dlx_optim_span(o, &a, &b); /* outside it no gradient was written */
+        param_slice(a, b, worker_id(), worker_count(), &lo, &hi);
         reduce_update_zero(rs, o, oc, lo, hi);
     }
     if (worker_id() == 0)
@@ -214,7 +227,9 @@ double dlx_replicas_step(dlx_replicas *rs, dlx_node *const *loss, const dlx_opti
     int team = rs->workers;
     if (rs->op_threads > 1) {
         run(user, 0);
-        team = update_threads(rs, rs->op_threads);
+        int64_t a, b;
+        dlx_optim_span(o, &a, &b);
+        team = update_threads(b - a, rs->op_threads);
     }
     /* one worker: no team at all (a one-thread region still cost a futex
      * call per step in libgomp; the worksharing loop then runs every

@@ -59,18 +59,22 @@ void dlx_replicas_init(dlx_replicas *rs, dlx_params *params, int n, int threads)
 typedef int (*dlx_replica_build_fn)(void *user, int k, dlx_graph **g, dlx_err *err);
 /* Build every replica in the order a memory limit needs: replica 0's graph,
  * then everything the run will allocate counted and checked against m's
- * limits (models/budget.h: parameters, n gradient blocks, cfg's optimizer
- * slots, n arenas, BLAS buffers, and the family's data_bytes), the store
- * finalized, and every graph given its gradient block and arena. The
- * replicas own the graphs from then on. */
-int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, const dlx_optim_cfg *cfg, double data_bytes,
-                       dlx_replica_build_fn build, void *user, dlx_err *err);
+ * limits (models/budget.h: parameters, n gradient blocks, the optimizer
+ * slots of m's plan, n arenas, BLAS buffers, and the family's data_bytes),
+ * the store finalized, and every graph given its gradient block and arena.
+ * The replicas own the graphs from then on. */
+int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, dlx_replica_build_fn build,
+                       void *user, dlx_err *err);
 void dlx_replicas_free(dlx_replicas *rs);
 
-/* Replica k's forward and backward from `loss` (a node of its graph) at
- * global step `step`: its gradient block gets the micro-batch's gradient.
- * Call it from the step's run function. */
-void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, uint64_t seed, int64_t step);
+/* Replica k's forward and backward from `loss` (a node of its graph) for
+ * the parameters p with param_on[p] (NULL: all; dlx_graph_backward_masked);
+ * its gradient block gets the micro-batch's gradient. Random masks are
+ * drawn from counter draw * n + k: draw counts the forward passes of the
+ * run (the global step when a step has one). Call it from the step's run
+ * function. */
+void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, const bool *param_on, uint64_t seed,
+                                   int64_t draw);
 
 /* Replica k's share of a step (fill its inputs, dlx_replicas_forward_backward,
  * score it); called from worker threads, once per replica. */
@@ -79,7 +83,7 @@ typedef void (*dlx_replica_run_fn)(void *user, int k);
 /* One step's parallel part, in one parallel region: run(user, k) for every
  * replica, then, when oc is given (the optimizer does not clip) and the mean
  * loss is finite, the fused reduce + dlx_optim_apply + zero on every worker's
- * slice. loss[k] is the loss node of replica k. Returns the mean loss. */
+ * slice of o's span. loss[k] is the loss node of replica k. Returns the mean loss. */
 double dlx_replicas_step(dlx_replicas *rs, dlx_node *const *loss, const dlx_optim *o, const dlx_optim_consts *oc,
                          dlx_replica_run_fn run, void *user);
 /* After a step whose loss was finite: count the fused update (fused), or

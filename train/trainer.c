@@ -6,11 +6,11 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
+static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "optimizers", "updates", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
 static const char *const k_save[] = {"epoch", "end", NULL};
 
-int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, dlx_train_cfg *cfg, dlx_optim_cfg *optim,
-                       dlx_err *err)
+int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, const char *const *losses,
+                       dlx_train_cfg *cfg, dlx_plan *plan, dlx_err *err)
 {
     dlx_spec_node *train = dlx_spec_get(root, "train");
     if (!train)
@@ -33,11 +33,28 @@ int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, dlx_t
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(train, "shards")->loc,
                           "train.shards: %lld does not divide the batch size %lld", (long long)shards,
                           (long long)cfg->batch);
-    if (!rc) rc = dlx_optim_cfg_from_spec(train, optim, err);
+    if (!rc) rc = dlx_plan_read(train, losses, plan, err);
     cfg->save_at_end = save == 1;
     cfg->threads = (int)threads;
     cfg->shards = (int)shards;
     return rc;
+}
+
+void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, const char *const *losses,
+                          dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX])
+{
+    t->n_updates = plan->n_updates;
+    for (int u = 0; u < plan->n_updates; u++) {
+        const dlx_plan_update *pu = &plan->updates[u];
+        const dlx_plan_optim *o = &plan->optims[pu->optim];
+        dlx_update *up = &t->updates[u];
+        up->loss_name = losses[pu->loss];
+        memcpy(up->loss, loss_nodes[pu->loss], sizeof up->loss);
+        up->optim = o->o;
+        up->optim_name = plan->n_optims > 1 ? o->name : NULL;
+        up->cfg = &o->cfg;
+        up->repeat = pu->repeat;
+    }
 }
 
 /* One replica's measures, on its own cache lines (written by its worker). */
@@ -54,12 +71,14 @@ typedef struct run {
     int64_t spe, total, step0;
     double t0, t_log, t_other; /* t_other: evaluation and checkpoints */
     double *acc;               /* m->state, laid out as in trainer.h */
-    int u;                     /* the update being run */
+    int u, rep;                /* the update being run, and which of its repeats */
+    int64_t draw;              /* forward passes before this one: random masks' counter */
+    int draws_per_step;        /* the sum of the updates' repeats */
     int64_t pos;               /* the step's position in its epoch */
     measure_slot meas[DLX_REPLICAS_MAX];
 } run;
 
-_Static_assert(2 * DLX_UPDATES_MAX + DLX_MEASURES_MAX + 2 <= (int)(sizeof(((dlx_model *)0)->state) / sizeof(double)),
+_Static_assert(2 * DLX_UPDATES_MAX + DLX_MEASURES_MAX + 2 <= DLX_CKPT_STATE_MAX,
                "the loop's running sums must fit in dlx_model.state");
 
 static int acc_epoch_loss(int u) { return 2 * u; }
@@ -80,8 +99,9 @@ static void run_replica(void *user, int k)
 {
     run *r = user;
     const dlx_train_family *f = &r->t->fam;
-    f->feed(f->user, r->u, k, r->pos);
-    dlx_replicas_forward_backward(r->t->replicas, k, r->t->updates[r->u].loss[k], r->m->seed, r->m->step);
+    const dlx_update *up = &r->t->updates[r->u];
+    f->feed(f->user, r->u, r->rep, k, r->pos);
+    dlx_replicas_forward_backward(r->t->replicas, k, up->loss[k], dlx_optim_members(up->optim), r->m->seed, r->draw);
     if (f->measure)
         f->measure(f->user, r->u, k, r->meas[k].v);
 }
@@ -102,35 +122,54 @@ static int not_finite(const run *r, const dlx_update *up, double loss, int64_t e
                         up->loss_name, what, (long long)m->step + 1, (long long)epoch + 1);
 }
 
-/* Every update of one step, in order: each replica's forward and backward
- * from the update's loss in one parallel region with the reduce and the
- * update (elementwise on each worker's slice: the same bits for any number
- * of workers). Clipping needs the whole summed gradient first, so it takes
- * the unfused path after the region. No update is applied for a loss that is
- * not finite. Adds the step's losses and measures to the running sums. */
+/* One run of update u: each replica's forward and backward from its loss
+ * in one parallel region with the reduce and the update (elementwise on
+ * each worker's slice: the same bits for any number of workers). Clipping
+ * needs the whole summed gradient first, so it takes the unfused path after
+ * the region. No update is applied for a loss that is not finite. */
+static int run_update(run *r, int u, int64_t epoch, double lr, double *loss, dlx_err *err)
+{
+    dlx_trainer *t = r->t;
+    const dlx_update *up = &t->updates[u];
+    dlx_optim_consts oc;
+    dlx_optim_prepare(up->optim, lr, &oc);
+    const bool fused = !dlx_optim_clips(up->optim);
+    r->u = u;
+    *loss = dlx_replicas_step(t->replicas, up->loss, up->optim, fused ? &oc : NULL, run_replica, r);
+    r->draw++;
+    if (!isfinite(*loss))
+        return not_finite(r, up, *loss, epoch, err);
+    dlx_replicas_end_step(t->replicas, up->optim, lr, fused);
+    for (int i = 0; i < t->fam.n_measures; i++) {
+        double s = 0.0;
+        for (int k = 0; k < t->replicas->n; k++)
+            s += r->meas[k].v[i];
+        r->acc[acc_measure(r, i)] += s;
+    }
+    return 0;
+}
+
+/* Every update of one step, in order, each repeat times; adds the step's
+ * losses (the mean over repeats) and measures to the running sums. */
 static int take_step(run *r, int64_t epoch, double *lr, dlx_err *err)
 {
     dlx_model *m = r->m;
     dlx_trainer *t = r->t;
     double loss[DLX_UPDATES_MAX];
     r->pos = m->step % r->spe;
+    r->draw = m->step * r->draws_per_step;
     for (int u = 0; u < t->n_updates; u++) {
         const dlx_update *up = &t->updates[u];
         lr[u] = dlx_optim_lr(up->cfg, m->step, r->spe, r->total);
-        dlx_optim_consts oc;
-        dlx_optim_prepare(up->optim, lr[u], &oc);
-        const bool fused = !dlx_optim_clips(up->optim);
-        r->u = u;
-        loss[u] = dlx_replicas_step(t->replicas, up->loss, up->optim, fused ? &oc : NULL, run_replica, r);
-        if (!isfinite(loss[u]))
-            return not_finite(r, up, loss[u], epoch, err);
-        dlx_replicas_end_step(t->replicas, up->optim, lr[u], fused);
-        for (int i = 0; i < t->fam.n_measures; i++) {
-            double s = 0.0;
-            for (int k = 0; k < t->replicas->n; k++)
-                s += r->meas[k].v[i];
-            r->acc[acc_measure(r, i)] += s;
+        loss[u] = 0.0;
+        for (r->rep = 0; r->rep < up->repeat; r->rep++) {
+            double l;
+            int rc = run_update(r, u, epoch, lr[u], &l, err);
+            if (rc)
+                return rc;
+            loss[u] += l;
         }
+        loss[u] /= up->repeat;
     }
     m->step++;
     for (int u = 0; u < t->n_updates; u++) {
@@ -150,7 +189,13 @@ static int log_losses(run *r, const double *lr, dlx_err *err)
     for (int u = 0; u < r->t->n_updates && !rc; u++) {
         snprintf(name, sizeof name, "train_%s", r->t->updates[u].loss_name);
         rc = dlx_metrics_append(r->mx, name, r->m->step, r->acc[acc_log_loss(u)] / r->acc[acc_log_steps(r)], err);
-        if (!rc) rc = dlx_metrics_append(r->mx, "lr", r->m->step, lr[u], err);
+        const char *on = r->t->updates[u].optim_name;
+        bool first = true; /* an optimizer's lr once, at its first update */
+        for (int v = 0; v < u; v++)
+            first = first && r->t->updates[v].optim != r->t->updates[u].optim;
+        if (on)
+            snprintf(name, sizeof name, "lr_%s", on);
+        if (!rc && first) rc = dlx_metrics_append(r->mx, on ? name : "lr", r->m->step, lr[u], err);
         r->acc[acc_log_loss(u)] = 0.0;
     }
     r->acc[acc_log_steps(r)] = 0.0;
@@ -323,9 +368,53 @@ static int finish(run *r, dlx_err *err)
     return rc;
 }
 
+/* Name the running sums (trainer.h) in m->state; a resumed run takes each
+ * value by name from the checkpoint's, or in order from a version-1
+ * checkpoint's unnamed vector of the same length. */
+static int init_state(run *r, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    const dlx_trainer *t = r->t;
+    char names[DLX_CKPT_STATE_MAX][DLX_CKPT_NAME_MAX];
+    int n = acc_log_steps(r) + 1;
+    for (int u = 0; u < t->n_updates; u++) {
+        snprintf(names[acc_epoch_loss(u)], DLX_CKPT_NAME_MAX, "%.36s.epoch_sum", t->updates[u].loss_name);
+        snprintf(names[acc_log_loss(u)], DLX_CKPT_NAME_MAX, "%.36s.log_sum", t->updates[u].loss_name);
+    }
+    for (int i = 0; i < t->fam.n_measures; i++)
+        snprintf(names[acc_measure(r, i)], DLX_CKPT_NAME_MAX, "%.36s.epoch_sum", t->fam.measures[i].name);
+    snprintf(names[acc_epoch_steps(r)], DLX_CKPT_NAME_MAX, "epoch_steps");
+    snprintf(names[acc_log_steps(r)], DLX_CKPT_NAME_MAX, "log_steps");
+    double vals[DLX_CKPT_STATE_MAX] = {0};
+    bool positional = m->resumed && m->n_state == n && !m->state_name[0][0];
+    for (int i = 0; i < n && m->resumed; i++) {
+        int j = positional ? i : -1;
+        for (int k = 0; k < m->n_state && j < 0; k++)
+            if (!strcmp(m->state_name[k], names[i]))
+                j = k;
+        if (j < 0 && m->n_state > 0) /* a checkpoint with state must have all of it */
+            return dlx_err_setf(err, DLX_EFORMAT, DLX_NOLOC,
+                                "%s/checkpoint.h5 has no /state/%s that the loop needs to resume", m->run_dir,
+                                names[i]);
+        vals[i] = j >= 0 ? m->state[j] : 0.0;
+    }
+    memset(m->state, 0, sizeof m->state);
+    memset(m->state_name, 0, sizeof m->state_name);
+    memcpy(m->state, vals, sizeof vals);
+    memcpy(m->state_name, names, (size_t)n * sizeof names[0]);
+    m->n_state = n;
+    r->acc = m->state;
+    r->draws_per_step = 0;
+    for (int u = 0; u < t->n_updates; u++)
+        r->draws_per_step += t->updates[u].repeat;
+    return 0;
+}
+
 static int check_trainer(const dlx_trainer *t, int64_t spe, dlx_err *err)
 {
     DLX_ASSERT(t->n_updates >= 1 && t->n_updates <= DLX_UPDATES_MAX && t->replicas && t->fam.feed);
+    for (int u = 0; u < t->n_updates; u++)
+        DLX_ASSERT(t->updates[u].optim && t->updates[u].repeat >= 1);
     DLX_ASSERT(t->fam.n_measures >= 0 && t->fam.n_measures <= DLX_MEASURES_MAX);
     if (spe == 0)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
@@ -377,6 +466,7 @@ int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
     r.total = t->cfg.epochs * r.spe;
     char path[600];
     int rc = check_trainer(t, r.spe, err);
+    if (!rc) rc = init_state(&r, err);
     if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);
     if (!rc) rc = dlx_metrics_open(path, m->resumed, m->step, &r.mx, err);
     if (rc)
@@ -387,11 +477,6 @@ int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
     double *prof = NULL;
     if (m->profile && (prof = calloc(2 * (size_t)g0->n, sizeof *prof)))
         g0->prof = prof; /* replica 0 stands for all: they run the same graph */
-    int n_acc = acc_log_steps(&r) + 1;
-    r.acc = m->state;
-    if (!m->resumed || m->n_state != n_acc)
-        memset(m->state, 0, sizeof m->state);
-    m->n_state = n_acc;
     r.t0 = r.t_log = now_s();
     r.step0 = m->step;
     bool done;

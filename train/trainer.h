@@ -1,30 +1,28 @@
 /* The training loop, once for the families that train by gradient.
  *
- * Per step, for each update of the update order: the learning rate from the
- * update's schedule and its optimizer's constants, then every replica
+ * Per step, for each update of the update order (train/plan.h), repeat
+ * times: the learning rate from its optimizer's schedule, then every replica
  * (train/replica.h) fed by the family, forward, backward from the update's
- * loss and scored by the family, the ordered reduce and the optimizer. Around
- * it: the NaN/Inf guard (names the loss and the step, and the last good
- * checkpoint, which stays intact), train_<loss> and lr metrics every
- * log_every steps, progress with ETA, the family's evaluation at the end of
- * an epoch (every eval_every epochs and after the last), checkpoints
- * (checkpoint_every steps, each epoch or only at the end: save), --stop-at,
- * the stop flag of a signal handler, --profile, and the running sums in
- * m->state, so a checkpoint carries them and a resumed run logs the values
- * of an uninterrupted one.
+ * loss for the optimizer's parameters only, scored by the family, the
+ * ordered reduce and that optimizer's update. Around it: the NaN/Inf guard
+ * (names the loss and the step, and the last good checkpoint, which stays
+ * intact), train_<loss> and lr_<optimizer> metrics every log_every steps
+ * (plain "lr" with one optimizer), progress with ETA, the family's
+ * evaluation at the end of an epoch (every eval_every epochs and after the
+ * last), checkpoints (checkpoint_every steps, each epoch or only at the end:
+ * save), --stop-at, the stop flag of a signal handler, --profile, and the
+ * running sums in m->state, so a checkpoint carries them and a resumed run
+ * logs the values of an uninterrupted one.
  *
- * The family builds the replicas and names, per update, the loss node of
- * each replica and the optimizer; it provides the data order, the feeds,
- * the per-step measures (summed over the epoch), the evaluation and an
- * end-of-training hook. Today the update order has one entry (one loss, the
- * model's optimizer over every parameter); several named losses and
- * optimizers over parameter groups come with checkpoints that hold one
- * optimizer state per update.
+ * The family builds the replicas and names, per loss, its node in each
+ * replica (dlx_trainer_set_plan); it provides the data order, the feeds, the
+ * per-step measures (summed over the epoch), the evaluation and an
+ * end-of-training hook.
  *
- * m->state layout (checkpointed as /state): per update its epoch and log
- * loss sums, then each measure's epoch sum, then the epoch and log step
- * counts (one update and train_accuracy: epoch loss, log loss, right
- * answers, epoch steps, log steps).
+ * m->state (checkpointed as /state/<name>): per update "<loss>.epoch_sum"
+ * and "<loss>.log_sum", per measure "<measure>.epoch_sum", then
+ * "epoch_steps" and "log_steps". A version-1 checkpoint's unnamed vector
+ * had that order for its one update.
  */
 #ifndef DLX_TRAINER_H
 #define DLX_TRAINER_H
@@ -37,10 +35,12 @@
 #include "../core/optim.h"
 #include "../core/spec.h"
 #include "../models/run.h"
+#include "plan.h"
 #include "replica.h"
 
-/* The train: map, read by dlx_train_cfg_read: the loop's keys, the
- * replicas' (shards, threads) and the optimizer's (optimizer, schedule). */
+/* The train: map, read by dlx_train_cfg_read: the loop's keys and the
+ * replicas' (shards, threads); the plan's (optimizers, updates, and the
+ * older optimizer and schedule) go to the model's dlx_plan. */
 typedef struct dlx_train_cfg {
     int64_t epochs, batch;
     int64_t checkpoint_every; /* steps; 0 = none between epochs */
@@ -58,20 +58,21 @@ typedef struct dlx_train_defaults {
 } dlx_train_defaults;
 
 /* Read and check the spec's train: map (root: the spec's root) with the
- * family's defaults def; the optimizer and its schedule go to optim
- * (core/optim.h). */
-int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, dlx_train_cfg *cfg, dlx_optim_cfg *optim,
-                       dlx_err *err);
+ * family's defaults def and loss names (NULL-terminated; the first is the
+ * default update's); the optimizers and update order go to plan. */
+int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, const char *const *losses,
+                       dlx_train_cfg *cfg, dlx_plan *plan, dlx_err *err);
 
 /* One entry of the update order: a loss and the optimizer it drives. */
 typedef struct dlx_update {
     const char *loss_name;            /* "loss": metric train_<loss_name>, named by the NaN guard */
     dlx_node *loss[DLX_REPLICAS_MAX]; /* the loss node of each replica's graph */
-    dlx_optim *optim;                 /* over every parameter of the replicas' store */
+    dlx_optim *optim;                 /* over its parameter group */
+    const char *optim_name;           /* its lr metric: lr_<name> (lr with one optimizer) */
     const dlx_optim_cfg *cfg;         /* its learning-rate schedule */
+    int repeat;                       /* runs per step, each on fresh feeds */
 } dlx_update;
 
-#define DLX_UPDATES_MAX 1
 #define DLX_MEASURES_MAX 4
 
 /* A per-step measure: its epoch value is the sum of the steps' values over
@@ -87,9 +88,10 @@ typedef struct dlx_train_family {
     int64_t samples; /* training samples; an epoch is samples / batch steps */
     /* Before the first step of `epoch` (0-based) that this run does: its data order. */
     void (*begin_epoch)(void *user, int64_t epoch);
-    /* Fill replica k's inputs for update u at step `pos` of the epoch. Runs
-     * on a worker thread: touch only what belongs to replica k. */
-    void (*feed)(void *user, int u, int k, int64_t pos);
+    /* Fill replica k's inputs for run `rep` (0-based, < repeat) of update u
+     * at step `pos` of the epoch; m->step is the global step. Runs on a
+     * worker thread: touch only what belongs to replica k. */
+    void (*feed)(void *user, int u, int rep, int k, int64_t pos);
     /* After replica k's backward: its values of this step's measures (NULL
      * when there are none). Runs on a worker thread like feed. */
     void (*measure)(void *user, int u, int k, double *values);
@@ -109,6 +111,11 @@ typedef struct dlx_trainer {
     dlx_update updates[DLX_UPDATES_MAX];
     dlx_train_family fam;
 } dlx_trainer;
+
+/* The update order of plan (its optimizers created): loss_nodes[l][k] is
+ * loss l (an index in losses) in replica k. */
+void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, const char *const *losses,
+                          dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX]);
 
 /* Train m from m->step to the end of cfg.epochs (or m->stop_at), writing
  * metrics.h5 and checkpoints to m->run_dir, calling m->hooks. Sets

@@ -1,0 +1,66 @@
+/* bce_logits: binary cross-entropy of logits l against a constant target t
+ * in [0, 1] (attr), averaged over every element -> (1):
+ *
+ *   loss = (1/numel) sum_i max(l_i, 0) - l_i t + log(1 + exp(-|l_i|))
+ *   dl_i = g (sigmoid(l_i) - t) / numel
+ *
+ * PyTorch's binary_cross_entropy_with_logits, in its overflow-free form;
+ * summed in double. A GAN's discriminator losses are bce(D(x), 1) and
+ * bce(D(G(z)), 0); the generator's non-saturating loss bce(D(G(z)), 1).
+ * Saved for backward: nothing. Non-differentiable points: none.
+ */
+#include <math.h>
+
+#include "ops.h"
+
+static int bce_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_bce_attr *a = n->attr;
+    if (!(a->target >= 0.0f && a->target <= 1.0f))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "bce_logits: the target must lie in [0, 1], got %g",
+                            (double)a->target);
+    if (n->in[0]->out.numel < 1)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "bce_logits: no logits");
+    n->out.shape = dlx_shape_1d(1);
+    return 0;
+}
+
+static void bce_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_bce_attr *a = n->attr;
+    const float *l = n->in[0]->out.data;
+    const int64_t numel = n->in[0]->out.numel;
+    double sum = 0.0, t = a->target;
+    for (int64_t i = 0; i < numel; i++) {
+        double x = l[i];
+        sum += (x > 0 ? x : 0.0) - x * t + log1p(exp(-fabs(x)));
+    }
+    n->out.data[0] = (float)(sum / (double)numel);
+}
+
+static void bce_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    float *dl = n->in[0]->out.grad;
+    if (!dl)
+        return;
+    const dlx_bce_attr *a = n->attr;
+    const float *l = n->in[0]->out.data;
+    const int64_t numel = n->in[0]->out.numel;
+    const float g = (float)((double)n->out.grad[0] / (double)numel);
+    for (int64_t i = 0; i < numel; i++) {
+        float s = 1.0f / (1.0f + expf(-l[i]));
+        dl[i] += g * (s - a->target);
+    }
+}
+
+const dlx_op_vtbl dlx_op_bce_logits = {
+    .name = "bce_logits",
+    .n_in_min = 1,
+    .n_in_max = 1,
+    .attr_size = sizeof(dlx_bce_attr),
+    .infer = bce_infer,
+    .forward = bce_forward,
+    .backward = bce_backward,
+};

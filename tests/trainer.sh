@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# The one trainer, end to end (tests/trainer.sh CASE):
+#   compat_v1   a version-1 checkpoint (written by the landed dlx before the
+#               named optimizers, stopped at step 5) resumes to the very bits
+#               of an uninterrupted run
+#   gan_modes   a two-network model from YAML alone: a GAN on a ring of 8
+#               Gaussians, two Adam optimizers alternating; its samples cover
+#               the 8 modes (counted), samples.png and the v2 checkpoint layout
+#   gan_resume  --stop-at 137 then --resume == an uninterrupted run, bit for
+#               bit (checkpoint and metrics); --profile on the resumed part
+#   gan_threads 1 and 2 threads give the same bits
+#   gan_errors  a GAN spec without updates, an unknown network, loss or
+#               optimizer, a loss updated twice: exit 2 at the line; SIGTERM
+#               checkpoints and stops with exit 1; the NaN guard names the loss
+#   gradcheck   dlx gradcheck on each named loss of the GAN, and --loss
+# Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
+set -uo pipefail
+
+SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+DLX=${DLX_BIN:-$SRC/build/dlx}
+case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
+export OPENBLAS_NUM_THREADS=1
+CASE=${1:-}
+GAN=$SRC/tests/data/gan/ring.yaml
+[ -x "$DLX" ] || { echo "trainer.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
+command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-trainer.XXXXXX") || exit 1
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+FAILS=0
+
+fail() {
+    FAILS=$((FAILS + 1))
+    echo "FAIL: $1"
+    shift
+    for l in "$@"; do echo "  $l"; done
+}
+
+# check DESC RC SUBSTRING CMD...: CMD ends within 300 s with exit RC and
+# SUBSTRING in its output (stderr and stdout together, kept in out.txt).
+check() {
+    local desc=$1 want=$2 sub=$3 rc
+    shift 3
+    timeout 300 "$@" >out.txt 2>&1
+    rc=$?
+    if [ "$rc" != "$want" ] || ! grep -qF -- "$sub" out.txt; then
+        fail "$desc" "command: $*" "expected exit $want and output containing: $sub" "got exit $rc:"
+        head -n 12 out.txt | sed 's/^/  | /'
+    fi
+}
+
+# same DESC A B: two run directories hold bit-identical checkpoints and metrics.
+same() {
+    local f
+    for f in checkpoint.h5 metrics.h5; do
+        h5diff "$2/$f" "$3/$f" >h5diff.out 2>&1 ||
+            fail "$1: $f differs" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
+    done
+}
+
+json_field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2"; }
+
+case_compat_v1() {
+    [ -e "$DLX_DATA_DIR/mnist/train-images-idx3-ubyte" ] || [ -e "$DLX_DATA_DIR/mnist/train-images-idx3-ubyte.gz" ] ||
+        { echo "SKIP: MNIST not found under $DLX_DATA_DIR"; exit 77; }
+    local spec=$SRC/tests/data/compat/resume_v1.yaml
+    mkdir v1 && cp "$SRC"/tests/data/compat/resume_v1_step5/*.h5 v1/
+    check "resume from a version-1 checkpoint" 0 "resuming from v1/checkpoint.h5 at step 5" \
+        "$DLX" train "$spec" --out v1 --resume
+    check "the uninterrupted run" 0 '"step":16' "$DLX" train "$spec" --out straight --json --quiet
+    sed -E 's/,"(train_seconds|step_seconds|images_per_second)":[0-9.e+-]+//g' out.txt >straight.json
+    for g in /params /optim/optimizer; do
+        h5diff v1/checkpoint.h5 straight/checkpoint.h5 $g $g >h5diff.out 2>&1 ||
+            fail "resumed from v1 == uninterrupted in $g" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
+    done
+    h5diff v1/metrics.h5 straight/metrics.h5 >h5diff.out 2>&1 ||
+        fail "resumed from v1: the same metrics rows (its /state was read in order)" "$(head -n 6 h5diff.out)"
+    check "the resumed checkpoint is version 2" 0 "format version: 2" "$DLX" inspect v1/checkpoint.h5
+    grep -qF "optimizer optimizer: 16 updates" out.txt || fail "inspect shows the optimizer's update count" "$(head -n 8 out.txt)"
+    check "the committed fixture is version 1" 0 "format version: 1" "$DLX" inspect "$SRC/tests/data/compat/resume_v1_step5/checkpoint.h5"
+}
+
+case_gan_modes() {
+    check "the GAN trains from YAML alone" 0 '"modes":8' "$DLX" train "$GAN" --out gan --json --quiet
+    [ -s gan/samples.png ] || fail "samples.png is written"
+    local hq
+    hq=$(json_field high_quality out.txt)
+    awk -v h="$hq" 'BEGIN { exit !(h > 0.5) }' || fail "most samples lie within 3 std of a mode" "high_quality $hq"
+    check "inspect shows each optimizer's update count" 0 "/optim/d/t" "$DLX" inspect gan/checkpoint.h5
+    for p in /optim/g/t /optim/d/gen. /params/gen.linear1.weight /params/disc.linear3.bias /state/d_loss.epoch_sum; do
+        case $p in
+        /optim/d/gen.) grep -qF "$p" out.txt && fail "optimizer d holds no slot of the generator's parameters" ;;
+        *) grep -qF "$p" out.txt || fail "the checkpoint holds $p" ;;
+        esac
+    done
+    for m in train_d_loss train_g_loss lr_d lr_g modes high_quality; do
+        check "metrics.h5 has $m" 0 "$m" "$DLX" inspect gan/metrics.h5
+    done
+}
+
+case_gan_resume() {
+    local s=(--set train.epochs=3)
+    check "GAN straight (300 steps)" 0 '"step":300' "$DLX" train "$GAN" "${s[@]}" --out straight --json --quiet
+    check "GAN --stop-at 137" 0 "stopped at step 137 of 300" "$DLX" train "$GAN" "${s[@]}" --out split --stop-at 137
+    check "GAN --resume --profile" 0 "resuming from split/checkpoint.h5 at step 137" \
+        "$DLX" train "$GAN" "${s[@]}" --out split --resume --profile
+    grep -qF "profile of shard 0, per step" out.txt || fail "--profile prints its table for a GAN run"
+    grep -qF "g_loss" out.txt || fail "the profile names the GAN's nodes"
+    same "GAN stopped at 137 + resumed == straight" straight split
+}
+
+case_gan_threads() {
+    local s=(--set train.epochs=2)
+    check "GAN on 1 thread" 0 '"step":200' "$DLX" train "$GAN" "${s[@]}" --threads 1 --out t1 --json --quiet
+    check "GAN on 2 threads" 0 '"step":200' "$DLX" train "$GAN" "${s[@]}" --threads 2 --out t2 --json --quiet
+    same "GAN: 1 thread == 2 threads" t1 t2
+}
+
+case_gan_errors() {
+    sed '/^  updates:/d' "$GAN" >no_updates.yaml
+    check "a GAN without train.updates" 2 "a gan trains d_loss and g_loss" "$DLX" train no_updates.yaml --out e
+    check "an unknown network in params:" 2 "the model has no network 'discriminator' (it has: gen, disc)" \
+        "$DLX" train "$GAN" --set train.optimizers.d.params=discriminator --out e
+    check "an unknown loss in updates" 2 "unknown loss 'd_los'; did you mean 'd_loss'?" \
+        "$DLX" train "$GAN" --set 'train.updates=[{loss: d_los, optimizer: d}, {loss: g_loss, optimizer: g}]' --out e
+    check "an unknown optimizer in updates" 2 "unknown optimizer 'h'" \
+        "$DLX" train "$GAN" --set 'train.updates=[{loss: d_loss, optimizer: h}, {loss: g_loss, optimizer: g}]' --out e
+    check "a loss updated twice" 2 "use repeat: to update it again" \
+        "$DLX" train "$GAN" --set 'train.updates=[{loss: d_loss, optimizer: d}, {loss: d_loss, optimizer: g}]' --out e
+    check "train.optimizer beside train.optimizers" 2 "cannot both be given" \
+        "$DLX" train "$GAN" --set 'train.optimizer={type: sgd}' --out e
+    check "a huge learning rate stops at a non-finite loss, naming it" 1 "_loss is" \
+        "$DLX" train "$GAN" --set train.epochs=1 --set 'train.optimizers.d={params: disc, type: sgd, lr: 10}' \
+        --set 'train.optimizers.g={params: gen, type: sgd, lr: 10}' --set train.checkpoint_every=1 --out nan
+    grep -qF "nan/checkpoint.h5" out.txt || fail "the NaN guard names the last good checkpoint" "$(tail -n 2 out.txt)"
+    # SIGTERM: a checkpoint, exit 1, and --resume carries on to the same bits
+    "$DLX" train "$GAN" --set train.epochs=20 --out sig >sig.out 2>&1 &
+    local pid=$! rc
+    sleep 1.5
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid"
+    rc=$?
+    if [ "$rc" = 0 ]; then
+        echo "note: the run finished before SIGTERM arrived"
+    elif [ "$rc" != 1 ] || ! grep -qF "interrupted at step" sig.out; then
+        fail "SIGTERM stops a GAN run with exit 1 and 'interrupted at step'" "got exit $rc" "$(tail -n 3 sig.out)"
+    else
+        check "--resume after SIGTERM" 0 "resuming from sig/checkpoint.h5" \
+            "$DLX" train "$GAN" --set train.epochs=20 --out sig --resume
+    fi
+}
+
+case_gradcheck() {
+    # tanh: a kink-free point; the float32 loss limits the step to about 1e-2
+    sed 's/activation: relu/activation: tanh/' "$GAN" >tanh.yaml
+    check "gradcheck of both GAN losses" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2
+    grep -qE "worst: (d|g)_loss" out.txt || fail "the report names the loss of the worst coordinate"
+    check "gradcheck --loss g_loss" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2 --loss g_loss
+    check "gradcheck --loss with a name the family lacks" 2 "a gan has the losses d_loss and g_loss" \
+        "$DLX" gradcheck tanh.yaml --loss x_loss
+}
+
+case $CASE in
+compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gradcheck) "case_$CASE" ;;
+*)
+    echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gradcheck)" >&2
+    exit 2
+    ;;
+esac
+if [ "$FAILS" -gt 0 ]; then
+    echo "trainer $CASE: $FAILS check(s) FAILED"
+    exit 1
+fi
+echo "trainer $CASE: ok"
+exit 0
