@@ -121,41 +121,47 @@ static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *linfo, voi
     return 0;
 }
 
-/* Cut every series back to the rows with step <= resume_step. */
-static int truncate_series(hid_t f, const char *file, int64_t resume_step, dlx_err *err)
+/* The rows of every series of the file at path with step <= resume_step (up
+ * to the first later row), appended to m as pending rows: a resumed run
+ * writes a fresh file from them, so nothing of a hostile file's layout (a
+ * chunk two datasets share, an odd float type) is carried into the file dlx
+ * then appends to. */
+static int load_kept_rows(dlx_metrics *m, const char *path, int64_t resume_step, dlx_err *err)
 {
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, path, err);
+    if (rc)
+        return rc;
     name_list l = {0};
-    int rc = 0;
-    const dlx_h5r r = {f, file};
-    if (!dlx_h5r_is_group(&r, "/metrics")) /* e.g. an external link: never followed */
-        return h5io_fail(err, DLX_EFORMAT, file, "/metrics is not a group stored in the file");
-    if (H5Literate_by_name(f, "/metrics", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &l,
-                           H5P_DEFAULT) < 0) {
-        rc = l.oom ? h5io_fail(err, DLX_ENOMEM, file, "out of memory")
-                   : h5io_fail(err, DLX_EFORMAT, file, "cannot list /metrics");
-        goto out_names;
+    if (!dlx_h5r_exists(&r, "/metrics"))
+        goto out;
+    if (!dlx_h5r_is_group(&r, "/metrics")) { /* e.g. an external link: never followed */
+        rc = h5io_fail(err, DLX_EFORMAT, path, "/metrics is not a group stored in the file");
+        goto out;
+    }
+    if (H5Literate_by_name(r.f, "/metrics", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &l, H5P_DEFAULT) < 0) {
+        rc = l.oom ? h5io_fail(err, DLX_ENOMEM, path, "out of memory")
+                   : h5io_fail(err, DLX_EFORMAT, path, "cannot list /metrics");
+        goto out;
     }
     for (int i = 0; i < l.n && !rc; i++) {
         int64_t n;
-        double *rows;
+        double *rows = NULL;
         hid_t d;
-        rc = open_series(f, file, l.names[i], &d, &n, err);
+        rc = open_series(r.f, path, l.names[i], &d, &n, err);
         if (rc)
             break;
-        rc = read_rows(f, file, d, l.names[i], &rows, err);
-        if (!rc) {
-            int64_t keep = 0;
-            while (keep < n && rows[2 * keep] <= (double)resume_step)
-                keep++;
-            hsize_t dims[2] = {(hsize_t)keep, 2};
-            if (keep < n && H5Dset_extent(d, dims) < 0)
-                rc = h5io_fail(err, DLX_EIO, file, "cannot truncate /metrics/%s", l.names[i]);
-            free(rows);
-        }
+        rc = read_rows(r.f, path, d, l.names[i], &rows, err);
         H5Dclose(d);
+        if (!rc && !find_series(m, l.names[i], true)) /* kept, if empty */
+            rc = h5io_fail(err, DLX_ENOMEM, path, "out of memory");
+        for (int64_t k = 0; !rc && k < n && rows[2 * k] <= (double)resume_step; k++)
+            rc = dlx_metrics_append(m, l.names[i], (int64_t)rows[2 * k], rows[2 * k + 1], err);
+        free(rows);
     }
-out_names:
+out:
     free(l.names);
+    dlx_h5r_close(&r);
     return rc;
 }
 
@@ -199,6 +205,54 @@ static int copy_file(const char *src, const char *dst, dlx_err *err)
     return rc;
 }
 
+static int flush_series(hid_t f, const char *file, series *s, dlx_err *err);
+static int create_series(hid_t f, const char *file, const char *path, dlx_err *err);
+
+/* A fresh metrics file at w->tmp with an empty /metrics group, the pending
+ * rows of m (a resumed run's kept rows) written into it. */
+static int create_fresh(dlx_metrics *m, dlx_h5w *w, dlx_err *err)
+{
+    const char *path = m->path;
+    hid_t fapl = dlx_h5r_fapl();
+    if (fapl < 0)
+        return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
+    errno = 0;
+    w->f = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    int e = errno;
+    H5Pclose(fapl);
+    if (w->f < 0) { /* (a full disk: the file may exist, empty) */
+        char why[160];
+        dlx_h5r_reason(why);
+        unlink(w->tmp);
+        return h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", w->tmp,
+                         e ? strerror(e) : why[0] ? why : "unknown error");
+    }
+    uint64_t bytes = 65536;
+    for (int i = 0; i < m->n; i++)
+        bytes += 32768 + 16 * (uint64_t)m->s[i].n;
+    int rc = h5io_reserve(w->tmp, path, bytes, err);
+    hid_t g = rc ? -1 : H5Gcreate2(w->f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0 && !rc)
+        rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
+    else if (g >= 0)
+        H5Gclose(g);
+    char obj[DLX_NAME_MAX + 16];
+    for (int i = 0; i < m->n && !rc; i++) {
+        snprintf(obj, sizeof obj, "/metrics/%s", m->s[i].name);
+        rc = m->s[i].n > 0 ? flush_series(w->f, path, &m->s[i], err) : create_series(w->f, path, obj, err);
+    }
+    return rc;
+}
+
+static void metrics_free(dlx_metrics *m)
+{
+    for (int i = 0; i < m->n; i++)
+        free(m->s[i].rows);
+    free(m->s);
+    free(m->path);
+    free(m);
+}
+
 int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
                      dlx_err *err)
 {
@@ -208,69 +262,22 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
         free(m);
         return h5io_fail(err, DLX_ENOMEM, path, "out of memory");
     }
-    /* every change goes to a copy renamed over the file: a kill at any moment
-     * leaves either the old or the new metrics.h5, never a torn one */
+    /* every change goes to a new file renamed over the old one: a kill at
+     * any moment leaves either the old or the new metrics.h5, never a torn one */
     dlx_h5w w;
     int rc = h5io_tmp_name(&w, m->path, err);
-    if (rc)
-        goto out_free;
-    if (resume && access(path, F_OK) == 0) {
-        /* the file on disk is anyone's: probed before HDF5 parses the copy */
-        rc = dlx_h5r_probe(path, err);
-        if (!rc)
-            rc = copy_file(path, w.tmp, err);
-        struct stat st;
-        if (!rc && stat(w.tmp, &st) == 0)
-            rc = h5io_reserve(w.tmp, path, (uint64_t)st.st_size + 65536, err);
-        if (!rc)
-            rc = h5io_open_file(w.tmp, true, &w.f, err);
-        if (rc) {
-            unlink(w.tmp);
-            goto out_free;
-        }
-        const dlx_h5r r = {w.f, path};
-        if (dlx_h5r_exists(&r, "/metrics"))
-            rc = truncate_series(w.f, path, resume_step, err);
-        else if (H5Gclose(H5Gcreate2(w.f, "/metrics", H5P_DEFAULT, H5P_DEFAULT,
-                                                 H5P_DEFAULT)) < 0)
-            rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
-    } else {
-        hid_t fapl = dlx_h5r_fapl();
-        if (fapl < 0) {
-            rc = h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
-            goto out_free;
-        }
-        errno = 0;
-        w.f = H5Fcreate(w.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-        int e = errno;
-        H5Pclose(fapl);
-        if (w.f < 0) { /* (a full disk: the file may exist, empty) */
-            char why[160];
-            dlx_h5r_reason(why);
-            unlink(w.tmp);
-            rc = h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", w.tmp,
-                           e ? strerror(e) : why[0] ? why : "unknown error");
-            goto out_free;
-        }
-        rc = h5io_reserve(w.tmp, path, 65536, err);
-        hid_t g = rc ? -1 : H5Gcreate2(w.f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-        if (g < 0 && !rc)
-            rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
-        else if (g >= 0)
-            H5Gclose(g);
-    }
-    if (rc)
+    if (!rc && resume && access(path, F_OK) == 0)
+        rc = load_kept_rows(m, path, resume_step, err);
+    if (!rc && (rc = create_fresh(m, &w, err)) && w.f >= 0)
         dlx_h5w_abort(&w);
-    else
+    else if (!rc)
         rc = dlx_h5w_commit(&w, err);
-    if (rc)
-        goto out_free;
+    if (rc) {
+        metrics_free(m);
+        return rc;
+    }
     *out = m;
     return 0;
-out_free:
-    free(m->path);
-    free(m);
-    return rc;
 }
 
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value, dlx_err *err)
@@ -401,11 +408,7 @@ void dlx_metrics_close(dlx_metrics *m)
     if (!m)
         return;
     dlx_metrics_flush(m, NULL); /* best effort: call flush first to see errors */
-    for (int i = 0; i < m->n; i++)
-        free(m->s[i].rows);
-    free(m->s);
-    free(m->path);
-    free(m);
+    metrics_free(m);
 }
 
 int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err)
