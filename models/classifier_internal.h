@@ -1,0 +1,56 @@
+/* The classifier family's shared state, between models/classifier.c (spec,
+ * graphs, feeds, training) and models/classifier_eval.c (evaluation and
+ * pictures). Not a public header: only those two files include it.
+ */
+#ifndef DLX_CLASSIFIER_INTERNAL_H
+#define DLX_CLASSIFIER_INTERNAL_H
+
+#include <stdint.h>
+
+#include "../core/data.h"
+#include "../core/layers.h"
+#include "../train/images.h"
+#include "../train/trainer.h"
+
+#define MAX_WRONG 100
+#define MAX_SHARDS DLX_REPLICAS_MAX
+
+/* The classifier's side of replica k: its nodes, its rows and its
+ * evaluation partial sums. */
+typedef struct shard {
+    dlx_node *x, *y, *logits, *loss;
+    uint32_t *idx;
+    double nll;
+    int64_t correct;
+    uint32_t wrong[MAX_WRONG];
+    int n_wrong;
+    char pad[64]; /* shards are written by different workers: no shared cache line */
+} shard;
+
+typedef struct clf {
+    dlx_images im; /* data: and its splits */
+    dlx_train_cfg tc;
+    /* graphs: one replica per shard of the batch */
+    int n_shards;
+    int64_t shard_batch;
+    dlx_replicas reps;
+    shard sh[MAX_SHARDS];
+    dlx_layers_out layers;
+    /* evaluation extras */
+    uint32_t wrong[MAX_WRONG];
+    int n_wrong;
+} clf;
+
+/* Argmax per row (right answers; misclassified indices into c when given)
+ * and, when nll is given, -log p(label) summed in double. */
+void clf_score_rows(const float *logits, const float *labels, int rows, int k, double *nll, int64_t *correct,
+                    const uint32_t *idx, shard *c);
+/* Loss and accuracy of the model on d, through the replicas' graphs; the
+ * first misclassified indices go to c->wrong. */
+int clf_evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, double *acc);
+/* dlx_family.evaluate: on `data` ("mnist:test"; NULL = the spec's test split). */
+int clf_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err);
+/* filters.png (first-layer filters) and misclassified.png in the run directory. */
+int clf_write_pictures(dlx_model *m, clf *c, dlx_err *err);
+
+#endif
