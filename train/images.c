@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "../core/png.h"
+#include "../core/rng.h"
 
 static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
 
@@ -109,6 +110,62 @@ void dlx_images_feed(const dlx_images *im, int64_t batch, int64_t pos, int64_t f
         dlx_dataset_prefetch(&im->train, src + batch, rows);
 }
 
+int dlx_images_index_classes(dlx_images *im, dlx_err *err)
+{
+    if (im->by_class)
+        return 0;
+    const dlx_dataset *d = &im->train;
+    int k = d->num_classes;
+    im->class_start = calloc((size_t)k + 2, sizeof *im->class_start);
+    im->by_class = malloc((size_t)(d->n ? d->n : 1) * sizeof *im->by_class);
+    if (!im->class_start || !im->by_class) {
+        free(im->class_start);
+        free(im->by_class);
+        im->class_start = NULL;
+        im->by_class = NULL;
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory indexing the classes");
+    }
+    for (int64_t i = 0; i < d->n; i++) /* labels were checked < num_classes at load */
+        im->class_start[d->labels[i] + 1]++;
+    for (int c = 0; c < k; c++)
+        im->class_start[c + 1] += im->class_start[c];
+    int64_t *next = calloc((size_t)k + 1, sizeof *next);
+    if (!next)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory indexing the classes");
+    memcpy(next, im->class_start, (size_t)k * sizeof *next);
+    for (int64_t i = 0; i < d->n; i++)
+        im->by_class[next[d->labels[i]]++] = (uint32_t)i;
+    free(next);
+    return 0;
+}
+
+void dlx_images_feed_member(const dlx_images *im, int64_t batch, int64_t pos, int64_t first, int rows, int member,
+                            bool same_class, uint64_t seed, int64_t step, uint32_t *idx, float *x, float *y)
+{
+    DLX_ASSERT(member >= 1 && im->by_class);
+    const uint32_t *anchor = im->order + pos * batch + first;
+    for (int r = 0; r < rows; r++) {
+        dlx_rng g;
+        dlx_rng_init(&g, seed, DLX_STREAM_SAMPLE + (((uint64_t)step * 16 + (uint64_t)member) << 8));
+        g.counter = (uint64_t)(first + r) << 4; /* 16 blocks per row of the batch */
+        if (!same_class) {
+            idx[r] = dlx_rng_below(&g, (uint32_t)im->train.n);
+            continue;
+        }
+        int c = im->train.labels[anchor[r]];
+        int64_t lo = im->class_start[c], n = im->class_start[c + 1] - lo;
+        if (n <= 1) {
+            idx[r] = anchor[r];
+            continue;
+        }
+        /* another sample of the class: one of the n - 1 others */
+        int64_t j = (int64_t)dlx_rng_below(&g, (uint32_t)(n - 1));
+        uint32_t pick = im->by_class[lo + j];
+        idx[r] = pick == anchor[r] ? im->by_class[lo + n - 1] : pick;
+    }
+    dlx_dataset_batch(&im->train, &im->tf, idx, rows, x, y);
+}
+
 int dlx_images_load_named(const dlx_images *im, const char *data, dlx_dataset *d, dlx_err *err)
 {
     char name[64], split[16] = "test";
@@ -160,6 +217,10 @@ void dlx_images_free(dlx_images *im)
     dlx_dataset_free(&im->train);
     dlx_dataset_free(&im->test);
     free(im->order);
+    free(im->by_class);
+    free(im->class_start);
     im->order = NULL;
+    im->by_class = NULL;
+    im->class_start = NULL;
     im->train_loaded = false;
 }

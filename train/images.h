@@ -12,6 +12,13 @@
  *
  * Training reads the training split in a new order each epoch, a function of
  * (seed, epoch) only, so a resumed run reads the same batches.
+ *
+ * Groups (pairs, triplets) for families that compare samples (the
+ * disentangling model's pairs of one class and a third of any): member 0 of
+ * a group is the sample the epoch order gives; every other member is drawn,
+ * uniformly among the training samples of member 0's class (another sample
+ * when the class has one) or among all, by a pure function of (seed, step,
+ * member, row), so a resumed run and any thread count draw the same.
  */
 #ifndef DLX_IMAGES_H
 #define DLX_IMAGES_H
@@ -35,6 +42,8 @@ typedef struct dlx_images {
     int64_t train_px; /* pixels of one training image as stored in its file */
     int c, h, w;      /* one input after tf */
     int num_classes;
+    uint32_t *by_class;   /* training samples sorted by class (dlx_images_index_classes) */
+    int64_t *class_start; /* [num_classes + 1]: class k is by_class[class_start[k] .. class_start[k + 1]) */
 } dlx_images;
 
 /* Read and check the spec's data: map (root: the spec's root). */
@@ -53,6 +62,16 @@ void dlx_images_epoch(dlx_images *im, uint64_t seed, int64_t epoch);
  * are fetched into the cache on the way. Thread-safe for disjoint rows. */
 void dlx_images_feed(const dlx_images *im, int64_t batch, int64_t pos, int64_t first, int rows, uint32_t *idx,
                      float *x, float *y);
+/* After dlx_images_load_train: the per-class index that group members of
+ * one class are drawn from (once). */
+int dlx_images_index_classes(dlx_images *im, dlx_err *err);
+/* Member `member` (>= 1) of the groups whose member 0 are rows [first,
+ * first + rows) of batch `pos` (as dlx_images_feed gives them) at global
+ * step `step`: of member 0's class when same_class, else of any class. Its
+ * sample indices into idx, images into x, labels into y. Thread-safe for
+ * disjoint rows. */
+void dlx_images_feed_member(const dlx_images *im, int64_t batch, int64_t pos, int64_t first, int rows, int member,
+                            bool same_class, uint64_t seed, int64_t step, uint32_t *idx, float *x, float *y);
 /* Load all of split "NAME:SPLIT" (or "NAME": its test split) into *d, which
  * the caller frees with dlx_dataset_free (also after a failure). */
 int dlx_images_load_named(const dlx_images *im, const char *data, dlx_dataset *d, dlx_err *err);
