@@ -240,7 +240,7 @@ static int clf_train(dlx_model *m, dlx_err *err)
     dlx_node *loss[1][DLX_REPLICAS_MAX] = {{NULL}};
     for (int k = 0; k < c->n_shards; k++)
         loss[0][k] = c->sh[k].loss;
-    dlx_trainer_set_plan(&t, &m->plan, k_train_losses, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
+    dlx_trainer_set_plan(&t, &m->plan, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }
 

@@ -15,7 +15,8 @@
  *     updates: [{loss: d_loss, optimizer: d}, {loss: g_loss, optimizer: g}]
  *
  * Losses: d_loss = bce(D(x), 1) + bce(D(G(z)), 0); g_loss = bce(D(G(z)), 1)
- * (the non-saturating generator loss). Each update draws its own noise and
+ * (the non-saturating generator loss); d_real and d_fake, d_loss's two
+ * terms, may be weighted otherwise by train.losses. Each update draws its own noise and
  * real points from the counter-based generator, by (step, update, repeat,
  * replica, element): a resumed run draws the very same. Networks are built
  * from YAML alone; the discriminator is applied twice with the same
@@ -44,14 +45,16 @@ static const char *const k_noise_keys[] = {"dim", NULL};
 static const char *const k_network_keys[] = {"layers", NULL};
 static const char *const k_data_keys[] = {"dataset", "modes", "radius", "std", "samples", "test_samples", NULL};
 static const char *const k_datasets[] = {"ring", NULL};
-static const char *const k_losses[] = {"d_loss", "g_loss", NULL};
-enum { LOSS_D, LOSS_G, N_LOSSES };
+/* the named losses (terms of train.losses too): d_loss = d_real + d_fake */
+static const char *const k_losses[] = {"d_loss", "g_loss", "d_real", "d_fake", NULL};
+enum { LOSS_D, LOSS_G, LOSS_D_REAL, LOSS_D_FAKE, N_LOSSES };
 
 /* Purposes of the family's random streams (low byte; the draw goes above). */
 enum { STREAM_NOISE = DLX_STREAM_USER + 1, STREAM_REAL = DLX_STREAM_USER + 2, STREAM_TEST = DLX_STREAM_USER + 3 };
 
 typedef struct gan_replica {
-    dlx_node *z, *x, *loss[N_LOSSES];
+    dlx_node *z, *x;
+    dlx_node *loss[DLX_LOSSES_MAX]; /* the terms, then train.losses */
 } gan_replica;
 
 typedef struct gan {
@@ -110,17 +113,15 @@ static int read_spec(dlx_model *m, gan *c, dlx_err *err)
             rc = dlx_err_setf(err, DLX_EINVAL, n->loc, "%s: missing required key 'layers'", n->path);
     }
     if (!rc) rc = read_data(root, c, err);
-    if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 256}, k_losses, &c->tc, &m->plan, err);
+    if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 256, .composes = true}, k_losses, &c->tc,
+                                     &m->plan, err);
     if (rc)
         return rc;
-    bool has[N_LOSSES] = {false};
-    for (int u = 0; u < m->plan.n_updates; u++)
-        has[m->plan.updates[u].loss] = true;
-    if (!has[LOSS_D] || !has[LOSS_G]) {
+    if (m->plan.n_updates < 2) {
         dlx_spec_node *train = dlx_spec_get(root, "train");
         return dlx_err_setf(err, DLX_EINVAL, train->loc,
                             "train: a gan trains d_loss and g_loss: give train.optimizers (e.g. d over disc, g "
-                            "over gen) and train.updates listing both losses");
+                            "over gen) and train.updates with an update of each");
     }
     c->shard_batch = c->tc.batch / c->tc.shards;
     return 0;
@@ -188,7 +189,9 @@ static int build_graph(dlx_model *m, int64_t batch, dlx_graph **out, gan_replica
     dlx_node *sum[2] = {d_real, d_fake};
     r->loss[LOSS_D] = d_fake ? dlx_graph_op(g, &dlx_op_add, "d_loss", sum, 2, NULL, DLX_NOLOC, err) : NULL;
     r->loss[LOSS_G] = r->loss[LOSS_D] ? bce(g, "g_loss", fake_info.output, 1.0f, err) : NULL;
-    rc = r->loss[LOSS_G] ? 0 : err->code;
+    r->loss[LOSS_D_REAL] = d_real;
+    r->loss[LOSS_D_FAKE] = d_fake;
+    rc = r->loss[LOSS_G] ? dlx_plan_compose(&m->plan, g, r->loss, r->loss + N_LOSSES, err) : err->code;
 out:
     free(fake_info.info);
     if (rc)
@@ -439,11 +442,11 @@ static int gan_train(dlx_model *m, dlx_err *err)
         .replicas = &c->reps,
         .fam = {.user = m, .samples = c->samples, .feed = gan_feed, .evaluate = gan_eval_test, .finish = gan_finish},
     };
-    dlx_node *loss[N_LOSSES][DLX_REPLICAS_MAX] = {{NULL}};
-    for (int l = 0; l < N_LOSSES; l++)
+    dlx_node *loss[DLX_LOSSES_MAX][DLX_REPLICAS_MAX] = {{NULL}};
+    for (int l = 0; l < N_LOSSES + m->plan.n_composites; l++)
         for (int k = 0; k < c->reps.n; k++)
             loss[l][k] = c->rep[k].loss[l];
-    dlx_trainer_set_plan(&t, &m->plan, k_losses, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
+    dlx_trainer_set_plan(&t, &m->plan, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }
 
@@ -451,12 +454,14 @@ static int gan_train(dlx_model *m, dlx_err *err)
 static int gan_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
 {
     gan *c = m->impl;
+    const int n_losses = N_LOSSES + m->plan.n_composites;
     int which = -1;
-    for (int l = 0; o->loss && l < N_LOSSES; l++)
-        if (!strcmp(o->loss, k_losses[l]))
+    for (int l = 0; o->loss && l < n_losses; l++)
+        if (!strcmp(o->loss, m->plan.loss_names[l]))
             which = l;
     if (o->loss && which < 0)
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--loss: a gan has the losses d_loss and g_loss, not '%s'",
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "--loss: a gan has the losses d_loss, g_loss, d_real, d_fake (and train.losses), not '%s'",
                             o->loss);
     dlx_graph *g;
     gan_replica r;
@@ -466,9 +471,9 @@ static int gan_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
     free(di.info);
     if (!rc) rc = dlx_graph_compile(g, m->max_memory, err);
     memset(rep, 0, sizeof *rep);
-    for (int l = 0; l < N_LOSSES && !rc; l++) {
-        if (which >= 0 && l != which)
-            continue;
+    for (int l = 0; l < n_losses && !rc; l++) {
+        if ((which >= 0 && l != which) || (which < 0 && (l == LOSS_D_REAL || l == LOSS_D_FAKE)))
+            continue; /* the terms of d_loss are checked through it */
         fill_normal(r.z->out.data, r.z->out.numel, m->seed, STREAM_TEST);
         fill_real(c, r.x->out.data, 4, m->seed, STREAM_TEST);
         dlx_gradcheck_report one;
@@ -479,7 +484,7 @@ static int gan_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
         rep->skipped += one.skipped;
         if (one.max_rel_err >= rep->max_rel_err) {
             rep->max_rel_err = one.max_rel_err;
-            snprintf(rep->worst, sizeof rep->worst, "%s: %.140s", k_losses[l], one.worst);
+            snprintf(rep->worst, sizeof rep->worst, "%s: %.140s", m->plan.loss_names[l], one.worst);
         }
     }
     dlx_graph_destroy(g);

@@ -248,10 +248,9 @@ int dlx_sc_train_encoders(dlx_model *m, sc *c, dlx_err *err)
         .fam = {.user = m, .samples = c->ntr, .begin_epoch = sc_begin_epoch, .feed = sc_feed, .evaluate = sc_eval,
                 .finish = sc_finish},
     };
-    static const char *const losses[] = {"loss", NULL};
     dlx_node *loss[1][DLX_REPLICAS_MAX] = {{NULL}};
     for (int k = 0; k < c->reps.n; k++)
         loss[0][k] = c->loss[k];
-    dlx_trainer_set_plan(&t, &m->plan, losses, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
+    dlx_trainer_set_plan(&t, &m->plan, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }

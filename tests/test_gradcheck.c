@@ -412,6 +412,23 @@ static void fx_bce_logits(void)
     }
 }
 
+/* Three inputs with weights of both signs; one input alone. */
+static void fx_weighted_sum(void)
+{
+    for (int k = 1; k <= 3; k += 2) {
+        env e;
+        env_open(&e, 1400 + (uint64_t)k);
+        dlx_node *in[3];
+        for (int i = 0; i < k; i++)
+            in[i] = inp(&e, i == 0 ? "a" : i == 1 ? "b" : "c", dlx_shape_2d(2, 3), true);
+        dlx_weighted_sum_attr a = {.w = {0.5f, -2.0f, 1.25f}};
+        dlx_node *y = op(&e, "weighted_sum", in, k, &a);
+        compile_fill(&e, 0);
+        check_ok(&e, y, &k_eval, k == 1 ? "weighted_sum of one" : "weighted_sum of three");
+        env_close(&e);
+    }
+}
+
 typedef struct fixture {
     const char *op;
     void (*run)(void);
@@ -423,6 +440,7 @@ static const fixture k_fixtures[] = {
     {"reshape", fx_reshape}, {"add", fx_add},         {"concat", fx_concat},
     {"softmax_xent", fx_softmax_xent}, {"mse", fx_mse}, {"shrink", fx_shrink},
     {"lcod", fx_lcod},       {"bce_logits", fx_bce_logits},
+    {"weighted_sum", fx_weighted_sum},
 };
 
 static int registry_size(void)
@@ -449,13 +467,13 @@ END_TEST
 
 START_TEST(test_registry)
 {
-    ck_assert_int_eq(registry_size(), 14);
+    ck_assert_int_eq(registry_size(), 15);
     ck_assert_ptr_eq(dlx_op_find("softmax_xent"), &dlx_op_softmax_xent);
     ck_assert_ptr_eq(dlx_op_find("conv2d"), &dlx_op_conv2d);
     ck_assert_ptr_null(dlx_op_find("softmax"));
     ck_assert_ptr_null(dlx_op_find(NULL));
     ck_assert_ptr_null(dlx_op_at(-1));
-    ck_assert_ptr_null(dlx_op_at(14));
+    ck_assert_ptr_null(dlx_op_at(15));
 }
 END_TEST
 

@@ -12,6 +12,8 @@
 #   gan_errors  a GAN spec without updates, an unknown network, loss or
 #               optimizer, a loss updated twice: exit 2 at the line; SIGTERM
 #               checkpoints and stops with exit 1; the NaN guard names the loss
+#   gan_losses  a loss of weighted named terms (train.losses): d_real + d_fake
+#               with weights 1 trains to the bits of d_loss; bad terms refused
 #   gradcheck   dlx gradcheck on each named loss of the GAN, and --loss
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -152,20 +154,43 @@ case_gan_errors() {
     fi
 }
 
+case_gan_losses() {
+    local s=(--set train.epochs=1)
+    check "GAN with d_loss" 0 '"train_d_loss":' "$DLX" train "$GAN" "${s[@]}" --out plain --json --quiet
+    check "GAN with d_sum = 1 d_real + 1 d_fake" 0 '"train_d_sum":' "$DLX" train "$GAN" "${s[@]}" --out sum --json --quiet \
+        --set 'train.losses={d_sum: {d_real: 1, d_fake: 1}}' \
+        --set 'train.updates=[{loss: d_sum, optimizer: d}, {loss: g_loss, optimizer: g}]'
+    h5diff plain/checkpoint.h5 sum/checkpoint.h5 /params /params >h5diff.out 2>&1 ||
+        fail "weights of 1 give d_loss's bits" "$(head -n 6 h5diff.out)"
+    check "GAN with d_real + 0.5 d_fake" 0 '"train_d_half":' "$DLX" train "$GAN" "${s[@]}" --out half --json --quiet \
+        --set 'train.losses={d_half: {d_real: 1, d_fake: 0.5}}' \
+        --set 'train.updates=[{loss: d_half, optimizer: d}, {loss: g_loss, optimizer: g}]'
+    h5diff plain/checkpoint.h5 half/checkpoint.h5 /params /params >/dev/null 2>&1 &&
+        fail "another weight trains to other parameters"
+    check "an unknown term" 2 "unknown loss term 'd_rea'; did you mean 'd_real'?" \
+        "$DLX" train "$GAN" --set 'train.losses={d_half: {d_rea: 1}}' --out e
+    check "a loss name taken by the family" 2 "'g_loss' is already a loss of the model" \
+        "$DLX" train "$GAN" --set 'train.losses={g_loss: {d_real: 1}}' --out e
+    check "a one-loss family refuses train.losses" 2 "weighted sums do not apply" \
+        "$DLX" train "$SRC/tests/data/e2e/ok.yaml" --set 'train.losses={x: {loss: 1}}' --out e
+}
+
 case_gradcheck() {
     # tanh: a kink-free point; the float32 loss limits the step to about 1e-2
     sed 's/activation: relu/activation: tanh/' "$GAN" >tanh.yaml
     check "gradcheck of both GAN losses" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2
     grep -qE "worst: (d|g)_loss" out.txt || fail "the report names the loss of the worst coordinate"
     check "gradcheck --loss g_loss" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2 --loss g_loss
-    check "gradcheck --loss with a name the family lacks" 2 "a gan has the losses d_loss and g_loss" \
+    check "gradcheck --loss with a name the family lacks" 2 "a gan has the losses d_loss, g_loss" \
         "$DLX" gradcheck tanh.yaml --loss x_loss
+    check "gradcheck of a weighted loss of train.losses" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2 \
+        --set 'train.losses={d_half: {d_real: 1, d_fake: 0.5}}' --loss d_half
 }
 
 case $CASE in
-compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gradcheck) "case_$CASE" ;;
+compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck) "case_$CASE" ;;
 *)
-    echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gradcheck)" >&2
+    echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gan_losses gradcheck)" >&2
     exit 2
     ;;
 esac

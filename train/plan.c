@@ -1,5 +1,7 @@
 #include "plan.h"
 
+#include "../core/ops/ops.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,6 +90,60 @@ static int lookup(const dlx_spec_node *v, const char *name, const char *const *n
                         near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", list);
 }
 
+/* train.losses: each a map of the family's terms to their weights. */
+static int read_losses(dlx_spec_node *map, dlx_plan *p, dlx_err *err)
+{
+    const char *terms[DLX_TERMS_MAX + 1] = {NULL};
+    for (int i = 0; i < p->n_terms; i++)
+        terms[i] = p->loss_names[i];
+    int rc = dlx_spec_expect_map(map, "train.losses", err);
+    if (!rc && (map->n < 1 || map->n > DLX_COMPOSITES_MAX))
+        rc = dlx_err_setf(err, DLX_EINVAL, map->loc, "train.losses: name 1 to %d losses", DLX_COMPOSITES_MAX);
+    for (int i = 0; i < map->n && !rc; i++) {
+        dlx_plan_loss *l = &p->composites[i];
+        dlx_spec_node *v = map->items[i];
+        rc = check_name(map->keys[i], map->key_locs[i], "loss", err);
+        for (int j = 0; j < p->n_terms + i && !rc; j++)
+            if (!strcmp(p->loss_names[j], map->keys[i]))
+                rc = dlx_err_setf(err, DLX_EINVAL, map->key_locs[i], "train.losses: '%s' is already a loss of the model",
+                                  map->keys[i]);
+        if (!rc) rc = dlx_spec_expect_map(v, v->path, err);
+        if (!rc && (v->n < 1 || v->n > DLX_TERMS_MAX))
+            rc = dlx_err_setf(err, DLX_EINVAL, v->loc, "%s: weigh 1 to %d terms", v->path, DLX_TERMS_MAX);
+        for (int t = 0; t < v->n && !rc; t++) {
+            double w;
+            rc = lookup(v, v->keys[t], terms, "loss term", &l->term[t], err);
+            if (!rc) rc = dlx_spec_float(v, v->keys[t], true, 0, -1e6, 1e6, &w, err);
+            l->weight[t] = (float)w;
+        }
+        if (!rc) {
+            l->n_terms = v->n;
+            snprintf(l->name, sizeof l->name, "%s", map->keys[i]);
+            p->loss_names[p->n_terms + i] = l->name;
+            p->n_composites = i + 1;
+        }
+    }
+    return rc;
+}
+
+int dlx_plan_compose(const dlx_plan *p, dlx_graph *g, dlx_node *const *terms, dlx_node **out, dlx_err *err)
+{
+    for (int i = 0; i < p->n_composites; i++) {
+        const dlx_plan_loss *l = &p->composites[i];
+        dlx_node *in[DLX_TERMS_MAX];
+        dlx_weighted_sum_attr a;
+        memset(&a, 0, sizeof a);
+        for (int t = 0; t < l->n_terms; t++) {
+            in[t] = terms[l->term[t]];
+            a.w[t] = l->weight[t];
+        }
+        out[i] = dlx_graph_op(g, &dlx_op_weighted_sum, l->name, in, l->n_terms, &a, DLX_NOLOC, err);
+        if (!out[i])
+            return err->code;
+    }
+    return 0;
+}
+
 static int read_update(dlx_spec_node *e, const char *const *losses, const char *const *optims, dlx_plan_update *u,
                        dlx_err *err)
 {
@@ -126,10 +182,25 @@ static int read_updates(dlx_spec_node *ups, const char *const *losses, dlx_plan 
     return rc;
 }
 
-int dlx_plan_read(dlx_spec_node *train, const char *const *losses, dlx_plan *p, dlx_err *err)
+int dlx_plan_read(dlx_spec_node *train, const char *const *losses, bool composes, dlx_plan *p, dlx_err *err)
 {
     DLX_ASSERT(losses && losses[0]);
     memset(p, 0, sizeof *p);
+    while (losses[p->n_terms]) {
+        DLX_ASSERT(p->n_terms < DLX_TERMS_MAX);
+        p->loss_names[p->n_terms] = losses[p->n_terms];
+        p->n_terms++;
+    }
+    dlx_spec_node *composite = train ? dlx_spec_get(train, "losses") : NULL;
+    if (composite && !composes)
+        return dlx_err_setf(err, DLX_EINVAL, composite->loc,
+                            "train.losses: this model kind has one loss ('%s'); weighted sums do not apply", losses[0]);
+    if (composite) {
+        int rc = read_losses(composite, p, err);
+        if (rc)
+            return rc;
+    }
+    losses = p->loss_names;
     p->n_updates = 1;
     p->updates[0] = (dlx_plan_update){.loss = 0, .optim = 0, .repeat = 1};
     dlx_spec_node *opts = train ? dlx_spec_get(train, "optimizers") : NULL;

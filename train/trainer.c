@@ -6,7 +6,7 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "optimizers", "updates", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
+static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "optimizers", "updates", "losses", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
 static const char *const k_save[] = {"epoch", "end", NULL};
 
 int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, const char *const *losses,
@@ -33,23 +33,24 @@ int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, const
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(train, "shards")->loc,
                           "train.shards: %lld does not divide the batch size %lld", (long long)shards,
                           (long long)cfg->batch);
-    if (!rc) rc = dlx_plan_read(train, losses, plan, err);
+    if (!rc) rc = dlx_plan_read(train, losses, def->composes, plan, err);
     cfg->save_at_end = save == 1;
     cfg->threads = (int)threads;
     cfg->shards = (int)shards;
     return rc;
 }
 
-void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, const char *const *losses,
-                          dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX])
+void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX])
 {
     t->n_updates = plan->n_updates;
     for (int u = 0; u < plan->n_updates; u++) {
         const dlx_plan_update *pu = &plan->updates[u];
         const dlx_plan_optim *o = &plan->optims[pu->optim];
         dlx_update *up = &t->updates[u];
-        up->loss_name = losses[pu->loss];
+        up->loss_name = plan->loss_names[pu->loss];
         memcpy(up->loss, loss_nodes[pu->loss], sizeof up->loss);
+        for (int k = 0; k < t->replicas->n; k++)
+            DLX_ASSERT(up->loss[k] != NULL);
         up->optim = o->o;
         up->optim_name = plan->n_optims > 1 ? o->name : NULL;
         up->cfg = &o->cfg;

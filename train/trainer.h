@@ -54,7 +54,8 @@ typedef struct dlx_train_cfg {
 /* A family's defaults for the keys a spec may leave out. */
 typedef struct dlx_train_defaults {
     int64_t batch;
-    int shards; /* 0: 2 for an even batch, else 1 */
+    int shards;    /* 0: 2 for an even batch, else 1 */
+    bool composes; /* the family builds train.losses (dlx_plan_compose) */
 } dlx_train_defaults;
 
 /* Read and check the spec's train: map (root: the spec's root) with the
@@ -112,10 +113,10 @@ typedef struct dlx_trainer {
     dlx_train_family fam;
 } dlx_trainer;
 
-/* The update order of plan (its optimizers created): loss_nodes[l][k] is
- * loss l (an index in losses) in replica k. */
-void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, const char *const *losses,
-                          dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX]);
+/* The update order of plan (its optimizers created; t->replicas set):
+ * loss_nodes[l][k] is loss l (an index in plan->loss_names: the family's
+ * terms, then train.losses) in replica k. */
+void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX]);
 
 /* Train m from m->step to the end of cfg.epochs (or m->stop_at), writing
  * metrics.h5 and checkpoints to m->run_dir, calling m->hooks. Sets

@@ -14,6 +14,7 @@
  *   mse         in: pred, target (same numel)                          -> (1)
  *                DLX_MSE_MEAN: mean over all elements of (p - t)^2
  *                DLX_MSE_HALF_SUM: mean over N of 0.5 * sum over features (p - t)^2
+ *   weighted_sum in: 1..8 tensors of one shape -> same shape: sum of attr.w[i] * x_i
  *   bce_logits  in: logits (any shape) -> (1): mean binary cross-entropy
  *                against the constant attr.target in [0, 1]
  *   shrink      in: x (N, M), theta (M) -> (N, M), sign(x) max(|x| - theta, 0)
@@ -75,6 +76,10 @@ typedef struct dlx_dropout_attr {
     float rate; /* probability of zeroing; survivors scale by 1/(1-rate) */
 } dlx_dropout_attr;
 
+typedef struct dlx_weighted_sum_attr {
+    float w[8]; /* one weight per input */
+} dlx_weighted_sum_attr;
+
 typedef struct dlx_bce_attr {
     float target; /* in [0, 1]: 1 for "real", 0 for "fake" */
 } dlx_bce_attr;
@@ -111,6 +116,7 @@ extern const dlx_op_vtbl dlx_op_mse;
 extern const dlx_op_vtbl dlx_op_shrink;
 extern const dlx_op_vtbl dlx_op_lcod;
 extern const dlx_op_vtbl dlx_op_bce_logits;
+extern const dlx_op_vtbl dlx_op_weighted_sum;
 
 /* Registry: find by name (NULL if unknown); iterate with dlx_op_at(i) until NULL. */
 const dlx_op_vtbl *dlx_op_find(const char *name);

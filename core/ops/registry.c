@@ -9,7 +9,7 @@ static const dlx_op_vtbl *const k_ops[] = {
     &dlx_op_linear,  &dlx_op_conv2d,  &dlx_op_maxpool2d, &dlx_op_avgpool2d,
     &dlx_op_act,     &dlx_op_dropout, &dlx_op_reshape,   &dlx_op_add,
     &dlx_op_concat,  &dlx_op_softmax_xent, &dlx_op_mse, &dlx_op_shrink, &dlx_op_lcod,
-    &dlx_op_bce_logits,
+    &dlx_op_bce_logits, &dlx_op_weighted_sum,
 };
 
 #define N_OPS ((int)(sizeof k_ops / sizeof k_ops[0]))

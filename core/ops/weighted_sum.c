@@ -1,0 +1,69 @@
+/* weighted_sum: y = w_0 x_0 + w_1 x_1 + ... + w_{k-1} x_{k-1}, 1 <= k <= 8,
+ * all of one shape; the weights are attributes (a loss made of weighted
+ * named terms: train.losses). Summed left to right in float, so weights of
+ * 1 give add's bits. Saved for backward: nothing (dx_i = w_i dy).
+ * Non-differentiable points: none.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "ops.h"
+
+static int wsum_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_weighted_sum_attr *a = n->attr;
+    const dlx_shape *s0 = &n->in[0]->out.shape;
+    for (int i = 0; i < n->n_in; i++) {
+        if (!isfinite(a->w[i]))
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "weight %d is not finite", i + 1);
+        if (!dlx_shape_eq(s0, &n->in[i]->out.shape)) {
+            char s[64], t[64];
+            return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                                "all inputs must have one shape, but input 1 is %s and input %d is %s",
+                                dlx_shape_str(s0, s, sizeof s), i + 1, dlx_shape_str(&n->in[i]->out.shape, t, sizeof t));
+        }
+    }
+    n->out.shape = *s0;
+    return 0;
+}
+
+static void wsum_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_weighted_sum_attr *a = n->attr;
+    float *y = n->out.data;
+    const int64_t len = n->out.numel;
+    const float *x0 = n->in[0]->out.data;
+    for (int64_t i = 0; i < len; i++)
+        y[i] = a->w[0] * x0[i];
+    for (int k = 1; k < n->n_in; k++) {
+        const float *x = n->in[k]->out.data, w = a->w[k];
+        for (int64_t i = 0; i < len; i++)
+            y[i] += w * x[i];
+    }
+}
+
+static void wsum_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_weighted_sum_attr *a = n->attr;
+    const float *dy = n->out.grad;
+    for (int k = 0; k < n->n_in; k++) {
+        float *dx = n->in[k]->out.grad;
+        if (!dx)
+            continue;
+        const float w = a->w[k];
+        for (int64_t i = 0; i < n->out.numel; i++)
+            dx[i] += w * dy[i];
+    }
+}
+
+const dlx_op_vtbl dlx_op_weighted_sum = {
+    .name = "weighted_sum",
+    .n_in_min = 1,
+    .n_in_max = 8,
+    .attr_size = sizeof(dlx_weighted_sum_attr),
+    .infer = wsum_infer,
+    .forward = wsum_forward,
+    .backward = wsum_backward,
+};
