@@ -226,6 +226,40 @@ START_TEST(masked_backward_and_group_optimizer)
 END_TEST
 
 
+/* A named group's initial values depend on (seed, group name, index in the
+ * group) only: a network declared before it does not move them. Buffers
+ * get their own block and their init value. */
+START_TEST(group_init_streams_and_buffers)
+{
+    dlx_init ini = {.kind = DLX_INIT_NORMAL, .a = 1.0f};
+    float alone[6], after[6];
+    for (int pass = 0; pass < 2; pass++) {
+        dlx_params p;
+        dlx_params_init(&p);
+        if (pass == 1) { /* another network first */
+            ck_assert_int_eq(dlx_params_begin_group(&p, "disc", NULL), 0);
+            ck_assert_int_ge(dlx_params_declare(&p, "disc.w", dlx_shape_2d(4, 4), ini, true, NULL), 0);
+        }
+        ck_assert_int_eq(dlx_params_begin_group(&p, "gen", NULL), 0);
+        int g = dlx_params_declare(&p, "gen.w", dlx_shape_2d(2, 3), ini, true, NULL);
+        ck_assert_int_eq(p.items[g].index_in_group, 0);
+        int b = dlx_params_declare_buffer(&p, "gen.bn.mean", dlx_shape_1d(3), 0.25f, NULL);
+        ck_assert_int_eq(b, 0);
+        ck_assert_int_eq(dlx_params_declare_buffer(&p, "gen.bn.mean", dlx_shape_1d(3), 0.25f, NULL), 0);
+        ck_assert_int_eq(dlx_params_declare_buffer(&p, "gen.bn.mean", dlx_shape_1d(4), 0.25f, NULL), DLX_EINVAL);
+        ck_assert_int_eq(dlx_params_finalize(&p, NULL), 0);
+        dlx_params_init_values(&p, 11);
+        memcpy(pass ? after : alone, p.items[g].t.data, sizeof alone);
+        for (int j = 0; j < 3; j++)
+            ck_assert(p.buffers[0].t.data[j] == 0.25f);
+        ck_assert(p.buffers[0].t.data < p.values || p.buffers[0].t.data >= p.values + p.total);
+        ck_assert_int_eq(dlx_params_declare_buffer(&p, "late", dlx_shape_1d(1), 0.0f, NULL), DLX_EINVAL);
+        dlx_params_free(&p);
+    }
+    ck_assert(memcmp(alone, after, sizeof alone) == 0);
+}
+END_TEST
+
 Suite *replica_suite(void)
 {
     Suite *s = suite_create("replica");
@@ -234,6 +268,7 @@ Suite *replica_suite(void)
     tcase_add_test(tc, fused_update_matches_plain_path_for_any_thread_count);
     tcase_add_test(tc, memory_limit_refuses_before_allocating);
     tcase_add_test(tc, masked_backward_and_group_optimizer);
+    tcase_add_test(tc, group_init_streams_and_buffers);
     suite_add_tcase(s, tc);
     return s;
 }
