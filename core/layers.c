@@ -48,7 +48,11 @@ static int declare(build_ctx *b, layer_call *c, const char *suffix, dlx_shape sh
                    bool decay, dlx_node **node, dlx_err *err)
 {
     char full[DLX_NAME_MAX * 2];
-    snprintf(full, sizeof full, "%s%s.%s", b->prefix, c->param_name, suffix);
+    const char *colon = strchr(c->param_name, ':');
+    if (colon) /* share: NETWORK:LAYER, another network's parameters */
+        snprintf(full, sizeof full, "%.*s.%s.%s", (int)(colon - c->param_name), c->param_name, colon + 1, suffix);
+    else
+        snprintf(full, sizeof full, "%s%s.%s", b->prefix, c->param_name, suffix);
     int before = b->params->n;
     int idx = dlx_params_declare(b->params, full, shape, init, decay, err);
     if (idx < 0) {

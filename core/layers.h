@@ -6,7 +6,10 @@
  *   inputs:  [a, b] names of earlier layers (or "input") this layer reads;
  *            default: the previous layer. add and concat take several.
  *   share:   name of another layer whose parameters this layer uses (tied
- *            weights); shapes must agree and gradients add up.
+ *            weights); shapes must agree and gradients add up. NETWORK:LAYER
+ *            names a layer of another network (model.networks), built
+ *            before this one: the only way two networks share parameters,
+ *            which stay in that network's group (its optimizer updates them).
  * Types are listed in one table in core/layers.c (dlx_layer_types()).
  * Unknown types and keys are errors with file:line:col and a suggestion.
  */

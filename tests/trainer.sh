@@ -10,7 +10,8 @@
 #               bit (checkpoint and metrics); --profile on the resumed part
 #   gan_threads 1 and 2 threads give the same bits
 #   gan_errors  a GAN spec without updates, an unknown network, loss or
-#               optimizer, a loss updated twice: exit 2 at the line; SIGTERM
+#               optimizer, a loss updated twice: exit 2 at the line; share:
+#               across networks only as NETWORK:LAYER; SIGTERM
 #               checkpoints and stops with exit 1; the NaN guard names the loss
 #   gan_losses  a loss of weighted named terms (train.losses): d_real + d_fake
 #               with weights 1 trains to the bits of d_loss; bad terms refused
@@ -137,6 +138,15 @@ case_gan_errors() {
         "$DLX" train "$GAN" --set train.epochs=1 --set 'train.optimizers.d={params: disc, type: sgd, lr: 10}' \
         --set 'train.optimizers.g={params: gen, type: sgd, lr: 10}' --set train.checkpoint_every=1 --out nan
     grep -qF "nan/checkpoint.h5" out.txt || fail "the NaN guard names the last good checkpoint" "$(tail -n 2 out.txt)"
+    # share: NETWORK:LAYER ties two networks where the spec says so, and only there
+    local sh=$SRC/tests/data/gan/share.yaml
+    check "disc shares gen's first layer" 0 '"step":8' "$DLX" train "$sh" --out share --json --quiet
+    check "the shared parameters exist once" 0 "/params/gen.linear1.weight" "$DLX" inspect share/checkpoint.h5
+    grep -qF "/params/disc.linear1" out.txt && fail "no disc.linear1 parameters when it shares gen's"
+    grep -qF "/optim/d/gen.linear1" out.txt && fail "the discriminator's optimizer does not update gen's shared layer"
+    sed 's/gen:linear1/gen:linear9/' "$sh" >share_bad.yaml
+    check "share: naming no layer of the other network" 2 "share: 'gen:linear9' names no earlier layer" \
+        "$DLX" train share_bad.yaml --out e
     # SIGTERM: a checkpoint, exit 1, and --resume carries on to the same bits
     "$DLX" train "$GAN" --set train.epochs=20 --out sig >sig.out 2>&1 &
     local pid=$! rc
