@@ -241,12 +241,13 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
     return 0;
 }
 
-void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx)
+/* Forward of the op nodes up to `last` (those with need[i] when need is
+ * given), each timed into g->prof when profiling. */
+static void run_forward(dlx_graph *g, int last, const bool *need, const dlx_ctx *ctx)
 {
-    DLX_ASSERT(g->compiled);
-    for (int i = 0; i < g->n; i++) {
+    for (int i = 0; i <= last; i++) {
         dlx_node *n = g->nodes[i];
-        if (n->kind != DLX_NODE_OP)
+        if (n->kind != DLX_NODE_OP || (need && !need[i]))
             continue;
         if (!g->prof) {
             n->op->forward(n, ctx);
@@ -256,6 +257,24 @@ void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx)
         n->op->forward(n, ctx);
         g->prof[2 * i] += now_s() - t;
     }
+}
+
+void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx)
+{
+    DLX_ASSERT(g->compiled);
+    run_forward(g, g->n - 1, NULL, ctx);
+}
+
+void dlx_graph_forward_to(dlx_graph *g, const dlx_node *top, const dlx_ctx *ctx)
+{
+    DLX_ASSERT(g->compiled);
+    bool *need = g->active; /* (free until the backward that follows marks it again) */
+    memset(need, 0, (size_t)g->n * sizeof *need);
+    need[top->id] = true;
+    for (int i = top->id; i >= 0; i--)
+        for (int j = 0; need[i] && j < g->nodes[i]->n_in; j++)
+            need[g->nodes[i]->in[j]->id] = true;
+    run_forward(g, top->id, need, ctx);
 }
 
 /* Backward of every op node from top down to the first (only those with

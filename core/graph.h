@@ -107,6 +107,9 @@ dlx_node *dlx_graph_op(dlx_graph *g, const dlx_op_vtbl *op, const char *name, dl
 int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err);
 
 void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx);
+/* Forward of only the nodes `top` depends on (the other nodes' values are
+ * left as they were): one loss of a graph that holds several. */
+void dlx_graph_forward_to(dlx_graph *g, const dlx_node *top, const dlx_ctx *ctx);
 /* Zero activation grads, seed d(loss)/d(loss) = 1 (loss must be 1 element),
  * and run backward in reverse build order. */
 void dlx_graph_backward(dlx_graph *g, dlx_node *loss, const dlx_ctx *ctx);

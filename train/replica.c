@@ -90,7 +90,10 @@ void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, cons
     dlx_replica *r = &rs->r[k];
     const dlx_ctx ctx = {.training = true, .seed = seed, .step = (uint64_t)(draw * rs->n + k),
                          .threads = rs->op_threads};
-    dlx_graph_forward(r->g, &ctx);
+    if (param_on) /* one of several losses: only what it needs */
+        dlx_graph_forward_to(r->g, loss, &ctx);
+    else
+        dlx_graph_forward(r->g, &ctx);
     if (!rs->grads_zero)
         memset(k == 0 ? rs->params->grads : r->grads, 0, (size_t)rs->params->total * sizeof(float));
     dlx_graph_backward_masked(r->g, loss, param_on, &ctx);

@@ -68,7 +68,9 @@ int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, 
 void dlx_replicas_free(dlx_replicas *rs);
 
 /* Replica k's forward and backward from `loss` (a node of its graph) for
- * the parameters p with param_on[p] (NULL: all; dlx_graph_backward_masked);
+ * the parameters p with param_on[p] (NULL: all, and the whole graph runs
+ * forward; else only the loss's ancestors do, dlx_graph_forward_to, and
+ * dlx_graph_backward_masked);
  * its gradient block gets the micro-batch's gradient. Random masks are
  * drawn from counter draw * n + k: draw counts the forward passes of the
  * run (the global step when a step has one). Call it from the step's run
