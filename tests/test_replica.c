@@ -186,6 +186,11 @@ START_TEST(masked_backward_and_group_optimizer)
         t->out.data[i] = 0.1f * (float)i;
     const dlx_ctx ctx = {.training = true, .threads = 1};
     dlx_graph_forward(g, &ctx);
+    const float want_loss = loss->out.data[0];
+    memset(y->out.data, 0, 6 * sizeof(float));
+    loss->out.data[0] = -1.0f;
+    dlx_graph_forward_to(g, loss, &ctx); /* every node is an ancestor of the loss here */
+    ck_assert(loss->out.data[0] == want_loss);
     dlx_graph_backward(g, loss, &ctx);
     float full[35];
     memcpy(full, p.grads, sizeof full);
