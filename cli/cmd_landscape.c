@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../models/landscape.h"
+#include "../models/sweep.h"
 #include "cli.h"
 #include "landscape_mpi.h"
 

@@ -18,7 +18,7 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
-#include "run.h"
+#include "../train/run.h"
 
 struct dlx_gradcheck_opts;
 struct dlx_gradcheck_report;

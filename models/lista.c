@@ -52,7 +52,7 @@
 #include "../core/graph.h"
 #include "../core/rng.h"
 #include "../core/sparse.h"
-#include "budget.h"
+#include "../train/budget.h"
 #include "family.h"
 #include "lista.h"
 #include "lista_internal.h"

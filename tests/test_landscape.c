@@ -12,7 +12,7 @@
 #include "../core/h5io.h"
 #include "../core/rng.h"
 #include "../models/family.h"
-#include "../models/landscape.h"
+#include "../models/sweep.h"
 
 static const char *src_dir(void)
 {

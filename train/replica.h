@@ -31,7 +31,7 @@
 #include "../core/graph.h"
 #include "../core/optim.h"
 #include "../core/params.h"
-#include "../models/budget.h"
+#include "budget.h"
 
 #define DLX_REPLICAS_MAX 16
 

@@ -14,7 +14,7 @@
 #include "../core/h5io.h"
 #include "../core/h5read.h"
 #include "../core/h5write.h"
-#include "landscape.h"
+#include "sweep.h"
 
 int dlx_sweep_table_init(dlx_sweep_table *t, const dlx_sweep *s, dlx_err *err)
 {

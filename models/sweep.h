@@ -39,7 +39,7 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
-#include "run.h"
+#include "../train/run.h"
 
 #define DLX_SWEEP_MAX_AXES 8
 #define DLX_SWEEP_MAX_COLS 32

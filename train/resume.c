@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 #include "../core/rundir.h"
-#include "family.h"
+#include "../models/family.h"
 #include "run.h"
 
 int dlx_run_lock(dlx_model *m, dlx_err *err)

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "family.h"
-#include "landscape.h"
+#include "../models/family.h"
+#include "../models/sweep.h"
 
 #define MAX_GROUPS 64
 

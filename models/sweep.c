@@ -21,7 +21,7 @@
 #include "../core/data.h"
 #include "../core/rundir.h"
 #include "family.h"
-#include "landscape.h"
+#include "sweep.h"
 
 #define MAX_VALUES 100000
 

@@ -9,7 +9,7 @@
 
 #include <cblas.h>
 
-#include "family.h"
+#include "../models/family.h"
 
 void dlx_results_set(dlx_results *r, const char *name, double value)
 {

@@ -14,7 +14,7 @@
 #include "../core/params.h"
 #include "../core/rundir.h"
 #include "../core/spec.h"
-#include "../train/plan.h"
+#include "plan.h"
 
 struct dlx_family;
 
