@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "../core/err.h"
+#include "../models/model.h"
 #include "../train/run.h"
 
 typedef struct dlx_command {

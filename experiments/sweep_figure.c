@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../models/family.h"
-#include "../models/sweep.h"
+#include "../models/landscape.h"
+#include "../models/model.h"
+#include "sweep_figure.h"
 
 #define MAX_GROUPS 64
 

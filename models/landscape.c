@@ -35,6 +35,7 @@
 #include "../core/rng.h"
 #include "../core/rundir.h"
 #include "family.h"
+#include "landscape.h"
 #include "sweep.h"
 
 enum { PROB_LINEAR111, PROB_SPIN3, PROB_SWEEP };

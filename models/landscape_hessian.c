@@ -22,7 +22,7 @@
 #include "../core/rng.h"
 #include "../train/images.h"
 #include "family.h"
-#include "sweep.h"
+#include "landscape.h"
 
 /* LAPACK (Fortran) as exported by OpenBLAS; no LAPACKE needed. */
 extern void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,

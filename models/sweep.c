@@ -21,6 +21,8 @@
 #include "../core/data.h"
 #include "../core/rundir.h"
 #include "family.h"
+#include "landscape.h"
+#include "model.h"
 #include "sweep.h"
 
 #define MAX_VALUES 100000

@@ -1,4 +1,5 @@
-/* Loss-surface sweeps (Choromanska et al. 2015): many trainings of one base
+/* Loss-surface sweeps (Choromanska et al. 2015), run by `dlx landscape` and
+ * by the landscape family's `problem: sweep`: many trainings of one base
  * spec from random initial points, with some spec keys swept over axes.
  *
  * A sweep spec is a YAML file with a top-level `sweep:` map:
@@ -24,22 +25,24 @@
  * It is rewritten atomically (tmp + fsync + rename) after every finished run,
  * so a killed sweep loses at most the runs in flight and resumes from it.
  *
- * Family "landscape" (models/landscape.c) holds the toy problems: the 1-1-1
- * linear net Y = w1*w2*X with quadratic loss, and the spherical 3-spin glass
- * minimised by projected gradient descent.
+ * Family "landscape" (models/landscape.c, declarations in models/landscape.h)
+ * holds the toy problems: the 1-1-1 linear net Y = w1*w2*X with quadratic
+ * loss, and the spherical 3-spin glass minimised by projected gradient
+ * descent; its problem: sweep runs a whole sweep through this engine, which
+ * is why the engine lives in models/ and not in experiments/. Sweep figures
+ * (the runner's pictures) are in experiments/sweep_figure.h.
  *
  * Errors as everywhere: negative DLX_E* with a located dlx_err; a bad sweep
  * spec (empty axis, unknown measure, missing base) is DLX_EINVAL.
  */
-#ifndef DLX_LANDSCAPE_H
-#define DLX_LANDSCAPE_H
+#ifndef DLX_SWEEP_H
+#define DLX_SWEEP_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "../core/err.h"
 #include "../core/spec.h"
-#include "../train/run.h"
 
 #define DLX_SWEEP_MAX_AXES 8
 #define DLX_SWEEP_MAX_COLS 32
@@ -156,36 +159,5 @@ typedef struct dlx_sweep_group {
 int dlx_sweep_summary(const dlx_sweep_table *t, const char *by, const char *x, const char *y,
                       dlx_sweep_group *g, int max_groups, int *n_groups, dlx_err *err);
 double dlx_pearson(const double *x, const double *y, int64_t n);
-
-/* Write figure f's data (<dir>/<stem>.dat) and gnuplot script (<dir>/<stem>.gp,
- * pngcairo, output <dir>/<out>); the caller runs gnuplot. `surface` needs a
- * base of family landscape with problem linear111. *script gets the .gp path. */
-int dlx_sweep_figure_write(const dlx_sweep *s, const dlx_sweep_table *t, const dlx_sweep_figure *f,
-                           const char *dir, char *script, size_t script_n, dlx_err *err);
-
-/* Hessian of the training loss at the model's current parameters, for a
- * model of family classifier: exact (central differences of gradients, then
- * LAPACK dsyev) when params <= exact_max, else Lanczos with central-difference
- * Hessian-vector products (extreme eigenvalues; index counts Ritz values).
- * Uses the first `samples` samples of the training split as training read
- * them (dlx_family.train_images: data.train_limit, data.resize once at
- * load), all of them when it holds fewer. For ReLU nets keep eps small
- * (default 1e-5): a step that moves a sample across a ReLU kink puts a
- * spurious jump/(2 eps N) into H; with eps = 1e-3 and N = 5000 that gave
- * eigenvalues near -1 that vanish at 1e-5 (float32 noise stays ~1e-4). */
-typedef struct dlx_hessian_info {
-    int64_t params;
-    int64_t index;        /* eigenvalues < -neg_tol */
-    double eig_min, eig_max;
-    bool exact;
-} dlx_hessian_info;
-int dlx_hessian_analyse(dlx_model *m, int samples, double eps, int exact_max, int lanczos_steps,
-                        double neg_tol, dlx_hessian_info *info, dlx_err *err);
-/* Symmetric eigenvalues (ascending) of an n x n matrix a (destroyed), via dsyev. */
-int dlx_sym_eigvals(double *a, int n, double *w, dlx_err *err);
-
-/* The 1-1-1 linear net's loss at (w1, w2) for a model of family landscape
- * with problem linear111 (DLX_EINVAL otherwise). */
-int dlx_landscape_linear111_loss(const dlx_model *m, double w1, double w2, double *loss, dlx_err *err);
 
 #endif
