@@ -6,7 +6,8 @@
 #include <stdbool.h>
 
 #include "../core/err.h"
-#include "../models/run.h"
+#include "../models/model.h"
+#include "../train/run.h"
 
 typedef struct dlx_command {
     const char *name;

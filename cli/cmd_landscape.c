@@ -1,4 +1,4 @@
-/* dlx landscape: run a loss-surface sweep (models/landscape.h), resume it,
+/* dlx landscape: run a loss-surface sweep (models/sweep.h), resume it,
  * split it (--shard, MPI ranks), merge shards, summarise and draw figures. */
 #include <errno.h>
 #include <math.h>
@@ -9,7 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../models/landscape.h"
+#include "../experiments/sweep_figure.h"
+#include "../models/sweep.h"
 #include "cli.h"
 #include "landscape_mpi.h"
 

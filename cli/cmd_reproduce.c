@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "../models/family.h"
-#include "../models/reproduce.h"
+#include "../experiments/reproduce.h"
 #include "cli.h"
 
 static bool in_list(const char *list, const char *name)

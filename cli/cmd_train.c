@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../models/family.h"
+#include "../train/resume.h"
 #include "cli.h"
 
 static volatile sig_atomic_t g_stop, g_sig;

@@ -27,7 +27,7 @@
 #include "../core/png.h"
 #include "../train/images.h"
 #include "../train/trainer.h"
-#include "budget.h"
+#include "../train/budget.h"
 #include "family.h"
 
 #include "classifier_internal.h"

@@ -7,8 +7,11 @@
  * and sparse coding's encoders do, and so does each run of a landscape
  * sweep, which trains a classifier; the landscape family's toy problems are
  * hand-written descents outside it, models/landscape.c says why) and
- * shares the run machinery in models/run.h (checkpoints, metrics, resume,
- * progress reports) with every other family.
+ * shares the run machinery of train/ with every other family: the model
+ * record, results and progress reports (train/run.h), checkpoints
+ * (train/checkpoint.h), resume (train/resume.h) and the memory budget
+ * (train/budget.h). Models are created through this registry by
+ * models/model.h.
  */
 #ifndef DLX_FAMILY_H
 #define DLX_FAMILY_H
@@ -18,7 +21,7 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
-#include "run.h"
+#include "../train/run.h"
 
 struct dlx_gradcheck_opts;
 struct dlx_gradcheck_report;
@@ -41,7 +44,7 @@ typedef struct dlx_family {
     int (*gradcheck)(dlx_model *m, const struct dlx_gradcheck_opts *o,
                      struct dlx_gradcheck_report *rep, dlx_err *err);
     /* Optional (NULL: the family draws no figure). For `dlx reproduce`: read the
-     * results file it wrote (layout in models/reproduce.h), write the data and a
+     * results file it wrote (layout in experiments/reproduce.h), write the data and a
      * gnuplot script to script_path that draws the paper's figure into png.
      * Library code never runs gnuplot; the CLI does. */
     int (*figure)(const char *results_h5, const char *png, const char *script_path, dlx_err *err);

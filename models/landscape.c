@@ -36,6 +36,7 @@
 #include "../core/rundir.h"
 #include "family.h"
 #include "landscape.h"
+#include "sweep.h"
 
 enum { PROB_LINEAR111, PROB_SPIN3, PROB_SWEEP };
 enum { STREAM_DATA = DLX_STREAM_USER + 1, STREAM_START, STREAM_COUPLING };

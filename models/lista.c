@@ -52,7 +52,8 @@
 #include "../core/graph.h"
 #include "../core/rng.h"
 #include "../core/sparse.h"
-#include "budget.h"
+#include "../train/budget.h"
+#include "../train/checkpoint.h"
 #include "family.h"
 #include "lista.h"
 #include "lista_internal.h"
@@ -308,7 +309,7 @@ static void sc_destroy(dlx_model *m)
 }
 
 /* An exact algorithm's memory, counted before it is allocated
- * (models/budget.h): Wd, no graph; the samples are loaded and the exact
+ * (train/budget.h): Wd, no graph; the samples are loaded and the exact
  * codes Z* will take as many rows of m floats. (The trained encoders count
  * theirs in dlx_sc_build_replicas.) */
 static int check_budget(dlx_model *m, sc *c, dlx_err *err)

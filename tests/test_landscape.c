@@ -1,6 +1,6 @@
 /* Sweep table, shards and merge, sweep-spec checks, summaries, the
  * eigensolver, the Hessian's inputs and the toy landscape family
- * (models/landscape.h). */
+ * (models/sweep.h, models/landscape.h). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,6 +13,8 @@
 #include "../core/rng.h"
 #include "../models/family.h"
 #include "../models/landscape.h"
+#include "../models/model.h"
+#include "../models/sweep.h"
 
 static const char *src_dir(void)
 {

@@ -18,7 +18,7 @@
 #include "../core/rng.h"
 #include "../core/sparse.h"
 #include "../models/family.h"
-#include "../models/reproduce.h"
+#include "../experiments/reproduce.h"
 
 /* A random problem: Wd (n x m) unit-norm columns, X (N x n) = Wd z + noise, z sparse. */
 static void make_problem(int n, int m, int N, uint64_t seed, float *Wd, float *X)

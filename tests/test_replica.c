@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../core/ops/ops.h"
-#include "../models/run.h"
+#include "../train/run.h"
 #include "../train/replica.h"
 
 enum { N_REP = 3, ROWS = 4, IN = 300, OUT = 256, STEPS = 3 }; /* 76,800 weights: the update takes a team */

@@ -75,7 +75,7 @@ void dlx_images_feed_member(const dlx_images *im, int64_t batch, int64_t pos, in
 /* Load all of split "NAME:SPLIT" (or "NAME": its test split) into *d, which
  * the caller frees with dlx_dataset_free (also after a failure). */
 int dlx_images_load_named(const dlx_images *im, const char *data, dlx_dataset *d, dlx_err *err);
-/* Bytes the splits will hold (for models/budget.h): the test split, the
+/* Bytes the splits will hold (for train/budget.h): the test split, the
  * training split and a 4-byte data order per training sample; a resize
  * also holds the training images as read while it runs. */
 double dlx_images_bytes(const dlx_images *im);

@@ -31,7 +31,7 @@
 #include "../core/graph.h"
 #include "../core/optim.h"
 #include "../core/params.h"
-#include "../models/budget.h"
+#include "budget.h"
 
 #define DLX_REPLICAS_MAX 16
 
@@ -59,7 +59,7 @@ void dlx_replicas_init(dlx_replicas *rs, dlx_params *params, int n, int threads)
 typedef int (*dlx_replica_build_fn)(void *user, int k, dlx_graph **g, dlx_err *err);
 /* Build every replica in the order a memory limit needs: replica 0's graph,
  * then everything the run will allocate counted and checked against m's
- * limits (models/budget.h: parameters, n gradient blocks, the optimizer
+ * limits (train/budget.h: parameters, n gradient blocks, the optimizer
  * slots of m's plan, n arenas, BLAS buffers, and the family's data_bytes),
  * the store finalized, and every graph given its gradient block and arena.
  * The replicas own the graphs from then on. */

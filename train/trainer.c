@@ -6,6 +6,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "checkpoint.h"
+
 static const char *const k_train_keys[] = {"epochs", "batch", "optimizer", "schedule", "optimizers", "updates", "losses", "checkpoint_every", "log_every", "eval_every", "save", "shards", "threads", NULL};
 static const char *const k_save[] = {"epoch", "end", NULL};
 

@@ -34,7 +34,7 @@
 #include "../core/graph.h"
 #include "../core/optim.h"
 #include "../core/spec.h"
-#include "../models/run.h"
+#include "run.h"
 #include "plan.h"
 #include "replica.h"
 

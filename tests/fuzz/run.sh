@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer harnesses (clang, -fsanitize=fuzzer,address,undefined)
-# against every core/, train/ and models/ source and run each target for SECONDS
+# against every core/, train/, models/ and experiments/ source and run each target for SECONDS
 # (default 60).
 #   tests/fuzz/run.sh [SECONDS] [TARGET]...
 # Targets (tests/fuzz/targets.h, targets_h5.h): spec idx h5 metrics inspect
@@ -46,8 +46,8 @@ fi
 # the library objects, built once for all targets (again when a source or any
 # header is newer than the object)
 mkdir -p "$work/obj"
-newest_h=$(find "$src/core" "$src/train" "$src/models" -name '*.h' -printf '%T@\n' | sort -n | tail -1)
-sources=$(find "$src/core" "$src/train" "$src/models" -name '*.c' | sort)
+newest_h=$(find "$src/core" "$src/train" "$src/models" "$src/experiments" -name '*.h' -printf '%T@\n' | sort -n | tail -1)
+sources=$(find "$src/core" "$src/train" "$src/models" "$src/experiments" -name '*.c' | sort)
 todo=()
 objs=()
 for s in $sources; do

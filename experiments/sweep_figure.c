@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "family.h"
-#include "landscape.h"
+#include "../models/landscape.h"
+#include "../models/model.h"
+#include "sweep_figure.h"
 
 #define MAX_GROUPS 64
 

@@ -37,7 +37,7 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
-#include "run.h"
+#include "../train/run.h"
 
 #define DLX_REPRO_MAX_SETS 32
 #define DLX_REPRO_MAX_METRICS 32

@@ -1,5 +1,5 @@
 /* The sweep table: rows of (run, columns) in memory and in HDF5 (layout in
- * landscape.h), shard parsing and merging. The file is rewritten whole and
+ * sweep.h), shard parsing and merging. The file is rewritten whole and
  * atomically after each run: tables hold thousands of rows at most, and a
  * kill at any moment then leaves the previous complete table.
  */
@@ -14,7 +14,7 @@
 #include "../core/h5io.h"
 #include "../core/h5read.h"
 #include "../core/h5write.h"
-#include "landscape.h"
+#include "sweep.h"
 
 int dlx_sweep_table_init(dlx_sweep_table *t, const dlx_sweep *s, dlx_err *err)
 {
@@ -183,7 +183,7 @@ int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *e
     return dlx_h5w_commit(&w, err);
 }
 
-/* The most runs a sweep may have (landscape_sweep.c refuses larger sweeps). */
+/* The most runs a sweep may have (models/sweep.c refuses larger sweeps). */
 #define SWEEP_MAX_RUNS 100000000
 
 /* The header: format, columns (each a known-length name), total runs, spec. */

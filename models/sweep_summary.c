@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "landscape.h"
+#include "sweep.h"
 
 /* ---- summaries ------------------------------------------------------------ */
 

@@ -22,6 +22,8 @@
 #include "../core/rundir.h"
 #include "family.h"
 #include "landscape.h"
+#include "model.h"
+#include "sweep.h"
 
 #define MAX_VALUES 100000
 

@@ -1,6 +1,7 @@
-/* --resume: the run directory's lock, and the checks that a resumed run is
- * the run the checkpoint belongs to (the same resolved spec, a --stop-at
- * still ahead). */
+/* --resume: the checks that a resumed run is the run the checkpoint belongs
+ * to (the same resolved spec, a --stop-at still ahead), then the load. */
+#include "resume.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,17 +9,7 @@
 #include <sys/stat.h>
 
 #include "../core/rundir.h"
-#include "family.h"
-#include "run.h"
-
-int dlx_run_lock(dlx_model *m, dlx_err *err)
-{
-    if (m->lock_fd >= 0)
-        return 0;
-    int rc = dlx_rundir_check(m->run_dir, "run directory", DLX_RUNDIR_MAX, err);
-    if (!rc) rc = dlx_rundir_lock(m->run_dir, &m->lock_fd, err);
-    return rc;
-}
+#include "checkpoint.h"
 
 /* Keys that may differ from the checkpoint's: how long to train and how
  * often to log, evaluate and save, how many threads (the bits do not depend

@@ -1,5 +1,9 @@
-/* The machinery every model family shares: the model record, the results of
- * an evaluation, progress hooks, checkpoints and metrics for a run directory.
+/* The model record every family and the training loop share: the model,
+ * the results of an evaluation, progress hooks and the run directory.
+ * Checkpoints are in train/checkpoint.h, --resume in train/resume.h, the
+ * memory budget in train/budget.h; creating a model through the family
+ * registry (and destroying it) in models/model.h. The family is opaque here:
+ * the record keeps a pointer to it and its name, which checkpoints store.
  */
 #ifndef DLX_RUN_H
 #define DLX_RUN_H
@@ -14,7 +18,7 @@
 #include "../core/params.h"
 #include "../core/rundir.h"
 #include "../core/spec.h"
-#include "../train/plan.h"
+#include "plan.h"
 
 struct dlx_family;
 
@@ -49,7 +53,8 @@ typedef struct dlx_hooks {
 } dlx_hooks;
 
 typedef struct dlx_model {
-    const struct dlx_family *family;
+    const struct dlx_family *family; /* opaque here (models/family.h) */
+    const char *family_name;   /* the family's name: a checkpoint's "family" attribute */
     dlx_spec *spec;            /* owned */
     char run_dir[DLX_RUNDIR_MAX + 1]; /* where checkpoint.h5 and metrics.h5 go */
     int lock_fd;               /* the run directory's lock (dlx_run_lock); -1 none */
@@ -78,39 +83,11 @@ typedef struct dlx_model {
 /* Send an "info" line to the hook. */
 void dlx_run_info(const dlx_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Save params, buffers, every optimizer's slots and update count, the loop
- * state, step/epoch/rng and the resolved spec to <run_dir>/checkpoint.h5
- * atomically (format version 2, core/h5io.h). */
-int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err);
-/* Load params and buffers (and optimizer state, step, epoch and loop state
- * when with_optim) from path, format version 1 or 2, into a model already
- * built from the same spec. */
-int dlx_run_load_checkpoint(dlx_model *m, const char *path, bool with_optim, dlx_err *err);
-
-/* Create a model from a spec: read seed, model.kind, find the family, create.
- * Takes ownership of spec (also on failure). */
-int dlx_model_create(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, dlx_model **out,
-                     dlx_err *err);
-/* The same with worker threads (0 = spec or default) and an activation-memory
- * limit in bytes (0 = none), both needed while the graph is built. */
-int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, int threads,
-                          size_t max_memory, dlx_model **out, dlx_err *err);
 /* Create the run directory (mkdir -p). */
 int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err);
 /* Create the run directory and take its lock (core/rundir.h) until
- * dlx_model_destroy: call it before writing anything there. A directory in
- * use by another dlx is DLX_EIO at once, naming its pid. */
+ * dlx_model_destroy (models/model.h): call it before writing anything there.
+ * A directory in use by another dlx is DLX_EIO at once, naming its pid. */
 int dlx_run_lock(dlx_model *m, dlx_err *err);
-/* --resume: load <run_dir>/checkpoint.h5 if it exists (*found says so).
- * Its /spec must equal the model's resolved spec, apart from name,
- * description, train.epochs, log_every, eval_every, checkpoint_every, save
- * and threads; else DLX_EINVAL naming the first differing key and both
- * values. m->stop_at, when set, must lie after the checkpoint's step
- * (DLX_EINVAL). */
-int dlx_run_resume(dlx_model *m, bool *found, dlx_err *err);
-/* Create a model from a checkpoint's stored spec and load its parameters. */
-int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_model **out,
-                              dlx_err *err);
-void dlx_model_destroy(dlx_model *m);
 
 #endif

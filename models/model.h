@@ -1,0 +1,27 @@
+/* Creating a model: the spec's model.kind (or a checkpoint's stored spec)
+ * picks the family through the registry (models/registry.c), which builds
+ * the model record of train/run.h. dlx_model_destroy calls the family's
+ * destroy. */
+#ifndef DLX_MODEL_H
+#define DLX_MODEL_H
+
+#include <stddef.h>
+
+#include "../core/err.h"
+#include "../core/spec.h"
+#include "../train/run.h"
+
+/* Create a model from a spec: read seed, model.kind, find the family, create.
+ * Takes ownership of spec (also on failure). */
+int dlx_model_create(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, dlx_model **out,
+                     dlx_err *err);
+/* The same with worker threads (0 = spec or default) and an activation-memory
+ * limit in bytes (0 = none), both needed while the graph is built. */
+int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, int threads,
+                          size_t max_memory, dlx_model **out, dlx_err *err);
+/* Create a model from a checkpoint's stored spec and load its parameters. */
+int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_model **out,
+                              dlx_err *err);
+void dlx_model_destroy(dlx_model *m);
+
+#endif
