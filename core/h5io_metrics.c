@@ -208,39 +208,30 @@ static int copy_file(const char *src, const char *dst, dlx_err *err)
 static int flush_series(hid_t f, const char *file, series *s, dlx_err *err);
 static int create_series(hid_t f, const char *file, const char *path, dlx_err *err);
 
-/* A fresh metrics file at w->tmp with an empty /metrics group, the pending
- * rows of m (a resumed run's kept rows) written into it. */
+/* A fresh metrics file (dlx_h5w_create: the .tmp, its blocks reserved)
+ * with an empty /metrics group and the pending rows of m (a resumed run's
+ * kept rows) written into it. */
 static int create_fresh(dlx_metrics *m, dlx_h5w *w, dlx_err *err)
 {
     const char *path = m->path;
-    hid_t fapl = dlx_h5r_fapl();
-    if (fapl < 0)
-        return h5io_fail(err, DLX_ENOMEM, path, "cannot set up HDF5 file access");
-    errno = 0;
-    w->f = H5Fcreate(w->tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
-    int e = errno;
-    H5Pclose(fapl);
-    if (w->f < 0) { /* (a full disk: the file may exist, empty) */
-        char why[160];
-        dlx_h5r_reason(why);
-        unlink(w->tmp);
-        return h5io_fail(err, DLX_EIO, path, "cannot create %s: %s", w->tmp,
-                         e ? strerror(e) : why[0] ? why : "unknown error");
-    }
     uint64_t bytes = 65536;
     for (int i = 0; i < m->n; i++)
         bytes += 32768 + 16 * (uint64_t)m->s[i].n;
-    int rc = h5io_reserve(w->tmp, path, bytes, err);
-    hid_t g = rc ? -1 : H5Gcreate2(w->f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    if (g < 0 && !rc)
+    int rc = dlx_h5w_create(w, path, bytes, err);
+    if (rc)
+        return rc;
+    hid_t g = H5Gcreate2(w->f, "/metrics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (g < 0)
         rc = h5io_fail(err, DLX_EIO, path, "cannot create /metrics");
-    else if (g >= 0)
+    else
         H5Gclose(g);
     char obj[DLX_NAME_MAX + 16];
     for (int i = 0; i < m->n && !rc; i++) {
         snprintf(obj, sizeof obj, "/metrics/%s", m->s[i].name);
         rc = m->s[i].n > 0 ? flush_series(w->f, path, &m->s[i], err) : create_series(w->f, path, obj, err);
     }
+    if (rc)
+        dlx_h5w_abort(w);
     return rc;
 }
 
@@ -265,13 +256,11 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
     /* every change goes to a new file renamed over the old one: a kill at
      * any moment leaves either the old or the new metrics.h5, never a torn one */
     dlx_h5w w;
-    int rc = h5io_tmp_name(&w, m->path, err);
-    if (!rc && resume && access(path, F_OK) == 0)
+    int rc = 0;
+    if (resume && access(path, F_OK) == 0)
         rc = load_kept_rows(m, path, resume_step, err);
-    if (!rc && (rc = create_fresh(m, &w, err)) && w.f >= 0)
-        dlx_h5w_abort(&w);
-    else if (!rc)
-        rc = dlx_h5w_commit(&w, err);
+    if (!rc) rc = create_fresh(m, &w, err);
+    if (!rc) rc = dlx_h5w_commit(&w, err);
     if (rc) {
         metrics_free(m);
         return rc;
