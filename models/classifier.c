@@ -224,6 +224,14 @@ static int clf_finish(void *user, dlx_err *err)
     return clf_write_pictures(m, m->impl, err);
 }
 
+/* Shard k's loss node (the family's one loss). */
+static dlx_node *clf_loss(void *user, int l, int k)
+{
+    (void)l;
+    const dlx_model *m = user;
+    return ((const clf *)m->impl)->sh[k].loss;
+}
+
 static int clf_train(dlx_model *m, dlx_err *err)
 {
     clf *c = m->impl;
@@ -233,14 +241,11 @@ static int clf_train(dlx_model *m, dlx_err *err)
     dlx_trainer t = {
         .cfg = c->tc,
         .replicas = &c->reps,
-        .fam = {.user = m, .samples = c->im.train.n, .begin_epoch = clf_begin_epoch, .feed = clf_feed,
+        .plan = &m->plan,
+        .fam = {.user = m, .loss = clf_loss, .samples = c->im.train.n, .begin_epoch = clf_begin_epoch, .feed = clf_feed,
                 .measure = clf_measure, .n_measures = 1, .measures = {{"train_accuracy", (double)c->tc.batch}},
                 .evaluate = clf_eval_test, .finish = clf_finish},
     };
-    dlx_node *loss[1][DLX_REPLICAS_MAX] = {{NULL}};
-    for (int k = 0; k < c->n_shards; k++)
-        loss[0][k] = c->sh[k].loss;
-    dlx_trainer_set_plan(&t, &m->plan, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }
 

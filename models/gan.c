@@ -434,19 +434,23 @@ static int gan_finish(void *user, dlx_err *err)
     return write_samples(m, m->impl, err);
 }
 
+/* Loss l of replica k: a term, or a loss of train.losses after them. */
+static dlx_node *gan_loss(void *user, int l, int k)
+{
+    const dlx_model *m = user;
+    return ((const gan *)m->impl)->rep[k].loss[l];
+}
+
 static int gan_train(dlx_model *m, dlx_err *err)
 {
     gan *c = m->impl;
     dlx_trainer t = {
         .cfg = c->tc,
         .replicas = &c->reps,
-        .fam = {.user = m, .samples = c->samples, .feed = gan_feed, .evaluate = gan_eval_test, .finish = gan_finish},
+        .plan = &m->plan,
+        .fam = {.user = m, .loss = gan_loss, .samples = c->samples, .feed = gan_feed, .evaluate = gan_eval_test,
+                .finish = gan_finish},
     };
-    dlx_node *loss[DLX_LOSSES_MAX][DLX_REPLICAS_MAX] = {{NULL}};
-    for (int l = 0; l < N_LOSSES + m->plan.n_composites; l++)
-        for (int k = 0; k < c->reps.n; k++)
-            loss[l][k] = c->rep[k].loss[l];
-    dlx_trainer_set_plan(&t, &m->plan, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }
 

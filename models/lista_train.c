@@ -238,6 +238,14 @@ static int sc_finish(void *user, dlx_err *err)
     return dlx_sc_write_atoms(m, c, err);
 }
 
+/* Replica k's loss: the encoders' summed loss. */
+static dlx_node *sc_loss(void *user, int l, int k)
+{
+    (void)l;
+    const dlx_model *m = user;
+    return ((const sc *)m->impl)->loss[k];
+}
+
 int dlx_sc_train_encoders(dlx_model *m, sc *c, dlx_err *err)
 {
     if (!c->order && !(c->order = malloc((size_t)(c->ntr ? c->ntr : 1) * sizeof *c->order)))
@@ -245,12 +253,9 @@ int dlx_sc_train_encoders(dlx_model *m, sc *c, dlx_err *err)
     dlx_trainer t = {
         .cfg = c->tc,
         .replicas = &c->reps,
-        .fam = {.user = m, .samples = c->ntr, .begin_epoch = sc_begin_epoch, .feed = sc_feed, .evaluate = sc_eval,
+        .plan = &m->plan,
+        .fam = {.user = m, .loss = sc_loss, .samples = c->ntr, .begin_epoch = sc_begin_epoch, .feed = sc_feed, .evaluate = sc_eval,
                 .finish = sc_finish},
     };
-    dlx_node *loss[1][DLX_REPLICAS_MAX] = {{NULL}};
-    for (int k = 0; k < c->reps.n; k++)
-        loss[0][k] = c->loss[k];
-    dlx_trainer_set_plan(&t, &m->plan, (dlx_node *const(*)[DLX_REPLICAS_MAX])loss);
     return dlx_trainer_run(m, &t, err);
 }

@@ -42,17 +42,20 @@ int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, const
     return rc;
 }
 
-void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX])
+/* The update order of t->plan, each loss's node per replica from the family. */
+static void set_updates(dlx_trainer *t)
 {
+    const dlx_plan *plan = t->plan;
     t->n_updates = plan->n_updates;
     for (int u = 0; u < plan->n_updates; u++) {
         const dlx_plan_update *pu = &plan->updates[u];
         const dlx_plan_optim *o = &plan->optims[pu->optim];
         dlx_update *up = &t->updates[u];
         up->loss_name = plan->loss_names[pu->loss];
-        memcpy(up->loss, loss_nodes[pu->loss], sizeof up->loss);
-        for (int k = 0; k < t->replicas->n; k++)
+        for (int k = 0; k < t->replicas->n; k++) {
+            up->loss[k] = t->fam.loss(t->fam.user, pu->loss, k);
             DLX_ASSERT(up->loss[k] != NULL);
+        }
         up->optim = o->o;
         up->optim_name = plan->n_optims > 1 ? o->name : NULL;
         up->cfg = &o->cfg;
@@ -413,8 +416,10 @@ static int init_state(run *r, dlx_err *err)
     return 0;
 }
 
-static int check_trainer(const dlx_trainer *t, int64_t spe, dlx_err *err)
+static int check_trainer(dlx_trainer *t, int64_t spe, dlx_err *err)
 {
+    DLX_ASSERT(t->plan && t->fam.loss && t->replicas);
+    set_updates(t);
     DLX_ASSERT(t->n_updates >= 1 && t->n_updates <= DLX_UPDATES_MAX && t->replicas && t->fam.feed);
     for (int u = 0; u < t->n_updates; u++)
         DLX_ASSERT(t->updates[u].optim && t->updates[u].repeat >= 1);

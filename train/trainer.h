@@ -15,7 +15,7 @@
  * logs the values of an uninterrupted one.
  *
  * The family builds the replicas and names, per loss, its node in each
- * replica (dlx_trainer_set_plan); it provides the data order, the feeds, the
+ * replica (dlx_train_family.loss); it provides the data order, the feeds, the
  * per-step measures (summed over the epoch), the evaluation and an
  * end-of-training hook.
  *
@@ -86,6 +86,9 @@ typedef struct dlx_measure {
 /* What a family gives the loop. `user` is passed back to every callback. */
 typedef struct dlx_train_family {
     void *user;
+    /* Loss l (an index in the plan's loss_names: the family's terms, then
+     * train.losses) in replica k's graph. */
+    dlx_node *(*loss)(void *user, int l, int k);
     int64_t samples; /* training samples; an epoch is samples / batch steps */
     /* Before the first step of `epoch` (0-based) that this run does: its data order. */
     void (*begin_epoch)(void *user, int64_t epoch);
@@ -108,15 +111,12 @@ typedef struct dlx_train_family {
 typedef struct dlx_trainer {
     dlx_train_cfg cfg;
     dlx_replicas *replicas;
-    int n_updates; /* 1 .. DLX_UPDATES_MAX */
-    dlx_update updates[DLX_UPDATES_MAX];
+    const dlx_plan *plan; /* the model's optimizers (created) and update order */
     dlx_train_family fam;
+    /* set by dlx_trainer_run from plan and fam.loss */
+    int n_updates;
+    dlx_update updates[DLX_UPDATES_MAX];
 } dlx_trainer;
-
-/* The update order of plan (its optimizers created; t->replicas set):
- * loss_nodes[l][k] is loss l (an index in plan->loss_names: the family's
- * terms, then train.losses) in replica k. */
-void dlx_trainer_set_plan(dlx_trainer *t, const dlx_plan *plan, dlx_node *const (*loss_nodes)[DLX_REPLICAS_MAX]);
 
 /* Train m from m->step to the end of cfg.epochs (or m->stop_at), writing
  * metrics.h5 and checkpoints to m->run_dir, calling m->hooks. Sets
