@@ -121,6 +121,31 @@ static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *linfo, voi
     return 0;
 }
 
+/* A pending row; the step as a double, as the file stores it. */
+static int append_row(dlx_metrics *m, const char *name, double step, double value, dlx_err *err)
+{
+    size_t len = strlen(name);
+    if (len == 0 || len >= DLX_NAME_MAX || strchr(name, '/') || strcmp(name, ".") == 0 ||
+        strcmp(name, "..") == 0)
+        return h5io_fail(err, DLX_EINVAL, m->path,
+                    "bad metric name '%s' (1 to %d characters, no '/')", name, DLX_NAME_MAX - 1);
+    series *s = find_series(m, name, true);
+    if (!s)
+        return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
+    if (s->n == s->cap) {
+        int64_t cap = s->cap ? s->cap * 2 : 64;
+        double *rows = realloc(s->rows, (size_t)cap * 2 * sizeof(*rows));
+        if (!rows)
+            return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
+        s->rows = rows;
+        s->cap = cap;
+    }
+    s->rows[2 * s->n] = step;
+    s->rows[2 * s->n + 1] = value;
+    s->n++;
+    return 0;
+}
+
 /* The rows of every series of the file at path with step <= resume_step (up
  * to the first later row), appended to m as pending rows: a resumed run
  * writes a fresh file from them, so nothing of a hostile file's layout (a
@@ -156,7 +181,7 @@ static int load_kept_rows(dlx_metrics *m, const char *path, int64_t resume_step,
         if (!rc && !find_series(m, l.names[i], true)) /* kept, if empty */
             rc = h5io_fail(err, DLX_ENOMEM, path, "out of memory");
         for (int64_t k = 0; !rc && k < n && rows[2 * k] <= (double)resume_step; k++)
-            rc = dlx_metrics_append(m, l.names[i], (int64_t)rows[2 * k], rows[2 * k + 1], err);
+            rc = append_row(m, l.names[i], rows[2 * k], rows[2 * k + 1], err); /* the file's step, as it is */
         free(rows);
     }
 out:
@@ -271,26 +296,7 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
 
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value, dlx_err *err)
 {
-    size_t len = strlen(name);
-    if (len == 0 || len >= DLX_NAME_MAX || strchr(name, '/') || strcmp(name, ".") == 0 ||
-        strcmp(name, "..") == 0)
-        return h5io_fail(err, DLX_EINVAL, m->path,
-                    "bad metric name '%s' (1 to %d characters, no '/')", name, DLX_NAME_MAX - 1);
-    series *s = find_series(m, name, true);
-    if (!s)
-        return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
-    if (s->n == s->cap) {
-        int64_t cap = s->cap ? s->cap * 2 : 64;
-        double *rows = realloc(s->rows, (size_t)cap * 2 * sizeof(*rows));
-        if (!rows)
-            return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
-        s->rows = rows;
-        s->cap = cap;
-    }
-    s->rows[2 * s->n] = (double)step;
-    s->rows[2 * s->n + 1] = value;
-    s->n++;
-    return 0;
+    return append_row(m, name, (double)step, value, err);
 }
 
 static int create_series(hid_t f, const char *file, const char *path, dlx_err *err)
