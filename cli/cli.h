@@ -6,7 +6,7 @@
 #include <stdbool.h>
 
 #include "../core/err.h"
-#include "../models/model.h"
+#include "../experiments/model.h"
 #include "../train/run.h"
 
 typedef struct dlx_command {

@@ -1,4 +1,4 @@
-/* dlx landscape: run a loss-surface sweep (models/sweep.h), resume it,
+/* dlx landscape: run a loss-surface sweep (experiments/sweep.h), resume it,
  * split it (--shard, MPI ranks), merge shards, summarise and draw figures. */
 #include <errno.h>
 #include <math.h>
@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "../experiments/sweep_figure.h"
-#include "../models/sweep.h"
+#include "../experiments/sweep.h"
 #include "cli.h"
 #include "landscape_mpi.h"
 

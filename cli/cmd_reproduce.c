@@ -4,7 +4,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../models/family.h"
+#include "../experiments/registry.h"
 #include "../experiments/reproduce.h"
 #include "cli.h"
 

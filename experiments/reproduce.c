@@ -12,8 +12,8 @@
 #include "../core/h5read.h"
 #include "../core/h5write.h"
 #include "../core/rundir.h"
-#include "../models/family.h"
-#include "../models/model.h"
+#include "model.h"
+#include "registry.h"
 
 static const char *const k_top_keys[] = {"paper", "family", "figure", "rows", NULL};
 static const char *const k_row_keys[] = {"name", "spec", "set", "label", "panel", "metrics", NULL};

@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "../models/landscape.h"
-#include "../models/model.h"
+#include "model.h"
 #include "sweep_figure.h"
 
 #define MAX_GROUPS 64

@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "../core/err.h"
-#include "../models/sweep.h"
+#include "sweep.h"
 
 /* Write figure f's data (<dir>/<stem>.dat) and gnuplot script (<dir>/<stem>.gp,
  * pngcairo, output <dir>/<out>); the caller runs gnuplot. `surface` needs a

@@ -1,6 +1,7 @@
-/* Model families: one per experiment family (models/<family>.c), picked by
- * `model.kind` in the spec through the registry in models/registry.c. The CLI
- * knows no family by name.
+/* Model families: the contract of one family (models/<family>.c, or
+ * experiments/sweep_model.c for the sweep family, which runs the sweep engine
+ * of experiments/), picked by `model.kind` in the spec through the registry
+ * (experiments/registry.h). The CLI knows no family by name.
  *
  * A family builds its graphs, declares its losses, feeds and measures, and
  * evaluates; it trains through the loop of train/trainer.h (the classifier
@@ -10,8 +11,8 @@
  * shares the run machinery of train/ with every other family: the model
  * record, results and progress reports (train/run.h), checkpoints
  * (train/checkpoint.h), resume (train/resume.h) and the memory budget
- * (train/budget.h). Models are created through this registry by
- * models/model.h.
+ * (train/budget.h). Models are created through the registry by
+ * experiments/model.h; no family in models/ creates another model.
  */
 #ifndef DLX_FAMILY_H
 #define DLX_FAMILY_H
@@ -54,9 +55,5 @@ typedef struct dlx_family {
      * landscape sweep's Hessian). */
     int (*train_images)(dlx_model *m, const struct dlx_images **im, dlx_err *err);
 } dlx_family;
-
-const dlx_family *dlx_family_find(const char *name);
-const dlx_family *dlx_family_at(int i);
-const char *dlx_family_names(void);
 
 #endif

@@ -13,13 +13,15 @@
  *   the tangential gradient norm < tol (as leventsagun/3-spin-glass-landscape).
  *   The gradient is 3 L^-1 S (w (x) w) with S the symmetrised couplings, one
  *   sgemv of L x L^2 per step.
- * problem: sweep -- a whole sweep spec run as one model (model.sweep, jobs,
- *   out, by, x, y), so `dlx reproduce` can put a sweep's statistics (per-group
- *   mean/std of x, Pearson of x and y) beside a paper's numbers.
  *
- * Only the sweep's runs go through the shared loop (train/trainer.h): they
- * train their base spec, a classifier. The two toy descents here are no
- * trainer runs: linear111 steps two doubles along closed-form gradients of
+ * A whole sweep run as one model is not a problem of this family but the
+ * family "sweep" (experiments/sweep_model.c): it runs the sweep engine of
+ * experiments/, which sits above the families. The engine trains this
+ * family's problems as sweep runs and calls its Hessian measure
+ * (models/landscape_hessian.c, declared in models/landscape.h).
+ *
+ * The two toy descents here are no trainer runs (train/trainer.h):
+ * linear111 steps two doubles along closed-form gradients of
  * the data's moments and stops when the gradient norm falls under tol, and
  * spin3 projects every step back onto the sphere. Neither is a graph with an
  * optimizer over a parameter store and epochs of batches; made into one,
@@ -33,12 +35,10 @@
 #include <cblas.h>
 
 #include "../core/rng.h"
-#include "../core/rundir.h"
 #include "family.h"
 #include "landscape.h"
-#include "sweep.h"
 
-enum { PROB_LINEAR111, PROB_SPIN3, PROB_SWEEP };
+enum { PROB_LINEAR111, PROB_SPIN3 };
 enum { STREAM_DATA = DLX_STREAM_USER + 1, STREAM_START, STREAM_COUPLING };
 
 typedef struct toy {
@@ -53,13 +53,9 @@ typedef struct toy {
     /* training */
     double lr, decay, tol;
     int64_t max_steps;
-    /* sweep: a whole sweep as one model, for `dlx reproduce` */
-    const char *sweep_path, *sweep_out, *by, *x, *y;
-    int64_t jobs;
 } toy;
 
-static const char *const k_problems[] = {"linear111", "spin3", "sweep", NULL};
-static const char *const k_sweep_keys[] = {"kind", "problem", "sweep", "jobs", "out", "by", "x", "y", NULL};
+static const char *const k_problems[] = {"linear111", "spin3", NULL};
 static const char *const k_lin_keys[] = {"kind", "problem", "samples", "target", "noise", "init_scale",
                                          "data_seed", NULL};
 static const char *const k_spin_keys[] = {"kind", "problem", "lambda", "coupling_seed", NULL};
@@ -158,20 +154,12 @@ static int toy_create(dlx_model *m, dlx_err *err)
     dlx_spec_node *root = dlx_spec_root(m->spec);
     dlx_spec_node *model = dlx_spec_get(root, "model");
     dlx_spec_node *train = dlx_spec_get(root, "train");
+    dlx_spec_node *problem = dlx_spec_get(model, "problem");
+    if (problem && problem->kind == DLX_SPEC_SCALAR && strcmp(problem->scalar, "sweep") == 0)
+        return dlx_err_setf(err, DLX_EINVAL, problem->loc,
+                            "model.problem: a whole sweep as one model is model kind 'sweep' "
+                            "(model: {kind: sweep, sweep: SWEEP.yaml, ...}), not a landscape problem");
     int rc = dlx_spec_enum(model, "problem", true, k_problems, 0, &t->problem, err);
-    if (!rc && t->problem == PROB_SWEEP) {
-        rc = dlx_spec_check_keys(model, "model", k_sweep_keys, err);
-        if (!rc) rc = dlx_spec_str(model, "sweep", true, NULL, &t->sweep_path, err);
-        if (!rc) rc = dlx_spec_int(model, "jobs", false, 1, 1, 256, &t->jobs, err);
-        if (!rc) rc = dlx_spec_str(model, "out", false, NULL, &t->sweep_out, err);
-        if (!rc) rc = dlx_spec_str(model, "by", false, "", &t->by, err);
-        if (!rc) rc = dlx_spec_str(model, "x", true, NULL, &t->x, err);
-        if (!rc) rc = dlx_spec_str(model, "y", false, "", &t->y, err);
-        dlx_sweep *sw = NULL;
-        if (!rc) rc = dlx_sweep_load(t->sweep_path, NULL, &sw, err); /* check it now, run it in train */
-        dlx_sweep_destroy(sw);
-        return rc;
-    }
     if (!rc && dlx_spec_get(root, "data"))
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(root, "data")->loc,
                           "model kind 'landscape' makes its own data; remove the 'data' key");
@@ -228,86 +216,10 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static void on_sweep_run(void *user, const dlx_sweep_event *e)
-{
-    const dlx_model *m = user;
-    dlx_run_info(m, "sweep run %lld done (%lld/%lld), %.1f runs/min", (long long)e->run,
-                 (long long)(e->done + e->skipped), (long long)(e->todo + e->skipped),
-                 e->elapsed_s > 0 ? 60.0 * (double)e->done / e->elapsed_s : 0.0);
-}
-
-/* Run (or resume) the whole sweep, then put per-group statistics of column x
- * into the results: <x>_mean_<by><key>, <x>_std_<by><key> and, with y,
- * pearson_<by><key>. */
-static int sweep_train(dlx_model *m, toy *t, dlx_err *err)
-{
-    char out[600];
-    int rc = 0;
-    if (t->sweep_out)
-        rc = dlx_rundir_check(t->sweep_out, "model.out", DLX_RUNDIR_MAX - 64, err); /* + .scratch/w<k> */
-    if (rc)
-        return rc;
-    if (t->sweep_out)
-        snprintf(out, sizeof out, "%s", t->sweep_out);
-    else
-        snprintf(out, sizeof out, "%s/sweep.h5", m->run_dir[0] ? m->run_dir : ".");
-    /* the table has one writer, whether dlx landscape or this run fills it (TABLE.lock, as there) */
-    int lock_fd;
-    dlx_sweep *sw;
-    rc = dlx_sweep_load(t->sweep_path, out, &sw, err);
-    if (rc)
-        return rc;
-    if ((rc = dlx_lock_beside(out, &lock_fd, err))) {
-        dlx_sweep_destroy(sw);
-        return rc;
-    }
-    char scratch[700];
-    snprintf(scratch, sizeof scratch, "%.600s.scratch", out);
-    dlx_sweep_opts o = {.jobs = (int)t->jobs, .shard_i = 0, .shard_n = 1, .scratch = scratch,
-                        .on_run = on_sweep_run, .user = m};
-    int64_t done;
-    rc = dlx_sweep_execute(sw, out, &o, &done, err);
-    dlx_sweep_table tb;
-    memset(&tb, 0, sizeof tb);
-    if (!rc) rc = dlx_sweep_table_read(out, &tb, err);
-    dlx_sweep_group g[16];
-    int ng = 0;
-    if (!rc) rc = dlx_sweep_summary(&tb, t->by, t->x, t->y[0] ? t->y : NULL, g, 16, &ng, err);
-    dlx_results *r = &m->results;
-    memset(r, 0, sizeof *r);
-    for (int k = 0; !rc && k < ng; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s_mean_%s%g", t->x, t->by, g[k].key);
-        dlx_results_set(r, name, g[k].mean);
-        snprintf(name, sizeof name, "%s_std_%s%g", t->x, t->by, g[k].key);
-        dlx_results_set(r, name, g[k].std);
-        if (t->y[0]) {
-            snprintf(name, sizeof name, "pearson_%s%g", t->by, g[k].key);
-            dlx_results_set(r, name, g[k].pearson);
-        }
-    }
-    if (!rc) {
-        dlx_results_set(r, "runs", (double)tb.n);
-        int sc = dlx_sweep_table_col(&tb, "seconds");
-        double tot = 0;
-        for (int64_t i = 0; sc >= 0 && i < tb.n; i++)
-            tot += tb.val[(size_t)i * (size_t)tb.n_cols + (size_t)sc];
-        if (sc >= 0 && tb.n)
-            dlx_results_set(r, "seconds_per_run", tot / (double)tb.n);
-        dlx_run_info(m, "sweep table: %s (%lld runs)", out, (long long)tb.n);
-    }
-    dlx_sweep_table_free(&tb);
-    dlx_sweep_destroy(sw);
-    dlx_lock_release(&lock_fd);
-    return rc;
-}
-
 static int toy_train(dlx_model *m, dlx_err *err)
 {
     toy *t = m->impl;
     double t0 = now_s();
-    if (t->problem == PROB_SWEEP)
-        return sweep_train(m, t, err);
     /* closed-form descents, not trainer runs (see the top of this file) */
     if (t->problem == PROB_LINEAR111) {
         while (m->step < t->max_steps) {

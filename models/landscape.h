@@ -1,6 +1,6 @@
 /* Family "landscape" (models/landscape.c): the toy problems' surface, and
  * the Hessian measure of a sweep run (models/landscape_hessian.c). The
- * sweep engine is in models/sweep.h.
+ * sweep engine that calls it is in experiments/sweep.h.
  */
 #ifndef DLX_LANDSCAPE_H
 #define DLX_LANDSCAPE_H

@@ -1,6 +1,6 @@
 /* Sweep table, shards and merge, sweep-spec checks, summaries, the
  * eigensolver, the Hessian's inputs and the toy landscape family
- * (models/sweep.h, models/landscape.h). */
+ * (experiments/sweep.h, models/landscape.h). */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,8 +13,8 @@
 #include "../core/rng.h"
 #include "../models/family.h"
 #include "../models/landscape.h"
-#include "../models/model.h"
-#include "../models/sweep.h"
+#include "../experiments/model.h"
+#include "../experiments/sweep.h"
 
 static const char *src_dir(void)
 {
@@ -339,6 +339,58 @@ START_TEST(test_spin3)
 }
 END_TEST
 
+/* Family sweep (experiments/sweep_model.c): a whole sweep of a linear111
+ * base run as one model gives the group statistics of a column; the old
+ * spelling `kind: landscape, problem: sweep` is refused with the new one. */
+START_TEST(test_sweep_family)
+{
+    char dir[] = "/tmp/dlx_test_sweepfam.XXXXXX", path[256], text[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/base.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nmodel: {kind: landscape, problem: linear111, target: 2.0}\n"
+          "train: {lr: 0.05, steps: 20000, tol: 1.0e-9}\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/sweep.yaml", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nsweep:\n  base: base.yaml\n  axes: [{name: seed, key: seed, range: [1, 3]}]\n"
+          "  measures: [loss, w1, w2]\n", f);
+    fclose(f);
+    snprintf(text, sizeof text, "version: 1\nmodel: {kind: sweep, sweep: %s, out: %s/t.h5, x: w1, y: w2}\n", path,
+             dir);
+    dlx_model *m = model_from_text(text);
+    dlx_err err;
+    ck_assert_msg(m->family->train(m, &err) == 0, "%s", err.msg);
+    double runs, mean, sd, r;
+    ck_assert(dlx_results_get(&m->results, "runs", &runs));
+    ck_assert(dlx_results_get(&m->results, "w1_mean_0", &mean));
+    ck_assert(dlx_results_get(&m->results, "w1_std_0", &sd));
+    ck_assert(dlx_results_get(&m->results, "pearson_0", &r));
+    ck_assert(runs == 3.0);
+    ck_assert(isfinite(mean) && sd >= 0.0 && fabs(r) <= 1.0 + 1e-12);
+    dlx_model_destroy(m);
+    dlx_sweep_table t;
+    snprintf(path, sizeof path, "%s/t.h5", dir);
+    ck_assert_int_eq(dlx_sweep_table_read(path, &t, &err), 0);
+    ck_assert_int_eq(t.n, 3);
+    dlx_sweep_table_free(&t);
+    /* the old spelling, and a landscape key in the new family */
+    dlx_spec *spec;
+    ck_assert_int_eq(dlx_spec_load_string("version: 1\nmodel: {kind: landscape, problem: sweep, sweep: s.yaml}\n",
+                                          "t.yaml", &spec, &err), 0);
+    ck_assert_int_eq(dlx_model_create(spec, "", NULL, &m, &err), DLX_EINVAL);
+    ck_assert_msg(strstr(err.msg, "model kind 'sweep'"), "%s", err.msg);
+    snprintf(text, sizeof text, "version: 1\nmodel: {kind: sweep, problem: sweep, sweep: %s/sweep.yaml, x: w1}\n", dir);
+    ck_assert_int_eq(dlx_spec_load_string(text, "t.yaml", &spec, &err), 0);
+    ck_assert_int_eq(dlx_model_create(spec, "", NULL, &m, &err), DLX_EINVAL);
+    ck_assert_msg(strstr(err.msg, "'problem' is not a key of model"), "%s", err.msg);
+    snprintf(text, sizeof text, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(text), 0);
+}
+END_TEST
+
 /* One split of a dataset named mnist, as IDX files in dir. */
 static void write_split(const char *dir, bool train, const dlx_dataset *d)
 {
@@ -440,6 +492,7 @@ Suite *landscape_suite(void)
     tcase_add_test(tc, test_eigvals);
     tcase_add_test(tc, test_linear111);
     tcase_add_test(tc, test_spin3);
+    tcase_add_test(tc, test_sweep_family);
     tcase_add_test(tc, test_hessian_training_inputs);
     suite_add_tcase(s, tc);
     return s;

@@ -17,7 +17,7 @@
 #include "../core/png.h"
 #include "../core/rng.h"
 #include "../core/sparse.h"
-#include "../models/family.h"
+#include "../experiments/registry.h"
 #include "../experiments/reproduce.h"
 
 /* A random problem: Wd (n x m) unit-norm columns, X (N x n) = Wd z + noise, z sparse. */

@@ -2,7 +2,7 @@
  * the results of an evaluation, progress hooks and the run directory.
  * Checkpoints are in train/checkpoint.h, --resume in train/resume.h, the
  * memory budget in train/budget.h; creating a model through the family
- * registry (and destroying it) in models/model.h. The family is opaque here:
+ * registry (and destroying it) in experiments/model.h. The family is opaque here:
  * the record keeps a pointer to it and its name, which checkpoints store.
  */
 #ifndef DLX_RUN_H
@@ -86,7 +86,7 @@ void dlx_run_info(const dlx_model *m, const char *fmt, ...) __attribute__((forma
 /* Create the run directory (mkdir -p). */
 int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err);
 /* Create the run directory and take its lock (core/rundir.h) until
- * dlx_model_destroy (models/model.h): call it before writing anything there.
+ * dlx_model_destroy (experiments/model.h): call it before writing anything there.
  * A directory in use by another dlx is DLX_EIO at once, naming its pid. */
 int dlx_run_lock(dlx_model *m, dlx_err *err);
 

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 #include "../../core/plot.h"
-#include "../../models/sweep.h"
+#include "../../experiments/sweep.h"
 #include "../../models/lista.h"
 #include "../../models/lista_internal.h"
 #include "targets.h"

@@ -1,7 +1,9 @@
 /* Creating a model: the spec's model.kind (or a checkpoint's stored spec)
- * picks the family through the registry (models/registry.c), which builds
- * the model record of train/run.h. dlx_model_destroy calls the family's
- * destroy. */
+ * picks the family through the registry (experiments/registry.h), which
+ * builds the model record of train/run.h. dlx_model_destroy calls the
+ * family's destroy. Here in experiments/, beside the registry, because the
+ * registry lists the sweep family, which is defined in experiments/; the
+ * runners of experiments/ and the CLI create models through it. */
 #ifndef DLX_MODEL_H
 #define DLX_MODEL_H
 

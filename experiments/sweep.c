@@ -20,8 +20,8 @@
 
 #include "../core/data.h"
 #include "../core/rundir.h"
-#include "family.h"
-#include "landscape.h"
+#include "../models/family.h"
+#include "../models/landscape.h"
 #include "model.h"
 #include "sweep.h"
 

@@ -1,5 +1,6 @@
-/* Creating a model through the family registry: from a spec, or from a
- * checkpoint's stored spec; and destroying it (the family's destroy). */
+/* Creating a model through the family registry (experiments/registry.c):
+ * from a spec, or from a checkpoint's stored spec; and destroying it (the
+ * family's destroy). */
 #include "model.h"
 
 #include <stdio.h>
@@ -10,7 +11,7 @@
 
 #include "../core/rundir.h"
 #include "../train/checkpoint.h"
-#include "family.h"
+#include "registry.h"
 
 static const char *const k_top_keys[] = {"version", "name", "description", "seed", "model", "data", "train", NULL};
 

@@ -1,6 +1,7 @@
 /* Loss-surface sweeps (Choromanska et al. 2015), run by `dlx landscape` and
- * by the landscape family's `problem: sweep`: many trainings of one base
- * spec from random initial points, with some spec keys swept over axes.
+ * by the sweep family (experiments/sweep_model.c, `model: {kind: sweep}`):
+ * many trainings of one base spec from random initial points, with some spec
+ * keys swept over axes.
  *
  * A sweep spec is a YAML file with a top-level `sweep:` map:
  *   sweep:
@@ -25,12 +26,14 @@
  * It is rewritten atomically (tmp + fsync + rename) after every finished run,
  * so a killed sweep loses at most the runs in flight and resumes from it.
  *
- * Family "landscape" (models/landscape.c, declarations in models/landscape.h)
- * holds the toy problems: the 1-1-1 linear net Y = w1*w2*X with quadratic
- * loss, and the spherical 3-spin glass minimised by projected gradient
- * descent; its problem: sweep runs a whole sweep through this engine, which
- * is why the engine lives in models/ and not in experiments/. Sweep figures
- * (the runner's pictures) are in experiments/sweep_figure.h.
+ * The engine sits in experiments/, above the families: it creates each run's
+ * model through the registry (experiments/model.h) and calls the landscape
+ * family's Hessian measure (models/landscape.h). Family "landscape"
+ * (models/landscape.c) holds the toy problems: the 1-1-1 linear net
+ * Y = w1*w2*X with quadratic loss, and the spherical 3-spin glass minimised
+ * by projected gradient descent. Family "sweep" (experiments/sweep_model.c)
+ * runs a whole sweep through this engine as one model, for `dlx reproduce`.
+ * Sweep figures (the runner's pictures) are in experiments/sweep_figure.h.
  *
  * Errors as everywhere: negative DLX_E* with a located dlx_err; a bad sweep
  * spec (empty axis, unknown measure, missing base) is DLX_EINVAL.

@@ -183,7 +183,7 @@ int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *e
     return dlx_h5w_commit(&w, err);
 }
 
-/* The most runs a sweep may have (models/sweep.c refuses larger sweeps). */
+/* The most runs a sweep may have (experiments/sweep.c refuses larger sweeps). */
 #define SWEEP_MAX_RUNS 100000000
 
 /* The header: format, columns (each a known-length name), total runs, spec. */

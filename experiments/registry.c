@@ -1,5 +1,7 @@
-/* The only list of model families: adding one = a new models/<family>.c and one line here. */
-#include "family.h"
+/* The only list of model families: adding one = a new models/<family>.c and
+ * one line here. It lives in experiments/, above the families, because it
+ * also lists the sweep family (experiments/sweep_model.c). */
+#include "registry.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -8,12 +10,14 @@ extern const dlx_family dlx_family_classifier;
 extern const dlx_family dlx_family_gan;
 extern const dlx_family dlx_family_landscape;
 extern const dlx_family dlx_family_sparse_coding;
+extern const dlx_family dlx_family_sweep;
 
 static const dlx_family *const k_families[] = {
     &dlx_family_classifier,
     &dlx_family_gan,
     &dlx_family_landscape,
     &dlx_family_sparse_coding,
+    &dlx_family_sweep,
 };
 #define N_FAMILIES ((int)(sizeof k_families / sizeof k_families[0]))
 
