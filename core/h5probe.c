@@ -8,6 +8,7 @@
 #include "tensor.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -40,8 +41,12 @@ static void probe_read(hid_t obj, bool attr)
     bool vlen = cls == H5T_STRING && H5Tis_variable_str(type) > 0;
     if (cls == H5T_INTEGER || cls == H5T_FLOAT)
         mtype = H5Tcopy(H5T_NATIVE_DOUBLE);
-    else if (vlen && (mtype = H5Tcopy(H5T_C_S1)) >= 0)
+    else if (vlen && (mtype = H5Tcopy(H5T_C_S1)) >= 0) {
+        /* in the file's character set, as dlx_h5r_read_string asks: with
+         * another one HDF5 refuses the conversion before it reads the heap */
         H5Tset_size(mtype, H5T_VARIABLE);
+        H5Tset_cset(mtype, H5Tget_cset(type));
+    }
     else if (cls == H5T_STRING)
         mtype = H5Tcopy(type);
     void *buf = mtype >= 0 && space >= 0 ? probe_buf(space, H5Tget_size(mtype)) : NULL;
@@ -103,7 +108,8 @@ static herr_t probe_link(hid_t g, const char *name, const H5L_info_t *info, void
 /* Present only under a sanitizer (weak: NULL otherwise). */
 extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
-static void probe_child(const char *path, unsigned seconds)
+/* The start of every child that reads for the parent. */
+static void child_setup(unsigned seconds)
 {
     /* a sanitizer's report in the child must not run the parent's death
      * callback (libFuzzer's would record the parent's input as a crash): the
@@ -120,6 +126,11 @@ static void probe_child(const char *path, unsigned seconds)
     sigprocmask(SIG_UNBLOCK, &all, NULL);
     alarm(seconds); /* a corrupt file can also make HDF5 loop */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+static void probe_child(const char *path, unsigned seconds)
+{
+    child_setup(seconds);
     hid_t fapl = dlx_h5r_fapl();
     hid_t f = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
     if (f >= 0) {
@@ -134,19 +145,52 @@ static bool g_probe = true;
 
 void dlx_h5r_set_probe(bool on) { g_probe = on; }
 
-static int run_child(const char *path, unsigned seconds, int *status, dlx_err *err)
+/* A read for the parent: run(user) in a child, whose output the parent
+ * takes from fd (when fd is not NULL: the read end of a pipe, read to its
+ * end by on_output before the wait). */
+typedef struct child_job {
+    void (*run)(void *user, int out_fd); /* in the child; never returns */
+    void *user;
+    int (*on_output)(void *user, int in_fd); /* in the parent; 0 or -1 */
+} child_job;
+
+typedef struct probe_args {
+    const char *path;
+    unsigned seconds;
+} probe_args;
+
+static void probe_job(void *user, int out_fd)
 {
+    (void)out_fd;
+    const probe_args *a = user;
+    probe_child(a->path, a->seconds);
+}
+
+static int run_job(const char *path, const child_job *job, int *status, dlx_err *err)
+{
+    int fds[2] = {-1, -1};
+    if (job->on_output && pipe(fds) != 0)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot make a pipe: %s", strerror(errno));
     /* an inherited SIG_IGN for SIGCHLD would reap the child before waitpid */
     struct sigaction dfl = {.sa_handler = SIG_DFL}, old;
     sigemptyset(&dfl.sa_mask);
     sigaction(SIGCHLD, &dfl, &old);
     pid_t pid = fork();
-    if (pid == 0)
-        probe_child(path, seconds);
+    if (pid == 0) {
+        if (fds[0] >= 0)
+            close(fds[0]);
+        job->run(job->user, fds[1]);
+    }
+    if (fds[1] >= 0)
+        close(fds[1]);
     int rc = 0;
     if (pid < 0)
         rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot start a process to read it: %s", strerror(errno));
-    else
+    if (pid > 0 && job->on_output)
+        job->on_output(job->user, fds[0]); /* (a short read is judged with the child's status) */
+    if (fds[0] >= 0)
+        close(fds[0]);
+    if (pid > 0)
         while (waitpid(pid, status, 0) < 0)
             if (errno != EINTR) {
                 rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot wait for the process reading it: %s",
@@ -155,6 +199,24 @@ static int run_child(const char *path, unsigned seconds, int *status, dlx_err *e
             }
     sigaction(SIGCHLD, &old, NULL);
     return rc;
+}
+
+/* What a reading child's exit says: 0, or an error naming what it read. */
+static int child_verdict(const char *path, const char *what, int status, unsigned seconds, dlx_err *err)
+{
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return 0;
+    if (WIFEXITED(status)) /* a sanitizer's report (tests' ASan build) */
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
+                            "HDF5 failed reading %s (status %d): the file is corrupt", what, WEXITSTATUS(status));
+    int sig = WTERMSIG(status);
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGKILL || sig == SIGHUP)
+        return dlx_err_setf(err, DLX_EINTR, DLX_FILELOC(path), "interrupted while reading (signal %d)", sig);
+    if (sig == SIGALRM)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
+                            "HDF5 did not finish reading %s in %u s: the file is corrupt", what, seconds);
+    return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
+                        "HDF5 crashed (signal %d, %s) reading %s: the file is corrupt", sig, strsignal(sig), what);
 }
 
 int dlx_h5r_probe(const char *path, dlx_err *err)
@@ -166,19 +228,102 @@ int dlx_h5r_probe(const char *path, dlx_err *err)
     /* a second per 64 MiB on top of 10 s: the child may read the whole file */
     unsigned seconds = 10 + (unsigned)(st.st_size >> 26);
     int status;
-    if ((rc = run_child(path, seconds, &status, err)))
+    probe_args a = {path, seconds};
+    child_job job = {.run = probe_job, .user = &a};
+    if ((rc = run_job(path, &job, &status, err)))
         return rc;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+    return child_verdict(path, "it", status, seconds, err);
+}
+
+/* ---- a variable-length string, read in a child ---------------------------- */
+
+typedef struct vlen_job {
+    hid_t obj, mtype;
+    bool attr;
+    size_t max_len;
+    char *text; /* the parent's copy */
+    bool too_long;
+} vlen_job;
+
+static int write_all(int fd, const void *buf, size_t n)
+{
+    for (const char *p = buf; n > 0;) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w, n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int read_all(int fd, void *buf, size_t n)
+{
+    for (char *p = buf; n > 0;) {
+        ssize_t got = read(fd, p, n);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got <= 0)
+            return -1;
+        p += got, n -= (size_t)got;
+    }
+    return 0;
+}
+
+enum { VLEN_SECONDS = 10, VLEN_READ_FAILED = 3 };
+
+static void vlen_run(void *user, int fd)
+{
+    child_setup(VLEN_SECONDS);
+    vlen_job *j = user;
+    char *p = NULL;
+    herr_t st = j->attr ? H5Aread(j->obj, j->mtype, &p) : H5Dread(j->obj, j->mtype, H5S_ALL, H5S_ALL, H5P_DEFAULT, &p);
+    if (st < 0)
+        _exit(VLEN_READ_FAILED);
+    uint64_t len = p ? strnlen(p, j->max_len + 1) : 0;
+    if (write_all(fd, &len, sizeof len) || (len <= j->max_len && len && write_all(fd, p, (size_t)len)))
+        _exit(4);
+    _exit(0);
+}
+
+static int vlen_output(void *user, int fd)
+{
+    vlen_job *j = user;
+    uint64_t len;
+    if (read_all(fd, &len, sizeof len))
+        return -1;
+    if (len > j->max_len) {
+        j->too_long = true;
         return 0;
-    if (WIFEXITED(status)) /* a sanitizer's report (tests' ASan build) */
-        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
-                            "HDF5 failed reading it (status %d): the file is corrupt", WEXITSTATUS(status));
-    int sig = WTERMSIG(status);
-    if (sig == SIGINT || sig == SIGTERM || sig == SIGKILL || sig == SIGHUP)
-        return dlx_err_setf(err, DLX_EINTR, DLX_FILELOC(path), "interrupted while reading (signal %d)", sig);
-    if (sig == SIGALRM)
-        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
-                            "HDF5 did not finish reading it in %u s: the file is corrupt", seconds);
-    return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
-                        "HDF5 crashed (signal %d, %s) reading it: the file is corrupt", sig, strsignal(sig));
+    }
+    if (!(j->text = calloc(1, (size_t)len + 1)) || read_all(fd, j->text, (size_t)len)) {
+        free(j->text);
+        j->text = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int dlx_h5r_read_vlen_str(const dlx_h5r *r, hid_t obj, bool attr, hid_t mtype, size_t max_len, const char *what,
+                          char **out, dlx_err *err)
+{
+    *out = NULL;
+    vlen_job j = {.obj = obj, .mtype = mtype, .attr = attr, .max_len = max_len};
+    child_job job = {.run = vlen_run, .user = &j, .on_output = vlen_output};
+    int status;
+    int rc = run_job(r->path, &job, &status, err);
+    if (!rc && WIFEXITED(status) && WEXITSTATUS(status) == VLEN_READ_FAILED)
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "cannot read %s (truncated or corrupt)", what);
+    else if (!rc)
+        rc = child_verdict(r->path, what, status, VLEN_SECONDS, err);
+    if (!rc && j.too_long)
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s is longer than %zu bytes", what, max_len);
+    else if (!rc && !j.text)
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "cannot read %s (truncated or corrupt)", what);
+    if (rc)
+        free(j.text);
+    else
+        *out = j.text;
+    return rc;
 }

@@ -74,6 +74,14 @@ int dlx_h5r_probe(const char *path, dlx_err *err);
  * looked for: the fuzz harnesses, which fuzz dlx's readers at full speed and
  * sort their crash inputs with the probe afterwards (tests/fuzz/ci.sh). */
 void dlx_h5r_set_probe(bool on);
+/* One variable-length string of obj (an attribute when attr) in memory type
+ * mtype, read in a forked child that sends it back through a pipe: such
+ * strings live in HDF5's global heap, whose corrupt entries crash HDF5 1.10
+ * in ways that depend on what the process read before (no probe can foresee
+ * them), and the child inherits this process's very state. *out malloc'd,
+ * at most max_len bytes; what names the object in messages. */
+int dlx_h5r_read_vlen_str(const dlx_h5r *r, hid_t obj, bool attr, hid_t mtype, size_t max_len, const char *what,
+                          char **out, dlx_err *err);
 void dlx_h5r_close(dlx_h5r *r);
 
 /* File access properties every dlx reader and writer uses: no HDF5 advisory
