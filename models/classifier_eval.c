@@ -7,31 +7,6 @@
 #include "../core/png.h"
 #include "classifier_internal.h"
 
-/* Argmax per row (correct count, misclassified indices) and, when nll is
- * given, -log p(label) in double. */
-void clf_score_rows(const float *logits, const float *labels, int rows, int k, double *nll, int64_t *correct,
-                       const uint32_t *idx, shard *c)
-{
-    for (int i = 0; i < rows; i++) {
-        const float *z = logits + (int64_t)i * k;
-        int best = 0;
-        for (int j = 1; j < k; j++)
-            if (z[j] > z[best])
-                best = j;
-        int label = (int)labels[i];
-        if (nll) { /* NULL while training: the loss op has it already */
-            double mx = z[best], s = 0.0;
-            for (int j = 0; j < k; j++)
-                s += exp((double)z[j] - mx);
-            *nll += log(s) + mx - z[label];
-        }
-        if (best == label)
-            (*correct)++;
-        else if (c && c->n_wrong < MAX_WRONG)
-            c->wrong[c->n_wrong++] = idx[i];
-    }
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
     uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;

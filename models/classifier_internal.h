@@ -5,6 +5,7 @@
 #ifndef DLX_CLASSIFIER_INTERNAL_H
 #define DLX_CLASSIFIER_INTERNAL_H
 
+#include <math.h>
 #include <stdint.h>
 
 #include "../core/data.h"
@@ -42,9 +43,31 @@ typedef struct clf {
 } clf;
 
 /* Argmax per row (right answers; misclassified indices into c when given)
- * and, when nll is given, -log p(label) summed in double. */
-void clf_score_rows(const float *logits, const float *labels, int rows, int k, double *nll, int64_t *correct,
-                    const uint32_t *idx, shard *c);
+ * and, when nll is given, -log p(label) summed in double. Inline: the
+ * training measure calls it every step with nll NULL (a call into another
+ * file cost the small benchmark net about 10 % of its speed). */
+static inline void clf_score_rows(const float *logits, const float *labels, int rows, int k, double *nll,
+                                  int64_t *correct, const uint32_t *idx, shard *c)
+{
+    for (int i = 0; i < rows; i++) {
+        const float *z = logits + (int64_t)i * k;
+        int best = 0;
+        for (int j = 1; j < k; j++)
+            if (z[j] > z[best])
+                best = j;
+        int label = (int)labels[i];
+        if (nll) { /* NULL while training: the loss op has it already */
+            double mx = z[best], s = 0.0;
+            for (int j = 0; j < k; j++)
+                s += exp((double)z[j] - mx);
+            *nll += log(s) + mx - z[label];
+        }
+        if (best == label)
+            (*correct)++;
+        else if (c && c->n_wrong < MAX_WRONG)
+            c->wrong[c->n_wrong++] = idx[i];
+    }
+}
 /* Loss and accuracy of the model on d, through the replicas' graphs; the
  * first misclassified indices go to c->wrong. */
 int clf_evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, double *acc);
