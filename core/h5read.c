@@ -148,35 +148,11 @@ static H5O_type_t type_at(const dlx_h5r *r, const char *obj)
 bool dlx_h5r_is_dataset(const dlx_h5r *r, const char *obj) { return type_at(r, obj) == H5O_TYPE_DATASET; }
 bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj) { return type_at(r, obj) == H5O_TYPE_GROUP; }
 
-typedef struct attr_find {
-    const char *name;
-    bool found;
-} attr_find;
-
-static herr_t attr_find_cb(hid_t o, const char *name, const H5A_info_t *info, void *user)
-{
-    (void)o;
-    (void)info;
-    attr_find *f = user;
-    f->found = strcmp(name, f->name) == 0;
-    return f->found ? 1 : 0;
-}
-
-/* By iterating the object's attributes, as the probe does (h5probe.c), not
- * by H5Aexists_by_name: on a corrupt attribute table the name lookup can
- * find a message the iteration never lists, which the probe then never
- * read (a crafted results.h5 crashed HDF5 that way; found by fuzz_figure). */
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name)
 {
     if (type_at(r, obj) == H5O_TYPE_UNKNOWN)
         return false;
-    hid_t o = H5Oopen(r->f, obj, H5P_DEFAULT);
-    if (o < 0)
-        return false;
-    attr_find f = {.name = name, .found = false};
-    herr_t st = H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_INC, NULL, attr_find_cb, &f);
-    H5Oclose(o);
-    return st >= 0 && f.found;
+    return H5Aexists_by_name(r->f, obj, name, H5P_DEFAULT) > 0;
 }
 
 typedef struct list_ctx {
