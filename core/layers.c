@@ -69,9 +69,9 @@ static int declare(build_ctx *b, layer_call *c, const char *suffix, dlx_shape sh
 }
 
 /* init: key of the layer, default given by the builder. */
-static const char *const k_inits[] = {"xavier", "kaiming", "lecun", "torch", "normal", "uniform", NULL};
-static const dlx_init_kind k_init_kinds[] = {DLX_INIT_XAVIER, DLX_INIT_KAIMING, DLX_INIT_LECUN,
-                                             DLX_INIT_TORCH,  DLX_INIT_NORMAL,  DLX_INIT_UNIFORM};
+static const char *const k_inits[] = {"xavier", "kaiming", "lecun", "torch", "normal", "uniform", "orthogonal", "identity", NULL};
+static const dlx_init_kind k_init_kinds[] = {DLX_INIT_XAVIER, DLX_INIT_KAIMING, DLX_INIT_LECUN,     DLX_INIT_TORCH,
+                                             DLX_INIT_NORMAL, DLX_INIT_UNIFORM, DLX_INIT_ORTHOGONAL, DLX_INIT_IDENTITY};
 
 static int read_init(dlx_spec_node *e, int def, int64_t fan_in, int64_t fan_out, dlx_init *init,
                      dlx_err *err)
@@ -81,7 +81,9 @@ static int read_init(dlx_spec_node *e, int def, int64_t fan_in, int64_t fan_out,
     int rc = dlx_spec_enum(e, "init", false, k_inits, def, &k, err);
     if (rc)
         return rc;
-    rc = dlx_spec_float(e, "init_scale", false, 0.01, 0.0, 100.0, &scale, err);
+    /* init_scale: the std or bound of normal and uniform, the gain of orthogonal and identity */
+    bool gain = k_init_kinds[k] == DLX_INIT_ORTHOGONAL || k_init_kinds[k] == DLX_INIT_IDENTITY;
+    rc = dlx_spec_float(e, "init_scale", false, gain ? 1.0 : 0.01, 0.0, 100.0, &scale, err);
     if (rc)
         return rc;
     *init = (dlx_init){.kind = k_init_kinds[k], .a = (float)scale, .fan_in = fan_in, .fan_out = fan_out};

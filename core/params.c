@@ -1,5 +1,6 @@
 #include "params.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,6 +167,69 @@ int dlx_params_finalize(dlx_params *p, dlx_err *err)
     return 0;
 }
 
+/* LAPACK (Fortran) as exported by OpenBLAS. */
+extern void dgeqrf_(const int *m, const int *n, double *a, const int *lda, double *tau, double *work, const int *lwork,
+                    int *info);
+extern void dorgqr_(const int *m, const int *n, const int *k, double *a, const int *lda, const double *tau,
+                    double *work, const int *lwork, int *info);
+
+/* PyTorch's orthogonal_ over the (rows = dim 0, cols = the rest) view: the
+ * QR of a Gaussian matrix (the taller way round), Q's columns signed by R's
+ * diagonal, times the gain a; in double, then rounded. */
+static int init_orthogonal(dlx_param *q, dlx_rng *r, dlx_err *err)
+{
+    const int64_t rows = q->t.shape.ndim ? q->t.shape.d[0] : 1, cols = rows ? q->t.numel / rows : 0;
+    const int64_t M = rows > cols ? rows : cols, N = rows > cols ? cols : rows;
+    if (M > INT_MAX || N > INT_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "parameter '%s': too large for an orthogonal initialisation", q->name);
+    if (N == 0)
+        return 0;
+    int m = (int)M, n = (int)N, info = 0, lwork = -1;
+    double *a = malloc((size_t)M * (size_t)N * sizeof *a), *tau = malloc((size_t)N * sizeof *tau), *sign = malloc((size_t)N * sizeof *sign), wq;
+    double *work = NULL;
+    int rc = 0;
+    if (!a || !tau || !sign) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory initialising '%s'", q->name);
+        goto out;
+    }
+    for (int64_t i = 0; i < M * N; i++) /* column-major M x N */
+        a[i] = dlx_rng_normal(r);
+    dgeqrf_(&m, &n, a, &m, tau, &wq, &lwork, &info);
+    lwork = (int)wq > n ? (int)wq : n;
+    if (!(work = malloc((size_t)lwork * sizeof *work))) {
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory initialising '%s'", q->name);
+        goto out;
+    }
+    dgeqrf_(&m, &n, a, &m, tau, work, &lwork, &info);
+    for (int j = 0; j < n; j++)
+        sign[j] = a[(size_t)j * M + j] < 0 ? -1.0 : 1.0;
+    if (!info) dorgqr_(&m, &n, &n, a, &m, tau, work, &lwork, &info);
+    if (info) {
+        rc = dlx_err_setf(err, DLX_ENUM, DLX_NOLOC, "parameter '%s': the QR of its orthogonal initialisation failed (info %d)",
+                          q->name, info);
+        goto out;
+    }
+    for (int64_t i = 0; i < rows; i++)
+        for (int64_t j = 0; j < cols; j++) { /* Q is rows x cols, or its transpose is */
+            int64_t qi = rows >= cols ? i : j, qj = rows >= cols ? j : i;
+            q->t.data[i * cols + j] = (float)((double)q->init.a * a[qj * M + qi] * sign[qj]);
+        }
+out:
+    free(a);
+    free(tau);
+    free(sign);
+    free(work);
+    return rc;
+}
+
+static void init_identity(dlx_param *q)
+{
+    const int64_t rows = q->t.shape.ndim ? q->t.shape.d[0] : 1, cols = rows ? q->t.numel / rows : 0;
+    memset(q->t.data, 0, (size_t)q->t.numel * sizeof(float));
+    for (int64_t i = 0; i < rows && i < cols; i++)
+        q->t.data[i * cols + i] = q->init.a;
+}
+
 static void init_one(dlx_param *q, dlx_rng *r)
 {
     const dlx_init *in = &q->init;
@@ -195,12 +259,14 @@ static void init_one(dlx_param *q, dlx_rng *r)
     case DLX_INIT_XAVIER: s = sqrt(6.0 / (fan_in + fan_out)); break;
     case DLX_INIT_LECUN: s = sqrt(3.0 / fan_in); break;
     case DLX_INIT_TORCH: s = 1.0 / sqrt(fan_in); break;
+    case DLX_INIT_ORTHOGONAL: /* (dlx_params_init_values) */
+    case DLX_INIT_IDENTITY: return;
     }
     for (int64_t i = 0; i < n; i++)
         x[i] = (float)(s * (2.0 * dlx_rng_uniform(r) - 1.0));
 }
 
-void dlx_params_init_values(dlx_params *p, uint64_t seed)
+int dlx_params_init_values(dlx_params *p, uint64_t seed, dlx_err *err)
 {
     DLX_ASSERT(p->final);
     for (int i = 0; i < p->n; i++) {
@@ -215,11 +281,21 @@ void dlx_params_init_values(dlx_params *p, uint64_t seed)
         }
         dlx_rng r;
         dlx_rng_init(&r, seed, stream);
-        init_one(&p->items[i], &r);
+        dlx_param *pi = &p->items[i];
+        if (pi->init.kind == DLX_INIT_ORTHOGONAL) {
+            int rc = init_orthogonal(pi, &r, err);
+            if (rc)
+                return rc;
+        } else if (pi->init.kind == DLX_INIT_IDENTITY) {
+            init_identity(pi);
+        } else {
+            init_one(pi, &r);
+        }
     }
     for (int i = 0; i < p->n_buffers; i++)
         for (int64_t j = 0; j < p->buffers[i].t.numel; j++)
             p->buffers[i].t.data[j] = p->buffers[i].init;
+    return 0;
 }
 
 void dlx_params_zero_grad(dlx_params *p)

@@ -39,6 +39,9 @@ typedef enum dlx_init_kind {
     DLX_INIT_KAIMING,      /* N(0, 2 / fan_in) (He et al. 2015, for ReLU) */
     DLX_INIT_LECUN,        /* U(-s, s), s = sqrt(3 / fan_in) (LeCun et al. 1998) */
     DLX_INIT_TORCH,        /* U(-s, s), s = 1 / sqrt(fan_in) (Torch7 default reset) */
+    DLX_INIT_ORTHOGONAL,   /* a * Q of a Gaussian matrix's QR over the (dim 0, rest) view, PyTorch's
+                            * orthogonal_ (Saxe et al. 2014): rows or columns orthonormal */
+    DLX_INIT_IDENTITY,     /* a on the diagonal of the (dim 0, rest) view, 0 elsewhere (Le et al. 2015) */
 } dlx_init_kind;
 
 typedef struct dlx_init {
@@ -110,8 +113,9 @@ int dlx_params_finalize(dlx_params *p, dlx_err *err);
 /* Draw every parameter's initial values and set every buffer to its init.
  * Parameter i of group 0 uses stream DLX_STREAM_INIT + ((i+1) << 8) of
  * `seed`; parameter j of named group G uses a stream of (G's name, j), so
- * values depend only on (seed, group name, j). */
-void dlx_params_init_values(dlx_params *p, uint64_t seed);
+ * values depend only on (seed, group name, j). DLX_ENOMEM when an
+ * orthogonal initialisation cannot get its workspace. */
+int dlx_params_init_values(dlx_params *p, uint64_t seed, dlx_err *err);
 
 void dlx_params_zero_grad(dlx_params *p);
 

@@ -165,8 +165,8 @@ static int clf_create(dlx_model *m, dlx_err *err)
     rc = dlx_replicas_build(&c->reps, m, dlx_images_bytes(&c->im), build_shard, m, err);
     if (rc)
         return rc;
-    dlx_params_init_values(&m->params, m->seed);
-    rc = dlx_plan_create(&m->plan, &m->params, threads, err);
+    rc = dlx_params_init_values(&m->params, m->seed, err);
+    if (!rc) rc = dlx_plan_create(&m->plan, &m->params, threads, err);
     if (rc)
         return rc;
     report_layers(m, c);

@@ -276,8 +276,8 @@ static int gan_create(dlx_model *m, dlx_err *err)
     if (!rc) rc = build_eval(m, c, err);
     if (rc)
         return rc;
-    dlx_params_init_values(&m->params, m->seed);
-    rc = dlx_plan_create(&m->plan, &m->params, threads, err);
+    rc = dlx_params_init_values(&m->params, m->seed, err);
+    if (!rc) rc = dlx_plan_create(&m->plan, &m->params, threads, err);
     if (!rc)
         report_layers(m, c);
     return rc;

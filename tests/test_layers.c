@@ -1,5 +1,6 @@
 /* Layer builders from YAML: default names, inputs:, share:, and located errors. */
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,6 +126,49 @@ START_TEST(layer_errors_are_located)
 }
 END_TEST
 
+/* init: orthogonal gives orthonormal rows (wide) or columns (tall), times
+ * init_scale (default 1); identity gives init_scale on the diagonal. */
+START_TEST(orthogonal_and_identity_init)
+{
+    built b;
+    build(&b,
+          "layers:\n"
+          "  - {type: flatten}\n"
+          "  - {type: linear, units: 5, init: orthogonal, bias: false}\n"      /* 5 x 12: rows orthonormal */
+          "  - {type: linear, units: 7, init: orthogonal, init_scale: 2.0}\n"  /* 7 x 5: columns, gain 2 */
+          "  - {type: linear, units: 7, init: identity}\n",                    /* 7 x 7 */
+          dlx_shape_4d(2, 3, 2, 2));
+    ck_assert_int_eq(b.rc, 0);
+    ck_assert_int_eq(dlx_params_finalize(&b.p, NULL), 0);
+    ck_assert_int_eq(dlx_params_init_values(&b.p, 5, NULL), 0);
+    const float *w1 = b.p.items[dlx_params_find(&b.p, "linear1.weight")].t.data;
+    const float *w2 = b.p.items[dlx_params_find(&b.p, "linear2.weight")].t.data;
+    const float *w3 = b.p.items[dlx_params_find(&b.p, "linear3.weight")].t.data;
+    for (int i = 0; i < 5; i++) /* W1 W1^T = I */
+        for (int j = 0; j < 5; j++) {
+            double d = 0.0;
+            for (int k = 0; k < 12; k++)
+                d += (double)w1[i * 12 + k] * w1[j * 12 + k];
+            ck_assert_msg(fabs(d - (i == j)) < 1e-6, "W1 W1^T[%d][%d] = %g", i, j, d);
+        }
+    for (int i = 0; i < 5; i++) /* W2^T W2 = 4 I */
+        for (int j = 0; j < 5; j++) {
+            double d = 0.0;
+            for (int k = 0; k < 7; k++)
+                d += (double)w2[k * 5 + i] * w2[k * 5 + j];
+            ck_assert_msg(fabs(d - 4.0 * (i == j)) < 1e-5, "W2^T W2[%d][%d] = %g", i, j, d);
+        }
+    for (int i = 0; i < 7; i++)
+        for (int j = 0; j < 7; j++)
+            ck_assert(w3[i * 7 + j] == (i == j ? 1.0f : 0.0f));
+    float again[60];
+    memcpy(again, w1, sizeof again);
+    ck_assert_int_eq(dlx_params_init_values(&b.p, 5, NULL), 0); /* a function of the seed */
+    ck_assert(memcmp(again, w1, sizeof again) == 0);
+    drop(&b);
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -132,6 +176,7 @@ Suite *layers_suite(void)
     tcase_add_test(tc, lenet_shapes_and_names);
     tcase_add_test(tc, residual_inputs_and_shared_weights);
     tcase_add_test(tc, layer_errors_are_located);
+    tcase_add_test(tc, orthogonal_and_identity_init);
     suite_add_tcase(s, tc);
     return s;
 }

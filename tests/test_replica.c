@@ -53,7 +53,7 @@ static void setup(fixture *f, int threads, double clip)
     f->m.plan.n_optims = 1;
     f->m.plan.optims[0].cfg = cfg;
     ck_assert_int_eq(dlx_replicas_build(&f->rs, &f->m, 0.0, build, f, NULL), 0);
-    dlx_params_init_values(&f->p, 7);
+    dlx_params_init_values(&f->p, 7, NULL);
     ck_assert_int_eq(dlx_optim_create(&cfg, &f->p, &f->o, NULL), 0);
     dlx_optim_set_threads(f->o, threads);
 }
@@ -178,7 +178,7 @@ START_TEST(masked_backward_and_group_optimizer)
     dlx_node *loss = dlx_graph_op(g, &dlx_op_mse, "loss", (dlx_node *[]){y, t}, 2, &ma, DLX_NOLOC, NULL);
     ck_assert_ptr_nonnull(loss);
     ck_assert_int_eq(dlx_params_finalize(&p, NULL), 0);
-    dlx_params_init_values(&p, 3);
+    dlx_params_init_values(&p, 3, NULL);
     ck_assert_int_eq(dlx_graph_compile(g, 0, NULL), 0);
     for (int i = 0; i < 8; i++)
         x->out.data[i] = 0.3f * (float)(i - 3);
@@ -253,7 +253,7 @@ START_TEST(group_init_streams_and_buffers)
         ck_assert_int_eq(dlx_params_declare_buffer(&p, "gen.bn.mean", dlx_shape_1d(3), 0.25f, NULL), 0);
         ck_assert_int_eq(dlx_params_declare_buffer(&p, "gen.bn.mean", dlx_shape_1d(4), 0.25f, NULL), DLX_EINVAL);
         ck_assert_int_eq(dlx_params_finalize(&p, NULL), 0);
-        dlx_params_init_values(&p, 11);
+        dlx_params_init_values(&p, 11, NULL);
         memcpy(pass ? after : alone, p.items[g].t.data, sizeof alone);
         for (int j = 0; j < 3; j++)
             ck_assert(p.buffers[0].t.data[j] == 0.25f);

@@ -124,7 +124,7 @@ START_TEST(params_tying_and_blocks)
     ck_assert_int_eq(p.total, 15);
     ck_assert_ptr_eq(p.items[1].t.data, p.values + 12);
     ck_assert_int_eq(dlx_params_declare(&p, "new", dlx_shape_1d(2), x, true, &err), DLX_EINVAL);
-    dlx_params_init_values(&p, 9);
+    dlx_params_init_values(&p, 9, NULL);
     double lim = sqrt(6.0 / 7.0);
     for (int i = 0; i < 12; i++)
         ck_assert(fabs(p.values[i]) <= lim);
@@ -132,9 +132,9 @@ START_TEST(params_tying_and_blocks)
         ck_assert(p.values[i] == 0.0f);
     float first[15];
     memcpy(first, p.values, sizeof first);
-    dlx_params_init_values(&p, 9);
+    dlx_params_init_values(&p, 9, NULL);
     ck_assert_int_eq(memcmp(first, p.values, sizeof first), 0);
-    dlx_params_init_values(&p, 10);
+    dlx_params_init_values(&p, 10, NULL);
     ck_assert_int_ne(memcmp(first, p.values, sizeof first), 0);
     p.values[3] = NAN;
     int bad = -1;
