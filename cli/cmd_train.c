@@ -220,6 +220,8 @@ int cmd_train(int argc, char **argv)
     if (!rc) rc = write_resolved_spec(m, &err);
     if (!rc) rc = m->family->train(m, &err);
     cli_progress_end(&prog);
+    if (!rc && m->figure_script[0] && !quiet)
+        cli_run_gnuplot("train", m->figure_script, m->figure_png); /* (a failed drawing keeps the run) */
     if (!rc) {
         if (!quiet && !json)
             fprintf(stderr, "checkpoint: %s\n", ckpt);

@@ -428,10 +428,63 @@ static int write_samples(dlx_model *m, gan *c, dlx_err *err)
     return rc;
 }
 
+/* samples.dat, modes.dat and samples.gp: the same picture with labelled
+ * axes and a legend, which the CLI renders over samples.png when gnuplot
+ * is installed. */
+static int write_samples_plot(dlx_model *m, gan *c, dlx_err *err)
+{
+    char dat[DLX_RUNDIR_MAX + 32], modes[DLX_RUNDIR_MAX + 32];
+    int rc = dlx_path_join(dat, sizeof dat, m->run_dir, "samples.dat", err);
+    if (!rc) rc = dlx_path_join(modes, sizeof modes, m->run_dir, "modes.dat", err);
+    if (!rc) rc = dlx_path_join(m->figure_script, sizeof m->figure_script, m->run_dir, "samples.gp", err);
+    if (!rc) rc = dlx_path_join(m->figure_png, sizeof m->figure_png, m->run_dir, "samples.png", err);
+    if (rc)
+        return rc;
+    if (strchr(m->run_dir, '\'') || strchr(m->run_dir, '\n')) { /* it goes between quotes in the script */
+        m->figure_script[0] = '\0';
+        return 0;
+    }
+    FILE *fd = fopen(dat, "w"), *fm = fopen(modes, "w"), *fs = fopen(m->figure_script, "w");
+    if (fd)
+        for (int64_t i = 0; i < c->test_samples; i++)
+            fprintf(fd, "%.6g %.6g\n", c->eval_out->out.data[2 * i], c->eval_out->out.data[2 * i + 1]);
+    if (fm)
+        for (int64_t j = 0; j < c->modes; j++) {
+            double cx, cy;
+            mode_center(c, j, &cx, &cy);
+            fprintf(fm, "%.6g %.6g %.6g\n", cx, cy, 3.0 * c->std);
+        }
+    double mo = 0, hq = 0, half = 1.5 * c->radius + 4.0 * c->std;
+    dlx_results_get(&m->results, "modes", &mo);
+    dlx_results_get(&m->results, "high_quality", &hq);
+    if (fs)
+        fprintf(fs,
+                "set terminal pngcairo size 640,640 noenhanced font 'sans,10'\nset output '%s'\n"
+                "set title 'GAN samples at step %lld: %g of %lld modes covered, %.1f %% within 3 std of a mode'\n"
+                "set xlabel 'x1'\nset ylabel 'x2'\nset size square\nset key top right opaque\nset grid\n"
+                "set xrange [%g:%g]\nset yrange [%g:%g]\n"
+                "plot '%s' using 1:2:3 with circles lc rgb '#d03030' fill solid 0.5 noborder "
+                "title 'modes (discs of 3 std)', '%s' using 1:2 with points pt 7 ps 0.25 lc rgb '#202020' "
+                "title 'generated (%lld points)'\n",
+                m->figure_png, (long long)m->step, mo, (long long)c->modes, 100.0 * hq, -half, half, -half, half, modes,
+                dat, (long long)c->test_samples);
+    bool ok = fd && fm && fs;
+    if (fd && fclose(fd) != 0) ok = false;
+    if (fm && fclose(fm) != 0) ok = false;
+    if (fs && fclose(fs) != 0) ok = false;
+    if (!ok) {
+        m->figure_script[0] = '\0';
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(m->figure_script), "cannot write the samples plot's files");
+    }
+    return 0;
+}
+
 static int gan_finish(void *user, dlx_err *err)
 {
     dlx_model *m = user;
-    return write_samples(m, m->impl, err);
+    int rc = write_samples(m, m->impl, err);
+    if (!rc) rc = write_samples_plot(m, m->impl, err);
+    return rc;
 }
 
 /* Loss l of replica k: a term, or a loss of train.losses after them. */

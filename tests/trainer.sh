@@ -88,6 +88,8 @@ case_compat_v1() {
 case_gan_modes() {
     check "the GAN trains from YAML alone" 0 '"modes":8' "$DLX" train "$GAN" --out gan --json --quiet
     [ -s gan/samples.png ] || fail "samples.png is written"
+    [ "$(wc -l <gan/samples.dat)" = 2500 ] && [ "$(wc -l <gan/modes.dat)" = 8 ] && grep -qF "set xlabel 'x1'" gan/samples.gp ||
+        fail "samples.dat (2500 points), modes.dat (8) and the labelled gnuplot script samples.gp are written"
     local hq
     hq=$(json_field high_quality out.txt)
     awk -v h="$hq" 'BEGIN { exit !(h > 0.5) }' || fail "most samples lie within 3 std of a mode" "high_quality $hq"

@@ -77,6 +77,10 @@ typedef struct dlx_model {
     bool resumed;
     char spec_path[512];       /* the spec file given to `dlx train`, for messages */
     dlx_results results;       /* the latest evaluation (end of each epoch) */
+    /* a figure the family wrote the data and a gnuplot script for (empty:
+     * none): the CLI renders the script into figure_png (library code never
+     * runs gnuplot) */
+    char figure_script[DLX_RUNDIR_MAX + 32], figure_png[DLX_RUNDIR_MAX + 32];
     void *impl;                /* the family's own state */
 } dlx_model;
 
