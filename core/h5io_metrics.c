@@ -54,6 +54,7 @@ static series *find_series(dlx_metrics *m, const char *name, bool add)
 
 /* The most rows a series may have when read (storage checks bound it too). */
 #define METRICS_MAX_ROWS ((int64_t)1 << 28)
+#define METRICS_MAX_SERIES 1024 /* what a resumed run carries over */
 
 /* Open /metrics/<name> into *out and check it is float [n, 2]; *rows gets n. */
 static int open_series(hid_t f, const char *file, const char *name, hid_t *out, int64_t *rows,
@@ -94,33 +95,6 @@ static int read_rows(hid_t f, const char *file, hid_t d, const char *name, doubl
                                       (void **)out, &info, err);
 }
 
-typedef struct name_list {
-    char (*names)[DLX_NAME_MAX];
-    int n, cap;
-    bool oom;
-} name_list;
-
-static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *user)
-{
-    (void)g;
-    (void)linfo;
-    name_list *l = user;
-    if (strlen(name) >= DLX_NAME_MAX)
-        return 0;
-    if (l->n == l->cap) {
-        int cap = l->cap ? l->cap * 2 : 8;
-        char(*p)[DLX_NAME_MAX] = realloc(l->names, (size_t)cap * sizeof(*p));
-        if (!p) {
-            l->oom = true;
-            return -1;
-        }
-        l->names = p;
-        l->cap = cap;
-    }
-    snprintf(l->names[l->n++], DLX_NAME_MAX, "%s", name);
-    return 0;
-}
-
 /* A pending row; the step as a double, as the file stores it. */
 static int append_row(dlx_metrics *m, const char *name, double step, double value, dlx_err *err)
 {
@@ -157,35 +131,42 @@ static int load_kept_rows(dlx_metrics *m, const char *path, int64_t resume_step,
     int rc = dlx_h5r_open(&r, path, err);
     if (rc)
         return rc;
-    name_list l = {0};
+    char (*names)[DLX_H5R_NAME_MAX] = malloc(METRICS_MAX_SERIES * sizeof *names);
+    int n_series = 0;
+    if (!names) {
+        rc = h5io_fail(err, DLX_ENOMEM, path, "out of memory");
+        goto out;
+    }
     if (!dlx_h5r_exists(&r, "/metrics"))
         goto out;
     if (!dlx_h5r_is_group(&r, "/metrics")) { /* e.g. an external link: never followed */
         rc = h5io_fail(err, DLX_EFORMAT, path, "/metrics is not a group stored in the file");
         goto out;
     }
-    if (H5Literate_by_name(r.f, "/metrics", H5_INDEX_NAME, H5_ITER_INC, NULL, collect_cb, &l, H5P_DEFAULT) < 0) {
-        rc = l.oom ? h5io_fail(err, DLX_ENOMEM, path, "out of memory")
-                   : h5io_fail(err, DLX_EFORMAT, path, "cannot list /metrics");
+    if ((rc = dlx_h5r_list(&r, "/metrics", METRICS_MAX_SERIES, names, &n_series, err)))
         goto out;
-    }
-    for (int i = 0; i < l.n && !rc; i++) {
+    for (int i = 0; i < n_series && !rc; i++) {
         int64_t n;
         double *rows = NULL;
         hid_t d;
-        rc = open_series(r.f, path, l.names[i], &d, &n, err);
+        if (strlen(names[i]) >= DLX_NAME_MAX) {
+            rc = h5io_fail(err, DLX_EFORMAT, path, "/metrics/%.40s...: a series name is shorter than %d bytes",
+                           names[i], DLX_NAME_MAX);
+            break;
+        }
+        rc = open_series(r.f, path, names[i], &d, &n, err);
         if (rc)
             break;
-        rc = read_rows(r.f, path, d, l.names[i], &rows, err);
+        rc = read_rows(r.f, path, d, names[i], &rows, err);
         H5Dclose(d);
-        if (!rc && !find_series(m, l.names[i], true)) /* kept, if empty */
+        if (!rc && !find_series(m, names[i], true)) /* kept, if empty */
             rc = h5io_fail(err, DLX_ENOMEM, path, "out of memory");
         for (int64_t k = 0; !rc && k < n && rows[2 * k] <= (double)resume_step; k++)
-            rc = append_row(m, l.names[i], rows[2 * k], rows[2 * k + 1], err); /* the file's step, as it is */
+            rc = append_row(m, names[i], rows[2 * k], rows[2 * k + 1], err); /* the file's step, as it is */
         free(rows);
     }
 out:
-    free(l.names);
+    free(names);
     dlx_h5r_close(&r);
     return rc;
 }

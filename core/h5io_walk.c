@@ -25,7 +25,11 @@ typedef struct walk_ctx {
     void *user;
     dlx_err *err;
     int rc; /* our error, or the callback's nonzero */
+    char **names; /* the datasets found, relative to the root */
+    int n, cap;
 } walk_ctx;
+
+#define WALK_MAX_DATASETS (1 << 20)
 
 static const char *type_name(hid_t type)
 {
@@ -73,7 +77,8 @@ static void stats_of(const double *buf, int64_t npoints, dlx_h5_entry *e)
     e->has_stats = true;
 }
 
-static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *user)
+/* The first pass: the relative paths of every dataset reached by a hard link. */
+static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *user)
 {
     walk_ctx *w = user;
     H5O_info_t oinfo;
@@ -85,6 +90,42 @@ static herr_t walk_cb(hid_t g, const char *name, const H5L_info_t *linfo, void *
     }
     if (oinfo.type != H5O_TYPE_DATASET)
         return 0;
+    if (w->n == WALK_MAX_DATASETS) {
+        w->rc = h5io_fail(w->err, DLX_EFORMAT, w->file, "holds more than %d datasets", WALK_MAX_DATASETS);
+        return -1;
+    }
+    if (w->n == w->cap) {
+        int cap = w->cap ? 2 * w->cap : 64;
+        char **p = realloc(w->names, (size_t)cap * sizeof *p);
+        if (!p) {
+            w->rc = h5io_fail(w->err, DLX_ENOMEM, w->file, "out of memory");
+            return -1;
+        }
+        w->names = p;
+        w->cap = cap;
+    }
+    if (!(w->names[w->n] = strdup(name))) {
+        w->rc = h5io_fail(w->err, DLX_ENOMEM, w->file, "out of memory");
+        return -1;
+    }
+    w->n++;
+    return 0;
+}
+
+/* Paths in the order of a depth-first walk by name: '/' sorts before every
+ * other byte, so a group's members come right after it ("a/x" before "a-b"). */
+static int by_walk_order(const void *pa, const void *pb)
+{
+    const unsigned char *a = *(const unsigned char *const *)pa, *b = *(const unsigned char *const *)pb;
+    for (; *a && *a == *b; a++, b++)
+        ;
+    int ca = *a == '/' ? 1 : *a ? *a + 1 : 0, cb = *b == '/' ? 1 : *b ? *b + 1 : 0;
+    return ca - cb;
+}
+
+/* The second pass: one dataset's entry, to the callback. */
+static int visit_dataset(walk_ctx *w, hid_t g, const char *name)
+{
     size_t len = strlen(name);
     char *full = malloc(len + 2);
     if (!full) {
@@ -146,9 +187,28 @@ int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), 
     if (rc)
         return rc;
     walk_ctx w = {.file = path, .f = r.f, .cb = cb, .user = user, .err = err, .rc = 0};
-    herr_t hr = H5Lvisit(r.f, H5_INDEX_NAME, H5_ITER_INC, walk_cb, &w);
+    /* collected in native order and sorted here: asked for name order,
+     * HDF5 1.10 builds a table of a group's links and may double-free it
+     * (tests/fuzz/hdf5_bugs/link_table_double_free) */
+    herr_t hr = H5Lvisit(r.f, H5_INDEX_NAME, H5_ITER_NATIVE, collect_cb, &w);
     if (hr < 0 && w.rc == 0)
         w.rc = h5io_fail(err, DLX_EFORMAT, path, "cannot list the objects (truncated or corrupt)");
+    /* what could be listed is shown before a listing error is reported */
+    int list_rc = w.rc == DLX_EFORMAT ? w.rc : 0;
+    dlx_err list_err = *err;
+    if (list_rc)
+        w.rc = 0;
+    if (!w.rc)
+        qsort(w.names, (size_t)w.n, sizeof *w.names, by_walk_order);
+    for (int i = 0; i < w.n && !w.rc; i++)
+        visit_dataset(&w, r.f, w.names[i]);
+    if (!w.rc && list_rc) {
+        *err = list_err;
+        w.rc = list_rc;
+    }
+    for (int i = 0; i < w.n; i++)
+        free(w.names[i]);
+    free(w.names);
     dlx_h5r_close(&r);
     return w.rc;
 }

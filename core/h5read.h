@@ -71,8 +71,9 @@ int dlx_h5r_open_own(dlx_h5r *r, const char *path, dlx_err *err);
  * child ends well; DLX_EIO when no process can be started. */
 int dlx_h5r_probe(const char *path, dlx_err *err);
 /* On by default. Off only where a crash inside HDF5 is itself what is being
- * looked for: the fuzz harnesses, which fuzz dlx's readers at full speed and
- * sort their crash inputs with the probe afterwards (tests/fuzz/ci.sh). */
+ * looked for: the fuzz harnesses, which fuzz dlx's readers at full speed
+ * (no probe, variable-length strings read in-process) and sort their crash
+ * inputs afterwards by replaying them with it on (tests/fuzz/probe.c). */
 void dlx_h5r_set_probe(bool on);
 /* One variable-length string of obj (an attribute when attr) in memory type
  * mtype, read in a forked child that sends it back through a pipe: such
@@ -103,8 +104,9 @@ bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj);
 /* True if the object obj ("/" for the root) has an attribute `name`. */
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name);
 
-/* The names of the members of group (hard links only, in ascending order):
- * at most max, each shorter than DLX_H5R_NAME_MAX bytes, else DLX_EFORMAT. */
+/* The names of the members of group (hard links only, sorted by strcmp):
+ * at most max, each shorter than DLX_H5R_NAME_MAX bytes, else DLX_EFORMAT.
+ * Every reader lists a group through this. */
 #define DLX_H5R_NAME_MAX 128
 int dlx_h5r_list(const dlx_h5r *r, const char *group, int max, char (*names)[DLX_H5R_NAME_MAX], int *n,
                  dlx_err *err);

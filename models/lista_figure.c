@@ -23,35 +23,29 @@ typedef struct fig_row {
     double xs[MAX_POINTS], ys[MAX_POINTS];
 } fig_row;
 
+#define MAX_LINKS 1024 /* members of a group the figure reads */
+
 typedef struct name_list {
-    char names[MAX_ROWS][64];
+    char (*names)[DLX_H5R_NAME_MAX];
     int n;
-    bool too_long;
 } name_list;
 
-/* Link names of a group, at most MAX_ROWS, each shorter than 64 characters. */
-static herr_t collect_name(hid_t g, const char *name, const H5L_info_t *info, void *user)
-{
-    (void)g;
-    (void)info;
-    name_list *l = user;
-    if (strlen(name) >= sizeof l->names[0]) {
-        l->too_long = true;
-        return 1;
-    }
-    if (l->n < MAX_ROWS)
-        snprintf(l->names[l->n++], sizeof l->names[0], "%s", name);
-    return 0;
-}
-
+/* The first MAX_ROWS member names of a group, each shorter than 64 characters
+ * (l->names malloc'd; free it whatever the result). */
 static int list_names(const dlx_h5r *r, const char *group, name_list *l, dlx_err *err)
 {
-    memset(l, 0, sizeof *l);
-    if (H5Literate_by_name(r->f, group, H5_INDEX_NAME, H5_ITER_INC, NULL, collect_name, l, H5P_DEFAULT) < 0)
-        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "cannot list %s", group);
-    if (l->too_long)
-        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s holds a name of 64 or more characters", group);
-    return 0;
+    l->n = 0;
+    l->names = malloc(MAX_LINKS * sizeof *l->names);
+    if (!l->names)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int rc = dlx_h5r_list(r, group, MAX_LINKS, l->names, &l->n, err);
+    for (int i = 0; i < l->n && !rc; i++)
+        if (strlen(l->names[i]) >= 64)
+            rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s holds a name of 64 or more characters",
+                              group);
+    if (l->n > MAX_ROWS)
+        l->n = MAX_ROWS;
+    return rc;
 }
 
 /* An optional string attribute into a fixed buffer; quotes and control characters
@@ -101,8 +95,10 @@ static int read_row(const dlx_h5r *r, fig_row *row, dlx_err *err)
     if (!row->panel[0] || !row->algo[0])
         return 0;
     name_list l;
-    if ((rc = list_names(r, obj, &l, err)))
+    if ((rc = list_names(r, obj, &l, err))) {
+        free(l.names);
         return rc;
+    }
     int ks[MAX_POINTS], nk = 0;
     for (int j = 0; j < l.n && nk < MAX_POINTS; j++) {
         char *end;
@@ -116,6 +112,7 @@ static int read_row(const dlx_h5r *r, fig_row *row, dlx_err *err)
             ks[at] = ks[at - 1];
         ks[at] = (int)k;
     }
+    free(l.names);
     bool lista = !strcmp(row->algo, "lista"), cod = !strcmp(row->algo, "cod") || !strcmp(row->algo, "lcod");
     for (int j = 0; j < nk && !rc; j++) {
         char name[112];
@@ -140,7 +137,7 @@ int dlx_sparse_coding_figure(const char *results_h5, const char *png, const char
     char dat[600];
     snprintf(dat, sizeof dat, "%s.dat", script_path);
     FILE *fd = NULL, *fs = NULL;
-    name_list l;
+    name_list l = {0};
     if (!rows) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out;
@@ -205,6 +202,7 @@ out:
     if (fs && fclose(fs) && !rc)
         rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script_path), "cannot write the figure script");
     free(rows);
+    free(l.names);
     dlx_h5r_close(&r);
     return rc;
 }
