@@ -97,6 +97,18 @@ dlx_node *dlx_graph_param(dlx_graph *g, int param_index, dlx_err *err)
     return n;
 }
 
+dlx_node *dlx_graph_buffer(dlx_graph *g, int buffer_index, dlx_err *err)
+{
+    DLX_ASSERT(buffer_index >= 0 && buffer_index < g->params->n_buffers);
+    const dlx_buffer *b = &g->params->buffers[buffer_index];
+    dlx_node *n = new_node(g, DLX_NODE_BUFFER, b->name, err);
+    if (!n)
+        return NULL;
+    n->param = buffer_index;
+    n->out = dlx_tensor_view(b->t.shape, NULL, NULL); /* bound at compile */
+    return n;
+}
+
 /* The graph's last node is the failed one: drop it so the graph stays valid. */
 static void drop_last(dlx_graph *g)
 {
@@ -172,13 +184,16 @@ static bool is_view(const dlx_node *n) { return n->kind == DLX_NODE_OP && n->op-
 
 static size_t grad_bytes(const dlx_graph *g, const dlx_node *n)
 {
-    bool has = n->kind != DLX_NODE_PARAM && !is_view(n) && n->needs_grad && !g->inference;
+    bool has = n->kind != DLX_NODE_PARAM && n->kind != DLX_NODE_BUFFER && !is_view(n) && n->needs_grad &&
+               !g->inference;
     return has ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
 }
 
 static size_t value_bytes(const dlx_node *n)
 {
-    return n->kind != DLX_NODE_PARAM && !is_view(n) ? dlx_arena_round((size_t)n->out.numel * 4) : 0;
+    return n->kind != DLX_NODE_PARAM && n->kind != DLX_NODE_BUFFER && !is_view(n)
+               ? dlx_arena_round((size_t)n->out.numel * 4)
+               : 0;
 }
 
 /* Saturates at SIZE_MAX (then no limit is met and no arena fits); every
@@ -221,6 +236,8 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
             const dlx_param *p = &g->params->items[n->param];
             n->out.data = p->t.data;
             n->out.grad = g->param_grads ? g->param_grads + (p->t.grad - g->params->grads) : p->t.grad;
+        } else if (n->kind == DLX_NODE_BUFFER) {
+            n->out.data = g->params->buffers[n->param].t.data;
         } else if (is_view(n)) { /* input 0 comes earlier, so it is bound already */
             n->out.data = n->in[0]->out.data;
             n->out.grad = n->needs_grad && !g->inference ? n->in[0]->out.grad : NULL;

@@ -32,7 +32,14 @@ typedef struct dlx_ctx {
     uint64_t seed;    /* run seed: dropout masks are f(seed, node, step, element) */
     uint64_t step;    /* step (micro-batch) counter, part of every random mask's counter */
     int threads;      /* threads an op may use for batch-level parallelism */
+    /* Batch norm folds this forward's batch statistics into its running ones
+     * (buffers): set for replica 0 of a training step only, so the running
+     * statistics never depend on the thread count (see core/ops/batchnorm.c). */
+    bool update_stats;
 } dlx_ctx;
+
+typedef struct dlx_layer_def dlx_layer_def;   /* core/layer_build.h */
+typedef struct dlx_op_example dlx_op_example; /* core/ops/ops.h */
 
 /* An op: one descriptor per op in core/ops/, listed in core/ops/registry.c.
  * All validation happens in infer(); forward/backward cannot fail. */
@@ -50,9 +57,23 @@ typedef struct dlx_op_vtbl {
     void (*forward)(dlx_node *n, const dlx_ctx *ctx);
     /* Add d(loss)/d(input) into in[i]->grad where in[i]->grad != NULL. */
     void (*backward)(dlx_node *n, const dlx_ctx *ctx);
+    /* The YAML layer types that build this op (none for an op only families
+     * build, like a loss); the registry lists them to the spec reader. */
+    const dlx_layer_def *layers;
+    int n_layers;
+    /* Gradient-check cases, run by tests/test_gradcheck.c (at least one). */
+    const dlx_op_example *examples;
+    int n_examples;
+    /* An op with a fast path (BLAS, blocking, a special case) gives its naive
+     * forward here; tests/test_gradcheck.c compares the two on the examples.
+     * NULL with fast_path false: forward is itself the naive code. */
+    bool fast_path;
+    void (*reference)(dlx_node *n, const dlx_ctx *ctx);
 } dlx_op_vtbl;
 
-typedef enum dlx_node_kind { DLX_NODE_INPUT, DLX_NODE_PARAM, DLX_NODE_OP } dlx_node_kind;
+/* A buffer node is a view of a dlx_params buffer (batch norm's running
+ * statistics): an op may read and update it, it never has a gradient. */
+typedef enum dlx_node_kind { DLX_NODE_INPUT, DLX_NODE_PARAM, DLX_NODE_OP, DLX_NODE_BUFFER } dlx_node_kind;
 
 struct dlx_node {
     dlx_node_kind kind;
@@ -62,7 +83,7 @@ struct dlx_node {
     dlx_node *in[DLX_MAX_INPUTS];
     int n_in;
     void *attr;                 /* copy of the op's attributes, owned by the graph */
-    int param;                  /* DLX_NODE_PARAM: index in the store */
+    int param;                  /* DLX_NODE_PARAM, DLX_NODE_BUFFER: index in the store */
     dlx_tensor out;             /* value and gradient */
     float *scratch;             /* arena, scratch_floats long */
     size_t scratch_floats;
@@ -97,6 +118,7 @@ void dlx_graph_destroy(dlx_graph *g);
 dlx_node *dlx_graph_input(dlx_graph *g, const char *name, dlx_shape shape, bool needs_grad,
                           dlx_err *err);
 dlx_node *dlx_graph_param(dlx_graph *g, int param_index, dlx_err *err);
+dlx_node *dlx_graph_buffer(dlx_graph *g, int buffer_index, dlx_err *err);
 /* Adds an op node; copies *attr (op->attr_size bytes); runs op->infer. On a
  * shape error the message names the node and loc. */
 dlx_node *dlx_graph_op(dlx_graph *g, const dlx_op_vtbl *op, const char *name, dlx_node **inputs,

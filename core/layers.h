@@ -10,7 +10,8 @@
  *            names a layer of another network (model.networks), built
  *            before this one: the only way two networks share parameters,
  *            which stay in that network's group (its optimizer updates them).
- * Types are listed in one table in core/layers.c (dlx_layer_types()).
+ * Types are the layer types of the op registry (core/ops/registry.c): each
+ * op file holds its own builder (core/layer_build.h).
  * Unknown types and keys are errors with file:line:col and a suggestion.
  */
 #ifndef DLX_LAYERS_H
@@ -18,6 +19,7 @@
 
 #include "err.h"
 #include "graph.h"
+#include "layer_build.h"
 #include "params.h"
 #include "spec.h"
 
@@ -26,13 +28,8 @@
  * (dlx_name_check): they become HDF5 paths. */
 #define DLX_LAYER_NAME_MAX (DLX_NAME_MAX - 1 - (int)sizeof ".weight" + 1)
 
-typedef struct dlx_layer_type {
-    const char *type;
-    const char *const *keys; /* type-specific keys, NULL-terminated */
-    const char *help;
-} dlx_layer_type;
-
-const dlx_layer_type *dlx_layer_type_at(int i);
+/* The i-th layer type of the op registry (NULL past the last). */
+const dlx_layer_def *dlx_layer_type_at(int i);
 
 /* One built layer, for the architecture table printed at start-up. */
 typedef struct dlx_layer_info {

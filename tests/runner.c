@@ -21,6 +21,7 @@ Suite *fuzz_regress_suite(void);
 Suite *rundir_suite(void);
 Suite *replica_suite(void);
 Suite *feeds_suite(void);
+Suite *op_registry_suite(void);
 
 static const struct {
     const char *name;
@@ -31,7 +32,7 @@ static const struct {
     {"ops_ref", ops_ref_suite}, {"gradcheck", gradcheck_suite}, {"graph", graph_suite},
     {"layers", layers_suite}, {"lista", lista_suite},
     {"landscape", landscape_suite}, {"fuzz_regress", fuzz_regress_suite},
-    {"rundir", rundir_suite}, {"replica", replica_suite}, {"feeds", feeds_suite},
+    {"rundir", rundir_suite}, {"replica", replica_suite}, {"feeds", feeds_suite}, {"op_registry", op_registry_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

@@ -16,6 +16,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../layer_build.h"
 #include "ops.h"
 
 #define LECUN_A 1.7159f
@@ -193,6 +194,64 @@ static void act_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- layer types and gradient-check cases ---- */
+
+int dlx_layer_read_act(const dlx_layer_call *c, dlx_act *act, float *alpha, dlx_err *err)
+{
+    const char *name;
+    int rc = dlx_spec_str(c->entry, "activation", false, "none", &name, err);
+    if (rc)
+        return rc;
+    int a = dlx_act_from_name(name);
+    if (a < 0) {
+        dlx_spec_node *v = dlx_spec_get(c->entry, "activation");
+        return dlx_err_setf(err, DLX_EINVAL, v ? v->loc : c->entry->loc,
+                            "%s.activation: unknown activation '%s' (one of: %s)", c->entry->path, name,
+                            dlx_act_names());
+    }
+    double al;
+    rc = dlx_spec_float(c->entry, "alpha", false, 0.01, 0.0, 1.0, &al, err);
+    *act = (dlx_act)a;
+    *alpha = (float)al;
+    return rc;
+}
+
+static int build_named(dlx_layer_call *c, dlx_act act, dlx_node **out, dlx_err *err)
+{
+    dlx_act_attr a = {.act = act, .alpha = 0.01f};
+    if (act == DLX_ACT_LEAKY_RELU) {
+        double al;
+        int rc = dlx_spec_float(c->entry, "alpha", false, 0.01, 0.0, 1.0, &al, err);
+        if (rc)
+            return rc;
+        a.alpha = (float)al;
+    }
+    return dlx_layer_op(c, &dlx_op_act, c->in, 1, &a, out, err);
+}
+
+static int build_relu(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return build_named(c, DLX_ACT_RELU, o, e); }
+static int build_tanh(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return build_named(c, DLX_ACT_TANH, o, e); }
+static int build_sigmoid(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return build_named(c, DLX_ACT_SIGMOID, o, e); }
+static int build_leaky(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return build_named(c, DLX_ACT_LEAKY_RELU, o, e); }
+static int build_lecun_tanh(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return build_named(c, DLX_ACT_LECUN_TANH, o, e); }
+
+static const char *const k_no_keys[] = {NULL};
+static const char *const k_leaky_keys[] = {"alpha", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"relu", k_no_keys, "max(x, 0)", 1, build_relu},
+    {"tanh", k_no_keys, "tanh(x)", 1, build_tanh},
+    {"sigmoid", k_no_keys, "1 / (1 + exp(-x))", 1, build_sigmoid},
+    {"leaky_relu", k_leaky_keys, "x > 0 ? x : alpha x", 1, build_leaky},
+    {"lecun_tanh", k_no_keys, "1.7159 tanh(2x/3) (LeCun 1998)", 1, build_lecun_tanh},
+};
+
+#define ACT_CASE(act, nm) {.what = nm, .attr = &(dlx_act_attr){act, 0.2f}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 7)}}}
+static const dlx_op_example k_examples[] = {
+    ACT_CASE(DLX_ACT_NONE, "act none"),       ACT_CASE(DLX_ACT_RELU, "act relu"),
+    ACT_CASE(DLX_ACT_TANH, "act tanh"),       ACT_CASE(DLX_ACT_SIGMOID, "act sigmoid"),
+    ACT_CASE(DLX_ACT_LEAKY_RELU, "act leaky_relu"), ACT_CASE(DLX_ACT_LECUN_TANH, "act lecun_tanh"),
+};
+
 const dlx_op_vtbl dlx_op_act = {
     .name = "act",
     .n_in_min = 1,
@@ -201,4 +260,8 @@ const dlx_op_vtbl dlx_op_act = {
     .infer = act_infer,
     .forward = act_forward,
     .backward = act_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

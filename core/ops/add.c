@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "../layer_build.h"
 #include "ops.h"
 
 static int add_infer(dlx_node *n, dlx_err *err)
@@ -49,6 +50,24 @@ static void add_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- layer type and gradient-check cases ---- */
+
+static int build_add(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    int rc = dlx_layer_need_inputs(c, 2, err);
+    return rc ? rc : dlx_layer_op(c, &dlx_op_add, c->in, c->n_in, NULL, out, err);
+}
+
+static const char *const k_keys[] = {NULL};
+static const dlx_layer_def k_layers[] = {
+    {"add", k_keys, "sum of inputs (residual connections)", DLX_MAX_INPUTS, build_add},
+};
+
+static const dlx_op_example k_examples[] = {
+    {.what = "add of 3", .attr = NULL, .n_in = 3, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 5)}, {.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3, 5)}}},
+    {.what = "add of 2", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 3)}, {.role = DLX_EX_DATA, .shape = DLX_SHAPE(2, 2, 3)}}},
+};
+
 const dlx_op_vtbl dlx_op_add = {
     .name = "add",
     .n_in_min = 2,
@@ -57,4 +76,8 @@ const dlx_op_vtbl dlx_op_add = {
     .infer = add_infer,
     .forward = add_forward,
     .backward = add_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -55,6 +55,15 @@ static void bce_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- gradient-check cases ---- */
+
+/* logits of both signs up to large magnitudes */
+static const dlx_op_example k_examples[] = {
+    {.what = "bce_logits target 1", .attr = &(dlx_bce_attr){1.0f}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(5, 3), .lo = 0.05f, .hi = 6.3f}}},
+    {.what = "bce_logits target 0", .attr = &(dlx_bce_attr){0.0f}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(5, 3), .lo = 0.05f, .hi = 6.3f}}},
+    {.what = "bce_logits target 0.3", .attr = &(dlx_bce_attr){0.3f}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(5, 3), .lo = 0.05f, .hi = 6.3f}}},
+};
+
 const dlx_op_vtbl dlx_op_bce_logits = {
     .name = "bce_logits",
     .n_in_min = 1,
@@ -63,4 +72,6 @@ const dlx_op_vtbl dlx_op_bce_logits = {
     .infer = bce_infer,
     .forward = bce_forward,
     .backward = bce_backward,
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "../layer_build.h"
 #include "ops.h"
 
 static int concat_infer(dlx_node *n, dlx_err *err)
@@ -88,6 +89,30 @@ static void concat_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- layer type and gradient-check cases ---- */
+
+static int build_concat(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    int rc = dlx_layer_need_inputs(c, 2, err);
+    int64_t axis;
+    if (!rc) rc = dlx_spec_int(c->entry, "axis", false, 1, 1, 3, &axis, err);
+    if (rc)
+        return rc;
+    dlx_concat_attr a = {.axis = (int)axis};
+    return dlx_layer_op(c, &dlx_op_concat, c->in, c->n_in, &a, out, err);
+}
+
+static const char *const k_keys[] = {"axis", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"concat", k_keys, "join inputs along axis (1 = channels)", DLX_MAX_INPUTS, build_concat},
+};
+
+static const dlx_op_example k_examples[] = {
+    {.what = "concat axis 1", .attr = &(dlx_concat_attr){1}, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3, 2, 2)}, {.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 1, 2, 2)}}},
+    {.what = "concat axis 3", .attr = &(dlx_concat_attr){3}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 3, 2)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(2, 2, 3, 1)}, {.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 3, 3)}}},
+};
+
 const dlx_op_vtbl dlx_op_concat = {
     .name = "concat",
     .n_in_min = 2,
@@ -96,4 +121,8 @@ const dlx_op_vtbl dlx_op_concat = {
     .infer = concat_infer,
     .forward = concat_forward,
     .backward = concat_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -27,6 +27,7 @@
 #include <string.h>
 
 #include "conv2d_direct.h"
+#include "../layer_build.h"
 #include "ops.h"
 
 typedef struct geom {
@@ -317,6 +318,85 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
 }
 
 
+/* ---- naive reference, layer types and gradient-check cases ---- */
+
+/* Z by the definition at the top, in double, then the activation: the check
+ * of the direct and im2col + GEMM paths */
+static void conv_reference(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_conv2d_attr *a = n->attr;
+    const geom g = geom_of(n);
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
+    float *y = n->out.data;
+    for (int i = 0; i < g.N; i++)
+        for (int f = 0; f < g.F; f++)
+            for (int oh = 0; oh < g.OH; oh++)
+                for (int ow = 0; ow < g.OW; ow++) {
+                    double s = b ? b[f] : 0.0;
+                    for (int c = 0; c < g.C; c++)
+                        for (int p = 0; p < g.KH; p++)
+                            for (int q = 0; q < g.KW; q++) {
+                                int h = oh * g.SH - g.PH + p, v = ow * g.SW - g.PW + q;
+                                if (h >= 0 && h < g.H && v >= 0 && v < g.W)
+                                    s += (double)w[((f * g.C + c) * g.KH + p) * g.KW + q] *
+                                         x[((i * g.C + c) * g.H + h) * g.W + v];
+                            }
+                    y[((i * g.F + f) * g.OH + oh) * g.OW + ow] = (float)s;
+                }
+    dlx_act_forward(a->act, a->alpha, y, n->out.numel);
+}
+
+static int build_conv(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    int64_t filters;
+    int kh, kw;
+    bool bias;
+    dlx_conv2d_attr a = {0};
+    dlx_init init;
+    const dlx_node *x = c->in[0];
+    if (x->out.shape.ndim != 4)
+        return dlx_layer_fail(c, err,
+                              "conv needs an image input (N, C, H, W); the input has %d dimensions "
+                              "(a conv after a flatten or linear layer?)",
+                              x->out.shape.ndim);
+    int rc = dlx_spec_int(c->entry, "filters", true, 0, 1, 1 << 16, &filters, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "kernel", true, 3, 1, &kh, &kw, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "stride", false, 1, 1, &a.stride_h, &a.stride_w, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "pad", false, 0, 0, &a.pad_h, &a.pad_w, err);
+    if (!rc) rc = dlx_spec_bool(c->entry, "bias", false, true, &bias, err);
+    if (!rc) rc = dlx_layer_read_act(c, &a.act, &a.alpha, err);
+    int64_t ch = x->out.shape.d[1];
+    int def = a.act == DLX_ACT_RELU || a.act == DLX_ACT_LEAKY_RELU ? 1 : 0;
+    if (!rc) rc = dlx_layer_read_init(c, def, ch * kh * kw, filters * kh * kw, &init, err);
+    dlx_node *in[3] = {c->in[0]};
+    if (!rc) rc = dlx_layer_param(c, "weight", dlx_shape_4d(filters, ch, kh, kw), init, true, &in[1], err);
+    if (!rc && bias) rc = dlx_layer_param(c, "bias", dlx_shape_1d(filters), dlx_layer_bias_init(&init), false, &in[2], err);
+    return rc ? rc : dlx_layer_op(c, &dlx_op_conv2d, in, bias ? 3 : 2, &a, out, err);
+}
+
+static const char *const k_keys[] = {"filters", "kernel", "stride", "pad", "activation", "alpha", "bias", "init", "init_scale", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"conv2d", k_keys, "2-d convolution: filters, kernel, stride, pad, activation", 1, build_conv},
+    {"conv", k_keys, "the same as conv2d", 1, build_conv},
+};
+
+#define CONV_CASE(nm, sh, sw, ph, pw, act, nin)                                                             \
+    {.what = nm, .attr = &(dlx_conv2d_attr){sh, sw, ph, pw, act, 0.1f}, .n_in = nin,                                                .in = \
+     {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3, 6, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 3, 3, 3)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4)}}}
+static const dlx_op_example k_examples[] = {
+    CONV_CASE("conv2d stride 1 (direct)", 1, 1, 0, 0, DLX_ACT_NONE, 3),
+    CONV_CASE("conv2d stride 2 pad 1 (im2col)", 2, 2, 1, 1, DLX_ACT_NONE, 3),
+    CONV_CASE("conv2d pad 1 relu (direct)", 1, 1, 1, 1, DLX_ACT_RELU, 3),
+    CONV_CASE("conv2d stride 2 tanh (im2col)", 2, 2, 1, 1, DLX_ACT_TANH, 3),
+    CONV_CASE("conv2d stride 1x2 no bias", 1, 2, 0, 1, DLX_ACT_NONE, 2),
+    CONV_CASE("conv2d stride 2x1 sigmoid", 2, 1, 1, 0, DLX_ACT_SIGMOID, 3),
+    /* 16 filters: the direct path's whole-vector case */
+    {.what = "conv2d 16 filters leaky (direct)", .attr = &(dlx_conv2d_attr){1, 1, 1, 1, DLX_ACT_LEAKY_RELU, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 5, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(16, 2, 3, 3)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(16)}}},
+};
+
 const dlx_op_vtbl dlx_op_conv2d = {
     .name = "conv2d",
     .n_in_min = 2,
@@ -325,4 +405,10 @@ const dlx_op_vtbl dlx_op_conv2d = {
     .infer = conv_infer,
     .forward = conv_forward,
     .backward = conv_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .fast_path = true,
+    .reference = conv_reference,
 };

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "../rng.h"
+#include "../layer_build.h"
 #include "ops.h"
 
 static int dropout_infer(dlx_node *n, dlx_err *err)
@@ -56,6 +57,26 @@ static void dropout_backward(dlx_node *n, const dlx_ctx *ctx)
         dx[i] += dy[i] * s[i];
 }
 
+/* ---- layer type and gradient-check cases ---- */
+
+static int build_dropout(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    double rate;
+    int rc = dlx_spec_float(c->entry, "rate", false, 0.5, 0.0, 0.99, &rate, err);
+    dlx_dropout_attr a = {.rate = (float)rate};
+    return rc ? rc : dlx_layer_op(c, &dlx_op_dropout, c->in, 1, &a, out, err);
+}
+
+static const char *const k_keys[] = {"rate", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"dropout", k_keys, "zero with probability rate while training", 1, build_dropout},
+};
+
+static const dlx_op_example k_examples[] = {
+    {.what = "dropout inference", .attr = &(dlx_dropout_attr){0.3f}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(4, 16)}}},
+    {.what = "dropout training", .attr = &(dlx_dropout_attr){0.3f}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(4, 16)}}, .training = true},
+};
+
 const dlx_op_vtbl dlx_op_dropout = {
     .name = "dropout",
     .n_in_min = 1,
@@ -64,4 +85,8 @@ const dlx_op_vtbl dlx_op_dropout = {
     .infer = dropout_infer,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -137,6 +137,18 @@ static void lcod_backward(dlx_node *n, const dlx_ctx *ctx)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, nn, m, 1.0f, dB0, m, We, nn, 1.0f, dX, nn);
 }
 
+/* ---- gradient-check cases ---- */
+
+/* S small (near I - We We^T of a small dictionary), theta 0.1 */
+static const dlx_op_example k_examples[] = {
+    {.what = "lcod 1 step", .attr = &(dlx_lcod_attr){1}, .n_in = 4,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 4), .lo = 0.025f, .hi = 0.3f},
+      {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4), .lo = 0.1f, .hi = 0.1f, .positive = true}}},
+    {.what = "lcod 4 steps", .attr = &(dlx_lcod_attr){4}, .n_in = 4,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 4), .lo = 0.025f, .hi = 0.3f},
+      {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4), .lo = 0.1f, .hi = 0.1f, .positive = true}}},
+};
+
 const dlx_op_vtbl dlx_op_lcod = {
     .name = "lcod",
     .n_in_min = 4,
@@ -145,4 +157,6 @@ const dlx_op_vtbl dlx_op_lcod = {
     .infer = lcod_infer,
     .forward = lcod_forward,
     .backward = lcod_backward,
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "linear_small.h"
+#include "../layer_build.h"
 #include "ops.h"
 
 #if defined(__AVX512F__)
@@ -298,6 +299,66 @@ static void linear_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- naive reference, layer type and gradient-check cases ---- */
+
+/* y = act(x W^T + b) by the definition, in double: the check of the BLAS and
+ * small-kernel paths */
+static void linear_reference(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_linear_attr *a = n->attr;
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
+    const int64_t N = n->out.shape.d[0], M = n->out.shape.d[1], K = n->in[1]->out.shape.d[1];
+    for (int64_t r = 0; r < N; r++)
+        for (int64_t j = 0; j < M; j++) {
+            double s = b ? b[j] : 0.0;
+            for (int64_t k = 0; k < K; k++)
+                s += (double)x[r * K + k] * w[j * K + k];
+            n->out.data[r * M + j] = (float)s;
+        }
+    dlx_act_forward(a->act, a->alpha, n->out.data, N * M);
+}
+
+static int build_linear(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    int64_t units;
+    bool bias;
+    dlx_linear_attr a = {0};
+    dlx_init init;
+    int rc = dlx_spec_int(c->entry, "units", true, 0, 1, 1 << 24, &units, err);
+    if (!rc) rc = dlx_spec_bool(c->entry, "bias", false, true, &bias, err);
+    if (!rc) rc = dlx_layer_read_act(c, &a.act, &a.alpha, err);
+    int64_t k = dlx_layer_features(c->in[0]);
+    int def = a.act == DLX_ACT_RELU || a.act == DLX_ACT_LEAKY_RELU ? 1 : 0;
+    if (!rc) rc = dlx_layer_read_init(c, def, k, units, &init, err);
+    dlx_node *in[3] = {c->in[0]};
+    if (!rc) rc = dlx_layer_param(c, "weight", dlx_shape_2d(units, k), init, true, &in[1], err);
+    if (!rc && bias) rc = dlx_layer_param(c, "bias", dlx_shape_1d(units), dlx_layer_bias_init(&init), false, &in[2], err);
+    return rc ? rc : dlx_layer_op(c, &dlx_op_linear, in, bias ? 3 : 2, &a, out, err);
+}
+
+static const char *const k_keys[] = {"units", "activation", "alpha", "bias", "init", "init_scale", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"linear", k_keys, "fully connected: units, activation, bias, init", 1, build_linear},
+};
+
+/* every activation, with and without bias; x is 4-d to check the flattening to (N, K) */
+#define LIN_CASE(act, nm)                                                                                       \
+    {.what = "linear " nm, .attr = &(dlx_linear_attr){act, 0.1f}, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 2, 2)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 8)}}}, \
+    {.what = "linear+bias " nm, .attr = &(dlx_linear_attr){act, 0.1f}, .n_in = 3,                                                       .in = \
+     {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 2, 2)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 8)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4)}}}
+static const dlx_op_example k_examples[] = {
+    LIN_CASE(DLX_ACT_NONE, "none"),       LIN_CASE(DLX_ACT_RELU, "relu"),
+    LIN_CASE(DLX_ACT_TANH, "tanh"),       LIN_CASE(DLX_ACT_SIGMOID, "sigmoid"),
+    LIN_CASE(DLX_ACT_LEAKY_RELU, "leaky"), LIN_CASE(DLX_ACT_LECUN_TANH, "lecun_tanh"),
+    /* the register-blocked small kernel (the cases above take BLAS: N < 4) */
+    {.what = "linear+bias small kernel relu", .attr = &(dlx_linear_attr){DLX_ACT_RELU, 0}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(6, 20)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(17, 20)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(17)}}},
+    {.what = "linear small kernel tanh", .attr = &(dlx_linear_attr){DLX_ACT_TANH, 0}, .n_in = 2,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(6, 20)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(17, 20)}}},
+};
+
 const dlx_op_vtbl dlx_op_linear = {
     .name = "linear",
     .n_in_min = 2,
@@ -306,4 +367,10 @@ const dlx_op_vtbl dlx_op_linear = {
     .infer = linear_infer,
     .forward = linear_forward,
     .backward = linear_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .fast_path = true,
+    .reference = linear_reference,
 };

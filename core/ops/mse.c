@@ -70,6 +70,13 @@ static void mse_backward(dlx_node *n, const dlx_ctx *ctx)
         dp[i] += g * (p[i] - t[i]);
 }
 
+/* ---- gradient-check cases ---- */
+
+static const dlx_op_example k_examples[] = {
+    {.what = "mse mean", .attr = &(dlx_mse_attr){DLX_MSE_MEAN}, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 4)}, {.role = DLX_EX_DATA, .shape = DLX_SHAPE(3, 2, 2, 1)}}},
+    {.what = "mse half_sum", .attr = &(dlx_mse_attr){DLX_MSE_HALF_SUM}, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 4)}, {.role = DLX_EX_DATA, .shape = DLX_SHAPE(3, 2, 2, 1)}}},
+};
+
 const dlx_op_vtbl dlx_op_mse = {
     .name = "mse",
     .n_in_min = 2,
@@ -78,4 +85,6 @@ const dlx_op_vtbl dlx_op_mse = {
     .infer = mse_infer,
     .forward = mse_forward,
     .backward = mse_backward,
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -44,6 +44,10 @@ const char *dlx_act_name(dlx_act a);
 /* The list of names, for error messages: "none, relu, tanh, ..." */
 const char *dlx_act_names(void);
 
+/* The activation: and alpha: keys of a layer (linear, conv2d). */
+struct dlx_layer_call;
+int dlx_layer_read_act(const struct dlx_layer_call *c, dlx_act *act, float *alpha, dlx_err *err);
+
 /* In place: y = act(y). */
 void dlx_act_forward(dlx_act a, float alpha, float *y, int64_t n);
 /* In place: dy *= act'(x) expressed through the output y = act(x). */
@@ -117,6 +121,44 @@ extern const dlx_op_vtbl dlx_op_shrink;
 extern const dlx_op_vtbl dlx_op_lcod;
 extern const dlx_op_vtbl dlx_op_bce_logits;
 extern const dlx_op_vtbl dlx_op_weighted_sum;
+
+/* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
+ * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds
+ * every one, fills its inputs, checks the gradient by finite differences,
+ * compares the fast path with the reference, and runs it on 1, 2 and 3
+ * threads for the same bits. */
+typedef enum dlx_example_role {
+    DLX_EX_DATA = 0, /* an input without a gradient */
+    DLX_EX_GRAD,     /* an input whose gradient is checked */
+    DLX_EX_PARAM,    /* a parameter (gradient checked) */
+    DLX_EX_LABELS,   /* class indices below the example's classes, as floats */
+    DLX_EX_BUFFER,   /* a buffer (running statistics): no gradient */
+} dlx_example_role;
+
+typedef struct dlx_example_in {
+    dlx_example_role role;
+    dlx_shape shape;
+    /* values of magnitude in [lo, hi] with a random sign (positive: always
+     * +); lo = hi = 0 means [0.05, 1] for inputs and [0.05, 0.6] for
+     * parameters and buffers */
+    float lo, hi;
+    bool positive;
+} dlx_example_in;
+
+#define DLX_SHAPE(...)                                                                                     \
+    {                                                                                                      \
+        .ndim = (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), .d = { __VA_ARGS__ }            \
+    }
+
+typedef struct dlx_op_example {
+    const char *what;   /* names the case in a failure */
+    const void *attr;   /* the op's attribute struct (NULL: none) */
+    int n_in;
+    dlx_example_in in[DLX_MAX_INPUTS];
+    bool training;      /* dlx_ctx.training */
+    bool spaced;        /* data inputs take distinct values 0.02 apart (no ties for max pooling) */
+    int classes;        /* for DLX_EX_LABELS */
+} dlx_op_example;
 
 /* Registry: find by name (NULL if unknown); iterate with dlx_op_at(i) until NULL. */
 const dlx_op_vtbl *dlx_op_find(const char *name);

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "../layer_build.h"
 #include "ops.h"
 
 typedef struct pgeom {
@@ -265,6 +266,38 @@ static void avgpool_backward(dlx_node *n, const dlx_ctx *ctx)
         }
 }
 
+/* ---- layer types and gradient-check cases ---- */
+
+static int build_pool(dlx_layer_call *c, const dlx_op_vtbl *op, dlx_node **out, dlx_err *err)
+{
+    dlx_pool2d_attr a = {0};
+    int rc = dlx_layer_read_pair(c, "size", false, 2, 1, &a.size_h, &a.size_w, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "stride", false, a.size_h, 1, &a.stride_h, &a.stride_w, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "pad", false, 0, 0, &a.pad_h, &a.pad_w, err);
+    return rc ? rc : dlx_layer_op(c, op, c->in, 1, &a, out, err);
+}
+
+static int build_maxpool(dlx_layer_call *c, dlx_node **out, dlx_err *err) { return build_pool(c, &dlx_op_maxpool2d, out, err); }
+static int build_avgpool(dlx_layer_call *c, dlx_node **out, dlx_err *err) { return build_pool(c, &dlx_op_avgpool2d, out, err); }
+
+static const char *const k_keys[] = {"size", "stride", "pad", NULL};
+static const dlx_layer_def k_max_layers[] = {
+    {"maxpool2d", k_keys, "max pooling: size, stride, pad", 1, build_maxpool},
+    {"maxpool", k_keys, "the same as maxpool2d", 1, build_maxpool},
+};
+static const dlx_layer_def k_avg_layers[] = {
+    {"avgpool2d", k_keys, "average pooling: size, stride, pad", 1, build_avgpool},
+    {"avgpool", k_keys, "the same as avgpool2d", 1, build_avgpool},
+};
+
+/* inputs spaced 0.02 apart: no ties for the max */
+#define POOL_CASES(op)                                                                                      \
+    {.what = op " 2x2", .attr = &(dlx_pool2d_attr){2, 2, 2, 2, 0, 0}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 6, 5)}}, .spaced = true},      \
+    {.what = op " 3x3 stride 2 pad 1", .attr = &(dlx_pool2d_attr){3, 3, 2, 2, 1, 1}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 6, 5)}}, .spaced = true}, \
+    {.what = op " 3x2 stride 1x2 pad 1x0", .attr = &(dlx_pool2d_attr){3, 2, 1, 2, 1, 0}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 6, 5)}}, .spaced = true}
+static const dlx_op_example k_max_examples[] = {POOL_CASES("maxpool2d")};
+static const dlx_op_example k_avg_examples[] = {POOL_CASES("avgpool2d")};
+
 const dlx_op_vtbl dlx_op_maxpool2d = {
     .name = "maxpool2d",
     .n_in_min = 1,
@@ -273,6 +306,10 @@ const dlx_op_vtbl dlx_op_maxpool2d = {
     .infer = maxpool_infer,
     .forward = maxpool_forward,
     .backward = maxpool_backward,
+    .layers = k_max_layers,
+    .n_layers = (int)(sizeof k_max_layers / sizeof k_max_layers[0]),
+    .examples = k_max_examples,
+    .n_examples = (int)(sizeof k_max_examples / sizeof k_max_examples[0]),
 };
 
 const dlx_op_vtbl dlx_op_avgpool2d = {
@@ -283,4 +320,8 @@ const dlx_op_vtbl dlx_op_avgpool2d = {
     .infer = pool_infer_common,
     .forward = avgpool_forward,
     .backward = avgpool_backward,
+    .layers = k_avg_layers,
+    .n_layers = (int)(sizeof k_avg_layers / sizeof k_avg_layers[0]),
+    .examples = k_avg_examples,
+    .n_examples = (int)(sizeof k_avg_examples / sizeof k_avg_examples[0]),
 };

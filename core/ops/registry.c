@@ -1,6 +1,9 @@
-/* The only list of ops. Adding an op = its file in core/ops/ + one line here
- * + a gradcheck fixture in tests/test_gradcheck.c. Specs and checkpoints
- * refer to ops by name, never by their index in this table. */
+/* The only list of ops. Adding an op = its file in core/ops/ (the kernel,
+ * its layer types with their builders, its gradient-check cases and, with a
+ * fast path, its naive reference: see dlx_op_vtbl) + one line here. Specs
+ * read layer types from here (core/layers.c); tests/test_op_registry.c checks
+ * every op listed. Specs and checkpoints refer to ops by name, never by their
+ * index in this table. */
 #include <string.h>
 
 #include "ops.h"

@@ -7,6 +7,7 @@
  * of y accumulate straight into x's gradient. Saved for backward: nothing.
  * Non-differentiable points: none.
  */
+#include "../layer_build.h"
 #include "ops.h"
 
 static int reshape_infer(dlx_node *n, dlx_err *err)
@@ -77,6 +78,40 @@ static void reshape_backward(dlx_node *n, const dlx_ctx *ctx)
     DLX_ASSERT(n->out.grad == n->in[0]->out.grad);
 }
 
+/* ---- layer types and gradient-check cases ---- */
+
+static int build_flatten(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    dlx_reshape_attr a = {.ndim = 2, .d = {0, -1}};
+    return dlx_layer_op(c, &dlx_op_reshape, c->in, 1, &a, out, err);
+}
+
+static int build_reshape(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    int64_t d[3];
+    int n;
+    int rc = dlx_spec_int_list(c->entry, "shape", true, -1, 1 << 24, d, 3, &n, err);
+    if (rc)
+        return rc;
+    dlx_reshape_attr a = {.ndim = n + 1};
+    a.d[0] = 0;
+    for (int i = 0; i < n; i++)
+        a.d[i + 1] = d[i];
+    return dlx_layer_op(c, &dlx_op_reshape, c->in, 1, &a, out, err);
+}
+
+static const char *const k_no_keys[] = {NULL};
+static const char *const k_keys[] = {"shape", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"flatten", k_no_keys, "(N, ...) -> (N, features)", 1, build_flatten},
+    {"reshape", k_keys, "(N, ...) -> (N, shape...)", 1, build_reshape},
+};
+
+static const dlx_op_example k_examples[] = {
+    {.what = "reshape (2,3,4) -> (2,3,2,2)", .attr = &(dlx_reshape_attr){4, {0, 3, -1, 2}}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3, 4)}}},
+    {.what = "flatten", .attr = &(dlx_reshape_attr){2, {0, -1}}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3, 2, 2)}}},
+};
+
 const dlx_op_vtbl dlx_op_reshape = {
     .name = "reshape",
     .n_in_min = 1,
@@ -86,4 +121,8 @@ const dlx_op_vtbl dlx_op_reshape = {
     .infer = reshape_infer,
     .forward = reshape_forward,
     .backward = reshape_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

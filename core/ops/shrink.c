@@ -67,6 +67,13 @@ static void shrink_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- gradient-check cases ---- */
+
+/* thresholds around the inputs' magnitudes: the mask has zeros and survivors */
+static const dlx_op_example k_examples[] = {
+    {.what = "shrink", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(5, 6)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(6), .lo = 0.1f, .hi = 0.5f, .positive = true}}},
+};
+
 const dlx_op_vtbl dlx_op_shrink = {
     .name = "shrink",
     .n_in_min = 2,
@@ -75,4 +82,6 @@ const dlx_op_vtbl dlx_op_shrink = {
     .infer = shrink_infer,
     .forward = shrink_forward,
     .backward = shrink_backward,
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -150,6 +150,14 @@ static void softmax_xent_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- gradient-check cases ---- */
+
+static const dlx_op_example k_examples[] = {
+    {.what = "softmax_xent (N, K)", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(4, 5)}, {.role = DLX_EX_LABELS, .shape = DLX_SHAPE(4)}}, .classes = 5},
+    {.what = "softmax_xent (N, K, 1, 1)", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(4, 5, 1, 1)}, {.role = DLX_EX_LABELS, .shape = DLX_SHAPE(4)}}, .classes = 5},
+    {.what = "softmax_xent large logits", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 6), .lo = 2.0f, .hi = 9.0f}, {.role = DLX_EX_LABELS, .shape = DLX_SHAPE(3)}}, .classes = 6},
+};
+
 const dlx_op_vtbl dlx_op_softmax_xent = {
     .name = "softmax_xent",
     .n_in_min = 2,
@@ -158,4 +166,6 @@ const dlx_op_vtbl dlx_op_softmax_xent = {
     .infer = softmax_xent_infer,
     .forward = softmax_xent_forward,
     .backward = softmax_xent_backward,
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

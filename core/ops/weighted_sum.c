@@ -58,6 +58,14 @@ static void wsum_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- gradient-check cases ---- */
+
+static const dlx_op_example k_examples[] = {
+    {.what = "weighted_sum of one", .attr = &(dlx_weighted_sum_attr){{0.5f}}, .n_in = 1, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3)}}},
+    {.what = "weighted_sum of three", .attr = &(dlx_weighted_sum_attr){{0.5f, -2.0f, 1.25f}}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3)}, {.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3)}, {.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3)}}},
+};
+
 const dlx_op_vtbl dlx_op_weighted_sum = {
     .name = "weighted_sum",
     .n_in_min = 1,
@@ -66,4 +74,6 @@ const dlx_op_vtbl dlx_op_weighted_sum = {
     .infer = wsum_infer,
     .forward = wsum_forward,
     .backward = wsum_backward,
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
 };

@@ -1,0 +1,289 @@
+/* Every op of the registry, from what its own file declares (core/ops/<op>.c):
+ * at least one gradient-check case, each passing the finite-difference check;
+ * an op with a fast path has a naive reference, and the two agree on every
+ * case; every case gives the same bits on 1, 2 and 3 threads; and the layer
+ * types the ops give a spec have unique names and their own keys. Adding an
+ * op is its file plus one registry line: nothing here lists the ops. */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/gradcheck.h"
+#include "../core/layer_build.h"
+#include "../core/layers.h"
+#include "../core/ops/ops.h"
+#include "../core/rng.h"
+
+typedef struct built {
+    dlx_params P;
+    dlx_graph *g;
+    dlx_node *in[DLX_MAX_INPUTS];
+    dlx_node *top;
+    dlx_err err;
+} built;
+
+static int registry_size(void)
+{
+    int n = 0;
+    while (dlx_op_at(n))
+        n++;
+    return n;
+}
+
+/* Values of example input i: magnitudes in its range, random signs unless
+ * positive; spaced inputs 0.02 apart; labels below classes. */
+static void fill_input(const dlx_op_example *ex, int i, float *x, int64_t len, dlx_rng *rng)
+{
+    const dlx_example_in *in = &ex->in[i];
+    if (in->role == DLX_EX_LABELS) {
+        for (int64_t j = 0; j < len; j++)
+            x[j] = (float)dlx_rng_below(rng, (uint32_t)ex->classes);
+        return;
+    }
+    if (ex->spaced && (in->role == DLX_EX_DATA || in->role == DLX_EX_GRAD)) {
+        uint32_t *perm = malloc((size_t)len * sizeof *perm);
+        ck_assert_ptr_nonnull(perm);
+        for (int64_t j = 0; j < len; j++)
+            perm[j] = (uint32_t)j;
+        dlx_rng_shuffle(rng, perm, (uint32_t)len);
+        for (int64_t j = 0; j < len; j++)
+            x[j] = 0.02f * ((float)perm[j] - 0.5f * (float)len) + 0.01f;
+        free(perm);
+        return;
+    }
+    bool data = in->role == DLX_EX_DATA || in->role == DLX_EX_GRAD;
+    float lo = in->lo, hi = in->hi;
+    if (lo == 0.0f && hi == 0.0f)
+        lo = 0.05f, hi = data ? 1.0f : 0.6f;
+    for (int64_t j = 0; j < len; j++) {
+        float m = lo + (hi - lo) * dlx_rng_uniform(rng);
+        x[j] = in->positive || dlx_rng_uniform(rng) >= 0.5f ? m : -m;
+    }
+}
+
+/* The op of example ex on its inputs, compiled and filled from seed. */
+static void build(built *b, const dlx_op_vtbl *v, const dlx_op_example *ex, uint64_t seed)
+{
+    memset(b, 0, sizeof *b);
+    dlx_params_init(&b->P);
+    int idx[DLX_MAX_INPUTS];
+    for (int i = 0; i < ex->n_in; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "in%d", i);
+        idx[i] = -1;
+        if (ex->in[i].role == DLX_EX_PARAM)
+            idx[i] = dlx_params_declare(&b->P, name, ex->in[i].shape, (dlx_init){.kind = DLX_INIT_ZERO}, true,
+                                        &b->err);
+        else if (ex->in[i].role == DLX_EX_BUFFER)
+            idx[i] = dlx_params_declare_buffer(&b->P, name, ex->in[i].shape, 0.0f, &b->err);
+        if (ex->in[i].role == DLX_EX_PARAM || ex->in[i].role == DLX_EX_BUFFER)
+            ck_assert_msg(idx[i] >= 0, "%s: %s", ex->what, b->err.msg);
+    }
+    ck_assert_int_eq(dlx_params_finalize(&b->P, &b->err), 0);
+    b->g = dlx_graph_create(&b->P);
+    ck_assert_ptr_nonnull(b->g);
+    for (int i = 0; i < ex->n_in; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "in%d", i);
+        dlx_example_role r = ex->in[i].role;
+        if (r == DLX_EX_PARAM)
+            b->in[i] = dlx_graph_param(b->g, idx[i], &b->err);
+        else if (r == DLX_EX_BUFFER)
+            b->in[i] = dlx_graph_buffer(b->g, idx[i], &b->err);
+        else
+            b->in[i] = dlx_graph_input(b->g, name, ex->in[i].shape, r == DLX_EX_GRAD, &b->err);
+        ck_assert_msg(b->in[i] != NULL, "%s: %s", ex->what, b->err.msg);
+    }
+    b->top = dlx_graph_op(b->g, v, "op", b->in, ex->n_in, ex->attr, DLX_NOLOC, &b->err);
+    ck_assert_msg(b->top != NULL, "%s: %s", ex->what, b->err.msg);
+    ck_assert_msg(dlx_graph_compile(b->g, 0, &b->err) == 0, "%s: %s", ex->what, b->err.msg);
+    dlx_rng rng;
+    dlx_rng_init(&rng, seed, DLX_STREAM_USER);
+    for (int i = 0; i < ex->n_in; i++)
+        fill_input(ex, i, b->in[i]->out.data, b->in[i]->out.numel, &rng);
+}
+
+static void unbuild(built *b)
+{
+    dlx_graph_destroy(b->g);
+    dlx_params_free(&b->P);
+}
+
+static dlx_ctx ctx_of(const dlx_op_example *ex, int threads)
+{
+    return (dlx_ctx){.training = ex->training, .seed = 11, .step = 3, .threads = threads};
+}
+
+START_TEST(test_gradient)
+{
+    const dlx_op_vtbl *v = dlx_op_at(_i);
+    ck_assert_msg(v->n_examples > 0 && v->examples,
+                  "op '%s' declares no gradient-check case (dlx_op_vtbl.examples in its file)", v->name);
+    for (int k = 0; k < v->n_examples; k++) {
+        const dlx_op_example *ex = &v->examples[k];
+        built b;
+        build(&b, v, ex, 100 + (uint64_t)(16 * _i + k));
+        dlx_ctx ctx = ctx_of(ex, 1);
+        dlx_gradcheck_opts o = dlx_gradcheck_defaults();
+        dlx_gradcheck_report rep;
+        int rc = dlx_gradcheck_graph(b.g, b.top, &ctx, &o, &rep, &b.err);
+        ck_assert_msg(rc == 0, "%s: %s", ex->what, b.err.msg);
+        bool any_grad = false;
+        for (int i = 0; i < ex->n_in; i++)
+            any_grad = any_grad || ex->in[i].role == DLX_EX_GRAD || ex->in[i].role == DLX_EX_PARAM;
+        ck_assert_msg(!any_grad || rep.checked > 0, "%s: nothing checked", ex->what);
+        ck_assert_msg(rep.failed == 0, "%s: %d of %d failed, worst %s", ex->what, rep.failed, rep.checked,
+                      rep.worst);
+        ck_assert_msg(rep.max_rel_err < 1e-3, "%s: norm-wise relative error %g, worst %s", ex->what,
+                      rep.max_rel_err, rep.worst);
+        ck_assert_msg(rep.skipped * 4 <= rep.checked, "%s: %d skipped of %d", ex->what, rep.skipped,
+                      rep.checked);
+        unbuild(&b);
+    }
+}
+END_TEST
+
+/* The fast forward against the op's naive one, on every case. */
+START_TEST(test_reference)
+{
+    const dlx_op_vtbl *v = dlx_op_at(_i);
+    if (!v->fast_path) {
+        ck_assert_msg(v->reference == NULL, "op '%s' has a reference but says it has no fast path", v->name);
+        return;
+    }
+    ck_assert_msg(v->reference != NULL, "op '%s' has a fast path but no naive reference", v->name);
+    for (int k = 0; k < v->n_examples; k++) {
+        const dlx_op_example *ex = &v->examples[k];
+        built b;
+        build(&b, v, ex, 500 + (uint64_t)(16 * _i + k));
+        dlx_ctx ctx = ctx_of(ex, 1);
+        dlx_graph_forward(b.g, &ctx);
+        int64_t n = b.top->out.numel;
+        float *fast = malloc((size_t)n * sizeof *fast);
+        ck_assert_ptr_nonnull(fast);
+        memcpy(fast, b.top->out.data, (size_t)n * sizeof *fast);
+        v->reference(b.top, &ctx);
+        double worst = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double d = fabs((double)fast[j] - b.top->out.data[j]) / (1.0 + fabs(b.top->out.data[j]));
+            worst = d > worst ? d : worst;
+        }
+        ck_assert_msg(worst < 1e-5, "%s: the fast path differs from the reference by %g", ex->what, worst);
+        free(fast);
+        unbuild(&b);
+    }
+}
+END_TEST
+
+/* Forward and backward from one seed gradient: the output and every gradient
+ * into out (numel of the output, then of each input with a gradient). */
+static size_t run_once(built *b, const dlx_op_example *ex, int threads, float *out)
+{
+    dlx_ctx ctx = ctx_of(ex, threads);
+    dlx_params_zero_grad(&b->P);
+    dlx_graph_forward(b->g, &ctx);
+    int64_t n = b->top->out.numel;
+    size_t at = 0;
+    memcpy(out + at, b->top->out.data, (size_t)n * sizeof *out);
+    at += (size_t)n;
+    if (!b->top->out.grad)
+        return at;
+    float *seed = malloc((size_t)n * sizeof *seed);
+    ck_assert_ptr_nonnull(seed);
+    for (int64_t j = 0; j < n; j++)
+        seed[j] = 0.5f + 0.25f * (float)(j % 5);
+    dlx_graph_backward_from(b->g, b->top, seed, &ctx);
+    free(seed);
+    for (int i = 0; i < ex->n_in; i++) {
+        const dlx_node *x = b->in[i];
+        if (x->out.grad) {
+            memcpy(out + at, x->out.grad, (size_t)x->out.numel * sizeof *out);
+            at += (size_t)x->out.numel;
+        }
+    }
+    return at;
+}
+
+START_TEST(test_thread_bits)
+{
+    const dlx_op_vtbl *v = dlx_op_at(_i);
+    for (int k = 0; k < v->n_examples; k++) {
+        const dlx_op_example *ex = &v->examples[k];
+        built b;
+        build(&b, v, ex, 900 + (uint64_t)(16 * _i + k));
+        size_t cap = (size_t)b.top->out.numel;
+        for (int i = 0; i < ex->n_in; i++)
+            cap += (size_t)b.in[i]->out.numel;
+        float *one = malloc(cap * sizeof *one), *many = malloc(cap * sizeof *many);
+        ck_assert(one && many);
+        size_t n1 = run_once(&b, ex, 1, one);
+        for (int t = 2; t <= 3; t++) {
+            size_t nt = run_once(&b, ex, t, many);
+            ck_assert_uint_eq(n1, nt);
+            ck_assert_msg(memcmp(one, many, n1 * sizeof *one) == 0, "%s: other bits on %d threads than on 1",
+                          ex->what, t);
+        }
+        free(one);
+        free(many);
+        unbuild(&b);
+    }
+}
+END_TEST
+
+START_TEST(test_registry)
+{
+    int n = registry_size();
+    ck_assert_int_gt(n, 0);
+    ck_assert_ptr_null(dlx_op_at(-1));
+    ck_assert_ptr_null(dlx_op_at(n));
+    ck_assert_ptr_null(dlx_op_find(NULL));
+    ck_assert_ptr_null(dlx_op_find("no such op"));
+    for (int i = 0; i < n; i++) {
+        const dlx_op_vtbl *v = dlx_op_at(i);
+        ck_assert_ptr_eq(dlx_op_find(v->name), v); /* names are unique */
+        ck_assert(v->infer && v->forward && v->backward);
+        ck_assert(v->n_in_min >= 1 && v->n_in_min <= v->n_in_max && v->n_in_max <= DLX_MAX_INPUTS);
+        for (int k = 0; k < v->n_examples; k++)
+            ck_assert_msg(v->examples[k].n_in >= v->n_in_min && v->examples[k].n_in <= v->n_in_max,
+                          "%s: %d inputs", v->examples[k].what, v->examples[k].n_in);
+    }
+}
+END_TEST
+
+/* Layer types: unique names, a builder, help, and no key that every layer has. */
+START_TEST(test_layer_types)
+{
+    static const char *const common[] = {"type", "name", "inputs", "share"};
+    int n = 0;
+    for (; dlx_layer_type_at(n); n++) {
+        const dlx_layer_def *t = dlx_layer_type_at(n);
+        ck_assert(t->type && t->type[0] && t->build && t->help && t->keys);
+        ck_assert(t->n_in_max >= 1 && t->n_in_max <= DLX_MAX_INPUTS);
+        for (int j = 0; j < n; j++)
+            ck_assert_msg(strcmp(dlx_layer_type_at(j)->type, t->type) != 0, "layer type '%s' twice", t->type);
+        for (int k = 0; t->keys[k]; k++)
+            for (size_t c = 0; c < sizeof common / sizeof *common; c++)
+                ck_assert_msg(strcmp(t->keys[k], common[c]) != 0, "%s lists the common key %s", t->type,
+                              common[c]);
+    }
+    ck_assert_int_ge(n, 1);
+    ck_assert_ptr_null(dlx_layer_type_at(-1));
+}
+END_TEST
+
+Suite *op_registry_suite(void)
+{
+    Suite *s = suite_create("op_registry");
+    TCase *tc = tcase_create("registry");
+    tcase_set_timeout(tc, 240);
+    int n = registry_size();
+    tcase_add_test(tc, test_registry);
+    tcase_add_test(tc, test_layer_types);
+    tcase_add_loop_test(tc, test_gradient, 0, n);
+    tcase_add_loop_test(tc, test_reference, 0, n);
+    tcase_add_loop_test(tc, test_thread_bits, 0, n);
+    suite_add_tcase(s, tc);
+    return s;
+}
