@@ -198,7 +198,7 @@ int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), 
     dlx_err list_err = *err;
     if (list_rc)
         w.rc = 0;
-    if (!w.rc)
+    if (!w.rc && w.n > 1)
         qsort(w.names, (size_t)w.n, sizeof *w.names, by_walk_order);
     for (int i = 0; i < w.n && !w.rc; i++)
         visit_dataset(&w, r.f, w.names[i]);
