@@ -88,8 +88,10 @@ void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, cons
                                    int64_t draw)
 {
     dlx_replica *r = &rs->r[k];
+    /* replica 0's batch statistics alone update running ones: the same
+     * whatever the thread count (DataParallel keeps device 0's buffers) */
     const dlx_ctx ctx = {.training = true, .seed = seed, .step = (uint64_t)(draw * rs->n + k),
-                         .threads = rs->op_threads};
+                         .threads = rs->op_threads, .update_stats = k == 0};
     if (param_on) /* one of several losses: only what it needs */
         dlx_graph_forward_to(r->g, loss, &ctx);
     else

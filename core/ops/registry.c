@@ -1,19 +1,38 @@
 /* The only list of ops. Adding an op = its file in core/ops/ (the kernel,
  * its layer types with their builders, its gradient-check cases and, with a
- * fast path, its naive reference: see dlx_op_vtbl) + one line here. Specs
- * read layer types from here (core/layers.c); tests/test_op_registry.c checks
- * every op listed. Specs and checkpoints refer to ops by name, never by their
- * index in this table. */
+ * fast path, its naive reference: see dlx_op_vtbl) + one line in
+ * DLX_OP_LIST below. meson.build reads the file names from these lines, so
+ * that line is all it takes to build the op, list it to specs (core/layers.c)
+ * and check it (tests/test_op_registry.c). Specs and checkpoints refer to ops
+ * by name, never by their index in this table. */
 #include <string.h>
 
 #include "ops.h"
 
-static const dlx_op_vtbl *const k_ops[] = {
-    &dlx_op_linear,  &dlx_op_conv2d,  &dlx_op_maxpool2d, &dlx_op_avgpool2d,
-    &dlx_op_act,     &dlx_op_dropout, &dlx_op_reshape,   &dlx_op_add,
-    &dlx_op_concat,  &dlx_op_softmax_xent, &dlx_op_mse, &dlx_op_shrink, &dlx_op_lcod,
-    &dlx_op_bce_logits, &dlx_op_weighted_sum,
-};
+/* X(descriptor, "its file"); a file may define several ops */
+#define DLX_OP_LIST(X)                              \
+    X(dlx_op_linear, "linear.c")                    \
+    X(dlx_op_conv2d, "conv2d.c")                    \
+    X(dlx_op_maxpool2d, "pool2d.c")                 \
+    X(dlx_op_avgpool2d, "pool2d.c")                 \
+    X(dlx_op_act, "act.c")                          \
+    X(dlx_op_dropout, "dropout.c")                  \
+    X(dlx_op_reshape, "reshape.c")                  \
+    X(dlx_op_add, "add.c")                          \
+    X(dlx_op_concat, "concat.c")                    \
+    X(dlx_op_softmax_xent, "softmax_xent.c")        \
+    X(dlx_op_mse, "mse.c")                          \
+    X(dlx_op_shrink, "shrink.c")                    \
+    X(dlx_op_lcod, "lcod.c")                        \
+    X(dlx_op_bce_logits, "bce.c")                   \
+    X(dlx_op_weighted_sum, "weighted_sum.c")
+/* Files the ops share, built too (meson.build reads these HELPER lines):
+ * HELPER("linear_small.c") HELPER("conv2d_direct.c") */
+
+#define DECLARE(op, file) extern const dlx_op_vtbl op;
+DLX_OP_LIST(DECLARE)
+#define ENTRY(op, file) &op,
+static const dlx_op_vtbl *const k_ops[] = {DLX_OP_LIST(ENTRY)};
 
 #define N_OPS ((int)(sizeof k_ops / sizeof k_ops[0]))
 
