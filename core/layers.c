@@ -42,9 +42,10 @@ const dlx_layer_def *dlx_layer_type_at(int i) { return i >= 0 ? type_at(i) : NUL
 
 static const dlx_layer_def *find_type(const char *name)
 {
-    for (int i = 0; type_at(i); i++)
-        if (strcmp(type_at(i)->type, name) == 0)
-            return type_at(i);
+    for (int k = 0; dlx_op_at(k); k++)
+        for (int j = 0; j < dlx_op_at(k)->n_layers; j++)
+            if (strcmp(dlx_op_at(k)->layers[j].type, name) == 0)
+                return &dlx_op_at(k)->layers[j];
     return NULL;
 }
 
