@@ -7,7 +7,9 @@
  * decides that from needs_grad, which an op does not change.
  * As a function the op is the identity, so its true derivative is 1, not the
  * 0 it reports: its gradient-check case gives x no gradient (DLX_EX_DATA),
- * and tests/test_ops_elementwise.c checks that the gradient stops here.
+ * and tests/test_ops_elementwise.c checks that the gradient stops here. For
+ * the same reason `dlx gradcheck` of a spec reports a mismatch for the
+ * parameters upstream of a stop_gradient whose output reaches the loss.
  * Saved for backward: nothing. Non-differentiable points: none.
  */
 #include <string.h>
