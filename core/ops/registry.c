@@ -25,7 +25,14 @@
     X(dlx_op_shrink, "shrink.c")                    \
     X(dlx_op_lcod, "lcod.c")                        \
     X(dlx_op_bce_logits, "bce.c")                   \
-    X(dlx_op_weighted_sum, "weighted_sum.c")
+    X(dlx_op_weighted_sum, "weighted_sum.c")        \
+    X(dlx_op_scale, "scale.c")                      \
+    X(dlx_op_affine, "scale.c")                     \
+    X(dlx_op_mul, "mul.c")                          \
+    X(dlx_op_abs, "abs.c")                          \
+    X(dlx_op_stop_gradient, "stop_gradient.c")      \
+    X(dlx_op_softmax, "softmax.c")                  \
+    X(dlx_op_slice, "slice.c")
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") */
 

@@ -1,0 +1,96 @@
+/* mul: y = x_0 * x_1 * ... * x_{k-1} element-wise, 2 <= k <= 8, all of one shape.
+ *
+ * Backward: dx_j = dy * prod_{i != j} x_i, the product of the other inputs
+ * taken directly (no division by x_j, so zeros are fine); an input given
+ * twice (mul(x, x)) gets both terms added, 2 x dy.
+ * Saved for backward: nothing (the inputs are read again).
+ * Non-differentiable points: none.
+ */
+#include <string.h>
+
+#include "../layer_build.h"
+#include "ops.h"
+
+extern const dlx_op_vtbl dlx_op_mul; /* its builder refers to it */
+
+static int mul_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_shape *s0 = &n->in[0]->out.shape;
+    for (int i = 1; i < n->n_in; i++) {
+        if (!dlx_shape_eq(s0, &n->in[i]->out.shape)) {
+            char a[64], b[64];
+            return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                                "all inputs must have one shape, but input 1 is %s and input %d is %s",
+                                dlx_shape_str(s0, a, sizeof a), i + 1,
+                                dlx_shape_str(&n->in[i]->out.shape, b, sizeof b));
+        }
+    }
+    n->out.shape = *s0;
+    return 0;
+}
+
+static void mul_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    float *y = n->out.data;
+    int64_t len = n->out.numel;
+    memcpy(y, n->in[0]->out.data, (size_t)len * sizeof(float));
+    for (int k = 1; k < n->n_in; k++) {
+        const float *x = n->in[k]->out.data;
+        for (int64_t i = 0; i < len; i++)
+            y[i] *= x[i];
+    }
+}
+
+static void mul_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const float *dy = n->out.grad;
+    int64_t len = n->out.numel;
+    for (int k = 0; k < n->n_in; k++) {
+        float *dx = n->in[k]->out.grad;
+        if (!dx)
+            continue;
+        /* k <= 8 inputs: the other factors one by one, in input order */
+        for (int64_t i = 0; i < len; i++) {
+            float p = dy[i];
+            for (int j = 0; j < n->n_in; j++)
+                if (j != k)
+                    p *= n->in[j]->out.data[i];
+            dx[i] += p;
+        }
+    }
+}
+
+/* ---- layer type and gradient-check cases ---- */
+
+static int build_mul(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    int rc = dlx_layer_need_inputs(c, 2, err);
+    return rc ? rc : dlx_layer_op(c, &dlx_op_mul, c->in, c->n_in, NULL, out, err);
+}
+
+static const char *const k_keys[] = {NULL};
+static const dlx_layer_def k_layers[] = {
+    {"mul", k_keys, "element-wise product of inputs (gating)", DLX_MAX_INPUTS, build_mul},
+};
+
+static const dlx_op_example k_examples[] = {
+    {.what = "mul of 2", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 5)}, {.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 5)}}},
+    {.what = "mul of 3", .attr = NULL, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 3)}, {.role = DLX_EX_DATA, .shape = DLX_SHAPE(2, 2, 3)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(2, 2, 3)}}},
+};
+
+const dlx_op_vtbl dlx_op_mul = {
+    .name = "mul",
+    .n_in_min = 2,
+    .n_in_max = 8,
+    .attr_size = 0,
+    .infer = mul_infer,
+    .forward = mul_forward,
+    .backward = mul_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+};
