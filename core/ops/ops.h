@@ -1,7 +1,9 @@
-/* The op library: one descriptor per op (core/ops/<op>.c), their attribute
- * structs, and the registry (core/ops/registry.c) that lists them by name.
+/* The op library: one descriptor per op (core/ops/<op>.c, whose header
+ * comment states its inputs and math), the attribute structs of the ops
+ * families build directly, and the registry (core/ops/registry.c) that lists
+ * every op by name.
  *
- * Input conventions (N = batch, first dimension of every activation):
+ * Input conventions of those ops (N = batch, first dimension of every activation):
  *   linear      in: x (N, ...) flattened to (N, K), W (M, K), [b (M)]   -> (N, M)
  *   conv2d      in: x (N, C, H, W), W (F, C, KH, KW), [b (F)]          -> (N, F, OH, OW)
  *   maxpool2d, avgpool2d   in: x (N, C, H, W)                          -> (N, C, OH, OW)
