@@ -25,7 +25,12 @@
     X(dlx_op_shrink, "shrink.c")                    \
     X(dlx_op_lcod, "lcod.c")                        \
     X(dlx_op_bce_logits, "bce.c")                   \
-    X(dlx_op_weighted_sum, "weighted_sum.c")
+    X(dlx_op_weighted_sum, "weighted_sum.c")        \
+    X(dlx_op_bce_logits_target, "bce.c")            \
+    X(dlx_op_l1, "l1.c")                            \
+    X(dlx_op_sum, "reduce.c")                       \
+    X(dlx_op_mean, "reduce.c")                      \
+    X(dlx_op_embedding, "embedding.c")
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") */
 
