@@ -93,7 +93,8 @@ static int bce_target_infer(dlx_node *n, dlx_err *err)
     int64_t nl = dlx_shape_numel(l), nt = dlx_shape_numel(t);
     char b0[64], b1[64];
     if (nl != nt)
-        return dlx_err_setf(err, DLX_EINVAL, n->loc, "bce_logits_target: logits %s have %lld elements but targets %s have %lld",
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "bce_logits_target: logits %s have %lld elements but targets %s have %lld",
                             dlx_shape_str(l, b0, sizeof b0), (long long)nl, dlx_shape_str(t, b1, sizeof b1),
                             (long long)nt);
     if (nl < 1)

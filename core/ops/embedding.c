@@ -30,7 +30,8 @@ static int embedding_infer(dlx_node *n, dlx_err *err)
     const dlx_shape *is = &n->in[0]->out.shape, *ws = &n->in[1]->out.shape;
     char b0[64], b1[64];
     if (is->ndim < 1 || is->ndim > DLX_MAX_DIM - 1)
-        return dlx_err_setf(err, DLX_EINVAL, n->loc, "embedding: indices must have shape (N), (N, T) or (N, T, U), got %s",
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "embedding: indices must have shape (N), (N, T) or (N, T, U), got %s",
                             dlx_shape_str(is, b0, sizeof b0));
     if (ws->ndim != 2)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "embedding: the table must have shape (V, D), got %s",
