@@ -1,5 +1,6 @@
 /* Family "classifier": convnets and MLPs trained with softmax cross-entropy
- * on a labelled image dataset (MNIST, Fashion-MNIST).
+ * (or model.loss: mse, l1, bce_logits against one-hot labels, or a weighted
+ * sum of these) on a labelled image dataset (MNIST, Fashion-MNIST).
  *
  * The batch is split into train.shards micro-batches, one replica each
  * (train/replica.h: its own graph and gradient block, summed in a fixed
@@ -33,17 +34,67 @@
 #include "classifier_internal.h"
 
 static const char *const k_model_keys[] = {"kind", "layers", "loss", NULL};
-static const char *const k_losses[] = {"softmax_xent", NULL};
+/* model.loss: a name of k_losses (order of clf_loss_kind), or a weighted sum
+ *   loss: [{type: softmax_xent, weight: 1.0}, {type: l1, weight: 0.1}]
+ * mse, l1 and bce_logits compare the logits to the one-hot labels (means
+ * over every element); left out, softmax_xent. */
+static const char *const k_losses[] = {"softmax_xent", "mse", "l1", "bce_logits", NULL};
+static const char *const k_term_keys[] = {"type", "weight", NULL};
 /* the trainer's name for it: metric train_loss */
 static const char *const k_train_losses[] = {"loss", NULL};
+
+static int read_loss_list(dlx_spec_node *list, clf *c, dlx_err *err)
+{
+    if (list->n < 1 || list->n > CLF_LOSS_TERMS)
+        return dlx_err_setf(err, DLX_EINVAL, list->loc, "%s: give 1 to %d terms, got %d", list->path,
+                            CLF_LOSS_TERMS, list->n);
+    int rc = 0;
+    for (int i = 0; i < list->n && !rc; i++) {
+        dlx_spec_node *e = list->items[i];
+        int kind;
+        double w;
+        rc = dlx_spec_expect_map(e, "a loss term", err);
+        if (!rc) rc = dlx_spec_check_keys(e, "a loss term", k_term_keys, err);
+        if (!rc) rc = dlx_spec_enum(e, "type", true, k_losses, -1, &kind, err);
+        if (!rc) rc = dlx_spec_float(e, "weight", false, 1.0, 0.0, 1e6, &w, err);
+        if (!rc) {
+            c->term[i] = (clf_loss_kind)kind;
+            c->weight[i] = (float)w;
+        }
+    }
+    c->n_terms = rc ? 0 : list->n;
+    c->weighted = true;
+    return rc;
+}
+
+static int read_loss(dlx_spec_node *model, clf *c, dlx_err *err)
+{
+    dlx_spec_node *l = dlx_spec_get(model, "loss");
+    int rc = 0;
+    if (l && l->kind == DLX_SPEC_SEQ) {
+        rc = read_loss_list(l, c, err);
+    } else if (l && l->kind == DLX_SPEC_MAP) {
+        rc = dlx_err_setf(err, DLX_EINVAL, l->loc,
+                          "%s: expected a loss name (softmax_xent, mse, l1, bce_logits) or a list of "
+                          "{type: NAME, weight: W}", l->path);
+    } else {
+        int kind;
+        rc = dlx_spec_enum(model, "loss", false, k_losses, 0, &kind, err);
+        c->n_terms = 1;
+        c->term[0] = rc ? CLF_XENT : (clf_loss_kind)kind;
+        c->weight[0] = 1.0f;
+    }
+    for (int i = 0; i < c->n_terms; i++)
+        c->onehot = c->onehot || c->term[i] != CLF_XENT;
+    return rc;
+}
 
 static int read_spec(dlx_model *m, clf *c, dlx_err *err)
 {
     dlx_spec_node *root = dlx_spec_root(m->spec);
     dlx_spec_node *model = dlx_spec_get(root, "model");
-    int loss_kind;
     int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
-    if (!rc) rc = dlx_spec_enum(model, "loss", false, k_losses, 0, &loss_kind, err);
+    if (!rc) rc = read_loss(model, c, err);
     if (!rc) rc = dlx_images_read_spec(root, &c->im, err);
     if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, k_train_losses, &c->tc, &m->plan, err);
     c->n_shards = c->tc.shards;
@@ -53,9 +104,49 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     return rc;
 }
 
+/* One loss term's node on the logits, the labels y and the one-hot t. */
+static dlx_node *loss_term(dlx_graph *g, clf_loss_kind kind, const char *name, dlx_node *logits, dlx_node *y,
+                           dlx_node *t, dlx_loc loc, dlx_err *err)
+{
+    dlx_node *in[2] = {logits, kind == CLF_XENT ? y : t};
+    switch (kind) {
+    case CLF_MSE:
+        return dlx_graph_op(g, &dlx_op_mse, name, in, 2, &(dlx_mse_attr){DLX_MSE_MEAN}, loc, err);
+    case CLF_L1:
+        return dlx_graph_op(g, &dlx_op_l1, name, in, 2, NULL, loc, err);
+    case CLF_BCE:
+        return dlx_graph_op(g, &dlx_op_bce_logits_target, name, in, 2, NULL, loc, err);
+    case CLF_XENT:
+    default:
+        return dlx_graph_op(g, &dlx_op_softmax_xent, name, in, 2, NULL, loc, err);
+    }
+}
+
+/* The configured loss: softmax_xent alone is the one node it always was;
+ * the list form is its terms under a weighted_sum named "loss". */
+static dlx_node *build_loss(const clf *c, dlx_graph *g, dlx_spec_node *model, dlx_node *logits, dlx_node *y,
+                            dlx_node *t, dlx_err *err)
+{
+    if (!c->weighted)
+        return loss_term(g, c->term[0], "loss", logits, y, t, model->loc, err);
+    dlx_spec_node *l = dlx_spec_get(model, "loss");
+    dlx_node *terms[CLF_LOSS_TERMS];
+    dlx_weighted_sum_attr a;
+    memset(&a, 0, sizeof a);
+    for (int i = 0; i < c->n_terms; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "loss%d_%s", i + 1, k_losses[c->term[i]]);
+        terms[i] = loss_term(g, c->term[i], name, logits, y, t, l->items[i]->loc, err);
+        if (!terms[i])
+            return NULL;
+        a.w[i] = c->weight[i];
+    }
+    return dlx_graph_op(g, &dlx_op_weighted_sum, "loss", terms, c->n_terms, &a, l->loc, err);
+}
+
 /* Build the graph at `batch` over m->params (declaring them on first use). */
 static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dlx_node **x, dlx_node **y,
-                       dlx_node **logits, dlx_node **loss, dlx_layers_out *lo, dlx_err *err)
+                       dlx_node **onehot, dlx_node **logits, dlx_node **loss, dlx_layers_out *lo, dlx_err *err)
 {
     dlx_spec_node *model = dlx_spec_get(dlx_spec_root(m->spec), "model");
     dlx_spec_node *layers = dlx_spec_get(model, "layers");
@@ -82,8 +173,12 @@ static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dl
                           c->im.num_classes);
         goto fail;
     }
-    dlx_node *in[2] = {*logits, *y};
-    *loss = dlx_graph_op(g, &dlx_op_softmax_xent, "loss", in, 2, NULL, model->loc, err);
+    *onehot = NULL;
+    if (c->onehot && !(*onehot = dlx_graph_input(g, "onehot", dlx_shape_2d(batch, k), false, err))) {
+        rc = err->code;
+        goto fail;
+    }
+    *loss = build_loss(c, g, model, *logits, *y, *onehot, err);
     if (!*loss) {
         rc = err->code;
         goto fail;
@@ -124,7 +219,7 @@ static int build_shard(void *user, int k, dlx_graph **g, dlx_err *err)
     if (!(sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx)))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     dlx_layers_out lo;
-    int rc = build_graph(m, c, c->shard_batch, g, &sh->x, &sh->y, &sh->logits, &sh->loss,
+    int rc = build_graph(m, c, c->shard_batch, g, &sh->x, &sh->y, &sh->onehot, &sh->logits, &sh->loss,
                          k == 0 ? &c->layers : &lo, err);
     if (!rc && k > 0)
         free(lo.info);
@@ -184,12 +279,14 @@ static void clf_begin_epoch(void *user, int64_t epoch)
 /* Shard k's rows of step `pos`'s batch into its inputs (dlx_train_family.feed). */
 static void clf_feed(void *user, int u, int rep, int k, int64_t pos)
 {
-    (void)u, (void)rep; /* one loss: softmax cross-entropy; a repeat sees the same batch */
+    (void)u, (void)rep; /* one loss (model.loss); a repeat sees the same batch */
     const dlx_model *m = user;
     clf *c = m->impl;
     shard *sh = &c->sh[k];
     dlx_images_feed(&c->im, c->tc.batch, pos, k * c->shard_batch, (int)c->shard_batch, sh->idx, sh->x->out.data,
                     sh->y->out.data);
+    if (sh->onehot)
+        clf_onehot(sh->y->out.data, (int)c->shard_batch, c->im.num_classes, sh->onehot->out.data);
 }
 
 /* Shard k's right answers this step (the measure train_accuracy). */
@@ -265,9 +362,9 @@ static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
     clf *c = m->impl;
     enum { GC_BATCH = 2 };
     dlx_graph *g;
-    dlx_node *x, *y, *logits, *loss;
+    dlx_node *x, *y, *onehot, *logits, *loss;
     dlx_layers_out lo;
-    int rc = build_graph(m, c, GC_BATCH, &g, &x, &y, &logits, &loss, &lo, err);
+    int rc = build_graph(m, c, GC_BATCH, &g, &x, &y, &onehot, &logits, &loss, &lo, err);
     if (rc)
         return rc;
     free(lo.info);
@@ -277,6 +374,8 @@ static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
         for (int i = 0; i < GC_BATCH; i++)
             idx[i] = (uint32_t)(i % c->im.test.n);
         dlx_dataset_batch(&c->im.test, &c->im.tf, idx, GC_BATCH, x->out.data, y->out.data);
+        if (onehot)
+            clf_onehot(y->out.data, GC_BATCH, c->im.num_classes, onehot->out.data);
         /* Real digits have flat backgrounds, so max pooling sees exact ties whose
          * argmax flips under any perturbation: a kink at the very point checked.
          * Small input noise makes the point generic without changing the graph. */

@@ -13,6 +13,34 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Sample z's (k logits, class label) configured loss when it is not
+ * softmax_xent alone, in double: the graph's terms per sample (mse, l1 and
+ * bce_logits average over the k elements of the row, so their mean over the
+ * samples is the graph's mean over every element), weighted. */
+static double row_loss(const clf *c, const float *z, int label, int k)
+{
+    if (label < 0 || label >= k)
+        return NAN;
+    double mx = z[0], total = 0.0;
+    for (int j = 1; j < k; j++)
+        mx = z[j] > mx ? z[j] : mx;
+    for (int i = 0; i < c->n_terms; i++) {
+        double s = 0.0;
+        for (int j = 0; j < k; j++) {
+            double x = z[j], t = j == label ? 1.0 : 0.0;
+            switch (c->term[i]) {
+            case CLF_XENT: s += exp(x - mx); break;
+            case CLF_MSE: s += (x - t) * (x - t); break;
+            case CLF_L1: s += fabs(x - t); break;
+            case CLF_BCE: s += (x > 0 ? x : 0.0) - x * t + log1p(exp(-fabs(x))); break;
+            }
+        }
+        double term = c->term[i] == CLF_XENT ? log(s) + mx - z[label] : s / k;
+        total += c->weighted ? c->weight[i] * term : term;
+    }
+    return total;
+}
+
 /* Shard k evaluates batches k, k + S, k + 2S, ...; partial sums are added in
  * shard order and the misclassified indices sorted, so nothing depends on
  * which thread ran what. */
@@ -34,9 +62,16 @@ int clf_evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, do
             for (int i = 0; i < sb; i++)
                 sh->idx[i] = (uint32_t)(i < rows ? start + i : start); /* pad with a real sample */
             dlx_dataset_batch(d, &c->im.tf, sh->idx, (int)sb, sh->x->out.data, sh->y->out.data);
+            if (sh->onehot)
+                clf_onehot(sh->y->out.data, (int)sb, c->im.num_classes, sh->onehot->out.data);
             dlx_graph_forward(g, &ctx);
-            clf_score_rows(sh->logits->out.data, sh->y->out.data, rows, c->im.num_classes, &sh->nll, &sh->correct,
-                       sh->idx, sh);
+            /* softmax_xent alone: its negative log-likelihood as it always was */
+            bool xent = !c->weighted && c->term[0] == CLF_XENT;
+            clf_score_rows(sh->logits->out.data, sh->y->out.data, rows, c->im.num_classes, xent ? &sh->nll : NULL,
+                           &sh->correct, sh->idx, sh);
+            for (int i = 0; !xent && i < rows; i++)
+                sh->nll += row_loss(c, sh->logits->out.data + (int64_t)i * c->im.num_classes, (int)sh->y->out.data[i],
+                                    c->im.num_classes);
         }
     }
     double nll = 0.0;

@@ -6,6 +6,7 @@
 #define DLX_CLASSIFIER_INTERNAL_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../core/data.h"
@@ -20,6 +21,7 @@
  * evaluation partial sums. */
 typedef struct shard {
     dlx_node *x, *y, *logits, *loss;
+    dlx_node *onehot; /* (batch, classes) targets from y; NULL for softmax_xent alone */
     uint32_t *idx;
     double nll;
     int64_t correct;
@@ -28,8 +30,17 @@ typedef struct shard {
     char pad[64]; /* shards are written by different workers: no shared cache line */
 } shard;
 
+/* model.loss: one term, or a weighted sum of up to CLF_LOSS_TERMS */
+#define CLF_LOSS_TERMS 8
+typedef enum clf_loss_kind { CLF_XENT = 0, CLF_MSE, CLF_L1, CLF_BCE } clf_loss_kind;
+
 typedef struct clf {
     dlx_images im; /* data: and its splits */
+    int n_terms;
+    clf_loss_kind term[CLF_LOSS_TERMS];
+    float weight[CLF_LOSS_TERMS];
+    bool weighted; /* the list form: the loss is a weighted_sum node of the terms */
+    bool onehot;   /* some term compares the logits to one-hot labels */
     dlx_train_cfg tc;
     /* graphs: one replica per shard of the batch */
     int n_shards;
@@ -68,6 +79,18 @@ static inline void clf_score_rows(const float *logits, const float *labels, int 
             c->wrong[c->n_wrong++] = idx[i];
     }
 }
+/* The one-hot rows of labels (rows of k); a label that is no class gives a
+ * NaN row, so the loss is NaN as softmax_xent's would be. */
+static inline void clf_onehot(const float *labels, int rows, int k, float *t)
+{
+    for (int i = 0; i < rows; i++) {
+        float l = labels[i];
+        bool ok = l >= 0.0f && l < (float)k && l == floorf(l);
+        for (int j = 0; j < k; j++)
+            t[(int64_t)i * k + j] = !ok ? NAN : j == (int)l ? 1.0f : 0.0f;
+    }
+}
+
 /* Loss and accuracy of the model on d, through the replicas' graphs; the
  * first misclassified indices go to c->wrong. */
 int clf_evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, double *acc);

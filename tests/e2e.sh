@@ -2,7 +2,7 @@
 # End-to-end tests of the dlx command line: tests/e2e.sh CASE
 #
 # CASE is one of: usage spec_errors data_errors h5_errors train_eval
-# architectures determinism gradcheck inspect sparse_coding.
+# architectures determinism gradcheck inspect sparse_coding losses.
 # Exit status: 0 pass, 1 fail (each failed check says command, expected and
 # actual), 77 skip (real MNIST missing, for the cases that train on it).
 #
@@ -10,7 +10,7 @@
 # $DLX_SRC_DIR/build/dlx. Data: $DLX_DATA_DIR, else $DLX_SRC_DIR/datasets/data.
 # Everything runs in a temporary directory that is removed on exit.
 # The error cases, inspect and sparse_coding use a tiny fake MNIST written here, so only
-# train_eval, architectures, determinism and gradcheck need the real data.
+# train_eval, architectures, determinism, gradcheck and losses need the real data.
 
 set -u
 
@@ -310,6 +310,14 @@ case_spec_errors() {
     spec_error share_shape "share: with a mismatched shape" \
         "$FIX/share_shape.yaml:9:7: error: model.layers[2]: parameter 'a.weight' is shared with shape [32, 784]"
     expect_in err "[16, 32]" "share mismatch: names the shape used here"
+    spec_error loss_name "unknown model.loss with a suggestion" \
+        "$FIX/loss_name.yaml:9:9: error: model.loss: unknown value 'msee'; did you mean 'mse'?"
+    expect_in err "softmax_xent, mse, l1, bce_logits" "unknown loss: lists the known ones"
+    spec_error ok "a loss term with a negative weight" \
+        "<--set>: error: model.loss[1].weight: must be between 0 and 1e+06, got -1" \
+        --set "model.loss=[{type: softmax_xent}, {type: l1, weight: -1}]"
+    spec_error ok "a loss term's key typo" "model.loss[0]: 'wieght' is not a key of a loss term; did you mean 'weight'?" \
+        --set "model.loss=[{type: l1, wieght: 1}]"
     spec_error ok "--set without '='" "--set 'train.epochs': expected key=value" --set train.epochs
     spec_error ok "--set with a bad value" "<--set>: error: train.epochs: expected an integer, got 'ten'" \
         --set train.epochs=ten
@@ -629,6 +637,50 @@ case_determinism() {
     return 0
 }
 
+# finite_loss DESC: the last command's JSON has a finite test_loss
+finite_loss() {
+    local v
+    v=$(json_field test_loss "$OUT")
+    awk -v v="$v" 'BEGIN { exit !(v ~ /^-?[0-9.]+(e[-+]?[0-9]+)?$/) }' ||
+        fail "$1: finite test_loss" "got: $(cat "$OUT")"
+}
+
+case_losses() {
+    need_mnist
+    local args=(--set data.train_limit=2000 --set data.test_limit=500 --json --quiet) l
+    for l in mse l1 bce_logits; do
+        check "model.loss: $l trains (ok.yaml, 2000/500)" 0 '"test_loss":' \
+            "$DLX" train "$FIX/ok.yaml" "${args[@]}" --set "model.loss=$l" --out "$T/loss_$l"
+        finite_loss "model.loss: $l"
+        note "$l: $(strip_timing "$OUT")"
+    done
+    check "a weighted sum of losses trains (loss_weighted.yaml)" 0 '"test_loss":' \
+        "$DLX" train "$FIX/loss_weighted.yaml" "${args[@]}" --out "$T/loss_sum"
+    finite_loss "weighted sum of softmax_xent and l1"
+    note "softmax_xent + 0.1 l1: $(strip_timing "$OUT")"
+    local tl
+    tl=$(json_field test_loss "$OUT")
+    check "eval of the weighted-sum checkpoint" 0 '"loss":' "$DLX" eval "$T/loss_sum/checkpoint.h5" --json
+    [ "$(json_field loss "$OUT")" = "$tl" ] || fail "eval reports the configured loss, as training's test_loss" \
+        "train: test_loss '$tl'; eval: $(cat "$OUT")"
+    # softmax_xent as a one-term weighted sum is the default loss bit for bit
+    check "default loss" 0 '"test_loss":' "$DLX" train "$FIX/ok.yaml" "${args[@]}" --out "$T/loss_default"
+    strip_timing "$OUT" >default.json
+    check "softmax_xent as a list of one term" 0 '"test_loss":' "$DLX" train "$FIX/ok.yaml" "${args[@]}" \
+        --set "model.loss=[{type: softmax_xent, weight: 1}]" --out "$T/loss_one"
+    strip_timing "$OUT" >one.json
+    cmp -s default.json one.json || fail "[{type: softmax_xent, weight: 1}] gives the default's results" \
+        "default: $(cat default.json)" "list of one: $(cat one.json)"
+    if have h5dump; then
+        same_tensors "[{type: softmax_xent, weight: 1}] gives the default's parameters" \
+            "$T/loss_default/checkpoint.h5" "$T/loss_one/checkpoint.h5"
+    fi
+    check "gradcheck with every loss term" 0 "gradcheck $FIX/ok.yaml:" "$DLX" gradcheck "$FIX/ok.yaml" \
+        --set "model.loss=[{type: softmax_xent}, {type: l1, weight: 0.1}, {type: mse, weight: 0.5}, {type: bce_logits}]"
+    [ "$(tail -n 1 "$OUT")" = ok ] || fail "gradcheck with every loss term prints ok" "last line: $(tail -n 1 "$OUT")"
+    return 0
+}
+
 case_gradcheck() {
     need_mnist
     local c
@@ -730,10 +782,10 @@ EOF
 # ---------------------------------------------------------------------- main
 
 case $CASE in
-usage | spec_errors | data_errors | h5_errors | train_eval | architectures | determinism | gradcheck | inspect | sparse_coding) ;;
+usage | spec_errors | data_errors | h5_errors | train_eval | architectures | determinism | gradcheck | inspect | sparse_coding | losses) ;;
 *)
     echo "usage: tests/e2e.sh CASE   (usage spec_errors data_errors h5_errors train_eval architectures" \
-        "determinism gradcheck inspect sparse_coding)" >&2
+        "determinism gradcheck inspect sparse_coding losses)" >&2
     exit 2
     ;;
 esac

@@ -23,6 +23,7 @@ Suite *replica_suite(void);
 Suite *feeds_suite(void);
 Suite *op_registry_suite(void);
 Suite *ops_elementwise_suite(void);
+Suite *ops_reduce_suite(void);
 
 static const struct {
     const char *name;
@@ -35,6 +36,7 @@ static const struct {
     {"landscape", landscape_suite}, {"fuzz_regress", fuzz_regress_suite},
     {"rundir", rundir_suite}, {"replica", replica_suite}, {"feeds", feeds_suite}, {"op_registry", op_registry_suite},
     {"ops_elementwise", ops_elementwise_suite},
+    {"ops_reduce", ops_reduce_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

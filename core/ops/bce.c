@@ -8,6 +8,15 @@
  * summed in double. A GAN's discriminator losses are bce(D(x), 1) and
  * bce(D(G(z)), 0); the generator's non-saturating loss bce(D(G(z)), 1).
  * Saved for backward: nothing. Non-differentiable points: none.
+ *
+ * bce_logits_target: the same with a target per element, (logits l, targets
+ * t) of one element count -> (1) (a classifier's one-hot labels):
+ *
+ *   loss = (1/numel) sum_i max(l_i, 0) - l_i t_i + log(1 + exp(-|l_i|))
+ *   dl_i = g (sigmoid(l_i) - t_i) / numel;   t gets no gradient
+ *
+ * Targets are data: forward cannot reject them, so a target outside [0, 1]
+ * gives the formula's value (as PyTorch does), NaN gives NaN.
  */
 #include <math.h>
 
@@ -74,4 +83,68 @@ const dlx_op_vtbl dlx_op_bce_logits = {
     .backward = bce_backward,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+};
+
+/* ---- bce_logits_target ---- */
+
+static int bce_target_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_shape *l = &n->in[0]->out.shape, *t = &n->in[1]->out.shape;
+    int64_t nl = dlx_shape_numel(l), nt = dlx_shape_numel(t);
+    char b0[64], b1[64];
+    if (nl != nt)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "bce_logits_target: logits %s have %lld elements but targets %s have %lld",
+                            dlx_shape_str(l, b0, sizeof b0), (long long)nl, dlx_shape_str(t, b1, sizeof b1),
+                            (long long)nt);
+    if (nl < 1)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "bce_logits_target: no logits");
+    n->out.shape = dlx_shape_1d(1);
+    return 0;
+}
+
+static void bce_target_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const float *l = n->in[0]->out.data, *t = n->in[1]->out.data;
+    const int64_t numel = n->in[0]->out.numel;
+    double sum = 0.0;
+    for (int64_t i = 0; i < numel; i++) {
+        double x = l[i];
+        sum += (x > 0 ? x : 0.0) - x * (double)t[i] + log1p(exp(-fabs(x)));
+    }
+    n->out.data[0] = (float)(sum / (double)numel);
+}
+
+static void bce_target_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    float *dl = n->in[0]->out.grad;
+    if (!dl)
+        return;
+    const float *l = n->in[0]->out.data, *t = n->in[1]->out.data;
+    const int64_t numel = n->in[0]->out.numel;
+    const float g = (float)((double)n->out.grad[0] / (double)numel);
+    for (int64_t i = 0; i < numel; i++) {
+        float s = 1.0f / (1.0f + expf(-l[i]));
+        dl[i] += g * (s - t[i]);
+    }
+}
+
+/* targets in [0.05, 1] (soft labels), logits of both signs up to large magnitudes */
+static const dlx_op_example k_target_examples[] = {
+    {.what = "bce_logits_target (N, K)", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(5, 3), .lo = 0.05f, .hi = 6.3f}, {.role = DLX_EX_DATA, .shape = DLX_SHAPE(5, 3), .positive = true}}},
+    {.what = "bce_logits_target other shapes", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3, 1, 1)}, {.role = DLX_EX_DATA, .shape = DLX_SHAPE(2, 3), .positive = true}}},
+};
+
+const dlx_op_vtbl dlx_op_bce_logits_target = {
+    .name = "bce_logits_target",
+    .n_in_min = 2,
+    .n_in_max = 2,
+    .attr_size = 0,
+    .infer = bce_target_infer,
+    .forward = bce_target_forward,
+    .backward = bce_target_backward,
+    .examples = k_target_examples,
+    .n_examples = (int)(sizeof k_target_examples / sizeof k_target_examples[0]),
 };

@@ -19,6 +19,12 @@
  *   weighted_sum in: 1..8 tensors of one shape -> same shape: sum of attr.w[i] * x_i
  *   bce_logits  in: logits (any shape) -> (1): mean binary cross-entropy
  *                against the constant attr.target in [0, 1]
+ *   bce_logits_target in: logits, targets (same numel) -> (1): the same
+ *                against a target per element
+ *   l1          in: pred, target (same numel) -> (1): mean of |p - t|
+ *   sum, mean   in: x (N, ...) -> (N, 1) per sample, or with attr.all -> (1)
+ *   embedding   in: indices (N) or (N, T) holding integers in [0, V) as
+ *                floats, table (V, D) -> (N, D) or (N, T, D): rows of the table
  *   shrink      in: x (N, M), theta (M) -> (N, M), sign(x) max(|x| - theta, 0)
  *   lcod        in: X (N, n), We (m, n), S (m, m), theta (m) -> (N, m): attr.steps
  *                learned coordinate-descent updates (core/ops/lcod.c)
@@ -90,6 +96,10 @@ typedef struct dlx_bce_attr {
     float target; /* in [0, 1]: 1 for "real", 0 for "fake" */
 } dlx_bce_attr;
 
+typedef struct dlx_reduce_attr {
+    bool all; /* false: over each sample's features -> (N, 1); true: everything -> (1) */
+} dlx_reduce_attr;
+
 typedef struct dlx_reshape_attr {
     int ndim;
     int64_t d[4];
@@ -123,6 +133,11 @@ extern const dlx_op_vtbl dlx_op_shrink;
 extern const dlx_op_vtbl dlx_op_lcod;
 extern const dlx_op_vtbl dlx_op_bce_logits;
 extern const dlx_op_vtbl dlx_op_weighted_sum;
+extern const dlx_op_vtbl dlx_op_bce_logits_target;
+extern const dlx_op_vtbl dlx_op_l1;
+extern const dlx_op_vtbl dlx_op_sum;  /* attr dlx_reduce_attr */
+extern const dlx_op_vtbl dlx_op_mean; /* attr dlx_reduce_attr */
+extern const dlx_op_vtbl dlx_op_embedding;
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds

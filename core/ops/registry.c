@@ -32,7 +32,12 @@
     X(dlx_op_abs, "abs.c")                          \
     X(dlx_op_stop_gradient, "stop_gradient.c")      \
     X(dlx_op_softmax, "softmax.c")                  \
-    X(dlx_op_slice, "slice.c")
+    X(dlx_op_slice, "slice.c")                      \
+    X(dlx_op_bce_logits_target, "bce.c")            \
+    X(dlx_op_l1, "l1.c")                            \
+    X(dlx_op_sum, "reduce.c")                       \
+    X(dlx_op_mean, "reduce.c")                      \
+    X(dlx_op_embedding, "embedding.c")
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") */
 
