@@ -37,7 +37,8 @@
     X(dlx_op_l1, "l1.c")                            \
     X(dlx_op_sum, "reduce.c")                       \
     X(dlx_op_mean, "reduce.c")                      \
-    X(dlx_op_embedding, "embedding.c")
+    X(dlx_op_embedding, "embedding.c")              \
+    X(dlx_op_sub, "sub.c")
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") */
 

@@ -1,0 +1,76 @@
+/* sub: y = a - b element-wise, a and b of one shape (a residual, a
+ * reconstruction error before a square or an absolute value).
+ *
+ * Backward: da = dy, db = -dy. Saved for backward: nothing.
+ * Non-differentiable points: none.
+ */
+#include "../layer_build.h"
+#include "ops.h"
+
+extern const dlx_op_vtbl dlx_op_sub; /* its builder refers to it */
+
+static int sub_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_shape *a = &n->in[0]->out.shape, *b = &n->in[1]->out.shape;
+    if (!dlx_shape_eq(a, b)) {
+        char sa[64], sb[64];
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "both inputs must have one shape, but a is %s and b is %s",
+                            dlx_shape_str(a, sa, sizeof sa), dlx_shape_str(b, sb, sizeof sb));
+    }
+    n->out.shape = *a;
+    return 0;
+}
+
+static void sub_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const float *a = n->in[0]->out.data, *b = n->in[1]->out.data;
+    float *y = n->out.data;
+    for (int64_t i = 0; i < n->out.numel; i++)
+        y[i] = a[i] - b[i];
+}
+
+static void sub_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const float *dy = n->out.grad;
+    float *da = n->in[0]->out.grad, *db = n->in[1]->out.grad;
+    for (int64_t i = 0; da && i < n->out.numel; i++)
+        da[i] += dy[i];
+    for (int64_t i = 0; db && i < n->out.numel; i++)
+        db[i] -= dy[i];
+}
+
+/* ---- layer type and gradient-check cases ---- */
+
+static int build_sub(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    if (c->n_in != 2)
+        return dlx_layer_fail(c, err, "sub takes two inputs, a - b: give them with inputs: [a, b]");
+    return dlx_layer_op(c, &dlx_op_sub, c->in, 2, NULL, out, err);
+}
+
+static const char *const k_keys[] = {NULL};
+static const dlx_layer_def k_layers[] = {
+    {"sub", k_keys, "difference of two inputs, inputs: [a, b] -> a - b", 2, build_sub},
+};
+
+static const dlx_op_example k_examples[] = {
+    {.what = "sub", .n_in = 2,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 4)}, {.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 4)}}},
+    {.what = "sub of a parameter from data", .n_in = 2,
+     .in = {{.role = DLX_EX_DATA, .shape = DLX_SHAPE(2, 3, 2)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(2, 3, 2)}}},
+};
+
+const dlx_op_vtbl dlx_op_sub = {
+    .name = "sub",
+    .n_in_min = 2,
+    .n_in_max = 2,
+    .infer = sub_infer,
+    .forward = sub_forward,
+    .backward = sub_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+};
