@@ -233,6 +233,94 @@ START_TEST(test_conv_transpose_matches_torch)
 }
 END_TEST
 
+/* ---- infer's validation ---- */
+
+/* The op on x (and a weight w, a bias b when given) fails with a message holding want. */
+static void expect_infer_error(const char *op, dlx_shape xs, const dlx_shape *ws, const dlx_shape *bs,
+                               const void *attr, const char *want)
+{
+    dlx_err err = {0};
+    dlx_params P;
+    dlx_params_init(&P);
+    dlx_init zero = {.kind = DLX_INIT_ZERO};
+    int wi = ws ? dlx_params_declare(&P, "w", *ws, zero, true, &err) : -1;
+    int bi = bs ? dlx_params_declare(&P, "b", *bs, zero, false, &err) : -1;
+    ck_assert_int_eq(dlx_params_finalize(&P, &err), 0);
+    dlx_graph *g = dlx_graph_create(&P);
+    dlx_node *in[3] = {dlx_graph_input(g, "x", xs, false, &err)};
+    int n = 1;
+    if (ws)
+        in[n++] = dlx_graph_param(g, wi, &err);
+    if (bs)
+        in[n++] = dlx_graph_param(g, bi, &err);
+    dlx_node *y = dlx_graph_op(g, dlx_op_find(op), "y", in, n, attr, DLX_NOLOC, &err);
+    ck_assert_msg(y == NULL, "%s: no error, expected '%s'", op, want);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "%s: '%s' does not say '%s'", op, err.msg, want);
+    dlx_graph_destroy(g);
+    dlx_params_free(&P);
+}
+
+START_TEST(test_infer_errors)
+{
+    dlx_shape x = dlx_shape_4d(2, 3, 4, 4), w = dlx_shape_4d(3, 5, 3, 3), w_bad = dlx_shape_4d(4, 5, 3, 3);
+    dlx_shape b_bad = dlx_shape_1d(3);
+    dlx_conv_transpose2d_attr ok = {2, 2, 1, 1, 1, 1, DLX_ACT_NONE, 0.0f};
+    dlx_conv_transpose2d_attr opad = {2, 2, 1, 1, 2, 0, DLX_ACT_NONE, 0.0f};
+    dlx_conv_transpose2d_attr stride0 = {0, 1, 0, 0, 0, 0, DLX_ACT_NONE, 0.0f};
+    dlx_conv_transpose2d_attr empty = {1, 1, 3, 3, 0, 0, DLX_ACT_NONE, 0.0f}; /* 4 + 3 - 1 - 6 = 0 */
+    dlx_conv_transpose2d_attr huge = {1 << 30, 1, 0, 0, 0, 0, DLX_ACT_NONE, 0.0f};
+    expect_infer_error("conv_transpose2d", x, &w, NULL, &opad, "output_padding must be >= 0 and smaller");
+    expect_infer_error("conv_transpose2d", x, &w, NULL, &stride0, "stride must be >= 1");
+    expect_infer_error("conv_transpose2d", x, &w, NULL, &empty, "is empty or too large");
+    expect_infer_error("conv_transpose2d", x, &w, NULL, &huge, "is empty or too large");
+    expect_infer_error("conv_transpose2d", x, &w_bad, NULL, &ok, "expects 4 input channels");
+    expect_infer_error("conv_transpose2d", x, &w, &b_bad, &ok, "expected a bias of shape [5]");
+    expect_infer_error("conv_transpose2d", dlx_shape_2d(2, 3), &w, NULL, &ok, "expected a 4-d input");
+    dlx_upsample2d_attr scale0 = {0, 2, DLX_UPSAMPLE_NEAREST}, mode = {2, 2, (dlx_upsample_mode)7};
+    dlx_upsample2d_attr big = {1 << 20, 1 << 20, DLX_UPSAMPLE_BILINEAR};
+    expect_infer_error("upsample2d", x, NULL, NULL, &scale0, "scale must be >= 1");
+    expect_infer_error("upsample2d", x, NULL, NULL, &mode, "unknown upsampling mode 7");
+    expect_infer_error("upsample2d", x, NULL, NULL, &big, "exceeds 2^31 elements");
+    expect_infer_error("upsample2d", dlx_shape_2d(2, 3), NULL, NULL, &(dlx_upsample2d_attr){2, 2, 0},
+                       "expected a 4-d input");
+}
+END_TEST
+
+/* Layer errors name the layer: an image layer after a flat one, a bad mode. */
+START_TEST(test_layer_errors)
+{
+    static const struct {
+        const char *yaml, *want;
+    } cases[] = {
+        {"layers:\n  - {type: linear, units: 8}\n  - {type: conv_transpose2d, filters: 2, kernel: 3}\n",
+         "conv_transpose2d needs an image input"},
+        {"layers:\n  - {type: conv_transpose2d, filters: 2, kernel: 3, output_padding: -1}\n", "output_padding"},
+        {"layers:\n  - {type: conv_transpose2d, filters: 2, kernel: 3, stride: 2, output_padding: 2}\n",
+         "smaller than the stride"},
+        {"layers:\n  - {type: upsample, mode: bicubic}\n", "bicubic"},
+        {"layers:\n  - {type: upsample, scale: 0}\n", "scale"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        dlx_err err = {0};
+        dlx_spec *spec;
+        ck_assert_int_eq(dlx_spec_load_string(cases[k].yaml, "t.yaml", &spec, &err), 0);
+        dlx_params P;
+        dlx_params_init(&P);
+        dlx_graph *g = dlx_graph_create(&P);
+        dlx_node *x = dlx_graph_input(g, "input", dlx_shape_4d(2, 3, 4, 4), false, &err);
+        dlx_layers_out out = {0};
+        int rc = dlx_layers_build(g, &P, dlx_spec_get(dlx_spec_root(spec), "layers"), "", x, &out, &err);
+        ck_assert_msg(rc != 0, "case %zu built", k);
+        ck_assert_msg(strstr(err.msg, cases[k].want) != NULL, "case %zu: '%s' does not say '%s'", k, err.msg,
+                      cases[k].want);
+        free(out.info);
+        dlx_graph_destroy(g);
+        dlx_params_free(&P);
+        dlx_spec_destroy(spec);
+    }
+}
+END_TEST
+
 /* ---- (c) a generator / discriminator pair from YAML ---- */
 
 /* As a gan spec's model.networks; a batch norm would go after each
@@ -335,6 +423,8 @@ Suite *conv_transpose_suite(void)
     tcase_add_loop_test(tc, test_adjoint_of_conv2d, 0, (int)(sizeof k_adj / sizeof k_adj[0]));
     tcase_add_test(tc, test_upsample_matches_torch);
     tcase_add_test(tc, test_conv_transpose_matches_torch);
+    tcase_add_test(tc, test_infer_errors);
+    tcase_add_test(tc, test_layer_errors);
     tcase_add_test(tc, test_generator_from_yaml);
     suite_add_tcase(s, tc);
     return s;

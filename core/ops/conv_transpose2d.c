@@ -61,11 +61,12 @@ static bool fits4(int64_t a, int64_t b, int64_t c, int64_t d)
     return dlx_mul_i64(a, b, &p) && dlx_mul_i64(p, c, &p) && dlx_mul_i64(p, d, &p) && p <= INT32_MAX;
 }
 
-/* (in - 1) s - 2 pad + k + opad, or -1 when it overflows */
+/* (in - 1) s - 2 pad + k + opad, or -1 when the unpadded size (in - 1) s +
+ * k + opad exceeds INT32_MAX: then every index the kernels form fits an int */
 static int64_t out_size(int64_t in, int s, int pad, int64_t k, int opad)
 {
     int64_t t;
-    if (!dlx_mul_i64(in - 1, s, &t) || t > INT32_MAX || k > INT32_MAX)
+    if (!dlx_mul_i64(in - 1, s, &t) || t > INT32_MAX || k > INT32_MAX || t + k + opad > INT32_MAX)
         return -1;
     return t - 2 * (int64_t)pad + k + opad;
 }
@@ -143,6 +144,20 @@ static int convt_infer(dlx_node *n, dlx_err *err)
     return 0;
 }
 
+/* The columns j of kernel column q that land in the image, 0 <= j SW - PW +
+ * q < OW: [*lo, *hi), empty when *lo == *hi. */
+static void cols_in(const tgeom *g, int q, int *lo, int *hi)
+{
+    int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
+    int jhi = g->OW + g->PW - q > 0 ? (g->OW + g->PW - q + g->SW - 1) / g->SW : 0;
+    if (jhi > g->W)
+        jhi = g->W;
+    if (jlo > jhi)
+        jlo = jhi;
+    *lo = jlo;
+    *hi = jhi;
+}
+
 /* The receptive fields of conv2d on the output image img (F, OH, OW), into
  * col (F KH KW, L): row (f, p, q), column (i, j) = img[f, i SH - PH + p,
  * j SW - PW + q], 0 outside the image. */
@@ -152,6 +167,9 @@ static void im2col(const tgeom *g, const float *img, float *col)
         for (int p = 0; p < g->KH; p++)
             for (int q = 0; q < g->KW; q++) {
                 float *dst = col + ((size_t)(f * g->KH + p) * g->KW + q) * g->L;
+                int jlo, jhi;
+                cols_in(g, q, &jlo, &jhi);
+                const int off = q - g->PW;
                 for (int i = 0; i < g->H; i++, dst += g->W) {
                     int o = i * g->SH - g->PH + p;
                     if (o < 0 || o >= g->OH) {
@@ -159,10 +177,12 @@ static void im2col(const tgeom *g, const float *img, float *col)
                         continue;
                     }
                     const float *src = img + ((size_t)f * g->OH + o) * g->OW;
-                    for (int j = 0; j < g->W; j++) {
-                        int v = j * g->SW - g->PW + q;
-                        dst[j] = v >= 0 && v < g->OW ? src[v] : 0.0f;
-                    }
+                    for (int j = 0; j < jlo; j++)
+                        dst[j] = 0.0f;
+                    for (int j = jlo; j < jhi; j++)
+                        dst[j] = src[j * g->SW + off];
+                    for (int j = jhi; j < g->W; j++)
+                        dst[j] = 0.0f;
                 }
             }
 }
@@ -174,12 +194,9 @@ static void col2im(const tgeom *g, const float *col, float *img)
         for (int p = 0; p < g->KH; p++)
             for (int q = 0; q < g->KW; q++) {
                 const float *s = col + ((size_t)(f * g->KH + p) * g->KW + q) * g->L;
-                /* columns j with 0 <= j SW - PW + q < OW */
-                int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
-                int jhi = g->OW + g->PW - q > 0 ? (g->OW + g->PW - q + g->SW - 1) / g->SW : 0;
+                int jlo, jhi;
+                cols_in(g, q, &jlo, &jhi);
                 const int off = q - g->PW;
-                if (jhi > g->W)
-                    jhi = g->W;
                 for (int i = 0; i < g->H; i++, s += g->W) {
                     int o = i * g->SH - g->PH + p;
                     if (o < 0 || o >= g->OH)
