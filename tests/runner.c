@@ -24,6 +24,7 @@ Suite *feeds_suite(void);
 Suite *op_registry_suite(void);
 Suite *ops_elementwise_suite(void);
 Suite *ops_reduce_suite(void);
+Suite *conv_transpose_suite(void);
 
 static const struct {
     const char *name;
@@ -37,6 +38,7 @@ static const struct {
     {"rundir", rundir_suite}, {"replica", replica_suite}, {"feeds", feeds_suite}, {"op_registry", op_registry_suite},
     {"ops_elementwise", ops_elementwise_suite},
     {"ops_reduce", ops_reduce_suite},
+    {"conv_transpose", conv_transpose_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

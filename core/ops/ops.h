@@ -78,6 +78,24 @@ typedef struct dlx_conv2d_attr {
     float alpha;
 } dlx_conv2d_attr;
 
+/* conv_transpose2d (core/ops/conv_transpose2d.c): x (N, C, H, W), W (C, F,
+ * KH, KW) as PyTorch's ConvTranspose2d, [b (F)] -> (N, F, OH, OW),
+ * OH = (H - 1) SH - 2 PH + KH + OPH; the adjoint of conv2d in x. */
+typedef struct dlx_conv_transpose2d_attr {
+    int stride_h, stride_w;
+    int pad_h, pad_w;         /* PyTorch's padding: trims the full output */
+    int out_pad_h, out_pad_w; /* PyTorch's output_padding, < stride */
+    dlx_act act;              /* fused activation */
+    float alpha;
+} dlx_conv_transpose2d_attr;
+
+/* upsample2d (core/ops/upsample2d.c): x (N, C, H, W) -> (N, C, H SH, W SW) */
+typedef enum dlx_upsample_mode { DLX_UPSAMPLE_NEAREST = 0, DLX_UPSAMPLE_BILINEAR = 1 } dlx_upsample_mode;
+typedef struct dlx_upsample2d_attr {
+    int scale_h, scale_w;
+    dlx_upsample_mode mode; /* bilinear: align_corners=False, as PyTorch */
+} dlx_upsample2d_attr;
+
 typedef struct dlx_pool2d_attr {
     int size_h, size_w;
     int stride_h, stride_w;

@@ -10,35 +10,38 @@
 #include "ops.h"
 
 /* X(descriptor, "its file"); a file may define several ops */
-#define DLX_OP_LIST(X)                              \
-    X(dlx_op_linear, "linear.c")                    \
-    X(dlx_op_conv2d, "conv2d.c")                    \
-    X(dlx_op_maxpool2d, "pool2d.c")                 \
-    X(dlx_op_avgpool2d, "pool2d.c")                 \
-    X(dlx_op_act, "act.c")                          \
-    X(dlx_op_dropout, "dropout.c")                  \
-    X(dlx_op_reshape, "reshape.c")                  \
-    X(dlx_op_add, "add.c")                          \
-    X(dlx_op_concat, "concat.c")                    \
-    X(dlx_op_softmax_xent, "softmax_xent.c")        \
-    X(dlx_op_mse, "mse.c")                          \
-    X(dlx_op_shrink, "shrink.c")                    \
-    X(dlx_op_lcod, "lcod.c")                        \
-    X(dlx_op_bce_logits, "bce.c")                   \
-    X(dlx_op_weighted_sum, "weighted_sum.c")        \
-    X(dlx_op_scale, "scale.c")                      \
-    X(dlx_op_affine, "scale.c")                     \
-    X(dlx_op_mul, "mul.c")                          \
-    X(dlx_op_abs, "abs.c")                          \
-    X(dlx_op_stop_gradient, "stop_gradient.c")      \
-    X(dlx_op_softmax, "softmax.c")                  \
-    X(dlx_op_slice, "slice.c")                      \
-    X(dlx_op_bce_logits_target, "bce.c")            \
-    X(dlx_op_l1, "l1.c")                            \
-    X(dlx_op_sum, "reduce.c")                       \
-    X(dlx_op_mean, "reduce.c")                      \
-    X(dlx_op_embedding, "embedding.c")              \
-    X(dlx_op_sub, "sub.c")
+#define DLX_OP_LIST(X)                                  \
+    X(dlx_op_linear, "linear.c")                        \
+    X(dlx_op_conv2d, "conv2d.c")                        \
+    X(dlx_op_maxpool2d, "pool2d.c")                     \
+    X(dlx_op_avgpool2d, "pool2d.c")                     \
+    X(dlx_op_act, "act.c")                              \
+    X(dlx_op_dropout, "dropout.c")                      \
+    X(dlx_op_reshape, "reshape.c")                      \
+    X(dlx_op_add, "add.c")                              \
+    X(dlx_op_concat, "concat.c")                        \
+    X(dlx_op_softmax_xent, "softmax_xent.c")            \
+    X(dlx_op_mse, "mse.c")                              \
+    X(dlx_op_shrink, "shrink.c")                        \
+    X(dlx_op_lcod, "lcod.c")                            \
+    X(dlx_op_bce_logits, "bce.c")                       \
+    X(dlx_op_weighted_sum, "weighted_sum.c")            \
+    X(dlx_op_scale, "scale.c")                          \
+    X(dlx_op_affine, "scale.c")                         \
+    X(dlx_op_mul, "mul.c")                              \
+    X(dlx_op_abs, "abs.c")                              \
+    X(dlx_op_stop_gradient, "stop_gradient.c")          \
+    X(dlx_op_softmax, "softmax.c")                      \
+    X(dlx_op_slice, "slice.c")                          \
+    X(dlx_op_bce_logits_target, "bce.c")                \
+    X(dlx_op_l1, "l1.c")                                \
+    X(dlx_op_sum, "reduce.c")                           \
+    X(dlx_op_mean, "reduce.c")                          \
+    X(dlx_op_embedding, "embedding.c")                  \
+    X(dlx_op_conv_transpose2d, "conv_transpose2d.c")    \
+    X(dlx_op_upsample2d, "upsample2d.c")                \
+    X(dlx_op_sub, "sub.c")                              \
+    /* one line per op above, each ending in a backslash */
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") */
 

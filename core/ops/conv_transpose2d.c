@@ -1,0 +1,404 @@
+/* conv_transpose2d: transposed 2-d convolution (PyTorch's ConvTranspose2d)
+ * with bias and a fused activation.
+ *
+ *   in:  x (N, C, H, W), W (C, F, KH, KW) (in channels first), optional b (F)
+ *   out: y (N, F, OH, OW), OH = (H - 1) SH - 2 PH + KH + OPH, same for OW;
+ *        OPH < SH (output_padding: the rows a stride-SH conv2d would drop)
+ *   Z[n,f,o,v] = b[f] + sum over c, i, j, p, q with i SH - PH + p = o and
+ *                j SW - PW + q = v of x[n,c,i,j] W[c,f,p,q]
+ *   y = act(Z): every input cell scatters itself times the kernel into the
+ *   output; what falls outside [0, OH) x [0, OW) (the padding) is dropped.
+ *
+ * It is the adjoint of conv2d in its input: conv2d with weight W (as (F', C',
+ * KH, KW) = (C, F, KH, KW)), stride S and pad P maps an (F, OH, OW) image to
+ * (C, H, W), and Z_n = col2im(Wm^T x_n) with Wm = W viewed as (C, F KH KW)
+ * and col2im/im2col those of that conv2d (image (F, OH, OW), grid L = H W).
+ *   dZ  = dy * act'(y)                 (scratch, only with an activation)
+ *   col = im2col(dZ_n)                 (F KH KW, L)
+ *   dx_n += Wm col                     (C, L)
+ *   dW   += x_n col^T                  (C, F KH KW)
+ *   db   += sum over n, o, v of dZ
+ * Saved for backward: nothing (backward builds im2col of dZ, which forward
+ * cannot know). Scratch: one image's col (F KH KW L) [+ one image's dZ,
+ * F OH OW, only with an activation and a gradient]; out.grad is never
+ * modified. One image at a time, in order: the same bits on any thread count.
+ * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
+ */
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+#include "../layer_build.h"
+#include "ops.h"
+
+extern const dlx_op_vtbl dlx_op_conv_transpose2d; /* its builder adds it */
+
+typedef struct tgeom {
+    int N, C, H, W, F, KH, KW, SH, SW, PH, PW, OH, OW;
+    int L;   /* H * W: the input grid, the columns of col */
+    int FKK; /* F * KH * KW: the rows of col */
+} tgeom;
+
+static tgeom tgeom_of(const dlx_node *n)
+{
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const int64_t *x = n->in[0]->out.shape.d, *w = n->in[1]->out.shape.d;
+    tgeom g = {
+        .N = (int)x[0], .C = (int)x[1], .H = (int)x[2], .W = (int)x[3],
+        .F = (int)w[1], .KH = (int)w[2], .KW = (int)w[3],
+        .SH = a->stride_h, .SW = a->stride_w, .PH = a->pad_h, .PW = a->pad_w,
+        .OH = (int)n->out.shape.d[2], .OW = (int)n->out.shape.d[3],
+    };
+    g.L = g.H * g.W;
+    g.FKK = g.F * g.KH * g.KW;
+    return g;
+}
+
+/* a b c d <= INT32_MAX, without overflow (all >= 0) */
+static bool fits4(int64_t a, int64_t b, int64_t c, int64_t d)
+{
+    int64_t p;
+    return dlx_mul_i64(a, b, &p) && dlx_mul_i64(p, c, &p) && dlx_mul_i64(p, d, &p) && p <= INT32_MAX;
+}
+
+/* (in - 1) s - 2 pad + k + opad, or -1 when the unpadded size (in - 1) s +
+ * k + opad exceeds INT32_MAX: then every index the kernels form fits an int */
+static int64_t out_size(int64_t in, int s, int pad, int64_t k, int opad)
+{
+    int64_t t;
+    if (!dlx_mul_i64(in - 1, s, &t) || t > INT32_MAX || k > INT32_MAX || t + k + opad > INT32_MAX)
+        return -1;
+    return t - 2 * (int64_t)pad + k + opad;
+}
+
+static int convt_check_attr(const dlx_node *n, dlx_err *err)
+{
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    if ((int)a->act < DLX_ACT_NONE || (int)a->act > DLX_ACT_LECUN_TANH)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "unknown activation %d (known: %s)", (int)a->act,
+                            dlx_act_names());
+    if (a->act == DLX_ACT_LEAKY_RELU && !(a->alpha >= 0.0f && isfinite(a->alpha)))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "leaky_relu alpha must be finite and >= 0, got %g",
+                            (double)a->alpha);
+    if (a->stride_h < 1 || a->stride_w < 1)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "stride must be >= 1, got %dx%d", a->stride_h,
+                            a->stride_w);
+    if (a->pad_h < 0 || a->pad_w < 0 || a->pad_h > INT32_MAX / 4 || a->pad_w > INT32_MAX / 4)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "padding must be >= 0 (and sane), got %dx%d", a->pad_h,
+                            a->pad_w);
+    /* as PyTorch: a larger output_padding would add rows no input cell reaches */
+    if (a->out_pad_h < 0 || a->out_pad_w < 0 || a->out_pad_h >= a->stride_h || a->out_pad_w >= a->stride_w)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "output_padding must be >= 0 and smaller than the stride %dx%d, got %dx%d",
+                            a->stride_h, a->stride_w, a->out_pad_h, a->out_pad_w);
+    return 0;
+}
+
+static int convt_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const dlx_shape *xs = &n->in[0]->out.shape, *ws = &n->in[1]->out.shape;
+    char buf[64], buf2[64];
+    int rc = convt_check_attr(n, err);
+    if (rc)
+        return rc;
+    if (xs->ndim != 4)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a 4-d input (N, C, H, W), got %s",
+                            dlx_shape_str(xs, buf, sizeof buf));
+    if (ws->ndim != 4)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a 4-d weight (C, F, KH, KW), got %s",
+                            dlx_shape_str(ws, buf, sizeof buf));
+    for (int i = 0; i < 4; i++)
+        if (xs->d[i] < 1 || ws->d[i] < 1)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "empty input %s or weight %s",
+                                dlx_shape_str(xs, buf, sizeof buf), dlx_shape_str(ws, buf2, sizeof buf2));
+    if (ws->d[0] != xs->d[1])
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "weight %s expects %lld input channels (its first dimension), the input has %lld",
+                            dlx_shape_str(ws, buf, sizeof buf), (long long)ws->d[0], (long long)xs->d[1]);
+    int64_t N = xs->d[0], C = xs->d[1], F = ws->d[1];
+    if (n->n_in == 3) {
+        const dlx_shape *bs = &n->in[2]->out.shape;
+        if (bs->ndim != 1 || bs->d[0] != F)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected a bias of shape [%lld], got %s", (long long)F,
+                                dlx_shape_str(bs, buf, sizeof buf));
+    }
+    int64_t oh = out_size(xs->d[2], a->stride_h, a->pad_h, ws->d[2], a->out_pad_h);
+    int64_t ow = out_size(xs->d[3], a->stride_w, a->pad_w, ws->d[3], a->out_pad_w);
+    if (oh < 1 || ow < 1)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "output size %lldx%lld is empty or too large (input %lldx%lld, kernel %lldx%lld, "
+                            "stride %dx%d, padding %dx%d, output_padding %dx%d)",
+                            (long long)oh, (long long)ow, (long long)xs->d[2], (long long)xs->d[3],
+                            (long long)ws->d[2], (long long)ws->d[3], a->stride_h, a->stride_w, a->pad_h,
+                            a->pad_w, a->out_pad_h, a->out_pad_w);
+    /* checked products: a spec's sizes can multiply past int64 */
+    if (!fits4(F, ws->d[2], ws->d[3], 1) || !fits4(F * ws->d[2] * ws->d[3], xs->d[2], xs->d[3], 1) ||
+        !fits4(N, F, oh, ow) || !fits4(N, C, xs->d[2], xs->d[3]) || !fits4(C, F, ws->d[2], ws->d[3]))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc,
+                            "too large: the output %lldx%lldx%lldx%lld or the column buffer would exceed 2^31 floats",
+                            (long long)N, (long long)F, (long long)oh, (long long)ow);
+    n->out.shape = dlx_shape_4d(N, F, oh, ow);
+    size_t col = (size_t)(F * ws->d[2] * ws->d[3] * xs->d[2] * xs->d[3]), dz = (size_t)(F * oh * ow);
+    n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
+    return 0;
+}
+
+/* The columns j of kernel column q that land in the image, 0 <= j SW - PW +
+ * q < OW: [*lo, *hi), empty when *lo == *hi. */
+static void cols_in(const tgeom *g, int q, int *lo, int *hi)
+{
+    int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
+    int jhi = g->OW + g->PW - q > 0 ? (g->OW + g->PW - q + g->SW - 1) / g->SW : 0;
+    if (jhi > g->W)
+        jhi = g->W;
+    if (jlo > jhi)
+        jlo = jhi;
+    *lo = jlo;
+    *hi = jhi;
+}
+
+/* The receptive fields of conv2d on the output image img (F, OH, OW), into
+ * col (F KH KW, L): row (f, p, q), column (i, j) = img[f, i SH - PH + p,
+ * j SW - PW + q], 0 outside the image. */
+static void im2col(const tgeom *g, const float *img, float *col)
+{
+    for (int f = 0; f < g->F; f++)
+        for (int p = 0; p < g->KH; p++)
+            for (int q = 0; q < g->KW; q++) {
+                float *dst = col + ((size_t)(f * g->KH + p) * g->KW + q) * g->L;
+                int jlo, jhi;
+                cols_in(g, q, &jlo, &jhi);
+                const int off = q - g->PW;
+                for (int i = 0; i < g->H; i++, dst += g->W) {
+                    int o = i * g->SH - g->PH + p;
+                    if (o < 0 || o >= g->OH) {
+                        memset(dst, 0, (size_t)g->W * sizeof(float));
+                        continue;
+                    }
+                    const float *src = img + ((size_t)f * g->OH + o) * g->OW;
+                    for (int j = 0; j < jlo; j++)
+                        dst[j] = 0.0f;
+                    for (int j = jlo; j < jhi; j++)
+                        dst[j] = src[j * g->SW + off];
+                    for (int j = jhi; j < g->W; j++)
+                        dst[j] = 0.0f;
+                }
+            }
+}
+
+/* The adjoint of im2col: add each entry of col back into img (F, OH, OW). */
+static void col2im(const tgeom *g, const float *col, float *img)
+{
+    for (int f = 0; f < g->F; f++)
+        for (int p = 0; p < g->KH; p++)
+            for (int q = 0; q < g->KW; q++) {
+                const float *s = col + ((size_t)(f * g->KH + p) * g->KW + q) * g->L;
+                int jlo, jhi;
+                cols_in(g, q, &jlo, &jhi);
+                const int off = q - g->PW;
+                for (int i = 0; i < g->H; i++, s += g->W) {
+                    int o = i * g->SH - g->PH + p;
+                    if (o < 0 || o >= g->OH)
+                        continue;
+                    float *d = img + ((size_t)f * g->OH + o) * g->OW;
+                    for (int j = jlo; j < jhi; j++)
+                        d[j * g->SW + off] += s[j];
+                }
+            }
+}
+
+/* y = act(y + b[f]) over each (OH OW) plane of one image */
+static void bias_act(const tgeom *g, float *y, const float *b, dlx_act act, float alpha)
+{
+    const size_t plane = (size_t)g->OH * g->OW;
+    if (b)
+        for (int f = 0; f < g->F; f++)
+            for (size_t k = 0; k < plane; k++)
+                y[f * plane + k] += b[f];
+    dlx_act_forward(act, alpha, y, (int64_t)(plane * (size_t)g->F));
+}
+
+static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const tgeom g = tgeom_of(n);
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
+    const size_t xsz = (size_t)g.C * g.L, ysz = (size_t)g.F * g.OH * g.OW;
+    float *col = n->scratch;
+    for (int i = 0; i < g.N; i++) {
+        float *y = n->out.data + i * ysz;
+        /* col = Wm^T x_n: (F KH KW, C) (C, L) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.FKK, g.L, g.C, 1.0f, w, g.FKK, x + i * xsz, g.L,
+                    0.0f, col, g.L);
+        memset(y, 0, ysz * sizeof(float));
+        col2im(&g, col, y);
+        if (b || a->act != DLX_ACT_NONE)
+            bias_act(&g, y, b, a->act, a->alpha);
+    }
+}
+
+/* A sum in 16 independent lanes combined in a fixed order: vectorisable
+ * without -ffast-math, deterministic all the same. */
+static float sum16(const float *x, size_t n)
+{
+    float acc[16] = {0};
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += x[k + l];
+    for (; k < n; k++)
+        acc[0] += x[k];
+    for (int l = 8; l > 0; l /= 2)
+        for (int i = 0; i < l; i++)
+            acc[i] += acc[i + l];
+    return acc[0];
+}
+
+static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const tgeom g = tgeom_of(n);
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
+    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
+    const size_t xsz = (size_t)g.C * g.L, ysz = (size_t)g.F * g.OH * g.OW;
+    const size_t plane = (size_t)g.OH * g.OW;
+    float *col = n->scratch, *t = n->scratch + (size_t)g.FKK * g.L;
+    for (int i = 0; i < g.N; i++) {
+        const float *dz = n->out.grad + i * ysz;
+        if (a->act != DLX_ACT_NONE) {
+            memcpy(t, dz, ysz * sizeof(float));
+            dlx_act_backward(a->act, a->alpha, n->out.data + i * ysz, t, (int64_t)ysz);
+            dz = t;
+        }
+        if (db)
+            for (int f = 0; f < g.F; f++)
+                db[f] += sum16(dz + f * plane, plane);
+        if (!dx && !dw)
+            continue;
+        im2col(&g, dz, col);
+        if (dx) /* dx_n += Wm col: (C, F KH KW) (F KH KW, L) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.L, g.FKK, 1.0f, w, g.FKK, col, g.L,
+                        1.0f, dx + i * xsz, g.L);
+        if (dw) /* dW += x_n col^T: (C, L) (L, F KH KW) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.FKK, g.L, 1.0f, x + i * xsz, g.L, col,
+                        g.L, 1.0f, dw, g.FKK);
+    }
+}
+
+/* ---- naive reference, layer type and gradient-check cases ---- */
+
+/* By the definition at the top: bias, then every input cell scattered times
+ * the kernel, then the activation; the check of the GEMM + col2im path. */
+static void convt_reference(dlx_node *n, const dlx_ctx *ctx)
+{
+    (void)ctx;
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const tgeom g = tgeom_of(n);
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
+    float *y = n->out.data;
+    const size_t plane = (size_t)g.OH * g.OW;
+    for (int s = 0; s < g.N; s++)
+        for (int f = 0; f < g.F; f++)
+            for (size_t k = 0; k < plane; k++)
+                y[((size_t)s * g.F + f) * plane + k] = b ? b[f] : 0.0f;
+    for (int s = 0; s < g.N; s++)
+        for (int c = 0; c < g.C; c++)
+            for (int i = 0; i < g.H; i++)
+                for (int j = 0; j < g.W; j++) {
+                    float v = x[(((size_t)s * g.C + c) * g.H + i) * g.W + j];
+                    for (int f = 0; f < g.F; f++)
+                        for (int p = 0; p < g.KH; p++)
+                            for (int q = 0; q < g.KW; q++) {
+                                int o = i * g.SH - g.PH + p, u = j * g.SW - g.PW + q;
+                                if (o >= 0 && o < g.OH && u >= 0 && u < g.OW)
+                                    y[(((size_t)s * g.F + f) * g.OH + o) * g.OW + u] +=
+                                        v * w[(((size_t)c * g.F + f) * g.KH + p) * g.KW + q];
+                            }
+                }
+    dlx_act_forward(a->act, a->alpha, y, n->out.numel);
+}
+
+static int build_convt(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    int64_t filters;
+    int kh, kw;
+    bool bias;
+    dlx_conv_transpose2d_attr a = {0};
+    dlx_init init;
+    const dlx_node *x = c->in[0];
+    if (x->out.shape.ndim != 4)
+        return dlx_layer_fail(c, err,
+                              "conv_transpose2d needs an image input (N, C, H, W); the input has %d dimensions "
+                              "(add a reshape layer after a linear one, e.g. {type: reshape, shape: [64, 7, 7]})",
+                              x->out.shape.ndim);
+    int rc = dlx_spec_int(c->entry, "filters", true, 0, 1, 1 << 16, &filters, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "kernel", true, 3, 1, &kh, &kw, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "stride", false, 1, 1, &a.stride_h, &a.stride_w, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "pad", false, 0, 0, &a.pad_h, &a.pad_w, err);
+    if (!rc) rc = dlx_layer_read_pair(c, "output_padding", false, 0, 0, &a.out_pad_h, &a.out_pad_w, err);
+    if (!rc) rc = dlx_spec_bool(c->entry, "bias", false, true, &bias, err);
+    if (!rc) rc = dlx_layer_read_act(c, &a.act, &a.alpha, err);
+    int64_t ch = x->out.shape.d[1];
+    int def = a.act == DLX_ACT_RELU || a.act == DLX_ACT_LEAKY_RELU ? 1 : 0;
+    /* fans as PyTorch computes them from the weight (C, F, KH, KW): fan_in =
+     * size(1) KH KW = filters KH KW, fan_out = C KH KW (its reset and
+     * kaiming/xavier init read the transposed layout the same way) */
+    if (!rc) rc = dlx_layer_read_init(c, def, filters * kh * kw, ch * kh * kw, &init, err);
+    dlx_node *in[3] = {c->in[0]};
+    if (!rc) rc = dlx_layer_param(c, "weight", dlx_shape_4d(ch, filters, kh, kw), init, true, &in[1], err);
+    if (!rc && bias)
+        rc = dlx_layer_param(c, "bias", dlx_shape_1d(filters), dlx_layer_bias_init(&init), false, &in[2], err);
+    return rc ? rc : dlx_layer_op(c, &dlx_op_conv_transpose2d, in, bias ? 3 : 2, &a, out, err);
+}
+
+static const char *const k_keys[] = {"filters", "kernel", "stride", "pad", "output_padding", "activation",
+                                     "alpha", "bias", "init", "init_scale", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"conv_transpose2d", k_keys,
+     "transposed 2-d convolution (upsamples): filters, kernel, stride, pad, output_padding, activation", 1,
+     build_convt},
+};
+
+#define CONVT_CASE(nm, sh, sw, ph, pw, oph, opw, act, nin)                                                  \
+    {.what = nm, .attr = &(dlx_conv_transpose2d_attr){sh, sw, ph, pw, oph, opw, act, 0.1f}, .n_in = nin,   \
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3, 4, 3)},                                          \
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3, 4, 3, 3)},                                         \
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4)}}}
+static const dlx_op_example k_examples[] = {
+    /* DCGAN's upsampling block: kernel 4, stride 2, pad 1 doubles H and W. First in
+     * the list: the values its seed draws keep every relu input farther from 0 than
+     * a finite-difference step (elsewhere one lands on the kink) */
+    {.what = "conv_transpose2d kernel 4 stride 2 pad 1 relu",
+     .attr = &(dlx_conv_transpose2d_attr){2, 2, 1, 1, 0, 0, DLX_ACT_RELU, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 3, 3)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(2, 3, 4, 4)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3)}}},
+    CONVT_CASE("conv_transpose2d stride 1", 1, 1, 0, 0, 0, 0, DLX_ACT_NONE, 3),
+    CONVT_CASE("conv_transpose2d stride 2 pad 1 output_padding 1", 2, 2, 1, 1, 1, 1, DLX_ACT_NONE, 3),
+    CONVT_CASE("conv_transpose2d stride 2 tanh", 2, 2, 0, 0, 0, 0, DLX_ACT_TANH, 3),
+    CONVT_CASE("conv_transpose2d stride 1x2 pad 1x0 output_padding 0x1 no bias", 1, 2, 1, 0, 0, 1, DLX_ACT_NONE, 2),
+    CONVT_CASE("conv_transpose2d stride 3 pad 1 output_padding 2 sigmoid", 3, 3, 1, 1, 2, 2, DLX_ACT_SIGMOID, 3),
+    CONVT_CASE("conv_transpose2d stride 2x3 pad 2x1 leaky_relu", 2, 3, 2, 1, 1, 0, DLX_ACT_LEAKY_RELU, 3),
+};
+
+const dlx_op_vtbl dlx_op_conv_transpose2d = {
+    .name = "conv_transpose2d",
+    .n_in_min = 2,
+    .n_in_max = 3,
+    .attr_size = sizeof(dlx_conv_transpose2d_attr),
+    .infer = convt_infer,
+    .forward = convt_forward,
+    .backward = convt_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .fast_path = true,
+    .reference = convt_reference,
+};
