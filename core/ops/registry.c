@@ -25,7 +25,8 @@
     X(dlx_op_shrink, "shrink.c")                    \
     X(dlx_op_lcod, "lcod.c")                        \
     X(dlx_op_bce_logits, "bce.c")                   \
-    X(dlx_op_weighted_sum, "weighted_sum.c")
+    X(dlx_op_weighted_sum, "weighted_sum.c")        \
+    X(dlx_op_batchnorm, "batchnorm.c")
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") */
 
