@@ -22,6 +22,7 @@ Suite *rundir_suite(void);
 Suite *replica_suite(void);
 Suite *feeds_suite(void);
 Suite *op_registry_suite(void);
+Suite *batchnorm_suite(void);
 
 static const struct {
     const char *name;
@@ -33,6 +34,7 @@ static const struct {
     {"layers", layers_suite}, {"lista", lista_suite},
     {"landscape", landscape_suite}, {"fuzz_regress", fuzz_regress_suite},
     {"rundir", rundir_suite}, {"replica", replica_suite}, {"feeds", feeds_suite}, {"op_registry", op_registry_suite},
+    {"batchnorm", batchnorm_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 
