@@ -90,6 +90,109 @@ static int bn_threads(const dlx_node *n, const dlx_ctx *ctx, int64_t C)
     return t < C ? t : (int)C;
 }
 
+/* Sums over one row of a channel in double, in 8 running sums combined at
+ * the end: a fixed order (the same bits on any thread count) that the
+ * compiler can vectorise, unlike one chain of dependent adds. */
+#define BN_LANES 8
+
+static double combine(const double *a)
+{
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* sum x */
+static double row_sum(const float *x, int64_t n)
+{
+    double a[BN_LANES] = {0};
+    int64_t j = 0;
+    for (; j + BN_LANES <= n; j += BN_LANES)
+        for (int k = 0; k < BN_LANES; k++)
+            a[k] += x[j + k];
+    for (; j < n; j++)
+        a[j % BN_LANES] += x[j];
+    return combine(a);
+}
+
+/* sum (x - mu)^2 */
+static double row_sumsq(const float *x, int64_t n, double mu)
+{
+    double a[BN_LANES] = {0};
+    int64_t j = 0;
+    for (; j + BN_LANES <= n; j += BN_LANES)
+        for (int k = 0; k < BN_LANES; k++) {
+            double t = (double)x[j + k] - mu;
+            a[k] += t * t;
+        }
+    for (; j < n; j++) {
+        double t = (double)x[j] - mu;
+        a[j % BN_LANES] += t * t;
+    }
+    return combine(a);
+}
+
+/* sum dy and sum dy (x - mu) */
+static void row_grad_sums(const float *dy, const float *x, int64_t n, double mu, double *sdy, double *sdyx)
+{
+    double a[BN_LANES] = {0}, b[BN_LANES] = {0};
+    int64_t j = 0;
+    for (; j + BN_LANES <= n; j += BN_LANES)
+        for (int k = 0; k < BN_LANES; k++) {
+            a[k] += dy[j + k];
+            b[k] += (double)dy[j + k] * ((double)x[j + k] - mu);
+        }
+    for (; j < n; j++) {
+        a[j % BN_LANES] += dy[j];
+        b[j % BN_LANES] += (double)dy[j] * ((double)x[j] - mu);
+    }
+    *sdy += combine(a);
+    *sdyx += combine(b);
+}
+
+/* The same sums over channel c's M values: its N rows of S, or, for an
+ * (N, C) input, N values C apart (rows of 1 would spend more on the running
+ * sums than on the values). */
+static double chan_sum(const float *x, const bn_dims *d, int64_t c)
+{
+    double s = 0.0;
+    if (d->S == 1)
+        for (int64_t i = 0; i < d->N; i++)
+            s += x[i * d->C + c];
+    else
+        for (int64_t i = 0; i < d->N; i++)
+            s += row_sum(x + (i * d->C + c) * d->S, d->S);
+    return s;
+}
+
+static double chan_sumsq(const float *x, const bn_dims *d, int64_t c, double mu)
+{
+    double s = 0.0;
+    if (d->S == 1)
+        for (int64_t i = 0; i < d->N; i++) {
+            double t = (double)x[i * d->C + c] - mu;
+            s += t * t;
+        }
+    else
+        for (int64_t i = 0; i < d->N; i++)
+            s += row_sumsq(x + (i * d->C + c) * d->S, d->S, mu);
+    return s;
+}
+
+static void chan_grad_sums(const float *dy, const float *x, const bn_dims *d, int64_t c, double mu, double *sdy,
+                           double *sdyx)
+{
+    if (d->S == 1)
+        for (int64_t i = 0; i < d->N; i++) {
+            const int64_t o = i * d->C + c;
+            *sdy += dy[o];
+            *sdyx += (double)dy[o] * ((double)x[o] - mu);
+        }
+    else
+        for (int64_t i = 0; i < d->N; i++) {
+            const int64_t o = (i * d->C + c) * d->S;
+            row_grad_sums(dy + o, x + o, d->S, mu, sdy, sdyx);
+        }
+}
+
 /* Channel c: its statistics (batch or running), the output, and in training
  * with update_stats the running statistics. */
 static void forward_channel(dlx_node *n, const dlx_ctx *ctx, const bn_dims *d, int64_t c)
@@ -98,21 +201,9 @@ static void forward_channel(dlx_node *n, const dlx_ctx *ctx, const bn_dims *d, i
     const float *x = n->in[0]->out.data, *gamma = n->in[1]->out.data, *beta = n->in[2]->out.data;
     float *rmean = n->in[3]->out.data, *rvar = n->in[4]->out.data, *y = n->out.data;
     double mu, var;
-    if (ctx->training) {
-        double s = 0.0, ss = 0.0;
-        for (int64_t i = 0; i < d->N; i++) {
-            const float *xr = x + (i * d->C + c) * d->S;
-            for (int64_t j = 0; j < d->S; j++)
-                s += xr[j];
-        }
-        mu = s / (double)d->M;
-        for (int64_t i = 0; i < d->N; i++) {
-            const float *xr = x + (i * d->C + c) * d->S;
-            for (int64_t j = 0; j < d->S; j++) {
-                double t = (double)xr[j] - mu;
-                ss += t * t;
-            }
-        }
+    if (ctx->training) { /* two passes: no cancellation in E[x^2] - E[x]^2 */
+        mu = chan_sum(x, d, c) / (double)d->M;
+        double ss = chan_sumsq(x, d, c, mu);
         var = ss / (double)d->M;
         if (ctx->update_stats) {
             double m = a->momentum, unbiased = d->M > 1 ? ss / (double)(d->M - 1) : var;
@@ -156,31 +247,27 @@ static void backward_channel(dlx_node *n, const dlx_ctx *ctx, const bn_dims *d, 
 {
     const float *x = n->in[0]->out.data, *gamma = n->in[1]->out.data, *dy = n->out.grad;
     float *dx = n->in[0]->out.grad, *dgamma = n->in[1]->out.grad, *dbeta = n->in[2]->out.grad;
-    const double mu = n->scratch[c], istd = n->scratch[d->C + c];
-    double sdy = 0.0, sdyxh = 0.0;
-    for (int64_t i = 0; i < d->N; i++) {
-        const int64_t o = (i * d->C + c) * d->S;
-        for (int64_t j = 0; j < d->S; j++) {
-            sdy += dy[o + j];
-            sdyxh += dy[o + j] * (((double)x[o + j] - mu) * istd);
-        }
-    }
+    const float muf = n->scratch[c];
+    const double mu = muf, istd = n->scratch[d->C + c];
+    double sdy = 0.0, sdyx = 0.0;
+    chan_grad_sums(dy, x, d, c, mu, &sdy, &sdyx);
+    const double sdyxh = sdyx * istd; /* sum dy xh */
     if (dgamma)
         dgamma[c] += (float)sdyxh;
     if (dbeta)
         dbeta[c] += (float)sdy;
     if (!dx)
         return;
-    const double k = gamma[c] * istd;
-    /* training: the mean and variance depend on x too */
-    const double mdy = ctx->training ? sdy / (double)d->M : 0.0;
-    const double mdyxh = ctx->training ? sdyxh / (double)d->M : 0.0;
+    /* dx = k (dy - mean dy) - k istd mean(dy xh) (x - mu), k = gamma istd;
+     * training only: in eval the statistics are constants */
+    const double k = gamma[c] * istd, inv_m = 1.0 / (double)d->M;
+    const float kf = (float)k;
+    const float mdy = ctx->training ? (float)(sdy * inv_m) : 0.0f;
+    const float cx = ctx->training ? (float)(k * istd * sdyxh * inv_m) : 0.0f;
     for (int64_t i = 0; i < d->N; i++) {
         const int64_t o = (i * d->C + c) * d->S;
-        for (int64_t j = 0; j < d->S; j++) {
-            double xh = ((double)x[o + j] - mu) * istd;
-            dx[o + j] += (float)(k * ((double)dy[o + j] - mdy - xh * mdyxh));
-        }
+        for (int64_t j = 0; j < d->S; j++)
+            dx[o + j] += kf * (dy[o + j] - mdy) - cx * (x[o + j] - muf);
     }
 }
 
