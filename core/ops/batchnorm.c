@@ -12,6 +12,10 @@
  *   running_var  = (1 - momentum) running_var  + momentum var M / (M - 1)
  * (the unbiased variance; for M = 1 the biased one, 0, where PyTorch refuses).
  * Evaluation: mu, var are the running statistics; the op is affine in x.
+ * Replicas: the trainer (train/replica.c) splits a batch into train.shards
+ * micro-batches, each normalised by its own statistics; only replica 0 has
+ * update_stats, so the running statistics are replica 0's micro-batch's,
+ * whatever the thread count (as DataParallel keeps device 0's buffers).
  *
  * Backward, xh = (x - mu) istd, istd = 1 / sqrt(var + eps), sums over the
  * channel's M values in double:
@@ -27,8 +31,8 @@
 #include "../layer_build.h"
 #include "ops.h"
 
-/* Channels per forward or backward task: a thread each, when the tensor is
- * large enough to pay for starting them. */
+/* Elements from which forward and backward share the channels among the
+ * op's threads (below it, starting them costs more than they save). */
 #define BN_PARALLEL_MIN (1 << 15)
 
 typedef struct bn_dims {
