@@ -2,14 +2,14 @@
 # End-to-end tests of the dlx command line: tests/e2e.sh CASE
 #
 # CASE is one of: usage spec_errors data_errors h5_errors train_eval
-# architectures determinism gradcheck inspect sparse_coding losses.
+# architectures determinism gradcheck inspect sparse_coding losses batchnorm.
 # Exit status: 0 pass, 1 fail (each failed check says command, expected and
 # actual), 77 skip (real MNIST missing, for the cases that train on it).
 #
 # The dlx binary: $DLX_BIN, else $MESON_BUILD_ROOT/dlx, else
 # $DLX_SRC_DIR/build/dlx. Data: $DLX_DATA_DIR, else $DLX_SRC_DIR/datasets/data.
 # Everything runs in a temporary directory that is removed on exit.
-# The error cases, inspect and sparse_coding use a tiny fake MNIST written here, so only
+# The error cases, inspect, sparse_coding and batchnorm use a tiny fake MNIST written here, so only
 # train_eval, architectures, determinism, gradcheck and losses need the real data.
 
 set -u
@@ -779,13 +779,79 @@ EOF
     return 0
 }
 
+# h5_values FILE PATH: the values of a dataset, one a line (h5dump's text form).
+h5_values() {
+    h5dump -d "$2" "$1" 2>/dev/null | awk '/DATA \{/ { on = 1; next } on && /^ *\}/ { on = 0 }
+        on { sub(/^ *\([0-9,]+\): */, ""); n = split($0, v, /, */); for (i = 1; i <= n; i++) if (v[i] != "") print v[i] }'
+}
+
+# h5_raw FILE PATH: a dataset's bytes, little-endian, on stdout.
+h5_raw() {
+    local f
+    f=$(mktemp "$T/raw.XXXX")
+    h5dump -d "$2" -b LE -o "$f" "$1" >/dev/null 2>&1 && cat "$f"
+}
+
+# batchnorm's running statistics reach the checkpoint (/buffers/<layer>.running_mean,
+# .running_var), moved from their initial 0 and 1; they do not depend on the
+# thread count (replica 0 alone updates them); --stop-at and --resume give the
+# same bits as a straight run (buffers are loaded back); dlx eval of the
+# checkpoint normalises with them and reproduces the run's test accuracy.
+case_batchnorm() {
+    have h5dump || { echo "SKIP: h5dump missing (hdf5-tools)"; exit 77; }
+    make_fake "$FAKE" 64
+    local spec=$FIX/batchnorm.yaml set=(--set "data.dir=$FAKE") ck=bn1/checkpoint.h5 l p acc
+    check "train a batchnorm classifier (8 steps, 2 shards)" 0 '"test_accuracy":' \
+        "$DLX" train "$spec" "${set[@]}" --out bn1 --threads 1 --json --quiet
+    acc=$(json_field test_accuracy "$OUT")
+    [ "$(json_field step "$OUT")" = 8 ] || fail "64 samples / batch 16 x 2 epochs = 8 steps" "got: $(cat "$OUT")"
+    for l in bn1 bn2; do
+        for p in /params/$l.weight /params/$l.bias /buffers/$l.running_mean /buffers/$l.running_var; do
+            h5_has "$ck" "$p" || { LAST_CMD="h5dump -H -d $p $ck"; fail "checkpoint.h5 holds $p" "not found"; }
+        done
+        LAST_CMD="h5dump -d /buffers/$l.running_mean $ck"
+        h5_values "$ck" /buffers/$l.running_mean | awk '$1 + 0 != 0 { nz = 1 } END { exit !nz }' ||
+            fail "$l.running_mean has moved from 0" "values: $(h5_values "$ck" /buffers/$l.running_mean | tr '\n' ' ')"
+        LAST_CMD="h5dump -d /buffers/$l.running_var $ck"
+        h5_values "$ck" /buffers/$l.running_var | awk '$1 + 0 != 1 && $1 + 0 > 0 { ok++ } $1 + 0 <= 0 { bad = 1 }
+            END { exit !(ok && !bad) }' ||
+            fail "$l.running_var has moved from 1 and stays positive" \
+            "values: $(h5_values "$ck" /buffers/$l.running_var | tr '\n' ' ')"
+    done
+    [ "$(h5_values "$ck" /buffers/bn1.running_mean | wc -l)" = 4 ] || fail "bn1 has 4 channels" \
+        "$(h5_values "$ck" /buffers/bn1.running_mean | tr '\n' ' ')"
+    [ "$(h5_values "$ck" /buffers/bn2.running_var | wc -l)" = 16 ] || fail "bn2 has 16 features" \
+        "$(h5_values "$ck" /buffers/bn2.running_var | tr '\n' ' ')"
+    check "inspect lists the buffers" 0 "/buffers/bn1.running_mean" "$DLX" inspect "$ck"
+
+    check "eval of the batchnorm checkpoint" 0 '"accuracy":' "$DLX" eval "$ck" --json
+    [ "$(json_field accuracy "$OUT")" = "$acc" ] || fail "eval (running statistics) reproduces the run's test accuracy" \
+        "train: '$acc'; eval: $(cat "$OUT")"
+
+    check "the same run on 2 threads" 0 '"test_accuracy":' \
+        "$DLX" train "$spec" "${set[@]}" --out bn2 --threads 2 --json --quiet
+    check "the same run stopped at step 3" 0 "" "$DLX" train "$spec" "${set[@]}" --out bn3 --threads 1 --stop-at 3 --quiet
+    check "and resumed" 0 '"test_accuracy":' "$DLX" train "$spec" "${set[@]}" --out bn3 --threads 1 --resume --json --quiet
+    for p in /buffers/bn1.running_mean /buffers/bn1.running_var /buffers/bn2.running_mean /buffers/bn2.running_var \
+        /params/bn1.weight /params/fc.weight; do
+        LAST_CMD="h5dump -b LE -d $p of bn1, bn2 and bn3/checkpoint.h5"
+        cmp -s <(h5_raw "$ck" "$p") <(h5_raw bn2/checkpoint.h5 "$p") ||
+            fail "$p: the same bits on 1 and 2 threads"
+        cmp -s <(h5_raw "$ck" "$p") <(h5_raw bn3/checkpoint.h5 "$p") ||
+            fail "$p: the same bits after --stop-at 3 and --resume"
+    done
+    [ -n "$(h5_raw "$ck" /buffers/bn1.running_mean)" ] || fail "h5_raw reads /buffers/bn1.running_mean"
+    return 0
+}
+
 # ---------------------------------------------------------------------- main
 
 case $CASE in
-usage | spec_errors | data_errors | h5_errors | train_eval | architectures | determinism | gradcheck | inspect | sparse_coding | losses) ;;
+usage | spec_errors | data_errors | h5_errors | train_eval | architectures | determinism | gradcheck | inspect | sparse_coding | \
+    losses | batchnorm) ;;
 *)
     echo "usage: tests/e2e.sh CASE   (usage spec_errors data_errors h5_errors train_eval architectures" \
-        "determinism gradcheck inspect sparse_coding losses)" >&2
+        "determinism gradcheck inspect sparse_coding losses batchnorm)" >&2
     exit 2
     ;;
 esac

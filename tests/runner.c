@@ -25,6 +25,7 @@ Suite *op_registry_suite(void);
 Suite *ops_elementwise_suite(void);
 Suite *ops_reduce_suite(void);
 Suite *conv_transpose_suite(void);
+Suite *batchnorm_suite(void);
 
 static const struct {
     const char *name;
@@ -39,6 +40,7 @@ static const struct {
     {"ops_elementwise", ops_elementwise_suite},
     {"ops_reduce", ops_reduce_suite},
     {"conv_transpose", conv_transpose_suite},
+    {"batchnorm", batchnorm_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

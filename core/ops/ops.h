@@ -28,6 +28,8 @@
  *   shrink      in: x (N, M), theta (M) -> (N, M), sign(x) max(|x| - theta, 0)
  *   lcod        in: X (N, n), We (m, n), S (m, m), theta (m) -> (N, m): attr.steps
  *                learned coordinate-descent updates (core/ops/lcod.c)
+ *   batchnorm   in: x (N, C, ...), gamma (C), beta (C), running_mean (C) and
+ *                running_var (C) buffers -> same shape (core/ops/batchnorm.c)
  * The target/labels input of a loss gets no gradient.
  */
 #ifndef DLX_OPS_H
@@ -131,6 +133,11 @@ typedef struct dlx_lcod_attr {
     int steps; /* coordinate updates per sample, >= 1 */
 } dlx_lcod_attr;
 
+typedef struct dlx_batchnorm_attr {
+    float eps;      /* added to the variance, > 0 (PyTorch: 1e-5) */
+    float momentum; /* running = (1 - momentum) running + momentum batch statistic (PyTorch: 0.1) */
+} dlx_batchnorm_attr;
+
 typedef enum dlx_mse_mode { DLX_MSE_MEAN = 0, DLX_MSE_HALF_SUM = 1 } dlx_mse_mode;
 typedef struct dlx_mse_attr {
     dlx_mse_mode mode;
@@ -156,6 +163,7 @@ extern const dlx_op_vtbl dlx_op_l1;
 extern const dlx_op_vtbl dlx_op_sum;  /* attr dlx_reduce_attr */
 extern const dlx_op_vtbl dlx_op_mean; /* attr dlx_reduce_attr */
 extern const dlx_op_vtbl dlx_op_embedding;
+extern const dlx_op_vtbl dlx_op_batchnorm;
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds

@@ -1,0 +1,350 @@
+/* batchnorm: batch normalisation (Ioffe & Szegedy 2015), PyTorch's BatchNorm1d/2d.
+ *
+ *   in:  x (N, C) or (N, C, ...) (C channels, S = product of the trailing dims),
+ *        gamma (C), beta (C), running_mean (C) and running_var (C), the last
+ *        two buffer nodes (no gradient)
+ *   out: y, the shape of x:  y = gamma_c (x - mu_c) / sqrt(var_c + eps) + beta_c
+ *
+ * Training (ctx->training): mu_c and var_c are the batch mean and biased
+ * variance of channel c over its M = N S values (sums in double, two passes).
+ * With ctx->update_stats, the running statistics follow PyTorch:
+ *   running_mean = (1 - momentum) running_mean + momentum mu
+ *   running_var  = (1 - momentum) running_var  + momentum var M / (M - 1)
+ * (the unbiased variance; for M = 1 the biased one, 0, where PyTorch refuses).
+ * Evaluation: mu, var are the running statistics; the op is affine in x.
+ * Replicas: the trainer (train/replica.c) splits a batch into train.shards
+ * micro-batches, each normalised by its own statistics; only replica 0 has
+ * update_stats, so the running statistics are replica 0's micro-batch's,
+ * whatever the thread count (as DataParallel keeps device 0's buffers).
+ *
+ * Backward, xh = (x - mu) istd, istd = 1 / sqrt(var + eps), sums over the
+ * channel's M values in double:
+ *   dgamma_c += sum dy xh,  dbeta_c += sum dy
+ *   training:   dx += gamma istd (dy - sum dy / M - xh sum(dy xh) / M)
+ *   evaluation: dx += gamma istd dy
+ * Saved for backward: mu_c and istd_c (scratch, 2 C floats).
+ * Non-differentiable points: none (eps > 0). Channels are independent: over
+ * the op's threads, each channel's arithmetic is the same on any count.
+ */
+#include <math.h>
+
+#include "../layer_build.h"
+#include "ops.h"
+
+/* Elements from which forward and backward share the channels among the
+ * op's threads (below it, starting them costs more than they save). */
+#define BN_PARALLEL_MIN (1 << 15)
+
+typedef struct bn_dims {
+    int64_t N, C, S, M; /* batch, channels, values per (sample, channel), N S */
+} bn_dims;
+
+static bn_dims dims_of(const dlx_node *n)
+{
+    const dlx_shape *s = &n->in[0]->out.shape;
+    bn_dims d = {.N = s->d[0], .C = s->d[1], .S = 1};
+    for (int i = 2; i < s->ndim; i++)
+        d.S *= s->d[i];
+    d.M = d.N * d.S;
+    return d;
+}
+
+static int batchnorm_infer(dlx_node *n, dlx_err *err)
+{
+    const dlx_batchnorm_attr *a = n->attr;
+    const dlx_shape *xs = &n->in[0]->out.shape;
+    char buf[64];
+    if (!(a->eps > 0.0f && isfinite(a->eps)))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "eps must be finite and > 0, got %g", (double)a->eps);
+    if (!(a->momentum >= 0.0f && a->momentum <= 1.0f))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "momentum must be in [0, 1], got %g", (double)a->momentum);
+    if (xs->ndim < 2)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "expected an input (N, C) or (N, C, H, W), got %s",
+                            dlx_shape_str(xs, buf, sizeof buf));
+    int64_t C = xs->d[1], M = xs->d[0];
+    for (int i = 2; i < xs->ndim; i++)
+        if (!dlx_mul_i64(M, xs->d[i], &M))
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "input %s is too large", dlx_shape_str(xs, buf, sizeof buf));
+    if (C <= 0 || M <= 0)
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "empty input %s", dlx_shape_str(xs, buf, sizeof buf));
+    static const char *const what[] = {"gamma", "beta", "running_mean", "running_var"};
+    for (int i = 1; i < 5; i++) {
+        const dlx_shape *s = &n->in[i]->out.shape;
+        if (s->ndim != 1 || s->d[0] != C)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "%s must have shape [%lld] (the channels), got %s",
+                                what[i - 1], (long long)C, dlx_shape_str(s, buf, sizeof buf));
+    }
+    /* the running statistics are state the op writes: a buffer, never data */
+    for (int i = 3; i < 5; i++)
+        if (n->in[i]->kind != DLX_NODE_BUFFER)
+            return dlx_err_setf(err, DLX_EINVAL, n->loc, "%s must be a buffer node (dlx_graph_buffer)", what[i - 1]);
+    n->out.shape = *xs;
+    int64_t sf;
+    if (!dlx_mul_i64(C, 2, &sf))
+        return dlx_err_setf(err, DLX_EINVAL, n->loc, "too many channels (%lld)", (long long)C);
+    n->scratch_floats = (size_t)sf;
+    return 0;
+}
+
+static int bn_threads(const dlx_node *n, const dlx_ctx *ctx, int64_t C)
+{
+    int t = ctx && ctx->threads > 1 ? ctx->threads : 1;
+    if (n->out.numel < BN_PARALLEL_MIN)
+        return 1;
+    return t < C ? t : (int)C;
+}
+
+/* Sums over one row of a channel in double, in 8 running sums combined at
+ * the end: a fixed order (the same bits on any thread count) that the
+ * compiler can vectorise, unlike one chain of dependent adds. */
+#define BN_LANES 8
+
+static double combine(const double *a)
+{
+    return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+}
+
+/* sum x */
+static double row_sum(const float *x, int64_t n)
+{
+    double a[BN_LANES] = {0};
+    int64_t j = 0;
+    for (; j + BN_LANES <= n; j += BN_LANES)
+        for (int k = 0; k < BN_LANES; k++)
+            a[k] += x[j + k];
+    for (; j < n; j++)
+        a[j % BN_LANES] += x[j];
+    return combine(a);
+}
+
+/* sum (x - mu)^2 */
+static double row_sumsq(const float *x, int64_t n, double mu)
+{
+    double a[BN_LANES] = {0};
+    int64_t j = 0;
+    for (; j + BN_LANES <= n; j += BN_LANES)
+        for (int k = 0; k < BN_LANES; k++) {
+            double t = (double)x[j + k] - mu;
+            a[k] += t * t;
+        }
+    for (; j < n; j++) {
+        double t = (double)x[j] - mu;
+        a[j % BN_LANES] += t * t;
+    }
+    return combine(a);
+}
+
+/* sum dy and sum dy (x - mu) */
+static void row_grad_sums(const float *dy, const float *x, int64_t n, double mu, double *sdy, double *sdyx)
+{
+    double a[BN_LANES] = {0}, b[BN_LANES] = {0};
+    int64_t j = 0;
+    for (; j + BN_LANES <= n; j += BN_LANES)
+        for (int k = 0; k < BN_LANES; k++) {
+            a[k] += dy[j + k];
+            b[k] += (double)dy[j + k] * ((double)x[j + k] - mu);
+        }
+    for (; j < n; j++) {
+        a[j % BN_LANES] += dy[j];
+        b[j % BN_LANES] += (double)dy[j] * ((double)x[j] - mu);
+    }
+    *sdy += combine(a);
+    *sdyx += combine(b);
+}
+
+/* The same sums over channel c's M values: its N rows of S, or, for an
+ * (N, C) input, N values C apart (rows of 1 would spend more on the running
+ * sums than on the values). */
+static double chan_sum(const float *x, const bn_dims *d, int64_t c)
+{
+    double s = 0.0;
+    if (d->S == 1)
+        for (int64_t i = 0; i < d->N; i++)
+            s += x[i * d->C + c];
+    else
+        for (int64_t i = 0; i < d->N; i++)
+            s += row_sum(x + (i * d->C + c) * d->S, d->S);
+    return s;
+}
+
+static double chan_sumsq(const float *x, const bn_dims *d, int64_t c, double mu)
+{
+    double s = 0.0;
+    if (d->S == 1)
+        for (int64_t i = 0; i < d->N; i++) {
+            double t = (double)x[i * d->C + c] - mu;
+            s += t * t;
+        }
+    else
+        for (int64_t i = 0; i < d->N; i++)
+            s += row_sumsq(x + (i * d->C + c) * d->S, d->S, mu);
+    return s;
+}
+
+static void chan_grad_sums(const float *dy, const float *x, const bn_dims *d, int64_t c, double mu, double *sdy,
+                           double *sdyx)
+{
+    if (d->S == 1)
+        for (int64_t i = 0; i < d->N; i++) {
+            const int64_t o = i * d->C + c;
+            *sdy += dy[o];
+            *sdyx += (double)dy[o] * ((double)x[o] - mu);
+        }
+    else
+        for (int64_t i = 0; i < d->N; i++) {
+            const int64_t o = (i * d->C + c) * d->S;
+            row_grad_sums(dy + o, x + o, d->S, mu, sdy, sdyx);
+        }
+}
+
+/* Channel c: its statistics (batch or running), the output, and in training
+ * with update_stats the running statistics. */
+static void forward_channel(dlx_node *n, const dlx_ctx *ctx, const bn_dims *d, int64_t c)
+{
+    const dlx_batchnorm_attr *a = n->attr;
+    const float *x = n->in[0]->out.data, *gamma = n->in[1]->out.data, *beta = n->in[2]->out.data;
+    float *rmean = n->in[3]->out.data, *rvar = n->in[4]->out.data, *y = n->out.data;
+    double mu, var;
+    if (ctx->training) { /* two passes: no cancellation in E[x^2] - E[x]^2 */
+        mu = chan_sum(x, d, c) / (double)d->M;
+        double ss = chan_sumsq(x, d, c, mu);
+        var = ss / (double)d->M;
+        if (ctx->update_stats) {
+            double m = a->momentum, unbiased = d->M > 1 ? ss / (double)(d->M - 1) : var;
+            rmean[c] = (float)((1.0 - m) * rmean[c] + m * mu);
+            rvar[c] = (float)((1.0 - m) * rvar[c] + m * unbiased);
+        }
+    } else {
+        mu = rmean[c];
+        var = rvar[c];
+    }
+    double istd = 1.0 / sqrt(var + (double)a->eps);
+    n->scratch[c] = (float)mu;
+    n->scratch[d->C + c] = (float)istd;
+    /* y = (x - mu) k + beta, k = gamma istd. Not PyTorch's k x + (beta - k mu):
+     * x - mu is exact for x near mu, where k x and k mu would cancel (a batch of
+     * mean 100 and std 0.01 would lose 3 digits of y). */
+    const float muf = (float)mu, kf = (float)(gamma[c] * istd), bf = beta[c];
+    for (int64_t i = 0; i < d->N; i++) {
+        const float *xr = x + (i * d->C + c) * d->S;
+        float *yr = y + (i * d->C + c) * d->S;
+        for (int64_t j = 0; j < d->S; j++)
+            yr[j] = (xr[j] - muf) * kf + bf;
+    }
+}
+
+static void batchnorm_forward(dlx_node *n, const dlx_ctx *ctx)
+{
+    const bn_dims d = dims_of(n);
+    const int threads = bn_threads(n, ctx, d.C);
+    if (threads > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int64_t c = 0; c < d.C; c++)
+            forward_channel(n, ctx, &d, c);
+    } else {
+        for (int64_t c = 0; c < d.C; c++)
+            forward_channel(n, ctx, &d, c);
+    }
+}
+
+static void backward_channel(dlx_node *n, const dlx_ctx *ctx, const bn_dims *d, int64_t c)
+{
+    const float *x = n->in[0]->out.data, *gamma = n->in[1]->out.data, *dy = n->out.grad;
+    float *dx = n->in[0]->out.grad, *dgamma = n->in[1]->out.grad, *dbeta = n->in[2]->out.grad;
+    const float muf = n->scratch[c];
+    const double mu = muf, istd = n->scratch[d->C + c];
+    double sdy = 0.0, sdyx = 0.0;
+    chan_grad_sums(dy, x, d, c, mu, &sdy, &sdyx);
+    const double sdyxh = sdyx * istd; /* sum dy xh */
+    if (dgamma)
+        dgamma[c] += (float)sdyxh;
+    if (dbeta)
+        dbeta[c] += (float)sdy;
+    if (!dx)
+        return;
+    /* dx = k (dy - mean dy) - k istd mean(dy xh) (x - mu), k = gamma istd;
+     * training only: in eval the statistics are constants */
+    const double k = gamma[c] * istd, inv_m = 1.0 / (double)d->M;
+    const float kf = (float)k;
+    const float mdy = ctx->training ? (float)(sdy * inv_m) : 0.0f;
+    const float cx = ctx->training ? (float)(k * istd * sdyxh * inv_m) : 0.0f;
+    for (int64_t i = 0; i < d->N; i++) {
+        const int64_t o = (i * d->C + c) * d->S;
+        for (int64_t j = 0; j < d->S; j++)
+            dx[o + j] += kf * (dy[o + j] - mdy) - cx * (x[o + j] - muf);
+    }
+}
+
+static void batchnorm_backward(dlx_node *n, const dlx_ctx *ctx)
+{
+    const bn_dims d = dims_of(n);
+    const int threads = bn_threads(n, ctx, d.C);
+    if (threads > 1) {
+#pragma omp parallel for schedule(static) num_threads(threads)
+        for (int64_t c = 0; c < d.C; c++)
+            backward_channel(n, ctx, &d, c);
+    } else {
+        for (int64_t c = 0; c < d.C; c++)
+            backward_channel(n, ctx, &d, c);
+    }
+}
+
+/* ---- layer type and gradient-check cases ---- */
+
+static int build_batchnorm(dlx_layer_call *c, dlx_node **out, dlx_err *err)
+{
+    double eps, momentum;
+    int rc = dlx_spec_float(c->entry, "eps", false, 1e-5, 1e-12, 1.0, &eps, err);
+    if (!rc) rc = dlx_spec_float(c->entry, "momentum", false, 0.1, 0.0, 1.0, &momentum, err);
+    if (rc)
+        return rc;
+    const dlx_shape *xs = &c->in[0]->out.shape;
+    if (xs->ndim < 2)
+        return dlx_layer_fail(c, err, "batchnorm needs an input (N, C) or (N, C, H, W), got %d dimension(s)",
+                              xs->ndim);
+    const dlx_shape ch = dlx_shape_1d(xs->d[1]);
+    dlx_batchnorm_attr a = {.eps = (float)eps, .momentum = (float)momentum};
+    dlx_node *in[5] = {c->in[0]};
+    /* PyTorch's names; no weight decay on the scale and shift */
+    rc = dlx_layer_param(c, "weight", ch, (dlx_init){.kind = DLX_INIT_CONST, .a = 1.0f}, false, &in[1], err);
+    if (!rc) rc = dlx_layer_param(c, "bias", ch, (dlx_init){.kind = DLX_INIT_ZERO}, false, &in[2], err);
+    if (!rc) rc = dlx_layer_buffer(c, "running_mean", ch, 0.0f, &in[3], err);
+    if (!rc) rc = dlx_layer_buffer(c, "running_var", ch, 1.0f, &in[4], err);
+    return rc ? rc : dlx_layer_op(c, &dlx_op_batchnorm, in, 5, &a, out, err);
+}
+
+static const char *const k_keys[] = {"eps", "momentum", NULL};
+static const dlx_layer_def k_layers[] = {
+    {"batchnorm", k_keys, "normalise each channel (batch statistics in training, running ones in eval): eps, momentum",
+     1, build_batchnorm},
+};
+
+/* x, gamma, beta, running_mean, running_var (positive, away from 0) */
+#define BN_CASE(nm, train, ...)                                                                                  \
+    {.what = "batchnorm " nm, .attr = &(dlx_batchnorm_attr){.eps = 1e-5f, .momentum = 0.1f}, .n_in = 5,       \
+     .training = train,                                                                                        \
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(__VA_ARGS__)},                                            \
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3), .lo = 0.5f, .hi = 1.5f},                             \
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3)},                                                     \
+            {.role = DLX_EX_BUFFER, .shape = DLX_SHAPE(3)},                                                    \
+            {.role = DLX_EX_BUFFER, .shape = DLX_SHAPE(3), .lo = 0.5f, .hi = 1.5f, .positive = true}}}
+static const dlx_op_example k_examples[] = {
+    BN_CASE("training (4,3)", true, 4, 3),
+    BN_CASE("training (2,3,3,2)", true, 2, 3, 3, 2),
+    BN_CASE("eval (4,3)", false, 4, 3),
+    BN_CASE("eval (2,3,3,2)", false, 2, 3, 3, 2),
+};
+
+const dlx_op_vtbl dlx_op_batchnorm = {
+    .name = "batchnorm",
+    .n_in_min = 5,
+    .n_in_max = 5,
+    .attr_size = sizeof(dlx_batchnorm_attr),
+    .infer = batchnorm_infer,
+    .forward = batchnorm_forward,
+    .backward = batchnorm_backward,
+    .layers = k_layers,
+    .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
+    .examples = k_examples,
+    .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+};
