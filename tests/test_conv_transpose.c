@@ -323,14 +323,19 @@ END_TEST
 
 /* ---- (c) a generator / discriminator pair from YAML ---- */
 
-/* As a gan spec's model.networks; a batch norm would go after each
- * conv_transpose2d but the last (and after the linear) once there is one. */
+/* As a gan spec's model.networks, DCGAN's generator in small: batch norm
+ * after the linear layer and after each conv_transpose2d but the last, whose
+ * biases batch norm's beta replaces (DCGAN, Radford et al. 2016). */
 static const char *k_gan_yaml =
     "gen:\n"
     "  layers:\n"
-    "    - {type: linear, units: 256, activation: relu}\n"
+    "    - {type: linear, units: 256, bias: false}\n"
+    "    - {type: batchnorm}\n"
+    "    - {type: relu}\n"
     "    - {type: reshape, shape: [16, 4, 4]}\n"
-    "    - {type: conv_transpose2d, filters: 8, kernel: 4, stride: 2, pad: 1, activation: relu}\n"
+    "    - {type: conv_transpose2d, filters: 8, kernel: 4, stride: 2, pad: 1, bias: false}\n"
+    "    - {type: batchnorm}\n"
+    "    - {type: relu}\n"
     "    - {type: conv_transpose2d, filters: 1, kernel: 4, stride: 2, pad: 1}\n"
     "    - {type: tanh}\n"
     "disc:\n"
@@ -365,7 +370,7 @@ START_TEST(test_generator_from_yaml)
     ck_assert_msg(rc == 0, "%s", err.msg);
     char s[64];
     ck_assert_str_eq(dlx_shape_str(&gi.output->out.shape, s, sizeof s), "[4, 1, 16, 16]");
-    ck_assert_str_eq(dlx_shape_str(&gi.info[2].out, s, sizeof s), "[4, 8, 8, 8]");
+    ck_assert_str_eq(dlx_shape_str(&gi.info[4].out, s, sizeof s), "[4, 8, 8, 8]");
     ck_assert_int_eq(dlx_params_begin_group(&P, "disc", &err), 0);
     rc = dlx_layers_build(g, &P, dlx_spec_get(dlx_spec_get(root, "disc"), "layers"), "disc.", gi.output, &di, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
@@ -383,7 +388,7 @@ START_TEST(test_generator_from_yaml)
     for (int64_t i = 0; i < z->out.numel; i++)
         z->out.data[i] = dlx_rng_normal(&r);
     int gen = dlx_params_group_find(&P, "gen");
-    dlx_ctx ctx = {.training = true, .threads = 1};
+    dlx_ctx ctx = {.training = true, .threads = 1, .update_stats = true};
     double first = 0, last = 0;
     for (int step = 0; step < 20; step++) { /* plain SGD on the generator alone */
         dlx_params_zero_grad(&P);
@@ -405,6 +410,14 @@ START_TEST(test_generator_from_yaml)
                     P.items[p].t.data[i] -= 0.05f * P.items[p].t.grad[i];
     }
     ck_assert_msg(last < first, "the generator's loss went from %g to %g", first, last);
+    /* the batch norms' running statistics followed the batches */
+    ck_assert_int_eq(P.n_buffers, 4);
+    for (int b = 0; b < P.n_buffers; b++) {
+        bool var = strstr(P.buffers[b].name, "running_var") != NULL, moved = false;
+        for (int64_t i = 0; i < P.buffers[b].t.numel; i++)
+            moved = moved || P.buffers[b].t.data[i] != (var ? 1.0f : 0.0f);
+        ck_assert_msg(moved, "%s never moved", P.buffers[b].name);
+    }
     if (getenv("DLX_TEST_VERBOSE"))
         fprintf(stderr, "generator from YAML: g_loss %g -> %g in 20 SGD steps\n", first, last);
     free(gi.info);
