@@ -189,6 +189,27 @@ START_TEST(test_add)
 }
 END_TEST
 
+/* weights of both signs: y = 0.5 a - 2 b + 1.25 c; weights of 1 give add's bits */
+START_TEST(test_weighted_sum)
+{
+    env e;
+    env_open(&e, 750);
+    dlx_node *in[3] = {inp(&e, "a", dlx_shape_2d(2, 3), true), inp(&e, "b", dlx_shape_2d(2, 3), true),
+                       inp(&e, "c", dlx_shape_2d(2, 3), true)};
+    dlx_weighted_sum_attr w = {.w = {0.5f, -2.0f, 1.25f}}, ones = {.w = {1.0f, 1.0f, 1.0f}};
+    dlx_node *y = op(&e, "weighted_sum", in, 3, &w);
+    dlx_node *s = op(&e, "weighted_sum", in, 3, &ones), *t = op(&e, "add", in, 3, NULL);
+    compile_fill(&e, 0);
+    dlx_graph_forward(e.g, &k_eval);
+    for (int i = 0; i < 6; i++) {
+        float a = in[0]->out.data[i], b = in[1]->out.data[i], c = in[2]->out.data[i];
+        ck_assert_float_eq_tol(y->out.data[i], 0.5f * a - 2.0f * b + 1.25f * c, 1e-6f);
+        ck_assert_float_eq(s->out.data[i], t->out.data[i]);
+    }
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(test_concat)
 {
     {
@@ -570,6 +591,7 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, test_dropout);
     tcase_add_test(tc, test_reshape);
     tcase_add_test(tc, test_add);
+    tcase_add_test(tc, test_weighted_sum);
     tcase_add_test(tc, test_concat);
     tcase_add_test(tc, test_softmax_xent);
     tcase_add_test(tc, test_shrink);
