@@ -11,14 +11,22 @@
 #include <stdint.h>
 #include <stdbool.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 /* the child reads at most this much data per dataset or attribute */
 #define PROBE_READ_MAX ((int64_t)256 << 20)
+
+/* Set in the child when it ran out of its memory budget (limit_memory): by
+ * its HDF5 error handler when a failing call's stack holds an allocation
+ * failure (H5E_RESOURCE), or when a read's own buffer cannot be had. The
+ * file must not then pass for readable: the parent would do that read. */
+static bool g_child_oom;
 
 /* A buffer for every element of space in a memory type of `size` bytes, or
  * NULL when there is none or it would pass PROBE_READ_MAX. */
@@ -28,7 +36,10 @@ static void *probe_buf(hid_t space, size_t size)
     int64_t total;
     if (n <= 0 || size == 0 || !dlx_mul_i64((int64_t)n, (int64_t)size, &total) || total > PROBE_READ_MAX)
         return NULL;
-    return malloc((size_t)total);
+    void *buf = malloc((size_t)total);
+    if (!buf)
+        g_child_oom = true;
+    return buf;
 }
 
 /* Read an attribute or dataset the way the readers do: numbers converted to
@@ -109,6 +120,53 @@ static herr_t probe_link(hid_t g, const char *name, const H5L_info_t *info, void
 extern void __sanitizer_set_death_callback(void (*callback)(void)) __attribute__((weak));
 
 /* The start of every child that reads for the parent. */
+/* What a child may allocate beyond what it inherited: the largest read it
+ * makes (PROBE_READ_MAX) twice over, plus HDF5's own metadata and caches. */
+#define CHILD_MEMORY_BUDGET ((int64_t)1 << 30)
+
+/* HDF5 can also allocate without end on a corrupt file (a count it trusts,
+ * taken in small pieces: gigabytes before the alarm rings): cap the child's
+ * address space at what it has now plus the budget, so malloc fails and the
+ * read ends in an error. */
+static void limit_memory(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    long pages = 0;
+    int got = f ? fscanf(f, "%ld", &pages) : 0;
+    if (f)
+        fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    if (got != 1 || pages <= 0 || page <= 0)
+        return;
+    struct rlimit rl;
+    rlim_t want = (rlim_t)pages * (rlim_t)page + (rlim_t)CHILD_MEMORY_BUDGET;
+    if (getrlimit(RLIMIT_AS, &rl) == 0 && (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > want)) {
+        rl.rlim_cur = want;
+        setrlimit(RLIMIT_AS, &rl);
+    }
+}
+
+enum { CHILD_OUT_OF_MEMORY = 5 }; /* the child's exit status when HDF5 ran out of the budget */
+
+static herr_t note_resource(unsigned n, const H5E_error2_t *e, void *user)
+{
+    (void)n;
+    (void)user;
+    if (e->maj_num == H5E_RESOURCE)
+        g_child_oom = true;
+    return 0;
+}
+
+static herr_t on_child_error(hid_t stack, void *user)
+{
+    (void)user;
+    H5Ewalk2(stack, H5E_WALK_DOWNWARD, note_resource, NULL);
+    return 0;
+}
+
+/* The child's end: out of its memory budget, or done. */
+static void child_exit(void) { _exit(g_child_oom ? CHILD_OUT_OF_MEMORY : 0); }
+
 static void child_setup(unsigned seconds)
 {
     /* a sanitizer's report in the child must not run the parent's death
@@ -125,7 +183,8 @@ static void child_setup(unsigned seconds)
     sigfillset(&all);
     sigprocmask(SIG_UNBLOCK, &all, NULL);
     alarm(seconds); /* a corrupt file can also make HDF5 loop */
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    limit_memory();
+    H5Eset_auto2(H5E_DEFAULT, on_child_error, NULL);
 }
 
 static void probe_child(const char *path, unsigned seconds)
@@ -139,7 +198,7 @@ static void probe_child(const char *path, unsigned seconds)
         H5Lvisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, probe_link, NULL);
         H5Fclose(f);
     }
-    _exit(0); /* never HDF5's exit handlers, never the parent's atexit */
+    child_exit(); /* never HDF5's exit handlers, never the parent's atexit */
 }
 
 static bool g_probe = true;
@@ -207,6 +266,10 @@ static int child_verdict(const char *path, const char *what, int status, unsigne
 {
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return 0;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == CHILD_OUT_OF_MEMORY)
+        return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
+                            "HDF5 asked for more than %lld MiB reading %s: the file is corrupt",
+                            (long long)(CHILD_MEMORY_BUDGET >> 20), what);
     if (WIFEXITED(status)) /* a sanitizer's report (tests' ASan build) */
         return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path),
                             "HDF5 failed reading %s (status %d): the file is corrupt", what, WEXITSTATUS(status));
