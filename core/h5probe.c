@@ -152,7 +152,7 @@ static herr_t note_resource(unsigned n, const H5E_error2_t *e, void *user)
 {
     (void)n;
     (void)user;
-    if (e->maj_num == H5E_RESOURCE)
+    if (e->maj_num == H5E_RESOURCE || e->min_num == H5E_CANTALLOC || e->min_num == H5E_NOSPACE)
         g_child_oom = true;
     return 0;
 }
@@ -160,6 +160,8 @@ static herr_t note_resource(unsigned n, const H5E_error2_t *e, void *user)
 static herr_t on_child_error(hid_t stack, void *user)
 {
     (void)user;
+    if (errno == ENOMEM) /* a failed malloc, whatever HDF5 made of it */
+        g_child_oom = true;
     H5Ewalk2(stack, H5E_WALK_DOWNWARD, note_resource, NULL);
     return 0;
 }

@@ -12,6 +12,7 @@
 
 /* deflate cannot compress by more than 1032:1; anything beyond is not real data */
 #define MAX_COMPRESSION 1100
+#define MAX_CHUNKS ((int64_t)1 << 24) /* chunks of one dataset a reader maps */
 
 /* Every message is located at the file it is about. */
 #define failf(r, err, code, ...) dlx_err_setf((err), (code), DLX_FILELOC((r)->path), __VA_ARGS__)
@@ -290,6 +291,30 @@ static int check_number(const dlx_h5r *r, const char *what, const dlx_h5r_info *
     return 0;
 }
 
+/* A chunked layout of the dataset's own rank, chunks of at least one
+ * element, and no more chunks than MAX_CHUNKS: HDF5 1.10 trusts a corrupt
+ * chunk rank or size and maps the chunks it reads without end
+ * (tests/fuzz/hdf5_bugs/chunk_map_runaway). */
+static int check_chunks(const dlx_h5r *r, hid_t dcpl, const char *what, const dlx_h5r_info *info, dlx_err *err)
+{
+    hsize_t chunk[H5S_MAX_RANK];
+    int rank = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
+    if (rank != info->ndim)
+        return failf(r, err, DLX_EFORMAT, "%s has chunks of rank %d for data of rank %d (corrupt)", what, rank,
+                     info->ndim);
+    int64_t n = 1;
+    for (int i = 0; i < rank; i++) {
+        if (chunk[i] < 1 || chunk[i] > (hsize_t)INT64_MAX)
+            return failf(r, err, DLX_EFORMAT, "%s has a chunk dimension of %llu (corrupt)", what,
+                         (unsigned long long)chunk[i]);
+        int64_t per = info->dims[i] / (int64_t)chunk[i] + (info->dims[i] % (int64_t)chunk[i] != 0);
+        if (!dlx_mul_i64(n, per, &n) || n > MAX_CHUNKS)
+            return failf(r, err, DLX_EFORMAT, "%s is cut into more than %lld chunks (corrupt or crafted)", what,
+                         (long long)MAX_CHUNKS);
+    }
+    return 0;
+}
+
 /* Only data stored in this file, through filters we know, and as much of it as
  * the file really holds (see h5read.h). */
 static int check_stored(const dlx_h5r *r, hid_t d, const char *what, const dlx_h5r_info *info, dlx_err *err)
@@ -309,6 +334,8 @@ static int check_stored(const dlx_h5r *r, hid_t d, const char *what, const dlx_h
                    what);
         goto out_dcpl;
     }
+    if (layout == H5D_CHUNKED && (rc = check_chunks(r, dcpl, what, info, err)))
+        goto out_dcpl;
     int nf = H5Pget_nfilters(dcpl);
     for (int i = 0; i < nf && !rc; i++) {
         unsigned flags = 0, conf = 0;
