@@ -173,6 +173,8 @@ extern const dlx_op_vtbl dlx_op_embedding;
 extern const dlx_op_vtbl dlx_op_batchnorm;
 extern const dlx_op_vtbl dlx_op_pulling_away; /* EBGAN-PT's regulariser, no attributes */
 extern const dlx_op_vtbl dlx_op_scale;         /* attr dlx_scale_attr */
+extern const dlx_op_vtbl dlx_op_sub;
+extern const dlx_op_vtbl dlx_op_mul;
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds
