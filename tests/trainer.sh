@@ -285,6 +285,10 @@ case_gan_images_errors() {
         fail "the message asks for model.code_layer" "$(head -n 2 out.txt)"
     check "a code layer the disc lacks" 2 "model.code_layer: the disc network has no layer named 'cod'" \
         "$DLX" train "$EB" --set model.code_layer=cod --out e
+    check "data.range beside data.mean" 2 "data.range: give either range or mean and std, not both" \
+        "$DLX" train "$EB" --set data.mean=0.5 --out e
+    check "a data.range of lo >= hi" 2 "data.range: give [lo, hi] with lo < hi" \
+        "$DLX" train "$EB" --set 'data.range=[1, -1]' --out e
     check "an unknown dataset" 2 "a gan takes ring, mnist" "$DLX" train "$EB" --set data.dataset=cifar --out e
     # a generator whose last layer starts at zero gives one image: the collapse test stops at step 1
     sed 's/units: 784, activation: tanh}/units: 784, activation: tanh, init: normal, init_scale: 0, bias: false}/' \
