@@ -98,9 +98,10 @@ static int read_loss(dlx_spec_node *model, gan *c, dlx_err *err)
         if (dlx_spec_get(model, k_ebgan_keys[i]))
             return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, k_ebgan_keys[i])->loc,
                                 "model.%s: applies to loss: ebgan only (this gan's loss is gan)", k_ebgan_keys[i]);
-    if (!rc) rc = dlx_spec_float(model, "margin", false, 10.0, 0.0, 1e6, &c->margin, err);
-    if (!rc) rc = dlx_spec_float(model, "pt_weight", false, 0.0, 0.0, 1e6, &c->pt_weight, err);
-    if (!rc) rc = dlx_spec_str(model, "code_layer", false, NULL, &c->code_layer, err);
+    const bool eb = c->loss == GAN_LOSS_EBGAN; /* (a gan's resolved spec gets no ebgan keys) */
+    if (!rc && eb) rc = dlx_spec_float(model, "margin", false, 10.0, 0.0, 1e6, &c->margin, err);
+    if (!rc && eb) rc = dlx_spec_float(model, "pt_weight", false, 0.0, 0.0, 1e6, &c->pt_weight, err);
+    if (!rc && eb) rc = dlx_spec_str(model, "code_layer", false, NULL, &c->code_layer, err);
     if (!rc) rc = dlx_spec_float(model, "collapse_std", false, 1e-4, 0.0, 1e3, &c->collapse_std, err);
     if (!rc && c->pt_weight > 0.0 && !c->code_layer)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "pt_weight")->loc,
