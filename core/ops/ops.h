@@ -24,7 +24,6 @@
  *   l1          in: pred, target (same numel) -> (1): mean of |p - t|
  *   pulling_away in: codes S (N, ...) flattened to (N, K), N >= 2 -> (1): the
  *                mean over i != j of the squared cosine of s_i and s_j
- *   sample_norm in: x (N, ...) -> (1): the mean over N of each sample's L2 norm
  *   sum, mean   in: x (N, ...) -> (N, 1) per sample, or with attr.all -> (1)
  *   embedding   in: indices (N) or (N, T) holding integers in [0, V) as
  *                floats, table (V, D) -> (N, D) or (N, T, D): rows of the table
@@ -174,7 +173,6 @@ extern const dlx_op_vtbl dlx_op_embedding;
 extern const dlx_op_vtbl dlx_op_batchnorm;
 extern const dlx_op_vtbl dlx_op_pulling_away; /* EBGAN-PT's regulariser, no attributes */
 extern const dlx_op_vtbl dlx_op_scale;         /* attr dlx_scale_attr */
-extern const dlx_op_vtbl dlx_op_sample_norm; /* an EBGAN's energy, no attributes */
 extern const dlx_op_vtbl dlx_op_sub;
 extern const dlx_op_vtbl dlx_op_mul;
 
