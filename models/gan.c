@@ -88,8 +88,10 @@ static int read_data(dlx_spec_node *root, gan *c, dlx_err *err)
 /* model.loss and the ebgan's keys, refused with loss: gan. */
 static int read_loss(dlx_spec_node *model, gan *c, dlx_err *err)
 {
-    int kind;
-    int rc = dlx_spec_enum(model, "loss", false, k_loss_kinds, 0, &kind, err);
+    /* loss and collapse_std are read only when given: the resolved spec of a
+     * gan that names neither stays the one older checkpoints hold */
+    int kind = 0;
+    int rc = dlx_spec_get(model, "loss") ? dlx_spec_enum(model, "loss", false, k_loss_kinds, 0, &kind, err) : 0;
     if (rc)
         return rc;
     c->loss = kind == 1 ? GAN_LOSS_EBGAN : GAN_LOSS_BCE;
@@ -102,7 +104,9 @@ static int read_loss(dlx_spec_node *model, gan *c, dlx_err *err)
     if (!rc && eb) rc = dlx_spec_float(model, "margin", false, 10.0, 0.0, 1e6, &c->margin, err);
     if (!rc && eb) rc = dlx_spec_float(model, "pt_weight", false, 0.0, 0.0, 1e6, &c->pt_weight, err);
     if (!rc && eb) rc = dlx_spec_str(model, "code_layer", false, NULL, &c->code_layer, err);
-    if (!rc) rc = dlx_spec_float(model, "collapse_std", false, 1e-4, 0.0, 1e3, &c->collapse_std, err);
+    c->collapse_std = 1e-4;
+    if (!rc && dlx_spec_get(model, "collapse_std"))
+        rc = dlx_spec_float(model, "collapse_std", false, 1e-4, 0.0, 1e3, &c->collapse_std, err);
     if (!rc && c->pt_weight > 0.0 && !c->code_layer)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "pt_weight")->loc,
                           "model.pt_weight: the pulling-away term needs the encoder's codes: name the disc layer "
