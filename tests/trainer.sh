@@ -16,6 +16,16 @@
 #   gan_losses  a loss of weighted named terms (train.losses): d_real + d_fake
 #               with weights 1 trains to the bits of d_loss; bad terms refused
 #   gradcheck   dlx gradcheck on each named loss of the GAN, and --loss
+#   gan_images  an image GAN (conv disc, MNIST padded to 32) and an image
+#               EBGAN-PT (auto-encoder disc) train with exit 0 and write
+#               their sample grids every epoch; the EBGAN losses gradcheck
+#   gan_images_resume  an EBGAN stopped and resumed == uninterrupted, bit for bit
+#   gan_images_threads an EBGAN on 1 and 2 threads gives the same bits
+#   gan_images_errors  generator and discriminator outputs of the wrong size,
+#               an ebgan disc that is no auto-encoder, an unknown loss, the
+#               ebgan keys misplaced, a missing code layer: exit 2 at the
+#               line; a collapsed generator stops with the step, the last
+#               good checkpoint intact
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
@@ -26,6 +36,8 @@ export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
 export OPENBLAS_NUM_THREADS=1
 CASE=${1:-}
 GAN=$SRC/tests/data/gan/ring.yaml
+EB=$SRC/tests/data/gan/mnist_ebgan.yaml
+IG=$SRC/tests/data/gan/mnist_gan.yaml
 [ -x "$DLX" ] || { echo "trainer.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
 command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
 
@@ -199,10 +211,100 @@ case_gradcheck() {
         --set 'train.losses={d_half: {d_real: 1, d_fake: 0.5}}' --loss d_half
 }
 
+# have_mnist: the image cases skip without the MNIST files
+have_mnist() {
+    [ -s "$DLX_DATA_DIR/mnist/train-images-idx3-ubyte" ] || { echo "SKIP: no MNIST under $DLX_DATA_DIR"; exit 77; }
+}
+
+case_gan_images() {
+    have_mnist
+    local f
+    check "an image GAN trains (conv disc, MNIST padded to 32)" 0 '"step":16' "$DLX" train "$IG" --out ig --json --quiet
+    grep -qF '"sample_std":' out.txt || fail "the image GAN reports sample_std"
+    check "an image EBGAN-PT trains (auto-encoder disc)" 0 '"step":16' "$DLX" train "$EB" --out eb --json --quiet
+    for f in ig/samples_epoch1.png ig/samples_epoch2.png ig/samples.png eb/samples_epoch1.png eb/samples_epoch2.png \
+        eb/samples.png; do
+        [ -s "$f" ] || fail "$f is written"
+    done
+    cmp -s eb/samples_epoch2.png eb/samples.png || fail "samples.png is the last epoch's grid"
+    check "metrics.h5 has the EBGAN's losses" 0 "train_g_loss" "$DLX" inspect eb/metrics.h5
+    # tanh and no batch norm: kink-free; the energies (~100s in float32) need a step of 3e-2
+    sed -e 's/activation: relu/activation: tanh/' -e '/batchnorm/d' "$EB" >eb_tanh.yaml
+    for f in d_loss g_loss pt; do
+        check "gradcheck --loss $f of the EBGAN" 0 "ok" "$DLX" gradcheck eb_tanh.yaml --eps 3e-2 --loss $f
+    done
+    check "gradcheck of every EBGAN loss" 0 "ok" "$DLX" gradcheck eb_tanh.yaml --eps 3e-2
+    check "gradcheck --loss names pt among an EBGAN's losses" 2 "d_real, d_fake, pt" \
+        "$DLX" gradcheck eb_tanh.yaml --loss x_loss
+}
+
+case_gan_images_resume() {
+    have_mnist
+    local s=(--set train.epochs=3)
+    check "EBGAN straight (24 steps)" 0 '"step":24' "$DLX" train "$EB" "${s[@]}" --out straight --json --quiet
+    check "EBGAN --stop-at 11" 0 "stopped at step 11 of 24" "$DLX" train "$EB" "${s[@]}" --out split --stop-at 11
+    check "EBGAN --resume" 0 "resuming from split/checkpoint.h5 at step 11" \
+        "$DLX" train "$EB" "${s[@]}" --out split --resume
+    same "EBGAN stopped at 11 + resumed == straight" straight split
+    cmp -s straight/samples.png split/samples.png || fail "the resumed run draws the straight run's last grid"
+}
+
+case_gan_images_threads() {
+    have_mnist
+    check "EBGAN on 1 thread" 0 '"step":16' "$DLX" train "$EB" --threads 1 --out t1 --json --quiet
+    check "EBGAN on 2 threads" 0 '"step":16' "$DLX" train "$EB" --threads 2 --out t2 --json --quiet
+    same "EBGAN: 1 thread == 2 threads" t1 t2
+    check "image GAN on 1 thread" 0 '"step":16' "$DLX" train "$IG" --threads 1 --out g1 --json --quiet
+    check "image GAN on 2 threads" 0 '"step":16' "$DLX" train "$IG" --threads 2 --out g2 --json --quiet
+    same "image GAN: 1 thread == 2 threads" g1 g2
+}
+
+case_gan_images_errors() {
+    have_mnist
+    local gl='model.networks.gen.layers'
+    sed 's/units: 784, activation: tanh/units: 700, activation: tanh/' "$EB" >gen700.yaml
+    check "a generator of 700 outputs for 28x28 images" 2 "gen700.yaml:18:" "$DLX" train gen700.yaml --out e
+    grep -qF "gives 700 outputs per sample; an image of the data is 1x28x28 = 784" out.txt ||
+        fail "the message names the sizes" "$(head -n 2 out.txt)"
+    check "an image-shaped generator for the unpadded images" 2 "an image of the data is 1x28x28 = 784" \
+        "$DLX" train "$IG" --set data.pad=0 --out e
+    sed 's/activation: leaky_relu, alpha: 0.2}/activation: leaky_relu, alpha: 0.2}/; s/- {type: linear, units: 1}/- {type: linear, units: 2}/' \
+        "$IG" >disc2.yaml
+    check "a gan disc of two outputs" 2 "disc2.yaml:23:" "$DLX" train disc2.yaml --out e
+    grep -qF "the discriminator gives one logit" out.txt || fail "the message says one logit" "$(head -n 2 out.txt)"
+    sed 's/- {type: linear, units: 784}/- {type: linear, units: 1}/' "$EB" >eb_logit.yaml
+    check "an ebgan disc that is no auto-encoder" 2 "an ebgan's discriminator is an auto-encoder" \
+        "$DLX" train eb_logit.yaml --out e
+    grep -qF "eb_logit.yaml:22:" out.txt || fail "the auto-encoder message gives the line" "$(head -n 2 out.txt)"
+    check "an unknown loss" 2 "model.loss" "$DLX" train "$EB" --set model.loss=wgan --out e
+    check "margin with loss: gan" 2 "model.margin: applies to loss: ebgan only" \
+        "$DLX" train "$IG" --set model.margin=5 --out e
+    sed '/code_layer:/d' "$EB" >no_code.yaml
+    check "pt_weight without a code layer" 2 "no_code.yaml:10:" "$DLX" train no_code.yaml --out e
+    grep -qF "name the disc layer that gives them with model.code_layer" out.txt ||
+        fail "the message asks for model.code_layer" "$(head -n 2 out.txt)"
+    check "a code layer the disc lacks" 2 "model.code_layer: the disc network has no layer named 'cod'" \
+        "$DLX" train "$EB" --set model.code_layer=cod --out e
+    check "data.range beside data.mean" 2 "data.range: give either range or mean and std, not both" \
+        "$DLX" train "$EB" --set data.mean=0.5 --out e
+    check "a data.range of lo >= hi" 2 "data.range: give [lo, hi] with lo < hi" \
+        "$DLX" train "$EB" --set 'data.range=[1, -1]' --out e
+    check "an unknown dataset" 2 "a gan takes ring, mnist" "$DLX" train "$EB" --set data.dataset=cifar --out e
+    # a generator whose last layer starts at zero gives one image: the collapse test stops at step 1
+    sed 's/units: 784, activation: tanh}/units: 784, activation: tanh, init: normal, init_scale: 0, bias: false}/' \
+        "$EB" >collapse.yaml
+    check "a collapsed generator stops with the step" 1 "training diverged at step 1 (epoch 1): the generator collapsed" \
+        "$DLX" train collapse.yaml --out col
+    [ -e col/checkpoint.h5 ] && fail "no checkpoint is written after a collapse"
+    grep -qF "before any checkpoint was written" out.txt || fail "the collapse message says no checkpoint was written"
+}
+
 case $CASE in
-compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck) "case_$CASE" ;;
+compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck | gan_images | gan_images_resume | \
+    gan_images_threads | gan_images_errors) "case_$CASE" ;;
 *)
-    echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gan_losses gradcheck)" >&2
+    echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gan_losses gradcheck" \
+        "gan_images gan_images_resume gan_images_threads gan_images_errors)" >&2
     exit 2
     ;;
 esac

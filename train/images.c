@@ -7,7 +7,7 @@
 #include "../core/png.h"
 #include "../core/rng.h"
 
-static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "train_limit", "test_limit", NULL};
+static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "range", "train_limit", "test_limit", NULL};
 
 static int unknown_dataset(dlx_spec_node *data, const char *name, dlx_err *err)
 {
@@ -22,6 +22,28 @@ static int unknown_dataset(dlx_spec_node *data, const char *name, dlx_err *err)
                         near ? near : "", near ? "'?" : "", dlx_dataset_names());
 }
 
+/* data.range: [lo, hi] maps a pixel p in [0, 1] to lo + (hi - lo) p (a
+ * tanh generator's [-1, 1]): the same transform as mean -lo / (hi - lo),
+ * std 1 / (hi - lo); given with mean or std it would contradict them. */
+static int read_range(dlx_spec_node *data, double *mean, double *std, dlx_err *err)
+{
+    dlx_spec_node *r = dlx_spec_get(data, "range");
+    if (!r)
+        return 0;
+    int64_t lh[2];
+    int n = 0;
+    int rc = dlx_spec_int_list(data, "range", false, -1000, 1000, lh, 2, &n, err);
+    if (!rc && (n != 2 || lh[0] >= lh[1]))
+        rc = dlx_err_setf(err, DLX_EINVAL, r->loc, "data.range: give [lo, hi] with lo < hi, e.g. [-1, 1]");
+    if (!rc && (dlx_spec_get(data, "mean") || dlx_spec_get(data, "std")))
+        rc = dlx_err_setf(err, DLX_EINVAL, r->loc, "data.range: give either range or mean and std, not both");
+    if (rc)
+        return rc;
+    *std = 1.0 / (double)(lh[1] - lh[0]);
+    *mean = -(double)lh[0] * *std;
+    return 0;
+}
+
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
 {
     dlx_spec_node *data = dlx_spec_get(root, "data");
@@ -32,12 +54,14 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
     if (!rc) rc = dlx_spec_str(data, "dataset", true, NULL, &im->dataset, err);
     if (!rc && !dlx_dataset_find(im->dataset))
         rc = unknown_dataset(data, im->dataset, err);
-    double mean, std;
+    double mean = 0.0, std = 1.0;
     int64_t pad, resize[2];
     int n_resize = 0;
     if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &im->dir, err);
-    if (!rc) rc = dlx_spec_float(data, "mean", false, 0.0, -1e3, 1e3, &mean, err);
-    if (!rc) rc = dlx_spec_float(data, "std", false, 1.0, 1e-6, 1e3, &std, err);
+    bool range = dlx_spec_get(data, "range") != NULL;
+    if (!rc && range) rc = read_range(data, &mean, &std, err);
+    if (!rc && !range) rc = dlx_spec_float(data, "mean", false, 0.0, -1e3, 1e3, &mean, err);
+    if (!rc && !range) rc = dlx_spec_float(data, "std", false, 1.0, 1e-6, 1e3, &std, err);
     if (!rc) rc = dlx_spec_int(data, "pad", false, 0, 0, 64, &pad, err);
     if (!rc) rc = dlx_spec_int_list(data, "resize", false, 1, 4096, resize, 2, &n_resize, err);
     if (!rc && n_resize == 1)

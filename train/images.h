@@ -2,7 +2,10 @@
  * dataset of core/data.c (MNIST, Fashion-MNIST), its two splits, and the
  * NAME:SPLIT of `dlx eval --data`.
  *
- *   data: {dataset, dir, mean, std, pad, resize: [h, w], train_limit, test_limit}
+ *   data: {dataset, dir, mean, std, pad, resize: [h, w], range: [lo, hi], train_limit, test_limit}
+ *
+ * range (integers; instead of mean and std) maps pixels to [lo, hi]: [-1, 1]
+ * for a tanh generator; padding takes the value of a 0 pixel, lo.
  *
  * A split keeps its first *_limit samples (0: all) and is resized once at
  * load (from the dataset cache when a sweep turned it on), so batches only

@@ -128,6 +128,22 @@ static int not_finite(const run *r, const dlx_update *up, double loss, int64_t e
                         up->loss_name, what, (long long)m->step + 1, (long long)epoch + 1);
 }
 
+/* The family's divergence test said why (fam.diverged): as not_finite. */
+static int diverged(const run *r, const char *why, int64_t epoch, dlx_err *err)
+{
+    const dlx_model *m = r->m;
+    if (m->checkpoint_step >= 0)
+        return dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
+                            "training diverged at step %lld (epoch %lld): %s; training stopped. The last good "
+                            "checkpoint, %s/checkpoint.h5 (step %lld), is intact",
+                            (long long)m->step + 1, (long long)epoch + 1, why, m->run_dir,
+                            (long long)m->checkpoint_step);
+    return dlx_err_setf(err, DLX_ENUM, DLX_NOLOC,
+                        "training diverged at step %lld (epoch %lld): %s; training stopped before any checkpoint "
+                        "was written",
+                        (long long)m->step + 1, (long long)epoch + 1, why);
+}
+
 /* One run of update u: each replica's forward and backward from its loss
  * in one parallel region with the reduce and the update (elementwise on
  * each worker's slice: the same bits for any number of workers). Clipping
@@ -146,6 +162,9 @@ static int run_update(run *r, int u, int64_t epoch, double lr, double *loss, dlx
     if (!isfinite(*loss))
         return not_finite(r, up, *loss, epoch, err);
     dlx_replicas_end_step(t->replicas, up->optim, lr, fused);
+    char why[256];
+    if (t->fam.diverged && t->fam.diverged(t->fam.user, u, why, sizeof why))
+        return diverged(r, why, epoch, err);
     for (int i = 0; i < t->fam.n_measures; i++) {
         double s = 0.0;
         for (int k = 0; k < t->replicas->n; k++)

@@ -28,6 +28,7 @@
 #define DLX_TRAINER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "../core/err.h"
@@ -104,6 +105,12 @@ typedef struct dlx_train_family {
     /* Add the test metrics to r (after the last epoch, every eval_every
      * epochs, and once when a resumed run is already at its end). */
     int (*evaluate)(void *user, dlx_results *r, dlx_err *err);
+    /* Optional. After each run of update u (its update applied): whether
+     * training has gone wrong in a way a finite loss does not show (a GAN's
+     * generator collapsed onto one sample); if so, `why` says how, and the
+     * run stops like the NaN guard: the step named, no checkpoint written,
+     * the last good one intact. */
+    bool (*diverged)(void *user, int u, char *why, size_t why_size);
     /* After the last step (not after a stop or an error): pictures and the like. */
     int (*finish)(void *user, dlx_err *err);
 } dlx_train_family;

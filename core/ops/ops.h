@@ -22,6 +22,8 @@
  *   bce_logits_target in: logits, targets (same numel) -> (1): the same
  *                against a target per element
  *   l1          in: pred, target (same numel) -> (1): mean of |p - t|
+ *   pulling_away in: codes S (N, ...) flattened to (N, K), N >= 2 -> (1): the
+ *                mean over i != j of the squared cosine of s_i and s_j
  *   sum, mean   in: x (N, ...) -> (N, 1) per sample, or with attr.all -> (1)
  *   embedding   in: indices (N) or (N, T) holding integers in [0, V) as
  *                floats, table (V, D) -> (N, D) or (N, T, D): rows of the table
@@ -139,6 +141,11 @@ typedef struct dlx_batchnorm_attr {
 } dlx_batchnorm_attr;
 
 typedef enum dlx_mse_mode { DLX_MSE_MEAN = 0, DLX_MSE_HALF_SUM = 1 } dlx_mse_mode;
+/* scale: y = scale x + shift (an EBGAN's hinge [m - e]+ is relu(scale(e, -1, m))) */
+typedef struct dlx_scale_attr {
+    float scale, shift;
+} dlx_scale_attr;
+
 typedef struct dlx_mse_attr {
     dlx_mse_mode mode;
 } dlx_mse_attr;
@@ -164,6 +171,10 @@ extern const dlx_op_vtbl dlx_op_sum;  /* attr dlx_reduce_attr */
 extern const dlx_op_vtbl dlx_op_mean; /* attr dlx_reduce_attr */
 extern const dlx_op_vtbl dlx_op_embedding;
 extern const dlx_op_vtbl dlx_op_batchnorm;
+extern const dlx_op_vtbl dlx_op_pulling_away; /* EBGAN-PT's regulariser, no attributes */
+extern const dlx_op_vtbl dlx_op_scale;         /* attr dlx_scale_attr */
+extern const dlx_op_vtbl dlx_op_sub;
+extern const dlx_op_vtbl dlx_op_mul;
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds

@@ -18,10 +18,6 @@
 
 extern const dlx_op_vtbl dlx_op_scale, dlx_op_affine; /* the builders refer to them */
 
-typedef struct dlx_scale_attr {
-    float scale, shift;
-} dlx_scale_attr;
-
 /* ---- scale ---- */
 
 static int scale_infer(dlx_node *n, dlx_err *err)

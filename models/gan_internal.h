@@ -1,0 +1,82 @@
+/* The gan family's parts (models/gan.c: spec, graphs, training; gan_ring.c:
+ * the ring of Gaussians; gan_images.c: MNIST-like images, sample grids and
+ * the collapse test; gan_ebgan.c: the energy-based losses). */
+#ifndef DLX_GAN_INTERNAL_H
+#define DLX_GAN_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/graph.h"
+#include "../core/layers.h"
+#include "../core/rng.h"
+#include "../train/images.h"
+#include "../train/trainer.h"
+
+/* The family's terms, by index in the plan's loss names (pt: ebgan with a code layer). */
+enum { GAN_LOSS_D, GAN_LOSS_G, GAN_LOSS_D_REAL, GAN_LOSS_D_FAKE, GAN_LOSS_PT };
+
+/* Purposes of the family's random streams (low byte; the draw goes above). */
+enum { GAN_STREAM_NOISE = DLX_STREAM_USER + 1, GAN_STREAM_REAL = DLX_STREAM_USER + 2, GAN_STREAM_TEST = DLX_STREAM_USER + 3 };
+
+typedef enum { GAN_DATA_RING, GAN_DATA_IMAGES } gan_data;
+typedef enum { GAN_LOSS_BCE, GAN_LOSS_EBGAN } gan_loss_kind;
+
+#define GAN_GRID 10 /* samples per row and column of an image grid */
+
+typedef struct gan_replica {
+    dlx_node *z, *x;
+    dlx_node *fake;                 /* G(z) in the data's shape, as D sees it */
+    dlx_node *loss[DLX_LOSSES_MAX]; /* the terms, then train.losses */
+    uint32_t *idx;                  /* image rows of the feed */
+    float *labels;
+} gan_replica;
+
+typedef struct gan {
+    dlx_train_cfg tc;
+    int64_t nz;
+    gan_data data;
+    int64_t modes, samples, test_samples; /* ring; test_samples: the evaluation's G batch */
+    double radius, std;
+    dlx_images im;                        /* images */
+    int64_t x_dim[3];                     /* one sample: (2) or (c, h, w) */
+    int x_ndim;
+    int64_t x_numel;
+    gan_loss_kind loss;
+    double margin, pt_weight, collapse_std;
+    const char *code_layer; /* ebgan: the disc layer whose output is the code (NULL: no pt) */
+    dlx_loc code_loc;
+    int n_terms;
+    int64_t shard_batch;
+    bool uses_fake[DLX_LOSSES_MAX]; /* loss l depends on G(z) (the collapse test reads it) */
+    dlx_replicas reps;
+    gan_replica rep[DLX_REPLICAS_MAX];
+    dlx_layers_out gen_info, disc_info; /* replica 0's, for the layer table */
+    dlx_graph *eval_g;                  /* G alone at test_samples, inference */
+    dlx_node *eval_z, *eval_out;
+} gan;
+
+/* gan.c */
+uint64_t dlx_gan_draw_stream(int purpose, int64_t step, int u, int rep, int k);
+void dlx_gan_fill_normal(float *z, int64_t n, uint64_t seed, uint64_t stream);
+dlx_shape dlx_gan_x_shape(const gan *c, int64_t batch);
+
+/* gan_ring.c */
+int dlx_gan_ring_read(dlx_spec_node *d, gan *c, dlx_err *err);
+void dlx_gan_ring_fill(const gan *c, float *x, int64_t n, uint64_t seed, uint64_t stream);
+void dlx_gan_ring_score(const gan *c, const float *pts, int64_t n, dlx_results *res);
+int dlx_gan_ring_finish(dlx_model *m, gan *c, dlx_err *err);
+
+/* gan_images.c */
+int dlx_gan_images_feed_alloc(gan *c, dlx_err *err);
+void dlx_gan_images_score(const gan *c, const float *x, int64_t n, dlx_results *res);
+int dlx_gan_images_grid(dlx_model *m, gan *c, dlx_err *err);
+bool dlx_gan_diverged(void *user, int u, char *why, size_t why_size);
+bool dlx_gan_depends(const dlx_graph *g, const dlx_node *top, const dlx_node *on);
+
+/* gan_ebgan.c: the terms into loss[] from D's reconstructions of x and G(z)
+ * and (NULL without a code layer) the codes of G(z). */
+int dlx_gan_ebgan_losses(dlx_graph *g, const gan *c, dlx_node *x, dlx_node *rec_real, dlx_node *fake,
+                         dlx_node *rec_fake, dlx_node *code, dlx_node **loss, dlx_err *err);
+
+#endif
