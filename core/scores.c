@@ -209,7 +209,7 @@ int dlx_frechet_distance(const dlx_moments *a, const dlx_moments *b, double *fd,
         double e = a->mean[i] - b->mean[i];
         dm += e * e;
     }
-    *fd = dm + tr - 2.0 * tr_sqrt;
+    *fd = fmax(dm + tr - 2.0 * tr_sqrt, 0.0); /* a squared distance: rounding makes no negative one */
 out:
     free(v);
     free(r);

@@ -19,7 +19,8 @@
  * by LAPACK dsyevd, R = V sqrt(L) V', and Tr (S1 S2)^(1/2) = Tr (R S2 R)^(1/2)
  * = sum sqrt(eig(R S2 R)) (R S2 R is symmetric positive semi-definite, so
  * one more dsyevd); eigenvalues that rounding makes slightly negative count
- * as 0, as is standard.
+ * as 0, as is standard, and a distance that rounding makes slightly
+ * negative (a set against itself) is 0.
  */
 #ifndef DLX_SCORES_H
 #define DLX_SCORES_H

@@ -1,6 +1,6 @@
 /* Sample scores through a dlx classifier (models/classifier_score.h): the
  * checkpoints it refuses, and end to end on real MNIST (skipped without
- * datasets/data/mnist): a small MLP trained for 2 epochs scores real test
+ * datasets/data/mnist): LeNet-5 trained for one epoch scores real test
  * digits near the top of the inception score and uniform noise near its
  * bottom, and the Fréchet distance tells noise from digits. */
 #include <check.h>
@@ -258,20 +258,20 @@ static bool have_mnist(char *dir, size_t n)
     return access(probe, R_OK) == 0;
 }
 
-/* Train the small MLP into g_tmp; its checkpoint path into ckpt. */
-static void train_mlp(const char *dir, char *ckpt, size_t n)
+/* Train configs/lenet5.yaml for one epoch into g_tmp (about 3 s); its
+ * checkpoint path into ckpt. */
+static void train_lenet5(const char *dir, char *ckpt, size_t n)
 {
-    char text[2048];
-    snprintf(text, sizeof text,
-             "version: 1\nseed: 1\nmodel:\n  kind: classifier\n  layers:\n    - {type: flatten}\n"
-             "    - {type: linear, units: 128, activation: relu}\n    - {type: linear, units: 64, activation: relu}\n"
-             "    - {type: linear, units: 10}\n"
-             "data: {dataset: mnist, dir: '%s', mean: 0.1307, std: 0.3081, test_limit: 500}\n"
-             "train: {epochs: 3, batch: 64, save: end, optimizer: {type: sgd, lr: 0.05, momentum: 0.9}}\n",
-             dir);
+    char path[1100];
+    snprintf(path, sizeof path, "%s/configs/lenet5.yaml", src_dir());
     dlx_spec *spec;
     dlx_err err;
-    ck_assert_int_eq(dlx_spec_load_string(text, "score_mlp.yaml", &spec, &err), 0);
+    ck_assert_int_eq(dlx_spec_load_file(path, &spec, &err), 0);
+    const char *set[] = {"train.epochs=1", "train.save=end", "data.test_limit=500"};
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(dlx_spec_set(spec, set[i], &err), 0);
+    snprintf(path, sizeof path, "data.dir=%s", dir);
+    ck_assert_int_eq(dlx_spec_set(spec, path, &err), 0);
     dlx_model *m;
     int rc = dlx_model_create(spec, g_tmp, NULL, &m, &err);
     ck_assert_msg(rc == 0, "%s", err.msg);
@@ -301,7 +301,7 @@ START_TEST(test_mnist_end_to_end)
         fprintf(stderr, "sample_score: real MNIST missing, end-to-end test skipped\n");
         return;
     }
-    train_mlp(dir, ckpt, sizeof ckpt);
+    train_lenet5(dir, ckpt, sizeof ckpt);
     dlx_clf_scorer *s;
     dlx_err err;
     int rc = dlx_clf_scorer_open(ckpt, 0, &s, &err);
@@ -312,7 +312,8 @@ START_TEST(test_mnist_end_to_end)
     ck_assert_int_eq(in.h, 28);
     ck_assert_int_eq(in.in_w, 28);
     ck_assert_int_eq(in.classes, 10);
-    ck_assert_int_eq(in.features, 64);
+    ck_assert_int_eq(in.features, 84);
+    enum { D = 84 };
     int64_t nt;
     ck_assert_int_eq(dlx_clf_scorer_test_size(s, &nt, &err), 0);
     ck_assert_int_eq(nt, 10000);
@@ -332,7 +333,7 @@ START_TEST(test_mnist_end_to_end)
     /* the caller's path gives what the dataset's path gives */
     double *lp1 = malloc((size_t)N * 10 * sizeof *lp1), *lp2 = malloc((size_t)N * 10 * sizeof *lp2);
     double *pr = malloc((size_t)N * 10 * sizeof *pr);
-    float *f1 = malloc((size_t)N * 64 * sizeof *f1), *f2 = malloc((size_t)N * 64 * sizeof *f2);
+    float *f1 = malloc((size_t)N * D * sizeof *f1), *f2 = malloc((size_t)N * D * sizeof *f2);
     float *labels = malloc(N * sizeof *labels);
     ck_assert_int_eq(dlx_clf_scorer_run(s, img, N, 1, 28, 28, pr, lp1, f1, &err), 0);
     ck_assert_int_eq(dlx_clf_scorer_run_test(s, 0, N, lp2, f2, labels, &err), 0);
@@ -362,12 +363,12 @@ START_TEST(test_mnist_end_to_end)
     /* two disjoint halves of the test split: even and odd samples, and the
      * first and the second 5,000 (MNIST's test set puts different writers
      * in each, so those differ more) */
-    float *fa = malloc((size_t)10000 * 64 * sizeof *fa), *fb = malloc((size_t)10000 * 64 * sizeof *fb);
+    float *fa = malloc((size_t)10000 * D * sizeof *fa), *fb = malloc((size_t)10000 * D * sizeof *fb);
     ck_assert_int_eq(dlx_clf_scorer_run_test(s, 0, 10000, NULL, fa, NULL, &err), 0);
     for (int i = 0; i < 10000; i++)
-        memcpy(fb + (size_t)(i % 2 * 5000 + i / 2) * 64, fa + (size_t)i * 64, 64 * sizeof *fa);
-    double halves = fd_of(fb, 5000, fb + 5000 * 64, 5000, 64);
-    double first_second = fd_of(fa, 5000, fa + 5000 * 64, 5000, 64);
+        memcpy(fb + (size_t)(i % 2 * 5000 + i / 2) * D, fa + (size_t)i * D, D * sizeof *fa);
+    double halves = fd_of(fb, 5000, fb + 5000 * D, 5000, D);
+    double first_second = fd_of(fa, 5000, fa + 5000 * D, 5000, D);
     fprintf(stderr,
             "sample_score: %d/%d right; real digits IS %.3f I' %.3f I'^2 %.3f FD %.3f; noise IS %.3f I' %.3f "
             "FD %.3f; test halves FD %.3f (even/odd), %.3f (first/second 5000); paths differ by %.2g in log p\n",
