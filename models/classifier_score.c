@@ -2,7 +2,6 @@
  * and the reasons it lives in models/ in classifier_score.h). */
 #include "classifier_score.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
