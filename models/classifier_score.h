@@ -54,6 +54,13 @@
  *   dlx_clf_scorer_close(s);                // at destroy
  *
  * or, once only, dlx_score_samples(path, imgs, n, c, h, w, 0, &sc, err).
+ * A flat (n, 784) generator output is the same memory as (n, 1, 28, 28).
+ * What to expect (tests/test_sample_score.c, configs/lenet5.yaml trained
+ * one epoch, 97.7 % test accuracy, against the 10,000 test digits): 1,000
+ * real test digits IS 9.04, I' 8.72, FD 2.39 (all 10,000: IS 9.20, FD 0);
+ * 1,000 images of uniform noise IS 1.07, I' 0.07, FD 213; the even and the
+ * odd test digits FD 0.70 from each other. Scores from another classifier
+ * are not comparable: name the classifier with the numbers.
  * The scorer is not thread-safe (one graph); nothing here prints or exits.
  */
 #ifndef DLX_CLASSIFIER_SCORE_H
