@@ -26,6 +26,8 @@ Suite *ops_elementwise_suite(void);
 Suite *ops_reduce_suite(void);
 Suite *conv_transpose_suite(void);
 Suite *batchnorm_suite(void);
+Suite *scores_suite(void);
+Suite *sample_score_suite(void);
 
 static const struct {
     const char *name;
@@ -41,6 +43,8 @@ static const struct {
     {"ops_reduce", ops_reduce_suite},
     {"conv_transpose", conv_transpose_suite},
     {"batchnorm", batchnorm_suite},
+    {"scores", scores_suite},
+    {"sample_score", sample_score_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 
