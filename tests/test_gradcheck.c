@@ -210,6 +210,24 @@ START_TEST(test_weighted_sum)
 }
 END_TEST
 
+/* codes (1, 0), (0, 1), (1, 1): squared cosines 0, 1/2, 1/2, each pair twice
+ * over N (N - 1) = 6 -> 1/3; scaling a code changes nothing */
+START_TEST(test_pulling_away)
+{
+    env e;
+    env_open(&e, 760);
+    dlx_node *s = inp(&e, "s", dlx_shape_2d(3, 2), true);
+    dlx_node *f = op(&e, "pulling_away", &s, 1, NULL);
+    compile_fill(&e, 0);
+    const float codes[6] = {1, 0, 0, 3, 2, 2};
+    memcpy(s->out.data, codes, sizeof codes);
+    dlx_graph_forward(e.g, &k_eval);
+    ck_assert_float_eq_tol(f->out.data[0], 1.0f / 3.0f, 1e-6f);
+    check_ok(&e, f, &k_eval, "pulling_away on known codes");
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(test_concat)
 {
     {
@@ -592,6 +610,7 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, test_reshape);
     tcase_add_test(tc, test_add);
     tcase_add_test(tc, test_weighted_sum);
+    tcase_add_test(tc, test_pulling_away);
     tcase_add_test(tc, test_concat);
     tcase_add_test(tc, test_softmax_xent);
     tcase_add_test(tc, test_shrink);
