@@ -30,6 +30,7 @@ int cli_load_spec(const char *path, const char *const *sets, int n_sets, dlx_spe
 int cli_run_gnuplot(const char *cmd, const char *script, const char *png);
 int cmd_reproduce(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
+int cmd_sample(int argc, char **argv);
 
 /* Print "dlx: <formatted error>" to stderr and return the exit status for it. */
 int cli_fail(const dlx_err *err);

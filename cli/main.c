@@ -56,6 +56,24 @@ static const dlx_command k_commands[] = {
      "every series with its length and last value.\n"
      "\n"
      "example: dlx inspect runs/lenet5/checkpoint.h5\n"},
+    {"sample", cmd_sample, "draw a grid of samples from a generative model's checkpoint",
+     "usage: dlx sample CHECKPOINT --out FILE.png [--grid RxC] [--seed S] [--interpolate] [--zoom Z]\n"
+     "\n"
+     "Rebuilds the model from the spec stored in CHECKPOINT, loads its parameters and\n"
+     "writes a PNG grid of its generator's samples (a gan on images): R rows of C\n"
+     "images, pixels mapped back to [0, 1] through the data's range. The latent vectors\n"
+     "are drawn from the counter-based random stream of the seed: the same seed gives\n"
+     "the same file. Other model kinds (a classifier) have no generator and are refused.\n"
+     "\n"
+     "  --out FILE.png  where the grid goes (required)\n"
+     "  --grid RxC      rows x columns, each from 1 to 64 (default 10x10)\n"
+     "  --seed S        seed of the latent vectors (default: the run's seed)\n"
+     "  --interpolate   each row walks the latent space: a straight line from one random\n"
+     "                  latent vector to another in C evenly spaced steps, both ends included\n"
+     "  --zoom Z        each pixel drawn as ZxZ (1 to 8, default 2)\n"
+     "\n"
+     "example: dlx sample runs/dcgan/checkpoint.h5 --grid 10x10 --out samples.png\n"
+     "         dlx sample runs/dcgan/checkpoint.h5 --grid 8x10 --interpolate --seed 7 --out walk.png\n"},
     {"plot", cmd_plot, "draw metric curves of a run with gnuplot",
      "usage: dlx plot METRICS.h5 [--out PNG] [--series NAME,NAME...]\n"
      "\n"

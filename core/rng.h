@@ -17,6 +17,7 @@ enum {
     DLX_STREAM_DROPOUT = 3, /* dropout masks (+ node index) */
     DLX_STREAM_AUGMENT = 4,
     DLX_STREAM_SAMPLE = 5,
+    DLX_STREAM_LATENT = 6,  /* dlx sample's latent vectors */
     DLX_STREAM_USER = 16, /* first stream free for model families */
 };
 

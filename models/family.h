@@ -28,6 +28,12 @@ struct dlx_gradcheck_opts;
 struct dlx_gradcheck_report;
 struct dlx_images;
 
+/* What a family's generator takes and gives (dlx_family.sample). */
+typedef struct dlx_sample_shape {
+    int64_t nz;  /* one latent vector's size */
+    int c, h, w; /* one image's shape */
+} dlx_sample_shape;
+
 typedef struct dlx_family {
     const char *name;
     const char *help;
@@ -54,6 +60,11 @@ typedef struct dlx_family {
      * loaded, for a measure that must see the very inputs training saw (the
      * landscape sweep's Hessian). */
     int (*train_images)(dlx_model *m, const struct dlx_images **im, dlx_err *err);
+    /* Optional (NULL: the family has no generator). For `dlx sample`, which
+     * draws the latent vectors: with z NULL, only *shape; else the generator
+     * on n latent vectors z (n x shape->nz) into x (n images of c*h*w, planar),
+     * pixel values in [0, 1] whatever the data's range. */
+    int (*sample)(dlx_model *m, const float *z, int64_t n, float *x, dlx_sample_shape *shape, dlx_err *err);
 } dlx_family;
 
 #endif

@@ -588,4 +588,5 @@ const dlx_family dlx_family_gan = {
     .train = gan_train,
     .evaluate = gan_evaluate,
     .gradcheck = gan_gradcheck,
+    .sample = dlx_gan_sample,
 };

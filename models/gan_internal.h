@@ -1,6 +1,7 @@
 /* The gan family's parts (models/gan.c: spec, graphs, training; gan_ring.c:
  * the ring of Gaussians; gan_images.c: MNIST-like images, sample grids and
- * the collapse test; gan_ebgan.c: the energy-based losses). */
+ * the collapse test; gan_ebgan.c: the energy-based losses; gan_sample.c:
+ * the generator for `dlx sample`). */
 #ifndef DLX_GAN_INTERNAL_H
 #define DLX_GAN_INTERNAL_H
 
@@ -73,6 +74,10 @@ void dlx_gan_images_score(const gan *c, const float *x, int64_t n, dlx_results *
 int dlx_gan_images_grid(dlx_model *m, gan *c, dlx_err *err);
 bool dlx_gan_diverged(void *user, int u, char *why, size_t why_size);
 bool dlx_gan_depends(const dlx_graph *g, const dlx_node *top, const dlx_node *on);
+
+/* gan_sample.c: dlx_family.sample (images only) */
+struct dlx_sample_shape;
+int dlx_gan_sample(dlx_model *m, const float *z, int64_t n, float *x, struct dlx_sample_shape *shape, dlx_err *err);
 
 /* gan_ebgan.c: the terms into loss[] from D's reconstructions of x and G(z)
  * and (NULL without a code layer) the codes of G(z). */

@@ -26,6 +26,10 @@
 #               ebgan keys misplaced, a missing code layer: exit 2 at the
 #               line; a collapsed generator stops with the step, the last
 #               good checkpoint intact
+#   gan_sample  dlx sample on a tiny image GAN's checkpoint: a PNG grid of the
+#               size --grid and --zoom give, the same seed the same file, another
+#               seed another; --interpolate; a classifier's and a ring GAN's
+#               checkpoints refused; bad arguments exit 2, a missing file 1
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
@@ -299,12 +303,67 @@ case_gan_images_errors() {
     grep -qF "before any checkpoint was written" out.txt || fail "the collapse message says no checkpoint was written"
 }
 
+# png_size FILE: "WIDTHxHEIGHT" from the IHDR chunk of a PNG (bytes 16..23, big-endian).
+png_size() {
+    [ "$(head -c 8 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = "89504e470d0a1a0a" ] || { echo "not-a-png"; return; }
+    od -An -tu1 -j16 -N8 "$1" | awk '{ printf "%dx%d\n", (($1 * 256 + $2) * 256 + $3) * 256 + $4, (($5 * 256 + $6) * 256 + $7) * 256 + $8 }'
+}
+
+case_gan_sample() {
+    have_mnist
+    local ck=ig/checkpoint.h5 s
+    check "an image GAN trains (MNIST padded to 32)" 0 '"step":16' "$DLX" train "$IG" --out ig --json --quiet
+    # a 32x32 tile drawn 2x2 is 64 pixels, plus a 1-pixel border each: C * 65 + 1 by R * 65 + 1
+    check "sample a 3x5 grid" 0 "wrote a.png: 3x5 samples of the generator (step 16, seed 3)" \
+        "$DLX" sample "$ck" --grid 3x5 --out a.png
+    s=$(png_size a.png)
+    [ "$s" = 326x196 ] || fail "a 3x5 grid of 32x32 tiles at zoom 2 is 326x196 pixels, got $s"
+    check "sample the same grid again" 0 "wrote" "$DLX" sample "$ck" --grid 3x5 --out b.png --seed 3
+    cmp -s a.png b.png || fail "the same seed (the run's, 3) gives the same file"
+    check "sample with another seed" 0 "seed 4)" "$DLX" sample "$ck" --grid 3x5 --out c.png --seed 4
+    cmp -s a.png c.png && fail "another seed gives another file"
+    check "sample at zoom 1" 0 "wrote" "$DLX" sample "$ck" --grid 2x7 --zoom 1 --out z.png
+    s=$(png_size z.png)
+    [ "$s" = 232x67 ] || fail "a 2x7 grid of 32x32 tiles at zoom 1 is 232x67 pixels, got $s"
+    check "sample --interpolate" 0 "each row along a line between two latent vectors" \
+        "$DLX" sample "$ck" --grid 4x8 --interpolate --seed 5 --out i.png
+    s=$(png_size i.png)
+    [ "$s" = 521x261 ] || fail "a 4x8 interpolation grid is 521x261 pixels, got $s"
+    "$DLX" sample "$ck" --grid 4x8 --interpolate --seed 5 --out i2.png >/dev/null 2>&1
+    cmp -s i.png i2.png || fail "--interpolate with the same seed gives the same file"
+    "$DLX" sample "$ck" --grid 4x8 --seed 5 --out g.png >/dev/null 2>&1
+    cmp -s i.png g.png && fail "--interpolate draws another grid than independent samples"
+    check "sample the 1x1 and 64x64 extremes" 0 "wrote" "$DLX" sample "$ck" --grid 1x1 --out one.png
+    [ "$(png_size one.png)" = 66x66 ] || fail "a 1x1 grid is 66x66 pixels, got $(png_size one.png)"
+    check "sample a 64x64 grid" 0 "64x64 samples" "$DLX" sample "$ck" --grid 64x64 --zoom 1 --out big.png
+    # refused: what has no generator, bad arguments, missing files
+    check "a classifier checkpoint has no generator" 2 "model kind 'classifier' has no generator" \
+        "$DLX" sample "$SRC/tests/data/compat/resume_v1_step5/checkpoint.h5" --out x.png
+    check "a ring GAN trains (2 steps)" 0 '"step":2' "$DLX" train "$GAN" --set train.epochs=1 \
+        --set data.samples=512 --out ring --json --quiet
+    check "a ring GAN's samples are no images" 2 "generates points of the plane" \
+        "$DLX" sample ring/checkpoint.h5 --out x.png
+    for s in 0x3 3x0 65x2 2x65 10 10x 10x10x2 x10 -1x2 ' 2x2'; do
+        check "--grid '$s' is refused" 2 "--grid: expected ROWSxCOLS" "$DLX" sample "$ck" --grid "$s" --out x.png
+    done
+    check "--out is required" 2 "missing --out FILE.png" "$DLX" sample "$ck"
+    check "a checkpoint is required" 2 "dlx sample: missing CHECKPOINT" "$DLX" sample --out x.png
+    check "--seed must be a number" 2 "--seed: expected a number" "$DLX" sample "$ck" --out x.png --seed -1
+    check "--zoom 9 is refused" 2 "--zoom: expected a number from 1 to 8" "$DLX" sample "$ck" --out x.png --zoom 9
+    check "an unknown option" 2 "unknown or incomplete option '--bogus'" "$DLX" sample "$ck" --out x.png --bogus
+    [ -e x.png ] && fail "no file is written when the arguments are refused"
+    check "a missing checkpoint exits 1" 1 "no-such.h5" "$DLX" sample no-such.h5 --out x.png
+    printf 'not hdf5' >corrupt.h5
+    check "a corrupt checkpoint exits 1" 1 "corrupt.h5" "$DLX" sample corrupt.h5 --out x.png
+    check "an unwritable --out exits 1" 1 "no-dir/x.png" "$DLX" sample "$ck" --out no-dir/x.png
+}
+
 case $CASE in
 compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck | gan_images | gan_images_resume | \
-    gan_images_threads | gan_images_errors) "case_$CASE" ;;
+    gan_images_threads | gan_images_errors | gan_sample) "case_$CASE" ;;
 *)
     echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gan_losses gradcheck" \
-        "gan_images gan_images_resume gan_images_threads gan_images_errors)" >&2
+        "gan_images gan_images_resume gan_images_threads gan_images_errors gan_sample)" >&2
     exit 2
     ;;
 esac

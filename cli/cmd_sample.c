@@ -1,0 +1,177 @@
+/* dlx sample CHECKPOINT --grid RxC --out FILE.png [--seed S] [--interpolate] [--zoom Z]
+ *
+ * The command draws the latent vectors (from the counter-based stream
+ * DLX_STREAM_LATENT of the seed: the same seed, the same bits); the family's
+ * sample callback (models/family.h) turns them into images. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/h5io.h"
+#include "../core/png.h"
+#include "../core/rng.h"
+#include "../experiments/registry.h"
+#include "cli.h"
+
+#define GRID_MAX 64
+
+typedef struct sample_args {
+    const char *ckpt, *out;
+    int rows, cols, zoom;
+    bool interpolate, has_seed;
+    uint64_t seed;
+} sample_args;
+
+/* "RxC" with 1 <= R, C <= GRID_MAX. */
+static bool parse_grid(const char *s, int *rows, int *cols)
+{
+    char *end;
+    if (*s < '0' || *s > '9')
+        return false;
+    long r = strtol(s, &end, 10);
+    if (*end != 'x' || end[1] < '0' || end[1] > '9')
+        return false;
+    long c = strtol(end + 1, &end, 10);
+    if (*end || r < 1 || r > GRID_MAX || c < 1 || c > GRID_MAX)
+        return false;
+    *rows = (int)r, *cols = (int)c;
+    return true;
+}
+
+/* 0, or the usage error's exit status (2, printed). */
+static int parse_args(int argc, char **argv, sample_args *a)
+{
+    *a = (sample_args){.rows = 10, .cols = 10, .zoom = 2};
+    for (int i = 1; i < argc; i++) {
+        const char *s = argv[i];
+        const bool has_next = i + 1 < argc;
+        char *end;
+        if (strcmp(s, "--grid") == 0 && has_next) {
+            if (!parse_grid(argv[++i], &a->rows, &a->cols))
+                return cli_usage_error("sample", "--grid: expected ROWSxCOLS with each from 1 to %d (e.g. 10x10), "
+                                       "got '%s'", GRID_MAX, argv[i]);
+        } else if (strcmp(s, "--out") == 0 && has_next) {
+            a->out = argv[++i];
+        } else if (strcmp(s, "--seed") == 0 && has_next) {
+            const char *v = argv[++i];
+            unsigned long long x = strtoull(v, &end, 10);
+            if (*v < '0' || *v > '9' || *end || x > INT64_MAX)
+                return cli_usage_error("sample", "--seed: expected a number from 0 to %" PRId64 ", got '%s'",
+                                       INT64_MAX, v);
+            a->seed = x, a->has_seed = true;
+        } else if (strcmp(s, "--zoom") == 0 && has_next) {
+            long z = strtol(argv[++i], &end, 10);
+            if (*end || z < 1 || z > 8)
+                return cli_usage_error("sample", "--zoom: expected a number from 1 to 8, got '%s'", argv[i]);
+            a->zoom = (int)z;
+        } else if (strcmp(s, "--interpolate") == 0) {
+            a->interpolate = true;
+        } else if (s[0] == '-') {
+            return cli_usage_error("sample", "unknown or incomplete option '%s'", s);
+        } else if (!a->ckpt) {
+            a->ckpt = s;
+        } else {
+            return cli_usage_error("sample", "more than one checkpoint given ('%s' and '%s')", a->ckpt, s);
+        }
+    }
+    if (!a->ckpt)
+        return cli_usage_error("sample", "missing CHECKPOINT (e.g. runs/dcgan/checkpoint.h5)");
+    if (!a->out)
+        return cli_usage_error("sample", "missing --out FILE.png");
+    return 0;
+}
+
+/* The latent vectors, rows * cols of nz, into z (and 2 * nz more of scratch
+ * after them): independent draws, or with --interpolate one pair (z_a, z_b)
+ * per row and the row's cols points evenly along the segment from z_a to z_b
+ * (both ends included). */
+static void draw_latents(const sample_args *a, uint64_t seed, int64_t nz, float *z)
+{
+    const int64_t n = (int64_t)a->rows * a->cols;
+    dlx_rng r;
+    dlx_rng_init(&r, seed, DLX_STREAM_LATENT);
+    if (!a->interpolate) {
+        for (int64_t i = 0; i < n * nz; i++)
+            z[i] = dlx_rng_normal(&r);
+        return;
+    }
+    float *ab = z + n * nz;
+    for (int row = 0; row < a->rows; row++) {
+        for (int64_t i = 0; i < 2 * nz; i++)
+            ab[i] = dlx_rng_normal(&r);
+        for (int j = 0; j < a->cols; j++) {
+            float t = a->cols > 1 ? (float)j / (float)(a->cols - 1) : 0.0f;
+            float *out = z + ((int64_t)row * a->cols + j) * nz;
+            for (int64_t i = 0; i < nz; i++)
+                out[i] = (1.0f - t) * ab[i] + t * ab[nz + i]; /* exact at both ends */
+        }
+    }
+}
+
+/* A checkpoint whose family has no generator is refused before the model is
+ * built (a classifier would load its data for nothing). */
+static int check_family(const char *ckpt, dlx_err *err)
+{
+    dlx_ckpt_meta meta;
+    char family[64];
+    int rc = dlx_ckpt_read_meta(ckpt, &meta, family, sizeof family, err);
+    if (rc)
+        return rc;
+    free((char *)meta.spec_text);
+    const dlx_family *f = dlx_family_find(family);
+    if (!f || f->sample)
+        return 0; /* an unknown kind: creating the model says so */
+    char with[256] = "";
+    size_t used = 0;
+    for (int i = 0; (f = dlx_family_at(i)) && used < sizeof with; i++)
+        if (f->sample)
+            used += (size_t)snprintf(with + used, sizeof with - used, "%s%s", used ? ", " : "", f->name);
+    return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(ckpt),
+                        "model kind '%s' has no generator: dlx sample draws from the generator of a %s checkpoint",
+                        family, with);
+}
+
+static int write_samples(dlx_model *m, const sample_args *a, uint64_t seed, dlx_err *err)
+{
+    dlx_sample_shape sh;
+    int rc = m->family->sample(m, NULL, 0, NULL, &sh, err);
+    if (rc)
+        return rc;
+    const int64_t n = (int64_t)a->rows * a->cols, per = (int64_t)sh.c * sh.h * sh.w;
+    float *z = malloc((size_t)((n + 2) * sh.nz) * sizeof *z), *x = malloc((size_t)(n * per) * sizeof *x);
+    if (!z || !x)
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for %" PRId64 " samples", n);
+    if (!rc) {
+        draw_latents(a, seed, sh.nz, z);
+        rc = m->family->sample(m, z, n, x, &sh, err);
+    }
+    const dlx_grid g = {.rows = a->rows, .cols = a->cols, .c = sh.c, .h = sh.h, .w = sh.w, .zoom = a->zoom,
+                        .lo = 0.0f, .hi = 1.0f};
+    if (!rc) rc = dlx_png_write_grid(a->out, &g, x, (int)n, err);
+    free(z);
+    free(x);
+    return rc;
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    sample_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc;
+    dlx_err err;
+    dlx_err_clear(&err);
+    dlx_model *m;
+    if (check_family(a.ckpt, &err) || dlx_model_from_checkpoint(a.ckpt, NULL, &m, &err))
+        return cli_fail(&err);
+    const uint64_t seed = a.has_seed ? a.seed : m->seed;
+    rc = write_samples(m, &a, seed, &err);
+    if (rc)
+        rc = cli_fail(&err);
+    else
+        printf("wrote %s: %dx%d samples of the generator (step %" PRId64 ", seed %" PRIu64 ")%s\n", a.out, a.rows,
+               a.cols, m->step, seed, a.interpolate ? ", each row along a line between two latent vectors" : "");
+    dlx_model_destroy(m);
+    return rc;
+}
