@@ -28,8 +28,9 @@
 #               good checkpoint intact
 #   gan_images_score  model.score with a tiny classifier: the scores in
 #               --json and metrics.h5 every epoch, the final ones and dlx
-#               eval's, resume bit-exact with scoring on; a missing or wrong
-#               classifier, unknown keys, the ring and a size mismatch refused
+#               eval's, resume and 1 or 2 threads bit-exact with scoring on;
+#               a missing or wrong classifier, unknown keys, the ring and a
+#               size mismatch refused
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
@@ -330,6 +331,11 @@ case_gan_images_score() {
     check "scored EBGAN --resume" 0 '"final_frechet":' "$DLX" train "$EB" "${s[@]}" --set "$sc" --out split \
         --resume --json --quiet
     same "scored EBGAN stopped at 11 + resumed == straight" straight split
+    check "scored EBGAN on 1 thread" 0 '"final_frechet":' "$DLX" train "$EB" "${s[@]}" --set "$sc" --out t1 \
+        --threads 1 --json --quiet
+    check "scored EBGAN on 2 threads" 0 '"final_frechet":' "$DLX" train "$EB" "${s[@]}" --set "$sc" --out t2 \
+        --threads 2 --json --quiet
+    same "scored EBGAN: 1 thread == 2 threads" t1 t2
     [ "$(json_field final_inception_score out.txt)" = "$is" ] || fail "the resumed run's final score is the straight one's"
     check "a missing classifier checkpoint" 1 "nope/checkpoint.h5" "$DLX" train "$EB" \
         --set 'model.score={classifier: nope/checkpoint.h5}' --out e
