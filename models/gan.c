@@ -12,6 +12,8 @@
  *     pt_weight: 0.1             # ebgan: the pulling-away term's weight in g_loss (0: none)
  *     code_layer: NAME           # ebgan: the disc layer whose output is the code of the pt
  *     collapse_std: 1.0e-4       # stop when G's batch has a mean per-value std below this (0: never)
+ *     score: {classifier: PATH/checkpoint.h5, samples: 1000, final_samples: 10000}
+ *                                # images: sample-quality scores (models/gan_score.c)
  *     networks:
  *       gen:  {layers: [...]}    # z -> a sample: (N, 2), or (N, C, H, W) / (N, C*H*W) for images
  *       disc: {layers: [...]}    # a sample -> one logit (gan), or its reconstruction (ebgan)
@@ -37,7 +39,9 @@
  * counts the modes that hold at least a quarter of their fair share of
  * high-quality points; samples.png shows the points over the modes. On
  * images: a 10x10 grid of G's samples under fixed noise every evaluation
- * (samples_epoch<k>.png, the last also samples.png) and `sample_std`.
+ * (samples_epoch<k>.png, the last also samples.png) and `sample_std`;
+ * with model.score, the inception score, I', I'^2 and the Fréchet distance
+ * under a dlx classifier (models/gan_score.c).
  */
 #include <math.h>
 #include <stdio.h>
@@ -50,7 +54,7 @@
 #include "gan_internal.h"
 
 static const char *const k_model_keys[] = {"kind",      "noise",      "networks",     "loss", "margin",
-                                           "pt_weight", "code_layer", "collapse_std", NULL};
+                                           "pt_weight", "code_layer", "collapse_std", "score", NULL};
 static const char *const k_noise_keys[] = {"dim", NULL};
 static const char *const k_network_keys[] = {"layers", NULL};
 static const char *const k_loss_kinds[] = {"gan", "ebgan", NULL};
@@ -149,6 +153,7 @@ static int read_spec(dlx_model *m, gan *c, dlx_err *err)
     if (!rc) rc = read_loss(model, c, err);
     if (!rc) rc = read_networks(model, err);
     if (!rc) rc = read_data(root, c, err);
+    if (!rc) rc = dlx_gan_score_read(model, c, err);
     if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 256, .composes = true},
                                      c->code_layer ? k_losses_pt : k_losses, &c->tc, &m->plan, err);
     if (rc)
@@ -317,17 +322,19 @@ static int build_replica(void *user, int k, dlx_graph **g, dlx_err *err)
     return rc;
 }
 
-static int build_eval(dlx_model *m, gan *c, dlx_err *err)
+/* G alone on n samples of z, in inference mode (batch norm on its running statistics). */
+int dlx_gan_build_sampler(dlx_model *m, int64_t n, dlx_graph **g, dlx_node **z, dlx_node **out, dlx_err *err)
 {
-    c->eval_g = dlx_graph_create(&m->params);
-    if (!c->eval_g)
+    const gan *c = m->impl;
+    *g = dlx_graph_create(&m->params);
+    if (!*g)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    c->eval_g->inference = true;
+    (*g)->inference = true;
     dlx_layers_out lo = {0};
-    c->eval_z = dlx_graph_input(c->eval_g, "z", dlx_shape_2d(c->test_samples, c->nz), false, err);
-    int rc = c->eval_z ? build_gen(m, c->eval_g, c->eval_z, &lo, &c->eval_out, err) : err->code;
+    *z = dlx_graph_input(*g, "z", dlx_shape_2d(n, c->nz), false, err);
+    int rc = *z ? build_gen(m, *g, *z, &lo, out, err) : err->code;
     free(lo.info);
-    if (!rc) rc = dlx_graph_compile(c->eval_g, 0, err);
+    if (!rc) rc = dlx_graph_compile(*g, 0, err);
     return rc;
 }
 
@@ -356,6 +363,7 @@ static void gan_destroy(dlx_model *m)
         return;
     dlx_replicas_free(&c->reps);
     dlx_graph_destroy(c->eval_g);
+    dlx_gan_score_free(c);
     for (int k = 0; k < DLX_REPLICAS_MAX; k++) {
         free(c->rep[k].idx);
         free(c->rep[k].labels);
@@ -395,7 +403,8 @@ static int gan_create(dlx_model *m, dlx_err *err)
     dlx_replicas_init(&c->reps, &m->params, c->tc.shards, threads);
     double data_bytes = c->data == GAN_DATA_IMAGES ? dlx_images_bytes(&c->im) : 0.0;
     rc = dlx_replicas_build(&c->reps, m, data_bytes, build_replica, m, err);
-    if (!rc) rc = build_eval(m, c, err);
+    if (!rc) rc = dlx_gan_build_sampler(m, c->test_samples, &c->eval_g, &c->eval_z, &c->eval_out, err);
+    if (!rc && c->score_path) rc = dlx_gan_score_open(m, c, err);
     if (rc)
         return rc;
     /* which losses see G(z): the collapse test reads it after their updates only */
@@ -463,13 +472,15 @@ static void generate_test(const dlx_model *m, gan *c)
     dlx_graph_forward(c->eval_g, &ctx);
 }
 
-static void score(dlx_model *m, gan *c, dlx_results *res)
+/* final: the last evaluation of training, or dlx eval (model.score's final_samples) */
+static int score(dlx_model *m, gan *c, bool final, dlx_results *res, dlx_err *err)
 {
     generate_test(m, c);
     if (c->data == GAN_DATA_RING)
         dlx_gan_ring_score(c, c->eval_out->out.data, c->test_samples, res);
     else
         dlx_gan_images_score(c, c->eval_out->out.data, c->test_samples, res);
+    return c->score_path ? dlx_gan_score_eval(m, c, final, res, err) : 0;
 }
 
 /* The trainer's evaluation: the scores, and on images the epoch's sample grid. */
@@ -477,8 +488,8 @@ static int gan_eval_test(void *user, dlx_results *res, dlx_err *err)
 {
     dlx_model *m = user;
     gan *c = m->impl;
-    score(m, c, res);
-    return c->data == GAN_DATA_IMAGES ? dlx_gan_images_grid(m, c, err) : 0;
+    int rc = score(m, c, m->epoch >= c->tc.epochs, res, err);
+    return !rc && c->data == GAN_DATA_IMAGES ? dlx_gan_images_grid(m, c, err) : rc;
 }
 
 static int gan_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err)
@@ -490,8 +501,7 @@ static int gan_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_er
                                 : "a gan evaluates samples of its generator: --data does not apply");
     memset(res, 0, sizeof *res);
     dlx_results_set(res, "step", (double)m->step);
-    score(m, m->impl, res);
-    return 0;
+    return score(m, m->impl, true, res, err);
 }
 
 static int gan_finish(void *user, dlx_err *err)

@@ -11,6 +11,7 @@
 #include "../core/graph.h"
 #include "../core/layers.h"
 #include "../core/rng.h"
+#include "classifier_score.h"
 #include "../train/images.h"
 #include "../train/trainer.h"
 
@@ -18,7 +19,8 @@
 enum { GAN_LOSS_D, GAN_LOSS_G, GAN_LOSS_D_REAL, GAN_LOSS_D_FAKE, GAN_LOSS_PT };
 
 /* Purposes of the family's random streams (low byte; the draw goes above). */
-enum { GAN_STREAM_NOISE = DLX_STREAM_USER + 1, GAN_STREAM_REAL = DLX_STREAM_USER + 2, GAN_STREAM_TEST = DLX_STREAM_USER + 3 };
+enum { GAN_STREAM_NOISE = DLX_STREAM_USER + 1, GAN_STREAM_REAL = DLX_STREAM_USER + 2, GAN_STREAM_TEST = DLX_STREAM_USER + 3,
+       GAN_STREAM_SCORE = DLX_STREAM_USER + 4 };
 
 typedef enum { GAN_DATA_RING, GAN_DATA_IMAGES } gan_data;
 typedef enum { GAN_LOSS_BCE, GAN_LOSS_EBGAN } gan_loss_kind;
@@ -55,12 +57,27 @@ typedef struct gan {
     dlx_layers_out gen_info, disc_info; /* replica 0's, for the layer table */
     dlx_graph *eval_g;                  /* G alone at test_samples, inference */
     dlx_node *eval_z, *eval_out;
+    /* model.score (gan_score.c): NULL path = no scores */
+    const char *score_path;
+    dlx_loc score_loc;
+    int64_t score_samples, score_final; /* per evaluation; the last and dlx eval */
+    dlx_clf_scorer *scorer;
+    dlx_graph *score_g; /* G alone at GAN_SCORE_BATCH, inference */
+    dlx_node *score_z, *score_out;
+    float *score_x; /* score_final images in pixel scale */
 } gan;
 
 /* gan.c */
 uint64_t dlx_gan_draw_stream(int purpose, int64_t step, int u, int rep, int k);
 void dlx_gan_fill_normal(float *z, int64_t n, uint64_t seed, uint64_t stream);
 dlx_shape dlx_gan_x_shape(const gan *c, int64_t batch);
+int dlx_gan_build_sampler(dlx_model *m, int64_t n, dlx_graph **g, dlx_node **z, dlx_node **out, dlx_err *err);
+
+/* gan_score.c: model.score, the sample-quality scores of a classifier */
+int dlx_gan_score_read(dlx_spec_node *model, gan *c, dlx_err *err);
+int dlx_gan_score_open(dlx_model *m, gan *c, dlx_err *err);
+int dlx_gan_score_eval(dlx_model *m, gan *c, bool final, dlx_results *res, dlx_err *err);
+void dlx_gan_score_free(gan *c);
 
 /* gan_ring.c */
 int dlx_gan_ring_read(dlx_spec_node *d, gan *c, dlx_err *err);

@@ -30,6 +30,11 @@
 #               size --grid and --zoom give, the same seed the same file, another
 #               seed another; --interpolate; a classifier's and a ring GAN's
 #               checkpoints refused; bad arguments exit 2, a missing file 1
+#   gan_images_score  model.score with a tiny classifier: the scores in
+#               --json and metrics.h5 every epoch, the final ones and dlx
+#               eval's, resume and 1 or 2 threads bit-exact with scoring on;
+#               a missing or wrong classifier, unknown keys, the ring and a
+#               size mismatch refused
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
@@ -358,12 +363,60 @@ case_gan_sample() {
     check "an unwritable --out exits 1" 1 "no-dir/x.png" "$DLX" sample "$ck" --out no-dir/x.png
 }
 
+case_gan_images_score() {
+    have_mnist
+    check "a tiny MNIST classifier" 0 '"test_accuracy":' "$DLX" train "$SRC/tests/data/gan/mnist_clf.yaml" --out clf \
+        --json --quiet
+    local sc='model.score={classifier: clf/checkpoint.h5, samples: 100, final_samples: 300}' s=(--set train.epochs=3) f
+    check "an EBGAN scored by the classifier" 0 '"final_frechet":' "$DLX" train "$EB" "${s[@]}" --set "$sc" \
+        --out straight --json --quiet
+    for f in inception_score iprime iprime_sq frechet final_inception_score final_iprime final_iprime_sq; do
+        grep -qF "\"$f\":" out.txt || fail "--json reports $f"
+    done
+    grep -qF '"final_score_samples":300' out.txt || fail "--json reports final_score_samples 300"
+    local is fin
+    is=$(json_field final_inception_score out.txt)
+    awk -v v="$is" 'BEGIN { exit !(v >= 1 && v <= 10) }' || fail "an inception score in [1, 10]" "got '$is'"
+    "$DLX" inspect straight/metrics.h5 >inspect.txt 2>&1
+    for f in inception_score iprime iprime_sq frechet; do
+        grep -qE "(^|[ /])$f( |$)" inspect.txt || fail "metrics.h5 has the $f series" "$(head -n 20 inspect.txt)"
+    done
+    check "dlx eval scores the generator" 0 "final_inception_score" "$DLX" eval straight/checkpoint.h5
+    fin=$(awk '$1 == "final_inception_score" { print $2 }' out.txt)
+    awk -v a="$fin" -v b="$is" 'BEGIN { d = a - b; exit !(d < 1e-4 * b && -d < 1e-4 * b) }' ||
+        fail "dlx eval's score is training's final one" "eval '$fin', train '$is'"
+    check "scored EBGAN --stop-at 11" 0 "stopped at step 11 of 24" "$DLX" train "$EB" "${s[@]}" --set "$sc" \
+        --out split --stop-at 11
+    check "scored EBGAN --resume" 0 '"final_frechet":' "$DLX" train "$EB" "${s[@]}" --set "$sc" --out split \
+        --resume --json --quiet
+    same "scored EBGAN stopped at 11 + resumed == straight" straight split
+    check "scored EBGAN on 1 thread" 0 '"final_frechet":' "$DLX" train "$EB" "${s[@]}" --set "$sc" --out t1 \
+        --threads 1 --json --quiet
+    check "scored EBGAN on 2 threads" 0 '"final_frechet":' "$DLX" train "$EB" "${s[@]}" --set "$sc" --out t2 \
+        --threads 2 --json --quiet
+    same "scored EBGAN: 1 thread == 2 threads" t1 t2
+    [ "$(json_field final_inception_score out.txt)" = "$is" ] || fail "the resumed run's final score is the straight one's"
+    check "a missing classifier checkpoint" 1 "nope/checkpoint.h5" "$DLX" train "$EB" \
+        --set 'model.score={classifier: nope/checkpoint.h5}' --out e
+    grep -qF "model.score.classifier" out.txt || fail "the message names model.score.classifier" "$(head -n 2 out.txt)"
+    check "a checkpoint of no classifier" 1 "model.score.classifier" "$DLX" train "$EB" \
+        --set 'model.score={classifier: straight/checkpoint.h5}' --out e
+    check "an unknown key of model.score" 2 "did you mean 'samples'" "$DLX" train "$EB" \
+        --set 'model.score={classifier: clf/checkpoint.h5, sample: 10}' --out e
+    check "model.score without a classifier" 2 "model.score: missing required key 'classifier'" "$DLX" train "$EB" \
+        --set 'model.score={samples: 10}' --out e
+    check "model.score on the ring" 2 "model.score: scores images with a classifier" "$DLX" train "$GAN" \
+        --set 'model.score={classifier: clf/checkpoint.h5}' --out e
+    check "32x32 samples for a 28x28 classifier" 2 "takes 1x28x28 images" "$DLX" train "$IG" \
+        --set 'model.score={classifier: clf/checkpoint.h5}' --out e
+}
+
 case $CASE in
 compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck | gan_images | gan_images_resume | \
-    gan_images_threads | gan_images_errors | gan_sample) "case_$CASE" ;;
+    gan_images_threads | gan_images_errors | gan_sample | gan_images_score) "case_$CASE" ;;
 *)
     echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gan_losses gradcheck" \
-        "gan_images gan_images_resume gan_images_threads gan_images_errors gan_sample)" >&2
+        "gan_images gan_images_resume gan_images_threads gan_images_errors gan_sample gan_images_score)" >&2
     exit 2
     ;;
 esac
