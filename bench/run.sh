@@ -5,6 +5,8 @@
 #
 # usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|all] [REPS]   (REPS default 5: this VM swings
 # by 10-20 % between runs, and 3 rounds left medians that moved by as much)
+# (gan = ebgan and dcgan; `all` leaves them out. GAN_SLOW_DIV=N: PyTorch's two-thread
+# runs time 1/N of the steps, for a VM where they crawl)
 set -eu
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -190,7 +192,7 @@ bench_fista() {
 # that the twin is not the slower. Per-round values go to $out/<tag>.rounds.
 bench_gan() {
     local spec=$1 steps=$2 tag=$3 label=$4 flops=$5 i v s r line
-    local -a d2 d1 rr r1 tb t11 t12 t21 p1 p2
+    local -a d2 d1 db rr r1 tb t11 t12 t21 p1 p2
     # PyTorch with two threads ran 5-30x slower on the shared 2-core VM
     # (2026-12-05): those runs time STEPS/GAN_SLOW_DIV steps (after the warm-up)
     tsteps() { case "$1" in *2*) echo $(( steps / ${GAN_SLOW_DIV:-1} > 10 ? steps / ${GAN_SLOW_DIV:-1} : 10 )) ;; *) echo "$steps" ;; esac; }
@@ -220,12 +222,14 @@ bench_gan() {
         echo "$line" | tee -a "$out/$tag.rounds" >&2
         # this round's ratios: dlx's best against the twin's best, and one thread against one thread
         tb+=("$(printf '%s\n' "${t11[-1]}" "${t12[-1]}" "${t21[-1]}" | sort -g | tail -1)")
-        rr+=("$(awk "BEGIN{d=${d2[-1]}; if (${d1[-1]} > d) d=${d1[-1]}; print d / ${tb[-1]}}")")
+        db+=("$(printf '%s\n' "${d2[-1]}" "${d1[-1]}" | sort -g | tail -1)")
+        rr+=("$(awk "BEGIN{print ${db[-1]} / ${tb[-1]}}")")
         r1+=("$(awk "BEGIN{print ${d1[-1]} / ${t11[-1]}}")")
     done
     spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[1]}'; printf ' / %.2f / ' "$(median "$@")"; printf '%s\n' "$@" | sort -g | tail -1 | xargs printf '%.2f'; }
     local md mt gf="–"
-    md=$(median "${d2[@]}"); mt=$(median "${tb[@]}")
+    # the table: each side's best setting in each round (as for the other workloads)
+    md=$(median "${db[@]}"); mt=$(median "${tb[@]}")
     if [ "$flops" != 0 ]; then
         gf=$(awk "BEGIN{printf \"%.0f\", $md * $flops / 1e9}")
         gf="$gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of $peak"
