@@ -3,8 +3,10 @@
 # the same workloads, alternating the two, REPS times each; prints a table of medians
 # and writes it to bench/RESULTS.md. Never run in CI.
 #
-# usage: bench/run.sh [lenet5|mlp|small|fista|all] [REPS]   (REPS default 5: this VM swings
+# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|all] [REPS]   (REPS default 5: this VM swings
 # by 10-20 % between runs, and 3 rounds left medians that moved by as much)
+# (gan = ebgan and dcgan; `all` leaves them out. GAN_SLOW_DIV=N: PyTorch's two-thread
+# runs time 1/N of the steps, for a VM where they crawl)
 set -eu
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -179,13 +181,75 @@ bench_fista() {
     add_row "| 100 FISTA iterations on 1,000 MNIST digits, 784x256 dictionary | $(printf %.0f "$md") samples/s | $(printf %.0f "$mt") samples/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | – | – |"
 }
 
+# A GAN workload (configs/ebgan.yaml, configs/dcgan.yaml): generator +
+# discriminator training steps per second (one step = the config's
+# train.updates: a D update, then a G update on fresh noise). Each round: dlx at
+# its default threads (every core) and at --threads 1, on one epoch of
+# STEPS x 64 images (steps/s = step / step_seconds of --json: the steps alone,
+# without start-up or the epoch-end sample grid); the PyTorch twin at 1/1,
+# 1/2, 2/1 (OpenBLAS / torch threads, 20 or 10 warm-up steps excluded); the
+# plain PyTorch script (bench/torch/*_plain.py) at 1 and 2 threads, the check
+# that the twin is not the slower. Per-round values go to $out/<tag>.rounds.
+bench_gan() {
+    local spec=$1 steps=$2 tag=$3 label=$4 flops=$5 i v s r line
+    local -a d2 d1 db rr r1 tb t11 t12 t21 p1 p2
+    # PyTorch with two threads ran 5-30x slower on the shared 2-core VM
+    # (2026-12-05): those runs time STEPS/GAN_SLOW_DIV steps (after the warm-up)
+    tsteps() { case "$1" in *2*) echo $(( steps / ${GAN_SLOW_DIV:-1} > 10 ? steps / ${GAN_SLOW_DIV:-1} : 10 )) ;; *) echo "$steps" ;; esac; }
+    for i in $(seq "$reps"); do
+        line=""
+        for s in default 1; do
+            if [ "$s" = default ]; then set --; else set -- --threads "$s"; fi
+            r=$(rss_run "$dlx" train "$spec" --set train.epochs=1 --set data.train_limit=$((steps * 64)) \
+                --set data.test_limit=100 "$@" --out "$out/$tag" --quiet --json)
+            v=$($py -c "import json; j=json.loads(open('$out/last').read().strip().splitlines()[-1]); print(j['step']/j['step_seconds'])")
+            if [ "$s" = default ]; then d2+=("$v"); rd=$r; else d1+=("$v"); fi
+            line+="dlx_$s=$v "
+        done
+        for s in "1 1" "1 2" "2 1"; do
+            set -- $s
+            r=$(OPENBLAS_NUM_THREADS=$1 TORCH_THREADS=$2 BENCH_TRAIN_LIMIT=$((steps * 64)) rss_run $py bench/torch/$tag.py "$(tsteps "$1$2")")
+            v=$(json steps_per_s)
+            case "$1/$2" in 1/1) t11+=("$v"); rt=$r ;; 1/2) t12+=("$v") ;; 2/1) t21+=("$v") ;; esac
+            line+="torch_$1/$2=$v "
+        done
+        for s in 1 2; do
+            v=$(OMP_NUM_THREADS=$s OPENBLAS_NUM_THREADS=$s BENCH_TRAIN_LIMIT=$((steps * 64)) $py bench/torch/${tag}_plain.py "$(tsteps $s)" | tail -1 |
+                $py -c 'import json,sys; print(json.load(sys.stdin)["steps_per_s"])')
+            if [ "$s" = 1 ]; then p1+=("$v"); else p2+=("$v"); fi
+            line+="plain_$s=$v "
+        done
+        echo "$line" | tee -a "$out/$tag.rounds" >&2
+        # this round's ratios: dlx's best against the twin's best, and one thread against one thread
+        tb+=("$(printf '%s\n' "${t11[-1]}" "${t12[-1]}" "${t21[-1]}" | sort -g | tail -1)")
+        db+=("$(printf '%s\n' "${d2[-1]}" "${d1[-1]}" | sort -g | tail -1)")
+        rr+=("$(awk "BEGIN{print ${db[-1]} / ${tb[-1]}}")")
+        r1+=("$(awk "BEGIN{print ${d1[-1]} / ${t11[-1]}}")")
+    done
+    spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[1]}'; printf ' / %.2f / ' "$(median "$@")"; printf '%s\n' "$@" | sort -g | tail -1 | xargs printf '%.2f'; }
+    local md mt gf="–"
+    # the table: each side's best setting in each round (as for the other workloads)
+    md=$(median "${db[@]}"); mt=$(median "${tb[@]}")
+    if [ "$flops" != 0 ]; then
+        gf=$(awk "BEGIN{printf \"%.0f\", $md * $flops / 1e9}")
+        gf="$gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of $peak"
+    fi
+    add_row "| $label | $(printf %.1f "$md") steps/s | $(printf %.1f "$mt") steps/s | $(awk "BEGIN{printf \"%.2f\", $(median "${rr[@]}")}") | $gf | $rd / $rt MiB |"
+    notes+=("$label, steps/s medians over $reps rounds: dlx default threads $(printf %.1f "$(median "${d2[@]}")"), dlx --threads 1 $(printf %.1f "$(median "${d1[@]}")"); PyTorch twin 1/1 $(printf %.1f "$(median "${t11[@]}")"), 1/2 $(printf %.1f "$(median "${t12[@]}")"), 2/1 $(printf %.1f "$(median "${t21[@]}")") (OpenBLAS / torch threads); plain PyTorch 1 thread $(printf %.1f "$(median "${p1[@]}")"), 2 threads $(printf %.1f "$(median "${p2[@]}")")")
+    notes+=("$label, dlx / PyTorch per round, min / median / max: dlx's best of its two settings against the twin's best of its three $(spread "${rr[@]}"); one thread against one thread $(spread "${r1[@]}")")
+}
+
 case "$which" in
     lenet5) bench_lenet5 ;;
     mlp) bench_mlp ;;
     small) bench_small ;;
     fista) bench_fista ;;
+    ebgan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-256-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 711983104 ;;
+    dcgan) bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
+    gan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-256-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 711983104
+         bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
     all) bench_lenet5; bench_mlp; bench_small; bench_fista ;;
-    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|all] [REPS]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|all] [REPS]" >&2; exit 2 ;;
 esac
 
 {
