@@ -8,7 +8,7 @@
 #include "../layer_build.h"
 #include "ops.h"
 
-static int add_infer(dlx_node *n, dlx_err *err)
+int dlx_op_infer_same_shape(dlx_node *n, dlx_err *err)
 {
     const dlx_shape *s0 = &n->in[0]->out.shape;
     for (int i = 1; i < n->n_in; i++) {
@@ -73,7 +73,7 @@ const dlx_op_vtbl dlx_op_add = {
     .n_in_min = 2,
     .n_in_max = 8,
     .attr_size = 0,
-    .infer = add_infer,
+    .infer = dlx_op_infer_same_shape,
     .forward = add_forward,
     .backward = add_backward,
     .layers = k_layers,

@@ -13,22 +13,6 @@
 
 extern const dlx_op_vtbl dlx_op_mul; /* its builder refers to it */
 
-static int mul_infer(dlx_node *n, dlx_err *err)
-{
-    const dlx_shape *s0 = &n->in[0]->out.shape;
-    for (int i = 1; i < n->n_in; i++) {
-        if (!dlx_shape_eq(s0, &n->in[i]->out.shape)) {
-            char a[64], b[64];
-            return dlx_err_setf(err, DLX_EINVAL, n->loc,
-                                "all inputs must have one shape, but input 1 is %s and input %d is %s",
-                                dlx_shape_str(s0, a, sizeof a), i + 1,
-                                dlx_shape_str(&n->in[i]->out.shape, b, sizeof b));
-        }
-    }
-    n->out.shape = *s0;
-    return 0;
-}
-
 static void mul_forward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
@@ -86,7 +70,7 @@ const dlx_op_vtbl dlx_op_mul = {
     .n_in_min = 2,
     .n_in_max = 8,
     .attr_size = 0,
-    .infer = mul_infer,
+    .infer = dlx_op_infer_same_shape,
     .forward = mul_forward,
     .backward = mul_backward,
     .layers = k_layers,

@@ -214,6 +214,10 @@ typedef struct dlx_op_example {
     int classes;        /* for DLX_EX_LABELS */
 } dlx_op_example;
 
+/* The infer of an element-wise op of 2..8 inputs (add, sub, mul,
+ * weighted_sum): every input of input 0's shape, which the output takes. */
+int dlx_op_infer_same_shape(dlx_node *n, dlx_err *err);
+
 /* Registry: find by name (NULL if unknown); iterate with dlx_op_at(i) until NULL. */
 const dlx_op_vtbl *dlx_op_find(const char *name);
 const dlx_op_vtbl *dlx_op_at(int i);

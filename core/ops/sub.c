@@ -9,18 +9,6 @@
 
 extern const dlx_op_vtbl dlx_op_sub; /* its builder refers to it */
 
-static int sub_infer(dlx_node *n, dlx_err *err)
-{
-    const dlx_shape *a = &n->in[0]->out.shape, *b = &n->in[1]->out.shape;
-    if (!dlx_shape_eq(a, b)) {
-        char sa[64], sb[64];
-        return dlx_err_setf(err, DLX_EINVAL, n->loc, "both inputs must have one shape, but a is %s and b is %s",
-                            dlx_shape_str(a, sa, sizeof sa), dlx_shape_str(b, sb, sizeof sb));
-    }
-    n->out.shape = *a;
-    return 0;
-}
-
 static void sub_forward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
@@ -66,7 +54,7 @@ const dlx_op_vtbl dlx_op_sub = {
     .name = "sub",
     .n_in_min = 2,
     .n_in_max = 2,
-    .infer = sub_infer,
+    .infer = dlx_op_infer_same_shape,
     .forward = sub_forward,
     .backward = sub_backward,
     .layers = k_layers,

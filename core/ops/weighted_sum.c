@@ -12,19 +12,10 @@
 static int wsum_infer(dlx_node *n, dlx_err *err)
 {
     const dlx_weighted_sum_attr *a = n->attr;
-    const dlx_shape *s0 = &n->in[0]->out.shape;
-    for (int i = 0; i < n->n_in; i++) {
+    for (int i = 0; i < n->n_in; i++)
         if (!isfinite(a->w[i]))
             return dlx_err_setf(err, DLX_EINVAL, n->loc, "weight %d is not finite", i + 1);
-        if (!dlx_shape_eq(s0, &n->in[i]->out.shape)) {
-            char s[64], t[64];
-            return dlx_err_setf(err, DLX_EINVAL, n->loc,
-                                "all inputs must have one shape, but input 1 is %s and input %d is %s",
-                                dlx_shape_str(s0, s, sizeof s), i + 1, dlx_shape_str(&n->in[i]->out.shape, t, sizeof t));
-        }
-    }
-    n->out.shape = *s0;
-    return 0;
+    return dlx_op_infer_same_shape(n, err);
 }
 
 static void wsum_forward(dlx_node *n, const dlx_ctx *ctx)
