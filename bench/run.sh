@@ -244,9 +244,9 @@ case "$which" in
     mlp) bench_mlp ;;
     small) bench_small ;;
     fista) bench_fista ;;
-    ebgan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-256-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 711983104 ;;
+    ebgan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-512-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 1071644672 ;;
     dcgan) bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
-    gan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-256-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 711983104
+    gan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-512-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 1071644672
          bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
     all) bench_lenet5; bench_mlp; bench_small; bench_fista ;;
     *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|all] [REPS]" >&2; exit 2 ;;

@@ -777,6 +777,37 @@ END_TEST
 
 /* dlx_log_pos against logf on every 4099th positive normal float (about 520
  * thousand arguments over the whole range) within 2 ulp, and its edges */
+/* dlx_tanh and dlx_sigmoid against the double functions rounded to float,
+ * on every 997th float of [-30, 30] (both signs; about 2.2 million
+ * arguments): within 2 ulp; and their edges. */
+START_TEST(test_tanh_sigmoid)
+{
+    double worst_t = 0.0, worst_s = 0.0;
+    for (uint32_t bits = 0; bits <= 0x41f00000u; bits += 997) { /* 0 .. 30 */
+        for (int sign = 0; sign < 2; sign++) {
+            float x;
+            uint32_t b = bits | (sign ? 0x80000000u : 0u);
+            memcpy(&x, &b, sizeof x);
+            double ut = ulps(dlx_tanh(x), (float)tanh((double)x));
+            double us = ulps(dlx_sigmoid(x), (float)(1.0 / (1.0 + exp(-(double)x))));
+            worst_t = ut > worst_t ? ut : worst_t;
+            worst_s = us > worst_s ? us : worst_s;
+        }
+    }
+    ck_assert_msg(worst_t <= 2.0, "tanh: worst error %.2f ulp", worst_t);
+    ck_assert_msg(worst_s <= 2.0, "sigmoid: worst error %.2f ulp", worst_s);
+    ck_assert_float_eq(dlx_tanh(0.0f), 0.0f);
+    ck_assert_float_eq(dlx_tanh(INFINITY), 1.0f);
+    ck_assert_float_eq(dlx_tanh(-INFINITY), -1.0f);
+    ck_assert_float_eq(dlx_tanh(1e-30f), 1e-30f);
+    ck_assert(isnan(dlx_tanh(NAN)));
+    ck_assert_float_eq(dlx_sigmoid(0.0f), 0.5f);
+    ck_assert_float_eq(dlx_sigmoid(INFINITY), 1.0f);
+    ck_assert_float_eq(dlx_sigmoid(-INFINITY), 0.0f);
+    ck_assert(isnan(dlx_sigmoid(NAN)));
+}
+END_TEST
+
 START_TEST(test_log_pos)
 {
     double worst = 0.0;
@@ -866,6 +897,7 @@ Suite *ops_ref_suite(void)
     tc = tcase_create("vmath");
     tcase_add_test(tc, test_exp_nonpos);
     tcase_add_test(tc, test_log_pos);
+    tcase_add_test(tc, test_tanh_sigmoid);
 #if defined(__AVX512F__)
     tcase_add_test(tc, test_exp_nonpos16);
 #endif

@@ -28,7 +28,7 @@ steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 warmup = 20
 setup_threads()
 torch.manual_seed(1)
-B, NZ, MARGIN, PT_W = 64, 64, 10.0, 0.1
+B, NZ, MARGIN, PT_W = 64, 64, 40.0, 0.1
 
 x_u8, _ = load_mnist("train")
 X = torch.from_numpy(x_u8.reshape(len(x_u8), 784).astype(np.float32)).mul_(2.0 / 255.0).sub_(1.0)  # [-1, 1]
@@ -37,8 +37,8 @@ G = nn.Sequential(
     nn.Linear(NZ, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(),
     nn.Linear(512, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(),
     nn.Linear(512, 784), nn.Tanh())
-enc = nn.Sequential(nn.Linear(784, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU())  # code layer
-dec = nn.Linear(256, 784)
+enc = nn.Sequential(nn.Linear(784, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU())  # code layer
+dec = nn.Linear(512, 784)
 D = nn.ModuleList([enc, dec])
 opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
 opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))

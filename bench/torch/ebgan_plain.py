@@ -11,8 +11,8 @@ steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 x_u8, _ = load_mnist("train")
 G = nn.Sequential(nn.Linear(64, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(),
                   nn.Linear(512, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(), nn.Linear(512, 784), nn.Tanh())
-enc = nn.Sequential(nn.Linear(784, 256, bias=False), nn.BatchNorm1d(256), nn.ReLU())
-dec = nn.Linear(256, 784)
+enc = nn.Sequential(nn.Linear(784, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU())
+dec = nn.Linear(512, 784)
 opt_d = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=1e-3, betas=(0.5, 0.999))
 opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
 

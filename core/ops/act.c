@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../layer_build.h"
+#include "../vmath.h"
 #include "ops.h"
 
 #define LECUN_A 1.7159f
@@ -64,11 +65,11 @@ void dlx_act_forward(dlx_act a, float alpha, float *y, int64_t n)
         break;
     case DLX_ACT_TANH:
         for (int64_t i = 0; i < n; i++)
-            y[i] = tanhf(y[i]);
+            y[i] = dlx_tanh(y[i]);
         break;
     case DLX_ACT_SIGMOID:
         for (int64_t i = 0; i < n; i++)
-            y[i] = 1.0f / (1.0f + expf(-y[i]));
+            y[i] = dlx_sigmoid(y[i]);
         break;
     case DLX_ACT_LEAKY_RELU:
         for (int64_t i = 0; i < n; i++)
@@ -76,7 +77,7 @@ void dlx_act_forward(dlx_act a, float alpha, float *y, int64_t n)
         break;
     case DLX_ACT_LECUN_TANH:
         for (int64_t i = 0; i < n; i++)
-            y[i] = LECUN_A * tanhf(LECUN_S * y[i]);
+            y[i] = LECUN_A * dlx_tanh(LECUN_S * y[i]);
         break;
     }
 }

@@ -20,6 +20,7 @@
  */
 #include <math.h>
 
+#include "../vmath.h"
 #include "ops.h"
 
 static int bce_infer(dlx_node *n, dlx_err *err)
@@ -59,7 +60,7 @@ static void bce_backward(dlx_node *n, const dlx_ctx *ctx)
     const int64_t numel = n->in[0]->out.numel;
     const float g = (float)((double)n->out.grad[0] / (double)numel);
     for (int64_t i = 0; i < numel; i++) {
-        float s = 1.0f / (1.0f + expf(-l[i]));
+        float s = dlx_sigmoid(l[i]);
         dl[i] += g * (s - a->target);
     }
 }
@@ -126,7 +127,7 @@ static void bce_target_backward(dlx_node *n, const dlx_ctx *ctx)
     const int64_t numel = n->in[0]->out.numel;
     const float g = (float)((double)n->out.grad[0] / (double)numel);
     for (int64_t i = 0; i < numel; i++) {
-        float s = 1.0f / (1.0f + expf(-l[i]));
+        float s = dlx_sigmoid(l[i]);
         dl[i] += g * (s - t[i]);
     }
 }
