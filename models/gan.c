@@ -12,6 +12,7 @@
  *     pt_weight: 0.1             # ebgan: the pulling-away term's weight in g_loss (0: none)
  *     code_layer: NAME           # ebgan: the disc layer whose output is the code of the pt
  *     collapse_std: 1.0e-4       # stop when G's batch has a mean per-value std below this (0: never)
+ *     stuck_steps: 1000          # ebgan: stop when D is stuck at the margin this many D updates (0: never)
  *     score: {classifier: PATH/checkpoint.h5, samples: 1000, final_samples: 10000}
  *                                # images: sample-quality scores (models/gan_score.c)
  *     networks:
@@ -54,7 +55,7 @@
 #include "gan_internal.h"
 
 static const char *const k_model_keys[] = {"kind",      "noise",      "networks",     "loss", "margin",
-                                           "pt_weight", "code_layer", "collapse_std", "score", NULL};
+                                           "pt_weight", "code_layer", "collapse_std", "stuck_steps", "score", NULL};
 static const char *const k_noise_keys[] = {"dim", NULL};
 static const char *const k_network_keys[] = {"layers", NULL};
 static const char *const k_loss_kinds[] = {"gan", "ebgan", NULL};
@@ -99,7 +100,7 @@ static int read_loss(dlx_spec_node *model, gan *c, dlx_err *err)
     if (rc)
         return rc;
     c->loss = kind == 1 ? GAN_LOSS_EBGAN : GAN_LOSS_BCE;
-    static const char *const k_ebgan_keys[] = {"margin", "pt_weight", "code_layer", NULL};
+    static const char *const k_ebgan_keys[] = {"margin", "pt_weight", "code_layer", "stuck_steps", NULL};
     for (int i = 0; k_ebgan_keys[i] && c->loss == GAN_LOSS_BCE; i++)
         if (dlx_spec_get(model, k_ebgan_keys[i]))
             return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, k_ebgan_keys[i])->loc,
@@ -108,6 +109,9 @@ static int read_loss(dlx_spec_node *model, gan *c, dlx_err *err)
     if (!rc && eb) rc = dlx_spec_float(model, "margin", false, 10.0, 0.0, 1e6, &c->margin, err);
     if (!rc && eb) rc = dlx_spec_float(model, "pt_weight", false, 0.0, 0.0, 1e6, &c->pt_weight, err);
     if (!rc && eb) rc = dlx_spec_str(model, "code_layer", false, NULL, &c->code_layer, err);
+    c->stuck_steps = eb ? 1000 : 0;
+    if (!rc && eb && dlx_spec_get(model, "stuck_steps"))
+        rc = dlx_spec_int(model, "stuck_steps", false, 1000, 0, INT64_MAX, &c->stuck_steps, err);
     c->collapse_std = 1e-4;
     if (!rc && dlx_spec_get(model, "collapse_std"))
         rc = dlx_spec_float(model, "collapse_std", false, 1e-4, 0.0, 1e3, &c->collapse_std, err);

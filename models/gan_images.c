@@ -85,14 +85,46 @@ bool dlx_gan_depends(const dlx_graph *g, const dlx_node *top, const dlx_node *on
     return d;
 }
 
+/* The mean over the replicas of loss l's value. */
+static double replica_mean(const gan *c, int l)
+{
+    double s = 0.0;
+    for (int k = 0; k < c->tc.shards; k++)
+        s += c->rep[k].loss[l]->out.data[0];
+    return s / c->tc.shards;
+}
+
+/* EBGAN's discriminator stuck at the margin: after D's update, both energies
+ * D(x) and D(G(z)) below 1 % of m (d_loss = D(x) + [m - D(G(z))]^+ is then m
+ * within 1 %: D reconstructs fakes as well as data and gives G no signal),
+ * for model.stuck_steps D updates in a row (counted from the start or the
+ * resume of the run). */
+static bool stuck_at_margin(const dlx_model *m, gan *c, int u, char *why, size_t why_size)
+{
+    if (c->loss != GAN_LOSS_EBGAN || c->stuck_steps <= 0 || m->plan.updates[u].loss != GAN_LOSS_D)
+        return false;
+    const double real = replica_mean(c, GAN_LOSS_D_REAL), fake = replica_mean(c, GAN_LOSS_D_FAKE);
+    const double tol = 0.01 * c->margin;
+    c->stuck_run = real < tol && fake < tol ? c->stuck_run + 1 : 0;
+    if (c->stuck_run < c->stuck_steps)
+        return false;
+    snprintf(why, why_size,
+             "the discriminator is stuck at the margin: d_loss within 1 %% of model.margin %g for %lld D updates "
+             "in a row (model.stuck_steps), its energies D(x) %.3g and D(G(z)) %.3g both near 0",
+             c->margin, (long long)c->stuck_run, real, fake);
+    return true;
+}
+
 /* The generator collapsed: after an update whose loss sees G(z), the mean
  * per-value std of every replica's generated batch is below
  * model.collapse_std (the replicas are the batch's fixed parts: any thread
- * count gives the same answer). */
+ * count gives the same answer). Or, for EBGAN, D is stuck at the margin. */
 bool dlx_gan_diverged(void *user, int u, char *why, size_t why_size)
 {
     const dlx_model *m = user;
-    const gan *c = m->impl;
+    gan *c = m->impl;
+    if (stuck_at_margin(m, c, u, why, why_size))
+        return true;
     if (c->collapse_std <= 0.0 || c->shard_batch < 2 || !c->uses_fake[m->plan.updates[u].loss])
         return false;
     double worst = 0.0;

@@ -47,6 +47,7 @@ typedef struct gan {
     int64_t x_numel;
     gan_loss_kind loss;
     double margin, pt_weight, collapse_std;
+    int64_t stuck_steps, stuck_run; /* ebgan: D updates stuck at the margin that stop it; so far in a row */
     const char *code_layer; /* ebgan: the disc layer whose output is the code (NULL: no pt) */
     dlx_loc code_loc;
     int n_terms;

@@ -24,8 +24,9 @@
 #   gan_images_errors  generator and discriminator outputs of the wrong size,
 #               an ebgan disc that is no auto-encoder, an unknown loss, the
 #               ebgan keys misplaced, a missing code layer: exit 2 at the
-#               line; a collapsed generator stops with the step, the last
-#               good checkpoint intact
+#               line; a collapsed generator, or an EBGAN discriminator stuck
+#               at the margin, stops with the step, the last good checkpoint
+#               intact
 #   gan_sample  dlx sample on a tiny image GAN's checkpoint: a PNG grid of the
 #               size --grid and --zoom give, the same seed the same file, another
 #               seed another; --interpolate; a classifier's and a ring GAN's
@@ -306,6 +307,15 @@ case_gan_images_errors() {
         "$DLX" train collapse.yaml --out col
     [ -e col/checkpoint.h5 ] && fail "no checkpoint is written after a collapse"
     grep -qF "before any checkpoint was written" out.txt || fail "the collapse message says no checkpoint was written"
+    # a discriminator that reconstructs every input exactly (one affine layer,
+    # identity at start) has both energies 0 and no gradient: stuck at the margin
+    sed '/pt_weight:/d; /code_layer:/d; /units: 16, activation: relu, name: code/d; s/- {type: linear, units: 784}$/- {type: affine}/' \
+        "$EB" >stuck.yaml
+    check "an EBGAN discriminator stuck at the margin stops with the step" 1 \
+        "training diverged at step 3 (epoch 1): the discriminator is stuck at the margin: d_loss within 1 % of model.margin 10 for 3 D updates" \
+        "$DLX" train stuck.yaml --set model.stuck_steps=3 --out stuck
+    check "stuck_steps with loss: gan" 2 "model.stuck_steps: applies to loss: ebgan only" \
+        "$DLX" train "$IG" --set model.stuck_steps=5 --out e
 }
 
 # png_size FILE: "WIDTHxHEIGHT" from the IHDR chunk of a PNG (bytes 16..23, big-endian).
