@@ -13,8 +13,9 @@
 
 static const dlx_command k_commands[] = {
     {"train", cmd_train, "train a model from a YAML spec",
-     "usage: dlx train SPEC [--set KEY=VALUE]... [--out DIR] [--resume] [--stop-at STEP] [--json]\n"
-     "                 [--quiet] [--profile] [--threads N] [--max-memory SIZE]\n"
+     "usage: dlx train SPEC [--set KEY=VALUE]... [--out DIR] [--resume | --force | --extend-epochs N]\n"
+     "                 [--dry-run] [--stop-at STEP] [--json] [--quiet] [--profile] [--threads N]\n"
+     "                 [--max-memory SIZE]\n"
      "\n"
      "Trains the model that SPEC describes and writes DIR/checkpoint.h5 (parameters,\n"
      "optimizer state, step, the resolved spec) at each epoch end and every\n"
@@ -25,6 +26,12 @@ static const dlx_command k_commands[] = {
      "                    or --set data.dataset=fashion-mnist (repeatable)\n"
      "  --out DIR         run directory (default runs/<spec name>)\n"
      "  --resume          continue from DIR/checkpoint.h5; same result as an uninterrupted run\n"
+     "  --force           replace the run DIR holds (its checkpoint.h5 and metrics.h5 are removed\n"
+     "                    first); without --resume or --force a DIR that holds a run is refused\n"
+     "  --extend-epochs N continue the run in DIR (implies --resume) for N more epochs than its\n"
+     "                    checkpoint's train.epochs; prints how the lr schedule changes\n"
+     "  --dry-run         check the spec, build the model, print its layers, parameters, planned\n"
+     "                    memory and the time of a training step (5 steps after 1 warm-up); write nothing\n"
      "  --stop-at STEP    checkpoint and stop after global step STEP (resume later)\n"
      "  --json            print one JSON object of final metrics on stdout\n"
      "  --quiet           no progress output\n"
@@ -65,7 +72,8 @@ static const dlx_command k_commands[] = {
      "are drawn from the counter-based random stream of the seed: the same seed gives\n"
      "the same file. Other model kinds (a classifier) have no generator and are refused.\n"
      "\n"
-     "  --out FILE.png  where the grid goes (required)\n"
+     "  --out FILE.png  where the grid goes (required); an existing PNG is replaced, any other\n"
+     "                  existing file is refused (exit 2)\n"
      "  --grid RxC      rows x columns, each from 1 to 64 (default 10x10)\n"
      "  --seed S        seed of the latent vectors (default: the run's seed)\n"
      "  --interpolate   each row walks the latent space: a straight line from one random\n"
@@ -129,6 +137,7 @@ static const dlx_command k_commands[] = {
      "When the table is complete, prints per-group mean/std and the train/test\n"
      "Pearson correlation and draws the spec's figures (gnuplot) next to it.\n"
      "\n"
+
      "  --jobs N       N worker processes side by side (default 1)\n"
      "  --shard I/N    run only runs r with r mod N = I (default file OUT.shardIofN.h5)\n"
      "  --out FILE     the table (default: sweep.out, else runs/<name>/sweep.h5)\n"
