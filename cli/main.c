@@ -108,7 +108,8 @@ static const dlx_command k_commands[] = {
      "example: dlx gradcheck configs/lenet5.yaml\n"
      "         dlx gradcheck configs/gan_ring.yaml --loss g_loss\n"},
     {"reproduce", cmd_reproduce, "run a paper's table and print ours beside the paper's",
-     "usage: dlx reproduce TABLE [--out DIR] [--only ROW[,ROW...]] [--threads N] [--quiet] [--figure-only]\n"
+     "usage: dlx reproduce TABLE [--set KEY=VALUE]... [--out DIR] [--force] [--only ROW[,ROW...]]\n"
+     "                     [--threads N] [--quiet] [--figure-only]\n"
      "\n"
      "Runs each row of the table spec TABLE (a base spec plus settings; see\n"
      "experiments/reproduce.h) through its model family, writes every row's\n"
@@ -116,7 +117,11 @@ static const dlx_command k_commands[] = {
      "ours) and, when the table names a figure, has the family write a gnuplot\n"
      "script and draws it.\n"
      "\n"
+     "  --set KEY=VALUE override a key of the table spec TABLE (not of the rows' specs: a\n"
+     "                  row's own settings are its set: list), e.g. --set rows.0.set.0=model.atoms=50\n"
      "  --out DIR       where the runs and results go (default runs/repro/<table name>)\n"
+     "  --force         replace an earlier reproduce in DIR (its results.h5, the rows' runs);\n"
+     "                  without it such a DIR is refused\n"
      "  --only ROWS     run only these rows (comma-separated); later rows may need earlier ones\n"
      "  --threads N     worker threads for every row\n"
      "  --quiet         no progress output\n"
@@ -124,8 +129,8 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx reproduce configs/repro/lista.yaml --out /tmp/lista\n"},
     {"landscape", cmd_landscape, "loss-surface sweeps over random initializations",
-     "usage: dlx landscape SWEEP.yaml [--jobs N] [--shard I/N] [--out FILE.h5] [--no-figures]\n"
-     "                     [--summary] [--quiet]\n"
+     "usage: dlx landscape SWEEP.yaml [--set KEY=VALUE]... [--jobs N] [--shard I/N] [--out FILE.h5]\n"
+     "                     [--no-figures] [--summary] [--quiet]\n"
      "       dlx landscape --merge OUT.h5 SHARD.h5...\n"
      "       mpirun -np N dlx landscape SWEEP.yaml      (when dlx is built with MPI)\n"
      "\n"
@@ -137,7 +142,9 @@ static const dlx_command k_commands[] = {
      "When the table is complete, prints per-group mean/std and the train/test\n"
      "Pearson correlation and draws the spec's figures (gnuplot) next to it.\n"
      "\n"
-
+     "  --set KEY=VALUE override a key of the sweep spec SWEEP.yaml (not of its base spec),\n"
+     "                 e.g. --set sweep.axes.1.range=[1,2]; the table records the sweep as changed,\n"
+     "                 so a changed sweep cannot resume into the unchanged one's table (use --out)\n"
      "  --jobs N       N worker processes side by side (default 1)\n"
      "  --shard I/N    run only runs r with r mod N = I (default file OUT.shardIofN.h5)\n"
      "  --out FILE     the table (default: sweep.out, else runs/<name>/sweep.h5)\n"

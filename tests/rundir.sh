@@ -2,10 +2,10 @@
 # Run directories under hostile use: one writer at a time (the flock on
 # DIR/.lock), paths and names that do not fit or would escape, --resume
 # against a changed spec or a --stop-at already passed; a run never
-# overwritten without --force, --extend-epochs, the
+# overwritten without --force (train, reproduce), --extend-epochs, the
 # summary after --stop-at, --dry-run writing nothing, PNG modes.
 #   tests/rundir.sh CASE   CASE: lock lock_commands paths names resume_spec resume_stop_at replace
-#                          extend stop_summary dry_run umask all
+#                          reproduce_replace extend stop_summary dry_run umask all
 # Env: DLX_BIN (the dlx binary; default build/dlx), DLX_SRC_DIR (source root).
 # Exit 0 pass, 1 fail (with a message), 77 skip (no h5dump/h5diff, no flock).
 # Training runs on a tiny fake MNIST written here (random pixels), so no case
@@ -23,7 +23,7 @@ skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
 note() { echo "[$CASE] $*"; }
 
 CASE=${1:-}
-CASES="lock lock_commands paths names resume_spec resume_stop_at replace extend stop_summary
+CASES="lock lock_commands paths names resume_spec resume_stop_at replace reproduce_replace extend stop_summary
        dry_run umask"
 [ -n "$CASE" ] || { echo "usage: tests/rundir.sh CASE ($CASES all)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
@@ -390,6 +390,36 @@ case_replace() {
     note "reruns into R and runs/<name> refused (exit 2; step, epoch, --resume/--force/--out named; R untouched); --force replaces"
 }
 
+# ---------------------------------------------------------------- reproduce_replace
+# dlx reproduce follows the same rule for its --out (results.h5, the rows'
+# runs) with --force; --set changes the table spec.
+case_reproduce_replace() {
+    cat >table.yaml <<EOF
+paper: "rundir test"
+rows:
+  - {name: r1, spec: $WORK/tiny.yaml, metrics: {test_accuracy: n/a}}
+EOF
+    expect_status 0 p.out "$DLX" reproduce table.yaml --out P --quiet
+    [ -e P/results.h5 ] && [ -e P/r1/checkpoint.h5 ] || fail "reproduce wrote no results.h5 or row run: $(ls P)"
+    cp P/results.h5 results.before
+    expect_status 2 p.out "$DLX" reproduce table.yaml --out P --quiet
+    expect_text p.out "P already holds results.h5 of an earlier dlx reproduce; replace it with --force, or write elsewhere with --out DIR" \
+        "a second reproduce into P"
+    cmp -s results.before P/results.h5 || fail "a refused reproduce changed P/results.h5"
+    # a row's directory that holds a run, without results.h5, is refused as train's
+    rm P/results.h5
+    expect_status 2 p.out "$DLX" reproduce table.yaml --out P --quiet
+    expect_text p.out "P/r1 already holds a run (checkpoint.h5 at step 16, epoch 1 of 1" "a row's run in P"
+    # --set applies to the table spec: the row's settings run seed 5
+    expect_status 0 p.out "$DLX" reproduce table.yaml --out P --force --quiet --set 'rows.0.set=[seed=5]'
+    "$DLX" inspect P/r1/checkpoint.h5 --spec | grep -q '^seed: 5$' || fail "--set rows.0.set=[seed=5] did not reach the row"
+    expect_status 0 p.out "$DLX" reproduce table.yaml --out P --figure-only --quiet
+    expect_status 2 p.out "$DLX" reproduce table.yaml --out P2 --quiet --set rows.0.nme=x
+    expect_text p.out "'nme' is not a key" "a misspelt key set on the table spec"
+    [ ! -e P2/results.h5 ] || fail "a refused table spec wrote results"
+    note "reproduce into P refused (results.h5, a row's run; exit 2, untouched); --force replaces; --set reaches the table spec"
+}
+
 # ---------------------------------------------------------------- extend
 # --resume with another train.epochs is refused (it would change the
 # schedule quietly); --extend-epochs N trains N more epochs, says how the
@@ -498,7 +528,7 @@ case_umask() {
 }
 
 case "$CASE" in
-lock | lock_commands | paths | names | resume_spec | resume_stop_at | replace | extend | \
+lock | lock_commands | paths | names | resume_spec | resume_stop_at | replace | reproduce_replace | extend | \
     stop_summary | dry_run | umask) "case_$CASE" ;;
 all)
     for c in $CASES; do
