@@ -506,6 +506,12 @@ case_dry_run() {
     [ ! -e D ] || fail "a refused --dry-run created D"
     expect_status 2 d.out "$DLX" train tiny.yaml --dry-run --resume
     expect_text d.out "--dry-run writes nothing and takes no --resume" "--dry-run --resume"
+    # a GAN: both networks' tables, its memory (4 Adam slots) and step time
+    expect_status 0 d.out "$DLX" train "$SRC/tests/data/gan/ring.yaml" --dry-run --out G
+    for t in "network gen:" "network disc:" "optimizer state 0.5 MiB (4 slots)" "time per training step: "; do
+        expect_text d.out "$t" "--dry-run of a GAN"
+    done
+    [ ! -e G ] || fail "--dry-run of a GAN created G"
     # a family that prepares its run before the first step has no dry run, and writes nothing
     expect_status 2 d.out "$DLX" train "$SRC/configs/landscape/spin3.yaml" --dry-run --out L3
     expect_text d.out "--dry-run: model.kind landscape prepares its run" "--dry-run of a landscape toy"
