@@ -75,7 +75,7 @@ bench_train() {
     for i in $(seq "$reps"); do
         best="" pick=""
         for sh in $shard_list; do
-            r=$(rss_run "$dlx" train "$spec" --set train.epochs=1 --set data.train_limit="$limit" \
+            r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set data.train_limit="$limit" \
                 --set data.test_limit=1000 --set train.eval_every=0 --set train.shards="$sh" --threads 2 \
                 --out "$out/run" --quiet --json)
             v=$(json images_per_second)
@@ -127,7 +127,7 @@ bench_small() {
         best="" pick=""
         for s in "1 1" "2 2"; do
             set -- $s
-            r=$(rss_run "$dlx" train bench/configs/small.yaml --threads "$1" --set train.shards="$2" \
+            r=$(rss_run "$dlx" train --force bench/configs/small.yaml --threads "$1" --set train.shards="$2" \
                 --out "$out/run" --quiet --json)
             v=$(json step_seconds)
             if [ -z "$best" ] || awk "BEGIN{exit !($v < $best)}"; then best=$v; pick="$1"; rd=$r; fi
@@ -136,8 +136,8 @@ bench_small() {
         echo "$pick" >> "$out/small_dlx.settings"
         read -r v rt < <(torch_best bench/torch/small.py 10 trainings_per_s small)
         t+=("$(awk "BEGIN{print 1 / $v}")")
-        "$dlx" train bench/configs/small.yaml --threads 1 --out "$out/s1" --quiet --json > "$out/j1" &
-        "$dlx" train bench/configs/small.yaml --threads 1 --out "$out/s2" --quiet --json > "$out/j2" &
+        "$dlx" train --force bench/configs/small.yaml --threads 1 --out "$out/s1" --quiet --json > "$out/j1" &
+        "$dlx" train --force bench/configs/small.yaml --threads 1 --out "$out/s2" --quiet --json > "$out/j2" &
         wait
         a=$(tail -1 "$out/j1" | $py -c 'import json,sys; print(json.load(sys.stdin)["step_seconds"])')
         b=$(tail -1 "$out/j2" | $py -c 'import json,sys; print(json.load(sys.stdin)["step_seconds"])')
@@ -163,7 +163,7 @@ bench_small() {
 bench_fista() {
     local d=() t=() best v r pick
     for i in $(seq "$reps"); do
-        v=$("$dlx" train configs/sparse_coding/fista_mnist_bench.yaml --threads 2 --out "$out/fista" --quiet |
+        v=$("$dlx" train --force configs/sparse_coding/fista_mnist_bench.yaml --threads 2 --out "$out/fista" --quiet |
             awk '$1 == "infer_samples_per_s" { print $2 }')
         d+=("$v")
         best=0 pick=""
@@ -200,7 +200,7 @@ bench_gan() {
         line=""
         for s in default 1; do
             if [ "$s" = default ]; then set --; else set -- --threads "$s"; fi
-            r=$(rss_run "$dlx" train "$spec" --set train.epochs=1 --set data.train_limit=$((steps * 64)) \
+            r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set data.train_limit=$((steps * 64)) \
                 --set data.test_limit=100 "$@" --out "$out/$tag" --quiet --json)
             v=$($py -c "import json; j=json.loads(open('$out/last').read().strip().splitlines()[-1]); print(j['step']/j['step_seconds'])")
             if [ "$s" = default ]; then d2+=("$v"); rd=$r; else d1+=("$v"); fi

@@ -155,9 +155,15 @@ int cmd_landscape(int argc, char **argv)
     char *merge_in[256];
     int n_merge = 0, jobs = 1;
     bool quiet = false, no_figures = false, summary_only = false;
+    const char *sets[64];
+    int n_sets = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--jobs") == 0 && i + 1 < argc) {
+        if ((strcmp(a, "--set") == 0 && i + 1 < argc) || strncmp(a, "--set=", 6) == 0) {
+            if (n_sets == 64)
+                return cli_usage_error("landscape", "too many --set options (at most 64)");
+            sets[n_sets++] = a[5] == '=' ? a + 6 : argv[++i];
+        } else if (strcmp(a, "--jobs") == 0 && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || v < 1 || v > 256)
@@ -186,8 +192,8 @@ int cmd_landscape(int argc, char **argv)
         }
     }
     if (merge_out) {
-        if (spec || n_merge == 0)
-            return cli_usage_error("landscape", "--merge OUT.h5 SHARD.h5... takes shard files, not a spec");
+        if (spec || n_merge == 0 || n_sets)
+            return cli_usage_error("landscape", "--merge OUT.h5 SHARD.h5... takes shard files, not a spec or --set");
         return merge(merge_out, merge_in, n_merge, quiet);
     }
     if (!spec)
@@ -210,7 +216,7 @@ int cmd_landscape(int argc, char **argv)
     /* the table's scratch run directories (<table>.scratch.<pid>/w<k>) must fit too */
     const size_t out_max = DLX_RUNDIR_MAX - 64;
     int rc = out ? dlx_rundir_check(out, "--out", out_max, &err) : 0;
-    if (!rc) rc = dlx_sweep_load(spec, out, &s, &err);
+    if (!rc) rc = dlx_sweep_load_set(spec, out, sets, n_sets, &s, &err);
     if (!rc && !out) rc = dlx_rundir_check(s->out, "sweep.out", out_max, &err);
     if (mpi)
         rc = lmpi_min(rc);

@@ -1,11 +1,14 @@
-/* dlx reproduce TABLE [--out DIR] [--only ROW,...] [--threads N] [--quiet] */
+/* dlx reproduce TABLE [--set KEY=VALUE]... [--out DIR] [--force] [--only ROW,...] [--threads N] [--quiet]
+ *               [--figure-only] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../experiments/registry.h"
 #include "../experiments/reproduce.h"
+#include "../train/replace.h"
 #include "cli.h"
 
 static bool in_list(const char *list, const char *name)
@@ -53,14 +56,42 @@ static int draw_figure(const dlx_repro *r, const char *h5, const char *out_dir, 
     return 0;
 }
 
+/* A rerun into an --out that holds an earlier reproduce (its results.h5, or
+ * a run in a row's directory about to be run) is refused unless --force,
+ * which removes those rows' checkpoints and metrics first. */
+static int guard_out(const dlx_repro *r, const char *only, const char *h5, bool force, dlx_err *err)
+{
+    static const char ways[] = "replace it with --force, or write elsewhere with --out DIR";
+    if (!force && access(h5, F_OK) == 0)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%s already holds results.h5 of an earlier dlx reproduce; %s",
+                            r->out_dir, ways);
+    int rc = 0;
+    for (int i = 0; i < r->n_rows && !rc; i++) {
+        if (only && !in_list(only, r->rows[i].name))
+            continue;
+        char dir[DLX_RUNDIR_MAX + 1];
+        rc = dlx_path_join(dir, sizeof dir, r->out_dir, r->rows[i].name, err);
+        if (!rc) rc = force ? dlx_run_discard(dir, err) : dlx_run_refuse_replace(dir, ways, err);
+    }
+    return rc;
+}
+
 int cmd_reproduce(int argc, char **argv)
 {
     const char *table = NULL, *out = NULL, *only = NULL;
     int threads = 0;
-    bool quiet = false, figure_only = false;
+    bool quiet = false, figure_only = false, force = false;
+    const char *sets[64];
+    int n_sets = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--out") && i + 1 < argc) {
+        if ((!strcmp(a, "--set") && i + 1 < argc) || !strncmp(a, "--set=", 6)) {
+            if (n_sets == 64)
+                return cli_usage_error("reproduce", "too many --set options (at most 64)");
+            sets[n_sets++] = a[5] == '=' ? a + 6 : argv[++i];
+        } else if (!strcmp(a, "--force")) {
+            force = true;
+        } else if (!strcmp(a, "--out") && i + 1 < argc) {
             out = argv[++i];
         } else if (!strcmp(a, "--only") && i + 1 < argc) {
             only = argv[++i];
@@ -94,7 +125,7 @@ int cmd_reproduce(int argc, char **argv)
     else
         default_out(table, out_dir, sizeof out_dir);
     dlx_repro *r;
-    if (dlx_repro_load(table, out_dir, &r, &err))
+    if (dlx_repro_load_set(table, out_dir, sets, n_sets, &r, &err))
         return cli_fail(&err);
     if (only) {
         for (const char *p = only; *p;) {
@@ -121,6 +152,11 @@ int cmd_reproduce(int argc, char **argv)
     }
     char h5[DLX_RUNDIR_MAX + 32];
     snprintf(h5, sizeof h5, "%s/results.h5", out_dir); /* fits: out_dir is checked */
+    if (!figure_only && guard_out(r, only, h5, force, &err)) {
+        dlx_repro_destroy(r);
+        dlx_lock_release(&lock_fd);
+        return cli_fail(&err);
+    }
     if (figure_only) {
         int frc = draw_figure(r, h5, out_dir, &err);
         dlx_repro_destroy(r);

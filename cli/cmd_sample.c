@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../core/h5io.h"
 #include "../core/png.h"
@@ -154,6 +155,25 @@ static int write_samples(dlx_model *m, const sample_args *a, uint64_t seed, dlx_
     return rc;
 }
 
+/* --out replaces a PNG (a picture is redrawn at will) but never another
+ * kind of file: `--out runs/x/checkpoint.h5` must not cost a run. */
+static int check_out(const char *out, dlx_err *err)
+{
+    struct stat st;
+    if (stat(out, &st) != 0)
+        return 0;
+    static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    unsigned char head[8] = {0};
+    FILE *f = S_ISREG(st.st_mode) ? fopen(out, "rb") : NULL;
+    bool png = f && fread(head, 1, sizeof head, f) == sizeof head && !memcmp(head, sig, sizeof sig);
+    if (f)
+        fclose(f);
+    if (png)
+        return 0;
+    return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--out %s: it exists and is not a PNG; dlx sample replaces only "
+                        "a PNG: remove it or choose another file", out);
+}
+
 int cmd_sample(int argc, char **argv)
 {
     sample_args a;
@@ -163,7 +183,7 @@ int cmd_sample(int argc, char **argv)
     dlx_err err;
     dlx_err_clear(&err);
     dlx_model *m;
-    if (check_family(a.ckpt, &err) || dlx_model_from_checkpoint(a.ckpt, NULL, &m, &err))
+    if (check_out(a.out, &err) || check_family(a.ckpt, &err) || dlx_model_from_checkpoint(a.ckpt, NULL, &m, &err))
         return cli_fail(&err);
     const uint64_t seed = a.has_seed ? a.seed : m->seed;
     rc = write_samples(m, &a, seed, &err);

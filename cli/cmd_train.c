@@ -1,4 +1,5 @@
-/* dlx train SPEC [--set K=V]... [--out DIR] [--resume] [--json] [--quiet] [--threads N] [--max-memory SIZE] */
+/* dlx train SPEC [--set K=V]... [--out DIR] [--resume | --force | --extend-epochs N] [--dry-run]
+ *           [--stop-at STEP] [--json] [--quiet] [--profile] [--threads N] [--max-memory SIZE] */
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include "../models/family.h"
+#include "../train/replace.h"
 #include "../train/resume.h"
 #include "cli.h"
 
@@ -122,13 +124,47 @@ static int write_resolved_spec(const dlx_model *m, dlx_err *err)
     return rc;
 }
 
+/* --extend-epochs N: the spec trains the checkpoint's train.epochs + N
+ * (*from: the checkpoint's); the resume check then compares the rest. */
+static int extend_spec(dlx_spec *spec, const char *run_dir, long long n, int64_t *from, dlx_err *err)
+{
+    int64_t step;
+    int rc = dlx_run_checkpoint_epochs(run_dir, from, &step, err);
+    if (rc) {
+        dlx_err_prefix(err, "--extend-epochs");
+        return rc;
+    }
+    char set[64];
+    snprintf(set, sizeof set, "train.epochs=%lld", (long long)*from + n);
+    return dlx_spec_set(spec, set, err);
+}
+
+/* --dry-run: the model is built (its layer table and memory plan printed);
+ * time a few steps and write nothing. */
+static int dry_run_model(dlx_model *m, dlx_err *err)
+{
+    if (!m->family->dry_run)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "--dry-run: model.kind %s prepares its run (data, codes, or other runs) before any "
+                            "training step, so it has no dry run; the spec itself is valid", m->family_name);
+    int64_t n = 0;
+    for (int i = 0; i < m->params.n; i++)
+        n += m->params.items[i].t.numel;
+    dlx_run_info(m, "parameters: %lld in %d tensors", (long long)n, m->params.n);
+    int rc = m->family->train(m, err);
+    if (!rc)
+        dlx_run_info(m, "dry run: nothing was written (%s untouched)", m->run_dir);
+    return rc;
+}
+
 int cmd_train(int argc, char **argv)
 {
     const char *spec_path = NULL, *out_dir = NULL;
     const char *sets[64];
     int n_sets = 0, threads = 0;
     long long stop_at = 0;
-    bool resume = false, json = false, quiet = false, profile = false;
+    long long extend = 0;
+    bool resume = false, json = false, quiet = false, profile = false, force = false, dry_run = false;
     size_t max_memory = default_max_memory();
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -152,6 +188,16 @@ int cmd_train(int argc, char **argv)
             profile = true;
         } else if (strcmp(a, "--resume") == 0) {
             resume = true;
+        } else if (strcmp(a, "--force") == 0) {
+            force = true;
+        } else if (strcmp(a, "--dry-run") == 0) {
+            dry_run = true;
+        } else if (strcmp(a, "--extend-epochs") == 0 && has_next) {
+            char *end;
+            extend = strtoll(argv[++i], &end, 10);
+            if (*end || extend < 1 || extend > 100000)
+                return cli_usage_error("train", "--extend-epochs: expected a number of epochs from 1 to 100000, "
+                                       "got '%s'", argv[i]);
         } else if (strcmp(a, "--json") == 0) {
             json = true;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
@@ -177,6 +223,13 @@ int cmd_train(int argc, char **argv)
     }
     if (!spec_path)
         return cli_usage_error("train", "missing SPEC (a YAML file, e.g. configs/lenet5.yaml)");
+    if (force && (resume || extend))
+        return cli_usage_error("train", "--force replaces the run that --%s would continue: give one of them",
+                               resume ? "resume" : "extend-epochs");
+    if (dry_run && (resume || extend || force || stop_at || profile))
+        return cli_usage_error("train", "--dry-run writes nothing and takes no --resume, --extend-epochs, --force, "
+                               "--stop-at or --profile");
+    resume = resume || extend; /* --extend-epochs continues the run */
 
     dlx_err err;
     dlx_err_clear(&err);
@@ -190,11 +243,16 @@ int cmd_train(int argc, char **argv)
         snprintf(run_dir, sizeof run_dir, "%s", out_dir);
     else
         default_run_dir(spec, spec_path, run_dir, sizeof run_dir);
+    int64_t from_epochs = 0;
+    if (extend && extend_spec(spec, run_dir, extend, &from_epochs, &err)) {
+        dlx_spec_destroy(spec);
+        return cli_fail(&err);
+    }
 
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     install_signals();
-    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop};
+    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop, .dry_run = dry_run};
     dlx_model *m;
     /* threads and the memory limit must be known while the graph is built */
     int rc = dlx_model_create_opts(spec, run_dir, &hooks, threads, max_memory, &m, &err);
@@ -203,10 +261,22 @@ int cmd_train(int argc, char **argv)
     snprintf(m->spec_path, sizeof m->spec_path, "%s", spec_path);
     m->stop_at = stop_at;
     m->profile = profile;
+    m->extend_from_epochs = from_epochs;
+    if (dry_run) {
+        rc = dry_run_model(m, &err);
+        cli_progress_end(&prog);
+        goto out;
+    }
     char ckpt[DLX_RUNDIR_MAX + 32];
     /* one writer per run directory: locked before anything in it is read or written */
     rc = dlx_path_join(ckpt, sizeof ckpt, m->run_dir, "checkpoint.h5", &err);
     if (!rc) rc = dlx_run_lock(m, &err);
+    /* a run there is continued (--resume) or replaced (--force), never overwritten silently */
+    if (!rc && !resume && !force)
+        rc = dlx_run_refuse_replace(m->run_dir, "continue it with --resume, replace it with --force, or train "
+                                    "into another directory with --out DIR", &err);
+    if (!rc && force)
+        rc = dlx_run_discard(m->run_dir, &err);
     if (!rc && resume) {
         bool found;
         rc = dlx_run_resume(m, &found, &err);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define GRID_BORDER 128          /* mid grey between tiles and in blank tiles */
@@ -73,6 +74,15 @@ static int encode(FILE *fp, png_bytep *rows, int w, int h, int c, png_ctx *ctx)
     return 0;
 }
 
+/* The process's umask. umask(2) can only read it by setting it, so it is set
+ * back at once; no other thread creates files while dlx writes a picture. */
+static mode_t current_umask(void)
+{
+    mode_t m = umask(077);
+    umask(m);
+    return m;
+}
+
 int dlx_png_write(const char *path, const uint8_t *pixels, int w, int h, int c, dlx_err *err)
 {
     if (w < 1 || h < 1 || (c != 1 && c != 3 && c != 4) ||
@@ -98,6 +108,13 @@ int dlx_png_write(const char *path, const uint8_t *pixels, int w, int h, int c, 
         rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot create %s: %s", tmp,
                           strerror(errno));
         goto out_free;
+    }
+    /* mkstemp makes it 0600; the picture follows the umask like every other file */
+    if (fchmod(fd, 0666 & ~current_umask()) != 0) {
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot set the mode of %s: %s", tmp,
+                          strerror(errno));
+        close(fd);
+        goto out_unlink;
     }
     FILE *fp = fdopen(fd, "wb");
     if (!fp) {

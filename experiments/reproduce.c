@@ -101,12 +101,20 @@ static int read_row(dlx_repro *r, dlx_spec_node *node, dlx_repro_row *row, dlx_e
 
 int dlx_repro_load(const char *path, const char *out_dir, dlx_repro **out, dlx_err *err)
 {
+    return dlx_repro_load_set(path, out_dir, NULL, 0, out, err);
+}
+
+int dlx_repro_load_set(const char *path, const char *out_dir, const char *const *sets, int n_sets, dlx_repro **out,
+                       dlx_err *err)
+{
     *out = NULL;
     dlx_repro *r = calloc(1, sizeof(*r));
     if (!r)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     snprintf(r->out_dir, sizeof r->out_dir, "%s", out_dir);
     int rc = dlx_spec_load_file(path, &r->spec, err);
+    for (int i = 0; i < n_sets && !rc; i++) /* --set: before it is read, as dlx train's */
+        rc = dlx_spec_set(r->spec, sets[i], err);
     if (rc)
         goto fail;
     dlx_spec_node *root = dlx_spec_root(r->spec), *rows;

@@ -76,6 +76,9 @@ typedef struct dlx_repro {
 /* Parse and check a table spec (unknown keys, missing names, duplicate row
  * names are DLX_EINVAL with line:col). out_dir receives the runs and results.h5. */
 int dlx_repro_load(const char *path, const char *out_dir, dlx_repro **out, dlx_err *err);
+/* The same with --set assignments applied to the table spec first. */
+int dlx_repro_load_set(const char *path, const char *out_dir, const char *const *sets, int n_sets, dlx_repro **out,
+                       dlx_err *err);
 void dlx_repro_destroy(dlx_repro *r);
 
 /* Run row i (see above). threads: worker threads (0 = default). */

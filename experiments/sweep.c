@@ -365,6 +365,12 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
 
 int dlx_sweep_load(const char *path, const char *out_override, dlx_sweep **out, dlx_err *err)
 {
+    return dlx_sweep_load_set(path, out_override, NULL, 0, out, err);
+}
+
+int dlx_sweep_load_set(const char *path, const char *out_override, const char *const *sets, int n_sets,
+                       dlx_sweep **out, dlx_err *err)
+{
     *out = NULL;
     dlx_sweep *s = calloc(1, sizeof(*s));
     if (!s)
@@ -376,7 +382,9 @@ int dlx_sweep_load(const char *path, const char *out_override, dlx_sweep **out, 
         dlx_sweep_destroy(s);
         return rc;
     }
-    rc = read_sweep(s, spec, out_override, err);
+    for (int i = 0; i < n_sets && !rc; i++) /* --set: before it is read, as dlx train's */
+        rc = dlx_spec_set(spec, sets[i], err);
+    if (!rc) rc = read_sweep(s, spec, out_override, err);
     if (!rc) {
         /* stored in the table: the sweep (minus out, which may differ per
          * shard) plus the base spec text, so merges and resumes compare both */

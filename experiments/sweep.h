@@ -95,6 +95,10 @@ typedef struct dlx_sweep {
  * axis value (the model is not built). `out_override` (may be NULL) replaces
  * sweep.out. */
 int dlx_sweep_load(const char *path, const char *out_override, dlx_sweep **out, dlx_err *err);
+/* The same with --set assignments applied to the sweep spec before it is
+ * read (so the table stores the sweep as changed). */
+int dlx_sweep_load_set(const char *path, const char *out_override, const char *const *sets, int n_sets,
+                       dlx_sweep **out, dlx_err *err);
 void dlx_sweep_destroy(dlx_sweep *s);
 /* The axis value indexes of run i (last axis fastest). */
 void dlx_sweep_point(const dlx_sweep *s, int64_t run, int *idx);

@@ -392,6 +392,7 @@ static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
 
 const dlx_family dlx_family_classifier = {
     .name = "classifier",
+    .dry_run = true,
     .help = "convnets and MLPs with softmax cross-entropy on MNIST / Fashion-MNIST",
     .create = clf_create,
     .destroy = clf_destroy,

@@ -37,6 +37,9 @@ typedef struct dlx_sample_shape {
 typedef struct dlx_family {
     const char *name;
     const char *help;
+    /* Its train goes straight to dlx_trainer_run, writing nothing before:
+     * `dlx train --dry-run` can time its steps (train/trainer.h). */
+    bool dry_run;
     /* Validate the spec, load data, build graphs and parameters into m
      * (m->spec, m->run_dir, m->seed are set by the caller). */
     int (*create)(dlx_model *m, dlx_err *err);

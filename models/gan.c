@@ -595,6 +595,7 @@ static int gan_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
 
 const dlx_family dlx_family_gan = {
     .name = "gan",
+    .dry_run = true,
     .help = "generative adversarial nets (gan, dcgan, ebgan): a generator and a discriminator trained by "
             "alternating updates, on a ring of Gaussians or on images",
     .create = gan_create,

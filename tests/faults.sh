@@ -76,7 +76,7 @@ case_disk_full() {
     before=$(sha1sum <mnt/r/checkpoint.h5)
     avail=$(df -k --output=avail "$MNT" | tail -1)
     dd if=/dev/zero of=mnt/fill bs=1k count=$((avail - 1024)) 2>/dev/null
-    run_limited 60 "$DLX" train "$TINY" --out mnt/r "${BIG[@]}" --set train.epochs=2 --resume --quiet >/dev/null 2>"$CASE.err"
+    run_limited 60 "$DLX" train "$TINY" --out mnt/r "${BIG[@]}" --extend-epochs 1 --quiet >/dev/null 2>"$CASE.err"
     local rc=$?
     not_killed $rc "disk full"
     [ $rc -eq 1 ] || fail "disk full: exit $rc, expected 1: $(cat "$CASE.err")"
@@ -89,7 +89,7 @@ case_disk_full() {
     rm -f mnt/fill
     avail=$(df -k --output=avail "$MNT" | tail -1)
     dd if=/dev/zero of=mnt/fill bs=1k count="$avail" 2>/dev/null
-    run_limited 60 "$DLX" train "$TINY" --out mnt/r "${BIG[@]}" --set train.epochs=2 --resume --quiet >/dev/null 2>"$CASE.err"
+    run_limited 60 "$DLX" train "$TINY" --out mnt/r "${BIG[@]}" --extend-epochs 1 --quiet >/dev/null 2>"$CASE.err"
     rc=$?
     not_killed $rc "disk with no space"
     [ $rc -eq 1 ] && grep -q 'No space left on device' "$CASE.err" ||
@@ -141,7 +141,7 @@ case_fsize() {
     "$DLX" train "$TINY" --out f "${BIG[@]}" --quiet >/dev/null 2>"$CASE.err" || fail "first run failed: $(cat "$CASE.err")"
     local before rc
     before=$(sha1sum <f/checkpoint.h5)
-    (ulimit -f 1000; run_limited 60 "$DLX" train "$TINY" --out f "${BIG[@]}" --set train.epochs=2 --resume --quiet) \
+    (ulimit -f 1000; run_limited 60 "$DLX" train "$TINY" --out f "${BIG[@]}" --extend-epochs 1 --quiet) \
         >/dev/null 2>"$CASE.err"
     rc=$?
     not_killed $rc "ulimit -f"

@@ -7,6 +7,8 @@
 #   mpi         mpirun -np 2 equals the single run (skipped without mpirun or MPI)
 #   linear111   the 1-1-1 surface heat map PNG is drawn (skipped without gnuplot)
 #   hessian     the hessian measure gives params, index and eigenvalues
+#   set         --set shrinks a sweep (an axis) without copying its YAML; the
+#               table records the changed sweep; bad keys exit 2
 # Env: DLX_BIN (the dlx binary), DLX_SRC_DIR (the source tree). Exit 77 = skipped.
 set -u
 SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -39,7 +41,7 @@ n_rows() { # rows in a table; 0 when unreadable
 }
 
 case ${1:-} in
-resume|jobs|shard_merge|mpi|hessian)
+resume|jobs|shard_merge|mpi|hessian|set)
     ls "$DLX_DATA_DIR"/mnist/t10k-images-idx3-ubyte* > /dev/null 2>&1 ||
         { echo "MNIST not in $DLX_DATA_DIR/mnist (datasets/fetch mnist): skipped"; exit 77; } ;;
 esac
@@ -84,6 +86,31 @@ resume)
     same_table "$T/s.h5" "$T/full.h5" $COLS || fail "resumed table differs from an uninterrupted one"
     "$DLX" landscape "$DATA/resume.yaml" --out "$T/s.h5" --no-figures > "$T/log3.txt" 2>&1 || fail "rerun failed"
     [ "$(grep -c '^run ' "$T/log3.txt")" -eq 0 ] || fail "a complete sweep re-ran runs"
+    ;;
+set)
+    # sweep.yaml: hidden [5, 8] x seed 1..4 = 8 runs; seeds 1..2 make it 4
+    "$DLX" landscape "$DATA/sweep.yaml" --set 'sweep.axes.1.range=[1, 2]' --out "$T/set.h5" --no-figures \
+        > "$T/set.txt" 2>&1 || fail "--set sweep.axes.1.range=[1, 2]: $(tail -3 "$T/set.txt")"
+    grep -qF "sweep $DATA/sweep.yaml: 4 runs (2 axes)" "$T/set.txt" || fail "the shrunk sweep is not 4 runs: $(head -1 "$T/set.txt")"
+    [ "$(n_rows "$T/set.h5")" -eq 4 ] || fail "the shrunk sweep's table has $(n_rows "$T/set.h5") rows"
+    seeds=$(h5dump -d /table/seed -y -w 1 "$T/set.h5" | sed -n '/DATA {/,/}/p' | grep -o '[0-9.]\+' | sort -u | tr '\n' ' ')
+    [ "$seeds" = "1 2 " ] || fail "the shrunk sweep ran seeds $seeds"
+    # the table holds the sweep as changed: the unchanged sweep does not resume into it
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/set.h5" --no-figures --quiet 2> "$T/err.txt"
+    [ $? -eq 2 ] || fail "the unchanged sweep into the shrunk one's table: not exit 2"
+    grep -qF "holds results of a different sweep" "$T/err.txt" || fail "message: $(cat "$T/err.txt")"
+    [ "$(n_rows "$T/set.h5")" -eq 4 ] || fail "the refused sweep changed the table"
+    "$DLX" landscape "$DATA/sweep.yaml" --set 'sweep.axes.1.range=[1, 2]' --out "$T/set.h5" --no-figures > "$T/set2.txt" 2>&1 ||
+        fail "the same --set again did not resume: $(cat "$T/set2.txt")"
+    [ "$(grep -c '^run ' "$T/set2.txt")" -eq 0 ] || fail "the same --set again re-ran runs"
+    "$DLX" landscape "$DATA/sweep.yaml" --set sweep.axes.0.nme=x --out "$T/bad.h5" 2> "$T/err.txt"
+    [ $? -eq 2 ] || fail "--set of an unknown key: not exit 2"
+    grep -qF "'nme' is not a key" "$T/err.txt" || fail "message: $(cat "$T/err.txt")"
+    "$DLX" landscape "$DATA/sweep.yaml" --set sweep.axes.1.range 2> "$T/err.txt"
+    [ $? -eq 2 ] || fail "--set without '=': not exit 2"
+    [ ! -e "$T/bad.h5" ] || fail "a refused --set wrote a table"
+    "$DLX" landscape --merge "$T/m.h5" "$T/set.h5" --set seed=2 2> "$T/err.txt"
+    [ $? -eq 2 ] || fail "--merge with --set: not exit 2"
     ;;
 jobs)
     "$DLX" landscape "$DATA/sweep.yaml" --out "$T/j1.h5" --jobs 1 --quiet --no-figures || fail "--jobs 1"

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Run directories under hostile use: one writer at a time (the flock on
-# DIR/.lock), paths and names that do not fit or would escape, and --resume
-# against a changed spec or a --stop-at already passed.
-#   tests/rundir.sh CASE   CASE: lock lock_commands paths names resume_spec resume_stop_at all
+# DIR/.lock), paths and names that do not fit or would escape, --resume
+# against a changed spec or a --stop-at already passed; a run never
+# overwritten without --force (train, reproduce), --extend-epochs, the
+# summary after --stop-at, --dry-run writing nothing, PNG modes.
+#   tests/rundir.sh CASE   CASE: lock lock_commands paths names resume_spec resume_stop_at replace
+#                          reproduce_replace extend stop_summary dry_run umask all
 # Env: DLX_BIN (the dlx binary; default build/dlx), DLX_SRC_DIR (source root).
 # Exit 0 pass, 1 fail (with a message), 77 skip (no h5dump/h5diff, no flock).
 # Training runs on a tiny fake MNIST written here (random pixels), so no case
@@ -20,7 +23,8 @@ skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
 note() { echo "[$CASE] $*"; }
 
 CASE=${1:-}
-CASES="lock lock_commands paths names resume_spec resume_stop_at"
+CASES="lock lock_commands paths names resume_spec resume_stop_at replace reproduce_replace extend stop_summary
+       dry_run umask"
 [ -n "$CASE" ] || { echo "usage: tests/rundir.sh CASE ($CASES all)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 command -v h5diff >/dev/null || skip "h5diff not installed (hdf5-tools)"
@@ -145,7 +149,9 @@ case_lock() {
     local victim=$BGPID
     kill -9 "$BGPID"
     finish
-    expect_status 0 after_kill.out "$DLX" train tiny.yaml --out L --resume --set model.layers.1.units=64 --quiet
+    local at2
+    at2=$(ckpt_step L/checkpoint.h5)
+    expect_status 0 after_kill.out "$DLX" train tiny.yaml --out L --resume "${LONG[@]}" --stop-at $((at2 + 1)) --quiet
     grep -q "$victim" after_kill.out && fail "after kill -9 of pid $victim the lock is still held: $(cat after_kill.out)"
     note "kill -9 of the holder (pid $victim) leaves no stale lock: the next --resume ran"
 }
@@ -317,12 +323,13 @@ EOF
     expect_text r.out "--resume: model.layers is a list of 4 items here but a list of 3 items in R/checkpoint.h5" "a layer added"
     cmp -s ckpt.before R/checkpoint.h5 || fail "a refused --resume changed R/checkpoint.h5"
     [ "$(metric_steps R/metrics.h5 train_loss | tail -1)" = 4 ] || fail "a refused --resume changed R/metrics.h5"
-    # the same value written another way is the same spec; epochs, cadence and threads may change
-    train tiny.yaml --out R --resume --set train.optimizer.lr=5e-2 --set train.epochs=2 --set train.log_every=4 \
+    # the same value written another way is the same spec; cadence and threads may change, and
+    # --extend-epochs raises the epochs (train.epochs itself is refused: see case extend)
+    train tiny.yaml --out R --resume --set train.optimizer.lr=5e-2 --extend-epochs 1 --set train.log_every=4 \
         --set train.eval_every=1 --set train.checkpoint_every=3 --set train.threads=2 --threads 1 ||
-        fail "--resume with lr 5e-2 (= 0.05), epochs 2 and other cadence/thread settings was refused"
-    [ "$(ckpt_step R/checkpoint.h5)" = 32 ] || fail "--resume with train.epochs=2 ended at step $(ckpt_step R/checkpoint.h5), not 32"
-    note "9 changed keys and an added layer refused (exit 2, key and both values, checkpoint untouched); epochs/cadence/threads resume"
+        fail "--resume with lr 5e-2 (= 0.05), --extend-epochs 1 and other cadence/thread settings was refused"
+    [ "$(ckpt_step R/checkpoint.h5)" = 32 ] || fail "--extend-epochs 1 ended at step $(ckpt_step R/checkpoint.h5), not 32"
+    note "9 changed keys and an added layer refused (exit 2, key and both values, checkpoint untouched); cadence/threads resume"
 }
 
 # ---------------------------------------------------------------- resume_stop_at
@@ -343,8 +350,192 @@ case_resume_stop_at() {
     note "--resume --stop-at 3 and 6 refused at step 6 (exit 2, checkpoint untouched); --stop-at 9 stops at 9"
 }
 
+# ---------------------------------------------------------------- replace
+# A run directory that holds a run is never overwritten without --force: the
+# rerun is refused (exit 2) naming the directory, its checkpoint's step and
+# epoch and the three ways on, and touches nothing; --force replaces it.
+case_replace() {
+    train tiny.yaml --out R || fail "the first run failed"
+    cp R/checkpoint.h5 ckpt.before
+    cp R/metrics.h5 metrics.before
+    local ways="continue it with --resume, replace it with --force, or train into another directory with --out DIR"
+    expect_status 2 r.out "$DLX" train tiny.yaml --out R --quiet
+    expect_text r.out "R already holds a run (checkpoint.h5 at step 16, epoch 1 of 1, and metrics.h5); $ways" \
+        "the same spec again into R"
+    expect_status 2 r.out "$DLX" train tiny.yaml --out R --set seed=7 --quiet
+    expect_text r.out "R already holds a run" "another seed into R"
+    expect_status 2 r.out "$DLX" train tiny.yaml --out R --stop-at 5 --quiet
+    expect_text r.out "R already holds a run" "--stop-at into R"
+    cmp -s ckpt.before R/checkpoint.h5 && cmp -s metrics.before R/metrics.h5 || fail "a refused rerun changed R"
+    grep -q '^seed: 3$' R/spec.yaml || fail "a refused rerun changed R/spec.yaml"
+    expect_status 2 r.out "$DLX" train tiny.yaml --out R --resume --force --quiet
+    expect_text r.out "--force replaces the run that --resume would continue" "--resume with --force"
+    # the default run directory runs/<name> is guarded the same way
+    train tiny.yaml || fail "a run into runs/rundir_tiny failed"
+    expect_status 2 r.out "$DLX" train tiny.yaml --quiet
+    expect_text r.out "runs/rundir_tiny already holds a run (checkpoint.h5 at step 16" "a rerun into runs/<name>"
+    # --force replaces: the new seed's run, its metrics from step 0 only
+    train tiny.yaml --out R --set seed=7 --force || fail "--force was refused"
+    grep -q '^seed: 7$' R/spec.yaml || fail "--force did not write the new run's spec"
+    [ "$(metric_steps R/metrics.h5 train_loss | tr '\n' ' ')" = "$(metric_steps metrics.before train_loss | tr '\n' ' ')" ] ||
+        fail "after --force R/metrics.h5 has rows $(metric_steps R/metrics.h5 train_loss | tr '\n' ' ')"
+    cmp -s ckpt.before R/checkpoint.h5 && fail "--force with another seed left the old checkpoint"
+    # a directory with metrics.h5 alone (stopped before its first checkpoint) holds a run too
+    mkdir -p M && cp metrics.before M/metrics.h5
+    expect_status 2 r.out "$DLX" train tiny.yaml --out M --quiet
+    expect_text r.out "M already holds a run (metrics.h5, no checkpoint); $ways" "a directory with metrics.h5 only"
+    # an empty or foreign directory is no run: training goes ahead
+    mkdir -p E && echo notes >E/notes.txt
+    train tiny.yaml --out E || fail "a directory without a run was refused"
+    note "reruns into R and runs/<name> refused (exit 2; step, epoch, --resume/--force/--out named; R untouched); --force replaces"
+}
+
+# ---------------------------------------------------------------- reproduce_replace
+# dlx reproduce follows the same rule for its --out (results.h5, the rows'
+# runs) with --force; --set changes the table spec.
+case_reproduce_replace() {
+    cat >table.yaml <<EOF
+paper: "rundir test"
+rows:
+  - {name: r1, spec: $WORK/tiny.yaml, metrics: {test_accuracy: n/a}}
+EOF
+    expect_status 0 p.out "$DLX" reproduce table.yaml --out P --quiet
+    [ -e P/results.h5 ] && [ -e P/r1/checkpoint.h5 ] || fail "reproduce wrote no results.h5 or row run: $(ls P)"
+    cp P/results.h5 results.before
+    expect_status 2 p.out "$DLX" reproduce table.yaml --out P --quiet
+    expect_text p.out "P already holds results.h5 of an earlier dlx reproduce; replace it with --force, or write elsewhere with --out DIR" \
+        "a second reproduce into P"
+    cmp -s results.before P/results.h5 || fail "a refused reproduce changed P/results.h5"
+    # a row's directory that holds a run, without results.h5, is refused as train's
+    rm P/results.h5
+    expect_status 2 p.out "$DLX" reproduce table.yaml --out P --quiet
+    expect_text p.out "P/r1 already holds a run (checkpoint.h5 at step 16, epoch 1 of 1" "a row's run in P"
+    # --set applies to the table spec: the row's settings run seed 5
+    expect_status 0 p.out "$DLX" reproduce table.yaml --out P --force --quiet --set 'rows.0.set=[seed=5]'
+    "$DLX" inspect P/r1/checkpoint.h5 --spec | grep -q '^seed: 5$' || fail "--set rows.0.set=[seed=5] did not reach the row"
+    expect_status 0 p.out "$DLX" reproduce table.yaml --out P --figure-only --quiet
+    expect_status 2 p.out "$DLX" reproduce table.yaml --out P2 --quiet --set rows.0.nme=x
+    expect_text p.out "'nme' is not a key" "a misspelt key set on the table spec"
+    [ ! -e P2/results.h5 ] || fail "a refused table spec wrote results"
+    note "reproduce into P refused (results.h5, a row's run; exit 2, untouched); --force replaces; --set reaches the table spec"
+}
+
+# ---------------------------------------------------------------- extend
+# --resume with another train.epochs is refused (it would change the
+# schedule quietly); --extend-epochs N trains N more epochs, says how the
+# lr changes, records the new epochs in spec.yaml; with a constant lr 2 + 1
+# epochs are the bits of 3.
+case_extend() {
+    local cos=(--set 'train.schedule={type: cosine}')
+    train tiny.yaml --out X "${cos[@]}" || fail "the cosine run failed"
+    cp X/checkpoint.h5 ckpt.before
+    expect_status 2 x.out "$DLX" train tiny.yaml --out X "${cos[@]}" --resume --set train.epochs=2 --quiet
+    expect_text x.out "--resume: train.epochs is 2 here but 1 in X/checkpoint.h5 (it sets the schedule's length: train more epochs with --extend-epochs N" \
+        "--resume with train.epochs=2"
+    cmp -s ckpt.before X/checkpoint.h5 || fail "a refused --resume changed X/checkpoint.h5"
+    expect_status 0 x.out "$DLX" train tiny.yaml --out X "${cos[@]}" --extend-epochs 1
+    expect_text x.out "train.epochs 1 -> 2: the cosine schedule now spans 2 epochs; lr at the resume step 16 changes from 0 to 0.025" \
+        "the schedule line of --extend-epochs 1"
+    [ "$(ckpt_step X/checkpoint.h5)" = 32 ] || fail "--extend-epochs 1 ended at step $(ckpt_step X/checkpoint.h5), not 32"
+    local steps
+    steps=$(metric_steps X/metrics.h5 train_loss | tr '\n' ' ')
+    [ "$steps" = "$(seq -s ' ' 2 2 32) " ] || fail "the metrics do not continue once each to step 32: $steps"
+    grep -q '^  epochs: 2$' X/spec.yaml || fail "X/spec.yaml does not record epochs 2: $(grep epochs X/spec.yaml)"
+    # a later --resume from the run's own spec is accepted; the original spec (1 epoch) is not
+    expect_status 0 x.out "$DLX" train X/spec.yaml --out X --resume
+    expect_text x.out "already trained: step 32 of 32" "--resume from X/spec.yaml"
+    expect_status 2 x.out "$DLX" train tiny.yaml --out X "${cos[@]}" --resume --quiet
+    expect_text x.out "train.epochs is 1 here but 2 in X/checkpoint.h5" "--resume with the spec before the extension"
+    expect_status 2 x.out "$DLX" train tiny.yaml --out nothing_here --extend-epochs 1 --quiet
+    expect_text x.out "--extend-epochs: nothing_here has no checkpoint.h5 to continue" "--extend-epochs without a run"
+    expect_status 2 x.out "$DLX" train tiny.yaml --out X --extend-epochs 0 --quiet
+    expect_text x.out "--extend-epochs: expected a number of epochs from 1 to 100000, got '0'" "--extend-epochs 0"
+    expect_status 2 x.out "$DLX" train tiny.yaml --out X "${cos[@]}" --extend-epochs 1 --set seed=4 --quiet
+    expect_text x.out "--resume: seed is 4 here but 3 in X/checkpoint.h5" "--extend-epochs with another seed"
+    # constant lr: 2 epochs extended by 1 == a straight 3-epoch run, bit for bit
+    train tiny.yaml --out C3 --set train.epochs=3 || fail "the 3-epoch run failed"
+    train tiny.yaml --out C21 --set train.epochs=2 || fail "the 2-epoch run failed"
+    expect_status 0 x.out "$DLX" train tiny.yaml --out C21 --extend-epochs 1
+    expect_text x.out "train.epochs 2 -> 3: the constant schedule does not depend on train.epochs; lr at the resume step 32 stays 0.05" \
+        "the constant schedule's line"
+    h5diff -q C3/checkpoint.h5 C21/checkpoint.h5 /params >/dev/null && h5diff -q C3/checkpoint.h5 C21/checkpoint.h5 /optim >/dev/null ||
+        fail "2 + 1 epochs differ from 3 epochs in /params or /optim"
+    h5diff -q C3/metrics.h5 C21/metrics.h5 >/dev/null || fail "2 + 1 epochs' metrics.h5 differ from 3 epochs'"
+    note "--resume with epochs 2 refused; --extend-epochs 1: the lr line, step 32, metrics 2..32, spec.yaml epochs 2; 2+1 == 3 bit for bit"
+}
+
+# ---------------------------------------------------------------- stop_summary
+# After --stop-at K the summary reports step K (not the last epoch end) and
+# the checkpoint is at step K.
+case_stop_summary() {
+    expect_status 0 s.out "$DLX" train tiny.yaml --out T --set train.epochs=2 --stop-at 21 --json --quiet
+    grep -q '"step":21[,}]' s.out || fail "the --json summary after --stop-at 21 is not at step 21: $(tail -1 s.out)"
+    [ "$(ckpt_step T/checkpoint.h5)" = 21 ] || fail "the checkpoint after --stop-at 21 is at step $(ckpt_step T/checkpoint.h5)"
+    expect_status 0 s.out "$DLX" train tiny.yaml --out T2 --set train.epochs=2 --stop-at 21
+    grep -q '^step  *21$' s.out || fail "the text summary after --stop-at 21 lacks 'step 21': $(grep '^step' s.out)"
+    note "--stop-at 21 (epoch ends at 16, 32): summary step 21 in --json and text, checkpoint at step 21"
+}
+
+# ---------------------------------------------------------------- dry_run
+# --dry-run checks the spec, builds the model, prints the layer table, the
+# parameter count, the memory plan and the time per step, writes nothing.
+case_dry_run() {
+    mkdir -p dry && cd dry || fail "cannot cd"
+    expect_status 0 ../d.out "$DLX" train ../tiny.yaml --dry-run
+    cd .. || fail "cannot cd back"
+    local t
+    for t in "layer        type       output" "linear1      linear     [8, 16]                 12560" \
+        "parameters: 12730 in 4 tensors" "memory planned: " "activations 0.1 MiB (2 graphs)" \
+        "time per training step: " "(mean of 5 steps after 1 warm-up; batch 16, 16 steps an epoch, 16 in all)" \
+        "dry run: nothing was written (runs/rundir_tiny untouched)"; do
+        expect_text d.out "$t" "--dry-run's output"
+    done
+    [ -z "$(ls -A dry)" ] || fail "--dry-run wrote into the working directory: $(ls -A dry)"
+    expect_status 0 d.out "$DLX" train tiny.yaml --dry-run --out D
+    [ ! -e D ] || fail "--dry-run --out D created D: $(ls -A D)"
+    # a run directory that holds a run is not touched either
+    train tiny.yaml --out H || fail "a run for the dry run to leave alone failed"
+    cp H/checkpoint.h5 ckpt.before
+    expect_status 0 d.out "$DLX" train tiny.yaml --dry-run --out H --set seed=9
+    cmp -s ckpt.before H/checkpoint.h5 && grep -q '^seed: 3$' H/spec.yaml || fail "--dry-run changed H"
+    # bad specs still fail with exit 2, and write nothing
+    expect_status 2 d.out "$DLX" train tiny.yaml --dry-run --out D --set model.layers.1.unit=3
+    expect_text d.out "'unit' is not a key of linear" "--dry-run with a misspelt key"
+    expect_status 2 d.out "$DLX" train tiny.yaml --dry-run --out D --set train.batch=512
+    expect_text d.out "train.batch: 512 is larger than the training set: 256 samples" "--dry-run with a batch too large"
+    [ ! -e D ] || fail "a refused --dry-run created D"
+    expect_status 2 d.out "$DLX" train tiny.yaml --dry-run --resume
+    expect_text d.out "--dry-run writes nothing and takes no --resume" "--dry-run --resume"
+    # a GAN: both networks' tables, its memory (4 Adam slots) and step time
+    expect_status 0 d.out "$DLX" train "$SRC/tests/data/gan/ring.yaml" --dry-run --out G
+    for t in "network gen:" "network disc:" "optimizer state 0.5 MiB (4 slots)" "time per training step: "; do
+        expect_text d.out "$t" "--dry-run of a GAN"
+    done
+    [ ! -e G ] || fail "--dry-run of a GAN created G"
+    # a family that prepares its run before the first step has no dry run, and writes nothing
+    expect_status 2 d.out "$DLX" train "$SRC/configs/landscape/spin3.yaml" --dry-run --out L3
+    expect_text d.out "--dry-run: model.kind landscape prepares its run" "--dry-run of a landscape toy"
+    [ ! -e L3 ] || fail "a refused --dry-run created L3"
+    note "--dry-run: layers, 12730 parameters, memory plan, ms per step (5 after 1 warm-up); nothing written; bad specs exit 2"
+}
+
+# ---------------------------------------------------------------- umask
+# The PNGs a run writes follow the umask like its other files.
+case_umask() {
+    (umask 022 && "$DLX" train tiny.yaml --out U --quiet >/dev/null 2>&1) || fail "the run under umask 022 failed"
+    local f
+    for f in U/misclassified.png U/checkpoint.h5 U/metrics.h5 U/spec.yaml; do
+        [ -e "$f" ] || fail "$f was not written"
+        [ "$(stat -c %a "$f")" = 644 ] || fail "under umask 022 $f is mode $(stat -c %a "$f"), not 644"
+    done
+    (umask 027 && "$DLX" train tiny.yaml --out U7 --quiet >/dev/null 2>&1) || fail "the run under umask 027 failed"
+    [ "$(stat -c %a U7/misclassified.png)" = 640 ] || fail "under umask 027 a PNG is mode $(stat -c %a U7/misclassified.png)"
+    note "under umask 022 the PNGs are 0644 like checkpoint.h5, metrics.h5 and spec.yaml; under 027, 0640"
+}
+
 case "$CASE" in
-lock | lock_commands | paths | names | resume_spec | resume_stop_at) "case_$CASE" ;;
+lock | lock_commands | paths | names | resume_spec | resume_stop_at | replace | reproduce_replace | extend | \
+    stop_summary | dry_run | umask) "case_$CASE" ;;
 all)
     for c in $CASES; do
         CASE=$c

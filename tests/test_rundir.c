@@ -1,5 +1,6 @@
 /* Tests for core/rundir.c: the one-writer lock, path limits that refuse
- * rather than cut, and the names that become path components. */
+ * rather than cut, and the names that become path components; and for
+ * train/replace.c: what counts as a run that must not be overwritten. */
 #include <check.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +10,7 @@
 
 #include "../core/rundir.h"
 #include "../core/spec.h"
+#include "../train/replace.h"
 
 static char g_dir[64];
 
@@ -109,6 +111,54 @@ START_TEST(names_that_become_paths)
 }
 END_TEST
 
+static void touch(const char *dir, const char *name, const char *text)
+{
+    char path[160];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* A directory holds a run when it has checkpoint.h5 or metrics.h5; anything
+ * else (notes, pictures) is no run. A checkpoint that does not load still
+ * counts (it is described, not an error); --force's discard removes both. */
+START_TEST(what_a_run_directory_holds)
+{
+    dlx_err err;
+    bool holds = true;
+    char what[256];
+    touch(g_dir, "notes.txt", "mine");
+    touch(g_dir, "samples.png", "x");
+    ck_assert_int_eq(dlx_run_describe(g_dir, &holds, what, sizeof what, &err), 0);
+    ck_assert(!holds);
+    ck_assert_int_eq(dlx_run_refuse_replace(g_dir, "ways", &err), 0);
+    touch(g_dir, "metrics.h5", "not really hdf5");
+    ck_assert_int_eq(dlx_run_describe(g_dir, &holds, what, sizeof what, &err), 0);
+    ck_assert(holds);
+    ck_assert_str_eq(what, "metrics.h5, no checkpoint");
+    touch(g_dir, "checkpoint.h5", "not hdf5 either");
+    ck_assert_int_eq(dlx_run_refuse_replace(g_dir, "use --force", &err), DLX_EINVAL);
+    char want[300];
+    snprintf(want, sizeof want, "%s already holds a run (a checkpoint.h5 that does not load, and metrics.h5); use --force",
+             g_dir);
+    ck_assert_str_eq(err.msg, want);
+    int64_t epochs, step;
+    ck_assert_int_eq(dlx_run_checkpoint_epochs(g_dir, &epochs, &step, &err), DLX_EFORMAT);
+    ck_assert_int_eq(dlx_run_discard(g_dir, &err), 0);
+    ck_assert_int_eq(dlx_run_describe(g_dir, &holds, what, sizeof what, &err), 0);
+    ck_assert(!holds);
+    ck_assert_int_eq(dlx_run_discard(g_dir, &err), 0); /* nothing to remove is fine */
+    char path[160];
+    snprintf(path, sizeof path, "%s/notes.txt", g_dir);
+    ck_assert_int_eq(access(path, F_OK), 0); /* the user's files stay */
+    ck_assert_int_eq(dlx_run_checkpoint_epochs(g_dir, &epochs, &step, &err), DLX_EINVAL);
+    snprintf(want, sizeof want, "%s has no checkpoint.h5 to continue", g_dir);
+    ck_assert_str_eq(err.msg, want);
+}
+END_TEST
+
 Suite *rundir_suite(void)
 {
     Suite *s = suite_create("rundir");
@@ -117,6 +167,7 @@ Suite *rundir_suite(void)
     tcase_add_test(tc, lock_is_exclusive_and_released);
     tcase_add_test(tc, paths_refused_not_cut);
     tcase_add_test(tc, names_that_become_paths);
+    tcase_add_test(tc, what_a_run_directory_holds);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -30,7 +30,9 @@
 #   gan_sample  dlx sample on a tiny image GAN's checkpoint: a PNG grid of the
 #               size --grid and --zoom give, the same seed the same file, another
 #               seed another; --interpolate; a classifier's and a ring GAN's
-#               checkpoints refused; bad arguments exit 2, a missing file 1
+#               checkpoints refused; bad arguments exit 2, a missing file 1;
+#               --out replaces a PNG but refuses a checkpoint; the PNG follows
+#               the umask (0644 under umask 022)
 #   gan_images_score  model.score with a tiny classifier: the scores in
 #               --json and metrics.h5 every epoch, the final ones and dlx
 #               eval's, resume and 1 or 2 threads bit-exact with scoring on;
@@ -371,6 +373,19 @@ case_gan_sample() {
     printf 'not hdf5' >corrupt.h5
     check "a corrupt checkpoint exits 1" 1 "corrupt.h5" "$DLX" sample corrupt.h5 --out x.png
     check "an unwritable --out exits 1" 1 "no-dir/x.png" "$DLX" sample "$ck" --out no-dir/x.png
+    # --out replaces a PNG, never another kind of file (a checkpoint given by mistake)
+    check "an existing PNG is replaced" 0 "wrote c.png" "$DLX" sample "$ck" --grid 3x5 --out c.png
+    cmp -s a.png c.png || fail "sampling over c.png (seed 4) with the run's seed gives a.png's bits"
+    cp "$ck" keep.h5
+    check "--out onto a checkpoint is refused" 2 "--out $ck: it exists and is not a PNG" \
+        "$DLX" sample "$ck" --out "$ck"
+    cmp -s "$ck" keep.h5 || fail "a refused --out changed the checkpoint"
+    # a PNG follows the umask like every other file dlx writes (mkstemp made it 0600)
+    rm -f m.png
+    (umask 022 && "$DLX" sample "$ck" --grid 1x1 --out m.png >/dev/null 2>&1)
+    [ "$(stat -c %a m.png)" = 644 ] || fail "under umask 022 a fresh sample PNG is mode $(stat -c %a m.png), not 644"
+    (umask 077 && "$DLX" sample "$ck" --grid 1x1 --out m7.png >/dev/null 2>&1)
+    [ "$(stat -c %a m7.png)" = 600 ] || fail "under umask 077 a sample PNG is mode $(stat -c %a m7.png), not 600"
 }
 
 case_gan_images_score() {

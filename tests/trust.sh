@@ -201,7 +201,7 @@ one_signal() { # SIG
     local st
     st=$("$DLX" inspect "$d/checkpoint.h5" | awk '$1 == "step:" { print $2 }')
     [ "$st" = "$at" ] || fail "SIG$1 once: message says step $at, checkpoint holds step '$st'"
-    "$DLX" train "$FIX/tiny.yaml" --out "$d" "${SIG_SETS[@]}" --set train.epochs=1 --resume --quiet \
+    "$DLX" train "$FIX/tiny.yaml" --out "$d" "${SIG_SETS[@]}" --resume --stop-at $((st + 1)) --quiet \
         >/dev/null 2>"$d.err2" || fail "SIG$1 once: --resume failed: $(tail -3 "$d.err2")"
     note "SIG$1: exit 1 at step $at, checkpoint at step $st, resume finished"
 }
@@ -352,7 +352,7 @@ case_valgrind() {
     export OPENBLAS_NUM_THREADS=1
     local sets=(--set data.train_limit=256 --set data.test_limit=128 --set train.epochs=1 --set train.batch=32)
     vg train 0 "$DLX" train "$FIX/tiny.yaml" --out vg "${sets[@]}" --set train.checkpoint_every=3 --quiet
-    vg resume 0 "$DLX" train "$FIX/tiny.yaml" --out vg "${sets[@]}" --set train.epochs=2 --resume --quiet
+    vg resume 0 "$DLX" train "$FIX/tiny.yaml" --out vg "${sets[@]}" --extend-epochs 1 --quiet
     vg eval 0 "$DLX" eval vg/checkpoint.h5
     vg inspect 0 "$DLX" inspect vg/checkpoint.h5 --spec
     vg inspect_metrics 0 "$DLX" inspect vg/metrics.h5

@@ -59,6 +59,10 @@ int dlx_budget_check(const dlx_model *m, const dlx_budget *b, dlx_err *err)
 {
     double total = dlx_budget_total(b);
     char parts[400], t[32], l[32];
+    if (m->hooks.dry_run) {
+        breakdown(b, parts, sizeof parts);
+        dlx_run_info(m, "memory planned: %s (%s)", fmt_bytes(total, t, sizeof t), parts);
+    }
     if (m->max_memory && total > (double)m->max_memory) {
         breakdown(b, parts, sizeof parts);
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,

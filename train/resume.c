@@ -11,10 +11,11 @@
 #include "../core/rundir.h"
 #include "checkpoint.h"
 
-/* Keys that may differ from the checkpoint's: how long to train and how
- * often to log, evaluate and save, how many threads (the bits do not depend
- * on them), and the free text. Everything else makes a different run. */
-static const char *const k_may_change[] = {"name", "description", "train.epochs", "train.log_every",
+/* Keys that may differ from the checkpoint's: how often to log, evaluate and
+ * save, how many threads (the bits do not depend on them), and the free
+ * text. Everything else makes a different run; train.epochs too, since it
+ * sets the schedule's length: --extend-epochs raises it explicitly. */
+static const char *const k_may_change[] = {"name", "description", "train.log_every",
                                            "train.eval_every", "train.checkpoint_every", "train.save",
                                            "train.threads", NULL};
 
@@ -106,13 +107,28 @@ static int check_same_spec(const dlx_model *m, const char *path, const char *tex
         dlx_err_prefix(err, "--resume: the checkpoint's spec does not parse");
         return err ? (err->code = DLX_EFORMAT) : DLX_EFORMAT; /* a bad file: exit 1 */
     }
+    if (m->extend_from_epochs) { /* --extend-epochs: the stored run, that many epochs longer */
+        char set[64];
+        dlx_spec_node *e = dlx_spec_path(m->spec, "train.epochs");
+        snprintf(set, sizeof set, "train.epochs=%.40s", e && e->kind == DLX_SPEC_SCALAR ? e->scalar : "0");
+        dlx_spec_node *was = dlx_spec_path(stored, "train.epochs");
+        char *end = "";
+        long long v = was && was->kind == DLX_SPEC_SCALAR ? strtoll(was->scalar, &end, 10) : -1;
+        if (v != m->extend_from_epochs || *end) /* changed since cmd_train read it */
+            rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "--extend-epochs: the checkpoint changed while "
+                              "it was read; run the command again");
+        if (!rc) rc = dlx_spec_set(stored, set, err);
+    }
     spec_diff d;
-    if (first_diff(dlx_spec_root(m->spec), dlx_spec_root(stored), &d)) {
+    if (!rc && first_diff(dlx_spec_root(m->spec), dlx_spec_root(stored), &d)) {
         char a[96], b[96];
+        bool epochs = !strcmp(d.path, "train.epochs");
         rc = dlx_err_setf(err, DLX_EINVAL, d.loc,
-                          "--resume: %s is %s here but %s in %s (start a new run with another --out, or drop "
-                          "--resume)",
-                          d.path, shown(d.here, a, sizeof a), shown(d.there, b, sizeof b), path);
+                          "--resume: %s is %s here but %s in %s (%s)", d.path, shown(d.here, a, sizeof a),
+                          shown(d.there, b, sizeof b), path,
+                          epochs ? "it sets the schedule's length: train more epochs with --extend-epochs N, or "
+                                   "continue the run as it is from its own spec.yaml"
+                                 : "start a new run with another --out, or drop --resume");
     }
     dlx_spec_destroy(stored);
     return rc;

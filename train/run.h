@@ -50,6 +50,9 @@ typedef struct dlx_hooks {
     /* set by a signal handler: checkpoint and stop; the family sets it to 2
      * when it has seen it (the step is done), so a deadline can stand down */
     volatile sig_atomic_t *stop;
+    /* --dry-run: the memory plan is reported, the trainer times a few steps
+     * and writes nothing (metrics, checkpoints, pictures) */
+    bool dry_run;
 } dlx_hooks;
 
 typedef struct dlx_model {
@@ -65,6 +68,10 @@ typedef struct dlx_model {
     int64_t step, epoch;       /* done so far */
     int64_t checkpoint_step;   /* step of the last checkpoint written or loaded; -1 none */
     int64_t stop_at;           /* checkpoint and stop after this global step; 0 = run to the end */
+    /* --extend-epochs: train.epochs of the checkpoint before it was raised
+     * (0: not extended); resume compares the spec with that many more, and
+     * the trainer says how the schedule changes */
+    int64_t extend_from_epochs;
     bool profile;              /* time every op and report the table at the end */
     /* the training loop's named running sums, saved with checkpoints
      * (/state/<name>); a version-1 checkpoint loads them unnamed, in order */

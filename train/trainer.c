@@ -376,11 +376,10 @@ static int finish(run *r, dlx_err *err)
     dlx_model *m = r->m;
     const dlx_train_family *f = &r->t->fam;
     int rc = 0;
-    if (!m->results.n) { /* resumed at the end: evaluate once so results exist */
-        if (f->evaluate)
-            rc = f->evaluate(f->user, &m->results, err);
-        dlx_results_set(&m->results, "step", (double)m->step);
-    }
+    if (!m->results.n && f->evaluate) /* resumed at the end: evaluate once so results exist */
+        rc = f->evaluate(f->user, &m->results, err);
+    /* the step it stopped at (--stop-at), not the last epoch's end */
+    dlx_results_set(&m->results, "step", (double)m->step);
     double seconds = now_s() - r->t0;
     dlx_results_set(&m->results, "train_seconds", seconds);
     if (m->step > r->step0) { /* training steps only: evaluation and checkpoints excluded */
@@ -435,6 +434,31 @@ static int init_state(run *r, dlx_err *err)
     return 0;
 }
 
+/* --extend-epochs: one line per optimizer on what the longer run does to
+ * its learning rate at the step training continues from. */
+static void report_extension(const run *r)
+{
+    static const char *const k_sched[] = {"constant", "step", "cosine"};
+    const dlx_model *m = r->m;
+    const dlx_plan *plan = r->t->plan;
+    int64_t from = m->extend_from_epochs, to = r->t->cfg.epochs;
+    for (int i = 0; i < plan->n_optims; i++) {
+        const dlx_optim_cfg *c = &plan->optims[i].cfg;
+        char lr[80] = "lr";
+        if (plan->n_optims > 1)
+            snprintf(lr, sizeof lr, "lr_%s", plan->optims[i].name);
+        double was = dlx_optim_lr(c, m->step, r->spe, from * r->spe), now = dlx_optim_lr(c, m->step, r->spe, r->total);
+        if (c->sched == DLX_SCHED_COSINE)
+            dlx_run_info(m, "train.epochs %lld -> %lld: the cosine schedule now spans %lld epochs; %s at the resume "
+                         "step %lld changes from %.3g to %.3g", (long long)from, (long long)to, (long long)to, lr,
+                         (long long)m->step, was, now);
+        else
+            dlx_run_info(m, "train.epochs %lld -> %lld: the %s schedule does not depend on train.epochs; %s at the "
+                         "resume step %lld stays %.3g", (long long)from, (long long)to, k_sched[c->sched], lr,
+                         (long long)m->step, now);
+    }
+}
+
 static int check_trainer(dlx_trainer *t, int64_t spe, dlx_err *err)
 {
     DLX_ASSERT(t->plan && t->fam.loss && t->replicas);
@@ -483,6 +507,33 @@ static int loop(run *r, bool *done, dlx_err *err)
     return 0;
 }
 
+/* --dry-run: a warm-up step, then the timed ones; no metrics, checkpoint,
+ * evaluation or pictures. */
+static int dry_run(run *r, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    double lr[DLX_UPDATES_MAX], t0 = 0.0;
+    int64_t timed = 0;
+    for (int64_t i = 0; i < DLX_DRY_RUN_WARMUP + DLX_DRY_RUN_STEPS && m->step < r->total; i++) {
+        if (i == DLX_DRY_RUN_WARMUP)
+            t0 = now_s();
+        if (m->step % r->spe == 0 && r->t->fam.begin_epoch)
+            r->t->fam.begin_epoch(r->t->fam.user, m->step / r->spe);
+        int rc = take_step(r, m->step / r->spe, lr, err);
+        if (rc)
+            return rc;
+        timed += i >= DLX_DRY_RUN_WARMUP;
+    }
+    if (timed)
+        dlx_run_info(m, "time per training step: %.2f ms (mean of %lld steps after %d warm-up; batch %lld, %lld "
+                     "steps an epoch, %lld in all)", 1e3 * (now_s() - t0) / (double)timed, (long long)timed,
+                     DLX_DRY_RUN_WARMUP, (long long)r->t->cfg.batch, (long long)r->spe, (long long)r->total);
+    else
+        dlx_run_info(m, "time per training step: not measured (the run has only %lld step%s)", (long long)r->total,
+                     r->total == 1 ? "" : "s");
+    return 0;
+}
+
 int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
 {
     run r;
@@ -494,10 +545,14 @@ int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
     char path[600];
     int rc = check_trainer(t, r.spe, err);
     if (!rc) rc = init_state(&r, err);
+    if (!rc && m->hooks.dry_run)
+        return dry_run(&r, err);
     if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);
     if (!rc) rc = dlx_metrics_open(path, m->resumed, m->step, &r.mx, err);
     if (rc)
         return rc;
+    if (m->extend_from_epochs && m->resumed)
+        report_extension(&r);
     if (m->step >= r.total)
         dlx_run_info(m, "already trained: step %lld of %lld", (long long)m->step, (long long)r.total);
     dlx_graph *g0 = t->replicas->r[0].g;
