@@ -74,16 +74,21 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx sample runs/dcgan/checkpoint.h5 --grid 10x10 --out samples.png\n"
      "         dlx sample runs/dcgan/checkpoint.h5 --grid 8x10 --interpolate --seed 7 --out walk.png\n"},
-    {"plot", cmd_plot, "draw metric curves of a run with gnuplot",
-     "usage: dlx plot METRICS.h5 [--out PNG] [--series NAME,NAME...]\n"
+    {"plot", cmd_plot, "draw metric curves of one or more runs with gnuplot",
+     "usage: dlx plot METRICS.h5 [METRICS.h5...] [--out PNG] [--series NAME,NAME...]\n"
      "\n"
-     "Draws the /metrics series of a metrics file (train_loss, test_accuracy, lr, ...)\n"
-     "as curves over training steps: losses on a log scale in one panel, accuracies\n"
-     "and errors in another. Writes PNG (default: METRICS with .png) and, beside it,\n"
-     "PNG.dat and PNG.gp (the data and the gnuplot script, to restyle by hand).\n"
-     "Without gnuplot (Debian: gnuplot-nox) it writes those two and says how to render.\n"
+     "Draws the /metrics series of one or more metrics files (train_loss, test_accuracy,\n"
+     "lr, ...) as curves over training steps, one panel per kind: losses, errors,\n"
+     "accuracies, learning rates and any other series (losses, errors and learning\n"
+     "rates on a log scale where every value is positive). Each panel's y axis names\n"
+     "the metrics it shows. Several files are overlaid, a colour per run, and the\n"
+     "legend names each run by its directory (runs/a/metrics.h5: a). A series of one\n"
+     "point (a run of one epoch) is drawn as a point. Writes PNG (default: METRICS\n"
+     "with .png for one file, compare.png for several) and, beside it, PNG.dat and\n"
+     "PNG.gp (the data and the gnuplot script, to restyle by hand). Without gnuplot\n"
+     "(Debian: gnuplot-nox) it writes those two and says how to render.\n"
      "\n"
-     "example: dlx plot runs/lenet5/metrics.h5 --out docs/lenet5_curves.png\n"},
+     "example: dlx plot runs/lenet5/metrics.h5 runs/mlp/metrics.h5 --series test_accuracy --out cmp.png\n"},
     {"gradcheck", cmd_gradcheck, "finite-difference check of a spec's built graph",
      "usage: dlx gradcheck SPEC [--set KEY=VALUE]... [--loss NAME] [--eps E] [--coords N] [--tol T]\n"
      "\n"
