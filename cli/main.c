@@ -41,13 +41,23 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx train configs/lenet5.yaml --set train.epochs=2 --out runs/quick\n"},
     {"eval", cmd_eval, "evaluate a checkpoint on a dataset split",
-     "usage: dlx eval CHECKPOINT [--data NAME:SPLIT] [--json]\n"
+     "usage: dlx eval CHECKPOINT [--data NAME:SPLIT] [--json] [--predictions FILE.h5]\n"
+     "                [--confusion FILE.png]\n"
      "\n"
      "Rebuilds the model from the spec stored in CHECKPOINT, loads its parameters and\n"
      "reports accuracy and loss on the spec's test split, or on NAME:SPLIT\n"
-     "(e.g. mnist:test, fashion-mnist:train).\n"
+     "(e.g. mnist:test, fashion-mnist:train). For a classifier also the confusion\n"
+     "matrix (rows: true class, columns: predicted), each class's accuracy and the\n"
+     "5 most confused pairs (\"4 -> 9: 12 times\"); --json puts them in the JSON as\n"
+     "confusion, class_accuracy, class_samples and confused_pairs.\n"
+     "--confusion FILE.png draws the matrix as a heat map (true class down, predicted\n"
+     "across, the counts in the cells), with FILE.png.dat and FILE.png.gp beside it;\n"
+     "gnuplot redraws it when installed (dlx train writes the test split's into the\n"
+     "run directory as confusion.png).\n"
+     "--predictions FILE.h5 writes every sample's /logits (float32 [n, classes]),\n"
+     "/prediction and /label (int32 [n]), each with a description attribute.\n"
      "\n"
-     "example: dlx eval runs/lenet5/checkpoint.h5 --data mnist:test\n"},
+     "example: dlx eval runs/lenet5/checkpoint.h5 --data mnist:test --predictions pred.h5 --confusion cm.png\n"},
     {"inspect", cmd_inspect, "show what an HDF5 file from dlx holds",
      "usage: dlx inspect FILE.h5 [--spec]\n"
      "\n"

@@ -81,10 +81,11 @@ case_eval_confusion() {
         fail "dlx eval --json --predictions: $(cat eval.err)"
     grep -q "wrote pred.h5 (logits, prediction and label of 64 samples)" eval.err ||
         fail "eval says it wrote pred.h5: $(cat eval.err)"
-    [ "$(png_size run/confusion.png | cut -d' ' -f3)" = 2 ] || [ "$(png_size run/confusion.png | cut -d' ' -f3)" = 6 ] ||
-        fail "confusion.png beside the checkpoint is a colour PNG: $(png_size run/confusion.png)"
+    # training drew the test split's matrix (dlx's picture: --quiet runs no gnuplot)
+    [ "$(png_size run/confusion.png | cut -d' ' -f3)" = 2 ] || fail "run/confusion.png is an RGB PNG: $(png_size run/confusion.png)"
     grep -q "set xlabel 'predicted'" run/confusion.png.gp && grep -q "set ylabel 'true'" run/confusion.png.gp ||
         fail "the heat map's script labels the axes 'predicted' and 'true'"
+    ls run | grep -v '^confusion.png' | grep -q confusion && fail "eval without --confusion draws nothing: $(ls run)"
     "$DLX" eval run/checkpoint.h5 >eval.txt 2>/dev/null || fail "dlx eval (text)"
     # the numbers, checked against the data and the weights, not against dlx
     "$PY" - "$WORK/fake" <<'EOF' || fail "eval's analysis disagrees with an independent computation (above)"
@@ -115,6 +116,7 @@ assert (lb == labels).all(), 'label is not the IDX label'
 cm = np.zeros((k, k), np.int64)
 np.add.at(cm, (labels, z.argmax(1)), 1)
 assert js['confusion'] == cm.tolist(), (js['confusion'], cm.tolist())
+assert np.loadtxt('run/confusion.png.dat', dtype=np.int64).tolist() == cm.tolist(), 'training drew another matrix'
 assert js['samples'] == n and abs(js['accuracy'] - np.trace(cm) / n) < 1e-9, js
 rows = cm.sum(1)
 assert js['class_samples'] == rows.tolist()
@@ -143,11 +145,14 @@ EOF
     read -r w h t <<<"$(png_size lib.png)"
     [ "$t" = 2 ] && [ "$w" -ge 440 ] && [ "$h" -ge 440 ] || fail "lib.png: an RGB heat map of 10x44 px cells: $w $h $t"
     if command -v gnuplot >/dev/null; then
-        [ "$(png_size run/confusion.png)" != "$w $h $t" ] || fail "with gnuplot, gnuplot draws confusion.png"
+        "$DLX" eval run/checkpoint.h5 --confusion gp.png >/dev/null 2>gp.err || fail "eval --confusion gp.png"
+        grep -q "wrote gp.png" gp.err || fail "eval --confusion: gnuplot draws gp.png: $(cat gp.err)"
+        [ "$(png_size gp.png)" != "$w $h $t" ] || fail "with gnuplot, gnuplot draws gp.png (not dlx's picture)"
     fi
-    expect_status 0 train_split.out "$DLX" eval run/checkpoint.h5 --data mnist:train
-    [ -f run/confusion_mnist_train.png ] || fail "--data mnist:train draws run/confusion_mnist_train.png"
+    expect_status 0 train_split.out "$DLX" eval run/checkpoint.h5 --data mnist:train --confusion train.png
+    [ "$(png_size train.png | cut -d' ' -f3)" = 2 ] || fail "--data mnist:train --confusion train.png draws it"
     grep -q "samples          256" train_split.out || fail "--data mnist:train counts 256 samples: $(head -5 train_split.out)"
+    grep -q "256 samples" train.png.gp || fail "the picture's title counts the split's samples: $(grep title train.png.gp)"
     return 0
 }
 
@@ -179,6 +184,8 @@ case_pictures() {
     shown=$((wrong < 100 ? wrong : 100))
     grep -q "wrote run/misclassified.png ($shown of $wrong misclassified test images shown, of 64)" train.err ||
         fail "train says how many of how many misclassified are shown ($shown of $wrong): $(grep misclass train.err)"
+    grep -q "wrote run/confusion.png (confusion matrix of the test split)" train.err ||
+        fail "train draws the test split's confusion matrix: $(grep confusion train.err)"
     rows=$(((shown + 9) / 10))
     [ "$(png_size run/misclassified.png)" = "571 $((13 + rows * 68 + 1)) 0" ] ||
         fail "misclassified.png: a title line and a caption under each of $rows rows: $(png_size run/misclassified.png)"
