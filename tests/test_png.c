@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../core/font.h"
@@ -460,6 +461,13 @@ START_TEST(test_grid_captions_title)
     ck_assert_int_eq(cap_ink, want);
     ck_assert_int_gt(title_ink, 100);
     free(px);
+    /* the mode any new file gets (umask), not mkstemp's 0600 */
+    mode_t mask = umask(022);
+    ck_assert_int_eq(dlx_png_write_grid(tpath("m.png"), &g, t, 2, &e), 0);
+    umask(mask);
+    struct stat st;
+    ck_assert_int_eq(stat(tpath("m.png"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
 }
 END_TEST
 
