@@ -28,6 +28,8 @@ int cli_load_spec(const char *path, const char *const *sets, int n_sets, dlx_spe
 /* Run gnuplot on script (which draws png); when gnuplot is missing, say how
  * to render it and return 0; 1 when gnuplot fails. */
 int cli_run_gnuplot(const char *cmd, const char *script, const char *png);
+/* gnuplot is on the PATH. */
+bool cli_have_gnuplot(void);
 int cmd_reproduce(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
@@ -53,5 +55,8 @@ void cli_progress_end(cli_progress *p);
 
 /* Results as text ("test_accuracy 0.9912") or one JSON object on stdout. */
 void cli_print_results(const dlx_results *r, bool json);
+/* The results as JSON fields ("a":1,"b":2), without the braces, for a
+ * command that adds fields of its own. */
+void cli_print_result_fields(const dlx_results *r);
 
 #endif

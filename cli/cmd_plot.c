@@ -1,4 +1,4 @@
-/* dlx plot METRICS.h5 [--out PNG] [--series a,b,...] */
+/* dlx plot METRICS.h5... [--out PNG] [--series a,b,...] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,9 +6,12 @@
 #include "../core/plot.h"
 #include "cli.h"
 
+#define MAX_FILES 16
+
 int cmd_plot(int argc, char **argv)
 {
-    const char *path = NULL, *out = NULL;
+    const char *paths[MAX_FILES], *out = NULL;
+    int n_files = 0;
     char *series = NULL;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--out") == 0 && i + 1 < argc)
@@ -17,18 +20,24 @@ int cmd_plot(int argc, char **argv)
             series = argv[++i];
         else if (argv[i][0] == '-')
             return cli_usage_error("plot", "unknown or incomplete option '%s'", argv[i]);
-        else if (!path)
-            path = argv[i];
+        else if (n_files < MAX_FILES)
+            paths[n_files++] = argv[i];
         else
-            return cli_usage_error("plot", "more than one file given");
+            return cli_usage_error("plot", "more than %d metrics files given", MAX_FILES);
     }
-    if (!path)
+    if (n_files == 0)
         return cli_usage_error("plot", "missing METRICS.h5 (e.g. runs/lenet5/metrics.h5)");
-    char png[600], dat[600], gp[600];
-    if (out)
+    char png[600], dat[620], gp[620];
+    if (out) {
+        if (strlen(out) >= sizeof png)
+            return cli_usage_error("plot", "--out path longer than %zu characters", sizeof png - 1);
         snprintf(png, sizeof png, "%s", out);
-    else {
-        snprintf(png, sizeof png, "%s", path);
+    } else if (n_files > 1) {
+        snprintf(png, sizeof png, "compare.png"); /* several runs: no one file names the picture */
+    } else {
+        if (strlen(paths[0]) + 4 >= sizeof png)
+            return cli_usage_error("plot", "METRICS path longer than %zu characters: give --out", sizeof png - 5);
+        snprintf(png, sizeof png, "%s", paths[0]);
         char *dot = strrchr(png, '.');
         if (dot && !strchr(dot, '/'))
             *dot = '\0';
@@ -44,7 +53,7 @@ int cmd_plot(int argc, char **argv)
     names[n] = NULL;
     dlx_err err;
     dlx_err_clear(&err);
-    int rc = dlx_plot_metrics(path, copy ? names : NULL, png, dat, gp, &err);
+    int rc = dlx_plot_metrics(paths, n_files, copy ? names : NULL, png, dat, gp, &err);
     free(copy);
     if (rc)
         return cli_fail(&err);

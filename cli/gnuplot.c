@@ -4,9 +4,14 @@
 
 #include "cli.h"
 
+bool cli_have_gnuplot(void)
+{
+    return system("command -v gnuplot >/dev/null 2>&1") == 0;
+}
+
 int cli_run_gnuplot(const char *cmd, const char *script, const char *png)
 {
-    if (system("command -v gnuplot >/dev/null 2>&1") != 0) {
+    if (!cli_have_gnuplot()) {
         fprintf(stderr, "dlx %s: gnuplot is not installed (apt-get install gnuplot-nox); the data and script are "
                         "written: render them with `gnuplot %s`\n", cmd, script);
         return 0;

@@ -48,13 +48,23 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx train configs/lenet5.yaml --set train.epochs=2 --out runs/quick\n"},
     {"eval", cmd_eval, "evaluate a checkpoint on a dataset split",
-     "usage: dlx eval CHECKPOINT [--data NAME:SPLIT] [--json]\n"
+     "usage: dlx eval CHECKPOINT [--data NAME:SPLIT] [--json] [--predictions FILE.h5]\n"
+     "                [--confusion FILE.png]\n"
      "\n"
      "Rebuilds the model from the spec stored in CHECKPOINT, loads its parameters and\n"
      "reports accuracy and loss on the spec's test split, or on NAME:SPLIT\n"
-     "(e.g. mnist:test, fashion-mnist:train).\n"
+     "(e.g. mnist:test, fashion-mnist:train). For a classifier also the confusion\n"
+     "matrix (rows: true class, columns: predicted), each class's accuracy and the\n"
+     "5 most confused pairs (\"4 -> 9: 12 times\"); --json puts them in the JSON as\n"
+     "confusion, class_accuracy, class_samples and confused_pairs.\n"
+     "--confusion FILE.png draws the matrix as a heat map (true class down, predicted\n"
+     "across, the counts in the cells), with FILE.png.dat and FILE.png.gp beside it;\n"
+     "gnuplot redraws it when installed (dlx train writes the test split's into the\n"
+     "run directory as confusion.png).\n"
+     "--predictions FILE.h5 writes every sample's /logits (float32 [n, classes]),\n"
+     "/prediction and /label (int32 [n]), each with a description attribute.\n"
      "\n"
-     "example: dlx eval runs/lenet5/checkpoint.h5 --data mnist:test\n"},
+     "example: dlx eval runs/lenet5/checkpoint.h5 --data mnist:test --predictions pred.h5 --confusion cm.png\n"},
     {"inspect", cmd_inspect, "show what an HDF5 file from dlx holds",
      "usage: dlx inspect FILE.h5 [--spec]\n"
      "\n"
@@ -82,16 +92,21 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx sample runs/dcgan/checkpoint.h5 --grid 10x10 --out samples.png\n"
      "         dlx sample runs/dcgan/checkpoint.h5 --grid 8x10 --interpolate --seed 7 --out walk.png\n"},
-    {"plot", cmd_plot, "draw metric curves of a run with gnuplot",
-     "usage: dlx plot METRICS.h5 [--out PNG] [--series NAME,NAME...]\n"
+    {"plot", cmd_plot, "draw metric curves of one or more runs with gnuplot",
+     "usage: dlx plot METRICS.h5 [METRICS.h5...] [--out PNG] [--series NAME,NAME...]\n"
      "\n"
-     "Draws the /metrics series of a metrics file (train_loss, test_accuracy, lr, ...)\n"
-     "as curves over training steps: losses on a log scale in one panel, accuracies\n"
-     "and errors in another. Writes PNG (default: METRICS with .png) and, beside it,\n"
-     "PNG.dat and PNG.gp (the data and the gnuplot script, to restyle by hand).\n"
-     "Without gnuplot (Debian: gnuplot-nox) it writes those two and says how to render.\n"
+     "Draws the /metrics series of one or more metrics files (train_loss, test_accuracy,\n"
+     "lr, ...) as curves over training steps, one panel per kind: losses, errors,\n"
+     "accuracies, learning rates and any other series (losses, errors and learning\n"
+     "rates on a log scale where every value is positive). Each panel's y axis names\n"
+     "the metrics it shows. Several files are overlaid, a colour per run, and the\n"
+     "legend names each run by its directory (runs/a/metrics.h5: a). A series of one\n"
+     "point (a run of one epoch) is drawn as a point. Writes PNG (default: METRICS\n"
+     "with .png for one file, compare.png for several) and, beside it, PNG.dat and\n"
+     "PNG.gp (the data and the gnuplot script, to restyle by hand). Without gnuplot\n"
+     "(Debian: gnuplot-nox) it writes those two and says how to render.\n"
      "\n"
-     "example: dlx plot runs/lenet5/metrics.h5 --out docs/lenet5_curves.png\n"},
+     "example: dlx plot runs/lenet5/metrics.h5 runs/mlp/metrics.h5 --series test_accuracy --out cmp.png\n"},
     {"gradcheck", cmd_gradcheck, "finite-difference check of a spec's built graph",
      "usage: dlx gradcheck SPEC [--set KEY=VALUE]... [--loss NAME] [--eps E] [--coords N] [--tol T]\n"
      "\n"

@@ -78,12 +78,17 @@ void cli_progress_hook(void *user, const dlx_progress *p)
 
 void cli_progress_end(cli_progress *p) { close_line(p); }
 
+void cli_print_result_fields(const dlx_results *r)
+{
+    for (int i = 0; i < r->n; i++)
+        printf("%s\"%s\":%.10g", i ? "," : "", r->name[i], r->value[i]);
+}
+
 void cli_print_results(const dlx_results *r, bool json)
 {
     if (json) {
         printf("{");
-        for (int i = 0; i < r->n; i++)
-            printf("%s\"%s\":%.10g", i ? "," : "", r->name[i], r->value[i]);
+        cli_print_result_fields(r);
         printf("}\n");
         return;
     }

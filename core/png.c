@@ -8,6 +8,8 @@
  */
 #include "png.h"
 
+#include "font.h"
+
 #include <errno.h>
 #include <math.h>
 #include <png.h>
@@ -104,6 +106,11 @@ int dlx_png_write(const char *path, const uint8_t *pixels, int w, int h, int c, 
         rows[y] = (png_bytep)(pixels + (size_t)y * w * c);
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
+    if (fd >= 0) { /* mkstemp makes it 0600: give a picture the mode any new file gets */
+        mode_t mask = umask(0);
+        umask(mask);
+        fchmod(fd, 0666 & ~mask);
+    }
     if (fd < 0) {
         rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot create %s: %s", tmp,
                           strerror(errno));
@@ -163,66 +170,155 @@ static uint8_t to_byte(float v, float lo, float scale)
     return (uint8_t)(s + 0.5f);
 }
 
+/* The range a tile is mapped over: the grid's, its own min..max, or
+ * symmetric around 0. */
+static void tile_range(const dlx_grid *g, const float *src, size_t n, float *lo, float *hi)
+{
+    *lo = g->lo;
+    *hi = g->hi;
+    if (g->lo != g->hi)
+        return;
+    float mn = INFINITY, mx = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        if (src[i] < mn)
+            mn = src[i];
+        if (src[i] > mx)
+            mx = src[i];
+    }
+    if (g->symmetric) {
+        float a = fmaxf(fabsf(mn), fabsf(mx));
+        mn = -a;
+        mx = a;
+    }
+    *lo = mn;
+    *hi = mx;
+}
+
+#define CAPTION_BAND 11 /* a 7-pixel line of the bitmap font with 2 pixels above and below */
+#define CAPTION_BG 32
+#define DIVERGING_BORDER 48 /* dark grey: apart from every colour of the scale */
+
+/* v on [lo, lo + 255 / scale] as blue (lo) - white (middle) - red (top). */
+static void diverging_rgb(float v, float lo, float scale, uint8_t rgb[3])
+{
+    float t = (v - lo) * scale / 127.5f - 1.0f; /* -1..1 */
+    t = !(t > -1.0f) ? -1.0f : t > 1.0f ? 1.0f : t;
+    uint8_t fade = (uint8_t)(255.0f * (1.0f - fabsf(t)) + 0.5f);
+    rgb[0] = t < 0 ? fade : 255;
+    rgb[1] = fade;
+    rgb[2] = t < 0 ? 255 : fade;
+}
+
+/* One tile, scaled by zoom, with its top-left pixel at (ox, oy); oc is the
+ * image's channel count (3 for a diverging grid of grey tiles). */
+static void draw_tile(uint8_t *img, size_t W, int oc, const dlx_grid *g, const float *src, size_t ox, size_t oy)
+{
+    size_t plane = (size_t)g->h * g->w;
+    float lo, hi;
+    tile_range(g, src, plane * g->c, &lo, &hi);
+    /* a constant tile (or one with no finite values) shows as mid grey */
+    bool flat = !(hi > lo) || !isfinite(hi - lo);
+    float scale = flat ? 0.0f : 255.0f / (hi - lo);
+    for (int y = 0; y < g->h; y++)
+        for (int x = 0; x < g->w; x++)
+            for (int ch = 0; ch < g->c; ch++) {
+                float v = src[ch * plane + (size_t)y * g->w + x];
+                uint8_t b = flat ? GRID_BORDER : to_byte(v, lo, scale), px[3] = {b, b, b};
+                if (oc != g->c && !flat)
+                    diverging_rgb(v, lo, scale, px);
+                for (int zy = 0; zy < g->zoom; zy++) {
+                    uint8_t *row = img + ((oy + (size_t)y * g->zoom + zy) * W + ox) * oc;
+                    for (int zx = 0; zx < g->zoom; zx++)
+                        for (int o = 0; o < (oc != g->c ? oc : 1); o++)
+                            row[((size_t)x * g->zoom + zx) * oc + ch + o] = px[o];
+                }
+            }
+}
+
 int dlx_png_write_grid(const char *path, const dlx_grid *g, const float *tiles, int count,
                        dlx_err *err)
 {
     if (g->rows < 1 || g->cols < 1 || (g->c != 1 && g->c != 3) || g->h < 1 || g->w < 1 ||
-        g->zoom < 1 || count < 0 || count > g->rows * g->cols)
+        g->zoom < 1 || count < 0 || count > g->rows * g->cols || g->border < 0 || g->border > 64)
         return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(path),
                             "bad image grid: %dx%d tiles of %dx%dx%d, zoom %d, %d images "
                             "(expected c = 1 or 3, sizes >= 1, images <= rows * cols)",
                             g->rows, g->cols, g->c, g->h, g->w, g->zoom, count);
+    size_t b = g->border ? (size_t)g->border : 1, cap = g->captions ? CAPTION_BAND : 0;
+    size_t title = g->title ? CAPTION_BAND + 2 : 0;
     size_t th = (size_t)g->h * g->zoom, tw = (size_t)g->w * g->zoom;
-    size_t H = (size_t)g->rows * (th + 1) + 1, W = (size_t)g->cols * (tw + 1) + 1;
+    size_t H = title + (size_t)g->rows * (th + cap + b) + b, W = (size_t)g->cols * (tw + b) + b;
     if (H > 1000000 || W > 1000000 || H * W * g->c >= PNG_MAX_BYTES)
         return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(path),
                             "image grid of %zux%zu pixels is too large", W, H);
-    uint8_t *img = malloc(H * W * g->c);
+    int oc = g->diverging && g->c == 1 ? 3 : g->c;
+    uint8_t *img = malloc(H * W * oc);
     if (!img)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_FILELOC(path),
                             "cannot allocate a %zux%zu image", W, H);
-    memset(img, GRID_BORDER, H * W * g->c);
-    size_t plane = (size_t)g->h * g->w, tile = plane * g->c;
-    for (int t = 0; t < count; t++) {
-        const float *src = tiles + (size_t)t * tile;
-        float lo = g->lo, hi = g->hi;
-        if (lo == hi) { /* per-tile range (filters) */
-            lo = INFINITY;
-            hi = -INFINITY;
-            for (size_t i = 0; i < tile; i++) {
-                if (src[i] < lo)
-                    lo = src[i];
-                if (src[i] > hi)
-                    hi = src[i];
-            }
-        }
-        /* a constant tile (or one with no finite values) shows as mid grey */
-        bool flat = !(hi > lo) || !isfinite(hi - lo);
-        float scale = flat ? 0.0f : 255.0f / (hi - lo);
-        size_t oy = (size_t)(t / g->cols) * (th + 1) + 1, ox = (size_t)(t % g->cols) * (tw + 1) + 1;
-        for (int y = 0; y < g->h; y++)
-            for (int x = 0; x < g->w; x++)
-                for (int ch = 0; ch < g->c; ch++) {
-                    float v = src[ch * plane + (size_t)y * g->w + x];
-                    uint8_t b = flat ? GRID_BORDER : to_byte(v, lo, scale);
-                    for (int zy = 0; zy < g->zoom; zy++) {
-                        uint8_t *row = img + ((oy + (size_t)y * g->zoom + zy) * W + ox) * g->c;
-                        for (int zx = 0; zx < g->zoom; zx++)
-                            row[((size_t)x * g->zoom + zx) * g->c + ch] = b;
-                    }
-                }
+    memset(img, oc != g->c ? DIVERGING_BORDER : GRID_BORDER, H * W * oc);
+    const uint8_t white[3] = {255, 255, 255}, black[3] = {0, 0, 0};
+    if (title) {
+        memset(img, 255, title * W * oc);
+        dlx_font_draw(img, (int)W, (int)H, oc, 3, 3, g->title, 1, black);
     }
-    int rc = dlx_png_write(path, img, (int)W, (int)H, g->c, err);
+    size_t tile = (size_t)g->h * g->w * g->c;
+    for (int t = 0; t < count; t++) {
+        size_t oy = title + (size_t)(t / g->cols) * (th + cap + b) + b, ox = (size_t)(t % g->cols) * (tw + b) + b;
+        draw_tile(img, W, oc, g, tiles + (size_t)t * tile, ox, oy);
+        if (cap && g->captions[t]) {
+            for (size_t y = oy + th; y < oy + th + cap; y++)
+                memset(img + (y * W + ox) * oc, CAPTION_BG, tw * oc);
+            int tx = (int)ox + ((int)tw - dlx_font_width(g->captions[t], 1)) / 2;
+            dlx_font_draw(img, (int)W, (int)H, oc, tx < (int)ox ? (int)ox : tx, (int)(oy + th + 2),
+                          g->captions[t], 1, white);
+        }
+    }
+    int rc = dlx_png_write(path, img, (int)W, (int)H, oc, err);
     free(img);
     return rc;
 }
 
+/* Columns of a near-square grid of n tiles. */
+static int square_cols(int n)
+{
+    int cols = 1;
+    while (cols * cols < n)
+        cols++;
+    return cols;
+}
+
 int dlx_png_write_filters(const char *path, const float *w, int f, int c, int kh, int kw, dlx_err *err)
 {
-    int cols = f < 8 ? f : 8;
-    dlx_grid grid = {.rows = (f * c + cols - 1) / cols, .cols = cols, .c = 1, .h = kh, .w = kw, .zoom = 0, .lo = 0, .hi = 0};
-    grid.zoom = grid.h < 64 ? 64 / grid.h : 1;
-    return dlx_png_write_grid(path, &grid, w, f * c, err);
+    dlx_grid grid = {.c = 1, .h = kh, .w = kw, .lo = 0, .hi = 0, .border = 2, .symmetric = true, .diverging = true};
+    int tiles = f * c;
+    if (c == 3) { /* colour filters: one RGB tile each */
+        grid.c = 3;
+        tiles = f;
+        grid.cols = square_cols(f);
+    } else if (c > 1 && c <= 16) {
+        grid.cols = c; /* a filter per row, its input channels side by side */
+    } else {
+        grid.cols = square_cols(tiles);
+    }
+    grid.rows = (tiles + grid.cols - 1) / grid.cols;
+    int side = kh > kw ? kh : kw;
+    grid.zoom = side < 48 ? (48 + side - 1) / side : 1;
+    return dlx_png_write_grid(path, &grid, w, tiles, err);
+}
+
+int dlx_png_write_units(const char *path, const float *w, int units, int c, int h, int ww, dlx_err *err)
+{
+    dlx_grid grid = {.c = c == 3 ? 3 : 1, .h = h, .w = ww, .lo = 0, .hi = 0, .border = 2, .symmetric = true,
+                     .diverging = true};
+    if (c != 1 && c != 3)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(path),
+                            "cannot draw units over %d input channels (expected 1 or 3)", c);
+    grid.cols = square_cols(units);
+    grid.rows = (units + grid.cols - 1) / grid.cols;
+    int side = h > ww ? h : ww;
+    grid.zoom = side < 48 ? (48 + side - 1) / side : 1;
+    return dlx_png_write_grid(path, &grid, w, units, err);
 }
 
 /* ---- reading --------------------------------------------------------------- */

@@ -236,6 +236,7 @@ static void clf_destroy(dlx_model *m)
         free(c->sh[k].idx);
     dlx_images_free(&c->im);
     free(c->layers.info);
+    free(c->conf);
     free(c);
     m->impl = NULL;
 }
@@ -304,11 +305,10 @@ static void clf_measure(void *user, int u, int k, double *values)
 
 static int clf_eval_test(void *user, dlx_results *r, dlx_err *err)
 {
-    (void)err;
     dlx_model *m = user;
     clf *c = m->impl;
     double loss, acc;
-    int rc = clf_evaluate_on(m, c, &c->im.test, &loss, &acc);
+    int rc = clf_evaluate_on(m, c, &c->im.test, &loss, &acc, NULL, err);
     dlx_results_set(r, "test_loss", loss);
     dlx_results_set(r, "test_accuracy", acc);
     dlx_results_set(r, "test_error", 1.0 - acc);
@@ -398,6 +398,7 @@ const dlx_family dlx_family_classifier = {
     .destroy = clf_destroy,
     .train = clf_train,
     .evaluate = clf_evaluate,
+    .classify = clf_classify,
     .gradcheck = clf_gradcheck,
     .train_images = clf_train_images,
 };

@@ -11,6 +11,7 @@
 
 #include "../core/data.h"
 #include "../core/layers.h"
+#include "../core/predictions.h"
 #include "../train/images.h"
 #include "../train/trainer.h"
 
@@ -26,6 +27,7 @@ typedef struct shard {
     double nll;
     int64_t correct;
     uint32_t wrong[MAX_WRONG];
+    uint8_t wrong_pred[MAX_WRONG]; /* the class predicted for wrong[i] */
     int n_wrong;
     char pad[64]; /* shards are written by different workers: no shared cache line */
 } shard;
@@ -48,9 +50,15 @@ typedef struct clf {
     dlx_replicas reps;
     shard sh[MAX_SHARDS];
     dlx_layers_out layers;
-    /* evaluation extras */
+    /* evaluation extras: the first misclassified samples (of the last
+     * evaluation) with their predicted classes, and how many there were */
     uint32_t wrong[MAX_WRONG];
+    uint8_t wrong_pred[MAX_WRONG];
     int n_wrong;
+    int64_t n_wrong_total, n_evaluated;
+    /* the last evaluation's confusion counts, k x k after the shards' k x k
+     * blocks (row: true class, column: predicted); made at the first */
+    int64_t *conf;
 } clf;
 
 /* Argmax per row (right answers; misclassified indices into c when given)
@@ -75,8 +83,10 @@ static inline void clf_score_rows(const float *logits, const float *labels, int 
         }
         if (best == label)
             (*correct)++;
-        else if (c && c->n_wrong < MAX_WRONG)
+        else if (c && c->n_wrong < MAX_WRONG) {
+            c->wrong_pred[c->n_wrong] = (uint8_t)(best < 255 ? best : 255);
             c->wrong[c->n_wrong++] = idx[i];
+        }
     }
 }
 /* The one-hot rows of labels (rows of k); a label that is no class gives a
@@ -92,10 +102,15 @@ static inline void clf_onehot(const float *labels, int rows, int k, float *t)
 }
 
 /* Loss and accuracy of the model on d, through the replicas' graphs; the
- * first misclassified indices go to c->wrong. */
-int clf_evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, double *acc);
+ * first misclassified indices go to c->wrong, the confusion counts to
+ * c->conf; with p (allocated for d->n samples and the classes) every
+ * sample's logits, prediction and label. */
+int clf_evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, double *acc, dlx_predictions *p,
+                    dlx_err *err);
 /* dlx_family.evaluate: on `data` ("mnist:test"; NULL = the spec's test split). */
 int clf_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err);
+/* dlx_family.classify: evaluate, and each sample's outputs into *p. */
+int clf_classify(dlx_model *m, const char *data, dlx_results *res, dlx_predictions *p, dlx_err *err);
 /* filters.png (first-layer filters) and misclassified.png in the run directory. */
 int clf_write_pictures(dlx_model *m, clf *c, dlx_err *err);
 

@@ -27,6 +27,7 @@
 struct dlx_gradcheck_opts;
 struct dlx_gradcheck_report;
 struct dlx_images;
+struct dlx_predictions;
 
 /* What a family's generator takes and gives (dlx_family.sample). */
 typedef struct dlx_sample_shape {
@@ -68,6 +69,10 @@ typedef struct dlx_family {
      * on n latent vectors z (n x shape->nz) into x (n images of c*h*w, planar),
      * pixel values in [0, 1] whatever the data's range. */
     int (*sample)(dlx_model *m, const float *z, int64_t n, float *x, dlx_sample_shape *shape, dlx_err *err);
+    /* Optional (NULL: the family does not classify). `evaluate`, which also
+     * fills *p (core/predictions.h; the caller frees it) with every sample's
+     * logits, predicted class and label, for `dlx eval`'s error analysis. */
+    int (*classify)(dlx_model *m, const char *data, dlx_results *res, struct dlx_predictions *p, dlx_err *err);
 } dlx_family;
 
 #endif

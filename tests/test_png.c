@@ -10,8 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "../core/font.h"
 #include "../core/png.h"
 
 static char g_dir[256];
@@ -330,6 +332,179 @@ START_TEST(test_write_unwritable)
 }
 END_TEST
 
+/* The bitmap font: glyph shapes, widths, and what draw writes where. */
+START_TEST(test_font_glyphs_and_draw)
+{
+    /* '1': the middle column of rows 1..5, a foot of 3 */
+    ck_assert_int_eq(dlx_font_pixel('1', 2, 0), 1);
+    ck_assert_int_eq(dlx_font_pixel('1', 0, 0), 0);
+    ck_assert_int_eq(dlx_font_pixel('1', 1, 6) + dlx_font_pixel('1', 2, 6) + dlx_font_pixel('1', 3, 6), 3);
+    /* '-' is row 3 only; '>' points right at row 3 */
+    for (int x = 0; x < 5; x++) {
+        ck_assert_int_eq(dlx_font_pixel('-', x, 3), 1);
+        ck_assert_int_eq(dlx_font_pixel('-', x, 2), 0);
+    }
+    ck_assert_int_eq(dlx_font_pixel('>', 4, 3), 1);
+    ck_assert_int_eq(dlx_font_pixel('>', 0, 3), 0);
+    /* a byte without a glyph draws as '?'; a space is blank */
+    for (int y = 0; y < 7; y++)
+        for (int x = 0; x < 5; x++) {
+            ck_assert_int_eq(dlx_font_pixel('\x01', x, y), dlx_font_pixel('?', x, y));
+            ck_assert_int_eq(dlx_font_pixel('~', x, y), dlx_font_pixel('?', x, y));
+            ck_assert_int_eq(dlx_font_pixel(' ', x, y), 0);
+        }
+    ck_assert_int_eq(dlx_font_width("4 -> 9", 1), 6 * 6 - 1);
+    ck_assert_int_eq(dlx_font_width("ab", 2), 22);
+    ck_assert_int_eq(dlx_font_width("", 3), 0);
+    ck_assert_int_eq(dlx_font_height(2), 14);
+
+    /* "4 -> 9" at (1, 2), scale 2, into a grey image: every set pixel is a glyph pixel */
+    enum { W = 80, H = 20 };
+    uint8_t img[W * H];
+    memset(img, 9, sizeof img);
+    const uint8_t ink = 200;
+    const char *text = "4 -> 9";
+    dlx_font_draw(img, W, H, 1, 1, 2, text, 2, &ink);
+    int set = 0, want = 0;
+    for (int y = 0; y < H; y++)
+        for (int x = 0; x < W; x++) {
+            int gx = (x - 1) / 2, gy = (y - 2) / 2, i = gx / 6;
+            int on = x >= 1 && y >= 2 && gy < 7 && i < 6 && gx % 6 < 5 && dlx_font_pixel(text[i], gx % 6, gy);
+            ck_assert_int_eq(img[y * W + x], on ? ink : 9);
+            set += img[y * W + x] == ink;
+            want += on;
+        }
+    ck_assert_int_gt(set, 40);
+    ck_assert_int_eq(set, want);
+    /* turned text: glyph row 0 at the left, the first character at the bottom */
+    memset(img, 0, sizeof img);
+    dlx_font_draw_up(img, W, H, 1, 3, 15, "1", 1, &ink);
+    for (int gy = 0; gy < 7; gy++)
+        for (int gx = 0; gx < 5; gx++)
+            ck_assert_int_eq(img[(15 - 1 - gx) * W + 3 + gy], dlx_font_pixel('1', gx, gy) ? ink : 0);
+    /* drawing off the image's edges is clipped, never written outside */
+    uint8_t small[4 * 4 + 8];
+    memset(small, 0, sizeof small);
+    dlx_font_draw(small, 4, 4, 1, -3, -3, "WWW", 3, &ink);
+    for (int i = 16; i < 24; i++)
+        ck_assert_int_eq(small[i], 0);
+}
+END_TEST
+
+/* symmetric: each tile over [-max|v|, max|v|]; diverging: blue-white-red
+ * on a dark border, RGB out. */
+START_TEST(test_grid_symmetric_diverging)
+{
+    dlx_grid g = {.rows = 1, .cols = 1, .c = 1, .h = 1, .w = 3, .zoom = 1, .symmetric = true};
+    const float t[3] = {-1, 0, 2};
+    dlx_err e = {0};
+    ck_assert_int_eq(dlx_png_write_grid(tpath("s.png"), &g, t, 1, &e), 0);
+    uint8_t *px;
+    int w, h, c;
+    ck_assert_int_eq(dlx_png_read(tpath("s.png"), &px, &w, &h, &c, &e), 0);
+    ck_assert_int_eq(c, 1);
+    ck_assert_int_eq(px[w + 1], 64); /* (-1 + 2) / 4 * 255 = 63.75 */
+    ck_assert_int_eq(px[w + 2], 128);
+    ck_assert_int_eq(px[w + 3], 255);
+    free(px);
+    g.diverging = true;
+    g.border = 2;
+    ck_assert_int_eq(dlx_png_write_grid(tpath("d.png"), &g, t, 1, &e), 0);
+    ck_assert_int_eq(dlx_png_read(tpath("d.png"), &px, &w, &h, &c, &e), 0);
+    ck_assert_int_eq(c, 3);
+    ck_assert_int_eq(w, 3 + 4);
+    ck_assert_int_eq(h, 1 + 4);
+    const uint8_t border[3] = {48, 48, 48}, white[3] = {255, 255, 255}, red[3] = {255, 0, 0};
+    ck_assert_mem_eq(px, border, 3);
+    ck_assert_mem_eq(px + (2 * w + 1) * 3, border, 3);
+    ck_assert_mem_eq(px + (2 * w + 3) * 3, white, 3);
+    ck_assert_mem_eq(px + (2 * w + 4) * 3, red, 3);
+    const uint8_t *neg = px + (2 * w + 2) * 3; /* -1: half way to blue */
+    ck_assert_int_eq(neg[2], 255);
+    ck_assert_int_eq(neg[0], 128);
+    ck_assert_int_eq(neg[1], 128);
+    free(px);
+}
+END_TEST
+
+/* A title line and a caption band under each tile, in the bitmap font. */
+START_TEST(test_grid_captions_title)
+{
+    dlx_grid g = {.rows = 1, .cols = 2, .c = 1, .h = 4, .w = 4, .zoom = 10, .lo = 0, .hi = 1};
+    const char *caps[2] = {"4 -> 9", "1 -> 7"};
+    g.captions = caps;
+    g.title = "2 of 5 misclassified shown";
+    float t[32] = {0};
+    dlx_err e = {0};
+    ck_assert_int_eq(dlx_png_write_grid(tpath("t.png"), &g, t, 2, &e), 0);
+    uint8_t *px;
+    int w, h, c;
+    ck_assert_int_eq(dlx_png_read(tpath("t.png"), &px, &w, &h, &c, &e), 0);
+    ck_assert_int_eq(w, 2 * 41 + 1);
+    ck_assert_int_eq(h, 13 + 40 + 11 + 2); /* title band, tile, caption band, 2 borders */
+    int title_ink = 0, cap_ink = 0;
+    for (int y = 0; y < 13; y++)
+        for (int x = 0; x < w; x++)
+            title_ink += px[y * w + x] == 0;
+    /* caption of tile 0: rows 13 + 1 + 40 .. + 11, x 1..40, white on 32 */
+    for (int y = 54; y < 65; y++)
+        for (int x = 1; x < 41; x++) {
+            uint8_t v = px[y * w + x];
+            ck_assert(v == 32 || v == 255);
+            cap_ink += v == 255;
+        }
+    int want = 0;
+    for (int i = 0; caps[0][i]; i++)
+        for (int gy = 0; gy < 7; gy++)
+            for (int gx = 0; gx < 5; gx++)
+                want += dlx_font_pixel(caps[0][i], gx, gy);
+    ck_assert_int_eq(cap_ink, want);
+    ck_assert_int_gt(title_ink, 100);
+    free(px);
+    /* the mode any new file gets (umask), not mkstemp's 0600 */
+    mode_t mask = umask(022);
+    ck_assert_int_eq(dlx_png_write_grid(tpath("m.png"), &g, t, 2, &e), 0);
+    umask(mask);
+    struct stat st;
+    ck_assert_int_eq(stat(tpath("m.png"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 0777, 0644);
+}
+END_TEST
+
+/* filters: a near-square grid, each kernel at least 48 pixels; units: the
+ * rows of a linear weight as images. */
+START_TEST(test_filters_and_units_layout)
+{
+    float wts[16 * 9];
+    for (int i = 0; i < 16 * 9; i++)
+        wts[i] = (float)(i % 7) - 3.0f;
+    dlx_err e = {0};
+    ck_assert_int_eq(dlx_png_write_filters(tpath("k.png"), wts, 16, 1, 3, 3, &e), 0);
+    uint8_t *px;
+    int w, h, c;
+    ck_assert_int_eq(dlx_png_read(tpath("k.png"), &px, &w, &h, &c, &e), 0);
+    ck_assert_int_eq(w, 4 * (48 + 2) + 2);
+    ck_assert_int_eq(h, 4 * (48 + 2) + 2);
+    ck_assert_int_eq(c, 3);
+    free(px);
+    /* 8 filters over 4 input channels: a row per filter */
+    float w4[8 * 4 * 25] = {0};
+    ck_assert_int_eq(dlx_png_write_filters(tpath("k4.png"), w4, 8, 4, 5, 5, &e), 0);
+    ck_assert_int_eq(dlx_png_read(tpath("k4.png"), &px, &w, &h, &c, &e), 0);
+    ck_assert_int_eq(w, 4 * (50 + 2) + 2);
+    ck_assert_int_eq(h, 8 * (50 + 2) + 2);
+    free(px);
+    float *u = calloc(30 * 784, sizeof *u);
+    ck_assert_int_eq(dlx_png_write_units(tpath("u.png"), u, 30, 1, 28, 28, &e), 0);
+    ck_assert_int_eq(dlx_png_read(tpath("u.png"), &px, &w, &h, &c, &e), 0);
+    ck_assert_int_eq(w, 6 * (56 + 2) + 2);
+    ck_assert_int_eq(h, 5 * (56 + 2) + 2);
+    free(px);
+    ck_assert_int_eq(dlx_png_write_units(tpath("u2.png"), u, 30, 2, 28, 14, &e), DLX_EINVAL);
+    free(u);
+}
+END_TEST
+
 Suite *png_suite(void)
 {
     Suite *s = suite_create("png");
@@ -343,6 +518,10 @@ Suite *png_suite(void)
     tcase_add_test(tc, test_read_palette_16bit_grey_alpha);
     tcase_add_test(tc, test_read_errors);
     tcase_add_test(tc, test_write_unwritable);
+    tcase_add_test(tc, test_font_glyphs_and_draw);
+    tcase_add_test(tc, test_grid_symmetric_diverging);
+    tcase_add_test(tc, test_grid_captions_title);
+    tcase_add_test(tc, test_filters_and_units_layout);
     suite_add_tcase(s, tc);
     return s;
 }

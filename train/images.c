@@ -220,7 +220,8 @@ double dlx_images_bytes(const dlx_images *im)
     return b;
 }
 
-int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, const char *path, dlx_err *err)
+int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, const char *const *captions,
+                          const char *title, const char *path, dlx_err *err)
 {
     dlx_transform plain = {.mean = 0.0f, .std = 1.0f};
     int tc, th, tw;
@@ -230,7 +231,7 @@ int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, cons
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     dlx_dataset_batch(d, &plain, idx, n, tiles, NULL);
     dlx_grid grid = {.rows = (n + 9) / 10, .cols = 10, .c = tc, .h = th, .w = tw, .zoom = th < 28 ? 56 / th : 2,
-                     .lo = 0.0f, .hi = 1.0f};
+                     .lo = 0.0f, .hi = 1.0f, .captions = captions, .title = title};
     int rc = dlx_png_write_grid(path, &grid, tiles, n, err);
     free(tiles);
     return rc;

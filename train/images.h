@@ -83,8 +83,10 @@ int dlx_images_load_named(const dlx_images *im, const char *data, dlx_dataset *d
  * also holds the training images as read while it runs. */
 double dlx_images_bytes(const dlx_images *im);
 /* Samples idx[0..n) of split d as loaded (after data.resize, without
- * normalisation), 10 per row, as a PNG grid. */
-int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, const char *path, dlx_err *err);
+ * normalisation), 10 per row, as a PNG grid; captions (NULL, or one text per
+ * sample) under the images and a title line (NULL: none) above them. */
+int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, const char *const *captions,
+                          const char *title, const char *path, dlx_err *err);
 void dlx_images_free(dlx_images *im);
 
 #endif

@@ -94,7 +94,8 @@ static inline int fuzz_metrics_one(const uint8_t *data, size_t size, const char 
     snprintf(dat, sizeof dat, "%s.dat", tmp);
     snprintf(gp, sizeof gp, "%s.gp", tmp);
     dlx_err_clear(&err);
-    rc = dlx_plot_metrics(tmp, NULL, png, dat, gp, &err);
+    const char *plot_files[1] = {tmp};
+    rc = dlx_plot_metrics(plot_files, 1, NULL, png, dat, gp, &err);
     remove(dat);
     remove(gp);
     if (!fuzz_err_ok(rc, &err))
