@@ -106,11 +106,6 @@ int dlx_png_write(const char *path, const uint8_t *pixels, int w, int h, int c, 
         rows[y] = (png_bytep)(pixels + (size_t)y * w * c);
     snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(tmp);
-    if (fd >= 0) { /* mkstemp makes it 0600: give a picture the mode any new file gets */
-        mode_t mask = umask(0);
-        umask(mask);
-        fchmod(fd, 0666 & ~mask);
-    }
     if (fd < 0) {
         rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot create %s: %s", tmp,
                           strerror(errno));
