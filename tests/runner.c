@@ -28,6 +28,7 @@ Suite *conv_transpose_suite(void);
 Suite *batchnorm_suite(void);
 Suite *scores_suite(void);
 Suite *sample_score_suite(void);
+Suite *rnn_suite(void);
 
 static const struct {
     const char *name;
@@ -45,6 +46,7 @@ static const struct {
     {"batchnorm", batchnorm_suite},
     {"scores", scores_suite},
     {"sample_score", sample_score_suite},
+    {"rnn", rnn_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 
