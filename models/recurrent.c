@@ -367,6 +367,8 @@ static int rec_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_er
     if (data)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--data: the recurrent family evaluates on its generated "
                             "test sequences (model.task), not on '%s'", data);
+    memset(res, 0, sizeof *res);
+    dlx_results_set(res, "step", (double)m->step);
     return eval_test(m, res);
 }
 
