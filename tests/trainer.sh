@@ -48,6 +48,7 @@
 #               cell, an unknown task, a sequence too long for --max-memory:
 #               exit 2 at the spec's line
 #   rnn_gradcheck  dlx gradcheck of an rnn (tanh) and an lstm on the tasks
+#   rnn_configs every configs/rnn/*.yaml builds and takes a step
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
@@ -526,14 +527,23 @@ case_rnn_gradcheck() {
         --set model.task.name=copy_variable --set model.cell.hidden=8
 }
 
+case_rnn_configs() {
+    local f n=0
+    for f in "$SRC"/configs/rnn/*.yaml; do
+        n=$((n + 1))
+        check "$(basename "$f") takes a step" 0 "stopped at step 1 of" "$DLX" train "$f" --stop-at 1 --out "c$n"
+    done
+    [ "$n" -ge 5 ] || fail "configs/rnn holds the five configs" "found $n"
+}
+
 case $CASE in
-rnn_tasks | rnn_resume | rnn_threads | rnn_errors | rnn_gradcheck) "case_$CASE" ;;
+rnn_tasks | rnn_resume | rnn_threads | rnn_errors | rnn_gradcheck | rnn_configs) "case_$CASE" ;;
 compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck | gan_images | gan_images_resume | \
     gan_images_threads | gan_images_errors | gan_sample | gan_images_score) "case_$CASE" ;;
 *)
     echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gan_losses gradcheck" \
         "gan_images gan_images_resume gan_images_threads gan_images_errors gan_sample gan_images_score" \
-        "rnn_tasks rnn_resume rnn_threads rnn_errors rnn_gradcheck)" >&2
+        "rnn_tasks rnn_resume rnn_threads rnn_errors rnn_gradcheck rnn_configs)" >&2
     exit 2
     ;;
 esac
