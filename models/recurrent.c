@@ -47,6 +47,7 @@ typedef struct rec {
     bool lstm;
     dlx_act act;
     rec_init init;
+    int task;   /* index in k_tasks */
     int64_t hidden, samples, test_samples, shard_batch;
     double init_scale, forget_bias;
     dlx_replicas reps;
@@ -81,6 +82,7 @@ static int read_task(dlx_spec_node *model, rec *c, dlx_err *err)
     if (!rc) rc = dlx_spec_int(task, "samples", false, 10000, 1, 1000000000, &c->samples, err);
     if (!rc) rc = dlx_spec_int(task, "test_samples", false, 500, 1, 1000000, &c->test_samples, err);
     if (!rc) rc = dlx_seq_init(&c->seq, k_task_kinds[kind], T, err);
+    c->task = kind;
     return rc;
 }
 
@@ -254,20 +256,16 @@ static int rec_create(dlx_model *m, dlx_err *err)
     if (!rc) rc = dlx_params_init_values(&m->params, m->seed, err);
     if (!rc) rc = dlx_plan_create(&m->plan, &m->params, threads, err);
     if (!rc) {
-        static const char *const act_names[] = {"linear", "relu", "tanh"};
-        int64_t np = m->params.total;
+        char cell[96];
         if (c->lstm)
-            dlx_run_info(m, "recurrent: %s T=%lld (%lld steps), lstm of %lld units, %lld parameters; memoryless "
-                         "baseline %.4f", k_tasks[c->seq.task == DLX_SEQ_COPY ? 0 : c->seq.task == DLX_SEQ_ADDING ? 2 : 1],
-                         (long long)c->seq.T, (long long)c->seq.steps, (long long)c->hidden, (long long)np,
-                         dlx_seq_baseline(&c->seq));
+            snprintf(cell, sizeof cell, "lstm of %lld units", (long long)c->hidden);
         else
-            dlx_run_info(m, "recurrent: %s T=%lld (%lld steps), %s rnn of %lld units, W init %s x %g, %lld "
-                         "parameters; memoryless baseline %.4f",
-                         k_tasks[c->seq.task == DLX_SEQ_COPY ? 0 : c->seq.task == DLX_SEQ_ADDING ? 2 : 1],
-                         (long long)c->seq.T, (long long)c->seq.steps,
-                         act_names[c->act == DLX_ACT_RELU ? 1 : c->act == DLX_ACT_TANH ? 2 : 0], (long long)c->hidden,
-                         k_inits[c->init], c->init_scale, (long long)np, dlx_seq_baseline(&c->seq));
+            snprintf(cell, sizeof cell, "%s rnn of %lld units, W init %s x %g",
+                     c->act == DLX_ACT_NONE ? "linear" : dlx_act_name(c->act), (long long)c->hidden, k_inits[c->init],
+                     c->init_scale);
+        dlx_run_info(m, "recurrent: %s T=%lld (%lld steps), %s, %lld parameters; memoryless baseline %.4f",
+                     k_tasks[c->task], (long long)c->seq.T, (long long)c->seq.steps, cell, (long long)m->params.total,
+                     dlx_seq_baseline(&c->seq));
     }
     return rc;
 }
