@@ -40,7 +40,8 @@
 #               copy and an identity ReLU RNN on adding go below the
 #               memoryless baseline, logged as the series `baseline` in
 #               metrics.h5 and printed; an lstm and the variable-delay copy
-#               train; dlx eval on a checkpoint gives test_loss and baseline
+#               train; dlx eval on a checkpoint gives test_loss and baseline;
+#               dlx plot draws the baseline in the loss panel
 #   rnn_resume  an rnn (copy) and an lstm (adding) stopped mid-epoch and
 #               resumed == uninterrupted, bit for bit
 #   rnn_threads 1 and 2 threads give the same bits (rnn and lstm)
@@ -456,6 +457,9 @@ case_rnn_tasks() {
     check "the baseline is printed at the end" 0 "baseline" "$DLX" train "$RCOPY" --set train.epochs=1 --out p
     check "metrics.h5 has the baseline series" 0 "baseline" "$DLX" inspect copy/metrics.h5
     check "metrics.h5 has recall_accuracy" 0 "recall_accuracy" "$DLX" inspect copy/metrics.h5
+    check "dlx plot of a copy run" 0 "" "$DLX" plot copy/metrics.h5 --out curves.png
+    grep -q "title 'baseline'.*title 'test_loss'" curves.png.gp ||
+        fail "dlx plot draws the baseline in the loss panel, beside test_loss" "$(grep -n baseline curves.png.gp)"
     check "dlx eval of a copy checkpoint" 0 '"baseline":0.83177' "$DLX" eval copy/checkpoint.h5 --json
     [ "$(json_field test_loss out.txt)" = "$(json_field test_loss copy.json)" ] ||
         fail "dlx eval gives the test_loss training ended with" "$(cat out.txt)" "$(cat copy.json)"
