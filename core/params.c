@@ -230,6 +230,22 @@ static void init_identity(dlx_param *q)
         q->t.data[i * cols + i] = q->init.a;
 }
 
+/* Henaff et al. 2016's transition: rotations of the planes (2k, 2k + 1). */
+static void init_rotation(dlx_param *q, dlx_rng *r)
+{
+    const int64_t rows = q->t.shape.ndim ? q->t.shape.d[0] : 1, cols = rows ? q->t.numel / rows : 0;
+    float *x = q->t.data;
+    memset(x, 0, (size_t)q->t.numel * sizeof(float));
+    int64_t k = 0;
+    for (; k + 1 < rows && k + 1 < cols; k += 2) {
+        double th = M_PI * (2.0 * dlx_rng_uniform(r) - 1.0), c = q->init.a * cos(th), s = q->init.a * sin(th);
+        x[k * cols + k] = (float)c, x[k * cols + k + 1] = (float)-s;
+        x[(k + 1) * cols + k] = (float)s, x[(k + 1) * cols + k + 1] = (float)c;
+    }
+    if (k < rows && k < cols)
+        x[k * cols + k] = q->init.a;
+}
+
 static void init_one(dlx_param *q, dlx_rng *r)
 {
     const dlx_init *in = &q->init;
@@ -260,7 +276,8 @@ static void init_one(dlx_param *q, dlx_rng *r)
     case DLX_INIT_LECUN: s = sqrt(3.0 / fan_in); break;
     case DLX_INIT_TORCH: s = 1.0 / sqrt(fan_in); break;
     case DLX_INIT_ORTHOGONAL: /* (dlx_params_init_values) */
-    case DLX_INIT_IDENTITY: return;
+    case DLX_INIT_IDENTITY:
+    case DLX_INIT_ROTATION: return;
     }
     for (int64_t i = 0; i < n; i++)
         x[i] = (float)(s * (2.0 * dlx_rng_uniform(r) - 1.0));
@@ -288,6 +305,8 @@ int dlx_params_init_values(dlx_params *p, uint64_t seed, dlx_err *err)
                 return rc;
         } else if (pi->init.kind == DLX_INIT_IDENTITY) {
             init_identity(pi);
+        } else if (pi->init.kind == DLX_INIT_ROTATION) {
+            init_rotation(pi, &r);
         } else {
             init_one(pi, &r);
         }

@@ -42,6 +42,9 @@ typedef enum dlx_init_kind {
     DLX_INIT_ORTHOGONAL,   /* a * Q of a Gaussian matrix's QR over the (dim 0, rest) view, PyTorch's
                             * orthogonal_ (Saxe et al. 2014): rows or columns orthonormal */
     DLX_INIT_IDENTITY,     /* a on the diagonal of the (dim 0, rest) view, 0 elsewhere (Le et al. 2015) */
+    DLX_INIT_ROTATION,     /* a times a block diagonal of 2x2 rotations by angles from U(-pi, pi) (a 1 last for an
+                            * odd size) of a square matrix: exp of a block-diagonal skew-symmetric matrix
+                            * (Henaff, Szlam & LeCun 2016) */
 } dlx_init_kind;
 
 typedef struct dlx_init {

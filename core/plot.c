@@ -37,7 +37,7 @@ enum { N_PANELS = 5 };
 /* 0 losses, 1 errors, 2 accuracies, 3 learning rates, 4 the rest */
 static int panel_of(const char *name)
 {
-    if (strstr(name, "loss") || strstr(name, "energy"))
+    if (strstr(name, "loss") || strstr(name, "energy") || strcmp(name, "baseline") == 0) /* a loss to beat */
         return 0;
     if (ends_with(name, "error"))
         return 1;

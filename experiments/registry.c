@@ -9,6 +9,7 @@
 extern const dlx_family dlx_family_classifier;
 extern const dlx_family dlx_family_gan;
 extern const dlx_family dlx_family_landscape;
+extern const dlx_family dlx_family_recurrent;
 extern const dlx_family dlx_family_sparse_coding;
 extern const dlx_family dlx_family_sweep;
 
@@ -16,6 +17,7 @@ static const dlx_family *const k_families[] = {
     &dlx_family_classifier,
     &dlx_family_gan,
     &dlx_family_landscape,
+    &dlx_family_recurrent,
     &dlx_family_sparse_coding,
     &dlx_family_sweep,
 };

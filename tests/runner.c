@@ -29,6 +29,7 @@ Suite *batchnorm_suite(void);
 Suite *scores_suite(void);
 Suite *sample_score_suite(void);
 Suite *confusion_suite(void);
+Suite *rnn_suite(void);
 
 static const struct {
     const char *name;
@@ -47,6 +48,7 @@ static const struct {
     {"scores", scores_suite},
     {"sample_score", sample_score_suite},
     {"confusion", confusion_suite},
+    {"rnn", rnn_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

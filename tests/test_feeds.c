@@ -47,6 +47,59 @@ START_TEST(copy_task_structure)
 }
 END_TEST
 
+/* Each sequence's own delay D in 1..T: the delimiter at D + 9, the symbols
+ * due at D + 10 .. D + 19, blanks elsewhere; D varies across sequences. */
+START_TEST(variable_copy_structure)
+{
+    dlx_seq s;
+    ck_assert_int_eq(dlx_seq_init(&s, DLX_SEQ_COPY_VARIABLE, 12, NULL), 0);
+    ck_assert_int_eq(s.steps, 32);
+    const int64_t n = 40, L = s.steps, C = DLX_COPY_CLASSES;
+    float *x = malloc((size_t)(L * n * C) * sizeof *x), *y = malloc((size_t)(L * n) * sizeof *y);
+    dlx_seq_fill(&s, 4, 17, 2, n, x, y);
+    int seen[13] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        int64_t D = -1;
+        for (int64_t t = 10; t < L; t++)
+            if (x[(t * n + i) * C + 9] == 1.0f) {
+                ck_assert_int_eq(D, -1); /* one delimiter */
+                D = t - 9;
+            }
+        ck_assert(D >= 1 && D <= 12);
+        seen[D]++;
+        for (int64_t t = 0; t < L; t++) {
+            float want = 0.0f;
+            if (t >= D + 10 && t < D + 20)
+                for (int c = 1; c <= 8; c++)
+                    if (x[((t - D - 10) * n + i) * C + c] == 1.0f)
+                        want = (float)c;
+            if (t >= D + 10 && t < D + 20)
+                ck_assert(want >= 1.0f);
+            ck_assert(y[t * n + i] == want);
+            if (t >= 10 && t != D + 9)
+                ck_assert(x[(t * n + i) * C] == 1.0f); /* blank */
+        }
+    }
+    int distinct = 0;
+    for (int d = 1; d <= 12; d++)
+        distinct += seen[d] > 0;
+    ck_assert_int_ge(distinct, 6);
+    ck_assert(fabs(dlx_seq_baseline(&s) - 10.0 * log(8.0) / 32.0) < 1e-12);
+    /* a range of the draw is that part of the whole draw */
+    float *xr = malloc((size_t)(L * 7 * C) * sizeof *xr), *yr = malloc((size_t)(L * 7) * sizeof *yr);
+    dlx_seq_fill_range(&s, 4, 17, 2, 13, 7, xr, yr);
+    for (int64_t t = 0; t < L; t++)
+        for (int64_t i = 0; i < 7; i++) {
+            ck_assert(yr[t * 7 + i] == y[t * n + 13 + i]);
+            ck_assert(memcmp(xr + (t * 7 + i) * C, x + (t * n + 13 + i) * C, C * sizeof *x) == 0);
+        }
+    free(x);
+    free(y);
+    free(xr);
+    free(yr);
+}
+END_TEST
+
 START_TEST(adding_task_structure)
 {
     dlx_seq s;
@@ -164,6 +217,7 @@ Suite *feeds_suite(void)
     Suite *s = suite_create("feeds");
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, copy_task_structure);
+    tcase_add_test(tc, variable_copy_structure);
     tcase_add_test(tc, adding_task_structure);
     tcase_add_test(tc, sequence_counter_based);
     tcase_add_test(tc, label_groups);

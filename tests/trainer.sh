@@ -38,6 +38,20 @@
 #               eval's, resume and 1 or 2 threads bit-exact with scoring on;
 #               a missing or wrong classifier, unknown keys, the ring and a
 #               size mismatch refused
+#   rnn_tasks   the recurrent family on tiny tasks: a linear orthogonal RNN on
+#               copy and an identity ReLU RNN on adding go below the
+#               memoryless baseline, logged as the series `baseline` in
+#               metrics.h5 and printed; an lstm and the variable-delay copy
+#               train; dlx eval on a checkpoint gives test_loss and baseline;
+#               dlx plot draws the baseline in the loss panel
+#   rnn_resume  an rnn (copy) and an lstm (adding) stopped mid-epoch and
+#               resumed == uninterrupted, bit for bit
+#   rnn_threads 1 and 2 threads give the same bits (rnn and lstm)
+#   rnn_errors  an unknown cell, a bad init, T too small, a key of the other
+#               cell, an unknown task, a sequence too long for --max-memory:
+#               exit 2 at the spec's line
+#   rnn_gradcheck  dlx gradcheck of an rnn (tanh) and an lstm on the tasks
+#   rnn_configs every configs/rnn/*.yaml builds and takes a step
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
@@ -50,6 +64,8 @@ CASE=${1:-}
 GAN=$SRC/tests/data/gan/ring.yaml
 EB=$SRC/tests/data/gan/mnist_ebgan.yaml
 IG=$SRC/tests/data/gan/mnist_gan.yaml
+RCOPY=$SRC/tests/data/rnn/copy.yaml
+RADD=$SRC/tests/data/rnn/adding.yaml
 [ -x "$DLX" ] || { echo "trainer.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
 command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
 
@@ -436,12 +452,117 @@ case_gan_images_score() {
         --set 'model.score={classifier: clf/checkpoint.h5}' --out e
 }
 
+# below DESC JSON: the run's test_loss is under its baseline
+below() {
+    local l b
+    l=$(json_field test_loss "$2")
+    b=$(json_field baseline "$2")
+    if [ -z "$l" ] || [ -z "$b" ] || ! awk -v l="$l" -v b="$b" 'BEGIN { exit !(l < b) }'; then
+        fail "$1: test_loss below the memoryless baseline" "test_loss '$l', baseline '$b'"
+    fi
+}
+
+case_rnn_tasks() {
+    check "linear orthogonal rnn on copy T=5" 0 '"baseline":0.83177' "$DLX" train "$RCOPY" --out copy --json --quiet
+    cp out.txt copy.json
+    below "copy" copy.json
+    check "identity relu rnn on adding T=20" 0 '"baseline":0.16666' "$DLX" train "$RADD" --out add --json --quiet
+    cp out.txt add.json
+    below "adding" add.json
+    check "the baseline is printed at the end" 0 "baseline" "$DLX" train "$RCOPY" --set train.epochs=1 --out p
+    check "metrics.h5 has the baseline series" 0 "baseline" "$DLX" inspect copy/metrics.h5
+    check "metrics.h5 has recall_accuracy" 0 "recall_accuracy" "$DLX" inspect copy/metrics.h5
+    check "dlx plot of a copy run" 0 "" "$DLX" plot copy/metrics.h5 --out curves.png
+    grep -q "title 'baseline'.*title 'test_loss'" curves.png.gp ||
+        fail "dlx plot draws the baseline in the loss panel, beside test_loss" "$(grep -n baseline curves.png.gp)"
+    check "dlx eval of a copy checkpoint" 0 '"baseline":0.83177' "$DLX" eval copy/checkpoint.h5 --json
+    [ "$(json_field test_loss out.txt)" = "$(json_field test_loss copy.json)" ] ||
+        fail "dlx eval gives the test_loss training ended with" "$(cat out.txt)" "$(cat copy.json)"
+    check "an lstm on copy trains" 0 '"recall_accuracy":' "$DLX" train "$RCOPY" --set 'model.cell={type: lstm, hidden: 16}' \
+        --set train.epochs=1 --out lstm --json --quiet
+    check "the variable-delay copy trains" 0 '"baseline":0.83177' "$DLX" train "$RCOPY" \
+        --set model.task.name=copy_variable --set train.epochs=1 --out var --json --quiet
+    check "the henaff and normal inits train" 0 '"step":100' "$DLX" train "$RCOPY" --set model.cell.init=henaff \
+        --set train.epochs=1 --out hen --json --quiet
+    check "the normal init trains" 0 '"step":100' "$DLX" train "$RCOPY" --set model.cell.init=normal \
+        --set model.cell.init_scale=0.5 --set train.epochs=1 --out nor --json --quiet
+    h5diff hen/checkpoint.h5 nor/checkpoint.h5 /params/cell.W /params/cell.W >/dev/null 2>&1 &&
+        fail "henaff and normal inits give other transitions"
+}
+
+case_rnn_resume() {
+    check "rnn copy straight" 0 '"step":300' "$DLX" train "$RCOPY" --out straight --json --quiet
+    check "rnn copy --stop-at 137" 0 "stopped at step 137 of 300" "$DLX" train "$RCOPY" --out split --stop-at 137
+    check "rnn copy --resume" 0 "resuming from split/checkpoint.h5 at step 137" "$DLX" train "$RCOPY" --out split --resume
+    same "rnn copy stopped at 137 + resumed == straight" straight split
+    local l=(--set 'model.cell={type: lstm, hidden: 8}' --set train.epochs=2)
+    check "lstm adding straight" 0 '"step":200' "$DLX" train "$RADD" "${l[@]}" --out lstraight --json --quiet
+    check "lstm adding --stop-at 61" 0 "stopped at step 61 of 200" "$DLX" train "$RADD" "${l[@]}" --out lsplit --stop-at 61
+    check "lstm adding --resume" 0 "resuming from" "$DLX" train "$RADD" "${l[@]}" --out lsplit --resume
+    same "lstm adding stopped at 61 + resumed == straight" lstraight lsplit
+}
+
+case_rnn_threads() {
+    check "rnn copy on 1 thread" 0 '"step":300' "$DLX" train "$RCOPY" --threads 1 --out t1 --json --quiet
+    check "rnn copy on 2 threads" 0 '"step":300' "$DLX" train "$RCOPY" --threads 2 --out t2 --json --quiet
+    same "rnn: 1 thread == 2 threads" t1 t2
+    local l=(--set 'model.cell={type: lstm, hidden: 8}' --set train.epochs=1)
+    check "lstm on 1 thread" 0 '"step":100' "$DLX" train "$RADD" "${l[@]}" --threads 1 --out l1 --json --quiet
+    check "lstm on 2 threads" 0 '"step":100' "$DLX" train "$RADD" "${l[@]}" --threads 2 --out l2 --json --quiet
+    same "lstm: 1 thread == 2 threads" l1 l2
+}
+
+case_rnn_errors() {
+    sed 's/type: rnn,/type: gru,/' "$RCOPY" >gru.yaml
+    check "an unknown cell" 2 "gru.yaml:9:" "$DLX" train gru.yaml --out e
+    grep -qF "model.cell.type: unknown value 'gru' (one of: rnn, lstm)" out.txt || fail "the cell message" "$(cat out.txt)"
+    sed 's/init: orthogonal/init: unitary/' "$RCOPY" >init.yaml
+    check "a bad init" 2 "model.cell.init: unknown value 'unitary' (one of: orthogonal, identity, henaff, normal)" \
+        "$DLX" train init.yaml --out e
+    grep -qF "init.yaml:9:" out.txt || fail "the init message names its line" "$(cat out.txt)"
+    sed 's/T: 20,/T: 1,/' "$RADD" >short.yaml
+    check "adding with T too small" 2 "model.task.T: must be between 2 and 100000, got 1" "$DLX" train short.yaml --out e
+    grep -qF "short.yaml:8:" out.txt || fail "the T message names its line" "$(cat out.txt)"
+    sed 's/T: 5,/T: 0,/' "$RCOPY" >short0.yaml
+    check "copy with T = 0" 2 "model.task.T: must be between 1 and 100000, got 0" "$DLX" train short0.yaml --out e
+    sed 's/name: copy,/name: copyy,/' "$RCOPY" >task.yaml
+    check "an unknown task" 2 "model.task.name: unknown value 'copyy'" "$DLX" train task.yaml --out e
+    sed 's/cell: {type: rnn, activation: none,/cell: {type: lstm, activation: none,/' "$RCOPY" >lstm_act.yaml
+    check "an rnn key on an lstm" 2 "'activation' is not a key of model.cell (lstm)" "$DLX" train lstm_act.yaml --out e
+    sed 's/T: 5,/T: 90000,/' "$RCOPY" >long.yaml
+    check "a sequence too long for --max-memory" 2 "bytes (" "$DLX" train long.yaml --max-memory 100M --out e
+    grep -qF "long.yaml:8:" out.txt && grep -qF "needs 691353600 bytes" out.txt &&
+        grep -qF "for backpropagation through time" out.txt || fail "the memory message: line, bytes, why" "$(cat out.txt)"
+    [ -e e/checkpoint.h5 ] && fail "a refused spec writes no checkpoint"
+    check "the same sequence under a larger limit is not refused for BPTT" 0 '"step":1' "$DLX" train long.yaml \
+        --max-memory 4G --set train.epochs=1 --set model.task.samples=20 --set model.task.test_samples=20 --out ok --json --quiet
+}
+
+case_rnn_gradcheck() {
+    check "gradcheck of a tanh rnn on copy" 0 "ok" "$DLX" gradcheck "$RCOPY" --set model.cell.activation=tanh \
+        --set model.cell.hidden=8
+    check "gradcheck of an lstm on adding" 0 "ok" "$DLX" gradcheck "$RADD" --set 'model.cell={type: lstm, hidden: 6}'
+    check "gradcheck of a linear rnn on the variable copy" 0 "ok" "$DLX" gradcheck "$RCOPY" \
+        --set model.task.name=copy_variable --set model.cell.hidden=8
+}
+
+case_rnn_configs() {
+    local f n=0
+    for f in "$SRC"/configs/rnn/*.yaml; do
+        n=$((n + 1))
+        check "$(basename "$f") takes a step" 0 "stopped at step 1 of" "$DLX" train "$f" --stop-at 1 --out "c$n"
+    done
+    [ "$n" -ge 5 ] || fail "configs/rnn holds the five configs" "found $n"
+}
+
 case $CASE in
+rnn_tasks | rnn_resume | rnn_threads | rnn_errors | rnn_gradcheck | rnn_configs) "case_$CASE" ;;
 compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck | gan_images | gan_images_resume | \
     gan_images_threads | gan_images_errors | gan_sample | gan_images_score) "case_$CASE" ;;
 *)
     echo "usage: tests/trainer.sh CASE   (compat_v1 gan_modes gan_resume gan_threads gan_errors gan_losses gradcheck" \
-        "gan_images gan_images_resume gan_images_threads gan_images_errors gan_sample gan_images_score)" >&2
+        "gan_images gan_images_resume gan_images_threads gan_images_errors gan_sample gan_images_score" \
+        "rnn_tasks rnn_resume rnn_threads rnn_errors rnn_gradcheck rnn_configs)" >&2
     exit 2
     ;;
 esac

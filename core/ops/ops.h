@@ -32,11 +32,14 @@
  *                learned coordinate-descent updates (core/ops/lcod.c)
  *   batchnorm   in: x (N, C, ...), gamma (C), beta (C), running_mean (C) and
  *                running_var (C) buffers -> same shape (core/ops/batchnorm.c)
+ *   rnn, lstm   in: x (L, N, I) time-major, input weights, transition, bias
+ *                -> h (L, N, H): a whole recurrent layer with BPTT (core/ops/rnn.c)
  * The target/labels input of a loss gets no gradient.
  */
 #ifndef DLX_OPS_H
 #define DLX_OPS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../graph.h"
@@ -127,6 +130,12 @@ typedef struct dlx_reshape_attr {
     int64_t d[4];
 } dlx_reshape_attr;
 
+/* slice (core/ops/slice.c): x[..., start : start + size, ...] along axis >= 1 */
+typedef struct dlx_slice_attr {
+    int axis;
+    int64_t start, size;
+} dlx_slice_attr;
+
 typedef struct dlx_concat_attr {
     int axis;
 } dlx_concat_attr;
@@ -145,6 +154,22 @@ typedef enum dlx_mse_mode { DLX_MSE_MEAN = 0, DLX_MSE_HALF_SUM = 1 } dlx_mse_mod
 typedef struct dlx_scale_attr {
     float scale, shift;
 } dlx_scale_attr;
+
+/* rnn (core/ops/rnn.c): h_t = act(U x_t + W h_{t-1} + b); act none, tanh or relu */
+typedef struct dlx_rnn_attr {
+    dlx_act act;
+} dlx_rnn_attr;
+
+/* lstm (core/ops/rnn.c): added to the forget gate's pre-activation */
+typedef struct dlx_lstm_attr {
+    float forget_bias;
+} dlx_lstm_attr;
+
+/* Floats a recurrent layer of H units keeps per step and sample (its output,
+ * and when trained the saved state and gradients of BPTT), and for a whole
+ * (L, N) sequence batch: what the family counts against the memory limit. */
+int64_t dlx_rnn_step_floats(bool lstm, int64_t H, bool train);
+double dlx_rnn_bptt_floats(bool lstm, int64_t L, int64_t N, int64_t H, bool train);
 
 typedef struct dlx_mse_attr {
     dlx_mse_mode mode;
@@ -175,6 +200,9 @@ extern const dlx_op_vtbl dlx_op_pulling_away; /* EBGAN-PT's regulariser, no attr
 extern const dlx_op_vtbl dlx_op_scale;         /* attr dlx_scale_attr */
 extern const dlx_op_vtbl dlx_op_sub;
 extern const dlx_op_vtbl dlx_op_mul;
+extern const dlx_op_vtbl dlx_op_slice; /* attr dlx_slice_attr */
+extern const dlx_op_vtbl dlx_op_rnn;  /* attr dlx_rnn_attr */
+extern const dlx_op_vtbl dlx_op_lstm; /* attr dlx_lstm_attr */
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds

@@ -43,6 +43,8 @@
     X(dlx_op_sub, "sub.c")                              \
     X(dlx_op_batchnorm, "batchnorm.c")                  \
     X(dlx_op_pulling_away, "pulling_away.c")            \
+    X(dlx_op_rnn, "rnn.c")                              \
+    X(dlx_op_lstm, "rnn.c")                             \
     /* one line per op above, each ending in a backslash */
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") */

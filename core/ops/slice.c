@@ -13,12 +13,6 @@
 #include "../layer_build.h"
 #include "ops.h"
 
-extern const dlx_op_vtbl dlx_op_slice; /* its builder refers to it */
-
-typedef struct dlx_slice_attr {
-    int axis;
-    int64_t start, size;
-} dlx_slice_attr;
 
 static int slice_infer(dlx_node *n, dlx_err *err)
 {
