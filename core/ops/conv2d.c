@@ -6,19 +6,25 @@
  *   y = act(Z); cells outside x read as 0 (zero padding).
  *
  * Stride 1 with small filters: the direct kernels of conv2d_direct.h, one
- * image at a time. Otherwise im2col + GEMM over the whole batch: col
- * (C KH KW, N L), L = OH OW, holds the receptive fields (image n at columns
- * n L.., rows ld >= N L apart: conv_cols.h), Wm = W viewed as (F, C KH KW), and one GEMM per pass
- * (dozens of small per-image GEMMs each paid OpenBLAS's packing):
- *   Z'  = Wm col                       (F, N L), then y[n, f] = act(Z'[f, n L..] + b)
- *   dZ' = dy * act'(y)                 (F, N L), the transposed dy
- *   db += sum over n (in order), i, j of dZ
- *   dW += dZ' col^T                    (one GEMM, K = N L)
- *   dx += col2im(Wm^T dZ')             (col2im of each image's columns)
+ * image at a time. Otherwise im2col + GEMM: col (C KH KW, L) holds the
+ * receptive fields (conv_cols.h), L = OH OW, so Z_n = Wm col_n with
+ * Wm = W viewed as (F, C KH KW).
+ *   dZ  = dy * act'(y)                 (scratch, only with an activation)
+ *   dW += sum_n dZ_n col_n^T
+ *   db += sum over n, i, j of dZ
+ *   dx += col2im(Wm^T dZ_n)            (col2im adds each field back into x)
  *
- * Saved for backward: col (scratch), so backward does not redo it; backward
- * overwrites it with Wm^T dZ' once dW has used it (the forward rebuilds it).
- * Scratch = (C KH KW + F) ld (col; Z', then dZ'); out.grad is never modified.
+ * Saved for backward: the im2col buffer of every image (scratch), so backward
+ * does not redo it. Backward overwrites col_n with Wm^T dZ_n once dW has used
+ * it: the forward rebuilds it anyway. Scratch = N C KH KW L [+ F L: one
+ * image's dZ, only with an activation and a gradient]; out.grad is never
+ * modified.
+ * One GEMM per image: a GEMM over the whole batch (col as (C KH KW, N L),
+ * which needs y and dy transposed) was measured slower, on LeNet-5's shapes
+ * and again on DCGAN's (each image's columns then lie ld apart in a matrix
+ * that leaves L2 before the GEMM or col2im reads it, and the transposes are
+ * passes of their own): 14-19 % more CPU time for a short DCGAN epoch
+ * (alternating runs), 2-14 % in chunks of images that fit L2.
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -120,7 +126,7 @@ static int conv_infer(dlx_node *n, dlx_err *err)
     /* checked products: a spec's sizes can multiply past int64 */
     int64_t N = xs->d[0], ckk = 0;
     if (!prod4_le(1, xs->d[1], ws->d[2], ws->d[3], INT32_MAX, &ckk) || !prod4_le(N, ckk, oh, ow, INT32_MAX, NULL) ||
-        !prod4_le(N, F, oh, ow, INT32_MAX - 32, NULL) || !prod4_le(1, xs->d[1], xs->d[2], xs->d[3], INT32_MAX, NULL))
+        !prod4_le(N, F, oh, ow, INT32_MAX, NULL) || !prod4_le(1, xs->d[1], xs->d[2], xs->d[3], INT32_MAX, NULL))
         return dlx_err_setf(err, DLX_EINVAL, n->loc,
                             "too large: the output %lldx%lldx%lldx%lld or the im2col buffer would exceed 2^31 floats",
                             (long long)N, (long long)F, (long long)oh, (long long)ow);
@@ -131,8 +137,8 @@ static int conv_infer(dlx_node *n, dlx_err *err)
         n->scratch_floats = dlx_conv_direct_scratch(&d) + (size_t)(F * oh * ow);
         return 0;
     }
-    /* col and Z', rows ld apart (N ckk L and N F L fit an int: checked above) */
-    n->scratch_floats = (size_t)(ckk + F) * dlx_conv_cols_ld((size_t)(N * oh * ow));
+    size_t col = (size_t)(N * ckk * oh * ow), dz = (size_t)(F * oh * ow);
+    n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
     return 0;
 }
 
@@ -157,7 +163,7 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
     const geom g = geom_of(n);
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
-    const size_t xsz = (size_t)g.C * g.H * g.W, ysz = (size_t)g.F * g.L, NL = (size_t)g.N * g.L;
+    const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
     dlx_conv_direct d;
     if (plan_direct(n, &d)) {
         dlx_conv_direct_begin(&d, w, false, n->scratch);
@@ -166,42 +172,16 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
         return;
     }
     const dlx_conv_cols cg = cols_of(&g);
-    const size_t ld = dlx_conv_cols_ld(NL);
-    float *col = n->scratch, *z = n->scratch + (size_t)g.CKK * ld;
-    for (int i = 0; i < g.N; i++)
-        dlx_conv_im2col(&cg, x + i * xsz, col + (size_t)i * g.L, ld);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, (int)NL, g.CKK, 1.0f, w, g.CKK, col, (int)ld,
-                0.0f, z, (int)ld);
-    /* Z' (F, N L) -> y (N, F, L), with the bias and the activation */
-    for (int i = 0; i < g.N; i++)
-        for (int f = 0; f < g.F; f++)
-            dlx_conv_bias_act(n->out.data + i * ysz + (size_t)f * g.L, z + f * ld + (size_t)i * g.L,
-                              (size_t)g.L, b ? b[f] : 0.0f, a->act, a->alpha);
-}
-
-/* The direct kernels' backward, one image at a time; t holds one image's dZ. */
-static void conv_backward_direct(dlx_node *n, const geom *g, dlx_conv_direct *d)
-{
-    const dlx_conv2d_attr *a = n->attr;
-    const float *w = n->in[1]->out.data;
-    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
-    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
-    const size_t xsz = (size_t)g->C * g->H * g->W, ysz = (size_t)g->F * g->L;
-    float *t = n->scratch + dlx_conv_direct_scratch(d);
-    dlx_conv_direct_begin(d, w, true, n->scratch);
-    for (int i = 0; i < g->N; i++) {
-        const float *dzi = n->out.grad + i * ysz;
-        if (a->act != DLX_ACT_NONE) {
-            dlx_conv_act_backward(t, dzi, n->out.data + i * ysz, ysz, a->act, a->alpha);
-            dzi = t;
-        }
-        if (db)
-            for (int f = 0; f < g->F; f++)
-                db[f] += dlx_conv_sum16(dzi + (size_t)f * g->L, (size_t)g->L);
-        dlx_conv_direct_backward(d, n->in[0]->out.data + i * xsz, w, dzi, dw, dx ? dx + i * xsz : NULL,
-                                 n->scratch);
+    for (int i = 0; i < g.N; i++) {
+        float *col = n->scratch + i * csz, *y = n->out.data + i * ysz;
+        dlx_conv_im2col(&cg, x + i * xsz, col, (size_t)g.L);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, g.L, g.CKK, 1.0f, w, g.CKK, col, g.L, 0.0f, y,
+                    g.L);
+        if (b || a->act != DLX_ACT_NONE)
+            for (int f = 0; f < g.F; f++)
+                dlx_conv_bias_act(y + (size_t)f * g.L, y + (size_t)f * g.L, (size_t)g.L, b ? b[f] : 0.0f, a->act,
+                                  a->alpha);
     }
-    dlx_conv_direct_end_backward(d, dw, n->scratch);
 }
 
 static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
@@ -209,39 +189,43 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
     (void)ctx;
     const dlx_conv2d_attr *a = n->attr;
     const geom g = geom_of(n);
-    dlx_conv_direct d;
-    if (plan_direct(n, &d)) {
-        conv_backward_direct(n, &g, &d);
-        return;
-    }
     const float *w = n->in[1]->out.data;
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
-    const size_t xsz = (size_t)g.C * g.H * g.W, ysz = (size_t)g.F * g.L, NL = (size_t)g.N * g.L;
-    const size_t ld = dlx_conv_cols_ld(NL);
-    float *col = n->scratch, *dz = n->scratch + (size_t)g.CKK * ld;
-    /* dZ' (F, N L) from dy (N, F, L), and db image by image as the direct path */
-    for (int i = 0; i < g.N; i++)
-        for (int f = 0; f < g.F; f++) {
-            const size_t src = i * ysz + (size_t)f * g.L;
-            float *dst = dz + f * ld + (size_t)i * g.L;
-            if (a->act != DLX_ACT_NONE)
-                dlx_conv_act_backward(dst, n->out.grad + src, n->out.data + src, (size_t)g.L, a->act, a->alpha);
-            else
-                memcpy(dst, n->out.grad + src, (size_t)g.L * sizeof(float));
-            if (db)
-                db[f] += dlx_conv_sum16(dst, (size_t)g.L);
-        }
-    if (dw)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.F, g.CKK, (int)NL, 1.0f, dz, (int)ld, col,
-                    (int)ld, 1.0f, dw, g.CKK);
-    if (!dx)
-        return;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.CKK, (int)NL, g.F, 1.0f, w, g.CKK, dz, (int)ld, 0.0f,
-                col, (int)ld);
+    const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
     const dlx_conv_cols cg = cols_of(&g);
-    for (int i = 0; i < g.N; i++)
-        dlx_conv_col2im(&cg, col + (size_t)i * g.L, ld, dx + i * xsz);
+    dlx_conv_direct d;
+    bool direct = plan_direct(n, &d);
+    /* dZ of one image, cache-hot for the GEMMs or the direct kernels */
+    float *t = direct ? n->scratch + dlx_conv_direct_scratch(&d) : n->scratch + g.N * csz;
+    if (direct)
+        dlx_conv_direct_begin(&d, w, true, n->scratch);
+    for (int i = 0; i < g.N; i++) {
+        float *col = n->scratch + i * csz;
+        const float *dzi = n->out.grad + i * ysz;
+        if (a->act != DLX_ACT_NONE) {
+            dlx_conv_act_backward(t, dzi, n->out.data + i * ysz, ysz, a->act, a->alpha);
+            dzi = t;
+        }
+        if (db)
+            for (int f = 0; f < g.F; f++)
+                db[f] += dlx_conv_sum16(dzi + (size_t)f * g.L, (size_t)g.L);
+        if (direct) {
+            dlx_conv_direct_backward(&d, n->in[0]->out.data + i * xsz, w, dzi, dw, dx ? dx + i * xsz : NULL,
+                                     n->scratch);
+            continue;
+        }
+        if (dw)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.F, g.CKK, g.L, 1.0f, dzi, g.L, col, g.L, 1.0f,
+                        dw, g.CKK);
+        if (dx) {
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.CKK, g.L, g.F, 1.0f, w, g.CKK, dzi, g.L, 0.0f,
+                        col, g.L);
+            dlx_conv_col2im(&cg, col, (size_t)g.L, dx + i * xsz);
+        }
+    }
+    if (direct)
+        dlx_conv_direct_end_backward(&d, dw, n->scratch);
 }
 
 

@@ -3,6 +3,53 @@
 
 #include "conv_cols.h"
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* Stride 2 (DCGAN's convolutions), which GCC leaves scalar at these short
+ * row lengths: 16 outputs per step from two masked loads and one permute.
+ * Masked loads touch no float outside the row; the same copies and the
+ * same single additions as the scalar loops, so the same bits. */
+static inline __mmask16 first(int k) /* the first k lanes, 0 <= k <= 16 */
+{
+    return (__mmask16)((1u << k) - 1u);
+}
+
+/* dst[j] = src[2 j] for j < n */
+static void gather2(float *dst, const float *src, int n)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int k = 0; k < n; k += 16) {
+        int m = n - k < 16 ? n - k : 16, r = 2 * m - 1; /* reads src[2 k .. 2 k + r) */
+        __m512 a = _mm512_maskz_loadu_ps(first(r < 16 ? r : 16), src + 2 * k);
+        __m512 b = _mm512_maskz_loadu_ps(first(r > 16 ? r - 16 : 0), src + 2 * k + 16);
+        _mm512_mask_storeu_ps(dst + k, first(m), _mm512_permutex2var_ps(a, even, b));
+    }
+}
+
+/* d[2 j] += s[j] for j < n */
+static void scatter_add2(float *d, const float *s, int n)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+    const __m512i hi = _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int k = 0; k < n; k += 16) {
+        int m = n - k < 16 ? n - k : 16, r = 2 * m - 1; /* writes d[2 k .. 2 k + r), even lanes only */
+        __mmask16 ma = first(r < 16 ? r : 16) & 0x5555, mb = first(r > 16 ? r - 16 : 0) & 0x5555;
+        __m512 v = _mm512_maskz_loadu_ps(first(m), s + k);
+        __m512 a = _mm512_maskz_loadu_ps(ma, d + 2 * k);
+        _mm512_mask_storeu_ps(d + 2 * k, ma, _mm512_add_ps(a, _mm512_permutex2var_ps(v, lo, zero)));
+        if (mb) {
+            __m512 b = _mm512_maskz_loadu_ps(mb, d + 2 * k + 16);
+            _mm512_mask_storeu_ps(d + 2 * k + 16, mb, _mm512_add_ps(b, _mm512_permutex2var_ps(v, hi, zero)));
+        }
+    }
+}
+#define HAVE_STRIDE2 1
+#else
+#define HAVE_STRIDE2 0
+#endif
+
 /* The columns j of kernel column q that read inside the image,
  * 0 <= j SW - PW + q < W: [*lo, *hi), empty when *lo == *hi. */
 static void cols_in(const dlx_conv_cols *g, int q, int *lo, int *hi)
@@ -38,6 +85,10 @@ void dlx_conv_im2col(const dlx_conv_cols *g, const float *img, float *col, size_
                     if (g->SW == 1) /* short rows: an inline loop beats a memcpy call */
                         for (int j = jlo; j < jhi; j++)
                             dst[j] = src[j + off];
+#if HAVE_STRIDE2
+                    else if (g->SW == 2)
+                        gather2(dst + jlo, src + 2 * jlo + off, jhi - jlo);
+#endif
                     else
                         for (int j = jlo; j < jhi; j++)
                             dst[j] = src[j * g->SW + off];
@@ -64,6 +115,10 @@ void dlx_conv_col2im(const dlx_conv_cols *g, const float *col, size_t ld, float 
                     if (g->SW == 1)
                         for (int j = jlo; j < jhi; j++)
                             d[j + off] += s[j];
+#if HAVE_STRIDE2
+                    else if (g->SW == 2)
+                        scatter_add2(d + 2 * jlo + off, s + jlo, jhi - jlo);
+#endif
                     else
                         for (int j = jlo; j < jhi; j++)
                             d[j * g->SW + off] += s[j];

@@ -5,8 +5,8 @@
  * padding, and the grid of kernel positions OH x OW. im2col writes row
  * (c, p, q), column (i, j) = img[c, i SH - PH + p, j SW - PW + q] (0 outside
  * the image); col2im is its adjoint (adds every entry back). Rows are `ld`
- * floats apart, so image n of a batch can be written at column n OH OW of
- * one (C KH KW, N OH OW) matrix that a single GEMM then covers.
+ * floats apart: the ops pass OH OW (one image's matrix); a larger ld puts
+ * image n at column n OH OW of one (C KH KW, N OH OW) matrix.
  * conv2d uses them on its input (grid: its output); conv_transpose2d, the
  * adjoint of a conv2d, on its output (grid: its input).
  */
@@ -22,16 +22,6 @@ typedef struct dlx_conv_cols {
     int KH, KW, SH, SW, PH, PW;
     int OH, OW;             /* the grid of kernel positions */
 } dlx_conv_cols;
-
-/* The row stride of a (rows, N L) column matrix: nl rounded up to an odd
- * multiple of 16 floats (64 bytes). Rows a power of two apart fall into the
- * same cache sets: DCGAN's 32 x 64 columns (8 KiB rows) made im2col's stores
- * stall. */
-static inline size_t dlx_conv_cols_ld(size_t nl)
-{
-    size_t ld = (nl + 15) & ~(size_t)15;
-    return (ld / 16) % 2 ? ld : ld + 16;
-}
 
 /* col rows (C KH KW) of OH OW columns each, ld apart (ld >= OH OW). */
 void dlx_conv_im2col(const dlx_conv_cols *g, const float *img, float *col, size_t ld);

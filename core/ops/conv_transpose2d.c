@@ -12,19 +12,18 @@
  * It is the adjoint of conv2d in its input: conv2d with weight W (as (F', C',
  * KH, KW) = (C, F, KH, KW)), stride S and pad P maps an (F, OH, OW) image to
  * (C, H, W), and Z_n = col2im(Wm^T x_n) with Wm = W viewed as (C, F KH KW)
- * and col2im/im2col those of that conv2d (conv_cols.h: image (F, OH, OW),
- * grid L = H W). The whole batch in one GEMM per pass, image n at columns
- * n L.. of x' (C, N L), the transposed input, and of col (F KH KW, N L),
- * rows ld >= N L apart (conv_cols.h):
- *   col  = Wm^T x',  y_n = act(col2im(col_n) + b)
- *   dZ   = dy * act'(y)                (one image at a time, scratch)
- *   col  = im2col(dZ_n) for every n
- *   dW  += x' col^T                    (one GEMM, K = N L)
- *   dx_n += (Wm col)_n                 (one GEMM into x', then added)
- *   db  += sum over n (in order), o, v of dZ
- * Saved for backward: x' (scratch). Scratch: x' (C ld) + col (F KH KW ld)
- * [+ one image's dZ, F OH OW, only with an activation and a gradient];
- * out.grad is never modified. No threads: the same bits on any thread count.
+ * and col2im/im2col those of that conv2d: conv_cols.h's, on the image
+ * (F, OH, OW) over the grid L = H W.
+ *   dZ  = dy * act'(y)                 (scratch, only with an activation)
+ *   col = im2col(dZ_n)                 (F KH KW, L)
+ *   dx_n += Wm col                     (C, L)
+ *   dW   += x_n col^T                  (C, F KH KW)
+ *   db   += sum over n, o, v of dZ
+ * Saved for backward: nothing (backward builds im2col of dZ, which forward
+ * cannot know). Scratch: one image's col (F KH KW L) [+ one image's dZ,
+ * F OH OW, only with an activation and a gradient]; out.grad is never
+ * modified. One image at a time, in order: the same bits on any thread count
+ * (one GEMM over the batch was measured slower, as for conv2d.c).
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -137,16 +136,14 @@ static int convt_infer(dlx_node *n, dlx_err *err)
                             (long long)ws->d[2], (long long)ws->d[3], a->stride_h, a->stride_w, a->pad_h,
                             a->pad_w, a->out_pad_h, a->out_pad_w);
     /* checked products: a spec's sizes can multiply past int64 */
-    if (!fits4(F, ws->d[2], ws->d[3], 1) || !fits4(F * ws->d[2] * ws->d[3], xs->d[2], xs->d[3], N) ||
-        !fits4(N, F, oh, ow) || !fits4(N, C, xs->d[2], xs->d[3]) || !fits4(C, F, ws->d[2], ws->d[3]) ||
-        N * xs->d[2] * xs->d[3] > INT32_MAX - 32 /* the padded row stride ld */)
+    if (!fits4(F, ws->d[2], ws->d[3], 1) || !fits4(F * ws->d[2] * ws->d[3], xs->d[2], xs->d[3], 1) ||
+        !fits4(N, F, oh, ow) || !fits4(N, C, xs->d[2], xs->d[3]) || !fits4(C, F, ws->d[2], ws->d[3]))
         return dlx_err_setf(err, DLX_EINVAL, n->loc,
                             "too large: the output %lldx%lldx%lldx%lld or the column buffer would exceed 2^31 floats",
                             (long long)N, (long long)F, (long long)oh, (long long)ow);
     n->out.shape = dlx_shape_4d(N, F, oh, ow);
-    /* x' (C, N L) and col (F KH KW, N L), rows ld apart [+ one image's dZ] */
-    size_t ld = dlx_conv_cols_ld((size_t)(N * xs->d[2] * xs->d[3])), dz = (size_t)(F * oh * ow);
-    n->scratch_floats = (size_t)(C + F * ws->d[2] * ws->d[3]) * ld + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
+    size_t col = (size_t)(F * ws->d[2] * ws->d[3] * xs->d[2] * xs->d[3]), dz = (size_t)(F * oh * ow);
+    n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
     return 0;
 }
 
@@ -164,20 +161,15 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
     const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
-    const size_t NL = (size_t)g.N * g.L, ld = dlx_conv_cols_ld(NL);
-    float *xt = n->scratch, *col = n->scratch + (size_t)g.C * ld;
-    /* x' (C, N L): image n at columns n L.. */
-    for (int i = 0; i < g.N; i++)
-        for (int c = 0; c < g.C; c++)
-            memcpy(xt + c * ld + (size_t)i * g.L, x + i * xsz + (size_t)c * g.L, (size_t)g.L * sizeof(float));
-    /* col = Wm^T x': (F KH KW, C) (C, N L) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.FKK, (int)NL, g.C, 1.0f, w, g.FKK, xt, (int)ld, 0.0f,
-                col, (int)ld);
-    memset(n->out.data, 0, (size_t)g.N * ysz * sizeof(float));
     const dlx_conv_cols cg = cols_of(&g);
+    float *col = n->scratch;
     for (int i = 0; i < g.N; i++) {
         float *y = n->out.data + i * ysz;
-        dlx_conv_col2im(&cg, col + (size_t)i * g.L, ld, y);
+        /* col = Wm^T x_n: (F KH KW, C) (C, L) */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.FKK, g.L, g.C, 1.0f, w, g.FKK, x + i * xsz, g.L,
+                    0.0f, col, g.L);
+        memset(y, 0, ysz * sizeof(float));
+        dlx_conv_col2im(&cg, col, (size_t)g.L, y);
         if (b || a->act != DLX_ACT_NONE)
             for (int f = 0; f < g.F; f++)
                 dlx_conv_bias_act(y + f * plane, y + f * plane, plane, b ? b[f] : 0.0f, a->act, a->alpha);
@@ -189,14 +181,12 @@ static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
     (void)ctx;
     const dlx_conv_transpose2d_attr *a = n->attr;
     const tgeom g = tgeom_of(n);
-    const float *w = n->in[1]->out.data;
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
     const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
-    const size_t NL = (size_t)g.N * g.L, ld = dlx_conv_cols_ld(NL);
-    float *xt = n->scratch, *col = xt + (size_t)g.C * ld, *t = col + (size_t)g.FKK * ld;
     const dlx_conv_cols cg = cols_of(&g);
-    /* col = im2col of every image's dZ (F KH KW, N L); db image by image */
+    float *col = n->scratch, *t = n->scratch + (size_t)g.FKK * g.L;
     for (int i = 0; i < g.N; i++) {
         const float *dz = n->out.grad + i * ysz;
         if (a->act != DLX_ACT_NONE) {
@@ -206,24 +196,16 @@ static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
         if (db)
             for (int f = 0; f < g.F; f++)
                 db[f] += dlx_conv_sum16(dz + f * plane, plane);
-        if (dx || dw)
-            dlx_conv_im2col(&cg, dz, col + (size_t)i * g.L, ld);
+        if (!dx && !dw)
+            continue;
+        dlx_conv_im2col(&cg, dz, col, (size_t)g.L);
+        if (dx) /* dx_n += Wm col: (C, F KH KW) (F KH KW, L) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.L, g.FKK, 1.0f, w, g.FKK, col, g.L, 1.0f,
+                        dx + i * xsz, g.L);
+        if (dw) /* dW += x_n col^T: (C, L) (L, F KH KW) */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.FKK, g.L, 1.0f, x + i * xsz, g.L, col, g.L,
+                        1.0f, dw, g.FKK);
     }
-    if (dw) /* dW += x' col^T: (C, N L) (N L, F KH KW); x' saved by the forward */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.FKK, (int)NL, 1.0f, xt, (int)ld, col, (int)ld,
-                    1.0f, dw, g.FKK);
-    if (!dx)
-        return;
-    /* dX' = Wm col: (C, F KH KW) (F KH KW, N L), into x' (dW has used it) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, (int)NL, g.FKK, 1.0f, w, g.FKK, col, (int)ld, 0.0f,
-                xt, (int)ld);
-    for (int i = 0; i < g.N; i++)
-        for (int c = 0; c < g.C; c++) {
-            float *d = dx + i * xsz + (size_t)c * g.L;
-            const float *s = xt + c * ld + (size_t)i * g.L;
-            for (int k = 0; k < g.L; k++)
-                d[k] += s[k];
-        }
 }
 
 /* ---- naive reference, layer type and gradient-check cases ---- */
