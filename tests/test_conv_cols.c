@@ -22,6 +22,8 @@ static const cols_case k_cases[] = {
     {2, 8, 70, 2, 5, 1, 2, 3, 2},         /* padding beyond the kernel's reach: empty rows and edges */
     {2, 7, 11, 3, 2, 3, 3, 1, 1},         /* stride 3, the scalar path */
     {1, 5, 34, 5, 1, 2, 2, 2, 0},         /* kernel 5x1 */
+    {2, 9, 13, 3, 5, 2, 2, 1, 2},         /* stride 2, rows of at most 32: col2im row by row */
+    {2, 6, 31, 2, 8, 2, 2, 0, 3},         /* the same with 8 kernel columns, odd row length */
 };
 
 static dlx_conv_cols geom_of(const cols_case *k)

@@ -1,4 +1,6 @@
 /* Receptive-field columns of conv2d and conv_transpose2d: conv_cols.h. */
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "conv_cols.h"
@@ -64,8 +66,103 @@ static void cols_in(const dlx_conv_cols *g, int q, int *lo, int *hi)
     *hi = jhi;
 }
 
+#if HAVE_STRIDE2
+/* im2col for stride 2 and image rows of at most 32 floats, the loops as c,
+ * p, i, q: each image row is loaded once into two vectors and each kernel
+ * column's 16 values picked from them by one permute (lanes outside the
+ * image zeroed); the same values as the loops below. */
+static bool im2col_rows2(const dlx_conv_cols *g, const float *img, float *col, size_t ld)
+{
+    if (g->SW != 2 || g->W > 32 || g->OW > 16 || g->KW > 8)
+        return false;
+    __m512i ix[8];
+    __mmask16 mq[8];
+    for (int q = 0; q < g->KW; q++) {
+        int jlo, jhi, lane[16];
+        cols_in(g, q, &jlo, &jhi);
+        for (int j = 0; j < 16; j++) {
+            int w = 2 * j + q - g->PW;
+            lane[j] = w < 0 ? 0 : w > 31 ? 31 : w;
+        }
+        ix[q] = _mm512_loadu_si512(lane);
+        mq[q] = (__mmask16)(first(jhi) & ~first(jlo));
+    }
+    const __mmask16 wa = first(g->W < 16 ? g->W : 16), wb = first(g->W > 16 ? g->W - 16 : 0), so = first(g->OW);
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int i = 0; i < g->OH; i++) {
+                int ih = i * g->SH - g->PH + p;
+                float *dst = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
+                if (ih < 0 || ih >= g->H) {
+                    for (int q = 0; q < g->KW; q++, dst += ld)
+                        _mm512_mask_storeu_ps(dst, so, _mm512_setzero_ps());
+                    continue;
+                }
+                const float *src = img + ((size_t)c * g->H + ih) * g->W;
+                __m512 a = _mm512_maskz_loadu_ps(wa, src), b = _mm512_maskz_loadu_ps(wb, src + 16);
+                for (int q = 0; q < g->KW; q++, dst += ld)
+                    _mm512_mask_storeu_ps(dst, so, _mm512_maskz_permutex2var_ps(mq[q], a, ix[q], b));
+            }
+    return true;
+}
+
+/* col2im for stride 2 and image rows of at most 32 floats (DCGAN's), with
+ * the loops as c, p, i, q: each image row is loaded once into two vectors,
+ * every kernel column's contribution is added there (a permute spreads the
+ * column's 16 values to even or odd lanes), and the row is stored once. The
+ * scatter above reloads a row after its masked store for every q, which
+ * stalls store forwarding. A cell receives its terms in the same (p, q)
+ * order, one addition each: the same bits. */
+static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, float *img)
+{
+    if (g->SW != 2 || g->W > 32 || g->OW > 16 || g->KW > 8)
+        return false;
+    __m512i ia[8], ib[8];
+    __mmask16 ma[8], mb[8];
+    for (int q = 0; q < g->KW; q++) {
+        int jlo, jhi, lane[32];
+        cols_in(g, q, &jlo, &jhi);
+        const int off = q - g->PW;
+        uint32_t m = 0;
+        for (int j = jlo; j < jhi; j++)
+            m |= 1u << (2 * j + off); /* 0 <= 2 j + off < W <= 32 */
+        for (int w = 0; w < 32; w++) {
+            int j = (w - off) >> 1;
+            lane[w] = j < 0 ? 0 : j > 15 ? 15 : j;
+        }
+        ia[q] = _mm512_loadu_si512(lane);
+        ib[q] = _mm512_loadu_si512(lane + 16);
+        ma[q] = (__mmask16)(m & 0xFFFFu);
+        mb[q] = (__mmask16)(m >> 16);
+    }
+    const __mmask16 wa = first(g->W < 16 ? g->W : 16), wb = first(g->W > 16 ? g->W - 16 : 0), so = first(g->OW);
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int i = 0; i < g->OH; i++) {
+                int ih = i * g->SH - g->PH + p;
+                if (ih < 0 || ih >= g->H)
+                    continue;
+                float *d = img + ((size_t)c * g->H + ih) * g->W;
+                const float *s = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
+                __m512 a = _mm512_maskz_loadu_ps(wa, d), b = _mm512_maskz_loadu_ps(wb, d + 16);
+                for (int q = 0; q < g->KW; q++, s += ld) {
+                    __m512 v = _mm512_maskz_loadu_ps(so, s);
+                    a = _mm512_mask_add_ps(a, ma[q], a, _mm512_permutexvar_ps(ia[q], v));
+                    b = _mm512_mask_add_ps(b, mb[q], b, _mm512_permutexvar_ps(ib[q], v));
+                }
+                _mm512_mask_storeu_ps(d, wa, a);
+                _mm512_mask_storeu_ps(d + 16, wb, b);
+            }
+    return true;
+}
+#endif
+
 void dlx_conv_im2col(const dlx_conv_cols *g, const float *img, float *col, size_t ld)
 {
+#if HAVE_STRIDE2
+    if (im2col_rows2(g, img, col, ld))
+        return;
+#endif
     for (int c = 0; c < g->C; c++)
         for (int p = 0; p < g->KH; p++)
             for (int q = 0; q < g->KW; q++) {
@@ -100,6 +197,10 @@ void dlx_conv_im2col(const dlx_conv_cols *g, const float *img, float *col, size_
 
 void dlx_conv_col2im(const dlx_conv_cols *g, const float *col, size_t ld, float *img)
 {
+#if HAVE_STRIDE2
+    if (col2im_rows2(g, col, ld, img))
+        return;
+#endif
     for (int c = 0; c < g->C; c++)
         for (int p = 0; p < g->KH; p++)
             for (int q = 0; q < g->KW; q++) {
