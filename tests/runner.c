@@ -25,6 +25,7 @@ Suite *op_registry_suite(void);
 Suite *ops_elementwise_suite(void);
 Suite *ops_reduce_suite(void);
 Suite *conv_transpose_suite(void);
+Suite *conv_cols_suite(void);
 Suite *batchnorm_suite(void);
 Suite *scores_suite(void);
 Suite *sample_score_suite(void);
@@ -44,6 +45,7 @@ static const struct {
     {"ops_elementwise", ops_elementwise_suite},
     {"ops_reduce", ops_reduce_suite},
     {"conv_transpose", conv_transpose_suite},
+    {"conv_cols", conv_cols_suite},
     {"batchnorm", batchnorm_suite},
     {"scores", scores_suite},
     {"sample_score", sample_score_suite},

@@ -5,8 +5,10 @@
  *   Z[n,f,i,j] = b[f] + sum_{c,p,q} W[f,c,p,q] x[n, c, i SH - PH + p, j SW - PW + q]
  *   y = act(Z); cells outside x read as 0 (zero padding).
  *
- * im2col + GEMM: col (C KH KW, L) holds the receptive fields, L = OH OW, so
- * Z_n = Wm col_n with Wm = W viewed as (F, C KH KW).
+ * Stride 1 with small filters: the direct kernels of conv2d_direct.h, one
+ * image at a time. Otherwise im2col + GEMM: col (C KH KW, L) holds the
+ * receptive fields (conv_cols.h), L = OH OW, so Z_n = Wm col_n with
+ * Wm = W viewed as (F, C KH KW).
  *   dZ  = dy * act'(y)                 (scratch, only with an activation)
  *   dW += sum_n dZ_n col_n^T
  *   db += sum over n, i, j of dZ
@@ -17,9 +19,12 @@
  * it: the forward rebuilds it anyway. Scratch = N C KH KW L [+ F L: one
  * image's dZ, only with an activation and a gradient]; out.grad is never
  * modified.
- * One GEMM per image: measured faster than one GEMM over the whole batch
- * (col as (C KH KW, N L), which then needs a transpose of y and dy) on the
- * LeNet-5 shapes, 1 and 2 OpenBLAS threads.
+ * One GEMM per image: a GEMM over the whole batch (col as (C KH KW, N L),
+ * which needs y and dy transposed) was measured slower, on LeNet-5's shapes
+ * and again on DCGAN's (each image's columns then lie ld apart in a matrix
+ * that leaves L2 before the GEMM or col2im reads it, and the transposes are
+ * passes of their own): 14-19 % more CPU time for a short DCGAN epoch
+ * (alternating runs), 2-14 % in chunks of images that fit L2.
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -27,6 +32,7 @@
 #include <string.h>
 
 #include "conv2d_direct.h"
+#include "conv_cols.h"
 #include "../layer_build.h"
 #include "ops.h"
 
@@ -136,103 +142,6 @@ static int conv_infer(dlx_node *n, dlx_err *err)
     return 0;
 }
 
-/* Receptive fields of one image x (C, H, W) into rows of col with row stride
- * ld: row (c, p, q), column (i, j) = x[c, i SH - PH + p, j SW - PW + q]. */
-static void im2col(const geom *g, const float *x, float *col, size_t ld)
-{
-    for (int c = 0; c < g->C; c++)
-        for (int p = 0; p < g->KH; p++)
-            for (int q = 0; q < g->KW; q++) {
-                float *dst = col + ((size_t)(c * g->KH + p) * g->KW + q) * ld;
-                /* columns j with 0 <= j SW - PW + q < W */
-                int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
-                int jhi = g->W + g->PW - q > 0 ? (g->W + g->PW - q + g->SW - 1) / g->SW : 0;
-                const int off = q - g->PW;
-                if (jhi > g->OW)
-                    jhi = g->OW;
-                if (jlo > jhi)
-                    jlo = jhi;
-                for (int i = 0; i < g->OH; i++, dst += g->OW) {
-                    int ih = i * g->SH - g->PH + p;
-                    if (ih < 0 || ih >= g->H) {
-                        memset(dst, 0, (size_t)g->OW * sizeof(float));
-                        continue;
-                    }
-                    const float *src = x + ((size_t)c * g->H + ih) * g->W;
-                    for (int j = 0; j < jlo; j++)
-                        dst[j] = 0.0f;
-                    if (g->SW == 1) /* short rows: an inline loop beats a memcpy call */
-                        for (int j = jlo; j < jhi; j++)
-                            dst[j] = src[j + off];
-                    else
-                        for (int j = jlo; j < jhi; j++)
-                            dst[j] = src[j * g->SW + off];
-                    for (int j = jhi; j < g->OW; j++)
-                        dst[j] = 0.0f;
-                }
-            }
-}
-
-/* The adjoint of im2col: add each column entry back into dx (C, H, W). */
-static void col2im(const geom *g, const float *col, size_t ld, float *dx)
-{
-    for (int c = 0; c < g->C; c++)
-        for (int p = 0; p < g->KH; p++)
-            for (int q = 0; q < g->KW; q++) {
-                const float *s = col + ((size_t)(c * g->KH + p) * g->KW + q) * ld;
-                int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
-                int jhi = g->W + g->PW - q > 0 ? (g->W + g->PW - q + g->SW - 1) / g->SW : 0;
-                const int off = q - g->PW;
-                if (jhi > g->OW)
-                    jhi = g->OW;
-                for (int i = 0; i < g->OH; i++, s += g->OW) {
-                    int ih = i * g->SH - g->PH + p;
-                    if (ih < 0 || ih >= g->H)
-                        continue;
-                    float *d = dx + ((size_t)c * g->H + ih) * g->W;
-                    if (g->SW == 1)
-                        for (int j = jlo; j < jhi; j++)
-                            d[j + off] += s[j];
-                    else
-                        for (int j = jlo; j < jhi; j++)
-                            d[j * g->SW + off] += s[j];
-                }
-            }
-}
-
-/* y = act(y + b) over one (L) plane; fused for relu, the common case. */
-static void bias_act(float *y, int L, float b, dlx_act act, float alpha)
-{
-    if (act == DLX_ACT_RELU) {
-        for (int i = 0; i < L; i++) {
-            float v = y[i] + b;
-            y[i] = v > 0.0f ? v : 0.0f;
-        }
-        return;
-    }
-    if (b != 0.0f)
-        for (int i = 0; i < L; i++)
-            y[i] += b;
-    dlx_act_forward(act, alpha, y, L);
-}
-
-/* A sum in 16 independent lanes (then combined in a fixed order), so the
- * compiler can vectorise it without -ffast-math; deterministic all the same. */
-static float sum16(const float *x, size_t n)
-{
-    float acc[16] = {0};
-    size_t k = 0;
-    for (; k + 16 <= n; k += 16)
-        for (int l = 0; l < 16; l++)
-            acc[l] += x[k + l];
-    for (; k < n; k++)
-        acc[0] += x[k];
-    for (int l = 8; l > 0; l /= 2)
-        for (int i = 0; i < l; i++)
-            acc[i] += acc[i + l];
-    return acc[0];
-}
-
 /* The direct kernels for stride 1 and small filters (conv2d_direct.h). */
 static bool plan_direct(const dlx_node *n, dlx_conv_direct *d)
 {
@@ -240,6 +149,11 @@ static bool plan_direct(const dlx_node *n, dlx_conv_direct *d)
     const int64_t *x = n->in[0]->out.shape.d, *w = n->in[1]->out.shape.d;
     return dlx_conv_direct_plan((int)x[1], (int)x[2], (int)x[3], (int)w[0], (int)w[2], (int)w[3], a->stride_h,
                                 a->stride_w, a->pad_h, a->pad_w, d);
+}
+
+static dlx_conv_cols cols_of(const geom *g)
+{
+    return (dlx_conv_cols){g->C, g->H, g->W, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW, g->OH, g->OW};
 }
 
 static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
@@ -257,14 +171,16 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
             dlx_conv_direct_forward(&d, x + i * xsz, w, b, a->act, a->alpha, n->out.data + i * ysz, n->scratch);
         return;
     }
+    const dlx_conv_cols cg = cols_of(&g);
     for (int i = 0; i < g.N; i++) {
         float *col = n->scratch + i * csz, *y = n->out.data + i * ysz;
-        im2col(&g, x + i * xsz, col, (size_t)g.L);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, g.L, g.CKK, 1.0f, w, g.CKK,
-                    col, g.L, 0.0f, y, g.L);
+        dlx_conv_im2col(&cg, x + i * xsz, col, (size_t)g.L);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, g.L, g.CKK, 1.0f, w, g.CKK, col, g.L, 0.0f, y,
+                    g.L);
         if (b || a->act != DLX_ACT_NONE)
             for (int f = 0; f < g.F; f++)
-                bias_act(y + (size_t)f * g.L, g.L, b ? b[f] : 0.0f, a->act, a->alpha);
+                dlx_conv_bias_act(y + (size_t)f * g.L, y + (size_t)f * g.L, (size_t)g.L, b ? b[f] : 0.0f, a->act,
+                                  a->alpha);
     }
 }
 
@@ -277,6 +193,7 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
     const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
+    const dlx_conv_cols cg = cols_of(&g);
     dlx_conv_direct d;
     bool direct = plan_direct(n, &d);
     /* dZ of one image, cache-hot for the GEMMs or the direct kernels */
@@ -286,31 +203,25 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
     for (int i = 0; i < g.N; i++) {
         float *col = n->scratch + i * csz;
         const float *dzi = n->out.grad + i * ysz;
-        if (a->act == DLX_ACT_RELU) { /* fused copy and mask */
-            const float *y = n->out.data + i * ysz;
-            for (size_t k = 0; k < ysz; k++)
-                t[k] = y[k] > 0.0f ? dzi[k] : 0.0f;
-            dzi = t;
-        } else if (a->act != DLX_ACT_NONE) {
-            memcpy(t, dzi, ysz * sizeof(float));
-            dlx_act_backward(a->act, a->alpha, n->out.data + i * ysz, t, (int64_t)ysz);
+        if (a->act != DLX_ACT_NONE) {
+            dlx_conv_act_backward(t, dzi, n->out.data + i * ysz, ysz, a->act, a->alpha);
             dzi = t;
         }
         if (db)
             for (int f = 0; f < g.F; f++)
-                db[f] += sum16(dzi + (size_t)f * g.L, (size_t)g.L);
+                db[f] += dlx_conv_sum16(dzi + (size_t)f * g.L, (size_t)g.L);
         if (direct) {
             dlx_conv_direct_backward(&d, n->in[0]->out.data + i * xsz, w, dzi, dw, dx ? dx + i * xsz : NULL,
                                      n->scratch);
             continue;
         }
         if (dw)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.F, g.CKK, g.L, 1.0f, dzi, g.L,
-                        col, g.L, 1.0f, dw, g.CKK);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.F, g.CKK, g.L, 1.0f, dzi, g.L, col, g.L, 1.0f,
+                        dw, g.CKK);
         if (dx) {
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.CKK, g.L, g.F, 1.0f, w, g.CKK,
-                        dzi, g.L, 0.0f, col, g.L);
-            col2im(&g, col, (size_t)g.L, dx + i * xsz);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.CKK, g.L, g.F, 1.0f, w, g.CKK, dzi, g.L, 0.0f,
+                        col, g.L);
+            dlx_conv_col2im(&cg, col, (size_t)g.L, dx + i * xsz);
         }
     }
     if (direct)
@@ -395,6 +306,17 @@ static const dlx_op_example k_examples[] = {
     /* 16 filters: the direct path's whole-vector case */
     {.what = "conv2d 16 filters leaky (direct)", .attr = &(dlx_conv2d_attr){1, 1, 1, 1, DLX_ACT_LEAKY_RELU, 0.1f}, .n_in = 3,
      .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 2, 5, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(16, 2, 3, 3)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(16)}}},
+    /* the batched im2col path over N >= 3 images (image n at columns n L..):
+     * rectangular kernels, unequal padding, activations, with and without bias */
+    {.what = "conv2d N 3 kernel 3x2 stride 2 pad 1x2 leaky_relu (batched)",
+     .attr = &(dlx_conv2d_attr){2, 2, 1, 2, DLX_ACT_LEAKY_RELU, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 7, 6)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(5, 2, 3, 2)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(5)}}},
+    {.what = "conv2d N 4 kernel 4 stride 2 pad 1 no bias (DCGAN's discriminator, batched)",
+     .attr = &(dlx_conv2d_attr){2, 2, 1, 1, DLX_ACT_NONE, 0.1f}, .n_in = 2,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(4, 3, 8, 8)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 3, 4, 4)}}},
+    {.what = "conv2d N 3 kernel 2x3 stride 3x2 pad 0x1 sigmoid (batched)",
+     .attr = &(dlx_conv2d_attr){3, 2, 0, 1, DLX_ACT_SIGMOID, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 8, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3, 2, 2, 3)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3)}}},
 };
 
 const dlx_op_vtbl dlx_op_conv2d = {

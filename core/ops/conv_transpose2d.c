@@ -12,7 +12,8 @@
  * It is the adjoint of conv2d in its input: conv2d with weight W (as (F', C',
  * KH, KW) = (C, F, KH, KW)), stride S and pad P maps an (F, OH, OW) image to
  * (C, H, W), and Z_n = col2im(Wm^T x_n) with Wm = W viewed as (C, F KH KW)
- * and col2im/im2col those of that conv2d (image (F, OH, OW), grid L = H W).
+ * and col2im/im2col those of that conv2d: conv_cols.h's, on the image
+ * (F, OH, OW) over the grid L = H W.
  *   dZ  = dy * act'(y)                 (scratch, only with an activation)
  *   col = im2col(dZ_n)                 (F KH KW, L)
  *   dx_n += Wm col                     (C, L)
@@ -21,7 +22,8 @@
  * Saved for backward: nothing (backward builds im2col of dZ, which forward
  * cannot know). Scratch: one image's col (F KH KW L) [+ one image's dZ,
  * F OH OW, only with an activation and a gradient]; out.grad is never
- * modified. One image at a time, in order: the same bits on any thread count.
+ * modified. One image at a time, in order: the same bits on any thread count
+ * (one GEMM over the batch was measured slower, as for conv2d.c).
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -29,6 +31,7 @@
 #include <string.h>
 
 #include "../layer_build.h"
+#include "conv_cols.h"
 #include "ops.h"
 
 extern const dlx_op_vtbl dlx_op_conv_transpose2d; /* its builder adds it */
@@ -144,79 +147,10 @@ static int convt_infer(dlx_node *n, dlx_err *err)
     return 0;
 }
 
-/* The columns j of kernel column q that land in the image, 0 <= j SW - PW +
- * q < OW: [*lo, *hi), empty when *lo == *hi. */
-static void cols_in(const tgeom *g, int q, int *lo, int *hi)
+/* conv2d's columns on the output image (F, OH, OW), over the input grid H x W */
+static dlx_conv_cols cols_of(const tgeom *g)
 {
-    int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
-    int jhi = g->OW + g->PW - q > 0 ? (g->OW + g->PW - q + g->SW - 1) / g->SW : 0;
-    if (jhi > g->W)
-        jhi = g->W;
-    if (jlo > jhi)
-        jlo = jhi;
-    *lo = jlo;
-    *hi = jhi;
-}
-
-/* The receptive fields of conv2d on the output image img (F, OH, OW), into
- * col (F KH KW, L): row (f, p, q), column (i, j) = img[f, i SH - PH + p,
- * j SW - PW + q], 0 outside the image. */
-static void im2col(const tgeom *g, const float *img, float *col)
-{
-    for (int f = 0; f < g->F; f++)
-        for (int p = 0; p < g->KH; p++)
-            for (int q = 0; q < g->KW; q++) {
-                float *dst = col + ((size_t)(f * g->KH + p) * g->KW + q) * g->L;
-                int jlo, jhi;
-                cols_in(g, q, &jlo, &jhi);
-                const int off = q - g->PW;
-                for (int i = 0; i < g->H; i++, dst += g->W) {
-                    int o = i * g->SH - g->PH + p;
-                    if (o < 0 || o >= g->OH) {
-                        memset(dst, 0, (size_t)g->W * sizeof(float));
-                        continue;
-                    }
-                    const float *src = img + ((size_t)f * g->OH + o) * g->OW;
-                    for (int j = 0; j < jlo; j++)
-                        dst[j] = 0.0f;
-                    for (int j = jlo; j < jhi; j++)
-                        dst[j] = src[j * g->SW + off];
-                    for (int j = jhi; j < g->W; j++)
-                        dst[j] = 0.0f;
-                }
-            }
-}
-
-/* The adjoint of im2col: add each entry of col back into img (F, OH, OW). */
-static void col2im(const tgeom *g, const float *col, float *img)
-{
-    for (int f = 0; f < g->F; f++)
-        for (int p = 0; p < g->KH; p++)
-            for (int q = 0; q < g->KW; q++) {
-                const float *s = col + ((size_t)(f * g->KH + p) * g->KW + q) * g->L;
-                int jlo, jhi;
-                cols_in(g, q, &jlo, &jhi);
-                const int off = q - g->PW;
-                for (int i = 0; i < g->H; i++, s += g->W) {
-                    int o = i * g->SH - g->PH + p;
-                    if (o < 0 || o >= g->OH)
-                        continue;
-                    float *d = img + ((size_t)f * g->OH + o) * g->OW;
-                    for (int j = jlo; j < jhi; j++)
-                        d[j * g->SW + off] += s[j];
-                }
-            }
-}
-
-/* y = act(y + b[f]) over each (OH OW) plane of one image */
-static void bias_act(const tgeom *g, float *y, const float *b, dlx_act act, float alpha)
-{
-    const size_t plane = (size_t)g->OH * g->OW;
-    if (b)
-        for (int f = 0; f < g->F; f++)
-            for (size_t k = 0; k < plane; k++)
-                y[f * plane + k] += b[f];
-    dlx_act_forward(act, alpha, y, (int64_t)(plane * (size_t)g->F));
+    return (dlx_conv_cols){g->F, g->OH, g->OW, g->KH, g->KW, g->SH, g->SW, g->PH, g->PW, g->H, g->W};
 }
 
 static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
@@ -226,7 +160,8 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
     const tgeom g = tgeom_of(n);
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     const float *b = n->n_in == 3 ? n->in[2]->out.data : NULL;
-    const size_t xsz = (size_t)g.C * g.L, ysz = (size_t)g.F * g.OH * g.OW;
+    const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
+    const dlx_conv_cols cg = cols_of(&g);
     float *col = n->scratch;
     for (int i = 0; i < g.N; i++) {
         float *y = n->out.data + i * ysz;
@@ -234,27 +169,11 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.FKK, g.L, g.C, 1.0f, w, g.FKK, x + i * xsz, g.L,
                     0.0f, col, g.L);
         memset(y, 0, ysz * sizeof(float));
-        col2im(&g, col, y);
+        dlx_conv_col2im(&cg, col, (size_t)g.L, y);
         if (b || a->act != DLX_ACT_NONE)
-            bias_act(&g, y, b, a->act, a->alpha);
+            for (int f = 0; f < g.F; f++)
+                dlx_conv_bias_act(y + f * plane, y + f * plane, plane, b ? b[f] : 0.0f, a->act, a->alpha);
     }
-}
-
-/* A sum in 16 independent lanes combined in a fixed order: vectorisable
- * without -ffast-math, deterministic all the same. */
-static float sum16(const float *x, size_t n)
-{
-    float acc[16] = {0};
-    size_t k = 0;
-    for (; k + 16 <= n; k += 16)
-        for (int l = 0; l < 16; l++)
-            acc[l] += x[k + l];
-    for (; k < n; k++)
-        acc[0] += x[k];
-    for (int l = 8; l > 0; l /= 2)
-        for (int i = 0; i < l; i++)
-            acc[i] += acc[i + l];
-    return acc[0];
 }
 
 static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
@@ -265,28 +184,27 @@ static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
-    const size_t xsz = (size_t)g.C * g.L, ysz = (size_t)g.F * g.OH * g.OW;
-    const size_t plane = (size_t)g.OH * g.OW;
+    const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
+    const dlx_conv_cols cg = cols_of(&g);
     float *col = n->scratch, *t = n->scratch + (size_t)g.FKK * g.L;
     for (int i = 0; i < g.N; i++) {
         const float *dz = n->out.grad + i * ysz;
         if (a->act != DLX_ACT_NONE) {
-            memcpy(t, dz, ysz * sizeof(float));
-            dlx_act_backward(a->act, a->alpha, n->out.data + i * ysz, t, (int64_t)ysz);
+            dlx_conv_act_backward(t, dz, n->out.data + i * ysz, ysz, a->act, a->alpha);
             dz = t;
         }
         if (db)
             for (int f = 0; f < g.F; f++)
-                db[f] += sum16(dz + f * plane, plane);
+                db[f] += dlx_conv_sum16(dz + f * plane, plane);
         if (!dx && !dw)
             continue;
-        im2col(&g, dz, col);
+        dlx_conv_im2col(&cg, dz, col, (size_t)g.L);
         if (dx) /* dx_n += Wm col: (C, F KH KW) (F KH KW, L) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.L, g.FKK, 1.0f, w, g.FKK, col, g.L,
-                        1.0f, dx + i * xsz, g.L);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.L, g.FKK, 1.0f, w, g.FKK, col, g.L, 1.0f,
+                        dx + i * xsz, g.L);
         if (dw) /* dW += x_n col^T: (C, L) (L, F KH KW) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.FKK, g.L, 1.0f, x + i * xsz, g.L, col,
-                        g.L, 1.0f, dw, g.FKK);
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.FKK, g.L, 1.0f, x + i * xsz, g.L, col, g.L,
+                        1.0f, dw, g.FKK);
     }
 }
 
@@ -385,6 +303,22 @@ static const dlx_op_example k_examples[] = {
     CONVT_CASE("conv_transpose2d stride 1x2 pad 1x0 output_padding 0x1 no bias", 1, 2, 1, 0, 0, 1, DLX_ACT_NONE, 2),
     CONVT_CASE("conv_transpose2d stride 3 pad 1 output_padding 2 sigmoid", 3, 3, 1, 1, 2, 2, DLX_ACT_SIGMOID, 3),
     CONVT_CASE("conv_transpose2d stride 2x3 pad 2x1 leaky_relu", 2, 3, 2, 1, 1, 0, DLX_ACT_LEAKY_RELU, 3),
+    /* N >= 3 images in one GEMM (image n at columns n L..): rectangular kernels,
+     * output_padding, activations, with and without bias */
+    {.what = "conv_transpose2d N 3 kernel 3x2 stride 2 pad 1x0 output_padding 1x0 tanh",
+     .attr = &(dlx_conv_transpose2d_attr){2, 2, 1, 0, 1, 0, DLX_ACT_TANH, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 3, 3, 4)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3, 2, 3, 2)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(2)}}},
+    {.what = "conv_transpose2d N 4 kernel 4 stride 2 pad 1 no bias (DCGAN's generator)",
+     .attr = &(dlx_conv_transpose2d_attr){2, 2, 1, 1, 0, 0, DLX_ACT_NONE, 0.1f}, .n_in = 2,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(4, 4, 3, 3)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(4, 2, 4, 4)}}},
+    {.what = "conv_transpose2d N 3 kernel 2x3 stride 3x2 pad 0x1 output_padding 2x1 leaky_relu",
+     .attr = &(dlx_conv_transpose2d_attr){3, 2, 0, 1, 2, 1, DLX_ACT_LEAKY_RELU, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 3, 3)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(2, 3, 2, 3)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3)}}},
 };
 
 const dlx_op_vtbl dlx_op_conv_transpose2d = {

@@ -1,0 +1,271 @@
+/* Receptive-field columns of conv2d and conv_transpose2d: conv_cols.h. */
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "conv_cols.h"
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+/* Stride 2 (DCGAN's convolutions), which GCC leaves scalar at these short
+ * row lengths: 16 outputs per step from two masked loads and one permute.
+ * Masked loads touch no float outside the row; the same copies and the
+ * same single additions as the scalar loops, so the same bits. */
+static inline __mmask16 first(int k) /* the first k lanes, 0 <= k <= 16 */
+{
+    return (__mmask16)((1u << k) - 1u);
+}
+
+/* dst[j] = src[2 j] for j < n */
+static void gather2(float *dst, const float *src, int n)
+{
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+    for (int k = 0; k < n; k += 16) {
+        int m = n - k < 16 ? n - k : 16, r = 2 * m - 1; /* reads src[2 k .. 2 k + r) */
+        __m512 a = _mm512_maskz_loadu_ps(first(r < 16 ? r : 16), src + 2 * k);
+        __m512 b = _mm512_maskz_loadu_ps(first(r > 16 ? r - 16 : 0), src + 2 * k + 16);
+        _mm512_mask_storeu_ps(dst + k, first(m), _mm512_permutex2var_ps(a, even, b));
+    }
+}
+
+/* d[2 j] += s[j] for j < n */
+static void scatter_add2(float *d, const float *s, int n)
+{
+    const __m512i lo = _mm512_setr_epi32(0, 16, 1, 16, 2, 16, 3, 16, 4, 16, 5, 16, 6, 16, 7, 16);
+    const __m512i hi = _mm512_setr_epi32(8, 16, 9, 16, 10, 16, 11, 16, 12, 16, 13, 16, 14, 16, 15, 16);
+    const __m512 zero = _mm512_setzero_ps();
+    for (int k = 0; k < n; k += 16) {
+        int m = n - k < 16 ? n - k : 16, r = 2 * m - 1; /* writes d[2 k .. 2 k + r), even lanes only */
+        __mmask16 ma = first(r < 16 ? r : 16) & 0x5555, mb = first(r > 16 ? r - 16 : 0) & 0x5555;
+        __m512 v = _mm512_maskz_loadu_ps(first(m), s + k);
+        __m512 a = _mm512_maskz_loadu_ps(ma, d + 2 * k);
+        _mm512_mask_storeu_ps(d + 2 * k, ma, _mm512_add_ps(a, _mm512_permutex2var_ps(v, lo, zero)));
+        if (mb) {
+            __m512 b = _mm512_maskz_loadu_ps(mb, d + 2 * k + 16);
+            _mm512_mask_storeu_ps(d + 2 * k + 16, mb, _mm512_add_ps(b, _mm512_permutex2var_ps(v, hi, zero)));
+        }
+    }
+}
+#define HAVE_STRIDE2 1
+#else
+#define HAVE_STRIDE2 0
+#endif
+
+/* The columns j of kernel column q that read inside the image,
+ * 0 <= j SW - PW + q < W: [*lo, *hi), empty when *lo == *hi. */
+static void cols_in(const dlx_conv_cols *g, int q, int *lo, int *hi)
+{
+    int jlo = g->PW - q > 0 ? (g->PW - q + g->SW - 1) / g->SW : 0;
+    int jhi = g->W + g->PW - q > 0 ? (g->W + g->PW - q + g->SW - 1) / g->SW : 0;
+    if (jhi > g->OW)
+        jhi = g->OW;
+    if (jlo > jhi)
+        jlo = jhi;
+    *lo = jlo;
+    *hi = jhi;
+}
+
+#if HAVE_STRIDE2
+/* im2col for stride 2 and image rows of at most 32 floats, the loops as c,
+ * p, i, q: each image row is loaded once into two vectors and each kernel
+ * column's 16 values picked from them by one permute (lanes outside the
+ * image zeroed); the same values as the loops below. */
+static bool im2col_rows2(const dlx_conv_cols *g, const float *img, float *col, size_t ld)
+{
+    if (g->SW != 2 || g->W > 32 || g->OW > 16 || g->KW > 8)
+        return false;
+    __m512i ix[8];
+    __mmask16 mq[8];
+    for (int q = 0; q < g->KW; q++) {
+        int jlo, jhi, lane[16];
+        cols_in(g, q, &jlo, &jhi);
+        for (int j = 0; j < 16; j++) {
+            int w = 2 * j + q - g->PW;
+            lane[j] = w < 0 ? 0 : w > 31 ? 31 : w;
+        }
+        ix[q] = _mm512_loadu_si512(lane);
+        mq[q] = (__mmask16)(first(jhi) & ~first(jlo));
+    }
+    const __mmask16 wa = first(g->W < 16 ? g->W : 16), wb = first(g->W > 16 ? g->W - 16 : 0), so = first(g->OW);
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int i = 0; i < g->OH; i++) {
+                int ih = i * g->SH - g->PH + p;
+                float *dst = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
+                if (ih < 0 || ih >= g->H) {
+                    for (int q = 0; q < g->KW; q++, dst += ld)
+                        _mm512_mask_storeu_ps(dst, so, _mm512_setzero_ps());
+                    continue;
+                }
+                const float *src = img + ((size_t)c * g->H + ih) * g->W;
+                __m512 a = _mm512_maskz_loadu_ps(wa, src), b = _mm512_maskz_loadu_ps(wb, src + 16);
+                for (int q = 0; q < g->KW; q++, dst += ld)
+                    _mm512_mask_storeu_ps(dst, so, _mm512_maskz_permutex2var_ps(mq[q], a, ix[q], b));
+            }
+    return true;
+}
+
+/* col2im for stride 2 and image rows of at most 32 floats (DCGAN's), with
+ * the loops as c, p, i, q: each image row is loaded once into two vectors,
+ * every kernel column's contribution is added there (a permute spreads the
+ * column's 16 values to even or odd lanes), and the row is stored once. The
+ * scatter above reloads a row after its masked store for every q, which
+ * stalls store forwarding. A cell receives its terms in the same (p, q)
+ * order, one addition each: the same bits. */
+static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, float *img)
+{
+    if (g->SW != 2 || g->W > 32 || g->OW > 16 || g->KW > 8)
+        return false;
+    __m512i ia[8], ib[8];
+    __mmask16 ma[8], mb[8];
+    for (int q = 0; q < g->KW; q++) {
+        int jlo, jhi, lane[32];
+        cols_in(g, q, &jlo, &jhi);
+        const int off = q - g->PW;
+        uint32_t m = 0;
+        for (int j = jlo; j < jhi; j++)
+            m |= 1u << (2 * j + off); /* 0 <= 2 j + off < W <= 32 */
+        for (int w = 0; w < 32; w++) {
+            int j = (w - off) >> 1;
+            lane[w] = j < 0 ? 0 : j > 15 ? 15 : j;
+        }
+        ia[q] = _mm512_loadu_si512(lane);
+        ib[q] = _mm512_loadu_si512(lane + 16);
+        ma[q] = (__mmask16)(m & 0xFFFFu);
+        mb[q] = (__mmask16)(m >> 16);
+    }
+    const __mmask16 wa = first(g->W < 16 ? g->W : 16), wb = first(g->W > 16 ? g->W - 16 : 0), so = first(g->OW);
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int i = 0; i < g->OH; i++) {
+                int ih = i * g->SH - g->PH + p;
+                if (ih < 0 || ih >= g->H)
+                    continue;
+                float *d = img + ((size_t)c * g->H + ih) * g->W;
+                const float *s = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
+                __m512 a = _mm512_maskz_loadu_ps(wa, d), b = _mm512_maskz_loadu_ps(wb, d + 16);
+                for (int q = 0; q < g->KW; q++, s += ld) {
+                    __m512 v = _mm512_maskz_loadu_ps(so, s);
+                    a = _mm512_mask_add_ps(a, ma[q], a, _mm512_permutexvar_ps(ia[q], v));
+                    b = _mm512_mask_add_ps(b, mb[q], b, _mm512_permutexvar_ps(ib[q], v));
+                }
+                _mm512_mask_storeu_ps(d, wa, a);
+                _mm512_mask_storeu_ps(d + 16, wb, b);
+            }
+    return true;
+}
+#endif
+
+void dlx_conv_im2col(const dlx_conv_cols *g, const float *img, float *col, size_t ld)
+{
+#if HAVE_STRIDE2
+    if (im2col_rows2(g, img, col, ld))
+        return;
+#endif
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int q = 0; q < g->KW; q++) {
+                float *dst = col + ((size_t)(c * g->KH + p) * g->KW + q) * ld;
+                int jlo, jhi;
+                cols_in(g, q, &jlo, &jhi);
+                const int off = q - g->PW;
+                for (int i = 0; i < g->OH; i++, dst += g->OW) {
+                    int ih = i * g->SH - g->PH + p;
+                    if (ih < 0 || ih >= g->H) {
+                        memset(dst, 0, (size_t)g->OW * sizeof(float));
+                        continue;
+                    }
+                    const float *src = img + ((size_t)c * g->H + ih) * g->W;
+                    for (int j = 0; j < jlo; j++)
+                        dst[j] = 0.0f;
+                    if (g->SW == 1) /* short rows: an inline loop beats a memcpy call */
+                        for (int j = jlo; j < jhi; j++)
+                            dst[j] = src[j + off];
+#if HAVE_STRIDE2
+                    else if (g->SW == 2)
+                        gather2(dst + jlo, src + 2 * jlo + off, jhi - jlo);
+#endif
+                    else
+                        for (int j = jlo; j < jhi; j++)
+                            dst[j] = src[j * g->SW + off];
+                    for (int j = jhi; j < g->OW; j++)
+                        dst[j] = 0.0f;
+                }
+            }
+}
+
+void dlx_conv_col2im(const dlx_conv_cols *g, const float *col, size_t ld, float *img)
+{
+#if HAVE_STRIDE2
+    if (col2im_rows2(g, col, ld, img))
+        return;
+#endif
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int q = 0; q < g->KW; q++) {
+                const float *s = col + ((size_t)(c * g->KH + p) * g->KW + q) * ld;
+                int jlo, jhi;
+                cols_in(g, q, &jlo, &jhi);
+                const int off = q - g->PW;
+                for (int i = 0; i < g->OH; i++, s += g->OW) {
+                    int ih = i * g->SH - g->PH + p;
+                    if (ih < 0 || ih >= g->H)
+                        continue;
+                    float *d = img + ((size_t)c * g->H + ih) * g->W;
+                    if (g->SW == 1)
+                        for (int j = jlo; j < jhi; j++)
+                            d[j + off] += s[j];
+#if HAVE_STRIDE2
+                    else if (g->SW == 2)
+                        scatter_add2(d + 2 * jlo + off, s + jlo, jhi - jlo);
+#endif
+                    else
+                        for (int j = jlo; j < jhi; j++)
+                            d[j * g->SW + off] += s[j];
+                }
+            }
+}
+
+float dlx_conv_sum16(const float *x, size_t n)
+{
+    float acc[16] = {0};
+    size_t k = 0;
+    for (; k + 16 <= n; k += 16)
+        for (int l = 0; l < 16; l++)
+            acc[l] += x[k + l];
+    for (; k < n; k++)
+        acc[0] += x[k];
+    for (int l = 8; l > 0; l /= 2)
+        for (int i = 0; i < l; i++)
+            acc[i] += acc[i + l];
+    return acc[0];
+}
+
+void dlx_conv_bias_act(float *y, const float *src, size_t n, float b, dlx_act act, float alpha)
+{
+    if (act == DLX_ACT_RELU) { /* fused: the common case */
+        for (size_t k = 0; k < n; k++) {
+            float v = src[k] + b;
+            y[k] = v > 0.0f ? v : 0.0f;
+        }
+        return;
+    }
+    if (b != 0.0f)
+        for (size_t k = 0; k < n; k++)
+            y[k] = src[k] + b;
+    else if (y != src)
+        memcpy(y, src, n * sizeof(float));
+    dlx_act_forward(act, alpha, y, (int64_t)n);
+}
+
+void dlx_conv_act_backward(float *dz, const float *dy, const float *y, size_t n, dlx_act act, float alpha)
+{
+    if (act == DLX_ACT_RELU) { /* fused copy and mask */
+        for (size_t k = 0; k < n; k++)
+            dz[k] = y[k] > 0.0f ? dy[k] : 0.0f;
+        return;
+    }
+    memcpy(dz, dy, n * sizeof(float));
+    dlx_act_backward(act, alpha, y, dz, (int64_t)n);
+}
