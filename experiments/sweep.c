@@ -138,6 +138,11 @@ static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base
     if (!rc && a->n == 0)
         rc = dlx_err_setf(err, DLX_EINVAL, (values ? values : range)->loc,
                           "%s (%s): the axis is empty; give at least one value", e->path, a->name);
+    for (int i = 0; !rc && i < a->n; i++) {
+        a->is_text |= isnan(a->num[i]);
+        if (strchr(a->text[i], '\n'))
+            rc = dlx_err_setf(err, DLX_EINVAL, (values ? values : range)->loc, "%s (%s): a value holds a line break", e->path, a->name);
+    }
     return rc;
 }
 
@@ -439,8 +444,8 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
     double t0 = now_s();
     int idx[DLX_SWEEP_MAX_AXES];
     dlx_sweep_point(s, run, idx);
-    for (int k = 0; k < s->n_axes; k++)
-        row[k] = s->axes[k].num[idx[k]];
+    for (int k = 0; k < s->n_axes; k++) /* a text axis: the value's index (its labels are in the table) */
+        row[k] = s->axes[k].is_text ? (double)idx[k] : s->axes[k].num[idx[k]];
     for (int c = s->n_axes; c < s->n_cols; c++)
         row[c] = NAN;
     dlx_spec *spec;

@@ -20,7 +20,11 @@
  *
  * The table (HDF5, one row per finished run, rows sorted by run index):
  *   /table/run          int64 [n]   run index in 0..runs-1
- *   /table/<column>     float64 [n] one per axis, then one per measure column
+ *   /table/<column>     float64 [n] one per axis, then one per measure column;
+ *                       an axis column has attribute axis = 1, and a text axis
+ *                       (a value that is not a number: [adam, sgd]) holds the
+ *                       index of its value and attribute labels, the values
+ *                       in order, one per line
  *   /spec               string      the sweep spec text (with base resolved)
  *   attributes on /: format "dlx-sweep", runs (total), columns (comma list)
  * It is rewritten atomically (tmp + fsync + rename) after every finished run,
@@ -57,6 +61,7 @@ typedef struct dlx_sweep_axis {
     int n;
     char **text;     /* each value as YAML flow text */
     double *num;     /* each value as a number (NaN when not numeric) */
+    bool is_text;    /* some value is not a number: the column holds value indexes */
 } dlx_sweep_axis;
 
 typedef struct dlx_sweep_figure {
@@ -108,6 +113,8 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
 typedef struct dlx_sweep_table {
     int n_cols;
     char cols[DLX_SWEEP_MAX_COLS][48];
+    bool axis[DLX_SWEEP_MAX_COLS];     /* the column is an axis */
+    char *labels[DLX_SWEEP_MAX_COLS];  /* a text axis's values, one per line (owned); NULL otherwise */
     int64_t n, cap;
     int64_t *run;         /* n */
     double *val;          /* n * n_cols, row-major */
@@ -120,6 +127,8 @@ void dlx_sweep_table_free(dlx_sweep_table *t);
 int dlx_sweep_table_add(dlx_sweep_table *t, int64_t run, const double *row, dlx_err *err);
 bool dlx_sweep_table_has(const dlx_sweep_table *t, int64_t run);
 int dlx_sweep_table_col(const dlx_sweep_table *t, const char *name); /* index or -1 */
+/* Value v of column c as text: a text axis's label, else "%g". */
+void dlx_sweep_table_value_text(const dlx_sweep_table *t, int c, double v, char *buf, size_t n);
 int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *err);
 /* Read a table file. A missing file is DLX_EIO; not a sweep table DLX_EFORMAT. */
 int dlx_sweep_table_read(const char *path, dlx_sweep_table *t, dlx_err *err);

@@ -112,11 +112,14 @@ static int histogram(const dlx_sweep_table *t, const dlx_sweep_figure *fig, cons
     int rc = f ? 0 : DLX_EIO;
     if (f) {
         fprintf(f, "%s", fig->x);
-        for (int g = 0; g < ng; g++)
+        for (int g = 0; g < ng; g++) {
+            char key[48];
+            dlx_sweep_table_value_text(t, cb, keys[g], key, sizeof key);
             if (cb >= 0)
-                fprintf(f, " %s=%g", fig->by, keys[g]);
+                fprintf(f, " %s=%s", fig->by, key);
             else
                 fprintf(f, " runs");
+        }
         fprintf(f, "\n");
         for (int b = 0; b < nb; b++) {
             fprintf(f, "%.9g", lo + (b + 0.5) * bw);
@@ -162,7 +165,9 @@ static int scatter(const dlx_sweep_table *t, const dlx_sweep_figure *fig, const 
     if (!f)
         return DLX_EIO;
     for (int g = 0; g < ng; g++) {
-        fprintf(f, "# %s = %g\n", cb >= 0 ? fig->by : "all", keys[g]);
+        char key[48];
+        dlx_sweep_table_value_text(t, cb, keys[g], key, sizeof key);
+        fprintf(f, "# %s = %s\n", cb >= 0 ? fig->by : "all", key);
         for (int64_t i = 0; i < t->n; i++) {
             const double *row = t->val + (size_t)i * w;
             if (cb < 0 || row[cb] == keys[g])
@@ -179,8 +184,11 @@ static int scatter(const dlx_sweep_table *t, const dlx_sweep_figure *fig, const 
         fprintf(s, "set title '%s against %s' noenhanced\nset xlabel '%s' noenhanced\nset ylabel '%s' noenhanced\n",
                 fig->y, fig->x, fig->x, fig->y);
         fprintf(s, "titles = \"");
-        for (int g = 0; g < ng; g++)
-            fprintf(s, "%s%g", g ? " " : "", keys[g]);
+        for (int g = 0; g < ng; g++) {
+            char key[48];
+            dlx_sweep_table_value_text(t, cb, keys[g], key, sizeof key);
+            fprintf(s, "%s%s", g ? " " : "", key);
+        }
         fprintf(s, "\"\nplot for [i=0:%d] '%s' index i using 1:2 with points pt 7 ps 0.6 title '%s='.word(titles, i+1)\n",
                 ng - 1, dat, cb >= 0 ? fig->by : "all");
         rc = close_file(s, script, err);

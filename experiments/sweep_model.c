@@ -76,14 +76,16 @@ static int put_results(dlx_model *m, const sweep_model *t, const dlx_sweep_table
     int rc = dlx_sweep_summary(tb, t->by, t->x, t->y[0] ? t->y : NULL, g, 16, &ng, err);
     dlx_results *r = &m->results;
     memset(r, 0, sizeof *r);
+    int cb = t->by[0] ? dlx_sweep_table_col(tb, t->by) : -1;
     for (int k = 0; !rc && k < ng; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s_mean_%s%g", t->x, t->by, g[k].key);
+        char name[64], key[48]; /* a text axis's group is named by its label */
+        dlx_sweep_table_value_text(tb, cb, g[k].key, key, sizeof key);
+        snprintf(name, sizeof name, "%s_mean_%s%s", t->x, t->by, key);
         dlx_results_set(r, name, g[k].mean);
-        snprintf(name, sizeof name, "%s_std_%s%g", t->x, t->by, g[k].key);
+        snprintf(name, sizeof name, "%s_std_%s%s", t->x, t->by, key);
         dlx_results_set(r, name, g[k].std);
         if (t->y[0]) {
-            snprintf(name, sizeof name, "pearson_%s%g", t->by, g[k].key);
+            snprintf(name, sizeof name, "pearson_%s%s", t->by, key);
             dlx_results_set(r, name, g[k].pearson);
         }
     }

@@ -391,6 +391,62 @@ START_TEST(test_sweep_family)
 }
 END_TEST
 
+/* A text axis (values that are not numbers) stores each value's index, with
+ * the labels and the axis mark as attributes that a read brings back, and
+ * the sweep family names its groups by label. */
+START_TEST(test_text_axis)
+{
+    char dir[] = "/tmp/dlx_test_textaxis.XXXXXX", path[256], text[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/base.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nname: base\nmodel: {kind: landscape, problem: linear111, target: 2.0}\n"
+          "train: {lr: 0.05, steps: 200, tol: 1.0e-9}\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/sweep.yaml", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nsweep:\n  base: base.yaml\n"
+          "  axes: [{name: tag, key: name, values: [alpha, beta]}, {name: seed, key: seed, range: [1, 2]}]\n"
+          "  measures: [loss, w1]\n", f);
+    fclose(f);
+    snprintf(text, sizeof text, "version: 1\nmodel: {kind: sweep, sweep: %s, out: %s/t.h5, by: tag, x: w1}\n", path,
+             dir);
+    dlx_model *m = model_from_text(text);
+    dlx_err err;
+    ck_assert_msg(m->family->train(m, &err) == 0, "%s", err.msg);
+    double mean;
+    ck_assert(dlx_results_get(&m->results, "w1_mean_tagalpha", &mean) && isfinite(mean));
+    ck_assert(dlx_results_get(&m->results, "w1_mean_tagbeta", &mean) && isfinite(mean));
+    dlx_model_destroy(m);
+    dlx_sweep_table t;
+    snprintf(path, sizeof path, "%s/t.h5", dir);
+    ck_assert_int_eq(dlx_sweep_table_read(path, &t, &err), 0);
+    ck_assert_int_eq(t.n, 4);
+    ck_assert(t.axis[0] && t.axis[1] && !t.axis[2] && !t.axis[3]);
+    ck_assert_ptr_nonnull(t.labels[0]);
+    ck_assert_str_eq(t.labels[0], "alpha\nbeta");
+    ck_assert_ptr_null(t.labels[1]); /* seeds are numbers */
+    const double want[4] = {0, 0, 1, 1}, seeds[4] = {1, 2, 1, 2};
+    for (int i = 0; i < 4; i++) {
+        ck_assert(t.val[i * t.n_cols] == want[i]);
+        ck_assert(t.val[i * t.n_cols + 1] == seeds[i]);
+        ck_assert(isfinite(t.val[i * t.n_cols + 2]));
+    }
+    char key[48];
+    dlx_sweep_table_value_text(&t, 0, 1.0, key, sizeof key);
+    ck_assert_str_eq(key, "beta");
+    dlx_sweep_table_value_text(&t, 0, 2.0, key, sizeof key); /* no such label: the number */
+    ck_assert_str_eq(key, "2");
+    dlx_sweep_table_value_text(&t, 1, 2.0, key, sizeof key);
+    ck_assert_str_eq(key, "2");
+    dlx_sweep_table_free(&t);
+    snprintf(text, sizeof text, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(text), 0);
+}
+END_TEST
+
 /* One split of a dataset named mnist, as IDX files in dir. */
 static void write_split(const char *dir, bool train, const dlx_dataset *d)
 {
@@ -493,6 +549,7 @@ Suite *landscape_suite(void)
     tcase_add_test(tc, test_linear111);
     tcase_add_test(tc, test_spin3);
     tcase_add_test(tc, test_sweep_family);
+    tcase_add_test(tc, test_text_axis);
     tcase_add_test(tc, test_hessian_training_inputs);
     suite_add_tcase(s, tc);
     return s;
