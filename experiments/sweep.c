@@ -23,6 +23,7 @@
 #include "../models/family.h"
 #include "../models/landscape.h"
 #include "model.h"
+#include "registry.h"
 #include "sweep.h"
 
 #define MAX_VALUES 100000
@@ -34,20 +35,24 @@ static const char *const k_hess_keys[] = {"samples", "eps", "exact_max", "lanczo
 static const char *const k_fig_keys[] = {"type", "out", "x", "y", "by", "band", "bins", "range", "points", NULL};
 static const char *const k_fig_types[] = {"histogram", "scatter", "surface", NULL};
 
-/* Measures each family can record; "hessian" adds 4 columns. */
-static const char *const k_clf_measures[] = {"train_loss", "train_error", "test_loss", "test_error",
-                                             "steps",      "seconds",     "hessian",   NULL};
-static const char *const k_toy_measures[] = {"loss", "w1", "w2", "energy", "energy_per_n", "grad_norm",
-                                             "steps", "seconds", NULL};
+/* Measures of every family's runs (after the family's own, models/family.h):
+ * steps done, wall seconds, and diverged (1 when training stopped on a
+ * non-finite loss or the family's divergence test; the run is then kept,
+ * evaluated as it stands, instead of failing the sweep). "hessian" adds 4
+ * columns. */
+static const char *const k_run_measures[] = {"steps", "seconds", "diverged", NULL};
 static const char *const k_hess_cols[] = {"params", "hessian_index", "eig_min", "eig_max"};
 
-static const char *const *family_measures(const char *family)
+/* The family's measures then the run's, NULL-terminated, into list (n slots). */
+static int known_measures(const dlx_family *f, const char **list, int n)
 {
-    if (strcmp(family, "classifier") == 0)
-        return k_clf_measures;
-    if (strcmp(family, "landscape") == 0)
-        return k_toy_measures;
-    return NULL;
+    int k = 0;
+    for (int i = 0; f->sweep_measures && f->sweep_measures[i] && k < n - 1; i++)
+        list[k++] = f->sweep_measures[i];
+    for (int i = 0; k_run_measures[i] && k < n - 1; i++)
+        list[k++] = k_run_measures[i];
+    list[k] = NULL;
+    return k;
 }
 
 static void free_axis(dlx_sweep_axis *a)
@@ -269,13 +274,19 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
     dlx_spec_node *model = dlx_spec_get(dlx_spec_root(b), "model");
     dlx_spec_node *kind = model ? dlx_spec_get(model, "kind") : NULL;
     snprintf(s->family, sizeof s->family, "%s", kind && kind->scalar ? kind->scalar : "classifier");
-    const char *const *known = family_measures(s->family);
-    if (!known) {
+    const dlx_family *fam = dlx_family_find(s->family);
+    if (!fam || !fam->sweep_measures) {
+        char can[256] = "";
+        for (int i = 0; dlx_family_at(i); i++)
+            if (dlx_family_at(i)->sweep_measures)
+                snprintf(can + strlen(can), sizeof can - strlen(can), "%s%s", can[0] ? ", " : "",
+                         dlx_family_at(i)->name);
         dlx_spec_destroy(b);
         return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(sw, "base")->loc,
-                            "sweep.base: model kind '%s' cannot be swept (sweeps know classifier and landscape)",
-                            s->family);
+                            "sweep.base: model kind '%s' cannot be swept (sweeps know %s)", s->family, can);
     }
+    const char *known[64];
+    known_measures(fam, known, 64);
     s->base_text = dlx_spec_dump(b);
     dlx_spec_node *axes = dlx_spec_get(sw, "axes");
     if (!s->base_text)
@@ -320,7 +331,7 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
             char list[512] = "";
             for (int q = 0; known[q]; q++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", q ? ", " : "", known[q]);
-            const char *near = dlx_closest(m, (const char *const *)known);
+            const char *near = dlx_closest(m, known);
             return dlx_err_setf(err, DLX_EINVAL, meas->items[i]->loc,
                                 "%s: unknown measure '%s' for model kind %s%s%s%s (one of: %s)", meas->items[i]->path,
                                 m, s->family, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", list);
@@ -439,6 +450,31 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static bool has_measure(const dlx_sweep *s, const char *name)
+{
+    for (int q = 0; q < s->n_measures; q++)
+        if (strcmp(s->measures[q], name) == 0)
+            return true;
+    return false;
+}
+
+/* Training stopped on a non-finite loss or the family's divergence test
+ * (DLX_ENUM): with the diverged measure, the run is kept and its model, the
+ * last finite parameters, evaluated as it stands into *after (NaN where the
+ * evaluation fails too). */
+static int train_run(const dlx_sweep *s, dlx_model *m, bool *diverged, dlx_results *after, dlx_err *err)
+{
+    *diverged = false;
+    int rc = m->family->train(m, err);
+    if (rc != DLX_ENUM || !has_measure(s, "diverged"))
+        return rc;
+    *diverged = true;
+    dlx_err ignored;
+    if (m->family->evaluate(m, NULL, after, &ignored))
+        memset(after, 0, sizeof *after);
+    return 0;
+}
+
 int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, double *row, dlx_err *err)
 {
     double t0 = now_s();
@@ -457,12 +493,14 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
     rc = dlx_model_create_opts(spec, run_dir, NULL, 1, 0, &m, err);
     if (rc)
         return rc;
-    rc = dlx_run_prepare_dir(m, err);
-    if (!rc) rc = m->family->train(m, err);
-    dlx_results train_res;
+    bool diverged = false;
+    dlx_results train_res, after;
     memset(&train_res, 0, sizeof train_res);
-    bool clf = strcmp(s->family, "classifier") == 0;
-    for (int q = 0; !rc && q < s->n_measures && clf; q++)
+    memset(&after, 0, sizeof after);
+    rc = dlx_run_prepare_dir(m, err);
+    if (!rc) rc = train_run(s, m, &diverged, &after, err);
+    const bool split = m->family->sweep_train_split;
+    for (int q = 0; !rc && !diverged && split && q < s->n_measures; q++)
         if (!strncmp(s->measures[q], "train_", 6)) { /* the loss at the end point, over the training set */
             char data[96];
             dlx_spec_node *ds = dlx_spec_path(m->spec, "data.dataset");
@@ -470,8 +508,8 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
             rc = m->family->evaluate(m, data, &train_res, err);
             break;
         }
-    dlx_hessian_info hi = {0};
-    for (int q = 0; !rc && q < s->n_measures; q++)
+    dlx_hessian_info hi = {.params = 0, .index = 0, .eig_min = NAN, .eig_max = NAN};
+    for (int q = 0; !rc && !diverged && q < s->n_measures; q++)
         if (strcmp(s->measures[q], "hessian") == 0)
             rc = dlx_hessian_analyse(m, s->hess_samples, s->hess_eps, s->hess_exact_max, s->hess_lanczos,
                                      s->hess_neg_tol, &hi, err);
@@ -482,18 +520,20 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
         const char *name = s->measures[q];
         double v = NAN;
         if (strcmp(name, "hessian") == 0) {
-            row[c++] = (double)hi.params;
-            row[c++] = (double)hi.index;
+            row[c++] = diverged ? NAN : (double)hi.params;
+            row[c++] = diverged ? NAN : (double)hi.index;
             row[c++] = hi.eig_min;
             row[c++] = hi.eig_max;
             continue;
         }
         if (strcmp(name, "steps") == 0)
             v = (double)m->step;
-        else if (clf && strcmp(name, "train_loss") == 0)
-            dlx_results_get(&train_res, "loss", &v);
-        else if (clf && strcmp(name, "train_error") == 0)
-            dlx_results_get(&train_res, "error", &v);
+        else if (strcmp(name, "diverged") == 0)
+            v = diverged ? 1.0 : 0.0;
+        else if (split && !strncmp(name, "train_", 6))
+            dlx_results_get(&train_res, name + 6, &v);
+        else if (diverged) /* the evaluation after the stop, never an earlier epoch's */
+            dlx_results_get(&after, name, &v);
         else if (strcmp(name, "seconds") != 0)
             dlx_results_get(&m->results, name, &v);
         row[c++] = v;

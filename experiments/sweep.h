@@ -10,6 +10,8 @@
  *       - {name: hidden, key: model.layers.1.units, values: [25, 100, 500]}
  *       - {name: seed, key: seed, range: [1, 100]}
  *     measures: [train_loss, test_loss, test_error, steps, seconds, hessian]
+ *                                     # the base family's sweep_measures (models/family.h)
+ *                                     # + steps, seconds, diverged for any family
  *     out: sweep.h5                    # relative to the working directory
  *     hessian: {samples: 1000, eps: 1e-5, exact_max: 3000, lanczos_steps: 40}
  *     figures: [...]                   # see dlx_sweep_figure
@@ -38,6 +40,11 @@
  * by projected gradient descent. Family "sweep" (experiments/sweep_model.c)
  * runs a whole sweep through this engine as one model, for `dlx reproduce`.
  * Sweep figures (the runner's pictures) are in experiments/sweep_figure.h.
+ *
+ * A run stopped by a non-finite loss or the family's divergence test fails
+ * the sweep, unless `diverged` is a measure: then the run is a row with
+ * diverged = 1 and the other measures from the family's evaluate of the model
+ * as it stood (NaN where that fails too).
  *
  * Errors as everywhere: negative DLX_E* with a located dlx_err; a bad sweep
  * spec (empty axis, unknown measure, missing base) is DLX_EINVAL.

@@ -65,6 +65,15 @@ typedef struct dlx_family {
      * on n latent vectors z (n x shape->nz) into x (n images of c*h*w, planar),
      * pixel values in [0, 1] whatever the data's range. */
     int (*sample)(dlx_model *m, const float *z, int64_t n, float *x, dlx_sample_shape *shape, dlx_err *err);
+    /* Optional (NULL: the family cannot be swept). What a run of this family
+     * gives a sweep (experiments/sweep.h) as measures: names of results it
+     * puts into m->results while training (NULL-terminated); "hessian" is the
+     * sweep's Hessian measure (four columns), for a family with train_images.
+     * The sweep adds steps, seconds and diverged for every family. */
+    const char *const *sweep_measures;
+    /* A measure train_<r> is result <r> of evaluate on the training split at
+     * the end point (the classifier's loss there), not the epoch's average. */
+    bool sweep_train_split;
 } dlx_family;
 
 #endif

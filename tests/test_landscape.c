@@ -217,7 +217,7 @@ START_TEST(test_sweep_bad)
         {"bad_range.yaml", 5, 38, "sweep.axes[0] (seed): the axis is empty; give at least one value"},
         {"bad_measure.yaml", 6, 25,
          "sweep.measures[1]: unknown measure 'tset_error' for model kind classifier; did you mean 'test_error'? "
-         "(one of: train_loss, train_error, test_loss, test_error, steps, seconds, hessian)"},
+         "(one of: train_loss, train_error, test_loss, test_error, hessian, steps, seconds, diverged)"},
         {"bad_key.yaml", 5, 27, NULL},
         {"bad_base.yaml", 3, 9, NULL},
     };
@@ -447,6 +447,76 @@ START_TEST(test_text_axis)
 }
 END_TEST
 
+/* A family declares its sweep measures (the gan's scores and losses); with
+ * the diverged measure a run stopped by the family's divergence test is
+ * kept (diverged = 1, its model evaluated as it stands), without it the
+ * sweep fails on that run. */
+START_TEST(test_gan_measures_and_diverged)
+{
+    char dir[] = "/tmp/dlx_test_gansweep.XXXXXX", path[256], text[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/base.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nseed: 1\nmodel:\n  kind: gan\n  collapse_std: 0\n  noise: {dim: 2}\n  networks:\n"
+          "    gen: {layers: [{type: linear, units: 16, activation: relu}, {type: linear, units: 2}]}\n"
+          "    disc: {layers: [{type: linear, units: 16, activation: relu}, {type: linear, units: 1}]}\n"
+          "data: {dataset: ring, modes: 8, radius: 2.0, std: 0.05, samples: 640, test_samples: 200}\n"
+          "train:\n  epochs: 1\n  batch: 64\n  optimizers:\n"
+          "    d: {params: disc, type: adam, lr: 3.0e-4}\n    g: {params: gen, type: adam, lr: 3.0e-4}\n"
+          "  updates: [{loss: d_loss, optimizer: d}, {loss: g_loss, optimizer: g}]\n", f);
+    fclose(f);
+    for (int with = 0; with < 2; with++) {
+        snprintf(path, sizeof path, "%s/sweep%d.yaml", dir, with);
+        f = fopen(path, "w");
+        ck_assert_ptr_nonnull(f);
+        fprintf(f, "version: 1\nsweep:\n  base: base.yaml\n"
+                   "  axes: [{name: collapse, key: model.collapse_std, values: [0, 1000]}]\n"
+                   "  measures: [modes, train_d_loss, final_iprime, steps%s]\n", with ? ", diverged" : "");
+        fclose(f);
+        dlx_sweep *s;
+        dlx_err err;
+        ck_assert_msg(dlx_sweep_load(path, NULL, &s, &err) == 0, "%s", err.msg);
+        double row[DLX_SWEEP_MAX_COLS];
+        char rd[300];
+        snprintf(rd, sizeof rd, "%s/run", dir);
+        ck_assert_msg(dlx_sweep_run_one(s, 0, rd, row, &err) == 0, "%s", err.msg);
+        ck_assert(row[0] == 0.0 && isfinite(row[1]) && isfinite(row[2]));
+        ck_assert(isnan(row[3])); /* a ring has no model.score */
+        ck_assert(row[4] == 10.0);
+        if (with)
+            ck_assert(row[5] == 0.0);
+        int rc = dlx_sweep_run_one(s, 1, rd, row, &err);
+        if (!with) {
+            ck_assert_int_eq(rc, DLX_ENUM);
+            ck_assert_msg(strstr(err.msg, "the generator collapsed"), "%s", err.msg);
+        } else {
+            ck_assert_msg(rc == 0, "%s", err.msg);
+            ck_assert(row[5] == 1.0);
+            ck_assert(row[4] < 10.0);
+            ck_assert(isfinite(row[1])); /* the stopped generator, evaluated */
+            ck_assert(isnan(row[2]));    /* no epoch finished */
+        }
+        dlx_sweep_destroy(s);
+    }
+    /* an unknown measure lists the gan's */
+    snprintf(path, sizeof path, "%s/bad.yaml", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nsweep:\n  base: base.yaml\n  axes: [{name: seed, key: seed, values: [1]}]\n"
+          "  measures: [final_iprim]\n", f);
+    fclose(f);
+    dlx_sweep *s;
+    dlx_err err;
+    ck_assert_int_eq(dlx_sweep_load(path, NULL, &s, &err), DLX_EINVAL);
+    ck_assert_msg(strstr(err.msg, "unknown measure 'final_iprim' for model kind gan; did you mean 'final_iprime'?"),
+                  "%s", err.msg);
+    ck_assert_msg(strstr(err.msg, "final_inception_score") && strstr(err.msg, "diverged"), "%s", err.msg);
+    snprintf(text, sizeof text, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(text), 0);
+}
+END_TEST
+
 /* One split of a dataset named mnist, as IDX files in dir. */
 static void write_split(const char *dir, bool train, const dlx_dataset *d)
 {
@@ -550,6 +620,7 @@ Suite *landscape_suite(void)
     tcase_add_test(tc, test_spin3);
     tcase_add_test(tc, test_sweep_family);
     tcase_add_test(tc, test_text_axis);
+    tcase_add_test(tc, test_gan_measures_and_diverged);
     tcase_add_test(tc, test_hessian_training_inputs);
     suite_add_tcase(s, tc);
     return s;
