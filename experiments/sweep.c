@@ -98,10 +98,25 @@ static int add_value(dlx_sweep_axis *a, const char *text, dlx_loc loc, dlx_err *
 static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base, dlx_err *err)
 {
     dlx_sweep_axis *a = &s->axes[k];
-    const char *name, *key;
+    const char *name, *key = NULL;
     int rc = dlx_spec_expect_map(e, "sweep.axes item", err);
     if (!rc) rc = dlx_spec_check_keys(e, "an axis", k_axis_keys, err);
-    if (!rc) rc = dlx_spec_str(e, "key", true, NULL, &key, err);
+    dlx_spec_node *kn = rc ? NULL : dlx_spec_get(e, "key");
+    if (!rc && kn && kn->kind == DLX_SPEC_SEQ) { /* key: [a, b]: one value set into several keys */
+        if (kn->n < 1 || kn->n > DLX_SWEEP_AXIS_KEYS)
+            return dlx_err_setf(err, DLX_EINVAL, kn->loc, "%s: give 1 to %d keys, got %d", kn->path,
+                                DLX_SWEEP_AXIS_KEYS, kn->n);
+        for (int i = 0; !rc && i < kn->n; i++) {
+            rc = dlx_spec_node_str(kn->items[i], &key, err);
+            if (!rc)
+                snprintf(a->keys[a->n_keys++], sizeof a->keys[0], "%s", key);
+        }
+        key = a->keys[0];
+    } else if (!rc) {
+        rc = dlx_spec_str(e, "key", true, NULL, &key, err);
+        if (!rc)
+            snprintf(a->keys[a->n_keys++], sizeof a->keys[0], "%s", key);
+    }
     if (!rc) rc = dlx_spec_str(e, "name", false, key, &name, err);
     if (rc)
         return rc;
@@ -110,9 +125,10 @@ static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base
     for (int j = 0; j < k; j++)
         if (strcmp(s->axes[j].name, a->name) == 0)
             return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s: axis name '%s' is used twice", e->path, a->name);
-    if (strcmp(key, "seed") != 0 && !dlx_spec_path(base, key))
-        return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(e, "key")->loc,
-                            "%s.key: '%s' is not a key of the base spec %s", e->path, key, s->base_path);
+    for (int i = 0; i < a->n_keys; i++)
+        if (strcmp(a->keys[i], "seed") != 0 && !dlx_spec_path(base, a->keys[i]))
+            return dlx_err_setf(err, DLX_EINVAL, (kn->kind == DLX_SPEC_SEQ ? kn->items[i] : kn)->loc,
+                                "%s.key: '%s' is not a key of the base spec %s", e->path, a->keys[i], s->base_path);
     dlx_spec_node *values = dlx_spec_get(e, "values"), *range = dlx_spec_get(e, "range");
     if (!values == !range)
         return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s (%s): give exactly one of 'values: [...]' or 'range: [first, last]'",
@@ -158,9 +174,11 @@ static int check_axis_values(const dlx_sweep *s, const dlx_spec_node *axes, dlx_
         for (int i = 0; i < s->axes[k].n; i++) {
             dlx_spec *b;
             int rc = dlx_spec_load_string(s->base_text, s->base_path, &b, err);
-            char set[512];
-            snprintf(set, sizeof set, "%s=%s", s->axes[k].key, s->axes[k].text[i]);
-            if (!rc) rc = dlx_spec_set(b, set, err);
+            for (int j = 0; !rc && j < s->axes[k].n_keys; j++) {
+                char set[512];
+                snprintf(set, sizeof set, "%s=%s", s->axes[k].keys[j], s->axes[k].text[i]);
+                rc = dlx_spec_set(b, set, err);
+            }
             dlx_spec_destroy(b);
             if (rc) {
                 dlx_err_prefix(err, "%s: axis '%s' value '%s'", axes->items[k]->path, s->axes[k].name,
@@ -429,11 +447,12 @@ int dlx_sweep_run_spec(const dlx_sweep *s, int64_t run, dlx_spec **out, dlx_err 
     dlx_sweep_point(s, run, idx);
     dlx_spec *b;
     int rc = dlx_spec_load_string(s->base_text, s->base_path, &b, err);
-    for (int k = 0; !rc && k < s->n_axes; k++) {
-        char set[512];
-        snprintf(set, sizeof set, "%s=%s", s->axes[k].key, s->axes[k].text[idx[k]]);
-        rc = dlx_spec_set(b, set, err);
-    }
+    for (int k = 0; !rc && k < s->n_axes; k++)
+        for (int j = 0; !rc && j < s->axes[k].n_keys; j++) {
+            char set[512];
+            snprintf(set, sizeof set, "%s=%s", s->axes[k].keys[j], s->axes[k].text[idx[k]]);
+            rc = dlx_spec_set(b, set, err);
+        }
     if (rc) {
         if (b)
             dlx_spec_destroy(b);

@@ -9,6 +9,7 @@
  *     axes:                           # the runs are the Cartesian product
  *       - {name: hidden, key: model.layers.1.units, values: [25, 100, 500]}
  *       - {name: seed, key: seed, range: [1, 100]}
+ *       - {name: lr, key: [train.optimizers.d.lr, train.optimizers.g.lr], values: [0.01, 0.001]}
  *     measures: [train_loss, test_loss, test_error, steps, seconds, hessian]
  *                                     # the base family's sweep_measures (models/family.h)
  *                                     # + steps, seconds, diverged for any family
@@ -61,10 +62,13 @@
 #define DLX_SWEEP_MAX_AXES 8
 #define DLX_SWEEP_MAX_COLS 32
 #define DLX_SWEEP_MAX_FIGS 8
+#define DLX_SWEEP_AXIS_KEYS 4
 
 typedef struct dlx_sweep_axis {
     char name[48];   /* column name */
-    char key[160];   /* spec key given to dlx_spec_set ("seed", "model.layers.1.units") */
+    char key[160];   /* spec key given to dlx_spec_set ("seed", "model.layers.1.units"): keys[0] */
+    int n_keys;      /* key: [a, b] sets the value into every key listed */
+    char keys[DLX_SWEEP_AXIS_KEYS][160];
     int n;
     char **text;     /* each value as YAML flow text */
     double *num;     /* each value as a number (NaN when not numeric) */

@@ -442,6 +442,29 @@ START_TEST(test_text_axis)
     dlx_sweep_table_value_text(&t, 1, 2.0, key, sizeof key);
     ck_assert_str_eq(key, "2");
     dlx_sweep_table_free(&t);
+    /* key: [a, b] sets one value into both keys; each must be in the base */
+    snprintf(path, sizeof path, "%s/sweep2.yaml", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nsweep:\n  base: base.yaml\n"
+          "  axes: [{name: both, key: [model.target, train.lr], values: [0.25, 0.5]}]\n  measures: [loss]\n", f);
+    fclose(f);
+    dlx_sweep *s;
+    ck_assert_msg(dlx_sweep_load(path, NULL, &s, &err) == 0, "%s", err.msg);
+    dlx_spec *rs;
+    ck_assert_int_eq(dlx_sweep_run_spec(s, 1, &rs, &err), 0);
+    ck_assert_str_eq(dlx_spec_path(rs, "model.target")->scalar, "0.5");
+    ck_assert_str_eq(dlx_spec_path(rs, "train.lr")->scalar, "0.5");
+    dlx_spec_destroy(rs);
+    dlx_sweep_destroy(s);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nsweep:\n  base: base.yaml\n"
+          "  axes: [{name: both, key: [model.target, train.lrr], values: [0.25]}]\n  measures: [loss]\n", f);
+    fclose(f);
+    ck_assert_int_eq(dlx_sweep_load(path, NULL, &s, &err), DLX_EINVAL);
+    ck_assert_msg(strstr(err.msg, "'train.lrr' is not a key of the base spec"), "%s", err.msg);
+    ck_assert_int_eq(err.line, 4);
     snprintf(text, sizeof text, "rm -rf '%s'", dir);
     ck_assert_int_eq(system(text), 0);
 }
