@@ -111,6 +111,11 @@ typedef struct dlx_sweep {
  * axis value (the model is not built). `out_override` (may be NULL) replaces
  * sweep.out. */
 int dlx_sweep_load(const char *path, const char *out_override, dlx_sweep **out, dlx_err *err);
+/* The same with settings KEY=VALUE (as --set) applied to the base spec
+ * before the axes, so every run has them; they are part of the base text
+ * stored in the table, so a resume with other settings is refused. */
+int dlx_sweep_load_with(const char *path, const char *out_override, const char *const *sets, int n_sets,
+                        dlx_sweep **out, dlx_err *err);
 void dlx_sweep_destroy(dlx_sweep *s);
 /* The axis value indexes of run i (last axis fastest). */
 void dlx_sweep_point(const dlx_sweep *s, int64_t run, int *idx);
