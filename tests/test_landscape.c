@@ -470,6 +470,70 @@ START_TEST(test_text_axis)
 }
 END_TEST
 
+/* The sweep family's distribution over a finished table: quantiles over the
+ * finite values, % of all runs above thresholds, collapsed runs (diverged or
+ * under the bound or NaN); model.set reaches the base of every run. */
+START_TEST(test_sweep_distribution)
+{
+    char dir[] = "/tmp/dlx_test_sweepdist.XXXXXX", path[256], table[256], text[1024];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/base.yaml", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nmodel: {kind: landscape, problem: linear111, target: 2.0}\n"
+          "train: {lr: 0.05, steps: 20, tol: 1.0e-9}\n", f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/sweep.yaml", dir);
+    f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("version: 1\nsweep:\n  base: base.yaml\n  axes: [{name: seed, key: seed, range: [1, 5]}]\n"
+          "  measures: [loss, diverged]\n", f);
+    fclose(f);
+    /* the finished table, written beforehand: the family only reads it */
+    const char *sets[] = {"model.target=3.0"};
+    dlx_sweep *s;
+    dlx_err err;
+    ck_assert_msg(dlx_sweep_load_with(path, NULL, sets, 1, &s, &err) == 0, "%s", err.msg);
+    ck_assert_msg(strstr(s->base_text, "target: 3.0") != NULL, "%s", s->base_text);
+    dlx_sweep_table t;
+    ck_assert_int_eq(dlx_sweep_table_init(&t, s, &err), 0);
+    const double loss[5] = {4, 1, NAN, 3, 2}, div[5] = {0, 0, 1, 0, 0};
+    for (int i = 0; i < 5; i++) {
+        double row[3] = {i + 1, loss[i], div[i]};
+        ck_assert_int_eq(dlx_sweep_table_add(&t, i, row, &err), 0);
+    }
+    snprintf(table, sizeof table, "%s/t.h5", dir);
+    ck_assert_int_eq(dlx_sweep_table_write(table, &t, &err), 0);
+    dlx_sweep_table_free(&t);
+    dlx_sweep_destroy(s);
+    snprintf(text, sizeof text,
+             "version: 1\nmodel: {kind: sweep, sweep: %s, out: %s, x: loss, set: [model.target=3.0],\n"
+             "  stats: [loss], above: {loss: [2, 3.5]}, collapsed: {column: loss, below: 1.5}}\n", path, table);
+    dlx_model *m = model_from_text(text);
+    ck_assert_msg(m->family->train(m, &err) == 0, "%s", err.msg);
+    static const struct {
+        const char *name;
+        double v;
+    } want[] = {{"loss_min", 1},       {"loss_q25", 1.75},          {"loss_median", 2.5},       {"loss_q75", 3.25},
+                {"loss_max", 4},       {"loss_mean", 2.5},          {"loss_scored", 4},         {"loss_pct_above2", 40},
+                {"loss_pct_above3.5", 20}, {"collapsed_runs", 2},   {"collapsed_pct", 40},      {"runs", 5}};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+        double v = NAN;
+        ck_assert_msg(dlx_results_get(&m->results, want[i].name, &v), "no %s", want[i].name);
+        ck_assert_msg(fabs(v - want[i].v) < 1e-12, "%s = %g, want %g", want[i].name, v, want[i].v);
+    }
+    dlx_model_destroy(m);
+    /* without the setting the base differs from the table's: refused */
+    snprintf(text, sizeof text, "version: 1\nmodel: {kind: sweep, sweep: %s, out: %s, x: loss}\n", path, table);
+    m = model_from_text(text);
+    ck_assert_int_eq(m->family->train(m, &err), DLX_EINVAL);
+    ck_assert_msg(strstr(err.msg, "holds results of a different sweep"), "%s", err.msg);
+    dlx_model_destroy(m);
+    snprintf(text, sizeof text, "rm -rf '%s'", dir);
+    ck_assert_int_eq(system(text), 0);
+}
+END_TEST
+
 /* A family declares its sweep measures (the gan's scores and losses); with
  * the diverged measure a run stopped by the family's divergence test is
  * kept (diverged = 1, its model evaluated as it stands), without it the
@@ -644,6 +708,7 @@ Suite *landscape_suite(void)
     tcase_add_test(tc, test_sweep_family);
     tcase_add_test(tc, test_text_axis);
     tcase_add_test(tc, test_gan_measures_and_diverged);
+    tcase_add_test(tc, test_sweep_distribution);
     tcase_add_test(tc, test_hessian_training_inputs);
     suite_add_tcase(s, tc);
     return s;
