@@ -79,7 +79,7 @@ static void print_summary(const dlx_sweep *s, const dlx_sweep_table *t)
         for (int k = 0; k < ng; k++) {
             char key[32] = "";
             if (by[0])
-                snprintf(key, sizeof key, "%g", g[k].key);
+                dlx_sweep_table_value_text(t, dlx_sweep_table_col(t, by), g[k].key, key, sizeof key);
             printf("%-14s %8s %6lld %12.6g %12.6g %12.6g %12.6g", "", key, (long long)g[k].n, g[k].mean, g[k].std,
                    g[k].min, g[k].max);
             if (pear)

@@ -12,6 +12,8 @@
 
 #define MAX_LAYERS 256
 #define MAX_TYPES 128 /* layer types listed in an unknown type's message */
+#define MAX_REPEAT 64
+#define MAX_NESTING 8 /* repeat blocks inside repeat blocks */
 
 /* State shared while one layers: list is built. */
 typedef struct build_ctx {
@@ -25,6 +27,15 @@ typedef struct build_ctx {
     dlx_node *nodes[MAX_LAYERS];
     int n;
 } build_ctx;
+
+/* Where an entry sits: in a repeat block's copy (suffix "_k", inner copies
+ * first: "_j_k"), sharing the parameters of the copy share_suffix names
+ * (NULL: its own), at position pos of the list `list`. */
+typedef struct copy_ctx {
+    const char *suffix, *share_suffix;
+    const dlx_spec_node *list;
+    int pos;
+} copy_ctx;
 
 /* Every layer type of the op registry, in registry order. */
 static const dlx_layer_def *type_at(int i)
@@ -59,6 +70,19 @@ static dlx_node *find_layer(const build_ctx *b, const char *name)
     return NULL;
 }
 
+/* A name inside a repeat block means this copy's layer first, then any. */
+static dlx_node *find_in_copy(const build_ctx *b, const copy_ctx *cc, const char *name)
+{
+    if (cc->suffix[0]) {
+        char full[DLX_NAME_MAX * 2];
+        snprintf(full, sizeof full, "%s%s", name, cc->suffix);
+        dlx_node *n = find_layer(b, full);
+        if (n)
+            return n;
+    }
+    return find_layer(b, name);
+}
+
 static const char *const k_common_keys[] = {"type", "name", "inputs", "share"};
 
 static int check_entry_keys(dlx_spec_node *e, const dlx_layer_def *t, dlx_err *err)
@@ -73,7 +97,8 @@ static int check_entry_keys(dlx_spec_node *e, const dlx_layer_def *t, dlx_err *e
     return dlx_spec_check_keys(e, t->type, allowed, err);
 }
 
-static int resolve_inputs(build_ctx *b, dlx_spec_node *e, const dlx_layer_def *t, dlx_layer_call *c, dlx_err *err)
+static int resolve_inputs(build_ctx *b, const copy_ctx *cc, dlx_spec_node *e, const dlx_layer_def *t,
+                          dlx_layer_call *c, dlx_err *err)
 {
     dlx_spec_node *ins = dlx_spec_get(e, "inputs");
     if (!ins) {
@@ -83,7 +108,7 @@ static int resolve_inputs(build_ctx *b, dlx_spec_node *e, const dlx_layer_def *t
     }
     if (ins->kind == DLX_SPEC_SCALAR) {
         c->n_in = 1;
-        dlx_node *n = find_layer(b, ins->scalar);
+        dlx_node *n = find_in_copy(b, cc, ins->scalar);
         if (!n)
             goto unknown;
         c->in[0] = n;
@@ -101,7 +126,7 @@ static int resolve_inputs(build_ctx *b, dlx_spec_node *e, const dlx_layer_def *t
         rc = dlx_spec_node_str(ins->items[i], &name, err);
         if (rc)
             return rc;
-        c->in[i] = find_layer(b, name);
+        c->in[i] = find_in_copy(b, cc, name);
         if (!c->in[i]) {
             ins = ins->items[i];
             goto unknown;
@@ -125,8 +150,9 @@ unknown: {
 }
 }
 
-static int build_one(build_ctx *b, dlx_spec_node *e, int index, dlx_err *err)
+static int build_one(build_ctx *b, dlx_spec_node *e, const copy_ctx *cc, dlx_err *err)
 {
+    int index = b->out->n;
     int rc = dlx_spec_expect_map(e, e->path, err);
     if (rc)
         return rc;
@@ -175,26 +201,39 @@ static int build_one(build_ctx *b, dlx_spec_node *e, int index, dlx_err *err)
     if (!rc && sv) rc = dlx_name_check(sv, "layer name", DLX_LAYER_NAME_MAX, why, err);
     if (rc)
         return rc;
+    char base[DLX_NAME_MAX]; /* the name before a repeat block's suffix */
     if (name) {
-        if (find_layer(b, name))
-            return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(e, "name")->loc,
-                                "%s: a layer named '%s' already exists", e->path, name);
-        snprintf(c.name, sizeof c.name, "%s", name);
+        snprintf(base, sizeof base, "%s", name);
     } else {
-        int k = 1; /* conv1, conv2, ... counted per type */
-        for (int i = 0; i < index; i++)
-            if (strcmp(b->out->info[i].type, type) == 0)
-                k++;
-        snprintf(c.name, sizeof c.name, "%s%d", type, k);
-        while (find_layer(b, c.name)) /* a user name took it */
-            snprintf(c.name, sizeof c.name, "%s%d", type, ++k);
+        int k = 1; /* conv1, conv2, ... counted per type over the entries of this list (a block's: linear1_2) */
+        for (int i = 0; i < cc->pos; i++) {
+            dlx_spec_node *ty = dlx_spec_get(cc->list->items[i], "type");
+            k += ty && ty->scalar && strcmp(ty->scalar, type) == 0;
+        }
+        snprintf(base, sizeof base, "%s%d", type, k);
+        while (!cc->suffix[0] && find_layer(b, base)) /* a user name took it */
+            snprintf(base, sizeof base, "%s%d", type, ++k);
     }
+    if (strlen(base) + strlen(cc->suffix) > DLX_LAYER_NAME_MAX)
+        return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s: the layer name '%s%s' is longer than %d characters",
+                            e->path, base, cc->suffix, DLX_LAYER_NAME_MAX);
+    size_t nb = strlen(base); /* both fit: checked above */
+    memcpy(c.name, base, nb);
+    memcpy(c.name + nb, cc->suffix, strlen(cc->suffix) + 1);
+    if (find_layer(b, c.name))
+        return dlx_err_setf(err, DLX_EINVAL, (nv ? nv : e)->loc, "%s: a layer named '%s' already exists", e->path,
+                            c.name);
     const char *share;
     rc = dlx_spec_str(e, "share", false, NULL, &share, err);
     if (rc)
         return rc;
+    char shared[DLX_NAME_MAX * 2] = ""; /* a repeat block's share: true: the first copy's layer */
+    if (!share && cc->share_suffix) {
+        snprintf(shared, sizeof shared, "%s%s", base, cc->share_suffix);
+        share = shared;
+    }
     snprintf(c.param_name, sizeof c.param_name, "%s", share ? share : c.name);
-    rc = resolve_inputs(b, e, t, &c, err);
+    rc = resolve_inputs(b, cc, e, t, &c, err);
     if (rc)
         return rc;
 
@@ -205,7 +244,7 @@ static int build_one(build_ctx *b, dlx_spec_node *e, int index, dlx_err *err)
         return rc;
     if (share && b->params->n > before) {
         /* every parameter of a shared layer must already exist */
-        dlx_spec_node *v = dlx_spec_get(e, "share");
+        dlx_spec_node *v = sv ? sv : e;
         return dlx_err_setf(err, DLX_EINVAL, v->loc,
                             "%s: share: '%s' names no earlier layer with parameters of this shape",
                             e->path, share);
@@ -224,6 +263,84 @@ static int build_one(build_ctx *b, dlx_spec_node *e, int index, dlx_err *err)
     return 0;
 }
 
+static const char *const k_repeat_keys[] = {"repeat", "layers", "share", NULL};
+
+static bool is_repeat(const dlx_spec_node *e)
+{
+    return e->kind == DLX_SPEC_MAP && dlx_spec_get(e, "repeat");
+}
+
+/* {repeat: N, layers: [...], share: bool}: N copies of the block. */
+static int read_repeat(dlx_spec_node *e, int64_t *n, bool *share, dlx_spec_node **body, dlx_err *err)
+{
+    int rc = dlx_spec_check_keys(e, "a repeat block", k_repeat_keys, err);
+    if (!rc) rc = dlx_spec_int(e, "repeat", true, 1, 0, MAX_REPEAT, n, err);
+    if (!rc) rc = dlx_spec_bool(e, "share", false, false, share, err);
+    if (rc)
+        return rc;
+    *body = dlx_spec_get(e, "layers");
+    if (!*body)
+        return dlx_err_setf(err, DLX_EINVAL, e->loc,
+                            "%s: a repeat block needs layers: [...], the layers to copy 'repeat' times", e->path);
+    rc = dlx_spec_expect_seq(*body, "a repeat block's layers", err);
+    if (!rc && (*body)->n == 0)
+        rc = dlx_err_setf(err, DLX_EINVAL, (*body)->loc, "%s: the repeat block's layers list is empty",
+                          (*body)->path);
+    return rc;
+}
+
+/* The layers `list` stands for once its repeat blocks are expanded. */
+static int count_layers(dlx_spec_node *list, int depth, int64_t *total, dlx_err *err)
+{
+    *total = 0;
+    if (depth > MAX_NESTING)
+        return dlx_err_setf(err, DLX_EINVAL, list->loc, "%s: repeat blocks nested more than %d deep", list->path,
+                            MAX_NESTING);
+    for (int i = 0; i < list->n; i++) {
+        dlx_spec_node *e = list->items[i], *body;
+        int64_t n = 1, inner = 1;
+        bool share;
+        int rc = is_repeat(e) ? read_repeat(e, &n, &share, &body, err) : 0;
+        if (!rc && is_repeat(e)) rc = count_layers(body, depth + 1, &inner, err);
+        if (rc)
+            return rc;
+        *total += n * inner;
+        if (*total > MAX_LAYERS)
+            return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s: too many layers once repeat blocks are expanded (at "
+                                "most %d)", list->path, MAX_LAYERS);
+    }
+    return 0;
+}
+
+/* Build `list` in the copy cc names (suffix "" at the top). */
+static int build_list(build_ctx *b, dlx_spec_node *list, const char *suffix, const char *share_suffix,
+                      dlx_err *err)
+{
+    int rc = 0;
+    for (int i = 0; i < list->n && !rc; i++) {
+        dlx_spec_node *e = list->items[i], *body;
+        if (!is_repeat(e)) {
+            copy_ctx cc = {.suffix = suffix, .share_suffix = share_suffix, .list = list, .pos = i};
+            rc = build_one(b, e, &cc, err);
+            continue;
+        }
+        int64_t n;
+        bool share;
+        rc = read_repeat(e, &n, &share, &body, err);
+        for (int64_t k = 1; !rc && k <= n; k++) {
+            char sfx[DLX_NAME_MAX], ssfx[DLX_NAME_MAX];
+            snprintf(sfx, sizeof sfx, "_%lld%s", (long long)k, suffix);
+            /* copy k shares copy 1's parameters; inside a shared outer copy, the same copy of the first */
+            if (share && k > 1)
+                snprintf(ssfx, sizeof ssfx, "_1%s", share_suffix ? share_suffix : suffix);
+            else if (share_suffix)
+                snprintf(ssfx, sizeof ssfx, "_%lld%s", (long long)k, share_suffix);
+            rc = build_list(b, body, sfx, (share && k > 1) || share_suffix ? ssfx : NULL, err);
+        }
+    }
+    return rc;
+}
+
 int dlx_layers_build(dlx_graph *g, dlx_params *params, dlx_spec_node *layers, const char *prefix,
                      dlx_node *input, dlx_layers_out *out, dlx_err *err)
 {
@@ -236,7 +353,15 @@ int dlx_layers_build(dlx_graph *g, dlx_params *params, dlx_spec_node *layers, co
     if (layers->n > MAX_LAYERS)
         return dlx_err_setf(err, DLX_EINVAL, layers->loc, "%s: too many layers (%d, at most %d)",
                             layers->path, layers->n, MAX_LAYERS);
-    out->info = calloc((size_t)layers->n, sizeof *out->info);
+    int64_t total;
+    rc = count_layers(layers, 0, &total, err);
+    if (rc)
+        return rc;
+    if (total == 0)
+        return dlx_err_setf(err, DLX_EINVAL, layers->loc,
+                            "%s: no layers once repeat blocks are expanded (every block has repeat: 0)",
+                            layers->path);
+    out->info = calloc((size_t)total, sizeof *out->info);
     if (!out->info)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     build_ctx *b = calloc(1, sizeof(*b));
@@ -251,8 +376,7 @@ int dlx_layers_build(dlx_graph *g, dlx_params *params, dlx_spec_node *layers, co
     b->input = input;
     b->prev = input;
     b->out = out;
-    for (int i = 0; i < layers->n && !rc; i++)
-        rc = build_one(b, layers->items[i], i, err);
+    rc = build_list(b, layers, "", NULL, err);
     if (!rc)
         out->output = b->prev;
     else {

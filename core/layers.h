@@ -10,6 +10,13 @@
  *            names a layer of another network (model.networks), built
  *            before this one: the only way two networks share parameters,
  *            which stay in that network's group (its optimizer updates them).
+ * An entry {repeat: N, layers: [...], share: false} stands for N copies of
+ * its layers (N in 0..64; 0: none), built in order; each copy's layer names
+ * get the suffix _1 .. _N (auto names count per type within the block:
+ * linear1_2), and inputs: inside the block name this copy's layers first.
+ * share: true makes copies 2..N use copy 1's parameters (the share:
+ * mechanism). Blocks nest (names linear1_2_1), at most 8 deep, 256 layers
+ * once expanded. N is a spec key: a sweep axis can set layers.0.repeat.
  * Types are the layer types of the op registry (core/ops/registry.c): each
  * op file holds its own builder (core/layer_build.h).
  * Unknown types and keys are errors with file:line:col and a suggestion.

@@ -1,28 +1,20 @@
-/* Sweep specs and running them: parse and check the sweep, build each run's
- * spec, train one run through the family registry, and run many in fork()ed
- * single-threaded worker processes fed from a pipe-based work queue. The
- * parent alone writes the table, after every finished run.
+/* Sweep specs: parse and check the sweep, build each run's spec, and train
+ * one run through the family registry (dlx_sweep_run_one). Running many is
+ * experiments/sweep_exec.c.
  */
-#include <errno.h>
 #include <math.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/types.h>
-#include <sys/wait.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <cblas.h>
 
-#include "../core/data.h"
 #include "../core/rundir.h"
 #include "../models/family.h"
 #include "../models/landscape.h"
 #include "model.h"
+#include "registry.h"
 #include "sweep.h"
 
 #define MAX_VALUES 100000
@@ -34,20 +26,24 @@ static const char *const k_hess_keys[] = {"samples", "eps", "exact_max", "lanczo
 static const char *const k_fig_keys[] = {"type", "out", "x", "y", "by", "band", "bins", "range", "points", NULL};
 static const char *const k_fig_types[] = {"histogram", "scatter", "surface", NULL};
 
-/* Measures each family can record; "hessian" adds 4 columns. */
-static const char *const k_clf_measures[] = {"train_loss", "train_error", "test_loss", "test_error",
-                                             "steps",      "seconds",     "hessian",   NULL};
-static const char *const k_toy_measures[] = {"loss", "w1", "w2", "energy", "energy_per_n", "grad_norm",
-                                             "steps", "seconds", NULL};
+/* Measures of every family's runs (after the family's own, models/family.h):
+ * steps done, wall seconds, and diverged (1 when training stopped on a
+ * non-finite loss or the family's divergence test; the run is then kept,
+ * evaluated as it stands, instead of failing the sweep). "hessian" adds 4
+ * columns. */
+static const char *const k_run_measures[] = {"steps", "seconds", "diverged", NULL};
 static const char *const k_hess_cols[] = {"params", "hessian_index", "eig_min", "eig_max"};
 
-static const char *const *family_measures(const char *family)
+/* The family's measures then the run's, NULL-terminated, into list (n slots). */
+static int known_measures(const dlx_family *f, const char **list, int n)
 {
-    if (strcmp(family, "classifier") == 0)
-        return k_clf_measures;
-    if (strcmp(family, "landscape") == 0)
-        return k_toy_measures;
-    return NULL;
+    int k = 0;
+    for (int i = 0; f->sweep_measures && f->sweep_measures[i] && k < n - 1; i++)
+        list[k++] = f->sweep_measures[i];
+    for (int i = 0; k_run_measures[i] && k < n - 1; i++)
+        list[k++] = k_run_measures[i];
+    list[k] = NULL;
+    return k;
 }
 
 static void free_axis(dlx_sweep_axis *a)
@@ -93,10 +89,25 @@ static int add_value(dlx_sweep_axis *a, const char *text, dlx_loc loc, dlx_err *
 static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base, dlx_err *err)
 {
     dlx_sweep_axis *a = &s->axes[k];
-    const char *name, *key;
+    const char *name, *key = NULL;
     int rc = dlx_spec_expect_map(e, "sweep.axes item", err);
     if (!rc) rc = dlx_spec_check_keys(e, "an axis", k_axis_keys, err);
-    if (!rc) rc = dlx_spec_str(e, "key", true, NULL, &key, err);
+    dlx_spec_node *kn = rc ? NULL : dlx_spec_get(e, "key");
+    if (!rc && kn && kn->kind == DLX_SPEC_SEQ) { /* key: [a, b]: one value set into several keys */
+        if (kn->n < 1 || kn->n > DLX_SWEEP_AXIS_KEYS)
+            return dlx_err_setf(err, DLX_EINVAL, kn->loc, "%s: give 1 to %d keys, got %d", kn->path,
+                                DLX_SWEEP_AXIS_KEYS, kn->n);
+        for (int i = 0; !rc && i < kn->n; i++) {
+            rc = dlx_spec_node_str(kn->items[i], &key, err);
+            if (!rc)
+                snprintf(a->keys[a->n_keys++], sizeof a->keys[0], "%s", key);
+        }
+        key = a->keys[0];
+    } else if (!rc) {
+        rc = dlx_spec_str(e, "key", true, NULL, &key, err);
+        if (!rc)
+            snprintf(a->keys[a->n_keys++], sizeof a->keys[0], "%s", key);
+    }
     if (!rc) rc = dlx_spec_str(e, "name", false, key, &name, err);
     if (rc)
         return rc;
@@ -105,9 +116,10 @@ static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base
     for (int j = 0; j < k; j++)
         if (strcmp(s->axes[j].name, a->name) == 0)
             return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s: axis name '%s' is used twice", e->path, a->name);
-    if (strcmp(key, "seed") != 0 && !dlx_spec_path(base, key))
-        return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(e, "key")->loc,
-                            "%s.key: '%s' is not a key of the base spec %s", e->path, key, s->base_path);
+    for (int i = 0; i < a->n_keys; i++)
+        if (strcmp(a->keys[i], "seed") != 0 && !dlx_spec_path(base, a->keys[i]))
+            return dlx_err_setf(err, DLX_EINVAL, (kn->kind == DLX_SPEC_SEQ ? kn->items[i] : kn)->loc,
+                                "%s.key: '%s' is not a key of the base spec %s", e->path, a->keys[i], s->base_path);
     dlx_spec_node *values = dlx_spec_get(e, "values"), *range = dlx_spec_get(e, "range");
     if (!values == !range)
         return dlx_err_setf(err, DLX_EINVAL, e->loc, "%s (%s): give exactly one of 'values: [...]' or 'range: [first, last]'",
@@ -138,6 +150,11 @@ static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base
     if (!rc && a->n == 0)
         rc = dlx_err_setf(err, DLX_EINVAL, (values ? values : range)->loc,
                           "%s (%s): the axis is empty; give at least one value", e->path, a->name);
+    for (int i = 0; !rc && i < a->n; i++) {
+        a->is_text |= isnan(a->num[i]);
+        if (strchr(a->text[i], '\n'))
+            rc = dlx_err_setf(err, DLX_EINVAL, (values ? values : range)->loc, "%s (%s): a value holds a line break", e->path, a->name);
+    }
     return rc;
 }
 
@@ -148,9 +165,11 @@ static int check_axis_values(const dlx_sweep *s, const dlx_spec_node *axes, dlx_
         for (int i = 0; i < s->axes[k].n; i++) {
             dlx_spec *b;
             int rc = dlx_spec_load_string(s->base_text, s->base_path, &b, err);
-            char set[512];
-            snprintf(set, sizeof set, "%s=%s", s->axes[k].key, s->axes[k].text[i]);
-            if (!rc) rc = dlx_spec_set(b, set, err);
+            for (int j = 0; !rc && j < s->axes[k].n_keys; j++) {
+                char set[512];
+                snprintf(set, sizeof set, "%s=%s", s->axes[k].keys[j], s->axes[k].text[i]);
+                rc = dlx_spec_set(b, set, err);
+            }
             dlx_spec_destroy(b);
             if (rc) {
                 dlx_err_prefix(err, "%s: axis '%s' value '%s'", axes->items[k]->path, s->axes[k].name,
@@ -219,7 +238,12 @@ static int read_figures(dlx_sweep *s, dlx_spec_node *figs, dlx_err *err)
     return rc;
 }
 
-static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dlx_err *err)
+typedef struct base_sets {
+    const char *const *v;
+    int n;
+} base_sets;
+
+static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, base_sets sets, dlx_err *err)
 {
     dlx_spec_node *root = dlx_spec_root(spec);
     dlx_spec_node *sw = dlx_spec_get(root, "sweep");
@@ -261,16 +285,29 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
         err->code = DLX_EINVAL;
         return DLX_EINVAL;
     }
+    for (int i = 0; i < sets.n; i++) /* the caller's settings, before the axes, in every run */
+        if ((rc = dlx_spec_set(b, sets.v[i], err))) {
+            dlx_spec_destroy(b);
+            dlx_err_prefix(err, "setting '%s' in the base spec %s", sets.v[i], s->base_path);
+            err->code = DLX_EINVAL;
+            return DLX_EINVAL;
+        }
     dlx_spec_node *model = dlx_spec_get(dlx_spec_root(b), "model");
     dlx_spec_node *kind = model ? dlx_spec_get(model, "kind") : NULL;
     snprintf(s->family, sizeof s->family, "%s", kind && kind->scalar ? kind->scalar : "classifier");
-    const char *const *known = family_measures(s->family);
-    if (!known) {
+    const dlx_family *fam = dlx_family_find(s->family);
+    if (!fam || !fam->sweep_measures) {
+        char can[256] = "";
+        for (int i = 0; dlx_family_at(i); i++)
+            if (dlx_family_at(i)->sweep_measures)
+                snprintf(can + strlen(can), sizeof can - strlen(can), "%s%s", can[0] ? ", " : "",
+                         dlx_family_at(i)->name);
         dlx_spec_destroy(b);
         return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(sw, "base")->loc,
-                            "sweep.base: model kind '%s' cannot be swept (sweeps know classifier and landscape)",
-                            s->family);
+                            "sweep.base: model kind '%s' cannot be swept (sweeps know %s)", s->family, can);
     }
+    const char *known[64];
+    known_measures(fam, known, 64);
     s->base_text = dlx_spec_dump(b);
     dlx_spec_node *axes = dlx_spec_get(sw, "axes");
     if (!s->base_text)
@@ -315,7 +352,7 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
             char list[512] = "";
             for (int q = 0; known[q]; q++)
                 snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", q ? ", " : "", known[q]);
-            const char *near = dlx_closest(m, (const char *const *)known);
+            const char *near = dlx_closest(m, known);
             return dlx_err_setf(err, DLX_EINVAL, meas->items[i]->loc,
                                 "%s: unknown measure '%s' for model kind %s%s%s%s (one of: %s)", meas->items[i]->path,
                                 m, s->family, near ? "; did you mean '" : "", near ? near : "", near ? "'?" : "", list);
@@ -363,13 +400,30 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, dl
     return rc;
 }
 
+static int load_sweep(const char *path, const char *out_override, const char *const *sweep_sets, int n_sweep_sets,
+                      const char *const *run_sets, int n_run_sets, dlx_sweep **out, dlx_err *err);
+
 int dlx_sweep_load(const char *path, const char *out_override, dlx_sweep **out, dlx_err *err)
 {
-    return dlx_sweep_load_set(path, out_override, NULL, 0, out, err);
+    return load_sweep(path, out_override, NULL, 0, NULL, 0, out, err);
 }
 
 int dlx_sweep_load_set(const char *path, const char *out_override, const char *const *sets, int n_sets,
                        dlx_sweep **out, dlx_err *err)
+{
+    return load_sweep(path, out_override, sets, n_sets, NULL, 0, out, err);
+}
+
+int dlx_sweep_load_with(const char *path, const char *out_override, const char *const *sets, int n_sets,
+                        dlx_sweep **out, dlx_err *err)
+{
+    return load_sweep(path, out_override, NULL, 0, sets, n_sets, out, err);
+}
+
+/* sweep_sets: --set on the sweep spec, before it is read (as dlx train's);
+ * run_sets: settings applied to every run's base spec (model.set). */
+static int load_sweep(const char *path, const char *out_override, const char *const *sweep_sets, int n_sweep_sets,
+                      const char *const *run_sets, int n_run_sets, dlx_sweep **out, dlx_err *err)
 {
     *out = NULL;
     dlx_sweep *s = calloc(1, sizeof(*s));
@@ -382,9 +436,9 @@ int dlx_sweep_load_set(const char *path, const char *out_override, const char *c
         dlx_sweep_destroy(s);
         return rc;
     }
-    for (int i = 0; i < n_sets && !rc; i++) /* --set: before it is read, as dlx train's */
-        rc = dlx_spec_set(spec, sets[i], err);
-    if (!rc) rc = read_sweep(s, spec, out_override, err);
+    for (int i = 0; i < n_sweep_sets && !rc; i++)
+        rc = dlx_spec_set(spec, sweep_sets[i], err);
+    if (!rc) rc = read_sweep(s, spec, out_override, (base_sets){run_sets, n_run_sets}, err);
     if (!rc) {
         /* stored in the table: the sweep (minus out, which may differ per
          * shard) plus the base spec text, so merges and resumes compare both */
@@ -421,11 +475,12 @@ int dlx_sweep_run_spec(const dlx_sweep *s, int64_t run, dlx_spec **out, dlx_err 
     dlx_sweep_point(s, run, idx);
     dlx_spec *b;
     int rc = dlx_spec_load_string(s->base_text, s->base_path, &b, err);
-    for (int k = 0; !rc && k < s->n_axes; k++) {
-        char set[512];
-        snprintf(set, sizeof set, "%s=%s", s->axes[k].key, s->axes[k].text[idx[k]]);
-        rc = dlx_spec_set(b, set, err);
-    }
+    for (int k = 0; !rc && k < s->n_axes; k++)
+        for (int j = 0; !rc && j < s->axes[k].n_keys; j++) {
+            char set[512];
+            snprintf(set, sizeof set, "%s=%s", s->axes[k].keys[j], s->axes[k].text[idx[k]]);
+            rc = dlx_spec_set(b, set, err);
+        }
     if (rc) {
         if (b)
             dlx_spec_destroy(b);
@@ -442,13 +497,38 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+static bool has_measure(const dlx_sweep *s, const char *name)
+{
+    for (int q = 0; q < s->n_measures; q++)
+        if (strcmp(s->measures[q], name) == 0)
+            return true;
+    return false;
+}
+
+/* Training stopped on a non-finite loss or the family's divergence test
+ * (DLX_ENUM): with the diverged measure, the run is kept and its model, the
+ * last finite parameters, evaluated as it stands into *after (NaN where the
+ * evaluation fails too). */
+static int train_run(const dlx_sweep *s, dlx_model *m, bool *diverged, dlx_results *after, dlx_err *err)
+{
+    *diverged = false;
+    int rc = m->family->train(m, err);
+    if (rc != DLX_ENUM || !has_measure(s, "diverged"))
+        return rc;
+    *diverged = true;
+    dlx_err ignored;
+    if (m->family->evaluate(m, NULL, after, &ignored))
+        memset(after, 0, sizeof *after);
+    return 0;
+}
+
 int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, double *row, dlx_err *err)
 {
     double t0 = now_s();
     int idx[DLX_SWEEP_MAX_AXES];
     dlx_sweep_point(s, run, idx);
-    for (int k = 0; k < s->n_axes; k++)
-        row[k] = s->axes[k].num[idx[k]];
+    for (int k = 0; k < s->n_axes; k++) /* a text axis: the value's index (its labels are in the table) */
+        row[k] = s->axes[k].is_text ? (double)idx[k] : s->axes[k].num[idx[k]];
     for (int c = s->n_axes; c < s->n_cols; c++)
         row[c] = NAN;
     dlx_spec *spec;
@@ -460,12 +540,14 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
     rc = dlx_model_create_opts(spec, run_dir, NULL, 1, 0, &m, err);
     if (rc)
         return rc;
-    rc = dlx_run_prepare_dir(m, err);
-    if (!rc) rc = m->family->train(m, err);
-    dlx_results train_res;
+    bool diverged = false;
+    dlx_results train_res, after;
     memset(&train_res, 0, sizeof train_res);
-    bool clf = strcmp(s->family, "classifier") == 0;
-    for (int q = 0; !rc && q < s->n_measures && clf; q++)
+    memset(&after, 0, sizeof after);
+    rc = dlx_run_prepare_dir(m, err);
+    if (!rc) rc = train_run(s, m, &diverged, &after, err);
+    const bool split = m->family->sweep_train_split;
+    for (int q = 0; !rc && !diverged && split && q < s->n_measures; q++)
         if (!strncmp(s->measures[q], "train_", 6)) { /* the loss at the end point, over the training set */
             char data[96];
             dlx_spec_node *ds = dlx_spec_path(m->spec, "data.dataset");
@@ -473,8 +555,8 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
             rc = m->family->evaluate(m, data, &train_res, err);
             break;
         }
-    dlx_hessian_info hi = {0};
-    for (int q = 0; !rc && q < s->n_measures; q++)
+    dlx_hessian_info hi = {.params = 0, .index = 0, .eig_min = NAN, .eig_max = NAN};
+    for (int q = 0; !rc && !diverged && q < s->n_measures; q++)
         if (strcmp(s->measures[q], "hessian") == 0)
             rc = dlx_hessian_analyse(m, s->hess_samples, s->hess_eps, s->hess_exact_max, s->hess_lanczos,
                                      s->hess_neg_tol, &hi, err);
@@ -485,18 +567,20 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
         const char *name = s->measures[q];
         double v = NAN;
         if (strcmp(name, "hessian") == 0) {
-            row[c++] = (double)hi.params;
-            row[c++] = (double)hi.index;
+            row[c++] = diverged ? NAN : (double)hi.params;
+            row[c++] = diverged ? NAN : (double)hi.index;
             row[c++] = hi.eig_min;
             row[c++] = hi.eig_max;
             continue;
         }
         if (strcmp(name, "steps") == 0)
             v = (double)m->step;
-        else if (clf && strcmp(name, "train_loss") == 0)
-            dlx_results_get(&train_res, "loss", &v);
-        else if (clf && strcmp(name, "train_error") == 0)
-            dlx_results_get(&train_res, "error", &v);
+        else if (strcmp(name, "diverged") == 0)
+            v = diverged ? 1.0 : 0.0;
+        else if (split && !strncmp(name, "train_", 6))
+            dlx_results_get(&train_res, name + 6, &v);
+        else if (diverged) /* the evaluation after the stop, never an earlier epoch's */
+            dlx_results_get(&after, name, &v);
         else if (strcmp(name, "seconds") != 0)
             dlx_results_get(&m->results, name, &v);
         row[c++] = v;
@@ -509,274 +593,5 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
         row[sc] = now_s() - t0;
 out_destroy_model:
     dlx_model_destroy(m);
-    return rc;
-}
-
-/* ---- workers ------------------------------------------------------------- */
-
-typedef struct msg {
-    int64_t run;
-    int32_t code;
-    double row[DLX_SWEEP_MAX_COLS];
-    dlx_err err;
-} msg;
-
-static int write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-static int read_all(int fd, void *buf, size_t n)
-{
-    char *p = buf;
-    while (n) {
-        ssize_t r = read(fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0)
-            return -1;
-        p += r;
-        n -= (size_t)r;
-    }
-    return 0;
-}
-
-/* A worker: read run numbers until EOF, answer each with a msg. */
-static void worker_loop(const dlx_sweep *s, int in, int out, const char *dir)
-{
-    int64_t run;
-    while (read_all(in, &run, sizeof run) == 0) {
-        msg *m = calloc(1, sizeof(*m));
-        if (!m)
-            break;
-        m->run = run;
-        m->code = dlx_sweep_run_one(s, run, dir, m->row, &m->err);
-        int w = write_all(out, m, sizeof *m);
-        free(m);
-        if (w)
-            break;
-    }
-}
-
-static int make_dir(const char *d, dlx_err *err)
-{
-    char buf[600];
-    snprintf(buf, sizeof buf, "%s", d);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0777) && errno != EEXIST)
-                return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(d), "cannot create directory %s: %s", buf, strerror(errno));
-            *p = '/';
-        }
-    if (mkdir(buf, 0777) && errno != EEXIST)
-        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(d), "cannot create directory: %s", strerror(errno));
-    return 0;
-}
-
-typedef struct pool {
-    int n;
-    pid_t pid[256];
-    int cmd[256], res[256];
-    int64_t busy[256]; /* run in flight, -1 idle */
-} pool;
-
-static void pool_close(pool *p)
-{
-    for (int k = 0; k < p->n; k++) {
-        if (p->cmd[k] >= 0)
-            close(p->cmd[k]);
-        if (p->res[k] >= 0)
-            close(p->res[k]);
-        if (p->pid[k] > 0)
-            waitpid(p->pid[k], NULL, 0);
-    }
-}
-
-static int pool_start(pool *p, const dlx_sweep *s, const char *scratch, dlx_err *err)
-{
-    for (int k = 0; k < p->n; k++)
-        p->cmd[k] = p->res[k] = -1;
-    for (int k = 0; k < p->n; k++) {
-        int a[2], b[2];
-        if (pipe(a))
-            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "cannot create a pipe: %s", strerror(errno));
-        if (pipe(b)) {
-            close(a[0]);
-            close(a[1]);
-            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "cannot create a pipe: %s", strerror(errno));
-        }
-        fflush(NULL);
-        pid_t pid = fork();
-        if (pid < 0)
-            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "cannot fork worker %d: %s", k, strerror(errno));
-        if (pid == 0) {
-            /* the child keeps its own ends only */
-            for (int j = 0; j < k; j++) {
-                close(p->cmd[j]);
-                close(p->res[j]);
-            }
-            close(a[1]);
-            close(b[0]);
-            signal(SIGINT, SIG_IGN); /* the parent decides when to stop */
-            char dir[700];
-            snprintf(dir, sizeof dir, "%.600s/w%d", scratch, k);
-            worker_loop(s, a[0], b[1], dir);
-            _exit(0); /* worker process: no atexit handlers of the parent */
-        }
-        close(a[0]);
-        close(b[1]);
-        p->pid[k] = pid;
-        p->cmd[k] = a[1];
-        p->res[k] = b[0];
-        p->busy[k] = -1;
-    }
-    return 0;
-}
-
-int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts *o, int64_t *n_done, dlx_err *err)
-{
-    *n_done = 0;
-    dlx_sweep_table t;
-    int rc;
-    if (access(out, F_OK) == 0) {
-        rc = dlx_sweep_table_read(out, &t, err);
-        if (rc)
-            return rc;
-        if (strcmp(t.spec_text, s->spec_text) != 0 || t.n_cols != s->n_cols) {
-            dlx_sweep_table_free(&t);
-            return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(out),
-                                "holds results of a different sweep (spec or base changed); delete it or choose "
-                                "another --out");
-        }
-    } else {
-        char dir[512];
-        snprintf(dir, sizeof dir, "%s", out);
-        char *sl = strrchr(dir, '/');
-        if (sl && sl != dir) {
-            *sl = '\0';
-            if ((rc = make_dir(dir, err)))
-                return rc;
-        }
-        if ((rc = dlx_sweep_table_init(&t, s, err)))
-            return rc;
-        if ((rc = dlx_sweep_table_write(out, &t, err)))
-            goto out_free_table;
-    }
-    int shard_n = o->shard_n > 0 ? o->shard_n : 1;
-    int64_t *todo = malloc((size_t)(s->n_runs / shard_n + 2) * sizeof *todo), n_todo = 0;
-    if (!todo) {
-        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        goto out_free_table;
-    }
-    for (int64_t r = o->shard_i; r < s->n_runs; r += shard_n)
-        if (!dlx_sweep_table_has(&t, r))
-            todo[n_todo++] = r;
-    int64_t skipped = 0;
-    for (int64_t r = o->shard_i; r < s->n_runs; r += shard_n)
-        skipped += dlx_sweep_table_has(&t, r);
-    char scratch[600];
-    snprintf(scratch, sizeof scratch, "%s", o->scratch ? o->scratch : "/tmp");
-    rc = make_dir(scratch, err);
-    double t0 = now_s();
-    int jobs = o->jobs < 1 ? 1 : o->jobs > 256 ? 256 : o->jobs;
-    if (jobs > n_todo)
-        jobs = n_todo > 0 ? (int)n_todo : 1;
-    pool p = {.n = jobs > 1 ? jobs : 0};
-    /* every run of a sweep reads the same data: each worker (forked after
-     * this, so it inherits the setting) loads and resizes it once */
-    dlx_dataset_cache_enable(true);
-    if (!rc && jobs > 1)
-        rc = pool_start(&p, s, scratch, err);
-    int64_t next = 0, done = 0;
-    msg *m = calloc(1, sizeof(*m));
-    if (!m && !rc)
-        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    int in_flight = 0;
-    if (!rc && jobs > 1)
-        for (int k = 0; k < p.n && next < n_todo; k++, next++) {
-            if (write_all(p.cmd[k], &todo[next], sizeof todo[next])) {
-                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d is gone", k);
-                break;
-            }
-            p.busy[k] = todo[next];
-            in_flight++;
-        }
-    while (!rc && done < n_todo) {
-        if (jobs == 1) {
-            if (o->stop && *o->stop)
-                break;
-            char dir[700];
-            snprintf(dir, sizeof dir, "%.600s/w0", scratch);
-            m->run = todo[next++];
-            rc = m->code = dlx_sweep_run_one(s, m->run, dir, m->row, &m->err);
-        } else {
-            struct pollfd pf[256];
-            for (int k = 0; k < p.n; k++)
-                pf[k] = (struct pollfd){.fd = p.busy[k] >= 0 ? p.res[k] : -1, .events = POLLIN};
-            if (in_flight == 0)
-                break;
-            int pr = poll(pf, (nfds_t)p.n, -1);
-            if (pr < 0 && errno == EINTR)
-                continue;
-            int k = 0;
-            while (k < p.n && !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                k++;
-            if (pr < 0 || k == p.n) {
-                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "waiting for workers: %s", strerror(errno));
-                break;
-            }
-            if (read_all(p.res[k], m, sizeof *m)) {
-                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d died during run %lld", k, (long long)p.busy[k]);
-                break;
-            }
-            p.busy[k] = -1;
-            in_flight--;
-            if (m->code) {
-                rc = m->code;
-            } else if (next < n_todo && !(o->stop && *o->stop)) {
-                if (write_all(p.cmd[k], &todo[next], sizeof todo[next]) == 0) {
-                    p.busy[k] = todo[next++];
-                    in_flight++;
-                }
-            }
-        }
-        if (m->code) {
-            *err = m->err;
-            dlx_err_prefix(err, "run %lld", (long long)m->run);
-            rc = m->code;
-            break;
-        }
-        rc = dlx_sweep_table_add(&t, m->run, m->row, err);
-        if (!rc) rc = dlx_sweep_table_write(out, &t, err);
-        done++;
-        if (!rc && o->on_run) {
-            dlx_sweep_event e = {.run = m->run, .row = m->row, .done = done, .todo = n_todo, .skipped = skipped,
-                                 .elapsed_s = now_s() - t0};
-            o->on_run(o->user, &e);
-        }
-    }
-    if (!rc && done < n_todo && o->stop && *o->stop)
-        rc = dlx_err_setf(err, DLX_EINTR, DLX_FILELOC(out),
-                          "interrupted after %lld of %lld runs; finished runs are saved; run the same command "
-                          "again to resume",
-                          (long long)done, (long long)n_todo);
-    pool_close(&p);
-    dlx_dataset_cache_enable(false);
-    free(m);
-    free(todo);
-    *n_done = done;
-out_free_table:
-    dlx_sweep_table_free(&t);
     return rc;
 }

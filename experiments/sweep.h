@@ -9,7 +9,10 @@
  *     axes:                           # the runs are the Cartesian product
  *       - {name: hidden, key: model.layers.1.units, values: [25, 100, 500]}
  *       - {name: seed, key: seed, range: [1, 100]}
+ *       - {name: lr, key: [train.optimizers.d.lr, train.optimizers.g.lr], values: [0.01, 0.001]}
  *     measures: [train_loss, test_loss, test_error, steps, seconds, hessian]
+ *                                     # the base family's sweep_measures (models/family.h)
+ *                                     # + steps, seconds, diverged for any family
  *     out: sweep.h5                    # relative to the working directory
  *     hessian: {samples: 1000, eps: 1e-5, exact_max: 3000, lanczos_steps: 40}
  *     figures: [...]                   # see dlx_sweep_figure
@@ -20,7 +23,11 @@
  *
  * The table (HDF5, one row per finished run, rows sorted by run index):
  *   /table/run          int64 [n]   run index in 0..runs-1
- *   /table/<column>     float64 [n] one per axis, then one per measure column
+ *   /table/<column>     float64 [n] one per axis, then one per measure column;
+ *                       an axis column has attribute axis = 1, and a text axis
+ *                       (a value that is not a number: [adam, sgd]) holds the
+ *                       index of its value and attribute labels, the values
+ *                       in order, one per line
  *   /spec               string      the sweep spec text (with base resolved)
  *   attributes on /: format "dlx-sweep", runs (total), columns (comma list)
  * It is rewritten atomically (tmp + fsync + rename) after every finished run,
@@ -34,6 +41,11 @@
  * by projected gradient descent. Family "sweep" (experiments/sweep_model.c)
  * runs a whole sweep through this engine as one model, for `dlx reproduce`.
  * Sweep figures (the runner's pictures) are in experiments/sweep_figure.h.
+ *
+ * A run stopped by a non-finite loss or the family's divergence test fails
+ * the sweep, unless `diverged` is a measure: then the run is a row with
+ * diverged = 1 and the other measures from the family's evaluate of the model
+ * as it stood (NaN where that fails too).
  *
  * Errors as everywhere: negative DLX_E* with a located dlx_err; a bad sweep
  * spec (empty axis, unknown measure, missing base) is DLX_EINVAL.
@@ -50,13 +62,17 @@
 #define DLX_SWEEP_MAX_AXES 8
 #define DLX_SWEEP_MAX_COLS 32
 #define DLX_SWEEP_MAX_FIGS 8
+#define DLX_SWEEP_AXIS_KEYS 4
 
 typedef struct dlx_sweep_axis {
     char name[48];   /* column name */
-    char key[160];   /* spec key given to dlx_spec_set ("seed", "model.layers.1.units") */
+    char key[160];   /* spec key given to dlx_spec_set ("seed", "model.layers.1.units"): keys[0] */
+    int n_keys;      /* key: [a, b] sets the value into every key listed */
+    char keys[DLX_SWEEP_AXIS_KEYS][160];
     int n;
     char **text;     /* each value as YAML flow text */
     double *num;     /* each value as a number (NaN when not numeric) */
+    bool is_text;    /* some value is not a number: the column holds value indexes */
 } dlx_sweep_axis;
 
 typedef struct dlx_sweep_figure {
@@ -99,6 +115,11 @@ int dlx_sweep_load(const char *path, const char *out_override, dlx_sweep **out, 
  * read (so the table stores the sweep as changed). */
 int dlx_sweep_load_set(const char *path, const char *out_override, const char *const *sets, int n_sets,
                        dlx_sweep **out, dlx_err *err);
+/* The same with settings KEY=VALUE (as --set) applied to the base spec
+ * before the axes, so every run has them; they are part of the base text
+ * stored in the table, so a resume with other settings is refused. */
+int dlx_sweep_load_with(const char *path, const char *out_override, const char *const *sets, int n_sets,
+                        dlx_sweep **out, dlx_err *err);
 void dlx_sweep_destroy(dlx_sweep *s);
 /* The axis value indexes of run i (last axis fastest). */
 void dlx_sweep_point(const dlx_sweep *s, int64_t run, int *idx);
@@ -112,6 +133,8 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
 typedef struct dlx_sweep_table {
     int n_cols;
     char cols[DLX_SWEEP_MAX_COLS][48];
+    bool axis[DLX_SWEEP_MAX_COLS];     /* the column is an axis */
+    char *labels[DLX_SWEEP_MAX_COLS];  /* a text axis's values, one per line (owned); NULL otherwise */
     int64_t n, cap;
     int64_t *run;         /* n */
     double *val;          /* n * n_cols, row-major */
@@ -124,6 +147,8 @@ void dlx_sweep_table_free(dlx_sweep_table *t);
 int dlx_sweep_table_add(dlx_sweep_table *t, int64_t run, const double *row, dlx_err *err);
 bool dlx_sweep_table_has(const dlx_sweep_table *t, int64_t run);
 int dlx_sweep_table_col(const dlx_sweep_table *t, const char *name); /* index or -1 */
+/* Value v of column c as text: a text axis's label, else "%g". */
+void dlx_sweep_table_value_text(const dlx_sweep_table *t, int c, double v, char *buf, size_t n);
 int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *err);
 /* Read a table file. A missing file is DLX_EIO; not a sweep table DLX_EFORMAT. */
 int dlx_sweep_table_read(const char *path, dlx_sweep_table *t, dlx_err *err);

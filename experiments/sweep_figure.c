@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/h5read.h"
 #include "../models/landscape.h"
 #include "model.h"
 #include "sweep_figure.h"
@@ -112,11 +113,14 @@ static int histogram(const dlx_sweep_table *t, const dlx_sweep_figure *fig, cons
     int rc = f ? 0 : DLX_EIO;
     if (f) {
         fprintf(f, "%s", fig->x);
-        for (int g = 0; g < ng; g++)
+        for (int g = 0; g < ng; g++) {
+            char key[48];
+            dlx_sweep_table_value_text(t, cb, keys[g], key, sizeof key);
             if (cb >= 0)
-                fprintf(f, " %s=%g", fig->by, keys[g]);
+                fprintf(f, " %s=%s", fig->by, key);
             else
                 fprintf(f, " runs");
+        }
         fprintf(f, "\n");
         for (int b = 0; b < nb; b++) {
             fprintf(f, "%.9g", lo + (b + 0.5) * bw);
@@ -162,7 +166,9 @@ static int scatter(const dlx_sweep_table *t, const dlx_sweep_figure *fig, const 
     if (!f)
         return DLX_EIO;
     for (int g = 0; g < ng; g++) {
-        fprintf(f, "# %s = %g\n", cb >= 0 ? fig->by : "all", keys[g]);
+        char key[48];
+        dlx_sweep_table_value_text(t, cb, keys[g], key, sizeof key);
+        fprintf(f, "# %s = %s\n", cb >= 0 ? fig->by : "all", key);
         for (int64_t i = 0; i < t->n; i++) {
             const double *row = t->val + (size_t)i * w;
             if (cb < 0 || row[cb] == keys[g])
@@ -179,8 +185,11 @@ static int scatter(const dlx_sweep_table *t, const dlx_sweep_figure *fig, const 
         fprintf(s, "set title '%s against %s' noenhanced\nset xlabel '%s' noenhanced\nset ylabel '%s' noenhanced\n",
                 fig->y, fig->x, fig->x, fig->y);
         fprintf(s, "titles = \"");
-        for (int g = 0; g < ng; g++)
-            fprintf(s, "%s%g", g ? " " : "", keys[g]);
+        for (int g = 0; g < ng; g++) {
+            char key[48];
+            dlx_sweep_table_value_text(t, cb, keys[g], key, sizeof key);
+            fprintf(s, "%s%s", g ? " " : "", key);
+        }
         fprintf(s, "\"\nplot for [i=0:%d] '%s' index i using 1:2 with points pt 7 ps 0.6 title '%s='.word(titles, i+1)\n",
                 ng - 1, dat, cb >= 0 ? fig->by : "all");
         rc = close_file(s, script, err);
@@ -260,4 +269,182 @@ int dlx_sweep_figure_write(const dlx_sweep *s, const dlx_sweep_table *t, const d
     if (strcmp(f->type, "scatter") == 0)
         return scatter(t, f, dir, stem, script, script_n, err);
     return surface(s, t, f, dir, stem, script, script_n, err);
+}
+
+/* ---- dlx reproduce: the histograms of several sweep rows --------------- */
+
+#define MAX_ROWS 8
+#define REPRO_BINS 20
+
+typedef struct row_hist {
+    char label[128];
+    int64_t index, runs, unscored;
+    double *x; /* finite values */
+    int64_t n;
+} row_hist;
+
+/* Row `name` of results.h5: when a sweep row, its table's column model.x. */
+static int read_row(const dlx_h5r *r, const char *dir, const char *name, row_hist *h, char *xname, size_t xn,
+                    bool *is_sweep, dlx_err *err)
+{
+    char obj[200], *text = NULL, *label = NULL;
+    snprintf(obj, sizeof obj, "/rows/%s", name);
+    *is_sweep = false;
+    int rc = dlx_h5r_attr_string(r, obj, "spec_text", DLX_SPEC_TEXT_MAX, &text, err);
+    if (!rc) rc = dlx_h5r_attr_i64(r, obj, "index", &h->index, err);
+    if (!rc) rc = dlx_h5r_attr_string(r, obj, "label", 120, &label, err);
+    dlx_spec *spec = NULL;
+    if (!rc) rc = dlx_spec_load_string(text, obj, &spec, err);
+    free(text);
+    if (rc) {
+        free(label);
+        return rc;
+    }
+    snprintf(h->label, sizeof h->label, "%s", label);
+    free(label);
+    dlx_spec_node *kind = dlx_spec_path(spec, "model.kind"), *x = dlx_spec_path(spec, "model.x");
+    dlx_spec_node *out = dlx_spec_path(spec, "model.out");
+    *is_sweep = kind && kind->scalar && !strcmp(kind->scalar, "sweep") && x && x->scalar;
+    if (!*is_sweep) {
+        dlx_spec_destroy(spec);
+        return 0;
+    }
+    char table[700];
+    if (out && out->scalar)
+        snprintf(table, sizeof table, "%s", out->scalar);
+    else
+        snprintf(table, sizeof table, "%.400s/%.200s/sweep.h5", dir, name);
+    if (!xname[0])
+        snprintf(xname, xn, "%s", x->scalar);
+    else if (strcmp(xname, x->scalar) != 0)
+        rc = dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                          "figure: the sweep rows show different columns ('%s' and '%s'); one histogram needs one",
+                          xname, x->scalar);
+    dlx_sweep_table t;
+    if (!rc) rc = dlx_sweep_table_read(table, &t, err);
+    dlx_spec_destroy(spec);
+    if (rc)
+        return rc;
+    int c = dlx_sweep_table_col(&t, xname);
+    h->x = malloc((size_t)(t.n + 1) * sizeof *h->x);
+    if (c < 0 || !h->x) {
+        dlx_sweep_table_free(&t);
+        return c < 0 ? dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(table), "has no column '%s'", xname)
+                     : dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    }
+    h->runs = t.n;
+    for (int64_t i = 0; i < t.n; i++) {
+        double v = t.val[(size_t)i * (size_t)t.n_cols + (size_t)c];
+        if (isfinite(v))
+            h->x[h->n++] = v;
+        else
+            h->unscored++;
+    }
+    dlx_sweep_table_free(&t);
+    return 0;
+}
+
+/* The data and script of the overlaid histograms (% of each row's runs per bin). */
+static int repro_write(const row_hist *h, int nr, const char *xname, const char *png, const char *script,
+                       dlx_err *err)
+{
+    double lo = INFINITY, hi = -INFINITY;
+    for (int k = 0; k < nr; k++)
+        for (int64_t i = 0; i < h[k].n; i++) {
+            lo = h[k].x[i] < lo ? h[k].x[i] : lo;
+            hi = h[k].x[i] > hi ? h[k].x[i] : hi;
+        }
+    if (!(lo <= hi))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "figure: column '%s' has no finite values", xname);
+    if (hi == lo)
+        hi = lo + 1.0;
+    double bw = (hi - lo) / REPRO_BINS;
+    char dat[700];
+    snprintf(dat, sizeof dat, "%s", png);
+    char *dot = strrchr(dat, '.');
+    snprintf(dot && !strcmp(dot, ".png") ? dot : dat + strlen(dat), 8, ".dat");
+    FILE *f = fopen(dat, "w");
+    if (!f)
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(dat), "cannot write");
+    fprintf(f, "# %s, %% of each row's runs per bin\n", xname);
+    for (int b = 0; b < REPRO_BINS; b++) {
+        fprintf(f, "%.9g", lo + (b + 0.5) * bw);
+        for (int k = 0; k < nr; k++) {
+            int64_t n = 0;
+            for (int64_t i = 0; i < h[k].n; i++) {
+                int bi = (int)((h[k].x[i] - lo) / bw);
+                n += (bi < 0 ? 0 : bi >= REPRO_BINS ? REPRO_BINS - 1 : bi) == b;
+            }
+            fprintf(f, " %.6g", h[k].runs ? 100.0 * (double)n / (double)h[k].runs : 0.0);
+        }
+        fprintf(f, "\n");
+    }
+    int rc = close_file(f, dat, err);
+    FILE *s = rc ? NULL : fopen(script, "w");
+    if (!rc && !s)
+        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script), "cannot write");
+    if (s) {
+        fprintf(s, "set terminal pngcairo size 900,600 enhanced font 'Sans,11'\nset output '%s'\n", png);
+        fprintf(s, "set key top left\nset grid\nset title 'distribution of %s over the runs of each sweep' noenhanced\n",
+                xname);
+        fprintf(s, "set xlabel '%s' noenhanced\nset ylabel '%% of runs'\nset yrange [0:*]\n", xname);
+        fprintf(s, "set style fill transparent solid 0.45 noborder\nset boxwidth %.9g absolute\n", bw);
+        fprintf(s, "plot ");
+        for (int k = 0; k < nr; k++) {
+            char extra[96] = "";
+            if (h[k].unscored)
+                snprintf(extra, sizeof extra, ", %lld without a score", (long long)h[k].unscored);
+            fprintf(s, "%s'%s' using 1:%d with boxes title '%s (%lld runs%s)' noenhanced", k ? ", " : "", dat, k + 2,
+                    h[k].label, (long long)h[k].runs, extra);
+        }
+        fprintf(s, "\n");
+        rc = close_file(s, script, err);
+    }
+    return rc;
+}
+
+int dlx_sweep_repro_figure(const char *results_h5, const char *png, const char *script, dlx_err *err)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", results_h5);
+    char *sl = strrchr(dir, '/');
+    if (sl)
+        *sl = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    dlx_h5r r;
+    int rc = dlx_h5r_open(&r, results_h5, err);
+    if (rc)
+        return rc;
+    char (*names)[DLX_H5R_NAME_MAX] = malloc(64 * sizeof *names);
+    int n = 0, nr = 0;
+    row_hist h[MAX_ROWS];
+    memset(h, 0, sizeof h);
+    char xname[48] = "";
+    rc = names ? dlx_h5r_list(&r, "/rows", 64, names, &n, err) : dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    for (int i = 0; !rc && i < n; i++) {
+        bool is_sweep;
+        if (nr == MAX_ROWS) {
+            rc = dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(results_h5), "figure: more than %d sweep rows", MAX_ROWS);
+            break;
+        }
+        rc = read_row(&r, dir, names[i], &h[nr], xname, sizeof xname, &is_sweep, err);
+        nr += !rc && is_sweep;
+    }
+    dlx_h5r_close(&r);
+    free(names);
+    for (int a = 0; a < nr; a++) /* in the table's row order */
+        for (int b = a + 1; b < nr; b++)
+            if (h[b].index < h[a].index) {
+                row_hist t = h[a];
+                h[a] = h[b];
+                h[b] = t;
+            }
+    if (!rc && nr == 0)
+        rc = dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(results_h5), "figure: no row ran a sweep (model kind sweep)");
+    if (!rc)
+        rc = repro_write(h, nr, xname, png, script, err);
+    for (int k = 0; k < MAX_ROWS; k++)
+        free(h[k].x);
+    return rc;
 }

@@ -9,7 +9,17 @@
  * (default RUN_DIR/sweep.h5), then puts per-group statistics of column x,
  * grouped by column `by`, into the results: <x>_mean_<by><key>,
  * <x>_std_<by><key> and, with y, pearson_<by><key>; and `runs` and
- * `seconds_per_run`.
+ * `seconds_per_run`. Optional keys for a distribution over every run:
+ *   set: [KEY=VALUE, ...]       applied to the base spec of every run
+ *                               (dlx_sweep_load_with), e.g. a path made by
+ *                               an earlier row of a reproduce table
+ *   stats: [COLUMN, ...]        <c>_min, _q25, _median, _q75, _max, _mean
+ *                               over the runs with a finite value, <c>_scored
+ *   above: {COLUMN: [t, ...]}   <c>_pct_above<t>: % of all runs with c > t
+ *   collapsed: {column: C, below: v}   collapsed_runs and collapsed_pct: runs
+ *                               with diverged = 1, or C below v or NaN
+ * The figure (`dlx reproduce`'s, dlx_sweep_repro_figure) overlays the
+ * histograms of column x of every sweep row of the table.
  *
  * It is a family defined in experiments/ rather than in models/ because it
  * runs the sweep engine, which creates a model per run through the registry
@@ -18,6 +28,7 @@
  * families do; this model has no graph and no checkpoint of its own, the
  * table is its state.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,13 +36,89 @@
 #include "../core/rundir.h"
 #include "../models/family.h"
 #include "sweep.h"
+#include "sweep_figure.h"
+
+#define MAX_SETS 16
+#define MAX_STATS 8
+#define MAX_ABOVE 8
 
 typedef struct sweep_model {
     const char *sweep_path, *sweep_out, *by, *x, *y;
     int64_t jobs;
+    const char *sets[MAX_SETS];
+    int n_sets;
+    const char *stats[MAX_STATS];
+    int n_stats;
+    const char *above_col[MAX_STATS];
+    double above[MAX_STATS][MAX_ABOVE];
+    int n_above_cols, n_above[MAX_STATS];
+    const char *collapsed_col; /* NULL: no collapse count */
+    double collapsed_below;
 } sweep_model;
 
-static const char *const k_keys[] = {"kind", "sweep", "jobs", "out", "by", "x", "y", NULL};
+static const char *const k_keys[] = {"kind", "sweep", "jobs", "out", "by", "x", "y", "set", "stats", "above",
+                                     "collapsed", NULL};
+static const char *const k_collapsed_keys[] = {"column", "below", NULL};
+
+static int need_column(const dlx_sweep *sw, const dlx_spec_node *at, const char *col, dlx_err *err)
+{
+    for (int c = 0; c < sw->n_cols; c++)
+        if (strcmp(sw->cols[c], col) == 0)
+            return 0;
+    return dlx_err_setf(err, DLX_EINVAL, at->loc, "%s: '%s' is not a column of the sweep %s", at->path, col,
+                        sw->path);
+}
+
+static int read_str_list(dlx_spec_node *model, const char *key, const char **out, int max, int *n, dlx_err *err)
+{
+    dlx_spec_node *l = dlx_spec_get(model, key);
+    *n = 0;
+    if (!l)
+        return 0;
+    int rc = dlx_spec_expect_seq(l, key, err);
+    if (!rc && l->n > max)
+        rc = dlx_err_setf(err, DLX_EINVAL, l->loc, "%s: at most %d entries", l->path, max);
+    for (int i = 0; !rc && i < l->n; i++)
+        rc = dlx_spec_node_str(l->items[i], &out[(*n)++], err);
+    return rc;
+}
+
+/* stats:, above: and collapsed: (columns checked against the sweep). */
+static int read_distribution(sweep_model *t, dlx_spec_node *model, const dlx_sweep *sw, dlx_err *err)
+{
+    int rc = read_str_list(model, "stats", t->stats, MAX_STATS, &t->n_stats, err);
+    for (int i = 0; !rc && i < t->n_stats; i++)
+        rc = need_column(sw, dlx_spec_get(model, "stats")->items[i], t->stats[i], err);
+    dlx_spec_node *ab = dlx_spec_get(model, "above");
+    if (!rc && ab) rc = dlx_spec_expect_map(ab, "model.above", err);
+    if (!rc && ab && ab->n > MAX_STATS)
+        rc = dlx_err_setf(err, DLX_EINVAL, ab->loc, "%s: at most %d columns", ab->path, MAX_STATS);
+    for (int i = 0; !rc && ab && i < ab->n; i++) {
+        dlx_spec_node *l = ab->items[i];
+        t->above_col[i] = ab->keys[i];
+        rc = need_column(sw, l, ab->keys[i], err);
+        if (!rc) rc = dlx_spec_expect_seq(l, "a threshold list", err);
+        if (!rc && (l->n < 1 || l->n > MAX_ABOVE))
+            rc = dlx_err_setf(err, DLX_EINVAL, l->loc, "%s: give 1 to %d thresholds", l->path, MAX_ABOVE);
+        for (int j = 0; !rc && j < l->n; j++) {
+            char *end;
+            const char *v = l->items[j]->scalar ? l->items[j]->scalar : "";
+            t->above[i][j] = strtod(v, &end);
+            if (end == v || *end)
+                rc = dlx_err_setf(err, DLX_EINVAL, l->items[j]->loc, "%s: expected a number, got '%s'",
+                                  l->items[j]->path, v);
+        }
+        t->n_above[i] = rc ? 0 : l->n;
+        t->n_above_cols = i + 1;
+    }
+    dlx_spec_node *co = dlx_spec_get(model, "collapsed");
+    if (!rc && co) rc = dlx_spec_expect_map(co, "model.collapsed", err);
+    if (!rc && co) rc = dlx_spec_check_keys(co, "model.collapsed", k_collapsed_keys, err);
+    if (!rc && co) rc = dlx_spec_str(co, "column", true, NULL, &t->collapsed_col, err);
+    if (!rc && co) rc = dlx_spec_float(co, "below", true, 0.0, -1e300, 1e300, &t->collapsed_below, err);
+    if (!rc && co) rc = need_column(sw, dlx_spec_get(co, "column"), t->collapsed_col, err);
+    return rc;
+}
 
 static void sm_destroy(dlx_model *m)
 {
@@ -53,8 +140,10 @@ static int sm_create(dlx_model *m, dlx_err *err)
     if (!rc) rc = dlx_spec_str(model, "by", false, "", &t->by, err);
     if (!rc) rc = dlx_spec_str(model, "x", true, NULL, &t->x, err);
     if (!rc) rc = dlx_spec_str(model, "y", false, "", &t->y, err);
+    if (!rc) rc = read_str_list(model, "set", t->sets, MAX_SETS, &t->n_sets, err);
     dlx_sweep *sw = NULL;
-    if (!rc) rc = dlx_sweep_load(t->sweep_path, NULL, &sw, err); /* check it now, run it in train */
+    if (!rc) rc = dlx_sweep_load_with(t->sweep_path, NULL, t->sets, t->n_sets, &sw, err); /* check it now, run it in train */
+    if (!rc) rc = read_distribution(t, model, sw, err);
     dlx_sweep_destroy(sw);
     return rc;
 }
@@ -67,6 +156,69 @@ static void on_sweep_run(void *user, const dlx_sweep_event *e)
                  e->elapsed_s > 0 ? 60.0 * (double)e->done / e->elapsed_s : 0.0);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The q-quantile of n sorted values (linear between neighbours). */
+static double quantile(const double *v, int64_t n, double q)
+{
+    double p = q * (double)(n - 1);
+    int64_t i = (int64_t)p;
+    return i + 1 < n ? v[i] + (p - (double)i) * (v[i + 1] - v[i]) : v[n - 1];
+}
+
+/* stats:, above: and collapsed: over every run of the table. */
+static void put_distribution(dlx_results *r, const sweep_model *t, const dlx_sweep_table *tb)
+{
+    size_t w = (size_t)tb->n_cols;
+    double *v = malloc((size_t)(tb->n + 1) * sizeof *v);
+    if (!v)
+        return;
+    char name[96];
+    for (int i = 0; i < t->n_stats; i++) {
+        int c = dlx_sweep_table_col(tb, t->stats[i]);
+        int64_t n = 0;
+        double sum = 0.0;
+        for (int64_t k = 0; c >= 0 && k < tb->n; k++)
+            if (isfinite(tb->val[(size_t)k * w + (size_t)c]))
+                sum += v[n++] = tb->val[(size_t)k * w + (size_t)c];
+        qsort(v, (size_t)n, sizeof *v, cmp_double);
+        static const char *const names[] = {"min", "q25", "median", "q75", "max"};
+        for (int q = 0; q < 5; q++) {
+            snprintf(name, sizeof name, "%s_%s", t->stats[i], names[q]);
+            dlx_results_set(r, name, n ? quantile(v, n, 0.25 * q) : NAN);
+        }
+        snprintf(name, sizeof name, "%s_mean", t->stats[i]);
+        dlx_results_set(r, name, n ? sum / (double)n : NAN);
+        snprintf(name, sizeof name, "%s_scored", t->stats[i]);
+        dlx_results_set(r, name, (double)n);
+    }
+    for (int i = 0; i < t->n_above_cols; i++) {
+        int c = dlx_sweep_table_col(tb, t->above_col[i]);
+        for (int j = 0; j < t->n_above[i]; j++) {
+            int64_t n = 0;
+            for (int64_t k = 0; c >= 0 && k < tb->n; k++)
+                n += tb->val[(size_t)k * w + (size_t)c] > t->above[i][j]; /* NaN is not above */
+            snprintf(name, sizeof name, "%s_pct_above%g", t->above_col[i], t->above[i][j]);
+            dlx_results_set(r, name, tb->n ? 100.0 * (double)n / (double)tb->n : NAN);
+        }
+    }
+    if (t->collapsed_col) {
+        int c = dlx_sweep_table_col(tb, t->collapsed_col), d = dlx_sweep_table_col(tb, "diverged");
+        int64_t n = 0;
+        for (int64_t k = 0; c >= 0 && k < tb->n; k++) {
+            const double *row = tb->val + (size_t)k * w;
+            n += (d >= 0 && row[d] == 1.0) || !(row[c] >= t->collapsed_below);
+        }
+        dlx_results_set(r, "collapsed_runs", (double)n);
+        dlx_results_set(r, "collapsed_pct", tb->n ? 100.0 * (double)n / (double)tb->n : NAN);
+    }
+    free(v);
+}
+
 /* The results from the finished table: per-group statistics of column x,
  * the number of runs and the mean wall time of a run. */
 static int put_results(dlx_model *m, const sweep_model *t, const dlx_sweep_table *tb, dlx_err *err)
@@ -76,19 +228,22 @@ static int put_results(dlx_model *m, const sweep_model *t, const dlx_sweep_table
     int rc = dlx_sweep_summary(tb, t->by, t->x, t->y[0] ? t->y : NULL, g, 16, &ng, err);
     dlx_results *r = &m->results;
     memset(r, 0, sizeof *r);
+    int cb = t->by[0] ? dlx_sweep_table_col(tb, t->by) : -1;
     for (int k = 0; !rc && k < ng; k++) {
-        char name[64];
-        snprintf(name, sizeof name, "%s_mean_%s%g", t->x, t->by, g[k].key);
+        char name[64], key[48]; /* a text axis's group is named by its label */
+        dlx_sweep_table_value_text(tb, cb, g[k].key, key, sizeof key);
+        snprintf(name, sizeof name, "%s_mean_%s%s", t->x, t->by, key);
         dlx_results_set(r, name, g[k].mean);
-        snprintf(name, sizeof name, "%s_std_%s%g", t->x, t->by, g[k].key);
+        snprintf(name, sizeof name, "%s_std_%s%s", t->x, t->by, key);
         dlx_results_set(r, name, g[k].std);
         if (t->y[0]) {
-            snprintf(name, sizeof name, "pearson_%s%g", t->by, g[k].key);
+            snprintf(name, sizeof name, "pearson_%s%s", t->by, key);
             dlx_results_set(r, name, g[k].pearson);
         }
     }
     if (rc)
         return rc;
+    put_distribution(r, t, tb);
     dlx_results_set(r, "runs", (double)tb->n);
     int sc = dlx_sweep_table_col(tb, "seconds");
     double tot = 0;
@@ -116,7 +271,7 @@ static int sm_train(dlx_model *m, dlx_err *err)
     /* the table has one writer, whether dlx landscape or this run fills it (TABLE.lock, as there) */
     int lock_fd;
     dlx_sweep *sw;
-    rc = dlx_sweep_load(t->sweep_path, out, &sw, err);
+    rc = dlx_sweep_load_with(t->sweep_path, out, t->sets, t->n_sets, &sw, err);
     if (rc)
         return rc;
     if ((rc = dlx_lock_beside(out, &lock_fd, err))) {
@@ -168,4 +323,5 @@ const dlx_family dlx_family_sweep = {
     .train = sm_train,
     .evaluate = sm_evaluate,
     .gradcheck = sm_gradcheck,
+    .figure = dlx_sweep_repro_figure,
 };

@@ -25,6 +25,22 @@ int dlx_sweep_table_init(dlx_sweep_table *t, const dlx_sweep *s, dlx_err *err)
     t->spec_text = strdup(s->spec_text);
     if (!t->spec_text)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    for (int k = 0; k < s->n_axes; k++) {
+        const dlx_sweep_axis *a = &s->axes[k];
+        t->axis[k] = true;
+        if (!a->is_text)
+            continue;
+        size_t len = 1;
+        for (int i = 0; i < a->n; i++)
+            len += strlen(a->text[i]) + 1;
+        if (!(t->labels[k] = malloc(len))) {
+            dlx_sweep_table_free(t);
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        }
+        t->labels[k][0] = '\0';
+        for (int i = 0; i < a->n; i++)
+            strcat(strcat(t->labels[k], i ? "\n" : ""), a->text[i]);
+    }
     return 0;
 }
 
@@ -33,7 +49,23 @@ void dlx_sweep_table_free(dlx_sweep_table *t)
     free(t->run);
     free(t->val);
     free(t->spec_text);
+    for (int c = 0; c < DLX_SWEEP_MAX_COLS; c++)
+        free(t->labels[c]);
     memset(t, 0, sizeof *t);
+}
+
+void dlx_sweep_table_value_text(const dlx_sweep_table *t, int c, double v, char *buf, size_t n)
+{
+    const char *p = c >= 0 && c < t->n_cols ? t->labels[c] : NULL;
+    for (int64_t i = 0; p && v >= 0 && v == floor(v); i++) {
+        const char *nl = strchr(p, '\n');
+        if (i == (int64_t)v) {
+            snprintf(buf, n, "%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
+            return;
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    snprintf(buf, n, "%g", v);
 }
 
 static int64_t find_pos(const dlx_sweep_table *t, int64_t run)
@@ -120,6 +152,25 @@ static int write_1d(hid_t g, const char *name, hid_t type, int64_t n, const void
     return rc;
 }
 
+/* Column `name` of group g is an axis (attribute axis = 1), with labels when a text axis. */
+static int write_attrs(hid_t g, const char *name, const char *labels)
+{
+    hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
+    if (d < 0)
+        return -1;
+    int64_t one = 1;
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t a = H5Acreate2(d, "axis", H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &one) < 0 ? -1 : 0;
+    if (a >= 0)
+        H5Aclose(a);
+    H5Sclose(space);
+    if (!rc && labels)
+        rc = write_attr_str(d, "labels", labels);
+    H5Dclose(d);
+    return rc;
+}
+
 /* Everything that goes into the table file f; -1 on any HDF5 failure. */
 static int write_contents(hid_t f, const dlx_sweep_table *t)
 {
@@ -157,6 +208,8 @@ static int write_contents(hid_t f, const dlx_sweep_table *t)
         for (int64_t i = 0; i < t->n; i++)
             col[i] = t->val[(size_t)i * (size_t)t->n_cols + (size_t)c];
         rc = write_1d(g, t->cols[c], H5T_NATIVE_DOUBLE, t->n, col);
+        if (!rc && t->axis[c]) /* which columns are axes, and a text axis's values */
+            rc = write_attrs(g, t->cols[c], t->labels[c]);
     }
     free(col);
     if (g >= 0)
@@ -169,6 +222,8 @@ int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *e
     /* the run indices and columns, the spec, and about 2 KiB of headers per
      * dataset and 16 KiB for the rest (a 4-column table of 2 rows takes 2 KiB) */
     uint64_t bytes = 16384 + strlen(t->spec_text) + (uint64_t)(t->n_cols + 2) * (2048 + 8 * (uint64_t)t->n);
+    for (int c = 0; c < t->n_cols; c++)
+        bytes += t->labels[c] ? 512 + strlen(t->labels[c]) : 0;
     dlx_h5w w;
     int rc = dlx_h5w_create(&w, path, bytes, err);
     if (rc)
@@ -239,6 +294,13 @@ static int read_rows(const dlx_h5r *r, dlx_sweep_table *t, dlx_err *err)
         char obj[64];
         snprintf(obj, sizeof obj, "/table/%s", t->cols[c]);
         rc = dlx_h5r_read_exact(r, obj, H5T_FLOAT, H5T_NATIVE_DOUBLE, 1, &n, col, err);
+        if (!rc && dlx_h5r_has_attr(r, obj, "axis")) { /* tables before text axes have neither */
+            int64_t one;
+            rc = dlx_h5r_attr_i64(r, obj, "axis", &one, err);
+            t->axis[c] = !rc && one == 1;
+        }
+        if (!rc && dlx_h5r_has_attr(r, obj, "labels"))
+            rc = dlx_h5r_attr_string(r, obj, "labels", 1 << 20, &t->labels[c], err);
         for (int64_t i = 0; !rc && i < n; i++)
             t->val[(size_t)i * (size_t)t->n_cols + (size_t)c] = col[i];
     }

@@ -390,6 +390,9 @@ static int clf_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
     return rc;
 }
 
+static const char *const k_sweep_measures[] = {"train_loss", "train_error", "test_loss", "test_error", "hessian",
+                                               NULL};
+
 const dlx_family dlx_family_classifier = {
     .name = "classifier",
     .dry_run = true,
@@ -401,4 +404,6 @@ const dlx_family dlx_family_classifier = {
     .classify = clf_classify,
     .gradcheck = clf_gradcheck,
     .train_images = clf_train_images,
+    .sweep_measures = k_sweep_measures,
+    .sweep_train_split = true,
 };

@@ -73,6 +73,15 @@ typedef struct dlx_family {
      * fills *p (core/predictions.h; the caller frees it) with every sample's
      * logits, predicted class and label, for `dlx eval`'s error analysis. */
     int (*classify)(dlx_model *m, const char *data, dlx_results *res, struct dlx_predictions *p, dlx_err *err);
+    /* Optional (NULL: the family cannot be swept). What a run of this family
+     * gives a sweep (experiments/sweep.h) as measures: names of results it
+     * puts into m->results while training (NULL-terminated); "hessian" is the
+     * sweep's Hessian measure (four columns), for a family with train_images.
+     * The sweep adds steps, seconds and diverged for every family. */
+    const char *const *sweep_measures;
+    /* A measure train_<r> is result <r> of evaluate on the training split at
+     * the end point (the classifier's loss there), not the epoch's average. */
+    bool sweep_train_split;
 } dlx_family;
 
 #endif

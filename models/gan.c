@@ -593,6 +593,12 @@ static int gan_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
     return rc;
 }
 
+/* The scores of model.score (final_*: the last evaluation's, over final_samples),
+ * the images' sample spread, the ring's modes, and the last epoch's losses. */
+static const char *const k_sweep_measures[] = {
+    "final_inception_score", "final_iprime", "final_iprime_sq", "final_frechet", "inception_score", "iprime",
+    "iprime_sq", "frechet", "sample_std", "modes", "high_quality", "train_d_loss", "train_g_loss", NULL};
+
 const dlx_family dlx_family_gan = {
     .name = "gan",
     .dry_run = true,
@@ -604,4 +610,5 @@ const dlx_family dlx_family_gan = {
     .evaluate = gan_evaluate,
     .gradcheck = gan_gradcheck,
     .sample = dlx_gan_sample,
+    .sweep_measures = k_sweep_measures,
 };

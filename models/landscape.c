@@ -299,6 +299,8 @@ int dlx_landscape_linear111_loss(const dlx_model *m, double w1, double w2, doubl
     return 0;
 }
 
+static const char *const k_sweep_measures[] = {"loss", "w1", "w2", "energy", "energy_per_n", "grad_norm", NULL};
+
 const dlx_family dlx_family_landscape = {
     .name = "landscape",
     .help = "toy loss surfaces: the 1-1-1 linear net and the spherical 3-spin glass",
@@ -307,4 +309,5 @@ const dlx_family dlx_family_landscape = {
     .train = toy_train,
     .evaluate = toy_evaluate,
     .gradcheck = toy_gradcheck,
+    .sweep_measures = k_sweep_measures,
 };

@@ -9,6 +9,9 @@
 #   hessian     the hessian measure gives params, index and eigenvalues
 #   set         --set shrinks a sweep (an axis) without copying its YAML; the
 #               table records the changed sweep; bad keys exit 2
+#   gan_grid    a tiny EBGAN-vs-GAN grid through dlx reproduce (tests/data/gan/grid):
+#               a scorer row, two sweep rows scoring with it (model.set), text axis
+#               labels, gan measures, distribution results, the histogram figure
 # Env: DLX_BIN (the dlx binary), DLX_SRC_DIR (the source tree). Exit 77 = skipped.
 set -u
 SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -34,6 +37,9 @@ same_table() { # file1 file2 columns...
     diff <(dump_cols "$a" "$@") <(dump_cols "$b" "$@") > "$T/diff.txt" || { cat "$T/diff.txt" >&2; return 1; }
 }
 COLS="hidden seed train_loss test_loss test_error steps"
+col_vals() { # the values of column $2 of table $1, one per line (not its attributes)
+    h5dump -m '%.17g' -d "/table/$2" -y -w 1 "$1" | awk '/DATA \{/ {n++; next} n == 1 && /}/ {exit} n == 1 && NF {print}' | tr -d ,
+}
 n_rows() { # rows in a table; 0 when unreadable
     local n
     n=$(h5dump -d /table/run -y -w 1 "$1" 2> /dev/null | sed -n '/DATA {/,/}/p' | grep -c '^ *[0-9]')
@@ -41,7 +47,7 @@ n_rows() { # rows in a table; 0 when unreadable
 }
 
 case ${1:-} in
-resume|jobs|shard_merge|mpi|hessian|set)
+resume|jobs|shard_merge|mpi|hessian|set|gan_grid)
     ls "$DLX_DATA_DIR"/mnist/t10k-images-idx3-ubyte* > /dev/null 2>&1 ||
         { echo "MNIST not in $DLX_DATA_DIR/mnist (datasets/fetch mnist): skipped"; exit 77; } ;;
 esac
@@ -157,8 +163,60 @@ hessian)
     "$DLX" landscape "$DATA/hessian.yaml" --out "$T/h.h5" --no-figures > "$T/h.txt" 2>&1 || fail "hessian sweep: $(cat "$T/h.txt")"
     grep -q 'params=565 hessian_index=[0-9]* eig_min=-*[0-9.e-]* eig_max=[0-9]' "$T/h.txt" || fail "expected 565 params and a positive top eigenvalue: $(cat "$T/h.txt")"
     ;;
+gan_grid)
+    G=$T/g
+    "$DLX" reproduce tests/data/gan/grid/repro.yaml --out "$G" --quiet > "$T/out.txt" 2> "$T/err.txt" ||
+        fail "reproduce: $(cat "$T/err.txt")"
+    for side in ebgan gan; do
+        [ "$(n_rows "$G/$side/sweep.h5")" = 4 ] || fail "$side: expected 4 runs in the table"
+        # every run scored with the scorer row's classifier (the base names no/such/scorer.h5)
+        [ "$(col_vals "$G/$side/sweep.h5" final_iprime | grep -c '^ *[0-9]')" = 4 ] || fail "$side: a run has no score"
+        [ "$(col_vals "$G/$side/sweep.h5" steps | grep -c '^ *8$')" = 4 ] || fail "$side: steps are not 8"
+    done
+    # the text axis: value indexes, the labels attribute, the axis marks
+    [ "$(col_vals "$G/gan/sweep.h5" optim_d | tr -d ' \n')" = 0011 ] || fail "optim_d does not hold indexes"
+    h5dump -a /table/optim_d/labels "$G/gan/sweep.h5" | tr -d '\n ' | grep -q '"adamsgd"' ||
+        fail "no labels adam, sgd on /table/optim_d: $(h5dump -a /table/optim_d/labels "$G/gan/sweep.h5")"
+    h5dump -a /table/lr/axis "$G/gan/sweep.h5" | grep -q '(0): 1' || fail "/table/lr is not marked as an axis"
+    h5dump -a /table/final_iprime/axis "$G/gan/sweep.h5" > /dev/null 2>&1 && fail "a measure is marked as an axis"
+    col_vals "$G/gan/sweep.h5" lr | grep -q '^ *0.01$' || fail "lr column lacks 0.01"
+    # the distribution results in results.h5 and the printed table
+    for r in final_iprime_median final_iprime_sq_q25 final_inception_score_max final_iprime_pct_above0.1 \
+             collapsed_runs collapsed_pct runs; do
+        h5dump -d "/rows/gan/$r" "$G/results.h5" > /dev/null 2>&1 || fail "results.h5 lacks /rows/gan/$r"
+    done
+    grep -q '^| gan | collapsed_runs | more | [0-9]' "$T/out.txt" || fail "collapsed_runs not printed: $(cat "$T/out.txt")"
+    grep -q '^| ebgan | runs | n/a | 4 |' "$T/out.txt" || fail "ebgan runs not 4: $(cat "$T/out.txt")"
+    # the figure: its data (20 bins, EBGAN and GAN), and the PNG when gnuplot is there
+    [ "$(grep -c '^[-0-9.e]* [0-9.e]* [0-9.e]*$' "$G/grid.dat")" = 20 ] || fail "grid.dat: $(cat "$G/grid.dat")"
+    grep -q "title 'EBGAN (4 runs)'" "$G/figure.gp" && grep -q "title 'GAN (4 runs)'" "$G/figure.gp" ||
+        fail "legend: $(cat "$G/figure.gp")"
+    if command -v gnuplot > /dev/null; then
+        head -c 8 "$G/grid.png" | od -An -c | grep -q 'P   N   G' || fail "grid.png is not a PNG"
+    fi
+    # the summary prints the labels
+    "$DLX" landscape tests/data/gan/grid/gan_sweep.yaml --summary --out "$G/gan/sweep.h5" > "$T/sum.txt" 2>&1 ||
+        fail "summary: $(cat "$T/sum.txt")"
+    grep -q '^ *adam  *2 ' "$T/sum.txt" && grep -q '^ *sgd  *2 ' "$T/sum.txt" || fail "summary without labels: $(cat "$T/sum.txt")"
+    # run again: both sweeps resume with nothing to do, the same rows
+    cp "$G/gan/sweep.h5" "$T/gan_before.h5"
+    "$DLX" reproduce tests/data/gan/grid/repro.yaml --out "$G" --quiet > "$T/out2.txt" 2> "$T/err2.txt" ||
+        fail "second reproduce: $(cat "$T/err2.txt")"
+    same_table "$T/gan_before.h5" "$G/gan/sweep.h5" optim_d lr final_iprime steps || fail "the rerun changed the table"
+    # bad distribution keys are spec errors (exit 2) naming the key
+    "$DLX" train tests/data/gan/grid/as_model.yaml --out "$T/bad" --set 'model.stats=[final_iprme]' > /dev/null 2> "$T/e.txt"
+    [ $? -eq 2 ] && grep -q "model.stats\[0\]: 'final_iprme' is not a column of the sweep" "$T/e.txt" ||
+        fail "bad stats column: $(cat "$T/e.txt")"
+    "$DLX" train tests/data/gan/grid/as_model.yaml --out "$T/bad" --set 'model.set=[model.noize.dim=3]' > /dev/null 2> "$T/e.txt"
+    [ $? -eq 2 ] && grep -q "'noize' is not a key of model (gan); did you mean 'noise'?" "$T/e.txt" ||
+        fail "bad model.set: $(cat "$T/e.txt")"
+    "$DLX" train tests/data/gan/grid/as_model.yaml --out "$T/bad" --set 'model.set=[model.networks.gen.layers.7.units=3]' \
+        > /dev/null 2> "$T/e.txt"
+    [ $? -eq 2 ] && grep -q "setting 'model.networks.gen.layers.7.units=3' in the base spec" "$T/e.txt" ||
+        fail "bad model.set index: $(cat "$T/e.txt")"
+    ;;
 *)
-    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian" >&2
+    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian|gan_grid" >&2
     exit 2
     ;;
 esac

@@ -1,6 +1,7 @@
 /* Layer builders from YAML: default names, inputs:, share:, and located errors. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -169,6 +170,113 @@ START_TEST(orthogonal_and_identity_init)
 }
 END_TEST
 
+/* {repeat: N, layers: [...]}: N suffixed copies, inputs: inside a copy name
+ * that copy's layers, share: true ties copies 2..N to copy 1, repeat: 0 is
+ * none, blocks nest; the repeat count is a spec key that --set can change. */
+START_TEST(repeat_blocks)
+{
+    built b;
+    build(&b,
+          "layers:\n"
+          "  - {type: linear, units: 8, name: in}\n"
+          "  - repeat: 3\n"
+          "    layers:\n"
+          "      - {type: linear, units: 8, name: h}\n"
+          "      - {type: relu}\n"
+          "      - {type: add, inputs: [h, relu1]}\n"
+          "  - {type: linear, units: 2}\n",
+          dlx_shape_2d(4, 5));
+    ck_assert_int_eq(b.rc, 0);
+    ck_assert_int_eq(b.out.n, 1 + 3 * 3 + 1);
+    ck_assert_str_eq(b.out.info[1].name, "h_1");
+    ck_assert_str_eq(b.out.info[2].name, "relu1_1");
+    ck_assert_str_eq(b.out.info[3].name, "add1_1");
+    ck_assert_str_eq(b.out.info[7].name, "h_3");
+    ck_assert_str_eq(b.out.info[10].name, "linear2"); /* counted over the list's entries */
+    /* add1_2 reads h_2 and relu1_2, not the first copy's */
+    dlx_node *add2 = NULL, *h2 = NULL;
+    for (int i = 0; i < b.g->n; i++) {
+        if (!strcmp(b.g->nodes[i]->name, "add1_2"))
+            add2 = b.g->nodes[i];
+        if (!strcmp(b.g->nodes[i]->name, "h_2"))
+            h2 = b.g->nodes[i];
+    }
+    ck_assert_ptr_nonnull(add2);
+    ck_assert_ptr_eq(add2->in[0], h2);
+    for (int k = 1; k <= 3; k++) { /* own parameters per copy */
+        char name[32];
+        snprintf(name, sizeof name, "h_%d.weight", k);
+        ck_assert_int_ge(dlx_params_find(&b.p, name), 0);
+    }
+    ck_assert_int_eq(b.out.info[4].n_params, 8 * 8 + 8);
+    drop(&b);
+
+    /* share: true: one set of weights for every copy */
+    build(&b,
+          "layers:\n"
+          "  - {repeat: 4, share: true, layers: [{type: linear, units: 6}, {type: tanh}]}\n",
+          dlx_shape_2d(2, 6));
+    ck_assert_int_eq(b.rc, 0);
+    ck_assert_int_eq(b.out.n, 8);
+    ck_assert_str_eq(b.out.info[6].name, "linear1_4");
+    ck_assert_int_eq(b.out.info[0].n_params, 42);
+    ck_assert_int_eq(b.out.info[2].n_params, 0);
+    ck_assert_int_eq(b.p.n, 2); /* linear1_1.weight and .bias only */
+    ck_assert_int_ge(dlx_params_find(&b.p, "linear1_1.weight"), 0);
+    drop(&b);
+
+    /* repeat: 0 is no copies; nesting suffixes inner copy first */
+    build(&b,
+          "layers:\n"
+          "  - {repeat: 0, layers: [{type: linear, units: 7}]}\n"
+          "  - {repeat: 2, layers: [{repeat: 2, layers: [{type: linear, units: 3}]}]}\n",
+          dlx_shape_2d(2, 5));
+    ck_assert_int_eq(b.rc, 0);
+    ck_assert_int_eq(b.out.n, 4);
+    ck_assert_str_eq(b.out.info[0].name, "linear1_1_1");
+    ck_assert_str_eq(b.out.info[1].name, "linear1_2_1");
+    ck_assert_str_eq(b.out.info[3].name, "linear1_2_2");
+    ck_assert_int_eq(b.out.info[0].n_params, 5 * 3 + 3);
+    drop(&b);
+
+    /* the count is a spec key: --set layers.0.repeat=5 gives five copies */
+    built c;
+    memset(&c, 0, sizeof c);
+    ck_assert_int_eq(dlx_spec_load_string("layers:\n  - {repeat: 1, layers: [{type: relu}]}\n", "t.yaml",
+                                          &c.spec, &c.err), 0);
+    ck_assert_int_eq(dlx_spec_set(c.spec, "layers.0.repeat=5", &c.err), 0);
+    dlx_params_init(&c.p);
+    c.g = dlx_graph_create(&c.p);
+    dlx_node *x = dlx_graph_input(c.g, "input", dlx_shape_2d(1, 3), false, NULL);
+    c.rc = dlx_layers_build(c.g, &c.p, dlx_spec_get(dlx_spec_root(c.spec), "layers"), "", x, &c.out, &c.err);
+    ck_assert_int_eq(c.rc, 0);
+    ck_assert_int_eq(c.out.n, 5);
+    ck_assert_str_eq(c.out.info[4].name, "relu1_5");
+    drop(&c);
+}
+END_TEST
+
+START_TEST(repeat_errors_are_located)
+{
+    expect_error("layers:\n  - {repeat: two, layers: [{type: relu}]}\n", dlx_shape_2d(1, 5), "t.yaml:2:");
+    expect_error("layers:\n  - {repeat: two, layers: [{type: relu}]}\n", dlx_shape_2d(1, 5), "repeat");
+    expect_error("layers:\n  - {repeat: 1.5, layers: [{type: relu}]}\n", dlx_shape_2d(1, 5), "repeat");
+    expect_error("layers:\n  - {repeat: 65, layers: [{type: relu}]}\n", dlx_shape_2d(1, 5), "64");
+    expect_error("layers:\n  - {repeat: -1, layers: [{type: relu}]}\n", dlx_shape_2d(1, 5), "repeat");
+    expect_error("layers:\n  - {repeat: 2}\n", dlx_shape_2d(1, 5),
+                 "t.yaml:2:5: error: layers[0]: a repeat block needs layers: [...]");
+    expect_error("layers:\n  - {repeat: 2, layers: []}\n", dlx_shape_2d(1, 5), "repeat block's layers list is empty");
+    expect_error("layers:\n  - {repeat: 2, type: relu, layers: [{type: relu}]}\n", dlx_shape_2d(1, 5),
+                 "'type' is not a key of a repeat block");
+    expect_error("layers:\n  - {repeat: 0, layers: [{type: relu}]}\n", dlx_shape_2d(1, 5),
+                 "no layers once repeat blocks are expanded");
+    expect_error("layers:\n  - {repeat: 64, layers: [{repeat: 64, layers: [{type: relu}]}]}\n", dlx_shape_2d(1, 5),
+                 "too many layers once repeat blocks are expanded");
+    expect_error("layers:\n  - {type: relu, name: h_2}\n  - {repeat: 2, layers: [{type: relu, name: h}]}\n",
+                 dlx_shape_2d(1, 5), "a layer named 'h_2' already exists");
+}
+END_TEST
+
 Suite *layers_suite(void)
 {
     Suite *s = suite_create("layers");
@@ -177,6 +285,8 @@ Suite *layers_suite(void)
     tcase_add_test(tc, residual_inputs_and_shared_weights);
     tcase_add_test(tc, layer_errors_are_located);
     tcase_add_test(tc, orthogonal_and_identity_init);
+    tcase_add_test(tc, repeat_blocks);
+    tcase_add_test(tc, repeat_errors_are_located);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -23,7 +23,7 @@
 struct dlx_family;
 
 /* Named scalar results (final metrics), printed by the CLI as text or JSON. */
-#define DLX_RESULTS_MAX 32
+#define DLX_RESULTS_MAX 96 /* a sweep row's distribution statistics take ~40 */
 typedef struct dlx_results {
     int n;
     char name[DLX_RESULTS_MAX][48];
