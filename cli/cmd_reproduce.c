@@ -1,4 +1,4 @@
-/* dlx reproduce TABLE [--set KEY=VALUE]... [--out DIR] [--force] [--only ROW,...] [--threads N] [--quiet]
+/* dlx reproduce TABLE [--set KEY=VALUE]... [--out DIR] [--force | --resume] [--only ROW,...] [--threads N] [--quiet]
  *               [--figure-only] */
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,13 +58,18 @@ static int draw_figure(const dlx_repro *r, const char *h5, const char *out_dir, 
 
 /* A rerun into an --out that holds an earlier reproduce (its results.h5, or
  * a run in a row's directory about to be run) is refused unless --force,
- * which removes those rows' checkpoints and metrics first. */
-static int guard_out(const dlx_repro *r, const char *only, const char *h5, bool force, dlx_err *err)
+ * which removes those rows' checkpoints and metrics first, or --resume (a
+ * reproduce that was stopped: its rows run again in their directories, a
+ * sweep row going on from its table). */
+static int guard_out(const dlx_repro *r, const char *only, const char *h5, bool force, bool resume, dlx_err *err)
 {
-    static const char ways[] = "replace it with --force, or write elsewhere with --out DIR";
-    if (!force && access(h5, F_OK) == 0)
+    static const char ways[] =
+        "continue a stopped reproduce with --resume, replace it with --force, or write elsewhere with --out DIR";
+    if (resume)
+        return 0;
+    if (!force && access(h5, F_OK) == 0) /* a finished one: nothing to continue */
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%s already holds results.h5 of an earlier dlx reproduce; %s",
-                            r->out_dir, ways);
+                            r->out_dir, "replace it with --force, or write elsewhere with --out DIR");
     int rc = 0;
     for (int i = 0; i < r->n_rows && !rc; i++) {
         if (only && !in_list(only, r->rows[i].name))
@@ -80,7 +85,7 @@ int cmd_reproduce(int argc, char **argv)
 {
     const char *table = NULL, *out = NULL, *only = NULL;
     int threads = 0;
-    bool quiet = false, figure_only = false, force = false;
+    bool quiet = false, figure_only = false, force = false, resume = false;
     const char *sets[64];
     int n_sets = 0;
     for (int i = 1; i < argc; i++) {
@@ -91,6 +96,8 @@ int cmd_reproduce(int argc, char **argv)
             sets[n_sets++] = a[5] == '=' ? a + 6 : argv[++i];
         } else if (!strcmp(a, "--force")) {
             force = true;
+        } else if (!strcmp(a, "--resume")) {
+            resume = true;
         } else if (!strcmp(a, "--out") && i + 1 < argc) {
             out = argv[++i];
         } else if (!strcmp(a, "--only") && i + 1 < argc) {
@@ -152,7 +159,7 @@ int cmd_reproduce(int argc, char **argv)
     }
     char h5[DLX_RUNDIR_MAX + 32];
     snprintf(h5, sizeof h5, "%s/results.h5", out_dir); /* fits: out_dir is checked */
-    if (!figure_only && guard_out(r, only, h5, force, &err)) {
+    if (!figure_only && guard_out(r, only, h5, force, resume, &err)) {
         dlx_repro_destroy(r);
         dlx_lock_release(&lock_fd);
         return cli_fail(&err);

@@ -123,7 +123,7 @@ static const dlx_command k_commands[] = {
      "example: dlx gradcheck configs/lenet5.yaml\n"
      "         dlx gradcheck configs/gan_ring.yaml --loss g_loss\n"},
     {"reproduce", cmd_reproduce, "run a paper's table and print ours beside the paper's",
-     "usage: dlx reproduce TABLE [--set KEY=VALUE]... [--out DIR] [--force] [--only ROW[,ROW...]]\n"
+     "usage: dlx reproduce TABLE [--set KEY=VALUE]... [--out DIR] [--force | --resume] [--only ROW[,ROW...]]\n"
      "                     [--threads N] [--quiet] [--figure-only]\n"
      "\n"
      "Runs each row of the table spec TABLE (a base spec plus settings; see\n"
@@ -137,6 +137,8 @@ static const dlx_command k_commands[] = {
      "  --out DIR       where the runs and results go (default runs/repro/<table name>)\n"
      "  --force         replace an earlier reproduce in DIR (its results.h5, the rows' runs);\n"
      "                  without it such a DIR is refused\n"
+     "  --resume        continue a reproduce that was stopped in DIR: its rows run again there\n"
+     "                  (a sweep row goes on from its table, keeping every finished run)\n"
      "  --only ROWS     run only these rows (comma-separated); later rows may need earlier ones\n"
      "  --threads N     worker threads for every row\n"
      "  --quiet         no progress output\n"

@@ -198,9 +198,14 @@ gan_grid)
     "$DLX" landscape tests/data/gan/grid/gan_sweep.yaml --summary --out "$G/gan/sweep.h5" > "$T/sum.txt" 2>&1 ||
         fail "summary: $(cat "$T/sum.txt")"
     grep -q '^ *adam  *2 ' "$T/sum.txt" && grep -q '^ *sgd  *2 ' "$T/sum.txt" || fail "summary without labels: $(cat "$T/sum.txt")"
-    # run again: both sweeps resume with nothing to do, the same rows
+    # a reproduce stopped before its results.h5: run again, both sweeps resume
+    # with nothing to do, the same rows
     cp "$G/gan/sweep.h5" "$T/gan_before.h5"
-    "$DLX" reproduce tests/data/gan/grid/repro.yaml --out "$G" --quiet > "$T/out2.txt" 2> "$T/err2.txt" ||
+    rm "$G/results.h5"
+    "$DLX" reproduce tests/data/gan/grid/repro.yaml --out "$G" --quiet > "$T/out2.txt" 2> "$T/err2.txt"
+    [ $? -eq 2 ] && grep -q "continue a stopped reproduce with --resume" "$T/err2.txt" ||
+        fail "a rerun without --resume is refused: $(cat "$T/err2.txt")"
+    "$DLX" reproduce tests/data/gan/grid/repro.yaml --out "$G" --resume --quiet > "$T/out2.txt" 2> "$T/err2.txt" ||
         fail "second reproduce: $(cat "$T/err2.txt")"
     same_table "$T/gan_before.h5" "$G/gan/sweep.h5" optim_d lr final_iprime steps || fail "the rerun changed the table"
     # bad distribution keys are spec errors (exit 2) naming the key
