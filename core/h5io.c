@@ -46,33 +46,6 @@ int h5io_open_file(const char *path, bool rdwr, hid_t *out, dlx_err *err)
 
 /* --- writing ------------------------------------------------------------------------------- */
 
-static int write_str_attr(hid_t obj, const char *name, const char *s)
-{
-    int rc = -1;
-    hid_t type = H5Tcopy(H5T_C_S1), space = -1, attr = -1;
-    size_t len = strlen(s);
-    if (type < 0)
-        return -1;
-    /* fixed length, NUL-padded: what h5py writes for numpy bytes; h5dump shows it verbatim */
-    if (H5Tset_size(type, len ? len : 1) < 0 || H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 ||
-        H5Tset_cset(type, H5T_CSET_UTF8) < 0)
-        goto out_type;
-    space = H5Screate(H5S_SCALAR);
-    if (space < 0)
-        goto out_type;
-    attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    if (attr < 0)
-        goto out_space;
-    if (H5Awrite(attr, type, len ? s : "") >= 0)
-        rc = 0;
-    H5Aclose(attr);
-out_space:
-    H5Sclose(space);
-out_type:
-    H5Tclose(type);
-    return rc;
-}
-
 static int write_int_attr(hid_t obj, const char *name, int v)
 {
     int rc = -1;
@@ -176,7 +149,7 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
         what = "link property list";
         goto out_fail;
     }
-    if (write_str_attr(f, "format", FORMAT_NAME) < 0) {
+    if (dlx_h5w_attr_text(f, "format", FORMAT_NAME) < 0) {
         what = "attribute 'format'";
         goto out_fail;
     }
@@ -184,7 +157,7 @@ static int write_contents(hid_t f, const char *path, const dlx_ckpt_meta *meta,
         what = "attribute 'version'";
         goto out_fail;
     }
-    if (write_str_attr(f, "family", meta->family ? meta->family : "") < 0) {
+    if (dlx_h5w_attr_text(f, "family", meta->family ? meta->family : "") < 0) {
         what = "attribute 'family'";
         goto out_fail;
     }

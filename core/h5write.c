@@ -113,3 +113,56 @@ int dlx_h5w_commit(dlx_h5w *w, dlx_err *err)
         return h5io_fail(err, DLX_EIO, w->path, "cannot fsync its directory: %s", strerror(errno));
     return 0;
 }
+
+int dlx_h5w_attr_text(hid_t obj, const char *name, const char *value)
+{
+    int rc = -1;
+    const char *s = value ? value : "";
+    size_t len = strlen(s);
+    hid_t type = H5Tcopy(H5T_C_S1), space = -1, attr = -1;
+    if (type < 0)
+        return -1;
+    if (H5Tset_size(type, len ? len : 1) < 0 || H5Tset_strpad(type, H5T_STR_NULLPAD) < 0 ||
+        H5Tset_cset(type, H5T_CSET_UTF8) < 0)
+        goto out_type;
+    space = H5Screate(H5S_SCALAR);
+    if (space < 0)
+        goto out_type;
+    attr = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr >= 0) {
+        if (H5Awrite(attr, type, len ? s : "") >= 0)
+            rc = 0;
+        H5Aclose(attr);
+    }
+    H5Sclose(space);
+out_type:
+    H5Tclose(type);
+    return rc;
+}
+
+/* A scalar attribute stored as file_type from *v in mem_type. */
+static int attr_scalar(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
+{
+    int rc = -1;
+    hid_t space = H5Screate(H5S_SCALAR);
+    if (space < 0)
+        return -1;
+    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    if (attr >= 0) {
+        if (H5Awrite(attr, mem_type, v) >= 0)
+            rc = 0;
+        H5Aclose(attr);
+    }
+    H5Sclose(space);
+    return rc;
+}
+
+int dlx_h5w_attr_i64(hid_t obj, const char *name, int64_t v)
+{
+    return attr_scalar(obj, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+int dlx_h5w_attr_f64(hid_t obj, const char *name, double v)
+{
+    return attr_scalar(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}

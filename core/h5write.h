@@ -45,4 +45,12 @@ int dlx_h5w_commit(dlx_h5w *w, dlx_err *err);
 /* Close and remove the .tmp file (after an error while writing). */
 void dlx_h5w_abort(dlx_h5w *w);
 
+/* Scalar attributes of an object in a file being written, the one way dlx
+ * writes them: text as fixed-length UTF-8, NUL-padded (what h5py writes for
+ * numpy bytes; h5dump shows it verbatim; NULL is ""), int64, float64. 0, or
+ * -1 on an HDF5 failure (the caller names the file). */
+int dlx_h5w_attr_text(hid_t obj, const char *name, const char *value);
+int dlx_h5w_attr_i64(hid_t obj, const char *name, int64_t v);
+int dlx_h5w_attr_f64(hid_t obj, const char *name, double v);
+
 #endif

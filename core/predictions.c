@@ -44,31 +44,6 @@ int dlx_argmax(const float *z, int k)
     return best;
 }
 
-static int attr_str(hid_t obj, const char *name, const char *value)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(value) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, t, value);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return st < 0 ? -1 : 0;
-}
-
-static int attr_i64(hid_t obj, const char *name, int64_t v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return st < 0 ? -1 : 0;
-}
-
 /* One dataset of rank 1 or 2 with its description; nonzero on failure. */
 static int write_ds(hid_t f, const char *name, hid_t file_type, hid_t mem_type, int rank, const hsize_t *dims,
                     const void *data, const char *description)
@@ -77,7 +52,7 @@ static int write_ds(hid_t f, const char *name, hid_t file_type, hid_t mem_type, 
     hid_t d = sp < 0 ? -1 : H5Dcreate2(f, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     int bad = d < 0 || H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0;
     if (!bad)
-        bad = attr_str(d, "description", description);
+        bad = dlx_h5w_attr_text(d, "description", description);
     if (d >= 0)
         H5Dclose(d);
     if (sp >= 0)
@@ -94,11 +69,11 @@ int dlx_predictions_write(const char *path, const dlx_predictions *p, const char
     if (rc)
         return rc;
     hsize_t nk[2] = {(hsize_t)p->n, (hsize_t)p->k}, n[1] = {(hsize_t)p->n};
-    int bad = attr_str(w.f, "format", "dlx-predictions");
-    if (!bad) bad = attr_str(w.f, "checkpoint", checkpoint);
-    if (!bad) bad = attr_str(w.f, "data", data);
-    if (!bad) bad = attr_i64(w.f, "step", step);
-    if (!bad) bad = attr_i64(w.f, "classes", p->k);
+    int bad = dlx_h5w_attr_text(w.f, "format", "dlx-predictions");
+    if (!bad) bad = dlx_h5w_attr_text(w.f, "checkpoint", checkpoint);
+    if (!bad) bad = dlx_h5w_attr_text(w.f, "data", data);
+    if (!bad) bad = dlx_h5w_attr_i64(w.f, "step", step);
+    if (!bad) bad = dlx_h5w_attr_i64(w.f, "classes", p->k);
     if (!bad)
         bad = write_ds(w.f, "logits", H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 2, nk, p->logits,
                        "the model's output for each sample (row i: sample i of the split, in file order), "

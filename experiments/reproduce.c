@@ -257,33 +257,6 @@ int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, 
     return rc;
 }
 
-static int attr_str(hid_t obj, const char *name, const char *value)
-{
-    if (!value)
-        value = "";
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, strlen(value) + 1);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, t, value);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    H5Tclose(t);
-    return st < 0 ? -1 : 0;
-}
-
-static int attr_num(hid_t obj, const char *name, hid_t type, const void *v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(obj, name, type == H5T_NATIVE_DOUBLE ? H5T_IEEE_F64LE : H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t st = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return st < 0 ? -1 : 0;
-}
-
 /* The size of results.h5: each row's texts, about 2 KiB of headers per group
  * and per result, and 16 KiB for the rest. */
 static uint64_t results_bytes(const dlx_repro *r)
@@ -304,9 +277,9 @@ static uint64_t results_bytes(const dlx_repro *r)
 /* Every done row into the open file f; nonzero on any HDF5 failure. */
 static int write_results(hid_t f, const dlx_repro *r)
 {
-    int bad = attr_str(f, "format", "dlx-reproduce");
-    if (!bad) bad = attr_str(f, "paper", r->paper);
-    if (!bad) bad = attr_str(f, "table", dlx_spec_file(r->spec));
+    int bad = dlx_h5w_attr_text(f, "format", "dlx-reproduce");
+    if (!bad) bad = dlx_h5w_attr_text(f, "paper", r->paper);
+    if (!bad) bad = dlx_h5w_attr_text(f, "table", dlx_spec_file(r->spec));
     hid_t rows = bad ? -1 : H5Gcreate2(f, "/rows", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
     if (rows < 0)
         bad = 1;
@@ -320,12 +293,12 @@ static int write_results(hid_t f, const dlx_repro *r)
             break;
         }
         int64_t index = i;
-        bad = attr_str(g, "spec", row->spec_path);
-        if (!bad) bad = attr_str(g, "spec_text", row->spec_text);
-        if (!bad) bad = attr_str(g, "label", row->label ? row->label : row->name);
-        if (!bad) bad = attr_str(g, "panel", row->panel);
-        if (!bad) bad = attr_num(g, "seconds", H5T_NATIVE_DOUBLE, &row->seconds);
-        if (!bad) bad = attr_num(g, "index", H5T_NATIVE_INT64, &index);
+        bad = dlx_h5w_attr_text(g, "spec", row->spec_path);
+        if (!bad) bad = dlx_h5w_attr_text(g, "spec_text", row->spec_text);
+        if (!bad) bad = dlx_h5w_attr_text(g, "label", row->label ? row->label : row->name);
+        if (!bad) bad = dlx_h5w_attr_text(g, "panel", row->panel);
+        if (!bad) bad = dlx_h5w_attr_f64(g, "seconds", row->seconds);
+        if (!bad) bad = dlx_h5w_attr_i64(g, "index", index);
         for (int k = 0; !bad && k < row->results.n; k++) {
             hid_t sp = H5Screate(H5S_SCALAR);
             hid_t d = H5Dcreate2(g, row->results.name[k], H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
@@ -333,7 +306,7 @@ static int write_results(hid_t f, const dlx_repro *r)
                 bad = 1;
             for (int j = 0; !bad && j < row->n_metrics; j++)
                 if (!strcmp(row->metrics[j].name, row->results.name[k]))
-                    bad = attr_str(d, "paper", row->metrics[j].paper);
+                    bad = dlx_h5w_attr_text(d, "paper", row->metrics[j].paper);
             if (d >= 0)
                 H5Dclose(d);
             H5Sclose(sp);

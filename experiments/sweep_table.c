@@ -127,19 +127,6 @@ static int h5fail(dlx_err *err, int code, const char *path, const char *what)
     return dlx_err_setf(err, code, DLX_FILELOC(path), "%s", what);
 }
 
-static int write_attr_str(hid_t obj, const char *name, const char *value)
-{
-    hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR);
-    H5Tset_size(type, strlen(value) + 1);
-    hid_t a = H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a < 0 || H5Awrite(a, type, value) < 0 ? -1 : 0;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    return rc;
-}
-
 static int write_1d(hid_t g, const char *name, hid_t type, int64_t n, const void *data)
 {
     hsize_t dims[1] = {(hsize_t)n};
@@ -158,15 +145,9 @@ static int write_attrs(hid_t g, const char *name, const char *labels)
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
     if (d < 0)
         return -1;
-    int64_t one = 1;
-    hid_t space = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(d, "axis", H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
-    int rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &one) < 0 ? -1 : 0;
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(space);
+    int rc = dlx_h5w_attr_i64(d, "axis", 1);
     if (!rc && labels)
-        rc = write_attr_str(d, "labels", labels);
+        rc = dlx_h5w_attr_text(d, "labels", labels);
     H5Dclose(d);
     return rc;
 }
@@ -174,19 +155,12 @@ static int write_attrs(hid_t g, const char *name, const char *labels)
 /* Everything that goes into the table file f; -1 on any HDF5 failure. */
 static int write_contents(hid_t f, const dlx_sweep_table *t)
 {
-    int rc = write_attr_str(f, "format", "dlx-sweep");
+    int rc = dlx_h5w_attr_text(f, "format", "dlx-sweep");
     char cols[DLX_SWEEP_MAX_COLS * 49] = "";
     for (int c = 0; c < t->n_cols; c++)
         snprintf(cols + strlen(cols), sizeof cols - strlen(cols), "%s%s", c ? "," : "", t->cols[c]);
-    if (!rc) rc = write_attr_str(f, "columns", cols);
-    if (!rc) {
-        hid_t space = H5Screate(H5S_SCALAR);
-        hid_t a = H5Acreate2(f, "runs", H5T_NATIVE_INT64, space, H5P_DEFAULT, H5P_DEFAULT);
-        rc = a < 0 || H5Awrite(a, H5T_NATIVE_INT64, &t->n_runs) < 0 ? -1 : 0;
-        if (a >= 0)
-            H5Aclose(a);
-        H5Sclose(space);
-    }
+    if (!rc) rc = dlx_h5w_attr_text(f, "columns", cols);
+    if (!rc) rc = dlx_h5w_attr_i64(f, "runs", t->n_runs);
     if (!rc) {
         hid_t type = H5Tcopy(H5T_C_S1), space = H5Screate(H5S_SCALAR);
         H5Tset_size(type, strlen(t->spec_text) + 1);
