@@ -265,7 +265,7 @@ static int write_script(const plot *pl, int n_files, const char *const *paths, c
     }
     fprintf(fs, "\nset multiplot layout 1,%d title ", panels);
     dlx_gp_quoted(fs, title);
-    fprintf(fs, "\nset grid\nset key outside bottom center horizontal\nset format x '%%.0s%%c'\nset format y '%%g'\nset xlabel 'step'\n"
+    fprintf(fs, "\nset grid\nset key outside bottom center horizontal\nset format x '%%g'\nset format y '%%g'\nset xlabel 'step'\n"
                 "set autoscale xfix\nset offsets graph 0.02, graph 0.02, 0, 0\n"); /* points at the ends stay whole */
     for (int p = 0; p < N_PANELS; p++)
         if (pl->panels[p].used)
