@@ -31,6 +31,7 @@ Suite *scores_suite(void);
 Suite *sample_score_suite(void);
 Suite *confusion_suite(void);
 Suite *rnn_suite(void);
+Suite *vmath_suite(void);
 
 static const struct {
     const char *name;
@@ -51,6 +52,7 @@ static const struct {
     {"sample_score", sample_score_suite},
     {"confusion", confusion_suite},
     {"rnn", rnn_suite},
+    {"vmath", vmath_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 
