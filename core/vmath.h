@@ -5,7 +5,7 @@
  * 100 x 10 logits). dlx_exp_nonpos is a branch-free Cephes-style expf for
  * arguments <= 0 (softmax after subtracting the row maximum): range reduction
  * by ln 2 in two parts, a degree-6 polynomial, the exponent set by integer
- * arithmetic. Error <= 2 ulp against expf (tests/test_ops_ref.c); arguments
+ * arithmetic. Error <= 2 ulp against expf (tests/test_vmath.c); arguments
  * below ln(FLT_MIN) give 0, as expf's subnormal results would be flushed anyway.
  *
  * dlx_log_pos is the matching logf (the softmax loss takes one log per row:
@@ -98,7 +98,7 @@ static inline void dlx_log_pos_array(const float *x, float *y, int64_t n)
 /* tanh(x), branch-free (Cephes tanhf): for |x| < 0.625 the odd polynomial
  * x + x^3 P(x^2); above, 1 - 2 e / (1 + e) with e = exp(-2|x|) <= 0.29 (no
  * cancellation), the sign put back. <= 2 ulp against tanhf
- * (tests/test_ops_ref.c); NaN gives NaN. A libm call per element was a
+ * (tests/test_vmath.c); NaN gives NaN. A libm call per element was a
  * twentieth of an EBGAN step (its generator's 784 tanh outputs). */
 static inline float dlx_tanh(float x)
 {
