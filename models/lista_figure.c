@@ -11,9 +11,10 @@
 #include "../core/h5read.h"
 #include "../core/spec.h"
 #include "lista.h"
+#include "repro_rows.h"
 
 
-#define MAX_ROWS 64
+#define MAX_ROWS DLX_REPRO_ROWS_MAX
 #define MAX_POINTS 64
 
 typedef struct fig_row {
@@ -23,59 +24,15 @@ typedef struct fig_row {
     double xs[MAX_POINTS], ys[MAX_POINTS];
 } fig_row;
 
-#define MAX_LINKS 1024 /* members of a group the figure reads */
-
-typedef struct name_list {
-    char (*names)[DLX_H5R_NAME_MAX];
-    int n;
-} name_list;
-
-/* The first MAX_ROWS member names of a group, each shorter than 64 characters
- * (l->names malloc'd; free it whatever the result). */
-static int list_names(const dlx_h5r *r, const char *group, name_list *l, dlx_err *err)
-{
-    l->n = 0;
-    l->names = malloc(MAX_LINKS * sizeof *l->names);
-    if (!l->names)
-        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    int rc = dlx_h5r_list(r, group, MAX_LINKS, l->names, &l->n, err);
-    for (int i = 0; i < l->n && !rc; i++)
-        if (strlen(l->names[i]) >= 64)
-            rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s holds a name of 64 or more characters",
-                              group);
-    if (l->n > MAX_ROWS)
-        l->n = MAX_ROWS;
-    return rc;
-}
-
-/* An optional string attribute into a fixed buffer; quotes and control characters
- * become '_' (the text goes into a gnuplot script between single quotes). */
-static int read_label(const dlx_h5r *r, const char *obj, const char *name, char *out, size_t n, dlx_err *err)
-{
-    out[0] = '\0';
-    if (!dlx_h5r_has_attr(r, obj, name))
-        return 0;
-    char *s;
-    int rc = dlx_h5r_attr_string(r, obj, name, 4096, &s, err); /* shown cut to n - 1 */
-    if (rc)
-        return rc;
-    for (char *c = s; *c; c++)
-        if (*c == '\'' || *c == '"' || *c == '\\' || (unsigned char)*c < 32)
-            *c = '_';
-    snprintf(out, n, "%s", s);
-    free(s);
-    return 0;
-}
-
 /* A row's algorithm and atoms (from its spec) and its err_T<k> points in
  * increasing k. Rows without a panel or an algorithm are left with np = 0. */
 static int read_row(const dlx_h5r *r, fig_row *row, dlx_err *err)
 {
     char obj[80], *spec_text = NULL;
     snprintf(obj, sizeof obj, "/rows/%s", row->name);
-    int rc = read_label(r, obj, "label", row->label, sizeof row->label, err);
+    int rc = dlx_repro_rows_label(r, obj, "label", row->label, sizeof row->label, err);
     if (!rc)
-        rc = read_label(r, obj, "panel", row->panel, sizeof row->panel, err);
+        rc = dlx_repro_rows_label(r, obj, "panel", row->panel, sizeof row->panel, err);
     if (!rc && dlx_h5r_has_attr(r, obj, "spec_text"))
         rc = dlx_h5r_attr_string(r, obj, "spec_text", DLX_SPEC_TEXT_MAX, &spec_text, err);
     if (rc)
@@ -94,8 +51,8 @@ static int read_row(const dlx_h5r *r, fig_row *row, dlx_err *err)
     free(spec_text);
     if (!row->panel[0] || !row->algo[0])
         return 0;
-    name_list l;
-    if ((rc = list_names(r, obj, &l, err))) {
+    dlx_repro_names l;
+    if ((rc = dlx_repro_rows_list(r, obj, &l, err))) {
         free(l.names);
         return rc;
     }
@@ -137,7 +94,7 @@ int dlx_sparse_coding_figure(const char *results_h5, const char *png, const char
     char dat[600];
     snprintf(dat, sizeof dat, "%s.dat", script_path);
     FILE *fd = NULL, *fs = NULL;
-    name_list l = {0};
+    dlx_repro_names l = {0};
     if (!rows) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out;
@@ -146,7 +103,7 @@ int dlx_sparse_coding_figure(const char *results_h5, const char *png, const char
         rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(results_h5), "/rows is missing");
         goto out;
     }
-    if ((rc = list_names(&r, "/rows", &l, err)))
+    if ((rc = dlx_repro_rows_list(&r, "/rows", &l, err)))
         goto out;
     for (int i = 0; i < l.n && !rc; i++) {
         snprintf(rows[i].name, sizeof rows[i].name, "%s", l.names[i]);

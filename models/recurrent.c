@@ -25,11 +25,14 @@
 #include <string.h>
 
 #include "../core/gradcheck.h"
+#include "../core/h5io.h"
 #include "../core/ops/ops.h"
+#include "../core/rundir.h"
 #include "../core/rng.h"
 #include "../train/sequence.h"
 #include "../train/trainer.h"
 #include "family.h"
+#include "recurrent.h"
 
 enum { REC_STREAM_TRAIN = DLX_STREAM_USER + 1, REC_STREAM_TEST = DLX_STREAM_USER + 2 };
 
@@ -348,6 +351,31 @@ static int rec_eval_cb(void *user, dlx_results *res, dlx_err *err)
     return eval_test(user, res);
 }
 
+/* Where the run's test loss first went below the memoryless baseline and
+ * below half of it (the first evaluation's step; NaN when it never did), read
+ * back from metrics.h5 so that a resumed run counts its earlier evaluations. */
+static int add_crossings(dlx_model *m, dlx_err *err)
+{
+    const rec *c = m->impl;
+    char path[DLX_RUNDIR_MAX + 1];
+    double *xy = NULL, base = dlx_seq_baseline(&c->seq), below = NAN, half = NAN;
+    int64_t n = 0;
+    int rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);
+    if (!rc) rc = dlx_metrics_read(path, "test_loss", &xy, &n, err);
+    for (int64_t i = 0; !rc && i < n; i++) {
+        if (isnan(below) && xy[2 * i + 1] < base)
+            below = xy[2 * i];
+        if (isnan(half) && xy[2 * i + 1] < base / 2)
+            half = xy[2 * i];
+    }
+    free(xy);
+    if (!rc) {
+        dlx_results_set(&m->results, "below_baseline_at", below);
+        dlx_results_set(&m->results, "below_half_baseline_at", half);
+    }
+    return rc;
+}
+
 static int rec_train(dlx_model *m, dlx_err *err)
 {
     rec *c = m->impl;
@@ -357,7 +385,10 @@ static int rec_train(dlx_model *m, dlx_err *err)
         .plan = &m->plan,
         .fam = {.user = m, .loss = rec_loss, .samples = c->samples, .feed = rec_feed, .evaluate = rec_eval_cb},
     };
-    return dlx_trainer_run(m, &t, err);
+    int rc = dlx_trainer_run(m, &t, err);
+    if (!rc && !m->hooks.dry_run)
+        rc = add_crossings(m, err);
+    return rc;
 }
 
 static int rec_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err)
@@ -398,4 +429,5 @@ const dlx_family dlx_family_recurrent = {
     .train = rec_train,
     .evaluate = rec_evaluate,
     .gradcheck = rec_gradcheck,
+    .figure = dlx_recurrent_figure,
 };

@@ -52,6 +52,12 @@
 #               exit 2 at the spec's line
 #   rnn_gradcheck  dlx gradcheck of an rnn (tanh) and an lstm on the tasks
 #   rnn_configs every configs/rnn/*.yaml builds and takes a step
+#   rnn_reproduce  a reproduce table of recurrent rows: below_baseline_at in
+#               the table (also after a stop and --resume), the figure with
+#               one panel per task, one curve per cell whose mean and range
+#               over the seeds are the runs' own test losses, the baseline
+#               dashed; --figure-only draws it again; configs/repro/henaff2016.yaml
+#               loads and names configs that exist
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
@@ -555,8 +561,54 @@ case_rnn_configs() {
     [ "$n" -ge 5 ] || fail "configs/rnn holds the five configs" "found $n"
 }
 
+# one float of an HDF5 scalar dataset, at full precision
+h5scalar() { h5dump -m %.9g -d "$2" "$1" | sed -n 's/.*(0): *\([-0-9.eE+]*\).*/\1/p'; }
+
+case_rnn_reproduce() {
+    cat >table.yaml <<EOT
+paper: "a tiny recurrent table"
+family: recurrent
+figure: fig.png
+rows:
+  - {name: copy_s1, spec: $RCOPY, set: [seed=1], label: "linear RNN", panel: "copy",
+     metrics: {test_loss: n/a, below_baseline_at: n/a}}
+  - {name: copy_s2, spec: $RCOPY, set: [seed=2], label: "linear RNN", panel: "copy",
+     metrics: {test_loss: n/a, below_baseline_at: n/a}}
+  - {name: add_s1, spec: $RADD, set: [train.epochs=1], label: "IRNN", panel: "adding", metrics: {test_loss: n/a}}
+EOT
+    check "reproduce a recurrent table" 0 "| copy_s1 | below_baseline_at | n/a | 100 |" "$DLX" reproduce table.yaml --out r
+    [ -s r/fig.png ] || fail "the figure is drawn"
+    { grep -q "set title 'copy'" r/figure.gp && grep -q "set title 'adding'" r/figure.gp &&
+      grep -q "title 'linear RNN (2 seeds)'" r/figure.gp && grep -q "title 'IRNN (1 seed)'" r/figure.gp &&
+      grep -q "dt 2 lw 2 lc rgb 'black' title 'memoryless baseline'" r/figure.gp; } ||
+        fail "the figure: a panel per task, a curve per cell with its seeds, the baseline" "$(cat r/figure.gp)"
+    local a b last
+    a=$(h5scalar r/results.h5 /rows/copy_s1/test_loss)
+    b=$(h5scalar r/results.h5 /rows/copy_s2/test_loss)
+    last=$(awk 'NF == 0 { exit } { l = $0 } END { print l }' r/figure.gp.dat)
+    awk -v l="$last" -v a="$a" -v b="$b" 'BEGIN { split(l, f, " "); m = (a + b) / 2; lo = a < b ? a : b; hi = a < b ? b : a;
+        d = f[2] - m; if (d < 0) d = -d; e1 = f[3] - lo; if (e1 < 0) e1 = -e1; e2 = f[4] - hi; if (e2 < 0) e2 = -e2
+        exit !(f[1] == 300 && d < 1e-6 && e1 < 1e-6 && e2 < 1e-6) }' ||
+        fail "the copy curve ends at step 300 with the mean, min and max of the two seeds' test losses" \
+            "dat '$last', seeds $a $b"
+    rm r/fig.png
+    check "reproduce --figure-only draws it again" 0 "" "$DLX" reproduce table.yaml --out r --figure-only
+    [ -s r/fig.png ] || fail "--figure-only draws the figure"
+    # a stopped and resumed run counts the evaluations before the stop
+    check "copy straight" 0 '"below_baseline_at":100' "$DLX" train "$RCOPY" --out s --json --quiet
+    check "copy stopped at 150" 0 "stopped at step 150" "$DLX" train "$RCOPY" --out p --stop-at 150
+    check "copy resumed" 0 '"below_baseline_at":100' "$DLX" train "$RCOPY" --out p --resume --json --quiet
+    # the table is parsed before --only is checked
+    check "the henaff2016 table loads" 2 "--only: no row named 'none'" "$DLX" reproduce \
+        "$SRC/configs/repro/henaff2016.yaml" --only none --out h
+    local f
+    for f in $(sed -n 's/^ *spec: //p' "$SRC/configs/repro/henaff2016.yaml" | sort -u); do
+        [ -e "$SRC/$f" ] || fail "henaff2016.yaml names $f, which exists"
+    done
+}
+
 case $CASE in
-rnn_tasks | rnn_resume | rnn_threads | rnn_errors | rnn_gradcheck | rnn_configs) "case_$CASE" ;;
+rnn_tasks | rnn_resume | rnn_threads | rnn_errors | rnn_gradcheck | rnn_configs | rnn_reproduce) "case_$CASE" ;;
 compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck | gan_images | gan_images_resume | \
     gan_images_threads | gan_images_errors | gan_sample | gan_images_score) "case_$CASE" ;;
 *)

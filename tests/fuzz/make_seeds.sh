@@ -6,7 +6,8 @@
 # sweep/              a 4-run landscape table and its two shards
 # figure/, codes/     results.h5 of a two-row sparse-coding `dlx reproduce`
 #                     table and the codes.h5 of its dictionary row (3x3
-#                     patches, 8 atoms: the 9x8 model of the codes target)
+#                     patches, 8 atoms: the 9x8 model of the codes target);
+#                     figure/results_recurrent.h5 of a one-row recurrent table
 # The hand-made hostile files come from make_hostile.py. Commit both.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -75,4 +76,15 @@ YAML
 "$dlx" reproduce "$t/table.yaml" --out "$t/out" --quiet > /dev/null
 cp "$t/out/results.h5" "$c/figure/results.h5"
 cp "$t/out/dict/codes.h5" "$c/codes/codes.h5"
+# a recurrent table (its figure reads the baseline and label attributes)
+cat > "$t/rnn.yaml" <<YAML
+paper: Fuzz seed table
+family: recurrent
+figure: fig.png
+rows:
+  - {name: copy, spec: $src/tests/data/rnn/copy.yaml, set: [train.epochs=1, model.task.samples=40], label: RNN, panel: copy,
+     metrics: {test_loss: n/a, below_baseline_at: n/a}}
+YAML
+"$dlx" reproduce "$t/rnn.yaml" --out "$t/rnn" --quiet > /dev/null
+cp "$t/rnn/results.h5" "$c/figure/results_recurrent.h5"
 ls -l "$c"/{metrics,inspect,sweep,figure,codes}

@@ -5,7 +5,7 @@
  *            and dlx_metrics_open with resume (cuts series back), append, flush
  *   inspect  `dlx inspect`: checkpoint meta, then dlx_h5_walk (twice, as the CLI)
  *   sweep    landscape tables: dlx_sweep_table_read, dlx_sweep_table_merge
- *   figure   reproduce's results.h5: dlx_sparse_coding_figure (writes a gnuplot
+ *   figure   reproduce's results.h5: dlx_sparse_coding_figure and dlx_recurrent_figure (write a gnuplot
  *            script and its data next to tmp; gnuplot itself is never run)
  *   codes    sparse coding codes.h5: dlx_sc_read_codes on a 9x8 dictionary
  * fuzz_one() dispatches by target name, for the harness (fuzz.c, built with
@@ -23,6 +23,7 @@
 #include "../../experiments/sweep.h"
 #include "../../models/lista.h"
 #include "../../models/lista_internal.h"
+#include "../../models/recurrent.h"
 #include "targets.h"
 
 /* ---- metrics ---------------------------------------------------------------- */
@@ -253,7 +254,13 @@ static inline int fuzz_figure_one(const uint8_t *data, size_t size, const char *
     int rc = dlx_sparse_coding_figure(tmp, png, gp, &err);
     remove(gp);
     remove(dat);
-    return fuzz_err_ok(rc, &err) ? 0 : 70;
+    if (!fuzz_err_ok(rc, &err))
+        return 70;
+    dlx_err_clear(&err);
+    rc = dlx_recurrent_figure(tmp, png, gp, &err);
+    remove(gp);
+    remove(dat);
+    return fuzz_err_ok(rc, &err) ? 0 : 71;
 }
 
 /* ---- codes ------------------------------------------------------------------ */
