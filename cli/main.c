@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "../core/h5io.h"
+#include "../core/provenance.h"
 #include "../core/spec.h"
 #include "cli.h"
 
@@ -255,6 +256,7 @@ int main(int argc, char **argv)
      * file, instead of the process dying without a word */
     signal(SIGXFSZ, SIG_IGN);
     dlx_h5_quiet();
+    dlx_provenance_set_command(argc, argv); /* into every HDF5 file written */
     if (argc < 2) {
         print_main_help(stderr);
         return 2;
@@ -266,7 +268,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("dlx %s\n", DLX_VERSION);
+        printf("dlx %s (commit %s)\n", DLX_VERSION, dlx_provenance_commit());
         return 0;
     }
     for (int i = 0; i < N_COMMANDS; i++)

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "h5io_internal.h"
+#include "provenance.h"
 
 int h5io_tmp_name(dlx_h5w *w, const char *path, dlx_err *err)
 {
@@ -71,6 +72,8 @@ int dlx_h5w_create(dlx_h5w *w, const char *path, uint64_t reserve_bytes, dlx_err
     }
     /* blocks first, so a full disk fails here and not inside HDF5 (h5io_space.c) */
     rc = h5io_reserve(w->tmp, path, reserve_bytes, err);
+    if (!rc && dlx_provenance_write(w->f))
+        rc = h5io_fail(err, DLX_EIO, path, "cannot write its provenance attributes into %s", w->tmp);
     if (rc)
         dlx_h5w_abort(w);
     return rc;

@@ -23,6 +23,8 @@
  *   closed and removed and <path> is left as it was; only a failed fsync of
  *   the directory, after the rename, is reported with the new <path> in
  *   place. Every message names <path>.
+ * - create writes the provenance attributes (core/provenance.h: dlx version
+ *   and commit, date, host, command line) on the root group.
  * - path is borrowed: it must stay valid until commit or abort.
  */
 #ifndef DLX_H5WRITE_H
