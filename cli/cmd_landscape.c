@@ -59,29 +59,57 @@ static void dir_of(const char *path, char *dir, size_t n)
         snprintf(dir, n, ".");
 }
 
-static void print_summary(const dlx_sweep *s, const dlx_sweep_table *t)
+/* The default grouping: every axis but those that set the seed (replicates,
+ * pooled); "" when that leaves none. */
+static void default_by(const dlx_sweep *s, char *by, size_t n)
 {
-    /* group by the first axis when there are several axes */
-    const char *by = s->n_axes > 1 ? s->cols[0] : "";
+    by[0] = '\0';
+    int k = 0;
+    for (int i = 0; i < s->n_axes && k < DLX_SWEEP_BY_MAX; i++) {
+        if (!strcmp(s->axes[i].key, "seed"))
+            continue;
+        size_t len = strlen(by);
+        snprintf(by + len, n - len, "%s%s", k++ ? "," : "", s->axes[i].name);
+    }
+}
+
+/* Per group of the by columns: mean, std, min, max of every measure, and for
+ * test_loss the Pearson correlation with train_loss. 2 when by names a column
+ * the table lacks. */
+static int print_summary(const dlx_sweep *s, const dlx_sweep_table *t, const char *by_opt)
+{
+    char by[DLX_SWEEP_BY_MAX * 48 + 8];
+    if (by_opt)
+        snprintf(by, sizeof by, "%s", by_opt);
+    else
+        default_by(s, by, sizeof by);
+    int cb[DLX_SWEEP_BY_MAX], nb = 0;
+    dlx_err err;
+    if (dlx_sweep_by_cols(t, by, cb, &nb, &err))
+        return cli_usage_error("landscape", "--by: %s (columns: the sweep's axes and measures)", err.msg);
     bool has_train = dlx_sweep_table_col(t, "train_loss") >= 0;
-    printf("\n%lld of %lld runs in %s\n", (long long)t->n, (long long)t->n_runs, s->out);
+    printf("\n%lld of %lld runs in %s%s%s\n", (long long)t->n, (long long)t->n_runs, s->out, nb ? ", grouped by " : "",
+           by);
     for (int c = s->n_axes; c < t->n_cols; c++) {
         if (strcmp(t->cols[c], "seconds") == 0 || strcmp(t->cols[c], "params") == 0)
             continue;
-        dlx_sweep_group g[64];
+        dlx_sweep_group g[256];
         int ng = 0;
-        dlx_err err;
         bool pear = has_train && strcmp(t->cols[c], "test_loss") == 0;
-        if (dlx_sweep_summary(t, by, t->cols[c], pear ? "train_loss" : NULL, g, 64, &ng, &err))
+        if (dlx_sweep_summary(t, by, t->cols[c], pear ? "train_loss" : NULL, g, 256, &ng, &err))
             continue;
-        printf("%-14s %8s %6s %12s %12s %12s %12s%s\n", t->cols[c], by[0] ? by : "", "runs", "mean", "std", "min",
-               "max", pear ? "  pearson(test,train)" : "");
+        printf("%-14s", t->cols[c]);
+        for (int j = 0; j < nb; j++)
+            printf(" %10s", t->cols[cb[j]]);
+        printf(" %6s %12s %12s %12s %12s%s\n", "runs", "mean", "std", "min", "max", pear ? "  pearson(test,train)" : "");
         for (int k = 0; k < ng; k++) {
-            char key[32] = "";
-            if (by[0])
-                dlx_sweep_table_value_text(t, dlx_sweep_table_col(t, by), g[k].key, key, sizeof key);
-            printf("%-14s %8s %6lld %12.6g %12.6g %12.6g %12.6g", "", key, (long long)g[k].n, g[k].mean, g[k].std,
-                   g[k].min, g[k].max);
+            printf("%-14s", "");
+            for (int j = 0; j < nb; j++) {
+                char key[32];
+                dlx_sweep_table_value_text(t, cb[j], g[k].keys[j], key, sizeof key);
+                printf(" %10s", key);
+            }
+            printf(" %6lld %12.6g %12.6g %12.6g %12.6g", (long long)g[k].n, g[k].mean, g[k].std, g[k].min, g[k].max);
             if (pear)
                 printf("  %8.4f", g[k].pearson);
             printf("\n");
@@ -95,6 +123,7 @@ static void print_summary(const dlx_sweep *s, const dlx_sweep_table *t)
         printf("cost: %.2f s per run on average (one core), %.1f core-minutes in all\n", tot / (double)t->n,
                tot / 60.0);
     }
+    return 0;
 }
 
 static int draw_figures(const dlx_sweep *s, const dlx_sweep_table *t)
@@ -151,7 +180,7 @@ static int make_dirs_for(const char *path)
 
 int cmd_landscape(int argc, char **argv)
 {
-    const char *spec = NULL, *out = NULL, *shard = NULL, *merge_out = NULL;
+    const char *spec = NULL, *out = NULL, *shard = NULL, *merge_out = NULL, *by = NULL;
     char *merge_in[256];
     int n_merge = 0, jobs = 1;
     bool quiet = false, no_figures = false, summary_only = false;
@@ -183,6 +212,8 @@ int cmd_landscape(int argc, char **argv)
             no_figures = true;
         } else if (strcmp(a, "--summary") == 0) {
             summary_only = true;
+        } else if (strcmp(a, "--by") == 0 && i + 1 < argc) {
+            by = argv[++i];
         } else if (a[0] == '-') {
             return cli_usage_error("landscape", "unknown option '%s'", a);
         } else if (!spec) {
@@ -294,9 +325,9 @@ int cmd_landscape(int argc, char **argv)
         if (rc) {
             status = cli_fail(&err);
         } else {
-            if (!quiet)
-                print_summary(s, &t);
-            if (!no_figures && t.n == t.n_runs)
+            if (!quiet || by)
+                status = print_summary(s, &t, by);
+            if (!status && !no_figures && t.n == t.n_runs)
                 status = draw_figures(s, &t);
             dlx_sweep_table_free(&t);
         }

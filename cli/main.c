@@ -148,7 +148,7 @@ static const dlx_command k_commands[] = {
      "example: dlx reproduce configs/repro/lista.yaml --out /tmp/lista\n"},
     {"landscape", cmd_landscape, "loss-surface sweeps over random initializations",
      "usage: dlx landscape SWEEP.yaml [--set KEY=VALUE]... [--jobs N] [--shard I/N] [--out FILE.h5]\n"
-     "                     [--no-figures] [--summary] [--quiet]\n"
+     "                     [--no-figures] [--summary [--by AXES]] [--quiet]\n"
      "       dlx landscape --merge OUT.h5 SHARD.h5...\n"
      "       mpirun -np N dlx landscape SWEEP.yaml      (when dlx is built with MPI)\n"
      "\n"
@@ -158,7 +158,8 @@ static const dlx_command k_commands[] = {
      "steps, seconds, optionally the Hessian's index and extreme eigenvalues) to an\n"
      "HDF5 table. Run the same command again to resume: finished runs are skipped.\n"
      "When the table is complete, prints per-group mean/std and the train/test\n"
-     "Pearson correlation and draws the spec's figures (gnuplot) next to it.\n"
+     "Pearson correlation (a group: one value of every axis but the seed) and\n"
+     "draws the spec's figures (gnuplot) next to it.\n"
      "\n"
      "  --set KEY=VALUE override a key of the sweep spec SWEEP.yaml (not of its base spec),\n"
      "                 e.g. --set sweep.axes.1.range=[1,2]; the table records the sweep as changed,\n"
@@ -168,6 +169,8 @@ static const dlx_command k_commands[] = {
      "  --out FILE     the table (default: sweep.out, else runs/<name>/sweep.h5)\n"
      "  --merge OUT F.. join shard tables of one sweep into OUT\n"
      "  --summary      print the summary and draw figures from the table; run nothing\n"
+     "  --by AXES      group the summary by these columns (a,b; up to 4); default: every\n"
+     "                 axis except those that set the seed, which are pooled as replicates\n"
      "  --no-figures   skip the figures\n"
      "Under mpirun, rank r runs shard r/N into OUT.shards/ and rank 0 merges them.\n"
      "Exit status 2 for a bad sweep spec (empty axis, unknown measure, missing base).\n"

@@ -181,15 +181,22 @@ typedef struct dlx_sweep_opts {
 int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts *o, int64_t *n_done,
                       dlx_err *err);
 
-/* Summary of a column grouped by another: mean, std (n-1), min, max and the
- * Pearson correlation of (x, y) per group (NaN when y is NULL). */
+/* Summary of column x grouped by the columns listed in by ("hidden" or
+ * "hidden,lr": one group per distinct combination, sorted; NULL or "" = one
+ * group of every row): mean, std (n-1), min, max and the Pearson correlation
+ * of (x, y) per group (NaN when y is NULL). */
+#define DLX_SWEEP_BY_MAX 4 /* columns a summary groups by */
 typedef struct dlx_sweep_group {
-    double key;
+    double keys[DLX_SWEEP_BY_MAX]; /* the group's value of each `by` column */
     int64_t n;
     double mean, std, min, max, pearson;
 } dlx_sweep_group;
 int dlx_sweep_summary(const dlx_sweep_table *t, const char *by, const char *x, const char *y,
                       dlx_sweep_group *g, int max_groups, int *n_groups, dlx_err *err);
 double dlx_pearson(const double *x, const double *y, int64_t n);
+/* The columns of a `by` list ("a,b"): their indexes into cols (at most
+ * DLX_SWEEP_BY_MAX), *n their count (0 for NULL or ""); DLX_EINVAL naming a
+ * column the table lacks. */
+int dlx_sweep_by_cols(const dlx_sweep_table *t, const char *by, int *cols, int *n, dlx_err *err);
 
 #endif

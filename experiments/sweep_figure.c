@@ -53,7 +53,7 @@ static int groups_of(const dlx_sweep_table *t, int cb, double *keys)
     if (dlx_sweep_summary(t, t->cols[cb], t->cols[cb], NULL, g, MAX_GROUPS, &ng, &e))
         return 0;
     for (int i = 0; i < ng; i++)
-        keys[i] = g[i].key;
+        keys[i] = g[i].keys[0];
     return ng;
 }
 

@@ -3,12 +3,14 @@
  * numbers (configs/repro/choromanska2015.yaml) and `dlx train` can run one:
  *
  *   model: {kind: sweep, sweep: SWEEP.yaml, jobs: 2, out: TABLE.h5,
- *           by: COLUMN, x: COLUMN, y: COLUMN}
+ *           by: COLUMNS, x: COLUMN, y: COLUMN}
  *
  * Training runs (or resumes) the sweep with `jobs` workers into `out`
  * (default RUN_DIR/sweep.h5), then puts per-group statistics of column x,
- * grouped by column `by`, into the results: <x>_mean_<by><key>,
- * <x>_std_<by><key> and, with y, pearson_<by><key>; and `runs` and
+ * grouped by the columns of `by` ("hidden" or "hidden,lr"; "" = all runs in
+ * one group), into the results: <x>_mean_<group>, <x>_std_<group> and, with
+ * y, pearson_<group>, where <group> is each column and its value
+ * ("hidden25", "hidden25_lr0.01"; without by: <x>_mean, <x>_std, pearson); and `runs` and
  * `seconds_per_run`. Optional keys for a distribution over every run:
  *   set: [KEY=VALUE, ...]       applied to the base spec of every run
  *                               (dlx_sweep_load_with), e.g. a path made by
@@ -228,16 +230,24 @@ static int put_results(dlx_model *m, const sweep_model *t, const dlx_sweep_table
     int rc = dlx_sweep_summary(tb, t->by, t->x, t->y[0] ? t->y : NULL, g, 16, &ng, err);
     dlx_results *r = &m->results;
     memset(r, 0, sizeof *r);
-    int cb = t->by[0] ? dlx_sweep_table_col(tb, t->by) : -1;
+    int cb[DLX_SWEEP_BY_MAX], nb = 0;
+    if (!rc) rc = dlx_sweep_by_cols(tb, t->by, cb, &nb, err);
     for (int k = 0; !rc && k < ng; k++) {
-        char name[64], key[48]; /* a text axis's group is named by its label */
-        dlx_sweep_table_value_text(tb, cb, g[k].key, key, sizeof key);
-        snprintf(name, sizeof name, "%s_mean_%s%s", t->x, t->by, key);
+        /* the group's name: each by column and its value ("hidden25_lr0.01"),
+         * a text axis's value by its label */
+        char group[128] = "", name[192], key[48];
+        for (int j = 0; j < nb; j++) {
+            dlx_sweep_table_value_text(tb, cb[j], g[k].keys[j], key, sizeof key);
+            size_t len = strlen(group);
+            snprintf(group + len, sizeof group - len, "%s%s%s", j ? "_" : "", tb->cols[cb[j]], key);
+        }
+        const char *sep = group[0] ? "_" : "";
+        snprintf(name, sizeof name, "%s_mean%s%s", t->x, sep, group);
         dlx_results_set(r, name, g[k].mean);
-        snprintf(name, sizeof name, "%s_std_%s%s", t->x, t->by, key);
+        snprintf(name, sizeof name, "%s_std%s%s", t->x, sep, group);
         dlx_results_set(r, name, g[k].std);
         if (t->y[0]) {
-            snprintf(name, sizeof name, "pearson_%s%s", t->by, key);
+            snprintf(name, sizeof name, "pearson%s%s", sep, group);
             dlx_results_set(r, name, g[k].pearson);
         }
     }

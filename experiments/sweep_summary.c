@@ -2,6 +2,7 @@
  * sweep): per-group mean and spread, and the Pearson correlation of two
  * columns. */
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,22 +30,58 @@ double dlx_pearson(const double *x, const double *y, int64_t n)
     return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
 }
 
-static int cmp_double(const void *a, const void *b)
+int dlx_sweep_by_cols(const dlx_sweep_table *t, const char *by, int *cols, int *n, dlx_err *err)
 {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
+    *n = 0;
+    for (const char *p = by; p && *p;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char name[48];
+        if (len == 0 || len >= sizeof name)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "summary: '%s' is not a list of columns", by);
+        memcpy(name, p, len);
+        name[len] = '\0';
+        if (*n == DLX_SWEEP_BY_MAX)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "summary: at most %d columns to group by, got '%s'",
+                                DLX_SWEEP_BY_MAX, by);
+        if ((cols[*n] = dlx_sweep_table_col(t, name)) < 0)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "summary: no column '%s'", name);
+        (*n)++;
+        p = comma ? comma + 1 : p + len;
+    }
+    return 0;
+}
+
+/* qsort of key tuples: DLX_SWEEP_BY_MAX doubles each, unused ones 0 */
+static int cmp_tuple(const void *a, const void *b)
+{
+    const double *x = a, *y = b;
+    for (int i = 0; i < DLX_SWEEP_BY_MAX; i++)
+        if (x[i] != y[i])
+            return (x[i] > y[i]) - (x[i] < y[i]);
+    return 0;
+}
+
+static bool row_in(const double *row, const int *cb, int nb, const double *keys)
+{
+    for (int j = 0; j < nb; j++)
+        if (row[cb[j]] != keys[j])
+            return false;
+    return true;
 }
 
 int dlx_sweep_summary(const dlx_sweep_table *t, const char *by, const char *x, const char *y, dlx_sweep_group *g,
                       int max_groups, int *n_groups, dlx_err *err)
 {
-    int cb = by && by[0] ? dlx_sweep_table_col(t, by) : -1, cx = dlx_sweep_table_col(t, x);
+    int cb[DLX_SWEEP_BY_MAX], nb = 0, cx = dlx_sweep_table_col(t, x);
     int cy = y ? dlx_sweep_table_col(t, y) : -1;
-    if ((by && by[0] && cb < 0) || cx < 0 || (y && cy < 0))
-        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "summary: no column '%s'",
-                            cx < 0 ? x : (y && cy < 0) ? y : by);
-    size_t w = (size_t)t->n_cols;
-    double *keys = malloc((size_t)(t->n + 1) * sizeof *keys);
+    if (cx < 0 || (y && cy < 0))
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "summary: no column '%s'", cx < 0 ? x : y);
+    int rc = dlx_sweep_by_cols(t, by, cb, &nb, err);
+    if (rc)
+        return rc;
+    const size_t w = (size_t)t->n_cols, kw = DLX_SWEEP_BY_MAX;
+    double *keys = malloc((size_t)(t->n + 1) * kw * sizeof *keys);
     double *xs = malloc((size_t)(t->n + 1) * sizeof *xs), *ys = malloc((size_t)(t->n + 1) * sizeof *ys);
     if (!keys || !xs || !ys) {
         free(keys);
@@ -53,17 +90,20 @@ int dlx_sweep_summary(const dlx_sweep_table *t, const char *by, const char *x, c
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     }
     for (int64_t i = 0; i < t->n; i++)
-        keys[i] = cb >= 0 ? t->val[(size_t)i * w + (size_t)cb] : 0.0;
-    qsort(keys, (size_t)t->n, sizeof *keys, cmp_double);
+        for (size_t j = 0; j < kw; j++)
+            keys[(size_t)i * kw + j] = (int)j < nb ? t->val[(size_t)i * w + (size_t)cb[j]] : 0.0;
+    qsort(keys, (size_t)t->n, kw * sizeof *keys, cmp_tuple);
     int ng = 0;
-    for (int64_t i = 0; i < t->n; i++)
-        if ((i == 0 || keys[i] != keys[i - 1]) && ng < max_groups)
-            g[ng++] = (dlx_sweep_group){.key = keys[i]};
+    for (int64_t i = 0; i < t->n && ng < max_groups; i++)
+        if (i == 0 || cmp_tuple(keys + (size_t)i * kw, keys + (size_t)(i - 1) * kw)) {
+            g[ng] = (dlx_sweep_group){0};
+            memcpy(g[ng++].keys, keys + (size_t)i * kw, kw * sizeof *keys);
+        }
     for (int k = 0; k < ng; k++) {
         int64_t n = 0;
         for (int64_t i = 0; i < t->n; i++) {
             const double *row = t->val + (size_t)i * w;
-            if (cb >= 0 && row[cb] != g[k].key)
+            if (!row_in(row, cb, nb, g[k].keys))
                 continue;
             if (isnan(row[cx]) || (cy >= 0 && isnan(row[cy])))
                 continue;

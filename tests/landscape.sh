@@ -194,10 +194,18 @@ gan_grid)
     if command -v gnuplot > /dev/null; then
         head -c 8 "$G/grid.png" | od -An -c | grep -q 'P   N   G' || fail "grid.png is not a PNG"
     fi
-    # the summary prints the labels
+    # the summary prints the labels; it groups by both axes (one run each),
+    # or by the axis --by names (two runs each)
     "$DLX" landscape tests/data/gan/grid/gan_sweep.yaml --summary --out "$G/gan/sweep.h5" > "$T/sum.txt" 2>&1 ||
         fail "summary: $(cat "$T/sum.txt")"
-    grep -q '^ *adam  *2 ' "$T/sum.txt" && grep -q '^ *sgd  *2 ' "$T/sum.txt" || fail "summary without labels: $(cat "$T/sum.txt")"
+    grep -q 'grouped by optim_d,lr$' "$T/sum.txt" && grep -q '^ *adam  *0.01  *1 ' "$T/sum.txt" &&
+        grep -q '^ *sgd  *0.001  *1 ' "$T/sum.txt" || fail "summary by every axis, with labels: $(cat "$T/sum.txt")"
+    [ "$(grep -c '^ *\(adam\|sgd\)  *0.0*1  *1 ' "$T/sum.txt")" -ge 4 ] || fail "four groups per measure: $(cat "$T/sum.txt")"
+    "$DLX" landscape tests/data/gan/grid/gan_sweep.yaml --summary --by optim_d --out "$G/gan/sweep.h5" > "$T/sum.txt" 2>&1 ||
+        fail "summary --by optim_d: $(cat "$T/sum.txt")"
+    grep -q '^ *adam  *2 ' "$T/sum.txt" && grep -q '^ *sgd  *2 ' "$T/sum.txt" || fail "summary --by optim_d: $(cat "$T/sum.txt")"
+    "$DLX" landscape tests/data/gan/grid/gan_sweep.yaml --summary --by nope --out "$G/gan/sweep.h5" > "$T/sum.txt" 2>&1
+    [ $? = 2 ] && grep -q "summary: no column 'nope'" "$T/sum.txt" || fail "--by an unknown column: $(cat "$T/sum.txt")"
     # a reproduce stopped before its results.h5: run again, both sweeps resume
     # with nothing to do, the same rows
     cp "$G/gan/sweep.h5" "$T/gan_before.h5"

@@ -263,13 +263,28 @@ START_TEST(test_summary_pearson)
     int ng;
     ck_assert_int_eq(dlx_sweep_summary(&t, "a", "b", "seconds", g, 4, &ng, &err), 0);
     ck_assert_int_eq(ng, 2);
-    ck_assert(g[0].key == 1 && g[0].n == 2 && g[0].mean == 2.0 && fabs(g[0].std - sqrt(2.0)) < 1e-15);
-    ck_assert(g[1].key == 2 && g[1].n == 3 && g[1].mean == 20.0 && g[1].std == 10.0);
+    ck_assert(g[0].keys[0] == 1 && g[0].n == 2 && g[0].mean == 2.0 && fabs(g[0].std - sqrt(2.0)) < 1e-15);
+    ck_assert(g[1].keys[0] == 2 && g[1].n == 3 && g[1].mean == 20.0 && g[1].std == 10.0);
     ck_assert(g[1].min == 10 && g[1].max == 30);
     ck_assert(fabs(g[1].pearson - 1.0) < 1e-15);
     ck_assert(isnan(g[0].pearson)); /* seconds constant in group 1 */
     ck_assert_int_eq(dlx_sweep_summary(&t, "a", "nope", NULL, g, 4, &ng, &err), DLX_EINVAL);
     ck_assert_str_eq(err.msg, "summary: no column 'nope'");
+    /* by two columns: (a, seconds) = (1,0) (2,0) (2,1) (2,2), in that order */
+    ck_assert_int_eq(dlx_sweep_summary(&t, "a,seconds", "b", NULL, g, 4, &ng, &err), 0);
+    ck_assert_int_eq(ng, 4);
+    ck_assert(g[0].keys[0] == 1 && g[0].keys[1] == 0 && g[0].n == 2 && g[0].mean == 2.0);
+    ck_assert(g[1].keys[0] == 2 && g[1].keys[1] == 0 && g[1].n == 1 && g[1].mean == 10.0 && isnan(g[1].std));
+    ck_assert(g[2].keys[0] == 2 && g[2].keys[1] == 1 && g[2].mean == 20.0);
+    ck_assert(g[3].keys[0] == 2 && g[3].keys[1] == 2 && g[3].mean == 30.0);
+    /* no by: one group of every row */
+    ck_assert_int_eq(dlx_sweep_summary(&t, "", "b", NULL, g, 4, &ng, &err), 0);
+    ck_assert(ng == 1 && g[0].n == 5 && g[0].mean == 64.0 / 5);
+    ck_assert_int_eq(dlx_sweep_summary(&t, "a,zz", "b", NULL, g, 4, &ng, &err), DLX_EINVAL);
+    ck_assert_str_eq(err.msg, "summary: no column 'zz'");
+    ck_assert_int_eq(dlx_sweep_summary(&t, "a,,b", "b", NULL, g, 4, &ng, &err), DLX_EINVAL);
+    ck_assert_int_eq(dlx_sweep_summary(&t, "a,b,a,b,a", "b", NULL, g, 4, &ng, &err), DLX_EINVAL);
+    ck_assert_str_eq(err.msg, "summary: at most 4 columns to group by, got 'a,b,a,b,a'");
     dlx_sweep_table_free(&t);
 }
 END_TEST
@@ -365,9 +380,9 @@ START_TEST(test_sweep_family)
     ck_assert_msg(m->family->train(m, &err) == 0, "%s", err.msg);
     double runs, mean, sd, r;
     ck_assert(dlx_results_get(&m->results, "runs", &runs));
-    ck_assert(dlx_results_get(&m->results, "w1_mean_0", &mean));
-    ck_assert(dlx_results_get(&m->results, "w1_std_0", &sd));
-    ck_assert(dlx_results_get(&m->results, "pearson_0", &r));
+    ck_assert(dlx_results_get(&m->results, "w1_mean", &mean));
+    ck_assert(dlx_results_get(&m->results, "w1_std", &sd));
+    ck_assert(dlx_results_get(&m->results, "pearson", &r));
     ck_assert(runs == 3.0);
     ck_assert(isfinite(mean) && sd >= 0.0 && fabs(r) <= 1.0 + 1e-12);
     dlx_model_destroy(m);
