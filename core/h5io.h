@@ -19,7 +19,9 @@
  *
  * metrics.h5:
  *   /metrics/<name>    float64 [n, 2] extendible: rows of (step, value)
- *   flushed by dlx_metrics_flush (once per epoch).
+ *                      attributes columns = "step, value", step = what a step is
+ *   flushed by dlx_metrics_flush (by the trainer: every epoch end and at least
+ *   every 10 s).
  * Appended rows stay in memory until a flush. dlx_metrics_open and
  * dlx_metrics_flush change a copy ("<path>.tmp": open, extend, write, close,
  * fsync) and rename it over the file, so the file itself is never open for

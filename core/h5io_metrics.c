@@ -12,6 +12,7 @@
 
 #include "h5io.h"
 #include "h5io_internal.h"
+#include "h5write.h"
 
 #define METRICS_CHUNK_ROWS 1024
 
@@ -289,6 +290,10 @@ static int create_series(hid_t f, const char *file, const char *path, dlx_err *e
         rc = h5io_fail(err, DLX_EIO, file, "cannot set up %s", path);
     else if ((d = H5Dcreate2(f, path, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
         rc = h5io_fail(err, DLX_EIO, file, "cannot create %s", path);
+    /* what the two columns are, for a reader who has only the file */
+    else if (dlx_h5w_attr_text(d, "columns", "step, value") ||
+             dlx_h5w_attr_text(d, "step", "optimizer updates taken when the value was logged"))
+        rc = h5io_fail(err, DLX_EIO, file, "cannot write the attributes of %s", path);
     if (d >= 0)
         H5Dclose(d);
     if (dcpl >= 0)

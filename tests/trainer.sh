@@ -52,6 +52,9 @@
 #               exit 2 at the spec's line
 #   rnn_gradcheck  dlx gradcheck of an rnn (tanh) and an lstm on the tasks
 #   rnn_configs every configs/rnn/*.yaml builds and takes a step
+#   metrics_live  metrics.h5 is readable during a long epoch: its loss rows
+#               appear before the epoch ends (flushed every 10 s), complete
+#               files only; the series say what their columns are
 #   rnn_reproduce  a reproduce table of recurrent rows: below_baseline_at in
 #               the table (also after a stop and --resume), the figure with
 #               one panel per task, one curve per cell whose mean and range
@@ -608,8 +611,33 @@ EOT
     done
 }
 
+case_metrics_live() {
+    # one epoch of 20,000 steps (over a minute here), a loss row every 100;
+    # stopped (SIGTERM) once a flush was seen
+    "$DLX" train "$RCOPY" --set train.epochs=1 --set model.task.samples=400000 --out live --quiet >live.txt 2>&1 &
+    local pid=$! rows=0 i
+    for i in $(seq 1 40); do
+        sleep 1
+        kill -0 $pid 2>/dev/null || break
+        if [ -e live/metrics.h5 ]; then
+            rows=$(h5dump -d /metrics/train_loss -H live/metrics.h5 2>/dev/null | sed -n 's/.*DATASPACE  SIMPLE { ( \([0-9]*\), 2 ).*/\1/p')
+            [ -n "$rows" ] && [ "$rows" -gt 0 ] && break
+        fi
+    done
+    local test_rows
+    test_rows=$(h5dump -d /metrics/test_loss -H live/metrics.h5 2>/dev/null | grep -c DATASPACE)
+    kill -0 $pid 2>/dev/null || fail "the epoch ended before a flush could be seen" "$(cat live.txt)"
+    [ -n "$rows" ] && [ "$rows" -gt 0 ] || fail "no train_loss rows in metrics.h5 during the epoch"
+    [ "$test_rows" = 0 ] || fail "test_loss is there before the epoch's end"
+    kill -TERM $pid
+    wait $pid
+    echo "metrics_live: train_loss had $rows rows after ${i} s, mid-epoch"
+    h5dump -a /metrics/train_loss/columns live/metrics.h5 | grep -q '"step, value"' ||
+        fail "the series names its columns" "$(h5dump -A live/metrics.h5 | head -30)"
+}
+
 case $CASE in
-rnn_tasks | rnn_resume | rnn_threads | rnn_errors | rnn_gradcheck | rnn_configs | rnn_reproduce) "case_$CASE" ;;
+rnn_tasks | rnn_resume | rnn_threads | rnn_errors | rnn_gradcheck | rnn_configs | rnn_reproduce | metrics_live) "case_$CASE" ;;
 compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gradcheck | gan_images | gan_images_resume | \
     gan_images_threads | gan_images_errors | gan_sample | gan_images_score) "case_$CASE" ;;
 *)

@@ -75,7 +75,8 @@ typedef struct run {
     dlx_trainer *t;
     dlx_metrics *mx;
     int64_t spe, total, step0;
-    double t0, t_log, t_other; /* t_other: evaluation and checkpoints */
+    double t0, t_log, t_other; /* t_other: evaluation, checkpoints, metrics flushes */
+    double t_flush;            /* the last metrics flush */
     double *acc;               /* m->state, laid out as in trainer.h */
     int u, rep;                /* the update being run, and which of its repeats */
     int64_t draw;              /* forward passes before this one: random masks' counter */
@@ -271,6 +272,21 @@ static int end_of_epoch(run *r, bool eval, bool save, dlx_err *err)
             rc = dlx_metrics_append(r->mx, res->name[i], m->step, res->value[i], err);
     if (!rc) rc = dlx_metrics_flush(r->mx, err);
     if (!rc && save) rc = dlx_run_save_checkpoint(m, err);
+    return rc;
+}
+
+/* metrics.h5 is rewritten (atomically) at every epoch's end and at least
+ * every DLX_METRICS_FLUSH_S seconds in between, so that a reader sees the
+ * rows of a long epoch while it runs; rows are the same whenever flushed. */
+#define DLX_METRICS_FLUSH_S 10.0
+static int flush_now_and_then(run *r, dlx_err *err)
+{
+    double t = now_s();
+    if (t - r->t_flush < DLX_METRICS_FLUSH_S)
+        return 0;
+    int rc = dlx_metrics_flush(r->mx, err);
+    r->t_flush = now_s();
+    r->t_other += r->t_flush - t;
     return rc;
 }
 
@@ -493,6 +509,8 @@ static int loop(run *r, bool *done, dlx_err *err)
         int rc = take_step(r, epoch, lr, err);
         if (!rc && (m->step % t->cfg.log_every == 0 || m->step % r->spe == 0))
             rc = log_losses(r, lr, err);
+        if (!rc)
+            rc = flush_now_and_then(r, err);
         if (rc)
             return rc;
         report_progress(r, epoch);
@@ -559,7 +577,7 @@ int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
     double *prof = NULL;
     if (m->profile && (prof = calloc(2 * (size_t)g0->n, sizeof *prof)))
         g0->prof = prof; /* replica 0 stands for all: they run the same graph */
-    r.t0 = r.t_log = now_s();
+    r.t0 = r.t_log = r.t_flush = now_s();
     r.step0 = m->step;
     bool done;
     rc = loop(&r, &done, err);
