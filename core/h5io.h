@@ -133,5 +133,8 @@ void dlx_metrics_close(dlx_metrics *m);
 /* Read a whole series (malloc'd rows of step,value; *n rows; *rows is NULL
  * when there are none). A series that does not exist is DLX_EINVAL. */
 int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err);
+/* The same, but a series the file does not hold gives 0 rows and 0 (an
+ * object of that name that is not a series is still an error). */
+int dlx_metrics_read_opt(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err);
 
 #endif

@@ -392,7 +392,19 @@ void dlx_metrics_close(dlx_metrics *m)
     metrics_free(m);
 }
 
+static int read_series(const char *path, const char *name, bool optional, double **rows, int64_t *n, dlx_err *err);
+
 int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err)
+{
+    return read_series(path, name, false, rows, n, err);
+}
+
+int dlx_metrics_read_opt(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err)
+{
+    return read_series(path, name, true, rows, n, err);
+}
+
+static int read_series(const char *path, const char *name, bool optional, double **rows, int64_t *n, dlx_err *err)
 {
     hid_t f;
     *rows = NULL;
@@ -404,7 +416,8 @@ int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t 
     snprintf(obj, sizeof obj, "/metrics/%s", name);
     const dlx_h5r r = {f, path};
     if (strchr(name, '/') || !dlx_h5r_is_dataset(&r, obj)) {
-        rc = h5io_fail(err, DLX_EINVAL, path, "no metrics series '%s'", name);
+        if (!optional || strchr(name, '/') || dlx_h5r_exists(&r, obj))
+            rc = h5io_fail(err, DLX_EINVAL, path, "no metrics series '%s'", name);
         goto out_close_file;
     }
     int64_t count;

@@ -361,7 +361,7 @@ static int add_crossings(dlx_model *m, dlx_err *err)
     double *xy = NULL, base = dlx_seq_baseline(&c->seq), below = NAN, half = NAN;
     int64_t n = 0;
     int rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);
-    if (!rc) rc = dlx_metrics_read(path, "test_loss", &xy, &n, err);
+    if (!rc) rc = dlx_metrics_read_opt(path, "test_loss", &xy, &n, err);
     for (int64_t i = 0; !rc && i < n; i++) {
         if (isnan(below) && xy[2 * i + 1] < base)
             below = xy[2 * i];

@@ -66,7 +66,7 @@ static int read_row(const dlx_h5r *r, const char *dir, curve_row *row, dlx_err *
     if (!f)
         return 0;
     fclose(f);
-    rc = dlx_metrics_read(metrics, "test_loss", &row->xy, &row->n, err);
+    rc = dlx_metrics_read_opt(metrics, "test_loss", &row->xy, &row->n, err);
     if (!rc && row->n > MAX_POINTS)
         row->n = MAX_POINTS;
     return rc;
