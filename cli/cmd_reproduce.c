@@ -170,6 +170,16 @@ int cmd_reproduce(int argc, char **argv)
         dlx_lock_release(&lock_fd);
         return frc ? cli_fail(&err) : 0;
     }
+    if (only && access(h5, F_OK) == 0) { /* the rows not run now keep their earlier results */
+        bool keep[r->n_rows > 0 ? r->n_rows : 1];
+        for (int i = 0; i < r->n_rows; i++)
+            keep[i] = !in_list(only, r->rows[i].name);
+        if (dlx_repro_keep_earlier(r, keep, h5, &err)) {
+            dlx_repro_destroy(r);
+            dlx_lock_release(&lock_fd);
+            return cli_fail(&err);
+        }
+    }
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog};

@@ -548,7 +548,9 @@ static hid_t open_attr(const dlx_h5r *r, const char *obj, const char *name, cons
     return a;
 }
 
-int dlx_h5r_attr_i64(const dlx_h5r *r, const char *obj, const char *name, int64_t *out, dlx_err *err)
+/* One number of class cls from attribute name of obj, read as mtype into out. */
+static int attr_number(const dlx_h5r *r, const char *obj, const char *name, H5T_class_t cls, hid_t mtype, void *out,
+                       dlx_err *err)
 {
     char what[256];
     attr_what(obj, name, what, sizeof what);
@@ -562,8 +564,8 @@ int dlx_h5r_attr_i64(const dlx_h5r *r, const char *obj, const char *name, int64_
     if (!rc && info.numel != 1)
         rc = failf(r, err, DLX_EFORMAT, "%s holds %lld values, not one", what, (long long)info.numel);
     if (!rc)
-        rc = check_number(r, what, &info, H5T_INTEGER, err);
-    if (!rc && H5Aread(a, H5T_NATIVE_INT64, out) < 0)
+        rc = check_number(r, what, &info, cls, err);
+    if (!rc && H5Aread(a, mtype, out) < 0)
         rc = read_failed(r, err, what);
     if (type >= 0)
         H5Tclose(type);
@@ -571,6 +573,16 @@ int dlx_h5r_attr_i64(const dlx_h5r *r, const char *obj, const char *name, int64_
         H5Sclose(space);
     H5Aclose(a);
     return rc;
+}
+
+int dlx_h5r_attr_i64(const dlx_h5r *r, const char *obj, const char *name, int64_t *out, dlx_err *err)
+{
+    return attr_number(r, obj, name, H5T_INTEGER, H5T_NATIVE_INT64, out, err);
+}
+
+int dlx_h5r_attr_f64(const dlx_h5r *r, const char *obj, const char *name, double *out, dlx_err *err)
+{
+    return attr_number(r, obj, name, H5T_FLOAT, H5T_NATIVE_DOUBLE, out, err);
 }
 
 int dlx_h5r_attr_string(const dlx_h5r *r, const char *obj, const char *name, size_t max_len, char **out,

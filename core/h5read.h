@@ -136,6 +136,7 @@ int dlx_h5r_read_string(const dlx_h5r *r, const char *obj, size_t max_len, char 
 
 /* Attributes of the object obj ("/" for the root): exactly one element each. */
 int dlx_h5r_attr_i64(const dlx_h5r *r, const char *obj, const char *name, int64_t *out, dlx_err *err);
+int dlx_h5r_attr_f64(const dlx_h5r *r, const char *obj, const char *name, double *out, dlx_err *err);
 int dlx_h5r_attr_string(const dlx_h5r *r, const char *obj, const char *name, size_t max_len, char **out,
                         dlx_err *err);
 

@@ -257,6 +257,66 @@ int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, 
     return rc;
 }
 
+/* Row i from an earlier results.h5 r: its results, resolved spec and time. */
+static int read_earlier_row(const dlx_h5r *r, dlx_repro_row *row, dlx_err *err)
+{
+    char obj[80], (*names)[DLX_H5R_NAME_MAX] = malloc(DLX_RESULTS_MAX * sizeof *names);
+    int n = 0;
+    snprintf(obj, sizeof obj, "/rows/%s", row->name);
+    int rc = names ? dlx_h5r_list(r, obj, DLX_RESULTS_MAX, names, &n, err)
+                   : dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    memset(&row->results, 0, sizeof row->results);
+    for (int k = 0; !rc && k < n; k++) {
+        char d[80 + DLX_H5R_NAME_MAX];
+        double v;
+        if (strlen(names[k]) >= sizeof row->results.name[0])
+            rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(r->path), "%s holds a result name of %zu characters",
+                              obj, strlen(names[k]));
+        snprintf(d, sizeof d, "%s/%s", obj, names[k]);
+        if (!rc) rc = dlx_h5r_read_f64(r, d, &v, err);
+        if (!rc)
+            dlx_results_set(&row->results, names[k], v);
+    }
+    free(names);
+    char *text = NULL;
+    if (!rc) rc = dlx_h5r_attr_string(r, obj, "spec_text", DLX_SPEC_TEXT_MAX, &text, err);
+    if (!rc) rc = dlx_h5r_attr_f64(r, obj, "seconds", &row->seconds, err);
+    if (rc) {
+        free(text);
+        return rc;
+    }
+    free(row->spec_text);
+    row->spec_text = text;
+    for (int k = 0; k < row->n_metrics; k++) {
+        dlx_repro_metric *mt = &row->metrics[k];
+        mt->ours_set = dlx_results_get(&row->results, mt->name, &mt->ours);
+    }
+    row->done = true;
+    return 0;
+}
+
+int dlx_repro_keep_earlier(dlx_repro *r, const bool *keep, const char *path, dlx_err *err)
+{
+    dlx_h5r f;
+    int rc = dlx_h5r_open(&f, path, err);
+    if (rc)
+        return rc;
+    char *format = NULL;
+    rc = dlx_h5r_attr_string(&f, "/", "format", 64, &format, err);
+    if (!rc && strcmp(format, "dlx-reproduce") != 0)
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "not a results file of dlx reproduce (format '%s')",
+                          format);
+    free(format);
+    for (int i = 0; !rc && i < r->n_rows; i++) {
+        char obj[80];
+        snprintf(obj, sizeof obj, "/rows/%s", r->rows[i].name);
+        if (keep[i] && dlx_h5r_is_group(&f, obj))
+            rc = read_earlier_row(&f, &r->rows[i], err);
+    }
+    dlx_h5r_close(&f);
+    return rc;
+}
+
 /* The size of results.h5: each row's texts, about 2 KiB of headers per group
  * and per result, and 16 KiB for the rest. */
 static uint64_t results_bytes(const dlx_repro *r)

@@ -86,6 +86,10 @@ int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, 
 
 /* Write <path> (layout above) for the rows done so far. */
 int dlx_repro_write_h5(const dlx_repro *r, const char *path, dlx_err *err);
+/* Rows i with keep[i] (those a reproduce with --only does not run) take their
+ * results, resolved spec and time from an earlier results.h5 at path, when
+ * it holds them, so that the one written next still holds every row. */
+int dlx_repro_keep_earlier(dlx_repro *r, const bool *keep, const char *path, dlx_err *err);
 
 /* The Markdown table: | row | metric | paper | ours |; malloc'd text. */
 char *dlx_repro_markdown(const dlx_repro *r);

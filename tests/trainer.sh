@@ -59,7 +59,8 @@
 #               the table (also after a stop and --resume), the figure with
 #               one panel per task, one curve per cell whose mean and range
 #               over the seeds are the runs' own test losses, the baseline
-#               dashed; --figure-only draws it again; configs/repro/henaff2016.yaml
+#               dashed; --only reruns a row and keeps the others' results;
+#               --figure-only draws it again; configs/repro/henaff2016.yaml
 #               loads and names configs that exist
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -595,6 +596,13 @@ EOT
         exit !(f[1] == 300 && d < 1e-6 && e1 < 1e-6 && e2 < 1e-6) }' ||
         fail "the copy curve ends at step 300 with the mean, min and max of the two seeds' test losses" \
             "dat '$last', seeds $a $b"
+    # --only runs one row again; the others keep their results in results.h5
+    check "reproduce --only copy_s2 --force" 0 "| copy_s1 | test_loss | n/a | " "$DLX" reproduce table.yaml --out r \
+        --only copy_s2 --force
+    [ "$(h5scalar r/results.h5 /rows/copy_s1/test_loss)" = "$a" ] && [ "$(h5scalar r/results.h5 /rows/copy_s2/test_loss)" = "$b" ] &&
+        h5scalar r/results.h5 /rows/add_s1/test_loss | grep -q . ||
+        fail "after --only, results.h5 holds every row with its results" "$(h5dump -H r/results.h5 | grep GROUP)"
+    grep -q "not run" out.txt && fail "after --only, the table shows every row" "$(cat out.txt)"
     rm r/fig.png
     check "reproduce --figure-only draws it again" 0 "" "$DLX" reproduce table.yaml --out r --figure-only
     [ -s r/fig.png ] || fail "--figure-only draws the figure"
