@@ -164,7 +164,7 @@ int dlx_confusion_write_script(const dlx_confusion *c, const char *title, const 
                             strerror(errno));
     int side = 160 + 36 * c->k;
     side = side < 480 ? 480 : side > 1600 ? 1600 : side;
-    fprintf(fs, "# gnuplot script written by dlx eval\n");
+    fprintf(fs, "# gnuplot script written by dlx (the confusion matrix)\n");
     fprintf(fs, "set terminal pngcairo size %d,%d noenhanced font 'sans,10'\nset output ", side + 60, side);
     dlx_gp_quoted(fs, png_path);
     fprintf(fs, "\nset title ");

@@ -1,5 +1,5 @@
 /* Writing an HDF5 file atomically: the one way dlx writes every HDF5 file
- * (checkpoint.h5, metrics.h5, sweep tables, codes.h5, results.h5).
+ * (checkpoint.h5, metrics.h5, sweep tables, codes.h5, results.h5, predictions).
  *
  *   dlx_h5w w;
  *   if ((rc = dlx_h5w_create(&w, path, bytes, err))) return rc;

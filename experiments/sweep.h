@@ -28,7 +28,8 @@
  *                       (a value that is not a number: [adam, sgd]) holds the
  *                       index of its value and attribute labels, the values
  *                       in order, one per line
- *   /spec               string      the sweep spec text (with base resolved)
+ *   /spec               string      the sweep spec text, then "---", "# base" and the
+ *                                   base spec text (ASCII, NUL-terminated)
  *   attributes on /: format "dlx-sweep", runs (total), columns (comma list)
  * It is rewritten atomically (tmp + fsync + rename) after every finished run,
  * so a killed sweep loses at most the runs in flight and resumes from it.
