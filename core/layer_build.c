@@ -43,6 +43,19 @@ int dlx_layer_param(dlx_layer_call *c, const char *suffix, dlx_shape shape, dlx_
     return *node ? 0 : DLX_ENOMEM;
 }
 
+int dlx_layer_param_own(dlx_layer_call *c, const char *suffix, dlx_shape shape, dlx_init init, bool decay,
+                        dlx_node **node, dlx_err *err)
+{
+    char saved[DLX_NAME_MAX];
+    snprintf(saved, sizeof saved, "%s", c->param_name);
+    snprintf(c->param_name, sizeof c->param_name, "%s", c->name);
+    int before = c->params->n;
+    int rc = dlx_layer_param(c, suffix, shape, init, decay, node, err);
+    c->n_own += c->params->n > before;
+    snprintf(c->param_name, sizeof c->param_name, "%s", saved);
+    return rc;
+}
+
 int dlx_layer_buffer(dlx_layer_call *c, const char *suffix, dlx_shape shape, float init, dlx_node **node,
                      dlx_err *err)
 {

@@ -28,6 +28,7 @@ typedef struct dlx_layer_call {
     char name[DLX_NAME_MAX];         /* the node's name */
     char param_name[DLX_NAME_MAX];   /* its parameters' name: its own, or share:'s */
     int64_t n_params;                /* parameters it declared, for the architecture table */
+    int n_own;                       /* of them, under its own name although it shares */
 } dlx_layer_call;
 
 typedef int (*dlx_layer_build_fn)(dlx_layer_call *c, dlx_node **out, dlx_err *err);
@@ -44,6 +45,10 @@ struct dlx_layer_def {
  * an error names the layer's spec location. */
 int dlx_layer_param(dlx_layer_call *c, const char *suffix, dlx_shape shape, dlx_init init, bool decay,
                     dlx_node **node, dlx_err *err);
+/* The same under the layer's own name even when it shares another's
+ * parameters (a transposed tied weight's own bias). */
+int dlx_layer_param_own(dlx_layer_call *c, const char *suffix, dlx_shape shape, dlx_init init, bool decay,
+                        dlx_node **node, dlx_err *err);
 /* Buffer <name>.<suffix> (saved in checkpoints under /buffers/, no gradient),
  * every element set to init, as a graph node. */
 int dlx_layer_buffer(dlx_layer_call *c, const char *suffix, dlx_shape shape, float init, dlx_node **node,

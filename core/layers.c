@@ -242,8 +242,9 @@ static int build_one(build_ctx *b, dlx_spec_node *e, const copy_ctx *cc, dlx_err
     rc = t->build(&c, &node, err);
     if (rc)
         return rc;
-    if (share && b->params->n > before) {
-        /* every parameter of a shared layer must already exist */
+    if (share && b->params->n - before > c.n_own) {
+        /* every parameter of a shared layer must already exist (but those it
+         * declares under its own name: a transposed tied weight's bias) */
         dlx_spec_node *v = sv ? sv : e;
         return dlx_err_setf(err, DLX_EINVAL, v->loc,
                             "%s: share: '%s' names no earlier layer with parameters of this shape",

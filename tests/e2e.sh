@@ -310,6 +310,10 @@ case_spec_errors() {
     spec_error share_shape "share: with a mismatched shape" \
         "$FIX/share_shape.yaml:9:7: error: model.layers[2]: parameter 'a.weight' is shared with shape [32, 784]"
     expect_in err "[16, 32]" "share mismatch: names the shape used here"
+    spec_error transpose_no_share "transpose: true without share:" \
+        "$FIX/transpose_no_share.yaml:8:45: error: model.layers[2]: transpose: true uses another layer's weight, transposed: name it with share: LAYER"
+    spec_error transpose_shape "transpose: true with a layer of another shape" \
+        "$FIX/transpose_shape.yaml:8:7: error: model.layers[2]: parameter 'enc.weight' is shared with shape [32, 784] but used here with shape [32, 100]"
     spec_error loss_name "unknown model.loss with a suggestion" \
         "$FIX/loss_name.yaml:9:9: error: model.loss: unknown value 'msee'; did you mean 'mse'?"
     expect_in err "softmax_xent, mse, l1, bce_logits" "unknown loss: lists the known ones"
@@ -550,7 +554,7 @@ EOF
 case_architectures() {
     need_mnist
     local c acc
-    for c in mlp residual tied; do
+    for c in mlp residual tied tied_transpose; do
         check "$c trains 1 short epoch" 0 '"test_accuracy":' "$DLX" train "$CONFIGS/$c.yaml" --set train.epochs=1 \
             --set data.train_limit=2000 --set data.test_limit=1000 --set train.batch=16 --out "$T/$c" --json --quiet
         acc=$(json_field test_accuracy "$OUT")
@@ -560,6 +564,10 @@ case_architectures() {
     h5_has "$T/tied/checkpoint.h5" /params/block.weight || fail "tied: the shared weight is stored once as block.weight"
     h5_has "$T/tied/checkpoint.h5" /params/block_again.weight &&
         fail "tied: block_again shares block's weight, so no block_again.weight may be stored"
+    h5_has "$T/tied_transpose/checkpoint.h5" /params/enc.weight && h5_has "$T/tied_transpose/checkpoint.h5" /params/dec.bias ||
+        fail "tied_transpose: enc's weight and dec's own bias are stored"
+    h5_has "$T/tied_transpose/checkpoint.h5" /params/dec.weight &&
+        fail "tied_transpose: dec uses enc's weight transposed, so no dec.weight may be stored"
     if have_fashion; then
         check "lenet5 trains on fashion-mnist" 0 '"test_accuracy":' "$DLX" train "$CONFIGS/lenet5.yaml" \
             "${TRAIN_LENET[@]}" --set data.dataset=fashion-mnist --out "$T/fashion" --json --quiet
@@ -684,7 +692,7 @@ case_losses() {
 case_gradcheck() {
     need_mnist
     local c
-    for c in lenet5 mlp residual tied; do
+    for c in lenet5 mlp residual tied tied_transpose; do
         check "gradcheck configs/$c.yaml exits 0" 0 "gradcheck $CONFIGS/$c.yaml:" "$DLX" gradcheck "$CONFIGS/$c.yaml"
         [ "$(tail -n 1 "$OUT")" = ok ] || fail "gradcheck configs/$c.yaml prints ok" "last line: $(tail -n 1 "$OUT")"
     done

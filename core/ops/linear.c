@@ -24,6 +24,8 @@
 #include "../layer_build.h"
 #include "ops.h"
 
+extern const dlx_op_vtbl dlx_op_transpose; /* a transposed tied weight (core/ops/transpose.c) */
+
 #if defined(__AVX512F__)
 #include <immintrin.h>
 /* the first r lanes (all 16 for r >= 16) */
@@ -332,15 +334,35 @@ static int build_linear(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     int64_t k = dlx_layer_features(c->in[0]);
     int def = a.act == DLX_ACT_RELU || a.act == DLX_ACT_LEAKY_RELU ? 1 : 0;
     if (!rc) rc = dlx_layer_read_init(c, def, k, units, &init, err);
+    bool transpose;
+    if (!rc) rc = dlx_spec_bool(c->entry, "transpose", false, false, &transpose, err);
+    if (!rc && transpose && !strcmp(c->param_name, c->name))
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(c->entry, "transpose")->loc,
+                          "%s: transpose: true uses another layer's weight, transposed: name it with share: LAYER",
+                          c->entry->path);
     dlx_node *in[3] = {c->in[0]};
-    if (!rc) rc = dlx_layer_param(c, "weight", dlx_shape_2d(units, k), init, true, &in[1], err);
-    if (!rc && bias) rc = dlx_layer_param(c, "bias", dlx_shape_1d(units), dlx_layer_bias_init(&init), false, &in[2], err);
+    if (!rc && transpose) {
+        /* the shared layer's (k, units) weight, transposed into this layer's
+         * (units, k); the bias is this layer's own */
+        dlx_node *w;
+        rc = dlx_layer_param(c, "weight", dlx_shape_2d(k, units), init, true, &w, err);
+        char name[DLX_NAME_MAX + 8]; /* layer names are shorter than DLX_NAME_MAX - 4 */
+        snprintf(name, sizeof name, "%s.wT", c->name);
+        if (!rc && !(in[1] = dlx_graph_op(c->g, &dlx_op_transpose, name, &w, 1, NULL, c->entry->loc, err)))
+            rc = err->code;
+        if (!rc && bias)
+            rc = dlx_layer_param_own(c, "bias", dlx_shape_1d(units), dlx_layer_bias_init(&init), false, &in[2], err);
+    } else if (!rc) {
+        rc = dlx_layer_param(c, "weight", dlx_shape_2d(units, k), init, true, &in[1], err);
+        if (!rc && bias)
+            rc = dlx_layer_param(c, "bias", dlx_shape_1d(units), dlx_layer_bias_init(&init), false, &in[2], err);
+    }
     return rc ? rc : dlx_layer_op(c, &dlx_op_linear, in, bias ? 3 : 2, &a, out, err);
 }
 
-static const char *const k_keys[] = {"units", "activation", "alpha", "bias", "init", "init_scale", NULL};
+static const char *const k_keys[] = {"units", "activation", "alpha", "bias", "init", "init_scale", "transpose", NULL};
 static const dlx_layer_def k_layers[] = {
-    {"linear", k_keys, "fully connected: units, activation, bias, init", 1, build_linear},
+    {"linear", k_keys, "fully connected: units, activation, bias, init; transpose: true with share: LAYER uses that layer's weight transposed", 1, build_linear},
 };
 
 /* every activation, with and without bias; x is 4-d to check the flattening to (N, K) */

@@ -34,6 +34,7 @@
  *                running_var (C) buffers -> same shape (core/ops/batchnorm.c)
  *   rnn, lstm   in: x (L, N, I) time-major, input weights, transition, bias
  *                -> h (L, N, H): a whole recurrent layer with BPTT (core/ops/rnn.c)
+ *   transpose   in: a matrix (R, C) -> (C, R); a tied layer's weight
  * The target/labels input of a loss gets no gradient.
  */
 #ifndef DLX_OPS_H
