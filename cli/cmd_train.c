@@ -108,22 +108,6 @@ static void default_run_dir(const dlx_spec *spec, const char *spec_path, char *o
     snprintf(out, n, "runs/%s", strcmp(stem, ".") && strcmp(stem, "..") ? stem : "unnamed");
 }
 
-static int write_resolved_spec(const dlx_model *m, dlx_err *err)
-{
-    char path[DLX_RUNDIR_MAX + 32];
-    int rc = dlx_path_join(path, sizeof path, m->run_dir, "spec.yaml", err);
-    if (rc)
-        return rc;
-    char *text = dlx_spec_dump(m->spec);
-    FILE *f = text ? fopen(path, "w") : NULL;
-    if (!f || fputs(text, f) < 0)
-        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the resolved spec: %s", strerror(errno));
-    if (f && fclose(f) && !rc)
-        rc = dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the resolved spec: %s", strerror(errno));
-    free(text);
-    return rc;
-}
-
 /* --extend-epochs N: the spec trains the checkpoint's train.epochs + N
  * (*from: the checkpoint's); the resume check then compares the rest. */
 static int extend_spec(dlx_spec *spec, const char *run_dir, long long n, int64_t *from, dlx_err *err)
@@ -287,7 +271,7 @@ int cmd_train(int argc, char **argv)
         else
             dlx_run_info(m, "no checkpoint at %s: starting from step 0", ckpt);
     }
-    if (!rc) rc = write_resolved_spec(m, &err);
+    if (!rc) rc = dlx_run_write_spec(m, &err);
     if (!rc) rc = m->family->train(m, &err);
     cli_progress_end(&prog);
     if (!rc && m->figure_script[0] && !quiet)

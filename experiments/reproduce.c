@@ -224,6 +224,7 @@ int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, 
     }
     snprintf(m->spec_path, sizeof m->spec_path, "%s", row->spec_path);
     rc = dlx_run_prepare_dir(m, err);
+    if (!rc) rc = dlx_run_write_spec(m, err);
     if (!rc) rc = m->family->train(m, err);
     if (!rc) {
         row->results = m->results;

@@ -583,6 +583,8 @@ rows:
 EOT
     check "reproduce a recurrent table" 0 "| copy_s1 | below_baseline_at | n/a | 100 |" "$DLX" reproduce table.yaml --out r
     [ -s r/fig.png ] || fail "the figure is drawn"
+    grep -q '^seed: 2$' r/copy_s2/spec.yaml || fail "each row's run directory holds its resolved spec.yaml" \
+        "$(head -5 r/copy_s2/spec.yaml 2>&1)"
     { grep -q "set title 'copy'" r/figure.gp && grep -q "set title 'adding'" r/figure.gp &&
       grep -q "title 'linear RNN (2 seeds)'" r/figure.gp && grep -q "title 'IRNN (1 seed)'" r/figure.gp &&
       grep -q "dt 2 lw 2 lc rgb 'black' title 'memoryless baseline'" r/figure.gp; } ||

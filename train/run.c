@@ -2,9 +2,13 @@
  * directory and its lock. */
 #include "run.h"
 
+#include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../core/rundir.h"
 
@@ -45,6 +49,31 @@ void dlx_run_info(const dlx_model *m, const char *fmt, ...)
 }
 
 int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err) { return dlx_mkdirs(m->run_dir, err); }
+
+int dlx_run_write_spec(const dlx_model *m, dlx_err *err)
+{
+    char path[DLX_RUNDIR_MAX + 32], tmp[DLX_RUNDIR_MAX + 40];
+    int rc = dlx_path_join(path, sizeof path, m->run_dir, "spec.yaml", err);
+    if (rc)
+        return rc;
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    char *text = dlx_spec_dump(m->spec);
+    if (!text)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    FILE *f = fopen(tmp, "w");
+    bool ok = f && fputs(text, f) >= 0 && fflush(f) == 0 && fsync(fileno(f)) == 0;
+    int e = errno;
+    if (f && fclose(f) != 0 && ok)
+        ok = false, e = errno;
+    if (ok && rename(tmp, path) != 0)
+        ok = false, e = errno;
+    free(text);
+    if (!ok) {
+        unlink(tmp);
+        return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(path), "cannot write the resolved spec: %s", strerror(e));
+    }
+    return 0;
+}
 
 int dlx_run_lock(dlx_model *m, dlx_err *err)
 {

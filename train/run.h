@@ -96,6 +96,9 @@ void dlx_run_info(const dlx_model *m, const char *fmt, ...) __attribute__((forma
 
 /* Create the run directory (mkdir -p). */
 int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err);
+/* The resolved spec (every --set applied) as run_dir/spec.yaml, written to a
+ * .tmp and renamed into place. */
+int dlx_run_write_spec(const dlx_model *m, dlx_err *err);
 /* Create the run directory and take its lock (core/rundir.h) until
  * dlx_model_destroy (experiments/model.h): call it before writing anything there.
  * A directory in use by another dlx is DLX_EIO at once, naming its pid. */
