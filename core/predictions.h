@@ -7,7 +7,7 @@
  *   /label       int32 [n]
  *
  * each with a "description" attribute, and file attributes format
- * ("dlx-predictions"), checkpoint, data (NAME:SPLIT), step and classes.
+ * ("dlx-predictions"), checkpoint, data (--data NAME:SPLIT as given, or "test": the spec's test split), step and classes.
  * Written through core/h5write.h (a .tmp renamed into place).
  */
 #ifndef DLX_PREDICTIONS_H
