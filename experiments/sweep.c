@@ -24,7 +24,7 @@ static const char *const k_sweep_keys[] = {"base", "axes", "measures", "out", "h
 static const char *const k_axis_keys[] = {"name", "key", "values", "range", NULL};
 static const char *const k_hess_keys[] = {"samples", "eps", "exact_max", "lanczos_steps", "neg_tol", NULL};
 static const char *const k_fig_keys[] = {"type", "out", "x", "y", "by", "band", "bins", "range", "points", NULL};
-static const char *const k_fig_types[] = {"histogram", "scatter", "surface", NULL};
+static const char *const k_fig_types[] = {"histogram", "scatter", "surface", "line", NULL};
 
 /* Measures of every family's runs (after the family's own, models/family.h):
  * steps done, wall seconds, and diverged (1 when training stopped on a
@@ -197,7 +197,7 @@ static int read_figures(dlx_sweep *s, dlx_spec_node *figs, dlx_err *err)
         if (!rc) rc = dlx_spec_enum(e, "type", true, k_fig_types, 0, &type, err);
         if (!rc) rc = dlx_spec_str(e, "out", true, NULL, &out, err);
         if (!rc) rc = dlx_spec_str(e, "x", type != 2, "", &x, err);
-        if (!rc) rc = dlx_spec_str(e, "y", type == 1, "", &y, err);
+        if (!rc) rc = dlx_spec_str(e, "y", type == 1 || type == 3, "", &y, err);
         if (!rc) rc = dlx_spec_str(e, "by", false, "", &by, err);
         if (!rc) rc = dlx_spec_int(e, "bins", false, 40, 2, 10000, &bins, err);
         if (!rc) rc = dlx_spec_float(e, "range", false, 2.0, 1e-6, 1e6, &f->range, err);

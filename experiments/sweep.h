@@ -148,7 +148,9 @@ void dlx_sweep_table_free(dlx_sweep_table *t);
 int dlx_sweep_table_add(dlx_sweep_table *t, int64_t run, const double *row, dlx_err *err);
 bool dlx_sweep_table_has(const dlx_sweep_table *t, int64_t run);
 int dlx_sweep_table_col(const dlx_sweep_table *t, const char *name); /* index or -1 */
-/* Value v of column c as text: a text axis's label, else "%g". */
+/* Value v of column c as text: a text axis's label (quotes, backquotes,
+ * backslashes and control characters as '_': it may reach a gnuplot script),
+ * else "%g". */
 void dlx_sweep_table_value_text(const dlx_sweep_table *t, int c, double v, char *buf, size_t n);
 int dlx_sweep_table_write(const char *path, const dlx_sweep_table *t, dlx_err *err);
 /* Read a table file. A missing file is DLX_EIO; not a sweep table DLX_EFORMAT. */

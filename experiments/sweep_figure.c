@@ -3,6 +3,8 @@
  *   histogram: column x, one overlaid histogram per value of `by`, common
  *              bins, optional shaded reference band (the spin-glass theory band)
  *   scatter:   x against y, one colour per value of `by`
+ *   line:      the mean of y against x with +- one std error bars (over the
+ *              runs that share x, e.g. the seeds), one line per value of `by`
  *   surface:   the 1-1-1 linear net's loss over (w1, w2) as a heat map of
  *              log10(loss + 1e-3), with the sweep's end points (w1, w2) on top
  */
@@ -197,6 +199,75 @@ static int scatter(const dlx_sweep_table *t, const dlx_sweep_figure *fig, const 
     return rc;
 }
 
+static int line(const dlx_sweep_table *t, const dlx_sweep_figure *fig, const char *dir, const char *stem, char *script,
+                size_t script_n, dlx_err *err)
+{
+    int cb = fig->by[0] ? dlx_sweep_table_col(t, fig->by) : -1, cx = dlx_sweep_table_col(t, fig->x);
+    char by[2 * sizeof fig->by + 2];
+    snprintf(by, sizeof by, "%s%s%s", cb >= 0 ? fig->by : "", cb >= 0 ? "," : "", fig->x);
+    dlx_sweep_group *g = malloc(4096 * sizeof *g);
+    int ng = 0;
+    int rc = g ? dlx_sweep_summary(t, by, fig->y, NULL, g, 4096, &ng, err)
+               : dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    char dat[700];
+    FILE *f = rc ? NULL : open_file(dir, stem, ".dat", dat, sizeof dat, err);
+    if (!rc && !f)
+        rc = DLX_EIO;
+    /* one block per value of by (groups come sorted by (by, x)) */
+    int blocks = 0;
+    char titles[MAX_GROUPS][48];
+    for (int k = 0; f && k < ng; k++) {
+        bool first = k == 0 || (cb >= 0 && g[k].keys[0] != g[k - 1].keys[0]);
+        if (first && blocks == MAX_GROUPS)
+            break;
+        if (first) {
+            if (k)
+                fprintf(f, "\n\n");
+            dlx_sweep_table_value_text(t, cb, g[k].keys[0], titles[blocks], sizeof titles[0]);
+            if (cb >= 0)
+                fprintf(f, "# %s = %s: %s, mean, std, runs\n", fig->by, titles[blocks], fig->x);
+            else
+                fprintf(f, "# all runs: %s, mean, std, runs\n", fig->x);
+            blocks++;
+        }
+        if (g[k].n > 0)
+            fprintf(f, "%.9g %.9g %.9g %lld\n", g[k].keys[cb >= 0 ? 1 : 0], g[k].mean, g[k].n > 1 ? g[k].std : 0.0,
+                    (long long)g[k].n);
+    }
+    free(g);
+    if (f)
+        rc = close_file(f, dat, err);
+    FILE *s = rc ? NULL : open_file(dir, stem, ".gp", script, script_n, err);
+    if (!rc && !s)
+        rc = DLX_EIO;
+    if (s) {
+        header(s, dir, fig);
+        fprintf(s, "set title '%s against %s: mean and std over the runs at each %s' noenhanced\n", fig->y, fig->x,
+                fig->x);
+        fprintf(s, "set xlabel '%s' noenhanced\nset ylabel '%s (mean +- std)' noenhanced\n", fig->x, fig->y);
+        fprintf(s, "set offsets graph 0.05, graph 0.05, 0, 0\n");
+        if (cx >= 0 && t->labels[cx]) { /* a text axis: its values' labels at their indexes */
+            fprintf(s, "set xtics (");
+            int n = 1;
+            for (const char *p = t->labels[cx]; (p = strchr(p, '\n')); p++)
+                n++;
+            for (int i = 0; i < n && i < 256; i++) {
+                char key[48];
+                dlx_sweep_table_value_text(t, cx, (double)i, key, sizeof key);
+                fprintf(s, "%s'%s' %d", i ? ", " : "", key, i);
+            }
+            fprintf(s, ")\n");
+        }
+        fprintf(s, "plot ");
+        for (int b = 0; b < blocks; b++)
+            fprintf(s, "%s'%s' index %d using 1:2:3 with yerrorlines lw 2 pt 7 title '%s%s%s' noenhanced", b ? ", " : "",
+                    dat, b, cb >= 0 ? fig->by : "all runs", cb >= 0 ? " = " : "", cb >= 0 ? titles[b] : "");
+        fprintf(s, "\n");
+        rc = close_file(s, script, err);
+    }
+    return rc;
+}
+
 static int surface(const dlx_sweep *sw, const dlx_sweep_table *t, const dlx_sweep_figure *fig, const char *dir,
                    const char *stem, char *script, size_t script_n, dlx_err *err)
 {
@@ -268,6 +339,8 @@ int dlx_sweep_figure_write(const dlx_sweep *s, const dlx_sweep_table *t, const d
         return histogram(t, f, dir, stem, script, script_n, err);
     if (strcmp(f->type, "scatter") == 0)
         return scatter(t, f, dir, stem, script, script_n, err);
+    if (strcmp(f->type, "line") == 0)
+        return line(t, f, dir, stem, script, script_n, err);
     return surface(s, t, f, dir, stem, script, script_n, err);
 }
 

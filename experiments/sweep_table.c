@@ -61,6 +61,11 @@ void dlx_sweep_table_value_text(const dlx_sweep_table *t, int c, double v, char 
         const char *nl = strchr(p, '\n');
         if (i == (int64_t)v) {
             snprintf(buf, n, "%.*s", (int)(nl ? nl - p : (long)strlen(p)), p);
+            /* the labels come from the file and end up in gnuplot scripts:
+             * no quote, backquote, backslash or control character */
+            for (char *q = buf; *q; q++)
+                if (*q == '\'' || *q == '"' || *q == '`' || *q == '\\' || (unsigned char)*q < 32)
+                    *q = '_';
             return;
         }
         p = nl ? nl + 1 : NULL;

@@ -117,6 +117,18 @@ set)
     [ ! -e "$T/bad.h5" ] || fail "a refused --set wrote a table"
     "$DLX" landscape --merge "$T/m.h5" "$T/set.h5" --set seed=2 2> "$T/err.txt"
     [ $? -eq 2 ] || fail "--merge with --set: not exit 2"
+    # a line figure: mean and std of test_loss over the seeds at each hidden size
+    "$DLX" landscape "$DATA/sweep.yaml" --set 'sweep.axes.1.range=[1, 2]' --out "$T/line/set.h5" --quiet \
+        --set 'sweep.figures=[{type: line, x: hidden, y: test_loss, out: line.png}]' > "$T/line.txt" 2>&1 ||
+        fail "a sweep with a line figure: $(cat "$T/line.txt")"
+    grep -q "yerrorlines" "$T/line/line.gp" || fail "line.gp: $(cat "$T/line/line.gp")"
+    # each point: the mean and sample std of the two seeds' test_loss in the table
+    for h in 5 8; do
+        exp=$(paste <(col_vals "$T/line/set.h5" hidden) <(col_vals "$T/line/set.h5" test_loss) | tr -d ',' |
+              awk -v h=$h '$1 == h { s += $2; q += $2 * $2; n++ } END { m = s / n; printf "%.6g %.6g %d", m, sqrt((q - n * m * m) / (n - 1)), n }')
+        got=$(awk -v h=$h '$1 == h { printf "%.6g %.6g %d", $2, $3, $4 }' "$T/line/line.dat")
+        [ "$exp" = "$got" ] || fail "line.dat at hidden $h: '$got', the table gives '$exp'"
+    done
     ;;
 jobs)
     "$DLX" landscape "$DATA/sweep.yaml" --out "$T/j1.h5" --jobs 1 --quiet --no-figures || fail "--jobs 1"

@@ -456,6 +456,11 @@ START_TEST(test_text_axis)
     ck_assert_str_eq(key, "2");
     dlx_sweep_table_value_text(&t, 1, 2.0, key, sizeof key);
     ck_assert_str_eq(key, "2");
+    /* a crafted label cannot break out of a gnuplot string */
+    free(t.labels[0]);
+    t.labels[0] = strdup("a\nb'\"`x\\y\tz");
+    dlx_sweep_table_value_text(&t, 0, 1.0, key, sizeof key);
+    ck_assert_str_eq(key, "b___x_y_z");
     dlx_sweep_table_free(&t);
     /* key: [a, b] sets one value into both keys; each must be in the base */
     snprintf(path, sizeof path, "%s/sweep2.yaml", dir);
