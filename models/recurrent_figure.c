@@ -140,12 +140,20 @@ static void write_figure(FILE *fd, FILE *fs, const char *dat, const char *png, c
         block_seeds[n_blocks++] = seeds_of(rows, n_rows, i);
     }
     int cols = n_panels < 2 ? 1 : 2, lines = (n_panels + 1) / 2 > 0 ? (n_panels + 1) / 2 : 1;
+    double x0 = INFINITY, x1 = -INFINITY; /* one evaluation only: gnuplot needs a range around it */
+    for (int i = 0; i < n_rows; i++)
+        for (int64_t j = 0; j < rows[i].n; j++) {
+            x0 = fmin(x0, rows[i].xy[2 * j]);
+            x1 = fmax(x1, rows[i].xy[2 * j]);
+        }
     fprintf(fs, "set terminal pngcairo size %d,%d enhanced font 'sans,10'\nset output '%s'\n", 560 * cols, 420 * lines,
             png);
     fprintf(fs, "set logscale y\nset format y '10^{%%L}'\nset grid\nset key top right\nset xlabel 'updates'\n"
                 "set ylabel 'test loss'\nset style fill transparent solid 0.18 noborder\n"
                 "set multiplot layout %d,%d\n",
             lines, cols);
+    if (x0 == x1 && isfinite(x0))
+        fprintf(fs, "set xrange [%.17g:%.17g]\n", x0 - 1, x0 + 1);
     for (int p = 0; p < n_panels; p++) {
         fprintf(fs, "set title '%s'\nplot ", panels[p]);
         bool first = true;
