@@ -59,8 +59,8 @@ static int draw_figure(const dlx_repro *r, const char *h5, const char *out_dir, 
 /* A rerun into an --out that holds an earlier reproduce (its results.h5, or
  * a run in a row's directory about to be run) is refused unless --force,
  * which removes those rows' checkpoints and metrics first, or --resume (a
- * reproduce that was stopped: its rows run again in their directories, a
- * sweep row going on from its table). */
+ * reproduce that was stopped: each row continues from its checkpoint, a
+ * finished one is only evaluated again, a sweep row goes on from its table). */
 static int guard_out(const dlx_repro *r, const char *only, const char *h5, bool force, bool resume, dlx_err *err)
 {
     static const char ways[] =
@@ -164,6 +164,7 @@ int cmd_reproduce(int argc, char **argv)
         dlx_lock_release(&lock_fd);
         return cli_fail(&err);
     }
+    r->resume = resume;
     if (figure_only) {
         int frc = draw_figure(r, h5, out_dir, &err);
         dlx_repro_destroy(r);

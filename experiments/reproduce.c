@@ -12,6 +12,7 @@
 #include "../core/h5read.h"
 #include "../core/h5write.h"
 #include "../core/rundir.h"
+#include "../train/resume.h"
 #include "model.h"
 #include "registry.h"
 
@@ -224,6 +225,10 @@ int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, 
     }
     snprintf(m->spec_path, sizeof m->spec_path, "%s", row->spec_path);
     rc = dlx_run_prepare_dir(m, err);
+    bool found = false;
+    if (!rc && r->resume) rc = dlx_run_resume(m, &found, err);
+    if (!rc && found)
+        dlx_run_info(m, "resuming row '%s' at step %lld", row->name, (long long)m->step);
     if (!rc) rc = dlx_run_write_spec(m, err);
     if (!rc) rc = m->family->train(m, err);
     if (!rc) {

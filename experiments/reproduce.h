@@ -69,6 +69,8 @@ typedef struct dlx_repro {
     dlx_spec *spec;        /* owned */
     const char *paper, *family, *figure;
     char out_dir[512];
+    bool resume;           /* each row continues from its run's checkpoint, if any (a
+                            * finished row is evaluated again, not retrained) */
     dlx_repro_row *rows;
     int n_rows;
 } dlx_repro;

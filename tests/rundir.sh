@@ -404,10 +404,20 @@ EOF
     expect_status 0 p.out "$DLX" reproduce table.yaml --out P --force --quiet --set 'rows.0.set=[seed=5]'
     "$DLX" inspect P/r1/checkpoint.h5 --spec | grep -q '^seed: 5$' || fail "--set rows.0.set=[seed=5] did not reach the row"
     expect_status 0 p.out "$DLX" reproduce table.yaml --out P --figure-only --quiet
+    # --resume after a stop before results.h5: the finished row continues from
+    # its checkpoint (nothing left to train), its results are the same
+    cp P/results.h5 results.before
+    cp P/r1/checkpoint.h5 ckpt.before
+    rm P/results.h5
+    expect_status 0 p.out "$DLX" reproduce table.yaml --out P --resume --set 'rows.0.set=[seed=5]'
+    expect_text p.out "resuming row 'r1' at step 16" "reproduce --resume continues the row's run"
+    h5diff --exclude-attribute / ckpt.before P/r1/checkpoint.h5 >/dev/null || fail "--resume retrained a finished row"
+    h5diff results.before P/results.h5 /rows/r1/test_accuracy /rows/r1/test_accuracy >/dev/null ||
+        fail "--resume of a finished row changed its test_accuracy"
     expect_status 2 p.out "$DLX" reproduce table.yaml --out P2 --quiet --set rows.0.nme=x
     expect_text p.out "'nme' is not a key" "a misspelt key set on the table spec"
     [ ! -e P2/results.h5 ] || fail "a refused table spec wrote results"
-    note "reproduce into P refused (results.h5, a row's run; exit 2, untouched); --force replaces; --set reaches the table spec"
+    note "reproduce into P refused (results.h5, a row's run; exit 2, untouched); --force replaces; --set reaches the table spec; --resume continues each row"
 }
 
 # ---------------------------------------------------------------- extend
