@@ -54,6 +54,7 @@ struct dlx_spec_node {
     char *path;            /* "model.layers[2].kernel", for messages */
     char *scalar;          /* DLX_SPEC_SCALAR: the text */
     bool quoted;           /* scalar was quoted in the source: always a string */
+    bool defaulted;        /* inserted by a getter as the key's default, not written */
     int n;                 /* MAP: number of pairs; SEQ: number of items */
     char **keys;           /* MAP only */
     dlx_loc *key_locs;     /* MAP only */

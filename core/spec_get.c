@@ -119,6 +119,7 @@ static int insert_default(dlx_spec_node *map, const char *key, const char *text,
         return spec_oom(err);
     }
     v->quoted = quoted;
+    v->defaulted = true;
     return 0;
 }
 

@@ -82,7 +82,7 @@ expect_text() { # FILE TEXT WHAT
 
 # The step column of a metrics series, one step per line.
 metric_steps() { # FILE SERIES
-    h5dump -y -w 0 -d "/metrics/$2" "$1" 2>/dev/null |
+    h5dump -y -w 0 -A 0 -d "/metrics/$2" "$1" 2>/dev/null |
         sed -n '/DATA {/,/}/p' | tr -d '{}' | sed 's/DATA//' | tr ',' '\n' |
         awk 'NF { n++; if (n % 2 == 1) print $1 }'
 }

@@ -51,12 +51,12 @@ $(echo "$out" | grep -v ' 0 differences found' | grep -B1 'differences found\|no
 
 # The step column of a metrics series, one step per line.
 metric_steps() { # FILE SERIES
-    h5dump -y -w 0 -d "/metrics/$2" "$1" 2>/dev/null |
+    h5dump -y -w 0 -A 0 -d "/metrics/$2" "$1" 2>/dev/null |
         sed -n '/DATA {/,/}/p' | tr -d '{}' | sed 's/DATA//' | tr ',' '\n' |
         awk 'NF { n++; if (n % 2 == 1) print $1 }'
 }
 metric_rows() { # FILE SERIES: "step value" per line, full precision
-    h5dump -y -w 0 -m '%.17g' -d "/metrics/$2" "$1" 2>/dev/null |
+    h5dump -y -w 0 -A 0 -m '%.17g' -d "/metrics/$2" "$1" 2>/dev/null |
         sed -n '/DATA {/,/}/p' | tr -d '{}' | sed 's/DATA//' | tr ',' '\n' |
         awk 'NF { v[n++] = $1 } END { for (i = 0; i + 1 < n; i += 2) print v[i], v[i + 1] }'
 }

@@ -83,7 +83,10 @@ static bool first_diff(const dlx_spec_node *here, const dlx_spec_node *there, sp
         const dlx_spec_node *b = dlx_spec_get(there, here->keys[i]);
         if (b && first_diff(here->items[i], b, d))
             return true;
-        if (!b && !may_change(here->items[i]->path)) {
+        /* a key the checkpoint's spec lacks but that takes its default here was
+         * added to dlx after the run started: a new key's default is the old
+         * behaviour, so the run is the same */
+        if (!b && !may_change(here->items[i]->path) && !here->items[i]->defaulted) {
             *d = (spec_diff){.path = here->items[i]->path, .here = here->items[i], .loc = here->key_locs[i]};
             return true;
         }
