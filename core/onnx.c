@@ -322,7 +322,12 @@ int dlx_onnx_encode(const dlx_graph *g, const dlx_node *input, const dlx_node *o
     size_t gm = dlx_pb_begin(out, MODEL_GRAPH);
     int rc = encode_graph(g, input, output, prep, meta, out, err);
     dlx_pb_end(out, gm);
-    return rc ? rc : dlx_pb_check(out, "the ONNX model", err);
+    if (!rc) rc = dlx_pb_check(out, "the ONNX model", err);
+    /* protobuf's parsers refuse messages of 2 GiB and more */
+    if (!rc && out->len >= (size_t)INT32_MAX)
+        rc = dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "the ONNX model would take %zu bytes; protobuf allows under 2 GiB",
+                          out->len);
+    return rc;
 }
 
 const char *dlx_onnx_supported(void)
