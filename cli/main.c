@@ -66,6 +66,27 @@ static const dlx_command k_commands[] = {
      "/prediction and /label (int32 [n]), each with a description attribute.\n"
      "\n"
      "example: dlx eval runs/lenet5/checkpoint.h5 --data mnist:test --predictions pred.h5 --confusion cm.png\n"},
+    {"export", cmd_export, "write a classifier checkpoint as an ONNX model",
+     "usage: dlx export CHECKPOINT --onnx OUT.onnx\n"
+     "\n"
+     "Rebuilds the model from the spec stored in CHECKPOINT, loads its parameters and\n"
+     "writes its network at inference as an ONNX model (IR 7, opset 13; written by dlx\n"
+     "itself, no protobuf library): the parameters and batch-norm statistics as\n"
+     "initializers, dropout as the identity, a fused activation as a node of its own.\n"
+     "The model takes 'input', float32 (N, C, H, W) raw pixels in [0, 1] (a byte / 255,\n"
+     "after data.resize), and pads and normalises them with data.pad, data.mean and\n"
+     "data.std as dlx's data feed does; its output 'logits' (N, classes) is what\n"
+     "dlx eval --predictions writes as /logits. N is symbolic.\n"
+     "Layer types that export: linear, conv2d, conv_transpose2d, maxpool2d, avgpool2d,\n"
+     "upsample, batchnorm, relu, tanh, sigmoid, leaky_relu, lecun_tanh, softmax, abs,\n"
+     "dropout, stop_gradient, flatten, reshape, slice, concat, add, sub, mul, scale,\n"
+     "affine; another layer (embedding, rnn, ...) is an error naming it (exit 2).\n"
+     "Only the classifier family exports; other kinds are refused (exit 2).\n"
+     "\n"
+     "  --onnx OUT.onnx  the model file; an existing ONNX model is replaced, any other\n"
+     "                   existing file is refused (exit 2)\n"
+     "\n"
+     "example: dlx export runs/lenet5/checkpoint.h5 --onnx lenet5.onnx\n"},
     {"inspect", cmd_inspect, "show what an HDF5 file from dlx holds",
      "usage: dlx inspect FILE.h5 [--spec]\n"
      "\n"

@@ -402,6 +402,7 @@ const dlx_family dlx_family_classifier = {
     .train = clf_train,
     .evaluate = clf_evaluate,
     .classify = clf_classify,
+    .export_onnx = clf_export_onnx,
     .gradcheck = clf_gradcheck,
     .train_images = clf_train_images,
     .sweep_measures = k_sweep_measures,

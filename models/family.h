@@ -73,6 +73,10 @@ typedef struct dlx_family {
      * fills *p (core/predictions.h; the caller frees it) with every sample's
      * logits, predicted class and label, for `dlx eval`'s error analysis. */
     int (*classify)(dlx_model *m, const char *data, dlx_results *res, struct dlx_predictions *p, dlx_err *err);
+    /* Optional (NULL: no ONNX export). For `dlx export --onnx`: the network
+     * from its input to its output, at inference, as an ONNX model at path
+     * (core/onnx.h); checkpoint names the source in the model's doc string. */
+    int (*export_onnx)(dlx_model *m, const char *path, const char *checkpoint, dlx_err *err);
     /* Optional (NULL: the family cannot be swept). What a run of this family
      * gives a sweep (experiments/sweep.h) as measures: names of results it
      * puts into m->results while training (NULL-terminated); "hessian" is the

@@ -238,14 +238,14 @@ case_usage() {
     check "dlx with no command exits 2 and prints usage" 2 "usage: dlx COMMAND" "$DLX"
     check "dlx --help exits 0" 0 "commands:" "$DLX" --help
     local c
-    for c in train eval inspect gradcheck sample; do
+    for c in train eval inspect gradcheck sample export; do
         expect_in out "  $c " "dlx --help lists '$c'"
     done
     check "dlx help train exits 0" 0 "usage: dlx train SPEC" "$DLX" help train
     check "dlx --version exits 0" 0 "dlx " "$DLX" --version
     check "a misspelt command suggests the right one" 2 "did you mean 'train'" "$DLX" trian
     check "an unknown command exits 2" 2 "unknown command 'frobnicate'" "$DLX" frobnicate
-    for c in train eval inspect gradcheck sample; do
+    for c in train eval inspect gradcheck sample export; do
         check "dlx $c --help exits 0 with its usage" 0 "usage: dlx $c" "$DLX" "$c" --help
         check "dlx $c without arguments exits 2" 2 "dlx $c: missing" "$DLX" "$c"
     done
@@ -253,6 +253,7 @@ case_usage() {
         "$DLX" train "$FIX/ok.yaml" --bogus
     check "dlx eval: unknown option exits 2" 2 "unknown or incomplete option '--bogus'" "$DLX" eval x.h5 --bogus
     check "dlx inspect: unknown option exits 2" 2 "unknown option '--bogus'" "$DLX" inspect x.h5 --bogus
+    check "dlx export: unknown option exits 2" 2 "unknown or incomplete option '--bogus'" "$DLX" export x.h5 --bogus
     check "dlx gradcheck: unknown option exits 2" 2 "unknown or incomplete option '--bogus'" \
         "$DLX" gradcheck "$FIX/ok.yaml" --bogus
     check "dlx train --threads 0 exits 2" 2 "--threads: expected a number from 1 to 1024, got '0'" \

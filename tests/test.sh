@@ -12,6 +12,15 @@ if command -v valgrind >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && apt-get instal
     tests/build.sh build-portable -Dnative=false -Dbuildtype=debugoptimized >/dev/null || exit 1
     export DLX_VALGRIND_BIN=$PWD/build-portable/dlx
 fi
+# the ONNX export tests: onnxruntime-node (npm) runs the models, python3-onnx
+# checks them; without them those cases skip
+if [ "$(id -u)" = 0 ]; then
+    for p in nodejs npm python3-onnx; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
+    done
+fi
+tests/onnx_runtime.sh --install >/dev/null || echo "tests/test.sh: no ONNX runtime; the export tests will skip" >&2
 datasets/fetch mnist || exit 1
 datasets/fetch fashion-mnist || exit 1
 

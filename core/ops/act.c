@@ -20,8 +20,8 @@
 #include "../vmath.h"
 #include "ops.h"
 
-#define LECUN_A 1.7159f
-#define LECUN_S (2.0f / 3.0f)
+#define LECUN_A DLX_LECUN_A
+#define LECUN_S DLX_LECUN_S
 
 static const char *const k_names[] = {
     [DLX_ACT_NONE] = "none",

@@ -53,6 +53,10 @@ typedef enum dlx_act {
     DLX_ACT_LEAKY_RELU, /* x > 0 ? x : alpha * x */
     DLX_ACT_LECUN_TANH, /* 1.7159 * tanh(2x/3), LeCun et al. 1998 */
 } dlx_act;
+/* lecun_tanh's constants: DLX_LECUN_A tanh(DLX_LECUN_S x) (the ONNX export
+ * writes the same floats) */
+#define DLX_LECUN_A 1.7159f
+#define DLX_LECUN_S (2.0f / 3.0f)
 
 /* Name <-> enum for specs ("relu", "tanh", ...). Returns -1 if unknown. */
 int dlx_act_from_name(const char *name);
