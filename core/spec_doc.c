@@ -110,11 +110,11 @@ char *dlx_spec_doc_text(const dlx_spec_section *s)
         const dlx_key_doc *k = &s->keys[i];
         add(&b, "  %-*s  %s", w, k->key, k->type);
         if (!strcmp(k->def, "required"))
-            add(&b, ", required");
+            add(&b, "; required");
         else if (strcmp(k->def, "-"))
-            add(&b, ", default %s", k->def);
+            add(&b, "; default %s", k->def);
         if (k->range[0])
-            add(&b, ", %s", k->range);
+            add(&b, "; %s", k->range);
         add(&b, "\n  %*s  %s\n", w, "", k->meaning);
     }
     return done(&b);

@@ -1,0 +1,192 @@
+/* The spec reference's list of sections; see spec_ref.h. */
+#include "spec_ref.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/layers.h"
+#include "../core/optim.h"
+#include "../train/images.h"
+#include "../train/plan.h"
+#include "../train/trainer.h"
+#include "model.h"
+#include "registry.h"
+#include "reproduce.h"
+#include "sweep.h"
+
+/* Section *i of arr, counting *i down over arr's sections. */
+static bool take(const dlx_spec_section *arr, int *i, dlx_spec_section *out)
+{
+    for (int k = 0; arr && arr[k].name; k++)
+        if ((*i)-- == 0) {
+            *out = arr[k];
+            return true;
+        }
+    return false;
+}
+
+bool dlx_spec_ref_at(int i, dlx_spec_section *out)
+{
+    if (i < 0)
+        return false;
+    if (take(dlx_model_spec_sections, &i, out))
+        return true;
+    for (int f = 0; dlx_family_at(f); f++)
+        if (take(dlx_family_at(f)->spec_sections, &i, out))
+            return true;
+    const dlx_spec_section *const mid[] = {dlx_images_spec_sections, dlx_train_spec_sections, dlx_plan_spec_sections,
+                                           dlx_optim_spec_sections};
+    for (size_t k = 0; k < sizeof mid / sizeof *mid; k++)
+        if (take(mid[k], &i, out))
+            return true;
+    for (int k = 0; dlx_layer_section_at(k, out); k++)
+        if (i-- == 0)
+            return true;
+    return take(dlx_sweep_spec_sections, &i, out) || take(dlx_repro_spec_sections, &i, out);
+}
+
+/* Whether `name` selects section s: s itself or a section under it. */
+static bool selects(const char *name, const dlx_spec_section *s)
+{
+    char full[96];
+    dlx_spec_section_name(s, full, sizeof full);
+    size_t n = strlen(name);
+    return strncmp(full, name, n) == 0 && (full[n] == '\0' || full[n] == '.' || full[n] == '[');
+}
+
+/* `layers`: every layer's keys and the repeat block in full, then one line
+ * per layer type (`dlx spec layer.<type>` gives its keys). */
+static bool layers_alias(const char *name) { return strcmp(name, "layers") == 0; }
+
+bool dlx_spec_ref_matches(const char *name)
+{
+    if (layers_alias(name))
+        return true;
+    dlx_spec_section s;
+    for (int i = 0; dlx_spec_ref_at(i, &s); i++)
+        if (selects(name, &s))
+            return true;
+    return false;
+}
+
+/* Appends text (freed) to *acc; false when out of memory. */
+static bool append(char **acc, size_t *len, char *text)
+{
+    if (!text)
+        return false;
+    size_t n = strlen(text);
+    char *a = realloc(*acc, *len + n + 2);
+    if (!a) {
+        free(text);
+        return false;
+    }
+    memcpy(a + *len, text, n + 1);
+    *len += n;
+    *acc = a;
+    free(text);
+    return true;
+}
+
+static char *dupf(const char *fmt, const char *a, const char *b)
+{
+    int n = snprintf(NULL, 0, fmt, a, b);
+    char *s = n < 0 ? NULL : malloc((size_t)n + 1);
+    if (s)
+        snprintf(s, (size_t)n + 1, fmt, a, b);
+    return s;
+}
+
+static char *layer_types(void)
+{
+    char *acc = dupf("%s%s", "layer types (dlx spec layer.<type> gives a type's keys):\n", "");
+    size_t len = acc ? strlen(acc) : 0;
+    bool ok = acc != NULL;
+    for (int i = 0; ok && dlx_layer_type_at(i); i++) {
+        const dlx_layer_def *t = dlx_layer_type_at(i);
+        char line[400];
+        snprintf(line, sizeof line, "  %-18s %s\n", t->type, t->help);
+        ok = append(&acc, &len, dupf("%s%s", line, ""));
+    }
+    if (!ok)
+        free(acc);
+    return ok ? acc : NULL;
+}
+
+char *dlx_spec_ref_text(const char *name, bool *found)
+{
+    const char *pick = layers_alias(name) ? "layer" : name;
+    char *acc = calloc(1, 1);
+    size_t len = 0;
+    bool ok = acc != NULL;
+    *found = false;
+    dlx_spec_section s;
+    for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++) {
+        if (!selects(pick, &s) || (layers_alias(name) && s.prefix))
+            continue;
+        if (*found)
+            ok = append(&acc, &len, dupf("%s%s", "\n", ""));
+        ok = ok && append(&acc, &len, dlx_spec_doc_text(&s));
+        *found = true;
+    }
+    if (ok && layers_alias(name))
+        ok = append(&acc, &len, dupf("%s%s", "\n", "")) && append(&acc, &len, layer_types());
+    if (!ok)
+        free(acc);
+    return ok ? acc : NULL;
+}
+
+char *dlx_spec_ref_list(void)
+{
+    char *acc = calloc(1, 1);
+    size_t len = 0;
+    bool ok = acc != NULL;
+    dlx_spec_section s;
+    for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++) {
+        char full[96], line[512];
+        snprintf(line, sizeof line, "  %-32s %s\n", dlx_spec_section_name(&s, full, sizeof full), s.where);
+        ok = append(&acc, &len, dupf("%s%s", line, ""));
+    }
+    if (!ok)
+        free(acc);
+    return ok ? acc : NULL;
+}
+
+static const char k_md_head[] =
+    "# Spec reference\n"
+    "\n"
+    "Every key that dlx accepts in a spec, section by section: its type, its\n"
+    "default, the values it accepts and what it means. This file is generated by\n"
+    "`dlx spec --markdown` from the tables the parser checks each map's keys\n"
+    "against (core/spec_doc.h), so it names exactly the keys dlx accepts; do not\n"
+    "edit it by hand (tests/e2e.sh spec_reference compares it with the binary's\n"
+    "output). `dlx spec` lists the sections; `dlx spec SECTION` prints one, with\n"
+    "every section under it (`dlx spec model.gan`, `dlx spec optimizer`,\n"
+    "`dlx spec layer.conv`, `dlx spec layers`).\n"
+    "\n"
+    "Default: the value used when the key is left out; \"required\": it must be\n"
+    "given; \"-\": absent means none or off. Ranges are inclusive unless written\n"
+    "with < or >.\n"
+    "\n"
+    "## Sections\n"
+    "\n";
+
+char *dlx_spec_ref_markdown(void)
+{
+    char *acc = dupf("%s%s", k_md_head, "");
+    size_t len = acc ? strlen(acc) : 0;
+    bool ok = acc != NULL;
+    dlx_spec_section s;
+    for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++) {
+        char full[96];
+        ok = append(&acc, &len, dupf("- `%s`: %s\n", dlx_spec_section_name(&s, full, sizeof full), s.where));
+    }
+    ok = ok && append(&acc, &len, dupf("%s%s", "\n", ""));
+    for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++)
+        ok = append(&acc, &len, dlx_spec_doc_markdown(&s));
+    if (ok && len >= 2 && acc[len - 1] == '\n' && acc[len - 2] == '\n')
+        acc[--len] = '\0'; /* one newline at the end of the file */
+    if (!ok)
+        free(acc);
+    return ok ? acc : NULL;
+}
