@@ -120,23 +120,38 @@ char *dlx_spec_doc_text(const dlx_spec_section *s)
     return done(&b);
 }
 
-/* A table cell: '|' escaped, so a range like "a | b" keeps its column. */
+/* Text as Markdown shows it literally: '|' keeps a table's columns, '<' and
+ * '>' are no HTML tag, '*' no emphasis ("<name>_k", "Z*"). */
+static void md_text(buf *b, const char *text)
+{
+    for (const char *p = text; *p; p++)
+        switch (*p) {
+        case '|': add(b, "\\|"); break;
+        case '*': add(b, "\\*"); break;
+        case '<': add(b, "&lt;"); break;
+        case '>': add(b, "&gt;"); break;
+        default: add(b, "%c", *p);
+        }
+}
+
+/* A table cell; code: the key, in backticks (no key holds a backtick). */
 static void cell(buf *b, const char *text, bool code)
 {
-    add(b, " %s", code ? "`" : "");
-    for (const char *p = text; *p; p++)
-        if (*p == '|')
-            add(b, "\\|");
-        else
-            add(b, "%c", *p);
-    add(b, "%s |", code ? "`" : "");
+    add(b, " ");
+    if (code)
+        add(b, "`%s`", text);
+    else
+        md_text(b, text);
+    add(b, " |");
 }
 
 char *dlx_spec_doc_markdown(const dlx_spec_section *s)
 {
     buf b = {0};
     char name[96];
-    add(&b, "## %s\n\n%s\n\n", dlx_spec_section_name(s, name, sizeof name), s->where);
+    add(&b, "## %s\n\n", dlx_spec_section_name(s, name, sizeof name));
+    md_text(&b, s->where);
+    add(&b, "\n\n");
     if (!s->keys[0].key) {
         add(&b, "No keys of its own.\n\n");
         return done(&b);
@@ -152,6 +167,16 @@ char *dlx_spec_doc_markdown(const dlx_spec_section *s)
         cell(&b, k->meaning, false);
         add(&b, "\n");
     }
+    add(&b, "\n");
+    return done(&b);
+}
+
+char *dlx_spec_doc_markdown_item(const dlx_spec_section *s)
+{
+    buf b = {0};
+    char name[96];
+    add(&b, "- `%s`: ", dlx_spec_section_name(s, name, sizeof name));
+    md_text(&b, s->where);
     add(&b, "\n");
     return done(&b);
 }

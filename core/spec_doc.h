@@ -55,5 +55,7 @@ const dlx_key_doc *dlx_key_doc_find(const dlx_key_doc *keys, const char *key);
 char *dlx_spec_doc_text(const dlx_spec_section *s);
 /* One section as Markdown: "## name", where, a table of its keys. */
 char *dlx_spec_doc_markdown(const dlx_spec_section *s);
+/* Its line in a Markdown list of sections: "- `name`: where". */
+char *dlx_spec_doc_markdown_item(const dlx_spec_section *s);
 
 #endif

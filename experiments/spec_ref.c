@@ -177,10 +177,8 @@ char *dlx_spec_ref_markdown(void)
     size_t len = acc ? strlen(acc) : 0;
     bool ok = acc != NULL;
     dlx_spec_section s;
-    for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++) {
-        char full[96];
-        ok = append(&acc, &len, dupf("- `%s`: %s\n", dlx_spec_section_name(&s, full, sizeof full), s.where));
-    }
+    for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++)
+        ok = append(&acc, &len, dlx_spec_doc_markdown_item(&s));
     ok = ok && append(&acc, &len, dupf("%s%s", "\n", ""));
     for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++)
         ok = append(&acc, &len, dlx_spec_doc_markdown(&s));
