@@ -2,8 +2,7 @@
 # End-to-end tests of the dlx command line: tests/e2e.sh CASE
 #
 # CASE is one of: usage spec_errors data_errors h5_errors train_eval
-# architectures determinism gradcheck inspect sparse_coding losses batchnorm
-# spec_reference.
+# architectures determinism gradcheck inspect sparse_coding losses batchnorm.
 # Exit status: 0 pass, 1 fail (each failed check says command, expected and
 # actual), 77 skip (real MNIST missing, for the cases that train on it).
 #
@@ -845,51 +844,14 @@ case_batchnorm() {
     return 0
 }
 
-# The spec reference: docs/spec.md is `dlx spec --markdown` byte for byte (a
-# key changed without regenerating it fails here), sections print, an unknown
-# one exits 2 listing them, and no parser checks keys against a list of its
-# own beside the documented tables.
-case_spec_reference() {
-    check "dlx spec --markdown exits 0" 0 "# Spec reference" "$DLX" spec --markdown
-    if ! cmp -s "$OUT" "$SRC/docs/spec.md"; then
-        fail "docs/spec.md is not the output of dlx spec --markdown" \
-            "regenerate it: build/dlx spec --markdown > docs/spec.md" \
-            "$(diff "$SRC/docs/spec.md" "$OUT" | head -n 20)"
-    fi
-    check "dlx spec lists the sections" 0 "optimizer.adam" "$DLX" spec
-    expect_in out "  layer.conv " "dlx spec lists layer.conv"
-    check "dlx spec schedule.step documents its keys" 0 "warmup_steps  integer; default 0" "$DLX" spec schedule.step
-    expect_in out "gamma" "dlx spec schedule.step shows gamma"
-    check "dlx spec optimizer gives every optimizer type" 0 "optimizer.rmsprop:" "$DLX" spec optimizer
-    expect_in out "nesterov" "dlx spec optimizer shows nesterov"
-    expect_in out "grad_clip" "dlx spec optimizer shows grad_clip"
-    check "dlx spec model.gan gives its parts" 0 "model.gan.score:" "$DLX" spec model.gan
-    check "dlx spec layer.linear documents init" 0 "init_scale" "$DLX" spec layer.linear
-    check "dlx spec layers lists the layer types" 0 "layer types" "$DLX" spec layers
-    expect_in out "  conv_transpose2d " "dlx spec layers lists conv_transpose2d"
-    check "dlx spec --help exits 0 with an example" 0 "example: dlx spec" "$DLX" spec --help
-    check "an unknown section exits 2" 2 "dlx spec: no section 'NOPE'" "$DLX" spec NOPE
-    expect_in err "model.classifier, model.classifier.loss[]" "the message lists the sections"
-    expect_in err "table.rows[]" "the message lists the last section"
-    check "a misspelt section suggests the right one" 2 "did you mean 'train'?" "$DLX" spec trian
-    check "dlx spec with two sections exits 2" 2 "give one SECTION" "$DLX" spec train data
-    check "dlx spec --markdown with a section exits 2" 2 "give no SECTION" "$DLX" spec --markdown train
-    local stray
-    stray=$(grep -rln "dlx_spec_check_keys(" "$SRC/core" "$SRC/train" "$SRC/models" "$SRC/experiments" "$SRC/cli" |
-        grep -vE "/core/spec(_get|_doc)?\.[ch]$")
-    [ -z "$stray" ] || fail "keys checked against a list that is not a dlx_key_doc table (use dlx_spec_check_doc)" \
-        "$stray"
-    return 0
-}
-
 # ---------------------------------------------------------------------- main
 
 case $CASE in
 usage | spec_errors | data_errors | h5_errors | train_eval | architectures | determinism | gradcheck | inspect | sparse_coding | \
-    losses | batchnorm | spec_reference) ;;
+    losses | batchnorm) ;;
 *)
     echo "usage: tests/e2e.sh CASE   (usage spec_errors data_errors h5_errors train_eval architectures" \
-        "determinism gradcheck inspect sparse_coding losses batchnorm spec_reference)" >&2
+        "determinism gradcheck inspect sparse_coding losses batchnorm)" >&2
     exit 2
     ;;
 esac
