@@ -90,7 +90,8 @@ static const dlx_key_doc k_common_keys[] = {
      "names the node and its parameters (<name>.weight)"},
     {"inputs", "string or list of strings", "the previous layer", "earlier layer names or input",
      "the layers it reads"},
-    {"share", "string", "-", "an earlier layer of the same type", "use that layer's parameters (tied weights)"},
+    {"share", "string", "-", "an earlier layer with parameters of the same shapes",
+     "use that layer's parameters (tied weights)"},
     {NULL},
 };
 
@@ -100,7 +101,7 @@ bool dlx_layer_section_at(int i, dlx_spec_section *out)
 {
     if (i == 0) {
         *out = (dlx_spec_section){"layer", "an entry of a layers: list (model.layers, a network's layers): the keys "
-                                           "of every type; `dlx spec layer.<type>` gives a type's own",
+                                           "of every type; dlx spec layer.<type> gives a type's own",
                                   k_common_keys, NULL};
         return true;
     }
