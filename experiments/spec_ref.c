@@ -70,7 +70,8 @@ bool dlx_spec_ref_matches(const char *name)
     return false;
 }
 
-/* Appends text (freed) to *acc; false when out of memory. */
+/* Appends text (malloc'd, then freed; NULL: out of memory) to *acc; false
+ * when out of memory. */
 static bool append(char **acc, size_t *len, char *text)
 {
     if (!text)
@@ -88,25 +89,16 @@ static bool append(char **acc, size_t *len, char *text)
     return true;
 }
 
-static char *dupf(const char *fmt, const char *a, const char *b)
-{
-    int n = snprintf(NULL, 0, fmt, a, b);
-    char *s = n < 0 ? NULL : malloc((size_t)n + 1);
-    if (s)
-        snprintf(s, (size_t)n + 1, fmt, a, b);
-    return s;
-}
-
 static char *layer_types(void)
 {
-    char *acc = dupf("%s%s", "layer types (dlx spec layer.<type> gives a type's keys):\n", "");
+    char *acc = strdup("layer types (dlx spec layer.<type> gives a type's keys):\n");
     size_t len = acc ? strlen(acc) : 0;
     bool ok = acc != NULL;
     for (int i = 0; ok && dlx_layer_type_at(i); i++) {
         const dlx_layer_def *t = dlx_layer_type_at(i);
         char line[400];
         snprintf(line, sizeof line, "  %-18s %s\n", t->type, t->help);
-        ok = append(&acc, &len, dupf("%s%s", line, ""));
+        ok = append(&acc, &len, strdup(line));
     }
     if (!ok)
         free(acc);
@@ -125,12 +117,12 @@ char *dlx_spec_ref_text(const char *name, bool *found)
         if (!selects(pick, &s) || (layers_alias(name) && s.prefix))
             continue;
         if (*found)
-            ok = append(&acc, &len, dupf("%s%s", "\n", ""));
+            ok = append(&acc, &len, strdup("\n"));
         ok = ok && append(&acc, &len, dlx_spec_doc_text(&s));
         *found = true;
     }
     if (ok && layers_alias(name))
-        ok = append(&acc, &len, dupf("%s%s", "\n", "")) && append(&acc, &len, layer_types());
+        ok = append(&acc, &len, strdup("\n")) && append(&acc, &len, layer_types());
     if (!ok)
         free(acc);
     return ok ? acc : NULL;
@@ -145,7 +137,7 @@ char *dlx_spec_ref_list(void)
     for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++) {
         char full[96], line[512];
         snprintf(line, sizeof line, "  %-32s %s\n", dlx_spec_section_name(&s, full, sizeof full), s.where);
-        ok = append(&acc, &len, dupf("%s%s", line, ""));
+        ok = append(&acc, &len, strdup(line));
     }
     if (!ok)
         free(acc);
@@ -173,13 +165,13 @@ static const char k_md_head[] =
 
 char *dlx_spec_ref_markdown(void)
 {
-    char *acc = dupf("%s%s", k_md_head, "");
+    char *acc = strdup(k_md_head);
     size_t len = acc ? strlen(acc) : 0;
     bool ok = acc != NULL;
     dlx_spec_section s;
     for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++)
         ok = append(&acc, &len, dlx_spec_doc_markdown_item(&s));
-    ok = ok && append(&acc, &len, dupf("%s%s", "\n", ""));
+    ok = ok && append(&acc, &len, strdup("\n"));
     for (int i = 0; ok && dlx_spec_ref_at(i, &s); i++)
         ok = append(&acc, &len, dlx_spec_doc_markdown(&s));
     if (ok && len >= 2 && acc[len - 1] == '\n' && acc[len - 2] == '\n')
