@@ -9,9 +9,9 @@
 
 /* train.optimizers.<name>: an optimizer's keys (core/optim.c) and these. */
 static const dlx_key_doc k_optim_extra[] = {
+    {"schedule", "map", "constant", "a schedule (dlx spec schedule)", "this optimizer's learning-rate schedule"},
     {"params", "string or list of strings", "every network", "the model's network names (gen, disc)",
      "the networks this optimizer updates"},
-    {"schedule", "map", "constant", "a schedule (dlx spec schedule)", "this optimizer's learning-rate schedule"},
     {NULL},
 };
 static const dlx_key_doc k_update_keys[] = {
