@@ -34,6 +34,7 @@ int cmd_reproduce(int argc, char **argv);
 int cmd_landscape(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_spec(int argc, char **argv);
 
 /* Print "dlx: <formatted error>" to stderr and return the exit status for it. */
 int cli_fail(const dlx_err *err);

@@ -199,6 +199,20 @@ static const dlx_command k_commands[] = {
      "Exit status 2 for a bad sweep spec (empty axis, unknown measure, missing base).\n"
      "\n"
      "example: dlx landscape configs/landscape/choromanska2015.yaml --jobs 2\n"},
+    {"spec", cmd_spec, "the reference of spec keys: type, default, range and meaning",
+     "usage: dlx spec [SECTION | --markdown]\n"
+     "\n"
+     "Prints the keys a spec may hold, each with its type, default, accepted values\n"
+     "and meaning, from the tables the parser itself checks keys against.\n"
+     "  (none)          list the sections (spec, model.<kind>..., data, train,\n"
+     "                  optimizer.<type>, schedule.<type>, layer.<type>, sweep..., table...)\n"
+     "  SECTION         that section and every section under it: train, optimizer,\n"
+     "                  model.gan, layer.conv; layers: the keys of every layer and the\n"
+     "                  list of layer types\n"
+     "  --markdown      the whole reference as Markdown (docs/spec.md is its output)\n"
+     "Exit status 2 for an unknown SECTION (the message lists the sections).\n"
+     "\n"
+     "example: dlx spec optimizer.adam\n"},
 };
 #define N_COMMANDS ((int)(sizeof k_commands / sizeof k_commands[0]))
 

@@ -5,7 +5,9 @@
  * build, which reads its keys, declares its parameters and adds its op.
  *
  * Adding an op a spec can use: its file in core/ops/ with a dlx_layer_def
- * whose build uses these helpers, and one line in core/ops/registry.c.
+ * whose build uses these helpers, and one line in core/ops/registry.c. A
+ * type's keys are a dlx_key_doc table (core/spec_doc.h) beside its builder:
+ * the keys the layer accepts and their reference (`dlx spec layer.<type>`).
  */
 #ifndef DLX_LAYER_BUILD_H
 #define DLX_LAYER_BUILD_H
@@ -17,6 +19,7 @@
 #include "graph.h"
 #include "params.h"
 #include "spec.h"
+#include "spec_doc.h"
 
 typedef struct dlx_layer_call {
     dlx_graph *g;
@@ -35,7 +38,7 @@ typedef int (*dlx_layer_build_fn)(dlx_layer_call *c, dlx_node **out, dlx_err *er
 
 struct dlx_layer_def {
     const char *type;        /* the YAML `type:` */
-    const char *const *keys; /* its own keys, NULL-terminated (type, name, inputs, share are everyone's) */
+    const dlx_key_doc *keys; /* its own keys, ending in {NULL} (type, name, inputs, share are everyone's) */
     const char *help;        /* one line: what it computes and its main keys */
     int n_in_max;            /* inputs it takes: 1, or up to DLX_MAX_INPUTS */
     dlx_layer_build_fn build;
@@ -60,6 +63,17 @@ int dlx_layer_op(dlx_layer_call *c, const dlx_op_vtbl *op, dlx_node **in, int n_
 /* The init: and init_scale: keys. def is the default's index in
  * dlx_layer_init_names (0 xavier, 1 kaiming, ...). */
 extern const char *const dlx_layer_init_names[];
+/* The rows of the keys these readers read, for the types' tables. */
+#define DLX_LAYER_DOC_ACT                                                                                  \
+    {"activation", "string", "none", "none, relu, tanh, sigmoid, leaky_relu, lecun_tanh",                \
+     "applied to the output"},                                                                            \
+    {"alpha", "number", "0.01", "0 to 1", "leaky_relu's slope for x < 0"}
+#define DLX_LAYER_DOC_INIT                                                                                 \
+    {"init", "string", "kaiming after relu or leaky_relu, else xavier",                                   \
+     "xavier, kaiming, lecun, torch, normal, uniform, orthogonal, identity",                             \
+     "how the weights start (biases start at 0, or as the weights for torch)"},                           \
+    {"init_scale", "number", "0.01 (1 for orthogonal and identity)", "0 to 100",                          \
+     "std of normal, bound of uniform, gain of orthogonal and identity"}
 int dlx_layer_read_init(const dlx_layer_call *c, int def, int64_t fan_in, int64_t fan_out, dlx_init *init,
                         dlx_err *err);
 /* A bias's initialisation given its weight's: zero, or the weight's when it

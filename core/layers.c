@@ -83,18 +83,45 @@ static dlx_node *find_in_copy(const build_ctx *b, const copy_ctx *cc, const char
     return find_layer(b, name);
 }
 
-static const char *const k_common_keys[] = {"type", "name", "inputs", "share"};
+/* Everyone's keys; each type adds its own (dlx_layer_def.keys). */
+static const dlx_key_doc k_common_keys[] = {
+    {"type", "string", "required", "a layer type (dlx spec layer.<type>)", "what the layer computes"},
+    {"name", "string", "the type and its count (conv1, conv2)", "unique; no '/', no control characters",
+     "names the node and its parameters (<name>.weight)"},
+    {"inputs", "string or list of strings", "the previous layer", "earlier layer names or input",
+     "the layers it reads"},
+    {"share", "string", "-", "an earlier layer with parameters of the same shapes",
+     "use that layer's parameters (tied weights)"},
+    {NULL},
+};
+
+static const dlx_key_doc k_repeat_keys[];
+
+bool dlx_layer_section_at(int i, dlx_spec_section *out)
+{
+    if (i == 0) {
+        *out = (dlx_spec_section){"layer", "an entry of a layers: list (model.layers, a network's layers): the keys "
+                                           "of every type; dlx spec layer.<type> gives a type's own",
+                                  k_common_keys, NULL};
+        return true;
+    }
+    if (i == 1) {
+        *out = (dlx_spec_section){"layer.repeat", "an entry {repeat: N, layers: [...]} of a layers: list: N copies "
+                                                  "of the block, named <name>_k",
+                                  k_repeat_keys, NULL};
+        return true;
+    }
+    const dlx_layer_def *t = dlx_layer_type_at(i - 2);
+    if (!t)
+        return false;
+    *out = (dlx_spec_section){t->type, t->help, t->keys, "layer."};
+    return true;
+}
 
 static int check_entry_keys(dlx_spec_node *e, const dlx_layer_def *t, dlx_err *err)
 {
-    const char *allowed[40];
-    int k = 0;
-    for (size_t i = 0; i < sizeof k_common_keys / sizeof *k_common_keys; i++)
-        allowed[k++] = k_common_keys[i];
-    for (int i = 0; t->keys[i]; i++)
-        allowed[k++] = t->keys[i];
-    allowed[k] = NULL;
-    return dlx_spec_check_keys(e, t->type, allowed, err);
+    const dlx_key_doc *const tables[] = {k_common_keys, t->keys, NULL};
+    return dlx_spec_check_docs(e, t->type, tables, err);
 }
 
 static int resolve_inputs(build_ctx *b, const copy_ctx *cc, dlx_spec_node *e, const dlx_layer_def *t,
@@ -264,7 +291,12 @@ static int build_one(build_ctx *b, dlx_spec_node *e, const copy_ctx *cc, dlx_err
     return 0;
 }
 
-static const char *const k_repeat_keys[] = {"repeat", "layers", "share", NULL};
+static const dlx_key_doc k_repeat_keys[] = {
+    {"repeat", "integer", "required", "0 to 64", "copies of the block"},
+    {"layers", "list of layers", "required", "not empty", "the layers to copy; inputs: resolve within a copy first"},
+    {"share", "bool", "false", "", "copies 2..N use copy 1's parameters"},
+    {NULL},
+};
 
 static bool is_repeat(const dlx_spec_node *e)
 {
@@ -274,7 +306,7 @@ static bool is_repeat(const dlx_spec_node *e)
 /* {repeat: N, layers: [...], share: bool}: N copies of the block. */
 static int read_repeat(dlx_spec_node *e, int64_t *n, bool *share, dlx_spec_node **body, dlx_err *err)
 {
-    int rc = dlx_spec_check_keys(e, "a repeat block", k_repeat_keys, err);
+    int rc = dlx_spec_check_doc(e, "a repeat block", k_repeat_keys, err);
     if (!rc) rc = dlx_spec_int(e, "repeat", true, 1, 0, MAX_REPEAT, n, err);
     if (!rc) rc = dlx_spec_bool(e, "share", false, false, share, err);
     if (rc)

@@ -37,6 +37,10 @@
 
 /* The i-th layer type of the op registry (NULL past the last). */
 const dlx_layer_def *dlx_layer_type_at(int i);
+/* The reference sections of layers: lists (the keys every entry has, then
+ * the repeat block), then "layer.<type>" per type of the op registry, its
+ * help as the description; false past the last. */
+bool dlx_layer_section_at(int i, dlx_spec_section *out);
 
 /* One built layer, for the architecture table printed at start-up. */
 typedef struct dlx_layer_info {

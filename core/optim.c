@@ -51,19 +51,65 @@ struct dlx_optim {
 /* ---- spec ---------------------------------------------------------------- */
 
 static const char *const k_optim_types[] = {"sgd", "adam", "rmsprop", NULL};
-static const char *const k_sgd_keys[] = {"type",         "lr",        "momentum", "nesterov",
-                                         "weight_decay", "grad_clip", NULL};
-static const char *const k_adam_keys[] = {"type", "lr",           "beta1",     "beta2",
-                                          "eps",  "weight_decay", "grad_clip", NULL};
-static const char *const k_rmsprop_keys[] = {"type", "lr",           "alpha",     "momentum",
-                                             "eps",  "weight_decay", "grad_clip", NULL};
-static const char *const *const k_optim_keys[] = {k_sgd_keys, k_adam_keys, k_rmsprop_keys};
+/* Each type's keys (its table is the list its map may hold). */
+#define DOC_TYPE {"type", "string", "sgd", "sgd, adam, rmsprop", "the optimizer"}
+#define DOC_LR {"lr", "number", "0.01", "> 0 and <= 10", "learning rate (the schedule's peak)"}
+#define DOC_COMMON                                                                                          \
+    {"weight_decay", "number", "0", "0 to 1", "L2 penalty added to the gradient of decayed parameters (weights)"}, \
+    {"grad_clip", "number", "0", "0 to 1e9", "clip the gradient's global L2 norm to this (0: off)"}
+#define DOC_EPS {"eps", "number", "1e-08", "0 to 1", "added to the denominator"}
+static const dlx_key_doc k_sgd_keys[] = {
+    DOC_TYPE, DOC_LR,
+    {"momentum", "number", "0", ">= 0 and < 1", "momentum (PyTorch's form: v = mu v + g)"},
+    {"nesterov", "bool", "false", "needs momentum > 0", "Nesterov momentum"},
+    DOC_COMMON, {NULL},
+};
+static const dlx_key_doc k_adam_keys[] = {
+    DOC_TYPE, DOC_LR,
+    {"beta1", "number", "0.9", ">= 0 and < 1", "decay of the first moment"},
+    {"beta2", "number", "0.999", ">= 0 and < 1", "decay of the second moment"},
+    DOC_EPS, DOC_COMMON, {NULL},
+};
+static const dlx_key_doc k_rmsprop_keys[] = {
+    DOC_TYPE, DOC_LR,
+    {"alpha", "number", "0.99", ">= 0 and < 1", "decay of the squared-gradient average (PyTorch's name)"},
+    {"momentum", "number", "0", ">= 0 and < 1", "momentum on the step"},
+    DOC_EPS, DOC_COMMON, {NULL},
+};
+static const dlx_key_doc *const k_optim_keys[] = {k_sgd_keys, k_adam_keys, k_rmsprop_keys};
 
 static const char *const k_sched_types[] = {"constant", "step", "cosine", NULL};
-static const char *const k_constant_keys[] = {"type", "warmup_steps", NULL};
-static const char *const k_step_keys[] = {"type", "gamma", "step_epochs", "warmup_steps", NULL};
-static const char *const k_cosine_keys[] = {"type", "lr_min", "warmup_steps", NULL};
-static const char *const *const k_sched_keys[] = {k_constant_keys, k_step_keys, k_cosine_keys};
+#define DOC_SCHED_TYPE {"type", "string", "constant", "constant, step, cosine", "the schedule"}
+#define DOC_WARMUP                                                                                          \
+    {"warmup_steps", "integer", "0", "0 to 1000000000", "the rate rises linearly from lr/warmup_steps over these steps"}
+static const dlx_key_doc k_constant_keys[] = {DOC_SCHED_TYPE, DOC_WARMUP, {NULL}};
+static const dlx_key_doc k_step_keys[] = {
+    DOC_SCHED_TYPE,
+    {"gamma", "number", "0.1", "> 0 and <= 1", "the factor applied every step_epochs epochs"},
+    {"step_epochs", "integer", "10", "1 to 1000000000", "epochs between two decays"},
+    DOC_WARMUP, {NULL},
+};
+static const dlx_key_doc k_cosine_keys[] = {
+    DOC_SCHED_TYPE,
+    {"lr_min", "number", "0", "0 to 10, at most the optimizer's lr", "the rate at the last step"},
+    DOC_WARMUP, {NULL},
+};
+static const dlx_key_doc *const k_sched_keys[] = {k_constant_keys, k_step_keys, k_cosine_keys};
+
+const dlx_spec_section dlx_optim_spec_sections[] = {
+    {"optimizer.sgd", "train.optimizer (or an entry of train.optimizers) with type: sgd (the default)", k_sgd_keys, NULL},
+    {"optimizer.adam", "train.optimizer (or an entry of train.optimizers) with type: adam", k_adam_keys, NULL},
+    {"optimizer.rmsprop", "train.optimizer (or an entry of train.optimizers) with type: rmsprop", k_rmsprop_keys, NULL},
+    {"schedule.constant", "train.schedule (or an optimizer's schedule:) with type: constant (the default): lr throughout",
+     k_constant_keys, NULL},
+    {"schedule.step", "train.schedule (or an optimizer's schedule:) with type: step: lr gamma^floor(epoch / step_epochs)",
+     k_step_keys, NULL},
+    {"schedule.cosine",
+     "train.schedule (or an optimizer's schedule:) with type: cosine: lr_min + (lr - lr_min)(1 + cos(pi t / T)) / 2 "
+     "over the run's T steps",
+     k_cosine_keys, NULL},
+    {NULL},
+};
 static const char *const k_sched_what[] = {"constant schedule", "step schedule",
                                            "cosine schedule"};
 
@@ -123,22 +169,18 @@ static void cfg_defaults(dlx_optim_cfg *cfg)
     cfg->step_epochs = 10;
 }
 
-/* extra: keys the map may hold besides the type's (NULL-terminated, or NULL). */
-static int parse_optimizer(dlx_spec_node *m, const char *const *extra, dlx_optim_cfg *cfg, dlx_err *err)
+/* extra: the tables of further keys the map may hold (NULL-terminated, or NULL). */
+static int parse_optimizer(dlx_spec_node *m, const dlx_key_doc *const *extra, dlx_optim_cfg *cfg, dlx_err *err)
 {
     int kind = 0, rc;
     rc = dlx_spec_enum(m, "type", false, k_optim_types, DLX_OPTIM_SGD, &kind, err);
     if (rc)
         return rc;
     cfg->kind = (dlx_optim_kind)kind;
-    const char *keys[16];
-    int n = 0;
-    for (const char *const *k = k_optim_keys[kind]; *k; k++)
-        keys[n++] = *k;
-    for (const char *const *k = extra; k && *k && n < 15; k++)
-        keys[n++] = *k;
-    keys[n] = NULL;
-    rc = dlx_spec_check_keys(m, k_optim_types[kind], keys, err);
+    const dlx_key_doc *tables[4] = {k_optim_keys[kind]};
+    for (int n = 1; extra && extra[n - 1] && n < 3; n++)
+        tables[n] = extra[n - 1];
+    rc = dlx_spec_check_docs(m, k_optim_types[kind], tables, err);
     if (rc)
         return rc;
     if ((rc = get_float(m, "lr", 0.01, 0, 10, true, false, &cfg->lr, err)))
@@ -183,7 +225,7 @@ static int parse_schedule(dlx_spec_node *m, dlx_optim_cfg *cfg, dlx_err *err)
     if (rc)
         return rc;
     cfg->sched = (dlx_sched_kind)kind;
-    rc = dlx_spec_check_keys(m, k_sched_what[kind], k_sched_keys[kind], err);
+    rc = dlx_spec_check_doc(m, k_sched_what[kind], k_sched_keys[kind], err);
     if (rc)
         return rc;
     if (cfg->sched == DLX_SCHED_STEP) {
@@ -228,14 +270,10 @@ int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *e
     return 0;
 }
 
-int dlx_optim_cfg_from_map(dlx_spec_node *opt, const char *const *extra, dlx_optim_cfg *cfg, dlx_err *err)
+int dlx_optim_cfg_from_map(dlx_spec_node *opt, const dlx_key_doc *extra, dlx_optim_cfg *cfg, dlx_err *err)
 {
     cfg_defaults(cfg);
-    const char *keys[8] = {"schedule"};
-    int n = 1;
-    for (const char *const *k = extra; k && *k && n < 7; k++)
-        keys[n++] = *k;
-    keys[n] = NULL;
+    const dlx_key_doc *const keys[] = {extra, NULL};
     int rc = parse_optimizer(opt, keys, cfg, err);
     dlx_spec_node *sched = rc ? NULL : dlx_spec_get(opt, "schedule");
     if (sched && !(rc = dlx_spec_expect_map(sched, "schedule", err)))

@@ -12,10 +12,10 @@
  *         optional momentum on that step (PyTorch's non-centered RMSprop)
  * Every update follows PyTorch 1.13's order of float32 operations.
  *
- * Spec keys (train.optimizer): type, lr, grad_clip, weight_decay, and per type
- * sgd: momentum, nesterov; adam: beta1, beta2, eps; rmsprop: alpha (kept in
- * cfg.beta2, default 0.99), momentum, eps. Keys of another type are errors.
- * train.schedule: type, warmup_steps; step: gamma, step_epochs; cosine: lr_min.
+ * Spec keys: the tables of core/optim.c (dlx_optim_spec_sections, `dlx spec
+ * optimizer`, `dlx spec schedule`): per type, sgd, adam and rmsprop (alpha
+ * kept in cfg.beta2); keys of another type are errors. Schedules: constant,
+ * step and cosine, each with warmup_steps.
  *
  * Schedules give the learning rate for a global step:
  *   constant; step (lr * gamma^floor(epoch / step_epochs)); cosine
@@ -31,6 +31,7 @@
 #include "err.h"
 #include "params.h"
 #include "spec.h"
+#include "spec_doc.h"
 
 typedef enum dlx_optim_kind { DLX_OPTIM_SGD, DLX_OPTIM_ADAM, DLX_OPTIM_RMSPROP } dlx_optim_kind;
 typedef enum dlx_sched_kind { DLX_SCHED_CONSTANT, DLX_SCHED_STEP, DLX_SCHED_COSINE } dlx_sched_kind;
@@ -55,9 +56,13 @@ typedef struct dlx_optim dlx_optim;
 /* Read `optimizer:` and `schedule:` maps (either may be absent: sgd lr 0.01,
  * constant). Keys checked, defaults inserted, ranges validated. */
 int dlx_optim_cfg_from_spec(dlx_spec_node *train, dlx_optim_cfg *cfg, dlx_err *err);
-/* Read one optimizer map that holds its own `schedule:` (train.optimizers.<name>);
- * extra: further keys the caller reads itself (NULL-terminated, or NULL). */
-int dlx_optim_cfg_from_map(dlx_spec_node *opt, const char *const *extra, dlx_optim_cfg *cfg, dlx_err *err);
+/* Read one optimizer map (train.optimizers.<name>); extra: the table of its
+ * further keys (or NULL): the caller reads them, but a `schedule:` there
+ * (when extra lists it) is read here, as the optimizer's own schedule. */
+int dlx_optim_cfg_from_map(dlx_spec_node *opt, const dlx_key_doc *extra, dlx_optim_cfg *cfg, dlx_err *err);
+/* The reference of the optimizer and schedule maps (optimizer.<type>,
+ * schedule.<type>), ending in {NULL}. */
+extern const dlx_spec_section dlx_optim_spec_sections[];
 
 /* Parameter-sized blocks the optimizer of cfg will allocate (momentum; Adam
  * m and v; RMSprop square_avg and momentum), for memory budgets. */

@@ -103,7 +103,9 @@ dlx_spec_node *dlx_spec_path(const dlx_spec *s, const char *dotted);
 int dlx_spec_expect_map(const dlx_spec_node *node, const char *what, dlx_err *err);
 int dlx_spec_expect_seq(const dlx_spec_node *node, const char *what, dlx_err *err);
 
-/* Every key of `map` must be in `allowed` (NULL-terminated). The message for
+/* Every key of `map` must be in `allowed` (NULL-terminated). Parsers call it
+ * through dlx_spec_check_doc (core/spec_doc.h), whose table of documented
+ * keys is the allowed list. The message for
  * an unknown key names `what` ("conv", "train") and, when one is close by edit
  * distance, suggests it: "'kernal' is not a key of conv; did you mean 'kernel'?" */
 int dlx_spec_check_keys(const dlx_spec_node *map, const char *what, const char *const *allowed,

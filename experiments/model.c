@@ -13,7 +13,24 @@
 #include "../train/checkpoint.h"
 #include "registry.h"
 
-static const char *const k_top_keys[] = {"version", "name", "description", "seed", "model", "data", "train", NULL};
+/* The top level of a model spec: the reference and the keys it may hold. */
+static const dlx_key_doc k_top_keys[] = {
+    {"version", "integer", "1", "1", "the spec format's version"},
+    {"name", "string", "the spec file's name without its extension", "one directory name", "picks the run directory runs/<name>"},
+    {"description", "string", "-", "any (not read)", "what the spec is for"},
+    {"seed", "integer", "1", "at least 0", "every random number of the run (initial values, data order, dropout)"},
+    {"model", "map", "required", "dlx spec model.<kind>", "the family (kind, default classifier) and its network"},
+    {"data", "map", "- (classifier, gan, sparse_coding need one)", "dlx spec data, data.ring, data.sparse_coding",
+     "the data (landscape and recurrent make their own)"},
+    {"train", "map", "- (every family but sparse_coding's exact solvers and sweep needs one)",
+     "dlx spec train, train.landscape, train.sparse_coding", "how to train"},
+    {NULL},
+};
+
+const dlx_spec_section dlx_model_spec_sections[] = {
+    {"spec", "the top level of a model spec (dlx train SPEC.yaml)", k_top_keys, NULL},
+    {NULL},
+};
 
 int dlx_model_create(dlx_spec *spec, const char *run_dir, const dlx_hooks *hooks, dlx_model **out,
                      dlx_err *err)
@@ -47,7 +64,7 @@ int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *
         rc = dlx_rundir_check(run_dir, "run directory", sizeof m->run_dir - 1, err);
     else
         snprintf(m->run_dir, sizeof m->run_dir, "%s", run_dir ? run_dir : "");
-    if (!rc) rc = dlx_spec_check_keys(root, "a spec", k_top_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(root, "a spec", k_top_keys, err);
     /* name: picks runs/<name>, so it must be one plain directory name */
     dlx_spec_node *name = dlx_spec_get(root, "name");
     if (!rc && name)

@@ -11,7 +11,11 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
+#include "../core/spec_doc.h"
 #include "../train/run.h"
+
+/* The reference of a model spec's top level (core/spec_doc.h), ending in {NULL}. */
+extern const dlx_spec_section dlx_model_spec_sections[];
 
 /* Create a model from a spec: read seed, model.kind, find the family, create.
  * Takes ownership of spec (also on failure). */

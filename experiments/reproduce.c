@@ -16,8 +16,30 @@
 #include "model.h"
 #include "registry.h"
 
-static const char *const k_top_keys[] = {"paper", "family", "figure", "rows", NULL};
-static const char *const k_row_keys[] = {"name", "spec", "set", "label", "panel", "metrics", NULL};
+/* The reference of a table spec's maps and the keys each may hold. */
+static const dlx_key_doc k_top_keys[] = {
+    {"paper", "string", "required", "any", "the paper, as printed above the table"},
+    {"family", "string", "-", "a model kind", "the family whose figure callback draws the figure"},
+    {"figure", "string", "-", "a file name; needs family", "the figure's file inside the out directory"},
+    {"rows", "list of maps", "required", "not empty (dlx spec table.rows[])", "the runs, in order"},
+    {NULL},
+};
+static const dlx_key_doc k_row_keys[] = {
+    {"name", "string", "required", "letters, digits, '_', '-', '.' (at most 63); unique", "the run goes to <out>/<name>"},
+    {"spec", "string", "required", "a model spec (relative to the working directory)", "the row's base spec"},
+    {"set", "list of strings", "-", "up to 32 KEY=VALUE", "settings as --set; {out} becomes the out directory"},
+    {"label", "string", "the name", "any", "the series name in the figure"},
+    {"panel", "string", "-", "any", "the figure panel"},
+    {"metrics", "map of result: paper value", "- (run, not printed)", "up to 32; a number or text (n/a)",
+     "results to record and print beside the paper's"},
+    {NULL},
+};
+
+const dlx_spec_section dlx_repro_spec_sections[] = {
+    {"table", "the top level of a table spec (dlx reproduce TABLE.yaml)", k_top_keys, NULL},
+    {"table.rows[]", "an entry of a table spec's rows", k_row_keys, NULL},
+    {NULL},
+};
 
 void dlx_repro_destroy(dlx_repro *r)
 {
@@ -45,7 +67,7 @@ static int read_row(dlx_repro *r, dlx_spec_node *node, dlx_repro_row *row, dlx_e
 {
     const char *name;
     int rc = dlx_spec_expect_map(node, node->path, err);
-    if (!rc) rc = dlx_spec_check_keys(node, node->path, k_row_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(node, node->path, k_row_keys, err);
     if (!rc) rc = dlx_spec_str(node, "name", true, NULL, &name, err);
     if (!rc && (!name_ok(name) || strlen(name) >= sizeof row->name))
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
@@ -119,7 +141,7 @@ int dlx_repro_load_set(const char *path, const char *out_dir, const char *const 
     if (rc)
         goto fail;
     dlx_spec_node *root = dlx_spec_root(r->spec), *rows;
-    rc = dlx_spec_check_keys(root, "a table spec", k_top_keys, err);
+    rc = dlx_spec_check_doc(root, "a table spec", k_top_keys, err);
     if (!rc) rc = dlx_spec_str(root, "paper", true, NULL, &r->paper, err);
     if (!rc) rc = dlx_spec_str(root, "family", false, NULL, &r->family, err);
     if (!rc) rc = dlx_spec_str(root, "figure", false, NULL, &r->figure, err);

@@ -37,6 +37,7 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
+#include "../core/spec_doc.h"
 #include "../train/run.h"
 
 #define DLX_REPRO_MAX_SETS 32
@@ -78,6 +79,8 @@ typedef struct dlx_repro {
 /* Parse and check a table spec (unknown keys, missing names, duplicate row
  * names are DLX_EINVAL with line:col). out_dir receives the runs and results.h5. */
 int dlx_repro_load(const char *path, const char *out_dir, dlx_repro **out, dlx_err *err);
+/* The reference of a table spec's maps (core/spec_doc.h), ending in {NULL}. */
+extern const dlx_spec_section dlx_repro_spec_sections[];
 /* The same with --set assignments applied to the table spec first. */
 int dlx_repro_load_set(const char *path, const char *out_dir, const char *const *sets, int n_sets, dlx_repro **out,
                        dlx_err *err);

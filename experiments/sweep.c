@@ -19,11 +19,66 @@
 
 #define MAX_VALUES 100000
 
-static const char *const k_top_keys[] = {"version", "name", "description", "sweep", NULL};
-static const char *const k_sweep_keys[] = {"base", "axes", "measures", "out", "hessian", "figures", NULL};
-static const char *const k_axis_keys[] = {"name", "key", "values", "range", NULL};
-static const char *const k_hess_keys[] = {"samples", "eps", "exact_max", "lanczos_steps", "neg_tol", NULL};
-static const char *const k_fig_keys[] = {"type", "out", "x", "y", "by", "band", "bins", "range", "points", NULL};
+/* The reference of a sweep spec's maps and the keys each may hold. */
+static const dlx_key_doc k_top_keys[] = {
+    {"version", "integer", "-", "any (not read)", "the spec format's version, as in a model spec"},
+    {"name", "string", "sweep", "one directory name", "picks runs/<name>/sweep.h5"},
+    {"description", "string", "-", "any (not read)", "what the sweep is for"},
+    {"sweep", "map", "required", "dlx spec sweep", "the sweep"},
+    {NULL},
+};
+static const dlx_key_doc k_sweep_keys[] = {
+    {"base", "string", "required", "a model spec (relative to this file)", "the spec every run starts from"},
+    {"axes", "list of maps", "required", "1 to 8 axes (dlx spec sweep.axes[]), at most 1e8 runs",
+     "the keys swept; the runs are the Cartesian product"},
+    {"measures", "list of strings", "required", "the base family's measures, steps, seconds, diverged",
+     "the columns each run gives (hessian: four)"},
+    {"out", "string", "runs/<name>/sweep.h5", "a path (relative to the working directory)", "the table"},
+    {"hessian", "map", "-", "dlx spec sweep.hessian", "settings of the hessian measure"},
+    {"figures", "list of maps", "-", "up to 8 (dlx spec sweep.figures[])", "pictures of the table (dlx landscape)"},
+    {NULL},
+};
+static const dlx_key_doc k_axis_keys[] = {
+    {"name", "string", "the key", "unique, not a measure's column", "the column's name"},
+    {"key", "string or list of strings", "required", "keys of the base spec (1 to 4), or seed",
+     "where each value is set (several: the same value into each)"},
+    {"values", "list of scalars", "- (exactly one of values and range)", "not empty; text values allowed",
+     "the axis's values"},
+    {"range", "[first, last]", "- (exactly one of values and range)", "integers, at most 100000 values",
+     "the integers first..last"},
+    {NULL},
+};
+static const dlx_key_doc k_hess_keys[] = {
+    {"samples", "integer", "1000", "1 to 100000", "the first training samples the Hessian is taken over"},
+    {"eps", "number", "1e-05", "1e-8 to 1", "the central differences' step"},
+    {"exact_max", "integer", "3000", "0 to 20000", "exact eigenvalues up to this many parameters, else Lanczos"},
+    {"lanczos_steps", "integer", "40", "2 to 1000", "Lanczos iterations"},
+    {"neg_tol", "number", "0.001", "0 to 1000", "the index counts eigenvalues below -neg_tol"},
+    {NULL},
+};
+static const dlx_key_doc k_fig_keys[] = {
+    {"type", "string", "required", "histogram, scatter, surface, line", "the picture"},
+    {"out", "string", "required", "a file name", "the PNG, in the figure directory"},
+    {"x", "string", "required (surface: \"\")", "a column", "histogram: the column; scatter: x"},
+    {"y", "string", "\"\" (scatter: required)", "a column", "scatter: y"},
+    {"by", "string", "\"\" (none)", "a column", "one group per value"},
+    {"band", "[low, high]", "- (none)", "two numbers", "histogram: a shaded reference band"},
+    {"bins", "integer", "40", "2 to 10000", "histogram bins"},
+    {"range", "number", "2", "1e-06 to 1e6", "surface: half-width of the (w1, w2) square"},
+    {"points", "integer", "201", "3 to 4001", "surface: grid points per side"},
+    {NULL},
+};
+
+const dlx_spec_section dlx_sweep_spec_sections[] = {
+    {"sweep_spec", "the top level of a sweep spec (dlx landscape SWEEP.yaml, model.sweep of kind sweep)", k_top_keys,
+     NULL},
+    {"sweep", "sweep: of a sweep spec: many trainings of one base spec", k_sweep_keys, NULL},
+    {"sweep.axes[]", "an entry of sweep.axes", k_axis_keys, NULL},
+    {"sweep.hessian", "sweep.hessian: the hessian measure (exact, or Lanczos with Hessian-vector products)",
+     k_hess_keys, NULL},
+    {"sweep.figures[]", "an entry of sweep.figures", k_fig_keys, NULL},
+    {NULL},
+};
 static const char *const k_fig_types[] = {"histogram", "scatter", "surface", "line", NULL};
 
 /* Measures of every family's runs (after the family's own, models/family.h):
@@ -91,7 +146,7 @@ static int read_axis(dlx_sweep *s, dlx_spec_node *e, int k, const dlx_spec *base
     dlx_sweep_axis *a = &s->axes[k];
     const char *name, *key = NULL;
     int rc = dlx_spec_expect_map(e, "sweep.axes item", err);
-    if (!rc) rc = dlx_spec_check_keys(e, "an axis", k_axis_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(e, "an axis", k_axis_keys, err);
     dlx_spec_node *kn = rc ? NULL : dlx_spec_get(e, "key");
     if (!rc && kn && kn->kind == DLX_SPEC_SEQ) { /* key: [a, b]: one value set into several keys */
         if (kn->n < 1 || kn->n > DLX_SWEEP_AXIS_KEYS)
@@ -193,7 +248,7 @@ static int read_figures(dlx_sweep *s, dlx_spec_node *figs, dlx_err *err)
         const char *out, *x, *y, *by;
         int64_t bins, points;
         rc = dlx_spec_expect_map(e, "sweep.figures item", err);
-        if (!rc) rc = dlx_spec_check_keys(e, "a figure", k_fig_keys, err);
+        if (!rc) rc = dlx_spec_check_doc(e, "a figure", k_fig_keys, err);
         if (!rc) rc = dlx_spec_enum(e, "type", true, k_fig_types, 0, &type, err);
         if (!rc) rc = dlx_spec_str(e, "out", true, NULL, &out, err);
         if (!rc) rc = dlx_spec_str(e, "x", type != 2, "", &x, err);
@@ -248,12 +303,12 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
     dlx_spec_node *root = dlx_spec_root(spec);
     dlx_spec_node *sw = dlx_spec_get(root, "sweep");
     const char *name, *base;
-    int rc = dlx_spec_check_keys(root, "a sweep spec", k_top_keys, err);
+    int rc = dlx_spec_check_doc(root, "a sweep spec", k_top_keys, err);
     if (!rc && !sw)
         rc = dlx_err_setf(err, DLX_EINVAL, root->loc,
                           "missing required key 'sweep' (a sweep spec has sweep: {base, axes, measures})");
     if (!rc) rc = dlx_spec_expect_map(sw, "sweep", err);
-    if (!rc) rc = dlx_spec_check_keys(sw, "sweep", k_sweep_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(sw, "sweep", k_sweep_keys, err);
     if (!rc) rc = dlx_spec_str(root, "name", false, "sweep", &name, err);
     dlx_spec_node *name_v = dlx_spec_get(root, "name");
     if (!rc && name_v) /* picks runs/<name>/sweep.h5 */
@@ -377,7 +432,7 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
     int64_t hs = 1000, hx = 3000, hl = 40;
     if (!rc && h) {
         rc = dlx_spec_expect_map(h, "sweep.hessian", err);
-        if (!rc) rc = dlx_spec_check_keys(h, "sweep.hessian", k_hess_keys, err);
+        if (!rc) rc = dlx_spec_check_doc(h, "sweep.hessian", k_hess_keys, err);
     }
     if (!rc && h) rc = dlx_spec_int(h, "samples", false, 1000, 1, 100000, &hs, err);
     if (!rc && h) rc = dlx_spec_int(h, "exact_max", false, 3000, 0, 20000, &hx, err);

@@ -59,6 +59,7 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
+#include "../core/spec_doc.h"
 
 #define DLX_SWEEP_MAX_AXES 8
 #define DLX_SWEEP_MAX_COLS 32
@@ -119,6 +120,9 @@ int dlx_sweep_load_set(const char *path, const char *out_override, const char *c
 /* The same with settings KEY=VALUE (as --set) applied to the base spec
  * before the axes, so every run has them; they are part of the base text
  * stored in the table, so a resume with other settings is refused. */
+/* The reference of a sweep spec's maps (core/spec_doc.h), ending in {NULL}. */
+extern const dlx_spec_section dlx_sweep_spec_sections[];
+
 int dlx_sweep_load_with(const char *path, const char *out_override, const char *const *sets, int n_sets,
                         dlx_sweep **out, dlx_err *err);
 void dlx_sweep_destroy(dlx_sweep *s);

@@ -58,9 +58,34 @@ typedef struct sweep_model {
     double collapsed_below;
 } sweep_model;
 
-static const char *const k_keys[] = {"kind", "sweep", "jobs", "out", "by", "x", "y", "set", "stats", "above",
-                                     "collapsed", NULL};
-static const char *const k_collapsed_keys[] = {"column", "below", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"kind", "string", "required", "sweep", "the family"},
+    {"sweep", "string", "required", "a sweep spec's path (dlx spec sweep)", "the sweep to run"},
+    {"jobs", "integer", "1", "1 to 256", "worker processes"},
+    {"out", "string", "RUN_DIR/sweep.h5", "a path", "the sweep's table"},
+    {"by", "string", "\"\" (all runs in one group)", "columns joined by commas (hidden,lr)",
+     "group the statistics of x by these columns"},
+    {"x", "string", "required", "a column of the table", "the column whose per-group mean and std are results"},
+    {"y", "string", "\"\" (none)", "a column of the table", "with it, pearson_<group>: the correlation of x and y"},
+    {"set", "list of strings", "-", "up to 16 KEY=VALUE", "settings applied to the base spec of every run"},
+    {"stats", "list of strings", "-", "up to 8 columns", "<c>_min, _q25, _median, _q75, _max, _mean, _scored over the runs"},
+    {"above", "map of column: [t, ...]", "-", "up to 8 columns of 1 to 8 thresholds", "<c>_pct_above<t>: % of runs with c > t"},
+    {"collapsed", "map", "-", "dlx spec model.sweep.collapsed", "count the runs that collapsed"},
+    {NULL},
+};
+static const dlx_key_doc k_collapsed_keys[] = {
+    {"column", "string", "required", "a column of the table", "the column to test"},
+    {"below", "number", "required", "", "a run with column below this (or NaN, or diverged) collapsed"},
+    {NULL},
+};
+
+static const dlx_spec_section k_sections[] = {
+    {"model.sweep", "model: with kind: sweep: a whole sweep spec run as one model (dlx train, dlx reproduce rows)",
+     k_keys, NULL},
+    {"model.sweep.collapsed", "model.collapsed of a sweep model: collapsed_runs and collapsed_pct", k_collapsed_keys,
+     NULL},
+    {NULL},
+};
 
 static int need_column(const dlx_sweep *sw, const dlx_spec_node *at, const char *col, dlx_err *err)
 {
@@ -115,7 +140,7 @@ static int read_distribution(sweep_model *t, dlx_spec_node *model, const dlx_swe
     }
     dlx_spec_node *co = dlx_spec_get(model, "collapsed");
     if (!rc && co) rc = dlx_spec_expect_map(co, "model.collapsed", err);
-    if (!rc && co) rc = dlx_spec_check_keys(co, "model.collapsed", k_collapsed_keys, err);
+    if (!rc && co) rc = dlx_spec_check_doc(co, "model.collapsed", k_collapsed_keys, err);
     if (!rc && co) rc = dlx_spec_str(co, "column", true, NULL, &t->collapsed_col, err);
     if (!rc && co) rc = dlx_spec_float(co, "below", true, 0.0, -1e300, 1e300, &t->collapsed_below, err);
     if (!rc && co) rc = need_column(sw, dlx_spec_get(co, "column"), t->collapsed_col, err);
@@ -135,7 +160,7 @@ static int sm_create(dlx_model *m, dlx_err *err)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     m->impl = t;
     dlx_spec_node *model = dlx_spec_get(dlx_spec_root(m->spec), "model");
-    int rc = dlx_spec_check_keys(model, "model", k_keys, err);
+    int rc = dlx_spec_check_doc(model, "model", k_keys, err);
     if (!rc) rc = dlx_spec_str(model, "sweep", true, NULL, &t->sweep_path, err);
     if (!rc) rc = dlx_spec_int(model, "jobs", false, 1, 1, 256, &t->jobs, err);
     if (!rc) rc = dlx_spec_str(model, "out", false, NULL, &t->sweep_out, err);
@@ -334,4 +359,5 @@ const dlx_family dlx_family_sweep = {
     .evaluate = sm_evaluate,
     .gradcheck = sm_gradcheck,
     .figure = dlx_sweep_repro_figure,
+    .spec_sections = k_sections,
 };

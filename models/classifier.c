@@ -33,13 +33,31 @@
 
 #include "classifier_internal.h"
 
-static const char *const k_model_keys[] = {"kind", "layers", "loss", NULL};
+static const dlx_key_doc k_model_keys[] = {
+    {"kind", "string", "classifier", "classifier", "the family"},
+    {"layers", "list of layers", "required", "dlx spec layer", "the network from the image to the logits"},
+    {"loss", "string, or list of {type, weight}", "softmax_xent", "softmax_xent, mse, l1, bce_logits; 1 to 8 terms",
+     "the training loss, or a weighted sum of losses (dlx spec model.classifier.loss[])"},
+    {NULL},
+};
 /* model.loss: a name of k_losses (order of clf_loss_kind), or a weighted sum
  *   loss: [{type: softmax_xent, weight: 1.0}, {type: l1, weight: 0.1}]
  * mse, l1 and bce_logits compare the logits to the one-hot labels (means
  * over every element); left out, softmax_xent. */
 static const char *const k_losses[] = {"softmax_xent", "mse", "l1", "bce_logits", NULL};
-static const char *const k_term_keys[] = {"type", "weight", NULL};
+static const dlx_key_doc k_term_keys[] = {
+    {"type", "string", "required", "softmax_xent, mse, l1, bce_logits", "the loss (mse, l1, bce_logits: of the one-hot labels)"},
+    {"weight", "number", "1", "0 to 1e6", "its weight in the sum"},
+    {NULL},
+};
+
+static const dlx_spec_section k_sections[] = {
+    {"model.classifier", "model: with kind: classifier (the default kind): a network on labelled images (data: as "
+                         "dlx spec data, train: as dlx spec train)",
+     k_model_keys, NULL},
+    {"model.classifier.loss[]", "an entry of a classifier's model.loss list: one weighted term", k_term_keys, NULL},
+    {NULL},
+};
 /* the trainer's name for it: metric train_loss */
 static const char *const k_train_losses[] = {"loss", NULL};
 
@@ -54,7 +72,7 @@ static int read_loss_list(dlx_spec_node *list, clf *c, dlx_err *err)
         int kind;
         double w;
         rc = dlx_spec_expect_map(e, "a loss term", err);
-        if (!rc) rc = dlx_spec_check_keys(e, "a loss term", k_term_keys, err);
+        if (!rc) rc = dlx_spec_check_doc(e, "a loss term", k_term_keys, err);
         if (!rc) rc = dlx_spec_enum(e, "type", true, k_losses, -1, &kind, err);
         if (!rc) rc = dlx_spec_float(e, "weight", false, 1.0, 0.0, 1e6, &w, err);
         if (!rc) {
@@ -93,7 +111,7 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
 {
     dlx_spec_node *root = dlx_spec_root(m->spec);
     dlx_spec_node *model = dlx_spec_get(root, "model");
-    int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
+    int rc = dlx_spec_check_doc(model, "model", k_model_keys, err);
     if (!rc) rc = read_loss(model, c, err);
     if (!rc) rc = dlx_images_read_spec(root, &c->im, err);
     if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, k_train_losses, &c->tc, &m->plan, err);
@@ -407,4 +425,5 @@ const dlx_family dlx_family_classifier = {
     .train_images = clf_train_images,
     .sweep_measures = k_sweep_measures,
     .sweep_train_split = true,
+    .spec_sections = k_sections,
 };

@@ -22,6 +22,7 @@
 
 #include "../core/err.h"
 #include "../core/spec.h"
+#include "../core/spec_doc.h"
 #include "../train/run.h"
 
 struct dlx_gradcheck_opts;
@@ -86,6 +87,10 @@ typedef struct dlx_family {
     /* A measure train_<r> is result <r> of evaluate on the training split at
      * the end point (the classifier's loss there), not the epoch's average. */
     bool sweep_train_split;
+    /* The reference of the maps the family reads itself (model.<name> and
+     * its parts, its own data: or train:), ending in {NULL}; each section's
+     * table sits beside the parser of its map (core/spec_doc.h). */
+    const dlx_spec_section *spec_sections;
 } dlx_family;
 
 #endif

@@ -54,10 +54,47 @@
 #include "family.h"
 #include "gan_internal.h"
 
-static const char *const k_model_keys[] = {"kind",      "noise",      "networks",     "loss", "margin",
-                                           "pt_weight", "code_layer", "collapse_std", "stuck_steps", "score", NULL};
-static const char *const k_noise_keys[] = {"dim", NULL};
-static const char *const k_network_keys[] = {"layers", NULL};
+static const dlx_key_doc k_model_keys[] = {
+    {"kind", "string", "required", "gan", "the family"},
+    {"noise", "map", "{dim: 2}", "dlx spec model.gan.noise", "the generator's input"},
+    {"networks", "map", "required", "gen and disc (dlx spec model.gan.networks)", "the two networks"},
+    {"loss", "string", "gan", "gan, ebgan", "gan: binary cross-entropy; ebgan: energy-based, disc an autoencoder"},
+    {"margin", "number", "10 (ebgan only)", "0 to 1e6", "ebgan: m of d_fake's [m - D(G(z))]^+"},
+    {"pt_weight", "number", "0 (ebgan only)", "0 to 1e6; > 0 needs code_layer",
+     "ebgan: the pulling-away term's weight in g_loss"},
+    {"code_layer", "string", "- (ebgan only)", "a disc layer's name", "ebgan: the disc layer whose output is the pulling-away term's code"},
+    {"collapse_std", "number", "0.0001", "0 to 1000", "stop when G's batch has a mean per-value std below this (0: never)"},
+    {"stuck_steps", "integer", "1000 (ebgan only)", "at least 0", "ebgan: stop when D is stuck at the margin this many D updates (0: never)"},
+    {"score", "map", "-", "images only (dlx spec model.gan.score)", "score samples with a trained classifier"},
+    {NULL},
+};
+static const dlx_key_doc k_noise_keys[] = {
+    {"dim", "integer", "2", "1 to 4096", "the length of the generator's input z ~ N(0, 1)"},
+    {NULL},
+};
+static const dlx_key_doc k_network_keys[] = {
+    {"layers", "list of layers", "required", "dlx spec layer", "the network (gen: z to a sample; disc: a sample to a logit or, ebgan, a reconstruction)"},
+    {NULL},
+};
+static const dlx_key_doc k_nets[] = {
+    {"gen", "map", "required", "dlx spec model.gan.networks.NAME", "the generator (its parameters: group gen)"},
+    {"disc", "map", "required", "dlx spec model.gan.networks.NAME", "the discriminator (its parameters: group disc)"},
+    {NULL},
+};
+
+static const dlx_spec_section k_sections[] = {
+    {"model.gan", "model: with kind: gan: a generator and a discriminator (train: needs optimizers and updates of "
+                  "d_loss and g_loss; losses: d_loss, g_loss, d_real, d_fake, pt)",
+     k_model_keys, NULL},
+    {"model.gan.noise", "model.noise of a gan", k_noise_keys, NULL},
+    {"model.gan.networks", "model.networks of a gan", k_nets, NULL},
+    {"model.gan.networks.NAME", "model.networks.gen and model.networks.disc of a gan", k_network_keys, NULL},
+    {"model.gan.score", "model.score of a gan on images: the classifier's scores of generated samples",
+     dlx_gan_score_keys, NULL},
+    {"data.ring", "data: of a gan with dataset: ring (the default there): a ring of Gaussians in the plane",
+     dlx_gan_ring_keys, NULL},
+    {NULL},
+};
 static const char *const k_loss_kinds[] = {"gan", "ebgan", NULL};
 /* the named losses (terms of train.losses too): d_loss = d_real + d_fake
  * (gan), d_real + [margin - d_fake]^+ (ebgan); pt with an ebgan's code layer */
@@ -132,14 +169,14 @@ static int read_networks(dlx_spec_node *model, dlx_err *err)
         return dlx_err_setf(err, DLX_EINVAL, model->loc,
                             "model: missing required key 'networks' (a gan has two: gen and disc, each with layers:)");
     int rc = dlx_spec_expect_map(nets, "model.networks", err);
-    static const char *const k_nets[] = {"gen", "disc", NULL};
-    if (!rc) rc = dlx_spec_check_keys(nets, "model.networks (gan)", k_nets, err);
+    if (!rc) rc = dlx_spec_check_doc(nets, "model.networks (gan)", k_nets, err);
     for (int i = 0; i < 2 && !rc; i++) {
-        dlx_spec_node *n = dlx_spec_get(nets, k_nets[i]);
+        dlx_spec_node *n = dlx_spec_get(nets, k_nets[i].key);
         if (!n)
-            rc = dlx_err_setf(err, DLX_EINVAL, nets->loc, "model.networks: missing required network '%s'", k_nets[i]);
+            rc = dlx_err_setf(err, DLX_EINVAL, nets->loc, "model.networks: missing required network '%s'",
+                              k_nets[i].key);
         if (!rc) rc = dlx_spec_expect_map(n, n->path, err);
-        if (!rc) rc = dlx_spec_check_keys(n, n->path, k_network_keys, err);
+        if (!rc) rc = dlx_spec_check_doc(n, n->path, k_network_keys, err);
         if (!rc && !dlx_spec_get(n, "layers"))
             rc = dlx_err_setf(err, DLX_EINVAL, n->loc, "%s: missing required key 'layers'", n->path);
     }
@@ -149,10 +186,10 @@ static int read_networks(dlx_spec_node *model, dlx_err *err)
 static int read_spec(dlx_model *m, gan *c, dlx_err *err)
 {
     dlx_spec_node *root = dlx_spec_root(m->spec), *model = dlx_spec_get(root, "model");
-    int rc = dlx_spec_check_keys(model, "model (gan)", k_model_keys, err);
+    int rc = dlx_spec_check_doc(model, "model (gan)", k_model_keys, err);
     dlx_spec_node *noise = rc ? NULL : dlx_spec_get(model, "noise");
     if (noise && !(rc = dlx_spec_expect_map(noise, "model.noise", err)))
-        rc = dlx_spec_check_keys(noise, "model.noise", k_noise_keys, err);
+        rc = dlx_spec_check_doc(noise, "model.noise", k_noise_keys, err);
     if (!rc) rc = dlx_spec_int(noise, "dim", false, 2, 1, 4096, &c->nz, err);
     if (!rc) rc = read_loss(model, c, err);
     if (!rc) rc = read_networks(model, err);
@@ -611,4 +648,5 @@ const dlx_family dlx_family_gan = {
     .gradcheck = gan_gradcheck,
     .sample = dlx_gan_sample,
     .sweep_measures = k_sweep_measures,
+    .spec_sections = k_sections,
 };

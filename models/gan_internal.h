@@ -76,12 +76,16 @@ int dlx_gan_build_sampler(dlx_model *m, int64_t n, dlx_graph **g, dlx_node **z, 
 
 /* gan_score.c: model.score, the sample-quality scores of a classifier */
 int dlx_gan_score_read(dlx_spec_node *model, gan *c, dlx_err *err);
+/* model.score's keys (the reference and the check, core/spec_doc.h) */
+extern const dlx_key_doc dlx_gan_score_keys[];
 int dlx_gan_score_open(dlx_model *m, gan *c, dlx_err *err);
 int dlx_gan_score_eval(dlx_model *m, gan *c, bool final, dlx_results *res, dlx_err *err);
 void dlx_gan_score_free(gan *c);
 
 /* gan_ring.c */
 int dlx_gan_ring_read(dlx_spec_node *d, gan *c, dlx_err *err);
+/* data:'s keys for the ring (the reference and the check) */
+extern const dlx_key_doc dlx_gan_ring_keys[];
 void dlx_gan_ring_fill(const gan *c, float *x, int64_t n, uint64_t seed, uint64_t stream);
 void dlx_gan_ring_score(const gan *c, const float *pts, int64_t n, dlx_results *res);
 int dlx_gan_ring_finish(dlx_model *m, gan *c, dlx_err *err);

@@ -9,12 +9,20 @@
 #include "../core/png.h"
 #include "gan_internal.h"
 
-static const char *const k_data_keys[] = {"dataset", "modes", "radius", "std", "samples", "test_samples", NULL};
+const dlx_key_doc dlx_gan_ring_keys[] = {
+    {"dataset", "string", "ring", "ring, or an image dataset (dlx spec data)", "the data"},
+    {"modes", "integer", "8", "1 to 64", "Gaussians on the circle"},
+    {"radius", "number", "2", "0.01 to 1000", "the circle's radius"},
+    {"std", "number", "0.02", "0.0001 to 100", "each Gaussian's standard deviation"},
+    {"samples", "integer", "25600", "1 to 1000000000", "training points per epoch"},
+    {"test_samples", "integer", "2500", "1 to 1000000", "generated points scored at each evaluation"},
+    {NULL},
+};
 
 /* d: the data: map (a map, its dataset ring or left out). */
 int dlx_gan_ring_read(dlx_spec_node *d, gan *c, dlx_err *err)
 {
-    int rc = dlx_spec_check_keys(d, "data", k_data_keys, err);
+    int rc = dlx_spec_check_doc(d, "data", dlx_gan_ring_keys, err);
     if (!rc) rc = dlx_spec_int(d, "modes", false, 8, 1, 64, &c->modes, err);
     if (!rc) rc = dlx_spec_float(d, "radius", false, 2.0, 0.01, 1000.0, &c->radius, err);
     if (!rc) rc = dlx_spec_float(d, "std", false, 0.02, 1e-4, 100.0, &c->std, err);

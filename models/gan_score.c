@@ -28,7 +28,12 @@
 #define GAN_SCORE_BLOCK 100 /* samples per noise stream */
 #define GAN_SCORE_BATCH 200 /* G's batch when generating (a multiple of the block) */
 
-static const char *const k_score_keys[] = {"classifier", "samples", "final_samples", NULL};
+const dlx_key_doc dlx_gan_score_keys[] = {
+    {"classifier", "string", "required", "a classifier's checkpoint.h5 (same image size)", "the scoring classifier"},
+    {"samples", "integer", "1000", "2 to 1000000", "samples scored at each evaluation"},
+    {"final_samples", "integer", "10000", "2 to 1000000", "samples scored after the last epoch"},
+    {NULL},
+};
 
 int dlx_gan_score_read(dlx_spec_node *model, gan *c, dlx_err *err)
 {
@@ -39,7 +44,7 @@ int dlx_gan_score_read(dlx_spec_node *model, gan *c, dlx_err *err)
         return dlx_err_setf(err, DLX_EINVAL, s->loc,
                             "model.score: scores images with a classifier; this gan's data is the ring");
     int rc = dlx_spec_expect_map(s, "model.score", err);
-    if (!rc) rc = dlx_spec_check_keys(s, "model.score", k_score_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(s, "model.score", dlx_gan_score_keys, err);
     if (!rc) rc = dlx_spec_str(s, "classifier", true, NULL, &c->score_path, err);
     if (!rc) rc = dlx_spec_int(s, "samples", false, 1000, 2, 1000000, &c->score_samples, err);
     if (!rc) rc = dlx_spec_int(s, "final_samples", false, 10000, 2, 1000000, &c->score_final, err);

@@ -56,10 +56,40 @@ typedef struct toy {
 } toy;
 
 static const char *const k_problems[] = {"linear111", "spin3", NULL};
-static const char *const k_lin_keys[] = {"kind", "problem", "samples", "target", "noise", "init_scale",
-                                         "data_seed", NULL};
-static const char *const k_spin_keys[] = {"kind", "problem", "lambda", "coupling_seed", NULL};
-static const char *const k_train_keys[] = {"lr", "decay", "tol", "steps", NULL};
+#define DOC_KIND {"kind", "string", "required", "landscape", "the family"}
+#define DOC_PROBLEM {"problem", "string", "required", "linear111, spin3", "the toy loss surface"}
+static const dlx_key_doc k_lin_keys[] = {
+    DOC_KIND, DOC_PROBLEM,
+    {"samples", "integer", "100", "1 to 10000000", "data points x ~ N(0, 1)"},
+    {"target", "number", "1", "-1e6 to 1e6", "y = target x (+ noise)"},
+    {"noise", "number", "0", "0 to 1e6", "std of the noise added to y"},
+    {"init_scale", "number", "2", "0 to 1e6", "w1, w2 start uniform in [-init_scale, init_scale]"},
+    {"data_seed", "integer", "1", "at least 0", "the seed of the data (the run seed picks the start)"},
+    {NULL},
+};
+static const dlx_key_doc k_spin_keys[] = {
+    DOC_KIND, DOC_PROBLEM,
+    {"lambda", "integer", "required", "3 to 400", "the dimension L of the sphere |w|^2 = L"},
+    {"coupling_seed", "integer", "1", "at least 0", "the seed of the couplings (one landscape for all runs)"},
+    {NULL},
+};
+static const dlx_key_doc k_train_keys[] = {
+    {"lr", "number", "0.05 (spin3: 0.25)", "1e-9 to 1000", "step size"},
+    {"decay", "number", "0 (spin3: 0.0015)", "0 to 1000", "spin3: the step is lr / (1 + step decay) (linear111 steps with lr)"},
+    {"tol", "number", "1e-06 (spin3: 0.01)", "0 to 1000", "stop when the gradient norm falls below it"},
+    {"steps", "integer", "10000 (spin3: 100000)", "at least 1", "the most steps"},
+    {NULL},
+};
+
+static const dlx_spec_section k_sections[] = {
+    {"model.landscape.linear111", "model: with kind: landscape, problem: linear111: the 1-1-1 linear net y = w1 w2 x "
+                                  "(no data: key)",
+     k_lin_keys, NULL},
+    {"model.landscape.spin3", "model: with kind: landscape, problem: spin3: the spherical 3-spin glass", k_spin_keys,
+     NULL},
+    {"train.landscape", "train: of a landscape problem: plain (projected) gradient descent", k_train_keys, NULL},
+    {NULL},
+};
 
 static void toy_destroy(dlx_model *m)
 {
@@ -78,7 +108,7 @@ static int create_linear(dlx_model *m, toy *t, dlx_spec_node *model, dlx_err *er
 {
     int64_t n, data_seed;
     double target, noise;
-    int rc = dlx_spec_check_keys(model, "model", k_lin_keys, err);
+    int rc = dlx_spec_check_doc(model, "model", k_lin_keys, err);
     if (!rc) rc = dlx_spec_int(model, "samples", false, 100, 1, 10000000, &n, err);
     if (!rc) rc = dlx_spec_float(model, "target", false, 1.0, -1e6, 1e6, &target, err);
     if (!rc) rc = dlx_spec_float(model, "noise", false, 0.0, 0.0, 1e6, &noise, err);
@@ -106,7 +136,7 @@ static int create_linear(dlx_model *m, toy *t, dlx_spec_node *model, dlx_err *er
 static int create_spin(dlx_model *m, toy *t, dlx_spec_node *model, dlx_err *err)
 {
     int64_t cseed;
-    int rc = dlx_spec_check_keys(model, "model", k_spin_keys, err);
+    int rc = dlx_spec_check_doc(model, "model", k_spin_keys, err);
     if (!rc) rc = dlx_spec_int(model, "lambda", true, 0, 3, 400, &t->lambda, err);
     if (!rc) rc = dlx_spec_int(model, "coupling_seed", false, 1, 0, INT64_MAX, &cseed, err);
     if (rc)
@@ -166,7 +196,7 @@ static int toy_create(dlx_model *m, dlx_err *err)
     if (!rc && !train)
         rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'train' (e.g. train: {lr: 0.1, steps: 1000})");
     if (!rc) rc = dlx_spec_expect_map(train, "train", err);
-    if (!rc) rc = dlx_spec_check_keys(train, "train", k_train_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(train, "train", k_train_keys, err);
     bool spin = t->problem == PROB_SPIN3;
     if (!rc) rc = dlx_spec_float(train, "lr", false, spin ? 0.25 : 0.05, 1e-9, 1e3, &t->lr, err);
     if (!rc) rc = dlx_spec_float(train, "decay", false, spin ? 0.0015 : 0.0, 0.0, 1e3, &t->decay, err);
@@ -310,4 +340,5 @@ const dlx_family dlx_family_landscape = {
     .evaluate = toy_evaluate,
     .gradcheck = toy_gradcheck,
     .sweep_measures = k_sweep_measures,
+    .spec_sections = k_sections,
 };

@@ -72,12 +72,64 @@ static double now_s(void)
 
 /* ---- spec ---- */
 
-static const char *const k_model_keys[] = {"kind", "algorithm", "atoms", "alpha", "T", "dictionary", "optimal", "converge", NULL};
-static const char *const k_dict_keys[] = {"from", "init", "steps", "batch", "lr", "infer_iters", NULL};
+/* The reference of each map read below and the keys it may hold. */
+static const dlx_key_doc k_model_keys[] = {
+    {"kind", "string", "required", "sparse_coding", "the family"},
+    {"algorithm", "string", "required", "ista, fista, cod, lista, lcod", "the encoder (lista, lcod: trained)"},
+    {"atoms", "integer", "required", "1 to 100000", "dictionary columns m (the code's length)"},
+    {"alpha", "number", "0.5", "0 to 1e6", "the L1 weight of E(z) = 0.5 |x - Wd z|^2 + alpha |z|_1"},
+    {"T", "integer or list of integers", "required", "ascending, up to 12; lista: 0 to 100; others: at least 1",
+     "the iterations (depths) evaluated; lista, lcod: one encoder per depth"},
+    {"dictionary", "map", "-", "dlx spec model.sparse_coding.dictionary", "where Wd comes from"},
+    {"optimal", "map", "-", "dlx spec model.sparse_coding.optimal", "how the optimal codes Z* are found (FISTA)"},
+    {"converge", "map", "-", "dlx spec model.sparse_coding.converge", "the exact solvers' convergence measure"},
+    {NULL},
+};
+static const dlx_key_doc k_dict_keys[] = {
+    {"from", "string", "-", "a run directory holding codes.h5", "read Wd from another run"},
+    {"init", "string", "random", "random, samples", "the atoms to start from: random unit-norm, or training samples"},
+    {"steps", "integer", "0", "0 to 10000000", "learning steps (0: the start is the dictionary)"},
+    {"batch", "integer", "256", "1 to 65536", "samples per learning step"},
+    {"lr", "number", "0.1", "0 to 1e6", "the learning step on Wd"},
+    {"infer_iters", "integer", "50", "1 to 100000", "FISTA iterations of each step's inference"},
+    {NULL},
+};
 static const char *const k_dict_inits[] = {"random", "samples", NULL};
-static const char *const k_opt_keys[] = {"max_iters", "tol", NULL};
-static const char *const k_conv_keys[] = {"max_iters", NULL};
-static const char *const k_data_keys[] = {"dataset", "dir", "patch", "train", "test", NULL};
+static const dlx_key_doc k_opt_keys[] = {
+    {"max_iters", "integer", "5000", "1 to 10000000", "the most FISTA iterations"},
+    {"tol", "number", "1e-06", "0 to 1", "stop once max |Z_k - Z_{k-1}| over a batch falls below it (0: never)"},
+    {NULL},
+};
+static const dlx_key_doc k_conv_keys[] = {
+    {"max_iters", "integer", "0", "0 to 10000000", "exact solvers: iterations to record the energy over (iters_to_1e-4; 0: off)"},
+    {NULL},
+};
+static const dlx_key_doc k_data_keys[] = {
+    {"dataset", "string", "required", "patches, mnist", "patches of the photographs in dir, or MNIST's pixels"},
+    {"dir", "string", "patches: $DLX_DATA_DIR/natural-images, else datasets/data/natural-images; mnist: as data.dir", "a directory",
+     "where the images are"},
+    {"patch", "integer", "10", "2 to 64", "patches: the side of a patch"},
+    {"train", "integer", "10000", "0 to 10000000 (lista, lcod: at least 1)", "training samples"},
+    {"test", "integer", "1000", "1 to 1000000", "test samples"},
+    {NULL},
+};
+/* train: of the exact solvers, which train nothing */
+static const dlx_key_doc k_exact_train_keys[] = {
+    {"threads", "integer", "0", "0 to 1024", "worker threads (0: as --threads gives)"},
+    {NULL},
+};
+
+static const dlx_spec_section k_sections[] = {
+    {"model.sparse_coding", "model: with kind: sparse_coding (Gregor & LeCun 2010); train: of lista, lcod as dlx spec "
+                            "train (batch 100, shards 1)",
+     k_model_keys, NULL},
+    {"model.sparse_coding.dictionary", "model.dictionary of sparse_coding: the dictionary Wd", k_dict_keys, NULL},
+    {"model.sparse_coding.optimal", "model.optimal of sparse_coding: the optimal codes Z*", k_opt_keys, NULL},
+    {"model.sparse_coding.converge", "model.converge of sparse_coding", k_conv_keys, NULL},
+    {"data.sparse_coding", "data: of sparse_coding", k_data_keys, NULL},
+    {"train.sparse_coding", "train: of sparse_coding with ista, fista or cod (optional)", k_exact_train_keys, NULL},
+    {NULL},
+};
 
 static int get_map(dlx_spec_node *parent, const char *key, const char *what, dlx_spec_node **out, dlx_err *err)
 {
@@ -93,7 +145,7 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
     dlx_spec_node *dict = NULL, *opt = NULL, *conv = NULL, *data = dlx_spec_get(root, "data"),
                   *train = dlx_spec_get(root, "train");
     int64_t atoms, threads = 0;
-    int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
+    int rc = dlx_spec_check_doc(model, "model", k_model_keys, err);
     if (!rc) rc = dlx_spec_enum(model, "algorithm", true, dlx_sparse_coding_algos, 0, &c->algo, err);
     if (!rc) rc = dlx_spec_int(model, "atoms", true, 0, 1, 100000, &atoms, err);
     if (!rc) rc = dlx_spec_float(model, "alpha", false, 0.5, 0.0, 1e6, &c->alpha, err);
@@ -110,7 +162,7 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "T")->loc,
                           "model.T: %s needs at least 1 iteration, got 0", dlx_sparse_coding_algos[c->algo]);
     if (!rc) rc = get_map(model, "dictionary", "model.dictionary", &dict, err);
-    if (!rc && dict) rc = dlx_spec_check_keys(dict, "model.dictionary", k_dict_keys, err);
+    if (!rc && dict) rc = dlx_spec_check_doc(dict, "model.dictionary", k_dict_keys, err);
     if (!rc) rc = dlx_spec_str(dict, "from", false, NULL, &c->from, err);
     if (!rc) rc = dlx_spec_enum(dict, "init", false, k_dict_inits, 0, &c->dict_init, err);
     if (!rc) rc = dlx_spec_int(dict, "steps", false, 0, 0, 10000000, &c->dict_steps, err);
@@ -120,16 +172,16 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
     if (c->from && !c->from[0])
         c->from = NULL;
     if (!rc) rc = get_map(model, "optimal", "model.optimal", &opt, err);
-    if (!rc && opt) rc = dlx_spec_check_keys(opt, "model.optimal", k_opt_keys, err);
+    if (!rc && opt) rc = dlx_spec_check_doc(opt, "model.optimal", k_opt_keys, err);
     if (!rc) rc = dlx_spec_int(opt, "max_iters", false, 5000, 1, 10000000, &c->opt_iters, err);
     if (!rc) rc = dlx_spec_float(opt, "tol", false, 1e-6, 0.0, 1.0, &c->opt_tol, err);
     if (!rc) rc = get_map(model, "converge", "model.converge", &conv, err);
-    if (!rc && conv) rc = dlx_spec_check_keys(conv, "model.converge", k_conv_keys, err);
+    if (!rc && conv) rc = dlx_spec_check_doc(conv, "model.converge", k_conv_keys, err);
     if (!rc) rc = dlx_spec_int(conv, "max_iters", false, 0, 0, 10000000, &c->conv_iters, err);
     if (!rc && !data)
         rc = dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'data' (e.g. data: {dataset: patches})");
     if (!rc) rc = dlx_spec_expect_map(data, "data", err);
-    if (!rc) rc = dlx_spec_check_keys(data, "data", k_data_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(data, "data", k_data_keys, err);
     if (!rc) rc = dlx_spec_enum(data, "dataset", true, k_datasets, 0, &c->dataset, err);
     if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &c->dir, err);
     if (!rc) rc = dlx_spec_int(data, "patch", false, 10, 2, 64, &c->patch, err);
@@ -145,7 +197,7 @@ static int read_spec(dlx_model *m, sc *c, dlx_err *err)
         threads = c->tc.threads;
     } else if (!rc && train) {
         rc = dlx_spec_expect_map(train, "train", err);
-        if (!rc) rc = dlx_spec_check_keys(train, "train", (const char *const[]){"threads", NULL}, err);
+        if (!rc) rc = dlx_spec_check_doc(train, "train", k_exact_train_keys, err);
         if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
     }
     if (!m->threads)
@@ -612,4 +664,5 @@ const dlx_family dlx_family_sparse_coding = {
     .evaluate = sc_evaluate,
     .gradcheck = sc_gradcheck,
     .figure = dlx_sparse_coding_figure,
+    .spec_sections = k_sections,
 };

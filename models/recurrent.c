@@ -57,13 +57,47 @@ typedef struct rec {
     rec_replica rep[DLX_REPLICAS_MAX];
 } rec;
 
-static const char *const k_model_keys[] = {"kind", "task", "cell", NULL};
-static const char *const k_task_keys[] = {"name", "T", "samples", "test_samples", NULL};
+static const dlx_key_doc k_model_keys[] = {
+    {"kind", "string", "required", "recurrent", "the family"},
+    {"task", "map", "required", "dlx spec model.recurrent.task", "the generated sequence task"},
+    {"cell", "map", "required", "dlx spec model.recurrent.cell.rnn or .lstm", "the recurrent layer"},
+    {NULL},
+};
+static const dlx_key_doc k_task_keys[] = {
+    {"name", "string", "required", "copy, copy_variable, adding", "the task"},
+    {"T", "integer", "required", "1 to 100000 (adding: 2 to 100000)", "the delay (copy) or the sequence length (adding)"},
+    {"samples", "integer", "10000", "1 to 1000000000", "training sequences per epoch"},
+    {"test_samples", "integer", "500", "1 to 1000000", "fixed test sequences of each evaluation"},
+    {NULL},
+};
 static const char *const k_tasks[] = {"copy", "copy_variable", "adding", NULL};
 static const dlx_seq_task k_task_kinds[] = {DLX_SEQ_COPY, DLX_SEQ_COPY_VARIABLE, DLX_SEQ_ADDING};
 static const char *const k_cells[] = {"rnn", "lstm", NULL};
-static const char *const k_rnn_keys[] = {"type", "activation", "hidden", "init", "init_scale", NULL};
-static const char *const k_lstm_keys[] = {"type", "hidden", "forget_bias", NULL};
+#define DOC_CELL_TYPE {"type", "string", "required", "rnn, lstm", "the cell"}
+#define DOC_HIDDEN {"hidden", "integer", "128", "1 to 65536", "hidden units"}
+static const dlx_key_doc k_rnn_keys[] = {
+    DOC_CELL_TYPE,
+    {"activation", "string", "tanh", "none, tanh, relu", "h_t = act(W h_{t-1} + U x_t + b)"},
+    DOC_HIDDEN,
+    {"init", "string", "orthogonal", "orthogonal, identity, henaff, normal", "the transition matrix W's start"},
+    {"init_scale", "number", "1", "1e-06 to 100", "its gain (normal: std init_scale / sqrt(hidden))"},
+    {NULL},
+};
+static const dlx_key_doc k_lstm_keys[] = {
+    DOC_CELL_TYPE, DOC_HIDDEN,
+    {"forget_bias", "number", "1", "-100 to 100", "the forget gate's starting bias"},
+    {NULL},
+};
+
+static const dlx_spec_section k_sections[] = {
+    {"model.recurrent", "model: with kind: recurrent: an rnn or lstm on a generated sequence task (it reads no data:; train: "
+                        "as dlx spec train, batch 20)",
+     k_model_keys, NULL},
+    {"model.recurrent.task", "model.task of recurrent", k_task_keys, NULL},
+    {"model.recurrent.cell.rnn", "model.cell of recurrent with type: rnn", k_rnn_keys, NULL},
+    {"model.recurrent.cell.lstm", "model.cell of recurrent with type: lstm", k_lstm_keys, NULL},
+    {NULL},
+};
 static const char *const k_acts[] = {"none", "tanh", "relu", NULL};
 static const dlx_act k_act_kinds[] = {DLX_ACT_NONE, DLX_ACT_TANH, DLX_ACT_RELU};
 static const char *const k_inits[] = {"orthogonal", "identity", "henaff", "normal", NULL};
@@ -78,7 +112,7 @@ static int read_task(dlx_spec_node *model, rec *c, dlx_err *err)
     dlx_spec_node *task = dlx_spec_get(model, "task");
     int rc = dlx_spec_expect_map(task, "model.task", err), kind = 0;
     int64_t T;
-    if (!rc) rc = dlx_spec_check_keys(task, "model.task", k_task_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(task, "model.task", k_task_keys, err);
     if (!rc) rc = dlx_spec_enum(task, "name", true, k_tasks, -1, &kind, err);
     /* the shortest task: copy needs one step of delay, adding one step in each half */
     if (!rc) rc = dlx_spec_int(task, "T", true, 0, k_task_kinds[kind] == DLX_SEQ_ADDING ? 2 : 1, 100000, &T, err);
@@ -95,8 +129,8 @@ static int read_cell(dlx_spec_node *model, rec *c, dlx_err *err)
     int rc = dlx_spec_expect_map(cell, "model.cell", err), type = 0, act = 1, init = 0;
     if (!rc) rc = dlx_spec_enum(cell, "type", true, k_cells, -1, &type, err);
     c->lstm = type == 1;
-    if (!rc) rc = dlx_spec_check_keys(cell, c->lstm ? "model.cell (lstm)" : "model.cell (rnn)",
-                                      c->lstm ? k_lstm_keys : k_rnn_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(cell, c->lstm ? "model.cell (lstm)" : "model.cell (rnn)",
+                                     c->lstm ? k_lstm_keys : k_rnn_keys, err);
     if (!rc) rc = dlx_spec_int(cell, "hidden", false, 128, 1, 65536, &c->hidden, err);
     if (!rc && c->lstm)
         rc = dlx_spec_float(cell, "forget_bias", false, 1.0, -100.0, 100.0, &c->forget_bias, err);
@@ -130,7 +164,7 @@ static int check_bptt_memory(const dlx_model *m, const rec *c, dlx_err *err)
 static int read_spec(dlx_model *m, rec *c, dlx_err *err)
 {
     dlx_spec_node *root = dlx_spec_root(m->spec), *model = dlx_spec_get(root, "model");
-    int rc = dlx_spec_check_keys(model, "model (recurrent)", k_model_keys, err);
+    int rc = dlx_spec_check_doc(model, "model (recurrent)", k_model_keys, err);
     if (!rc) rc = read_task(model, c, err);
     if (!rc) rc = read_cell(model, c, err);
     if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 20}, k_losses, &c->tc,
@@ -430,4 +464,5 @@ const dlx_family dlx_family_recurrent = {
     .evaluate = rec_evaluate,
     .gradcheck = rec_gradcheck,
     .figure = dlx_recurrent_figure,
+    .spec_sections = k_sections,
 };

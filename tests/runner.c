@@ -33,6 +33,7 @@ Suite *confusion_suite(void);
 Suite *rnn_suite(void);
 Suite *vmath_suite(void);
 Suite *onnx_suite(void);
+Suite *spec_doc_suite(void);
 
 static const struct {
     const char *name;
@@ -55,6 +56,7 @@ static const struct {
     {"rnn", rnn_suite},
     {"vmath", vmath_suite},
     {"onnx", onnx_suite},
+    {"spec_doc", spec_doc_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

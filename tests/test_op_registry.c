@@ -271,9 +271,9 @@ START_TEST(test_layer_types)
         ck_assert(t->n_in_max >= 1 && t->n_in_max <= DLX_MAX_INPUTS);
         for (int j = 0; j < n; j++)
             ck_assert_msg(strcmp(dlx_layer_type_at(j)->type, t->type) != 0, "layer type '%s' twice", t->type);
-        for (int k = 0; t->keys[k]; k++)
+        for (int k = 0; t->keys[k].key; k++)
             for (size_t c = 0; c < sizeof common / sizeof *common; c++)
-                ck_assert_msg(strcmp(t->keys[k], common[c]) != 0, "%s lists the common key %s", t->type,
+                ck_assert_msg(strcmp(t->keys[k].key, common[c]) != 0, "%s lists the common key %s", t->type,
                               common[c]);
     }
     ck_assert_int_ge(n, 1);

@@ -7,7 +7,27 @@
 #include "../core/png.h"
 #include "../core/rng.h"
 
-static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "range", "train_limit", "test_limit", NULL};
+/* data: of labelled images (one row per key, beside its getter below) */
+static const dlx_key_doc k_data_keys[] = {
+    {"dataset", "string", "required", "mnist, fashion-mnist", "the labelled images"},
+    {"dir", "string", "$DLX_DATA_DIR/<dataset>, else datasets/data/<dataset>", "a directory", "where its files are"},
+    {"mean", "number", "0", "-1000 to 1000", "subtracted from each pixel in [0, 1]"},
+    {"std", "number", "1", "1e-06 to 1000", "the pixel minus mean is divided by it"},
+    {"pad", "integer", "0", "0 to 64", "zeros added around each image"},
+    {"resize", "integer or [h, w]", "-", "1 to 4096", "resize the images once at load (bilinear)"},
+    {"range", "[lo, hi]", "-", "integers -1000 to 1000, lo < hi; not with mean or std",
+     "map pixels [0, 1] to [lo, hi] (a tanh generator's [-1, 1])"},
+    {"train_limit", "integer", "0", "at least 0", "use the first N training images (0: all)"},
+    {"test_limit", "integer", "0", "at least 0", "use the first N test images (0: all)"},
+    {NULL},
+};
+
+const dlx_spec_section dlx_images_spec_sections[] = {
+    {"data", "data: of the classifier, of a gan on images and of landscape sweeps over classifiers: a labelled image "
+             "dataset",
+     k_data_keys, NULL},
+    {NULL},
+};
 
 static int unknown_dataset(dlx_spec_node *data, const char *name, dlx_err *err)
 {
@@ -50,7 +70,7 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
     if (!data)
         return dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'data' (e.g. data: {dataset: mnist})");
     int rc = dlx_spec_expect_map(data, "data", err);
-    if (!rc) rc = dlx_spec_check_keys(data, "data", k_data_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(data, "data", k_data_keys, err);
     if (!rc) rc = dlx_spec_str(data, "dataset", true, NULL, &im->dataset, err);
     if (!rc && !dlx_dataset_find(im->dataset))
         rc = unknown_dataset(data, im->dataset, err);

@@ -32,6 +32,7 @@
 #include "../core/data.h"
 #include "../core/err.h"
 #include "../core/spec.h"
+#include "../core/spec_doc.h"
 
 typedef struct dlx_images {
     const char *dataset, *dir; /* borrowed from the spec */
@@ -51,6 +52,8 @@ typedef struct dlx_images {
 
 /* Read and check the spec's data: map (root: the spec's root). */
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err);
+/* The reference of data: for images (core/spec_doc.h). */
+extern const dlx_spec_section dlx_images_spec_sections[];
 /* Before anything big is allocated: the batch against the training set and
  * the two splits' image sizes (batch_key and batch_loc for messages); then
  * load the test split and take the input shape and classes from it. */

@@ -7,8 +7,29 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const k_optim_extra[] = {"params", NULL};
-static const char *const k_update_keys[] = {"loss", "optimizer", "repeat", NULL};
+/* train.optimizers.<name>: an optimizer's keys (core/optim.c) and these. */
+static const dlx_key_doc k_optim_extra[] = {
+    {"schedule", "map", "constant", "a schedule (dlx spec schedule)", "this optimizer's learning-rate schedule"},
+    {"params", "string or list of strings", "every network", "the model's network names (gen, disc)",
+     "the networks this optimizer updates"},
+    {NULL},
+};
+static const dlx_key_doc k_update_keys[] = {
+    {"loss", "string", "required", "the model's losses and train.losses' names", "the loss this update descends"},
+    {"optimizer", "string", "the only optimizer (required with several)", "a name of train.optimizers",
+     "the optimizer that applies it"},
+    {"repeat", "integer", "1", "1 to 100", "times the update runs per step"},
+    {NULL},
+};
+
+const dlx_spec_section dlx_plan_spec_sections[] = {
+    {"train.optimizers.NAME", "an entry of train.optimizers (name: letters, digits, '_', '-'): an optimizer's keys "
+                              "(dlx spec optimizer) and these",
+     k_optim_extra, NULL},
+    {"train.updates[]", "an entry of train.updates, the update order of a step (needs train.optimizers)",
+     k_update_keys, NULL},
+    {NULL},
+};
 
 /* Optimizer and network names become HDF5 paths (/optim/<name>/...) and
  * metric names: letters, digits, '_' and '-'. */
@@ -150,7 +171,7 @@ static int read_update(dlx_spec_node *e, const char *const *losses, const char *
     const char *loss, *optim;
     int64_t repeat;
     int rc = dlx_spec_expect_map(e, e->path, err);
-    if (!rc) rc = dlx_spec_check_keys(e, "an update", k_update_keys, err);
+    if (!rc) rc = dlx_spec_check_doc(e, "an update", k_update_keys, err);
     if (!rc) rc = dlx_spec_str(e, "loss", true, NULL, &loss, err);
     if (!rc) rc = lookup(dlx_spec_get(e, "loss"), loss, losses, "loss", &u->loss, err);
     if (!rc) rc = dlx_spec_str(e, "optimizer", optims[1] != NULL, optims[0], &optim, err);

@@ -32,6 +32,7 @@
 #include "../core/optim.h"
 #include "../core/params.h"
 #include "../core/spec.h"
+#include "../core/spec_doc.h"
 
 #define DLX_OPTIMS_MAX 4
 #define DLX_UPDATES_MAX 4
@@ -82,6 +83,8 @@ typedef struct dlx_plan {
  * (dlx_plan_compose); else train.losses is refused. Unknown keys,
  * optimizers or losses are DLX_EINVAL at their line. */
 int dlx_plan_read(dlx_spec_node *train, const char *const *losses, bool composes, dlx_plan *p, dlx_err *err);
+/* The reference of train.optimizers' entries and train.updates' (core/spec_doc.h). */
+extern const dlx_spec_section dlx_plan_spec_sections[];
 /* Build the losses of train.losses into g from the nodes of the family's
  * terms (terms[i]: loss_names[i]); out[j] gets loss n_terms + j. */
 int dlx_plan_compose(const dlx_plan *p, dlx_graph *g, dlx_node *const *terms, dlx_node **out, dlx_err *err);

@@ -35,6 +35,7 @@
 #include "../core/graph.h"
 #include "../core/optim.h"
 #include "../core/spec.h"
+#include "../core/spec_doc.h"
 #include "run.h"
 #include "plan.h"
 #include "replica.h"
@@ -64,6 +65,8 @@ typedef struct dlx_train_defaults {
  * default update's); the optimizers and update order go to plan. */
 int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, const char *const *losses,
                        dlx_train_cfg *cfg, dlx_plan *plan, dlx_err *err);
+/* The reference of that map (core/spec_doc.h). */
+extern const dlx_spec_section dlx_train_spec_sections[];
 
 /* One entry of the update order: a loss and the optimizer it drives. */
 typedef struct dlx_update {

@@ -45,7 +45,7 @@ static int build_abs(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return dlx_layer_op(c, &dlx_op_abs, c->in, 1, NULL, out, err);
 }
 
-static const char *const k_keys[] = {NULL};
+static const dlx_key_doc k_keys[] = {{NULL}};
 static const dlx_layer_def k_layers[] = {
     {"abs", k_keys, "|x|", 1, build_abs},
 };

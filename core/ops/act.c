@@ -236,8 +236,11 @@ static int build_sigmoid(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return b
 static int build_leaky(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return build_named(c, DLX_ACT_LEAKY_RELU, o, e); }
 static int build_lecun_tanh(dlx_layer_call *c, dlx_node **o, dlx_err *e) { return build_named(c, DLX_ACT_LECUN_TANH, o, e); }
 
-static const char *const k_no_keys[] = {NULL};
-static const char *const k_leaky_keys[] = {"alpha", NULL};
+static const dlx_key_doc k_no_keys[] = {{NULL}};
+static const dlx_key_doc k_leaky_keys[] = {
+    {"alpha", "number", "0.01", "0 to 1", "the slope for x < 0"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"relu", k_no_keys, "max(x, 0)", 1, build_relu},
     {"tanh", k_no_keys, "tanh(x)", 1, build_tanh},

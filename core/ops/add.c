@@ -58,7 +58,7 @@ static int build_add(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_add, c->in, c->n_in, NULL, out, err);
 }
 
-static const char *const k_keys[] = {NULL};
+static const dlx_key_doc k_keys[] = {{NULL}};
 static const dlx_layer_def k_layers[] = {
     {"add", k_keys, "sum of inputs (residual connections)", DLX_MAX_INPUTS, build_add},
 };

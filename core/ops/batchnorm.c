@@ -437,7 +437,11 @@ static int build_batchnorm(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_batchnorm, in, 5, &a, out, err);
 }
 
-static const char *const k_keys[] = {"eps", "momentum", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"eps", "number", "1e-05", "1e-12 to 1", "added to the variance before the square root"},
+    {"momentum", "number", "0.1", "0 to 1", "weight of a batch's statistics in the running ones"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"batchnorm", k_keys, "normalise each channel (batch statistics in training, running ones in eval): eps, momentum",
      1, build_batchnorm},

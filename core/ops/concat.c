@@ -102,7 +102,10 @@ static int build_concat(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return dlx_layer_op(c, &dlx_op_concat, c->in, c->n_in, &a, out, err);
 }
 
-static const char *const k_keys[] = {"axis", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"axis", "integer", "1", "1 to 3", "the axis to join along (1: channels or features)"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"concat", k_keys, "join inputs along axis (1 = channels)", DLX_MAX_INPUTS, build_concat},
 };

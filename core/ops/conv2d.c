@@ -287,7 +287,16 @@ static int build_conv(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_conv2d, in, bias ? 3 : 2, &a, out, err);
 }
 
-static const char *const k_keys[] = {"filters", "kernel", "stride", "pad", "activation", "alpha", "bias", "init", "init_scale", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"filters", "integer", "required", "1 to 65536", "output channels"},
+    {"kernel", "integer or [h, w]", "required", "1 to 4096", "kernel size (n means n x n)"},
+    {"stride", "integer or [h, w]", "1", "1 to 4096", "step between windows"},
+    {"pad", "integer or [h, w]", "0", "0 to 4096", "zeros added on each side"},
+    DLX_LAYER_DOC_ACT,
+    {"bias", "bool", "true", "", "add a learned bias per filter"},
+    DLX_LAYER_DOC_INIT,
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"conv2d", k_keys, "2-d convolution: filters, kernel, stride, pad, activation", 1, build_conv},
     {"conv", k_keys, "the same as conv2d", 1, build_conv},

@@ -275,8 +275,17 @@ static int build_convt(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_conv_transpose2d, in, bias ? 3 : 2, &a, out, err);
 }
 
-static const char *const k_keys[] = {"filters", "kernel", "stride", "pad", "output_padding", "activation",
-                                     "alpha", "bias", "init", "init_scale", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"filters", "integer", "required", "1 to 65536", "output channels"},
+    {"kernel", "integer or [h, w]", "required", "1 to 4096", "kernel size (n means n x n)"},
+    {"stride", "integer or [h, w]", "1", "1 to 4096", "upsampling step"},
+    {"pad", "integer or [h, w]", "0", "0 to 4096", "rows and columns cropped from each side of the output"},
+    {"output_padding", "integer or [h, w]", "0", "0 to 4096", "extra rows and columns on one side of the output"},
+    DLX_LAYER_DOC_ACT,
+    {"bias", "bool", "true", "", "add a learned bias per filter"},
+    DLX_LAYER_DOC_INIT,
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"conv_transpose2d", k_keys,
      "transposed 2-d convolution (upsamples): filters, kernel, stride, pad, output_padding, activation", 1,

@@ -67,7 +67,10 @@ static int build_dropout(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_dropout, c->in, 1, &a, out, err);
 }
 
-static const char *const k_keys[] = {"rate", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"rate", "number", "0.5", "0 to 0.99", "probability that an element is zeroed while training"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"dropout", k_keys, "zero with probability rate while training", 1, build_dropout},
 };

@@ -110,7 +110,14 @@ static int build_embedding(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_embedding, in, 2, NULL, out, err);
 }
 
-static const char *const k_keys[] = {"vocab", "dim", "init", "init_scale", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"vocab", "integer", "required", "1 to 16777216", "rows of the table (index values 0 .. vocab - 1)"},
+    {"dim", "integer", "required", "1 to 1048576", "features per row"},
+    {"init", "string", "normal", "xavier, kaiming, lecun, torch, normal, uniform, orthogonal, identity",
+     "how the table starts"},
+    {"init_scale", "number", "1", "0 to 100", "std of normal, bound of uniform, gain of orthogonal and identity"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"embedding", k_keys, "rows of a (vocab, dim) table picked by integer indices: vocab, dim, init (normal 1.0)", 1,
      build_embedding},

@@ -360,7 +360,14 @@ static int build_linear(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_linear, in, bias ? 3 : 2, &a, out, err);
 }
 
-static const char *const k_keys[] = {"units", "activation", "alpha", "bias", "init", "init_scale", "transpose", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"units", "integer", "required", "1 to 16777216", "output features"},
+    DLX_LAYER_DOC_ACT,
+    {"bias", "bool", "true", "", "add a learned bias"},
+    DLX_LAYER_DOC_INIT,
+    {"transpose", "bool", "false", "true only with share: LAYER", "use LAYER's weight transposed (a tied auto-encoder's decoder); the bias is this layer's own"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"linear", k_keys, "fully connected: units, activation, bias, init; transpose: true with share: LAYER uses that layer's weight transposed", 1, build_linear},
 };

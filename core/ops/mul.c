@@ -54,7 +54,7 @@ static int build_mul(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_mul, c->in, c->n_in, NULL, out, err);
 }
 
-static const char *const k_keys[] = {NULL};
+static const dlx_key_doc k_keys[] = {{NULL}};
 static const dlx_layer_def k_layers[] = {
     {"mul", k_keys, "element-wise product of inputs (gating)", DLX_MAX_INPUTS, build_mul},
 };

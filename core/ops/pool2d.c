@@ -280,7 +280,12 @@ static int build_pool(dlx_layer_call *c, const dlx_op_vtbl *op, dlx_node **out, 
 static int build_maxpool(dlx_layer_call *c, dlx_node **out, dlx_err *err) { return build_pool(c, &dlx_op_maxpool2d, out, err); }
 static int build_avgpool(dlx_layer_call *c, dlx_node **out, dlx_err *err) { return build_pool(c, &dlx_op_avgpool2d, out, err); }
 
-static const char *const k_keys[] = {"size", "stride", "pad", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"size", "integer or [h, w]", "2", "1 to 4096", "window size (n means n x n)"},
+    {"stride", "integer or [h, w]", "the size", "1 to 4096", "step between windows"},
+    {"pad", "integer or [h, w]", "0", "0 to 4096", "padding on each side"},
+    {NULL},
+};
 static const dlx_layer_def k_max_layers[] = {
     {"maxpool2d", k_keys, "max pooling: size, stride, pad", 1, build_maxpool},
     {"maxpool", k_keys, "the same as maxpool2d", 1, build_maxpool},

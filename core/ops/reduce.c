@@ -108,7 +108,10 @@ static int build_mean(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return build_reduce(c, &dlx_op_mean, out, err);
 }
 
-static const char *const k_keys[] = {"over", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"over", "string", "features", "features, all", "features: per sample -> (N, 1); all: everything -> (1)"},
+    {NULL},
+};
 static const dlx_layer_def k_sum_layers[] = {
     {"sum", k_keys, "sum of each sample's features -> (N, 1); over: all sums everything -> (1)", 1, build_sum},
 };

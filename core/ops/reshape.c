@@ -100,8 +100,12 @@ static int build_reshape(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return dlx_layer_op(c, &dlx_op_reshape, c->in, 1, &a, out, err);
 }
 
-static const char *const k_no_keys[] = {NULL};
-static const char *const k_keys[] = {"shape", NULL};
+static const dlx_key_doc k_no_keys[] = {{NULL}};
+static const dlx_key_doc k_keys[] = {
+    {"shape", "list of integers", "required", "1 to 3 items, each -1 to 16777216",
+     "the shape of each sample; one -1 is inferred"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"flatten", k_no_keys, "(N, ...) -> (N, features)", 1, build_flatten},
     {"reshape", k_keys, "(N, ...) -> (N, shape...)", 1, build_reshape},

@@ -155,12 +155,19 @@ static int build_affine(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_affine, in, bias ? 3 : 2, NULL, out, err);
 }
 
-static const char *const k_scale_keys[] = {"scale", "shift", NULL};
+static const dlx_key_doc k_scale_keys[] = {
+    {"scale", "number", "1", "any float32", "the constant factor"},
+    {"shift", "number", "0", "any float32", "the constant added"},
+    {NULL},
+};
 static const dlx_layer_def k_scale_layers[] = {
     {"scale", k_scale_keys, "scale x + shift, constants (default 1 and 0)", 1, build_scale},
 };
 
-static const char *const k_affine_keys[] = {"bias", NULL};
+static const dlx_key_doc k_affine_keys[] = {
+    {"bias", "bool", "true", "", "learn beta too (else gamma only)"},
+    {NULL},
+};
 static const dlx_layer_def k_affine_layers[] = {
     {"affine", k_affine_keys, "learned per-channel gamma[c] x + beta[c] (axis 1); bias", 1, build_affine},
 };

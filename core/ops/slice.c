@@ -89,7 +89,12 @@ static int build_slice(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return dlx_layer_op(c, &dlx_op_slice, c->in, 1, &a, out, err);
 }
 
-static const char *const k_keys[] = {"axis", "start", "size", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"axis", "integer", "1", "1 to 3", "the axis to cut (0, the batch, cannot be cut)"},
+    {"start", "integer", "0", "at least 0", "the first index kept"},
+    {"size", "integer", "required", "at least 1", "how many entries are kept"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"slice", k_keys, "size entries from start along axis (default 1)", 1, build_slice},
 };

@@ -89,7 +89,7 @@ static int build_softmax(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return dlx_layer_op(c, &dlx_op_softmax, c->in, 1, NULL, out, err);
 }
 
-static const char *const k_keys[] = {NULL};
+static const dlx_key_doc k_keys[] = {{NULL}};
 static const dlx_layer_def k_layers[] = {
     {"softmax", k_keys, "softmax over axis 1 (classes, channels)", 1, build_softmax},
 };

@@ -45,7 +45,7 @@ static int build_stop_gradient(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return dlx_layer_op(c, &dlx_op_stop_gradient, c->in, 1, NULL, out, err);
 }
 
-static const char *const k_keys[] = {NULL};
+static const dlx_key_doc k_keys[] = {{NULL}};
 static const dlx_layer_def k_layers[] = {
     {"stop_gradient", k_keys, "x unchanged; no gradient flows back through it", 1, build_stop_gradient},
 };

@@ -38,7 +38,7 @@ static int build_sub(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return dlx_layer_op(c, &dlx_op_sub, c->in, 2, NULL, out, err);
 }
 
-static const char *const k_keys[] = {NULL};
+static const dlx_key_doc k_keys[] = {{NULL}};
 static const dlx_layer_def k_layers[] = {
     {"sub", k_keys, "difference of two inputs, inputs: [a, b] -> a - b", 2, build_sub},
 };

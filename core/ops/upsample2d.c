@@ -154,7 +154,11 @@ static int build_upsample(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     return rc ? rc : dlx_layer_op(c, &dlx_op_upsample2d, c->in, 1, &a, out, err);
 }
 
-static const char *const k_keys[] = {"scale", "mode", NULL};
+static const dlx_key_doc k_keys[] = {
+    {"scale", "integer or [h, w]", "2", "1 to 4096", "the factor along height and width"},
+    {"mode", "string", "nearest", "nearest, bilinear", "how new pixels are filled"},
+    {NULL},
+};
 static const dlx_layer_def k_layers[] = {
     {"upsample", k_keys, "2-d upsampling by integer factors: scale (n or [h, w], default 2), mode (nearest, bilinear)",
      1, build_upsample},
