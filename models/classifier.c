@@ -95,7 +95,7 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     dlx_spec_node *model = dlx_spec_get(root, "model");
     int rc = dlx_spec_check_keys(model, "model", k_model_keys, err);
     if (!rc) rc = read_loss(model, c, err);
-    if (!rc) rc = dlx_images_read_spec(root, &c->im, err);
+    if (!rc) rc = dlx_images_read_spec(root, &c->im, true, err);
     if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, k_train_losses, &c->tc, &m->plan, err);
     c->n_shards = c->tc.shards;
     c->shard_batch = c->tc.batch / (c->n_shards ? c->n_shards : 1);
@@ -216,7 +216,8 @@ static int build_shard(void *user, int k, dlx_graph **g, dlx_err *err)
     dlx_model *m = user;
     clf *c = m->impl;
     shard *sh = &c->sh[k];
-    if (!(sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx)))
+    size_t aug = dlx_images_scratch_floats(&c->im);
+    if (!(sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx)) || (aug && !(sh->aug = malloc(aug * sizeof *sh->aug))))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     dlx_layers_out lo;
     int rc = build_graph(m, c, c->shard_batch, g, &sh->x, &sh->y, &sh->onehot, &sh->logits, &sh->loss,
@@ -232,8 +233,10 @@ static void clf_destroy(dlx_model *m)
     if (!c)
         return;
     dlx_replicas_free(&c->reps);
-    for (int k = 0; k < c->n_shards; k++)
+    for (int k = 0; k < c->n_shards; k++) {
         free(c->sh[k].idx);
+        free(c->sh[k].aug);
+    }
     dlx_images_free(&c->im);
     free(c->layers.info);
     free(c->conf);
@@ -285,7 +288,7 @@ static void clf_feed(void *user, int u, int rep, int k, int64_t pos)
     clf *c = m->impl;
     shard *sh = &c->sh[k];
     dlx_images_feed(&c->im, c->tc.batch, pos, k * c->shard_batch, (int)c->shard_batch, sh->idx, sh->x->out.data,
-                    sh->y->out.data);
+                    sh->y->out.data, sh->aug);
     if (sh->onehot)
         clf_onehot(sh->y->out.data, (int)c->shard_batch, c->im.num_classes, sh->onehot->out.data);
 }
