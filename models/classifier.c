@@ -97,6 +97,17 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     if (!rc) rc = read_loss(model, c, err);
     if (!rc) rc = dlx_images_read_spec(root, &c->im, true, err);
     if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, k_train_losses, &c->tc, &m->plan, err);
+    /* the validation metrics exist only with a validation split */
+    const char *es = c->tc.early.metric;
+    if (!rc && es && !strncmp(es, "val_", 4) && !c->im.validation)
+        rc = dlx_err_setf(err, DLX_EINVAL, c->tc.early.loc,
+                          "train.early_stopping.metric: %s needs a validation split: set data.validation "
+                          "(training samples held out, e.g. data.validation: 5000)", es);
+    if (!rc && es && strcmp(es, "val_loss") && strcmp(es, "val_accuracy") && strcmp(es, "val_error") &&
+        strcmp(es, "test_loss") && strcmp(es, "test_accuracy") && strcmp(es, "test_error"))
+        rc = dlx_err_setf(err, DLX_EINVAL, c->tc.early.loc,
+                          "train.early_stopping.metric: the classifier's evaluation has no '%s' (val_loss, "
+                          "val_accuracy, val_error, test_loss, test_accuracy, test_error)", es);
     c->n_shards = c->tc.shards;
     c->shard_batch = c->tc.batch / (c->n_shards ? c->n_shards : 1);
     if (!m->threads)
@@ -306,12 +317,21 @@ static void clf_measure(void *user, int u, int k, double *values)
     values[0] = (double)correct;
 }
 
+/* The validation split (data.validation), then the test split, whose
+ * misclassified samples and confusion counts the pictures show. */
 static int clf_eval_test(void *user, dlx_results *r, dlx_err *err)
 {
     dlx_model *m = user;
     clf *c = m->impl;
     double loss, acc;
-    int rc = clf_evaluate_on(m, c, &c->im.test, &loss, &acc, NULL, err);
+    int rc = 0;
+    if (c->im.val.n > 0) {
+        rc = clf_evaluate_on(m, c, &c->im.val, &loss, &acc, NULL, err);
+        dlx_results_set(r, "val_loss", loss);
+        dlx_results_set(r, "val_accuracy", acc);
+        dlx_results_set(r, "val_error", 1.0 - acc);
+    }
+    if (!rc) rc = clf_evaluate_on(m, c, &c->im.test, &loss, &acc, NULL, err);
     dlx_results_set(r, "test_loss", loss);
     dlx_results_set(r, "test_accuracy", acc);
     dlx_results_set(r, "test_error", 1.0 - acc);

@@ -95,7 +95,10 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, bool train_keys, d
         resize[1] = resize[0];
     if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &im->train_limit, err);
     if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &im->test_limit, err);
-    if (!rc) rc = dlx_spec_int(data, "validation", false, 0, 0, INT64_MAX, &im->validation, err);
+    /* read only where given: a default would enter the resolved spec, and
+     * checkpoints of runs before the key would no longer resume */
+    if (!rc && dlx_spec_get(data, "validation"))
+        rc = dlx_spec_int(data, "validation", false, 0, 0, INT64_MAX, &im->validation, err);
     if (!rc) rc = read_augment(data, &im->aug, err);
     if (rc)
         return rc;
