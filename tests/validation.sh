@@ -9,7 +9,9 @@
 #   validation_errors a split that leaves nothing or less than a batch, a
 #                     val_ metric without a split, an unknown metric, eval_every
 #                     0, a bad early_stopping key, data.validation in a GAN:
-#                     exit 2 at the line
+#                     exit 2 at the line; a metric another family's evaluation
+#                     does not give: exit 2 at its first evaluation, listing
+#                     the ones it gives
 #   early_stop        on noisy labels val_loss turns up: training stops at the
 #                     epoch `patience` past the best one of metrics.h5's series
 #                     (computed here); best.h5 holds that epoch (its step, its
@@ -166,6 +168,10 @@ case_validation_errors() {
     check "data.validation is the classifier's: a GAN refuses it" 2 "'validation' is not a key of data" \
         "$DLX" train "$SRC/tests/data/gan/mnist_gan.yaml" --out e --set "data.dir=$WORK/data" --set data.validation=10
     [ -e e ] && fail "no run directory for a refused spec"
+    # the loop's own check, for any family: the metric must be one the evaluation gives
+    check "a metric the recurrent family's evaluation does not give" 2 \
+        "train.early_stopping.metric: the evaluation gives no 'recall_acc' (it gives: train_loss, test_loss, baseline, recall_accuracy)" \
+        "$DLX" train "$SRC/tests/data/rnn/copy.yaml" --out rnn --set 'train.early_stopping={metric: recall_acc}'
 }
 
 # expect_stop DIR METRIC PATIENCE MODE: the run in DIR stopped at the epoch
