@@ -12,8 +12,10 @@
  * floor(n / batch) steps; the few samples left over are different ones each
  * epoch because the order is reshuffled. Everything random is a pure
  * function of (seed, step): data order of epoch e is f(seed, e), dropout
- * masks are f(seed, node, step), so resuming at any step reproduces an
- * uninterrupted run bit for bit.
+ * masks are f(seed, node, step), the distortion of training image i in
+ * epoch e (data.augment) f(seed, e, i), so resuming at any step reproduces
+ * an uninterrupted run bit for bit. data.validation holds the training
+ * split's tail out; each evaluation scores it (val_*) before the test split.
  */
 #include <math.h>
 #include <stdio.h>
