@@ -64,6 +64,8 @@ void cli_progress_hook(void *user, const dlx_progress *p)
         }
         if (dlx_results_get(p->results, "train_accuracy", &ta))
             fprintf(stderr, " acc %.4f", ta);
+        if (dlx_results_get(p->results, "val_loss", &vl) && dlx_results_get(p->results, "val_accuracy", &va))
+            fprintf(stderr, "  val loss %.4f acc %.4f", vl, va);
         if (dlx_results_get(p->results, "test_loss", &vl) && dlx_results_get(p->results, "test_accuracy", &va))
             fprintf(stderr, "  test loss %.4f acc %.4f", vl, va);
         /* a family without a test loss: its prediction errors (sparse coding's

@@ -12,8 +12,10 @@
  * floor(n / batch) steps; the few samples left over are different ones each
  * epoch because the order is reshuffled. Everything random is a pure
  * function of (seed, step): data order of epoch e is f(seed, e), dropout
- * masks are f(seed, node, step), so resuming at any step reproduces an
- * uninterrupted run bit for bit.
+ * masks are f(seed, node, step), the distortion of training image i in
+ * epoch e (data.augment) f(seed, e, i), so resuming at any step reproduces
+ * an uninterrupted run bit for bit. data.validation holds the training
+ * split's tail out; each evaluation scores it (val_*) before the test split.
  */
 #include <math.h>
 #include <stdio.h>
@@ -113,8 +115,19 @@ static int read_spec(dlx_model *m, clf *c, dlx_err *err)
     dlx_spec_node *model = dlx_spec_get(root, "model");
     int rc = dlx_spec_check_doc(model, "model", k_model_keys, err);
     if (!rc) rc = read_loss(model, c, err);
-    if (!rc) rc = dlx_images_read_spec(root, &c->im, err);
+    if (!rc) rc = dlx_images_read_spec(root, &c->im, true, err);
     if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 64}, k_train_losses, &c->tc, &m->plan, err);
+    /* the validation metrics exist only with a validation split */
+    const char *es = c->tc.early.metric;
+    if (!rc && es && !strncmp(es, "val_", 4) && !c->im.validation)
+        rc = dlx_err_setf(err, DLX_EINVAL, c->tc.early.loc,
+                          "train.early_stopping.metric: %s needs a validation split: set data.validation "
+                          "(training samples held out, e.g. data.validation: 5000)", es);
+    if (!rc && es && strcmp(es, "val_loss") && strcmp(es, "val_accuracy") && strcmp(es, "val_error") &&
+        strcmp(es, "test_loss") && strcmp(es, "test_accuracy") && strcmp(es, "test_error"))
+        rc = dlx_err_setf(err, DLX_EINVAL, c->tc.early.loc,
+                          "train.early_stopping.metric: the classifier's evaluation has no '%s' (val_loss, "
+                          "val_accuracy, val_error, test_loss, test_accuracy, test_error)", es);
     c->n_shards = c->tc.shards;
     c->shard_batch = c->tc.batch / (c->n_shards ? c->n_shards : 1);
     if (!m->threads)
@@ -234,7 +247,8 @@ static int build_shard(void *user, int k, dlx_graph **g, dlx_err *err)
     dlx_model *m = user;
     clf *c = m->impl;
     shard *sh = &c->sh[k];
-    if (!(sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx)))
+    size_t aug = dlx_images_scratch_floats(&c->im);
+    if (!(sh->idx = calloc((size_t)c->shard_batch, sizeof *sh->idx)) || (aug && !(sh->aug = malloc(aug * sizeof *sh->aug))))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     dlx_layers_out lo;
     int rc = build_graph(m, c, c->shard_batch, g, &sh->x, &sh->y, &sh->onehot, &sh->logits, &sh->loss,
@@ -250,8 +264,10 @@ static void clf_destroy(dlx_model *m)
     if (!c)
         return;
     dlx_replicas_free(&c->reps);
-    for (int k = 0; k < c->n_shards; k++)
+    for (int k = 0; k < c->n_shards; k++) {
         free(c->sh[k].idx);
+        free(c->sh[k].aug);
+    }
     dlx_images_free(&c->im);
     free(c->layers.info);
     free(c->conf);
@@ -303,7 +319,7 @@ static void clf_feed(void *user, int u, int rep, int k, int64_t pos)
     clf *c = m->impl;
     shard *sh = &c->sh[k];
     dlx_images_feed(&c->im, c->tc.batch, pos, k * c->shard_batch, (int)c->shard_batch, sh->idx, sh->x->out.data,
-                    sh->y->out.data);
+                    sh->y->out.data, sh->aug);
     if (sh->onehot)
         clf_onehot(sh->y->out.data, (int)c->shard_batch, c->im.num_classes, sh->onehot->out.data);
 }
@@ -321,12 +337,21 @@ static void clf_measure(void *user, int u, int k, double *values)
     values[0] = (double)correct;
 }
 
+/* The validation split (data.validation), then the test split, whose
+ * misclassified samples and confusion counts the pictures show. */
 static int clf_eval_test(void *user, dlx_results *r, dlx_err *err)
 {
     dlx_model *m = user;
     clf *c = m->impl;
     double loss, acc;
-    int rc = clf_evaluate_on(m, c, &c->im.test, &loss, &acc, NULL, err);
+    int rc = 0;
+    if (c->im.val.n > 0) {
+        rc = clf_evaluate_on(m, c, &c->im.val, &loss, &acc, NULL, err);
+        dlx_results_set(r, "val_loss", loss);
+        dlx_results_set(r, "val_accuracy", acc);
+        dlx_results_set(r, "val_error", 1.0 - acc);
+    }
+    if (!rc) rc = clf_evaluate_on(m, c, &c->im.test, &loss, &acc, NULL, err);
     dlx_results_set(r, "test_loss", loss);
     dlx_results_set(r, "test_accuracy", acc);
     dlx_results_set(r, "test_error", 1.0 - acc);

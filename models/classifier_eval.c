@@ -224,6 +224,45 @@ static int write_confusion(dlx_model *m, clf *c, dlx_err *err)
     return 0;
 }
 
+/* augmented.png: the first 10 training images as stored (top row) and as
+ * the training feed distorts them in epochs 1 to 4 (a row each), so that a
+ * user sees what data.augment does. */
+static int write_augmented(dlx_model *m, clf *c, dlx_err *err)
+{
+    enum { SHOWN = 10, EPOCHS = 4 };
+    const dlx_images *im = &c->im;
+    int n = im->train.n < SHOWN ? (int)im->train.n : SHOWN;
+    size_t per = (size_t)im->c * (size_t)im->h * (size_t)im->w;
+    float *tiles = malloc((size_t)(EPOCHS + 1) * SHOWN * per * sizeof *tiles);
+    float *scratch = malloc(dlx_images_scratch_floats(im) * sizeof *scratch);
+    uint32_t idx[SHOWN];
+    char path[600], title[96];
+    int rc = dlx_path_join(path, sizeof path, m->run_dir, "augmented.png", err);
+    if (!rc && (!tiles || !scratch))
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory drawing augmented.png");
+    float std = im->tf.std != 0.0f ? im->tf.std : 1.0f, lo = -im->tf.mean / std;
+    for (size_t i = 0; !rc && i < (size_t)(EPOCHS + 1) * SHOWN * per; i++)
+        tiles[i] = lo; /* blanks where the split has fewer than SHOWN images */
+    for (int i = 0; i < n; i++)
+        idx[i] = (uint32_t)i;
+    for (int e = 0; !rc && e <= EPOCHS; e++) {
+        float *row = tiles + (size_t)e * SHOWN * per;
+        dlx_dataset_batch(&im->train, &im->tf, idx, n, row, NULL);
+        if (e > 0)
+            dlx_images_augment(im, m->seed, e - 1, idx, n, row, scratch);
+    }
+    snprintf(title, sizeof title, "top: training images %d-%d; below: epochs 1-%d distort them", 0, n - 1, EPOCHS);
+    dlx_grid grid = {.rows = EPOCHS + 1, .cols = SHOWN, .c = im->c, .h = im->h, .w = im->w,
+                     .zoom = im->h < 28 ? 56 / im->h : 2, .lo = lo, .hi = (1.0f - im->tf.mean) / std,
+                     .title = title};
+    if (!rc) rc = dlx_png_write_grid(path, &grid, tiles, (EPOCHS + 1) * SHOWN, err);
+    if (!rc)
+        dlx_run_info(m, "wrote %s (%d training images and their distortions in epochs 1-%d)", path, n, EPOCHS);
+    free(tiles);
+    free(scratch);
+    return rc;
+}
+
 /* First-layer filters, misclassified test digits ("true -> predicted"
  * under each) as PNG grids, and the test split's confusion matrix. */
 int clf_write_pictures(dlx_model *m, clf *c, dlx_err *err)
@@ -247,5 +286,7 @@ int clf_write_pictures(dlx_model *m, clf *c, dlx_err *err)
     }
     if (!rc && c->conf && c->n_evaluated > 0)
         rc = write_confusion(m, c, err);
+    if (!rc && dlx_augment_on(&c->im.aug) && c->im.train_loaded)
+        rc = write_augmented(m, c, err);
     return rc;
 }

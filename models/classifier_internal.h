@@ -24,6 +24,7 @@ typedef struct shard {
     dlx_node *x, *y, *logits, *loss;
     dlx_node *onehot; /* (batch, classes) targets from y; NULL for softmax_xent alone */
     uint32_t *idx;
+    float *aug; /* data.augment's scratch for this shard's feed (NULL: none) */
     double nll;
     int64_t correct;
     uint32_t wrong[MAX_WRONG];

@@ -53,7 +53,7 @@ static int read_classifier_spec(dlx_clf_scorer *s, const char *spec_text, const 
                             "that dlx trained on the images' dataset", k);
     if (!model || model->kind != DLX_SPEC_MAP || !dlx_spec_get(model, "layers"))
         return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(s->path), "the stored spec has no model.layers");
-    return dlx_images_read_spec(root, &s->im, err);
+    return dlx_images_read_spec(root, &s->im, true, err);
 }
 
 /* Image sizes from the test split's header and the spec's resize and pad. */

@@ -124,7 +124,7 @@ static int read_data(dlx_spec_node *root, gan *c, dlx_err *err)
                             "data.dataset: unknown dataset '%s' (a gan takes ring, %s)", name, dlx_dataset_names());
     c->data = GAN_DATA_IMAGES;
     c->test_samples = GAN_GRID * GAN_GRID;
-    return dlx_images_read_spec(root, &c->im, err);
+    return dlx_images_read_spec(root, &c->im, false, err);
 }
 
 /* model.loss and the ebgan's keys, refused with loss: gan. */
@@ -500,7 +500,7 @@ static void gan_feed(void *user, int u, int rep, int k, int64_t pos)
                           dlx_gan_draw_stream(GAN_STREAM_REAL, m->step, u, rep, k));
     else
         dlx_images_feed(&c->im, c->tc.batch, pos, k * c->shard_batch, (int)c->shard_batch, r->idx,
-                        r->x->out.data, r->labels);
+                        r->x->out.data, r->labels, NULL);
 }
 
 /* ---- evaluation -------------------------------------------------------------- */

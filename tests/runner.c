@@ -34,6 +34,7 @@ Suite *rnn_suite(void);
 Suite *vmath_suite(void);
 Suite *onnx_suite(void);
 Suite *spec_doc_suite(void);
+Suite *augment_suite(void);
 
 static const struct {
     const char *name;
@@ -57,6 +58,7 @@ static const struct {
     {"vmath", vmath_suite},
     {"onnx", onnx_suite},
     {"spec_doc", spec_doc_suite},
+    {"augment", augment_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

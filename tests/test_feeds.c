@@ -187,7 +187,7 @@ START_TEST(label_groups)
     enum { B = 41 };
     uint32_t idx[B], idx2[B], again[B];
     float x[B * 4], y[B], y2[B];
-    dlx_images_feed(&im, B, 0, 0, B, idx, x, y);
+    dlx_images_feed(&im, B, 0, 0, B, idx, x, y, NULL);
     dlx_images_feed_member(&im, B, 0, 0, B, 1, true, 5, 12, idx2, x, y2);
     int differs = 0;
     for (int r = 0; r < B; r++) {

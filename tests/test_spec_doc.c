@@ -33,6 +33,9 @@ typedef struct host {
 #define CLF_WITH(train) "model: {kind: classifier, layers: [{type: linear, units: 2}]}\n" \
                         "data: {dataset: mnist, dir: {dir}/mnist}\ntrain: {epochs: 1, batch: 2" train "}\n"
 #define CLF CLF_WITH("")
+#define CLF_AUG "model: {kind: classifier, layers: [{type: linear, units: 2}]}\n" \
+                "data: {dataset: mnist, dir: {dir}/mnist, augment: {shift: 1, elastic: {alpha: 1, sigma: 1}}}\n" \
+                "train: {epochs: 1, batch: 2}\n"
 #define CLF_OPT(type) CLF_WITH(", optimizer: {type: " type "}")
 #define CLF_SCHED(type) CLF_WITH(", schedule: {type: " type "}")
 #define GAN_NETS "networks: {gen: {layers: [{type: linear, units: 2}]}, disc: {layers: [{type: linear, units: 1}]}}"
@@ -82,6 +85,10 @@ static const host k_hosts[] = {
     {"model.sweep.collapsed", SWEEP_MODEL, "model.collapsed", MODEL},
     {"data", CLF, "data", MODEL},
     {"train", CLF, "train", MODEL},
+    {"data.classifier", CLF, "data", MODEL},
+    {"data.augment", CLF_AUG, "data.augment", MODEL},
+    {"data.augment.elastic", CLF_AUG, "data.augment.elastic", MODEL},
+    {"train.early_stopping", CLF_WITH(", early_stopping: {metric: test_loss}"), "train.early_stopping", MODEL},
     {"train.optimizers.NAME", GAN, "train.optimizers.d", MODEL},
     {"train.updates[]", GAN, "train.updates.0", MODEL},
     {"optimizer.sgd", CLF_OPT("sgd"), "train.optimizer", MODEL},

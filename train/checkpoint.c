@@ -53,11 +53,11 @@ static int collect_arrays(dlx_model *m, bool with_optim, int version, dlx_h5_arr
     return 0;
 }
 
-int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
+static int save_to(dlx_model *m, const char *file, dlx_err *err)
 {
     char path[DLX_RUNDIR_MAX + 32];
     int rc = dlx_mkdirs(m->run_dir, err);
-    if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, "checkpoint.h5", err);
+    if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, file, err);
     if (rc)
         return rc;
     char *spec_text = dlx_spec_dump(m->spec);
@@ -85,11 +85,22 @@ int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
     memcpy(meta.state_name, m->state_name, sizeof meta.state_name);
     rc = dlx_ckpt_write(path, &meta, arrays, n, err);
     free(arrays);
-    if (!rc)
-        m->checkpoint_step = m->step;
 out_free_spec:
     free(spec_text);
     return rc;
+}
+
+int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
+{
+    int rc = save_to(m, "checkpoint.h5", err);
+    if (!rc)
+        m->checkpoint_step = m->step;
+    return rc;
+}
+
+int dlx_run_save_checkpoint_as(dlx_model *m, const char *file, dlx_err *err)
+{
+    return save_to(m, file, err);
 }
 
 /* Each optimizer's update count from the checkpoint: by name (version 2),

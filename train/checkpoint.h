@@ -13,6 +13,9 @@
  * state, step/epoch/rng and the resolved spec to <run_dir>/checkpoint.h5
  * atomically (format version 2, core/h5io.h). */
 int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err);
+/* The same contents to <run_dir>/<file> (best.h5 of early stopping); the
+ * last checkpoint (m->checkpoint_step) stays checkpoint.h5's. */
+int dlx_run_save_checkpoint_as(dlx_model *m, const char *file, dlx_err *err);
 /* Load params and buffers (and optimizer state, step, epoch and loop state
  * when with_optim) from path, format version 1 or 2, into a model already
  * built from the same spec. */

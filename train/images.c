@@ -22,10 +22,35 @@ static const dlx_key_doc k_data_keys[] = {
     {NULL},
 };
 
+/* data: keys read only by a family that trains a classifier (train_keys) */
+static const dlx_key_doc k_data_train_keys[] = {
+    {"augment", "map", "-", "dlx spec data.augment", "random distortions of the training images (off when absent)"},
+    {"validation", "integer", "-", "0 up to the training images less one batch",
+     "hold out the last N training images: val_loss, val_accuracy, val_error at each evaluation"},
+    {NULL},
+};
+static const dlx_key_doc k_augment_keys[] = {
+    {"shift", "number", "0", "0 to 64", "pixels: the shift in x and in y, uniform in [-shift, shift]"},
+    {"rotate", "number", "0", "0 to 180", "degrees: the angle, uniform in [-rotate, rotate]"},
+    {"scale", "number", "0", "0 to 0.9", "the size factor, uniform in [1 - scale, 1 + scale]"},
+    {"elastic", "map", "-", "dlx spec data.augment.elastic", "an elastic distortion (Simard et al. 2003)"},
+    {NULL},
+};
+static const dlx_key_doc k_elastic_keys[] = {
+    {"alpha", "number", "required", "0 to 1000", "the smoothed displacement field's scale, pixels"},
+    {"sigma", "number", "required", "0.1 to 32", "the std of the Gaussian that smooths the field, pixels"},
+    {NULL},
+};
+
 const dlx_spec_section dlx_images_spec_sections[] = {
     {"data", "data: of the classifier, of a gan on images and of landscape sweeps over classifiers: a labelled image "
-             "dataset",
+             "dataset (the classifier also takes the keys of data.classifier)",
      k_data_keys, NULL},
+    {"data.classifier", "data: the keys only the classifier family reads, besides those of data", k_data_train_keys,
+     NULL},
+    {"data.augment", "data.augment of the classifier: distortions of the training images, drawn per (seed, epoch, "
+                     "sample)", k_augment_keys, NULL},
+    {"data.augment.elastic", "data.augment.elastic: Simard et al. 2003's elastic distortion", k_elastic_keys, NULL},
     {NULL},
 };
 
@@ -64,13 +89,39 @@ static int read_range(dlx_spec_node *data, double *mean, double *std, dlx_err *e
     return 0;
 }
 
-int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
+/* data.augment: {shift, rotate, scale, elastic: {alpha, sigma}}, each part
+ * off unless given. */
+static int read_augment(dlx_spec_node *data, dlx_augment *a, dlx_err *err)
+{
+    memset(a, 0, sizeof *a);
+    dlx_spec_node *n = dlx_spec_get(data, "augment");
+    if (!n)
+        return 0;
+    int rc = dlx_spec_expect_map(n, "data.augment", err);
+    if (!rc) rc = dlx_spec_check_doc(n, "data.augment", k_augment_keys, err);
+    if (!rc) rc = dlx_spec_float(n, "shift", false, 0.0, 0.0, 64.0, &a->shift, err);
+    if (!rc) rc = dlx_spec_float(n, "rotate", false, 0.0, 0.0, 180.0, &a->rotate, err);
+    if (!rc) rc = dlx_spec_float(n, "scale", false, 0.0, 0.0, 0.9, &a->scale, err);
+    dlx_spec_node *e = rc ? NULL : dlx_spec_get(n, "elastic");
+    if (e) {
+        rc = dlx_spec_expect_map(e, "data.augment.elastic", err);
+        if (!rc) rc = dlx_spec_check_doc(e, "data.augment.elastic", k_elastic_keys, err);
+        if (!rc) rc = dlx_spec_float(e, "alpha", true, 0.0, 0.0, 1000.0, &a->alpha, err);
+        if (!rc) rc = dlx_spec_float(e, "sigma", true, 0.0, 0.1, DLX_AUGMENT_SIGMA_MAX, &a->sigma, err);
+    }
+    return rc;
+}
+
+int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, bool train_keys, dlx_err *err)
 {
     dlx_spec_node *data = dlx_spec_get(root, "data");
     if (!data)
         return dlx_err_setf(err, DLX_EINVAL, root->loc, "missing required key 'data' (e.g. data: {dataset: mnist})");
     int rc = dlx_spec_expect_map(data, "data", err);
-    if (!rc) rc = dlx_spec_check_doc(data, "data", k_data_keys, err);
+    if (!rc) {
+        const dlx_key_doc *const both[] = {k_data_keys, k_data_train_keys, NULL}, *const one[] = {k_data_keys, NULL};
+        rc = dlx_spec_check_docs(data, "data", train_keys ? both : one, err);
+    }
     if (!rc) rc = dlx_spec_str(data, "dataset", true, NULL, &im->dataset, err);
     if (!rc && !dlx_dataset_find(im->dataset))
         rc = unknown_dataset(data, im->dataset, err);
@@ -88,8 +139,15 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
         resize[1] = resize[0];
     if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &im->train_limit, err);
     if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &im->test_limit, err);
+    /* read only where given: a default would enter the resolved spec, and
+     * checkpoints of runs before the key would no longer resume */
+    if (!rc && dlx_spec_get(data, "validation"))
+        rc = dlx_spec_int(data, "validation", false, 0, 0, INT64_MAX, &im->validation, err);
+    if (!rc) rc = read_augment(data, &im->aug, err);
     if (rc)
         return rc;
+    dlx_spec_node *v = dlx_spec_get(data, "validation");
+    im->validation_loc = v ? v->loc : data->loc;
     im->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad};
     im->resize_h = n_resize ? (int)resize[0] : 0;
     im->resize_w = n_resize ? (int)resize[1] : 0;
@@ -117,6 +175,16 @@ int dlx_images_open(dlx_images *im, int64_t batch, const char *batch_key, dlx_lo
 {
     int rc = dlx_dataset_check_splits(im->dataset, im->dir, im->train_limit, im->resize_h > 0, batch, batch_key,
                                       batch_loc, &im->train_n, &im->train_px, err);
+    /* the samples that stay for training once the validation split is out */
+    if (!rc && im->validation && im->train_n && im->validation >= im->train_n)
+        rc = dlx_err_setf(err, DLX_EINVAL, im->validation_loc,
+                          "data.validation: holding out %lld of the %lld training samples leaves none to train on",
+                          (long long)im->validation, (long long)im->train_n);
+    else if (!rc && im->validation && im->train_n && batch > im->train_n - im->validation)
+        rc = dlx_err_setf(err, DLX_EINVAL, batch_loc,
+                          "%s: %lld is larger than the %lld training samples left after data.validation holds out %lld",
+                          batch_key, (long long)batch, (long long)(im->train_n - im->validation),
+                          (long long)im->validation);
     if (!rc) rc = load_split(im, im->dataset, "test", im->test_limit, &im->test, err);
     if (rc)
         return rc;
@@ -131,6 +199,21 @@ int dlx_images_load_train(dlx_images *im, dlx_err *err)
         return 0;
     int rc = load_split(im, im->dataset, "train", im->train_limit, &im->train, err);
     if (!rc) rc = check_compatible(im, &im->train, err);
+    if (!rc && im->validation >= im->train.n)
+        rc = dlx_err_setf(err, DLX_EINVAL, im->validation_loc,
+                          "data.validation: holding out %lld of the %lld training samples leaves none to train on",
+                          (long long)im->validation, (long long)im->train.n);
+    if (!rc && im->validation) { /* the tail, a view: the training split's buffers hold it */
+        int64_t keep = im->train.n - im->validation;
+        size_t px = (size_t)im->train.c * (size_t)im->train.h * (size_t)im->train.w;
+        im->val = im->train;
+        im->val.images += (size_t)keep * px;
+        im->val.labels += keep;
+        im->val.n = im->validation;
+        im->val.borrowed = true;
+        snprintf(im->val.split, sizeof im->val.split, "validation");
+        im->train.n = keep;
+    }
     if (!rc && !(im->order = malloc((size_t)im->train.n * sizeof *im->order)))
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     im->train_loaded = !rc;
@@ -140,14 +223,35 @@ int dlx_images_load_train(dlx_images *im, dlx_err *err)
 void dlx_images_epoch(dlx_images *im, uint64_t seed, int64_t epoch)
 {
     dlx_epoch_order(seed, epoch, im->order, (uint32_t)im->train.n);
+    im->aug_seed = seed;
+    im->aug_epoch = epoch;
+}
+
+size_t dlx_images_scratch_floats(const dlx_images *im)
+{
+    return dlx_augment_on(&im->aug) ? dlx_augment_scratch_floats(im->h, im->w) : 0;
+}
+
+void dlx_images_augment(const dlx_images *im, uint64_t seed, int64_t epoch, const uint32_t *idx, int n, float *x,
+                        float *scratch)
+{
+    /* a background pixel, 0, after tf: what padding and the outside read */
+    float std = im->tf.std != 0.0f ? im->tf.std : 1.0f, fill = -im->tf.mean / std;
+    size_t per = (size_t)im->c * (size_t)im->h * (size_t)im->w;
+    for (int s = 0; s < n; s++)
+        dlx_augment_sample(&im->aug, seed, epoch, idx[s], im->c, im->h, im->w, fill, x + s * per, scratch);
 }
 
 void dlx_images_feed(const dlx_images *im, int64_t batch, int64_t pos, int64_t first, int rows, uint32_t *idx,
-                     float *x, float *y)
+                     float *x, float *y, float *scratch)
 {
     const uint32_t *src = im->order + pos * batch + first;
     memcpy(idx, src, (size_t)rows * sizeof *idx);
     dlx_dataset_batch(&im->train, &im->tf, idx, rows, x, y);
+    if (dlx_augment_on(&im->aug)) {
+        DLX_ASSERT(scratch != NULL);
+        dlx_images_augment(im, im->aug_seed, im->aug_epoch, idx, rows, x, scratch);
+    }
     /* small samples in random order are cache misses: start the next
      * batch's rows on their way while this one computes */
     if (pos + 1 < im->train.n / batch)
@@ -259,6 +363,7 @@ int dlx_images_write_grid(const dlx_dataset *d, const uint32_t *idx, int n, cons
 
 void dlx_images_free(dlx_images *im)
 {
+    dlx_dataset_free(&im->val);
     dlx_dataset_free(&im->train);
     dlx_dataset_free(&im->test);
     free(im->order);

@@ -3,6 +3,8 @@
  * NAME:SPLIT of `dlx eval --data`.
  *
  *   data: {dataset, dir, mean, std, pad, resize: [h, w], range: [lo, hi], train_limit, test_limit}
+ *   and, where the family asks for them (the classifier): augment: {shift,
+ *   rotate, scale, elastic: {alpha, sigma}}, validation: N
  *
  * range (integers; instead of mean and std) maps pixels to [lo, hi]: [-1, 1]
  * for a tanh generator; padding takes the value of a 0 pixel, lo.
@@ -15,6 +17,14 @@
  *
  * Training reads the training split in a new order each epoch, a function of
  * (seed, epoch) only, so a resumed run reads the same batches.
+ *
+ * data.validation: N holds the last N samples of the training split (after
+ * train_limit) out as the validation split `val`: training never reads
+ * them, so an epoch has floor((n - N) / batch) steps.
+ *
+ * data.augment distorts the training images the feed gives (core/augment.h),
+ * each by the parameters of (seed, epoch, sample index); evaluation, the
+ * validation split and group members stay as they are.
  *
  * Groups (pairs, triplets) for families that compare samples (the
  * disentangling model's pairs of one class and a third of any): member 0 of
@@ -29,6 +39,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "../core/augment.h"
 #include "../core/data.h"
 #include "../core/err.h"
 #include "../core/spec.h"
@@ -39,7 +50,13 @@ typedef struct dlx_images {
     dlx_transform tf;
     int resize_h, resize_w; /* data.resize; 0 = none */
     int64_t train_limit, test_limit;
+    int64_t validation;      /* data.validation: the training split's last samples held out */
+    dlx_loc validation_loc;  /* for messages */
+    dlx_augment aug;         /* data.augment (all 0: off) */
+    uint64_t aug_seed;       /* the run's seed and the epoch of the order (dlx_images_epoch) */
+    int64_t aug_epoch;
     dlx_dataset train, test;
+    dlx_dataset val;         /* a view of the training split's held-out tail (n 0: none) */
     bool train_loaded;
     uint32_t *order;  /* the training split's order in the current epoch */
     int64_t train_n;  /* samples training will hold (from the file's header; 0: unknown) */
@@ -50,24 +67,35 @@ typedef struct dlx_images {
     int64_t *class_start; /* [num_classes + 1]: class k is by_class[class_start[k] .. class_start[k + 1]) */
 } dlx_images;
 
-/* Read and check the spec's data: map (root: the spec's root). */
-int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err);
+/* Read and check the spec's data: map (root: the spec's root); with
+ * train_keys data.augment and data.validation too, which are otherwise
+ * unknown keys. */
+int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, bool train_keys, dlx_err *err);
 /* The reference of data: for images (core/spec_doc.h). */
 extern const dlx_spec_section dlx_images_spec_sections[];
 /* Before anything big is allocated: the batch against the training set and
  * the two splits' image sizes (batch_key and batch_loc for messages); then
  * load the test split and take the input shape and classes from it. */
 int dlx_images_open(dlx_images *im, int64_t batch, const char *batch_key, dlx_loc batch_loc, dlx_err *err);
-/* Load the training split (once). */
+/* Load the training split (once), holding out the validation split. */
 int dlx_images_load_train(dlx_images *im, dlx_err *err);
-/* The order of `epoch` (0-based) for the feeds that follow. */
+/* The order of `epoch` (0-based) for the feeds that follow (and the
+ * epoch and seed of their augmentation). */
 void dlx_images_epoch(dlx_images *im, uint64_t seed, int64_t epoch);
 /* Rows [first, first + rows) of batch `pos` of the epoch (batches of
  * `batch` samples in its order): their sample indices into idx, the images
  * (after tf) into x and the labels into y. The same rows of the next batch
- * are fetched into the cache on the way. Thread-safe for disjoint rows. */
+ * are fetched into the cache on the way. With data.augment each image is
+ * distorted, using scratch (dlx_images_scratch_floats; NULL without
+ * augmentation). Thread-safe for disjoint rows and scratch. */
 void dlx_images_feed(const dlx_images *im, int64_t batch, int64_t pos, int64_t first, int rows, uint32_t *idx,
-                     float *x, float *y);
+                     float *x, float *y, float *scratch);
+/* Floats of scratch one feed needs (0 without data.augment). */
+size_t dlx_images_scratch_floats(const dlx_images *im);
+/* Distort the n images at x (after tf) as the training feed does samples
+ * idx[0..n) of `epoch`. */
+void dlx_images_augment(const dlx_images *im, uint64_t seed, int64_t epoch, const uint32_t *idx, int n, float *x,
+                        float *scratch);
 /* After dlx_images_load_train: the per-class index that group members of
  * one class are drawn from (once). */
 int dlx_images_index_classes(dlx_images *im, dlx_err *err);

@@ -96,7 +96,7 @@ int dlx_run_refuse_replace(const char *dir, const char *ways, dlx_err *err)
 
 int dlx_run_discard(const char *dir, dlx_err *err)
 {
-    static const char *const files[] = {"checkpoint.h5", "metrics.h5"};
+    static const char *const files[] = {"checkpoint.h5", "metrics.h5", "best.h5"};
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char path[DLX_RUNDIR_MAX + 32];
         int rc = dlx_path_join(path, sizeof path, dir, files[i], err);

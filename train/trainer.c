@@ -29,12 +29,16 @@ static const dlx_key_doc k_train_keys[] = {
     {"shards", "integer", "2 for an even batch, else 1 (sparse_coding 1)", "1 to 16, divides batch",
      "micro-batches per batch, each a replica with its own graph"},
     {"threads", "integer", "0", "0 to 1024", "worker threads (0: as --threads gives)"},
+    {"early_stopping", "map", "-", "dlx spec train.early_stopping",
+     "stop once an evaluation metric has not improved for patience epochs; best.h5 keeps the best"},
     {NULL},
 };
 
 const dlx_spec_section dlx_train_spec_sections[] = {
     {"train", "train: of the classifier, gan, sparse_coding (LISTA, LCoD) and recurrent families: the training loop",
      k_train_keys, NULL},
+    {"train.early_stopping", "train.early_stopping: end training when an evaluation metric stops improving",
+     dlx_early_stop_keys, NULL},
     {NULL},
 };
 static const char *const k_save[] = {"epoch", "end", NULL};
@@ -55,6 +59,7 @@ int dlx_train_cfg_read(dlx_spec_node *root, const dlx_train_defaults *def, const
     if (!rc) rc = dlx_spec_int(train, "checkpoint_every", false, 0, 0, INT64_MAX, &cfg->checkpoint_every, err);
     if (!rc) rc = dlx_spec_int(train, "log_every", false, 100, 1, INT64_MAX, &cfg->log_every, err);
     if (!rc) rc = dlx_spec_int(train, "eval_every", false, 1, 0, 100000, &cfg->eval_every, err);
+    if (!rc) rc = dlx_early_stop_read(train, cfg->eval_every, &cfg->early, err);
     if (!rc) rc = dlx_spec_enum(train, "save", false, k_save, 0, &save, err);
     if (!rc) rc = dlx_spec_int(train, "threads", false, 0, 0, 1024, &threads, err);
     int dflt_shards = def->shards ? def->shards : cfg->batch % 2 == 0 ? 2 : 1;
@@ -110,10 +115,11 @@ typedef struct run {
     int64_t draw;              /* forward passes before this one: random masks' counter */
     int draws_per_step;        /* the sum of the updates' repeats */
     int64_t pos;               /* the step's position in its epoch */
+    bool stopped_early;        /* train.early_stopping ended the run at this epoch */
     measure_slot meas[DLX_REPLICAS_MAX];
 } run;
 
-_Static_assert(2 * DLX_UPDATES_MAX + DLX_MEASURES_MAX + 2 <= DLX_CKPT_STATE_MAX,
+_Static_assert(2 * DLX_UPDATES_MAX + DLX_MEASURES_MAX + 2 + DLX_ES_N <= DLX_CKPT_STATE_MAX,
                "the loop's running sums must fit in dlx_model.state");
 
 static int acc_epoch_loss(int u) { return 2 * u; }
@@ -121,6 +127,7 @@ static int acc_log_loss(int u) { return 2 * u + 1; }
 static int acc_measure(const run *r, int i) { return 2 * r->t->n_updates + i; }
 static int acc_epoch_steps(const run *r) { return 2 * r->t->n_updates + r->t->fam.n_measures; }
 static int acc_log_steps(const run *r) { return acc_epoch_steps(r) + 1; }
+static int acc_early(const run *r) { return acc_log_steps(r) + 1; } /* DLX_ES_N values */
 
 static double now_s(void)
 {
@@ -268,6 +275,34 @@ static bool epoch_metric(const run *r, const char *name)
     return true;
 }
 
+/* train.early_stopping after an evaluation: the metric against the best so
+ * far; a new best goes to best.h5, and patience epochs past it the run
+ * stops (r->stopped_early). */
+static int early_stop(run *r, dlx_err *err)
+{
+    dlx_model *m = r->m;
+    const dlx_early_stop *es = &r->t->cfg.early;
+    double v;
+    if (!dlx_results_get(&m->results, es->metric, &v)) {
+        char names[512] = "";
+        for (int i = 0; i < m->results.n; i++)
+            if (strcmp(m->results.name[i], "epoch") && strcmp(m->results.name[i], "step"))
+                snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", names[0] ? ", " : "",
+                         m->results.name[i]);
+        return dlx_err_setf(err, DLX_EINVAL, es->loc,
+                            "train.early_stopping.metric: the evaluation gives no '%s' (it gives: %s)", es->metric,
+                            names);
+    }
+    bool improved;
+    double *state = r->acc + acc_early(r);
+    r->stopped_early = dlx_early_stop_update(es, state, v, m->epoch, m->step, &improved);
+    if (m->step >= r->total) { /* the last epoch ends the run anyway: --extend-epochs may go on */
+        r->stopped_early = false;
+        state[DLX_ES_STOPPED] = 0.0;
+    }
+    return improved ? dlx_run_save_checkpoint_as(m, "best.h5", err) : 0;
+}
+
 /* The epoch just ended: m->results (its losses and measures, then the
  * family's test metrics when eval), their metrics, and a checkpoint when
  * save. The epoch's sums restart from zero, also in that checkpoint. */
@@ -295,6 +330,9 @@ static int end_of_epoch(run *r, bool eval, bool save, dlx_err *err)
     int rc = 0;
     if (eval && t->fam.evaluate)
         rc = t->fam.evaluate(t->fam.user, res, err);
+    if (!rc && eval && t->cfg.early.metric)
+        rc = early_stop(r, err);
+    save = save || r->stopped_early;
     for (int i = 0; i < res->n && !rc; i++)
         if (epoch_metric(r, res->name[i]))
             rc = dlx_metrics_append(r->mx, res->name[i], m->step, res->value[i], err);
@@ -365,6 +403,15 @@ static int after_step(run *r, int64_t epoch, bool *stop, dlx_err *err)
     }
     if (rc)
         return rc;
+    if (r->stopped_early) {
+        const double *es = r->acc + acc_early(r);
+        dlx_run_info(m, "early stopping after epoch %lld: %s has not improved on %.6g (epoch %lld) for %lld epochs; "
+                     "best.h5 holds epoch %lld", (long long)m->epoch, r->t->cfg.early.metric, es[DLX_ES_BEST],
+                     (long long)es[DLX_ES_BEST_EPOCH], (long long)(m->epoch - (int64_t)es[DLX_ES_BEST_EPOCH]),
+                     (long long)es[DLX_ES_BEST_EPOCH]);
+        *stop = true;
+        return 0;
+    }
     if (m->stop_at && m->step >= m->stop_at && m->step < r->total) {
         rc = save(r, err);
         if (!rc)
@@ -426,6 +473,14 @@ static int finish(run *r, dlx_err *err)
     dlx_results_set(&m->results, "step", (double)m->step);
     double seconds = now_s() - r->t0;
     dlx_results_set(&m->results, "train_seconds", seconds);
+    const double *es = r->acc + acc_early(r);
+    if (r->t->cfg.early.metric && es[DLX_ES_BEST_EPOCH] > 0) {
+        char name[48];
+        snprintf(name, sizeof name, "best_%.40s", r->t->cfg.early.metric);
+        dlx_results_set(&m->results, name, es[DLX_ES_BEST]);
+        dlx_results_set(&m->results, "best_epoch", es[DLX_ES_BEST_EPOCH]);
+        dlx_results_set(&m->results, "best_step", es[DLX_ES_BEST_STEP]);
+    }
     if (m->step > r->step0) { /* training steps only: evaluation and checkpoints excluded */
         dlx_results_set(&m->results, "step_seconds", seconds - r->t_other);
         dlx_results_set(&m->results, "images_per_second",
@@ -453,6 +508,11 @@ static int init_state(run *r, dlx_err *err)
         snprintf(names[acc_measure(r, i)], DLX_CKPT_NAME_MAX, "%.36s.epoch_sum", t->fam.measures[i].name);
     snprintf(names[acc_epoch_steps(r)], DLX_CKPT_NAME_MAX, "epoch_steps");
     snprintf(names[acc_log_steps(r)], DLX_CKPT_NAME_MAX, "log_steps");
+    if (t->cfg.early.metric) {
+        for (int i = 0; i < DLX_ES_N; i++)
+            snprintf(names[acc_early(r) + i], DLX_CKPT_NAME_MAX, "%s", dlx_early_stop_state_names[i]);
+        n += DLX_ES_N;
+    }
     double vals[DLX_CKPT_STATE_MAX] = {0};
     bool positional = m->resumed && m->n_state == n && !m->state_name[0][0];
     for (int i = 0; i < n && m->resumed; i++) {
@@ -527,6 +587,12 @@ static int loop(run *r, bool *done, dlx_err *err)
     int64_t order_epoch = -1;
     double lr[DLX_UPDATES_MAX];
     *done = false;
+    if (t->cfg.early.metric && r->acc[acc_early(r) + DLX_ES_STOPPED] != 0.0) {
+        dlx_run_info(m, "already stopped early after epoch %lld (train.early_stopping); best.h5 holds epoch %lld",
+                     (long long)m->epoch, (long long)r->acc[acc_early(r) + DLX_ES_BEST_EPOCH]);
+        *done = true;
+        return 0;
+    }
     while (m->step < r->total) {
         int64_t epoch = m->step / r->spe;
         if (epoch != order_epoch) {

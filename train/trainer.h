@@ -21,8 +21,16 @@
  *
  * m->state (checkpointed as /state/<name>): per update "<loss>.epoch_sum"
  * and "<loss>.log_sum", per measure "<measure>.epoch_sum", then
- * "epoch_steps" and "log_steps". A version-1 checkpoint's unnamed vector
+ * "epoch_steps" and "log_steps", and with train.early_stopping its four
+ * values (train/early_stop.h). A version-1 checkpoint's unnamed vector
  * had that order for its one update.
+ *
+ * Early stopping: after each evaluation the metric is compared with the
+ * best so far; a new best writes best.h5 beside checkpoint.h5 (the same
+ * contents: parameters, step, epoch, state with early_stopping.best), and
+ * `patience` epochs past the best the run checkpoints and ends as if at its
+ * last step (the family's finish runs). A resumed run that had stopped
+ * trains no further.
  */
 #ifndef DLX_TRAINER_H
 #define DLX_TRAINER_H
@@ -36,6 +44,7 @@
 #include "../core/optim.h"
 #include "../core/spec.h"
 #include "../core/spec_doc.h"
+#include "early_stop.h"
 #include "run.h"
 #include "plan.h"
 #include "replica.h"
@@ -51,6 +60,7 @@ typedef struct dlx_train_cfg {
     bool save_at_end;         /* save: end (one checkpoint after the last step) rather than epoch */
     int threads;              /* 0 = not given */
     int shards;               /* replicas: micro-batches per batch (they divide it) */
+    dlx_early_stop early;     /* train.early_stopping (metric NULL: off) */
 } dlx_train_cfg;
 
 /* A family's defaults for the keys a spec may leave out. */
