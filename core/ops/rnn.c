@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "ops.h"
+#include "rnn_gemm.h"
 
 int64_t dlx_rnn_step_floats(bool lstm, int64_t H, bool train)
 {
@@ -61,11 +62,13 @@ static int rec_infer(dlx_node *n, int G, dlx_err *err)
     if (bs->ndim != 1 || bs->d[0] != G * H)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "%s expects a bias of shape [%lld], got %s", n->op->name,
                             (long long)(G * H), dlx_shape_str(bs, b1, sizeof b1));
-    /* scratch per step and sample: rnn dA (trained); lstm G and c, then dG (trained) */
+    /* scratch per step and sample: rnn dA (trained); lstm G and c, then dG (trained);
+     * then the transition transposed (G H x H), which the forward multiplies by */
     const bool lstm = G == 4, train = n->needs_grad;
-    int64_t rows, per = lstm ? (train ? 9 : 5) * H : (train ? H : 0), out, scratch;
+    int64_t rows, per = lstm ? (train ? 9 : 5) * H : (train ? H : 0), out, scratch, wt;
     if (!dlx_mul_i64(L, N, &rows) || !dlx_mul_i64(rows, H, &out) || !dlx_mul_i64(rows, per, &scratch) ||
-        !dlx_add_i64(scratch, lstm && train ? 2 * N * H : 0, &scratch) || scratch > DLX_NUMEL_MAX ||
+        !dlx_add_i64(scratch, lstm && train ? 2 * N * H : 0, &scratch) || !dlx_mul_i64(G * H, H, &wt) ||
+        !dlx_add_i64(scratch, wt, &scratch) || scratch > DLX_NUMEL_MAX ||
         out > DLX_NUMEL_MAX || L > INT32_MAX || N * G * H > INT32_MAX)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "%s too large: %lld steps of %lld x %lld hidden units would "
                             "exceed %s floats", n->op->name, (long long)L, (long long)N, (long long)H, DLX_NUMEL_MAX_STR);
@@ -87,6 +90,13 @@ static int lstm_infer(dlx_node *n, dlx_err *err) { return rec_infer(n, 4, err); 
 #define DIMS(n) const int L = (int)(n)->out.shape.d[0], N = (int)(n)->out.shape.d[1], H = (int)(n)->out.shape.d[2], \
                       IN = (int)(n)->in[0]->out.shape.d[2]
 
+/* The transposed transition (G H x H -> H x G H): the scratch's last G H H floats. */
+static float *transition_t(dlx_node *n, int G)
+{
+    const int H = (int)n->out.shape.d[2];
+    return n->scratch + n->scratch_floats - (size_t)G * H * H;
+}
+
 /* ---- rnn ---- */
 
 static void rnn_forward(dlx_node *n, const dlx_ctx *ctx)
@@ -95,15 +105,16 @@ static void rnn_forward(dlx_node *n, const dlx_ctx *ctx)
     const dlx_rnn_attr *a = n->attr;
     DIMS(n);
     const float *x = n->in[0]->out.data, *U = n->in[1]->out.data, *W = n->in[2]->out.data, *b = n->in[3]->out.data;
-    float *h = n->out.data;
+    float *h = n->out.data, *Wt = transition_t(n, 1);
     const int rows = L * N;
     for (int r = 0; r < rows; r++)
         memcpy(h + (size_t)r * H, b, (size_t)H * sizeof(float));
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, IN, 1.0f, x, IN, U, IN, 1.0f, h, H);
+    dlx_rec_transpose(H, H, W, Wt);
     for (int t = 0; t < L; t++) {
         float *ht = h + (size_t)t * N * H;
         if (t > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, H, H, 1.0f, ht - (size_t)N * H, H, W, H, 1.0f, ht, H);
+            dlx_rec_gemm(N, H, H, ht - (size_t)N * H, H, 1, Wt, H, ht, H);
         dlx_act_forward(a->act, 0.0f, ht, (int64_t)N * H);
     }
 }
@@ -116,9 +127,8 @@ static void rec_param_grads(dlx_node *n, const float *dA, int G)
     const int GH = G * H, rows = L * N;
     const float *x = n->in[0]->out.data, *Wx = n->in[1]->out.data, *h = n->out.data;
     float *dx = n->in[0]->out.grad, *dWx = n->in[1]->out.grad, *dWh = n->in[2]->out.grad, *db = n->in[3]->out.grad;
-    if (dWh && L > 1)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (L - 1) * N, 1.0f, dA + (size_t)N * GH, GH, h, H,
-                    1.0f, dWh, H);
+    if (dWh && L > 1) /* A = dA[1:]^T: element (i, k) at dA[(N + k) GH + i] */
+        dlx_rec_gemm(GH, H, (L - 1) * N, dA + (size_t)N * GH, 1, GH, h, H, dWh, H);
     if (dWx)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, IN, rows, 1.0f, dA, GH, x, IN, 1.0f, dWx, IN);
     if (db)
@@ -141,8 +151,7 @@ static void rnn_backward(dlx_node *n, const dlx_ctx *ctx)
     memcpy(dA, dh, (size_t)L * step * sizeof(float));
     for (int t = L - 1; t >= 0; t--) {
         if (t < L - 1)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, H, 1.0f, dA + (t + 1) * step, H, W, H, 1.0f,
-                        dA + t * step, H);
+            dlx_rec_gemm(N, H, H, dA + (t + 1) * step, H, 1, W, H, dA + t * step, H);
         dlx_act_backward(a->act, 0.0f, h + t * step, dA + t * step, (int64_t)step);
     }
     rec_param_grads(n, dA, 1);
@@ -182,17 +191,18 @@ static void lstm_forward(dlx_node *n, const dlx_ctx *ctx)
     DIMS(n);
     const float *x = n->in[0]->out.data, *Wx = n->in[1]->out.data, *Wh = n->in[2]->out.data, *b = n->in[3]->out.data;
     const int G4 = 4 * H, rows = L * N;
-    float *G = n->scratch, *c = G + (size_t)rows * G4, *h = n->out.data;
+    float *G = n->scratch, *c = G + (size_t)rows * G4, *h = n->out.data, *Wt = transition_t(n, 4);
     for (int r = 0; r < rows; r++) {
         memcpy(G + (size_t)r * G4, b, (size_t)G4 * sizeof(float));
         for (int j = 0; j < H; j++)
             G[(size_t)r * G4 + H + j] += a->forget_bias;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, G4, IN, 1.0f, x, IN, Wx, IN, 1.0f, G, G4);
+    dlx_rec_transpose(G4, H, Wh, Wt);
     for (int t = 0; t < L; t++) {
         float *Gt = G + (size_t)t * N * G4, *ct = c + (size_t)t * N * H, *ht = h + (size_t)t * N * H;
         if (t > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, G4, H, 1.0f, ht - (size_t)N * H, H, Wh, H, 1.0f, Gt, G4);
+            dlx_rec_gemm(N, G4, H, ht - (size_t)N * H, H, 1, Wt, G4, Gt, G4);
         for (int i = 0; i < N; i++) {
             float *g = Gt + (size_t)i * G4, *cc = ct + (size_t)i * H, *hh = ht + (size_t)i * H;
             const float *cp = t > 0 ? cc - (size_t)N * H : NULL;
@@ -219,8 +229,7 @@ static void lstm_backward(dlx_node *n, const dlx_ctx *ctx)
     for (int t = L - 1; t >= 0; t--) {
         memcpy(dh, dh_out + (size_t)t * N * H, (size_t)N * H * sizeof(float));
         if (t < L - 1)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, G4, 1.0f, dG + (size_t)(t + 1) * N * G4, G4, Wh,
-                        H, 1.0f, dh, H);
+            dlx_rec_gemm(N, H, G4, dG + (size_t)(t + 1) * N * G4, G4, 1, Wh, H, dh, H);
         for (int i = 0; i < N; i++) {
             const float *g = G + ((size_t)t * N + i) * G4, *cc = c + ((size_t)t * N + i) * H;
             const float *cp = t > 0 ? cc - (size_t)N * H : NULL;
