@@ -10,7 +10,7 @@
  * half the core's peak (bench/RESULTS.md, the recurrent workload). Here B is
  * read in place, 32 columns (two 16-float vectors) at a time, and each A value
  * is a broadcast: up to 12 rows x 32 columns of C stay in registers for the
- * whole sum over k. A caller that multiplies by W^T transposes W once
+ * sum over a slice of 128 k. A caller that multiplies by W^T transposes W once
  * (dlx_rec_transpose) and reuses it for every step.
  *
  * Each output is C's value plus a_i0 b_0j + a_i1 b_1j + ... in that order,
