@@ -190,14 +190,14 @@ START_TEST(orthogonal_transitions)
 END_TEST
 
 /* dlx_rec_gemm: C += A B against double loops, for shapes around its blocks
- * (12 rows, 16 and 32 columns) and both layouts of A; a row's bits do not
+ * (12 rows, 16 and 32 columns, slices of 128 k) and both layouts of A; a row's bits do not
  * depend on how many rows are multiplied with it. */
 START_TEST(rec_gemm_matches_loops)
 {
-    const int Ns[] = {1, 5, 12, 13, 20, 25}, Ms[] = {1, 7, 16, 17, 32, 33, 128}, Ks[] = {1, 3, 128};
+    const int Ns[] = {1, 5, 12, 13, 20, 25}, Ms[] = {1, 7, 16, 17, 32, 33, 128}, Ks[] = {1, 3, 128, 300};
     dlx_rng r;
     dlx_rng_init(&r, 5, 3);
-    enum { SZ = 130 * 131 }; /* the largest of A, B and C with their strides */
+    enum { SZ = 302 * 131 }; /* the largest of A, B and C with their strides */
     float *a = malloc(SZ * sizeof(float)), *b = malloc(SZ * sizeof(float));
     float *c0 = malloc(SZ * sizeof(float)), *c = malloc(SZ * sizeof(float)), *c1 = malloc(128 * sizeof(float));
     for (int i = 0; i < SZ; i++)
@@ -205,7 +205,7 @@ START_TEST(rec_gemm_matches_loops)
         c0[i] = 2.0f * dlx_rng_uniform(&r) - 1.0f;
     for (int ni = 0; ni < 6; ni++)
         for (int mi = 0; mi < 7; mi++)
-            for (int ki = 0; ki < 3; ki++)
+            for (int ki = 0; ki < 4; ki++)
                 for (int tr = 0; tr < 2; tr++) {
                     const int N = Ns[ni], M = Ms[mi], K = Ks[ki], ldc = M + 3, ldb = M + 1;
                     /* A row-major (N x K, row stride K + 2) or transposed (K x N, row stride N + 1) */
