@@ -23,7 +23,11 @@
  * when trained, dA (H) besides h's gradient in the graph (H): 3 H. lstm
  * keeps the activated gates (4H), c (H), h (H) and, trained, their
  * gradients dG (4H) and h's (H): 11 H, plus two (N, H) rows. dlx_rnn_bptt_floats
- * gives the figure the family checks against the memory limit.
+ * gives the figure the family checks against the memory limit. Both also keep
+ * their weights transposed (G H (IN + H) floats) in the scratch.
+ *
+ * Every product but the input gradient goes through dlx_rec_gemm
+ * (rnn_gemm.h): cblas_sgemm repacked the transition at each of the L steps.
  * Non-differentiable points: relu at 0.
  */
 #include <cblas.h>
