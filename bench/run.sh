@@ -258,11 +258,13 @@ measure_fma_peak() {
 # alone, each generating its batch, without start-up or the evaluation); the PyTorch
 # twin (bench/torch/rnn.py: every batch generated before timing, one tensor) at
 # OpenBLAS / torch threads 1/1, 1/2, 2/1; the plain script (bench/torch/rnn_plain.py)
-# at 1 and 2 threads. $1 spec, $2 steps, $3 cell (rnn | lstm), $4 label, $5 executed
-# GEMM FLOPs per step.
+# at 1 and 2 threads. The ratio is taken against PyTorch's best run of the round,
+# the twin's or the plain script's (the LSTM's plain script, the same nn.LSTM, was
+# ahead of its twin in some rounds). $1 spec, $2 steps, $3 cell (rnn | lstm), $4
+# label, $5 executed GEMM FLOPs per step.
 bench_rnn() {
     local spec=$1 steps=$2 cell=$3 label=$4 flops=$5 tag=rnn_$3 i v s r line
-    local -a d2 d1 db rr r1 tb t11 t12 t21 p1 p2 tp
+    local -a d2 d1 db rr rw r1 tb ab t11 t12 t21 p1 p2 tp
     tsteps() { case "$1" in *2*) echo $(( steps / ${GAN_SLOW_DIV:-1} > 10 ? steps / ${GAN_SLOW_DIV:-1} : 10 )) ;; *) echo "$steps" ;; esac; }
     for i in $(seq "$reps"); do
         line=""
@@ -291,18 +293,20 @@ bench_rnn() {
         echo "$line" | tee -a "$out/$tag.rounds" >&2
         tb+=("$(printf '%s\n' "${t11[-1]}" "${t12[-1]}" "${t21[-1]}" | sort -g | tail -1)")
         db+=("$(printf '%s\n' "${d2[-1]}" "${d1[-1]}" | sort -g | tail -1)")
-        rr+=("$(awk "BEGIN{print ${db[-1]} / ${tb[-1]}}")")
-        r1+=("$(awk "BEGIN{print ${d1[-1]} / ${t11[-1]}}")")
+        ab+=("$(printf '%s\n' "${tb[-1]}" "${p1[-1]}" "${p2[-1]}" | sort -g | tail -1)")
+        rr+=("$(awk "BEGIN{print ${db[-1]} / ${ab[-1]}}")")
+        rw+=("$(awk "BEGIN{print ${db[-1]} / ${tb[-1]}}")")
+        r1+=("$(awk "BEGIN{t = ${t11[-1]} > ${p1[-1]} ? ${t11[-1]} : ${p1[-1]}; print ${d1[-1]} / t}")")
         tp+=("$(awk "BEGIN{p = ${p1[-1]} > ${p2[-1]} ? ${p1[-1]} : ${p2[-1]}; print ${tb[-1]} / p}")")
     done
     spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[1]}'; printf ' / %.2f / ' "$(median "$@")"; printf '%s\n' "$@" | sort -g | tail -1 | xargs printf '%.2f'; }
     local md mt gf
-    md=$(median "${db[@]}"); mt=$(median "${tb[@]}")
+    md=$(median "${db[@]}"); mt=$(median "${ab[@]}")
     gf=$(awk "BEGIN{printf \"%.0f\", $md * $flops / 1e9}")
     gf="$gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$fma}") % of the FP32 peak $fma, $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of the sgemm rate $peak"
     add_row "| $label | $(printf %.1f "$md") steps/s | $(printf %.1f "$mt") steps/s | $(awk "BEGIN{printf \"%.2f\", $(median "${rr[@]}")}") ($(spread "${rr[@]}")) | $gf | $rd / $rt MiB |"
     notes+=("$label, steps/s medians over $reps rounds: dlx default threads $(printf %.1f "$(median "${d2[@]}")"), dlx --threads 1 $(printf %.1f "$(median "${d1[@]}")"); PyTorch twin 1/1 $(printf %.1f "$(median "${t11[@]}")"), 1/2 $(printf %.1f "$(median "${t12[@]}")"), 2/1 $(printf %.1f "$(median "${t21[@]}")") (OpenBLAS / torch threads); plain PyTorch 1 thread $(printf %.1f "$(median "${p1[@]}")"), 2 threads $(printf %.1f "$(median "${p2[@]}")")")
-    notes+=("$label, per round, min / median / max: dlx's best of its two settings against the twin's best of its three $(spread "${rr[@]}"); one thread against one thread $(spread "${r1[@]}"); the twin's best against the plain script's best $(spread "${tp[@]}")")
+    notes+=("$label, per round, min / median / max: dlx's best of its two settings against PyTorch's best of its five runs $(spread "${rr[@]}"), against the twin's best of its three $(spread "${rw[@]}"); one thread against PyTorch's best one-thread run $(spread "${r1[@]}"); the twin's best against the plain script's best $(spread "${tp[@]}")")
     notes+=("$label, every round (steps/s): $(awk '{printf "%s%d: %s", (NR>1?"; ":""), NR, $0}' "$out/$tag.rounds")")
 }
 
