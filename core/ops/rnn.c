@@ -204,7 +204,7 @@ static void rnn_reference(dlx_node *n, const dlx_ctx *ctx)
  * the pre-activations from dh and the running dc (updated to the previous
  * step's). With AVX-512 16 units at a time, the last vector masked, with the
  * 16-lane sigmoid and tanh of core/vmath.h: GCC did not vectorise the scalar
- * loop, and a libm call per gate was two thirds of the copy task's lstm step. */
+ * loop, and a libm call per gate was over half of the copy task's lstm step. */
 #if defined(__AVX512F__)
 static void lstm_cell(int H, float *g, const float *cp, float *cc, float *hh)
 {

@@ -6,8 +6,8 @@
  * Why not cblas_sgemm: a recurrence multiplies a (20, 128) state by the same
  * (128, 128) transition 119 times a step, and OpenBLAS packs both operands
  * on every call: a quarter of the copy task's step went to its copy routines,
- * and its kernel for this machine (Haswell's, AVX2) ran the product at about
- * half the core's peak (bench/RESULTS.md, the recurrent workload). Here B is
+ * and its kernel for this machine (Haswell's, AVX2) ran the product at about a
+ * third of the core's peak (bench/RESULTS.md, the recurrent workload). Here B is
  * read in place, 32 columns (two 16-float vectors) at a time, and each A value
  * is a broadcast: up to 12 rows x 32 columns of C stay in registers for the
  * sum over a slice of 128 k. A caller that multiplies by W^T transposes W once
