@@ -224,10 +224,12 @@ START_TEST(rec_gemm_matches_loops)
                         }
                     for (int j = M; j < ldc; j++) /* columns past M untouched */
                         ck_assert(c[(N - 1) * ldc + j] == c0[(N - 1) * ldc + j]);
+#if defined(__AVX512F__) /* the kernel's promise; BLAS (the fallback) takes another path for one row */
                     /* the last row alone gives the same bits */
                     memcpy(c1, c0 + (N - 1) * ldc, M * sizeof(float));
                     dlx_rec_gemm(1, M, K, a + (N - 1) * ars, ars, aks, b, ldb, c1, M);
                     ck_assert(memcmp(c1, c + (N - 1) * ldc, M * sizeof(float)) == 0);
+#endif
                 }
     float *t = malloc(13 * 37 * sizeof(float));
     dlx_rec_transpose(37, 13, b, t);

@@ -15,7 +15,8 @@
  *
  * Each output is C's value plus a_i0 b_0j + a_i1 b_1j + ... in that order,
  * whatever N, the row blocks or the thread count: the bits of a row depend
- * only on that row. Without AVX-512 the product is cblas_sgemm's.
+ * only on that row. Without AVX-512 the product is cblas_sgemm's (whose bits
+ * for a row may depend on N; the thread count still changes none).
  */
 #ifndef DLX_RNN_GEMM_H
 #define DLX_RNN_GEMM_H
