@@ -3,10 +3,11 @@
 # the same workloads, alternating the two, REPS times each; prints a table of medians
 # and writes it to bench/RESULTS.md. Never run in CI.
 #
-# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|all] [REPS]   (REPS default 5: this VM swings
+# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|rnn|all] [REPS]   (REPS default 5: this VM swings
 # by 10-20 % between runs, and 3 rounds left medians that moved by as much)
-# (gan = ebgan and dcgan; `all` leaves them out. GAN_SLOW_DIV=N: PyTorch's two-thread
-# runs time 1/N of the steps, for a VM where they crawl)
+# (gan = ebgan and dcgan; rnn = the copy task's linear RNN and LSTM; `all` leaves them
+# out. GAN_SLOW_DIV=N: PyTorch's two-thread runs time 1/N of the steps, for a VM where
+# they crawl)
 set -eu
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -17,7 +18,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 [ -x "$dlx" ] || { echo "bench/run.sh: build dlx first (tests/build.sh)" >&2; exit 1; }
 $py -c 'import torch' 2>/dev/null || { echo "bench/run.sh: needs python3-torch (apt-get install python3-torch)" >&2; exit 1; }
-[ -f datasets/data/mnist/train-images-idx3-ubyte ] || datasets/fetch mnist
+case "$which" in rnn) ;; *) [ -f datasets/data/mnist/train-images-idx3-ubyte ] || datasets/fetch mnist ;; esac
 
 # peak RSS (MiB) of a command, its stdout kept in $out/last
 rss_run() {
@@ -239,6 +240,76 @@ bench_gan() {
     notes+=("$label, dlx / PyTorch per round, min / median / max: dlx's best of its two settings against the twin's best of its three $(spread "${rr[@]}"); one thread against one thread $(spread "${r1[@]}")")
 }
 
+# The FP32 peak of this machine: one register-only FMA loop per core
+# (bench/fma_peak.c), the sum; the best of 300 short runs each
+measure_fma_peak() {
+    cc -O2 -march=native -std=c11 -ffp-contract=fast -o "$out/fma_peak" bench/fma_peak.c || { echo 0; return; }
+    local i pids=() sum=0
+    for i in $(seq "$(nproc)"); do "$out/fma_peak" > "$out/fma.$i" & pids+=($!); done
+    wait "${pids[@]}"
+    for i in $(seq "$(nproc)"); do sum=$((sum + $(cat "$out/fma.$i"))); done
+    echo "$sum"
+}
+
+# The copy task at T = 100 (configs/rnn/*.yaml, batch 20, 120 steps per sequence):
+# training steps per second. Each round: dlx at its default threads (every core; the
+# config's two shards of 10 sequences) and at --threads 1, one epoch of STEPS x 20
+# sequences and 20 test sequences (steps/s = step / step_seconds of --json: the steps
+# alone, each generating its batch, without start-up or the evaluation); the PyTorch
+# twin (bench/torch/rnn.py: every batch generated before timing, one tensor) at
+# OpenBLAS / torch threads 1/1, 1/2, 2/1; the plain script (bench/torch/rnn_plain.py)
+# at 1 and 2 threads. The ratio is taken against PyTorch's best run of the round,
+# the twin's or the plain script's (the LSTM's plain script, the same nn.LSTM, was
+# ahead of its twin in some rounds). $1 spec, $2 steps, $3 cell (rnn | lstm), $4
+# label, $5 executed GEMM FLOPs per step.
+bench_rnn() {
+    local spec=$1 steps=$2 cell=$3 label=$4 flops=$5 tag=rnn_$3 i v s r line
+    local -a d2 d1 db rr rw r1 tb ab t11 t12 t21 p1 p2 tp
+    tsteps() { case "$1" in *2*) echo $(( steps / ${GAN_SLOW_DIV:-1} > 10 ? steps / ${GAN_SLOW_DIV:-1} : 10 )) ;; *) echo "$steps" ;; esac; }
+    for i in $(seq "$reps"); do
+        line=""
+        for s in default 1; do
+            if [ "$s" = default ]; then set --; else set -- --threads "$s"; fi
+            r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set model.task.samples=$((steps * 20)) \
+                --set model.task.test_samples=20 "$@" --out "$out/$tag" --quiet --json)
+            v=$($py -c "import json; j=json.loads(open('$out/last').read().strip().splitlines()[-1]); print(j['step']/j['step_seconds'])")
+            if [ "$s" = default ]; then d2+=("$v"); rd=$r; else d1+=("$v"); fi
+            line+="dlx_$s $(printf %.1f "$v"), "
+        done
+        for s in "1 1" "1 2" "2 1"; do
+            set -- $s
+            r=$(OPENBLAS_NUM_THREADS=$1 TORCH_THREADS=$2 rss_run $py bench/torch/rnn.py "$cell" "$(tsteps "$1$2")")
+            v=$(json steps_per_s)
+            case "$1/$2" in 1/1) t11+=("$v"); rt=$r ;; 1/2) t12+=("$v") ;; 2/1) t21+=("$v") ;; esac
+            line+="twin_$1/$2 $(printf %.1f "$v"), "
+        done
+        for s in 1 2; do
+            v=$(OMP_NUM_THREADS=$s OPENBLAS_NUM_THREADS=$s $py bench/torch/rnn_plain.py "$cell" "$(tsteps $s)" | tail -1 |
+                $py -c 'import json,sys; print(json.load(sys.stdin)["steps_per_s"])')
+            if [ "$s" = 1 ]; then p1+=("$v"); else p2+=("$v"); fi
+            line+="plain_$s $(printf %.1f "$v")"
+            [ "$s" = 2 ] || line+=", "
+        done
+        echo "$line" | tee -a "$out/$tag.rounds" >&2
+        tb+=("$(printf '%s\n' "${t11[-1]}" "${t12[-1]}" "${t21[-1]}" | sort -g | tail -1)")
+        db+=("$(printf '%s\n' "${d2[-1]}" "${d1[-1]}" | sort -g | tail -1)")
+        ab+=("$(printf '%s\n' "${tb[-1]}" "${p1[-1]}" "${p2[-1]}" | sort -g | tail -1)")
+        rr+=("$(awk "BEGIN{print ${db[-1]} / ${ab[-1]}}")")
+        rw+=("$(awk "BEGIN{print ${db[-1]} / ${tb[-1]}}")")
+        r1+=("$(awk "BEGIN{t = ${t11[-1]} > ${p1[-1]} ? ${t11[-1]} : ${p1[-1]}; print ${d1[-1]} / t}")")
+        tp+=("$(awk "BEGIN{p = ${p1[-1]} > ${p2[-1]} ? ${p1[-1]} : ${p2[-1]}; print ${tb[-1]} / p}")")
+    done
+    spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[1]}'; printf ' / %.2f / ' "$(median "$@")"; printf '%s\n' "$@" | sort -g | tail -1 | xargs printf '%.2f'; }
+    local md mt gf
+    md=$(median "${db[@]}"); mt=$(median "${ab[@]}")
+    gf=$(awk "BEGIN{printf \"%.0f\", $md * $flops / 1e9}")
+    gf="$gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$fma}") % of the FP32 peak $fma, $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of the sgemm rate $peak"
+    add_row "| $label | $(printf %.1f "$md") steps/s | $(printf %.1f "$mt") steps/s | $(awk "BEGIN{printf \"%.2f\", $(median "${rr[@]}")}") ($(spread "${rr[@]}")) | $gf | $rd / $rt MiB |"
+    notes+=("$label, steps/s medians over $reps rounds: dlx default threads $(printf %.1f "$(median "${d2[@]}")"), dlx --threads 1 $(printf %.1f "$(median "${d1[@]}")"); PyTorch twin 1/1 $(printf %.1f "$(median "${t11[@]}")"), 1/2 $(printf %.1f "$(median "${t12[@]}")"), 2/1 $(printf %.1f "$(median "${t21[@]}")") (OpenBLAS / torch threads); plain PyTorch 1 thread $(printf %.1f "$(median "${p1[@]}")"), 2 threads $(printf %.1f "$(median "${p2[@]}")")")
+    notes+=("$label, per round, min / median / max: dlx's best of its two settings against PyTorch's best of its five runs $(spread "${rr[@]}"), against the twin's best of its three $(spread "${rw[@]}"); one thread against PyTorch's best one-thread run $(spread "${r1[@]}"); the twin's best against the plain script's best $(spread "${tp[@]}")")
+    notes+=("$label, every round (steps/s): $(awk '{printf "%s%d: %s", (NR>1?"; ":""), NR, $0}' "$out/$tag.rounds")")
+}
+
 case "$which" in
     lenet5) bench_lenet5 ;;
     mlp) bench_mlp ;;
@@ -248,8 +319,11 @@ case "$which" in
     dcgan) bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
     gan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-512-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 1071644672
          bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
+    rnn) fma=$(measure_fma_peak)
+         bench_rnn configs/rnn/copy_orthogonal.yaml 300 rnn "copy T = 100, linear RNN (hidden 128, orthogonal W), batch 20, Adam, clip 1" 264683520
+         bench_rnn configs/rnn/copy_lstm.yaml 60 lstm "copy T = 100, LSTM (hidden 128), batch 20, Adam, clip 1" 1003438080 ;;
     all) bench_lenet5; bench_mlp; bench_small; bench_fista ;;
-    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|all] [REPS]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|rnn|all] [REPS]" >&2; exit 2 ;;
 esac
 
 {
@@ -257,7 +331,7 @@ esac
     echo
     echo "Code: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes')."
     echo
-    echo "Medians of $reps alternating runs. sgemm peak measured here: $peak GFLOP/s."
+    echo "Medians of $reps alternating runs. sgemm peak measured here: $peak GFLOP/s.${fma:+ FP32 peak (FMA loop, every core): $fma GFLOP/s.}"
     echo
     echo "| workload | dlx | PyTorch 1.13 | dlx / PyTorch (speed-up) | GEMM rate | peak RSS dlx / torch |"
     echo "|---|---|---|---|---|---|"

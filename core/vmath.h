@@ -11,7 +11,8 @@
  * dlx_log_pos is the matching logf (the softmax loss takes one log per row:
  * a libm call each was a tenth of a small net's forward pass).
  * dlx_exp_nonpos16 is dlx_exp_nonpos on one AVX-512 vector, for loops over
- * rows shorter than a vector that the compiler would not vectorise well.
+ * rows shorter than a vector that the compiler would not vectorise well;
+ * dlx_tanh16 and dlx_sigmoid16 likewise.
  */
 #ifndef DLX_VMATH_H
 #define DLX_VMATH_H
@@ -145,6 +146,33 @@ static inline __m512 dlx_exp_nonpos16(__m512 x)
     p = _mm512_add_ps(_mm512_fmadd_ps(_mm512_mul_ps(p, r), r, r), _mm512_set1_ps(1.0f));
     __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
     return _mm512_maskz_mul_ps((__mmask16)~under, p, _mm512_castsi512_ps(bits));
+}
+
+/* dlx_tanh on 16 lanes: both branches computed, the lanes picked (the
+ * recurrent ops' gates: GCC would not vectorise the scalar one there) */
+static inline __m512 dlx_tanh16(__m512 x)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    __m512 ax = _mm512_abs_ps(x);
+    __m512 e = dlx_exp_nonpos16(_mm512_mul_ps(_mm512_set1_ps(-2.0f), ax));
+    __m512 big = _mm512_sub_ps(one, _mm512_div_ps(_mm512_add_ps(e, e), _mm512_add_ps(one, e)));
+    big = _mm512_castsi512_ps(_mm512_or_epi32(_mm512_castps_si512(big), /* x's sign */
+                                              _mm512_and_epi32(_mm512_castps_si512(x), _mm512_set1_epi32(INT32_MIN))));
+    __m512 z = _mm512_mul_ps(x, x), p = _mm512_set1_ps(-5.70498872745e-3f);
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(2.06390887954e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-5.37397155531e-2f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(1.33314422036e-1f));
+    p = _mm512_fmadd_ps(p, z, _mm512_set1_ps(-3.33332819422e-1f));
+    __m512 small = _mm512_fmadd_ps(_mm512_mul_ps(p, z), x, x);
+    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(ax, _mm512_set1_ps(0.625f), _CMP_GT_OQ), small, big);
+}
+
+/* dlx_sigmoid on 16 lanes */
+static inline __m512 dlx_sigmoid16(__m512 x)
+{
+    __m512 e = dlx_exp_nonpos16(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(x)));
+    __m512 num = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GE_OQ), e, _mm512_set1_ps(1.0f));
+    return _mm512_div_ps(num, _mm512_add_ps(_mm512_set1_ps(1.0f), e));
 }
 #endif
 

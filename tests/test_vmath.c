@@ -129,6 +129,40 @@ START_TEST(test_exp_nonpos16)
     ck_assert_float_eq_tol(out[4], expf(-1.0f), 2e-7f);
 }
 END_TEST
+
+/* the 16-lane tanh and sigmoid against the double functions on the scalar
+ * test's arguments (within 2 ulp) and its edges */
+START_TEST(test_tanh_sigmoid16)
+{
+    double worst_t = 0.0, worst_s = 0.0;
+    float in[16], t[16], s[16];
+    int lane = 0;
+    for (uint32_t bits = 0; bits <= 0x41f00000u; bits += 997)
+        for (int sign = 0; sign < 2; sign++) {
+            uint32_t b = bits | (sign ? 0x80000000u : 0u);
+            memcpy(&in[lane++], &b, sizeof(float));
+            if (lane < 16)
+                continue;
+            _mm512_storeu_ps(t, dlx_tanh16(_mm512_loadu_ps(in)));
+            _mm512_storeu_ps(s, dlx_sigmoid16(_mm512_loadu_ps(in)));
+            for (int i = 0; i < 16; i++) {
+                double ut = ulps(t[i], (float)tanh((double)in[i]));
+                double us = ulps(s[i], (float)(1.0 / (1.0 + exp(-(double)in[i]))));
+                worst_t = ut > worst_t ? ut : worst_t;
+                worst_s = us > worst_s ? us : worst_s;
+            }
+            lane = 0;
+        }
+    ck_assert_msg(worst_t <= 2.0, "tanh16: worst error %.2f ulp", worst_t);
+    ck_assert_msg(worst_s <= 2.0, "sigmoid16: worst error %.2f ulp", worst_s);
+    float edge[16] = {0.0f, INFINITY, -INFINITY, 1e-30f, NAN, -0.7f, 0.3f};
+    _mm512_storeu_ps(t, dlx_tanh16(_mm512_loadu_ps(edge)));
+    _mm512_storeu_ps(s, dlx_sigmoid16(_mm512_loadu_ps(edge)));
+    ck_assert(t[0] == 0.0f && t[1] == 1.0f && t[2] == -1.0f && t[3] == 1e-30f && isnan(t[4]));
+    ck_assert(s[0] == 0.5f && s[1] == 1.0f && s[2] == 0.0f && isnan(s[4]));
+    ck_assert(t[5] == dlx_tanh(-0.7f) || ulps(t[5], dlx_tanh(-0.7f)) <= 2.0);
+}
+END_TEST
 #endif
 
 Suite *vmath_suite(void)
@@ -140,6 +174,7 @@ Suite *vmath_suite(void)
     tcase_add_test(tc, test_tanh_sigmoid);
 #if defined(__AVX512F__)
     tcase_add_test(tc, test_exp_nonpos16);
+    tcase_add_test(tc, test_tanh_sigmoid16);
 #endif
     suite_add_tcase(s, tc);
     return s;

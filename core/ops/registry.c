@@ -48,7 +48,8 @@
     X(dlx_op_transpose, "transpose.c")                  \
     /* one line per op above, each ending in a backslash */
 /* Files the ops share, built too (meson.build reads these HELPER lines):
- * HELPER("linear_small.c") HELPER("conv2d_direct.c") HELPER("conv_cols.c") */
+ * HELPER("linear_small.c") HELPER("conv2d_direct.c") HELPER("conv_cols.c")
+ * HELPER("rnn_gemm.c") */
 
 #define DECLARE(op, file) extern const dlx_op_vtbl op;
 DLX_OP_LIST(DECLARE)

@@ -23,14 +23,20 @@
  * when trained, dA (H) besides h's gradient in the graph (H): 3 H. lstm
  * keeps the activated gates (4H), c (H), h (H) and, trained, their
  * gradients dG (4H) and h's (H): 11 H, plus two (N, H) rows. dlx_rnn_bptt_floats
- * gives the figure the family checks against the memory limit.
+ * gives the figure the family checks against the memory limit. Both also keep
+ * their weights transposed (G H (IN + H) floats) in the scratch.
+ *
+ * Every product but the input gradient goes through dlx_rec_gemm
+ * (rnn_gemm.h): cblas_sgemm repacked the transition at each of the L steps.
  * Non-differentiable points: relu at 0.
  */
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
+#include "../vmath.h"
 #include "ops.h"
+#include "rnn_gemm.h"
 
 int64_t dlx_rnn_step_floats(bool lstm, int64_t H, bool train)
 {
@@ -61,11 +67,13 @@ static int rec_infer(dlx_node *n, int G, dlx_err *err)
     if (bs->ndim != 1 || bs->d[0] != G * H)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "%s expects a bias of shape [%lld], got %s", n->op->name,
                             (long long)(G * H), dlx_shape_str(bs, b1, sizeof b1));
-    /* scratch per step and sample: rnn dA (trained); lstm G and c, then dG (trained) */
+    /* scratch per step and sample: rnn dA (trained); lstm G and c, then dG (trained);
+     * then both weights transposed (G H x (IN + H)), which the forward multiplies by */
     const bool lstm = G == 4, train = n->needs_grad;
-    int64_t rows, per = lstm ? (train ? 9 : 5) * H : (train ? H : 0), out, scratch;
+    int64_t rows, per = lstm ? (train ? 9 : 5) * H : (train ? H : 0), out, scratch, wt;
     if (!dlx_mul_i64(L, N, &rows) || !dlx_mul_i64(rows, H, &out) || !dlx_mul_i64(rows, per, &scratch) ||
-        !dlx_add_i64(scratch, lstm && train ? 2 * N * H : 0, &scratch) || scratch > DLX_NUMEL_MAX ||
+        !dlx_add_i64(scratch, lstm && train ? 2 * N * H : 0, &scratch) || !dlx_mul_i64(G * H, H + IN, &wt) ||
+        !dlx_add_i64(scratch, wt, &scratch) || scratch > DLX_NUMEL_MAX ||
         out > DLX_NUMEL_MAX || L > INT32_MAX || N * G * H > INT32_MAX)
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "%s too large: %lld steps of %lld x %lld hidden units would "
                             "exceed %s floats", n->op->name, (long long)L, (long long)N, (long long)H, DLX_NUMEL_MAX_STR);
@@ -87,6 +95,31 @@ static int lstm_infer(dlx_node *n, dlx_err *err) { return rec_infer(n, 4, err); 
 #define DIMS(n) const int L = (int)(n)->out.shape.d[0], N = (int)(n)->out.shape.d[1], H = (int)(n)->out.shape.d[2], \
                       IN = (int)(n)->in[0]->out.shape.d[2]
 
+/* The transposed weights, the scratch's last G H (IN + H) floats: Wx^T (IN x G H),
+ * then Wh^T (H x G H). */
+static float *weights_t(dlx_node *n, int G)
+{
+    const int64_t H = n->out.shape.d[2], IN = n->in[0]->out.shape.d[2];
+    return n->scratch + n->scratch_floats - (size_t)(G * H * (IN + H));
+}
+
+/* h (L N rows of G H) = b + x Wx^T for every step at once, and both weights
+ * transposed into the scratch; returns Wh^T. */
+static float *input_projection(dlx_node *n, int G, float *h, const float *b)
+{
+    DIMS(n);
+    (void)L;
+    const int GH = G * H, rows = L * N;
+    const float *x = n->in[0]->out.data, *Wx = n->in[1]->out.data, *Wh = n->in[2]->out.data;
+    float *Wxt = weights_t(n, G), *Wht = Wxt + (size_t)IN * GH;
+    dlx_rec_transpose(GH, IN, Wx, Wxt);
+    dlx_rec_transpose(GH, H, Wh, Wht);
+    for (int r = 0; r < rows; r++) /* memmove: the lstm's b is h's last row */
+        memmove(h + (size_t)r * GH, b, (size_t)GH * sizeof(float));
+    dlx_rec_gemm(rows, GH, IN, x, IN, 1, Wxt, GH, h, GH);
+    return Wht;
+}
+
 /* ---- rnn ---- */
 
 static void rnn_forward(dlx_node *n, const dlx_ctx *ctx)
@@ -94,16 +127,12 @@ static void rnn_forward(dlx_node *n, const dlx_ctx *ctx)
     (void)ctx;
     const dlx_rnn_attr *a = n->attr;
     DIMS(n);
-    const float *x = n->in[0]->out.data, *U = n->in[1]->out.data, *W = n->in[2]->out.data, *b = n->in[3]->out.data;
-    float *h = n->out.data;
-    const int rows = L * N;
-    for (int r = 0; r < rows; r++)
-        memcpy(h + (size_t)r * H, b, (size_t)H * sizeof(float));
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, H, IN, 1.0f, x, IN, U, IN, 1.0f, h, H);
+    (void)IN;
+    float *h = n->out.data, *Wt = input_projection(n, 1, h, n->in[3]->out.data);
     for (int t = 0; t < L; t++) {
         float *ht = h + (size_t)t * N * H;
         if (t > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, H, H, 1.0f, ht - (size_t)N * H, H, W, H, 1.0f, ht, H);
+            dlx_rec_gemm(N, H, H, ht - (size_t)N * H, H, 1, Wt, H, ht, H);
         dlx_act_forward(a->act, 0.0f, ht, (int64_t)N * H);
     }
 }
@@ -116,11 +145,10 @@ static void rec_param_grads(dlx_node *n, const float *dA, int G)
     const int GH = G * H, rows = L * N;
     const float *x = n->in[0]->out.data, *Wx = n->in[1]->out.data, *h = n->out.data;
     float *dx = n->in[0]->out.grad, *dWx = n->in[1]->out.grad, *dWh = n->in[2]->out.grad, *db = n->in[3]->out.grad;
-    if (dWh && L > 1)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, H, (L - 1) * N, 1.0f, dA + (size_t)N * GH, GH, h, H,
-                    1.0f, dWh, H);
-    if (dWx)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, GH, IN, rows, 1.0f, dA, GH, x, IN, 1.0f, dWx, IN);
+    if (dWh && L > 1) /* A = dA[1:]^T: element (i, k) at dA[(N + k) GH + i] */
+        dlx_rec_gemm(GH, H, (L - 1) * N, dA + (size_t)N * GH, 1, GH, h, H, dWh, H);
+    if (dWx) /* A = dA^T */
+        dlx_rec_gemm(GH, IN, rows, dA, 1, GH, x, IN, dWx, IN);
     if (db)
         for (int r = 0; r < rows; r++)
             for (int j = 0; j < GH; j++)
@@ -141,8 +169,7 @@ static void rnn_backward(dlx_node *n, const dlx_ctx *ctx)
     memcpy(dA, dh, (size_t)L * step * sizeof(float));
     for (int t = L - 1; t >= 0; t--) {
         if (t < L - 1)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, H, 1.0f, dA + (t + 1) * step, H, W, H, 1.0f,
-                        dA + t * step, H);
+            dlx_rec_gemm(N, H, H, dA + (t + 1) * step, H, 1, W, H, dA + t * step, H);
         dlx_act_backward(a->act, 0.0f, h + t * step, dA + t * step, (int64_t)step);
     }
     rec_param_grads(n, dA, 1);
@@ -172,7 +199,83 @@ static void rnn_reference(dlx_node *n, const dlx_ctx *ctx)
 
 /* ---- lstm ---- */
 
-static inline float sigm(float v) { return 1.0f / (1.0f + expf(-v)); }
+/* One sample's cell at one step: g (4H pre-activations, activated in place),
+ * c and h from the previous c (NULL at t = 0); and its gradient, dG (4H) of
+ * the pre-activations from dh and the running dc (updated to the previous
+ * step's). With AVX-512 16 units at a time, the last vector masked, with the
+ * 16-lane sigmoid and tanh of core/vmath.h: GCC did not vectorise the scalar
+ * loop, and a libm call per gate was over half of the copy task's lstm step. */
+#if defined(__AVX512F__)
+static void lstm_cell(int H, float *g, const float *cp, float *cc, float *hh)
+{
+    for (int j = 0; j < H; j += 16) {
+        const __mmask16 m = (__mmask16)(H - j >= 16 ? 0xffff : (1u << (H - j)) - 1u);
+        __m512 ig = dlx_sigmoid16(_mm512_maskz_loadu_ps(m, g + j));
+        __m512 fg = dlx_sigmoid16(_mm512_maskz_loadu_ps(m, g + H + j));
+        __m512 gg = dlx_tanh16(_mm512_maskz_loadu_ps(m, g + 2 * H + j));
+        __m512 og = dlx_sigmoid16(_mm512_maskz_loadu_ps(m, g + 3 * H + j));
+        _mm512_mask_storeu_ps(g + j, m, ig);
+        _mm512_mask_storeu_ps(g + H + j, m, fg);
+        _mm512_mask_storeu_ps(g + 2 * H + j, m, gg);
+        _mm512_mask_storeu_ps(g + 3 * H + j, m, og);
+        __m512 c = _mm512_mul_ps(ig, gg);
+        if (cp)
+            c = _mm512_fmadd_ps(fg, _mm512_maskz_loadu_ps(m, cp + j), c);
+        _mm512_mask_storeu_ps(cc + j, m, c);
+        _mm512_mask_storeu_ps(hh + j, m, _mm512_mul_ps(og, dlx_tanh16(c)));
+    }
+}
+
+static void lstm_cell_grad(int H, const float *g, const float *cc, const float *cp, const float *dh, float *dc,
+                           float *d)
+{
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (int j = 0; j < H; j += 16) {
+        const __mmask16 m = (__mmask16)(H - j >= 16 ? 0xffff : (1u << (H - j)) - 1u);
+        __m512 ig = _mm512_maskz_loadu_ps(m, g + j), fg = _mm512_maskz_loadu_ps(m, g + H + j);
+        __m512 gg = _mm512_maskz_loadu_ps(m, g + 2 * H + j), og = _mm512_maskz_loadu_ps(m, g + 3 * H + j);
+        __m512 tc = dlx_tanh16(_mm512_maskz_loadu_ps(m, cc + j)), dhj = _mm512_maskz_loadu_ps(m, dh + j);
+        /* dc_j = dc + dh o (1 - tc^2) */
+        __m512 dcj = _mm512_fmadd_ps(_mm512_mul_ps(dhj, og), _mm512_fnmadd_ps(tc, tc, one),
+                                     _mm512_maskz_loadu_ps(m, dc + j));
+        _mm512_mask_storeu_ps(d + j, m, _mm512_mul_ps(_mm512_mul_ps(dcj, gg), _mm512_mul_ps(ig, _mm512_sub_ps(one, ig))));
+        __m512 df = _mm512_setzero_ps();
+        if (cp)
+            df = _mm512_mul_ps(_mm512_mul_ps(dcj, _mm512_maskz_loadu_ps(m, cp + j)),
+                               _mm512_mul_ps(fg, _mm512_sub_ps(one, fg)));
+        _mm512_mask_storeu_ps(d + H + j, m, df);
+        _mm512_mask_storeu_ps(d + 2 * H + j, m, _mm512_mul_ps(_mm512_mul_ps(dcj, ig), _mm512_fnmadd_ps(gg, gg, one)));
+        _mm512_mask_storeu_ps(d + 3 * H + j, m,
+                              _mm512_mul_ps(_mm512_mul_ps(dhj, tc), _mm512_mul_ps(og, _mm512_sub_ps(one, og))));
+        _mm512_mask_storeu_ps(dc + j, m, _mm512_mul_ps(dcj, fg));
+    }
+}
+#else
+static void lstm_cell(int H, float *g, const float *cp, float *cc, float *hh)
+{
+    for (int j = 0; j < H; j++) {
+        float ig = dlx_sigmoid(g[j]), fg = dlx_sigmoid(g[H + j]), gg = dlx_tanh(g[2 * H + j]);
+        float og = dlx_sigmoid(g[3 * H + j]);
+        g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
+        cc[j] = (cp ? fg * cp[j] : 0.0f) + ig * gg;
+        hh[j] = og * dlx_tanh(cc[j]);
+    }
+}
+
+static void lstm_cell_grad(int H, const float *g, const float *cc, const float *cp, const float *dh, float *dc,
+                           float *d)
+{
+    for (int j = 0; j < H; j++) {
+        float ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j], tc = dlx_tanh(cc[j]);
+        float dcj = dc[j] + dh[j] * og * (1.0f - tc * tc);
+        d[j] = dcj * gg * ig * (1.0f - ig);
+        d[H + j] = cp ? dcj * cp[j] * fg * (1.0f - fg) : 0.0f;
+        d[2 * H + j] = dcj * ig * (1.0f - gg * gg);
+        d[3 * H + j] = dh[j] * tc * og * (1.0f - og);
+        dc[j] = dcj * fg;
+    }
+}
+#endif
 
 /* Scratch: gates G (L N 4H, activated), c (L N H), then when trained dG (L N 4H) and two (N, H) rows. */
 static void lstm_forward(dlx_node *n, const dlx_ctx *ctx)
@@ -180,28 +283,21 @@ static void lstm_forward(dlx_node *n, const dlx_ctx *ctx)
     (void)ctx;
     const dlx_lstm_attr *a = n->attr;
     DIMS(n);
-    const float *x = n->in[0]->out.data, *Wx = n->in[1]->out.data, *Wh = n->in[2]->out.data, *b = n->in[3]->out.data;
+    (void)IN;
     const int G4 = 4 * H, rows = L * N;
-    float *G = n->scratch, *c = G + (size_t)rows * G4, *h = n->out.data;
-    for (int r = 0; r < rows; r++) {
-        memcpy(G + (size_t)r * G4, b, (size_t)G4 * sizeof(float));
-        for (int j = 0; j < H; j++)
-            G[(size_t)r * G4 + H + j] += a->forget_bias;
-    }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, G4, IN, 1.0f, x, IN, Wx, IN, 1.0f, G, G4);
+    float *G = n->scratch, *c = G + (size_t)rows * G4, *h = n->out.data, *b = G + (size_t)rows * G4 - G4;
+    /* the bias with the forget bias, parked in G's last row until the projection fills it */
+    memcpy(b, n->in[3]->out.data, (size_t)G4 * sizeof(float));
+    for (int j = 0; j < H; j++)
+        b[H + j] += a->forget_bias;
+    float *Wt = input_projection(n, 4, G, b);
     for (int t = 0; t < L; t++) {
         float *Gt = G + (size_t)t * N * G4, *ct = c + (size_t)t * N * H, *ht = h + (size_t)t * N * H;
         if (t > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, G4, H, 1.0f, ht - (size_t)N * H, H, Wh, H, 1.0f, Gt, G4);
+            dlx_rec_gemm(N, G4, H, ht - (size_t)N * H, H, 1, Wt, G4, Gt, G4);
         for (int i = 0; i < N; i++) {
-            float *g = Gt + (size_t)i * G4, *cc = ct + (size_t)i * H, *hh = ht + (size_t)i * H;
-            const float *cp = t > 0 ? cc - (size_t)N * H : NULL;
-            for (int j = 0; j < H; j++) {
-                float ig = sigm(g[j]), fg = sigm(g[H + j]), gg = tanhf(g[2 * H + j]), og = sigm(g[3 * H + j]);
-                g[j] = ig, g[H + j] = fg, g[2 * H + j] = gg, g[3 * H + j] = og;
-                cc[j] = (cp ? fg * cp[j] : 0.0f) + ig * gg;
-                hh[j] = og * tanhf(cc[j]);
-            }
+            float *cc = ct + (size_t)i * H;
+            lstm_cell(H, Gt + (size_t)i * G4, t > 0 ? cc - (size_t)N * H : NULL, cc, ht + (size_t)i * H);
         }
     }
 }
@@ -219,21 +315,11 @@ static void lstm_backward(dlx_node *n, const dlx_ctx *ctx)
     for (int t = L - 1; t >= 0; t--) {
         memcpy(dh, dh_out + (size_t)t * N * H, (size_t)N * H * sizeof(float));
         if (t < L - 1)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, H, G4, 1.0f, dG + (size_t)(t + 1) * N * G4, G4, Wh,
-                        H, 1.0f, dh, H);
+            dlx_rec_gemm(N, H, G4, dG + (size_t)(t + 1) * N * G4, G4, 1, Wh, H, dh, H);
         for (int i = 0; i < N; i++) {
-            const float *g = G + ((size_t)t * N + i) * G4, *cc = c + ((size_t)t * N + i) * H;
-            const float *cp = t > 0 ? cc - (size_t)N * H : NULL;
-            float *d = dG + ((size_t)t * N + i) * G4, *dhi = dh + (size_t)i * H, *dci = dc + (size_t)i * H;
-            for (int j = 0; j < H; j++) {
-                float ig = g[j], fg = g[H + j], gg = g[2 * H + j], og = g[3 * H + j], tc = tanhf(cc[j]);
-                float dcj = dci[j] + dhi[j] * og * (1.0f - tc * tc);
-                d[j] = dcj * gg * ig * (1.0f - ig);
-                d[H + j] = cp ? dcj * cp[j] * fg * (1.0f - fg) : 0.0f;
-                d[2 * H + j] = dcj * ig * (1.0f - gg * gg);
-                d[3 * H + j] = dhi[j] * tc * og * (1.0f - og);
-                dci[j] = dcj * fg;
-            }
+            const float *cc = c + ((size_t)t * N + i) * H;
+            lstm_cell_grad(H, G + ((size_t)t * N + i) * G4, cc, t > 0 ? cc - (size_t)N * H : NULL, dh + (size_t)i * H,
+                           dc + (size_t)i * H, dG + ((size_t)t * N + i) * G4);
         }
     }
     rec_param_grads(n, dG, 4);
