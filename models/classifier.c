@@ -155,7 +155,11 @@ static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dl
     dlx_graph *g = dlx_graph_create(&m->params);
     if (!g)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    int rc = DLX_ENOMEM;
+    g->points = c->im.sub_points ? &c->im.points : NULL;
+    int rc = dlx_images_declare_locations(&c->im, &m->params, err);
+    if (rc)
+        goto fail;
+    rc = DLX_ENOMEM;
     *x = dlx_graph_input(g, "input", dlx_shape_4d(batch, c->im.c, c->im.h, c->im.w), false, err);
     *y = dlx_graph_input(g, "labels", dlx_shape_1d(batch), false, err);
     if (!*x || !*y)

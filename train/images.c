@@ -6,8 +6,10 @@
 
 #include "../core/png.h"
 #include "../core/rng.h"
+#include "../core/subsample.h"
 
-static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "range", "train_limit", "test_limit", NULL};
+static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "range", "train_limit", "test_limit", "subsample", NULL};
+static const char *const k_subsample_keys[] = {"points", "seed", NULL};
 
 static int unknown_dataset(dlx_spec_node *data, const char *name, dlx_err *err)
 {
@@ -44,7 +46,34 @@ static int read_range(dlx_spec_node *data, double *mean, double *std, dlx_err *e
     return 0;
 }
 
+static int read_spec_seed(dlx_spec_node *root, uint64_t seed_value, dlx_images *im, dlx_err *err);
+
+/* data.subsample: {points: P, seed: S}; S defaults to the spec's seed. */
+static int read_subsample(dlx_spec_node *data, uint64_t seed, dlx_images *im, dlx_err *err)
+{
+    dlx_spec_node *s = dlx_spec_get(data, "subsample");
+    if (!s)
+        return 0;
+    int64_t points;
+    int rc = dlx_spec_expect_map(s, "data.subsample", err);
+    if (!rc) rc = dlx_spec_check_keys(s, "data.subsample", k_subsample_keys, err);
+    if (!rc) rc = dlx_spec_int(s, "points", true, 0, 1, 1 << 24, &points, err);
+    if (!rc) rc = dlx_spec_int(s, "seed", false, (int64_t)(seed & INT64_MAX), 0, INT64_MAX, &im->sub_seed, err);
+    im->sub_points = rc ? 0 : (int)points;
+    im->sub_loc = dlx_spec_get(s, "points")->loc;
+    return rc;
+}
+
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
+{
+    dlx_spec_node *seed = dlx_spec_get(root, "seed");
+    int64_t v = 0;
+    if (seed && dlx_spec_int(root, "seed", false, 0, INT64_MIN, INT64_MAX, &v, err))
+        return err->code;
+    return read_spec_seed(root, (uint64_t)v, im, err);
+}
+
+static int read_spec_seed(dlx_spec_node *root, uint64_t seed_value, dlx_images *im, dlx_err *err)
 {
     dlx_spec_node *data = dlx_spec_get(root, "data");
     if (!data)
@@ -68,6 +97,10 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
         resize[1] = resize[0];
     if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &im->train_limit, err);
     if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &im->test_limit, err);
+    if (!rc) rc = read_subsample(data, seed_value, im, err);
+    if (!rc && im->sub_points && pad)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "pad")->loc,
+                          "data.pad: subsampled images have no grid to pad; drop pad or subsample");
     if (rc)
         return rc;
     im->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad};
@@ -79,7 +112,51 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)
 static int load_split(const dlx_images *im, const char *name, const char *split, int64_t limit, dlx_dataset *d,
                       dlx_err *err)
 {
-    return dlx_dataset_load_cached(name, split, im->dir, limit, im->resize_h, im->resize_w, d, err);
+    int rc = dlx_dataset_load_cached(name, split, im->dir, limit, im->resize_h, im->resize_w, d, err);
+    if (rc || !im->locations)
+        return rc;
+    if (d->h != im->src_h || d->w != im->src_w)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "dataset %s:%s has %dx%d images, but data.subsample's locations are in %dx%d ones", name,
+                            split, d->h, d->w, im->src_h, im->src_w);
+    return dlx_subsample_dataset(d, im->locations, im->sub_points, err);
+}
+
+int dlx_images_declare_locations(const dlx_images *im, dlx_params *params, dlx_err *err)
+{
+    if (!im->locations)
+        return 0;
+    float *v = malloc((size_t)im->sub_points * sizeof *v);
+    if (!v)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    for (int i = 0; i < im->sub_points; i++)
+        v[i] = (float)im->locations[i]; /* exact below 2^24 pixels */
+    int rc = dlx_params_declare_buffer_data(params, "data.subsample.locations", dlx_shape_1d(im->sub_points), v, true,
+                                            err);
+    free(v);
+    return rc < 0 ? rc : 0;
+}
+
+/* The locations in the test split's images (as loaded), and the test split reduced to them. */
+static int open_subsample(dlx_images *im, dlx_err *err)
+{
+    dlx_dataset *d = &im->test;
+    int64_t px = (int64_t)d->h * d->w;
+    if (im->sub_points > px)
+        return dlx_err_setf(err, DLX_EINVAL, im->sub_loc, "data.subsample.points: %d, but %s has %lld pixels per image",
+                            im->sub_points, im->dataset, (long long)px);
+    im->locations = malloc((size_t)im->sub_points * sizeof *im->locations);
+    im->xy = malloc((size_t)im->sub_points * 2 * sizeof *im->xy);
+    if (!im->locations || !im->xy)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int rc = dlx_subsample_locations((uint64_t)im->sub_seed, d->h, d->w, im->sub_points, im->locations, err);
+    if (rc)
+        return rc;
+    im->src_h = d->h;
+    im->src_w = d->w;
+    dlx_subsample_coords(im->locations, im->sub_points, d->w, im->xy);
+    im->points = (dlx_points){.n = im->sub_points, .xy = im->xy};
+    return dlx_subsample_dataset(d, im->locations, im->sub_points, err);
 }
 
 static int check_compatible(const dlx_images *im, const dlx_dataset *d, dlx_err *err)
@@ -98,6 +175,7 @@ int dlx_images_open(dlx_images *im, int64_t batch, const char *batch_key, dlx_lo
     int rc = dlx_dataset_check_splits(im->dataset, im->dir, im->train_limit, im->resize_h > 0, batch, batch_key,
                                       batch_loc, &im->train_n, &im->train_px, err);
     if (!rc) rc = load_split(im, im->dataset, "test", im->test_limit, &im->test, err);
+    if (!rc && im->sub_points) rc = open_subsample(im, err);
     if (rc)
         return rc;
     im->num_classes = im->test.num_classes;
@@ -244,6 +322,10 @@ void dlx_images_free(dlx_images *im)
     free(im->order);
     free(im->by_class);
     free(im->class_start);
+    free(im->locations);
+    free(im->xy);
+    im->locations = NULL;
+    im->xy = NULL;
     im->order = NULL;
     im->by_class = NULL;
     im->class_start = NULL;

@@ -2,7 +2,14 @@
  * dataset of core/data.c (MNIST, Fashion-MNIST), its two splits, and the
  * NAME:SPLIT of `dlx eval --data`.
  *
- *   data: {dataset, dir, mean, std, pad, resize: [h, w], range: [lo, hi], train_limit, test_limit}
+ *   data: {dataset, dir, mean, std, pad, resize: [h, w], range: [lo, hi], train_limit, test_limit,
+ *          subsample: {points: P, seed: S}}
+ *
+ * subsample keeps P pixel locations of every image (core/subsample.h), drawn
+ * from S (default: the spec's seed) once the test split tells the image
+ * size (after resize), the same for every split: inputs become 1 x 1 x P,
+ * and `points` holds their coordinates for layers built on the points'
+ * graph (core/ops/spectral.c). No pad with it.
  *
  * range (integers; instead of mean and std) maps pixels to [lo, hi]: [-1, 1]
  * for a tanh generator; padding takes the value of a 0 pixel, lo.
@@ -31,6 +38,7 @@
 
 #include "../core/data.h"
 #include "../core/err.h"
+#include "../core/graph.h"
 #include "../core/spec.h"
 
 typedef struct dlx_images {
@@ -47,10 +55,22 @@ typedef struct dlx_images {
     int num_classes;
     uint32_t *by_class;   /* training samples sorted by class (dlx_images_index_classes) */
     int64_t *class_start; /* [num_classes + 1]: class k is by_class[class_start[k] .. class_start[k + 1]) */
+    /* data.subsample (sub_points 0: none) */
+    int sub_points;
+    int64_t sub_seed;
+    dlx_loc sub_loc;
+    int src_h, src_w;     /* the image size the locations are in */
+    uint32_t *locations;  /* sub_points pixel indices, after dlx_images_open */
+    double *xy;           /* their (column, row) coordinates */
+    dlx_points points;    /* {sub_points, xy} */
 } dlx_images;
 
-/* Read and check the spec's data: map (root: the spec's root). */
+/* Read and check the spec's data: map (root: the spec's root, whose seed
+ * is data.subsample's default). */
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err);
+/* data.subsample's locations as a buffer of the store ("data.subsample.locations",
+ * saved with checkpoints, checked on load); nothing without subsample. */
+int dlx_images_declare_locations(const dlx_images *im, dlx_params *params, dlx_err *err);
 /* Before anything big is allocated: the batch against the training set and
  * the two splits' image sizes (batch_key and batch_loc for messages); then
  * load the test split and take the input shape and classes from it. */
