@@ -316,6 +316,7 @@ static int clf_eval_test(void *user, dlx_results *r, dlx_err *err)
     dlx_results_set(r, "test_loss", loss);
     dlx_results_set(r, "test_accuracy", acc);
     dlx_results_set(r, "test_error", 1.0 - acc);
+    dlx_results_set(r, "parameters", (double)m->params.total); /* what a paper's table counts */
     return rc;
 }
 

@@ -32,6 +32,7 @@ Suite *sample_score_suite(void);
 Suite *confusion_suite(void);
 Suite *rnn_suite(void);
 Suite *vmath_suite(void);
+Suite *laplacian_suite(void);
 
 static const struct {
     const char *name;
@@ -53,6 +54,7 @@ static const struct {
     {"confusion", confusion_suite},
     {"rnn", rnn_suite},
     {"vmath", vmath_suite},
+    {"laplacian", laplacian_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

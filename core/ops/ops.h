@@ -204,6 +204,17 @@ extern const dlx_op_vtbl dlx_op_slice; /* attr dlx_slice_attr */
 extern const dlx_op_vtbl dlx_op_rnn;  /* attr dlx_rnn_attr */
 extern const dlx_op_vtbl dlx_op_lstm; /* attr dlx_lstm_attr */
 
+/* spectral (core/ops/spectral.c): x (N, C, P), V (P, d) and K (d, q)
+ * buffers, W (F, C, q), [b (F)] -> (N, F, P); a fused activation */
+typedef struct dlx_spectral_attr {
+    dlx_act act;
+    float alpha;
+} dlx_spectral_attr;
+extern const dlx_op_vtbl dlx_op_spectral;
+/* The d x q interpolation kernel (row-major) of q multipliers spread over
+ * d frequencies: linear (q = d: the identity) or cubic B-spline. */
+void dlx_spectral_kernel(int d, int q, bool cubic, float *K);
+
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds
  * every one, fills its inputs, checks the gradient by finite differences,

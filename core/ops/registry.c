@@ -45,6 +45,7 @@
     X(dlx_op_pulling_away, "pulling_away.c")            \
     X(dlx_op_rnn, "rnn.c")                              \
     X(dlx_op_lstm, "rnn.c")                             \
+    X(dlx_op_spectral, "spectral.c")                    \
     /* one line per op above, each ending in a backslash */
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") HELPER("conv_cols.c") */

@@ -1,0 +1,202 @@
+/* core/laplacian.h and core/subsample.h: the k-nearest-neighbour graph of
+ * points, its Laplacians against closed forms (a ring), the eigenbasis
+ * (orthonormal, L v = lambda v, ascending, signs fixed), and pixel locations. */
+#include <check.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../core/laplacian.h"
+#include "../core/ops/ops.h"
+#include "../core/subsample.h"
+
+/* n points evenly on a circle: with k = 2 each is joined to its two
+ * neighbours by the same weight, the cycle graph C_n, whose normalised
+ * Laplacian has the eigenvalues 1 - cos(2 pi j / n). */
+static void ring(int n, double *xy)
+{
+    for (int i = 0; i < n; i++) {
+        xy[2 * i] = cos(2 * M_PI * i / n);
+        xy[2 * i + 1] = sin(2 * M_PI * i / n);
+    }
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+START_TEST(test_ring_weights)
+{
+    enum { N = 12 };
+    double xy[2 * N], w[N * N], sigma;
+    ring(N, xy);
+    dlx_points p = {N, xy};
+    dlx_err err = {0};
+    ck_assert_int_eq(dlx_knn_weights(&p, 2, 0.0, w, &sigma, &err), 0);
+    double chord = 2 * sin(M_PI / N), e = exp(-1.0); /* sigma = the neighbour distance: weight e^-1 */
+    ck_assert_double_eq_tol(sigma, chord, 1e-12);
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < N; j++) {
+            int dist = abs(i - j) < N - abs(i - j) ? abs(i - j) : N - abs(i - j);
+            ck_assert_double_eq_tol(w[i * N + j], dist == 1 ? e : 0.0, 1e-12);
+        }
+    double l[N * N];
+    ck_assert_int_eq(dlx_laplacian(w, N, false, l, &err), 0);
+    ck_assert_double_eq_tol(l[0], 2 * e, 1e-12);
+    ck_assert_double_eq_tol(l[1], -e, 1e-12);
+    ck_assert_int_eq(dlx_laplacian(w, N, true, l, &err), 0);
+    ck_assert_double_eq_tol(l[0], 1.0, 1e-12);
+    ck_assert_double_eq_tol(l[1], -0.5, 1e-12);
+    /* a width given is used as given */
+    ck_assert_int_eq(dlx_knn_weights(&p, 2, 2.0, w, &sigma, &err), 0);
+    ck_assert_double_eq_tol(w[1], exp(-chord * chord / 4.0), 1e-12);
+    /* k out of range */
+    ck_assert_int_eq(dlx_knn_weights(&p, N, 0.0, w, &sigma, &err), DLX_EINVAL);
+    ck_assert_int_eq(dlx_knn_weights(&p, 0, 0.0, w, &sigma, &err), DLX_EINVAL);
+}
+END_TEST
+
+START_TEST(test_ring_basis)
+{
+    enum { N = 16, D = 7 };
+    double xy[2 * N], ev[D], want[N];
+    float v[N * D];
+    ring(N, xy);
+    dlx_points p = {N, xy};
+    dlx_err err = {0};
+    for (int normalized = 0; normalized < 2; normalized++) {
+        dlx_laplacian_opts o = {.k = 2, .sigma = 0.0, .normalized = normalized, .keep = D};
+        ck_assert_int_eq(dlx_laplacian_basis(&p, &o, v, ev, &err), 0);
+        double scale = normalized ? 1.0 : 2 * exp(-1.0); /* D - W = 2 w (I - P) for the cycle */
+        for (int j = 0; j < N; j++)
+            want[j] = scale * (1 - cos(2 * M_PI * j / N));
+        qsort(want, N, sizeof *want, cmp_d);
+        for (int j = 0; j < D; j++)
+            ck_assert_double_eq_tol(ev[j], want[j], 1e-10);
+        /* orthonormal columns (in float) */
+        for (int a = 0; a < D; a++)
+            for (int b = 0; b < D; b++) {
+                double s = 0.0;
+                for (int i = 0; i < N; i++)
+                    s += (double)v[i * D + a] * v[i * D + b];
+                ck_assert_double_eq_tol(s, a == b ? 1.0 : 0.0, 1e-6);
+            }
+        /* the first is constant (positive by the sign rule) */
+        for (int i = 0; i < N; i++)
+            ck_assert_double_eq_tol(v[i * D], 1.0 / sqrt(N), 1e-6);
+    }
+}
+END_TEST
+
+/* Random points: L v = lambda v for the kept vectors, the largest
+ * component of each positive, the same bits on a second call. */
+START_TEST(test_random_points)
+{
+    enum { N = 40, D = 10 };
+    double xy[2 * N], w[N * N], l[N * N], sigma, ev[D], ev2[D];
+    float v[N * D], v2[N * D];
+    for (int i = 0; i < 2 * N; i++)
+        xy[i] = (double)((i * 7919 + 13) % 97);
+    dlx_points p = {N, xy};
+    dlx_err err = {0};
+    dlx_laplacian_opts o = {.k = 5, .sigma = 0.0, .normalized = true, .keep = D};
+    ck_assert_int_eq(dlx_laplacian_basis(&p, &o, v, ev, &err), 0);
+    ck_assert_int_eq(dlx_laplacian_basis(&p, &o, v2, ev2, &err), 0);
+    ck_assert_int_eq(memcmp(v, v2, sizeof v), 0);
+    ck_assert_int_eq(dlx_knn_weights(&p, 5, 0.0, w, &sigma, &err), 0);
+    ck_assert_int_eq(dlx_laplacian(w, N, true, l, &err), 0);
+    for (int j = 0; j < D; j++) {
+        if (j)
+            ck_assert(ev[j] >= ev[j - 1]);
+        int big = 0;
+        for (int i = 0; i < N; i++) {
+            double lv = 0.0;
+            for (int t = 0; t < N; t++)
+                lv += l[i * N + t] * v[t * D + j];
+            ck_assert_double_eq_tol(lv, ev[j] * v[i * D + j], 1e-5);
+            if (fabsf(v[i * D + j]) > fabsf(v[big * D + j]))
+                big = i;
+        }
+        ck_assert(v[big * D + j] > 0.0f);
+    }
+    ck_assert_double_eq_tol(ev[0], 0.0, 1e-10);
+    o.keep = N + 1;
+    ck_assert_int_eq(dlx_laplacian_basis(&p, &o, v, ev, &err), DLX_EINVAL);
+}
+END_TEST
+
+/* The interpolation kernel: linear with q = d is the identity; rows of the
+ * linear one sum to 1; the cubic B-spline's values at and between knots. */
+START_TEST(test_spectral_kernel)
+{
+    enum { D = 9 };
+    float k[D * D];
+    dlx_spectral_kernel(D, D, false, k);
+    for (int i = 0; i < D; i++)
+        for (int j = 0; j < D; j++)
+            ck_assert_float_eq(k[i * D + j], i == j ? 1.0f : 0.0f);
+    dlx_spectral_kernel(D, 3, false, k); /* knots at 0, 4, 8 */
+    for (int i = 0; i < D; i++)
+        ck_assert_float_eq_tol(k[i * 3] + k[i * 3 + 1] + k[i * 3 + 2], 1.0f, 1e-6f);
+    ck_assert_float_eq_tol(k[2 * 3], 0.5f, 1e-6f);
+    ck_assert_float_eq_tol(k[2 * 3 + 1], 0.5f, 1e-6f);
+    dlx_spectral_kernel(D, 3, true, k);
+    ck_assert_float_eq_tol(k[4 * 3 + 1], 2.0f / 3.0f, 1e-6f); /* at its knot */
+    ck_assert_float_eq_tol(k[4 * 3], 1.0f / 6.0f, 1e-6f);     /* one knot away */
+    ck_assert_float_eq_tol(k[2 * 3], 23.0f / 48.0f, 1e-6f);   /* half a knot: 2/3 - 1/4 + 1/16 */
+}
+END_TEST
+
+START_TEST(test_locations)
+{
+    uint32_t a[50], b[50], c[50];
+    dlx_err err = {0};
+    ck_assert_int_eq(dlx_subsample_locations(7, 28, 28, 50, a, &err), 0);
+    ck_assert_int_eq(dlx_subsample_locations(7, 28, 28, 50, b, &err), 0);
+    ck_assert_int_eq(dlx_subsample_locations(8, 28, 28, 50, c, &err), 0);
+    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+    ck_assert_int_ne(memcmp(a, c, sizeof a), 0);
+    for (int i = 0; i < 50; i++) {
+        ck_assert_uint_lt(a[i], 784);
+        if (i)
+            ck_assert_uint_lt(a[i - 1], a[i]); /* sorted, distinct */
+    }
+    uint32_t all[16];
+    ck_assert_int_eq(dlx_subsample_locations(1, 4, 4, 16, all, &err), 0);
+    for (uint32_t i = 0; i < 16; i++)
+        ck_assert_uint_eq(all[i], i);
+    ck_assert_int_eq(dlx_subsample_locations(1, 4, 4, 17, all, &err), DLX_EINVAL);
+    double xy[2];
+    dlx_subsample_coords((uint32_t[]){30}, 1, 28, xy);
+    ck_assert_double_eq(xy[0], 2.0);
+    ck_assert_double_eq(xy[1], 1.0);
+    /* a dataset reduced to the locations */
+    uint8_t img[2 * 16], lab[2] = {3, 4};
+    for (int i = 0; i < 32; i++)
+        img[i] = (uint8_t)i;
+    dlx_dataset d = {.n = 2, .c = 1, .h = 4, .w = 4, .num_classes = 10, .labels = lab, .images = img, .borrowed = true};
+    ck_assert_int_eq(dlx_subsample_dataset(&d, (uint32_t[]){1, 5, 15}, 3, &err), 0);
+    ck_assert_int_eq(d.w * d.h * d.c, 3);
+    ck_assert_uint_eq(d.images[0], 1);
+    ck_assert_uint_eq(d.images[2], 15);
+    ck_assert_uint_eq(d.images[4], 21);
+    ck_assert_uint_eq(d.labels[1], 4);
+    ck_assert_ptr_ne(d.labels, lab); /* a borrowed dataset's buffers stay its owner's */
+    dlx_dataset_free(&d);
+}
+END_TEST
+
+Suite *laplacian_suite(void)
+{
+    Suite *s = suite_create("laplacian");
+    TCase *tc = tcase_create("laplacian");
+    tcase_add_test(tc, test_ring_weights);
+    tcase_add_test(tc, test_ring_basis);
+    tcase_add_test(tc, test_random_points);
+    tcase_add_test(tc, test_spectral_kernel);
+    tcase_add_test(tc, test_locations);
+    suite_add_tcase(s, tc);
+    return s;
+}
