@@ -59,9 +59,11 @@ static int read_subsample(dlx_spec_node *data, uint64_t seed, dlx_images *im, dl
     if (!rc) rc = dlx_spec_check_keys(s, "data.subsample", k_subsample_keys, err);
     if (!rc) rc = dlx_spec_int(s, "points", true, 0, 1, 1 << 24, &points, err);
     if (!rc) rc = dlx_spec_int(s, "seed", false, (int64_t)(seed & INT64_MAX), 0, INT64_MAX, &im->sub_seed, err);
-    im->sub_points = rc ? 0 : (int)points;
+    if (rc)
+        return rc;
+    im->sub_points = (int)points;
     im->sub_loc = dlx_spec_get(s, "points")->loc;
-    return rc;
+    return 0;
 }
 
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err)

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# Spectral networks on graphs (Bruna et al. 2014), end to end:
+#   tests/spectral.sh CASE   CASE: subsample spectral spec_errors repro
+#   subsample    data.subsample: the locations saved and checked on load, the
+#                same for every split; logits against a numpy forward pass
+#                over the checkpoint's locations and weights
+#   spectral     a spectral layer: its basis against a numpy Laplacian of the
+#                locations' kNN graph (eigen-equation, eigenvalues, orthonormal),
+#                its kernel, logits against numpy; dlx gradcheck of the net
+#   spec_errors  bad subsample and spectral values: exit 2 with line:col
+#   repro        configs/repro/bruna2014.yaml's rows on fake data (1 epoch):
+#                the table with parameter counts
+# Env: DLX_BIN, DLX_SRC_DIR. Exit 0 pass, 1 fail, 77 skip (no numpy/h5py).
+# Runs on a tiny fake MNIST written here.
+set -uo pipefail
+
+SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
+DLX=${DLX_BIN:-$SRC/build/dlx}
+case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
+export HDF5_USE_FILE_LOCKING=FALSE
+PY=/usr/bin/python3
+
+fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
+skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
+
+CASE=${1:-}
+CASES="subsample spectral spec_errors repro"
+[ -n "$CASE" ] || { echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1; }
+[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
+need_py() { "$PY" -c 'import numpy, h5py' 2>/dev/null || skip "$PY with numpy and h5py is needed"; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-spectral.XXXXXX") || fail "mktemp failed"
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || fail "cannot cd to $WORK"
+
+. "$SRC/tests/fake_mnist.sh"
+make_fake "$WORK/fake" 200
+
+# tiny_spec SUBSAMPLE LAYERS...: a classifier on the fake data (batch 20, 1 epoch)
+tiny_spec() {
+    local l sub=$1
+    shift
+    printf 'version: 1\nname: tiny\nseed: 3\nmodel:\n  kind: classifier\n  layers:\n'
+    for l in "$@"; do printf '    - %s\n' "$l"; done
+    printf 'data: {dataset: mnist, dir: %s, mean: 0.5, std: 0.3, test_limit: 64, subsample: %s}\n' "$WORK/fake" "$sub"
+    printf 'train:\n  epochs: 1\n  batch: 20\n  optimizer: {type: adam, lr: 0.01}\n'
+}
+
+# expect_status WANT OUTFILE CMD...: CMD exits WANT (stdout+stderr to OUTFILE).
+expect_status() {
+    local want=$1 out=$2
+    shift 2
+    "$@" >"$out" 2>&1
+    local rc=$?
+    [ "$rc" = "$want" ] || fail "$* exited $rc, expected $want: $(head -c 600 "$out")"
+}
+
+case_subsample() {
+    need_py
+    tiny_spec '{points: 50, seed: 11}' '{type: flatten}' '{type: linear, units: 16, activation: relu}' \
+        '{type: linear, units: 10}' >mlp.yaml
+    expect_status 0 train.out "$DLX" train mlp.yaml --out run --quiet
+    expect_status 0 dry.out "$DLX" train mlp.yaml --dry-run
+    grep -q "^input  *\[10, 1, 1, 50\]" dry.out || fail "the input is 1 x 1 x 50: $(grep input dry.out)"
+    expect_status 0 eval.out "$DLX" eval run/checkpoint.h5 --predictions pred.h5
+    # another seed draws other locations; the same seed the same
+    sed 's/seed: 11/seed: 12/' mlp.yaml >other.yaml
+    expect_status 0 other.out "$DLX" train other.yaml --out other --quiet
+    expect_status 0 same.out "$DLX" train mlp.yaml --out same --quiet
+    "$PY" - "$WORK/fake" <<'PYEOF' || fail "subsampled inputs disagree with numpy (above)"
+import sys, h5py, numpy as np
+fake = sys.argv[1]
+loc = h5py.File("run/checkpoint.h5")["buffers/data.subsample.locations"][()]
+other = h5py.File("other/checkpoint.h5")["buffers/data.subsample.locations"][()]
+same = h5py.File("same/checkpoint.h5")["buffers/data.subsample.locations"][()]
+assert loc.shape == (50,), loc.shape
+li = loc.astype(np.int64)
+assert np.all(li == loc) and np.all(np.diff(li) > 0) and li[0] >= 0 and li[-1] < 784, "sorted distinct pixels"
+assert np.array_equal(loc, same), "the same seed gives the same locations"
+assert not np.array_equal(loc, other), "another seed other locations"
+img = np.frombuffer(open(fake + "/t10k-images-idx3-ubyte", "rb").read()[16:], np.uint8).reshape(-1, 784)[:64]
+x = (img[:, li] / 255.0 - 0.5) / 0.3
+f = h5py.File("run/checkpoint.h5")
+w1, b1 = f["params/linear1.weight"][()], f["params/linear1.bias"][()]
+w2, b2 = f["params/linear2.weight"][()], f["params/linear2.bias"][()]
+assert w1.shape == (16, 50), w1.shape
+logits = np.maximum(x @ w1.T + b1, 0) @ w2.T + b2
+got = h5py.File("pred.h5")["logits"][()]
+err = np.abs(logits - got).max()
+assert err < 1e-4, "logits differ by %g" % err
+print("subsample: locations and logits agree (max diff %.2g)" % err)
+PYEOF
+    # a checkpoint whose locations were changed is refused, naming the buffer
+    cp run/checkpoint.h5 bad.h5
+    "$PY" -c "
+import h5py
+with h5py.File('bad.h5', 'r+') as f:
+    d = f['buffers/data.subsample.locations']; v = d[()]; v[0] = v[1] - 1 if v[1] - 1 != v[0] else v[0] + 0.5; d[...] = v"
+    expect_status 1 bad.out "$DLX" eval bad.h5
+    grep -q "bad.h5: error: /buffers/data.subsample.locations\[0\] is .*, but the spec gives" bad.out ||
+        fail "the changed locations are named: $(cat bad.out)"
+    return 0
+}
+
+case_spectral() {
+    need_py
+    tiny_spec '{points: 60, seed: 5}' \
+        '{type: spectral, features: 3, eigenvectors: 20, q: 6, neighbors: 6, activation: relu}' \
+        '{type: spectral, features: 2, eigenvectors: 20, smooth: linear, q: 4, neighbors: 6, name: sp2}' \
+        '{type: flatten}' '{type: linear, units: 10}' >sp.yaml
+    expect_status 0 train.out "$DLX" train sp.yaml --out run
+    grep -q "spectral1 *spectral *\[10, 3, 60\] *21" train.out ||
+        fail "spectral1: 3 maps of 60 points, 3 x 6 + 3 parameters: $(grep spectral1 train.out)"
+    grep -q "sp2 *spectral *\[10, 2, 60\] *26" train.out ||
+        fail "sp2: 2 maps from 3, 2 x 3 x 4 + 2 parameters: $(grep sp2 train.out)"
+    expect_status 0 eval.out "$DLX" eval run/checkpoint.h5 --predictions pred.h5
+    "$PY" - <<'PYEOF' || fail "the spectral layers disagree with numpy (above)"
+import h5py, numpy as np
+f = h5py.File("run/checkpoint.h5")
+loc = f["buffers/data.subsample.locations"][()].astype(np.int64)
+xy = np.stack([loc % 28, loc // 28], 1).astype(np.float64)
+d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(-1)
+n, k = len(xy), 6
+order = np.argsort(d2 + np.diag(np.full(n, np.inf)), axis=1, kind="stable")[:, :k]
+sigma = np.sqrt(d2[np.arange(n)[:, None], order][:, -1]).mean()
+W = np.zeros((n, n))
+for i in range(n):
+    for j in order[i]:
+        W[i, j] = W[j, i] = np.exp(-d2[i, j] / sigma ** 2)
+deg = W.sum(1)
+L = np.eye(n) - W / np.sqrt(np.outer(deg, deg))
+lam = np.linalg.eigvalsh(L)[:20]
+for name in ("spectral1", "sp2"):
+    V = f["buffers/%s.basis" % name][()].astype(np.float64)
+    assert V.shape == (60, 20), V.shape
+    assert np.abs(V.T @ V - np.eye(20)).max() < 1e-5, "orthonormal"
+    LV = L @ V
+    r = (LV * V).sum(0)
+    assert np.abs(r - lam).max() < 1e-5, "Rayleigh quotients are the 20 smallest eigenvalues: %s vs %s" % (r, lam)
+    assert np.abs(LV - V * r).max() < 1e-4, "eigenvectors"
+def bspline(u):
+    u = np.abs(u)
+    return np.where(u < 1, 2 / 3 - u ** 2 + u ** 3 / 2, np.where(u < 2, (2 - u) ** 3 / 6, 0))
+def kernel(d, q, cubic):
+    h = (d - 1) / (q - 1)
+    u = (np.arange(d)[:, None] - np.arange(q)[None, :] * h) / h
+    return bspline(u) if cubic else np.maximum(1 - np.abs(u), 0)
+K1, K2 = f["buffers/spectral1.kernel"][()], f["buffers/sp2.kernel"][()]
+assert np.abs(K1 - kernel(20, 6, True)).max() < 1e-6, "cubic kernel"
+assert np.abs(K2 - kernel(20, 4, False)).max() < 1e-6, "linear kernel"
+img = np.frombuffer(open("fake/t10k-images-idx3-ubyte", "rb").read()[16:], np.uint8).reshape(-1, 784)[:64]
+x = ((img[:, loc] / 255.0 - 0.5) / 0.3)[:, None, :]
+def spectral(x, V, K, Wt, b):
+    m = np.einsum("kq,oiq->oik", K, Wt)
+    xh = np.einsum("nip,pk->nik", x, V)
+    zh = np.einsum("oik,nik->nok", m, xh)
+    return np.einsum("nok,pk->nop", zh, V) + b[None, :, None]
+V1 = f["buffers/spectral1.basis"][()]
+h = np.maximum(spectral(x, V1, K1, f["params/spectral1.weight"][()], f["params/spectral1.bias"][()]), 0)
+h = spectral(h, f["buffers/sp2.basis"][()], K2, f["params/sp2.weight"][()], f["params/sp2.bias"][()])
+logits = h.reshape(64, -1) @ f["params/linear1.weight"][()].T + f["params/linear1.bias"][()]
+got = h5py.File("pred.h5")["logits"][()]
+err = np.abs(logits - got).max()
+assert err < 1e-3, "logits differ by %g" % err
+print("spectral: basis, kernels and logits agree with numpy (max logit diff %.2g)" % err)
+PYEOF
+    expect_status 0 gc.out "$DLX" gradcheck sp.yaml
+    grep -q "^ok$" gc.out || fail "dlx gradcheck of the spectral net passes: $(cat gc.out)"
+    return 0
+}
+
+# spec_error WANT_TEXT SUBSAMPLE LAYER: exit 2 and WANT_TEXT (a regex with line:col) in the message
+spec_error() {
+    tiny_spec "$2" '{type: flatten}' "$3" '{type: linear, units: 10}' >bad.yaml
+    expect_status 2 bad.out "$DLX" train bad.yaml --out bad --dry-run
+    grep -Eq "$1" bad.out || fail "expected /$1/ in: $(cat bad.out)"
+}
+
+case_spec_errors() {
+    spec_error 'bad.yaml:10:[0-9]+: error: data.subsample.points: .*0' '{points: 0}' '{type: relu}'
+    spec_error 'bad.yaml:10:[0-9]+: error: data.subsample.points: 900, but mnist has 784 pixels' '{points: 900}' '{type: relu}'
+    spec_error "bad.yaml:10:[0-9]+: error: .*'pointz' is not a key" '{pointz: 10}' '{type: relu}'
+    spec_error 'bad.yaml:10:[0-9]+: error: data.subsample: data.subsample must be a mapping' '10' '{type: relu}'
+    tiny_spec '{points: 40}' '{type: relu}' '{type: flatten}' '{type: linear, units: 10}' |
+        sed 's/test_limit: 64/test_limit: 64, pad: 2/' >pad.yaml
+    expect_status 2 pad.out "$DLX" train pad.yaml --dry-run
+    grep -q "pad.yaml:10:[0-9]*: error: data.pad: subsampled images have no grid" pad.out || fail "pad: $(cat pad.out)"
+    spec_error 'bad.yaml:8:[0-9]+: error: .*eigenvectors.*40' '{points: 40}' '{type: spectral, features: 2, eigenvectors: 41}'
+    spec_error 'bad.yaml:8:[0-9]+: error: .*q.*' '{points: 40}' '{type: spectral, features: 2, eigenvectors: 10, q: 11}'
+    spec_error 'bad.yaml:8:[0-9]+: error: .*neighbors.*' '{points: 40}' '{type: spectral, features: 2, neighbors: 40}'
+    spec_error "bad.yaml:8:[0-9]+: error: .*smooth.*" '{points: 40}' '{type: spectral, features: 2, smooth: spline}'
+    # without subsample there are no points to build a graph on
+    tiny_spec '{points: 40}' '{type: spectral, features: 2}' '{type: flatten}' '{type: linear, units: 10}' |
+        sed 's/, subsample: {points: 40}//' >nopts.yaml
+    expect_status 2 nopts.out "$DLX" train nopts.yaml --dry-run
+    grep -q "nopts.yaml:7:[0-9]*: error: .*give data.subsample" nopts.out || fail "no points: $(cat nopts.out)"
+    return 0
+}
+
+case_repro() {
+    local sets="data.dir=$WORK/fake, train.epochs=1, data.test_limit=100" out=repro.out
+    # the rows name their specs relative to the source root
+    (cd "$SRC" && "$DLX" reproduce configs/repro/bruna2014.yaml --out "$WORK/tbl" --quiet \
+        --set "rows.0.set=[$sets]" --set "rows.1.set=[$sets]" --set "rows.2.set=[$sets]" \
+        --set "rows.3.set=[$sets]") >"$out" 2>&1 || fail "dlx reproduce: $(tail -20 "$out")"
+    local row want
+    for want in "fc_400_800_50_10 | parameters | 3.6e5 (recalled) | 3.614e+05" \
+        "sp1600_q300 | parameters | 1.6e4 (recalled) | 1.721e+04" \
+        "sp1600_q32 | parameters | 1.6e3 (recalled) | 1.614e+04" \
+        "sp4800_q20 | parameters | 5e3 (recalled) | 4.826e+04"; do
+        grep -qF "| $want |" "$out" || fail "the table has '$want': $(grep '|' "$out")"
+    done
+    for row in fc_400_800_50_10 sp1600_q300 sp1600_q32 sp4800_q20; do
+        grep -Eq "^\| $row \| test_error \| 0\.0[0-9]+ \(recalled\) \| 0?\.[0-9]+" "$out" ||
+            fail "$row has a test error beside the paper's: $(grep "$row" "$out")"
+        grep -Eq "^\| $row \| train_seconds \| n/a \| [0-9.e+-]+" "$out" || fail "$row: its time: $(grep "$row" "$out")"
+        [ -f "tbl/$row/checkpoint.h5" ] || fail "$row's run directory holds its checkpoint"
+    done
+    return 0
+}
+
+case $CASE in
+subsample | spectral | spec_errors | repro) "case_$CASE" ;;
+*) echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1 ;;
+esac
+echo "spectral $CASE: all checks passed"
