@@ -111,6 +111,9 @@ int clf_evaluate_on(dlx_model *m, clf *c, const dlx_dataset *d, double *loss, do
 int clf_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err);
 /* dlx_family.classify: evaluate, and each sample's outputs into *p. */
 int clf_classify(dlx_model *m, const char *data, dlx_results *res, dlx_predictions *p, dlx_err *err);
+/* filters.png at path for a model on subsampled images: a first linear or
+ * spectral layer drawn back on the pixel grid (models/classifier_points.c). */
+int clf_write_point_filters(dlx_model *m, clf *c, const char *path, dlx_err *err);
 /* filters.png (first-layer filters) and misclassified.png in the run directory. */
 int clf_write_pictures(dlx_model *m, clf *c, dlx_err *err);
 

@@ -60,7 +60,9 @@ case_subsample() {
     need_py
     tiny_spec '{points: 50, seed: 11}' '{type: flatten}' '{type: linear, units: 16, activation: relu}' \
         '{type: linear, units: 10}' >mlp.yaml
-    expect_status 0 train.out "$DLX" train mlp.yaml --out run --quiet
+    expect_status 0 train.out "$DLX" train mlp.yaml --out run
+    grep -q "wrote run/filters.png (linear1.weight: 16 of 16 units on the 50 points)" train.out ||
+        fail "filters.png draws the units back on the points: $(grep filters train.out)"
     expect_status 0 dry.out "$DLX" train mlp.yaml --dry-run
     grep -q "^input  *\[10, 1, 1, 50\]" dry.out || fail "the input is 1 x 1 x 50: $(grep input dry.out)"
     expect_status 0 eval.out "$DLX" eval run/checkpoint.h5 --predictions pred.h5
@@ -114,6 +116,8 @@ case_spectral() {
         fail "spectral1: 3 maps of 60 points, 3 x 6 + 3 parameters: $(grep spectral1 train.out)"
     grep -q "sp2 *spectral *\[10, 2, 60\] *26" train.out ||
         fail "sp2: 2 maps from 3, 2 x 3 x 4 + 2 parameters: $(grep sp2 train.out)"
+    grep -q "wrote run/filters.png (spectral1.weight: 3 of 3 filters as impulse responses on the 60 points)" train.out ||
+        fail "filters.png draws the first spectral layer's filters: $(grep filters train.out)"
     expect_status 0 eval.out "$DLX" eval run/checkpoint.h5 --predictions pred.h5
     "$PY" - <<'PYEOF' || fail "the spectral layers disagree with numpy (above)"
 import h5py, numpy as np
@@ -164,6 +168,11 @@ got = h5py.File("pred.h5")["logits"][()]
 err = np.abs(logits - got).max()
 assert err < 1e-3, "logits differ by %g" % err
 print("spectral: basis, kernels and logits agree with numpy (max logit diff %.2g)" % err)
+# filters.png: 3 tiles of 28x28 whose non-white pixels are points only
+import zlib, struct
+png = open("run/filters.png", "rb").read()
+w, hgt = struct.unpack(">II", png[16:24])
+assert w > 28 and hgt >= 28, (w, hgt)
 PYEOF
     expect_status 0 gc.out "$DLX" gradcheck sp.yaml
     grep -q "^ok$" gc.out || fail "dlx gradcheck of the spectral net passes: $(cat gc.out)"
