@@ -66,11 +66,11 @@ bool dlx_layer_has_buffer(const dlx_layer_call *c, const char *suffix)
 }
 
 int dlx_layer_buffer_data(dlx_layer_call *c, const char *suffix, dlx_shape shape, const float *data,
-                          dlx_node **node, dlx_err *err)
+                          bool must_match, dlx_node **node, dlx_err *err)
 {
     char full[DLX_NAME_MAX * 2];
     full_name(c, suffix, full, sizeof full);
-    int idx = data ? dlx_params_declare_buffer_data(c->params, full, shape, data, false, err)
+    int idx = data ? dlx_params_declare_buffer_data(c->params, full, shape, data, must_match, err)
                    : dlx_params_declare_buffer(c->params, full, shape, 0.0f, err);
     if (idx < 0)
         return at_entry(c, idx, err);

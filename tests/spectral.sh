@@ -7,6 +7,8 @@
 #   spectral     a spectral layer: its basis against a numpy Laplacian of the
 #                locations' kNN graph (eigen-equation, eigenvalues, orthonormal),
 #                its kernel, logits against numpy; dlx gradcheck of the net
+#   lrf          graph_local and graph_maxpool: neighbour lists and clusters
+#                against a numpy re-implementation, logits against numpy
 #   spec_errors  bad subsample and spectral values: exit 2 with line:col
 #   repro        configs/repro/bruna2014.yaml's rows on fake data (1 epoch):
 #                the table with parameter counts
@@ -25,7 +27,7 @@ fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
 skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
 
 CASE=${1:-}
-CASES="subsample spectral spec_errors repro"
+CASES="subsample spectral lrf spec_errors repro"
 [ -n "$CASE" ] || { echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 need_py() { "$PY" -c 'import numpy, h5py' 2>/dev/null || skip "$PY with numpy and h5py is needed"; }
@@ -179,6 +181,93 @@ PYEOF
     return 0
 }
 
+case_lrf() {
+    need_py
+    tiny_spec '{points: 60, seed: 5}' '{type: graph_local, features: 3, neighbors: 5, activation: relu}' \
+        '{type: graph_maxpool, levels: 2}' '{type: graph_local, features: 2, neighbors: 3, activation: tanh}' \
+        '{type: graph_maxpool}' '{type: flatten}' '{type: linear, units: 10}' >lrf.yaml
+    expect_status 0 train.out "$DLX" train lrf.yaml --out run
+    grep -q "graph_local1 *graph_local *\[10, 3, 60\] *1080" train.out ||
+        fail "graph_local1: 3 maps of 60 points, 3 x 60 x 5 weights + 180 biases: $(grep graph_local1 train.out)"
+    grep -q "graph_maxpool1 *graph_maxpool *\[10, 3, 15\] *0" train.out ||
+        fail "graph_maxpool1: 60 points into level 2's 15 clusters: $(grep graph_maxpool1 train.out)"
+    grep -q "graph_local2 *graph_local *\[10, 2, 15\] *300" train.out ||
+        fail "graph_local2: 2 maps x 15 points x 3 maps x 3 neighbours + 30: $(grep graph_local2 train.out)"
+    grep -q "graph_maxpool2 *graph_maxpool *\[10, 2, 8\]" train.out || fail "graph_maxpool2: $(grep graph_maxpool2 train.out)"
+    expect_status 0 eval.out "$DLX" eval run/checkpoint.h5 --predictions pred.h5
+    "$PY" - <<'PYEOF' || fail "the graph layers disagree with numpy (above)"
+import h5py, numpy as np
+f = h5py.File("run/checkpoint.h5")
+loc = f["buffers/data.subsample.locations"][()].astype(np.int64)
+xy0 = np.stack([loc % 28, loc // 28], 1).astype(np.float64)
+def coarsen(xy):
+    n = len(xy)
+    e = sorted((((xy[i] - xy[j]) ** 2).sum(), i, j) for i in range(n) for j in range(i + 1, n))
+    mate = [-1] * n
+    for _, i, j in e:
+        if mate[i] < 0 and mate[j] < 0:
+            mate[i], mate[j] = j, i
+    parent, cxy = [0] * n, []
+    for i in range(n):
+        if 0 <= mate[i] < i:
+            parent[i] = parent[mate[i]]
+            continue
+        parent[i] = len(cxy)
+        cxy.append(xy[[i, mate[i]]].mean(0) if mate[i] >= 0 else xy[i])
+    return np.array(parent), np.array(cxy)
+p1, xy1 = coarsen(xy0)
+p2, xy2 = coarsen(xy1)
+p3, xy3 = coarsen(xy2)
+assert (len(xy1), len(xy2), len(xy3)) == (30, 15, 8)
+def neighbors(xy, k):
+    d = ((xy[:, None] - xy[None]) ** 2).sum(-1)
+    np.fill_diagonal(d, -1)
+    return np.argsort(d, axis=1, kind="stable")[:, :k]
+def members(parent, m):
+    return [sorted(np.flatnonzero(parent == j)) for j in range(m)]
+nb1, nb2 = f["buffers/graph_local1.neighbors"][()], f["buffers/graph_local2.neighbors"][()]
+assert np.array_equal(nb1, neighbors(xy0, 5)), "level-0 neighbour lists"
+assert np.array_equal(nb2, neighbors(xy2, 3)), "level-2 neighbour lists"
+top = p2[p1]
+for name, par, m in (("graph_maxpool1", top, 15), ("graph_maxpool2", p3, 8)):
+    mem = f["buffers/%s.members" % name][()]
+    for j, want in enumerate(members(par, m)):
+        row = [int(v) for v in mem[j] if v >= 0]
+        assert row == want, "%s cluster %d: %s, numpy %s" % (name, j, row, want)
+img = np.frombuffer(open("fake/t10k-images-idx3-ubyte", "rb").read()[16:], np.uint8).reshape(-1, 784)[:64]
+x = ((img[:, loc] / 255.0 - 0.5) / 0.3)[:, None, :]
+def local(x, nb, W, b):
+    g = x[:, :, nb.astype(int)]                   # (N, C, Q, k)
+    return np.einsum("ojit,nijt->noj", W, g) + b[None]
+def pool(x, mem):
+    out = np.zeros(x.shape[:2] + (len(mem),))
+    for j, row in enumerate(mem):
+        r = [int(v) for v in row if v >= 0]
+        out[:, :, j] = x[:, :, r].max(-1)
+    return out
+h = np.maximum(local(x, nb1, f["params/graph_local1.weight"][()], f["params/graph_local1.bias"][()]), 0)
+h = pool(h, f["buffers/graph_maxpool1.members"][()])
+h = np.tanh(local(h, nb2, f["params/graph_local2.weight"][()], f["params/graph_local2.bias"][()]))
+h = pool(h, f["buffers/graph_maxpool2.members"][()])
+logits = h.reshape(64, -1) @ f["params/linear1.weight"][()].T + f["params/linear1.bias"][()]
+got = h5py.File("pred.h5")["logits"][()]
+err = np.abs(logits - got).max()
+assert err < 1e-4, "logits differ by %g" % err
+print("lrf: neighbours, clusters and logits agree with numpy (max logit diff %.2g)" % err)
+PYEOF
+    expect_status 0 gc.out "$DLX" gradcheck lrf.yaml
+    grep -q "^ok$" gc.out || fail "dlx gradcheck of the LRF net passes: $(cat gc.out)"
+    # a checkpoint whose clusters were changed is refused
+    cp run/checkpoint.h5 bad.h5
+    "$PY" -c "
+import h5py
+with h5py.File('bad.h5', 'r+') as f:
+    d = f['buffers/graph_maxpool1.members']; v = d[()]; v[0, 0] = v[0, 1]; d[...] = v"
+    expect_status 1 bad.out "$DLX" eval bad.h5
+    grep -q "/buffers/graph_maxpool1.members\[0\] is .*, but the spec gives" bad.out || fail "changed clusters: $(cat bad.out)"
+    return 0
+}
+
 # spec_error WANT_TEXT SUBSAMPLE LAYER: exit 2 and WANT_TEXT (a regex with line:col) in the message
 spec_error() {
     tiny_spec "$2" '{type: flatten}' "$3" '{type: linear, units: 10}' >bad.yaml
@@ -199,6 +288,14 @@ case_spec_errors() {
     spec_error 'bad.yaml:8:[0-9]+: error: .*q.*' '{points: 40}' '{type: spectral, features: 2, eigenvectors: 10, q: 11}'
     spec_error 'bad.yaml:8:[0-9]+: error: .*neighbors.*' '{points: 40}' '{type: spectral, features: 2, neighbors: 40}'
     spec_error "bad.yaml:8:[0-9]+: error: .*smooth.*" '{points: 40}' '{type: spectral, features: 2, smooth: spline}'
+    spec_error 'bad.yaml:8:[0-9]+: error: .*neighbors.*between 1 and 40' '{points: 40}' '{type: graph_local, features: 2, neighbors: 41}'
+    spec_error 'bad.yaml:8:[0-9]+: error: .*levels: must be between 1 and 6' '{points: 40}' '{type: graph_maxpool, levels: 7}'
+    # after flatten the last dimension is no level of the clustering
+    tiny_spec '{points: 40}' '{type: flatten}' '{type: graph_local, features: 2}' '{type: flatten}' \
+        '{type: linear, units: 10}' | sed 's/    - {type: flatten}/    - {type: linear, units: 30}/' >lvl.yaml
+    expect_status 2 lvl.out "$DLX" train lvl.yaml --dry-run
+    grep -q "lvl.yaml:8:[0-9]*: error: .*last dimension (30) is no level of the points' clustering (40, 20, 10, 5, 3, 2, 1 points)" lvl.out ||
+        fail "no level: $(cat lvl.out)"
     # without subsample there are no points to build a graph on
     tiny_spec '{points: 40}' '{type: spectral, features: 2}' '{type: flatten}' '{type: linear, units: 10}' |
         sed 's/, subsample: {points: 40}//' >nopts.yaml
@@ -212,15 +309,16 @@ case_repro() {
     # the rows name their specs relative to the source root
     (cd "$SRC" && "$DLX" reproduce configs/repro/bruna2014.yaml --out "$WORK/tbl" --quiet \
         --set "rows.0.set=[$sets]" --set "rows.1.set=[$sets]" --set "rows.2.set=[$sets]" \
-        --set "rows.3.set=[$sets]") >"$out" 2>&1 || fail "dlx reproduce: $(tail -20 "$out")"
+        --set "rows.3.set=[$sets]" --set "rows.4.set=[$sets]" --set "rows.5.set=[$sets]") >"$out" 2>&1 || fail "dlx reproduce: $(tail -20 "$out")"
     local row want
     for want in "fc_400_800_50_10 | parameters | 3.6e5 (recalled) | 3.614e+05" \
+        "lrf1600 | parameters | 7.2e4 (recalled) | 7.361e+04" "lrf3200 | parameters | 1.6e5 (recalled) | 1.616e+05" \
         "sp1600_q300 | parameters | 1.6e4 (recalled) | 1.721e+04" \
         "sp1600_q32 | parameters | 1.6e3 (recalled) | 1.614e+04" \
         "sp4800_q20 | parameters | 5e3 (recalled) | 4.826e+04"; do
         grep -qF "| $want |" "$out" || fail "the table has '$want': $(grep '|' "$out")"
     done
-    for row in fc_400_800_50_10 sp1600_q300 sp1600_q32 sp4800_q20; do
+    for row in fc_400_800_50_10 lrf1600 lrf3200 sp1600_q300 sp1600_q32 sp4800_q20; do
         grep -Eq "^\| $row \| test_error \| 0\.0[0-9]+ \(recalled\) \| 0?\.[0-9]+" "$out" ||
             fail "$row has a test error beside the paper's: $(grep "$row" "$out")"
         grep -Eq "^\| $row \| train_seconds \| n/a \| [0-9.e+-]+" "$out" || fail "$row: its time: $(grep "$row" "$out")"
@@ -230,7 +328,7 @@ case_repro() {
 }
 
 case $CASE in
-subsample | spectral | spec_errors | repro) "case_$CASE" ;;
+subsample | spectral | lrf | spec_errors | repro) "case_$CASE" ;;
 *) echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1 ;;
 esac
 echo "spectral $CASE: all checks passed"

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/graph_levels.h"
 #include "../core/laplacian.h"
 #include "../core/ops/ops.h"
 #include "../core/subsample.h"
@@ -188,6 +189,63 @@ START_TEST(test_locations)
 }
 END_TEST
 
+/* Points on a line at 0, 1, 3, 4, 10, 11, 30: the matching pairs the close
+ * ones, the last stays alone; the next level pairs the pairs. */
+START_TEST(test_levels)
+{
+    double xy[14] = {0, 0, 1, 0, 3, 0, 4, 0, 10, 0, 11, 0, 30, 0};
+    dlx_points p = {7, xy};
+    dlx_levels lv;
+    dlx_err err = {0};
+    ck_assert_int_eq(dlx_levels_build(&p, DLX_LEVELS_MAX, &lv, &err), 0);
+    ck_assert_int_eq(lv.n_levels, 4); /* 7, 4, 2, 1 */
+    ck_assert_int_eq(lv.n[1], 4);
+    ck_assert_int_eq(lv.n[2], 2);
+    ck_assert_int_eq(lv.n[3], 1);
+    const int parent1[7] = {0, 0, 1, 1, 2, 2, 3};
+    for (int i = 0; i < 7; i++)
+        ck_assert_int_eq(lv.parent[1][i], parent1[i]);
+    ck_assert_double_eq(lv.xy[1][2 * 1], 3.5);  /* the pair (3, 4) */
+    ck_assert_double_eq(lv.xy[1][2 * 3], 30.0); /* alone */
+    /* level 2: (0.5, 3.5) are closest, then (10.5, 30) */
+    ck_assert_int_eq(lv.parent[2][0], 0);
+    ck_assert_int_eq(lv.parent[2][1], 0);
+    ck_assert_int_eq(lv.parent[2][2], 1);
+    ck_assert_int_eq(lv.parent[2][3], 1);
+    ck_assert_int_eq(dlx_levels_find(&lv, 4), 1);
+    ck_assert_int_eq(dlx_levels_find(&lv, 5), -1);
+    /* members of level 2's clusters at level 0 */
+    float mem[2 * 4];
+    int w;
+    ck_assert_int_eq(dlx_levels_members(&lv, 0, 2, NULL, &w, &err), 0);
+    ck_assert_int_eq(w, 4);
+    ck_assert_int_eq(dlx_levels_members(&lv, 0, 2, mem, &w, &err), 0);
+    const float want[8] = {0, 1, 2, 3, 4, 5, 6, -1};
+    for (int i = 0; i < 8; i++)
+        ck_assert_float_eq(mem[i], want[i]);
+    /* neighbours: itself first, then by distance */
+    float nb[7 * 3];
+    ck_assert_int_eq(dlx_levels_neighbors(&lv, 0, 3, nb, &err), 0);
+    ck_assert_float_eq(nb[2 * 3], 2);
+    ck_assert_float_eq(nb[2 * 3 + 1], 3);
+    ck_assert_float_eq(nb[2 * 3 + 2], 1);
+    ck_assert_float_eq(nb[6 * 3 + 1], 5);
+    ck_assert_int_eq(dlx_levels_neighbors(&lv, 0, 8, nb, &err), DLX_EINVAL);
+    dlx_levels_free(&lv);
+    /* 400 points: ceil(n / 2) at every level */
+    double many[800];
+    for (int i = 0; i < 400; i++) {
+        many[2 * i] = (i * 37) % 28;
+        many[2 * i + 1] = (i * 11 + i / 28) % 28;
+    }
+    ck_assert_int_eq(dlx_levels_build(&(dlx_points){400, many}, 4, &lv, &err), 0);
+    ck_assert_int_eq(lv.n[1], 200);
+    ck_assert_int_eq(lv.n[2], 100);
+    ck_assert_int_eq(lv.n[3], 50);
+    dlx_levels_free(&lv);
+}
+END_TEST
+
 Suite *laplacian_suite(void)
 {
     Suite *s = suite_create("laplacian");
@@ -197,6 +255,7 @@ Suite *laplacian_suite(void)
     tcase_add_test(tc, test_random_points);
     tcase_add_test(tc, test_spectral_kernel);
     tcase_add_test(tc, test_locations);
+    tcase_add_test(tc, test_levels);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -215,6 +215,16 @@ extern const dlx_op_vtbl dlx_op_spectral;
  * d frequencies: linear (q = d: the identity) or cubic B-spline. */
 void dlx_spectral_kernel(int d, int q, bool cubic, float *K);
 
+/* graph_local (core/ops/graph_local.c): x (N, C, P), nb (Q, k) buffer,
+ * W (F, Q, C, k), [b (F, Q)] -> (N, F, Q); graph_maxpool: x (N, C, P), mem
+ * (Q, m) buffer -> (N, C, Q) */
+typedef struct dlx_graph_local_attr {
+    dlx_act act;
+    float alpha;
+} dlx_graph_local_attr;
+extern const dlx_op_vtbl dlx_op_graph_local;
+extern const dlx_op_vtbl dlx_op_graph_maxpool;
+
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds
  * every one, fills its inputs, checks the gradient by finite differences,

@@ -237,7 +237,7 @@ static int basis_node(dlx_layer_call *c, int d, dlx_node **node, dlx_err *err)
 {
     const dlx_points *pts = c->g->points;
     if (dlx_layer_has_buffer(c, "basis"))
-        return dlx_layer_buffer_data(c, "basis", dlx_shape_2d(pts->n, d), NULL, node, err);
+        return dlx_layer_buffer_data(c, "basis", dlx_shape_2d(pts->n, d), NULL, false, node, err);
     int64_t k;
     double sigma;
     int lap;
@@ -253,7 +253,7 @@ static int basis_node(dlx_layer_call *c, int d, dlx_node **node, dlx_err *err)
     dlx_laplacian_opts o = {.k = (int)k, .sigma = sigma, .normalized = lap == 0, .keep = d};
     if (!rc && (rc = dlx_laplacian_basis(pts, &o, v, ev, err)))
         rc = dlx_layer_fail(c, err, "the graph of the %d points: %s", pts->n, err->msg);
-    if (!rc) rc = dlx_layer_buffer_data(c, "basis", dlx_shape_2d(pts->n, d), v, node, err);
+    if (!rc) rc = dlx_layer_buffer_data(c, "basis", dlx_shape_2d(pts->n, d), v, false, node, err);
     free(v);
     free(ev);
     return rc;
@@ -291,7 +291,7 @@ static int build_spectral(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     if (!K)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     dlx_spectral_kernel((int)d, (int)q, q < d && smooth == 1, K);
-    rc = dlx_layer_buffer_data(c, "kernel", dlx_shape_2d(d, q), K, &in[2], err);
+    rc = dlx_layer_buffer_data(c, "kernel", dlx_shape_2d(d, q), K, true, &in[2], err);
     free(K);
     dlx_init init;
     int def = a.act == DLX_ACT_RELU || a.act == DLX_ACT_LEAKY_RELU ? 1 : 0;
