@@ -9,6 +9,8 @@
 #                its kernel, logits against numpy; dlx gradcheck of the net
 #   lrf          graph_local and graph_maxpool: neighbour lists and clusters
 #                against a numpy re-implementation, logits against numpy
+#   nearest      the nearest-neighbour family against numpy's 1-NN on the
+#                subsampled pixels (a test split unlike the training split)
 #   spec_errors  bad subsample and spectral values: exit 2 with line:col
 #   repro        configs/repro/bruna2014.yaml's rows on fake data (1 epoch):
 #                the table with parameter counts
@@ -27,7 +29,7 @@ fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
 skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
 
 CASE=${1:-}
-CASES="subsample spectral lrf spec_errors repro"
+CASES="subsample spectral lrf nearest spec_errors repro"
 [ -n "$CASE" ] || { echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 need_py() { "$PY" -c 'import numpy, h5py' 2>/dev/null || skip "$PY with numpy and h5py is needed"; }
@@ -268,6 +270,45 @@ with h5py.File('bad.h5', 'r+') as f:
     return 0
 }
 
+case_nearest() {
+    need_py
+    # a test split of its own: each image the mean of a training image (whose
+    # label it keeps) and another one, so the nearest is often the other
+    mkdir -p nnfake
+    cp fake/train-* nnfake/
+    "$PY" - <<'PYEOF' || fail "cannot write the test split"
+import numpy as np
+raw = open("fake/train-images-idx3-ubyte", "rb").read()
+img = np.frombuffer(raw[16:], np.uint8).reshape(-1, 784).astype(np.int64)
+rng = np.random.default_rng(3)
+test = ((img[:100] + img[rng.permutation(200)[:100]]) // 2).astype(np.uint8)
+open("nnfake/t10k-images-idx3-ubyte", "wb").write(raw[:4] + (100).to_bytes(4, "big") + raw[8:16] + test.tobytes())
+lab = open("fake/train-labels-idx1-ubyte", "rb").read()
+open("nnfake/t10k-labels-idx1-ubyte", "wb").write(lab[:4] + (100).to_bytes(4, "big") + lab[8:108])
+PYEOF
+    printf 'version: 1\nname: nn\nseed: 3\nmodel: {kind: nearest}\ndata: {dataset: mnist, dir: %s, subsample: {points: 30, seed: 2}}\n' \
+        "$WORK/nnfake" >nn.yaml
+    expect_status 0 nn.out "$DLX" train nn.yaml --out run --json
+    expect_status 0 eval.out "$DLX" eval run/checkpoint.h5 --json
+    "$PY" - <<'PYEOF' || fail "1-NN disagrees with numpy (above)"
+import json, h5py, numpy as np
+out = json.loads([l for l in open("nn.out") if l.startswith("{")][-1])
+ev = json.loads([l for l in open("eval.out") if l.startswith("{")][-1])
+loc = h5py.File("run/checkpoint.h5")["buffers/data.subsample.locations"][()].astype(np.int64)
+tr = np.frombuffer(open("nnfake/train-images-idx3-ubyte", "rb").read()[16:], np.uint8).reshape(-1, 784)[:, loc] / 255.0
+te = np.frombuffer(open("nnfake/t10k-images-idx3-ubyte", "rb").read()[16:], np.uint8).reshape(-1, 784)[:, loc] / 255.0
+ltr = np.frombuffer(open("nnfake/train-labels-idx1-ubyte", "rb").read()[8:], np.uint8)
+lte = np.frombuffer(open("nnfake/t10k-labels-idx1-ubyte", "rb").read()[8:], np.uint8)
+d = ((te[:, None, :] - tr[None, :, :]) ** 2).sum(-1)
+err = float((ltr[d.argmin(1)] != lte).mean())
+assert 0.05 < err < 0.95, "the mixing makes some test samples wrong, not all: %g" % err
+assert abs(out["test_error"] - err) < 1e-9, "dlx %s, numpy %s" % (out["test_error"], err)
+assert abs(ev["error"] - err) < 1e-9, "eval %s, numpy %s" % (ev["error"], err)
+print("nearest: test error %.2f as numpy's" % err)
+PYEOF
+    return 0
+}
+
 # spec_error WANT_TEXT SUBSAMPLE LAYER: exit 2 and WANT_TEXT (a regex with line:col) in the message
 spec_error() {
     tiny_spec "$2" '{type: flatten}' "$3" '{type: linear, units: 10}' >bad.yaml
@@ -306,20 +347,24 @@ case_spec_errors() {
 
 case_repro() {
     local sets="data.dir=$WORK/fake, train.epochs=1, data.test_limit=100" out=repro.out
+    local nn_sets="data.dir=$WORK/fake, data.test_limit=100"
     # the rows name their specs relative to the source root
     (cd "$SRC" && "$DLX" reproduce configs/repro/bruna2014.yaml --out "$WORK/tbl" --quiet \
-        --set "rows.0.set=[$sets]" --set "rows.1.set=[$sets]" --set "rows.2.set=[$sets]" \
-        --set "rows.3.set=[$sets]" --set "rows.4.set=[$sets]" --set "rows.5.set=[$sets]") >"$out" 2>&1 || fail "dlx reproduce: $(tail -20 "$out")"
+        --set "rows.0.set=[$nn_sets]" --set "rows.1.set=[$sets]" --set "rows.2.set=[$sets]" \
+        --set "rows.3.set=[$sets]" --set "rows.4.set=[$sets]" --set "rows.5.set=[$sets]" \
+        --set "rows.6.set=[$sets]") >"$out" 2>&1 || fail "dlx reproduce: $(tail -20 "$out")"
     local row want
-    for want in "fc_400_800_50_10 | parameters | 3.6e5 (recalled) | 3.614e+05" \
+    for want in "nearest | parameters | n/a | 0" "fc_400_800_50_10 | parameters | 3.6e5 (recalled) | 3.614e+05" \
         "lrf1600 | parameters | 7.2e4 (recalled) | 7.361e+04" "lrf3200 | parameters | 1.6e5 (recalled) | 1.616e+05" \
         "sp1600_q300 | parameters | 1.6e4 (recalled) | 1.721e+04" \
         "sp1600_q32 | parameters | 1.6e3 (recalled) | 1.614e+04" \
         "sp4800_q20 | parameters | 5e3 (recalled) | 4.826e+04"; do
         grep -qF "| $want |" "$out" || fail "the table has '$want': $(grep '|' "$out")"
     done
-    for row in fc_400_800_50_10 lrf1600 lrf3200 sp1600_q300 sp1600_q32 sp4800_q20; do
-        grep -Eq "^\| $row \| test_error \| 0\.0[0-9]+ \(recalled\) \| 0?\.[0-9]+" "$out" ||
+    # the fake test split is the training split: its nearest neighbour is itself
+    grep -qF "| nearest | test_error | 0.0411 (recalled) | 0 |" "$out" || fail "1-NN on its own training set: $(grep nearest "$out")"
+    for row in nearest fc_400_800_50_10 lrf1600 lrf3200 sp1600_q300 sp1600_q32 sp4800_q20; do
+        grep -Eq "^\| $row \| test_error \| 0\.0[0-9]+ \(recalled\) \| (0|0?\.[0-9]+) \|" "$out" ||
             fail "$row has a test error beside the paper's: $(grep "$row" "$out")"
         grep -Eq "^\| $row \| train_seconds \| n/a \| [0-9.e+-]+" "$out" || fail "$row: its time: $(grep "$row" "$out")"
         [ -f "tbl/$row/checkpoint.h5" ] || fail "$row's run directory holds its checkpoint"
@@ -328,7 +373,7 @@ case_repro() {
 }
 
 case $CASE in
-subsample | spectral | lrf | spec_errors | repro) "case_$CASE" ;;
+subsample | spectral | lrf | nearest | spec_errors | repro) "case_$CASE" ;;
 *) echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1 ;;
 esac
 echo "spectral $CASE: all checks passed"
