@@ -92,10 +92,12 @@ struct dlx_node {
 };
 
 /* Coordinates of the features along an input's last axis (the pixel
- * locations of subsampled images), for layers built on their graph. */
+ * locations of subsampled images, points on a sphere), for layers built on
+ * their graph. */
 typedef struct dlx_points {
     int n;            /* points */
-    const double *xy; /* 2 n: (x, y) of point i at xy[2 i] */
+    int dim;          /* 2 (the image plane) or 3 (the sphere) */
+    const double *xy; /* dim n: point i at xy[dim i] */
 } dlx_points;
 
 typedef struct dlx_graph {

@@ -19,21 +19,23 @@ static int cmp_edge(const void *a, const void *b)
     return (x->j > y->j) - (x->j < y->j);
 }
 
-static double dist2(const double *xy, int i, int j)
+static double dist2(const double *xy, int dim, int i, int j)
 {
-    double dx = xy[2 * i] - xy[2 * j], dy = xy[2 * i + 1] - xy[2 * j + 1];
-    return dx * dx + dy * dy;
+    double s = 0.0;
+    for (int a = 0; a < dim; a++)
+        s += (xy[dim * i + a] - xy[dim * j + a]) * (xy[dim * i + a] - xy[dim * j + a]);
+    return s;
 }
 
 /* Level l + 1 from level l: the greedy matching, clusters numbered by their smallest member. */
 static int coarsen(dlx_levels *lv, int l, dlx_err *err)
 {
-    const int n = lv->n[l];
+    const int n = lv->n[l], D = lv->dim;
     const double *xy = lv->xy[l];
     size_t ne = (size_t)n * (size_t)(n - 1) / 2;
     edge *e = malloc((ne ? ne : 1) * sizeof *e);
     int *mate = malloc((size_t)n * sizeof *mate), *parent = malloc((size_t)n * sizeof *parent);
-    double *cxy = calloc((size_t)n * 2, sizeof *cxy);
+    double *cxy = calloc((size_t)n * D, sizeof *cxy);
     if (!e || !mate || !parent || !cxy) {
         free(e), free(mate), free(parent), free(cxy);
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory clustering %d points", n);
@@ -41,7 +43,7 @@ static int coarsen(dlx_levels *lv, int l, dlx_err *err)
     size_t k = 0;
     for (int i = 0; i < n; i++)
         for (int j = i + 1; j < n; j++)
-            e[k++] = (edge){dist2(xy, i, j), i, j};
+            e[k++] = (edge){dist2(xy, D, i, j), i, j};
     qsort(e, ne, sizeof *e, cmp_edge);
     for (int i = 0; i < n; i++)
         mate[i] = -1;
@@ -57,9 +59,9 @@ static int coarsen(dlx_levels *lv, int l, dlx_err *err)
             continue;
         }
         parent[i] = m;
-        int j = mate[i] >= 0 ? mate[i] : i, size = mate[i] >= 0 ? 2 : 1;
-        cxy[2 * m] = (xy[2 * i] + (size == 2 ? xy[2 * j] : 0.0)) / size;
-        cxy[2 * m + 1] = (xy[2 * i + 1] + (size == 2 ? xy[2 * j + 1] : 0.0)) / size;
+        int j = mate[i] >= 0 ? mate[i] : i;
+        for (int a = 0; a < D; a++)
+            cxy[D * m + a] = 0.5 * (xy[D * i + a] + xy[D * j + a]);
         m++;
     }
     free(e);
@@ -78,9 +80,10 @@ int dlx_levels_build(const dlx_points *p, int levels, dlx_levels *out, dlx_err *
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%d levels of %d points: give 1 to %d levels of at least 1",
                             levels, p->n, DLX_LEVELS_MAX);
     out->n[0] = p->n;
-    if (!(out->xy[0] = malloc((size_t)p->n * 2 * sizeof(double))))
+    out->dim = p->dim;
+    if (!(out->xy[0] = malloc((size_t)p->n * p->dim * sizeof(double))))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    memcpy(out->xy[0], p->xy, (size_t)p->n * 2 * sizeof(double));
+    memcpy(out->xy[0], p->xy, (size_t)p->n * p->dim * sizeof(double));
     out->n_levels = 1;
     for (int l = 0; l + 1 < levels && out->n[l] > 1; l++) {
         int rc = coarsen(out, l, err);
@@ -132,7 +135,7 @@ int dlx_levels_neighbors(const dlx_levels *lv, int l, int k, float *nb, dlx_err 
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < n; j++) /* itself at distance -1: always first */
-            row[j] = (near){j == i ? -1.0 : dist2(lv->xy[l], i, j), j};
+            row[j] = (near){j == i ? -1.0 : dist2(lv->xy[l], lv->dim, i, j), j};
         qsort(row, (size_t)n, sizeof *row, cmp_near);
         for (int t = 0; t < k; t++)
             nb[(size_t)i * k + t] = (float)row[t].j;

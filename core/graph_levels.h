@@ -19,8 +19,9 @@
 
 typedef struct dlx_levels {
     int n_levels;
+    int dim;                      /* of the coordinates: 2 or 3 */
     int n[DLX_LEVELS_MAX];        /* points of each level */
-    double *xy[DLX_LEVELS_MAX];   /* their coordinates, 2 n each */
+    double *xy[DLX_LEVELS_MAX];   /* their coordinates, dim n each */
     int *parent[DLX_LEVELS_MAX];  /* l >= 1: the level-l cluster of each point of level l - 1 */
 } dlx_levels;
 

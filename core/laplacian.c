@@ -22,6 +22,16 @@ static int cmp_nb(const void *a, const void *b)
     return (x->j > y->j) - (x->j < y->j);
 }
 
+static double dist2(const dlx_points *p, int i, int j)
+{
+    double s = 0.0;
+    for (int a = 0; a < p->dim; a++) {
+        double d = p->xy[p->dim * i + a] - p->xy[p->dim * j + a];
+        s += d * d;
+    }
+    return s;
+}
+
 int dlx_knn_weights(const dlx_points *p, int k, double sigma, double *w, double *sigma_used, dlx_err *err)
 {
     const int n = p->n;
@@ -40,8 +50,7 @@ int dlx_knn_weights(const dlx_points *p, int k, double sigma, double *w, double 
         for (int j = 0; j < n; j++) {
             if (j == i)
                 continue;
-            double dx = p->xy[2 * i] - p->xy[2 * j], dy = p->xy[2 * i + 1] - p->xy[2 * j + 1];
-            row[m++] = (nb){dx * dx + dy * dy, j};
+            row[m++] = (nb){dist2(p, i, j), j};
         }
         qsort(row, (size_t)m, sizeof *row, cmp_nb);
         for (int t = 0; t < k; t++)
@@ -58,8 +67,7 @@ int dlx_knn_weights(const dlx_points *p, int k, double sigma, double *w, double 
     for (int i = 0; i < n; i++)
         for (int t = 0; t < k; t++) {
             int j = near[i * k + t];
-            double dx = p->xy[2 * i] - p->xy[2 * j], dy = p->xy[2 * i + 1] - p->xy[2 * j + 1];
-            double v = exp(-(dx * dx + dy * dy) / (s * s));
+            double v = exp(-dist2(p, i, j) / (s * s));
             w[(size_t)i * n + j] = w[(size_t)j * n + i] = v; /* symmetric: either end's neighbour */
         }
     free(near);

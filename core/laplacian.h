@@ -1,6 +1,7 @@
 /* The graph of a set of points and its Laplacian's eigenvectors: the
  * "Fourier basis" of a spectral network (Bruna, Zaremba, Szlam & LeCun
- * 2014, section 3.2), here for points in the plane (subsampled pixels).
+ * 2014, section 3.2), here for points in the plane (subsampled pixels) or
+ * in space (points on a sphere).
  *
  * Weights: each point is joined to its k nearest others (Euclidean; ties by
  * index), the relation made symmetric (i ~ j when either is among the

@@ -155,7 +155,7 @@ static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dl
     dlx_graph *g = dlx_graph_create(&m->params);
     if (!g)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    g->points = c->im.sub_points ? &c->im.points : NULL;
+    g->points = c->im.points.n ? &c->im.points : NULL;
     int rc = dlx_images_declare_locations(&c->im, &m->params, err);
     if (rc)
         goto fail;

@@ -11,6 +11,9 @@
 #                against a numpy re-implementation, logits against numpy
 #   nearest      the nearest-neighbour family against numpy's 1-NN on the
 #                subsampled pixels (a test split unlike the training split)
+#   sphere       data.sphere: the projection (no rotation) against numpy
+#                through a linear classifier's logits; 9 classes; a spectral
+#                net on the sphere's points trains; rotations change the inputs
 #   spec_errors  bad subsample and spectral values: exit 2 with line:col
 #   repro        configs/repro/bruna2014.yaml's rows on fake data (1 epoch):
 #                the table with parameter counts
@@ -29,7 +32,7 @@ fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
 skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
 
 CASE=${1:-}
-CASES="subsample spectral lrf nearest spec_errors repro"
+CASES="subsample spectral lrf nearest sphere spec_errors repro"
 [ -n "$CASE" ] || { echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 need_py() { "$PY" -c 'import numpy, h5py' 2>/dev/null || skip "$PY with numpy and h5py is needed"; }
@@ -309,6 +312,82 @@ PYEOF
     return 0
 }
 
+# sphere_spec ROTATION LAYERS...: a classifier on the fake digits projected onto 200 sphere points
+sphere_spec() {
+    local l rot=$1
+    shift
+    printf 'version: 1\nname: sph\nseed: 3\nmodel:\n  kind: classifier\n  layers:\n'
+    for l in "$@"; do printf '    - %s\n' "$l"; done
+    printf 'data: {dataset: mnist, dir: %s, mean: 0.5, std: 0.3, test_limit: 64, ' "$WORK/fake"
+    printf 'sphere: {points: 200, rotation: %s, angle: 30, field: 100, seed: 7}}\n' "$rot"
+    printf 'train:\n  epochs: 1\n  batch: 20\n  optimizer: {type: adam, lr: 0.01}\n'
+}
+
+case_sphere() {
+    need_py
+    sphere_spec none '{type: flatten}' '{type: linear, units: 9}' >lin.yaml
+    expect_status 0 train.out "$DLX" train lin.yaml --out run
+    grep -q "^input  *\[10, 1, 1, 200\]" train.out || fail "the input is 1 x 1 x 200: $(grep '^input' train.out)"
+    expect_status 0 eval.out "$DLX" eval run/checkpoint.h5 --predictions pred.h5
+    "$PY" - <<'PYEOF' || fail "the sphere's inputs disagree with numpy (above)"
+import h5py, numpy as np
+f = h5py.File("run/checkpoint.h5")
+P = 200
+i = np.arange(P)
+z = 1 - (2 * i + 1) / P
+r = np.sqrt(1 - z * z)
+phi = np.pi * (3 - np.sqrt(5)) * i
+xyz = np.stack([r * np.cos(phi), r * np.sin(phi), z], 1)
+assert np.abs(f["buffers/data.sphere.points"][()] - xyz).max() < 1e-6, "the Fibonacci points"
+raw = np.frombuffer(open("fake/t10k-images-idx3-ubyte", "rb").read()[16:], np.uint8).reshape(-1, 28, 28)[:64]
+lab = np.frombuffer(open("fake/t10k-labels-idx1-ubyte", "rb").read()[8:], np.uint8)[:64]
+keep = lab != 9
+t = np.tan(np.radians(50))
+def project(img):
+    out = np.zeros(P)
+    for j, (x, y, zz) in enumerate(xyz):
+        if zz <= 1e-9:
+            continue
+        col = 0.5 * (x / zz / t + 1) * 28 - 0.5
+        row = 0.5 * (y / zz / t + 1) * 28 - 0.5
+        c0, r0 = np.floor(col), np.floor(row)
+        v = 0.0
+        for dr in (0, 1):
+            for dc in (0, 1):
+                rr, cc = int(r0) + dr, int(c0) + dc
+                if 0 <= rr < 28 and 0 <= cc < 28:
+                    v += (row - r0 if dr else 1 - (row - r0)) * (col - c0 if dc else 1 - (col - c0)) * img[rr, cc]
+        out[j] = np.floor(v + 0.5)
+    return out
+x = (np.stack([project(im) for im in raw[keep]]) / 255.0 - 0.5) / 0.3
+logits = x @ f["params/linear1.weight"][()].T + f["params/linear1.bias"][()]
+p = h5py.File("pred.h5")
+got, glab = p["logits"][()], p["label"][()]
+assert got.shape == (keep.sum(), 9), "the 9s are left out: %s" % (got.shape,)
+assert np.array_equal(glab, lab[keep]), "labels"
+err = np.abs(logits - got).max()
+assert err < 1e-3, "logits differ by %g" % err
+print("sphere: points, projection and logits agree with numpy (max diff %.2g)" % err)
+PYEOF
+    # rotated digits are other inputs: the same weights give other logits
+    for rot in partial full; do
+        sphere_spec $rot '{type: flatten}' '{type: linear, units: 9}' >$rot.yaml
+        expect_status 0 $rot.out "$DLX" train $rot.yaml --out $rot --quiet
+        "$PY" - $rot <<'PYEOF' || fail "$rot rotations (above)"
+import sys, h5py, numpy as np
+a, b = h5py.File("run/checkpoint.h5"), h5py.File(sys.argv[1] + "/checkpoint.h5")
+assert not np.array_equal(a["params/linear1.weight"][()], b["params/linear1.weight"][()]), "other inputs, other training"
+PYEOF
+    done
+    sphere_spec full '{type: spectral, features: 2, eigenvectors: 30, q: 5, activation: relu}' \
+        '{type: graph_maxpool, levels: 2}' '{type: flatten}' '{type: linear, units: 9}' >sp.yaml
+    expect_status 0 sp.out "$DLX" train sp.yaml --out sp
+    grep -q "graph_maxpool1 *graph_maxpool *\[10, 2, 50\]" sp.out || fail "the sphere's 200 points pool into 50: $(cat sp.out)"
+    expect_status 0 gc.out "$DLX" gradcheck sp.yaml
+    grep -q "^ok$" gc.out || fail "gradcheck on the sphere: $(cat gc.out)"
+    return 0
+}
+
 # spec_error WANT_TEXT SUBSAMPLE LAYER: exit 2 and WANT_TEXT (a regex with line:col) in the message
 spec_error() {
     tiny_spec "$2" '{type: flatten}' "$3" '{type: linear, units: 10}' >bad.yaml
@@ -324,7 +403,7 @@ case_spec_errors() {
     tiny_spec '{points: 40}' '{type: relu}' '{type: flatten}' '{type: linear, units: 10}' |
         sed 's/test_limit: 64/test_limit: 64, pad: 2/' >pad.yaml
     expect_status 2 pad.out "$DLX" train pad.yaml --dry-run
-    grep -q "pad.yaml:10:[0-9]*: error: data.pad: subsampled images have no grid" pad.out || fail "pad: $(cat pad.out)"
+    grep -q "pad.yaml:10:[0-9]*: error: data.pad: subsampled or projected images have no grid" pad.out || fail "pad: $(cat pad.out)"
     spec_error 'bad.yaml:8:[0-9]+: error: .*eigenvectors.*40' '{points: 40}' '{type: spectral, features: 2, eigenvectors: 41}'
     spec_error 'bad.yaml:8:[0-9]+: error: .*q.*' '{points: 40}' '{type: spectral, features: 2, eigenvectors: 10, q: 11}'
     spec_error 'bad.yaml:8:[0-9]+: error: .*neighbors.*' '{points: 40}' '{type: spectral, features: 2, neighbors: 40}'
@@ -337,6 +416,9 @@ case_spec_errors() {
     expect_status 2 lvl.out "$DLX" train lvl.yaml --dry-run
     grep -q "lvl.yaml:8:[0-9]*: error: .*last dimension (30) is no level of the points' clustering (40, 20, 10, 5, 3, 2, 1 points)" lvl.out ||
         fail "no level: $(cat lvl.out)"
+    spec_error "bad.yaml:10:[0-9]+: error: data.sphere.rotation: .*'twist'" '{points: 40}, sphere: {points: 50, rotation: twist}' '{type: relu}'
+    spec_error 'bad.yaml:10:[0-9]+: error: data.sphere: give either sphere or subsample, not both' '{points: 40}, sphere: {points: 50}' '{type: relu}'
+    spec_error 'bad.yaml:10:[0-9]+: error: data.sphere.field: must be between 1 and 179, got 180' '{points: 40}, sphere: {points: 50, field: 180}' '{type: relu}'
     # without subsample there are no points to build a graph on
     tiny_spec '{points: 40}' '{type: spectral, features: 2}' '{type: flatten}' '{type: linear, units: 10}' |
         sed 's/, subsample: {points: 40}//' >nopts.yaml
@@ -352,7 +434,9 @@ case_repro() {
     (cd "$SRC" && "$DLX" reproduce configs/repro/bruna2014.yaml --out "$WORK/tbl" --quiet \
         --set "rows.0.set=[$nn_sets]" --set "rows.1.set=[$sets]" --set "rows.2.set=[$sets]" \
         --set "rows.3.set=[$sets]" --set "rows.4.set=[$sets]" --set "rows.5.set=[$sets]" \
-        --set "rows.6.set=[$sets]") >"$out" 2>&1 || fail "dlx reproduce: $(tail -20 "$out")"
+        --set "rows.6.set=[$sets]" --set "rows.7.set=[$sets]" --set "rows.8.set=[$sets]" \
+        --set "rows.9.set=[$sets, data.sphere.rotation=full]" --set "rows.10.set=[$sets, data.sphere.rotation=full]") \
+        >"$out" 2>&1 || fail "dlx reproduce: $(tail -20 "$out")"
     local row want
     for want in "nearest | parameters | n/a | 0" "fc_400_800_50_10 | parameters | 3.6e5 (recalled) | 3.614e+05" \
         "lrf1600 | parameters | 7.2e4 (recalled) | 7.361e+04" "lrf3200 | parameters | 1.6e5 (recalled) | 1.616e+05" \
@@ -369,11 +453,18 @@ case_repro() {
         grep -Eq "^\| $row \| train_seconds \| n/a \| [0-9.e+-]+" "$out" || fail "$row: its time: $(grep "$row" "$out")"
         [ -f "tbl/$row/checkpoint.h5" ] || fail "$row's run directory holds its checkpoint"
     done
+    for row in sphere_partial_fc sphere_partial_sp sphere_full_fc sphere_full_sp; do
+        grep -Eq "^\| $row \| test_error \| n/a \| 0?\.[0-9]+" "$out" || fail "$row has a test error: $(grep "$row" "$out")"
+    done
+    grep -qF "| sphere_partial_sp | parameters | n/a | 7.218e+04 |" "$out" ||
+        fail "1000-SP8000-9: 8 x 20 + 8 spectral, 8000 x 9 + 9 linear: $(grep "sphere_partial_sp | param" "$out")"
+    "$PY" -c "import h5py, sys; sys.exit(h5py.File('tbl/sphere_full_sp/checkpoint.h5')['spec'][()].decode().count('rotation: full') != 1)" ||
+        fail "the full-rotation row ran with rotation: full"
     return 0
 }
 
 case $CASE in
-subsample | spectral | lrf | nearest | spec_errors | repro) "case_$CASE" ;;
+subsample | spectral | lrf | nearest | sphere | spec_errors | repro) "case_$CASE" ;;
 *) echo "usage: tests/spectral.sh CASE ($CASES)" >&2; exit 1 ;;
 esac
 echo "spectral $CASE: all checks passed"

@@ -3,12 +3,14 @@
  * (orthonormal, L v = lambda v, ascending, signs fixed), and pixel locations. */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/graph_levels.h"
 #include "../core/laplacian.h"
 #include "../core/ops/ops.h"
+#include "../core/sphere.h"
 #include "../core/subsample.h"
 
 /* n points evenly on a circle: with k = 2 each is joined to its two
@@ -33,7 +35,7 @@ START_TEST(test_ring_weights)
     enum { N = 12 };
     double xy[2 * N], w[N * N], sigma;
     ring(N, xy);
-    dlx_points p = {N, xy};
+    dlx_points p = {N, 2, xy};
     dlx_err err = {0};
     ck_assert_int_eq(dlx_knn_weights(&p, 2, 0.0, w, &sigma, &err), 0);
     double chord = 2 * sin(M_PI / N), e = exp(-1.0); /* sigma = the neighbour distance: weight e^-1 */
@@ -65,7 +67,7 @@ START_TEST(test_ring_basis)
     double xy[2 * N], ev[D], want[N];
     float v[N * D];
     ring(N, xy);
-    dlx_points p = {N, xy};
+    dlx_points p = {N, 2, xy};
     dlx_err err = {0};
     for (int normalized = 0; normalized < 2; normalized++) {
         dlx_laplacian_opts o = {.k = 2, .sigma = 0.0, .normalized = normalized, .keep = D};
@@ -100,7 +102,7 @@ START_TEST(test_random_points)
     float v[N * D], v2[N * D];
     for (int i = 0; i < 2 * N; i++)
         xy[i] = (double)((i * 7919 + 13) % 97);
-    dlx_points p = {N, xy};
+    dlx_points p = {N, 2, xy};
     dlx_err err = {0};
     dlx_laplacian_opts o = {.k = 5, .sigma = 0.0, .normalized = true, .keep = D};
     ck_assert_int_eq(dlx_laplacian_basis(&p, &o, v, ev, &err), 0);
@@ -194,7 +196,7 @@ END_TEST
 START_TEST(test_levels)
 {
     double xy[14] = {0, 0, 1, 0, 3, 0, 4, 0, 10, 0, 11, 0, 30, 0};
-    dlx_points p = {7, xy};
+    dlx_points p = {7, 2, xy};
     dlx_levels lv;
     dlx_err err = {0};
     ck_assert_int_eq(dlx_levels_build(&p, DLX_LEVELS_MAX, &lv, &err), 0);
@@ -238,11 +240,73 @@ START_TEST(test_levels)
         many[2 * i] = (i * 37) % 28;
         many[2 * i + 1] = (i * 11 + i / 28) % 28;
     }
-    ck_assert_int_eq(dlx_levels_build(&(dlx_points){400, many}, 4, &lv, &err), 0);
+    ck_assert_int_eq(dlx_levels_build(&(dlx_points){400, 2, many}, 4, &lv, &err), 0);
     ck_assert_int_eq(lv.n[1], 200);
     ck_assert_int_eq(lv.n[2], 100);
     ck_assert_int_eq(lv.n[3], 50);
     dlx_levels_free(&lv);
+}
+END_TEST
+
+/* data.sphere: unit points; rotations orthonormal with determinant 1, the
+ * identity for none, at most `angle` for partial, a function of (seed,
+ * split, index); a projection drops the 9s and sees the image's centre
+ * from the pole. */
+START_TEST(test_sphere)
+{
+    enum { P = 50 };
+    double xyz[3 * P];
+    dlx_sphere_points(P, xyz);
+    for (int i = 0; i < P; i++)
+        ck_assert_double_eq_tol(xyz[3 * i] * xyz[3 * i] + xyz[3 * i + 1] * xyz[3 * i + 1] + xyz[3 * i + 2] * xyz[3 * i + 2],
+                                1.0, 1e-12);
+    dlx_sphere_opts o = {.points = P, .rotation = DLX_SPHERE_FULL, .angle_deg = 30, .field_deg = 90, .seed = 4};
+    double r[9], r2[9];
+    for (int kind = 0; kind < 3; kind++) {
+        o.rotation = (dlx_sphere_rotation)kind;
+        for (int64_t i = 0; i < 20; i++) {
+            dlx_sphere_rotation_of(&o, "train", i, r);
+            for (int a = 0; a < 3; a++)
+                for (int b = 0; b < 3; b++) {
+                    double s = 0.0;
+                    for (int k = 0; k < 3; k++)
+                        s += r[3 * a + k] * r[3 * b + k];
+                    ck_assert_double_eq_tol(s, a == b ? 1.0 : 0.0, 1e-12);
+                }
+            double det = r[0] * (r[4] * r[8] - r[5] * r[7]) - r[1] * (r[3] * r[8] - r[5] * r[6]) +
+                         r[2] * (r[3] * r[7] - r[4] * r[6]);
+            ck_assert_double_eq_tol(det, 1.0, 1e-12);
+            double angle = acos(fmax(-1.0, fmin(1.0, (r[0] + r[4] + r[8] - 1) / 2))) * 180 / M_PI;
+            if (kind == DLX_SPHERE_NONE)
+                ck_assert_double_eq_tol(angle, 0.0, 1e-6);
+            if (kind == DLX_SPHERE_PARTIAL)
+                ck_assert(angle <= 30.0 + 1e-9);
+            dlx_sphere_rotation_of(&o, "train", i, r2);
+            ck_assert_int_eq(memcmp(r, r2, sizeof r), 0);
+            dlx_sphere_rotation_of(&o, "test", i, r2);
+            if (kind != DLX_SPHERE_NONE)
+                ck_assert_int_ne(memcmp(r, r2, sizeof r), 0);
+        }
+    }
+    /* the north pole (0, 0, 1) sees the image's centre, unrotated */
+    double pole[3] = {0, 0, 1};
+    uint8_t img[3 * 16], lab[3] = {9, 2, 5};
+    memset(img, 0, sizeof img);
+    for (int s = 0; s < 3; s++)
+        for (int px = 5; px <= 10; px += 5) /* pixels (1,1) and (2,2) around the centre (1.5, 1.5) */
+            img[s * 16 + px] = (uint8_t)(40 * (s + 1));
+    dlx_dataset d = {.n = 3, .c = 1, .h = 4, .w = 4, .num_classes = 10, .images = img, .labels = lab, .borrowed = true};
+    snprintf(d.split, sizeof d.split, "test");
+    o = (dlx_sphere_opts){.points = 1, .rotation = DLX_SPHERE_NONE, .field_deg = 90, .seed = 1};
+    dlx_err err = {0};
+    ck_assert_int_eq(dlx_sphere_dataset(&d, &o, pole, &err), 0);
+    ck_assert_int_eq(d.n, 2); /* the 9 is gone */
+    ck_assert_int_eq(d.num_classes, 9);
+    ck_assert_int_eq(d.w, 1);
+    ck_assert_uint_eq(d.labels[0], 2);
+    ck_assert_uint_eq(d.images[0], 40); /* the mean of the 4 centre pixels: 2 of them 80 */
+    ck_assert_uint_eq(d.images[1], 60);
+    dlx_dataset_free(&d);
 }
 END_TEST
 
@@ -256,6 +320,7 @@ Suite *laplacian_suite(void)
     tcase_add_test(tc, test_spectral_kernel);
     tcase_add_test(tc, test_locations);
     tcase_add_test(tc, test_levels);
+    tcase_add_test(tc, test_sphere);
     suite_add_tcase(s, tc);
     return s;
 }

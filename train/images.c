@@ -8,7 +8,9 @@
 #include "../core/rng.h"
 #include "../core/subsample.h"
 
-static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "range", "train_limit", "test_limit", "subsample", NULL};
+static const char *const k_data_keys[] = {"dataset", "dir", "mean", "std", "pad", "resize", "range", "train_limit", "test_limit", "subsample", "sphere", NULL};
+static const char *const k_sphere_keys[] = {"points", "rotation", "angle", "field", "seed", NULL};
+static const char *const k_rotations[] = {"none", "partial", "full", NULL};
 static const char *const k_subsample_keys[] = {"points", "seed", NULL};
 
 static int unknown_dataset(dlx_spec_node *data, const char *name, dlx_err *err)
@@ -47,6 +49,32 @@ static int read_range(dlx_spec_node *data, double *mean, double *std, dlx_err *e
 }
 
 static int read_spec_seed(dlx_spec_node *root, uint64_t seed_value, dlx_images *im, dlx_err *err);
+
+/* data.sphere: {points, rotation, angle, field, seed}. */
+static int read_sphere(dlx_spec_node *data, uint64_t seed, dlx_images *im, dlx_err *err)
+{
+    dlx_spec_node *s = dlx_spec_get(data, "sphere");
+    if (!s)
+        return 0;
+    int64_t points, sd;
+    int rot;
+    double angle, field;
+    int rc = dlx_spec_expect_map(s, "data.sphere", err);
+    if (!rc) rc = dlx_spec_check_keys(s, "data.sphere", k_sphere_keys, err);
+    if (!rc) rc = dlx_spec_int(s, "points", true, 0, 4, 1 << 16, &points, err);
+    if (!rc) rc = dlx_spec_enum(s, "rotation", false, k_rotations, 0, &rot, err);
+    if (!rc) rc = dlx_spec_float(s, "angle", false, 45.0, 0.0, 180.0, &angle, err);
+    if (!rc) rc = dlx_spec_float(s, "field", false, 90.0, 1.0, 179.0, &field, err);
+    if (!rc) rc = dlx_spec_int(s, "seed", false, (int64_t)(seed & INT64_MAX), 0, INT64_MAX, &sd, err);
+    if (!rc && dlx_spec_get(data, "subsample"))
+        rc = dlx_err_setf(err, DLX_EINVAL, s->loc, "data.sphere: give either sphere or subsample, not both");
+    if (rc)
+        return rc;
+    im->sphere = (dlx_sphere_opts){.points = (int)points, .rotation = (dlx_sphere_rotation)rot, .angle_deg = angle,
+                                   .field_deg = field, .seed = (uint64_t)sd};
+    im->sphere_loc = s->loc;
+    return 0;
+}
 
 /* data.subsample: {points: P, seed: S}; S defaults to the spec's seed. */
 static int read_subsample(dlx_spec_node *data, uint64_t seed, dlx_images *im, dlx_err *err)
@@ -100,9 +128,10 @@ static int read_spec_seed(dlx_spec_node *root, uint64_t seed_value, dlx_images *
     if (!rc) rc = dlx_spec_int(data, "train_limit", false, 0, 0, INT64_MAX, &im->train_limit, err);
     if (!rc) rc = dlx_spec_int(data, "test_limit", false, 0, 0, INT64_MAX, &im->test_limit, err);
     if (!rc) rc = read_subsample(data, seed_value, im, err);
-    if (!rc && im->sub_points && pad)
+    if (!rc) rc = read_sphere(data, seed_value, im, err);
+    if (!rc && (im->sub_points || im->sphere.points) && pad)
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "pad")->loc,
-                          "data.pad: subsampled images have no grid to pad; drop pad or subsample");
+                          "data.pad: subsampled or projected images have no grid to pad; drop pad");
     if (rc)
         return rc;
     im->tf = (dlx_transform){.mean = (float)mean, .std = (float)std, .pad = (int)pad};
@@ -115,6 +144,8 @@ static int load_split(const dlx_images *im, const char *name, const char *split,
                       dlx_err *err)
 {
     int rc = dlx_dataset_load_cached(name, split, im->dir, limit, im->resize_h, im->resize_w, d, err);
+    if (!rc && im->sphere_xyz)
+        return dlx_sphere_dataset(d, &im->sphere, im->sphere_xyz, err);
     if (rc || !im->locations)
         return rc;
     if (d->h != im->src_h || d->w != im->src_w)
@@ -126,6 +157,17 @@ static int load_split(const dlx_images *im, const char *name, const char *split,
 
 int dlx_images_declare_locations(const dlx_images *im, dlx_params *params, dlx_err *err)
 {
+    if (im->sphere_xyz) {
+        const int P = im->sphere.points;
+        float *v = malloc((size_t)P * 3 * sizeof *v);
+        if (!v)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        for (int i = 0; i < 3 * P; i++)
+            v[i] = (float)im->sphere_xyz[i];
+        int rc = dlx_params_declare_buffer_data(params, "data.sphere.points", dlx_shape_2d(P, 3), v, true, err);
+        free(v);
+        return rc < 0 ? rc : 0;
+    }
     if (!im->locations)
         return 0;
     float *v = malloc((size_t)im->sub_points * sizeof *v);
@@ -137,6 +179,19 @@ int dlx_images_declare_locations(const dlx_images *im, dlx_params *params, dlx_e
                                             err);
     free(v);
     return rc < 0 ? rc : 0;
+}
+
+/* The sphere's points and the test split projected onto them. */
+static int open_sphere(dlx_images *im, dlx_err *err)
+{
+    if (im->test.c != 1 && im->test.c != 3)
+        return dlx_err_setf(err, DLX_EINVAL, im->sphere_loc, "data.sphere: %s has %d channels", im->dataset,
+                            im->test.c);
+    if (!(im->sphere_xyz = malloc((size_t)im->sphere.points * 3 * sizeof *im->sphere_xyz)))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    dlx_sphere_points(im->sphere.points, im->sphere_xyz);
+    im->points = (dlx_points){.n = im->sphere.points, .dim = 3, .xy = im->sphere_xyz};
+    return dlx_sphere_dataset(&im->test, &im->sphere, im->sphere_xyz, err);
 }
 
 /* The locations in the test split's images (as loaded), and the test split reduced to them. */
@@ -157,7 +212,7 @@ static int open_subsample(dlx_images *im, dlx_err *err)
     im->src_h = d->h;
     im->src_w = d->w;
     dlx_subsample_coords(im->locations, im->sub_points, d->w, im->xy);
-    im->points = (dlx_points){.n = im->sub_points, .xy = im->xy};
+    im->points = (dlx_points){.n = im->sub_points, .dim = 2, .xy = im->xy};
     return dlx_subsample_dataset(d, im->locations, im->sub_points, err);
 }
 
@@ -178,6 +233,7 @@ int dlx_images_open(dlx_images *im, int64_t batch, const char *batch_key, dlx_lo
                                       batch_loc, &im->train_n, &im->train_px, err);
     if (!rc) rc = load_split(im, im->dataset, "test", im->test_limit, &im->test, err);
     if (!rc && im->sub_points) rc = open_subsample(im, err);
+    if (!rc && im->sphere.points) rc = open_sphere(im, err);
     if (rc)
         return rc;
     im->num_classes = im->test.num_classes;
@@ -326,6 +382,8 @@ void dlx_images_free(dlx_images *im)
     free(im->class_start);
     free(im->locations);
     free(im->xy);
+    free(im->sphere_xyz);
+    im->sphere_xyz = NULL;
     im->locations = NULL;
     im->xy = NULL;
     im->order = NULL;

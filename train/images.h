@@ -3,13 +3,20 @@
  * NAME:SPLIT of `dlx eval --data`.
  *
  *   data: {dataset, dir, mean, std, pad, resize: [h, w], range: [lo, hi], train_limit, test_limit,
- *          subsample: {points: P, seed: S}}
+ *          subsample: {points: P, seed: S},
+ *          sphere: {points: P, rotation: none | partial | full, angle: A, field: F, seed: S}}
  *
  * subsample keeps P pixel locations of every image (core/subsample.h), drawn
  * from S (default: the spec's seed) once the test split tells the image
  * size (after resize), the same for every split: inputs become 1 x 1 x P,
  * and `points` holds their coordinates for layers built on the points'
  * graph (core/ops/spectral.c). No pad with it.
+ *
+ * sphere projects every digit onto P points of the unit sphere under its
+ * own random rotation (core/sphere.h; angle: partial's largest, degrees,
+ * default 45; field: the angle the image spans, default 90; seed: default
+ * the spec's), digit 9 left out: inputs 1 x 1 x P, 9 classes, `points` the
+ * points in space. Neither pad nor subsample with it.
  *
  * range (integers; instead of mean and std) maps pixels to [lo, hi]: [-1, 1]
  * for a tanh generator; padding takes the value of a 0 pixel, lo.
@@ -39,6 +46,7 @@
 #include "../core/data.h"
 #include "../core/err.h"
 #include "../core/graph.h"
+#include "../core/sphere.h"
 #include "../core/spec.h"
 
 typedef struct dlx_images {
@@ -62,14 +70,19 @@ typedef struct dlx_images {
     int src_h, src_w;     /* the image size the locations are in */
     uint32_t *locations;  /* sub_points pixel indices, after dlx_images_open */
     double *xy;           /* their (column, row) coordinates */
-    dlx_points points;    /* {sub_points, xy} */
+    dlx_points points;    /* {sub_points, 2, xy}, or the sphere's {P, 3, sphere_xyz}; n 0: neither */
+    /* data.sphere (sphere.points 0: none) */
+    dlx_sphere_opts sphere;
+    dlx_loc sphere_loc;
+    double *sphere_xyz;   /* its points, after dlx_images_open */
 } dlx_images;
 
 /* Read and check the spec's data: map (root: the spec's root, whose seed
  * is data.subsample's default). */
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, dlx_err *err);
 /* data.subsample's locations as a buffer of the store ("data.subsample.locations",
- * saved with checkpoints, checked on load); nothing without subsample. */
+ * saved with checkpoints, checked on load), or data.sphere's points
+ * ("data.sphere.points", 3 per point); nothing without either. */
 int dlx_images_declare_locations(const dlx_images *im, dlx_params *params, dlx_err *err);
 /* Before anything big is allocated: the batch against the training set and
  * the two splits' image sizes (batch_key and batch_loc for messages); then

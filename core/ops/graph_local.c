@@ -193,8 +193,8 @@ static int input_level(dlx_layer_call *c, dlx_levels *lv, int *level, int64_t *m
 {
     const dlx_points *pts = c->g->points;
     if (!pts)
-        return dlx_layer_fail(c, err, "this layer works on the points of subsampled images: give data.subsample "
-                                      "{points: P, seed: S}");
+        return dlx_layer_fail(c, err, "this layer works on the points of subsampled or projected images: give "
+                                      "data.subsample {points: P, seed: S} or data.sphere {points: P}");
     int rc = dlx_levels_build(pts, DLX_LEVELS_MAX, lv, err);
     if (rc)
         return rc;

@@ -263,8 +263,8 @@ static int build_spectral(dlx_layer_call *c, dlx_node **out, dlx_err *err)
 {
     const dlx_points *pts = c->g->points;
     if (!pts)
-        return dlx_layer_fail(c, err, "spectral works on the points of subsampled images: give data.subsample "
-                                      "{points: P, seed: S}");
+        return dlx_layer_fail(c, err, "spectral works on the points of subsampled or projected images: give "
+                                      "data.subsample {points: P, seed: S} or data.sphere {points: P}");
     int64_t F, d, q;
     int smooth;
     bool bias;
