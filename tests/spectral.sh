@@ -419,6 +419,11 @@ case_spec_errors() {
     spec_error "bad.yaml:10:[0-9]+: error: data.sphere.rotation: .*'twist'" '{points: 40}, sphere: {points: 50, rotation: twist}' '{type: relu}'
     spec_error 'bad.yaml:10:[0-9]+: error: data.sphere: give either sphere or subsample, not both' '{points: 40}, sphere: {points: 50}' '{type: relu}'
     spec_error 'bad.yaml:10:[0-9]+: error: data.sphere.field: must be between 1 and 179, got 180' '{points: 40}, sphere: {points: 50, field: 180}' '{type: relu}'
+    # a spectral layer after pooling or flatten: the points are no longer the last dimension
+    tiny_spec '{points: 40}' '{type: graph_maxpool}' '{type: spectral, features: 2}' '{type: flatten}' \
+        '{type: linear, units: 10}' >after.yaml
+    expect_status 2 after.out "$DLX" train after.yaml --dry-run
+    grep -q "after.yaml:8:[0-9]*: error: .*last dimension (20) is not the 40 points" after.out || fail "after pooling: $(cat after.out)"
     # without subsample there are no points to build a graph on
     tiny_spec '{points: 40}' '{type: spectral, features: 2}' '{type: flatten}' '{type: linear, units: 10}' |
         sed 's/, subsample: {points: 40}//' >nopts.yaml

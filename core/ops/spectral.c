@@ -251,8 +251,11 @@ static int basis_node(dlx_layer_call *c, int d, dlx_node **node, dlx_err *err)
     if (!v || !ev)
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     dlx_laplacian_opts o = {.k = (int)k, .sigma = sigma, .normalized = lap == 0, .keep = d};
-    if (!rc && (rc = dlx_laplacian_basis(pts, &o, v, ev, err)))
-        rc = dlx_layer_fail(c, err, "the graph of the %d points: %s", pts->n, err->msg);
+    if (!rc && (rc = dlx_laplacian_basis(pts, &o, v, ev, err)) == DLX_EINVAL) {
+        char why[sizeof err->msg]; /* the message is rewritten with the layer's place */
+        memcpy(why, err->msg, sizeof why);
+        rc = dlx_layer_fail(c, err, "the graph of the %d points: %s", pts->n, why);
+    }
     if (!rc) rc = dlx_layer_buffer_data(c, "basis", dlx_shape_2d(pts->n, d), v, false, node, err);
     free(v);
     free(ev);
@@ -277,10 +280,11 @@ static int build_spectral(dlx_layer_call *c, dlx_node **out, dlx_err *err)
     if (!rc) rc = dlx_layer_read_act(c, &a.act, &a.alpha, err);
     if (rc)
         return rc;
+    const dlx_shape *xs = &c->in[0]->out.shape;
     const int64_t per = dlx_layer_features(c->in[0]);
-    if (per % pts->n)
-        return dlx_layer_fail(c, err, "its input has %lld features per sample, not maps of the %d points",
-                              (long long)per, pts->n);
+    if (xs->ndim < 2 || xs->d[xs->ndim - 1] != pts->n) /* maps of the points: the points last */
+        return dlx_layer_fail(c, err, "its input's last dimension (%lld) is not the %d points: a spectral layer "
+                              "takes the input or a spectral layer's output", (long long)xs->d[xs->ndim - 1], pts->n);
     const int64_t C = per / pts->n;
     dlx_node *in[5] = {c->in[0]};
     rc = basis_node(c, (int)d, &in[1], err);
