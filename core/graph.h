@@ -91,6 +91,15 @@ struct dlx_node {
     dlx_loc loc;                /* spec location that made the node, for errors */
 };
 
+/* Coordinates of the features along an input's last axis (the pixel
+ * locations of subsampled images, points on a sphere), for layers built on
+ * their graph. */
+typedef struct dlx_points {
+    int n;            /* points */
+    int dim;          /* 2 (the image plane) or 3 (the sphere) */
+    const double *xy; /* dim n: point i at xy[dim i] */
+} dlx_points;
+
 typedef struct dlx_graph {
     dlx_node **nodes;
     int n, cap;
@@ -108,6 +117,9 @@ typedef struct dlx_graph {
     double *prof;
     float **grad_of; /* each node's gradient as compiled (a masked backward hides some) */
     bool *active;    /* a masked backward's nodes to run */
+    /* Set by the family before its layers are built: the points of the
+     * input's features (NULL: none), read by layers over the points' graph. */
+    const dlx_points *points;
 } dlx_graph;
 
 /* Keeps a reference to params until dlx_graph_destroy. */

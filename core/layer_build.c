@@ -68,6 +68,29 @@ int dlx_layer_buffer(dlx_layer_call *c, const char *suffix, dlx_shape shape, flo
     return *node ? 0 : DLX_ENOMEM;
 }
 
+bool dlx_layer_has_buffer(const dlx_layer_call *c, const char *suffix)
+{
+    char full[DLX_NAME_MAX * 2];
+    full_name(c, suffix, full, sizeof full);
+    for (int i = 0; i < c->params->n_buffers; i++)
+        if (!strcmp(c->params->buffers[i].name, full))
+            return true;
+    return false;
+}
+
+int dlx_layer_buffer_data(dlx_layer_call *c, const char *suffix, dlx_shape shape, const float *data,
+                          bool must_match, dlx_node **node, dlx_err *err)
+{
+    char full[DLX_NAME_MAX * 2];
+    full_name(c, suffix, full, sizeof full);
+    int idx = data ? dlx_params_declare_buffer_data(c->params, full, shape, data, must_match, err)
+                   : dlx_params_declare_buffer(c->params, full, shape, 0.0f, err);
+    if (idx < 0)
+        return at_entry(c, idx, err);
+    *node = dlx_graph_buffer(c->g, idx, err);
+    return *node ? 0 : DLX_ENOMEM;
+}
+
 int dlx_layer_op(dlx_layer_call *c, const dlx_op_vtbl *op, dlx_node **in, int n_in, const void *attr,
                  dlx_node **out, dlx_err *err)
 {

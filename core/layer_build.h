@@ -56,6 +56,14 @@ int dlx_layer_param_own(dlx_layer_call *c, const char *suffix, dlx_shape shape, 
  * every element set to init, as a graph node. */
 int dlx_layer_buffer(dlx_layer_call *c, const char *suffix, dlx_shape shape, float init, dlx_node **node,
                      dlx_err *err);
+/* Buffer <name>.<suffix> whose initial values are data (numel floats),
+ * computed by the layer from the spec (a graph's eigenbasis, neighbour
+ * indices); data may be NULL when dlx_layer_has_buffer says it exists
+ * (another replica made it). must_match: a checkpoint must hold exactly
+ * these values (dlx_params_check_buffers). */
+int dlx_layer_buffer_data(dlx_layer_call *c, const char *suffix, dlx_shape shape, const float *data,
+                          bool must_match, dlx_node **node, dlx_err *err);
+bool dlx_layer_has_buffer(const dlx_layer_call *c, const char *suffix);
 /* The layer's op node on in[0..n_in), named c->name, at the entry's location. */
 int dlx_layer_op(dlx_layer_call *c, const dlx_op_vtbl *op, dlx_node **in, int n_in, const void *attr,
                  dlx_node **out, dlx_err *err);

@@ -16,6 +16,8 @@ void dlx_params_free(dlx_params *p)
     free(p->values);
     free(p->grads);
     free(p->buffer_values);
+    for (int i = 0; i < p->n_buffers; i++)
+        free(p->buffers[i].init_data);
     memset(p, 0, sizeof *p);
 }
 
@@ -82,6 +84,40 @@ int dlx_params_declare_buffer(dlx_params *p, const char *name, dlx_shape shape, 
     b->t = dlx_tensor_view(shape, NULL, NULL);
     b->init = init;
     return p->n_buffers++;
+}
+
+int dlx_params_declare_buffer_data(dlx_params *p, const char *name, dlx_shape shape, const float *data,
+                                   bool must_match, dlx_err *err)
+{
+    int had = p->n_buffers;
+    int i = dlx_params_declare_buffer(p, name, shape, 0.0f, err);
+    if (i < had) /* an error, or the existing buffer */
+        return i;
+    dlx_buffer *b = &p->buffers[i];
+    size_t bytes = (size_t)b->t.numel * sizeof(float);
+    if (!(b->init_data = malloc(bytes ? bytes : 1))) {
+        p->n_buffers--;
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for buffer '%s'", name);
+    }
+    memcpy(b->init_data, data, bytes);
+    b->must_match = must_match;
+    return i;
+}
+
+int dlx_params_check_buffers(const dlx_params *p, const char *where, dlx_err *err)
+{
+    for (int i = 0; i < p->n_buffers; i++) {
+        const dlx_buffer *b = &p->buffers[i];
+        if (!b->must_match || !b->init_data || !b->t.data)
+            continue;
+        for (int64_t j = 0; j < b->t.numel; j++)
+            if (b->t.data[j] != b->init_data[j])
+                return dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(where),
+                                    "/buffers/%s[%lld] is %g, but the spec gives %g: the checkpoint was not made "
+                                    "with this spec's data", b->name, (long long)j, (double)b->t.data[j],
+                                    (double)b->init_data[j]);
+    }
+    return 0;
 }
 
 int dlx_params_declare(dlx_params *p, const char *name, dlx_shape shape, dlx_init init, bool decay,
@@ -311,9 +347,11 @@ int dlx_params_init_values(dlx_params *p, uint64_t seed, dlx_err *err)
             init_one(pi, &r);
         }
     }
-    for (int i = 0; i < p->n_buffers; i++)
-        for (int64_t j = 0; j < p->buffers[i].t.numel; j++)
-            p->buffers[i].t.data[j] = p->buffers[i].init;
+    for (int i = 0; i < p->n_buffers; i++) {
+        dlx_buffer *b = &p->buffers[i];
+        for (int64_t j = 0; j < b->t.numel; j++)
+            b->t.data[j] = b->init_data ? b->init_data[j] : b->init;
+    }
     return 0;
 }
 

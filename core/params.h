@@ -71,7 +71,9 @@ typedef struct dlx_param {
 typedef struct dlx_buffer {
     char name[DLX_NAME_MAX];
     dlx_tensor t;  /* data points into the buffer block after finalize; no grad */
-    float init;    /* every element's initial value */
+    float init;    /* every element's initial value (when init_data is NULL) */
+    float *init_data; /* owned: its initial values, when made from data (a graph's eigenbasis) */
+    bool must_match;  /* a checkpoint's values must equal init_data exactly (sample locations) */
 } dlx_buffer;
 
 typedef struct dlx_params {
@@ -109,6 +111,18 @@ int dlx_params_group_find(const dlx_params *p, const char *name);
 /* Declare a buffer (or return the existing one of that name and shape):
  * index >= 0 or a negative error. Before finalize only, like new parameters. */
 int dlx_params_declare_buffer(dlx_params *p, const char *name, dlx_shape shape, float init, dlx_err *err);
+
+/* The same for a buffer whose initial values are data (numel floats, copied):
+ * what the model computes from its spec (a graph's eigenvectors, pixel
+ * locations), saved with checkpoints. With must_match, loading a checkpoint
+ * whose values differ is refused (dlx_params_check_buffers). An existing
+ * buffer of that name and shape is returned as it is. */
+int dlx_params_declare_buffer_data(dlx_params *p, const char *name, dlx_shape shape, const float *data,
+                                   bool must_match, dlx_err *err);
+/* After values were loaded into the buffers: each must_match buffer equals
+ * its init_data, else DLX_EFORMAT naming it and the first difference (where
+ * names the file for the message). */
+int dlx_params_check_buffers(const dlx_params *p, const char *where, dlx_err *err);
 
 /* Allocate the value and gradient blocks (zeroed). */
 int dlx_params_finalize(dlx_params *p, dlx_err *err);

@@ -18,6 +18,8 @@ enum {
     DLX_STREAM_AUGMENT = 4,
     DLX_STREAM_SAMPLE = 5,
     DLX_STREAM_LATENT = 6,  /* dlx sample's latent vectors */
+    DLX_STREAM_SUBSAMPLE = 7, /* the pixel locations of data.subsample */
+    DLX_STREAM_SPHERE = 8,    /* data.sphere's rotations (+ split << 8) */
     DLX_STREAM_USER = 16, /* first stream free for model families */
 };
 

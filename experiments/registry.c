@@ -12,6 +12,7 @@ extern const dlx_family dlx_family_landscape;
 extern const dlx_family dlx_family_recurrent;
 extern const dlx_family dlx_family_sparse_coding;
 extern const dlx_family dlx_family_sweep;
+extern const dlx_family dlx_family_nearest;
 
 static const dlx_family *const k_families[] = {
     &dlx_family_classifier,
@@ -20,6 +21,7 @@ static const dlx_family *const k_families[] = {
     &dlx_family_recurrent,
     &dlx_family_sparse_coding,
     &dlx_family_sweep,
+    &dlx_family_nearest,
 };
 #define N_FAMILIES ((int)(sizeof k_families / sizeof k_families[0]))
 

@@ -186,7 +186,11 @@ static int build_graph(dlx_model *m, clf *c, int64_t batch, dlx_graph **gout, dl
     dlx_graph *g = dlx_graph_create(&m->params);
     if (!g)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    int rc = DLX_ENOMEM;
+    g->points = c->im.points.n ? &c->im.points : NULL;
+    int rc = dlx_images_declare_locations(&c->im, &m->params, err);
+    if (rc)
+        goto fail;
+    rc = DLX_ENOMEM;
     *x = dlx_graph_input(g, "input", dlx_shape_4d(batch, c->im.c, c->im.h, c->im.w), false, err);
     *y = dlx_graph_input(g, "labels", dlx_shape_1d(batch), false, err);
     if (!*x || !*y)
@@ -355,6 +359,7 @@ static int clf_eval_test(void *user, dlx_results *r, dlx_err *err)
     dlx_results_set(r, "test_loss", loss);
     dlx_results_set(r, "test_accuracy", acc);
     dlx_results_set(r, "test_error", 1.0 - acc);
+    dlx_results_set(r, "parameters", (double)m->params.total); /* what a paper's table counts */
     return rc;
 }
 

@@ -179,6 +179,10 @@ static int write_filters(dlx_model *m, clf *c, dlx_err *err)
     const int64_t *d = w->t.shape.d;
     int ic, ih, iw;
     dlx_transform_shape(&c->im.test, &c->im.tf, &ic, &ih, &iw);
+    if (c->im.sub_points) { /* images reduced to points: drawn back on the grid */
+        int rc = dlx_path_join(path, sizeof path, m->run_dir, "filters.png", err);
+        return rc ? rc : clf_write_point_filters(m, c, path, err);
+    }
     bool conv = w->t.shape.ndim == 4;
     bool units = w->t.shape.ndim == 2 && d[1] == (int64_t)ic * ih * iw && (ic == 1 || ic == 3);
     if (!conv && !units)

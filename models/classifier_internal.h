@@ -114,6 +114,9 @@ int clf_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err)
 int clf_classify(dlx_model *m, const char *data, dlx_results *res, dlx_predictions *p, dlx_err *err);
 /* dlx_family.export_onnx: the net as an ONNX model at path (models/classifier_onnx.c). */
 int clf_export_onnx(dlx_model *m, const char *path, const char *checkpoint, dlx_err *err);
+/* filters.png at path for a model on subsampled images: a first linear or
+ * spectral layer drawn back on the pixel grid (models/classifier_points.c). */
+int clf_write_point_filters(dlx_model *m, clf *c, const char *path, dlx_err *err);
 /* filters.png (first-layer filters) and misclassified.png in the run directory. */
 int clf_write_pictures(dlx_model *m, clf *c, dlx_err *err);
 

@@ -35,6 +35,7 @@ Suite *vmath_suite(void);
 Suite *onnx_suite(void);
 Suite *spec_doc_suite(void);
 Suite *augment_suite(void);
+Suite *laplacian_suite(void);
 
 static const struct {
     const char *name;
@@ -59,6 +60,7 @@ static const struct {
     {"onnx", onnx_suite},
     {"spec_doc", spec_doc_suite},
     {"augment", augment_suite},
+    {"laplacian", laplacian_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

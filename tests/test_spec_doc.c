@@ -85,6 +85,13 @@ static const host k_hosts[] = {
     {"model.sweep.collapsed", SWEEP_MODEL, "model.collapsed", MODEL},
     {"data", CLF, "data", MODEL},
     {"train", CLF, "train", MODEL},
+    {"model.nearest", "model: {kind: nearest}\ndata: {dataset: mnist, dir: {dir}/mnist}\n", "model", MODEL},
+    {"data.subsample", "model: {kind: classifier, layers: [{type: linear, units: 2}]}\n"
+                       "data: {dataset: mnist, dir: {dir}/mnist, subsample: {points: 8}}\ntrain: {epochs: 1, batch: 2}\n",
+     "data.subsample", MODEL},
+    {"data.sphere", "model: {kind: classifier, layers: [{type: linear, units: 2}]}\n"
+                    "data: {dataset: mnist, dir: {dir}/mnist, sphere: {points: 8}}\ntrain: {epochs: 1, batch: 2}\n",
+     "data.sphere", MODEL},
     {"data.classifier", CLF, "data", MODEL},
     {"data.augment", CLF_AUG, "data.augment", MODEL},
     {"data.augment.elastic", CLF_AUG, "data.augment.elastic", MODEL},
@@ -199,7 +206,7 @@ static void teardown(void)
 static void layer_entry(const dlx_layer_def *t, char *buf, size_t n)
 {
     static const char *const usable[][2] = {{"filters", "2"}, {"kernel", "1"}, {"units", "2"}, {"shape", "[16]"},
-                                            {"size", "1"},    {"vocab", "4"},  {"dim", "2"}};
+                                            {"size", "1"},    {"vocab", "4"},  {"dim", "2"},   {"features", "2"}};
     int len = snprintf(buf, n, "layers:\n  - {type: %s", t->type);
     if (t->n_in_max > 1)
         len += snprintf(buf + len, n - (size_t)len, ", inputs: [input, input]");
@@ -236,7 +243,17 @@ static void parse_with(int kind, const char *text, const char *set, char *msg, s
             dlx_params p;
             dlx_params_init(&p);
             dlx_graph *g = dlx_graph_create(&p);
-            dlx_node *x = dlx_graph_input(g, "input", dlx_shape_4d(2, 1, 4, 4), false, NULL);
+            /* the 16 pixels as points too, for the layers over the points' graph
+             * (spectral, graph_local, graph_maxpool: their input is (N, C, P)) */
+            static double xy[32];
+            for (int i = 0; i < 16; i++)
+                xy[2 * i] = i % 4, xy[2 * i + 1] = i / 4;
+            static const dlx_points pts = {.n = 16, .dim = 2, .xy = xy};
+            g->points = &pts;
+            const char *ty = strstr(t, "type: ");
+            bool on_points = ty && (!strncmp(ty + 6, "spectral", 8) || !strncmp(ty + 6, "graph_", 6));
+            dlx_node *x = dlx_graph_input(g, "input", on_points ? (dlx_shape){.ndim = 3, .d = {2, 1, 16}} : dlx_shape_4d(2, 1, 4, 4),
+                                          false, NULL);
             dlx_layers_out out = {0};
             rc = dlx_layers_build(g, &p, dlx_spec_get(dlx_spec_root(s), "layers"), "", x, &out, &err);
             free(out.info);

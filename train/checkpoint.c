@@ -150,6 +150,7 @@ int dlx_run_load_checkpoint(dlx_model *m, const char *path, bool with_optim, dlx
         return rc;
     rc = dlx_ckpt_read_arrays(path, arrays, n, false, err);
     free(arrays);
+    if (!rc) rc = dlx_params_check_buffers(&m->params, path, err);
     if (rc)
         return rc;
     if (with_optim) {

@@ -6,6 +6,7 @@
 
 #include "../core/png.h"
 #include "../core/rng.h"
+#include "../core/subsample.h"
 
 /* data: of labelled images (one row per key, beside its getter below) */
 static const dlx_key_doc k_data_keys[] = {
@@ -19,6 +20,24 @@ static const dlx_key_doc k_data_keys[] = {
      "map pixels [0, 1] to [lo, hi] (a tanh generator's [-1, 1])"},
     {"train_limit", "integer", "0", "at least 0", "use the first N training images (0: all)"},
     {"test_limit", "integer", "0", "at least 0", "use the first N test images (0: all)"},
+    {"subsample", "map", "-", "dlx spec data.subsample; not with pad or sphere",
+     "keep P random pixel locations of every image (inputs 1 x 1 x P): a graph of points"},
+    {"sphere", "map", "-", "dlx spec data.sphere; not with pad or subsample",
+     "project every digit onto P points of the unit sphere (digit 9 left out: 9 classes)"},
+    {NULL},
+};
+static const dlx_key_doc k_subsample_keys[] = {
+    {"points", "integer", "required", "1 to 16777216, at most the pixels", "P, the locations kept"},
+    {"seed", "integer", "the spec's seed", "at least 0", "draws the locations (the same for every split)"},
+    {NULL},
+};
+static const char *const k_rotations[] = {"none", "partial", "full", NULL};
+static const dlx_key_doc k_sphere_keys[] = {
+    {"points", "integer", "required", "4 to 65536", "P, points on the unit sphere (Fibonacci lattice)"},
+    {"rotation", "one of none, partial, full", "none", "none, partial, full", "each sample's random rotation"},
+    {"angle", "number", "45", "0 to 180", "degrees: partial's largest rotation"},
+    {"field", "number", "90", "1 to 179", "degrees: the angle the image spans on the sphere"},
+    {"seed", "integer", "the spec's seed", "at least 0", "draws the rotations"},
     {NULL},
 };
 
@@ -51,6 +70,9 @@ const dlx_spec_section dlx_images_spec_sections[] = {
     {"data.augment", "data.augment of the classifier: distortions of the training images, drawn per (seed, epoch, "
                      "sample)", k_augment_keys, NULL},
     {"data.augment.elastic", "data.augment.elastic: Simard et al. 2003's elastic distortion", k_elastic_keys, NULL},
+    {"data.subsample", "data.subsample: images reduced to random pixel locations (Bruna et al. 2014)", k_subsample_keys,
+     NULL},
+    {"data.sphere", "data.sphere: MNIST projected onto the sphere under random rotations", k_sphere_keys, NULL},
     {NULL},
 };
 
@@ -112,7 +134,62 @@ static int read_augment(dlx_spec_node *data, dlx_augment *a, dlx_err *err)
     return rc;
 }
 
+static int read_spec_seed(dlx_spec_node *root, uint64_t seed_value, dlx_images *im, bool train_keys, dlx_err *err);
+
+/* data.sphere: {points, rotation, angle, field, seed}. */
+static int read_sphere(dlx_spec_node *data, uint64_t seed, dlx_images *im, dlx_err *err)
+{
+    dlx_spec_node *s = dlx_spec_get(data, "sphere");
+    if (!s)
+        return 0;
+    int64_t points, sd;
+    int rot;
+    double angle, field;
+    int rc = dlx_spec_expect_map(s, "data.sphere", err);
+    if (!rc) rc = dlx_spec_check_doc(s, "data.sphere", k_sphere_keys, err);
+    if (!rc) rc = dlx_spec_int(s, "points", true, 0, 4, 1 << 16, &points, err);
+    if (!rc) rc = dlx_spec_enum(s, "rotation", false, k_rotations, 0, &rot, err);
+    if (!rc) rc = dlx_spec_float(s, "angle", false, 45.0, 0.0, 180.0, &angle, err);
+    if (!rc) rc = dlx_spec_float(s, "field", false, 90.0, 1.0, 179.0, &field, err);
+    if (!rc) rc = dlx_spec_int(s, "seed", false, (int64_t)(seed & INT64_MAX), 0, INT64_MAX, &sd, err);
+    if (!rc && dlx_spec_get(data, "subsample"))
+        rc = dlx_err_setf(err, DLX_EINVAL, s->loc, "data.sphere: give either sphere or subsample, not both");
+    if (rc)
+        return rc;
+    im->sphere = (dlx_sphere_opts){.points = (int)points, .rotation = (dlx_sphere_rotation)rot, .angle_deg = angle,
+                                   .field_deg = field, .seed = (uint64_t)sd};
+    im->sphere_loc = s->loc;
+    return 0;
+}
+
+/* data.subsample: {points: P, seed: S}; S defaults to the spec's seed. */
+static int read_subsample(dlx_spec_node *data, uint64_t seed, dlx_images *im, dlx_err *err)
+{
+    dlx_spec_node *s = dlx_spec_get(data, "subsample");
+    if (!s)
+        return 0;
+    int64_t points;
+    int rc = dlx_spec_expect_map(s, "data.subsample", err);
+    if (!rc) rc = dlx_spec_check_doc(s, "data.subsample", k_subsample_keys, err);
+    if (!rc) rc = dlx_spec_int(s, "points", true, 0, 1, 1 << 24, &points, err);
+    if (!rc) rc = dlx_spec_int(s, "seed", false, (int64_t)(seed & INT64_MAX), 0, INT64_MAX, &im->sub_seed, err);
+    if (rc)
+        return rc;
+    im->sub_points = (int)points;
+    im->sub_loc = dlx_spec_get(s, "points")->loc;
+    return 0;
+}
+
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, bool train_keys, dlx_err *err)
+{
+    dlx_spec_node *seed = dlx_spec_get(root, "seed");
+    int64_t v = 0;
+    if (seed && dlx_spec_int(root, "seed", false, 0, INT64_MIN, INT64_MAX, &v, err))
+        return err->code;
+    return read_spec_seed(root, (uint64_t)v, im, train_keys, err);
+}
+
+static int read_spec_seed(dlx_spec_node *root, uint64_t seed_value, dlx_images *im, bool train_keys, dlx_err *err)
 {
     dlx_spec_node *data = dlx_spec_get(root, "data");
     if (!data)
@@ -144,6 +221,11 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, bool train_keys, d
     if (!rc && dlx_spec_get(data, "validation"))
         rc = dlx_spec_int(data, "validation", false, 0, 0, INT64_MAX, &im->validation, err);
     if (!rc) rc = read_augment(data, &im->aug, err);
+    if (!rc) rc = read_subsample(data, seed_value, im, err);
+    if (!rc) rc = read_sphere(data, seed_value, im, err);
+    if (!rc && (im->sub_points || im->sphere.points) && pad)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "pad")->loc,
+                          "data.pad: subsampled or projected images have no grid to pad; drop pad");
     if (rc)
         return rc;
     dlx_spec_node *v = dlx_spec_get(data, "validation");
@@ -157,7 +239,77 @@ int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, bool train_keys, d
 static int load_split(const dlx_images *im, const char *name, const char *split, int64_t limit, dlx_dataset *d,
                       dlx_err *err)
 {
-    return dlx_dataset_load_cached(name, split, im->dir, limit, im->resize_h, im->resize_w, d, err);
+    int rc = dlx_dataset_load_cached(name, split, im->dir, limit, im->resize_h, im->resize_w, d, err);
+    if (!rc && im->sphere_xyz)
+        return dlx_sphere_dataset(d, &im->sphere, im->sphere_xyz, err);
+    if (rc || !im->locations)
+        return rc;
+    if (d->h != im->src_h || d->w != im->src_w)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "dataset %s:%s has %dx%d images, but data.subsample's locations are in %dx%d ones", name,
+                            split, d->h, d->w, im->src_h, im->src_w);
+    return dlx_subsample_dataset(d, im->locations, im->sub_points, err);
+}
+
+int dlx_images_declare_locations(const dlx_images *im, dlx_params *params, dlx_err *err)
+{
+    if (im->sphere_xyz) {
+        const int P = im->sphere.points;
+        float *v = malloc((size_t)P * 3 * sizeof *v);
+        if (!v)
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        for (int i = 0; i < 3 * P; i++)
+            v[i] = (float)im->sphere_xyz[i];
+        int rc = dlx_params_declare_buffer_data(params, "data.sphere.points", dlx_shape_2d(P, 3), v, true, err);
+        free(v);
+        return rc < 0 ? rc : 0;
+    }
+    if (!im->locations)
+        return 0;
+    float *v = malloc((size_t)im->sub_points * sizeof *v);
+    if (!v)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    for (int i = 0; i < im->sub_points; i++)
+        v[i] = (float)im->locations[i]; /* exact below 2^24 pixels */
+    int rc = dlx_params_declare_buffer_data(params, "data.subsample.locations", dlx_shape_1d(im->sub_points), v, true,
+                                            err);
+    free(v);
+    return rc < 0 ? rc : 0;
+}
+
+/* The sphere's points and the test split projected onto them. */
+static int open_sphere(dlx_images *im, dlx_err *err)
+{
+    if (im->test.c != 1 && im->test.c != 3)
+        return dlx_err_setf(err, DLX_EINVAL, im->sphere_loc, "data.sphere: %s has %d channels", im->dataset,
+                            im->test.c);
+    if (!(im->sphere_xyz = malloc((size_t)im->sphere.points * 3 * sizeof *im->sphere_xyz)))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    dlx_sphere_points(im->sphere.points, im->sphere_xyz);
+    im->points = (dlx_points){.n = im->sphere.points, .dim = 3, .xy = im->sphere_xyz};
+    return dlx_sphere_dataset(&im->test, &im->sphere, im->sphere_xyz, err);
+}
+
+/* The locations in the test split's images (as loaded), and the test split reduced to them. */
+static int open_subsample(dlx_images *im, dlx_err *err)
+{
+    dlx_dataset *d = &im->test;
+    int64_t px = (int64_t)d->h * d->w;
+    if (im->sub_points > px)
+        return dlx_err_setf(err, DLX_EINVAL, im->sub_loc, "data.subsample.points: %d, but %s has %lld pixels per image",
+                            im->sub_points, im->dataset, (long long)px);
+    im->locations = malloc((size_t)im->sub_points * sizeof *im->locations);
+    im->xy = malloc((size_t)im->sub_points * 2 * sizeof *im->xy);
+    if (!im->locations || !im->xy)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    int rc = dlx_subsample_locations((uint64_t)im->sub_seed, d->h, d->w, im->sub_points, im->locations, err);
+    if (rc)
+        return rc;
+    im->src_h = d->h;
+    im->src_w = d->w;
+    dlx_subsample_coords(im->locations, im->sub_points, d->w, im->xy);
+    im->points = (dlx_points){.n = im->sub_points, .dim = 2, .xy = im->xy};
+    return dlx_subsample_dataset(d, im->locations, im->sub_points, err);
 }
 
 static int check_compatible(const dlx_images *im, const dlx_dataset *d, dlx_err *err)
@@ -186,6 +338,8 @@ int dlx_images_open(dlx_images *im, int64_t batch, const char *batch_key, dlx_lo
                           batch_key, (long long)batch, (long long)(im->train_n - im->validation),
                           (long long)im->validation);
     if (!rc) rc = load_split(im, im->dataset, "test", im->test_limit, &im->test, err);
+    if (!rc && im->sub_points) rc = open_subsample(im, err);
+    if (!rc && im->sphere.points) rc = open_sphere(im, err);
     if (rc)
         return rc;
     im->num_classes = im->test.num_classes;
@@ -369,6 +523,12 @@ void dlx_images_free(dlx_images *im)
     free(im->order);
     free(im->by_class);
     free(im->class_start);
+    free(im->locations);
+    free(im->xy);
+    free(im->sphere_xyz);
+    im->sphere_xyz = NULL;
+    im->locations = NULL;
+    im->xy = NULL;
     im->order = NULL;
     im->by_class = NULL;
     im->class_start = NULL;

@@ -2,9 +2,23 @@
  * dataset of core/data.c (MNIST, Fashion-MNIST), its two splits, and the
  * NAME:SPLIT of `dlx eval --data`.
  *
- *   data: {dataset, dir, mean, std, pad, resize: [h, w], range: [lo, hi], train_limit, test_limit}
+ *   data: {dataset, dir, mean, std, pad, resize: [h, w], range: [lo, hi], train_limit, test_limit,
+ *          subsample: {points: P, seed: S},
+ *          sphere: {points: P, rotation: none | partial | full, angle: A, field: F, seed: S}}
  *   and, where the family asks for them (the classifier): augment: {shift,
  *   rotate, scale, elastic: {alpha, sigma}}, validation: N
+ *
+ * subsample keeps P pixel locations of every image (core/subsample.h), drawn
+ * from S (default: the spec's seed) once the test split tells the image
+ * size (after resize), the same for every split: inputs become 1 x 1 x P,
+ * and `points` holds their coordinates for layers built on the points'
+ * graph (core/ops/spectral.c). No pad with it.
+ *
+ * sphere projects every digit onto P points of the unit sphere under its
+ * own random rotation (core/sphere.h; angle: partial's largest, degrees,
+ * default 45; field: the angle the image spans, default 90; seed: default
+ * the spec's), digit 9 left out: inputs 1 x 1 x P, 9 classes, `points` the
+ * points in space. Neither pad nor subsample with it.
  *
  * range (integers; instead of mean and std) maps pixels to [lo, hi]: [-1, 1]
  * for a tanh generator; padding takes the value of a 0 pixel, lo.
@@ -42,6 +56,8 @@
 #include "../core/augment.h"
 #include "../core/data.h"
 #include "../core/err.h"
+#include "../core/graph.h"
+#include "../core/sphere.h"
 #include "../core/spec.h"
 #include "../core/spec_doc.h"
 
@@ -65,14 +81,30 @@ typedef struct dlx_images {
     int num_classes;
     uint32_t *by_class;   /* training samples sorted by class (dlx_images_index_classes) */
     int64_t *class_start; /* [num_classes + 1]: class k is by_class[class_start[k] .. class_start[k + 1]) */
+    /* data.subsample (sub_points 0: none) */
+    int sub_points;
+    int64_t sub_seed;
+    dlx_loc sub_loc;
+    int src_h, src_w;     /* the image size the locations are in */
+    uint32_t *locations;  /* sub_points pixel indices, after dlx_images_open */
+    double *xy;           /* their (column, row) coordinates */
+    dlx_points points;    /* {sub_points, 2, xy}, or the sphere's {P, 3, sphere_xyz}; n 0: neither */
+    /* data.sphere (sphere.points 0: none) */
+    dlx_sphere_opts sphere;
+    dlx_loc sphere_loc;
+    double *sphere_xyz;   /* its points, after dlx_images_open */
 } dlx_images;
 
-/* Read and check the spec's data: map (root: the spec's root); with
- * train_keys data.augment and data.validation too, which are otherwise
- * unknown keys. */
+/* Read and check the spec's data: map (root: the spec's root, whose seed
+ * is data.subsample's default); with train_keys data.augment and
+ * data.validation too, which are otherwise unknown keys. */
 int dlx_images_read_spec(dlx_spec_node *root, dlx_images *im, bool train_keys, dlx_err *err);
 /* The reference of data: for images (core/spec_doc.h). */
 extern const dlx_spec_section dlx_images_spec_sections[];
+/* data.subsample's locations as a buffer of the store ("data.subsample.locations",
+ * saved with checkpoints, checked on load), or data.sphere's points
+ * ("data.sphere.points", 3 per point); nothing without either. */
+int dlx_images_declare_locations(const dlx_images *im, dlx_params *params, dlx_err *err);
 /* Before anything big is allocated: the batch against the training set and
  * the two splits' image sizes (batch_key and batch_loc for messages); then
  * load the test split and take the input shape and classes from it. */

@@ -209,6 +209,27 @@ extern const dlx_op_vtbl dlx_op_slice; /* attr dlx_slice_attr */
 extern const dlx_op_vtbl dlx_op_rnn;  /* attr dlx_rnn_attr */
 extern const dlx_op_vtbl dlx_op_lstm; /* attr dlx_lstm_attr */
 
+/* spectral (core/ops/spectral.c): x (N, C, P), V (P, d) and K (d, q)
+ * buffers, W (F, C, q), [b (F)] -> (N, F, P); a fused activation */
+typedef struct dlx_spectral_attr {
+    dlx_act act;
+    float alpha;
+} dlx_spectral_attr;
+extern const dlx_op_vtbl dlx_op_spectral;
+/* The d x q interpolation kernel (row-major) of q multipliers spread over
+ * d frequencies: linear (q = d: the identity) or cubic B-spline. */
+void dlx_spectral_kernel(int d, int q, bool cubic, float *K);
+
+/* graph_local (core/ops/graph_local.c): x (N, C, P), nb (Q, k) buffer,
+ * W (F, Q, C, k), [b (F, Q)] -> (N, F, Q); graph_maxpool: x (N, C, P), mem
+ * (Q, m) buffer -> (N, C, Q) */
+typedef struct dlx_graph_local_attr {
+    dlx_act act;
+    float alpha;
+} dlx_graph_local_attr;
+extern const dlx_op_vtbl dlx_op_graph_local;
+extern const dlx_op_vtbl dlx_op_graph_maxpool;
+
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds
  * every one, fills its inputs, checks the gradient by finite differences,
