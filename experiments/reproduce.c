@@ -253,7 +253,17 @@ int dlx_repro_run_row(dlx_repro *r, int i, const dlx_hooks *hooks, int threads, 
         dlx_run_info(m, "resuming row '%s' at step %lld", row->name, (long long)m->step);
     if (!rc) rc = dlx_run_write_spec(m, err);
     if (!rc) rc = m->family->train(m, err);
-    if (!rc) {
+    if (rc == DLX_ENUM) {
+        /* a run that blows up is a result of the table (the paper's runs
+         * blow up too), not the end of it: the row records where */
+        memset(&row->results, 0, sizeof row->results);
+        dlx_results_set(&row->results, "diverged", 1.0);
+        dlx_results_set(&row->results, "diverged_at", (double)m->step);
+        dlx_run_info(m, "row '%s' diverged: %s", row->name, err->msg);
+        dlx_err_clear(err);
+        row->diverged = true;
+        rc = 0;
+    } else if (!rc) {
         row->results = m->results;
         bool missing = false;
         for (int k = 0; k < row->n_metrics; k++) {
@@ -468,7 +478,7 @@ char *dlx_repro_markdown(const dlx_repro *r)
                     m->ours);
             else
                 cat(&buf, &len, &cap, "| %s | %s | %s | %s |\n", row->name, m->name, m->paper,
-                    row->done ? "missing" : "not run");
+                    row->diverged ? "diverged" : row->done ? "missing" : "not run");
         }
     }
     return buf;

@@ -16,7 +16,10 @@
  *       metrics:              # optional: results to record and print; a value is the
  *         err_T1: n/a         #   paper's number, or text ("n/a", "~10x fewer"); a row
  *         err_T10: 0.25       #   without metrics is run but not printed
- * Rows run in order (a row may use an earlier row's run directory).
+ * Rows run in order (a row may use an earlier row's run directory). A row whose
+ * loss turns NaN or infinite is a row of the table: its results are
+ * diverged = 1 and diverged_at (the step), its metrics print "diverged", and
+ * the next row runs.
  *
  * Each row: load the base spec, apply the settings, dlx_model_create_opts, the
  * family's train (which evaluates into m->results) and, when a metric is not
@@ -61,6 +64,8 @@ typedef struct dlx_repro_row {
     dlx_loc loc;
     /* after dlx_repro_run_row */
     bool done;
+    bool diverged;   /* its loss turned NaN or infinite (DLX_ENUM): a row of its own,
+                      * with results diverged = 1 and diverged_at (the step) */
     double seconds;
     dlx_results results;
     char *spec_text; /* the resolved spec, malloc'd */

@@ -60,7 +60,8 @@
 #               one panel per task, one curve per cell whose mean and range
 #               over the seeds are the runs' own test losses, the baseline
 #               dashed; --only reruns a row and keeps the others' results;
-#               --figure-only draws it again; configs/repro/henaff2016.yaml
+#               --figure-only draws it again; a row that blows up is
+#               recorded as diverged and the next runs; configs/repro/henaff2016.yaml
 #               loads and names configs that exist
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
@@ -612,6 +613,17 @@ EOT
     check "copy straight" 0 '"below_baseline_at":100' "$DLX" train "$RCOPY" --out s --json --quiet
     check "copy stopped at 150" 0 "stopped at step 150" "$DLX" train "$RCOPY" --out p --stop-at 150
     check "copy resumed" 0 '"below_baseline_at":100' "$DLX" train "$RCOPY" --out p --resume --json --quiet
+    # a row whose loss blows up is recorded as diverged and the table goes on
+    cat >blow.yaml <<EOT
+paper: "a row that diverges"
+rows:
+  - {name: blow, spec: $RCOPY, set: [train.epochs=1, "train.optimizer={type: sgd, lr: 10}"], metrics: {test_loss: n/a}}
+  - {name: after, spec: $RCOPY, set: [train.epochs=1], metrics: {test_loss: n/a}}
+EOT
+    check "a diverging row" 0 "| blow | test_loss | n/a | diverged |" "$DLX" reproduce blow.yaml --out b
+    grep -qF "row 'blow' diverged: " out.txt && grep -q "| after | test_loss | n/a | 0\." out.txt ||
+        fail "the diverged row says why and the next row runs" "$(cat out.txt)"
+    [ "$(h5scalar b/results.h5 /rows/blow/diverged)" = 1 ] || fail "results.h5 marks the row diverged"
     # the table is parsed before --only is checked
     check "the henaff2016 table loads" 2 "--only: no row named 'none'" "$DLX" reproduce \
         "$SRC/configs/repro/henaff2016.yaml" --only none --out h
