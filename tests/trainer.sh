@@ -634,9 +634,10 @@ EOT
 }
 
 case_metrics_live() {
-    # one epoch of 20,000 steps (over a minute here), a loss row every 100;
-    # stopped (SIGTERM) once a flush was seen
-    "$DLX" train "$RCOPY" --set train.epochs=1 --set model.task.samples=400000 --out live --quiet >live.txt 2>&1 &
+    # one epoch of 200,000 steps of a 128-unit RNN over 70 steps (minutes
+    # here), a loss row every 100; stopped (SIGTERM) once a flush was seen
+    "$DLX" train "$RCOPY" --set train.epochs=1 --set model.task.samples=4000000 --set model.task.T=50 \
+        --set model.cell.hidden=128 --out live --quiet >live.txt 2>&1 &
     local pid=$! rows=0 i
     for i in $(seq 1 40); do
         sleep 1
