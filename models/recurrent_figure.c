@@ -146,9 +146,10 @@ static void write_figure(FILE *fd, FILE *fs, const char *dat, const char *png, c
             x0 = fmin(x0, rows[i].xy[2 * j]);
             x1 = fmax(x1, rows[i].xy[2 * j]);
         }
-    fprintf(fs, "set terminal pngcairo size %d,%d enhanced font 'sans,10'\nset output '%s'\n", 560 * cols, 420 * lines,
+    fprintf(fs, "set terminal pngcairo size %d,%d enhanced font 'sans,10'\nset output '%s'\n", 560 * cols, 500 * lines,
             png);
-    fprintf(fs, "set logscale y\nset format y '10^{%%L}'\nset grid\nset key top right\nset xlabel 'updates'\n"
+    /* the legend under each panel: the curves fill the plot's corners */
+    fprintf(fs, "set logscale y\nset format y '10^{%%L}'\nset grid\nset key below left Left reverse\nset xlabel 'updates'\n"
                 "set ylabel 'test loss'\nset style fill transparent solid 0.18 noborder\n"
                 "set multiplot layout %d,%d\n",
             lines, cols);
