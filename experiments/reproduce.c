@@ -329,6 +329,8 @@ static int read_earlier_row(const dlx_h5r *r, dlx_repro_row *row, dlx_err *err)
         dlx_repro_metric *mt = &row->metrics[k];
         mt->ours_set = dlx_results_get(&row->results, mt->name, &mt->ours);
     }
+    double d;
+    row->diverged = dlx_results_get(&row->results, "diverged", &d) && d == 1.0;
     row->done = true;
     return 0;
 }

@@ -624,6 +624,8 @@ EOT
     grep -qF "row 'blow' diverged: " out.txt && grep -q "| after | test_loss | n/a | 0\." out.txt ||
         fail "the diverged row says why and the next row runs" "$(cat out.txt)"
     [ "$(h5scalar b/results.h5 /rows/blow/diverged)" = 1 ] || fail "results.h5 marks the row diverged"
+    check "--only the other row keeps the diverged one as it was" 0 "| blow | test_loss | n/a | diverged |" \
+        "$DLX" reproduce blow.yaml --out b --only after --force
     # the table is parsed before --only is checked
     check "the henaff2016 table loads" 2 "--only: no row named 'none'" "$DLX" reproduce \
         "$SRC/configs/repro/henaff2016.yaml" --only none --out h
