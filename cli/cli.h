@@ -38,6 +38,15 @@ int cmd_spec(int argc, char **argv);
 
 /* Print "dlx: <formatted error>" to stderr and return the exit status for it. */
 int cli_fail(const dlx_err *err);
+
+/* A command that needs a capability of the checkpoint's family (a generator,
+ * an ONNX export) asks before the model, and its data, is loaded: the family
+ * named in ckpt's metadata into family, and the families that can, comma
+ * separated, into with. 1 when it can (or the kind is unknown: creating the
+ * model says so), 0 when it cannot, a negative DLX_E* on a bad checkpoint. */
+struct dlx_family;
+int cli_checkpoint_family_can(const char *ckpt, bool (*can)(const struct dlx_family *f), char *family, size_t fn,
+                              char *with, size_t wn, dlx_err *err);
 /* Print "dlx CMD: msg" and a usage hint to stderr; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* true if argv has -h or --help. */

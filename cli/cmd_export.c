@@ -44,22 +44,14 @@ static int parse_args(int argc, char **argv, export_args *a)
 
 /* A family without an ONNX export is refused from the checkpoint's kind,
  * before its model (and data) is loaded. */
+static bool has_export(const dlx_family *f) { return f->export_onnx != NULL; }
+
 static int check_family(const char *ckpt, dlx_err *err)
 {
-    dlx_ckpt_meta meta;
-    char family[64];
-    int rc = dlx_ckpt_read_meta(ckpt, &meta, family, sizeof family, err);
-    if (rc)
-        return rc;
-    free((char *)meta.spec_text);
-    const dlx_family *f = dlx_family_find(family);
-    if (!f || f->export_onnx)
-        return 0; /* an unknown kind: creating the model says so */
-    char with[256] = "";
-    size_t used = 0;
-    for (int i = 0; (f = dlx_family_at(i)) && used < sizeof with; i++)
-        if (f->export_onnx)
-            used += (size_t)snprintf(with + used, sizeof with - used, "%s%s", used ? ", " : "", f->name);
+    char family[64], with[256];
+    int rc = cli_checkpoint_family_can(ckpt, has_export, family, sizeof family, with, sizeof with, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(ckpt),
                         "model kind '%s' has no ONNX export; dlx export --onnx takes a checkpoint of the %s family",
                         family, with);

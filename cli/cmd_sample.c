@@ -112,22 +112,14 @@ static void draw_latents(const sample_args *a, uint64_t seed, int64_t nz, float 
 
 /* A checkpoint whose family has no generator is refused before the model is
  * built (a classifier would load its data for nothing). */
+static bool has_generator(const dlx_family *f) { return f->sample != NULL; }
+
 static int check_family(const char *ckpt, dlx_err *err)
 {
-    dlx_ckpt_meta meta;
-    char family[64];
-    int rc = dlx_ckpt_read_meta(ckpt, &meta, family, sizeof family, err);
-    if (rc)
-        return rc;
-    free((char *)meta.spec_text);
-    const dlx_family *f = dlx_family_find(family);
-    if (!f || f->sample)
-        return 0; /* an unknown kind: creating the model says so */
-    char with[256] = "";
-    size_t used = 0;
-    for (int i = 0; (f = dlx_family_at(i)) && used < sizeof with; i++)
-        if (f->sample)
-            used += (size_t)snprintf(with + used, sizeof with - used, "%s%s", used ? ", " : "", f->name);
+    char family[64], with[256];
+    int rc = cli_checkpoint_family_can(ckpt, has_generator, family, sizeof family, with, sizeof with, err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(ckpt),
                         "model kind '%s' has no generator: dlx sample draws from the generator of a %s checkpoint",
                         family, with);

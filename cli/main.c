@@ -10,6 +10,7 @@
 #include "../core/h5io.h"
 #include "../core/provenance.h"
 #include "../core/spec.h"
+#include "../experiments/registry.h"
 #include "cli.h"
 
 static const dlx_command k_commands[] = {
@@ -288,6 +289,25 @@ static void single_threaded_blas(char **argv)
     setenv("DLX_NO_REEXEC", "1", 1);
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc): carry on with the pool as it is */
+}
+
+int cli_checkpoint_family_can(const char *ckpt, bool (*can)(const struct dlx_family *f), char *family, size_t fn,
+                              char *with, size_t wn, dlx_err *err)
+{
+    dlx_ckpt_meta meta;
+    int rc = dlx_ckpt_read_meta(ckpt, &meta, family, fn, err);
+    if (rc)
+        return rc;
+    free((char *)meta.spec_text);
+    const dlx_family *f = dlx_family_find(family);
+    if (!f || can(f))
+        return 1;
+    size_t used = 0;
+    with[0] = '\0';
+    for (int i = 0; (f = dlx_family_at(i)) && used < wn; i++)
+        if (can(f))
+            used += (size_t)snprintf(with + used, wn - used, "%s%s", used ? ", " : "", f->name);
+    return 0;
 }
 
 int main(int argc, char **argv)
