@@ -45,6 +45,10 @@ int cli_fail(const dlx_err *err);
  * separated, into with. 1 when it can (or the kind is unknown: creating the
  * model says so), 0 when it cannot, a negative DLX_E* on a bad checkpoint. */
 struct dlx_family;
+/* Whether an output path may be written over: it does not exist, or it is a
+ * regular file whose first n bytes are sig (the kind of file the command
+ * writes), so that a mistyped --out never costs a checkpoint. */
+bool cli_may_replace(const char *path, const unsigned char *sig, size_t n);
 int cli_checkpoint_family_can(const char *ckpt, bool (*can)(const struct dlx_family *f), char *family, size_t fn,
                               char *with, size_t wn, dlx_err *err);
 /* Print "dlx CMD: msg" and a usage hint to stderr; returns 2. */

@@ -62,15 +62,8 @@ static int check_family(const char *ckpt, dlx_err *err)
  * not cost a run. */
 static int check_out(const char *out, dlx_err *err)
 {
-    struct stat st;
-    if (stat(out, &st) != 0)
-        return 0;
-    unsigned char head = 0;
-    FILE *f = S_ISREG(st.st_mode) ? fopen(out, "rb") : NULL;
-    bool onnx = f && fread(&head, 1, 1, f) == 1 && head == 0x08;
-    if (f)
-        fclose(f);
-    if (onnx)
+    static const unsigned char sig[1] = {0x08};
+    if (cli_may_replace(out, sig, sizeof sig))
         return 0;
     return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--onnx %s: it exists and is not an ONNX model; dlx export "
                         "replaces only an ONNX model: remove it or choose another file", out);

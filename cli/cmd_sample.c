@@ -151,16 +151,8 @@ static int write_samples(dlx_model *m, const sample_args *a, uint64_t seed, dlx_
  * kind of file: `--out runs/x/checkpoint.h5` must not cost a run. */
 static int check_out(const char *out, dlx_err *err)
 {
-    struct stat st;
-    if (stat(out, &st) != 0)
-        return 0;
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
-    unsigned char head[8] = {0};
-    FILE *f = S_ISREG(st.st_mode) ? fopen(out, "rb") : NULL;
-    bool png = f && fread(head, 1, sizeof head, f) == sizeof head && !memcmp(head, sig, sizeof sig);
-    if (f)
-        fclose(f);
-    if (png)
+    if (cli_may_replace(out, sig, sizeof sig))
         return 0;
     return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "--out %s: it exists and is not a PNG; dlx sample replaces only "
                         "a PNG: remove it or choose another file", out);

@@ -291,6 +291,19 @@ static void single_threaded_blas(char **argv)
     /* exec failed (no /proc): carry on with the pool as it is */
 }
 
+bool cli_may_replace(const char *path, const unsigned char *sig, size_t n)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return true;
+    unsigned char head[16] = {0};
+    FILE *f = S_ISREG(st.st_mode) && n <= sizeof head ? fopen(path, "rb") : NULL;
+    bool same = f && fread(head, 1, n, f) == n && !memcmp(head, sig, n);
+    if (f)
+        fclose(f);
+    return same;
+}
+
 int cli_checkpoint_family_can(const char *ckpt, bool (*can)(const struct dlx_family *f), char *family, size_t fn,
                               char *with, size_t wn, dlx_err *err)
 {
