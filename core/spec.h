@@ -133,6 +133,14 @@ int dlx_spec_bool(dlx_spec_node *map, const char *key, bool required, bool def, 
  * (then an absent key gives *out = NULL and inserts nothing). */
 int dlx_spec_str(dlx_spec_node *map, const char *key, bool required, const char *def,
                  const char **out, dlx_err *err);
+/* A spec file named by another spec file (sweep.base, a table row's spec,
+ * model.sweep): the required string `key` of map, resolved by the one path
+ * rule - relative to the directory of the file that names it, or to the
+ * working directory when the value came from --set or a row's set: list (the
+ * command line names it). Absolute paths stay as they are. Data directories
+ * and outputs (data.dir, out:, --out) are relative to the working directory:
+ * a spec copied into a run directory must keep naming the same data. */
+int dlx_spec_file_path(dlx_spec_node *map, const char *key, char *out, size_t n, dlx_err *err);
 /* The value must be one of `choices` (NULL-terminated, compared exactly);
  * *out is its index. The message lists the choices and suggests the closest.
  * def < 0 means no default: an absent key gives *out = def, inserts nothing. */

@@ -336,6 +336,23 @@ int dlx_spec_str(dlx_spec_node *map, const char *key, bool required, const char 
     return rc;
 }
 
+int dlx_spec_file_path(dlx_spec_node *map, const char *key, char *out, size_t n, dlx_err *err)
+{
+    const char *v;
+    int rc = dlx_spec_str(map, key, true, NULL, &v, err);
+    if (rc)
+        return rc;
+    dlx_spec_node *node = dlx_spec_get(map, key);
+    const char *file = node->loc.file;
+    const char *slash = file && strcmp(file, SPEC_SET_FILE) != 0 ? strrchr(file, '/') : NULL;
+    int len = v[0] == '/' || !slash ? snprintf(out, n, "%s", v)
+                                    : snprintf(out, n, "%.*s/%s", (int)(slash - file), file, v);
+    if (len < 0 || (size_t)len >= n)
+        return dlx_err_setf(err, DLX_EINVAL, node->loc, "%s: the path '%s' resolves to over %zu characters",
+                            node->path, v, n - 1);
+    return 0;
+}
+
 int dlx_spec_enum(dlx_spec_node *map, const char *key, bool required, const char *const *choices,
                   int def, int *out, dlx_err *err)
 {

@@ -17,6 +17,9 @@ struct dlx_spec {
     dlx_spec_node *root;
 };
 
+/* the file name of nodes made by --set (and a table row's set: list) */
+#define SPEC_SET_FILE "<--set>"
+
 #define PFX(node) (node)->path, ((node)->path[0] ? ": " : "")
 
 const char *spec_brief(const char *s, char *buf, size_t n);

@@ -16,8 +16,6 @@
 #include <unistd.h>
 #include <yaml.h>
 
-#define SET_FILE "<--set>"
-
 /* ------------------------------------------------------------------- --set */
 
 /* Walks the dotted key. With dry_run it only checks that the walk can be
@@ -25,7 +23,7 @@
 static int set_walk(dlx_spec *s, const char *assign, const char *key, dlx_spec_node *val,
                     bool dry_run, dlx_err *err)
 {
-    const dlx_loc set_loc = {SET_FILE, 0, 0};
+    const dlx_loc set_loc = {SPEC_SET_FILE, 0, 0};
     dlx_spec_node *n = s->root;
     const char *c = key;
     char bb[96];
@@ -146,7 +144,7 @@ int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
         return spec_oom(err);
     const char *text = eq + 1;
     dlx_spec_node *val = NULL;
-    int rc = spec_parse_text((const unsigned char *)text, strlen(text), SET_FILE, SET_FILE, &val,
+    int rc = spec_parse_text((const unsigned char *)text, strlen(text), SPEC_SET_FILE, SPEC_SET_FILE, &val,
                         err);
     if (rc) {
         if (rc == DLX_EINVAL) {
@@ -163,7 +161,7 @@ int dlx_spec_set(dlx_spec *s, const char *assignment, dlx_err *err)
             goto out_free_key;
         }
     }
-    spec_relocate(val, (dlx_loc){SET_FILE, 0, 0});
+    spec_relocate(val, (dlx_loc){SPEC_SET_FILE, 0, 0});
     rc = set_walk(s, assignment, key, val, true, err);
     if (!rc)
         rc = set_walk(s, assignment, key, val, false, err);

@@ -26,7 +26,7 @@ static const dlx_key_doc k_top_keys[] = {
 };
 static const dlx_key_doc k_row_keys[] = {
     {"name", "string", "required", "letters, digits, '_', '-', '.' (at most 63); unique", "the run goes to <out>/<name>"},
-    {"spec", "string", "required", "a model spec (relative to the working directory)", "the row's base spec"},
+    {"spec", "string", "required", "a model spec (relative to this file)", "the row's base spec"},
     {"set", "list of strings", "-", "up to 32 KEY=VALUE", "settings as --set; {out} becomes the out directory"},
     {"label", "string", "the name", "any", "the series name in the figure"},
     {"panel", "string", "-", "any", "the figure panel"},
@@ -79,7 +79,7 @@ static int read_row(dlx_repro *r, dlx_spec_node *node, dlx_repro_row *row, dlx_e
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(node, "name")->loc,
                           "%s.name: its run directory %s/%s is %zu characters long; the limit is %d", node->path,
                           r->out_dir, name, strlen(r->out_dir) + 1 + strlen(name), DLX_RUNDIR_MAX);
-    if (!rc) rc = dlx_spec_str(node, "spec", true, NULL, &row->spec_path, err);
+    if (!rc) rc = dlx_spec_file_path(node, "spec", row->spec_path, sizeof row->spec_path, err);
     if (!rc) rc = dlx_spec_str(node, "label", false, NULL, &row->label, err);
     if (!rc) rc = dlx_spec_str(node, "panel", false, NULL, &row->panel, err);
     if (rc)

@@ -8,7 +8,7 @@
  *   figure: lista.png         # optional: file name of the figure inside the out dir
  *   rows:
  *     - name: fista_m100      # [A-Za-z0-9_.-]+, unique; the run goes to <out>/<name>
- *       spec: configs/sparse_coding/fista.yaml   # a base spec, relative to the cwd
+ *       spec: ../sparse_coding/fista.yaml   # a base spec, relative to this file
  *       set: [model.atoms=100, "model.dictionary.from={out}/dict_m100"]
  *                             # inline settings (as --set); "{out}" becomes the out dir
  *       label: FISTA          # optional: series name in the figure (default: the name)
@@ -55,7 +55,7 @@ typedef struct dlx_repro_metric {
 
 typedef struct dlx_repro_row {
     char name[64];
-    const char *spec_path;  /* points into the table spec */
+    char spec_path[512];    /* resolved by the one path rule (dlx_spec_file_path) */
     const char *sets[DLX_REPRO_MAX_SETS];
     int n_sets;
     const char *label, *panel; /* may be NULL */

@@ -160,6 +160,15 @@ static const char k_md_head[] =
     "given; \"-\": absent means none or off. Ranges are inclusive unless written\n"
     "with < or >.\n"
     "\n"
+    "Paths follow one rule. A spec file named in another spec file (a sweep's\n"
+    "`base:`, a table row's `spec:`, a sweep model's `sweep:`) is relative to the\n"
+    "directory of the file that names it; one given on the command line (`--set`,\n"
+    "or a table row's `set:` list, which works like `--set`) is relative to the\n"
+    "working directory. Data and outputs (`data.dir`, `out:`, a scoring\n"
+    "classifier's checkpoint, `--out`) are relative to the working directory, where\n"
+    "`dlx` runs: a run keeps a copy of its spec in its own directory and on resume\n"
+    "it must still name the same data. Absolute paths are taken as they are.\n"
+    "\n"
     "## Sections\n"
     "\n";
 

@@ -302,7 +302,7 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
 {
     dlx_spec_node *root = dlx_spec_root(spec);
     dlx_spec_node *sw = dlx_spec_get(root, "sweep");
-    const char *name, *base;
+    const char *name;
     int rc = dlx_spec_check_doc(root, "a sweep spec", k_top_keys, err);
     if (!rc && !sw)
         rc = dlx_err_setf(err, DLX_EINVAL, root->loc,
@@ -313,22 +313,9 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
     dlx_spec_node *name_v = dlx_spec_get(root, "name");
     if (!rc && name_v) /* picks runs/<name>/sweep.h5 */
         rc = dlx_name_check(name_v, "sweep name", DLX_PATH_COMPONENT_MAX, "it picks runs/<name>/sweep.h5", err);
-    if (!rc) rc = dlx_spec_str(sw, "base", true, NULL, &base, err);
+    if (!rc) rc = dlx_spec_file_path(sw, "base", s->base_path, sizeof s->base_path, err);
     if (rc)
         return rc;
-    /* the base is relative to the sweep spec's directory */
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s", s->path);
-    char *slash = strrchr(dir, '/');
-    if (slash)
-        *slash = '\0';
-    if (base[0] == '/' || !slash) {
-        snprintf(s->base_path, sizeof s->base_path, "%s", base);
-    } else {
-        char joined[sizeof s->base_path];
-        snprintf(joined, sizeof joined, "%.200s/%.300s", dir, base);
-        memcpy(s->base_path, joined, sizeof joined);
-    }
     dlx_spec *b;
     dlx_err berr;
     rc = dlx_spec_load_file(s->base_path, &b, &berr);

@@ -45,7 +45,8 @@
 #define MAX_ABOVE 8
 
 typedef struct sweep_model {
-    const char *sweep_path, *sweep_out, *by, *x, *y;
+    char sweep_path[512];
+    const char *sweep_out, *by, *x, *y;
     int64_t jobs;
     const char *sets[MAX_SETS];
     int n_sets;
@@ -60,7 +61,7 @@ typedef struct sweep_model {
 
 static const dlx_key_doc k_keys[] = {
     {"kind", "string", "required", "sweep", "the family"},
-    {"sweep", "string", "required", "a sweep spec's path (dlx spec sweep)", "the sweep to run"},
+    {"sweep", "string", "required", "a sweep spec (relative to this file; dlx spec sweep)", "the sweep to run"},
     {"jobs", "integer", "1", "1 to 256", "worker processes"},
     {"out", "string", "RUN_DIR/sweep.h5", "a path", "the sweep's table"},
     {"by", "string", "\"\" (all runs in one group)", "columns joined by commas (hidden,lr)",
@@ -161,7 +162,7 @@ static int sm_create(dlx_model *m, dlx_err *err)
     m->impl = t;
     dlx_spec_node *model = dlx_spec_get(dlx_spec_root(m->spec), "model");
     int rc = dlx_spec_check_doc(model, "model", k_keys, err);
-    if (!rc) rc = dlx_spec_str(model, "sweep", true, NULL, &t->sweep_path, err);
+    if (!rc) rc = dlx_spec_file_path(model, "sweep", t->sweep_path, sizeof t->sweep_path, err);
     if (!rc) rc = dlx_spec_int(model, "jobs", false, 1, 1, 256, &t->jobs, err);
     if (!rc) rc = dlx_spec_str(model, "out", false, NULL, &t->sweep_out, err);
     if (!rc) rc = dlx_spec_str(model, "by", false, "", &t->by, err);

@@ -25,7 +25,7 @@ note() { echo "[$CASE] $*"; }
 
 CASE=${1:-}
 CASES="lock lock_commands paths names resume_spec resume_stop_at replace reproduce_replace extend stop_summary
-       dry_run umask provenance"
+       dry_run umask provenance spec_paths"
 [ -n "$CASE" ] || { echo "usage: tests/rundir.sh CASE ($CASES all)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 command -v h5diff >/dev/null || skip "h5diff not installed (hdf5-tools)"
@@ -569,9 +569,38 @@ case_provenance() {
     note "checkpoint, metrics, predictions, results and sweep table: version, commit $want_commit, date, host, command"
 }
 
+# The one path rule: a spec file named by another spec file is relative to the
+# naming file; one named on the command line (--set) to the working directory.
+case_spec_paths() {
+    mkdir -p tables/sub elsewhere
+    cp tiny.yaml tables/sub/model.yaml
+    printf 'paper: paths\nrows:\n  - {name: r, spec: sub/model.yaml, set: [train.epochs=1], metrics: {test_error: n/a}}\n' \
+        >tables/t.yaml
+    printf 'version: 1\nname: sp\nsweep:\n  base: sub/model.yaml\n  axes:\n    - {name: seed, key: seed, values: [1]}\n  measures: [test_loss]\n' \
+        >tables/s.yaml
+    # from another directory: the row's spec and the sweep's base are found beside the table
+    (cd elsewhere && "$DLX" reproduce ../tables/t.yaml --out R --quiet >r.out 2>&1) ||
+        fail "a row's spec relative to its table: $(cat elsewhere/r.out)"
+    [ "$(h5dump -a /rows/r/spec elsewhere/R/results.h5 2>/dev/null | sed -n 's/^ *(0): "\(.*\)"$/\1/p')" = \
+        ../tables/sub/model.yaml ] || fail "results.h5 does not record the resolved row spec ../tables/sub/model.yaml"
+    (cd elsewhere && "$DLX" landscape ../tables/s.yaml --out s.h5 --quiet --no-figures >s.out 2>&1) ||
+        fail "a sweep's base relative to the sweep: $(cat elsewhere/s.out)"
+    # the working directory is not searched: model.yaml sits beside the table's directory only
+    cp tiny.yaml elsewhere/model.yaml
+    printf 'paper: paths\nrows:\n  - {name: r, spec: model.yaml, metrics: {test_error: n/a}}\n' >tables/u.yaml
+    (cd elsewhere && "$DLX" reproduce ../tables/u.yaml --out U --quiet >u.out 2>&1)
+    local rc=$?
+    [ $rc -ne 0 ] && grep -q "tables/model.yaml" elsewhere/u.out ||
+        fail "a row spec missing beside its table: exit $rc, $(cat elsewhere/u.out)"
+    # --set names a path on the command line: relative to the working directory
+    (cd elsewhere && "$DLX" reproduce ../tables/u.yaml --set rows.0.spec=model.yaml --set 'rows.0.set=[train.epochs=1]' \
+        --out V --quiet >v.out 2>&1) || fail "--set rows.0.spec relative to the working directory: $(cat elsewhere/v.out)"
+    note "row specs and sweep bases resolve beside the file naming them, --set values in the working directory"
+}
+
 case "$CASE" in
 lock | lock_commands | paths | names | resume_spec | resume_stop_at | replace | reproduce_replace | extend | \
-    stop_summary | dry_run | umask | provenance) "case_$CASE" ;;
+    stop_summary | dry_run | umask | provenance | spec_paths) "case_$CASE" ;;
 all)
     for c in $CASES; do
         CASE=$c

@@ -631,7 +631,7 @@ EOT
         "$SRC/configs/repro/henaff2016.yaml" --only none --out h
     local f
     for f in $(sed -n 's/^ *spec: //p' "$SRC/configs/repro/henaff2016.yaml" | sort -u); do
-        [ -e "$SRC/$f" ] || fail "henaff2016.yaml names $f, which exists"
+        [ -e "$SRC/configs/repro/$f" ] || fail "henaff2016.yaml names $f (relative to configs/repro/), which does not exist"
     done
 }
 
