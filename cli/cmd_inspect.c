@@ -23,7 +23,7 @@ typedef struct inspect_ctx {
  * 1 when printed, 0 when e is not a series, negative on a read error. */
 static int print_series(inspect_ctx *c, const dlx_h5_entry *e)
 {
-    if (strncmp(e->path, "/metrics/", 9) != 0 || e->ndim != 2 || e->dims[1] != 2)
+    if (!dlx_metrics_is_series(e))
         return 0;
     double *rows = NULL;
     int64_t n = 0;

@@ -18,8 +18,10 @@
  * <path>, so a crash never leaves a half-written checkpoint.
  *
  * metrics.h5:
- *   /metrics/<name>    float64 [n, 2] extendible: rows of (step, value)
- *                      attributes columns = "step, value", step = what a step is
+ *   /metrics/<name>    float64 [n, 4] extendible: rows of (step, value, epoch,
+ *                      wall_s); attributes columns, units, and one per column
+ *                      saying what it is. Older files hold [n, 2]
+ *                      (step, value); both are read.
  *   flushed by dlx_metrics_flush (by the trainer: every epoch end and at least
  *   every 10 s).
  * Appended rows stay in memory until a flush. dlx_metrics_open and
@@ -113,6 +115,9 @@ typedef struct dlx_h5_entry {
 } dlx_h5_entry;
 int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), void *user,
                 dlx_err *err);
+/* Whether a walked entry is a metrics series: /metrics/<name> of shape
+ * [n, 4], or an older file's [n, 2]. */
+bool dlx_metrics_is_series(const dlx_h5_entry *e);
 /* Read a string dataset ("/spec"; fixed or variable length) or, when no such
  * dataset exists, a root attribute ("format", "family") as malloc'd text. */
 int dlx_h5_read_string(const char *file, const char *obj, char **out, dlx_err *err);
@@ -124,14 +129,20 @@ typedef struct dlx_metrics dlx_metrics;
  * missing file is created). */
 int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
                      dlx_err *err);
+/* A row of series `name`: (step, value), stamped with the epoch last set by
+ * dlx_metrics_set_epoch (NaN before) and the wall-clock seconds of training
+ * (from dlx_metrics_open, continued from the largest kept row's on resume). */
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value,
                        dlx_err *err);
+/* The epoch later rows carry: fractional, steps done / steps per epoch. */
+void dlx_metrics_set_epoch(dlx_metrics *m, double epoch);
 int dlx_metrics_flush(dlx_metrics *m, dlx_err *err);
 /* Flushes what is still pending (best effort: call flush first to see errors)
  * and frees m. NULL is a no-op. */
 void dlx_metrics_close(dlx_metrics *m);
-/* Read a whole series (malloc'd rows of step,value; *n rows; *rows is NULL
- * when there are none). A series that does not exist is DLX_EINVAL. */
+/* Read a whole series (malloc'd rows of step,value - the first two columns,
+ * for both layouts; *n rows; *rows is NULL when there are none). A series
+ * that does not exist is DLX_EINVAL. */
 int dlx_metrics_read(const char *path, const char *name, double **rows, int64_t *n, dlx_err *err);
 /* The same, but a series the file does not hold gives 0 rows and 0 (an
  * object of that name that is not a series is still an error). */

@@ -1,4 +1,4 @@
-/* metrics.h5: appendable (step, value) series (see h5io.h). */
+/* metrics.h5: appendable (step, value, epoch, wall_s) series (see h5io.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -7,7 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <math.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h5io.h"
@@ -15,6 +17,10 @@
 #include "h5write.h"
 
 #define METRICS_CHUNK_ROWS 1024
+/* the columns of a row; older files hold the first two only */
+#define METRICS_COLS 4
+#define METRICS_OLD_COLS 2
+#define METRICS_ROW_BYTES (METRICS_COLS * 8)
 
 /* --- metrics ------------------------------------------------------------------------------- */
 
@@ -22,7 +28,7 @@
  * flush, so between flushes it is closed, consistent and readable by anyone. */
 typedef struct series {
     char name[DLX_NAME_MAX];
-    double *rows; /* pending (step, value) pairs */
+    double *rows; /* pending rows of METRICS_COLS */
     int64_t n, cap;
 } series;
 
@@ -30,7 +36,17 @@ struct dlx_metrics {
     char *path;
     series *s;
     int n, cap;
+    double epoch;  /* stamped on appended rows */
+    double wall0;  /* wall_s at open: the largest kept row's on resume, else 0 */
+    double t_open; /* monotonic clock at open */
 };
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 static series *find_series(dlx_metrics *m, const char *name, bool add)
 {
@@ -57,8 +73,9 @@ static series *find_series(dlx_metrics *m, const char *name, bool add)
 #define METRICS_MAX_ROWS ((int64_t)1 << 28)
 #define METRICS_MAX_SERIES 1024 /* what a resumed run carries over */
 
-/* Open /metrics/<name> into *out and check it is float [n, 2]; *rows gets n. */
-static int open_series(hid_t f, const char *file, const char *name, hid_t *out, int64_t *rows,
+/* Open /metrics/<name> into *out and check it is float [n, 4] (or an older
+ * file's [n, 2]); *rows gets n, *cols the columns. */
+static int open_series(hid_t f, const char *file, const char *name, hid_t *out, int64_t *rows, int *cols,
                        dlx_err *err)
 {
     char path[DLX_NAME_MAX + 16];
@@ -71,8 +88,10 @@ static int open_series(hid_t f, const char *file, const char *name, hid_t *out, 
         return h5io_fail(err, DLX_EFORMAT, file, "cannot open %s", path);
     dlx_h5r_info info;
     int rc = dlx_h5r_dataset_info(&r, d, path, &info, err);
-    if (!rc && (info.cls != H5T_FLOAT || info.type_size > 16 || info.ndim != 2 || info.dims[1] != 2))
-        rc = h5io_fail(err, DLX_EFORMAT, file, "%s is not a float [n, 2] series of (step, value)", path);
+    if (!rc && (info.cls != H5T_FLOAT || info.type_size > 16 || info.ndim != 2 ||
+                (info.dims[1] != METRICS_COLS && info.dims[1] != METRICS_OLD_COLS)))
+        rc = h5io_fail(err, DLX_EFORMAT, file,
+                       "%s is not a float [n, 4] series of (step, value, epoch, wall_s), nor an older [n, 2] one", path);
     if (!rc && info.dims[0] > METRICS_MAX_ROWS)
         rc = h5io_fail(err, DLX_EFORMAT, file, "%s claims %lld rows, more than the %lld a series may have", path,
                        (long long)info.dims[0], (long long)METRICS_MAX_ROWS);
@@ -81,6 +100,7 @@ static int open_series(hid_t f, const char *file, const char *name, hid_t *out, 
         return rc;
     }
     *rows = info.dims[0];
+    *cols = (int)info.dims[1];
     *out = d;
     return 0;
 }
@@ -92,12 +112,12 @@ static int read_rows(hid_t f, const char *file, hid_t d, const char *name, doubl
     snprintf(path, sizeof path, "/metrics/%s", name);
     const dlx_h5r r = {f, file};
     dlx_h5r_info info;
-    return dlx_h5r_read_dataset_alloc(&r, d, path, H5T_FLOAT, H5T_NATIVE_DOUBLE, 2 * METRICS_MAX_ROWS,
+    return dlx_h5r_read_dataset_alloc(&r, d, path, H5T_FLOAT, H5T_NATIVE_DOUBLE, METRICS_COLS * METRICS_MAX_ROWS,
                                       (void **)out, &info, err);
 }
 
 /* A pending row; the step as a double, as the file stores it. */
-static int append_row(dlx_metrics *m, const char *name, double step, double value, dlx_err *err)
+static int append_row(dlx_metrics *m, const char *name, const double row[METRICS_COLS], dlx_err *err)
 {
     size_t len = strlen(name);
     if (len == 0 || len >= DLX_NAME_MAX || strchr(name, '/') || strcmp(name, ".") == 0 ||
@@ -109,14 +129,13 @@ static int append_row(dlx_metrics *m, const char *name, double step, double valu
         return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
     if (s->n == s->cap) {
         int64_t cap = s->cap ? s->cap * 2 : 64;
-        double *rows = realloc(s->rows, (size_t)cap * 2 * sizeof(*rows));
+        double *rows = realloc(s->rows, (size_t)cap * METRICS_COLS * sizeof(*rows));
         if (!rows)
             return h5io_fail(err, DLX_ENOMEM, m->path, "out of memory");
         s->rows = rows;
         s->cap = cap;
     }
-    s->rows[2 * s->n] = step;
-    s->rows[2 * s->n + 1] = value;
+    memcpy(s->rows + METRICS_COLS * s->n, row, METRICS_ROW_BYTES);
     s->n++;
     return 0;
 }
@@ -148,6 +167,7 @@ static int load_kept_rows(dlx_metrics *m, const char *path, int64_t resume_step,
         goto out;
     for (int i = 0; i < n_series && !rc; i++) {
         int64_t n;
+        int cols;
         double *rows = NULL;
         hid_t d;
         if (strlen(names[i]) >= DLX_NAME_MAX) {
@@ -155,15 +175,24 @@ static int load_kept_rows(dlx_metrics *m, const char *path, int64_t resume_step,
                            names[i], DLX_NAME_MAX);
             break;
         }
-        rc = open_series(r.f, path, names[i], &d, &n, err);
+        rc = open_series(r.f, path, names[i], &d, &n, &cols, err);
         if (rc)
             break;
         rc = read_rows(r.f, path, d, names[i], &rows, err);
         H5Dclose(d);
         if (!rc && !find_series(m, names[i], true)) /* kept, if empty */
             rc = h5io_fail(err, DLX_ENOMEM, path, "out of memory");
-        for (int64_t k = 0; !rc && k < n && rows[2 * k] <= (double)resume_step; k++)
-            rc = append_row(m, names[i], rows[2 * k], rows[2 * k + 1], err); /* the file's step, as it is */
+        for (int64_t k = 0; !rc && k < n && rows[cols * k] <= (double)resume_step; k++) {
+            const double *in = rows + cols * k; /* the file's step, as it is */
+            double row[METRICS_COLS] = {in[0], in[1], NAN, NAN};
+            if (cols == METRICS_COLS) {
+                row[2] = in[2];
+                row[3] = in[3];
+                if (row[3] > m->wall0) /* NaN never is */
+                    m->wall0 = row[3];
+            }
+            rc = append_row(m, names[i], row, err);
+        }
         free(rows);
     }
 out:
@@ -223,7 +252,7 @@ static int create_fresh(dlx_metrics *m, dlx_h5w *w, dlx_err *err)
     const char *path = m->path;
     uint64_t bytes = 65536;
     for (int i = 0; i < m->n; i++)
-        bytes += 32768 + 16 * (uint64_t)m->s[i].n;
+        bytes += 32768 + METRICS_ROW_BYTES * (uint64_t)m->s[i].n;
     int rc = dlx_h5w_create(w, path, bytes, err);
     if (rc)
         return rc;
@@ -260,6 +289,7 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
         free(m);
         return h5io_fail(err, DLX_ENOMEM, path, "out of memory");
     }
+    m->epoch = NAN;
     /* every change goes to a new file renamed over the old one: a kill at
      * any moment leaves either the old or the new metrics.h5, never a torn one */
     dlx_h5w w;
@@ -272,27 +302,48 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
         metrics_free(m);
         return rc;
     }
+    m->t_open = monotonic_s();
     *out = m;
     return 0;
 }
 
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value, dlx_err *err)
 {
-    return append_row(m, name, (double)step, value, err);
+    const double row[METRICS_COLS] = {(double)step, value, m->epoch, m->wall0 + (monotonic_s() - m->t_open)};
+    return append_row(m, name, row, err);
+}
+
+bool dlx_metrics_is_series(const dlx_h5_entry *e)
+{
+    return strncmp(e->path, "/metrics/", 9) == 0 && e->ndim == 2 &&
+           (e->dims[1] == METRICS_COLS || e->dims[1] == METRICS_OLD_COLS);
+}
+
+void dlx_metrics_set_epoch(dlx_metrics *m, double epoch)
+{
+    m->epoch = epoch;
 }
 
 static int create_series(hid_t f, const char *file, const char *path, dlx_err *err)
 {
-    hsize_t dims[2] = {0, 2}, maxdims[2] = {H5S_UNLIMITED, 2}, chunk[2] = {METRICS_CHUNK_ROWS, 2};
+    hsize_t dims[2] = {0, METRICS_COLS}, maxdims[2] = {H5S_UNLIMITED, METRICS_COLS},
+            chunk[2] = {METRICS_CHUNK_ROWS, METRICS_COLS};
     int rc = 0;
     hid_t space = H5Screate_simple(2, dims, maxdims), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = -1;
     if (space < 0 || dcpl < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0)
         rc = h5io_fail(err, DLX_EIO, file, "cannot set up %s", path);
     else if ((d = H5Dcreate2(f, path, H5T_IEEE_F64LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0)
         rc = h5io_fail(err, DLX_EIO, file, "cannot create %s", path);
-    /* what the two columns are, for a reader who has only the file */
-    else if (dlx_h5w_attr_text(d, "columns", "step, value") ||
-             dlx_h5w_attr_text(d, "step", "optimizer updates taken when the value was logged"))
+    /* what the columns are, for a reader who has only the file */
+    else if (dlx_h5w_attr_text(d, "columns", "step, value, epoch, wall_s") ||
+             dlx_h5w_attr_text(d, "units", "updates, (the series' own), epochs, seconds") ||
+             dlx_h5w_attr_text(d, "step", "optimizer updates taken when the value was logged (an integer)") ||
+             dlx_h5w_attr_text(d, "value", "the series' value: losses in the family's units, accuracies and "
+                                           "errors as fractions in [0, 1]") ||
+             dlx_h5w_attr_text(d, "epoch", "step / steps per epoch: 2.5 is halfway through the third epoch; "
+                                           "NaN in rows kept from an older two-column file") ||
+             dlx_h5w_attr_text(d, "wall_s", "wall-clock seconds of training when logged, continued across "
+                                            "--resume; NaN in rows kept from an older two-column file"))
         rc = h5io_fail(err, DLX_EIO, file, "cannot write the attributes of %s", path);
     if (d >= 0)
         H5Dclose(d);
@@ -309,14 +360,20 @@ static int flush_series(hid_t f, const char *file, series *s, dlx_err *err)
     char path[DLX_NAME_MAX + 16];
     int rc = 0;
     int64_t rows;
+    int cols;
     snprintf(path, sizeof path, "/metrics/%s", s->name);
     if (H5Lexists(f, path, H5P_DEFAULT) <= 0 && (rc = create_series(f, file, path, err)))
         return rc;
     hid_t d;
-    if ((rc = open_series(f, file, s->name, &d, &rows, err)))
+    if ((rc = open_series(f, file, s->name, &d, &rows, &cols, err)))
         return rc;
-    hsize_t dims[2] = {(hsize_t)(rows + s->n), 2}, start[2] = {(hsize_t)rows, 0},
-            count[2] = {(hsize_t)s->n, 2};
+    if (cols != METRICS_COLS) { /* open and resume rewrite a file, so this is someone else's */
+        H5Dclose(d);
+        return h5io_fail(err, DLX_EFORMAT, file, "%s has %d columns; dlx appends rows of %d", path, cols,
+                         METRICS_COLS);
+    }
+    hsize_t dims[2] = {(hsize_t)(rows + s->n), METRICS_COLS}, start[2] = {(hsize_t)rows, 0},
+            count[2] = {(hsize_t)s->n, METRICS_COLS};
     hid_t fspace = -1, mspace = -1;
     if (H5Dset_extent(d, dims) < 0) {
         rc = h5io_fail(err, DLX_EIO, file, "cannot extend %s", path);
@@ -348,7 +405,7 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
         return 0;
     /* Append into a copy and rename it over the file, so that a kill in the
      * middle of a flush leaves the previous, complete metrics.h5 behind. The
-     * file is small (rows of two doubles), so the copy costs little. */
+     * file is small (rows of four doubles), so the copy costs little. */
     dlx_h5w w;
     int rc = h5io_tmp_name(&w, m->path, err);
     if (!rc)
@@ -357,7 +414,7 @@ int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
     struct stat st;
     uint64_t more = 65536;
     for (int i = 0; i < m->n; i++)
-        more += 32768 + 16 * (uint64_t)m->s[i].n;
+        more += 32768 + METRICS_ROW_BYTES * (uint64_t)m->s[i].n;
     if (!rc && stat(w.tmp, &st) == 0 && (rc = h5io_reserve(w.tmp, m->path, (uint64_t)st.st_size + more, err)))
         unlink(w.tmp);
     if (rc)
@@ -421,12 +478,18 @@ static int read_series(const char *path, const char *name, bool optional, double
         goto out_close_file;
     }
     int64_t count;
+    int cols;
     hid_t d;
-    rc = open_series(f, path, name, &d, &count, err);
+    rc = open_series(f, path, name, &d, &count, &cols, err);
     if (rc)
         goto out_close_file;
     rc = read_rows(f, path, d, name, rows, err);
     H5Dclose(d);
+    /* callers get (step, value) pairs from either layout */
+    for (int64_t k = 0; !rc && cols != 2 && k < count; k++) {
+        (*rows)[2 * k] = (*rows)[cols * k];
+        (*rows)[2 * k + 1] = (*rows)[cols * k + 1];
+    }
     if (!rc)
         *n = count;
 out_close_file:

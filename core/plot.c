@@ -21,7 +21,7 @@ typedef struct series_list {
 static int collect(const dlx_h5_entry *e, void *user)
 {
     series_list *l = user;
-    if (strncmp(e->path, "/metrics/", 9) == 0 && e->ndim == 2 && e->dims[1] == 2 && l->n < MAX_SERIES)
+    if (dlx_metrics_is_series(e) && l->n < MAX_SERIES)
         snprintf(l->name[l->n++], sizeof l->name[0], "%s", e->path + 9);
     return 0;
 }

@@ -513,8 +513,12 @@ with h5py.File(run + '/checkpoint.h5', 'r') as f:
 with h5py.File(run + '/metrics.h5', 'r') as f:
     tl = f['/metrics/train_loss'][()]
     ta = f['/metrics/test_accuracy'][()]
-    assert tl.ndim == 2 and tl.shape[1] == 2, tl.shape
+    assert tl.ndim == 2 and tl.shape[1] == 4, tl.shape
+    cols = f['/metrics/train_loss'].attrs['columns']
+    assert (cols.decode() if isinstance(cols, bytes) else cols) == 'step, value, epoch, wall_s', cols
     assert ta[-1][0] == 125 and abs(ta[-1][1] - acc) < 1e-9, (ta, acc)
+    assert ta[-1][2] == 1.0 and ta[-1][3] > 0, ta  # one epoch of 125 steps; seconds of training
+    assert all(tl[1:, 3] >= tl[:-1, 3]), tl[:, 3]  # the wall clock never goes back
 print('h5py ok')
 EOF
         grep -q "h5py ok" py.out || fail "h5py reads checkpoint.h5 and metrics.h5" "$(cat py.out)"

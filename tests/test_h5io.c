@@ -2,6 +2,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -682,6 +683,102 @@ START_TEST(test_metrics_resume)
 }
 END_TEST
 
+/* Every column of a series as the file holds it: *cols gets 4 (or 2). */
+static double *raw_rows(const char *path, const char *name, int64_t *n, int *cols)
+{
+    char obj[128];
+    snprintf(obj, sizeof obj, "/metrics/%s", name);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert(f >= 0);
+    hid_t d = H5Dopen2(f, obj, H5P_DEFAULT), sp = H5Dget_space(d);
+    hsize_t dims[2];
+    ck_assert_int_eq(H5Sget_simple_extent_dims(sp, dims, NULL), 2);
+    double *rows = malloc((dims[0] ? dims[0] : 1) * dims[1] * sizeof *rows);
+    ck_assert(dims[0] == 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+    *n = (int64_t)dims[0];
+    *cols = (int)dims[1];
+    return rows;
+}
+
+/* Rows carry (step, value, epoch, wall_s): the epoch last set, and wall-clock
+ * seconds that never go back, also across a resume; an older two-column file
+ * still reads and resumes (its rows get NaN epoch and wall time). */
+START_TEST(test_metrics_columns)
+{
+    const char *p = tpath("metrics.h5");
+    dlx_metrics *m = NULL;
+    dlx_err err = {0};
+    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
+    ck_assert_int_eq(dlx_metrics_append(m, "loss", 1, 3.0, &err), 0); /* no epoch set yet */
+    dlx_metrics_set_epoch(m, 0.5);
+    ck_assert_int_eq(dlx_metrics_append(m, "loss", 2, 2.0, &err), 0);
+    usleep(20000);
+    dlx_metrics_set_epoch(m, 1.0);
+    ck_assert_int_eq(dlx_metrics_append(m, "loss", 4, 1.0, &err), 0);
+    dlx_metrics_close(m);
+    int64_t n;
+    int cols;
+    double *r = raw_rows(p, "loss", &n, &cols);
+    ck_assert_int_eq(n, 3);
+    ck_assert_int_eq(cols, 4);
+    ck_assert(r[0] == 1 && r[1] == 3.0 && isnan(r[2]));
+    ck_assert(r[4] == 2 && r[5] == 2.0 && r[6] == 0.5);
+    ck_assert(r[8] == 4 && r[9] == 1.0 && r[10] == 1.0);
+    ck_assert(r[3] >= 0 && r[7] >= r[3] && r[11] >= r[7] + 0.015 && r[11] < 10);
+    double last_wall = r[11];
+    free(r);
+    expect_rows(p, "loss", (double[]){1, 3.0, 2, 2.0, 4, 1.0}, 3); /* readers get (step, value) */
+
+    /* a resume continues the wall clock from the kept rows */
+    ck_assert_int_eq(dlx_metrics_open(p, true, 4, &m, &err), 0);
+    dlx_metrics_set_epoch(m, 1.5);
+    ck_assert_int_eq(dlx_metrics_append(m, "loss", 6, 0.5, &err), 0);
+    dlx_metrics_close(m);
+    r = raw_rows(p, "loss", &n, &cols);
+    ck_assert_int_eq(n, 4);
+    ck_assert(r[11] == last_wall && r[12] == 6 && r[14] == 1.5 && r[15] >= last_wall);
+    free(r);
+
+    /* an older [n, 2] file: read as it is; resumed into four columns */
+    char old[512];
+    const char *src = getenv("DLX_SRC_DIR");
+    snprintf(old, sizeof old, "%s/tests/data/hostile/metrics_ok.h5", src ? src : ".");
+    ck_assert_int_eq(access(old, R_OK), 0);
+    r = raw_rows(old, "train_loss", &n, &cols);
+    ck_assert_int_eq(cols, 2);
+    int64_t n_old = n;
+    double first_step = r[0], first_value = r[1];
+    free(r);
+    double *pairs = NULL;
+    int64_t got = 0;
+    ck_assert_int_eq(dlx_metrics_read(old, "train_loss", &pairs, &got, &err), 0);
+    ck_assert_int_eq(got, n_old);
+    ck_assert(n_old > 0 && pairs[0] == first_step && pairs[1] == first_value);
+    free(pairs);
+    const char *q = tpath("old.h5");
+    FILE *in = fopen(old, "rb"), *out = fopen(q, "wb");
+    char buf[4096];
+    size_t k;
+    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
+        ck_assert_uint_eq(fwrite(buf, 1, k, out), k);
+    fclose(in);
+    fclose(out);
+    ck_assert_int_eq(dlx_metrics_open(q, true, 1000000, &m, &err), 0);
+    dlx_metrics_set_epoch(m, 9.0);
+    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 1000001, 0.25, &err), 0);
+    dlx_metrics_close(m);
+    r = raw_rows(q, "train_loss", &n, &cols);
+    ck_assert_int_eq(cols, 4);
+    ck_assert_int_eq(n, n_old + 1);
+    ck_assert(r[0] == first_step && r[1] == first_value && isnan(r[2]) && isnan(r[3]));
+    ck_assert(r[4 * n_old] == 1000001 && r[4 * n_old + 2] == 9.0 && r[4 * n_old + 3] >= 0);
+    free(r);
+}
+END_TEST
+
 /* Another process holding metrics.h5 open for reading (with HDF5's default file locking, as
  * h5py does) sees the rows of the last flush and does not make the next flush fail. */
 START_TEST(test_metrics_readable_while_open)
@@ -752,8 +849,8 @@ START_TEST(test_walk_metrics)
     ck_assert_str_eq(s.path[1], "/metrics/val_acc");
     ck_assert_str_eq(s.type[0], "float64");
     ck_assert_int_eq(s.ndim[0], 2);
-    ck_assert(s.dims[0][0] == 2 && s.dims[0][1] == 2);
-    ck_assert(s.dims[1][0] == 1 && s.dims[1][1] == 2);
+    ck_assert(s.dims[0][0] == 2 && s.dims[0][1] == 4); /* step, value, epoch, wall_s */
+    ck_assert(s.dims[1][0] == 1 && s.dims[1][1] == 4);
 }
 END_TEST
 
@@ -780,6 +877,7 @@ Suite *h5io_suite(void)
     tcase_add_test(mt, test_metrics_round_trip);
     tcase_add_test(mt, test_metrics_bad_names);
     tcase_add_test(mt, test_metrics_resume);
+    tcase_add_test(mt, test_metrics_columns);
     tcase_add_test(mt, test_metrics_readable_while_open);
     tcase_add_test(mt, test_walk_metrics);
     suite_add_tcase(s, mt);

@@ -68,6 +68,7 @@ set -uo pipefail
 
 SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$SRC/tests/h5same.sh"
 case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
 export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
 export OPENBLAS_NUM_THREADS=1
@@ -106,11 +107,11 @@ check() {
 }
 
 # same DESC A B: two run directories hold bit-identical checkpoints and metrics
-# (the provenance attributes on / aside: their dates and command lines differ).
+# (the provenance attributes on / and the metrics' wall-clock column aside).
 same() {
     local f
     for f in checkpoint.h5 metrics.h5; do
-        h5diff --exclude-attribute / "$2/$f" "$3/$f" >h5diff.out 2>&1 ||
+        h5same "$2/$f" "$3/$f" ||
             fail "$1: $f differs" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
     done
 }
@@ -130,8 +131,12 @@ case_compat_v1() {
         h5diff v1/checkpoint.h5 straight/checkpoint.h5 $g $g >h5diff.out 2>&1 ||
             fail "resumed from v1 == uninterrupted in $g" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
     done
-    h5diff --exclude-attribute / v1/metrics.h5 straight/metrics.h5 >h5diff.out 2>&1 ||
+    # the v1 run's metrics.h5 has (step, value) rows: the kept ones have no epoch
+    metrics_same v1/metrics.h5 straight/metrics.h5 2 >h5diff.out ||
         fail "resumed from v1: the same metrics rows (its /state was read in order)" "$(head -n 6 h5diff.out)"
+    [ "$(metric_rows v1/metrics.h5 train_loss | awk '$1 > 5 { print $3 }' | tr '\n' ' ')" = \
+        "$(metric_rows straight/metrics.h5 train_loss | awk '$1 > 5 { print $3 }' | tr '\n' ' ')" ] ||
+        fail "resumed from v1: rows after the resume carry the epoch"
     check "the resumed checkpoint is version 2" 0 "format version: 2" "$DLX" inspect v1/checkpoint.h5
     grep -qF "optimizer optimizer: 16 updates" out.txt || fail "inspect shows the optimizer's update count" "$(head -n 8 out.txt)"
     check "the committed fixture is version 1" 0 "format version: 1" "$DLX" inspect "$SRC/tests/data/compat/resume_v1_step5/checkpoint.h5"
@@ -645,7 +650,7 @@ case_metrics_live() {
         sleep 1
         kill -0 $pid 2>/dev/null || break
         if [ -e live/metrics.h5 ]; then
-            rows=$(h5dump -d /metrics/train_loss -H live/metrics.h5 2>/dev/null | sed -n 's/.*DATASPACE  SIMPLE { ( \([0-9]*\), 2 ).*/\1/p')
+            rows=$(h5dump -d /metrics/train_loss -H live/metrics.h5 2>/dev/null | sed -n 's/.*DATASPACE  SIMPLE { ( \([0-9]*\), 4 ).*/\1/p')
             [ -n "$rows" ] && [ "$rows" -gt 0 ] && break
         fi
     done
@@ -657,8 +662,17 @@ case_metrics_live() {
     kill -TERM $pid
     wait $pid
     echo "metrics_live: train_loss had $rows rows after ${i} s, mid-epoch"
-    h5dump -a /metrics/train_loss/columns live/metrics.h5 | grep -q '"step, value"' ||
+    h5dump -a /metrics/train_loss/columns live/metrics.h5 | grep -q '"step, value, epoch, wall_s"' ||
         fail "the series names its columns" "$(h5dump -A live/metrics.h5 | head -30)"
+    # mid-epoch rows: a fractional epoch (step / steps per epoch) and a wall
+    # clock that grows; 200,000 steps an epoch (4,000,000 samples, batch 20)
+    h5dump -y -w 0 -A 0 -m '%.17g' -d /metrics/train_loss live/metrics.h5 | sed -n '/DATA {/,/}/p' | tr -d '{}' |
+        sed 's/DATA//' | tr ',' '\n' | awk 'NF { v[n++] = $1 }
+            END { for (i = 0; i + 4 <= n; i += 4) print v[i], v[i + 2], v[i + 3] }' >cols.txt
+    awk -v spe="$(awk '/batch:/ { print 4000000 / $2; exit }' "$RCOPY")" '
+        $2 != $1 / spe || $2 <= 0 || $2 >= 1 { print "row " NR ": epoch " $2 " at step " $1 " (" spe " steps an epoch)"; bad = 1 }
+        NR > 1 && $3 < w { print "row " NR ": wall_s " $3 " after " w; bad = 1 }
+        { w = $3 } END { exit bad }' cols.txt >cols.bad || fail "the epoch and wall_s columns" "$(head -5 cols.bad)"
 }
 
 case $CASE in

@@ -10,6 +10,7 @@ set -uo pipefail
 
 SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$SRC/tests/h5same.sh"
 START_DIR=$PWD
 case "$DLX" in /*) ;; *) DLX=$START_DIR/$DLX ;; esac
 FIX=$SRC/tests/data/trust
@@ -49,17 +50,6 @@ same_group() { # A B GROUP WHAT
 $(echo "$out" | grep -v ' 0 differences found' | grep -B1 'differences found\|not comparable\|error' | head -20)"
 }
 
-# The step column of a metrics series, one step per line.
-metric_steps() { # FILE SERIES
-    h5dump -y -w 0 -A 0 -d "/metrics/$2" "$1" 2>/dev/null |
-        sed -n '/DATA {/,/}/p' | tr -d '{}' | sed 's/DATA//' | tr ',' '\n' |
-        awk 'NF { n++; if (n % 2 == 1) print $1 }'
-}
-metric_rows() { # FILE SERIES: "step value" per line, full precision
-    h5dump -y -w 0 -A 0 -m '%.17g' -d "/metrics/$2" "$1" 2>/dev/null |
-        sed -n '/DATA {/,/}/p' | tr -d '{}' | sed 's/DATA//' | tr ',' '\n' |
-        awk 'NF { v[n++] = $1 } END { for (i = 0; i + 1 < n; i += 2) print v[i], v[i + 1] }'
-}
 
 # Names of the /params datasets of a checkpoint (from dlx inspect).
 param_names() { "$DLX" inspect "$1" 2>/dev/null | awk '$1 ~ /^\/params\// { print $1 }' | sort; }

@@ -247,6 +247,7 @@ static int log_losses(run *r, const double *lr, dlx_err *err)
 {
     int rc = 0;
     char name[64];
+    dlx_metrics_set_epoch(r->mx, (double)r->m->step / (double)r->spe);
     for (int u = 0; u < r->t->n_updates && !rc; u++) {
         snprintf(name, sizeof name, "train_%s", r->t->updates[u].loss_name);
         rc = dlx_metrics_append(r->mx, name, r->m->step, r->acc[acc_log_loss(u)] / r->acc[acc_log_steps(r)], err);
@@ -333,6 +334,7 @@ static int end_of_epoch(run *r, bool eval, bool save, dlx_err *err)
     if (!rc && eval && t->cfg.early.metric)
         rc = early_stop(r, err);
     save = save || r->stopped_early;
+    dlx_metrics_set_epoch(r->mx, (double)m->step / (double)r->spe);
     for (int i = 0; i < res->n && !rc; i++)
         if (epoch_metric(r, res->name[i]))
             rc = dlx_metrics_append(r->mx, res->name[i], m->step, res->value[i], err);
