@@ -63,7 +63,13 @@ typedef struct cli_progress {
     bool tty;
     bool quiet;
     bool line_open; /* a \r line is on screen */
+    double t_line;  /* not a terminal: when the last mid-epoch line was written */
+    double interval; /* not a terminal: seconds between mid-epoch lines */
 } cli_progress;
+/* Not a terminal (a log file, a batch job): a training line at most every
+ * this many seconds inside an epoch, besides the one at each epoch's end
+ * ($DLX_PROGRESS_INTERVAL seconds when set). */
+#define CLI_PROGRESS_LOG_S 30.0
 void cli_progress_init(cli_progress *p, bool quiet);
 void cli_progress_hook(void *user, const dlx_progress *p);
 void cli_progress_end(cli_progress *p);

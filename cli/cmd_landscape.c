@@ -11,6 +11,8 @@
 
 #include "../experiments/sweep_figure.h"
 #include "../experiments/sweep.h"
+#include "../experiments/sweep_eta.h"
+#include "../experiments/sweep_eta.h"
 #include "cli.h"
 #include "landscape_mpi.h"
 
@@ -44,8 +46,9 @@ static void on_run(void *user, const dlx_sweep_event *e)
     for (int c = 0; c < p->s->n_cols && n < (int)sizeof line - 64; c++)
         n += snprintf(line + n, sizeof line - (size_t)n, " %s=%.6g", p->s->cols[c], e->row[c]);
     double rpm = e->elapsed_s > 0 ? 60.0 * (double)e->done / e->elapsed_s : 0.0;
-    double eta = rpm > 0 ? 60.0 * (double)(e->todo - e->done) / rpm : 0.0;
-    printf("%s  [%.1f runs/min, ETA %.0f s]\n", line, rpm, eta);
+    char eta[96];
+    dlx_sweep_eta_text(e->eta_s, e->untimed, eta, sizeof eta);
+    printf("%s  [%.1f runs/min, %s]\n", line, rpm, eta);
     fflush(stdout);
 }
 

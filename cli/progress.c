@@ -1,6 +1,8 @@
 /* Progress on stderr: one live line on a terminal, a plain line per epoch otherwise. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
@@ -10,6 +12,18 @@ void cli_progress_init(cli_progress *p, bool quiet)
     p->tty = isatty(STDERR_FILENO);
     p->quiet = quiet;
     p->line_open = false;
+    p->t_line = -1.0;
+    const char *env = getenv("DLX_PROGRESS_INTERVAL");
+    char *end = NULL;
+    double v = env ? strtod(env, &end) : 0.0;
+    p->interval = env && end != env && *end == '\0' && v > 0 ? v : CLI_PROGRESS_LOG_S;
+}
+
+static double monotonic_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void close_line(cli_progress *p)
@@ -40,14 +54,21 @@ void cli_progress_hook(void *user, const dlx_progress *p)
         return;
     }
     if (p->phase[0] == 't') { /* train */
-        if (!c->tty)
-            return; /* plain logs get one line per epoch, from "eval" */
+        double now = monotonic_s();
+        if (!c->tty) { /* plain logs: one line per epoch (from "eval") and one per interval */
+            if (c->t_line < 0)
+                c->t_line = now;
+            if (now - c->t_line < c->interval)
+                return;
+            c->t_line = now;
+        }
         char eta[32];
         fmt_eta(p->eta_s, eta, sizeof eta);
-        fprintf(stderr, "\repoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f img/s  ETA %s   ", (long long)p->epoch,
-                (long long)p->epochs, (long long)p->step, (long long)p->steps, p->loss, p->images_per_s, eta);
+        fprintf(stderr, "%sepoch %lld/%lld  step %lld/%lld  loss %.4f  %.0f img/s  ETA %s%s", c->tty ? "\r" : "",
+                (long long)p->epoch, (long long)p->epochs, (long long)p->step, (long long)p->steps, p->loss,
+                p->images_per_s, eta, c->tty ? "   " : "\n");
         fflush(stderr);
-        c->line_open = true;
+        c->line_open = c->tty;
         return;
     }
     if (p->phase[0] == 'e' && p->results) { /* eval at epoch end */

@@ -174,6 +174,8 @@ typedef struct dlx_sweep_event {
     int64_t done, todo;   /* finished in this invocation, of todo */
     int64_t skipped;      /* already in the table when the sweep started */
     double elapsed_s;
+    double eta_s;         /* seconds left, by each group's cost (sweep_eta.h) */
+    int64_t untimed;      /* runs left in groups with no finished run, not in eta_s */
 } dlx_sweep_event;
 typedef struct dlx_sweep_opts {
     int jobs;             /* worker processes (>= 1) */

@@ -17,6 +17,7 @@
 
 #include "../core/data.h"
 #include "sweep.h"
+#include "sweep_eta.h"
 
 static double now_s(void)
 {
@@ -102,6 +103,7 @@ typedef struct pool {
     pid_t pid[256];
     int cmd[256], res[256];
     int64_t busy[256]; /* run in flight, -1 idle */
+    double t_start[256]; /* when it was handed its run */
 } pool;
 
 static void pool_close(pool *p)
@@ -198,6 +200,11 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
     int64_t skipped = 0;
     for (int64_t r = o->shard_i; r < s->n_runs; r += shard_n)
         skipped += dlx_sweep_table_has(&t, r);
+    dlx_sweep_eta eta; /* reorders todo: one run of every group first */
+    if ((rc = dlx_sweep_eta_init(&eta, s, todo, n_todo, err))) {
+        free(todo);
+        goto out_free_table;
+    }
     char scratch[600];
     snprintf(scratch, sizeof scratch, "%s", o->scratch ? o->scratch : "/tmp");
     rc = make_dir(scratch, err);
@@ -212,6 +219,7 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
     if (!rc && jobs > 1)
         rc = pool_start(&p, s, scratch, err);
     int64_t next = 0, done = 0;
+    double run_s = 0.0; /* the finished run's wall time */
     msg *m = calloc(1, sizeof(*m));
     if (!m && !rc)
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
@@ -223,6 +231,7 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
                 break;
             }
             p.busy[k] = todo[next];
+            p.t_start[k] = now_s();
             in_flight++;
         }
     while (!rc && done < n_todo) {
@@ -232,7 +241,9 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
             char dir[700];
             snprintf(dir, sizeof dir, "%.600s/w0", scratch);
             m->run = todo[next++];
+            double t_run = now_s();
             rc = m->code = dlx_sweep_run_one(s, m->run, dir, m->row, &m->err);
+            run_s = now_s() - t_run;
         } else {
             struct pollfd pf[256];
             for (int k = 0; k < p.n; k++)
@@ -254,12 +265,14 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
                 break;
             }
             p.busy[k] = -1;
+            run_s = now_s() - p.t_start[k];
             in_flight--;
             if (m->code) {
                 rc = m->code;
             } else if (next < n_todo && !(o->stop && *o->stop)) {
                 if (write_all(p.cmd[k], &todo[next], sizeof todo[next]) == 0) {
                     p.busy[k] = todo[next++];
+                    p.t_start[k] = now_s();
                     in_flight++;
                 }
             }
@@ -273,9 +286,11 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
         rc = dlx_sweep_table_add(&t, m->run, m->row, err);
         if (!rc) rc = dlx_sweep_table_write(out, &t, err);
         done++;
+        dlx_sweep_eta_done(&eta, m->run, run_s);
         if (!rc && o->on_run) {
             dlx_sweep_event e = {.run = m->run, .row = m->row, .done = done, .todo = n_todo, .skipped = skipped,
                                  .elapsed_s = now_s() - t0};
+            e.eta_s = dlx_sweep_eta_left(&eta, jobs, &e.untimed);
             o->on_run(o->user, &e);
         }
     }
@@ -286,6 +301,7 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
                           (long long)done, (long long)n_todo);
     pool_close(&p);
     dlx_dataset_cache_enable(false);
+    dlx_sweep_eta_free(&eta);
     free(m);
     free(todo);
     *n_done = done;

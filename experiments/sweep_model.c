@@ -38,6 +38,7 @@
 #include "../core/rundir.h"
 #include "../models/family.h"
 #include "sweep.h"
+#include "sweep_eta.h"
 #include "sweep_figure.h"
 
 #define MAX_SETS 16
@@ -179,9 +180,11 @@ static int sm_create(dlx_model *m, dlx_err *err)
 static void on_sweep_run(void *user, const dlx_sweep_event *e)
 {
     const dlx_model *m = user;
-    dlx_run_info(m, "sweep run %lld done (%lld/%lld), %.1f runs/min", (long long)e->run,
+    char eta[96];
+    dlx_sweep_eta_text(e->eta_s, e->untimed, eta, sizeof eta);
+    dlx_run_info(m, "sweep run %lld done (%lld/%lld), %.1f runs/min, %s", (long long)e->run,
                  (long long)(e->done + e->skipped), (long long)(e->todo + e->skipped),
-                 e->elapsed_s > 0 ? 60.0 * (double)e->done / e->elapsed_s : 0.0);
+                 e->elapsed_s > 0 ? 60.0 * (double)e->done / e->elapsed_s : 0.0, eta);
 }
 
 static int cmp_double(const void *a, const void *b)

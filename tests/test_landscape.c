@@ -15,6 +15,7 @@
 #include "../models/landscape.h"
 #include "../experiments/model.h"
 #include "../experiments/sweep.h"
+#include "../experiments/sweep_eta.h"
 
 static const char *src_dir(void)
 {
@@ -710,6 +711,55 @@ START_TEST(test_hessian_training_inputs)
 }
 END_TEST
 
+/* The ETA of a sweep whose groups differ a hundredfold in cost: one run of
+ * each group runs first, and the estimate weighs each group's runs left by
+ * that group's own time, not by the mean over every run. */
+START_TEST(test_sweep_eta_by_group)
+{
+    static dlx_sweep s; /* hidden [10, 500] x lr [a, b] x seed [1..4]: 16 runs, 4 groups */
+    memset(&s, 0, sizeof s);
+    s.n_axes = 3;
+    snprintf(s.axes[0].key, sizeof s.axes[0].key, "model.layers.1.units");
+    s.axes[0].n = 2;
+    snprintf(s.axes[1].key, sizeof s.axes[1].key, "train.optimizer.lr");
+    s.axes[1].n = 2;
+    snprintf(s.axes[2].key, sizeof s.axes[2].key, "seed");
+    s.axes[2].n = 4;
+    s.n_runs = 16;
+    int64_t todo[16];
+    for (int i = 0; i < 16; i++)
+        todo[i] = i;
+    dlx_sweep_eta e;
+    dlx_err err = {0};
+    ck_assert_int_eq(dlx_sweep_eta_init(&e, &s, todo + 1, 15, &err), 0); /* resumed: run 0 was done */
+    /* the first run of each group leads: groups (0,0) (0,1) (1,0) (1,1) */
+    ck_assert_int_eq(e.n_groups, 4);
+    ck_assert(todo[1] == 1 && todo[2] == 4 && todo[3] == 8 && todo[4] == 12);
+    ck_assert(todo[5] == 2 && todo[6] == 3 && todo[7] == 5); /* then the rest in order */
+    int64_t untimed;
+    ck_assert(dlx_sweep_eta_left(&e, 1, &untimed) == 0.0);
+    ck_assert_int_eq(untimed, 15);
+    /* the two small-net groups take 1 s a run, the two large ones 100 s */
+    dlx_sweep_eta_done(&e, 1, 1.0);
+    dlx_sweep_eta_done(&e, 4, 1.0);
+    double left = dlx_sweep_eta_left(&e, 1, &untimed);
+    ck_assert_int_eq(untimed, 8); /* the large groups: 4 + 4 runs */
+    ck_assert(fabs(left - 5.0) < 1e-12);  /* 2 + 3 small runs left */
+    dlx_sweep_eta_done(&e, 8, 100.0);
+    dlx_sweep_eta_done(&e, 12, 100.0);
+    left = dlx_sweep_eta_left(&e, 1, &untimed);
+    ck_assert_int_eq(untimed, 0);
+    ck_assert(fabs(left - (5.0 + 6 * 100.0)) < 1e-9); /* 3 + 3 large runs left */
+    ck_assert(fabs(dlx_sweep_eta_left(&e, 2, &untimed) - left / 2) < 1e-9);
+    char buf[96];
+    dlx_sweep_eta_text(left, 0, buf, sizeof buf);
+    ck_assert_str_eq(buf, "ETA 10m05s");
+    dlx_sweep_eta_text(5.0, 8, buf, sizeof buf);
+    ck_assert_str_eq(buf, "ETA 0m05s + 8 runs not yet timed");
+    dlx_sweep_eta_free(&e);
+}
+END_TEST
+
 Suite *landscape_suite(void)
 {
     Suite *s = suite_create("landscape");
@@ -730,6 +780,7 @@ Suite *landscape_suite(void)
     tcase_add_test(tc, test_gan_measures_and_diverged);
     tcase_add_test(tc, test_sweep_distribution);
     tcase_add_test(tc, test_hessian_training_inputs);
+    tcase_add_test(tc, test_sweep_eta_by_group);
     suite_add_tcase(s, tc);
     return s;
 }

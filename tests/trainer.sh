@@ -643,8 +643,9 @@ EOT
 case_metrics_live() {
     # one epoch of 200,000 steps of a 128-unit RNN over 70 steps (minutes
     # here), a loss row every 100; stopped (SIGTERM) once a flush was seen
-    "$DLX" train "$RCOPY" --set train.epochs=1 --set model.task.samples=4000000 --set model.task.T=50 \
-        --set model.cell.hidden=128 --out live --quiet >live.txt 2>&1 &
+    # (not a terminal: a progress line every DLX_PROGRESS_INTERVAL seconds inside the epoch)
+    DLX_PROGRESS_INTERVAL=2 "$DLX" train "$RCOPY" --set train.epochs=1 --set model.task.samples=4000000 \
+        --set model.task.T=50 --set model.cell.hidden=128 --out live >live.txt 2>&1 &
     local pid=$! rows=0 i
     for i in $(seq 1 40); do
         sleep 1
@@ -662,6 +663,8 @@ case_metrics_live() {
     kill -TERM $pid
     wait $pid
     echo "metrics_live: train_loss had $rows rows after ${i} s, mid-epoch"
+    grep -qE '^epoch 1/1  step [0-9]+/200000  loss [0-9.]+  [0-9]+ img/s  ETA [0-9hm]+' live.txt ||
+        fail "a log (not a terminal) gets progress lines inside a long epoch" "$(head -c 600 live.txt)"
     h5dump -a /metrics/train_loss/columns live/metrics.h5 | grep -q '"step, value, epoch, wall_s"' ||
         fail "the series names its columns" "$(h5dump -A live/metrics.h5 | head -30)"
     # mid-epoch rows: a fractional epoch (step / steps per epoch) and a wall
