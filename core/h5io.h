@@ -124,6 +124,8 @@ typedef struct dlx_metrics dlx_metrics;
  * missing file is created). */
 int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_metrics **out,
                      dlx_err *err);
+/* Append and flush do nothing with m NULL (a process that writes no file:
+ * an MPI rank other than 0). */
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value,
                        dlx_err *err);
 int dlx_metrics_flush(dlx_metrics *m, dlx_err *err);

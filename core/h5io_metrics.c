@@ -278,6 +278,8 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
 
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value, dlx_err *err)
 {
+    if (!m)
+        return 0;
     return append_row(m, name, (double)step, value, err);
 }
 
@@ -341,6 +343,8 @@ out_dset:
 
 int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
 {
+    if (!m)
+        return 0;
     bool pending = false;
     for (int i = 0; i < m->n; i++)
         pending |= m->s[i].n > 0;
