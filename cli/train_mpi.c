@@ -2,7 +2,6 @@
 #include "train_mpi.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 
 #include <mpi.h>
 
@@ -19,23 +18,34 @@ static int mpi_fail(int code, const dlx_dist *d, const char *what, int peer, dlx
                         d->rank, what, with, text);
 }
 
+/* MPI counts are int: messages go in pieces of at most 2^30 floats */
+#define PIECE ((int64_t)1 << 30)
+static int piece(int64_t n, int64_t a) { return (int)(n - a < PIECE ? n - a : PIECE); }
+
 static int mpi_send(const dlx_dist *d, int to, const float *x, int64_t n, dlx_err *err)
 {
-    int rc = MPI_Send(x, (int)n, MPI_FLOAT, to, 0, MPI_COMM_WORLD);
-    return rc == MPI_SUCCESS ? 0 : mpi_fail(rc, d, "sending the partial gradient", to, err);
+    for (int64_t a = 0; a < n; a += PIECE) {
+        int rc = MPI_Send(x + a, piece(n, a), MPI_FLOAT, to, 0, MPI_COMM_WORLD);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(rc, d, "sending the partial gradient", to, err);
+    }
+    return 0;
 }
 
 static int mpi_recv(const dlx_dist *d, int from, float *x, int64_t n, dlx_err *err)
 {
-    int rc = MPI_Recv(x, (int)n, MPI_FLOAT, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    return rc == MPI_SUCCESS ? 0 : mpi_fail(rc, d, "receiving the partial gradient", from, err);
+    for (int64_t a = 0; a < n; a += PIECE) {
+        int rc = MPI_Recv(x + a, piece(n, a), MPI_FLOAT, from, 0, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS)
+            return mpi_fail(rc, d, "receiving the partial gradient", from, err);
+    }
+    return 0;
 }
 
 static int mpi_bcast(const dlx_dist *d, int root, float *x, int64_t n, dlx_err *err)
 {
-    for (int64_t a = 0; a < n; a += 1 << 30) { /* MPI counts are int */
-        int len = (int)(n - a < (1 << 30) ? n - a : 1 << 30);
-        int rc = MPI_Bcast(x + a, len, MPI_FLOAT, root, MPI_COMM_WORLD);
+    for (int64_t a = 0; a < n; a += PIECE) {
+        int rc = MPI_Bcast(x + a, piece(n, a), MPI_FLOAT, root, MPI_COMM_WORLD);
         if (rc != MPI_SUCCESS)
             return mpi_fail(rc, d, "receiving the broadcast", root, err);
     }
@@ -67,15 +77,12 @@ int cli_train_mpi_init(int *argc, char ***argv, dlx_dist *d, dlx_err *err)
     if (d->size > DLX_DIST_RANKS_MAX)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%d MPI ranks: dlx train runs at most %d (one shard each)",
                             d->size, DLX_DIST_RANKS_MAX);
-    if (!(d->buf = malloc(DLX_DIST_CHUNK * sizeof(float))))
-        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     return 0;
 }
 
 void cli_train_mpi_end(dlx_dist *d, int rc)
 {
-    free(d->buf);
-    d->buf = NULL;
+    (void)d; /* (the transport keeps nothing of its own) */
     if (rc)
         MPI_Abort(MPI_COMM_WORLD, rc);
     MPI_Finalize();

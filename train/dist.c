@@ -33,12 +33,9 @@ int dlx_dist_reduce(dlx_replicas *rs, int64_t lo, int64_t hi, dlx_err *err)
     const int last = d->size - 1;
     float *mean = rs->params->grads;
     int rc = 0;
-    /* chunk by chunk: while rank r adds chunk c, rank r + 1 adds chunk c - 1;
-     * about size chunks at least, so that the chain's N - 1 hops fill the
-     * pipeline in about one gradient's transfer time, not N - 1 of them
+    /* chunk by chunk: while rank r adds chunk c, rank r + 1 adds chunk c - 1
      * (the bits do not depend on the cut: every element is its own sum) */
-    int64_t chunk = (hi - lo + d->size - 1) / d->size;
-    chunk = chunk < 1024 ? 1024 : chunk > DLX_DIST_CHUNK ? DLX_DIST_CHUNK : chunk;
+    const int64_t chunk = dlx_dist_chunk(hi - lo, d->size);
     for (int64_t a = lo; a < hi && !rc; a += chunk) {
         int64_t len = hi - a < chunk ? hi - a : chunk;
         float *acc;
@@ -47,7 +44,7 @@ int dlx_dist_reduce(dlx_replicas *rs, int64_t lo, int64_t hi, dlx_err *err)
             acc = mean + a;
             k0 = 1;
         } else {
-            acc = d->buf;
+            acc = rs->chain_buf;
             k0 = rs->first;
             rc = d->recv(d, d->rank - 1, acc, len, err);
         }

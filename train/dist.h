@@ -40,17 +40,21 @@ typedef struct dlx_dist {
     /* rows of doubles: rank r's rows [row0(r), row0(r+1)) of x[rows][width]
      * (row0 has size+1 entries) go to every rank */
     int (*allgather)(const struct dlx_dist *d, double *x, int width, const int *row0, dlx_err *err);
-    /* DLX_DIST_CHUNK floats of send buffer the transport may use */
-    float *buf;
 } dlx_dist;
 
 /* ranks: each runs at least one of at most DLX_REPLICAS_MAX replicas */
 #define DLX_DIST_RANKS_MAX 16
 
-/* floats per message of the chained reduce at most (the gradient is cut
- * into about one chunk per rank, 1024 floats at least): large enough to
- * amortise a message's latency, small enough that the chain's ranks overlap */
-#define DLX_DIST_CHUNK (1 << 16)
+/* Floats per message of the chained reduce: the optimizer's span cut into
+ * one chunk per rank, 1024 floats at least. The chain's N - 1 hops then fill
+ * the pipeline in about one gradient's transfer time, while every message
+ * is as large as that allows (each is a rendezvous of two processes, which
+ * costs a time slice on a crowded machine). */
+static inline int64_t dlx_dist_chunk(int64_t floats, int size)
+{
+    int64_t c = (floats + size - 1) / size;
+    return c < 1024 ? 1024 : c;
+}
 
 /* Rank r's block of n replicas over size ranks: [*first, *first + *count). */
 static inline void dlx_dist_block(int n, int rank, int size, int *first, int *count)
@@ -65,7 +69,7 @@ struct dlx_params;
 
 /* The replicas' mean gradient over the store's elements [lo, hi) into
  * params->grads on every rank, summed in replica order (the chain above);
- * rs->dist set, rs->n > 1. */
+ * rs->dist set, rs->n > 1, rs->chain_buf of dlx_dist_chunk(total) floats. */
 int dlx_dist_reduce(struct dlx_replicas *rs, int64_t lo, int64_t hi, dlx_err *err);
 /* The buffers (batch-norm running statistics) of rank 0, which runs
  * replica 0, on every rank. */

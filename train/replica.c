@@ -92,6 +92,11 @@ int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, 
             dlx_graph_destroy(g);
             return rc;
         }
+        if (k == 0 && rs->dist &&
+            !(rs->chain_buf = malloc((size_t)dlx_dist_chunk(rs->params->total, rs->dist->size) * sizeof(float)))) {
+            dlx_graph_destroy(g);
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        }
         if ((rc = attach(rs, k, g, err)))
             return rc;
     }
@@ -100,6 +105,8 @@ int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, 
 
 void dlx_replicas_free(dlx_replicas *rs)
 {
+    free(rs->chain_buf);
+    rs->chain_buf = NULL;
     for (int k = 0; k < rs->n; k++) {
         dlx_graph_destroy(rs->r[k].g);
         free(rs->r[k].grads);

@@ -50,6 +50,7 @@ typedef struct dlx_replicas {
      * or this MPI rank's block (train/dist.h); every graph is built */
     int first, count;
     const struct dlx_dist *dist; /* NULL: one process */
+    float *chain_buf;            /* with dist: the partial sum received (train/dist.c), owned */
     int workers;        /* replicas run at once: min(threads, n) */
     int op_threads;     /* threads each op may use: every thread when n == 1 */
     bool grads_zero;    /* every gradient block was zeroed by the last fused update */

@@ -118,6 +118,7 @@ typedef struct run {
     int64_t pos;               /* the step's position in its epoch */
     bool stopped_early;        /* train.early_stopping ended the run at this epoch */
     bool stop_agreed;          /* over MPI ranks: some rank saw the stop flag this step */
+    double t_comm;             /* over MPI ranks: seconds in the step's exchanges */
     measure_slot meas[DLX_REPLICAS_MAX];
 } run;
 
@@ -212,7 +213,9 @@ static int run_update_dist(run *r, int u, int64_t epoch, double lr, double *loss
         for (int i = 0; i < nm; i++)
             x[k * w + 2 + i] = r->meas[k].v[i];
     }
+    double t0 = now_s();
     int rc = d->allgather(d, x, w, row0, err);
+    r->t_comm += now_s() - t0;
     if (rc)
         return rc;
     double l = 0.0;
@@ -229,11 +232,16 @@ static int run_update_dist(run *r, int u, int64_t epoch, double lr, double *loss
         return not_finite(r, up, *loss, epoch, err);
     int64_t a, b;
     dlx_optim_span(up->optim, &a, &b);
+    t0 = now_s();
     if (rs->n > 1 && (rc = dlx_dist_reduce(rs, a, b, err)))
         return rc;
+    r->t_comm += now_s() - t0;
     rs->grads_zero = false; /* (the next forward_backward clears its block) */
     dlx_optim_step(up->optim, lr);
-    return dlx_dist_sync_buffers(d, rs->params, err);
+    t0 = now_s();
+    rc = dlx_dist_sync_buffers(d, rs->params, err);
+    r->t_comm += now_s() - t0;
+    return rc;
 }
 
 /* One run of update u: each replica's forward and backward from its loss
@@ -553,6 +561,8 @@ static int finish(run *r, dlx_err *err)
         dlx_results_set(&m->results, "step_seconds", seconds - r->t_other);
         dlx_results_set(&m->results, "images_per_second",
                         (double)((m->step - r->step0) * r->t->cfg.batch) / (seconds - r->t_other));
+        if (m->hooks.dist) /* rank 0's time in the reduce, broadcasts and exchanges, waits included */
+            dlx_results_set(&m->results, "comm_seconds", r->t_comm);
     }
     if (!rc && f->finish && dlx_dist_writes(m->hooks.dist)) /* pictures: one writer */
         rc = f->finish(f->user, err);
