@@ -143,7 +143,9 @@ static int dry_run_model(dlx_model *m, dlx_err *err)
     return rc;
 }
 
-static int train_cmd(int argc, char **argv, const dlx_dist *dist)
+/* *together: over MPI ranks, the run ended with an error that every rank
+ * reached at the same step (no rank is left waiting) */
+static int train_cmd(int argc, char **argv, const dlx_dist *dist, bool *together)
 {
     const char *spec_path = NULL, *out_dir = NULL;
     const char *sets[64];
@@ -289,18 +291,24 @@ static int train_cmd(int argc, char **argv, const dlx_dist *dist)
         cli_print_results(&m->results, json);
     }
 out:
-    if (rc)
+    /* a stop signal or a NaN ends every rank at the same step: rank 0 says so */
+    if (rc && dist && (err.code == DLX_EINTR || err.code == DLX_ENUM)) {
+        *together = true;
+        rc = writer ? cli_fail(&err) : dlx_err_exit_status(err.code);
+    } else if (rc) {
         rc = cli_fail(&err);
+    }
     dlx_model_destroy(m);
     return rc;
 }
 
 /* Under mpirun (a dlx built with MPI): every rank runs the command; a rank
- * that fails ends the job (the others would wait for it forever). */
+ * that fails alone ends the job (the others would wait for it forever). */
 int cmd_train(int argc, char **argv)
 {
+    bool together = false;
     if (!lmpi_launched())
-        return train_cmd(argc, argv, NULL);
+        return train_cmd(argc, argv, NULL, &together);
     if (!cli_train_mpi_built())
         return cli_usage_error("train", "started by mpirun, but this dlx was built without MPI (install "
                                "libopenmpi-dev and rebuild)");
@@ -308,7 +316,8 @@ int cmd_train(int argc, char **argv)
     memset(&dist, 0, sizeof dist);
     dlx_err err;
     dlx_err_clear(&err);
-    int code = cli_train_mpi_init(&argc, &argv, &dist, &err) ? cli_fail(&err) : train_cmd(argc, argv, &dist);
-    cli_train_mpi_end(&dist, code);
+    int code = cli_train_mpi_init(&argc, &argv, &dist, &err) ? cli_fail(&err)
+                                                               : train_cmd(argc, argv, &dist, &together);
+    cli_train_mpi_end(&dist, together ? 0 : code);
     return code;
 }

@@ -15,8 +15,8 @@ static inline bool cli_train_mpi_built(void) { return true; }
  * functions; errors of MPI calls are returned, naming the rank they
  * concern, rather than aborting. */
 int cli_train_mpi_init(int *argc, char ***argv, dlx_dist *d, dlx_err *err);
-/* After the run: MPI_Finalize, or, when this rank failed (rc != 0), end the
- * job (MPI_Abort), since the other ranks would wait for it forever. */
+/* After the run: MPI_Finalize, or, when this rank failed alone (rc != 0),
+ * end the job (MPI_Abort), since the other ranks would wait for it forever. */
 void cli_train_mpi_end(dlx_dist *d, int rc);
 #else
 static inline bool cli_train_mpi_built(void) { return false; }

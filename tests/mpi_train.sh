@@ -7,10 +7,12 @@
 #   resume    -np 3 stopped at step 4, resumed with -np 2: the uninterrupted
 #             single process's bits; only rank 0 wrote the run directory
 #   families  the two-network GAN (batch norm in the generator), the ring GAN,
-#             LeNet-5 with batch norm and the clipped RNN: -np 2 and -np 3
-#             equal one process
+#             LeNet-5 with batch norm, the clipped RNN and LISTA (sparse
+#             coding): -np 2 and -np 3 equal one process
 #   killed    rank 1 killed with SIGKILL mid-run: the job ends within 15 s,
 #             mpirun's message names rank 1, checkpoint.h5 loads and resumes
+#   signal    SIGTERM to mpirun: every rank stops at the same step, rank 0
+#             checkpoints it and says so once; exit 1 without MPI_Abort
 #   errors    fewer shards than ranks: exit 2 naming both, before training
 # Skips (77) without mpirun or an MPI build of dlx.
 # Env: DLX_BIN (the dlx binary), DLX_SRC_DIR (the source tree).
@@ -85,7 +87,15 @@ families)
     B=(configs/lenet5_bn.yaml --set "data.dir=$T/fake" --set train.shards=4 --set train.epochs=2 --set train.batch=32
        --set data.test_limit=48 --quiet)
     N=(tests/data/rnn/copy.yaml --set train.shards=4 --set train.epochs=1 --quiet)
-    for f in G R B N; do
+    cat > "$T/sc.yaml" << EOF
+version: 1
+seed: 3
+model: {kind: sparse_coding, algorithm: lista, atoms: 16, alpha: 0.5, T: [0, 2]}
+data: {dataset: mnist, dir: $T/fake, train: 64, test: 16}
+train: {epochs: 2, batch: 16, shards: 4, optimizer: {type: sgd, lr: 0.002, momentum: 0.9}, log_every: 2}
+EOF
+    S=("$T/sc.yaml" --quiet)
+    for f in G R B N S; do
         declare -n spec=$f
         train "$f.1" 1 1 "${spec[@]}"
         train "$f.2" 2 1 "${spec[@]}"
@@ -119,13 +129,27 @@ killed)
     (cd "$SRC" && "$DLX" train "${LENET[@]}" --set train.epochs=1000 --set train.checkpoint_every=3 --out "$T/k" \
         --resume --stop-at $((step + 1))) > res.txt 2>&1 || fail "the checkpoint (step $step) does not resume: $(cat res.txt)"
     ;;
+signal)
+    (cd "$SRC" && exec "${MPI[@]}" -np 2 "$DLX" train "${LENET[@]}" --set train.epochs=1000 --out "$T/s" \
+        --threads 1) > s.txt 2>&1 &
+    job=$!
+    for _ in $(seq 200); do [ -s s/metrics.h5 ] && break; sleep 0.1; done
+    kill -TERM "$job"
+    wait "$job"
+    rc=$?
+    [ $rc -eq 1 ] || fail "exit $rc after SIGTERM (expected 1): $(cat s.txt)"
+    [ "$(grep -c 'interrupted at step' s.txt)" = 1 ] || fail "not one 'interrupted' line: $(cat s.txt)"
+    grep -q MPI_ABORT s.txt && fail "the job was aborted: $(cat s.txt)"
+    step=$(sed -n 's/.*interrupted at step \([0-9]*\) .*/\1/p' s.txt)
+    [ "$(h5dump -d /step s/checkpoint.h5 | sed -n 's/.*(0): //p')" = "$step" ] || fail "checkpoint not at step $step"
+    ;;
 errors)
     (cd "$SRC" && "${MPI[@]}" -np 3 "$DLX" train "${LENET[@]}" --set train.shards=2 --out "$T/e") > e.txt 2>&1
     grep -q "train.shards (2) is smaller than the number of MPI ranks (3)" e.txt || fail "no message: $(cat e.txt)"
     [ -e e/checkpoint.h5 ] && fail "a checkpoint was written"
     ;;
 *)
-    echo "usage: mpi_train.sh lenet|resume|families|killed|errors" >&2
+    echo "usage: mpi_train.sh lenet|resume|families|killed|signal|errors" >&2
     exit 2
     ;;
 esac
