@@ -2,6 +2,8 @@
 #include "train_mpi.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <mpi.h>
 
@@ -74,6 +76,10 @@ int cli_train_mpi_init(int *argc, char ***argv, dlx_dist *d, dlx_err *err)
     d->recv = mpi_recv;
     d->bcast = mpi_bcast;
     d->allgather = mpi_allgather;
+    /* DLX_MPI_OVERLAP=1: the chain inside backward, with one shard a rank;
+     * off by default, since it was measured slower here (docs/mpi.md) */
+    const char *ov = getenv("DLX_MPI_OVERLAP");
+    d->overlap = ov && !strcmp(ov, "1");
     if (d->size > DLX_DIST_RANKS_MAX)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%d MPI ranks: dlx train runs at most %d (one shard each)",
                             d->size, DLX_DIST_RANKS_MAX);

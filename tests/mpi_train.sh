@@ -3,7 +3,8 @@
 #   lenet     LeNet-5 on fake MNIST, 6 shards: mpirun -np 2 (3 shards a rank)
 #             and -np 3 (2 each, 2 threads) give the checkpoint and metrics of
 #             one process, bit for bit; 3 shards in one process differ (the
-#             comparison sees a change of the sum's order)
+#             comparison sees a change of the sum's order), and equal -np 3
+#             with one shard a rank, the chain inside backward or after it
 #   resume    -np 3 stopped at step 4, resumed with -np 2: the uninterrupted
 #             single process's bits; only rank 0 wrote the run directory
 #   families  the two-network GAN (batch norm in the generator), the ring GAN,
@@ -71,6 +72,11 @@ lenet)
     train three 1 1 "${LENET[@]}" --set train.shards=3
     h5diff --exclude-attribute / -d 0 one/checkpoint.h5 three/checkpoint.h5 /params > /dev/null &&
         fail "3 shards gave the bits of 6: the comparison cannot see the sum's order"
+    # one shard a rank: the chain after backward, and inside it (DLX_MPI_OVERLAP=1)
+    train np3x1 3 1 "${LENET[@]}" --set train.shards=3
+    same three np3x1
+    DLX_MPI_OVERLAP=1 train np3x1_overlap 3 1 "${LENET[@]}" --set train.shards=3
+    same three np3x1_overlap
     [ "$(grep -c '^test_accuracy' np2.txt)" = 1 ] || fail "results printed by more than rank 0: $(cat np2.txt)"
     ;;
 resume)

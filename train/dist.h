@@ -40,6 +40,8 @@ typedef struct dlx_dist {
     /* rows of doubles: rank r's rows [row0(r), row0(r+1)) of x[rows][width]
      * (row0 has size+1 entries) go to every rank */
     int (*allgather)(const struct dlx_dist *d, double *x, int width, const int *row0, dlx_err *err);
+    /* run the chain inside the backward pass where it can (below) */
+    bool overlap;
 } dlx_dist;
 
 /* ranks: each runs at least one of at most DLX_REPLICAS_MAX replicas */
@@ -71,6 +73,20 @@ struct dlx_params;
  * params->grads on every rank, summed in replica order (the chain above);
  * rs->dist set, rs->n > 1, rs->chain_buf of dlx_dist_chunk(total) floats. */
 int dlx_dist_reduce(struct dlx_replicas *rs, int64_t lo, int64_t hi, dlx_err *err);
+/* Overlap of the chain with the backward pass, when every rank runs one
+ * shard and the update's backward is not masked (d->overlap set: off by
+ * default, since on the 2-core development machine it made steps slower,
+ * every chunk a rendezvous of two busy processes; docs/mpi.md): begin
+ * installs a hook on this rank's graph that, after each op node's backward,
+ * passes on the chunks of [lo, hi) whose parameters are final (from the top
+ * of the store down: backward finishes the last layers first), in the
+ * chain's order; end does the rest and the broadcast. The sums are the
+ * chain's, element by element: the same bits. begin returns whether it
+ * overlaps (else call dlx_dist_reduce after the step as before). */
+bool dlx_dist_overlap_begin(struct dlx_replicas *rs, int64_t lo, int64_t hi, bool masked, dlx_err *err);
+int dlx_dist_overlap_end(struct dlx_replicas *rs, dlx_err *err);
+void dlx_dist_overlap_free(struct dlx_replicas *rs);
+
 /* The buffers (batch-norm running statistics) of rank 0, which runs
  * replica 0, on every rank. */
 int dlx_dist_sync_buffers(const dlx_dist *d, struct dlx_params *p, dlx_err *err);

@@ -107,6 +107,7 @@ void dlx_replicas_free(dlx_replicas *rs)
 {
     free(rs->chain_buf);
     rs->chain_buf = NULL;
+    dlx_dist_overlap_free(rs);
     for (int k = 0; k < rs->n; k++) {
         dlx_graph_destroy(rs->r[k].g);
         free(rs->r[k].grads);

@@ -51,6 +51,7 @@ typedef struct dlx_replicas {
     int first, count;
     const struct dlx_dist *dist; /* NULL: one process */
     float *chain_buf;            /* with dist: the partial sum received (train/dist.c), owned */
+    struct dlx_dist_overlap *overlap; /* with dist: the chain inside backward (train/dist.c), owned */
     int workers;        /* replicas run at once: min(threads, n) */
     int op_threads;     /* threads each op may use: every thread when n == 1 */
     bool grads_zero;    /* every gradient block was zeroed by the last fused update */

@@ -199,7 +199,13 @@ static int run_update_dist(run *r, int u, int64_t epoch, double lr, double *loss
     const dlx_update *up = &t->updates[u];
     const int nm = t->fam.n_measures, w = 2 + nm;
     r->u = u;
+    int64_t a, b;
+    dlx_optim_span(up->optim, &a, &b);
+    /* with one shard a rank, the chain runs inside backward (train/dist.h) */
+    const bool overlap = rs->n > 1 && dlx_dist_overlap_begin(rs, a, b, dlx_optim_members(up->optim) != NULL, err);
     dlx_replicas_step(rs, up->loss, up->optim, NULL, run_replica, r);
+    if (overlap) /* (the chunks passed inside backward count as compute) */
+        rs->r[rs->first].g->after_backward = NULL;
     r->draw++;
     double x[DLX_REPLICAS_MAX * (2 + DLX_MEASURES_MAX)];
     int row0[DLX_REPLICAS_MAX + 1], count;
@@ -230,10 +236,12 @@ static int run_update_dist(run *r, int u, int64_t epoch, double lr, double *loss
     *loss = l / rs->n;
     if (!isfinite(*loss))
         return not_finite(r, up, *loss, epoch, err);
-    int64_t a, b;
-    dlx_optim_span(up->optim, &a, &b);
     t0 = now_s();
-    if (rs->n > 1 && (rc = dlx_dist_reduce(rs, a, b, err)))
+    if (overlap)
+        rc = dlx_dist_overlap_end(rs, err);
+    else if (rs->n > 1)
+        rc = dlx_dist_reduce(rs, a, b, err);
+    if (rc)
         return rc;
     r->t_comm += now_s() - t0;
     rs->grads_zero = false; /* (the next forward_backward clears its block) */
