@@ -13,6 +13,8 @@
 #include "../train/replace.h"
 #include "../train/resume.h"
 #include "cli.h"
+#include "landscape_mpi.h"
+#include "train_mpi.h"
 
 static volatile sig_atomic_t g_stop, g_sig;
 static unsigned g_deadline_s = 30;
@@ -141,7 +143,9 @@ static int dry_run_model(dlx_model *m, dlx_err *err)
     return rc;
 }
 
-int cmd_train(int argc, char **argv)
+/* *together: over MPI ranks, the run ended with an error that every rank
+ * reached at the same step (no rank is left waiting) */
+static int train_cmd(int argc, char **argv, const dlx_dist *dist, bool *together)
 {
     const char *spec_path = NULL, *out_dir = NULL;
     const char *sets[64];
@@ -217,6 +221,10 @@ int cmd_train(int argc, char **argv)
 
     dlx_err err;
     dlx_err_clear(&err);
+    /* over MPI ranks rank 0 alone reports, locks and writes the run directory */
+    const bool writer = dlx_dist_writes(dist);
+    quiet = quiet || !writer;
+    json = json && writer;
     if (out_dir && dlx_rundir_check(out_dir, "--out", DLX_RUNDIR_MAX, &err))
         return cli_fail(&err);
     dlx_spec *spec = NULL;
@@ -236,7 +244,8 @@ int cmd_train(int argc, char **argv)
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     install_signals();
-    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop, .dry_run = dry_run};
+    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop, .dry_run = dry_run,
+                       .dist = dist && dist->size > 1 ? dist : NULL};
     dlx_model *m;
     /* threads and the memory limit must be known while the graph is built */
     int rc = dlx_model_create_opts(spec, run_dir, &hooks, threads, max_memory, &m, &err);
@@ -254,12 +263,12 @@ int cmd_train(int argc, char **argv)
     char ckpt[DLX_RUNDIR_MAX + 32];
     /* one writer per run directory: locked before anything in it is read or written */
     rc = dlx_path_join(ckpt, sizeof ckpt, m->run_dir, "checkpoint.h5", &err);
-    if (!rc) rc = dlx_run_lock(m, &err);
+    if (!rc && writer) rc = dlx_run_lock(m, &err);
     /* a run there is continued (--resume) or replaced (--force), never overwritten silently */
-    if (!rc && !resume && !force)
+    if (!rc && writer && !resume && !force)
         rc = dlx_run_refuse_replace(m->run_dir, "continue it with --resume, replace it with --force, or train "
                                     "into another directory with --out DIR", &err);
-    if (!rc && force)
+    if (!rc && writer && force)
         rc = dlx_run_discard(m->run_dir, &err);
     if (!rc && resume) {
         bool found;
@@ -271,19 +280,44 @@ int cmd_train(int argc, char **argv)
         else
             dlx_run_info(m, "no checkpoint at %s: starting from step 0", ckpt);
     }
-    if (!rc) rc = dlx_run_write_spec(m, &err);
+    if (!rc && writer) rc = dlx_run_write_spec(m, &err);
     if (!rc) rc = m->family->train(m, &err);
     cli_progress_end(&prog);
     if (!rc && m->figure_script[0] && !quiet)
         cli_run_gnuplot("train", m->figure_script, m->figure_png); /* (a failed drawing keeps the run) */
-    if (!rc) {
+    if (!rc && writer) {
         if (!quiet && !json)
             fprintf(stderr, "checkpoint: %s\n", ckpt);
         cli_print_results(&m->results, json);
     }
 out:
-    if (rc)
+    /* a stop signal or a NaN ends every rank at the same step: rank 0 says so */
+    if (rc && dist && (err.code == DLX_EINTR || err.code == DLX_ENUM)) {
+        *together = true;
+        rc = writer ? cli_fail(&err) : dlx_err_exit_status(err.code);
+    } else if (rc) {
         rc = cli_fail(&err);
+    }
     dlx_model_destroy(m);
     return rc;
+}
+
+/* Under mpirun (a dlx built with MPI): every rank runs the command; a rank
+ * that fails alone ends the job (the others would wait for it forever). */
+int cmd_train(int argc, char **argv)
+{
+    bool together = false;
+    if (!lmpi_launched())
+        return train_cmd(argc, argv, NULL, &together);
+    if (!cli_train_mpi_built())
+        return cli_usage_error("train", "started by mpirun, but this dlx was built without MPI (install "
+                               "libopenmpi-dev and rebuild)");
+    dlx_dist dist;
+    memset(&dist, 0, sizeof dist);
+    dlx_err err;
+    dlx_err_clear(&err);
+    int code = cli_train_mpi_init(&argc, &argv, &dist, &err) ? cli_fail(&err)
+                                                               : train_cmd(argc, argv, &dist, &together);
+    cli_train_mpi_end(&dist, together ? 0 : code);
+    return code;
 }

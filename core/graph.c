@@ -304,11 +304,13 @@ static void run_backward(dlx_graph *g, int top, const bool *active, const dlx_ct
             continue;
         if (!g->prof) {
             n->op->backward(n, ctx);
-            continue;
+        } else {
+            double t = now_s();
+            n->op->backward(n, ctx);
+            g->prof[2 * i + 1] += now_s() - t;
         }
-        double t = now_s();
-        n->op->backward(n, ctx);
-        g->prof[2 * i + 1] += now_s() - t;
+        if (g->after_backward)
+            g->after_backward(g->after_backward_user, i);
     }
 }
 

@@ -115,6 +115,11 @@ typedef struct dlx_graph {
     /* When non-NULL (2 doubles per node, zeroed by the caller), forward and
      * backward add each op node's seconds to prof[2 id] and prof[2 id + 1]. */
     double *prof;
+    /* When non-NULL, called after each op node's backward with its index: the
+     * gradients of parameters used only by that node and later ones are then
+     * final (an MPI rank starts summing them while earlier layers run). */
+    void (*after_backward)(void *user, int node);
+    void *after_backward_user;
     float **grad_of; /* each node's gradient as compiled (a masked backward hides some) */
     bool *active;    /* a masked backward's nodes to run */
     /* Set by the family before its layers are built: the points of the

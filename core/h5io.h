@@ -131,7 +131,9 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
                      dlx_err *err);
 /* A row of series `name`: (step, value), stamped with the epoch last set by
  * dlx_metrics_set_epoch (NaN before) and the wall-clock seconds of training
- * (from dlx_metrics_open, continued from the largest kept row's on resume). */
+ * (from dlx_metrics_open, continued from the largest kept row's on resume).
+ * Append, set_epoch and flush do nothing with m NULL (a process that writes
+ * no file: an MPI rank other than 0). */
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value,
                        dlx_err *err);
 /* The epoch later rows carry: fractional, steps done / steps per epoch. */

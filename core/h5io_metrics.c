@@ -309,6 +309,8 @@ int dlx_metrics_open(const char *path, bool resume, int64_t resume_step, dlx_met
 
 int dlx_metrics_append(dlx_metrics *m, const char *name, int64_t step, double value, dlx_err *err)
 {
+    if (!m)
+        return 0;
     const double row[METRICS_COLS] = {(double)step, value, m->epoch, m->wall0 + (monotonic_s() - m->t_open)};
     return append_row(m, name, row, err);
 }
@@ -321,7 +323,8 @@ bool dlx_metrics_is_series(const dlx_h5_entry *e)
 
 void dlx_metrics_set_epoch(dlx_metrics *m, double epoch)
 {
-    m->epoch = epoch;
+    if (m)
+        m->epoch = epoch;
 }
 
 static int create_series(hid_t f, const char *file, const char *path, dlx_err *err)
@@ -398,6 +401,8 @@ out_dset:
 
 int dlx_metrics_flush(dlx_metrics *m, dlx_err *err)
 {
+    if (!m)
+        return 0;
     bool pending = false;
     for (int i = 0; i < m->n; i++)
         pending |= m->s[i].n > 0;

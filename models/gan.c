@@ -51,6 +51,7 @@
 
 #include "../core/gradcheck.h"
 #include "../core/ops/ops.h"
+#include "../train/dist.h"
 #include "family.h"
 #include "gan_internal.h"
 
@@ -530,7 +531,9 @@ static int gan_eval_test(void *user, dlx_results *res, dlx_err *err)
     dlx_model *m = user;
     gan *c = m->impl;
     int rc = score(m, c, m->epoch >= c->tc.epochs, res, err);
-    return !rc && c->data == GAN_DATA_IMAGES ? dlx_gan_images_grid(m, c, err) : rc;
+    /* (over MPI ranks the grid is rank 0's to write) */
+    bool grid = c->data == GAN_DATA_IMAGES && dlx_dist_writes(m->hooks.dist);
+    return !rc && grid ? dlx_gan_images_grid(m, c, err) : rc;
 }
 
 static int gan_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err *err)

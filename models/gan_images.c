@@ -85,13 +85,14 @@ bool dlx_gan_depends(const dlx_graph *g, const dlx_node *top, const dlx_node *on
     return d;
 }
 
-/* The mean over the replicas of loss l's value. */
+/* The mean over the replicas of loss l's value (over MPI ranks, over this
+ * rank's: the trainer stops when every rank's test says so). */
 static double replica_mean(const gan *c, int l)
 {
     double s = 0.0;
-    for (int k = 0; k < c->tc.shards; k++)
+    for (int k = c->reps.first; k < c->reps.first + c->reps.count; k++)
         s += c->rep[k].loss[l]->out.data[0];
-    return s / c->tc.shards;
+    return s / c->reps.count;
 }
 
 /* EBGAN's discriminator stuck at the margin: after D's update, both energies
@@ -128,7 +129,7 @@ bool dlx_gan_diverged(void *user, int u, char *why, size_t why_size)
     if (c->collapse_std <= 0.0 || c->shard_batch < 2 || !c->uses_fake[m->plan.updates[u].loss])
         return false;
     double worst = 0.0;
-    for (int k = 0; k < c->tc.shards; k++) {
+    for (int k = c->reps.first; k < c->reps.first + c->reps.count; k++) { /* (this rank's, as above) */
         double s = sample_std(c->rep[k].fake->out.data, c->shard_batch, c->x_numel);
         if (s >= c->collapse_std)
             return false;

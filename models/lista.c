@@ -54,6 +54,7 @@
 #include "../core/sparse.h"
 #include "../train/budget.h"
 #include "../train/checkpoint.h"
+#include "../train/dist.h"
 #include "family.h"
 #include "lista.h"
 #include "lista_internal.h"
@@ -572,8 +573,10 @@ static int prepare_codes(dlx_model *m, sc *c, dlx_err *err)
         dlx_run_info(m, "optimal codes by FISTA: %d iterations (train), %d (test), tol %g, %.1f s", it_tr, it_te,
                      c->opt_tol, now_s() - t0);
     }
-    if (!rc) rc = dlx_run_prepare_dir(m, err);
-    if (!rc) rc = dlx_sc_write_codes(m, c, err);
+    if (!rc && dlx_dist_writes(m->hooks.dist)) /* over MPI ranks, rank 0 writes them */
+        rc = dlx_run_prepare_dir(m, err);
+    if (!rc && dlx_dist_writes(m->hooks.dist))
+        rc = dlx_sc_write_codes(m, c, err);
     return rc;
 }
 

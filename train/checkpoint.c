@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../core/rundir.h"
+#include "dist.h"
 
 /* The arrays of a checkpoint over the live buffers: parameters, buffers,
  * then (with_optim) every optimizer's slots of its parameters, at their
@@ -92,7 +93,8 @@ out_free_spec:
 
 int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
 {
-    int rc = save_to(m, "checkpoint.h5", err);
+    /* over MPI ranks rank 0 writes; the others hold the same values */
+    int rc = dlx_dist_writes(m->hooks.dist) ? save_to(m, "checkpoint.h5", err) : 0;
     if (!rc)
         m->checkpoint_step = m->step;
     return rc;
@@ -100,7 +102,7 @@ int dlx_run_save_checkpoint(dlx_model *m, dlx_err *err)
 
 int dlx_run_save_checkpoint_as(dlx_model *m, const char *file, dlx_err *err)
 {
-    return save_to(m, file, err);
+    return dlx_dist_writes(m->hooks.dist) ? save_to(m, file, err) : 0;
 }
 
 /* Each optimizer's update count from the checkpoint: by name (version 2),

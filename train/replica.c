@@ -1,5 +1,7 @@
 #include "replica.h"
 
+#include "dist.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@ void dlx_replicas_init(dlx_replicas *rs, dlx_params *params, int n, int threads)
     memset(rs, 0, sizeof *rs);
     rs->params = params;
     rs->n = n;
+    rs->count = n;
     rs->workers = threads < n ? threads : n;
     /* One replica: its ops split large products over the threads instead
      * (each packs part of a weight matrix for the whole batch; replicas
@@ -56,9 +59,30 @@ static int check_budget(const dlx_replicas *rs, const dlx_model *m, const dlx_gr
     return dlx_budget_check(m, &b, err);
 }
 
+/* This rank's block of the replicas, and its threads over that block. */
+static int take_block(dlx_replicas *rs, const dlx_dist *d, int m_threads, dlx_err *err)
+{
+    if (d->size > rs->n)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                            "train.shards (%d) is smaller than the number of MPI ranks (%d): each rank runs at least "
+                            "one shard; raise train.shards or start fewer ranks", rs->n, d->size);
+    int threads = dlx_replicas_threads(m_threads);
+    dlx_dist_block(rs->n, d->rank, d->size, &rs->first, &rs->count);
+    rs->dist = d;
+    rs->workers = threads < rs->count ? threads : rs->count;
+    /* one replica here: its ops take the threads (their cuts depend on shapes only) */
+    rs->op_threads = rs->count == 1 ? threads : 1;
+    return 0;
+}
+
 int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, dlx_replica_build_fn build,
                        void *user, dlx_err *err)
 {
+    if (m->hooks.dist) {
+        int rc = take_block(rs, m->hooks.dist, m->threads, err);
+        if (rc)
+            return rc;
+    }
     for (int k = 0; k < rs->n; k++) {
         dlx_graph *g;
         int rc = build(user, k, &g, err);
@@ -68,6 +92,11 @@ int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, 
             dlx_graph_destroy(g);
             return rc;
         }
+        if (k == 0 && rs->dist &&
+            !(rs->chain_buf = malloc((size_t)dlx_dist_chunk(rs->params->total, rs->dist->size) * sizeof(float)))) {
+            dlx_graph_destroy(g);
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        }
         if ((rc = attach(rs, k, g, err)))
             return rc;
     }
@@ -76,6 +105,9 @@ int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, 
 
 void dlx_replicas_free(dlx_replicas *rs)
 {
+    free(rs->chain_buf);
+    rs->chain_buf = NULL;
+    dlx_dist_overlap_free(rs);
     for (int k = 0; k < rs->n; k++) {
         dlx_graph_destroy(rs->r[k].g);
         free(rs->r[k].grads);
@@ -203,7 +235,7 @@ static void step_body(dlx_replicas *rs, dlx_node *const *loss, const dlx_optim *
 {
     if (rs->op_threads <= 1) {
 #pragma omp for schedule(static, 1)
-        for (int k = 0; k < rs->n; k++)
+        for (int k = rs->first; k < rs->first + rs->count; k++)
             run(user, k);
     }
     /* (after the loop's barrier, or the replica run before the region:
@@ -231,7 +263,7 @@ double dlx_replicas_step(dlx_replicas *rs, dlx_node *const *loss, const dlx_opti
      * tiny one, starting the team would cost more than the update). */
     int team = rs->workers;
     if (rs->op_threads > 1) {
-        run(user, 0);
+        run(user, rs->first);
         int64_t a, b;
         dlx_optim_span(o, &a, &b);
         team = update_threads(b - a, rs->op_threads);

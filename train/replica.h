@@ -41,9 +41,17 @@ typedef struct dlx_replica {
     char pad[64];  /* replicas are written by different workers: no shared cache line */
 } dlx_replica;
 
+struct dlx_dist;
+
 typedef struct dlx_replicas {
     dlx_params *params; /* the store every replica's graph is built over */
     int n;
+    /* the replicas this process runs, [first, first + count): all of them,
+     * or this MPI rank's block (train/dist.h); every graph is built */
+    int first, count;
+    const struct dlx_dist *dist; /* NULL: one process */
+    float *chain_buf;            /* with dist: the partial sum received (train/dist.c), owned */
+    struct dlx_dist_overlap *overlap; /* with dist: the chain inside backward (train/dist.c), owned */
     int workers;        /* replicas run at once: min(threads, n) */
     int op_threads;     /* threads each op may use: every thread when n == 1 */
     bool grads_zero;    /* every gradient block was zeroed by the last fused update */
@@ -62,7 +70,8 @@ typedef int (*dlx_replica_build_fn)(void *user, int k, dlx_graph **g, dlx_err *e
  * limits (train/budget.h: parameters, n gradient blocks, the optimizer
  * slots of m's plan, n arenas, BLAS buffers, and the family's data_bytes),
  * the store finalized, and every graph given its gradient block and arena.
- * The replicas own the graphs from then on. */
+ * The replicas own the graphs from then on. With m->hooks.dist, this rank
+ * runs its block of the replicas (train.shards must be at least the ranks). */
 int dlx_replicas_build(dlx_replicas *rs, const dlx_model *m, double data_bytes, dlx_replica_build_fn build,
                        void *user, dlx_err *err);
 void dlx_replicas_free(dlx_replicas *rs);
@@ -83,7 +92,7 @@ void dlx_replicas_forward_backward(dlx_replicas *rs, int k, dlx_node *loss, cons
 typedef void (*dlx_replica_run_fn)(void *user, int k);
 
 /* One step's parallel part, in one parallel region: run(user, k) for every
- * replica, then, when oc is given (the optimizer does not clip) and the mean
+ * replica this process runs, then, when oc is given (the optimizer does not clip) and the mean
  * loss is finite, the fused reduce + dlx_optim_apply + zero on every worker's
  * slice of o's span. loss[k] is the loss node of replica k. Returns the mean loss. */
 double dlx_replicas_step(dlx_replicas *rs, dlx_node *const *loss, const dlx_optim *o, const dlx_optim_consts *oc,

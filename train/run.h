@@ -21,6 +21,7 @@
 #include "plan.h"
 
 struct dlx_family;
+struct dlx_dist;
 
 /* Named scalar results (final metrics), printed by the CLI as text or JSON. */
 #define DLX_RESULTS_MAX 96 /* a sweep row's distribution statistics take ~40 */
@@ -53,6 +54,8 @@ typedef struct dlx_hooks {
     /* --dry-run: the memory plan is reported, the trainer times a few steps
      * and writes nothing (metrics, checkpoints, pictures) */
     bool dry_run;
+    /* replicas spread over MPI ranks (train/dist.h); NULL: one process */
+    const struct dlx_dist *dist;
 } dlx_hooks;
 
 typedef struct dlx_model {

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "checkpoint.h"
+#include "dist.h"
 
 /* train: of every family that trains through the loop (the reference and
  * the keys train: may hold; one row per key, beside its getter below) */
@@ -116,6 +117,8 @@ typedef struct run {
     int draws_per_step;        /* the sum of the updates' repeats */
     int64_t pos;               /* the step's position in its epoch */
     bool stopped_early;        /* train.early_stopping ended the run at this epoch */
+    bool stop_agreed;          /* over MPI ranks: some rank saw the stop flag this step */
+    double t_comm;             /* over MPI ranks: seconds in the step's exchanges */
     measure_slot meas[DLX_REPLICAS_MAX];
 } run;
 
@@ -180,6 +183,75 @@ static int diverged(const run *r, const char *why, int64_t epoch, dlx_err *err)
                         (long long)m->step + 1, (long long)epoch + 1, why);
 }
 
+/* run_update over MPI ranks (train/dist.h): this rank's replicas, then
+ * every replica's loss, measures and its rank's flags to every rank (the
+ * mean loss summed in replica order as in one process), the chained reduce
+ * and the optimizer on every rank. The flags: the stop flag (some rank saw
+ * it: every rank stops) and the family's divergence test on this rank's
+ * replicas, taken before the update from the forward pass's values (every
+ * rank saw it: the run diverged). */
+static int run_update_dist(run *r, int u, int64_t epoch, double lr, double *loss, char *why, size_t why_size,
+                           bool *diverged, dlx_err *err)
+{
+    dlx_trainer *t = r->t;
+    dlx_replicas *rs = t->replicas;
+    const dlx_dist *d = rs->dist;
+    const dlx_update *up = &t->updates[u];
+    const int nm = t->fam.n_measures, w = 2 + nm;
+    r->u = u;
+    int64_t a, b;
+    dlx_optim_span(up->optim, &a, &b);
+    /* with one shard a rank, the chain runs inside backward (train/dist.h) */
+    const bool overlap = rs->n > 1 && dlx_dist_overlap_begin(rs, a, b, dlx_optim_members(up->optim) != NULL, err);
+    dlx_replicas_step(rs, up->loss, up->optim, NULL, run_replica, r);
+    if (overlap) /* (the chunks passed inside backward count as compute) */
+        rs->r[rs->first].g->after_backward = NULL;
+    r->draw++;
+    double x[DLX_REPLICAS_MAX * (2 + DLX_MEASURES_MAX)];
+    int row0[DLX_REPLICAS_MAX + 1], count;
+    for (int q = 0; q <= d->size; q++)
+        dlx_dist_block(rs->n, q, d->size, &row0[q], &count);
+    const bool stop = r->m->hooks.stop && *r->m->hooks.stop;
+    const bool div = t->fam.diverged && t->fam.diverged(t->fam.user, u, why, why_size);
+    for (int k = rs->first; k < rs->first + rs->count; k++) {
+        x[k * w] = up->loss[k]->out.data[0];
+        x[k * w + 1] = stop + 2 * div;
+        for (int i = 0; i < nm; i++)
+            x[k * w + 2 + i] = r->meas[k].v[i];
+    }
+    double t0 = now_s();
+    int rc = d->allgather(d, x, w, row0, err);
+    r->t_comm += now_s() - t0;
+    if (rc)
+        return rc;
+    double l = 0.0;
+    *diverged = true;
+    for (int k = 0; k < rs->n; k++) {
+        l += x[k * w];
+        r->stop_agreed = r->stop_agreed || ((int)x[k * w + 1] & 1);
+        *diverged = *diverged && ((int)x[k * w + 1] & 2);
+        for (int i = 0; i < nm; i++)
+            r->meas[k].v[i] = x[k * w + 2 + i];
+    }
+    *loss = l / rs->n;
+    if (!isfinite(*loss))
+        return not_finite(r, up, *loss, epoch, err);
+    t0 = now_s();
+    if (overlap)
+        rc = dlx_dist_overlap_end(rs, err);
+    else if (rs->n > 1)
+        rc = dlx_dist_reduce(rs, a, b, err);
+    if (rc)
+        return rc;
+    r->t_comm += now_s() - t0;
+    rs->grads_zero = false; /* (the next forward_backward clears its block) */
+    dlx_optim_step(up->optim, lr);
+    t0 = now_s();
+    rc = dlx_dist_sync_buffers(d, rs->params, err);
+    r->t_comm += now_s() - t0;
+    return rc;
+}
+
 /* One run of update u: each replica's forward and backward from its loss
  * in one parallel region with the reduce and the update (elementwise on
  * each worker's slice: the same bits for any number of workers). Clipping
@@ -193,13 +265,23 @@ static int run_update(run *r, int u, int64_t epoch, double lr, double *loss, dlx
     dlx_optim_prepare(up->optim, lr, &oc);
     const bool fused = !dlx_optim_clips(up->optim);
     r->u = u;
-    *loss = dlx_replicas_step(t->replicas, up->loss, up->optim, fused ? &oc : NULL, run_replica, r);
-    r->draw++;
-    if (!isfinite(*loss))
-        return not_finite(r, up, *loss, epoch, err);
-    dlx_replicas_end_step(t->replicas, up->optim, lr, fused);
+    int rc = 0;
     char why[256];
-    if (t->fam.diverged && t->fam.diverged(t->fam.user, u, why, sizeof why))
+    bool div = false;
+    if (t->replicas->dist) {
+        rc = run_update_dist(r, u, epoch, lr, loss, why, sizeof why, &div, err);
+    } else {
+        *loss = dlx_replicas_step(t->replicas, up->loss, up->optim, fused ? &oc : NULL, run_replica, r);
+        r->draw++;
+        if (!isfinite(*loss))
+            return not_finite(r, up, *loss, epoch, err);
+        dlx_replicas_end_step(t->replicas, up->optim, lr, fused);
+    }
+    if (rc)
+        return rc;
+    if (!t->replicas->dist)
+        div = t->fam.diverged && t->fam.diverged(t->fam.user, u, why, sizeof why);
+    if (div)
         return diverged(r, why, epoch, err);
     for (int i = 0; i < t->fam.n_measures; i++) {
         double s = 0.0;
@@ -422,7 +504,9 @@ static int after_step(run *r, int64_t epoch, bool *stop, dlx_err *err)
         *stop = true;
         return rc;
     }
-    if (m->hooks.stop && *m->hooks.stop) {
+    /* over MPI ranks every rank stops at the step where one saw the flag */
+    bool flagged = r->t->replicas->dist ? r->stop_agreed : m->hooks.stop && *m->hooks.stop;
+    if (flagged && m->hooks.stop) {
         *m->hooks.stop = 2; /* seen: the deadline stands down while the checkpoint is written */
         rc = save(r, err);
         if (!rc)
@@ -487,8 +571,10 @@ static int finish(run *r, dlx_err *err)
         dlx_results_set(&m->results, "step_seconds", seconds - r->t_other);
         dlx_results_set(&m->results, "images_per_second",
                         (double)((m->step - r->step0) * r->t->cfg.batch) / (seconds - r->t_other));
+        if (m->hooks.dist) /* rank 0's time in the reduce, broadcasts and exchanges, waits included */
+            dlx_results_set(&m->results, "comm_seconds", r->t_comm);
     }
-    if (!rc && f->finish)
+    if (!rc && f->finish && dlx_dist_writes(m->hooks.dist)) /* pictures: one writer */
         rc = f->finish(f->user, err);
     return rc;
 }
@@ -662,7 +748,8 @@ int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
     if (!rc && m->hooks.dry_run)
         return dry_run(&r, err);
     if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);
-    if (!rc) rc = dlx_metrics_open(path, m->resumed, m->step, &r.mx, err);
+    if (!rc && dlx_dist_writes(m->hooks.dist)) /* else r.mx stays NULL: no file */
+        rc = dlx_metrics_open(path, m->resumed, m->step, &r.mx, err);
     if (rc)
         return rc;
     if (m->extend_from_epochs && m->resumed)

@@ -143,7 +143,10 @@ typedef struct dlx_trainer {
  * m->results: the last epoch's metrics, then train_seconds, and for a run
  * that took steps step_seconds and images_per_second (evaluation and
  * checkpoints excluded). A stop flag ends with DLX_EINTR after a checkpoint;
- * a non-finite loss with DLX_ENUM, before its update is applied.
+ * a non-finite loss with DLX_ENUM, before its update is applied. Over MPI
+ * ranks (m->hooks.dist, train/dist.h) also comm_seconds: this rank's time in
+ * the step's exchanges (the reduce, broadcasts, the loss gather), waits for
+ * slower ranks included.
  * With m->hooks.dry_run it writes nothing: it takes DLX_DRY_RUN_WARMUP
  * untimed steps, then at most DLX_DRY_RUN_STEPS timed ones (fewer when the
  * run is shorter), and reports the mean time per step as an "info" line. */
