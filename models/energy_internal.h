@@ -1,0 +1,72 @@
+/* The energy family's state, shared by its files: models/energy.c (spec,
+ * data, closed-form fits, evaluation, checkpoint), models/energy_net.c (the
+ * trained strategies' graphs and the trainer's callbacks) and
+ * models/energy_figure.c (the energy surfaces as pictures). */
+#ifndef DLX_ENERGY_INTERNAL_H
+#define DLX_ENERGY_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../core/graph.h"
+#include "../core/rng.h"
+#include "../train/trainer.h"
+#include "family.h"
+
+typedef enum en_strategy { S_PCA, S_KMEANS, S_GMM, S_AE, S_DAE, S_SAE, S_CAE, S_NCE, S_COUNT } en_strategy;
+extern const char *const dlx_energy_strategies[]; /* spec names, in en_strategy order */
+
+/* Streams of the counter-based generator (core/rng.h) */
+enum {
+    EN_STREAM_TRAIN = DLX_STREAM_USER + 41, /* training points */
+    EN_STREAM_TEST = DLX_STREAM_USER + 42,  /* held-out points */
+    EN_STREAM_BOX = DLX_STREAM_USER + 43,   /* uniform points of the AUC */
+    EN_STREAM_CORRUPT = DLX_STREAM_USER + 44, /* the denoising auto-encoder's noise */
+    EN_STREAM_NCE = DLX_STREAM_USER + 45,   /* noise-contrastive estimation's noise points */
+};
+
+typedef struct en_replica {
+    dlx_node *x;     /* (n, d) the points */
+    dlx_node *in;    /* (n, d) the encoder's input: corrupted points (dae), uniform noise points (nce) */
+    dlx_node *zero;  /* (n, hidden) zeros: the sparse penalty's target */
+    dlx_node *out;   /* auto-encoders: the reconstruction of x; nce: the score of x (minus its energy) */
+    dlx_node *loss;
+} en_replica;
+
+typedef struct en {
+    en_strategy strategy;
+    int toy;                       /* dlx_toy_kind */
+    int64_t d;                     /* 2 */
+    int64_t samples, test_samples, components, iters, hidden, grid;
+    double noise, reg, corrupt, weight;
+    double box[4];
+    float *train, *test, *uniform; /* samples, test_samples, test_samples points */
+    int p[6];                      /* closed-form parameters' indices in the store */
+    /* trained strategies */
+    dlx_train_cfg tc;
+    dlx_replicas reps;
+    en_replica rep[DLX_REPLICAS_MAX];
+    int64_t shard_batch;
+    uint32_t *order;
+} en;
+
+static inline bool en_is_trained(const en *c) { return c->strategy >= S_AE; }
+
+/* models/energy_net.c */
+int dlx_en_build_replicas(dlx_model *m, en *c, dlx_err *err);
+int dlx_en_train_net(dlx_model *m, en *c, dlx_err *err);
+/* E(y) of n points through replica 0's graph. */
+void dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E);
+
+/* models/energy.c: E(y) of n points, whatever the strategy. */
+int dlx_en_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E, dlx_err *err);
+/* The evaluation: auc, energy_data, energy_uniform into res. */
+int dlx_en_evaluate(const dlx_model *m, const en *c, dlx_results *res, dlx_err *err);
+/* <run>/energy.h5 (the energy on a grid x grid lattice over the box, the box,
+ * the held-out points) and <run>/energy.png. */
+int dlx_en_write_surface(const dlx_model *m, const en *c, dlx_err *err);
+
+/* models/energy_figure.c: the figure of a `dlx reproduce` table (dlx_family.figure). */
+int dlx_energy_figure(const char *results_h5, const char *png, const char *script_path, dlx_err *err);
+
+#endif
