@@ -8,7 +8,7 @@
  *   kmeans  it is k points: E = min_j ||y - c_j||^2      (Lloyd)
  *   gmm     maximum likelihood, normalised by construction:
  *           E = -log sum_j pi_j N(y; mu_j, Sigma_j)       (EM)
- *   ae      an auto-encoder y -> sigmoid(W1 y + b1) -> W2 h + b2 with
+ *   ae      an auto-encoder y -> h = sigmoid(W1 y + b1) -> W1^T h + b2 with
  *           E = ||dec(enc(y)) - y||^2 and nothing but the reconstruction:
  *           with enough units it can reconstruct everything (flat energy)
  *   dae     the same, trained to reconstruct y from y + N(0, corrupt^2):
@@ -22,8 +22,12 @@
  *           as a logistic classifier of data against uniform points over
  *           the box (noise-contrastive estimation: pushes energy up on
  *           chosen points)
+ *   cd      the same energy net trained by contrastive divergence: pull E
+ *           down on the data, up on negative samples reached from each data
+ *           point by cd_steps Langevin steps down the energy (CD-k), with
+ *           weight * mean E^2 keeping the energies bounded
  * The closed-form fits are in the family (models/energy_fit.c); the four
- * auto-encoders and nce train through the one trainer (models/energy_net.c).
+ * auto-encoders, nce and cd train through the one trainer (models/energy_net.c).
  * Every strategy's parameters go to checkpoint.h5 the same way, and every
  * one is scored by the same evaluation: the area under the ROC curve of E
  * between held-out data points and points drawn uniformly over the box
@@ -44,19 +48,22 @@
 #include "energy.h"
 #include "energy_internal.h"
 
-const char *const dlx_energy_strategies[] = {"pca", "kmeans", "gmm", "ae", "dae", "sae", "cae", "nce", NULL};
+const char *const dlx_energy_strategies[] = {"pca", "kmeans", "gmm", "ae", "dae", "sae", "cae", "nce", "cd", NULL};
 static const char *const k_losses[] = {"loss", NULL};
 
 static const dlx_key_doc k_model_keys[] = {
     {"kind", "string", "required", "energy", "the family"},
-    {"strategy", "string", "required", "pca, kmeans, gmm, ae, dae, sae, cae, nce", "how the energy is made high away from the data"},
+    {"strategy", "string", "required", "pca, kmeans, gmm, ae, dae, sae, cae, nce, cd", "how the energy is made high away from the data"},
     {"components", "integer", "1 (pca), 16 (kmeans), 8 (gmm)", "1 to 1024 (pca: below the data's dimension)",
      "principal directions kept, centres, or mixture components"},
     {"iters", "integer", "100", "1 to 100000", "Lloyd or EM iterations (kmeans, gmm; gmm starts at kmeans' centres)"},
     {"reg", "number", "0.001", "1e-09 to 100", "gmm: added to every covariance's diagonal"},
     {"hidden", "integer", "64", "1 to 65536", "hidden units of the auto-encoders and of each of nce's two layers"},
     {"corrupt", "number", "0.1", "0 to 100", "dae: standard deviation of the Gaussian corruption"},
-    {"weight", "number", "0.1", "0 to 1000000", "sae: weight of mean |h|; cae: of ||dh/dy||_F^2"},
+    {"weight", "number", "0.1", "0 to 1000000", "sae: weight of mean |h|; cae: of ||dh/dy||_F^2; cd: of mean E^2 (data and samples)"},
+    {"cd_steps", "integer", "20", "1 to 10000", "cd: Langevin steps from each data point to its negative sample"},
+    {"cd_step", "number", "0.01", "0 to 100", "cd: each step moves y by cd_step * (-dE/dy)"},
+    {"cd_noise", "number", "0.02", "0 to 100", "cd: plus Gaussian noise of this standard deviation"},
     {"grid", "integer", "128", "8 to 1024", "points per side of the energy surface in energy.h5 and energy.png"},
     {NULL},
 };
@@ -69,7 +76,7 @@ static const dlx_key_doc k_data_keys[] = {
 };
 static const dlx_spec_section k_sections[] = {
     {"model.energy", "model: with kind: energy: an energy E(y) learned by one of the strategies (train: as dlx spec "
-                     "train, batch 100, for ae, dae, sae, cae and nce; none for pca, kmeans, gmm)",
+                     "train, batch 100, for ae, dae, sae, cae, nce and cd; none for pca, kmeans, gmm)",
      k_model_keys, NULL},
     {"data.energy", "data: of the energy family: a toy 2-D data set", k_data_keys, NULL},
     {NULL},
@@ -103,6 +110,9 @@ static int read_spec(dlx_model *m, en *c, dlx_err *err)
     if (!rc) rc = dlx_spec_int(model, "hidden", false, 64, 1, 65536, &c->hidden, err);
     if (!rc) rc = dlx_spec_float(model, "corrupt", false, 0.1, 0.0, 100.0, &c->corrupt, err);
     if (!rc) rc = dlx_spec_float(model, "weight", false, 0.1, 0.0, 1e6, &c->weight, err);
+    if (!rc) rc = dlx_spec_int(model, "cd_steps", false, 20, 1, 10000, &c->cd_steps, err);
+    if (!rc) rc = dlx_spec_float(model, "cd_step", false, 0.01, 0.0, 100.0, &c->cd_step, err);
+    if (!rc) rc = dlx_spec_float(model, "cd_noise", false, 0.02, 0.0, 100.0, &c->cd_noise, err);
     if (!rc) rc = dlx_spec_int(model, "grid", false, 128, 8, 1024, &c->grid, err);
     if (!rc && c->components > c->samples && (c->strategy == S_KMEANS || c->strategy == S_GMM))
         rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "components")->loc,
@@ -169,6 +179,8 @@ static void en_destroy(dlx_model *m)
     if (!c)
         return;
     dlx_replicas_free(&c->reps);
+    for (int k = 0; k < DLX_REPLICAS_MAX; k++)
+        free(c->rep[k].scratch);
     free(c->train);
     free(c->test);
     free(c->uniform);
@@ -282,7 +294,7 @@ static int en_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err
 const dlx_family dlx_family_energy = {
     .name = "energy",
     .help = "energy-based unsupervised learning on toy 2-D data: PCA, K-means, a Gaussian mixture, plain, denoising, "
-            "sparse and contracting auto-encoders, noise-contrastive estimation; AUC of the energy, data vs uniform",
+            "sparse and contracting auto-encoders, noise-contrastive estimation, contrastive divergence; AUC of the energy, data vs uniform",
     .create = en_create,
     .destroy = en_destroy,
     .train = en_train,

@@ -13,7 +13,7 @@
 #include "../train/trainer.h"
 #include "family.h"
 
-typedef enum en_strategy { S_PCA, S_KMEANS, S_GMM, S_AE, S_DAE, S_SAE, S_CAE, S_NCE, S_COUNT } en_strategy;
+typedef enum en_strategy { S_PCA, S_KMEANS, S_GMM, S_AE, S_DAE, S_SAE, S_CAE, S_NCE, S_CD, S_COUNT } en_strategy;
 extern const char *const dlx_energy_strategies[]; /* spec names, in en_strategy order */
 
 /* Streams of the counter-based generator (core/rng.h) */
@@ -23,14 +23,17 @@ enum {
     EN_STREAM_BOX = DLX_STREAM_USER + 43,   /* uniform points of the AUC */
     EN_STREAM_CORRUPT = DLX_STREAM_USER + 44, /* the denoising auto-encoder's noise */
     EN_STREAM_NCE = DLX_STREAM_USER + 45,   /* noise-contrastive estimation's noise points */
+    EN_STREAM_CD = DLX_STREAM_USER + 46,    /* contrastive divergence's Langevin noise */
 };
 
 typedef struct en_replica {
     dlx_node *x;     /* (n, d) the points */
-    dlx_node *in;    /* (n, d) the encoder's input: corrupted points (dae), uniform noise points (nce) */
+    dlx_node *in;    /* (n, d) the encoder's input: corrupted points (dae), uniform noise points (nce),
+                      * negative samples (cd) */
     dlx_node *zero;  /* (n, hidden) zeros: the sparse penalty's target */
     dlx_node *out;   /* auto-encoders: the reconstruction of x; nce: the score of x (minus its energy) */
     dlx_node *loss;
+    float *scratch;  /* cd: the Langevin sampler's (2 hidden floats), so a step allocates nothing */
 } en_replica;
 
 typedef struct en {
@@ -39,6 +42,9 @@ typedef struct en {
     int64_t d;                     /* 2 */
     int64_t samples, test_samples, components, iters, hidden, grid;
     double noise, reg, corrupt, weight;
+    int64_t cd_steps;              /* cd: Langevin steps from the data to the negative samples */
+    double cd_step, cd_noise;      /* cd: y += cd_step * ds/dy + cd_noise * N(0, 1) per step */
+    int net_p[6];                  /* cd: net.{1,2,3}.{W,b} in the store, read by the Langevin sampler */
     double box[4];
     float *train, *test, *uniform; /* samples, test_samples, test_samples points */
     int p[6];                      /* closed-form parameters' indices in the store */

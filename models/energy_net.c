@@ -2,7 +2,7 @@
  * the auto-encoders (ae, dae, sae, cae) and noise-contrastive estimation.
  *
  * Replica k's graph, n = batch / shards points per replica:
- *   auto-encoders  h = sigmoid(W1 in + b1), y_hat = W2 h + b2,
+ *   auto-encoders  h = sigmoid(W1 in + b1), y_hat = W1^T h + b2 (tied),
  *                  loss = mse half_sum(y_hat, x)            (ae, dae)
  *                       + weight * l1(h, 0)                  (sae: mean |h|)
  *                       + weight * contractive(h, W1)        (cae)
@@ -13,6 +13,14 @@
  *                  uniformly over the box; loss = bce(s(x), 1) + bce(s(u), 0):
  *                  s is the log-ratio of data to noise density up to a
  *                  constant, so E(y) = -s(y) is the unnormalised energy.
+ *   cd             the same net on the data x and on negative samples n,
+ *                  loss = mean s(n) - mean s(x) + weight (mean s(x)^2 +
+ *                  mean s(n)^2): E down on the data, up on the samples,
+ *                  bounded. Sample i starts at data point i and takes
+ *                  cd_steps Langevin steps y += cd_step ds/dy + cd_noise xi,
+ *                  with ds/dy by hand from the net's current parameters
+ *                  (the feed runs before the step's update, so every
+ *                  replica reads the same values), kept inside the box.
  * The data order of epoch e is dlx_epoch_order(seed, e); the corruption and
  * the noise points are drawn from (step, repeat, the row's place in the
  * batch), so a resumed run and any thread count see the same numbers.
@@ -64,7 +72,13 @@ static int build_autoencoder(dlx_model *m, const en *c, dlx_graph *g, en_replica
 {
     dlx_node *w1 = NULL;
     dlx_node *h = dense(m, g, "enc", c->strategy == S_DAE ? r->in : r->x, c->hidden, DLX_ACT_SIGMOID, &w1, err);
-    r->out = h ? dense(m, g, "dec", h, c->d, DLX_ACT_NONE, NULL, err) : NULL;
+    /* the decoder's weight is W1^T: untied, a contracting or sparse code could
+     * shrink W1 and let a large decoder undo it */
+    dlx_node *w1t = h ? dlx_graph_op(g, &dlx_op_transpose, "dec.W", &w1, 1, NULL, DLX_NOLOC, err) : NULL;
+    dlx_node *b2 = w1t ? param(m, g, "dec.b", dlx_shape_1d(c->d), (dlx_init){.kind = DLX_INIT_ZERO}, err) : NULL;
+    r->out = b2 ? dlx_graph_op(g, &dlx_op_linear, "dec", (dlx_node *[]){h, w1t, b2}, 3,
+                               &(dlx_linear_attr){.act = DLX_ACT_NONE}, DLX_NOLOC, err)
+                : NULL;
     dlx_node *rec = r->out ? dlx_graph_op(g, &dlx_op_mse, "reconstruction", (dlx_node *[]){r->out, r->x}, 2,
                                           &(dlx_mse_attr){.mode = DLX_MSE_HALF_SUM}, DLX_NOLOC, err)
                            : NULL;
@@ -107,6 +121,27 @@ static int build_nce(dlx_model *m, const en *c, dlx_graph *g, en_replica *r, dlx
     return r->loss ? 0 : node_failed(err);
 }
 
+static dlx_node *mean_of(dlx_graph *g, dlx_node *x, bool square, dlx_err *err)
+{
+    dlx_node *v = square ? dlx_graph_op(g, &dlx_op_mul, NULL, (dlx_node *[]){x, x}, 2, NULL, DLX_NOLOC, err) : x;
+    return v ? dlx_graph_op(g, &dlx_op_mean, NULL, &v, 1, &(dlx_reduce_attr){.all = true}, DLX_NOLOC, err) : NULL;
+}
+
+static int build_cd(dlx_model *m, const en *c, dlx_graph *g, en_replica *r, dlx_err *err)
+{
+    r->out = score_net(m, c, g, r->x, err);
+    dlx_node *sn = r->out ? score_net(m, c, g, r->in, err) : NULL;
+    dlx_node *t[4] = {sn ? mean_of(g, r->out, false, err) : NULL};
+    t[1] = t[0] ? mean_of(g, sn, false, err) : NULL;
+    t[2] = t[1] ? mean_of(g, r->out, true, err) : NULL;
+    t[3] = t[2] ? mean_of(g, sn, true, err) : NULL;
+    const float w = (float)c->weight;
+    r->loss = t[3] ? dlx_graph_op(g, &dlx_op_weighted_sum, "loss", t, 4, &(dlx_weighted_sum_attr){.w = {-1.0f, 1.0f, w, w}},
+                                  DLX_NOLOC, err)
+                   : NULL;
+    return r->loss ? 0 : node_failed(err);
+}
+
 static int build_replica(void *user, int k, dlx_graph **gout, dlx_err *err)
 {
     dlx_model *m = user;
@@ -118,8 +153,12 @@ static int build_replica(void *user, int k, dlx_graph **gout, dlx_err *err)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     r->x = dlx_graph_input(g, "x", dlx_shape_2d(n, c->d), false, err);
     r->in = r->x ? dlx_graph_input(g, "in", dlx_shape_2d(n, c->d), false, err) : NULL;
-    int rc = !r->in ? node_failed(err) : c->strategy == S_NCE ? build_nce(m, c, g, r, err)
-                                                              : build_autoencoder(m, c, g, r, n, err);
+    int rc = !r->in                  ? node_failed(err)
+             : c->strategy == S_NCE ? build_nce(m, c, g, r, err)
+             : c->strategy == S_CD  ? build_cd(m, c, g, r, err)
+                                    : build_autoencoder(m, c, g, r, n, err);
+    if (!rc && c->strategy == S_CD && !(r->scratch = malloc((size_t)2 * c->hidden * sizeof *r->scratch)))
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     if (rc) {
         dlx_graph_destroy(g);
         return rc;
@@ -138,6 +177,9 @@ int dlx_en_build_replicas(dlx_model *m, en *c, dlx_err *err)
     dlx_replicas_init(&c->reps, &m->params, c->tc.shards, threads);
     double data = 4.0 * (double)(c->samples + 2 * c->test_samples) * (double)c->d;
     int rc = dlx_replicas_build(&c->reps, m, data, build_replica, m, err);
+    static const char *const k_net[6] = {"net.1.W", "net.1.b", "net.2.W", "net.2.b", "net.3.W", "net.3.b"};
+    for (int i = 0; i < 6 && !rc && c->strategy == S_CD; i++)
+        c->net_p[i] = dlx_params_find(&m->params, k_net[i]);
     if (!rc) rc = dlx_params_init_values(&m->params, m->seed, err);
     if (!rc) rc = dlx_plan_create(&m->plan, &m->params, threads, err);
     return rc;
@@ -156,7 +198,7 @@ void dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t 
         dlx_graph_forward_to(c->reps.r[0].g, r->out, &ctx);
         const float *o = r->out->out.data;
         for (int64_t i = 0; i < rows; i++) {
-            if (c->strategy == S_NCE) {
+            if (c->strategy == S_NCE || c->strategy == S_CD) {
                 E[s + i] = -o[i];
                 continue;
             }
@@ -164,6 +206,62 @@ void dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t 
             for (int64_t a = 0; a < d; a++)
                 e += ((double)o[i * d + a] - Y[(s + i) * d + a]) * ((double)o[i * d + a] - Y[(s + i) * d + a]);
             E[s + i] = (float)e;
+        }
+    }
+}
+
+/* ds/dy of the score net at y (d = 2) by backpropagation by hand; h1, h2:
+ * H floats of scratch each. */
+static void score_grad(const dlx_model *m, const en *c, const float *y, float *h1, float *h2, float *dy)
+{
+    const float *W1 = m->params.items[c->net_p[0]].t.data, *b1 = m->params.items[c->net_p[1]].t.data;
+    const float *W2 = m->params.items[c->net_p[2]].t.data, *b2 = m->params.items[c->net_p[3]].t.data;
+    const float *W3 = m->params.items[c->net_p[4]].t.data;
+    const int64_t H = c->hidden, d = c->d;
+    for (int64_t j = 0; j < H; j++) {
+        double a = b1[j];
+        for (int64_t i = 0; i < d; i++)
+            a += (double)W1[j * d + i] * y[i];
+        h1[j] = tanhf((float)a);
+    }
+    for (int64_t j = 0; j < H; j++) {
+        double a = b2[j];
+        for (int64_t i = 0; i < H; i++)
+            a += (double)W2[j * H + i] * h1[i];
+        h2[j] = W3[j] * (1.0f - tanhf((float)a) * tanhf((float)a)); /* ds/da2 */
+    }
+    for (int64_t i = 0; i < H; i++) { /* ds/da1 into h1 */
+        double g = 0.0;
+        for (int64_t j = 0; j < H; j++)
+            g += (double)W2[j * H + i] * h2[j];
+        h1[i] = (float)(g * (1.0 - (double)h1[i] * h1[i]));
+    }
+    for (int64_t i = 0; i < d; i++) {
+        double g = 0.0;
+        for (int64_t j = 0; j < H; j++)
+            g += (double)W1[j * d + i] * h1[j];
+        dy[i] = (float)g;
+    }
+}
+
+/* The negative samples of rows x (n of them, numbered from `first` in the
+ * step's draw) into y: Langevin steps down the energy from each; h1:
+ * 2 hidden floats of the replica's scratch. */
+static void langevin(const dlx_model *m, const en *c, const float *x, int64_t n, uint64_t first, float *h1, float *y)
+{
+    const int64_t d = c->d, H = c->hidden;
+    for (int64_t i = 0; i < n; i++) {
+        float *p = y + i * d, g[2];
+        memcpy(p, x + i * d, (size_t)d * sizeof *p);
+        for (int64_t t = 0; t < c->cd_steps; t++) {
+            uint32_t b[4];
+            dlx_philox(m->seed, EN_STREAM_CD, (first + (uint64_t)i) * (uint64_t)c->cd_steps + (uint64_t)t, b);
+            score_grad(m, c, p, h1, h1 + H, g);
+            for (int64_t a = 0; a < d; a++) {
+                double u1 = 1.0 - (double)(b[2 * a] >> 8) / 16777216.0, u2 = (double)(b[2 * a + 1] >> 8) / 16777216.0;
+                double v = p[a] + c->cd_step * g[a] + c->cd_noise * sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
+                p[a] = (float)fmin(fmax(v, c->box[2 * a]), c->box[2 * a + 1]);
+            }
         }
     }
 }
@@ -192,6 +290,10 @@ static void en_feed(void *user, int u, int rep, int k, int64_t pos)
     const uint64_t first = ((uint64_t)m->step * DLX_REPEAT_MAX + (uint64_t)rep) * (uint64_t)c->tc.batch + (uint64_t)(k * n);
     if (c->strategy == S_NCE) {
         dlx_toy_uniform(c->box, m->seed, EN_STREAM_NCE, (int64_t)first, n, in);
+        return;
+    }
+    if (c->strategy == S_CD) {
+        langevin(m, c, x, n, first, r->scratch, in);
         return;
     }
     memcpy(in, x, (size_t)(n * d) * sizeof(float));

@@ -84,7 +84,7 @@ with h5py.File("run_gmm/checkpoint.h5") as c, h5py.File("run_gmm/energy.h5") as 
 PYEOF
     ;;
 trained)
-    for s in dae nce; do
+    for s in dae nce cd; do
         spec $s.yaml $s "{epochs: 60, batch: 50, optimizer: {type: adam, lr: 0.01}}"
         out=$("$DLX" train $s.yaml --out run_$s --quiet --json) || fail "$s: dlx train failed"
         auc=$(json_get "$out" auc)
