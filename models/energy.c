@@ -26,8 +26,12 @@
  *           down on the data, up on negative samples reached from each data
  *           point by cd_steps Langevin steps down the energy (CD-k), with
  *           weight * mean E^2 keeping the energies bounded
+ *   psd     predictive sparse decomposition: a dictionary, a LISTA encoder F
+ *           trained to predict the optimal sparse codes, and
+ *           E = 1/2 ||u - Wd F(u)||^2 + weight |F(u)|_1 of u = (y1, y2, 1)
+ *           (models/energy_psd.c, on the sparse-coding family's solvers)
  * The closed-form fits are in the family (models/energy_fit.c); the four
- * auto-encoders, nce and cd train through the one trainer (models/energy_net.c).
+ * auto-encoders, nce, cd and psd's encoder train through the one trainer (models/energy_net.c).
  * Every strategy's parameters go to checkpoint.h5 the same way, and every
  * one is scored by the same evaluation: the area under the ROC curve of E
  * between held-out data points and points drawn uniformly over the box
@@ -48,19 +52,20 @@
 #include "energy.h"
 #include "energy_internal.h"
 
-const char *const dlx_energy_strategies[] = {"pca", "kmeans", "gmm", "ae", "dae", "sae", "cae", "nce", "cd", NULL};
+const char *const dlx_energy_strategies[] = {"pca", "kmeans", "gmm", "ae", "dae", "sae", "cae", "nce", "cd", "psd", NULL};
 static const char *const k_losses[] = {"loss", NULL};
 
 static const dlx_key_doc k_model_keys[] = {
     {"kind", "string", "required", "energy", "the family"},
-    {"strategy", "string", "required", "pca, kmeans, gmm, ae, dae, sae, cae, nce, cd", "how the energy is made high away from the data"},
-    {"components", "integer", "1 (pca), 16 (kmeans), 8 (gmm)", "1 to 1024 (pca: below the data's dimension)",
-     "principal directions kept, centres, or mixture components"},
-    {"iters", "integer", "100", "1 to 100000", "Lloyd or EM iterations (kmeans, gmm; gmm starts at kmeans' centres)"},
+    {"strategy", "string", "required", "pca, kmeans, gmm, ae, dae, sae, cae, nce, cd, psd", "how the energy is made high away from the data"},
+    {"components", "integer", "1 (pca), 16 (kmeans, psd), 8 (gmm)", "1 to 1024 (pca: below the data's dimension)",
+     "principal directions kept, centres, mixture components, or psd's atoms"},
+    {"iters", "integer", "100", "1 to 100000", "Lloyd or EM iterations (kmeans, gmm; gmm starts at kmeans' centres); psd: dictionary steps"},
+    {"depth", "integer", "3", "0 to 100", "psd: steps of the LISTA encoder"},
     {"reg", "number", "0.001", "1e-09 to 100", "gmm: added to every covariance's diagonal"},
     {"hidden", "integer", "64", "1 to 65536", "hidden units of the auto-encoders and of each of nce's two layers"},
     {"corrupt", "number", "0.1", "0 to 100", "dae: standard deviation of the Gaussian corruption"},
-    {"weight", "number", "0.1", "0 to 1000000", "sae: weight of mean |h|; cae: of ||dh/dy||_F^2; cd: of mean E^2 (data and samples)"},
+    {"weight", "number", "0.1", "0 to 1000000", "sae: weight of mean |h|; cae: of ||dh/dy||_F^2; cd: of mean E^2 (data and samples); psd: alpha of the L1 penalty"},
     {"cd_steps", "integer", "20", "1 to 10000", "cd: Langevin steps from each data point to its negative sample"},
     {"cd_step", "number", "0.01", "0 to 100", "cd: each step moves y by cd_step * (-dE/dy)"},
     {"cd_noise", "number", "0.02", "0 to 100", "cd: plus Gaussian noise of this standard deviation"},
@@ -76,7 +81,7 @@ static const dlx_key_doc k_data_keys[] = {
 };
 static const dlx_spec_section k_sections[] = {
     {"model.energy", "model: with kind: energy: an energy E(y) learned by one of the strategies (train: as dlx spec "
-                     "train, batch 100, for ae, dae, sae, cae, nce and cd; none for pca, kmeans, gmm)",
+                     "train, batch 100, for ae, dae, sae, cae, nce, cd and psd; none for pca, kmeans, gmm)",
      k_model_keys, NULL},
     {"data.energy", "data: of the energy family: a toy 2-D data set", k_data_keys, NULL},
     {NULL},
@@ -102,7 +107,7 @@ static int read_spec(dlx_model *m, en *c, dlx_err *err)
     if (!rc) rc = dlx_spec_enum(model, "strategy", true, dlx_energy_strategies, -1, &s, err);
     c->strategy = (en_strategy)s;
     if (!rc) rc = read_data(root, c, err);
-    int64_t def_k = c->strategy == S_PCA ? 1 : c->strategy == S_KMEANS ? 16 : 8;
+    int64_t def_k = c->strategy == S_PCA ? 1 : c->strategy == S_KMEANS || c->strategy == S_PSD ? 16 : 8;
     int64_t max_k = c->strategy == S_PCA ? c->d - 1 : 1024;
     if (!rc) rc = dlx_spec_int(model, "components", false, def_k, 1, max_k, &c->components, err);
     if (!rc) rc = dlx_spec_int(model, "iters", false, 100, 1, 100000, &c->iters, err);
@@ -110,6 +115,7 @@ static int read_spec(dlx_model *m, en *c, dlx_err *err)
     if (!rc) rc = dlx_spec_int(model, "hidden", false, 64, 1, 65536, &c->hidden, err);
     if (!rc) rc = dlx_spec_float(model, "corrupt", false, 0.1, 0.0, 100.0, &c->corrupt, err);
     if (!rc) rc = dlx_spec_float(model, "weight", false, 0.1, 0.0, 1e6, &c->weight, err);
+    if (!rc) rc = dlx_spec_int(model, "depth", false, 3, 0, 100, &c->depth, err);
     if (!rc) rc = dlx_spec_int(model, "cd_steps", false, 20, 1, 10000, &c->cd_steps, err);
     if (!rc) rc = dlx_spec_float(model, "cd_step", false, 0.01, 0.0, 100.0, &c->cd_step, err);
     if (!rc) rc = dlx_spec_float(model, "cd_noise", false, 0.02, 0.0, 100.0, &c->cd_noise, err);
@@ -185,6 +191,7 @@ static void en_destroy(dlx_model *m)
     free(c->test);
     free(c->uniform);
     free(c->order);
+    dlx_en_psd_free(c);
     free(c);
     m->impl = NULL;
 }
@@ -197,6 +204,8 @@ static int en_create(dlx_model *m, dlx_err *err)
     m->impl = c;
     int rc = read_spec(m, c, err);
     if (!rc) rc = make_points(m, c, err);
+    if (!rc && c->strategy == S_PSD)
+        rc = dlx_en_psd_setup(m, c, err);
     if (!rc) rc = en_is_trained(c) ? dlx_en_build_replicas(m, c, err) : declare_fitted(m, c, err);
     if (!rc)
         dlx_run_info(m, "energy: %s on %s (%lld points, noise %g), %lld parameters", dlx_energy_strategies[c->strategy],
@@ -238,7 +247,7 @@ int dlx_en_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, fl
     case S_PCA: dlx_energy_pca(pdata(m, c, 0), pdata(m, c, 1), d, k, Y, n, E); return 0;
     case S_KMEANS: dlx_energy_kmeans(pdata(m, c, 0), d, k, Y, n, E); return 0;
     case S_GMM: return dlx_energy_gmm(pdata(m, c, 0), pdata(m, c, 1), pdata(m, c, 2), d, k, Y, n, E, err);
-    default: dlx_en_net_energy(m, c, Y, n, E); return 0;
+    default: return dlx_en_net_energy(m, c, Y, n, E, err);
     }
 }
 
@@ -294,7 +303,7 @@ static int en_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_err
 const dlx_family dlx_family_energy = {
     .name = "energy",
     .help = "energy-based unsupervised learning on toy 2-D data: PCA, K-means, a Gaussian mixture, plain, denoising, "
-            "sparse and contracting auto-encoders, noise-contrastive estimation, contrastive divergence; AUC of the energy, data vs uniform",
+            "sparse and contracting auto-encoders, noise-contrastive estimation, contrastive divergence, predictive sparse decomposition; AUC of the energy, data vs uniform",
     .create = en_create,
     .destroy = en_destroy,
     .train = en_train,

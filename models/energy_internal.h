@@ -13,7 +13,7 @@
 #include "../train/trainer.h"
 #include "family.h"
 
-typedef enum en_strategy { S_PCA, S_KMEANS, S_GMM, S_AE, S_DAE, S_SAE, S_CAE, S_NCE, S_CD, S_COUNT } en_strategy;
+typedef enum en_strategy { S_PCA, S_KMEANS, S_GMM, S_AE, S_DAE, S_SAE, S_CAE, S_NCE, S_CD, S_PSD, S_COUNT } en_strategy;
 extern const char *const dlx_energy_strategies[]; /* spec names, in en_strategy order */
 
 /* Streams of the counter-based generator (core/rng.h) */
@@ -32,6 +32,7 @@ typedef struct en_replica {
                       * negative samples (cd) */
     dlx_node *zero;  /* (n, hidden) zeros: the sparse penalty's target */
     dlx_node *out;   /* auto-encoders: the reconstruction of x; nce: the score of x (minus its energy) */
+    dlx_node *zs;    /* psd: (n, atoms) the optimal codes the encoder learns to predict */
     dlx_node *loss;
     float *scratch;  /* cd: the Langevin sampler's (2 hidden floats), so a step allocates nothing */
 } en_replica;
@@ -44,6 +45,9 @@ typedef struct en {
     double noise, reg, corrupt, weight;
     int64_t cd_steps;              /* cd: Langevin steps from the data to the negative samples */
     double cd_step, cd_noise;      /* cd: y += cd_step * ds/dy + cd_noise * N(0, 1) per step */
+    int64_t depth;                 /* psd: the LISTA encoder's steps */
+    struct sc *psd;                /* psd: the sparse-coding family's settings and encoder (lista_internal.h) */
+    float *lifted, *zstar;         /* psd: the training points as (y1, y2, 1) and their optimal codes */
     int net_p[6];                  /* cd: net.{1,2,3}.{W,b} in the store, read by the Langevin sampler */
     double box[4];
     float *train, *test, *uniform; /* samples, test_samples, test_samples points */
@@ -62,7 +66,22 @@ static inline bool en_is_trained(const en *c) { return c->strategy >= S_AE; }
 int dlx_en_build_replicas(dlx_model *m, en *c, dlx_err *err);
 int dlx_en_train_net(dlx_model *m, en *c, dlx_err *err);
 /* E(y) of n points through replica 0's graph. */
-void dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E);
+int dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E, dlx_err *err);
+
+/* models/energy_psd.c: predictive sparse decomposition on points lifted to (y1, y2, 1) */
+#define PSD_DIM 3
+void dlx_en_lift(const float *y, int64_t n, float *u);
+/* Before the replicas: its settings, the lifted points, Wd declared. */
+int dlx_en_psd_setup(dlx_model *m, en *c, dlx_err *err);
+void dlx_en_psd_free(en *c);
+/* Replica r's encoder over r->in (lifted points) and its loss against r->zs. */
+int dlx_en_psd_graph(dlx_model *m, en *c, dlx_graph *g, en_replica *r, int64_t n, dlx_err *err);
+/* Before the loop: the dictionary and the encoder's start (a fresh run), the optimal codes. */
+int dlx_en_psd_prepare(dlx_model *m, en *c, dlx_err *err);
+void dlx_en_psd_feed(const en *c, const en_replica *r, const uint32_t *rows, int64_t n);
+/* E of n lifted points U with codes Z. */
+int dlx_en_psd_energy(const dlx_model *m, const en *c, const float *U, const float *Z, int64_t n, float *E,
+                      dlx_err *err);
 
 /* models/energy.c: E(y) of n points, whatever the strategy. */
 int dlx_en_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E, dlx_err *err);

@@ -152,10 +152,11 @@ static int build_replica(void *user, int k, dlx_graph **gout, dlx_err *err)
     if (!g)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     r->x = dlx_graph_input(g, "x", dlx_shape_2d(n, c->d), false, err);
-    r->in = r->x ? dlx_graph_input(g, "in", dlx_shape_2d(n, c->d), false, err) : NULL;
+    r->in = r->x ? dlx_graph_input(g, "in", dlx_shape_2d(n, c->strategy == S_PSD ? PSD_DIM : c->d), false, err) : NULL;
     int rc = !r->in                  ? node_failed(err)
              : c->strategy == S_NCE ? build_nce(m, c, g, r, err)
              : c->strategy == S_CD  ? build_cd(m, c, g, r, err)
+             : c->strategy == S_PSD ? dlx_en_psd_graph(m, c, g, r, n, err)
                                     : build_autoencoder(m, c, g, r, n, err);
     if (!rc && c->strategy == S_CD && !(r->scratch = malloc((size_t)2 * c->hidden * sizeof *r->scratch)))
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
@@ -185,7 +186,7 @@ int dlx_en_build_replicas(dlx_model *m, en *c, dlx_err *err)
     return rc;
 }
 
-void dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E)
+int dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E, dlx_err *err)
 {
     const en_replica *r = &c->rep[0];
     const dlx_ctx ctx = {.training = false, .seed = m->seed, .threads = c->reps.op_threads};
@@ -194,9 +195,18 @@ void dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t 
         const int64_t rows = n - s < B ? n - s : B;
         memset(r->x->out.data, 0, (size_t)B * d * sizeof(float));
         memcpy(r->x->out.data, Y + s * d, (size_t)rows * d * sizeof(float));
-        memcpy(r->in->out.data, r->x->out.data, (size_t)B * d * sizeof(float));
+        if (c->strategy == S_PSD)
+            dlx_en_lift(r->x->out.data, B, r->in->out.data);
+        else
+            memcpy(r->in->out.data, r->x->out.data, (size_t)B * d * sizeof(float));
         dlx_graph_forward_to(c->reps.r[0].g, r->out, &ctx);
         const float *o = r->out->out.data;
+        if (c->strategy == S_PSD) {
+            int rc = dlx_en_psd_energy(m, c, r->in->out.data, o, rows, E + s, err);
+            if (rc)
+                return rc;
+            continue;
+        }
         for (int64_t i = 0; i < rows; i++) {
             if (c->strategy == S_NCE || c->strategy == S_CD) {
                 E[s + i] = -o[i];
@@ -208,6 +218,7 @@ void dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t 
             E[s + i] = (float)e;
         }
     }
+    return 0;
 }
 
 /* ds/dy of the score net at y (d = 2) by backpropagation by hand; h1, h2:
@@ -296,6 +307,10 @@ static void en_feed(void *user, int u, int rep, int k, int64_t pos)
         langevin(m, c, x, n, first, r->scratch, in);
         return;
     }
+    if (c->strategy == S_PSD) {
+        dlx_en_psd_feed(c, r, rows, n);
+        return;
+    }
     memcpy(in, x, (size_t)(n * d) * sizeof(float));
     if (c->strategy == S_DAE)
         for (int64_t i = 0; i < n; i++) {
@@ -333,6 +348,11 @@ int dlx_en_train_net(dlx_model *m, en *c, dlx_err *err)
 {
     if (!c->order && !(c->order = malloc((size_t)c->samples * sizeof *c->order)))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    if (c->strategy == S_PSD && !m->hooks.dry_run) {
+        int rc = dlx_en_psd_prepare(m, c, err);
+        if (rc)
+            return rc;
+    }
     dlx_trainer t = {
         .cfg = c->tc,
         .replicas = &c->reps,

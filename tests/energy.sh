@@ -5,7 +5,7 @@
 #                that only a surface low on the data reaches, dlx eval of the
 #                checkpoint gives the training's numbers, and energy.h5's grid
 #                against numpy's energies from the checkpoint's parameters
-#   trained      dae and nce through the trainer: AUC above chance, a run
+#   trained      dae, nce, cd and psd through the trainer: AUC above chance, a run
 #                stopped and resumed ends with the straight run's numbers
 #   spec_errors  a data set that is not a toy set, train: for a closed-form
 #                strategy, more centres than points: exit 2, naming the key
@@ -91,6 +91,12 @@ trained)
         above "$auc" 0.75 || fail "$s: AUC $auc not above 0.75"
         [ -s run_$s/energy.h5 ] || fail "$s: no energy.h5"
     done
+    spec psd.yaml psd "{epochs: 20, batch: 50, optimizer: {type: adam, lr: 0.003}}"
+    sed -i 's/strategy: psd,/strategy: psd, components: 8, iters: 30, weight: 0.05,/' psd.yaml
+    out=$("$DLX" train psd.yaml --out run_psd --quiet --json) || fail "psd: dlx train failed"
+    above "$(json_get "$out" auc)" 0.75 || fail "psd: AUC $(json_get "$out" auc) not above 0.75"
+    ev=$("$DLX" eval run_psd/checkpoint.h5 --json) || fail "psd: dlx eval failed"
+    [ "$(json_get "$ev" auc)" = "$(json_get "$out" auc)" ] || fail "psd: dlx eval gives another AUC"
     "$DLX" train dae.yaml --out part --quiet --stop-at 397 >/dev/null 2>&1
     [ -s part/checkpoint.h5 ] || fail "no checkpoint at the stop"
     res=$("$DLX" train dae.yaml --out part --resume --quiet --json) || fail "the resume failed"
