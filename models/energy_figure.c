@@ -279,12 +279,13 @@ static void script_plot(FILE *fs, const char *png, const panel *ps, const int *a
 {
     fprintf(fs, "set output ");
     dlx_gp_quoted(fs, png);
-    fprintf(fs, "\nset terminal pngcairo size %d,%d enhanced font 'sans,9'\nset output ", 300 * cols, 290 * rows + 30);
+    fprintf(fs, "\nset terminal pngcairo size %d,%d enhanced font 'sans,9'\nset output ", 280 * cols + 60, 250 * rows + 40);
     dlx_gp_quoted(fs, png);
     fprintf(fs, "\nset multiplot layout %d,%d title 'energy surfaces: colour = percentile of E over the box (0 lowest), "
                 "white = held-out data'\n", rows, cols);
     for (int q = 0; q < n; q++) {
         const panel *p = &ps[at[q]];
+        fprintf(fs, "%s\n", q % cols == cols - 1 || q == n - 1 ? "set colorbox" : "unset colorbox");
         fprintf(fs, "set title '%s, %s: AUC %.3f'\n", p->label, p->panel, p->auc);
         fprintf(fs, "set xrange [%g:%g]\nset yrange [%g:%g]\n", p->box[0], p->box[1], p->box[2], p->box[3]);
         fprintf(fs, "plot ");
@@ -339,7 +340,24 @@ int dlx_energy_figure(const char *results_h5, const char *png, const char *scrip
     int n = 0, cell[DLX_REPRO_ROWS_MAX], n_lab = 0, n_pan = 0;
     char labels[16][64], panels[8][64];
     rc = ps ? dlx_repro_rows_list(&r, "/rows", &l, err) : dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    /* the rows in table order (their index attribute), so columns and lines follow the table */
+    int64_t *order_of = calloc((size_t)(l.n ? l.n : 1), sizeof *order_of);
+    int *by_index = calloc((size_t)(l.n ? l.n : 1), sizeof *by_index);
+    if (!rc && (!order_of || !by_index))
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     for (int i = 0; !rc && i < l.n; i++) {
+        char obj[96];
+        snprintf(obj, sizeof obj, "/rows/%s", l.names[i]);
+        order_of[i] = i;
+        if (dlx_h5r_has_attr(&r, obj, "index"))
+            rc = dlx_h5r_attr_i64(&r, obj, "index", &order_of[i], err);
+        int at = i;
+        for (; at > 0 && order_of[by_index[at - 1]] > order_of[i]; at--)
+            by_index[at] = by_index[at - 1];
+        by_index[at] = i;
+    }
+    for (int q = 0; !rc && q < l.n; q++) {
+        const int i = by_index[q];
         panel *p = &ps[n];
         char obj[96];
         snprintf(p->row, sizeof p->row, "%s", l.names[i]);
@@ -355,6 +373,8 @@ int dlx_energy_figure(const char *results_h5, const char *png, const char *scrip
         if (!(rc = read_panel(dir, p, err)))
             cell[n++] = row * 16 + col;
     }
+    free(order_of);
+    free(by_index);
     dlx_h5r_close(&r);
     if (!rc && !n)
         rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(results_h5), "no row with a label and a panel to draw");

@@ -6,7 +6,8 @@
 #                checkpoint gives the training's numbers, and energy.h5's grid
 #                against numpy's energies from the checkpoint's parameters
 #   trained      dae, nce, cd and psd through the trainer: AUC above chance, a run
-#                stopped and resumed ends with the straight run's numbers
+#                stopped and resumed ends with the straight run's numbers, cd
+#                on 1 and 2 threads gives the same parameters, psd's eval
 #   spec_errors  a data set that is not a toy set, train: for a closed-form
 #                strategy, more centres than points: exit 2, naming the key
 #   repro        a two-row table through dlx reproduce: the table, the
@@ -97,6 +98,11 @@ trained)
     above "$(json_get "$out" auc)" 0.75 || fail "psd: AUC $(json_get "$out" auc) not above 0.75"
     ev=$("$DLX" eval run_psd/checkpoint.h5 --json) || fail "psd: dlx eval failed"
     [ "$(json_get "$ev" auc)" = "$(json_get "$out" auc)" ] || fail "psd: dlx eval gives another AUC"
+    # cd's Langevin samples read the parameters in the feed: 2 replicas on 1 or 2 threads, the same bits
+    "$DLX" train cd.yaml --out cd_t1 --quiet --threads 1 --set train.shards=2 >/dev/null || fail "cd on 1 thread"
+    "$DLX" train cd.yaml --out cd_t2 --quiet --threads 2 --set train.shards=2 >/dev/null || fail "cd on 2 threads"
+    h5diff --exclude-attribute / cd_t1/checkpoint.h5 cd_t2/checkpoint.h5 /params /params >/dev/null ||
+        fail "cd: 1 and 2 threads give different parameters"
     "$DLX" train dae.yaml --out part --quiet --stop-at 397 >/dev/null 2>&1
     [ -s part/checkpoint.h5 ] || fail "no checkpoint at the stop"
     res=$("$DLX" train dae.yaml --out part --resume --quiet --json) || fail "the resume failed"
