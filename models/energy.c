@@ -54,6 +54,9 @@
 
 const char *const dlx_energy_strategies[] = {"pca", "kmeans", "gmm", "ae", "dae", "sae", "cae", "nce", "cd", "psd", NULL};
 static const char *const k_losses[] = {"loss", NULL};
+/* data.dataset: the toy sets (in dlx_toy_kind order), then the image sets */
+static const char *const k_data_names[] = {"toy_parabola", "toy_spiral", "toy_ring", "toy_gaussians", "mnist",
+                                           "fashion-mnist", NULL};
 
 static const dlx_key_doc k_model_keys[] = {
     {"kind", "string", "required", "energy", "the family"},
@@ -73,10 +76,12 @@ static const dlx_key_doc k_model_keys[] = {
     {NULL},
 };
 static const dlx_key_doc k_data_keys[] = {
-    {"dataset", "string", "required", "toy_parabola, toy_spiral, toy_ring, toy_gaussians", "the 2-D data (core/toy2d.h)"},
-    {"samples", "integer", "2000", "16 to 10000000", "training points"},
-    {"test_samples", "integer", "2000", "16 to 10000000", "held-out points, and as many uniform points, for the AUC"},
-    {"noise", "number", "0.02", "0 to 10", "standard deviation of the Gaussian noise on every point"},
+    {"dataset", "string", "required", "toy_parabola, toy_spiral, toy_ring, toy_gaussians, mnist, fashion-mnist",
+     "the 2-D data (core/toy2d.h), or images (pca, kmeans, ae, dae, sae, cae, nce)"},
+    {"samples", "integer", "2000", "16 to 10000000", "training points (images: the first of the training split)"},
+    {"test_samples", "integer", "2000", "16 to 10000000", "held-out points (images: the first test images), and as many uniform points, for the AUC"},
+    {"noise", "number", "0.02", "0 to 10", "toy sets: standard deviation of the Gaussian noise on every point"},
+    {"dir", "string", "-", "a directory", "images: where the IDX files are (default as dlx spec data)"},
     {NULL},
 };
 static const dlx_spec_section k_sections[] = {
@@ -92,11 +97,16 @@ static int read_data(dlx_spec_node *root, en *c, dlx_err *err)
     dlx_spec_node *data = dlx_spec_get(root, "data");
     int rc = dlx_spec_expect_map(data, "data", err);
     if (!rc) rc = dlx_spec_check_doc(data, "data (energy)", k_data_keys, err);
-    if (!rc) rc = dlx_spec_enum(data, "dataset", true, dlx_toy_names, -1, &c->toy, err);
+    int which = 0;
+    if (!rc) rc = dlx_spec_enum(data, "dataset", true, k_data_names, -1, &which, err);
+    c->images = which >= DLX_TOY_COUNT;
+    c->toy = c->images ? -1 : which;
+    c->image_set = k_data_names[which < 0 ? 0 : which];
+    if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &c->dir, err);
     if (!rc) rc = dlx_spec_int(data, "samples", false, 2000, 16, 10000000, &c->samples, err);
     if (!rc) rc = dlx_spec_int(data, "test_samples", false, 2000, 16, 10000000, &c->test_samples, err);
     if (!rc) rc = dlx_spec_float(data, "noise", false, 0.02, 0.0, 10.0, &c->noise, err);
-    c->d = 2;
+    c->d = c->images ? 28 * 28 : 2;
     return rc;
 }
 
@@ -107,6 +117,10 @@ static int read_spec(dlx_model *m, en *c, dlx_err *err)
     if (!rc) rc = dlx_spec_enum(model, "strategy", true, dlx_energy_strategies, -1, &s, err);
     c->strategy = (en_strategy)s;
     if (!rc) rc = read_data(root, c, err);
+    if (!rc && c->images && (c->strategy == S_GMM || c->strategy == S_CD || c->strategy == S_PSD))
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(model, "strategy")->loc,
+                          "model.strategy: %s runs on the toy 2-D sets only; on %s: pca, kmeans, ae, dae, sae, cae, nce",
+                          dlx_energy_strategies[c->strategy], c->image_set);
     int64_t def_k = c->strategy == S_PCA ? 1 : c->strategy == S_KMEANS || c->strategy == S_PSD ? 16 : 8;
     int64_t max_k = c->strategy == S_PCA ? c->d - 1 : 1024;
     if (!rc) rc = dlx_spec_int(model, "components", false, def_k, 1, max_k, &c->components, err);
@@ -141,11 +155,28 @@ static int make_points(const dlx_model *m, en *c, dlx_err *err)
     if (!c->train || !c->test || !c->uniform)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for %lld + 2 x %lld points",
                             (long long)c->samples, (long long)c->test_samples);
+    if (c->images)
+        return dlx_en_images_load(m, c, err);
     dlx_toy_box((dlx_toy_kind)c->toy, c->box);
     dlx_toy_fill((dlx_toy_kind)c->toy, c->noise, m->seed, EN_STREAM_TRAIN, 0, c->samples, c->train);
     dlx_toy_fill((dlx_toy_kind)c->toy, c->noise, m->seed, EN_STREAM_TEST, 0, c->test_samples, c->test);
     dlx_toy_uniform(c->box, m->seed, EN_STREAM_BOX, 0, c->test_samples, c->uniform);
     return 0;
+}
+
+void dlx_en_fill_uniform(const dlx_model *m, const en *c, uint64_t stream, int64_t first, int64_t n, float *out)
+{
+    if (!c->images) {
+        dlx_toy_uniform(c->box, m->seed, stream, first, n, out);
+        return;
+    }
+    for (int64_t i = 0; i < n; i++) /* pixel a of point i from 32 bits of block (first + i) * d / 4 + a / 4 */
+        for (int64_t a = 0; a < c->d; a += 4) {
+            uint32_t b[4];
+            dlx_philox(m->seed, stream, (uint64_t)((first + i) * ((c->d + 3) / 4) + a / 4), b);
+            for (int64_t q = 0; q < 4 && a + q < c->d; q++)
+                out[i * c->d + a + q] = (float)(b[q] >> 8) * (1.0f / 16777216.0f);
+        }
 }
 
 typedef struct fitted_param {
@@ -190,6 +221,7 @@ static void en_destroy(dlx_model *m)
     free(c->train);
     free(c->test);
     free(c->uniform);
+    free(c->shuffled);
     free(c->order);
     dlx_en_psd_free(c);
     free(c);
@@ -209,7 +241,7 @@ static int en_create(dlx_model *m, dlx_err *err)
     if (!rc) rc = en_is_trained(c) ? dlx_en_build_replicas(m, c, err) : declare_fitted(m, c, err);
     if (!rc)
         dlx_run_info(m, "energy: %s on %s (%lld points, noise %g), %lld parameters", dlx_energy_strategies[c->strategy],
-                     dlx_toy_names[c->toy], (long long)c->samples, c->noise, (long long)m->params.total);
+                     c->image_set, (long long)c->samples, c->images ? 0.0 : c->noise, (long long)m->params.total);
     return rc;
 }
 
@@ -268,6 +300,13 @@ int dlx_en_evaluate(const dlx_model *m, const en *c, dlx_results *res, dlx_err *
     if (!rc) rc = dlx_en_energy(m, c, c->test, n, ed, err);
     if (!rc) rc = dlx_en_energy(m, c, c->uniform, n, eu, err);
     if (!rc) rc = dlx_energy_auc(ed, n, eu, n, &auc, err);
+    if (!rc && c->images) { /* the shuffled digits, into eu once the uniform ones are scored */
+        double auc_sh = 0.0;
+        rc = dlx_en_energy(m, c, c->shuffled, n, eu + 0, err);
+        if (!rc) rc = dlx_energy_auc(ed, n, eu, n, &auc_sh, err);
+        if (!rc) dlx_results_set(res, "auc_shuffled", auc_sh);
+        if (!rc) rc = dlx_en_energy(m, c, c->uniform, n, eu, err);
+    }
     if (!rc) {
         dlx_results_set(res, "auc", auc);
         dlx_results_set(res, "energy_data", mean_of(ed, n));
@@ -278,6 +317,50 @@ int dlx_en_evaluate(const dlx_model *m, const en *c, dlx_results *res, dlx_err *
     return rc;
 }
 
+int dlx_en_write_pictures(const dlx_model *m, const en *c, dlx_err *err)
+{
+    return c->images ? dlx_en_write_images(m, c, err) : dlx_en_write_surface(m, c, err);
+}
+
+int dlx_en_reconstruct(const dlx_model *m, const en *c, const float *Y, int64_t n, float *out, dlx_err *err)
+{
+    const int64_t d = c->d, k = c->components;
+    if (c->strategy == S_PCA || c->strategy == S_KMEANS) {
+        const float *P = pdata(m, c, c->strategy == S_PCA ? 1 : 0), *mu = pdata(m, c, 0);
+        for (int64_t i = 0; i < n; i++) {
+            const float *y = Y + i * d;
+            float *o = out + i * d;
+            if (c->strategy == S_KMEANS) {
+                int64_t arg = 0;
+                double best = 1e300;
+                for (int64_t j = 0; j < k; j++) {
+                    double s = 0.0;
+                    for (int64_t a = 0; a < d; a++)
+                        s += ((double)y[a] - P[j * d + a]) * ((double)y[a] - P[j * d + a]);
+                    if (s < best)
+                        best = s, arg = j;
+                }
+                memcpy(o, P + arg * d, (size_t)d * sizeof *o);
+                continue;
+            }
+            for (int64_t a = 0; a < d; a++)
+                o[a] = mu[a];
+            for (int64_t j = 0; j < k; j++) {
+                double cj = 0.0;
+                for (int64_t a = 0; a < d; a++)
+                    cj += (double)P[j * d + a] * ((double)y[a] - mu[a]);
+                for (int64_t a = 0; a < d; a++)
+                    o[a] += (float)(cj * P[j * d + a]);
+            }
+        }
+        return 0;
+    }
+    if (c->strategy < S_AE || c->strategy > S_CAE)
+        return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "strategy %s reconstructs nothing", dlx_energy_strategies[c->strategy]);
+    dlx_en_net_reconstruct(m, c, Y, n, out);
+    return 0;
+}
+
 static int en_train(dlx_model *m, dlx_err *err)
 {
     en *c = m->impl;
@@ -286,7 +369,7 @@ static int en_train(dlx_model *m, dlx_err *err)
     int rc = fit_closed_form(m, c, err);
     if (!rc) rc = dlx_en_evaluate(m, c, &m->results, err);
     if (!rc) rc = dlx_run_save_checkpoint(m, err);
-    if (!rc) rc = dlx_en_write_surface(m, c, err);
+    if (!rc) rc = dlx_en_write_pictures(m, c, err);
     return rc;
 }
 

@@ -24,6 +24,7 @@ enum {
     EN_STREAM_CORRUPT = DLX_STREAM_USER + 44, /* the denoising auto-encoder's noise */
     EN_STREAM_NCE = DLX_STREAM_USER + 45,   /* noise-contrastive estimation's noise points */
     EN_STREAM_CD = DLX_STREAM_USER + 46,    /* contrastive divergence's Langevin noise */
+    EN_STREAM_SHUFFLE = DLX_STREAM_USER + 47, /* images: the pixel permutation of test digit i (+ i << 8) */
 };
 
 typedef struct en_replica {
@@ -39,7 +40,10 @@ typedef struct en_replica {
 
 typedef struct en {
     en_strategy strategy;
-    int toy;                       /* dlx_toy_kind */
+    int toy;                       /* dlx_toy_kind; -1 for images */
+    bool images;                   /* data.dataset is mnist or fashion-mnist: d = 784 */
+    const char *image_set, *dir;   /* images: the dataset and data.dir (NULL: the default place) */
+    float *shuffled;               /* images: the test digits, pixels shuffled (test_samples) */
     int64_t d;                     /* 2 */
     int64_t samples, test_samples, components, iters, hidden, grid;
     double noise, reg, corrupt, weight;
@@ -67,6 +71,8 @@ int dlx_en_build_replicas(dlx_model *m, en *c, dlx_err *err);
 int dlx_en_train_net(dlx_model *m, en *c, dlx_err *err);
 /* E(y) of n points through replica 0's graph. */
 int dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E, dlx_err *err);
+/* The auto-encoders' output for n points, through replica 0's graph. */
+void dlx_en_net_reconstruct(const dlx_model *m, const en *c, const float *Y, int64_t n, float *out);
 
 /* models/energy_psd.c: predictive sparse decomposition on points lifted to (y1, y2, 1) */
 #define PSD_DIM 3
@@ -83,6 +89,18 @@ void dlx_en_psd_feed(const en *c, const en_replica *r, const uint32_t *rows, int
 int dlx_en_psd_energy(const dlx_model *m, const en *c, const float *U, const float *Z, int64_t n, float *E,
                       dlx_err *err);
 
+/* models/energy_images.c: the image data, and filters.png / recon.png */
+int dlx_en_images_load(const dlx_model *m, en *c, dlx_err *err);
+int dlx_en_write_images(const dlx_model *m, const en *c, dlx_err *err);
+
+/* models/energy.c: n points uniform over the box (toy) or [0, 1]^d (images),
+ * point i from (seed, stream, first + i). */
+void dlx_en_fill_uniform(const dlx_model *m, const en *c, uint64_t stream, int64_t first, int64_t n, float *out);
+/* The reconstruction of n points (pca: the projection, kmeans: the nearest
+ * centre, the auto-encoders: their output). */
+int dlx_en_reconstruct(const dlx_model *m, const en *c, const float *Y, int64_t n, float *out, dlx_err *err);
+/* After training: the surface (toy) or the filters and reconstructions (images). */
+int dlx_en_write_pictures(const dlx_model *m, const en *c, dlx_err *err);
 /* models/energy.c: E(y) of n points, whatever the strategy. */
 int dlx_en_energy(const dlx_model *m, const en *c, const float *Y, int64_t n, float *E, dlx_err *err);
 /* The evaluation: auc, energy_data, energy_uniform into res. */

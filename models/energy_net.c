@@ -221,6 +221,21 @@ int dlx_en_net_energy(const dlx_model *m, const en *c, const float *Y, int64_t n
     return 0;
 }
 
+void dlx_en_net_reconstruct(const dlx_model *m, const en *c, const float *Y, int64_t n, float *out)
+{
+    const en_replica *r = &c->rep[0];
+    const dlx_ctx ctx = {.training = false, .seed = m->seed, .threads = c->reps.op_threads};
+    const int64_t B = c->shard_batch, d = c->d;
+    for (int64_t s = 0; s < n; s += B) {
+        const int64_t rows = n - s < B ? n - s : B;
+        memset(r->x->out.data, 0, (size_t)B * d * sizeof(float));
+        memcpy(r->x->out.data, Y + s * d, (size_t)rows * d * sizeof(float));
+        memcpy(r->in->out.data, r->x->out.data, (size_t)B * d * sizeof(float));
+        dlx_graph_forward_to(c->reps.r[0].g, r->out, &ctx);
+        memcpy(out + s * d, r->out->out.data, (size_t)rows * d * sizeof(float));
+    }
+}
+
 /* ds/dy of the score net at y (d = 2) by backpropagation by hand; h1, h2:
  * H floats of scratch each. */
 static void score_grad(const dlx_model *m, const en *c, const float *y, float *h1, float *h2, float *dy)
@@ -300,7 +315,7 @@ static void en_feed(void *user, int u, int rep, int k, int64_t pos)
     /* the first draw number of this replica's rows: a pure function of where they are */
     const uint64_t first = ((uint64_t)m->step * DLX_REPEAT_MAX + (uint64_t)rep) * (uint64_t)c->tc.batch + (uint64_t)(k * n);
     if (c->strategy == S_NCE) {
-        dlx_toy_uniform(c->box, m->seed, EN_STREAM_NCE, (int64_t)first, n, in);
+        dlx_en_fill_uniform(m, c, EN_STREAM_NCE, (int64_t)first, n, in);
         return;
     }
     if (c->strategy == S_CD) {
@@ -312,15 +327,15 @@ static void en_feed(void *user, int u, int rep, int k, int64_t pos)
         return;
     }
     memcpy(in, x, (size_t)(n * d) * sizeof(float));
-    if (c->strategy == S_DAE)
-        for (int64_t i = 0; i < n; i++) {
-            uint32_t b[4];
-            dlx_philox(m->seed, EN_STREAM_CORRUPT, first + (uint64_t)i, b);
-            for (int64_t a = 0; a < d && a < 2; a++) { /* Box-Muller on two 24-bit uniforms */
-                double u1 = 1.0 - (double)(b[2 * a] >> 8) / 16777216.0, u2 = (double)(b[2 * a + 1] >> 8) / 16777216.0;
+    if (c->strategy == S_DAE) /* value a of row i: a Box-Muller pair of block (first + i) * ceil(d / 2) + a / 2 */
+        for (int64_t i = 0; i < n; i++)
+            for (int64_t a = 0; a < d; a++) {
+                uint32_t b[4];
+                dlx_philox(m->seed, EN_STREAM_CORRUPT, (first + (uint64_t)i) * (uint64_t)((d + 1) / 2) + (uint64_t)(a / 2), b);
+                const int h = (int)(a % 2) * 2;
+                double u1 = 1.0 - (double)(b[h] >> 8) / 16777216.0, u2 = (double)(b[h + 1] >> 8) / 16777216.0;
                 in[i * d + a] += (float)(c->corrupt * sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
             }
-        }
     if (r->zero)
         memset(r->zero->out.data, 0, (size_t)r->zero->out.numel * sizeof(float));
 }
@@ -341,7 +356,7 @@ static int en_eval_cb(void *user, dlx_results *res, dlx_err *err)
 static int en_finish(void *user, dlx_err *err)
 {
     const dlx_model *m = user;
-    return dlx_en_write_surface(m, m->impl, err);
+    return dlx_en_write_pictures(m, m->impl, err);
 }
 
 int dlx_en_train_net(dlx_model *m, en *c, dlx_err *err)

@@ -10,6 +10,8 @@
 #                on 1 and 2 threads gives the same parameters, psd's eval
 #   spec_errors  a data set that is not a toy set, train: for a closed-form
 #                strategy, more centres than points: exit 2, naming the key
+#   images       pca and dae on a fake MNIST (random images): filters.png,
+#                recon.png, auc_shuffled, dlx eval's numbers; gmm refused
 #   repro        a two-row table through dlx reproduce: the table, the
 #                figure (PNG) and its gnuplot script
 # Env: DLX_BIN, DLX_SRC_DIR. Exit 0 pass, 1 fail, 77 skip (no numpy/h5py).
@@ -26,7 +28,7 @@ fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
 skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
 
 CASE=${1:-}
-CASES="closed trained spec_errors repro"
+CASES="closed trained spec_errors images repro"
 [ -n "$CASE" ] || { echo "usage: tests/energy.sh CASE ($CASES)" >&2; exit 1; }
 [ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 need_py() { "$PY" -c 'import numpy, h5py' 2>/dev/null || skip "$PY with numpy and h5py is needed"; }
@@ -122,6 +124,28 @@ spec_errors)
     spec c.yaml kmeans
     msg=$("$DLX" train c.yaml --out r3 --set model.components=700 2>&1); rc=$?
     [ $rc -eq 2 ] && grep -q "components" <<<"$msg" || fail "700 centres for 600 points: rc $rc: $msg"
+    ;;
+images)
+    . "$SRC/tests/fake_mnist.sh"
+    make_fake "$WORK/mnist" 64
+    img() { # FILE STRATEGY [TRAIN]
+        { echo "version: 1"; echo "seed: 3"
+          echo "model: {kind: energy, strategy: $2, hidden: 8, components: 4}"
+          echo "data: {dataset: mnist, dir: $WORK/mnist, samples: 64, test_samples: 32}"
+          [ -n "${3:-}" ] && echo "train: $3"; } > "$1"
+    }
+    img pca.yaml pca
+    img dae.yaml dae "{epochs: 2, batch: 16}"
+    for s in pca dae; do
+        out=$("$DLX" train $s.yaml --out run_$s --quiet --json) || fail "$s on images: dlx train failed"
+        json_get "$out" auc_shuffled >/dev/null || fail "$s: no auc_shuffled in $out"
+        [ -s run_$s/filters.png ] && [ -s run_$s/recon.png ] || fail "$s: no filters.png or recon.png"
+        ev=$("$DLX" eval run_$s/checkpoint.h5 --json) || fail "$s: dlx eval failed"
+        [ "$(json_get "$ev" auc_shuffled)" = "$(json_get "$out" auc_shuffled)" ] || fail "$s: dlx eval differs"
+    done
+    img gmm.yaml gmm
+    msg=$("$DLX" train gmm.yaml --out r4 2>&1); rc=$?
+    [ $rc -eq 2 ] && grep -q "toy 2-D sets only" <<<"$msg" || fail "gmm on images: rc $rc: $msg"
     ;;
 repro)
     spec km.yaml kmeans
