@@ -115,9 +115,9 @@ trained)
     ;;
 spec_errors)
     spec a.yaml kmeans
-    sed -i 's/toy_parabola/mnist/' a.yaml
+    sed -i 's/toy_parabola/cifar10/' a.yaml
     msg=$("$DLX" train a.yaml --out r1 2>&1); rc=$?
-    [ $rc -eq 2 ] && grep -q "dataset" <<<"$msg" && grep -q "toy_parabola" <<<"$msg" || fail "mnist as data.dataset: rc $rc: $msg"
+    [ $rc -eq 2 ] && grep -q "dataset" <<<"$msg" && grep -q "toy_parabola" <<<"$msg" || fail "cifar10 as data.dataset: rc $rc: $msg"
     spec b.yaml pca "{epochs: 1}"
     msg=$("$DLX" train b.yaml --out r2 2>&1); rc=$?
     [ $rc -eq 2 ] && grep -q "train" <<<"$msg" || fail "train: for pca: rc $rc: $msg"
