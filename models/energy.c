@@ -82,6 +82,8 @@ static const dlx_key_doc k_data_keys[] = {
     {"test_samples", "integer", "2000", "16 to 10000000", "held-out points (images: the first test images), and as many uniform points, for the AUC"},
     {"noise", "number", "0.02", "0 to 10", "toy sets: standard deviation of the Gaussian noise on every point"},
     {"dir", "string", "-", "a directory", "images: where the IDX files are (default as dlx spec data)"},
+    {"versus", "string", "-", "mnist, fashion-mnist", "images: the first test_samples test images of this set are non-data too (auc_versus)"},
+    {"versus_dir", "string", "-", "a directory", "where versus' IDX files are (default as dlx spec data)"},
     {NULL},
 };
 static const dlx_spec_section k_sections[] = {
@@ -103,6 +105,13 @@ static int read_data(dlx_spec_node *root, en *c, dlx_err *err)
     c->toy = c->images ? -1 : which;
     c->image_set = k_data_names[which < 0 ? 0 : which];
     if (!rc) rc = dlx_spec_str(data, "dir", false, NULL, &c->dir, err);
+    int vs = -1;
+    if (!rc) rc = dlx_spec_enum(data, "versus", false, k_data_names + DLX_TOY_COUNT, -1, &vs, err);
+    c->versus_set = vs >= 0 ? k_data_names[DLX_TOY_COUNT + vs] : NULL;
+    if (!rc) rc = dlx_spec_str(data, "versus_dir", false, NULL, &c->versus_dir, err);
+    if (!rc && vs >= 0 && which < DLX_TOY_COUNT)
+        rc = dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(data, "versus")->loc,
+                          "data.versus: another image set is non-data for images only, not for %s", k_data_names[which]);
     if (!rc) rc = dlx_spec_int(data, "samples", false, 2000, 16, 10000000, &c->samples, err);
     if (!rc) rc = dlx_spec_int(data, "test_samples", false, 2000, 16, 10000000, &c->test_samples, err);
     if (!rc) rc = dlx_spec_float(data, "noise", false, 0.02, 0.0, 10.0, &c->noise, err);
@@ -222,6 +231,7 @@ static void en_destroy(dlx_model *m)
     free(c->test);
     free(c->uniform);
     free(c->shuffled);
+    free(c->versus);
     free(c->order);
     dlx_en_psd_free(c);
     free(c);
@@ -305,6 +315,11 @@ int dlx_en_evaluate(const dlx_model *m, const en *c, dlx_results *res, dlx_err *
         rc = dlx_en_energy(m, c, c->shuffled, n, eu + 0, err);
         if (!rc) rc = dlx_energy_auc(ed, n, eu, n, &auc_sh, err);
         if (!rc) dlx_results_set(res, "auc_shuffled", auc_sh);
+        if (!rc && c->versus) {
+            rc = dlx_en_energy(m, c, c->versus, n, eu, err);
+            if (!rc) rc = dlx_energy_auc(ed, n, eu, n, &auc_sh, err);
+            if (!rc) dlx_results_set(res, "auc_versus", auc_sh);
+        }
         if (!rc) rc = dlx_en_energy(m, c, c->uniform, n, eu, err);
     }
     if (!rc) {

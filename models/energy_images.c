@@ -3,7 +3,8 @@
  * test images, flattened. The non-data of the evaluation are images of
  * uniform noise in [0, 1] (`auc`) and the test digits with their pixels
  * shuffled, each by its own permutation (`auc_shuffled`: the same pixel
- * values, no strokes). After training, filters.png (the first layer's
+ * values, no strokes), and with data.versus another set's test images
+ * (`auc_versus`: Fashion-MNIST against a model of digits). After training, filters.png (the first layer's
  * units, PCA's directions or K-means' centres as images) and recon.png (10
  * test digits above their reconstructions) replace the 2-D surface. */
 #include <stdio.h>
@@ -17,13 +18,14 @@
 
 #define RECON_SHOWN 10
 
-static int load_split(const en *c, const char *split, int64_t n, float *out, dlx_err *err)
+static int load_split(const en *c, const char *set, const char *dir, const char *split, int64_t n, float *out,
+                      dlx_err *err)
 {
     dlx_dataset d = {0};
-    int rc = dlx_dataset_load_first(c->image_set, split, c->dir, n, &d, err);
+    int rc = dlx_dataset_load_first(set, split, dir, n, &d, err);
     if (!rc && (d.n < n || (int64_t)d.c * d.h * d.w != c->d))
         rc = dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "%s:%s holds %lld images of %d x %d x %d; the energy family "
-                          "wants %lld of %lld pixels (data.samples, data.test_samples)", c->image_set, split,
+                          "wants %lld of %lld pixels (data.samples, data.test_samples)", set, split,
                           (long long)d.n, d.c, d.h, d.w, (long long)n, (long long)c->d);
     for (int64_t i = 0; !rc && i < n * c->d; i++)
         out[i] = (float)d.images[i] / 255.0f;
@@ -36,8 +38,13 @@ int dlx_en_images_load(const dlx_model *m, en *c, dlx_err *err)
     c->shuffled = malloc((size_t)c->test_samples * c->d * sizeof(float));
     if (!c->shuffled)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for the shuffled digits");
-    int rc = load_split(c, "train", c->samples, c->train, err);
-    if (!rc) rc = load_split(c, "test", c->test_samples, c->test, err);
+    int rc = load_split(c, c->image_set, c->dir, "train", c->samples, c->train, err);
+    if (!rc) rc = load_split(c, c->image_set, c->dir, "test", c->test_samples, c->test, err);
+    if (!rc && c->versus_set) {
+        if (!(c->versus = malloc((size_t)c->test_samples * c->d * sizeof(float))))
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        rc = load_split(c, c->versus_set, c->versus_dir, "test", c->test_samples, c->versus, err);
+    }
     if (rc)
         return rc;
     dlx_en_fill_uniform(m, c, EN_STREAM_BOX, 0, c->test_samples, c->uniform);

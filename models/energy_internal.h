@@ -44,6 +44,8 @@ typedef struct en {
     bool images;                   /* data.dataset is mnist or fashion-mnist: d = 784 */
     const char *image_set, *dir;   /* images: the dataset and data.dir (NULL: the default place) */
     float *shuffled;               /* images: the test digits, pixels shuffled (test_samples) */
+    const char *versus_set, *versus_dir; /* images: data.versus, data.versus_dir (NULL: none) */
+    float *versus;                 /* its first test_samples test images */
     int64_t d;                     /* 2 */
     int64_t samples, test_samples, components, iters, hidden, grid;
     double noise, reg, corrupt, weight;

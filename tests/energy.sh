@@ -11,7 +11,8 @@
 #   spec_errors  a data set that is not a toy set, train: for a closed-form
 #                strategy, more centres than points: exit 2, naming the key
 #   images       pca and dae on a fake MNIST (random images): filters.png,
-#                recon.png, auc_shuffled, dlx eval's numbers; gmm refused
+#                recon.png, auc_shuffled, dlx eval's numbers; data.versus of
+#                the same images gives AUC 0.5; gmm refused
 #   repro        a two-row table through dlx reproduce: the table, the
 #                figure (PNG) and its gnuplot script
 # Env: DLX_BIN, DLX_SRC_DIR. Exit 0 pass, 1 fail, 77 skip (no numpy/h5py).
@@ -143,6 +144,10 @@ images)
         ev=$("$DLX" eval run_$s/checkpoint.h5 --json) || fail "$s: dlx eval failed"
         [ "$(json_get "$ev" auc_shuffled)" = "$(json_get "$out" auc_shuffled)" ] || fail "$s: dlx eval differs"
     done
+    # the test split itself as "another" set: every pair tied, AUC exactly 0.5
+    out=$("$DLX" train pca.yaml --out run_vs --quiet --json --set data.versus=mnist --set "data.versus_dir=$WORK/mnist") ||
+        fail "data.versus: dlx train failed"
+    [ "$(json_get "$out" auc_versus)" = "0.5" ] || fail "auc_versus of the test images against themselves: $out"
     img gmm.yaml gmm
     msg=$("$DLX" train gmm.yaml --out r4 2>&1); rc=$?
     [ $rc -eq 2 ] && grep -q "toy 2-D sets only" <<<"$msg" || fail "gmm on images: rc $rc: $msg"
