@@ -242,7 +242,7 @@ static int solver_threads(const dlx_model *m)
     return m->threads > 0 ? m->threads : (int)(cores > 0 ? cores : 1);
 }
 
-static int learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
+int dlx_sc_learn_dictionary(dlx_model *m, sc *c, dlx_err *err)
 {
     float *wd = m->params.items[c->wd].t.data;
     const int n = c->n, k = c->m, B = (int)c->dict_batch;
@@ -303,7 +303,7 @@ out_free:
     return rc;
 }
 
-static int optimal_codes(const dlx_model *m, const sc *c, const float *X, int64_t N, float *Z, int *iters, dlx_err *err)
+int dlx_sc_optimal_codes(const dlx_model *m, const sc *c, const float *X, int64_t N, float *Z, int *iters, dlx_err *err)
 {
     dlx_sparse sp;
     int rc = dlx_sparse_init(&sp, m->params.items[c->wd].t.data, c->n, c->m, (float)c->alpha, err);
@@ -320,7 +320,7 @@ static int optimal_codes(const dlx_model *m, const sc *c, const float *X, int64_
 
 /* LISTA: We = Wd^T / L, S = I - Wd^T Wd / L, theta = alpha / L (ISTA);
  * LCoD: We = Wd^T, S = I - Wd^T Wd, theta = alpha (CoD). */
-static int init_encoders(dlx_model *m, sc *c, dlx_err *err)
+int dlx_sc_init_encoders(dlx_model *m, sc *c, dlx_err *err)
 {
     dlx_sparse sp;
     int rc = dlx_sparse_init(&sp, m->params.items[c->wd].t.data, c->n, c->m, (float)c->alpha, err);
@@ -404,7 +404,7 @@ static int sc_create(dlx_model *m, dlx_err *err)
     if (rc)
         return rc;
     random_dictionary(m->params.items[c->wd].t.data, c->n, c->m, m->seed);
-    rc = init_encoders(m, c, err);
+    rc = dlx_sc_init_encoders(m, c, err);
     if (!rc && LEARNED(c))
         rc = dlx_plan_create(&m->plan, &m->params, dlx_replicas_threads(m->threads), err);
     if (!rc)
@@ -433,7 +433,7 @@ static int ensure_test_codes(dlx_model *m, sc *c, dlx_err *err)
     if (!c->Zte)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     int iters;
-    int rc = optimal_codes(m, c, c->Xte, c->nte, c->Zte, &iters, err);
+    int rc = dlx_sc_optimal_codes(m, c, c->Xte, c->nte, c->Zte, &iters, err);
     if (!rc)
         c->codes_ready = true;
     return rc;
@@ -557,17 +557,17 @@ static int prepare_codes(dlx_model *m, sc *c, dlx_err *err)
     if (c->dict_steps > 0) {
         if (c->ntr < 1)
             return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "model.dictionary.steps > 0 needs training samples (data.train)");
-        rc = learn_dictionary(m, c, err);
+        rc = dlx_sc_learn_dictionary(m, c, err);
     }
     int it_tr = 0, it_te = 0;
     if (!rc && (LEARNED(c) || (c->dict_steps > 0 && c->ntr))) {
         if (!(c->Ztr = malloc((size_t)c->ntr * c->m * sizeof(float))))
             return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        rc = optimal_codes(m, c, c->Xtr, c->ntr, c->Ztr, &it_tr, err);
+        rc = dlx_sc_optimal_codes(m, c, c->Xtr, c->ntr, c->Ztr, &it_tr, err);
     }
     if (!rc && !(c->Zte = malloc((size_t)c->nte * c->m * sizeof(float))))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    if (!rc) rc = optimal_codes(m, c, c->Xte, c->nte, c->Zte, &it_te, err);
+    if (!rc) rc = dlx_sc_optimal_codes(m, c, c->Xte, c->nte, c->Zte, &it_te, err);
     if (!rc) {
         c->codes_ready = true;
         dlx_run_info(m, "optimal codes by FISTA: %d iterations (train), %d (test), tol %g, %.1f s", it_tr, it_te,
@@ -610,7 +610,7 @@ static int sc_train(dlx_model *m, dlx_err *err)
     }
     double t0 = now_s();
     int rc = prepare_codes(m, c, err);
-    if (!rc) rc = init_encoders(m, c, err);
+    if (!rc) rc = dlx_sc_init_encoders(m, c, err);
     if (LEARNED(c))
         return rc ? rc : dlx_sc_train_encoders(m, c, err);
     if (!rc) rc = dlx_run_save_checkpoint(m, err);
@@ -634,7 +634,7 @@ static int sc_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck
     if (!rc && c->nte < 2)
         rc = dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "gradcheck: needs 2 test samples, have %lld", (long long)c->nte);
     if (!rc && m->step == 0)
-        rc = init_encoders(m, c, err); /* untrained: check at the ISTA / CoD starting point */
+        rc = dlx_sc_init_encoders(m, c, err); /* untrained: check at the ISTA / CoD starting point */
     if (rc)
         return rc;
     dlx_graph *g = dlx_graph_create(&m->params);

@@ -65,6 +65,16 @@ int dlx_sc_write_codes(const dlx_model *m, const sc *c, dlx_err *err);
  * ones) from DIR/codes.h5 of another run or this one. */
 int dlx_sc_read_codes(dlx_model *m, sc *c, const char *dir, bool want_train, dlx_err *err);
 
+/* The solvers the energy family's predictive sparse decomposition reuses
+ * (models/energy_psd.c) on an sc of its own (algo, n, m, alpha, wd, the
+ * dict_* settings, Xtr/ntr, opt_*, enc/nT): the dictionary Wd learned by
+ * FISTA inference alternating with a step on Wd and unit columns; FISTA's
+ * optimal codes of N rows of X into Z; the encoders set to ISTA's values
+ * (LCoD: CoD's) for Wd. */
+int dlx_sc_learn_dictionary(dlx_model *m, sc *c, dlx_err *err);
+int dlx_sc_optimal_codes(const dlx_model *m, const sc *c, const float *X, int64_t N, float *Z, int *iters, dlx_err *err);
+int dlx_sc_init_encoders(dlx_model *m, sc *c, dlx_err *err);
+
 /* Add encoder e (depth e->T) to g over inputs x (rows of n) and zs (rows of
  * m), declaring its We, S and theta on first use: *z its code, *loss
  * HALF_SUM mse(Z, Z*). */

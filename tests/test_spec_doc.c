@@ -52,6 +52,7 @@ typedef struct host {
 #define SWEEP_MODEL "model: {kind: sweep, sweep: {dir}/sweep.yaml, x: steps, collapsed: {column: steps, below: 1}}\n"
 #define SWEEP_SPEC "sweep: {base: base.yaml, axes: [{key: seed, range: [1, 2]}], measures: [steps], " \
                    "figures: [{type: histogram, out: a.png, x: steps}]}\n"
+#define ENERGY "model: {kind: energy, strategy: dae}\ndata: {dataset: toy_parabola, samples: 100}\ntrain: {epochs: 1}\n"
 #define TABLE_SPEC "paper: P\nrows: [{name: a, spec: x.yaml}]\n"
 
 static const host k_hosts[] = {
@@ -85,6 +86,8 @@ static const host k_hosts[] = {
     {"model.sweep.collapsed", SWEEP_MODEL, "model.collapsed", MODEL},
     {"data", CLF, "data", MODEL},
     {"train", CLF, "train", MODEL},
+    {"model.energy", ENERGY, "model", MODEL},
+    {"data.energy", ENERGY, "data", MODEL},
     {"model.nearest", "model: {kind: nearest}\ndata: {dataset: mnist, dir: {dir}/mnist}\n", "model", MODEL},
     {"data.subsample", "model: {kind: classifier, layers: [{type: linear, units: 2}]}\n"
                        "data: {dataset: mnist, dir: {dir}/mnist, subsample: {points: 8}}\ntrain: {epochs: 1, batch: 2}\n",

@@ -229,6 +229,9 @@ typedef struct dlx_graph_local_attr {
 } dlx_graph_local_attr;
 extern const dlx_op_vtbl dlx_op_graph_local;
 extern const dlx_op_vtbl dlx_op_graph_maxpool;
+/* the contracting auto-encoder's penalty: codes h (N, H), encoder weight W (H, I) -> (1) */
+extern const dlx_op_vtbl dlx_op_contractive;
+extern const dlx_op_vtbl dlx_op_transpose; /* a matrix (R, C) -> (C, R): a tied decoder's weight */
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds
