@@ -229,6 +229,8 @@ typedef struct dlx_graph_local_attr {
 } dlx_graph_local_attr;
 extern const dlx_op_vtbl dlx_op_graph_local;
 extern const dlx_op_vtbl dlx_op_graph_maxpool;
+extern const dlx_op_vtbl dlx_op_reparam;   /* gaussian.c: mu + exp(lv/2) eps from (N, 2Z) and (N, Z) */
+extern const dlx_op_vtbl dlx_op_kl_normal; /* gaussian.c: KL to N(0, 1) of an (N, 2Z) code -> (1) */
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds
