@@ -13,6 +13,7 @@ extern const dlx_family dlx_family_recurrent;
 extern const dlx_family dlx_family_sparse_coding;
 extern const dlx_family dlx_family_sweep;
 extern const dlx_family dlx_family_nearest;
+extern const dlx_family dlx_family_disentangle;
 
 static const dlx_family *const k_families[] = {
     &dlx_family_classifier,
@@ -22,6 +23,7 @@ static const dlx_family *const k_families[] = {
     &dlx_family_sparse_coding,
     &dlx_family_sweep,
     &dlx_family_nearest,
+    &dlx_family_disentangle,
 };
 #define N_FAMILIES ((int)(sizeof k_families / sizeof k_families[0]))
 
