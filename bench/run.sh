@@ -3,7 +3,7 @@
 # the same workloads, alternating the two, REPS times each; prints a table of medians
 # and writes it to bench/RESULTS.md. Never run in CI.
 #
-# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|rnn|all] [REPS]   (REPS default 5: this VM swings
+# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|all] [REPS]   (REPS default 5: this VM swings
 # by 10-20 % between runs, and 3 rounds left medians that moved by as much)
 # (gan = ebgan and dcgan; rnn = the copy task's linear RNN and LSTM; `all` leaves them
 # out. GAN_SLOW_DIV=N: PyTorch's two-thread runs time 1/N of the steps, for a VM where
@@ -319,11 +319,12 @@ case "$which" in
     dcgan) bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
     gan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-512-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 1071644672
          bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
+    disentangle) bench_gan configs/disentangle_mnist.yaml 50 disentangle "Disentangling training step (32 MNIST triplets at 32x32: conv encoder x3, transposed-conv decoder x7, class-conditioned conv adversary x4, two Adams)" 0 ;;
     rnn) fma=$(measure_fma_peak)
          bench_rnn configs/rnn/copy_orthogonal.yaml 300 rnn "copy T = 100, linear RNN (hidden 128, orthogonal W), batch 20, Adam, clip 1" 264683520
          bench_rnn configs/rnn/copy_lstm.yaml 60 lstm "copy T = 100, LSTM (hidden 128), batch 20, Adam, clip 1" 1003438080 ;;
     all) bench_lenet5; bench_mlp; bench_small; bench_fista ;;
-    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|rnn|all] [REPS]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|all] [REPS]" >&2; exit 2 ;;
 esac
 
 {

@@ -1,5 +1,5 @@
 /* dlx eval CHECKPOINT [--data NAME:SPLIT] [--json] [--predictions FILE.h5]
- *                     [--confusion FILE.png]
+ *                     [--confusion FILE.png] [--set model.eval.KEY=VALUE]...
  * For a family that classifies, the error analysis too: the confusion
  * matrix (printed, and a heat map), per-class accuracy and the most
  * confused pairs; the library computes them, this file prints them. */
@@ -13,10 +13,13 @@
 #include "cli.h"
 
 #define TOP_PAIRS 5
+#define SETS_MAX 16
 
 typedef struct eval_args {
     const char *ckpt, *data, *predictions, *confusion;
     bool json;
+    const char *sets[SETS_MAX];
+    int n_sets;
 } eval_args;
 
 /* The confusion matrix, per-class accuracy and the most confused pairs as
@@ -141,6 +144,11 @@ static int parse(int argc, char **argv, eval_args *a)
             a->confusion = argv[++i];
         else if (strcmp(argv[i], "--json") == 0)
             a->json = true;
+        else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
+            if (a->n_sets == SETS_MAX)
+                return cli_usage_error("eval", "at most %d --set", SETS_MAX);
+            a->sets[a->n_sets++] = argv[++i];
+        }
         else if (argv[i][0] == '-')
             return cli_usage_error("eval", "unknown or incomplete option '%s'", argv[i]);
         else if (!a->ckpt)
@@ -162,7 +170,7 @@ int cmd_eval(int argc, char **argv)
     dlx_err err;
     dlx_err_clear(&err);
     dlx_model *m;
-    if (dlx_model_from_checkpoint(a.ckpt, NULL, &m, &err))
+    if (dlx_model_from_checkpoint_set(a.ckpt, a.sets, a.n_sets, NULL, &m, &err))
         return cli_fail(&err);
     if (!m->family->classify && (a.predictions || a.confusion)) {
         rc = cli_usage_error("eval", "%s is a '%s' model, which does not classify: --predictions and --confusion "

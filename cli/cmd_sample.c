@@ -1,8 +1,12 @@
-/* dlx sample CHECKPOINT --grid RxC --out FILE.png [--seed S] [--interpolate] [--zoom Z]
+/* dlx sample CHECKPOINT --grid RxC --out FILE.png [--seed S] [--interpolate] [--transfer] [--zoom Z]
  *
  * The command draws the latent vectors (from the counter-based stream
  * DLX_STREAM_LATENT of the seed: the same seed, the same bits); the family's
- * sample callback (models/family.h) turns them into images. */
+ * sample callback (models/family.h) turns them into images. A family with a
+ * split code (dlx_family.transfer: the disentangle family) draws its own
+ * grids instead: --transfer (the default there) the swap grid, a row and a
+ * column of source images around R x C decoded swaps, --interpolate the 2-D
+ * interpolation between two images; the seed picks the images. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +24,7 @@
 typedef struct sample_args {
     const char *ckpt, *out;
     int rows, cols, zoom;
-    bool interpolate, has_seed;
+    bool interpolate, transfer, has_seed;
     uint64_t seed;
 } sample_args;
 
@@ -68,6 +72,8 @@ static int parse_args(int argc, char **argv, sample_args *a)
             a->zoom = (int)z;
         } else if (strcmp(s, "--interpolate") == 0) {
             a->interpolate = true;
+        } else if (strcmp(s, "--transfer") == 0) {
+            a->transfer = true;
         } else if (s[0] == '-') {
             return cli_usage_error("sample", "unknown or incomplete option '%s'", s);
         } else if (!a->ckpt) {
@@ -80,6 +86,8 @@ static int parse_args(int argc, char **argv, sample_args *a)
         return cli_usage_error("sample", "missing CHECKPOINT (e.g. runs/dcgan/checkpoint.h5)");
     if (!a->out)
         return cli_usage_error("sample", "missing --out FILE.png");
+    if (a->transfer && a->interpolate)
+        return cli_usage_error("sample", "--transfer and --interpolate draw different grids: give one");
     return 0;
 }
 
@@ -112,7 +120,7 @@ static void draw_latents(const sample_args *a, uint64_t seed, int64_t nz, float 
 
 /* A checkpoint whose family has no generator is refused before the model is
  * built (a classifier would load its data for nothing). */
-static bool has_generator(const dlx_family *f) { return f->sample != NULL; }
+static bool has_generator(const dlx_family *f) { return f->sample != NULL || f->transfer != NULL; }
 
 static int check_family(const char *ckpt, dlx_err *err)
 {
@@ -147,6 +155,43 @@ static int write_samples(dlx_model *m, const sample_args *a, uint64_t seed, dlx_
     return rc;
 }
 
+/* The family's swap or interpolation grid (dlx_family.transfer). */
+static int write_transfer(dlx_model *m, const sample_args *a, uint64_t seed, int *rows, int *cols, dlx_err *err)
+{
+    const dlx_transfer_req q = {.interpolate = a->interpolate, .rows = a->rows, .cols = a->cols, .seed = seed};
+    dlx_sample_shape sh;
+    int rc = m->family->transfer(m, &q, NULL, rows, cols, &sh, err);
+    if (rc)
+        return rc;
+    const int64_t n = (int64_t)*rows * *cols, per = (int64_t)sh.c * sh.h * sh.w;
+    float *x = malloc((size_t)(n * per) * sizeof *x);
+    if (!x)
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for %" PRId64 " images", n);
+    rc = m->family->transfer(m, &q, x, rows, cols, &sh, err);
+    const dlx_grid g = {.rows = *rows, .cols = *cols, .c = sh.c, .h = sh.h, .w = sh.w, .zoom = a->zoom,
+                        .lo = 0.0f, .hi = 1.0f};
+    if (!rc) rc = dlx_png_write_grid(a->out, &g, x, (int)n, err);
+    free(x);
+    return rc;
+}
+
+static int finish_transfer(dlx_model *m, const sample_args *a, uint64_t seed)
+{
+    dlx_err err;
+    dlx_err_clear(&err);
+    int rows, cols, rc = write_transfer(m, a, seed, &rows, &cols, &err);
+    if (rc)
+        rc = cli_fail(&err);
+    else if (a->interpolate)
+        printf("wrote %s: %dx%d decoded codes between two test images, s (identity) along each row, z (style) "
+               "down each column (step %" PRId64 ", seed %" PRIu64 ")\n", a->out, rows, cols, m->step, seed);
+    else
+        printf("wrote %s: %dx%d tiles, the top row's identities in the left column's styles (step %" PRId64
+               ", seed %" PRIu64 ")\n", a->out, rows, cols, m->step, seed);
+    dlx_model_destroy(m);
+    return rc;
+}
+
 /* --out replaces a PNG (a picture is redrawn at will) but never another
  * kind of file: `--out runs/x/checkpoint.h5` must not cost a run. */
 static int check_out(const char *out, dlx_err *err)
@@ -170,6 +215,15 @@ int cmd_sample(int argc, char **argv)
     if (check_out(a.out, &err) || check_family(a.ckpt, &err) || dlx_model_from_checkpoint(a.ckpt, NULL, &m, &err))
         return cli_fail(&err);
     const uint64_t seed = a.has_seed ? a.seed : m->seed;
+    if (m->family->transfer)
+        return finish_transfer(m, &a, seed);
+    if (a.transfer) {
+        dlx_err_setf(&err, DLX_EINVAL, DLX_FILELOC(a.ckpt),
+                     "--transfer: model kind '%s' has no split code to swap (a disentangle checkpoint has)",
+                     m->family->name);
+        dlx_model_destroy(m);
+        return cli_fail(&err);
+    }
     rc = write_samples(m, &a, seed, &err);
     if (rc)
         rc = cli_fail(&err);

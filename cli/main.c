@@ -51,7 +51,7 @@ static const dlx_command k_commands[] = {
      "example: dlx train configs/lenet5.yaml --set train.epochs=2 --out runs/quick\n"},
     {"eval", cmd_eval, "evaluate a checkpoint on a dataset split",
      "usage: dlx eval CHECKPOINT [--data NAME:SPLIT] [--json] [--predictions FILE.h5]\n"
-     "                [--confusion FILE.png]\n"
+     "                [--confusion FILE.png] [--set model.eval.KEY=VALUE]...\n"
      "\n"
      "Rebuilds the model from the spec stored in CHECKPOINT, loads its parameters and\n"
      "reports accuracy and loss on the spec's test split, or on NAME:SPLIT\n"
@@ -65,6 +65,8 @@ static const dlx_command k_commands[] = {
      "run directory as confusion.png).\n"
      "--predictions FILE.h5 writes every sample's /logits (float32 [n, classes]),\n"
      "/prediction and /label (int32 [n]), each with a description attribute.\n"
+     "--set model.eval.KEY=VALUE changes a setting of the evaluation in the stored spec\n"
+     "(a disentangle model's model.eval.classifier: the judge of its transferred images).\n"
      "\n"
      "example: dlx eval runs/lenet5/checkpoint.h5 --data mnist:test --predictions pred.h5 --confusion cm.png\n"},
     {"export", cmd_export, "write a classifier checkpoint as an ONNX model",
@@ -97,7 +99,8 @@ static const dlx_command k_commands[] = {
      "\n"
      "example: dlx inspect runs/lenet5/checkpoint.h5\n"},
     {"sample", cmd_sample, "draw a grid of samples from a generative model's checkpoint",
-     "usage: dlx sample CHECKPOINT --out FILE.png [--grid RxC] [--seed S] [--interpolate] [--zoom Z]\n"
+     "usage: dlx sample CHECKPOINT --out FILE.png [--grid RxC] [--seed S] [--interpolate | --transfer]\n"
+     "                  [--zoom Z]\n"
      "\n"
      "Rebuilds the model from the spec stored in CHECKPOINT, loads its parameters and\n"
      "writes a PNG grid of its generator's samples (a gan on images): R rows of C\n"
@@ -113,8 +116,17 @@ static const dlx_command k_commands[] = {
      "                  latent vector to another in C evenly spaced steps, both ends included\n"
      "  --zoom Z        each pixel drawn as ZxZ (1 to 8, default 2)\n"
      "\n"
+     "A disentangle checkpoint (a code split into s, the class, and z, the style) draws\n"
+     "from test images that the seed picks:\n"
+     "  --transfer      (its default) the top row gives C identities (class j mod K in\n"
+     "                  column j), the left column R styles; each cell decodes (s of its\n"
+     "                  column, z of its row): with 10x10, the 11x11 swap grid\n"
+     "  --interpolate   between two test images of different classes: s moves from the\n"
+     "                  first's to the second's along each row, z down each column\n"
+     "\n"
      "example: dlx sample runs/dcgan/checkpoint.h5 --grid 10x10 --out samples.png\n"
-     "         dlx sample runs/dcgan/checkpoint.h5 --grid 8x10 --interpolate --seed 7 --out walk.png\n"},
+     "         dlx sample runs/dcgan/checkpoint.h5 --grid 8x10 --interpolate --seed 7 --out walk.png\n"
+     "         dlx sample runs/disentangle_mnist/checkpoint.h5 --transfer --out grid.png\n"},
     {"plot", cmd_plot, "draw metric curves of one or more runs with gnuplot",
      "usage: dlx plot METRICS.h5 [METRICS.h5...] [--out PNG] [--series NAME,NAME...]\n"
      "\n"

@@ -110,6 +110,26 @@ fail:
 
 int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_model **out, dlx_err *err)
 {
+    return dlx_model_from_checkpoint_set(path, NULL, 0, hooks, out, err);
+}
+
+static int apply_sets(dlx_spec *spec, const char *const *sets, int n_sets, dlx_err *err)
+{
+    for (int i = 0; i < n_sets; i++) {
+        if (strncmp(sets[i], "model.eval.", 11) != 0)
+            return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
+                                "--set %s: a checkpoint's model takes settings of its evaluation only (model.eval.KEY)",
+                                sets[i]);
+        int rc = dlx_spec_set(spec, sets[i], err);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+int dlx_model_from_checkpoint_set(const char *path, const char *const *sets, int n_sets, const dlx_hooks *hooks,
+                                  dlx_model **out, dlx_err *err)
+{
     dlx_ckpt_meta meta;
     char family[64];
     *out = NULL;
@@ -123,6 +143,10 @@ int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_mode
     free((char *)meta.spec_text);
     if (rc)
         return rc;
+    if ((rc = apply_sets(spec, sets, n_sets, err))) {
+        dlx_spec_destroy(spec);
+        return rc;
+    }
     char *dir = strdup(path);
     if (!dir) {
         dlx_spec_destroy(spec);

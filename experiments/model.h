@@ -28,6 +28,11 @@ int dlx_model_create_opts(dlx_spec *spec, const char *run_dir, const dlx_hooks *
 /* Create a model from a checkpoint's stored spec and load its parameters. */
 int dlx_model_from_checkpoint(const char *path, const dlx_hooks *hooks, dlx_model **out,
                               dlx_err *err);
+/* The same with n_sets KEY=VALUE assignments applied to the stored spec
+ * first (dlx eval --set: settings of the evaluation, under model.eval.
+ * only, so the parameters still fit; another key is DLX_EINVAL). */
+int dlx_model_from_checkpoint_set(const char *path, const char *const *sets, int n_sets, const dlx_hooks *hooks,
+                                  dlx_model **out, dlx_err *err);
 void dlx_model_destroy(dlx_model *m);
 
 #endif

@@ -14,6 +14,7 @@ extern const dlx_family dlx_family_sparse_coding;
 extern const dlx_family dlx_family_sweep;
 extern const dlx_family dlx_family_nearest;
 extern const dlx_family dlx_family_energy;
+extern const dlx_family dlx_family_disentangle;
 
 static const dlx_family *const k_families[] = {
     &dlx_family_classifier,
@@ -24,6 +25,7 @@ static const dlx_family *const k_families[] = {
     &dlx_family_sweep,
     &dlx_family_nearest,
     &dlx_family_energy,
+    &dlx_family_disentangle,
 };
 #define N_FAMILIES ((int)(sizeof k_families / sizeof k_families[0]))
 

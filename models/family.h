@@ -36,6 +36,13 @@ typedef struct dlx_sample_shape {
     int c, h, w; /* one image's shape */
 } dlx_sample_shape;
 
+/* A grid of `dlx sample --transfer` or `--interpolate` (dlx_family.transfer). */
+typedef struct dlx_transfer_req {
+    bool interpolate; /* false: the swap grid; true: the 2-D interpolation between two images */
+    int rows, cols;   /* the grid's decoded cells (the swap grid adds a row and a column of sources) */
+    uint64_t seed;    /* picks the source images */
+} dlx_transfer_req;
+
 typedef struct dlx_family {
     const char *name;
     const char *help;
@@ -70,6 +77,11 @@ typedef struct dlx_family {
      * on n latent vectors z (n x shape->nz) into x (n images of c*h*w, planar),
      * pixel values in [0, 1] whatever the data's range. */
     int (*sample)(dlx_model *m, const float *z, int64_t n, float *x, dlx_sample_shape *shape, dlx_err *err);
+    /* Optional (NULL: the family has no split code). For `dlx sample
+     * --transfer / --interpolate`: with x NULL only *shape and the tiles of
+     * the grid (*rows x *cols); else the tiles, pixels in [0, 1], into x. */
+    int (*transfer)(dlx_model *m, const dlx_transfer_req *q, float *x, int *rows, int *cols, dlx_sample_shape *shape,
+                    dlx_err *err);
     /* Optional (NULL: the family does not classify). `evaluate`, which also
      * fills *p (core/predictions.h; the caller frees it) with every sample's
      * logits, predicted class and label, for `dlx eval`'s error analysis. */

@@ -37,6 +37,7 @@ Suite *spec_doc_suite(void);
 Suite *augment_suite(void);
 Suite *laplacian_suite(void);
 Suite *energy_suite(void);
+Suite *probe_suite(void);
 
 static const struct {
     const char *name;
@@ -63,6 +64,7 @@ static const struct {
     {"augment", augment_suite},
     {"laplacian", laplacian_suite},
     {"energy", energy_suite},
+    {"probe", probe_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

@@ -44,6 +44,11 @@ typedef struct host {
 #define GAN "model: {kind: gan, loss: ebgan, noise: {dim: 2}, " GAN_NETS "}\ndata: {dataset: ring}\n" GAN_TRAIN
 #define GAN_IMG "model: {kind: gan, score: {classifier: x.h5}, " GAN_NETS "}\n" \
                 "data: {dataset: mnist, dir: {dir}/mnist}\n" GAN_TRAIN
+#define DIS "model: {kind: disentangle, code: {s: 1, z: 1}, weights: {rec: 1}, eval: {probe_train: 1}, networks: {enc: {layers: " \
+            "[{type: linear, units: 3}]}, dec: {layers: [{type: linear, units: 784}]}, disc: {layers: [{type: " \
+            "linear, units: 1}]}}}\ndata: {dataset: mnist, dir: {dir}/mnist}\ntrain: {epochs: 1, batch: 2, " \
+            "optimizers: {d: {params: disc}, g: {params: [enc, dec]}}, updates: [{loss: d_loss, optimizer: d}, " \
+            "{loss: g_loss, optimizer: g}]}\n"
 #define LIN "model: {kind: landscape, problem: linear111}\ntrain: {steps: 10}\n"
 #define REC(cell) "model: {kind: recurrent, task: {name: copy, T: 2}, cell: {type: " cell ", hidden: 4}}\n" \
                   "train: {epochs: 1}\n"
@@ -68,6 +73,12 @@ static const host k_hosts[] = {
     {"model.gan.networks.NAME", GAN, "model.networks.gen", MODEL},
     {"model.gan.score", GAN_IMG, "model.score", MODEL},
     {"data.ring", GAN, "data", MODEL},
+    {"model.disentangle", DIS, "model", MODEL},
+    {"model.disentangle.code", DIS, "model.code", MODEL},
+    {"model.disentangle.weights", DIS, "model.weights", MODEL},
+    {"model.disentangle.eval", DIS, "model.eval", MODEL},
+    {"model.disentangle.networks", DIS, "model.networks", MODEL},
+    {"model.disentangle.networks.NAME", DIS, "model.networks.enc", MODEL},
     {"model.landscape.linear111", LIN, "model", MODEL},
     {"model.landscape.spin3", "model: {kind: landscape, problem: spin3, lambda: 3}\ntrain: {steps: 10}\n", "model",
      MODEL},

@@ -232,6 +232,8 @@ extern const dlx_op_vtbl dlx_op_graph_maxpool;
 /* the contracting auto-encoder's penalty: codes h (N, H), encoder weight W (H, I) -> (1) */
 extern const dlx_op_vtbl dlx_op_contractive;
 extern const dlx_op_vtbl dlx_op_transpose; /* a matrix (R, C) -> (C, R): a tied decoder's weight */
+extern const dlx_op_vtbl dlx_op_reparam;   /* gaussian.c: mu + exp(lv/2) eps from (N, 2Z) and (N, Z) */
+extern const dlx_op_vtbl dlx_op_kl_normal; /* gaussian.c: KL to N(0, 1) of an (N, 2Z) code -> (1) */
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------
  * Each op lists a few small graphs of itself: tests/test_gradcheck.c builds

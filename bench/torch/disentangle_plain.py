@@ -1,0 +1,75 @@
+"""The plainest PyTorch disentangling step (configs/disentangle_mnist.yaml), a check on
+bench/torch/disentangle.py: default threads, the D update's fakes from the graph with
+.detach(), D's weight gradients computed and discarded in the G update, zero_grad(), uint8
+batches padded and converted each step.
+usage: /usr/bin/python3 bench/torch/disentangle_plain.py [STEPS]"""
+import json, sys, time
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from common import load_mnist
+
+steps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
+B, NS, NZ, K = 32, 16, 16, 10
+x_u8, y_u8 = load_mnist("train")
+by_class = [np.flatnonzero(y_u8 == k) for k in range(K)]
+E = nn.Sequential(nn.Conv2d(1, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                  nn.Conv2d(16, 32, 4, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                  nn.Conv2d(32, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
+                  nn.Flatten(), nn.Linear(1024, NS + 2 * NZ))
+Dec = nn.Sequential(nn.Linear(NS + NZ, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(), nn.Unflatten(1, (64, 4, 4)),
+                    nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
+                    nn.ConvTranspose2d(32, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
+                    nn.ConvTranspose2d(16, 1, 4, 2, 1), nn.Tanh())
+D = nn.Sequential(nn.Conv2d(1 + K, 16, 4, 2, 1), nn.LeakyReLU(0.2),
+                  nn.Conv2d(16, 32, 4, 2, 1, bias=False), nn.BatchNorm2d(32), nn.LeakyReLU(0.2),
+                  nn.Conv2d(32, 64, 4, 2, 1, bias=False), nn.BatchNorm2d(64), nn.LeakyReLU(0.2),
+                  nn.Dropout(0.2), nn.Flatten(), nn.Linear(1024, 1), nn.Sigmoid())
+opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+opt_g = torch.optim.Adam(list(E.parameters()) + list(Dec.parameters()), lr=1e-3, betas=(0.5, 0.999))
+bce = nn.BCELoss()
+
+
+def img(idx):
+    return F.pad(torch.tensor(x_u8[idx], dtype=torch.float32) / 127.5 - 1, (2, 2, 2, 2), value=-1.0)
+
+
+def planes(idx):
+    return F.one_hot(torch.tensor(y_u8[idx], dtype=torch.int64), K).float()[:, :, None, None].expand(B, K, 32, 32)
+
+
+def encode(x):
+    e = E(x)
+    mu, lv = e[:, NS:NS + NZ], e[:, NS + NZ:]
+    return e[:, :NS], mu + torch.exp(0.5 * lv) * torch.randn(B, NZ), 0.5 * (mu * mu + lv.exp() - 1 - lv).sum(1).mean()
+
+
+def step():
+    i1 = np.random.randint(0, len(x_u8), B)
+    i2 = np.array([np.random.choice(by_class[y_u8[j]]) for j in i1])
+    i3 = np.random.randint(0, len(x_u8), B)
+    x1, x2, x3, c1, c3 = img(i1), img(i2), img(i3), planes(i1), planes(i3)
+    (s1, z1, k1), (s2, z2, k2), (s3, z3, k3) = encode(x1), encode(x2), encode(x3)
+    f1, f2 = Dec(torch.cat([s2, z3], 1)), Dec(torch.cat([s3, z2], 1))
+    d_loss = (bce(D(torch.cat([x1, c1], 1)), torch.full((B, 1), 0.95)) + bce(D(torch.cat([x3, c3], 1)), torch.full((B, 1), 0.95))
+              + bce(D(torch.cat([f1.detach(), c1], 1)), torch.zeros(B, 1)) + bce(D(torch.cat([f2.detach(), c3], 1)), torch.zeros(B, 1)))
+    opt_d.zero_grad()
+    d_loss.backward()
+    opt_d.step()
+    rec = sum(F.mse_loss(Dec(torch.cat([s, z], 1)), x) for s, z, x in ((s1, z1, x1), (s2, z2, x2), (s3, z3, x3)))
+    swap = F.mse_loss(Dec(torch.cat([s2, z1], 1)), x1) + F.mse_loss(Dec(torch.cat([s1, z2], 1)), x2)
+    adv = bce(D(torch.cat([f1, c1], 1)), torch.ones(B, 1)) + bce(D(torch.cat([f2, c3], 1)), torch.ones(B, 1))
+    g_loss = 0.5 * rec + swap + 0.01 * adv + 0.1 * 6 / 1024 * (k1 + k2 + k3)
+    opt_g.zero_grad()
+    g_loss.backward()
+    opt_g.step()
+
+
+for _ in range(10):
+    step()
+t0 = time.perf_counter()
+for _ in range(steps):
+    step()
+dt = time.perf_counter() - t0
+print(json.dumps({"workload": "disentangle_plain", "steps_per_s": steps / dt, "seconds": dt, "steps": steps}))
