@@ -102,7 +102,7 @@ typedef struct dlx_sweep {
     int n_cols;           /* axes then measure columns ("hessian" expands to 4) */
     char cols[DLX_SWEEP_MAX_COLS][48];
     int64_t n_runs;
-    int hess_samples, hess_exact_max, hess_lanczos;
+    int hess_samples, hess_exact_max, hess_lanczos, hess_method;
     double hess_eps, hess_neg_tol;
     int n_figs;
     dlx_sweep_figure figs[DLX_SWEEP_MAX_FIGS];

@@ -174,6 +174,23 @@ linear111)
 hessian)
     "$DLX" landscape "$DATA/hessian.yaml" --out "$T/h.h5" --no-figures > "$T/h.txt" 2>&1 || fail "hessian sweep: $(cat "$T/h.txt")"
     grep -q 'params=565 hessian_index=[0-9]* eig_min=-*[0-9.e-]* eig_max=[0-9]' "$T/h.txt" || fail "expected 565 params and a positive top eigenvalue: $(cat "$T/h.txt")"
+    # the exact products against central differences of double gradients:
+    # the same index and extreme eigenvalues to 1e-6
+    "$DLX" landscape "$DATA/hessian.yaml" --set sweep.hessian.method=fd --out "$T/hfd.h5" --no-figures \
+        > "$T/hfd.txt" 2>&1 || fail "fd hessian sweep: $(cat "$T/hfd.txt")"
+    for col in hessian_index eig_min eig_max; do
+        paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col) |
+            awk '{d = $1 - $2; if (d < 0) d = -d; m = $1 < 0 ? -$1 : $1; if (d > 1e-6 * (1 + m)) bad++; n++}
+                 END {exit !(n == 2 && bad == 0)}' ||
+            fail "$col: rop and fd differ: $(paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col))"
+    done
+    # an op without an R-operator in the base: refused, naming it
+    sed 's/- {type: flatten}/- {type: maxpool, size: 2}\n    - {type: flatten}/' "$DATA/base.yaml" > "$T/pool_base.yaml"
+    sed "s|base: base.yaml|base: $T/pool_base.yaml|" "$DATA/hessian.yaml" > "$T/pool.yaml"
+    rc=0
+    "$DLX" landscape "$T/pool.yaml" --out "$T/pool.h5" --no-figures > "$T/pool.txt" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || fail "a maxpool base: expected exit 2, got $rc: $(cat "$T/pool.txt")"
+    grep -q "maxpool2d.*no R-operator" "$T/pool.txt" || fail "the refusal does not name the op: $(cat "$T/pool.txt")"
     ;;
 gan_grid)
     G=$T/g

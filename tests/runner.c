@@ -36,6 +36,7 @@ Suite *onnx_suite(void);
 Suite *spec_doc_suite(void);
 Suite *augment_suite(void);
 Suite *laplacian_suite(void);
+Suite *rop_suite(void);
 
 static const struct {
     const char *name;
@@ -61,6 +62,7 @@ static const struct {
     {"spec_doc", spec_doc_suite},
     {"augment", augment_suite},
     {"laplacian", laplacian_suite},
+    {"rop", rop_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

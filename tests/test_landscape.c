@@ -696,7 +696,7 @@ START_TEST(test_hessian_training_inputs)
                  "data: {dataset: mnist, dir: %s%s}\ntrain: {epochs: 1, batch: 10}\n",
                  dir[k], k ? "" : ", resize: [5, 5], train_limit: 20");
         dlx_model *m = model_from_text(text);
-        int rc = dlx_hessian_analyse(m, 50, 1e-3, 3000, 40, 1e-3, &h[k], &err);
+        int rc = dlx_hessian_analyse(m, &(dlx_hessian_opts){50, DLX_HESSIAN_ROP, 1e-5, 3000, 40, 1e-3}, &h[k], &err);
         ck_assert_msg(rc == 0, "%s", err.msg);
         dlx_model_destroy(m);
     }
