@@ -47,7 +47,7 @@ n_rows() { # rows in a table; 0 when unreadable
 }
 
 case ${1:-} in
-resume|jobs|shard_merge|mpi|hessian|set|gan_grid)
+resume|jobs|shard_merge|mpi|hessian|set|gan_grid|compare)
     ls "$DLX_DATA_DIR"/mnist/t10k-images-idx3-ubyte* > /dev/null 2>&1 ||
         { echo "MNIST not in $DLX_DATA_DIR/mnist (datasets/fetch mnist): skipped"; exit 77; } ;;
 esac
@@ -257,8 +257,36 @@ gan_grid)
     [ $? -eq 2 ] && grep -q "setting 'model.networks.gen.layers.7.units=3' in the base spec" "$T/e.txt" ||
         fail "bad model.set index: $(cat "$T/e.txt")"
     ;;
+compare)
+    # two sweeps side by side: per table and hidden size the runs, test-loss
+    # mean and std, Pearson(test, train) with a bootstrap interval; the same
+    # Pearson as the table's own summary, the same interval on a rerun
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/a.h5" --no-figures > "$T/a.txt" 2>&1 || fail "sweep a: $(cat "$T/a.txt")"
+    "$DLX" landscape "$DATA/sweep.yaml" --set name=ls-test-b --set 'sweep.axes.1.range=[2, 4]' --out "$T/b.h5" \
+        --no-figures > "$T/b.txt" 2>&1 || fail "sweep b: $(cat "$T/b.txt")"
+    "$DLX" landscape --compare "$T/cmp.png" "$T/a.h5" "$T/b.h5" > "$T/cmp.txt" 2> "$T/cmp_err.txt" ||
+        fail "compare: $(cat "$T/cmp_err.txt")"
+    [ "$(grep -c '^ls-test ' "$T/cmp.txt")" = 2 ] && [ "$(grep -c '^ls-test-b ' "$T/cmp.txt")" = 2 ] ||
+        fail "expected two groups of each table: $(cat "$T/cmp.txt")"
+    awk '$1 == "ls-test" && $2 == 5 {print $3}' "$T/cmp.txt" | grep -qx 4 || fail "a, hidden 5: 4 runs: $(cat "$T/cmp.txt")"
+    awk '$1 == "ls-test-b" && $2 == 8 {print $3}' "$T/cmp.txt" | grep -qx 3 || fail "b, hidden 8: 3 runs: $(cat "$T/cmp.txt")"
+    rho_a5=$(awk '$1 == "ls-test" && $2 == 5 {print $6}' "$T/cmp.txt")
+    sum_a5=$(awk '/^test_loss/ {t = 1; next} t && $1 == 5 {print $7; exit}' "$T/a.txt")
+    [ -n "$rho_a5" ] && [ "$rho_a5" = "$sum_a5" ] || fail "Pearson $rho_a5 differs from the summary's $sum_a5: $(cat "$T/a.txt")"
+    sed 's/.*\[\(.*\), \(.*\)\]$/\1 \2/' "$T/cmp.txt" | tail -n +2 |
+        awk '{if (!($1 <= $2 && $1 >= -1 && $2 <= 1)) bad++} END {exit bad > 0}' || fail "intervals: $(cat "$T/cmp.txt")"
+    "$DLX" landscape --compare "$T/cmp2.png" "$T/a.h5" "$T/b.h5" --no-figures > "$T/cmp2.txt" 2>&1
+    cmp -s "$T/cmp.txt" "$T/cmp2.txt" || fail "a rerun gave other numbers: $(diff "$T/cmp.txt" "$T/cmp2.txt")"
+    if command -v gnuplot > /dev/null; then
+        [ -s "$T/cmp.png" ] || fail "no figure: $(cat "$T/cmp_err.txt")"
+    fi
+    # a table without a needed column cannot be compared (exit 2, naming both)
+    "$DLX" landscape "$DATA/hessian.yaml" --out "$T/h.h5" --no-figures > /dev/null 2>&1 || fail "hessian sweep"
+    "$DLX" landscape --compare "$T/bad.png" "$T/a.h5" "$T/h.h5" > /dev/null 2> "$T/bad.txt"
+    [ $? = 2 ] && grep -q "h.h5.*has no column 'hidden'" "$T/bad.txt" || fail "no hidden column: $(cat "$T/bad.txt")"
+    ;;
 *)
-    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian|gan_grid" >&2
+    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian|gan_grid|compare" >&2
     exit 2
     ;;
 esac
