@@ -52,6 +52,32 @@ static void scale_backward(dlx_node *n, const dlx_ctx *ctx)
         dx[i] += s * dy[i];
 }
 
+/* ---- the R-operator of scale (core/hvp.h): R{y} = scale R{x} ---- */
+
+static void scale_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_scale_attr *a = n->attr;
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = (double)a->scale * in[0]->v[i] + (double)a->shift;
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = (double)a->scale * in[0]->r[i];
+    }
+}
+
+static void scale_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const double s = ((const dlx_scale_attr *)n->attr)->scale;
+    for (int64_t i = 0; in[0]->g && i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            in[0]->g[i] += s * out->g[i];
+        if (mode != DLX_ROP_VALUE)
+            in[0]->rg[i] += s * out->rg[i];
+    }
+}
+
+static const dlx_op_rop k_rop_scale = {scale_rop_forward, scale_rop_backward};
+
 /* ---- affine ---- */
 
 static int affine_infer(dlx_node *n, dlx_err *err)
@@ -196,6 +222,7 @@ const dlx_op_vtbl dlx_op_scale = {
     .n_layers = (int)(sizeof k_scale_layers / sizeof k_scale_layers[0]),
     .examples = k_scale_examples,
     .n_examples = (int)(sizeof k_scale_examples / sizeof k_scale_examples[0]),
+    .rop = &k_rop_scale,
 };
 
 const dlx_op_vtbl dlx_op_affine = {
