@@ -26,8 +26,8 @@
 
 /* Ops without an R-operator yet: the exact Hessian refuses a graph using one. */
 static const char *const k_without_rop[] = {
-    "conv2d", "maxpool2d", "avgpool2d", "dropout", "concat", "shrink", "lcod", "bce_logits", "affine",
-    "stop_gradient", "softmax", "bce_logits_target", "l1", "embedding", "conv_transpose2d",
+    "conv2d", "maxpool2d", "avgpool2d", "dropout", "shrink", "lcod", 
+    "embedding", "conv_transpose2d",
     "upsample2d", "batchnorm", "pulling_away", "rnn", "lstm", "spectral", "graph_local", "graph_maxpool", NULL,
 };
 
@@ -319,6 +319,43 @@ START_TEST(test_rop_mlp_hessian)
 }
 END_TEST
 
+/* stop_gradient: the value and its tangent pass, the gradient does not; the
+ * dual graph differentiates the graph's own backward map (w * sg(w) has the
+ * gradient sg(w) = w, and H = 1 on the diagonal, not 2). */
+START_TEST(test_rop_stop_gradient)
+{
+    built b;
+    memset(&b, 0, sizeof b);
+    dlx_params_init(&b.P);
+    int w = dlx_params_declare(&b.P, "w", dlx_shape_2d(3, 4), (dlx_init){.kind = DLX_INIT_ZERO}, true, &b.err);
+    ck_assert_int_eq(dlx_params_finalize(&b.P, &b.err), 0);
+    b.g = dlx_graph_create(&b.P);
+    dlx_node *wn = dlx_graph_param(b.g, w, &b.err);
+    dlx_node *sg = dlx_graph_op(b.g, dlx_op_find("stop_gradient"), "sg", &wn, 1, NULL, DLX_NOLOC, &b.err);
+    dlx_node *pair[2] = {wn, sg};
+    dlx_node *prod = dlx_graph_op(b.g, &dlx_op_mul, "prod", pair, 2, NULL, DLX_NOLOC, &b.err);
+    dlx_reduce_attr ra = {.all = true};
+    b.loss = dlx_graph_op(b.g, &dlx_op_sum, "loss", &prod, 1, &ra, DLX_NOLOC, &b.err);
+    ck_assert_msg(b.loss != NULL, "%s", b.err.msg);
+    ck_assert_int_eq(dlx_graph_compile(b.g, 0, &b.err), 0);
+    for (int i = 0; i < 12; i++)
+        b.P.values[i] = 0.1f * (float)(i - 5);
+    dlx_hvp *h;
+    ck_assert_int_eq(dlx_hvp_create(b.g, b.loss, &h, &b.err), 0);
+    double e[12] = {0}, col[12], g[12];
+    dlx_hvp_gradient(h, g);
+    for (int i = 0; i < 12; i++) /* the backward map: sg(w), not 2 w */
+        ck_assert_msg(fabs(g[i] - (double)b.P.values[i]) < 1e-15, "g[%d] = %g", i, g[i]);
+    e[4] = 1.0;
+    double rl = dlx_hvp_product(h, e, col);
+    ck_assert_msg(fabs(rl - 2.0 * (double)b.P.values[4]) < 1e-15, "R{L} %g: the value's tangent passes", rl);
+    for (int i = 0; i < 12; i++)
+        ck_assert_msg(col[i] == (i == 4 ? 1.0 : 0.0), "H[4][%d] = %g", i, col[i]);
+    dlx_hvp_destroy(h);
+    unbuild(&b);
+}
+END_TEST
+
 /* An op without hooks on the loss's path is refused, naming it; an unused
  * one is not in the way. */
 START_TEST(test_rop_refuses)
@@ -365,6 +402,7 @@ Suite *rop_suite(void)
     tcase_add_loop_test(tc, test_rop_every_op, 0, n);
     tcase_add_test(tc, test_rop_mlp_hessian);
     tcase_add_test(tc, test_rop_refuses);
+    tcase_add_test(tc, test_rop_stop_gradient);
     suite_add_tcase(s, tc);
     return s;
 }

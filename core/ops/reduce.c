@@ -89,7 +89,7 @@ static void mean_backward(dlx_node *n, const dlx_ctx *ctx)
 static void reduce_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
 {
     int64_t rows, f;
-    reduce_dims((dlx_node *)n, &rows, &f);
+    reduce_dims(n, &rows, &f);
     const double div = n->op == &dlx_op_mean ? (double)f : 1.0;
     for (int64_t r = 0; r < rows; r++) {
         double s = 0.0, t = 0.0;
@@ -109,7 +109,7 @@ static void reduce_rop_backward(const dlx_node *n, dlx_dual *const *in, const dl
     if (!in[0]->g)
         return;
     int64_t rows, f;
-    reduce_dims((dlx_node *)n, &rows, &f);
+    reduce_dims(n, &rows, &f);
     const double div = n->op == &dlx_op_mean ? (double)f : 1.0;
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < f; i++) {
