@@ -26,9 +26,8 @@
 
 /* Ops without an R-operator yet: the exact Hessian refuses a graph using one. */
 static const char *const k_without_rop[] = {
-    "conv2d", "maxpool2d", "avgpool2d", "dropout", "shrink", "lcod", 
-    "embedding", "conv_transpose2d",
-    "upsample2d", "batchnorm", "pulling_away", "rnn", "lstm", "spectral", "graph_local", "graph_maxpool", NULL,
+    "maxpool2d", "avgpool2d", "dropout", "shrink", "lcod", "embedding", "conv_transpose2d", "upsample2d",
+    "batchnorm", "pulling_away", "rnn", "lstm", "spectral", "graph_local", "graph_maxpool", NULL,
 };
 
 static bool listed(const char *name)
