@@ -185,12 +185,12 @@ hessian)
             fail "$col: rop and fd differ: $(paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col))"
     done
     # an op without an R-operator in the base: refused, naming it
-    sed 's/- {type: flatten}/- {type: maxpool, size: 2}\n    - {type: flatten}/' "$DATA/base.yaml" > "$T/pool_base.yaml"
-    sed "s|base: base.yaml|base: $T/pool_base.yaml|" "$DATA/hessian.yaml" > "$T/pool.yaml"
+    sed 's/- {type: flatten}/- {type: flatten}\n    - {type: dropout, rate: 0.2}/' "$DATA/base.yaml" > "$T/drop_base.yaml"
+    sed "s|base: base.yaml|base: $T/drop_base.yaml|" "$DATA/hessian.yaml" > "$T/drop.yaml"
     rc=0
-    "$DLX" landscape "$T/pool.yaml" --out "$T/pool.h5" --no-figures > "$T/pool.txt" 2>&1 || rc=$?
-    [ "$rc" = 2 ] || fail "a maxpool base: expected exit 2, got $rc: $(cat "$T/pool.txt")"
-    grep -q "maxpool2d.*no R-operator" "$T/pool.txt" || fail "the refusal does not name the op: $(cat "$T/pool.txt")"
+    "$DLX" landscape "$T/drop.yaml" --out "$T/drop.h5" --no-figures > "$T/drop.txt" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || fail "a dropout base: expected exit 2, got $rc: $(cat "$T/drop.txt")"
+    grep -q "dropout.*no R-operator" "$T/drop.txt" || fail "the refusal does not name the op: $(cat "$T/drop.txt")"
     ;;
 gan_grid)
     G=$T/g
