@@ -100,8 +100,8 @@ int dlx_sweep_compare_figure(const dlx_sweep_cmp_row *rows, int n_rows, const ch
     FILE *s = fopen(script, "w");
     if (!s)
         return dlx_err_setf(err, DLX_EIO, DLX_FILELOC(script), "cannot write");
-    fprintf(s, "set terminal pngcairo size 1200,500 enhanced font 'Sans,11'\nset output '%s'\n", png);
-    fprintf(s, "set multiplot layout 1,2\nset grid\nset logscale x\nset key bottom left\n");
+    fprintf(s, "set terminal pngcairo size 1200,540 enhanced font 'Sans,11'\nset output '%s'\n", png);
+    fprintf(s, "set multiplot layout 1,2\nset grid\nset logscale x\nset key below\n");
     fprintf(s, "set xlabel '%s' noenhanced\nset offsets graph 0.05, graph 0.05, 0, 0\n", by);
     fprintf(s, "set title 'Pearson(train loss, test loss) with 95%% bootstrap interval'\n");
     fprintf(s, "set ylabel 'Pearson correlation'\nset yrange [*:1]\nplot ");
@@ -109,7 +109,7 @@ int dlx_sweep_compare_figure(const dlx_sweep_cmp_row *rows, int n_rows, const ch
         fprintf(s, "%s'%s' index %d using ($1*%.3f):5:6:7 with yerrorlines lw 2 pt 7 title '%s' noenhanced",
                 k ? ", " : "", dat, k, 1.0 + 0.04 * (k - 0.5 * (blocks - 1)), labels[k]);
     fprintf(s, "\nset title 'spread of the final test loss over the runs'\nset ylabel 'std of test loss (NLL)'\n");
-    fprintf(s, "set yrange [0:*]\nset key top right\nplot ");
+    fprintf(s, "set yrange [0:*]\nplot ");
     for (int k = 0; k < blocks; k++)
         fprintf(s, "%s'%s' index %d using 1:4 with linespoints lw 2 pt 7 title '%s' noenhanced", k ? ", " : "", dat, k,
                 labels[k]);
