@@ -606,6 +606,9 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
     memset(&train_res, 0, sizeof train_res);
     memset(&after, 0, sizeof after);
     rc = dlx_run_prepare_dir(m, err);
+    for (int q = 0; !rc && q < s->n_measures; q++) /* refuse an unsupported graph before training it */
+        if (strcmp(s->measures[q], "hessian") == 0)
+            rc = dlx_hessian_check(m, err);
     if (!rc) rc = train_run(s, m, &diverged, &after, err);
     const bool split = m->family->sweep_train_split;
     for (int q = 0; !rc && !diverged && split && q < s->n_measures; q++)

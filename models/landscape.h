@@ -40,6 +40,10 @@ typedef struct dlx_hessian_info {
     bool exact;
 } dlx_hessian_info;
 int dlx_hessian_analyse(dlx_model *m, const dlx_hessian_opts *o, dlx_hessian_info *info, dlx_err *err);
+/* Whether the model's graph can give exact Hessian-vector products, before
+ * any training: DLX_EINVAL naming the first op without an R-operator (or a
+ * family other than classifier). Loads the training split. */
+int dlx_hessian_check(dlx_model *m, dlx_err *err);
 /* Symmetric eigenvalues (ascending) of an n x n matrix a (destroyed), via dsyev. */
 int dlx_sym_eigvals(double *a, int n, double *w, dlx_err *err);
 

@@ -189,49 +189,75 @@ out_free:
     return rc;
 }
 
-int dlx_hessian_analyse(dlx_model *m, const dlx_hessian_opts *o, dlx_hessian_info *info, dlx_err *err)
+/* The classifier's training split as training holds it (limit, resize once
+ * at load: a resize per batch here would round differently), and the graph
+ * of model.layers over the model's store on n of its samples, with the mean
+ * softmax cross-entropy on top. */
+static int build_loss(dlx_model *m, int64_t want, const dlx_images **im, dlx_graph **g, dlx_node **x, dlx_node **y,
+                      dlx_node **loss, dlx_layers_out *lo, dlx_err *err)
 {
-    memset(info, 0, sizeof *info);
+    *g = NULL;
     if (strcmp(m->family->name, "classifier") != 0)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "the hessian measure needs a classifier base spec, not '%s'",
                             m->family->name);
-    /* the training split as training holds it (limit, resize once at load):
-     * a resize per batch here would round differently */
-    const dlx_images *im;
-    int rc = m->family->train_images(m, &im, err);
+    int rc = m->family->train_images(m, im, err);
     if (rc)
         return rc;
     dlx_spec_node *layers = dlx_spec_path(m->spec, "model.layers");
-    int64_t n = o->samples < im->train.n ? o->samples : im->train.n;
-    hctx h = {.p = m->params.total, .fd = o->method == DLX_HESSIAN_FD, .eps = o->eps};
+    int64_t n = want < (*im)->train.n ? want : (*im)->train.n;
+    if (!(*g = dlx_graph_create(&m->params)))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    *x = dlx_graph_input(*g, "input", dlx_shape_4d(n, (*im)->c, (*im)->h, (*im)->w), false, err);
+    *y = *x ? dlx_graph_input(*g, "labels", dlx_shape_1d(n), false, err) : NULL;
+    if (!*x || !*y)
+        return err->code;
+    rc = dlx_layers_build(*g, &m->params, layers, "", *x, lo, err);
+    if (rc)
+        return rc;
+    dlx_node *in[2] = {lo->output, *y};
+    *loss = dlx_graph_op(*g, &dlx_op_softmax_xent, "loss", in, 2, NULL, layers->loc, err);
+    return *loss ? 0 : err->code;
+}
+
+int dlx_hessian_check(dlx_model *m, dlx_err *err)
+{
+    const dlx_images *im;
+    dlx_graph *g;
+    dlx_node *x = NULL, *y = NULL, *loss = NULL;
     dlx_layers_out lo = {0};
-    dlx_graph *g = dlx_graph_create(&m->params);
-    uint32_t *idx = malloc((size_t)n * sizeof *idx);
+    int rc = build_loss(m, 1, &im, &g, &x, &y, &loss, &lo, err);
+    const dlx_node *bad = rc ? NULL : dlx_hvp_unsupported(g, loss);
+    if (bad)
+        rc = dlx_err_setf(err, DLX_EINVAL, bad->loc,
+                          "op '%s' (node '%s') has no R-operator, so the exact Hessian cannot be taken through it",
+                          bad->op->name, bad->name);
+    free(lo.info);
+    dlx_graph_destroy(g);
+    return rc;
+}
+
+int dlx_hessian_analyse(dlx_model *m, const dlx_hessian_opts *o, dlx_hessian_info *info, dlx_err *err)
+{
+    memset(info, 0, sizeof *info);
+    const dlx_images *im;
+    dlx_graph *g;
+    dlx_node *x = NULL, *y = NULL, *loss = NULL;
+    dlx_layers_out lo = {0};
+    hctx h = {.p = m->params.total, .fd = o->method == DLX_HESSIAN_FD, .eps = o->eps};
+    uint32_t *idx = NULL;
+    int rc = build_loss(m, o->samples, &im, &g, &x, &y, &loss, &lo, err);
+    if (!rc) rc = dlx_graph_compile(g, 0, err);
+    if (rc)
+        goto out_free;
+    int64_t n = x->out.shape.d[0];
+    idx = malloc((size_t)n * sizeof *idx);
     h.w0 = malloc((size_t)h.p * sizeof *h.w0);
     h.g1 = malloc((size_t)h.p * sizeof *h.g1);
     h.g2 = malloc((size_t)h.p * sizeof *h.g2);
-    if (!g || !idx || !h.w0 || !h.g1 || !h.g2) {
+    if (!idx || !h.w0 || !h.g1 || !h.g2) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out_free;
     }
-    dlx_node *x = dlx_graph_input(g, "input", dlx_shape_4d(n, im->c, im->h, im->w), false, err);
-    dlx_node *y = x ? dlx_graph_input(g, "labels", dlx_shape_1d(n), false, err) : NULL;
-    if (!x || !y) {
-        rc = err->code;
-        goto out_free;
-    }
-    rc = dlx_layers_build(g, &m->params, layers, "", x, &lo, err);
-    if (rc)
-        goto out_free;
-    dlx_node *in[2] = {lo.output, y};
-    dlx_node *loss = dlx_graph_op(g, &dlx_op_softmax_xent, "loss", in, 2, NULL, layers->loc, err);
-    if (!loss) {
-        rc = err->code;
-        goto out_free;
-    }
-    rc = dlx_graph_compile(g, 0, err);
-    if (rc)
-        goto out_free;
     for (int64_t i = 0; i < n; i++)
         idx[i] = (uint32_t)i;
     dlx_dataset_batch(&im->train, &im->tf, idx, (int)n, x->out.data, y->out.data);

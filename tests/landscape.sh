@@ -6,7 +6,13 @@
 #   shard_merge --shard 0/2 + --shard 1/2 + --merge equals the single run
 #   mpi         mpirun -np 2 equals the single run (skipped without mpirun or MPI)
 #   linear111   the 1-1-1 surface heat map PNG is drawn (skipped without gnuplot)
-#   hessian     the hessian measure gives params, index and eigenvalues
+#   hessian     the hessian measure gives params, index and eigenvalues; method
+#               fd agrees with the exact products; an op without an R-operator
+#               is refused by name before training
+#   compare     --compare: two tables side by side, Pearson with its bootstrap
+#               interval as the summary's, the same on a rerun, the figure
+#   official    the official protocol's base spec (batch 1, lr 0.01/(1 + t/60000))
+#               trains with that rate at every logged step
 #   set         --set shrinks a sweep (an axis) without copying its YAML; the
 #               table records the changed sweep; bad keys exit 2
 #   gan_grid    a tiny EBGAN-vs-GAN grid through dlx reproduce (tests/data/gan/grid):
@@ -47,7 +53,7 @@ n_rows() { # rows in a table; 0 when unreadable
 }
 
 case ${1:-} in
-resume|jobs|shard_merge|mpi|hessian|set|gan_grid|compare)
+resume|jobs|shard_merge|mpi|hessian|set|gan_grid|compare|official)
     ls "$DLX_DATA_DIR"/mnist/t10k-images-idx3-ubyte* > /dev/null 2>&1 ||
         { echo "MNIST not in $DLX_DATA_DIR/mnist (datasets/fetch mnist): skipped"; exit 77; } ;;
 esac
@@ -285,8 +291,19 @@ compare)
     "$DLX" landscape --compare "$T/bad.png" "$T/a.h5" "$T/h.h5" > /dev/null 2> "$T/bad.txt"
     [ $? = 2 ] && grep -q "h.h5.*has no column 'hidden'" "$T/bad.txt" || fail "no hidden column: $(cat "$T/bad.txt")"
     ;;
+official)
+    # 2 epochs of 1,500 samples at batch 1: 3,000 updates, the rate logged every 500
+    "$DLX" train configs/landscape/mnist10_mlp_official.yaml --set train.epochs=2 --set data.train_limit=1500 \
+        --set data.test_limit=200 --set train.log_every=500 --set model.layers.1.units=5 --out "$T/off" --quiet \
+        --json > "$T/off.json" 2> "$T/off_err.txt" || fail "official: $(cat "$T/off_err.txt")"
+    grep -q '"step":3000' "$T/off.json" || fail "expected 3000 batch-1 steps: $(cat "$T/off.json")"
+    h5dump -m '%.17g' -d /metrics/lr -y -w 1 "$T/off/metrics.h5" | sed -n '/DATA {/,/}/p' | grep '[0-9]' | tr -d , |
+        paste - - | awk '{want = 0.01 / (1 + ($1 - 1) / 60000); d = $2 - want; if (d < 0) d = -d;
+                          if (d > 1e-12) bad++; n++} END {exit !(n == 6 && bad == 0)}' ||
+        fail "lr is not 0.01 / (1 + t / 60000) at the logged steps: $(h5dump -d /metrics/lr "$T/off/metrics.h5")"
+    ;;
 *)
-    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian|gan_grid|compare" >&2
+    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian|gan_grid|compare|official" >&2
     exit 2
     ;;
 esac
