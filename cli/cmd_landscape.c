@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../experiments/sweep_compare.h"
 #include "../experiments/sweep_figure.h"
 #include "../experiments/sweep.h"
 #include "../experiments/sweep_eta.h"
@@ -104,7 +105,7 @@ static int print_summary(const dlx_sweep *s, const dlx_sweep_table *t, const cha
         printf("%-14s", t->cols[c]);
         for (int j = 0; j < nb; j++)
             printf(" %10s", t->cols[cb[j]]);
-        printf(" %6s %12s %12s %12s %12s%s\n", "runs", "mean", "std", "min", "max", pear ? "  pearson(test,train)" : "");
+        printf(" %6s %12s %12s %12s %12s%s\n", "runs", "mean", "std", "min", "max", pear ? "  pearson(test,train)  95% bootstrap CI" : "");
         for (int k = 0; k < ng; k++) {
             printf("%-14s", "");
             for (int j = 0; j < nb; j++) {
@@ -114,7 +115,7 @@ static int print_summary(const dlx_sweep *s, const dlx_sweep_table *t, const cha
             }
             printf(" %6lld %12.6g %12.6g %12.6g %12.6g", (long long)g[k].n, g[k].mean, g[k].std, g[k].min, g[k].max);
             if (pear)
-                printf("  %8.4f", g[k].pearson);
+                printf("  %8.4f             [%.3f, %.3f]", g[k].pearson, g[k].pearson_lo, g[k].pearson_hi);
             printf("\n");
         }
     }
@@ -181,9 +182,37 @@ static int make_dirs_for(const char *path)
     return 0;
 }
 
+/* --compare FIG.png TABLE.h5...: per table and group, the runs, test-loss
+ * mean and std, Pearson(test, train) and its bootstrap interval; the figure
+ * of both against the group's value. */
+static int compare(const char *png, char **tables, int n, const char *by_opt, bool no_figures)
+{
+    const char *by = by_opt ? by_opt : "hidden";
+    dlx_sweep_cmp_row rows[256];
+    int nr = 0;
+    dlx_err err;
+    int rc = dlx_sweep_compare((const char *const *)tables, n, by, rows, 256, &nr, &err);
+    if (rc)
+        return cli_fail(&err);
+    printf("%-28s %10s %6s %12s %12s %9s  %s\n", "sweep", by, "runs", "test_mean", "test_std", "pearson",
+           "95% bootstrap CI");
+    for (int i = 0; i < nr; i++)
+        printf("%-28s %10.6g %6lld %12.6g %12.6g %9.4f  [%.3f, %.3f]\n", rows[i].label, rows[i].key,
+               (long long)rows[i].n, rows[i].mean, rows[i].std, rows[i].rho, rows[i].rho_lo, rows[i].rho_hi);
+    if (no_figures)
+        return 0;
+    char script[700];
+    snprintf(script, sizeof script, "%s", png);
+    char *dot = strrchr(script, '.');
+    snprintf(dot && !strcmp(dot, ".png") ? dot : script + strlen(script), 8, ".gp");
+    if ((rc = dlx_sweep_compare_figure(rows, nr, by, png, script, &err)))
+        return cli_fail(&err);
+    return cli_run_gnuplot("landscape", script, png);
+}
+
 int cmd_landscape(int argc, char **argv)
 {
-    const char *spec = NULL, *out = NULL, *shard = NULL, *merge_out = NULL, *by = NULL;
+    const char *spec = NULL, *out = NULL, *shard = NULL, *merge_out = NULL, *by = NULL, *compare_out = NULL;
     char *merge_in[256];
     int n_merge = 0, jobs = 1;
     bool quiet = false, no_figures = false, summary_only = false;
@@ -209,6 +238,10 @@ int cmd_landscape(int argc, char **argv)
             merge_out = argv[++i];
             while (i + 1 < argc && argv[i + 1][0] != '-' && n_merge < 256)
                 merge_in[n_merge++] = argv[++i];
+        } else if (strcmp(a, "--compare") == 0 && i + 1 < argc) {
+            compare_out = argv[++i];
+            while (i + 1 < argc && argv[i + 1][0] != '-' && n_merge < 256)
+                merge_in[n_merge++] = argv[++i];
         } else if (strcmp(a, "--quiet") == 0) {
             quiet = true;
         } else if (strcmp(a, "--no-figures") == 0) {
@@ -224,6 +257,12 @@ int cmd_landscape(int argc, char **argv)
         } else {
             return cli_usage_error("landscape", "unexpected argument '%s'", a);
         }
+    }
+    if (compare_out) {
+        if (merge_out || spec || n_merge == 0 || n_sets)
+            return cli_usage_error("landscape", "--compare FIG.png TABLE.h5... takes sweep tables, not a spec, "
+                                                "--merge or --set");
+        return compare(compare_out, merge_in, n_merge, by, no_figures);
     }
     if (merge_out) {
         if (spec || n_merge == 0 || n_sets)

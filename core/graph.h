@@ -40,6 +40,7 @@ typedef struct dlx_ctx {
 
 typedef struct dlx_layer_def dlx_layer_def;   /* core/layer_build.h */
 typedef struct dlx_op_example dlx_op_example; /* core/ops/ops.h */
+struct dlx_op_rop;                            /* core/hvp.h */
 
 /* An op: one descriptor per op in core/ops/, listed in core/ops/registry.c.
  * All validation happens in infer(); forward/backward cannot fail. */
@@ -69,6 +70,10 @@ typedef struct dlx_op_vtbl {
      * NULL with fast_path false: forward is itself the naive code. */
     bool fast_path;
     void (*reference)(dlx_node *n, const dlx_ctx *ctx);
+    /* The R-operator (core/hvp.h): the op in double with directional
+     * derivatives, for exact Hessian-vector products. NULL: none (the op is
+     * listed in tests/test_rop.c, and the Hessian refuses a graph using it). */
+    const struct dlx_op_rop *rop;
 } dlx_op_vtbl;
 
 /* A buffer node is a view of a dlx_params buffer (batch norm's running

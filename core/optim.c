@@ -78,8 +78,8 @@ static const dlx_key_doc k_rmsprop_keys[] = {
 };
 static const dlx_key_doc *const k_optim_keys[] = {k_sgd_keys, k_adam_keys, k_rmsprop_keys};
 
-static const char *const k_sched_types[] = {"constant", "step", "cosine", NULL};
-#define DOC_SCHED_TYPE {"type", "string", "constant", "constant, step, cosine", "the schedule"}
+static const char *const k_sched_types[] = {"constant", "step", "cosine", "inverse_time", NULL};
+#define DOC_SCHED_TYPE {"type", "string", "constant", "constant, step, cosine, inverse_time", "the schedule"}
 #define DOC_WARMUP                                                                                          \
     {"warmup_steps", "integer", "0", "0 to 1000000000", "the rate rises linearly from lr/warmup_steps over these steps"}
 static const dlx_key_doc k_constant_keys[] = {DOC_SCHED_TYPE, DOC_WARMUP, {NULL}};
@@ -94,7 +94,12 @@ static const dlx_key_doc k_cosine_keys[] = {
     {"lr_min", "number", "0", "0 to 10, at most the optimizer's lr", "the rate at the last step"},
     DOC_WARMUP, {NULL},
 };
-static const dlx_key_doc *const k_sched_keys[] = {k_constant_keys, k_step_keys, k_cosine_keys};
+static const dlx_key_doc k_inverse_keys[] = {
+    DOC_SCHED_TYPE,
+    {"decay_steps", "integer", "required", "1 to 1000000000", "T: the rate is lr / (1 + t / T) at update t (from 0)"},
+    DOC_WARMUP, {NULL},
+};
+static const dlx_key_doc *const k_sched_keys[] = {k_constant_keys, k_step_keys, k_cosine_keys, k_inverse_keys};
 
 const dlx_spec_section dlx_optim_spec_sections[] = {
     {"optimizer.sgd", "train.optimizer (or an entry of train.optimizers) with type: sgd (the default)", k_sgd_keys, NULL},
@@ -108,10 +113,14 @@ const dlx_spec_section dlx_optim_spec_sections[] = {
      "train.schedule (or an optimizer's schedule:) with type: cosine: lr_min + (lr - lr_min)(1 + cos(pi t / T)) / 2 "
      "over the run's T steps",
      k_cosine_keys, NULL},
+    {"schedule.inverse_time",
+     "train.schedule (or an optimizer's schedule:) with type: inverse_time: lr / (1 + t / decay_steps), Torch7 "
+     "optim.sgd's learningRateDecay",
+     k_inverse_keys, NULL},
     {NULL},
 };
 static const char *const k_sched_what[] = {"constant schedule", "step schedule",
-                                           "cosine schedule"};
+                                           "cosine schedule", "inverse_time schedule"};
 
 /* The getters check closed ranges; lr > 0 and momentum/betas < 1 need an
  * open end, so the whole range is checked here, in the getters' style. The
@@ -244,6 +253,9 @@ static int parse_schedule(dlx_spec_node *m, dlx_optim_cfg *cfg, dlx_err *err)
                                 cfg->lr, v->scalar ? v->scalar : "");
         }
     }
+    if (cfg->sched == DLX_SCHED_INVERSE &&
+        (rc = dlx_spec_int(m, "decay_steps", true, 0, 1, 1000000000, &cfg->decay_steps, err)))
+        return rc;
     return dlx_spec_int(m, "warmup_steps", false, 0, 0, 1000000000, &cfg->warmup_steps, err);
 }
 
@@ -303,6 +315,9 @@ double dlx_optim_lr(const dlx_optim_cfg *cfg, int64_t step, int64_t steps_per_ep
             lr = cfg->lr_min +
                  (cfg->lr - cfg->lr_min) * (1.0 + cos(PI * t / (double)total_steps)) / 2.0;
         }
+        break;
+    case DLX_SCHED_INVERSE:
+        lr /= 1.0 + (double)step / (double)(cfg->decay_steps > 0 ? cfg->decay_steps : 1);
         break;
     }
     if (step < cfg->warmup_steps)

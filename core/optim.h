@@ -15,11 +15,13 @@
  * Spec keys: the tables of core/optim.c (dlx_optim_spec_sections, `dlx spec
  * optimizer`, `dlx spec schedule`): per type, sgd, adam and rmsprop (alpha
  * kept in cfg.beta2); keys of another type are errors. Schedules: constant,
- * step and cosine, each with warmup_steps.
+ * step, cosine and inverse_time, each with warmup_steps.
  *
  * Schedules give the learning rate for a global step:
  *   constant; step (lr * gamma^floor(epoch / step_epochs)); cosine
- *   (lr_min + (lr - lr_min) * (1 + cos(pi * t / T)) / 2 over all steps), each
+ *   (lr_min + (lr - lr_min) * (1 + cos(pi * t / T)) / 2 over all steps);
+ *   inverse_time (lr / (1 + t / decay_steps): Torch7's optim.sgd with
+ *   learningRateDecay = 1 / decay_steps, t the updates before this one), each
  *   with an optional linear warmup over warmup_steps.
  */
 #ifndef DLX_OPTIM_H
@@ -34,7 +36,7 @@
 #include "spec_doc.h"
 
 typedef enum dlx_optim_kind { DLX_OPTIM_SGD, DLX_OPTIM_ADAM, DLX_OPTIM_RMSPROP } dlx_optim_kind;
-typedef enum dlx_sched_kind { DLX_SCHED_CONSTANT, DLX_SCHED_STEP, DLX_SCHED_COSINE } dlx_sched_kind;
+typedef enum dlx_sched_kind { DLX_SCHED_CONSTANT, DLX_SCHED_STEP, DLX_SCHED_COSINE, DLX_SCHED_INVERSE } dlx_sched_kind;
 
 typedef struct dlx_optim_cfg {
     dlx_optim_kind kind;
@@ -48,6 +50,7 @@ typedef struct dlx_optim_cfg {
     double gamma;          /* step schedule */
     int64_t step_epochs;   /* step schedule */
     double lr_min;         /* cosine */
+    int64_t decay_steps;   /* inverse_time */
     int64_t warmup_steps;
 } dlx_optim_cfg;
 

@@ -50,7 +50,10 @@ static const dlx_key_doc k_axis_keys[] = {
 };
 static const dlx_key_doc k_hess_keys[] = {
     {"samples", "integer", "1000", "1 to 100000", "the first training samples the Hessian is taken over"},
-    {"eps", "number", "1e-05", "1e-8 to 1", "the central differences' step"},
+    {"method", "string", "rop", "rop, fd",
+     "rop: exact Hessian-vector products (the R-operator of every op, in double); fd: central differences of "
+     "double-precision gradients with step eps, a check of rop"},
+    {"eps", "number", "1e-05", "1e-8 to 1", "the central differences' step (method: fd)"},
     {"exact_max", "integer", "3000", "0 to 20000", "exact eigenvalues up to this many parameters, else Lanczos"},
     {"lanczos_steps", "integer", "40", "2 to 1000", "Lanczos iterations"},
     {"neg_tol", "number", "0.001", "0 to 1000", "the index counts eigenvalues below -neg_tol"},
@@ -428,6 +431,9 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
     s->hess_neg_tol = 1e-3;
     if (!rc && h) rc = dlx_spec_float(h, "eps", false, 1e-5, 1e-8, 1.0, &s->hess_eps, err);
     if (!rc && h) rc = dlx_spec_float(h, "neg_tol", false, 1e-3, 0.0, 1e3, &s->hess_neg_tol, err);
+    static const char *const k_methods[] = {"rop", "fd", NULL};
+    s->hess_method = DLX_HESSIAN_ROP;
+    if (!rc && h) rc = dlx_spec_enum(h, "method", false, k_methods, DLX_HESSIAN_ROP, &s->hess_method, err);
     s->hess_samples = (int)hs;
     s->hess_exact_max = (int)hx;
     s->hess_lanczos = (int)hl;
@@ -587,6 +593,9 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
     memset(&train_res, 0, sizeof train_res);
     memset(&after, 0, sizeof after);
     rc = dlx_run_prepare_dir(m, err);
+    for (int q = 0; !rc && q < s->n_measures; q++) /* refuse an unsupported graph before training it */
+        if (strcmp(s->measures[q], "hessian") == 0)
+            rc = dlx_hessian_check(m, err);
     if (!rc) rc = train_run(s, m, &diverged, &after, err);
     const bool split = m->family->sweep_train_split;
     for (int q = 0; !rc && !diverged && split && q < s->n_measures; q++)
@@ -600,8 +609,11 @@ int dlx_sweep_run_one(const dlx_sweep *s, int64_t run, const char *run_dir, doub
     dlx_hessian_info hi = {.params = 0, .index = 0, .eig_min = NAN, .eig_max = NAN};
     for (int q = 0; !rc && !diverged && q < s->n_measures; q++)
         if (strcmp(s->measures[q], "hessian") == 0)
-            rc = dlx_hessian_analyse(m, s->hess_samples, s->hess_eps, s->hess_exact_max, s->hess_lanczos,
-                                     s->hess_neg_tol, &hi, err);
+            rc = dlx_hessian_analyse(m,
+                                     &(dlx_hessian_opts){s->hess_samples, (dlx_hessian_method)s->hess_method,
+                                                         s->hess_eps, s->hess_exact_max, s->hess_lanczos,
+                                                         s->hess_neg_tol},
+                                     &hi, err);
     if (rc)
         goto out_destroy_model;
     int c = s->n_axes;

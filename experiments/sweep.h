@@ -102,7 +102,7 @@ typedef struct dlx_sweep {
     int n_cols;           /* axes then measure columns ("hessian" expands to 4) */
     char cols[DLX_SWEEP_MAX_COLS][48];
     int64_t n_runs;
-    int hess_samples, hess_exact_max, hess_lanczos;
+    int hess_samples, hess_exact_max, hess_lanczos, hess_method;
     double hess_eps, hess_neg_tol;
     int n_figs;
     dlx_sweep_figure figs[DLX_SWEEP_MAX_FIGS];
@@ -199,10 +199,18 @@ typedef struct dlx_sweep_group {
     double keys[DLX_SWEEP_BY_MAX]; /* the group's value of each `by` column */
     int64_t n;
     double mean, std, min, max, pearson;
+    double pearson_lo, pearson_hi; /* 95 % percentile bootstrap interval of pearson */
 } dlx_sweep_group;
 int dlx_sweep_summary(const dlx_sweep_table *t, const char *by, const char *x, const char *y,
                       dlx_sweep_group *g, int max_groups, int *n_groups, dlx_err *err);
 double dlx_pearson(const double *x, const double *y, int64_t n);
+/* The 95 % percentile bootstrap interval of dlx_pearson(x, y, n): the 2.5th
+ * and 97.5th percentiles over `resamples` resamples of the n pairs with
+ * replacement, drawn from the counter-based generator of seed (the same
+ * table gives the same interval). NaN with n < 3. -1 when out of memory. */
+#define DLX_BOOTSTRAP_RESAMPLES 2000
+int dlx_pearson_ci(const double *x, const double *y, int64_t n, int resamples, uint64_t seed, double *lo,
+                   double *hi);
 /* The columns of a `by` list ("a,b"): their indexes into cols (at most
  * DLX_SWEEP_BY_MAX), *n their count (0 for NULL or ""); DLX_EINVAL naming a
  * column the table lacks. */

@@ -9,7 +9,8 @@
  * (default RUN_DIR/sweep.h5), then puts per-group statistics of column x,
  * grouped by the columns of `by` ("hidden" or "hidden,lr"; "" = all runs in
  * one group), into the results: <x>_mean_<group>, <x>_std_<group> and, with
- * y, pearson_<group>, where <group> is each column and its value
+ * y, pearson_<group> and its 95 % bootstrap interval pearson_lo_<group>,
+ * pearson_hi_<group>, where <group> is each column and its value
  * ("hidden25", "hidden25_lr0.01"; without by: <x>_mean, <x>_std, pearson); and `runs` and
  * `seconds_per_run`. Optional keys for a distribution over every run:
  *   set: [KEY=VALUE, ...]       applied to the base spec of every run
@@ -68,7 +69,9 @@ static const dlx_key_doc k_keys[] = {
     {"by", "string", "\"\" (all runs in one group)", "columns joined by commas (hidden,lr)",
      "group the statistics of x by these columns"},
     {"x", "string", "required", "a column of the table", "the column whose per-group mean and std are results"},
-    {"y", "string", "\"\" (none)", "a column of the table", "with it, pearson_<group>: the correlation of x and y"},
+    {"y", "string", "\"\" (none)", "a column of the table",
+     "with it, pearson_<group>: the correlation of x and y, and pearson_lo_<group>, pearson_hi_<group>: its 95 % "
+     "bootstrap interval"},
     {"set", "list of strings", "-", "up to 16 KEY=VALUE", "settings applied to the base spec of every run"},
     {"stats", "list of strings", "-", "up to 8 columns", "<c>_min, _q25, _median, _q75, _max, _mean, _scored over the runs"},
     {"above", "map of column: [t, ...]", "-", "up to 8 columns of 1 to 8 thresholds", "<c>_pct_above<t>: % of runs with c > t"},
@@ -278,6 +281,10 @@ static int put_results(dlx_model *m, const sweep_model *t, const dlx_sweep_table
         if (t->y[0]) {
             snprintf(name, sizeof name, "pearson%s%s", sep, group);
             dlx_results_set(r, name, g[k].pearson);
+            snprintf(name, sizeof name, "pearson_lo%s%s", sep, group);
+            dlx_results_set(r, name, g[k].pearson_lo);
+            snprintf(name, sizeof name, "pearson_hi%s%s", sep, group);
+            dlx_results_set(r, name, g[k].pearson_hi);
         }
     }
     if (rc)

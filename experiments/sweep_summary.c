@@ -1,11 +1,12 @@
 /* Summaries of a sweep table (`dlx landscape --summary` and the end of a
  * sweep): per-group mean and spread, and the Pearson correlation of two
- * columns. */
+ * columns with a bootstrap confidence interval. */
 #include <math.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../core/rng.h"
 #include "sweep.h"
 
 /* ---- summaries ------------------------------------------------------------ */
@@ -28,6 +29,46 @@ double dlx_pearson(const double *x, const double *y, int64_t n)
         syy += (y[i] - my) * (y[i] - my);
     }
     return sxx > 0 && syy > 0 ? sxy / sqrt(sxx * syy) : NAN;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+int dlx_pearson_ci(const double *x, const double *y, int64_t n, int resamples, uint64_t seed, double *lo,
+                   double *hi)
+{
+    *lo = *hi = NAN;
+    if (n < 3 || resamples < 10)
+        return 0;
+    double *bx = malloc((size_t)n * sizeof *bx), *by = malloc((size_t)n * sizeof *by);
+    double *r = malloc((size_t)resamples * sizeof *r);
+    if (!bx || !by || !r) {
+        free(bx), free(by), free(r);
+        return -1;
+    }
+    dlx_rng g;
+    dlx_rng_init(&g, seed, DLX_STREAM_USER + 11);
+    int k = 0;
+    for (int b = 0; b < resamples; b++) {
+        for (int64_t i = 0; i < n; i++) {
+            uint32_t j = dlx_rng_below(&g, (uint32_t)n);
+            bx[i] = x[j];
+            by[i] = y[j];
+        }
+        double p = dlx_pearson(bx, by, n);
+        if (!isnan(p)) /* a resample of one repeated point has no correlation */
+            r[k++] = p;
+    }
+    if (k >= 10) {
+        qsort(r, (size_t)k, sizeof *r, cmp_double);
+        *lo = r[(int)floor(0.025 * (k - 1) + 0.5)];
+        *hi = r[(int)floor(0.975 * (k - 1) + 0.5)];
+    }
+    free(bx), free(by), free(r);
+    return 0;
 }
 
 int dlx_sweep_by_cols(const dlx_sweep_table *t, const char *by, int *cols, int *n, dlx_err *err)
@@ -125,6 +166,12 @@ int dlx_sweep_summary(const dlx_sweep_table *t, const char *by, const char *x, c
         g[k].min = n ? lo : NAN;
         g[k].max = n ? hi : NAN;
         g[k].pearson = cy >= 0 ? dlx_pearson(xs, ys, n) : NAN;
+        g[k].pearson_lo = g[k].pearson_hi = NAN;
+        if (cy >= 0 && dlx_pearson_ci(xs, ys, n, DLX_BOOTSTRAP_RESAMPLES, (uint64_t)k, &g[k].pearson_lo,
+                                      &g[k].pearson_hi)) {
+            free(keys), free(xs), free(ys);
+            return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+        }
     }
     *n_groups = ng;
     free(keys);

@@ -2,21 +2,27 @@
  *
  * The loss is the mean softmax cross-entropy over the first `samples`
  * samples of the training split as the training read it (the family's
- * train/images reader: data.train_limit, data.resize once at load, the
- * normalisation and padding), on a graph built here over the model's own
- * parameter store from model.layers, so any classifier spec works without
- * the family exposing its graph. Column j of H is the central
- * difference (g(w + eps e_j) - g(w - eps e_j)) / 2eps of backprop gradients;
- * H is symmetrised and its eigenvalues come from LAPACK dsyev (OpenBLAS ships
- * LAPACK). Above exact_max parameters, Lanczos with full reorthogonalisation
- * on the same finite-difference Hessian-vector products gives the extreme
- * eigenvalues (dstev on the tridiagonal matrix).
+ * train/images reader: data.train_limit, data.resize once at load with its
+ * rounding to grey levels, the normalisation and padding), on a graph built
+ * here over the model's own parameter store from model.layers, so any
+ * classifier spec works without the family exposing its graph.
+ *
+ * Hessian-vector products are exact (core/hvp.h: Pearlmutter's R-operator
+ * through every op, in double), so no step is taken and no ReLU kink is
+ * crossed; a graph with an op that has no R-operator is refused, naming it.
+ * method fd instead takes central differences (g(w + eps v) - g(w - eps v))
+ * / 2 eps of the same double-precision gradients, a check of the exact
+ * products. Up to exact_max parameters, H is built column by column (H e_j),
+ * symmetrised and given to LAPACK dsyev (OpenBLAS ships LAPACK); above it,
+ * Lanczos with full reorthogonalisation gives the extreme eigenvalues
+ * (dstev on the tridiagonal matrix).
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "../core/graph.h"
+#include "../core/hvp.h"
 #include "../core/layers.h"
 #include "../core/ops/ops.h"
 #include "../core/rng.h"
@@ -48,68 +54,50 @@ int dlx_sym_eigvals(double *a, int n, double *w, dlx_err *err)
 }
 
 typedef struct hctx {
-    dlx_model *m;
-    dlx_graph *g;
-    dlx_node *loss;
-    dlx_ctx ctx;
+    dlx_hvp *hv;
     int64_t p;
-    double *g1, *g2;
+    bool fd;
+    double eps;
+    double *w0, *g1, *g2; /* fd: the point and two gradients */
 } hctx;
 
-static void grad_at(hctx *h, double *out)
+/* out = H v: exact, or the central difference of double gradients along v */
+static void hvp(hctx *h, const double *v, double *out)
 {
-    dlx_params_zero_grad(&h->m->params);
-    dlx_graph_forward(h->g, &h->ctx);
-    dlx_graph_backward(h->g, h->loss, &h->ctx);
-    for (int64_t i = 0; i < h->p; i++)
-        out[i] = h->m->params.grads[i];
-}
-
-/* Hv by central differences along v (|v| = 1). */
-static void hvp(hctx *h, const double *v, double eps, double *out)
-{
-    float *w = h->m->params.values;
-    float *save = malloc((size_t)h->p * sizeof *save);
-    if (!save) {
-        for (int64_t i = 0; i < h->p; i++)
-            out[i] = NAN;
+    if (!h->fd) {
+        dlx_hvp_product(h->hv, v, out);
         return;
     }
-    memcpy(save, w, (size_t)h->p * sizeof *save);
+    double *w = dlx_hvp_point(h->hv);
     for (int64_t i = 0; i < h->p; i++)
-        w[i] = (float)(save[i] + eps * v[i]);
-    grad_at(h, h->g1);
+        w[i] = h->w0[i] + h->eps * v[i];
+    dlx_hvp_gradient(h->hv, h->g1);
+    w = dlx_hvp_point(h->hv);
     for (int64_t i = 0; i < h->p; i++)
-        w[i] = (float)(save[i] - eps * v[i]);
-    grad_at(h, h->g2);
-    memcpy(w, save, (size_t)h->p * sizeof *save);
-    free(save);
+        w[i] = h->w0[i] - h->eps * v[i];
+    dlx_hvp_gradient(h->hv, h->g2);
+    w = dlx_hvp_point(h->hv);
+    memcpy(w, h->w0, (size_t)h->p * sizeof *w);
     for (int64_t i = 0; i < h->p; i++)
-        out[i] = (h->g1[i] - h->g2[i]) / (2.0 * eps);
+        out[i] = (h->g1[i] - h->g2[i]) / (2.0 * h->eps);
 }
 
-static int exact(hctx *h, double eps, double neg_tol, dlx_hessian_info *info, dlx_err *err)
+static int exact(hctx *h, double neg_tol, dlx_hessian_info *info, dlx_err *err)
 {
     int64_t p = h->p;
     double *H = malloc((size_t)(p * p) * sizeof *H), *ev = malloc((size_t)p * sizeof *ev);
-    if (!H || !ev) {
+    double *e = calloc((size_t)p, sizeof *e);
+    if (!H || !ev || !e) {
         free(H);
         free(ev);
+        free(e);
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory for a %lld x %lld Hessian", (long long)p,
                             (long long)p);
     }
-    float *w = h->m->params.values;
-    for (int64_t j = 0; j < p; j++) {
-        float keep = w[j];
-        w[j] = (float)(keep + eps);
-        double up = w[j];
-        grad_at(h, h->g1);
-        w[j] = (float)(keep - eps);
-        double dn = w[j];
-        grad_at(h, h->g2);
-        w[j] = keep;
-        for (int64_t i = 0; i < p; i++) /* divide by the step actually taken in float */
-            H[j * p + i] = (h->g1[i] - h->g2[i]) / (up - dn);
+    for (int64_t j = 0; j < p; j++) { /* column j = H e_j */
+        e[j] = 1.0;
+        hvp(h, e, H + j * p);
+        e[j] = 0.0;
     }
     for (int64_t i = 0; i < p; i++)
         for (int64_t j = i + 1; j < p; j++)
@@ -125,10 +113,11 @@ static int exact(hctx *h, double eps, double neg_tol, dlx_hessian_info *info, dl
     }
     free(H);
     free(ev);
+    free(e);
     return rc;
 }
 
-static int lanczos(hctx *h, double eps, int k, double neg_tol, dlx_hessian_info *info, dlx_err *err)
+static int lanczos(hctx *h, uint64_t seed, int k, double neg_tol, dlx_hessian_info *info, dlx_err *err)
 {
     int64_t p = h->p;
     if (k > p)
@@ -142,7 +131,7 @@ static int lanczos(hctx *h, double eps, int k, double neg_tol, dlx_hessian_info 
         goto out_free;
     }
     dlx_rng r;
-    dlx_rng_init(&r, h->m->seed, DLX_STREAM_USER + 7);
+    dlx_rng_init(&r, seed, DLX_STREAM_USER + 7);
     double nn = 0;
     for (int64_t i = 0; i < p; i++) {
         V[i] = dlx_rng_normal(&r);
@@ -153,7 +142,7 @@ static int lanczos(hctx *h, double eps, int k, double neg_tol, dlx_hessian_info 
     int m = k;
     for (int j = 0; j < k; j++) {
         double *vj = V + (size_t)j * (size_t)p;
-        hvp(h, vj, eps, wv);
+        hvp(h, vj, wv);
         double al = 0;
         for (int64_t i = 0; i < p; i++)
             al += wv[i] * vj[i];
@@ -200,62 +189,94 @@ out_free:
     return rc;
 }
 
-int dlx_hessian_analyse(dlx_model *m, int samples, double eps, int exact_max, int lanczos_steps, double neg_tol,
-                        dlx_hessian_info *info, dlx_err *err)
+/* The classifier's training split as training holds it (limit, resize once
+ * at load: a resize per batch here would round differently), and the graph
+ * of model.layers over the model's store on n of its samples, with the mean
+ * softmax cross-entropy on top. */
+static int build_loss(dlx_model *m, int64_t want, const dlx_images **im, dlx_graph **g, dlx_node **x, dlx_node **y,
+                      dlx_node **loss, dlx_layers_out *lo, dlx_err *err)
 {
-    memset(info, 0, sizeof *info);
+    *g = NULL;
     if (strcmp(m->family->name, "classifier") != 0)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC, "the hessian measure needs a classifier base spec, not '%s'",
                             m->family->name);
-    /* the training split as training holds it (limit, resize once at load):
-     * a resize per batch here would round differently */
-    const dlx_images *im;
-    int rc = m->family->train_images(m, &im, err);
+    int rc = m->family->train_images(m, im, err);
     if (rc)
         return rc;
     dlx_spec_node *layers = dlx_spec_path(m->spec, "model.layers");
-    int64_t n = samples < im->train.n ? samples : im->train.n;
-    hctx h = {.m = m, .ctx = {.training = true, .seed = m->seed, .step = 0, .threads = 1}, .p = m->params.total};
+    int64_t n = want < (*im)->train.n ? want : (*im)->train.n;
+    if (!(*g = dlx_graph_create(&m->params)))
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    *x = dlx_graph_input(*g, "input", dlx_shape_4d(n, (*im)->c, (*im)->h, (*im)->w), false, err);
+    *y = *x ? dlx_graph_input(*g, "labels", dlx_shape_1d(n), false, err) : NULL;
+    if (!*x || !*y)
+        return err->code;
+    rc = dlx_layers_build(*g, &m->params, layers, "", *x, lo, err);
+    if (rc)
+        return rc;
+    dlx_node *in[2] = {lo->output, *y};
+    *loss = dlx_graph_op(*g, &dlx_op_softmax_xent, "loss", in, 2, NULL, layers->loc, err);
+    return *loss ? 0 : err->code;
+}
+
+int dlx_hessian_check(dlx_model *m, dlx_err *err)
+{
+    const dlx_images *im;
+    dlx_graph *g;
+    dlx_node *x = NULL, *y = NULL, *loss = NULL;
     dlx_layers_out lo = {0};
-    h.g = dlx_graph_create(&m->params);
-    uint32_t *idx = malloc((size_t)n * sizeof *idx);
+    int rc = build_loss(m, 1, &im, &g, &x, &y, &loss, &lo, err);
+    const dlx_node *bad = rc ? NULL : dlx_hvp_unsupported(g, loss);
+    if (bad)
+        rc = dlx_err_setf(err, DLX_EINVAL, bad->loc,
+                          "op '%s' (node '%s') has no R-operator, so the exact Hessian cannot be taken through it",
+                          bad->op->name, bad->name);
+    free(lo.info);
+    dlx_graph_destroy(g);
+    return rc;
+}
+
+int dlx_hessian_analyse(dlx_model *m, const dlx_hessian_opts *o, dlx_hessian_info *info, dlx_err *err)
+{
+    memset(info, 0, sizeof *info);
+    const dlx_images *im;
+    dlx_graph *g;
+    dlx_node *x = NULL, *y = NULL, *loss = NULL;
+    dlx_layers_out lo = {0};
+    hctx h = {.p = m->params.total, .fd = o->method == DLX_HESSIAN_FD, .eps = o->eps};
+    uint32_t *idx = NULL;
+    int rc = build_loss(m, o->samples, &im, &g, &x, &y, &loss, &lo, err);
+    if (!rc) rc = dlx_graph_compile(g, 0, err);
+    if (rc)
+        goto out_free;
+    int64_t n = x->out.shape.d[0];
+    idx = malloc((size_t)n * sizeof *idx);
+    h.w0 = malloc((size_t)h.p * sizeof *h.w0);
     h.g1 = malloc((size_t)h.p * sizeof *h.g1);
     h.g2 = malloc((size_t)h.p * sizeof *h.g2);
-    if (!h.g || !idx || !h.g1 || !h.g2) {
+    if (!idx || !h.w0 || !h.g1 || !h.g2) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out_free;
     }
-    dlx_node *x = dlx_graph_input(h.g, "input", dlx_shape_4d(n, im->c, im->h, im->w), false, err);
-    dlx_node *y = x ? dlx_graph_input(h.g, "labels", dlx_shape_1d(n), false, err) : NULL;
-    if (!x || !y) {
-        rc = err->code;
-        goto out_free;
-    }
-    rc = dlx_layers_build(h.g, &m->params, layers, "", x, &lo, err);
-    if (rc)
-        goto out_free;
-    dlx_node *in[2] = {lo.output, y};
-    h.loss = dlx_graph_op(h.g, &dlx_op_softmax_xent, "loss", in, 2, NULL, layers->loc, err);
-    if (!h.loss) {
-        rc = err->code;
-        goto out_free;
-    }
-    rc = dlx_graph_compile(h.g, 0, err);
-    if (rc)
-        goto out_free;
     for (int64_t i = 0; i < n; i++)
         idx[i] = (uint32_t)i;
     dlx_dataset_batch(&im->train, &im->tf, idx, (int)n, x->out.data, y->out.data);
+    rc = dlx_hvp_create(g, loss, &h.hv, err);
+    if (rc)
+        goto out_free;
+    memcpy(h.w0, dlx_hvp_point(h.hv), (size_t)h.p * sizeof *h.w0);
     info->params = h.p;
-    if (h.p <= exact_max)
-        rc = exact(&h, eps, neg_tol, info, err);
+    info->loss = dlx_hvp_gradient(h.hv, NULL);
+    if (h.p <= o->exact_max)
+        rc = exact(&h, o->neg_tol, info, err);
     else
-        rc = lanczos(&h, eps, lanczos_steps, neg_tol, info, err);
-    dlx_params_zero_grad(&m->params);
+        rc = lanczos(&h, m->seed, o->lanczos_steps, o->neg_tol, info, err);
 out_free:
+    dlx_hvp_destroy(h.hv);
     free(lo.info);
-    dlx_graph_destroy(h.g);
+    dlx_graph_destroy(g);
     free(idx);
+    free(h.w0);
     free(h.g1);
     free(h.g2);
     return rc;

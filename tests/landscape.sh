@@ -6,7 +6,13 @@
 #   shard_merge --shard 0/2 + --shard 1/2 + --merge equals the single run
 #   mpi         mpirun -np 2 equals the single run (skipped without mpirun or MPI)
 #   linear111   the 1-1-1 surface heat map PNG is drawn (skipped without gnuplot)
-#   hessian     the hessian measure gives params, index and eigenvalues
+#   hessian     the hessian measure gives params, index and eigenvalues; method
+#               fd agrees with the exact products; an op without an R-operator
+#               is refused by name before training
+#   compare     --compare: two tables side by side, Pearson with its bootstrap
+#               interval as the summary's, the same on a rerun, the figure
+#   official    the official protocol's base spec (batch 1, lr 0.01/(1 + t/60000))
+#               trains with that rate at every logged step
 #   set         --set shrinks a sweep (an axis) without copying its YAML; the
 #               table records the changed sweep; bad keys exit 2
 #   gan_grid    a tiny EBGAN-vs-GAN grid through dlx reproduce (tests/data/gan/grid):
@@ -47,7 +53,7 @@ n_rows() { # rows in a table; 0 when unreadable
 }
 
 case ${1:-} in
-resume|jobs|shard_merge|mpi|hessian|set|gan_grid)
+resume|jobs|shard_merge|mpi|hessian|set|gan_grid|compare|official)
     ls "$DLX_DATA_DIR"/mnist/t10k-images-idx3-ubyte* > /dev/null 2>&1 ||
         { echo "MNIST not in $DLX_DATA_DIR/mnist (datasets/fetch mnist): skipped"; exit 77; } ;;
 esac
@@ -174,6 +180,23 @@ linear111)
 hessian)
     "$DLX" landscape "$DATA/hessian.yaml" --out "$T/h.h5" --no-figures > "$T/h.txt" 2>&1 || fail "hessian sweep: $(cat "$T/h.txt")"
     grep -q 'params=565 hessian_index=[0-9]* eig_min=-*[0-9.e-]* eig_max=[0-9]' "$T/h.txt" || fail "expected 565 params and a positive top eigenvalue: $(cat "$T/h.txt")"
+    # the exact products against central differences of double gradients:
+    # the same index and extreme eigenvalues to 1e-6
+    "$DLX" landscape "$DATA/hessian.yaml" --set sweep.hessian.method=fd --out "$T/hfd.h5" --no-figures \
+        > "$T/hfd.txt" 2>&1 || fail "fd hessian sweep: $(cat "$T/hfd.txt")"
+    for col in hessian_index eig_min eig_max; do
+        paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col) |
+            awk '{d = $1 - $2; if (d < 0) d = -d; m = $1 < 0 ? -$1 : $1; if (d > 1e-6 * (1 + m)) bad++; n++}
+                 END {exit !(n == 2 && bad == 0)}' ||
+            fail "$col: rop and fd differ: $(paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col))"
+    done
+    # an op without an R-operator in the base: refused, naming it
+    sed 's/- {type: flatten}/- {type: flatten}\n    - {type: dropout, rate: 0.2}/' "$DATA/base.yaml" > "$T/drop_base.yaml"
+    sed "s|base: base.yaml|base: $T/drop_base.yaml|" "$DATA/hessian.yaml" > "$T/drop.yaml"
+    rc=0
+    "$DLX" landscape "$T/drop.yaml" --out "$T/drop.h5" --no-figures > "$T/drop.txt" 2>&1 || rc=$?
+    [ "$rc" = 2 ] || fail "a dropout base: expected exit 2, got $rc: $(cat "$T/drop.txt")"
+    grep -q "dropout.*no R-operator" "$T/drop.txt" || fail "the refusal does not name the op: $(cat "$T/drop.txt")"
     ;;
 gan_grid)
     G=$T/g
@@ -240,8 +263,47 @@ gan_grid)
     [ $? -eq 2 ] && grep -q "setting 'model.networks.gen.layers.7.units=3' in the base spec" "$T/e.txt" ||
         fail "bad model.set index: $(cat "$T/e.txt")"
     ;;
+compare)
+    # two sweeps side by side: per table and hidden size the runs, test-loss
+    # mean and std, Pearson(test, train) with a bootstrap interval; the same
+    # Pearson as the table's own summary, the same interval on a rerun
+    "$DLX" landscape "$DATA/sweep.yaml" --out "$T/a.h5" --no-figures > "$T/a.txt" 2>&1 || fail "sweep a: $(cat "$T/a.txt")"
+    "$DLX" landscape "$DATA/sweep.yaml" --set name=ls-test-b --set 'sweep.axes.1.range=[2, 4]' --out "$T/b.h5" \
+        --no-figures > "$T/b.txt" 2>&1 || fail "sweep b: $(cat "$T/b.txt")"
+    "$DLX" landscape --compare "$T/cmp.png" "$T/a.h5" "$T/b.h5" > "$T/cmp.txt" 2> "$T/cmp_err.txt" ||
+        fail "compare: $(cat "$T/cmp_err.txt")"
+    [ "$(grep -c '^ls-test ' "$T/cmp.txt")" = 2 ] && [ "$(grep -c '^ls-test-b ' "$T/cmp.txt")" = 2 ] ||
+        fail "expected two groups of each table: $(cat "$T/cmp.txt")"
+    awk '$1 == "ls-test" && $2 == 5 {print $3}' "$T/cmp.txt" | grep -qx 4 || fail "a, hidden 5: 4 runs: $(cat "$T/cmp.txt")"
+    awk '$1 == "ls-test-b" && $2 == 8 {print $3}' "$T/cmp.txt" | grep -qx 3 || fail "b, hidden 8: 3 runs: $(cat "$T/cmp.txt")"
+    rho_a5=$(awk '$1 == "ls-test" && $2 == 5 {print $6}' "$T/cmp.txt")
+    sum_a5=$(awk '/^test_loss/ {t = 1; next} t && $1 == 5 {print $7; exit}' "$T/a.txt")
+    [ -n "$rho_a5" ] && [ "$rho_a5" = "$sum_a5" ] || fail "Pearson $rho_a5 differs from the summary's $sum_a5: $(cat "$T/a.txt")"
+    sed 's/.*\[\(.*\), \(.*\)\]$/\1 \2/' "$T/cmp.txt" | tail -n +2 |
+        awk '{if (!($1 <= $2 && $1 >= -1 && $2 <= 1)) bad++} END {exit bad > 0}' || fail "intervals: $(cat "$T/cmp.txt")"
+    "$DLX" landscape --compare "$T/cmp2.png" "$T/a.h5" "$T/b.h5" --no-figures > "$T/cmp2.txt" 2>&1
+    cmp -s "$T/cmp.txt" "$T/cmp2.txt" || fail "a rerun gave other numbers: $(diff "$T/cmp.txt" "$T/cmp2.txt")"
+    if command -v gnuplot > /dev/null; then
+        [ -s "$T/cmp.png" ] || fail "no figure: $(cat "$T/cmp_err.txt")"
+    fi
+    # a table without a needed column cannot be compared (exit 2, naming both)
+    "$DLX" landscape "$DATA/hessian.yaml" --out "$T/h.h5" --no-figures > /dev/null 2>&1 || fail "hessian sweep"
+    "$DLX" landscape --compare "$T/bad.png" "$T/a.h5" "$T/h.h5" > /dev/null 2> "$T/bad.txt"
+    [ $? = 2 ] && grep -q "h.h5.*has no column 'hidden'" "$T/bad.txt" || fail "no hidden column: $(cat "$T/bad.txt")"
+    ;;
+official)
+    # 2 epochs of 1,500 samples at batch 1: 3,000 updates, the rate logged every 500
+    "$DLX" train configs/landscape/mnist10_mlp_official.yaml --set train.epochs=2 --set data.train_limit=1500 \
+        --set data.test_limit=200 --set train.log_every=500 --set model.layers.1.units=5 --out "$T/off" --quiet \
+        --json > "$T/off.json" 2> "$T/off_err.txt" || fail "official: $(cat "$T/off_err.txt")"
+    grep -q '"step":3000' "$T/off.json" || fail "expected 3000 batch-1 steps: $(cat "$T/off.json")"
+    h5dump -m '%.17g' -d /metrics/lr -y -w 1 "$T/off/metrics.h5" | sed -n '/DATA {/,/}/p' | grep '[0-9]' | tr -d , |
+        paste - - | awk '{want = 0.01 / (1 + ($1 - 1) / 60000); d = $2 - want; if (d < 0) d = -d;
+                          if (d > 1e-12) bad++; n++} END {exit !(n == 6 && bad == 0)}' ||
+        fail "lr is not 0.01 / (1 + t / 60000) at the logged steps: $(h5dump -d /metrics/lr "$T/off/metrics.h5")"
+    ;;
 *)
-    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian|gan_grid" >&2
+    echo "usage: $0 bad_specs|resume|jobs|shard_merge|mpi|linear111|hessian|gan_grid|compare|official" >&2
     exit 2
     ;;
 esac

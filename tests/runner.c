@@ -38,6 +38,7 @@ Suite *augment_suite(void);
 Suite *laplacian_suite(void);
 Suite *energy_suite(void);
 Suite *probe_suite(void);
+Suite *rop_suite(void);
 
 static const struct {
     const char *name;
@@ -65,6 +66,7 @@ static const struct {
     {"laplacian", laplacian_suite},
     {"energy", energy_suite},
     {"probe", probe_suite},
+    {"rop", rop_suite},
 };
 #define N_SUITES ((int)(sizeof k_suites / sizeof k_suites[0]))
 

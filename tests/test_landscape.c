@@ -253,6 +253,30 @@ START_TEST(test_summary_pearson)
     ck_assert(fabs(dlx_pearson(x, z, 4) + 1.0) < 1e-15);
     ck_assert(fabs(dlx_pearson(x, w, 4) - 0.8) < 1e-15);
     ck_assert(isnan(dlx_pearson(x, y, 1)));
+    /* the bootstrap interval: a perfect line stays at 1; two draws of
+     * independent noise (n = 200) give an interval about 2 x 1.96/sqrt(n)
+     * wide around their sample correlation; the same seed, the same bits */
+    double lo, hi, lo2, hi2;
+    ck_assert_int_eq(dlx_pearson_ci(x, y, 4, 500, 1, &lo, &hi), 0);
+    ck_assert(fabs(lo - 1.0) < 1e-12 && fabs(hi - 1.0) < 1e-12);
+    ck_assert_int_eq(dlx_pearson_ci(x, y, 2, 500, 1, &lo, &hi), 0);
+    ck_assert(isnan(lo) && isnan(hi));
+    {
+        double u[200], v[200];
+        dlx_rng r;
+        dlx_rng_init(&r, 9, 2);
+        for (int i = 0; i < 200; i++)
+            u[i] = dlx_rng_normal(&r), v[i] = dlx_rng_normal(&r);
+        double rho = dlx_pearson(u, v, 200);
+        ck_assert_int_eq(dlx_pearson_ci(u, v, 200, 2000, 3, &lo, &hi), 0);
+        ck_assert_msg(lo < rho && rho < hi && hi - lo > 0.2 && hi - lo < 0.36, "rho %g in [%g, %g]", rho, lo, hi);
+        ck_assert_int_eq(dlx_pearson_ci(u, v, 200, 2000, 3, &lo2, &hi2), 0);
+        ck_assert(lo == lo2 && hi == hi2);
+        for (int i = 0; i < 200; i++) /* strongly correlated: a narrow interval near 0.89 */
+            v[i] = u[i] + 0.5 * v[i];
+        ck_assert_int_eq(dlx_pearson_ci(u, v, 200, 2000, 3, &lo, &hi), 0);
+        ck_assert_msg(lo > 0.8 && hi < 0.95 && lo < dlx_pearson(u, v, 200), "[%g, %g]", lo, hi);
+    }
     dlx_sweep_table t;
     dlx_err err;
     make_table(&t, "s");
@@ -697,7 +721,7 @@ START_TEST(test_hessian_training_inputs)
                  "data: {dataset: mnist, dir: %s%s}\ntrain: {epochs: 1, batch: 10}\n",
                  dir[k], k ? "" : ", resize: [5, 5], train_limit: 20");
         dlx_model *m = model_from_text(text);
-        int rc = dlx_hessian_analyse(m, 50, 1e-3, 3000, 40, 1e-3, &h[k], &err);
+        int rc = dlx_hessian_analyse(m, &(dlx_hessian_opts){50, DLX_HESSIAN_ROP, 1e-5, 3000, 40, 1e-3}, &h[k], &err);
         ck_assert_msg(rc == 0, "%s", err.msg);
         dlx_model_destroy(m);
     }

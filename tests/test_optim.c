@@ -353,6 +353,20 @@ START_TEST(schedules)
     ck_assert_double_eq_tol(dlx_optim_lr(&c, 25, 10, 100), 0.01 + 0.045 * (1 + sqrt(0.5)),
                             1e-15);
 
+    /* inverse_time, as Torch7's optim.sgd with learningRateDecay = 1/60000:
+     * the first update at lr, the 60001st at lr / 2, epoch e of 60000 steps
+     * starting at lr / (1 + e) */
+    {
+        dlx_optim_cfg iv = base_cfg(DLX_OPTIM_SGD, 0.01);
+        iv.sched = DLX_SCHED_INVERSE;
+        iv.decay_steps = 60000;
+        ck_assert_double_eq(dlx_optim_lr(&iv, 0, 60000, 6000000), 0.01);
+        ck_assert_double_eq_tol(dlx_optim_lr(&iv, 60000, 60000, 6000000), 0.005, 1e-17);
+        ck_assert_double_eq_tol(dlx_optim_lr(&iv, 99 * 60000, 60000, 6000000), 0.0001, 1e-17);
+        ck_assert_double_eq_tol(dlx_optim_lr(&iv, 12345, 60000, 6000000), 0.01 / (1.0 + 12345.0 / 60000.0), 1e-17);
+        ck_assert(dlx_optim_lr(&iv, 12346, 60000, 6000000) < dlx_optim_lr(&iv, 12345, 60000, 6000000));
+    }
+
     /* linear warmup over 10 steps: (step + 1) / 10 of the scheduled rate */
     c.warmup_steps = 10;
     ck_assert_double_eq_tol(dlx_optim_lr(&c, 0, 10, 100),
@@ -545,13 +559,17 @@ START_TEST(spec_errors)
     /* schedules */
     expect_error("train:\n  schedule: {type: cosin}\n",
                  "t.yaml:2:20: error: train.schedule.type: unknown value 'cosin'; did you mean "
-                 "'cosine'? (one of: constant, step, cosine)");
+                 "'cosine'? (one of: constant, step, cosine, inverse_time)");
     expect_error("train:\n  schedule: {type: cosine, gamma: 0.5}\n",
                  "t.yaml:2:28: error: train.schedule: 'gamma' is not a key of cosine schedule "
                  "(allowed: type, lr_min, warmup_steps)");
     expect_error("train:\n  schedule: {type: step, step_epochs: 0}\n",
                  "t.yaml:2:39: error: train.schedule.step_epochs: must be between 1 and "
                  "1000000000, got 0");
+    expect_error("train:\n  schedule: {type: inverse_time}\n",
+                 "t.yaml:2:13: error: train.schedule: missing required key 'decay_steps'");
+    expect_error("train:\n  schedule: {type: inverse_time, decay_steps: 0}\n",
+                 "t.yaml:2:47: error: train.schedule.decay_steps: must be between 1 and 1000000000, got 0");
     expect_error("train:\n  schedule: {type: step, gamma: 0}\n",
                  "t.yaml:2:33: error: train.schedule.gamma: must be greater than 0 and at most 1, "
                  "got 0");

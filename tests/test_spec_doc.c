@@ -118,6 +118,7 @@ static const host k_hosts[] = {
     {"schedule.constant", CLF_SCHED("constant"), "train.schedule", MODEL},
     {"schedule.step", CLF_SCHED("step"), "train.schedule", MODEL},
     {"schedule.cosine", CLF_SCHED("cosine"), "train.schedule", MODEL},
+    {"schedule.inverse_time", CLF_SCHED("inverse_time, decay_steps: 60000"), "train.schedule", MODEL},
     {"sweep_spec", SWEEP_SPEC, "", SWEEP},
     {"sweep", SWEEP_SPEC, "sweep", SWEEP},
     {"sweep.axes[]", SWEEP_SPEC, "sweep.axes.0", SWEEP},

@@ -630,7 +630,7 @@ static int init_state(run *r, dlx_err *err)
  * its learning rate at the step training continues from. */
 static void report_extension(const run *r)
 {
-    static const char *const k_sched[] = {"constant", "step", "cosine"};
+    static const char *const k_sched[] = {"constant", "step", "cosine", "inverse_time"};
     const dlx_model *m = r->m;
     const dlx_plan *plan = r->t->plan;
     int64_t from = m->extend_from_epochs, to = r->t->cfg.epochs;

@@ -38,6 +38,38 @@ static void abs_backward(dlx_node *n, const dlx_ctx *ctx)
         dx[i] += x[i] > 0.0f ? dy[i] : x[i] < 0.0f ? -dy[i] : 0.0f;
 }
 
+/* ---- the R-operator (core/hvp.h): R{y} = sign(x) R{x}; no curvature off x = 0 ---- */
+
+static double sign64(double x)
+{
+    return x > 0.0 ? 1.0 : x < 0.0 ? -1.0 : 0.0;
+}
+
+static void abs_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = fabs(in[0]->v[i]);
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = sign64(in[0]->v[i]) * in[0]->r[i];
+    }
+}
+
+static void abs_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    for (int64_t i = 0; in[0]->g && i < out->numel; i++) {
+        double s = sign64(in[0]->v[i]);
+        if (mode != DLX_ROP_TANGENT)
+            in[0]->g[i] += s * out->g[i];
+        if (mode != DLX_ROP_VALUE)
+            in[0]->rg[i] += s * out->rg[i];
+    }
+}
+
+static const dlx_op_rop k_rop_abs = {abs_rop_forward, abs_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_abs(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -68,4 +100,5 @@ const dlx_op_vtbl dlx_op_abs = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_abs,
 };

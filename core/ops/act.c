@@ -113,6 +113,96 @@ void dlx_act_backward(dlx_act a, float alpha, const float *y, float *dy, int64_t
     }
 }
 
+/* ---- in double, with directional derivatives (core/hvp.h) ---- */
+
+/* act'(x) and act''(x) written through y = act(x), in double. relu and
+ * leaky_relu have no curvature off their kink. */
+static void derivs(dlx_act a, double alpha, double y, double *d1, double *d2)
+{
+    switch (a) {
+    case DLX_ACT_NONE: *d1 = 1.0, *d2 = 0.0; return;
+    case DLX_ACT_RELU: *d1 = y > 0.0 ? 1.0 : 0.0, *d2 = 0.0; return;
+    case DLX_ACT_LEAKY_RELU: *d1 = y > 0.0 ? 1.0 : alpha, *d2 = 0.0; return;
+    case DLX_ACT_TANH: *d1 = 1.0 - y * y, *d2 = -2.0 * y * *d1; return;
+    case DLX_ACT_SIGMOID: *d1 = y * (1.0 - y), *d2 = *d1 * (1.0 - 2.0 * y); return;
+    case DLX_ACT_LECUN_TANH: {
+        const double A = LECUN_A, S = (double)LECUN_S, t = y / A;
+        *d1 = A * S * (1.0 - t * t);
+        *d2 = -2.0 * S * t * *d1;
+        return;
+    }
+    }
+    *d1 = 1.0, *d2 = 0.0;
+}
+
+static double act_f64(dlx_act a, double alpha, double x)
+{
+    switch (a) {
+    case DLX_ACT_RELU: return x > 0.0 ? x : 0.0;
+    case DLX_ACT_LEAKY_RELU: return x > 0.0 ? x : alpha * x;
+    case DLX_ACT_TANH: return tanh(x);
+    case DLX_ACT_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case DLX_ACT_LECUN_TANH: return LECUN_A * tanh((double)LECUN_S * x);
+    case DLX_ACT_NONE: break;
+    }
+    return x;
+}
+
+void dlx_act_rop_forward(dlx_act a, double alpha, dlx_dual *out, dlx_rop_mode mode)
+{
+    if (a == DLX_ACT_NONE)
+        return;
+    if (mode != DLX_ROP_TANGENT)
+        for (int64_t i = 0; i < out->numel; i++)
+            out->v[i] = act_f64(a, alpha, out->v[i]);
+    if (mode != DLX_ROP_VALUE)
+        for (int64_t i = 0; i < out->numel; i++) {
+            double d1, d2;
+            derivs(a, alpha, out->v[i], &d1, &d2);
+            out->r[i] *= d1;
+        }
+}
+
+void dlx_act_rop_backward(dlx_act a, double alpha, const dlx_dual *out, double *gz, double *rgz, dlx_rop_mode mode)
+{
+    for (int64_t i = 0; i < out->numel; i++) {
+        double d1, d2;
+        derivs(a, alpha, out->v[i], &d1, &d2);
+        if (mode != DLX_ROP_TANGENT)
+            gz[i] = out->g[i] * d1;
+        /* R{gz} = R{g} act' + g act'' R{z}, with R{z} = R{y} / act' */
+        if (mode != DLX_ROP_VALUE)
+            rgz[i] = out->rg[i] * d1 + (d2 != 0.0 && d1 != 0.0 ? out->g[i] * d2 * out->r[i] / d1 : 0.0);
+    }
+}
+
+static void act_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_act_attr *a = n->attr;
+    if (mode != DLX_ROP_TANGENT)
+        memcpy(out->v, in[0]->v, (size_t)out->numel * sizeof *out->v);
+    if (mode != DLX_ROP_VALUE)
+        memcpy(out->r, in[0]->r, (size_t)out->numel * sizeof *out->r);
+    dlx_act_rop_forward(a->act, a->alpha, out, mode);
+}
+
+static void act_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_act_attr *a = n->attr;
+    if (!in[0]->g)
+        return;
+    double *gz = out->scratch, *rgz = out->scratch + out->numel;
+    dlx_act_rop_backward(a->act, a->alpha, out, gz, rgz, mode);
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            in[0]->g[i] += gz[i];
+        if (mode != DLX_ROP_VALUE)
+            in[0]->rg[i] += rgz[i];
+    }
+}
+
+static const dlx_op_rop k_rop = {act_rop_forward, act_rop_backward};
+
 /* ---- the standalone op ---- */
 
 static int act_infer(dlx_node *n, dlx_err *err)
@@ -268,4 +358,5 @@ const dlx_op_vtbl dlx_op_act = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

@@ -50,6 +50,39 @@ static void add_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h): linear, so R{y} = sum R{x_i}, R{dx_i} += R{dy} ---- */
+
+static void add_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    for (int64_t i = 0; i < out->numel; i++) {
+        double v = 0.0, r = 0.0;
+        for (int k = 0; k < n->n_in; k++) {
+            v += in[k]->v[i];
+            r += in[k]->constant ? 0.0 : in[k]->r[i];
+        }
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = v;
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = r;
+    }
+}
+
+static void add_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    for (int k = 0; k < n->n_in; k++) {
+        if (!in[k]->g)
+            continue;
+        for (int64_t i = 0; i < out->numel; i++) {
+            if (mode != DLX_ROP_TANGENT)
+                in[k]->g[i] += out->g[i];
+            if (mode != DLX_ROP_VALUE)
+                in[k]->rg[i] += out->rg[i];
+        }
+    }
+}
+
+static const dlx_op_rop k_rop = {add_rop_forward, add_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_add(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -80,4 +113,5 @@ const dlx_op_vtbl dlx_op_add = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

@@ -65,6 +65,46 @@ static void bce_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator of both (core/hvp.h), in double: with s = sigmoid(l),
+ *   R{loss} = (1/n) sum (s - t) R{l} - l R{t}
+ *   dl += g (s - t) / n,  R{dl} += (R{g} (s - t) + g (s (1 - s) R{l} - R{t})) / n
+ * t: attr.target (R{t} = 0) or the second input; t gets no gradient. */
+
+static void bce_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *l = in[0], *tt = n->n_in > 1 ? in[1] : NULL;
+    const double tc = n->n_in > 1 ? 0.0 : ((const dlx_bce_attr *)n->attr)->target;
+    double sum = 0.0, rsum = 0.0;
+    for (int64_t i = 0; i < l->numel; i++) {
+        double x = l->v[i], t = tt ? tt->v[i] : tc, s = 1.0 / (1.0 + exp(-x));
+        sum += (x > 0 ? x : 0.0) - x * t + log1p(exp(-fabs(x)));
+        if (mode != DLX_ROP_VALUE)
+            rsum += (s - t) * l->r[i] - (tt ? x * tt->r[i] : 0.0);
+    }
+    if (mode != DLX_ROP_TANGENT)
+        out->v[0] = sum / (double)l->numel;
+    if (mode != DLX_ROP_VALUE)
+        out->r[0] = rsum / (double)l->numel;
+}
+
+static void bce_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *l = in[0], *tt = n->n_in > 1 ? in[1] : NULL;
+    if (!l->g)
+        return;
+    const double tc = n->n_in > 1 ? 0.0 : ((const dlx_bce_attr *)n->attr)->target;
+    const double g = out->g[0] / (double)l->numel, rg = out->rg[0] / (double)l->numel;
+    for (int64_t i = 0; i < l->numel; i++) {
+        double t = tt ? tt->v[i] : tc, s = 1.0 / (1.0 + exp(-l->v[i]));
+        if (mode != DLX_ROP_TANGENT)
+            l->g[i] += g * (s - t);
+        if (mode != DLX_ROP_VALUE)
+            l->rg[i] += rg * (s - t) + g * (s * (1.0 - s) * l->r[i] - (tt ? tt->r[i] : 0.0));
+    }
+}
+
+static const dlx_op_rop k_rop_bce = {bce_rop_forward, bce_rop_backward};
+
 /* ---- gradient-check cases ---- */
 
 /* logits of both signs up to large magnitudes */
@@ -84,6 +124,7 @@ const dlx_op_vtbl dlx_op_bce_logits = {
     .backward = bce_backward,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_bce,
 };
 
 /* ---- bce_logits_target ---- */
@@ -148,4 +189,5 @@ const dlx_op_vtbl dlx_op_bce_logits_target = {
     .backward = bce_target_backward,
     .examples = k_target_examples,
     .n_examples = (int)(sizeof k_target_examples / sizeof k_target_examples[0]),
+    .rop = &k_rop_bce,
 };

@@ -89,6 +89,42 @@ static void concat_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h): linear, R{y} joins the R{x_k} ---- */
+
+static void concat_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    int64_t no = outer(n), row = out->numel / no, off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        int64_t b = block(n, k);
+        for (int64_t o = 0; o < no; o++)
+            for (int64_t i = 0; i < b; i++) {
+                if (mode != DLX_ROP_TANGENT)
+                    out->v[o * row + off + i] = in[k]->v[o * b + i];
+                if (mode != DLX_ROP_VALUE)
+                    out->r[o * row + off + i] = in[k]->r[o * b + i];
+            }
+        off += b;
+    }
+}
+
+static void concat_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    int64_t no = outer(n), row = out->numel / no, off = 0;
+    for (int k = 0; k < n->n_in; k++) {
+        int64_t b = block(n, k);
+        for (int64_t o = 0; in[k]->g && o < no; o++)
+            for (int64_t i = 0; i < b; i++) {
+                if (mode != DLX_ROP_TANGENT)
+                    in[k]->g[o * b + i] += out->g[o * row + off + i];
+                if (mode != DLX_ROP_VALUE)
+                    in[k]->rg[o * b + i] += out->rg[o * row + off + i];
+            }
+        off += b;
+    }
+}
+
+static const dlx_op_rop k_rop_concat = {concat_rop_forward, concat_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_concat(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -128,4 +164,5 @@ const dlx_op_vtbl dlx_op_concat = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_concat,
 };

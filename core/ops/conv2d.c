@@ -229,6 +229,92 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
 }
 
 
+/* ---- the R-operator (core/hvp.h), in double, by the definition ----
+ *   R{Z} = conv(R{x}, W) + conv(x, R{W}) + R{b},  R{y} = act'(Z) R{Z}
+ *   R{dx} += conv^T(R{dZ}, W) + conv^T(dZ, R{W}),  R{dW} += corr(R{dZ}, x) + corr(dZ, R{x})
+ * with dZ and R{dZ} in the node's scratch (linear.c's scheme). */
+
+/* Every term w[f,c,p,q] x[i,c,h,v] of Z[i,f,oh,ow]: z += w x (z not NULL),
+ * and its adjoints gx += w dz, gw += dz x (where not NULL). */
+static void conv_loop(const geom *g, const double *x, const double *w, double *z, const double *dz, double *gx,
+                      double *gw)
+{
+    for (int i = 0; i < g->N; i++)
+        for (int f = 0; f < g->F; f++)
+            for (int oh = 0; oh < g->OH; oh++)
+                for (int ow = 0; ow < g->OW; ow++) {
+                    const int64_t o = (((int64_t)i * g->F + f) * g->OH + oh) * g->OW + ow;
+                    double s = 0.0;
+                    for (int c = 0; c < g->C; c++)
+                        for (int p = 0; p < g->KH; p++)
+                            for (int q = 0; q < g->KW; q++) {
+                                int h = oh * g->SH - g->PH + p, v = ow * g->SW - g->PW + q;
+                                if (h < 0 || h >= g->H || v < 0 || v >= g->W)
+                                    continue;
+                                int64_t xi = (((int64_t)i * g->C + c) * g->H + h) * g->W + v;
+                                int64_t wi = (((int64_t)f * g->C + c) * g->KH + p) * g->KW + q;
+                                if (z)
+                                    s += w[wi] * x[xi];
+                                if (gx)
+                                    gx[xi] += w[wi] * dz[o];
+                                if (gw)
+                                    gw[wi] += dz[o] * x[xi];
+                            }
+                    if (z)
+                        z[o] += s;
+                }
+}
+
+static void conv_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_conv2d_attr *a = n->attr;
+    const geom g = geom_of(n);
+    const dlx_dual *x = in[0], *w = in[1], *b = n->n_in == 3 ? in[2] : NULL;
+    const int64_t per_f = (int64_t)g.OH * g.OW;
+    for (int64_t j = 0; j < out->numel; j++) {
+        int64_t f = (j / per_f) % g.F;
+        if (mode != DLX_ROP_TANGENT)
+            out->v[j] = b ? b->v[f] : 0.0;
+        if (mode != DLX_ROP_VALUE)
+            out->r[j] = b ? b->r[f] : 0.0;
+    }
+    if (mode != DLX_ROP_TANGENT)
+        conv_loop(&g, x->v, w->v, out->v, NULL, NULL, NULL);
+    if (mode != DLX_ROP_VALUE) {
+        conv_loop(&g, x->r, w->v, out->r, NULL, NULL, NULL);
+        conv_loop(&g, x->v, w->r, out->r, NULL, NULL, NULL);
+    }
+    dlx_act_rop_forward(a->act, a->alpha, out, mode);
+}
+
+static void conv_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_conv2d_attr *a = n->attr;
+    const geom g = geom_of(n);
+    const dlx_dual *x = in[0], *w = in[1], *b = n->n_in == 3 ? in[2] : NULL;
+    double *dz = out->scratch, *rdz = out->scratch + out->numel;
+    dlx_act_rop_backward(a->act, a->alpha, out, dz, rdz, mode);
+    const int64_t per_f = (int64_t)g.OH * g.OW;
+    for (int64_t j = 0; b && b->g && j < out->numel; j++) {
+        int64_t f = (j / per_f) % g.F;
+        if (mode != DLX_ROP_TANGENT)
+            b->g[f] += dz[j];
+        if (mode != DLX_ROP_VALUE)
+            b->rg[f] += rdz[j];
+    }
+    if (mode != DLX_ROP_TANGENT)
+        conv_loop(&g, x->v, w->v, NULL, dz, x->g, w->g);
+    if (mode == DLX_ROP_VALUE)
+        return;
+    conv_loop(&g, x->v, w->v, NULL, rdz, x->rg, w->rg);
+    if (x->rg)
+        conv_loop(&g, NULL, w->r, NULL, dz, x->rg, NULL);
+    if (w->rg)
+        conv_loop(&g, x->r, NULL, NULL, dz, NULL, w->rg);
+}
+
+static const dlx_op_rop k_rop_conv2d = {conv_rop_forward, conv_rop_backward};
+
 /* ---- naive reference, layer types and gradient-check cases ---- */
 
 /* Z by the definition at the top, in double, then the activation: the check
@@ -342,4 +428,5 @@ const dlx_op_vtbl dlx_op_conv2d = {
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
     .fast_path = true,
     .reference = conv_reference,
+    .rop = &k_rop_conv2d,
 };

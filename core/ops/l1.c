@@ -50,6 +50,48 @@ static void l1_backward(dlx_node *n, const dlx_ctx *ctx)
         dp[i] += p[i] > t[i] ? g : p[i] < t[i] ? -g : 0.0f;
 }
 
+/* ---- the R-operator (core/hvp.h): with s = sign(p - t),
+ *   R{loss} = (1/n) sum s (R{p} - R{t}),  dp += g s / n,  R{dp} += R{g} s / n
+ * (no curvature off the kinks; the target still gets no gradient) */
+
+static double sign_of(double d)
+{
+    return d > 0.0 ? 1.0 : d < 0.0 ? -1.0 : 0.0;
+}
+
+static void l1_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    const dlx_dual *p = in[0], *t = in[1];
+    double sum = 0.0, rsum = 0.0;
+    for (int64_t i = 0; i < p->numel; i++) {
+        double d = p->v[i] - t->v[i];
+        sum += fabs(d);
+        rsum += sign_of(d) * (p->r[i] - t->r[i]);
+    }
+    if (mode != DLX_ROP_TANGENT)
+        out->v[0] = sum / (double)p->numel;
+    if (mode != DLX_ROP_VALUE)
+        out->r[0] = rsum / (double)p->numel;
+}
+
+static void l1_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    const dlx_dual *p = in[0], *t = in[1];
+    if (!p->g)
+        return;
+    for (int64_t i = 0; i < p->numel; i++) {
+        double s = sign_of(p->v[i] - t->v[i]) / (double)p->numel;
+        if (mode != DLX_ROP_TANGENT)
+            p->g[i] += out->g[0] * s;
+        if (mode != DLX_ROP_VALUE)
+            p->rg[i] += out->rg[0] * s;
+    }
+}
+
+static const dlx_op_rop k_rop_l1 = {l1_rop_forward, l1_rop_backward};
+
 /* ---- gradient-check cases ---- */
 
 /* |p| in [0.5, 1] and |t| in [0.05, 0.3], both signs: |p - t| >= 0.2, far
@@ -70,4 +112,5 @@ const dlx_op_vtbl dlx_op_l1 = {
     .backward = l1_backward,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_l1,
 };

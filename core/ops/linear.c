@@ -301,6 +301,71 @@ static void linear_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h), in double ----
+ *   R{Z} = R{X} W^T + X R{W}^T + R{b},  R{Y} = act'(Z) R{Z}
+ *   R{dX} += R{dZ} W + dZ R{W},  R{dW} += R{dZ}^T X + dZ^T R{X},  R{db} += colsum R{dZ}
+ * with dZ and R{dZ} kept in the node's scratch. */
+
+static void linear_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_linear_attr *a = n->attr;
+    const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1], K = (int)n->in[1]->out.shape.d[1];
+    const dlx_dual *x = in[0], *w = in[1], *b = n->n_in == 3 ? in[2] : NULL;
+    if (mode != DLX_ROP_TANGENT) {
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < M; j++)
+                out->v[(size_t)i * M + j] = b ? b->v[j] : 0.0;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0, x->v, K, w->v, K, 1.0, out->v, M);
+    }
+    if (mode != DLX_ROP_VALUE) {
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < M; j++)
+                out->r[(size_t)i * M + j] = b && !b->constant ? b->r[j] : 0.0;
+        if (!w->constant)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0, x->v, K, w->r, K, 1.0, out->r, M);
+        if (!x->constant)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, M, K, 1.0, x->r, K, w->v, K, 1.0, out->r, M);
+    }
+    dlx_act_rop_forward(a->act, a->alpha, out, mode);
+}
+
+static void linear_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_linear_attr *a = n->attr;
+    const int N = (int)n->out.shape.d[0], M = (int)n->out.shape.d[1], K = (int)n->in[1]->out.shape.d[1];
+    const dlx_dual *x = in[0], *w = in[1], *b = n->n_in == 3 ? in[2] : NULL;
+    double *dz = out->scratch, *rdz = out->scratch + out->numel;
+    dlx_act_rop_backward(a->act, a->alpha, out, dz, rdz, mode);
+    if (mode != DLX_ROP_TANGENT) {
+        if (x->g)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, K, M, 1.0, dz, M, w->v, K, 1.0, x->g, K);
+        if (w->g)
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0, dz, M, x->v, K, 1.0, w->g, K);
+        if (b && b->g)
+            for (int i = 0; i < N; i++)
+                for (int j = 0; j < M; j++)
+                    b->g[j] += dz[(size_t)i * M + j];
+    }
+    if (mode == DLX_ROP_VALUE)
+        return;
+    if (x->rg) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, K, M, 1.0, rdz, M, w->v, K, 1.0, x->rg, K);
+        if (!w->constant)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, K, M, 1.0, dz, M, w->r, K, 1.0, x->rg, K);
+    }
+    if (w->rg) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0, rdz, M, x->v, K, 1.0, w->rg, K);
+        if (!x->constant)
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, M, K, N, 1.0, dz, M, x->r, K, 1.0, w->rg, K);
+    }
+    if (b && b->rg)
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < M; j++)
+                b->rg[j] += rdz[(size_t)i * M + j];
+}
+
+static const dlx_op_rop k_rop = {linear_rop_forward, linear_rop_backward};
+
 /* ---- naive reference, layer type and gradient-check cases ---- */
 
 /* y = act(x W^T + b) by the definition, in double: the check of the BLAS and
@@ -402,4 +467,5 @@ const dlx_op_vtbl dlx_op_linear = {
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
     .fast_path = true,
     .reference = linear_reference,
+    .rop = &k_rop,
 };

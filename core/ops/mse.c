@@ -77,6 +77,46 @@ static const dlx_op_example k_examples[] = {
     {.what = "mse half_sum", .attr = &(dlx_mse_attr){DLX_MSE_HALF_SUM}, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 4)}, {.role = DLX_EX_DATA, .shape = DLX_SHAPE(3, 2, 2, 1)}}},
 };
 
+/* ---- the R-operator (core/hvp.h), in double: with c = gfac,
+ *   R{loss} = c sum (p - t)(R{p} - R{t}),  dp += c g (p - t),
+ *   R{dp} += c (R{g} (p - t) + g (R{p} - R{t}));  the target still gets no gradient */
+
+static void mse_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *p = in[0], *t = in[1];
+    double div, gfac, sum = 0.0, rsum = 0.0;
+    mse_scale(n, &div, &gfac);
+    for (int64_t i = 0; i < p->numel; i++) {
+        double d = p->v[i] - t->v[i];
+        sum += d * d;
+        if (mode != DLX_ROP_VALUE)
+            rsum += d * ((p->constant ? 0.0 : p->r[i]) - (t->constant ? 0.0 : t->r[i]));
+    }
+    if (mode != DLX_ROP_TANGENT)
+        out->v[0] = sum / div;
+    if (mode != DLX_ROP_VALUE)
+        out->r[0] = gfac * rsum;
+}
+
+static void mse_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *p = in[0], *t = in[1];
+    if (!p->g)
+        return;
+    double div, gfac;
+    mse_scale(n, &div, &gfac);
+    const double g = gfac * out->g[0], rg = gfac * out->rg[0];
+    for (int64_t i = 0; i < p->numel; i++) {
+        double d = p->v[i] - t->v[i];
+        if (mode != DLX_ROP_TANGENT)
+            p->g[i] += g * d;
+        if (mode != DLX_ROP_VALUE)
+            p->rg[i] += rg * d + g * ((p->constant ? 0.0 : p->r[i]) - (t->constant ? 0.0 : t->r[i]));
+    }
+}
+
+static const dlx_op_rop k_rop = {mse_rop_forward, mse_rop_backward};
+
 const dlx_op_vtbl dlx_op_mse = {
     .name = "mse",
     .n_in_min = 2,
@@ -87,4 +127,5 @@ const dlx_op_vtbl dlx_op_mse = {
     .backward = mse_backward,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

@@ -46,6 +46,54 @@ static void mul_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h): y = prod x_k,
+ *   R{y} = sum_k R{x_k} prod_{j != k} x_j
+ *   dx_k += g prod_{j != k} x_j
+ *   R{dx_k} += R{g} prod_{j != k} x_j + g sum_{m != k} R{x_m} prod_{j != k, m} x_j */
+
+/* the product of the inputs' values at i, leaving out inputs a and b (-1: none) */
+static double prod_but(dlx_dual *const *in, int n_in, int64_t i, int a, int b)
+{
+    double p = 1.0;
+    for (int j = 0; j < n_in; j++)
+        if (j != a && j != b)
+            p *= in[j]->v[i];
+    return p;
+}
+
+static void mul_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = prod_but(in, n->n_in, i, -1, -1);
+        if (mode == DLX_ROP_VALUE)
+            continue;
+        double r = 0.0;
+        for (int k = 0; k < n->n_in; k++)
+            r += in[k]->r[i] * prod_but(in, n->n_in, i, k, -1);
+        out->r[i] = r;
+    }
+}
+
+static void mul_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    for (int k = 0; k < n->n_in; k++)
+        for (int64_t i = 0; in[k]->g && i < out->numel; i++) {
+            double others = prod_but(in, n->n_in, i, k, -1);
+            if (mode != DLX_ROP_TANGENT)
+                in[k]->g[i] += out->g[i] * others;
+            if (mode == DLX_ROP_VALUE)
+                continue;
+            double r = 0.0;
+            for (int m = 0; m < n->n_in; m++)
+                if (m != k)
+                    r += in[m]->r[i] * prod_but(in, n->n_in, i, k, m);
+            in[k]->rg[i] += out->rg[i] * others + out->g[i] * r;
+        }
+}
+
+static const dlx_op_rop k_rop_mul = {mul_rop_forward, mul_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_mul(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -77,4 +125,5 @@ const dlx_op_vtbl dlx_op_mul = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_mul,
 };

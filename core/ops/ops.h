@@ -44,6 +44,7 @@
 #include <stdint.h>
 
 #include "../graph.h"
+#include "../hvp.h"
 
 typedef enum dlx_act {
     DLX_ACT_NONE = 0,
@@ -72,6 +73,12 @@ int dlx_layer_read_act(const struct dlx_layer_call *c, dlx_act *act, float *alph
 void dlx_act_forward(dlx_act a, float alpha, float *y, int64_t n);
 /* In place: dy *= act'(x) expressed through the output y = act(x). */
 void dlx_act_backward(dlx_act a, float alpha, const float *y, float *dy, int64_t n);
+
+/* In double, for R-operators (core/hvp.h): out holds z (and R{z}) and
+ * becomes act(z) (and R{act(z)}); backward writes the gradient at z, gz, and
+ * its directional derivative rgz from out's value, tangent, g and rg. */
+void dlx_act_rop_forward(dlx_act a, double alpha, dlx_dual *out, dlx_rop_mode mode);
+void dlx_act_rop_backward(dlx_act a, double alpha, const dlx_dual *out, double *gz, double *rgz, dlx_rop_mode mode);
 
 typedef struct dlx_act_attr {
     dlx_act act;

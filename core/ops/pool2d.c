@@ -24,6 +24,8 @@
 #include "../layer_build.h"
 #include "ops.h"
 
+extern const dlx_op_vtbl dlx_op_maxpool2d; /* the R-operator tells the two apart */
+
 typedef struct pgeom {
     int NC, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
 } pgeom;
@@ -266,6 +268,89 @@ static void avgpool_backward(dlx_node *n, const dlx_ctx *ctx)
         }
 }
 
+/* ---- the R-operators (core/hvp.h), in double: both are linear in x once
+ * the window's maximum is chosen (the first in row-major order, as forward),
+ * so R{y} pools R{x} the same way and R{dx} spreads R{dy} as dx spreads dy. */
+
+/* Output o's window, clipped: rows [h0, h1), cols [w0, w1) of plane c. */
+static void window(const pgeom *g, int i, int j, int *h0, int *h1, int *w0, int *w1)
+{
+    *h0 = i * g->SH - g->PH, *h1 = *h0 + g->KH;
+    *w0 = j * g->SW - g->PW, *w1 = *w0 + g->KW;
+    *h0 = *h0 < 0 ? 0 : *h0, *h1 = *h1 > g->H ? g->H : *h1;
+    *w0 = *w0 < 0 ? 0 : *w0, *w1 = *w1 > g->W ? g->W : *w1;
+}
+
+/* The cells output o reads into cells and their weights into wt (their
+ * count returned): the argmax with weight 1 (max), or every real cell with
+ * 1/count (avg). */
+static int64_t pool_cells(const pgeom *g, bool max, const double *x, int64_t o, int64_t *cells, double *wt)
+{
+    int64_t plane = (int64_t)g->H * g->W, c = o / ((int64_t)g->OH * g->OW);
+    int rest = (int)(o % ((int64_t)g->OH * g->OW)), i = rest / g->OW, j = rest % g->OW;
+    int h0, h1, w0, w1;
+    window(g, i, j, &h0, &h1, &w0, &w1);
+    int64_t k = 0, best = -1;
+    for (int h = h0; h < h1; h++)
+        for (int w = w0; w < w1; w++) {
+            int64_t off = c * plane + (int64_t)h * g->W + w;
+            if (max) {
+                if (best < 0 || x[off] > x[best])
+                    best = off;
+            } else {
+                cells[k++] = off;
+            }
+        }
+    if (max) {
+        cells[0] = best, wt[0] = 1.0;
+        return 1;
+    }
+    for (int64_t q = 0; q < k; q++)
+        wt[q] = 1.0 / (double)k;
+    return k;
+}
+
+static void pool_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const pgeom g = pgeom_of(n);
+    const bool max = n->op == &dlx_op_maxpool2d;
+    int64_t cells[g.KH * g.KW];
+    double wt[g.KH * g.KW];
+    for (int64_t o = 0; o < out->numel; o++) {
+        int64_t k = pool_cells(&g, max, in[0]->v, o, cells, wt);
+        double v = 0.0, r = 0.0;
+        for (int64_t q = 0; q < k; q++) {
+            v += wt[q] * in[0]->v[cells[q]];
+            r += wt[q] * in[0]->r[cells[q]];
+        }
+        if (mode != DLX_ROP_TANGENT)
+            out->v[o] = v;
+        if (mode != DLX_ROP_VALUE)
+            out->r[o] = r;
+    }
+}
+
+static void pool_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    if (!in[0]->g)
+        return;
+    const pgeom g = pgeom_of(n);
+    const bool max = n->op == &dlx_op_maxpool2d;
+    int64_t cells[g.KH * g.KW];
+    double wt[g.KH * g.KW];
+    for (int64_t o = 0; o < out->numel; o++) {
+        int64_t k = pool_cells(&g, max, in[0]->v, o, cells, wt);
+        for (int64_t q = 0; q < k; q++) {
+            if (mode != DLX_ROP_TANGENT)
+                in[0]->g[cells[q]] += wt[q] * out->g[o];
+            if (mode != DLX_ROP_VALUE)
+                in[0]->rg[cells[q]] += wt[q] * out->rg[o];
+        }
+    }
+}
+
+static const dlx_op_rop k_rop_pool = {pool_rop_forward, pool_rop_backward};
+
 /* ---- layer types and gradient-check cases ---- */
 
 static int build_pool(dlx_layer_call *c, const dlx_op_vtbl *op, dlx_node **out, dlx_err *err)
@@ -315,6 +400,7 @@ const dlx_op_vtbl dlx_op_maxpool2d = {
     .n_layers = (int)(sizeof k_max_layers / sizeof k_max_layers[0]),
     .examples = k_max_examples,
     .n_examples = (int)(sizeof k_max_examples / sizeof k_max_examples[0]),
+    .rop = &k_rop_pool,
 };
 
 const dlx_op_vtbl dlx_op_avgpool2d = {
@@ -329,4 +415,5 @@ const dlx_op_vtbl dlx_op_avgpool2d = {
     .n_layers = (int)(sizeof k_avg_layers / sizeof k_avg_layers[0]),
     .examples = k_avg_examples,
     .n_examples = (int)(sizeof k_avg_examples / sizeof k_avg_examples[0]),
+    .rop = &k_rop_pool,
 };

@@ -84,6 +84,45 @@ static void mean_backward(dlx_node *n, const dlx_ctx *ctx)
     reduce_backward_common(n, true);
 }
 
+/* ---- the R-operator (core/hvp.h): linear, the same sums of R{x} ---- */
+
+static void reduce_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    int64_t rows, f;
+    reduce_dims(n, &rows, &f);
+    const double div = n->op == &dlx_op_mean ? (double)f : 1.0;
+    for (int64_t r = 0; r < rows; r++) {
+        double s = 0.0, t = 0.0;
+        for (int64_t i = 0; i < f; i++) {
+            s += in[0]->v[r * f + i];
+            t += in[0]->r[r * f + i];
+        }
+        if (mode != DLX_ROP_TANGENT)
+            out->v[r] = s / div;
+        if (mode != DLX_ROP_VALUE)
+            out->r[r] = t / div;
+    }
+}
+
+static void reduce_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    if (!in[0]->g)
+        return;
+    int64_t rows, f;
+    reduce_dims(n, &rows, &f);
+    const double div = n->op == &dlx_op_mean ? (double)f : 1.0;
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < f; i++) {
+            if (mode != DLX_ROP_TANGENT)
+                in[0]->g[r * f + i] += out->g[r] / div;
+            if (mode != DLX_ROP_VALUE)
+                in[0]->rg[r * f + i] += out->rg[r] / div;
+        }
+}
+
+static const dlx_op_rop k_rop_sum = {reduce_rop_forward, reduce_rop_backward};
+static const dlx_op_rop k_rop_mean = {reduce_rop_forward, reduce_rop_backward};
+
 /* ---- layer types and gradient-check cases ---- */
 
 static const char *const k_over[] = {"features", "all", NULL};
@@ -139,6 +178,7 @@ const dlx_op_vtbl dlx_op_sum = {
     .n_layers = (int)(sizeof k_sum_layers / sizeof k_sum_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_sum,
 };
 
 const dlx_op_vtbl dlx_op_mean = {
@@ -153,4 +193,5 @@ const dlx_op_vtbl dlx_op_mean = {
     .n_layers = (int)(sizeof k_mean_layers / sizeof k_mean_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_mean,
 };

@@ -52,6 +52,32 @@ static void scale_backward(dlx_node *n, const dlx_ctx *ctx)
         dx[i] += s * dy[i];
 }
 
+/* ---- the R-operator of scale (core/hvp.h): R{y} = scale R{x} ---- */
+
+static void scale_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_scale_attr *a = n->attr;
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = (double)a->scale * in[0]->v[i] + (double)a->shift;
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = (double)a->scale * in[0]->r[i];
+    }
+}
+
+static void scale_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const double s = ((const dlx_scale_attr *)n->attr)->scale;
+    for (int64_t i = 0; in[0]->g && i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            in[0]->g[i] += s * out->g[i];
+        if (mode != DLX_ROP_VALUE)
+            in[0]->rg[i] += s * out->rg[i];
+    }
+}
+
+static const dlx_op_rop k_rop_scale = {scale_rop_forward, scale_rop_backward};
+
 /* ---- affine ---- */
 
 static int affine_infer(dlx_node *n, dlx_err *err)
@@ -123,6 +149,54 @@ static void affine_backward(dlx_node *n, const dlx_ctx *ctx)
             db[c] += (float)sb;
     }
 }
+
+/* ---- the R-operator of affine (core/hvp.h): y = g_c x + b_c,
+ *   R{y} = R{g_c} x + g_c R{x} + R{b_c}
+ *   R{dx} += R{g_c} dy + g_c R{dy},  R{dg_c} += sum (R{dy} x + dy R{x}),  R{db_c} += sum R{dy} */
+
+static void affine_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *x = in[0], *g = in[1], *b = n->n_in > 2 ? in[2] : NULL;
+    int64_t nb = n->out.shape.d[0], nc = n->out.shape.d[1], inner = affine_inner(n);
+    for (int64_t s = 0; s < nb; s++)
+        for (int64_t c = 0; c < nc; c++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t j = (s * nc + c) * inner + i;
+                if (mode != DLX_ROP_TANGENT)
+                    out->v[j] = g->v[c] * x->v[j] + (b ? b->v[c] : 0.0);
+                if (mode != DLX_ROP_VALUE)
+                    out->r[j] = g->r[c] * x->v[j] + g->v[c] * x->r[j] + (b ? b->r[c] : 0.0);
+            }
+}
+
+static void affine_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *x = in[0], *g = in[1], *b = n->n_in > 2 ? in[2] : NULL;
+    int64_t nb = n->out.shape.d[0], nc = n->out.shape.d[1], inner = affine_inner(n);
+    for (int64_t s = 0; s < nb; s++)
+        for (int64_t c = 0; c < nc; c++)
+            for (int64_t i = 0; i < inner; i++) {
+                int64_t j = (s * nc + c) * inner + i;
+                if (mode != DLX_ROP_TANGENT) {
+                    if (x->g)
+                        x->g[j] += g->v[c] * out->g[j];
+                    if (g->g)
+                        g->g[c] += out->g[j] * x->v[j];
+                    if (b && b->g)
+                        b->g[c] += out->g[j];
+                }
+                if (mode == DLX_ROP_VALUE)
+                    continue;
+                if (x->rg)
+                    x->rg[j] += g->r[c] * out->g[j] + g->v[c] * out->rg[j];
+                if (g->rg)
+                    g->rg[c] += out->rg[j] * x->v[j] + out->g[j] * x->r[j];
+                if (b && b->rg)
+                    b->rg[c] += out->rg[j];
+            }
+}
+
+static const dlx_op_rop k_rop_affine = {affine_rop_forward, affine_rop_backward};
 
 /* ---- layer types and gradient-check cases ---- */
 
@@ -196,6 +270,7 @@ const dlx_op_vtbl dlx_op_scale = {
     .n_layers = (int)(sizeof k_scale_layers / sizeof k_scale_layers[0]),
     .examples = k_scale_examples,
     .n_examples = (int)(sizeof k_scale_examples / sizeof k_scale_examples[0]),
+    .rop = &k_rop_scale,
 };
 
 const dlx_op_vtbl dlx_op_affine = {
@@ -210,4 +285,5 @@ const dlx_op_vtbl dlx_op_affine = {
     .n_layers = (int)(sizeof k_affine_layers / sizeof k_affine_layers[0]),
     .examples = k_affine_examples,
     .n_examples = (int)(sizeof k_affine_examples / sizeof k_affine_examples[0]),
+    .rop = &k_rop_affine,
 };

@@ -75,6 +75,44 @@ static void slice_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h): linear, the same slice of R{x} ---- */
+
+static void slice_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_slice_attr *a = n->attr;
+    int64_t no, inner;
+    slice_dims(n, &no, &inner);
+    int64_t in_row = n->in[0]->out.shape.d[a->axis] * inner, out_row = a->size * inner;
+    for (int64_t o = 0; o < no; o++)
+        for (int64_t i = 0; i < out_row; i++) {
+            int64_t src = o * in_row + a->start * inner + i;
+            if (mode != DLX_ROP_TANGENT)
+                out->v[o * out_row + i] = in[0]->v[src];
+            if (mode != DLX_ROP_VALUE)
+                out->r[o * out_row + i] = in[0]->r[src];
+        }
+}
+
+static void slice_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_slice_attr *a = n->attr;
+    if (!in[0]->g)
+        return;
+    int64_t no, inner;
+    slice_dims(n, &no, &inner);
+    int64_t in_row = n->in[0]->out.shape.d[a->axis] * inner, out_row = a->size * inner;
+    for (int64_t o = 0; o < no; o++)
+        for (int64_t i = 0; i < out_row; i++) {
+            int64_t dst = o * in_row + a->start * inner + i;
+            if (mode != DLX_ROP_TANGENT)
+                in[0]->g[dst] += out->g[o * out_row + i];
+            if (mode != DLX_ROP_VALUE)
+                in[0]->rg[dst] += out->rg[o * out_row + i];
+        }
+}
+
+static const dlx_op_rop k_rop_slice = {slice_rop_forward, slice_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_slice(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -117,4 +155,5 @@ const dlx_op_vtbl dlx_op_slice = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_slice,
 };

@@ -82,6 +82,64 @@ static void softmax_backward(dlx_node *n, const dlx_ctx *ctx)
         }
 }
 
+/* ---- the R-operator (core/hvp.h), in double: per position, with
+ * s = sum_j dy_j y_j,
+ *   R{y} = y (R{x} - sum_j y_j R{x_j})
+ *   dx += y (dy - s),  R{dx} += R{y} (dy - s) + y (R{dy} - sum_j (R{dy_j} y_j + dy_j R{y_j})) */
+
+static void softmax_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t N = n->out.shape.d[0], K = n->out.shape.d[1], P = positions(n);
+    for (int64_t s = 0; s < N; s++)
+        for (int64_t i = 0; i < P; i++) {
+            const int64_t base = s * K * P + i;
+            if (mode != DLX_ROP_TANGENT) {
+                double m = in[0]->v[base], sum = 0.0;
+                for (int64_t k = 1; k < K; k++)
+                    m = in[0]->v[base + k * P] > m ? in[0]->v[base + k * P] : m;
+                for (int64_t k = 0; k < K; k++)
+                    sum += out->v[base + k * P] = exp(in[0]->v[base + k * P] - m);
+                for (int64_t k = 0; k < K; k++)
+                    out->v[base + k * P] /= sum;
+            }
+            if (mode == DLX_ROP_VALUE)
+                continue;
+            double yr = 0.0;
+            for (int64_t k = 0; k < K; k++)
+                yr += out->v[base + k * P] * in[0]->r[base + k * P];
+            for (int64_t k = 0; k < K; k++)
+                out->r[base + k * P] = out->v[base + k * P] * (in[0]->r[base + k * P] - yr);
+        }
+}
+
+static void softmax_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    if (!in[0]->g)
+        return;
+    const int64_t N = n->out.shape.d[0], K = n->out.shape.d[1], P = positions(n);
+    const double *y = out->v, *ry = out->r, *dy = out->g, *rdy = out->rg;
+    for (int64_t s = 0; s < N; s++)
+        for (int64_t i = 0; i < P; i++) {
+            const int64_t base = s * K * P + i;
+            double sd = 0.0, rs = 0.0;
+            for (int64_t k = 0; k < K; k++) {
+                int64_t j = base + k * P;
+                sd += dy[j] * y[j];
+                if (mode != DLX_ROP_VALUE)
+                    rs += rdy[j] * y[j] + dy[j] * ry[j];
+            }
+            for (int64_t k = 0; k < K; k++) {
+                int64_t j = base + k * P;
+                if (mode != DLX_ROP_TANGENT)
+                    in[0]->g[j] += y[j] * (dy[j] - sd);
+                if (mode != DLX_ROP_VALUE)
+                    in[0]->rg[j] += ry[j] * (dy[j] - sd) + y[j] * (rdy[j] - rs);
+            }
+        }
+}
+
+static const dlx_op_rop k_rop_softmax = {softmax_rop_forward, softmax_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_softmax(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -111,4 +169,5 @@ const dlx_op_vtbl dlx_op_softmax = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_softmax,
 };

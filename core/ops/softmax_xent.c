@@ -158,6 +158,73 @@ static const dlx_op_example k_examples[] = {
     {.what = "softmax_xent large logits", .attr = NULL, .n_in = 2, .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 6), .lo = 2.0f, .hi = 9.0f}, {.role = DLX_EX_LABELS, .shape = DLX_SHAPE(3)}}, .classes = 6},
 };
 
+/* ---- the R-operator (core/hvp.h), in double ----
+ *   R{loss} = (1/N) sum_n (p_n . R{z_n} - R{z_n}[y_n])
+ *   dz_n += g/N (p_n - e_y),  R{dz_n} += R{g}/N (p_n - e_y) + g/N p_n * (R{z_n} - p_n . R{z_n})
+ * p = softmax(z) is kept in the node's scratch by a VALUE or BOTH pass. */
+
+static void xent_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t N = n->in[0]->out.shape.d[0], k = n->in[0]->out.shape.d[1];
+    double loss = 0.0, rloss = 0.0;
+    for (int64_t s = 0; s < N; s++) {
+        const double *z = in[0]->v + s * k;
+        double *p = out->scratch + s * k;
+        int64_t c = label_index((float)in[1]->v[s], k);
+        if (mode != DLX_ROP_TANGENT) {
+            double mx = z[0], sum = 0.0;
+            for (int64_t j = 1; j < k; j++)
+                mx = z[j] > mx ? z[j] : mx;
+            for (int64_t j = 0; j < k; j++)
+                sum += p[j] = exp(z[j] - mx);
+            for (int64_t j = 0; j < k; j++)
+                p[j] /= sum;
+            loss += c < 0 ? NAN : mx + log(sum) - z[c];
+        }
+        if (mode != DLX_ROP_VALUE && c >= 0 && !in[0]->constant) {
+            const double *rz = in[0]->r + s * k;
+            double pr = 0.0;
+            for (int64_t j = 0; j < k; j++)
+                pr += p[j] * rz[j];
+            rloss += pr - rz[c];
+        }
+    }
+    if (mode != DLX_ROP_TANGENT)
+        out->v[0] = loss / (double)N;
+    if (mode != DLX_ROP_VALUE)
+        out->r[0] = rloss / (double)N;
+}
+
+static void xent_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    if (!in[0]->g)
+        return;
+    const int64_t N = n->in[0]->out.shape.d[0], k = n->in[0]->out.shape.d[1];
+    const double g = out->g[0] / (double)N, rg = out->rg[0] / (double)N;
+    for (int64_t s = 0; s < N; s++) {
+        int64_t c = label_index((float)in[1]->v[s], k);
+        if (c < 0)
+            continue;
+        const double *p = out->scratch + s * k;
+        if (mode != DLX_ROP_TANGENT) {
+            double *dz = in[0]->g + s * k;
+            for (int64_t j = 0; j < k; j++)
+                dz[j] += g * (p[j] - (j == c));
+        }
+        if (mode == DLX_ROP_VALUE)
+            continue;
+        double *rdz = in[0]->rg + s * k;
+        const double *rz = in[0]->r + s * k;
+        double pr = 0.0;
+        for (int64_t j = 0; j < k; j++)
+            pr += p[j] * rz[j];
+        for (int64_t j = 0; j < k; j++)
+            rdz[j] += rg * (p[j] - (j == c)) + g * p[j] * (rz[j] - pr);
+    }
+}
+
+static const dlx_op_rop k_rop = {xent_rop_forward, xent_rop_backward};
+
 const dlx_op_vtbl dlx_op_softmax_xent = {
     .name = "softmax_xent",
     .n_in_min = 2,
@@ -168,4 +235,5 @@ const dlx_op_vtbl dlx_op_softmax_xent = {
     .backward = softmax_xent_backward,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

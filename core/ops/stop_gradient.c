@@ -38,6 +38,27 @@ static void stop_gradient_backward(dlx_node *n, const dlx_ctx *ctx)
     (void)ctx;
 }
 
+/* ---- the R-operator (core/hvp.h): the value and its tangent pass, no
+ * gradient goes back (the graph's backward is the function differentiated) */
+
+static void stop_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = in[0]->v[i];
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = in[0]->r[i];
+    }
+}
+
+static void stop_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n, (void)in, (void)out, (void)mode;
+}
+
+static const dlx_op_rop k_rop_stop_gradient = {stop_rop_forward, stop_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_stop_gradient(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -66,4 +87,5 @@ const dlx_op_vtbl dlx_op_stop_gradient = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_stop_gradient,
 };

@@ -29,6 +29,35 @@ static void sub_backward(dlx_node *n, const dlx_ctx *ctx)
         db[i] -= dy[i];
 }
 
+/* ---- the R-operator (core/hvp.h): linear, R{y} = R{a} - R{b} ---- */
+
+static void sub_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = in[0]->v[i] - in[1]->v[i];
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = in[0]->r[i] - in[1]->r[i];
+    }
+}
+
+static void sub_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    for (int k = 0; k < 2; k++) {
+        const double s = k ? -1.0 : 1.0;
+        for (int64_t i = 0; in[k]->g && i < out->numel; i++) {
+            if (mode != DLX_ROP_TANGENT)
+                in[k]->g[i] += s * out->g[i];
+            if (mode != DLX_ROP_VALUE)
+                in[k]->rg[i] += s * out->rg[i];
+        }
+    }
+}
+
+static const dlx_op_rop k_rop_sub = {sub_rop_forward, sub_rop_backward};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_sub(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -61,4 +90,5 @@ const dlx_op_vtbl dlx_op_sub = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_sub,
 };

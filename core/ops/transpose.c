@@ -51,6 +51,36 @@ static void transpose_backward(dlx_node *n, const dlx_ctx *ctx)
     transpose_into(dx, n->out.grad, n->out.shape.d[0], n->out.shape.d[1], true);
 }
 
+/* ---- the R-operator (core/hvp.h): linear, R{y} = R{x}^T ---- */
+
+static void transpose_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t R = n->in[0]->out.shape.d[0], C = n->in[0]->out.shape.d[1];
+    for (int64_t i = 0; i < R; i++)
+        for (int64_t j = 0; j < C; j++) {
+            if (mode != DLX_ROP_TANGENT)
+                out->v[j * R + i] = in[0]->v[i * C + j];
+            if (mode != DLX_ROP_VALUE)
+                out->r[j * R + i] = in[0]->r[i * C + j];
+        }
+}
+
+static void transpose_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    if (!in[0]->g)
+        return;
+    const int64_t R = n->in[0]->out.shape.d[0], C = n->in[0]->out.shape.d[1];
+    for (int64_t i = 0; i < R; i++)
+        for (int64_t j = 0; j < C; j++) {
+            if (mode != DLX_ROP_TANGENT)
+                in[0]->g[i * C + j] += out->g[j * R + i];
+            if (mode != DLX_ROP_VALUE)
+                in[0]->rg[i * C + j] += out->rg[j * R + i];
+        }
+}
+
+static const dlx_op_rop k_rop_transpose = {transpose_rop_forward, transpose_rop_backward};
+
 /* ---- gradient-check cases (no layer type: see above) ---- */
 
 static const dlx_op_example k_examples[] = {
@@ -72,4 +102,5 @@ const dlx_op_vtbl dlx_op_transpose = {
     .n_layers = 0,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_transpose,
 };

@@ -49,6 +49,38 @@ static void wsum_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h): linear, R{y} = sum w_i R{x_i} ---- */
+
+static void wsum_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_weighted_sum_attr *a = n->attr;
+    for (int64_t i = 0; i < out->numel; i++) {
+        double v = 0.0, r = 0.0;
+        for (int k = 0; k < n->n_in; k++) {
+            v += (double)a->w[k] * in[k]->v[i];
+            r += (double)a->w[k] * in[k]->r[i];
+        }
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = v;
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = r;
+    }
+}
+
+static void wsum_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_weighted_sum_attr *a = n->attr;
+    for (int k = 0; k < n->n_in; k++)
+        for (int64_t i = 0; in[k]->g && i < out->numel; i++) {
+            if (mode != DLX_ROP_TANGENT)
+                in[k]->g[i] += (double)a->w[k] * out->g[i];
+            if (mode != DLX_ROP_VALUE)
+                in[k]->rg[i] += (double)a->w[k] * out->rg[i];
+        }
+}
+
+static const dlx_op_rop k_rop_weighted_sum = {wsum_rop_forward, wsum_rop_backward};
+
 /* ---- gradient-check cases ---- */
 
 static const dlx_op_example k_examples[] = {
@@ -67,4 +99,5 @@ const dlx_op_vtbl dlx_op_weighted_sum = {
     .backward = wsum_backward,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop_weighted_sum,
 };
