@@ -22,6 +22,7 @@
 set -u
 SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
 DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$SRC/tests/h5same.sh"   # metric_rows: a series' (step, value, epoch) rows
 DATA=$SRC/tests/data/landscape
 export OPENBLAS_NUM_THREADS=1
 export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
@@ -297,8 +298,7 @@ official)
         --set data.test_limit=200 --set train.log_every=500 --set model.layers.1.units=5 --out "$T/off" --quiet \
         --json > "$T/off.json" 2> "$T/off_err.txt" || fail "official: $(cat "$T/off_err.txt")"
     grep -q '"step":3000' "$T/off.json" || fail "expected 3000 batch-1 steps: $(cat "$T/off.json")"
-    h5dump -m '%.17g' -d /metrics/lr -y -w 1 "$T/off/metrics.h5" | sed -n '/DATA {/,/}/p' | grep '[0-9]' | tr -d , |
-        paste - - | awk '{want = 0.01 / (1 + ($1 - 1) / 60000); d = $2 - want; if (d < 0) d = -d;
+    metric_rows "$T/off/metrics.h5" lr | awk '{want = 0.01 / (1 + ($1 - 1) / 60000); d = $2 - want; if (d < 0) d = -d;
                           if (d > 1e-12) bad++; n++} END {exit !(n == 6 && bad == 0)}' ||
         fail "lr is not 0.01 / (1 + t / 60000) at the logged steps: $(h5dump -d /metrics/lr "$T/off/metrics.h5")"
     ;;
