@@ -156,7 +156,7 @@ static const dlx_command k_commands[] = {
      "tolerance without a bug, and are counted).\n"
      "\n"
      "example: dlx gradcheck configs/lenet5.yaml\n"
-     "         dlx gradcheck configs/gan_ring.yaml --loss g_loss\n"},
+     "         dlx gradcheck configs/gan_ring.yaml --loss g_loss --eps 3e-4\n"},
     {"reproduce", cmd_reproduce, "run a paper's table and print ours beside the paper's",
      "usage: dlx reproduce TABLE [--set KEY=VALUE]... [--out DIR] [--force | --resume] [--only ROW[,ROW...]]\n"
      "                     [--threads N] [--quiet] [--figure-only]\n"
