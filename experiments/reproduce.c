@@ -2,6 +2,7 @@
 #include "reproduce.h"
 
 #include <hdf5.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -374,6 +375,81 @@ static uint64_t results_bytes(const dlx_repro *r)
     return bytes;
 }
 
+/* A result named <curve>_<axis><k> (err_T3: curve err_T, axis T, k = 3) is a
+ * point of a curve; *k gets k and *stem_len the length of "<curve>_<axis>". */
+static bool curve_point(const char *name, size_t *stem_len, long *k)
+{
+    const char *us = strrchr(name, '_'), *p = us ? us + 1 : NULL;
+    if (!p || us == name)
+        return false;
+    while (*p >= 'A' && *p <= 'Z')
+        p++;
+    if (p == us + 1 || *p < '0' || *p > '9')
+        return false;
+    char *end;
+    *k = strtol(p, &end, 10);
+    *stem_len = (size_t)(p - name);
+    return *end == '\0';
+}
+
+/* The curves among a row's results, each as /curves/<row>/<curve>_<axis>:
+ * float64 [n, 2] rows of (k, value) in increasing k, beside the scalars of
+ * /rows/<row> (kept for readers of those). Curves need at least two points. */
+static int write_curves(hid_t curves, const dlx_repro_row *row)
+{
+    const dlx_results *res = &row->results;
+    bool used[DLX_RESULTS_MAX] = {false};
+    hid_t g = -1;
+    int bad = 0;
+    for (int a = 0; !bad && a < res->n; a++) {
+        size_t stem;
+        long k;
+        if (used[a] || !curve_point(res->name[a], &stem, &k))
+            continue;
+        double pts[DLX_RESULTS_MAX][2];
+        int n = 0;
+        for (int b = a; b < res->n; b++) {
+            size_t stem_b;
+            long kb;
+            if (!used[b] && curve_point(res->name[b], &stem_b, &kb) && stem_b == stem &&
+                !strncmp(res->name[a], res->name[b], stem)) {
+                used[b] = true;
+                int at = n++; /* insertion sort by k */
+                while (at > 0 && pts[at - 1][0] > (double)kb) {
+                    pts[at][0] = pts[at - 1][0];
+                    pts[at][1] = pts[at - 1][1];
+                    at--;
+                }
+                pts[at][0] = (double)kb;
+                pts[at][1] = res->value[b];
+            }
+        }
+        if (n < 2)
+            continue;
+        if (g < 0 && (g = H5Gcreate2(curves, row->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+            return 1;
+        char curve[48], axis[48], cols[112], what[320];
+        snprintf(curve, sizeof curve, "%.*s", (int)stem, res->name[a]);
+        const char *us = strrchr(curve, '_');
+        snprintf(axis, sizeof axis, "%s", us + 1);
+        snprintf(cols, sizeof cols, "%s, %.*s", axis, (int)(us - curve), curve);
+        snprintf(what, sizeof what, "the results %s1, %s2, ... of /rows/%s as one curve over %s", curve, curve,
+                 row->name, axis);
+        hsize_t dims[2] = {(hsize_t)n, 2};
+        hid_t sp = H5Screate_simple(2, dims, NULL);
+        hid_t d = sp < 0 ? -1 : H5Dcreate2(g, curve, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        bad = d < 0 || H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, pts) < 0 ||
+              dlx_h5w_attr_text(d, "columns", cols) || dlx_h5w_attr_text(d, "description", what);
+        if (d >= 0)
+            H5Dclose(d);
+        if (sp >= 0)
+            H5Sclose(sp);
+    }
+    if (g >= 0)
+        H5Gclose(g);
+    return bad;
+}
+
 /* Every done row into the open file f; nonzero on any HDF5 failure. */
 static int write_results(hid_t f, const dlx_repro *r)
 {
@@ -415,6 +491,14 @@ static int write_results(hid_t f, const dlx_repro *r)
     }
     if (rows >= 0)
         H5Gclose(rows);
+    hid_t curves = bad ? -1 : H5Gcreate2(f, "/curves", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (!bad && curves < 0)
+        bad = 1;
+    for (int i = 0; !bad && i < r->n_rows; i++)
+        if (r->rows[i].done)
+            bad = write_curves(curves, &r->rows[i]);
+    if (curves >= 0)
+        H5Gclose(curves);
     return bad;
 }
 

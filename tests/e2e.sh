@@ -789,6 +789,16 @@ EOF
     sed -e 's/algorithm: lista/algorithm: fista/' -e 's/T: \[0, 2\]/T: [1, 5]/' -e '/^train:/d' sc.yaml >fista.yaml
     check "fista run" 0 '"err_T5":' "$DLX" train fista.yaml --out fista --json --quiet
     check "--resume of a fista run is refused" 2 "fista trains nothing" "$DLX" train fista.yaml --out fista --resume
+    # a reproduce row's err_T1, err_T5 are also one curve: /curves/<row>/err_T, rows of (T, err)
+    printf 'paper: curves\nrows:\n  - {name: f, spec: fista.yaml, metrics: {err_T5: n/a}}\n' >curves.yaml
+    check "reproduce of the fista row" 0 "err_T5" "$DLX" reproduce curves.yaml --out rep --quiet
+    local want got
+    want=$(for t in 1 5; do h5dump -y -w 0 -A 0 -m '%.17g' -d "/rows/f/err_T$t" rep/results.h5 | sed -n '/DATA {/,/}/p' |
+        tr -d '{}' | sed 's/DATA//' | tr -d ' \n' | sed "s/^/$t /"; echo; done)
+    got=$(h5dump -y -w 0 -A 0 -m '%.17g' -d /curves/f/err_T rep/results.h5 | sed -n '/DATA {/,/}/p' | tr -d '{}' |
+        sed 's/DATA//' | tr ',' '\n' | awk 'NF { v[n++] = $1 } END { for (i = 0; i + 1 < n; i += 2) print v[i], v[i + 1] }')
+    [ -n "$want" ] && [ "$got" = "$want" ] || fail "results.h5 /curves/f/err_T is (T, err_T<T>)" "want: $want" "got: $got"
+    h5dump -a /curves/f/err_T/columns rep/results.h5 | grep -q '"T, err"' || fail "the curve names its columns"
     return 0
 }
 

@@ -660,6 +660,24 @@ case_metrics_live() {
     kill -0 $pid 2>/dev/null || fail "the epoch ended before a flush could be seen" "$(cat live.txt)"
     [ -n "$rows" ] && [ "$rows" -gt 0 ] || fail "no train_loss rows in metrics.h5 during the epoch"
     [ "$test_rows" = 0 ] || fail "test_loss is there before the epoch's end"
+    # what a researcher does: h5py opens the file while training runs (no SWMR needed:
+    # each flush renames a finished copy over it)
+    if /usr/bin/python3 -c 'import h5py' 2>/dev/null; then
+        /usr/bin/python3 - live/metrics.h5 >h5py.txt 2>&1 <<'PYEOF' || fail "h5py reads metrics.h5 during training" "$(cat h5py.txt)"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["metrics/train_loss"]
+    rows = d[()]
+    cols = d.attrs["columns"]
+    cols = cols.decode() if isinstance(cols, bytes) else cols
+    assert cols == "step, value, epoch, wall_s", cols
+    assert rows.shape[0] > 0 and rows.shape[1] == 4, rows.shape
+    assert 0 < rows[-1, 2] < 1 and rows[-1, 3] > 0, rows[-1]
+print("h5py read", rows.shape[0], "rows mid-epoch")
+PYEOF
+        kill -0 $pid 2>/dev/null || fail "training ended while h5py read its metrics"
+        cat h5py.txt
+    fi
     kill -TERM $pid
     wait $pid
     echo "metrics_live: train_loss had $rows rows after ${i} s, mid-epoch"
