@@ -50,14 +50,6 @@ check() {
     fi
 }
 
-# same DESC A B: two run directories hold bit-identical checkpoints and metrics.
-same() {
-    local f
-    for f in checkpoint.h5 metrics.h5; do
-        h5same "$2/$f" "$3/$f" ||
-            fail "$1: $f differs" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
-    done
-}
 
 # differ DESC A B: the two runs' parameters are not the same.
 differ() {

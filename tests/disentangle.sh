@@ -61,14 +61,6 @@ check() {
     fi
 }
 
-# same DESC A B: bit-identical checkpoints and metrics (the metrics' wall clock aside)
-same() {
-    local f
-    for f in checkpoint.h5 metrics.h5; do
-        h5same "$2/$f" "$3/$f" ||
-            fail "$1: $f differs" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
-    done
-}
 
 # series RUN NAME: "first last" values of a metrics series
 series() {

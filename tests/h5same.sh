@@ -9,6 +9,9 @@
 #   h5same A B                 two files hold the same data (provenance
 #                              attributes on / aside; a metrics.h5 by
 #                              metrics_same); what differs goes to h5diff.out
+#   same DESC A B [FILE...]    two run directories hold the same FILEs
+#                              (default checkpoint.h5 metrics.h5); else calls
+#                              the sourcing script's fail with DESC
 #
 # A series row is (step, value, epoch, wall_s) (an older file's: (step,
 # value)); wall_s is wall-clock time, which no two runs share, so runs that
@@ -50,4 +53,13 @@ h5same() { # A B
     metrics.h5 | */metrics.h5) metrics_same "$1" "$2" >h5diff.out 2>&1 ;;
     *) h5diff --exclude-attribute / "$1" "$2" >h5diff.out 2>&1 ;;
     esac
+}
+
+same() { # DESC A B [FILE...]
+    local desc=$1 a=$2 b=$3 f
+    shift 3
+    [ $# -gt 0 ] || set -- checkpoint.h5 metrics.h5
+    for f in "$@"; do
+        h5same "$a/$f" "$b/$f" || fail "$desc: $f differs" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
+    done
 }

@@ -54,9 +54,9 @@ train() {
             > "$name.txt" 2>&1
     fi || fail "$name ($np process(es)) exit $?: $(tail -20 "$name.txt")"
 }
-# same A B: the checkpoints (every parameter, optimizer slot, step, state) and metrics (but for
+# same_run A B: the checkpoints (every parameter, optimizer slot, step, state) and metrics (but for
 # their wall-clock column) are identical
-same() {
+same_run() {
     h5diff --exclude-attribute / "$1/checkpoint.h5" "$2/checkpoint.h5" > diff.txt 2>&1 ||
         fail "$2/checkpoint.h5 differs from $1's: $(head -5 diff.txt)"
     h5same "$1/metrics.h5" "$2/metrics.h5" ||
@@ -68,17 +68,17 @@ lenet)
     train one 1 1 "${LENET[@]}"
     train np2 2 1 "${LENET[@]}"
     train np3 3 2 "${LENET[@]}"
-    same one np2
-    same one np3
+    same_run one np2
+    same_run one np3
     [ "$(h5dump -d /step one/checkpoint.h5 | grep -c '(0): 10$')" = 1 ] || fail "one process did not take 10 steps"
     train three 1 1 "${LENET[@]}" --set train.shards=3
     h5diff --exclude-attribute / -d 0 one/checkpoint.h5 three/checkpoint.h5 /params > /dev/null &&
         fail "3 shards gave the bits of 6: the comparison cannot see the sum's order"
     # one shard a rank: the chain after backward, and inside it (DLX_MPI_OVERLAP=1)
     train np3x1 3 1 "${LENET[@]}" --set train.shards=3
-    same three np3x1
+    same_run three np3x1
     DLX_MPI_OVERLAP=1 train np3x1_overlap 3 1 "${LENET[@]}" --set train.shards=3
-    same three np3x1_overlap
+    same_run three np3x1_overlap
     [ "$(grep -c '^test_accuracy' np2.txt)" = 1 ] || fail "results printed by more than rank 0: $(cat np2.txt)"
     ;;
 resume)
@@ -87,7 +87,7 @@ resume)
     [ "$(h5dump -d /step part/checkpoint.h5 | grep -c '(0): 4$')" = 1 ] || fail "not stopped at step 4"
     ls part/*.tmp > /dev/null 2>&1 && fail "temporary files left: $(ls part)"
     train part 2 1 "${LENET[@]}" --resume
-    same one part
+    same_run one part
     ;;
 families)
     G=(tests/data/gan/mnist_gan.yaml --set "data.dir=$T/fake" --set train.shards=4 --set train.epochs=1 --quiet)
@@ -108,8 +108,8 @@ EOF
         train "$f.1" 1 1 "${spec[@]}"
         train "$f.2" 2 1 "${spec[@]}"
         train "$f.3" 3 1 "${spec[@]}"
-        same "$f.1" "$f.2"
-        same "$f.1" "$f.3"
+        same_run "$f.1" "$f.2"
+        same_run "$f.1" "$f.3"
     done
     ;;
 killed)

@@ -61,15 +61,6 @@ check() {
     fi
 }
 
-# same DESC A B FILES...: the files of two run directories are bit-identical.
-same() {
-    local desc=$1 a=$2 b=$3 f
-    shift 3
-    for f in "$@"; do
-        h5same "$a/$f" "$b/$f" ||
-            fail "$desc: $f differs" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
-    done
-}
 
 # MNIST-shaped data that can be learned, with noisy training labels: class k
 # is a brighter 6x4 block at its own place on uniform noise; 40 % of the
