@@ -802,7 +802,7 @@ START_TEST(test_metrics_readable_while_open)
         char c = 'r';
         hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
         hid_t d = f >= 0 ? H5Dopen2(f, "/metrics/train_loss", H5P_DEFAULT) : -1;
-        double row[2] = {0, 0};
+        double row[4] = {0, 0, 0, 0}; /* step, value, epoch, wall_s */
         if (d < 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, row) < 0 ||
             row[0] != 1 || row[1] != 0.75)
             bad = 1;
