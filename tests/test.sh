@@ -41,7 +41,12 @@ count "$log"
 # (HDF5 1.10 leaks what it was loading when a corrupt file makes a call fail:
 # tests/fuzz/lsan.supp suppresses blocks malloc'd by libhdf5 itself)
 ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS=suppressions=$PWD/tests/fuzz/lsan.supp:print_suppressions=0 meson test -C build-asan --print-errorlogs --suite unit \
-    --suite e2e --no-suite slow 2>&1 | tee "$log"
+    --suite e2e --no-suite slow --no-suite mpi 2>&1 | tee "$log"
+count "$log"
+# training over MPI ranks under the sanitizers, memory errors only: OpenMPI keeps
+# about 120 KB of its plugins' strings at exit (allocated in plugins it has
+# unloaded, so no suppression can name them)
+ASAN_OPTIONS=detect_leaks=0 meson test -C build-asan --print-errorlogs --suite mpi 2>&1 | tee "$log"
 count "$log"
 rm -f "$log"
 
