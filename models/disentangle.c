@@ -381,18 +381,8 @@ static int build_replica(void *user, int k, dlx_graph **g, dlx_err *err)
 
 static void report_layers(const dlx_model *m, const dis *c)
 {
-    char s[64];
-    for (int n = 0; n < 3; n++) {
-        int64_t total = 0;
-        dlx_run_info(m, "network %s:", k_net_names[n]);
-        for (int i = 0; i < c->info[n].n; i++) {
-            const dlx_layer_info *l = &c->info[n].info[i];
-            dlx_run_info(m, "  %-12s %-16s %-18s %10lld", l->name, l->type, dlx_shape_str(&l->out, s, sizeof s),
-                         (long long)l->n_params);
-            total += l->n_params;
-        }
-        dlx_run_info(m, "  %lld parameters", (long long)total);
-    }
+    for (int n = 0; n < 3; n++)
+        dlx_run_network_table(m, k_net_names[n], &c->info[n]);
 }
 
 static void dis_destroy(dlx_model *m)

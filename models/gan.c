@@ -382,20 +382,8 @@ int dlx_gan_build_sampler(dlx_model *m, int64_t n, dlx_graph **g, dlx_node **z, 
 
 static void report_layers(const dlx_model *m, const gan *c)
 {
-    char s[64];
-    const dlx_layers_out *nets[2] = {&c->gen_info, &c->disc_info};
-    const char *names[2] = {"gen", "disc"};
-    for (int n = 0; n < 2; n++) {
-        int64_t total = 0;
-        dlx_run_info(m, "network %s:", names[n]);
-        for (int i = 0; i < nets[n]->n; i++) {
-            const dlx_layer_info *l = &nets[n]->info[i];
-            dlx_run_info(m, "  %-12s %-10s %-18s %10lld", l->name, l->type, dlx_shape_str(&l->out, s, sizeof s),
-                         (long long)l->n_params);
-            total += l->n_params;
-        }
-        dlx_run_info(m, "  %lld parameters", (long long)total);
-    }
+    dlx_run_network_table(m, "gen", &c->gen_info);
+    dlx_run_network_table(m, "disc", &c->disc_info);
 }
 
 static void gan_destroy(dlx_model *m)

@@ -48,6 +48,20 @@ void dlx_run_info(const dlx_model *m, const char *fmt, ...)
     m->hooks.progress(m->hooks.user, &p);
 }
 
+void dlx_run_network_table(const dlx_model *m, const char *name, const dlx_layers_out *net)
+{
+    char s[64];
+    int64_t total = 0;
+    dlx_run_info(m, "network %s:", name);
+    for (int i = 0; i < net->n; i++) {
+        const dlx_layer_info *l = &net->info[i];
+        dlx_run_info(m, "  %-12s %-16s %-18s %10lld", l->name, l->type, dlx_shape_str(&l->out, s, sizeof s),
+                     (long long)l->n_params);
+        total += l->n_params;
+    }
+    dlx_run_info(m, "  %lld parameters", (long long)total);
+}
+
 int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err) { return dlx_mkdirs(m->run_dir, err); }
 
 int dlx_run_write_spec(const dlx_model *m, dlx_err *err)

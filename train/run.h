@@ -14,6 +14,7 @@
 
 #include "../core/err.h"
 #include "../core/h5io.h"
+#include "../core/layers.h"
 #include "../core/optim.h"
 #include "../core/params.h"
 #include "../core/rundir.h"
@@ -96,6 +97,9 @@ typedef struct dlx_model {
 
 /* Send an "info" line to the hook. */
 void dlx_run_info(const dlx_model *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "network NAME:", one info line per layer (name, type, output shape,
+ * parameters) and the total: the layer table of one of a family's networks. */
+void dlx_run_network_table(const dlx_model *m, const char *name, const dlx_layers_out *net);
 
 /* Create the run directory (mkdir -p). */
 int dlx_run_prepare_dir(const dlx_model *m, dlx_err *err);
