@@ -13,26 +13,13 @@
 # where a case needs them). Training runs on a tiny fake MNIST written here.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-export HDF5_USE_FILE_LOCKING=FALSE
-PY=/usr/bin/python3
-
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
-note() { echo "[$CASE] $*"; }
+. "$(dirname "$0")/lib.sh" analysis
 
 CASE=${1:-}
 CASES="eval_confusion eval_errors pictures plot_runs"
 [ -n "$CASE" ] || { echo "usage: tests/analysis.sh CASE ($CASES)" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
-need_py() { "$PY" -c 'import numpy, h5py' 2>/dev/null || skip "$PY with numpy and h5py is needed"; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-analysis.XXXXXX") || fail "mktemp failed"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || fail "cannot cd to $WORK"
+make_work
 
 . "$SRC/tests/fake_mnist.sh"
 make_fake "$WORK/fake" 256

@@ -12,44 +12,15 @@
 # Env: DLX_BIN, DLX_SRC_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+. "$(dirname "$0")/lib.sh" augment count
+. "$SRC/tests/h5same.sh"
 export OPENBLAS_NUM_THREADS=1
-export HDF5_USE_FILE_LOCKING=FALSE
 CASE=${1:-}
-[ -x "$DLX" ] || { echo "augment.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
-command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-augment.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
-FAILS=0
+need_h5tools
+make_work
 
 . "$SRC/tests/fake_mnist.sh"
-. "$SRC/tests/h5same.sh"
 make_fake "$WORK/fake" 200
-
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $1"
-    shift
-    for l in "$@"; do echo "  $l"; done
-}
-
-# check DESC RC SUBSTRING CMD...: CMD ends within 300 s with exit RC and
-# SUBSTRING in its output (stderr and stdout together, kept in out.txt).
-check() {
-    local desc=$1 want=$2 sub=$3 rc
-    shift 3
-    timeout 300 "$@" >out.txt 2>&1
-    rc=$?
-    if [ "$rc" != "$want" ] || ! grep -qF -- "$sub" out.txt; then
-        fail "$desc" "command: $*" "expected exit $want and output containing: $sub" "got exit $rc:"
-        head -n 12 out.txt | sed 's/^/  | /'
-    fi
-}
-
 
 # differ DESC A B: the two runs' parameters are not the same.
 differ() {
@@ -136,5 +107,4 @@ augment_resume | augment_threads | augment_changes | augment_errors) "case_$CASE
     exit 1
     ;;
 esac
-[ "$FAILS" = 0 ] || { echo "$FAILS check(s) failed in $CASE"; exit 1; }
-echo "PASS: $CASE"
+finish

@@ -24,43 +24,15 @@
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$(dirname "$0")/lib.sh" disentangle count
 . "$SRC/tests/h5same.sh"
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
-export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
+use_real_data
 export OPENBLAS_NUM_THREADS=1
 CASE=${1:-}
-PY=/usr/bin/python3
 TINY=$SRC/tests/data/disentangle/tiny.yaml
-[ -x "$DLX" ] || { echo "disentangle.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
-command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
 [ -s "$DLX_DATA_DIR/mnist/train-images-idx3-ubyte" ] || { echo "SKIP: no MNIST under $DLX_DATA_DIR"; exit 77; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-disentangle.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
-FAILS=0
-
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $1"
-    shift
-    for l in "$@"; do echo "  $l"; done
-}
-
-# check DESC RC SUBSTRING CMD...: CMD exits RC with SUBSTRING in its output (kept in out.txt).
-check() {
-    local desc=$1 want=$2 sub=$3 rc
-    shift 3
-    timeout 300 "$@" >out.txt 2>&1
-    rc=$?
-    if [ "$rc" != "$want" ] || ! grep -qF -- "$sub" out.txt; then
-        fail "$desc" "command: $*" "expected exit $want and output containing: $sub" "got exit $rc:"
-        head -n 12 out.txt | sed 's/^/  | /'
-    fi
-}
-
+need_h5tools
+make_work
 
 # series RUN NAME: "first last" values of a metrics series
 series() {
@@ -188,9 +160,4 @@ train | resume | sample | measures | errors) "case_$CASE" ;;
     exit 2
     ;;
 esac
-if [ "$FAILS" -gt 0 ]; then
-    echo "disentangle $CASE: $FAILS check(s) FAILED"
-    exit 1
-fi
-echo "disentangle $CASE: ok"
-exit 0
+finish

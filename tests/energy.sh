@@ -18,25 +18,13 @@
 # Env: DLX_BIN, DLX_SRC_DIR. Exit 0 pass, 1 fail, 77 skip (no numpy/h5py).
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-export HDF5_USE_FILE_LOCKING=FALSE
-PY=/usr/bin/python3
-
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
+. "$(dirname "$0")/lib.sh" energy
 
 CASE=${1:-}
 CASES="closed trained spec_errors images repro"
 [ -n "$CASE" ] || { echo "usage: tests/energy.sh CASE ($CASES)" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
-need_py() { "$PY" -c 'import numpy, h5py' 2>/dev/null || skip "$PY with numpy and h5py is needed"; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-energy.XXXXXX") || fail "mktemp failed"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || fail "cd $WORK"
+make_work
 
 spec() { # spec FILE STRATEGY [TRAIN]
     { echo "version: 1"; echo "seed: 3"

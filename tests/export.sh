@@ -21,25 +21,13 @@
 # fail, 77 skip (no runtime and none can be installed; no numpy and h5py).
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-export HDF5_USE_FILE_LOCKING=FALSE
-PY=/usr/bin/python3
-
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
-note() { echo "[$CASE] $*"; }
+. "$(dirname "$0")/lib.sh" export
 
 CASE=${1:-}
 CASES="onnx_lenet onnx_mlp onnx_graph onnx_errors"
 [ -n "$CASE" ] || { echo "usage: tests/export.sh CASE ($CASES)" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-export.XXXXXX") || fail "mktemp failed"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || fail "cannot cd to $WORK"
+make_work
 
 . "$SRC/tests/fake_mnist.sh"
 make_fake "$WORK/fake" 256

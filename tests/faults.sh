@@ -11,31 +11,15 @@
 set -uo pipefail
 
 SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+. "$(dirname "$0")/lib.sh" faults
 export DLX_BIN=$DLX DLX_SRC_DIR=$SRC # for the cases of `all`, run from the work directory
 TINY=$SRC/tests/data/trust/tiny.yaml
-export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-export HDF5_USE_FILE_LOCKING=FALSE
+use_real_data
 
 CASE=${1:-}
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
-note() { echo "[$CASE] $*"; }
 [ -n "$CASE" ] || { echo "usage: tests/faults.sh CASE (disk_full disk_full_sweep fsize address_space deadline fifo memory float32 data_messages all)" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
 
-have_mnist() {
-    local f
-    for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
-        [ -e "$DLX_DATA_DIR/mnist/$f" ] || [ -e "$DLX_DATA_DIR/mnist/$f.gz" ] || return 1
-    done
-}
-need_mnist() { have_mnist || skip "MNIST not found under $DLX_DATA_DIR/mnist (run datasets/fetch mnist)"; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-faults.XXXXXX") || fail "mktemp failed"
+make_work
 MNT=
 BGPID=
 cleanup() {
@@ -44,7 +28,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-cd "$WORK" || fail "cannot cd to $WORK"
 
 # status of a command run with a time limit; 124/137 mean it hung
 run_limited() { # SECONDS CMD...

@@ -11,36 +11,15 @@
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+CHECK_TIMEOUT=60
+. "$(dirname "$0")/lib.sh" hostile count
 H=$SRC/tests/data/hostile
-export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
+use_real_data
 export OPENBLAS_NUM_THREADS=1
 CASE=${1:-}
-[ -x "$DLX" ] || { echo "hostile.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-hostile.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
-FAILS=0
+make_work
 
 # check DESC RC SUBSTRING CMD...: CMD ends within 60 s with exit RC and
-# SUBSTRING in its output (stderr and stdout together).
-check() {
-    local desc=$1 want=$2 sub=$3 rc
-    shift 3
-    timeout 60 "$@" >out.txt 2>&1
-    rc=$?
-    if [ "$rc" != "$want" ] || ! grep -qF -- "$sub" out.txt; then
-        FAILS=$((FAILS + 1))
-        echo "FAIL: $desc"
-        echo "  command: $*"
-        echo "  expected exit $want and output containing: $sub"
-        echo "  got exit $rc$([ "$rc" = 124 ] && echo ' (timed out: a hang)')$([ "$rc" -gt 128 ] && [ "$rc" != 124 ] && echo " (signal $((rc - 128)))"):"
-        head -n 12 out.txt | sed 's/^/  | /'
-    fi
-}
 
 have_mnist() { [ -e "$DLX_DATA_DIR/mnist/t10k-images-idx3-ubyte" ] || [ -e "$DLX_DATA_DIR/mnist/t10k-images-idx3-ubyte.gz" ]; }
 
@@ -63,7 +42,7 @@ case_h5() {
         check "eval $f" 1 "$H/$f: error: $msg" "$DLX" eval "$H/$f"
         resume_with "$H/$f" "$H/metrics_ok.h5"
         check "--resume from $f" 1 "run/checkpoint.h5: error: $msg" "$DLX" train "$spec" "${set[@]}" --out run --resume
-        cmp -s "$H/$f" run/checkpoint.h5 || { FAILS=$((FAILS + 1)); echo "FAIL: --resume from $f changed the checkpoint"; }
+        cmp -s "$H/$f" run/checkpoint.h5 || fail "--resume from $f changed the checkpoint"
     done <<'EOF'
 ckpt_version_array.h5|attribute 'version' of / holds 1000 values, not one
 ckpt_step_negative.h5|/step is -5; a count of steps is never negative
@@ -83,7 +62,7 @@ EOF
         "elink.h5: error: /params/linear1.bias goes through a soft or external link" "$DLX" eval elink.h5
     check "inspect lists a checkpoint with an external link, without following it" 0 "model kind: classifier" \
         "$DLX" inspect elink.h5
-    grep -q "linear1.bias" out.txt && { FAILS=$((FAILS + 1)); echo "FAIL: inspect listed the external link's target"; }
+    grep -q "linear1.bias" out.txt && fail "inspect listed the external link's target"
     check "inspect of a 12-dimensional dataset" 0 "[1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2]" "$DLX" inspect "$H/rank12.h5"
 
     # metrics: inspect, plot, --resume (which cuts every series back to the checkpoint's step)
@@ -93,7 +72,7 @@ EOF
         check "plot $f" 1 "$H/$f: error: $msg" "$DLX" plot "$H/$f" --out plot.png
         resume_with "$H/ckpt_ok.h5" "$H/$f"
         check "--resume with $f" 1 "run/metrics.h5: error: $msg" "$DLX" train "$spec" "${set[@]}" --out run --resume
-        cmp -s "$H/ckpt_ok.h5" run/checkpoint.h5 || { FAILS=$((FAILS + 1)); echo "FAIL: --resume with $f changed the checkpoint"; }
+        cmp -s "$H/ckpt_ok.h5" run/checkpoint.h5 || fail "--resume with $f changed the checkpoint"
     done
 
     # sweep tables: --merge (the same reader serves --summary and resuming a sweep)
@@ -118,7 +97,7 @@ EOF
         cp "$H/results_inject.h5" fig/results.h5
         check "reproduce --figure-only, a label that tries to run a command" 0 "wrote fig/lista.png" \
             "$DLX" reproduce "$table" --figure-only --out fig
-        [ ! -e PWNED ] && [ ! -e fig/PWNED ] || { FAILS=$((FAILS + 1)); echo "FAIL: a label from results.h5 ran a command"; }
+        [ ! -e PWNED ] && [ ! -e fig/PWNED ] || fail "a label from results.h5 ran a command"
     fi
 
     # sparse-coding codes: a dictionary.from run directory whose codes.h5 claims 2^52 rows
@@ -162,7 +141,7 @@ case_hdf5_bugs() {
         check "eval of ${f##*/}" 1 "bug.h5: error:" "$DLX" eval bug.h5
         n=$((n + 1))
     done
-    [ "$n" -ge 9 ] || { FAILS=$((FAILS + 1)); echo "FAIL: only $n files in tests/fuzz/hdf5_bugs/"; }
+    [ "$n" -ge 9 ] || fail "only $n files in tests/fuzz/hdf5_bugs/"
 }
 
 case "$CASE" in
@@ -171,5 +150,4 @@ fifo) case_fifo ;;
 hdf5_bugs) case_hdf5_bugs ;;
 *) echo "usage: tests/hostile.sh h5|fifo|hdf5_bugs" >&2; exit 1 ;;
 esac
-[ "$FAILS" -eq 0 ] && echo "hostile $CASE: all checks passed"
-[ "$FAILS" -eq 0 ]
+finish

@@ -20,8 +20,7 @@
 #               labels, gan measures, distribution results, the histogram figure
 # Env: DLX_BIN (the dlx binary), DLX_SRC_DIR (the source tree). Exit 77 = skipped.
 set -u
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$(dirname "$0")/lib.sh" landscape
 . "$SRC/tests/h5same.sh"   # metric_rows: a series' (step, value, epoch) rows
 DATA=$SRC/tests/data/landscape
 export OPENBLAS_NUM_THREADS=1
@@ -30,7 +29,6 @@ T=$(mktemp -d /tmp/dlx-landscape-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$SRC" || exit 1
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 
 # deterministic columns of a table, one value per line with full precision
 dump_cols() {

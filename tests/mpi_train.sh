@@ -18,16 +18,13 @@
 # Skips (77) without mpirun or an MPI build of dlx.
 # Env: DLX_BIN (the dlx binary), DLX_SRC_DIR (the source tree).
 set -u
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
+. "$(dirname "$0")/lib.sh" mpi_train
 export OPENBLAS_NUM_THREADS=1
 CASE=${1:-}
 T=$(mktemp -d /tmp/dlx-mpi-train-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 cd "$T" || exit 1
 
-fail() { echo "FAIL: $*" >&2; exit 1; }
 command -v mpirun > /dev/null || { echo "no mpirun: skipped"; exit 77; }
 command -v h5diff > /dev/null || { echo "no h5diff: skipped"; exit 77; }
 MPI=(mpirun --oversubscribe)

@@ -9,10 +9,7 @@
 #
 # Env: DLX_BIN (the dlx binary; default build/dlx), DLX_SRC_DIR (source root).
 set -u
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-fail() { echo "FAIL [readme_examples]: $*" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
+. "$(dirname "$0")/lib.sh" readme_examples
 command -v h5dump >/dev/null || { echo "SKIP: h5dump not installed (hdf5-tools)"; exit 77; }
 
 # Lines that are not run here, by their text up to the comment, and why.

@@ -13,25 +13,15 @@
 # needs the real data; everything is written under a temporary directory.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-export HDF5_USE_FILE_LOCKING=FALSE
-
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
-note() { echo "[$CASE] $*"; }
+. "$(dirname "$0")/lib.sh" rundir
 
 CASE=${1:-}
 CASES="lock lock_commands paths names resume_spec resume_stop_at replace reproduce_replace extend stop_summary
        dry_run umask provenance spec_paths"
 [ -n "$CASE" ] || { echo "usage: tests/rundir.sh CASE ($CASES all)" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
-command -v h5diff >/dev/null || skip "h5diff not installed (hdf5-tools)"
-command -v h5dump >/dev/null || skip "h5dump not installed (hdf5-tools)"
+need_h5tools
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-rundir.XXXXXX") || fail "mktemp failed"
+make_work
 BGPID=
 HOLDPID=
 # flock(1) holds the lock in its child (the command) too: stop both
@@ -42,7 +32,6 @@ cleanup() {
     rm -rf "$WORK"
 }
 trap cleanup EXIT
-cd "$WORK" || fail "cannot cd to $WORK"
 
 . "$SRC/tests/fake_mnist.sh"
 . "$SRC/tests/h5same.sh"

@@ -66,11 +66,9 @@
 # Env: DLX_BIN, DLX_SRC_DIR, DLX_DATA_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$(dirname "$0")/lib.sh" trainer count
 . "$SRC/tests/h5same.sh"
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
-export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
+use_real_data
 export OPENBLAS_NUM_THREADS=1
 CASE=${1:-}
 GAN=$SRC/tests/data/gan/ring.yaml
@@ -78,34 +76,8 @@ EB=$SRC/tests/data/gan/mnist_ebgan.yaml
 IG=$SRC/tests/data/gan/mnist_gan.yaml
 RCOPY=$SRC/tests/data/rnn/copy.yaml
 RADD=$SRC/tests/data/rnn/adding.yaml
-[ -x "$DLX" ] || { echo "trainer.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
-command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-trainer.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
-FAILS=0
-
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $1"
-    shift
-    for l in "$@"; do echo "  $l"; done
-}
-
-# check DESC RC SUBSTRING CMD...: CMD ends within 300 s with exit RC and
-# SUBSTRING in its output (stderr and stdout together, kept in out.txt).
-check() {
-    local desc=$1 want=$2 sub=$3 rc
-    shift 3
-    timeout 300 "$@" >out.txt 2>&1
-    rc=$?
-    if [ "$rc" != "$want" ] || ! grep -qF -- "$sub" out.txt; then
-        fail "$desc" "command: $*" "expected exit $want and output containing: $sub" "got exit $rc:"
-        head -n 12 out.txt | sed 's/^/  | /'
-    fi
-}
-
+need_h5tools
+make_work
 
 json_field() { sed -n "s/.*\"$1\":\([^,}]*\).*/\1/p" "$2"; }
 
@@ -698,9 +670,4 @@ compat_v1 | gan_modes | gan_resume | gan_threads | gan_errors | gan_losses | gra
     exit 2
     ;;
 esac
-if [ "$FAILS" -gt 0 ]; then
-    echo "trainer $CASE: $FAILS check(s) FAILED"
-    exit 1
-fi
-echo "trainer $CASE: ok"
-exit 0
+finish

@@ -8,38 +8,21 @@
 # Everything is written under a temporary directory that is removed at the end.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$(dirname "$0")/lib.sh" trust
 . "$SRC/tests/h5same.sh"
-START_DIR=$PWD
-case "$DLX" in /*) ;; *) DLX=$START_DIR/$DLX ;; esac
+START_DIR=$PWD # where the valgrind case resolves a relative DLX_VALGRIND_BIN
 FIX=$SRC/tests/data/trust
-export DLX_DATA_DIR=${DLX_DATA_DIR:-$SRC/datasets/data}
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-export HDF5_USE_FILE_LOCKING=FALSE
-
-fail() { echo "FAIL [$CASE]: $*" >&2; exit 1; }
-skip() { echo "SKIP [$CASE]: $*" >&2; exit 77; }
-note() { echo "[$CASE] $*"; }
+use_real_data
 
 CASE=${1:-}
 [ -n "$CASE" ] || { echo "usage: tests/trust.sh CASE (resume kill signals nan memory threads valgrind all)" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
-have_mnist() {
-    local f
-    for f in train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t10k-labels-idx1-ubyte; do
-        [ -e "$DLX_DATA_DIR/mnist/$f" ] || [ -e "$DLX_DATA_DIR/mnist/$f.gz" ] || return 1
-    done
-}
-have_mnist || skip "MNIST not found under $DLX_DATA_DIR/mnist (run datasets/fetch mnist)"
-command -v h5diff >/dev/null || skip "h5diff not installed (hdf5-tools)"
-command -v h5dump >/dev/null || skip "h5dump not installed (hdf5-tools)"
+need_mnist
+need_h5tools
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-trust.XXXXXX") || fail "mktemp failed"
+make_work
 BGPID=
 cleanup() { [ -n "$BGPID" ] && kill -9 "$BGPID" 2>/dev/null; rm -rf "$WORK"; }
 trap cleanup EXIT
-cd "$WORK" || fail "cannot cd to $WORK"
 
 # h5diff of two groups; fails the case with h5diff's report unless identical.
 same_group() { # A B GROUP WHAT
@@ -49,7 +32,6 @@ same_group() { # A B GROUP WHAT
     [ $rc -eq 0 ] || fail "$4: $3 differs between $1 and $2 (h5diff status $rc):
 $(echo "$out" | grep -v ' 0 differences found' | grep -B1 'differences found\|not comparable\|error' | head -20)"
 }
-
 
 # Names of the /params datasets of a checkpoint (from dlx inspect).
 param_names() { "$DLX" inspect "$1" 2>/dev/null | awk '$1 ~ /^\/params\// { print $1 }' | sort; }

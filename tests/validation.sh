@@ -26,41 +26,13 @@
 # numpy and h5py, or no h5diff).
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$(dirname "$0")/lib.sh" validation count
 . "$SRC/tests/h5same.sh"
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
 export OPENBLAS_NUM_THREADS=1
-export HDF5_USE_FILE_LOCKING=FALSE
-PY=/usr/bin/python3
 CASE=${1:-}
-[ -x "$DLX" ] || { echo "validation.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
-command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
-"$PY" -c 'import numpy, h5py' 2>/dev/null || { echo "SKIP: $PY with numpy and h5py is needed"; exit 77; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-validation.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
-FAILS=0
-
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $1"
-    shift
-    for l in "$@"; do echo "  $l"; done
-}
-
-check() {
-    local desc=$1 want=$2 sub=$3 rc
-    shift 3
-    timeout 300 "$@" >out.txt 2>&1
-    rc=$?
-    if [ "$rc" != "$want" ] || ! grep -qF -- "$sub" out.txt; then
-        fail "$desc" "command: $*" "expected exit $want and output containing: $sub" "got exit $rc:"
-        head -n 12 out.txt | sed 's/^/  | /'
-    fi
-}
-
+need_py
+need_h5tools
+make_work
 
 # MNIST-shaped data that can be learned, with noisy training labels: class k
 # is a brighter 6x4 block at its own place on uniform noise; 40 % of the
@@ -241,5 +213,4 @@ validation_split | validation_errors | early_stop | early_resume) "case_$CASE" ;
     exit 1
     ;;
 esac
-[ "$FAILS" = 0 ] || { echo "$FAILS check(s) failed in $CASE"; exit 1; }
-echo "PASS: $CASE"
+finish
