@@ -313,7 +313,7 @@ static void conv_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_
         conv_loop(&g, x->r, NULL, NULL, dz, NULL, w->rg);
 }
 
-static const dlx_op_rop k_rop_conv2d = {conv_rop_forward, conv_rop_backward};
+static const dlx_op_rop k_rop_conv2d = {conv_rop_forward, conv_rop_backward, NULL};
 
 /* ---- naive reference, layer types and gradient-check cases ---- */
 
