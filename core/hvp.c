@@ -14,6 +14,7 @@ struct dlx_hvp {
     double *w, *dir, *grad, *rgrad; /* p each: the point, the direction, dL/dw, H dir */
     double *mem;  /* every node's own buffers */
     bool fresh;   /* values and gradients are those of the point */
+    dlx_ctx ctx;  /* what the ops see (training, seed, step) */
 };
 
 /* Marks the nodes `loss` depends on (build order is topological). */
@@ -48,9 +49,12 @@ const dlx_node *dlx_hvp_unsupported(const dlx_graph *g, const dlx_node *loss)
     return n;
 }
 
-/* An op's scratch: twice its largest tensor, input or output. */
+/* An op's scratch: its own figure, else twice its largest tensor, input or
+ * output. */
 static int64_t scratch_doubles(const dlx_node *n)
 {
+    if (n->op->rop && n->op->rop->scratch)
+        return n->op->rop->scratch(n);
     int64_t m = n->out.numel;
     for (int k = 0; k < n->n_in; k++)
         m = n->in[k]->out.numel > m ? n->in[k]->out.numel : m;
@@ -80,12 +84,12 @@ static void place(dlx_hvp *h)
         d->numel = n->out.numel;
         if (n->kind == DLX_NODE_PARAM) {
             int64_t off = P->items[n->param].t.data - P->values;
-            *d = (dlx_dual){d->numel, h->w + off, h->dir + off, h->grad + off, h->rgrad + off, NULL, false};
+            *d = (dlx_dual){d->numel, h->w + off, h->dir + off, h->grad + off, h->rgrad + off, NULL, false, NULL};
             continue;
         }
         if (n->kind == DLX_NODE_OP && n->op->view) {
             dlx_dual a = h->d[n->in[0]->id];
-            *d = (dlx_dual){d->numel, a.v, a.r, a.g, a.rg, NULL, a.constant};
+            *d = (dlx_dual){d->numel, a.v, a.r, a.g, a.rg, NULL, a.constant, &h->ctx};
             continue;
         }
         d->v = at;
@@ -97,6 +101,7 @@ static void place(dlx_hvp *h)
                 d->v[j] = n->out.data[j];
             continue;
         }
+        d->ctx = &h->ctx;
         if (n->needs_grad) {
             d->g = at;
             d->rg = at + d->numel;
@@ -107,10 +112,11 @@ static void place(dlx_hvp *h)
     }
 }
 
-int dlx_hvp_create(dlx_graph *g, dlx_node *loss, dlx_hvp **out, dlx_err *err)
+/* scalar: a loss for gradients and products; else any top, values only */
+static int create(dlx_graph *g, dlx_node *loss, bool scalar, dlx_hvp **out, dlx_err *err)
 {
     *out = NULL;
-    if (!g->compiled || loss->out.numel != 1 || !loss->needs_grad)
+    if (!g->compiled || (scalar && (loss->out.numel != 1 || !loss->needs_grad)))
         return dlx_err_setf(err, DLX_EINVAL, loss->loc,
                             "Hessian-vector products need a compiled graph and a one-element loss that "
                             "depends on parameters ('%s')", loss->name);
@@ -154,6 +160,16 @@ int dlx_hvp_create(dlx_graph *g, dlx_node *loss, dlx_hvp **out, dlx_err *err)
     return 0;
 }
 
+int dlx_hvp_create(dlx_graph *g, dlx_node *loss, dlx_hvp **out, dlx_err *err)
+{
+    return create(g, loss, true, out, err);
+}
+
+int dlx_hvp_create_values(dlx_graph *g, dlx_node *top, dlx_hvp **out, dlx_err *err)
+{
+    return create(g, top, false, out, err);
+}
+
 void dlx_hvp_destroy(dlx_hvp *h)
 {
     if (!h)
@@ -162,6 +178,12 @@ void dlx_hvp_destroy(dlx_hvp *h)
     free(h->d);
     free(h->live);
     free(h);
+}
+
+void dlx_hvp_set_ctx(dlx_hvp *h, const dlx_ctx *ctx)
+{
+    h->ctx = *ctx;
+    h->fresh = false;
 }
 
 int64_t dlx_hvp_size(const dlx_hvp *h)
@@ -175,7 +197,7 @@ double *dlx_hvp_point(dlx_hvp *h)
     return h->w;
 }
 
-static void run(dlx_hvp *h, dlx_rop_mode mode)
+static void run_forward(dlx_hvp *h, dlx_rop_mode mode)
 {
     dlx_graph *g = h->g;
     dlx_dual *in[DLX_MAX_INPUTS];
@@ -187,6 +209,13 @@ static void run(dlx_hvp *h, dlx_rop_mode mode)
             in[k] = &h->d[n->in[k]->id];
         n->op->rop->forward(n, in, &h->d[i], mode);
     }
+}
+
+static void run(dlx_hvp *h, dlx_rop_mode mode)
+{
+    dlx_graph *g = h->g;
+    dlx_dual *in[DLX_MAX_INPUTS];
+    run_forward(h, mode);
     /* clear what backward accumulates: gradients (VALUE, BOTH), their tangents (BOTH, TANGENT) */
     for (int i = 0; i < g->n; i++) {
         dlx_dual *d = &h->d[i];
@@ -214,6 +243,21 @@ static void run(dlx_hvp *h, dlx_rop_mode mode)
     }
     if (mode != DLX_ROP_TANGENT)
         h->fresh = true;
+}
+
+double *dlx_hvp_input(dlx_hvp *h, const dlx_node *n)
+{
+    if (n->id < 0 || n->id >= h->g->n || h->g->nodes[n->id] != n || n->kind != DLX_NODE_INPUT)
+        return NULL;
+    h->fresh = false;
+    return h->d[n->id].v;
+}
+
+const double *dlx_hvp_values(dlx_hvp *h)
+{
+    run_forward(h, DLX_ROP_VALUE);
+    h->fresh = false; /* values without gradients */
+    return h->d[h->loss->id].v;
 }
 
 double dlx_hvp_gradient(dlx_hvp *h, double *grad)

@@ -59,7 +59,8 @@ typedef struct dlx_family {
      * fill results. */
     int (*evaluate)(dlx_model *m, const char *data, dlx_results *res, dlx_err *err);
     /* Finite-difference check of the built graph's gradients on a small real
-     * batch (see core/gradcheck.h); fills a report. */
+     * batch (see core/gradcheck.h); fills a report. NULL: the family has no
+     * graph to check (dlx gradcheck says so). */
     int (*gradcheck)(dlx_model *m, const struct dlx_gradcheck_opts *o,
                      struct dlx_gradcheck_report *rep, dlx_err *err);
     /* Optional (NULL: the family draws no figure). For `dlx reproduce`: read the

@@ -609,13 +609,7 @@ static int gan_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
         dlx_gradcheck_report one;
         const dlx_ctx ctx = {.training = true, .seed = m->seed, .threads = 1};
         rc = dlx_gradcheck_graph(g, r.loss[l], &ctx, o, &one, err);
-        rep->checked += one.checked;
-        rep->failed += one.failed;
-        rep->skipped += one.skipped;
-        if (one.max_rel_err >= rep->max_rel_err) {
-            rep->max_rel_err = one.max_rel_err;
-            snprintf(rep->worst, sizeof rep->worst, "%s: %.140s", m->plan.loss_names[l], one.worst);
-        }
+        dlx_gradcheck_merge(rep, m->plan.loss_names[l], &one);
     }
     dlx_graph_destroy(g);
     return rc;

@@ -10,6 +10,9 @@
  * Hessian-vector products are exact (core/hvp.h: Pearlmutter's R-operator
  * through every op, in double), so no step is taken and no ReLU kink is
  * crossed; a graph with an op that has no R-operator is refused, naming it.
+ * The dual runs in evaluation mode (its default context): dropout is the
+ * identity and batch norm uses its running statistics, so H is that of the
+ * deterministic loss at the end point.
  * method fd instead takes central differences (g(w + eps v) - g(w - eps v))
  * / 2 eps of the same double-precision gradients, a check of the exact
  * products. Up to exact_max parameters, H is built column by column (H e_j),

@@ -7,8 +7,8 @@
 #   mpi         mpirun -np 2 equals the single run (skipped without mpirun or MPI)
 #   linear111   the 1-1-1 surface heat map PNG is drawn (skipped without gnuplot)
 #   hessian     the hessian measure gives params, index and eigenvalues; method
-#               fd agrees with the exact products; an op without an R-operator
-#               is refused by name before training
+#               fd agrees with the exact products, also on a base with dropout
+#               and batch norm
 #   compare     --compare: two tables side by side, Pearson with its bootstrap
 #               interval as the summary's, the same on a rerun, the figure
 #   official    the official protocol's base spec (batch 1, lr 0.01/(1 + t/60000))
@@ -189,13 +189,24 @@ hessian)
                  END {exit !(n == 2 && bad == 0)}' ||
             fail "$col: rop and fd differ: $(paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col))"
     done
-    # an op without an R-operator in the base: refused, naming it
-    sed 's/- {type: flatten}/- {type: flatten}\n    - {type: dropout, rate: 0.2}/' "$DATA/base.yaml" > "$T/drop_base.yaml"
+    # ops that had no R-operator before (dropout, batchnorm) in the base: the
+    # measure is taken (evaluation mode), and rop and fd agree on it as well
+    # (an op without one is refused by name: tests/test_rop.c)
+    sed 's/- {type: flatten}/- {type: flatten}\n    - {type: dropout, rate: 0.2}/;
+         s/- {type: linear, units: 5, activation: relu, init: torch}/- {type: linear, units: 5, init: torch}\n    - {type: batchnorm}\n    - {type: relu}/' \
+        "$DATA/base.yaml" > "$T/drop_base.yaml"
+    grep -q batchnorm "$T/drop_base.yaml" || fail "the dropout/batchnorm base was not written"
     sed "s|base: base.yaml|base: $T/drop_base.yaml|" "$DATA/hessian.yaml" > "$T/drop.yaml"
-    rc=0
-    "$DLX" landscape "$T/drop.yaml" --out "$T/drop.h5" --no-figures > "$T/drop.txt" 2>&1 || rc=$?
-    [ "$rc" = 2 ] || fail "a dropout base: expected exit 2, got $rc: $(cat "$T/drop.txt")"
-    grep -q "dropout.*no R-operator" "$T/drop.txt" || fail "the refusal does not name the op: $(cat "$T/drop.txt")"
+    "$DLX" landscape "$T/drop.yaml" --out "$T/drop.h5" --no-figures > "$T/drop.txt" 2>&1 ||
+        fail "a dropout/batchnorm base: $(cat "$T/drop.txt")"
+    "$DLX" landscape "$T/drop.yaml" --set sweep.hessian.method=fd --out "$T/dropfd.h5" --no-figures \
+        > "$T/dropfd.txt" 2>&1 || fail "a dropout/batchnorm base, fd: $(cat "$T/dropfd.txt")"
+    for col in hessian_index eig_min eig_max; do
+        paste <(col_vals "$T/drop.h5" $col) <(col_vals "$T/dropfd.h5" $col) |
+            awk '{d = $1 - $2; if (d < 0) d = -d; m = $1 < 0 ? -$1 : $1; if (d > 1e-6 * (1 + m)) bad++; n++}
+                 END {exit !(n == 2 && bad == 0)}' ||
+            fail "dropout/batchnorm $col: rop and fd differ: $(paste <(col_vals "$T/drop.h5" $col) <(col_vals "$T/dropfd.h5" $col))"
+    done
     ;;
 gan_grid)
     G=$T/g

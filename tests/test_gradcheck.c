@@ -332,31 +332,101 @@ static void twice_backward_wrong(dlx_node *n, const dlx_ctx *ctx)
         for (int64_t i = 0; i < n->out.numel; i++)
             n->in[0]->out.grad[i] += 1.1f * 2.0f * n->out.grad[i];
 }
+/* its double dual is the true y = 2x (the double path's function) */
+static void twice_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    for (int64_t i = 0; i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            out->v[i] = 2.0 * in[0]->v[i];
+        if (mode != DLX_ROP_VALUE)
+            out->r[i] = 2.0 * in[0]->r[i];
+    }
+}
+static void twice_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    for (int64_t i = 0; in[0]->g && i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            in[0]->g[i] += 2.0 * out->g[i];
+        if (mode != DLX_ROP_VALUE)
+            in[0]->rg[i] += 2.0 * out->rg[i];
+    }
+}
+static const dlx_op_rop k_twice_rop = {twice_rop_forward, twice_rop_backward, NULL};
 static const dlx_op_vtbl k_twice_wrong = {
     .name = "twice_wrong", .n_in_min = 1, .n_in_max = 1, .infer = twice_infer,
-    .forward = twice_forward, .backward = twice_backward_wrong,
+    .forward = twice_forward, .backward = twice_backward_wrong, .rop = &k_twice_rop,
 };
 
+/* with the differences in double (the default) and in float */
 START_TEST(test_detects_wrong_gradient)
 {
+    for (int p = 0; p < 2; p++) {
+        env e;
+        env_open(&e, 1100);
+        dlx_node *lin[2] = {inp(&e, "x", dlx_shape_2d(3, 4), false), par(&e, "w", dlx_shape_2d(5, 4))};
+        dlx_linear_attr la = {.act = DLX_ACT_TANH};
+        dlx_node *h = op(&e, "linear", lin, 2, &la);
+        dlx_node *y = dlx_graph_op(e.g, &k_twice_wrong, "bad", &h, 1, NULL, DLX_NOLOC, &e.err);
+        ck_assert_ptr_nonnull(y);
+        compile_fill(&e, 0);
+        dlx_gradcheck_opts o = dlx_gradcheck_defaults();
+        o.precision = p ? DLX_GRADCHECK_FLOAT : DLX_GRADCHECK_DOUBLE;
+        dlx_gradcheck_report rep;
+        ck_assert_int_eq(dlx_gradcheck_graph(e.g, y, &k_eval, &o, &rep, &e.err), 0);
+        /* every coordinate of w and the direction are off by 10%; a coordinate
+         * whose gradient is below ~10 atol can still pass */
+        ck_assert_int_eq(rep.checked, 21);
+        ck_assert_int_ge(rep.failed, 18);
+        ck_assert(rep.max_rel_err > 0.08 && rep.max_rel_err < 0.12);
+        ck_assert_msg(strncmp(rep.worst, "'w' ", 4) == 0, "worst: %s", rep.worst);
+        ck_assert_ptr_nonnull(strstr(rep.worst, "analytic"));
+        env_close(&e);
+    }
+}
+END_TEST
+
+/* A relu input 0.4 eps from its kink: the float path's step crosses it and
+ * skips the coordinate; the double path's second look at eps / 8 does not,
+ * and checks it. An op without an R-operator is refused in double, named. */
+START_TEST(test_kink_within_step)
+{
+    for (int p = 0; p < 2; p++) {
+        env e;
+        env_open(&e, 1450);
+        dlx_node *x = inp(&e, "x", dlx_shape_2d(1, 3), true);
+        dlx_act_attr a = {.act = DLX_ACT_RELU};
+        dlx_node *y = op(&e, "act", &x, 1, &a);
+        compile_fill(&e, 0);
+        x->out.data[0] = 0.5f, x->out.data[1] = 4e-4f, x->out.data[2] = -0.7f;
+        dlx_gradcheck_opts o = dlx_gradcheck_defaults();
+        o.precision = p ? DLX_GRADCHECK_FLOAT : DLX_GRADCHECK_DOUBLE;
+        dlx_gradcheck_report rep;
+        ck_assert_int_eq(dlx_gradcheck_graph(e.g, y, &k_eval, &o, &rep, &e.err), 0);
+        ck_assert_int_eq(rep.failed, 0);
+        if (p) { /* float: x[1] skipped (the direction too if its step crosses) */
+            ck_assert_int_ge(rep.skipped, 1);
+            ck_assert_int_ge(rep.checked, 2);
+            ck_assert_msg(strncmp(rep.kink, "'x' ", 4) == 0, "kink: %s", rep.kink);
+        } else {
+            ck_assert_int_eq(rep.skipped, 0);
+            ck_assert_int_eq(rep.checked, 4);
+            ck_assert_str_eq(rep.kink, "");
+        }
+        env_close(&e);
+    }
     env e;
-    env_open(&e, 1100);
-    dlx_node *lin[2] = {inp(&e, "x", dlx_shape_2d(3, 4), false), par(&e, "w", dlx_shape_2d(5, 4))};
-    dlx_linear_attr la = {.act = DLX_ACT_TANH};
-    dlx_node *h = op(&e, "linear", lin, 2, &la);
-    dlx_node *y = dlx_graph_op(e.g, &k_twice_wrong, "bad", &h, 1, NULL, DLX_NOLOC, &e.err);
-    ck_assert_ptr_nonnull(y);
+    env_open(&e, 1460);
+    dlx_node *x = inp(&e, "x", dlx_shape_2d(2, 2), true);
+    dlx_op_vtbl bare = k_twice_wrong;
+    bare.rop = NULL;
+    dlx_node *y = dlx_graph_op(e.g, &bare, "bare", &x, 1, NULL, DLX_NOLOC, &e.err);
     compile_fill(&e, 0);
     dlx_gradcheck_opts o = dlx_gradcheck_defaults();
     dlx_gradcheck_report rep;
-    ck_assert_int_eq(dlx_gradcheck_graph(e.g, y, &k_eval, &o, &rep, &e.err), 0);
-    /* every coordinate of w and the direction are off by 10%; a coordinate
-     * whose gradient is below ~10 atol can still pass */
-    ck_assert_int_eq(rep.checked, 21);
-    ck_assert_int_ge(rep.failed, 18);
-    ck_assert(rep.max_rel_err > 0.08 && rep.max_rel_err < 0.12);
-    ck_assert_msg(strncmp(rep.worst, "'w' ", 4) == 0, "worst: %s", rep.worst);
-    ck_assert_ptr_nonnull(strstr(rep.worst, "analytic"));
+    ck_assert_int_eq(dlx_gradcheck_graph(e.g, y, &k_eval, &o, &rep, &e.err), DLX_EINVAL);
+    ck_assert_msg(strstr(e.err.msg, "twice_wrong") && strstr(e.err.msg, "R-operator"), "%s", e.err.msg);
     env_close(&e);
 }
 END_TEST
@@ -426,6 +496,7 @@ START_TEST(test_skips_kinks)
     /* the two coordinates, and the direction, which moves them too */
     ck_assert_int_eq(rep.skipped, 3);
     ck_assert_int_eq(rep.checked, 6);
+    ck_assert_msg(strncmp(rep.kink, "'x' ", 4) == 0 && strstr(rep.kink, "one-sided"), "kink: %s", rep.kink);
     env_close(&e);
 }
 END_TEST
@@ -623,6 +694,7 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tk, test_tied_parameter);
     tcase_add_test(tk, test_restores_values);
     tcase_add_test(tk, test_skips_kinks);
+    tcase_add_test(tk, test_kink_within_step);
     tcase_add_test(tk, test_invalid_use);
     suite_add_tcase(s, tk);
     return s;

@@ -68,7 +68,7 @@ static void abs_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_d
     }
 }
 
-static const dlx_op_rop k_rop_abs = {abs_rop_forward, abs_rop_backward};
+static const dlx_op_rop k_rop_abs = {abs_rop_forward, abs_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

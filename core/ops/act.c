@@ -201,7 +201,7 @@ static void act_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_d
     }
 }
 
-static const dlx_op_rop k_rop = {act_rop_forward, act_rop_backward};
+static const dlx_op_rop k_rop = {act_rop_forward, act_rop_backward, NULL};
 
 /* ---- the standalone op ---- */
 

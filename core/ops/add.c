@@ -81,7 +81,7 @@ static void add_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_d
     }
 }
 
-static const dlx_op_rop k_rop = {add_rop_forward, add_rop_backward};
+static const dlx_op_rop k_rop = {add_rop_forward, add_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

@@ -413,6 +413,144 @@ static void batchnorm_reference(dlx_node *n, const dlx_ctx *ctx)
         forward_channel(n, ctx, &d, c);
 }
 
+/* ---- the R-operator (core/hvp.h), in double, per channel; xh = (x - mu)
+ * istd, dxh = gamma dy, means over the channel's M values ----
+ * training (mu, var the batch's, functions of x):
+ *   R{mu} = mean R{x},  R{var} = 2 mean (x - mu) R{x},  R{istd} = -istd^3 R{var} / 2
+ *   R{xh} = (R{x} - R{mu}) istd + (x - mu) R{istd}
+ *   dx = istd (dxh - A - xh B),  A = mean dxh,  B = mean dxh xh
+ *   R{dx} = R{istd} (dxh - A - xh B) + istd (R{dxh} - R{A} - R{xh} B - xh R{B})
+ * evaluation (the running statistics, constants): R{mu} = R{istd} = 0,
+ *   A = B = 0: dx = istd dxh, R{dx} = istd R{dxh}
+ * both: R{y} = R{gamma} xh + gamma R{xh} + R{beta};  R{dxh} = gamma R{dy} + R{gamma} dy
+ *   R{dgamma} += sum R{dy} xh + dy R{xh},  R{dbeta} += sum R{dy}
+ * Scratch: mu, istd, R{mu}, R{istd} per channel (the mode is the dual's
+ * context's, as the float forward's). */
+
+static int64_t bn_rop_scratch(const dlx_node *n)
+{
+    return 4 * n->in[0]->out.shape.d[1];
+}
+
+/* Channel c's element k (0 <= k < M) in the tensor */
+static int64_t bn_at(const bn_dims *d, int64_t c, int64_t k)
+{
+    return ((k / d->S) * d->C + c) * d->S + k % d->S;
+}
+
+typedef struct bn_chan {
+    double mu, istd, rmu, ristd;
+} bn_chan;
+
+/* Channel c's statistics: mu and istd when mode computes values (else those
+ * kept), their tangents when it computes tangents; kept in scratch. */
+static bn_chan bn_rop_stats(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, const bn_dims *d, int64_t c,
+                            dlx_rop_mode mode)
+{
+    const dlx_batchnorm_attr *a = n->attr;
+    const bool train = out->ctx->training;
+    const dlx_dual *x = in[0];
+    double *keep = out->scratch;
+    bn_chan s = {keep[c], keep[d->C + c], 0.0, 0.0};
+    if (mode != DLX_ROP_TANGENT) {
+        double var;
+        if (train) {
+            s.mu = 0.0;
+            for (int64_t k = 0; k < d->M; k++)
+                s.mu += x->v[bn_at(d, c, k)];
+            s.mu /= (double)d->M;
+            double ss = 0.0;
+            for (int64_t k = 0; k < d->M; k++) {
+                const double t = x->v[bn_at(d, c, k)] - s.mu;
+                ss += t * t;
+            }
+            var = ss / (double)d->M;
+        } else {
+            s.mu = in[3]->v[c];
+            var = in[4]->v[c];
+        }
+        s.istd = 1.0 / sqrt(var + (double)a->eps);
+        keep[c] = s.mu;
+        keep[d->C + c] = s.istd;
+    }
+    if (mode != DLX_ROP_VALUE && train) {
+        double rv = 0.0;
+        for (int64_t k = 0; k < d->M; k++) {
+            const int64_t e = bn_at(d, c, k);
+            s.rmu += x->r[e];
+            rv += (x->v[e] - s.mu) * x->r[e];
+        }
+        s.rmu /= (double)d->M;
+        s.ristd = -0.5 * s.istd * s.istd * s.istd * (2.0 * rv / (double)d->M);
+    }
+    keep[2 * d->C + c] = s.rmu;
+    keep[3 * d->C + c] = s.ristd;
+    return s;
+}
+
+static void bn_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const bn_dims d = dims_of(n);
+    const dlx_dual *x = in[0], *gamma = in[1], *beta = in[2];
+    for (int64_t c = 0; c < d.C; c++) {
+        const bn_chan s = bn_rop_stats(n, in, out, &d, c, mode);
+        for (int64_t k = 0; k < d.M; k++) {
+            const int64_t e = bn_at(&d, c, k);
+            const double xh = (x->v[e] - s.mu) * s.istd;
+            if (mode != DLX_ROP_TANGENT)
+                out->v[e] = gamma->v[c] * xh + beta->v[c];
+            if (mode != DLX_ROP_VALUE) {
+                const double rxh = (x->r[e] - s.rmu) * s.istd + (x->v[e] - s.mu) * s.ristd;
+                out->r[e] = gamma->r[c] * xh + gamma->v[c] * rxh + beta->r[c];
+            }
+        }
+    }
+}
+
+static void bn_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const bn_dims d = dims_of(n);
+    const dlx_dual *x = in[0], *gamma = in[1], *beta = in[2];
+    const bool train = out->ctx->training;
+    const double *keep = out->scratch;
+    for (int64_t c = 0; c < d.C; c++) {
+        const bn_chan s = {keep[c], keep[d.C + c], keep[2 * d.C + c], keep[3 * d.C + c]};
+        const double gm = gamma->v[c], rgm = gamma->r[c];
+        double A = 0.0, B = 0.0, rA = 0.0, rB = 0.0, sg = 0.0, srg = 0.0, gg = 0.0, rgg = 0.0;
+        for (int64_t k = 0; k < d.M; k++) {
+            const int64_t e = bn_at(&d, c, k);
+            const double xh = (x->v[e] - s.mu) * s.istd, rxh = (x->r[e] - s.rmu) * s.istd + (x->v[e] - s.mu) * s.ristd;
+            const double dxh = gm * out->g[e], rdxh = gm * out->rg[e] + rgm * out->g[e];
+            A += dxh, B += dxh * xh, rA += rdxh, rB += rdxh * xh + dxh * rxh;
+            sg += out->g[e], srg += out->rg[e];
+            gg += out->g[e] * xh, rgg += out->rg[e] * xh + out->g[e] * rxh;
+        }
+        const double im = 1.0 / (double)d.M;
+        A *= im, B *= im, rA *= im, rB *= im;
+        if (!train)
+            A = B = rA = rB = 0.0;
+        if (mode != DLX_ROP_TANGENT) {
+            if (gamma->g) gamma->g[c] += gg;
+            if (beta->g) beta->g[c] += sg;
+        }
+        if (mode != DLX_ROP_VALUE) {
+            if (gamma->rg) gamma->rg[c] += rgg;
+            if (beta->rg) beta->rg[c] += srg;
+        }
+        for (int64_t k = 0; x->g && k < d.M; k++) {
+            const int64_t e = bn_at(&d, c, k);
+            const double xh = (x->v[e] - s.mu) * s.istd, rxh = (x->r[e] - s.rmu) * s.istd + (x->v[e] - s.mu) * s.ristd;
+            const double dxh = gm * out->g[e], rdxh = gm * out->rg[e] + rgm * out->g[e];
+            if (mode != DLX_ROP_TANGENT)
+                x->g[e] += s.istd * (dxh - A - xh * B);
+            if (mode != DLX_ROP_VALUE)
+                x->rg[e] += s.ristd * (dxh - A - xh * B) + s.istd * (rdxh - rA - rxh * B - xh * rB);
+        }
+    }
+}
+
+static const dlx_op_rop k_rop = {bn_rop_forward, bn_rop_backward, bn_rop_scratch};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_batchnorm(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -485,4 +623,5 @@ const dlx_op_vtbl dlx_op_batchnorm = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

@@ -103,7 +103,7 @@ static void bce_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_d
     }
 }
 
-static const dlx_op_rop k_rop_bce = {bce_rop_forward, bce_rop_backward};
+static const dlx_op_rop k_rop_bce = {bce_rop_forward, bce_rop_backward, NULL};
 
 /* ---- gradient-check cases ---- */
 

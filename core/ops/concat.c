@@ -123,7 +123,7 @@ static void concat_rop_backward(const dlx_node *n, dlx_dual *const *in, const dl
     }
 }
 
-static const dlx_op_rop k_rop_concat = {concat_rop_forward, concat_rop_backward};
+static const dlx_op_rop k_rop_concat = {concat_rop_forward, concat_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

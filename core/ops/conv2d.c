@@ -265,12 +265,43 @@ static void conv_loop(const geom *g, const double *x, const double *w, double *z
                 }
 }
 
+/* z += conv(x, w) over the batch, one image at a time: im2col into col
+ * (CKK x L doubles) and one DGEMM (the definition's sums, as conv_loop's,
+ * at BLAS speed: forward runs at every finite difference of dlx gradcheck). */
+static void conv_gemm(const geom *g, const double *x, const double *w, double *z, double *col)
+{
+    for (int i = 0; i < g->N; i++) {
+        const double *xi = x + (size_t)i * g->C * g->H * g->W;
+        for (int c = 0; c < g->C; c++)
+            for (int p = 0; p < g->KH; p++)
+                for (int q = 0; q < g->KW; q++) {
+                    double *row = col + (((size_t)c * g->KH + p) * g->KW + q) * g->L;
+                    for (int oh = 0; oh < g->OH; oh++)
+                        for (int ow = 0; ow < g->OW; ow++) {
+                            const int h = oh * g->SH - g->PH + p, v = ow * g->SW - g->PW + q;
+                            const bool in = h >= 0 && h < g->H && v >= 0 && v < g->W;
+                            row[oh * g->OW + ow] = in ? xi[((size_t)c * g->H + h) * g->W + v] : 0.0;
+                        }
+                }
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g->F, g->L, g->CKK, 1.0, w, g->CKK, col, g->L, 1.0,
+                    z + (size_t)i * g->F * g->L, g->L);
+    }
+}
+
+/* dZ, R{dZ} (the output's numel each), then one image's col (CKK L) */
+static int64_t conv_rop_scratch(const dlx_node *n)
+{
+    const geom g = geom_of(n);
+    return 2 * n->out.numel + (int64_t)g.CKK * g.L;
+}
+
 static void conv_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
 {
     const dlx_conv2d_attr *a = n->attr;
     const geom g = geom_of(n);
     const dlx_dual *x = in[0], *w = in[1], *b = n->n_in == 3 ? in[2] : NULL;
     const int64_t per_f = (int64_t)g.OH * g.OW;
+    double *col = out->scratch + 2 * out->numel;
     for (int64_t j = 0; j < out->numel; j++) {
         int64_t f = (j / per_f) % g.F;
         if (mode != DLX_ROP_TANGENT)
@@ -279,10 +310,12 @@ static void conv_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *o
             out->r[j] = b ? b->r[f] : 0.0;
     }
     if (mode != DLX_ROP_TANGENT)
-        conv_loop(&g, x->v, w->v, out->v, NULL, NULL, NULL);
+        conv_gemm(&g, x->v, w->v, out->v, col);
     if (mode != DLX_ROP_VALUE) {
-        conv_loop(&g, x->r, w->v, out->r, NULL, NULL, NULL);
-        conv_loop(&g, x->v, w->r, out->r, NULL, NULL, NULL);
+        if (!x->constant)
+            conv_gemm(&g, x->r, w->v, out->r, col);
+        if (!w->constant)
+            conv_gemm(&g, x->v, w->r, out->r, col);
     }
     dlx_act_rop_forward(a->act, a->alpha, out, mode);
 }
@@ -313,7 +346,7 @@ static void conv_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_
         conv_loop(&g, x->r, NULL, NULL, dz, NULL, w->rg);
 }
 
-static const dlx_op_rop k_rop_conv2d = {conv_rop_forward, conv_rop_backward};
+static const dlx_op_rop k_rop_conv2d = {conv_rop_forward, conv_rop_backward, conv_rop_scratch};
 
 /* ---- naive reference, layer types and gradient-check cases ---- */
 

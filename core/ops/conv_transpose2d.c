@@ -208,6 +208,127 @@ static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h), in double, by the definition: Z is
+ * bilinear in (x, W) plus b (conv2d.c's scheme)
+ *   R{Z} = T(R{x}, W) + T(x, R{W}) + R{b},  R{y} = act'(Z) R{Z}
+ *   R{dx} += T_x^T(R{dZ}, W) + T_x^T(dZ, R{W}),  R{dW} += T_W^T(R{dZ}, x) + T_W^T(dZ, R{x})
+ * with dZ and R{dZ} in the node's scratch. */
+
+/* Every term x[n,c,i,j] W[c,f,p,q] of Z[n,f,o,v]: z += W x (z not NULL),
+ * and its adjoints gx += W dz, gw += dz x (where not NULL). */
+static void convt_loop(const tgeom *g, const double *x, const double *w, double *z, const double *dz, double *gx,
+                       double *gw)
+{
+    for (int n = 0; n < g->N; n++)
+        for (int c = 0; c < g->C; c++)
+            for (int i = 0; i < g->H; i++)
+                for (int j = 0; j < g->W; j++) {
+                    const int64_t xi = (((int64_t)n * g->C + c) * g->H + i) * g->W + j;
+                    for (int f = 0; f < g->F; f++)
+                        for (int p = 0; p < g->KH; p++)
+                            for (int q = 0; q < g->KW; q++) {
+                                const int o = i * g->SH - g->PH + p, v = j * g->SW - g->PW + q;
+                                if (o < 0 || o >= g->OH || v < 0 || v >= g->OW)
+                                    continue;
+                                const int64_t zi = (((int64_t)n * g->F + f) * g->OH + o) * g->OW + v;
+                                const int64_t wi = (((int64_t)c * g->F + f) * g->KH + p) * g->KW + q;
+                                if (z)
+                                    z[zi] += w[wi] * x[xi];
+                                if (gx)
+                                    gx[xi] += w[wi] * dz[zi];
+                                if (gw)
+                                    gw[wi] += dz[zi] * x[xi];
+                            }
+                }
+}
+
+/* z += T(x, w) over the batch, one image at a time: col = Wm^T x_n by one
+ * DGEMM (FKK x L doubles), then col2im (the definition's sums, as
+ * convt_loop's, at BLAS speed for dlx gradcheck's many forward passes). */
+static void convt_gemm(const tgeom *g, const double *x, const double *w, double *z, double *col)
+{
+    for (int n = 0; n < g->N; n++) {
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g->FKK, g->L, g->C, 1.0, w, g->FKK,
+                    x + (size_t)n * g->C * g->L, g->L, 0.0, col, g->L);
+        double *zn = z + (size_t)n * g->F * g->OH * g->OW;
+        for (int f = 0; f < g->F; f++)
+            for (int p = 0; p < g->KH; p++)
+                for (int q = 0; q < g->KW; q++) {
+                    const double *row = col + (((size_t)f * g->KH + p) * g->KW + q) * g->L;
+                    for (int i = 0; i < g->H; i++) {
+                        const int o = i * g->SH - g->PH + p;
+                        if (o < 0 || o >= g->OH)
+                            continue;
+                        for (int j = 0; j < g->W; j++) {
+                            const int v = j * g->SW - g->PW + q;
+                            if (v >= 0 && v < g->OW)
+                                zn[((size_t)f * g->OH + o) * g->OW + v] += row[i * g->W + j];
+                        }
+                    }
+                }
+    }
+}
+
+/* dZ, R{dZ} (the output's numel each), then one image's col (FKK L) */
+static int64_t convt_rop_scratch(const dlx_node *n)
+{
+    const tgeom g = tgeom_of(n);
+    return 2 * n->out.numel + (int64_t)g.FKK * g.L;
+}
+
+static void convt_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const tgeom g = tgeom_of(n);
+    const dlx_dual *x = in[0], *w = in[1], *b = n->n_in == 3 ? in[2] : NULL;
+    const int64_t per_f = (int64_t)g.OH * g.OW;
+    double *col = out->scratch + 2 * out->numel;
+    for (int64_t j = 0; j < out->numel; j++) {
+        const int64_t f = (j / per_f) % g.F;
+        if (mode != DLX_ROP_TANGENT)
+            out->v[j] = b ? b->v[f] : 0.0;
+        if (mode != DLX_ROP_VALUE)
+            out->r[j] = b ? b->r[f] : 0.0;
+    }
+    if (mode != DLX_ROP_TANGENT)
+        convt_gemm(&g, x->v, w->v, out->v, col);
+    if (mode != DLX_ROP_VALUE) {
+        if (!x->constant)
+            convt_gemm(&g, x->r, w->v, out->r, col);
+        if (!w->constant)
+            convt_gemm(&g, x->v, w->r, out->r, col);
+    }
+    dlx_act_rop_forward(a->act, a->alpha, out, mode);
+}
+
+static void convt_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const tgeom g = tgeom_of(n);
+    const dlx_dual *x = in[0], *w = in[1], *b = n->n_in == 3 ? in[2] : NULL;
+    double *dz = out->scratch, *rdz = out->scratch + out->numel;
+    dlx_act_rop_backward(a->act, a->alpha, out, dz, rdz, mode);
+    const int64_t per_f = (int64_t)g.OH * g.OW;
+    for (int64_t j = 0; b && b->g && j < out->numel; j++) {
+        const int64_t f = (j / per_f) % g.F;
+        if (mode != DLX_ROP_TANGENT)
+            b->g[f] += dz[j];
+        if (mode != DLX_ROP_VALUE)
+            b->rg[f] += rdz[j];
+    }
+    if (mode != DLX_ROP_TANGENT)
+        convt_loop(&g, x->v, w->v, NULL, dz, x->g, w->g);
+    if (mode == DLX_ROP_VALUE)
+        return;
+    convt_loop(&g, x->v, w->v, NULL, rdz, x->rg, w->rg);
+    if (x->rg)
+        convt_loop(&g, NULL, w->r, NULL, dz, x->rg, NULL);
+    if (w->rg)
+        convt_loop(&g, x->r, NULL, NULL, dz, NULL, w->rg);
+}
+
+static const dlx_op_rop k_rop = {convt_rop_forward, convt_rop_backward, convt_rop_scratch};
+
 /* ---- naive reference, layer type and gradient-check cases ---- */
 
 /* By the definition at the top: bias, then every input cell scattered times
@@ -342,6 +463,7 @@ const dlx_op_vtbl dlx_op_conv_transpose2d = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
     .fast_path = true,
     .reference = convt_reference,
 };

@@ -57,6 +57,48 @@ static void dropout_backward(dlx_node *n, const dlx_ctx *ctx)
         dx[i] += dy[i] * s[i];
 }
 
+/* ---- the R-operator (core/hvp.h): linear with the float forward's factor
+ * m_i (the same counter-based draw at the dual's context), R{y} = m R{x},
+ * R{dx} += m R{dy} ---- */
+
+/* The factor of element i under ctx: dropout_forward's, in double. */
+static double factor_at(const dlx_node *n, const dlx_ctx *ctx, int64_t i)
+{
+    const dlx_dropout_attr *a = n->attr;
+    if (!ctx->training || a->rate == 0.0f)
+        return 1.0;
+    uint64_t stream = DLX_STREAM_DROPOUT + ((uint64_t)n->id << 8);
+    uint64_t at = ctx->step * (uint64_t)n->out.numel + (uint64_t)i;
+    return dlx_rng_uniform_at(ctx->seed, stream, at) < a->rate ? 0.0 : (double)(1.0f / (1.0f - a->rate));
+}
+
+static void dropout_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    double *m = out->scratch;
+    if (mode != DLX_ROP_TANGENT)
+        for (int64_t i = 0; i < out->numel; i++) {
+            m[i] = factor_at(n, out->ctx, i);
+            out->v[i] = m[i] * in[0]->v[i];
+        }
+    if (mode != DLX_ROP_VALUE)
+        for (int64_t i = 0; i < out->numel; i++)
+            out->r[i] = m[i] * in[0]->r[i];
+}
+
+static void dropout_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    (void)n;
+    const double *m = out->scratch;
+    for (int64_t i = 0; in[0]->g && i < out->numel; i++) {
+        if (mode != DLX_ROP_TANGENT)
+            in[0]->g[i] += m[i] * out->g[i];
+        if (mode != DLX_ROP_VALUE)
+            in[0]->rg[i] += m[i] * out->rg[i];
+    }
+}
+
+static const dlx_op_rop k_rop = {dropout_rop_forward, dropout_rop_backward, NULL};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_dropout(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -92,4 +134,5 @@ const dlx_op_vtbl dlx_op_dropout = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

@@ -92,6 +92,43 @@ static void embedding_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h): linear in the table, R{Y[r]} =
+ * R{W}[I_r], R{dW}[I_r] += R{dY[r]}; a bad index gives NaN as forward ---- */
+
+static void embedding_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *idx = in[0], *w = in[1];
+    const int64_t m = n->in[0]->out.numel, v = n->in[1]->out.shape.d[0], d = n->in[1]->out.shape.d[1];
+    for (int64_t r = 0; r < m; r++) {
+        const int64_t k = row_of((float)idx->v[r], v);
+        for (int64_t j = 0; j < d; j++) {
+            if (mode != DLX_ROP_TANGENT)
+                out->v[r * d + j] = k >= 0 ? w->v[k * d + j] : NAN;
+            if (mode != DLX_ROP_VALUE)
+                out->r[r * d + j] = k >= 0 ? w->r[k * d + j] : NAN;
+        }
+    }
+}
+
+static void embedding_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *idx = in[0], *w = in[1];
+    if (!w->g)
+        return;
+    const int64_t m = n->in[0]->out.numel, v = n->in[1]->out.shape.d[0], d = n->in[1]->out.shape.d[1];
+    for (int64_t r = 0; r < m; r++) {
+        const int64_t k = row_of((float)idx->v[r], v);
+        for (int64_t j = 0; k >= 0 && j < d; j++) {
+            if (mode != DLX_ROP_TANGENT)
+                w->g[k * d + j] += out->g[r * d + j];
+            if (mode != DLX_ROP_VALUE)
+                w->rg[k * d + j] += out->rg[r * d + j];
+        }
+    }
+}
+
+static const dlx_op_rop k_rop = {embedding_rop_forward, embedding_rop_backward, NULL};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_embedding(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -142,4 +179,5 @@ const dlx_op_vtbl dlx_op_embedding = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

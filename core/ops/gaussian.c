@@ -112,6 +112,92 @@ static void kl_backward(dlx_node *n, const dlx_ctx *ctx)
         }
 }
 
+/* ---- the R-operators (core/hvp.h), in double; e = exp(lv / 2) ----
+ * reparam:   R{z} = R{mu} + e eps R{lv} / 2 + e R{eps}
+ *            R{dmu} += R{dz};  R{dlv} += (R{dz} eps + dz R{eps} + dz eps R{lv} / 2) e / 2
+ * kl_normal: R{L} = (1/N) sum mu R{mu} + (e^lv - 1) R{lv} / 2
+ *            R{dmu} += (R{g} mu + g R{mu}) / N
+ *            R{dlv} += (R{g} (e^lv - 1) + g e^lv R{lv}) / (2 N)
+ * (eps gets no gradient, as in backward). */
+
+static void reparam_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t N = n->out.shape.d[0], Z = n->out.shape.d[1];
+    const dlx_dual *h = in[0], *eps = in[1];
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < Z; j++) {
+            const int64_t m = i * 2 * Z + j, l = m + Z, o = i * Z + j;
+            const double e = exp(0.5 * h->v[l]);
+            if (mode != DLX_ROP_TANGENT)
+                out->v[o] = h->v[m] + e * eps->v[o];
+            if (mode != DLX_ROP_VALUE)
+                out->r[o] = h->r[m] + e * (0.5 * eps->v[o] * h->r[l] + eps->r[o]);
+        }
+}
+
+static void reparam_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *h = in[0], *eps = in[1];
+    if (!h->g)
+        return;
+    const int64_t N = n->out.shape.d[0], Z = n->out.shape.d[1];
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < Z; j++) {
+            const int64_t m = i * 2 * Z + j, l = m + Z, o = i * Z + j;
+            const double e = exp(0.5 * h->v[l]), dz = out->g[o];
+            if (mode != DLX_ROP_TANGENT) {
+                h->g[m] += dz;
+                h->g[l] += dz * eps->v[o] * 0.5 * e;
+            }
+            if (mode != DLX_ROP_VALUE) {
+                h->rg[m] += out->rg[o];
+                h->rg[l] += (out->rg[o] * eps->v[o] + dz * eps->r[o] + dz * eps->v[o] * 0.5 * h->r[l]) * 0.5 * e;
+            }
+        }
+}
+
+static void kl_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t N = n->in[0]->out.shape.d[0], Z = n->in[0]->out.shape.d[1] / 2;
+    const dlx_dual *h = in[0];
+    double sum = 0.0, rsum = 0.0;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < Z; j++) {
+            const double mu = h->v[i * 2 * Z + j], lv = h->v[i * 2 * Z + Z + j];
+            sum += 0.5 * (mu * mu + exp(lv) - 1.0 - lv);
+            rsum += mu * h->r[i * 2 * Z + j] + 0.5 * (exp(lv) - 1.0) * h->r[i * 2 * Z + Z + j];
+        }
+    if (mode != DLX_ROP_TANGENT)
+        out->v[0] = sum / (double)N;
+    if (mode != DLX_ROP_VALUE)
+        out->r[0] = rsum / (double)N;
+}
+
+static void kl_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_dual *h = in[0];
+    if (!h->g)
+        return;
+    const int64_t N = n->in[0]->out.shape.d[0], Z = n->in[0]->out.shape.d[1] / 2;
+    const double g = out->g[0] / (double)N, rg = out->rg[0] / (double)N;
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < Z; j++) {
+            const int64_t m = i * 2 * Z + j, l = m + Z;
+            const double el = exp(h->v[l]);
+            if (mode != DLX_ROP_TANGENT) {
+                h->g[m] += g * h->v[m];
+                h->g[l] += g * 0.5 * (el - 1.0);
+            }
+            if (mode != DLX_ROP_VALUE) {
+                h->rg[m] += rg * h->v[m] + g * h->r[m];
+                h->rg[l] += 0.5 * (rg * (el - 1.0) + g * el * h->r[l]);
+            }
+        }
+}
+
+static const dlx_op_rop k_reparam_rop = {reparam_rop_forward, reparam_rop_backward, NULL};
+static const dlx_op_rop k_kl_rop = {kl_rop_forward, kl_rop_backward, NULL};
+
 /* ---- gradient-check cases ---- */
 
 static const dlx_op_example k_reparam_examples[] = {
@@ -136,6 +222,7 @@ const dlx_op_vtbl dlx_op_reparam = {
     .backward = reparam_backward,
     .examples = k_reparam_examples,
     .n_examples = (int)(sizeof k_reparam_examples / sizeof k_reparam_examples[0]),
+    .rop = &k_reparam_rop,
 };
 
 const dlx_op_vtbl dlx_op_kl_normal = {
@@ -147,4 +234,5 @@ const dlx_op_vtbl dlx_op_kl_normal = {
     .backward = kl_backward,
     .examples = k_kl_examples,
     .n_examples = (int)(sizeof k_kl_examples / sizeof k_kl_examples[0]),
+    .rop = &k_kl_rop,
 };

@@ -185,6 +185,130 @@ static void pool_backward(dlx_node *n, const dlx_ctx *ctx)
         }
 }
 
+/* ---- the R-operators (core/hvp.h), in double ----
+ * graph_local is bilinear in (x, W) plus b, as conv2d (conv2d.c's scheme):
+ *   R{Z} = L(R{x}, W) + L(x, R{W}) + R{b},  R{y} = act'(Z) R{Z}
+ *   R{dx} += L_x^T(R{dZ}, W) + L_x^T(dZ, R{W}),  R{dW} += L_W^T(R{dZ}, x) + L_W^T(dZ, R{x})
+ * graph_maxpool is piecewise linear: y = x[argmax], R{y} = R{x}[argmax],
+ * gradients routed to the argmax (saved in scratch as in forward). */
+
+/* Every term W[o,j,i,t] x[r,i,nb[j,t]] of Z[r,o,j]: z += W x (z not NULL),
+ * and its adjoints gx += W dz, gw += dz x (where not NULL). */
+static void local_loop(const lc_dims *s, const double *nb, const double *x, const double *w, double *z,
+                       const double *dz, double *gx, double *gw)
+{
+    for (int64_t r = 0; r < s->N; r++)
+        for (int64_t o = 0; o < s->F; o++)
+            for (int64_t j = 0; j < s->Q; j++) {
+                const int64_t e = (r * s->F + o) * s->Q + j, wo = (o * s->Q + j) * s->C * s->k;
+                double acc = 0.0;
+                for (int64_t i = 0; i < s->C; i++)
+                    for (int64_t t = 0; t < s->k; t++) {
+                        const int64_t p = (r * s->C + i) * s->P + index_at((float)nb[j * s->k + t], s->P);
+                        const int64_t wi = wo + i * s->k + t;
+                        if (z)
+                            acc += w[wi] * x[p];
+                        if (gx)
+                            gx[p] += w[wi] * dz[e];
+                        if (gw)
+                            gw[wi] += dz[e] * x[p];
+                    }
+                if (z)
+                    z[e] += acc;
+            }
+}
+
+static void local_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_graph_local_attr *a = n->attr;
+    const lc_dims s = local_dims(n);
+    const dlx_dual *x = in[0], *nb = in[1], *w = in[2], *b = n->n_in == 4 ? in[3] : NULL;
+    for (int64_t e = 0; e < out->numel; e++) {
+        const int64_t oj = e % (s.F * s.Q);
+        if (mode != DLX_ROP_TANGENT)
+            out->v[e] = b ? b->v[oj] : 0.0;
+        if (mode != DLX_ROP_VALUE)
+            out->r[e] = b ? b->r[oj] : 0.0;
+    }
+    if (mode != DLX_ROP_TANGENT)
+        local_loop(&s, nb->v, x->v, w->v, out->v, NULL, NULL, NULL);
+    if (mode != DLX_ROP_VALUE) {
+        local_loop(&s, nb->v, x->r, w->v, out->r, NULL, NULL, NULL);
+        local_loop(&s, nb->v, x->v, w->r, out->r, NULL, NULL, NULL);
+    }
+    dlx_act_rop_forward(a->act, a->alpha, out, mode);
+}
+
+static void local_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_graph_local_attr *a = n->attr;
+    const lc_dims s = local_dims(n);
+    const dlx_dual *x = in[0], *nb = in[1], *w = in[2], *b = n->n_in == 4 ? in[3] : NULL;
+    double *dz = out->scratch, *rdz = out->scratch + out->numel;
+    dlx_act_rop_backward(a->act, a->alpha, out, dz, rdz, mode);
+    for (int64_t e = 0; b && b->g && e < out->numel; e++) {
+        const int64_t oj = e % (s.F * s.Q);
+        if (mode != DLX_ROP_TANGENT)
+            b->g[oj] += dz[e];
+        if (mode != DLX_ROP_VALUE)
+            b->rg[oj] += rdz[e];
+    }
+    if (mode != DLX_ROP_TANGENT)
+        local_loop(&s, nb->v, x->v, w->v, NULL, dz, x->g, w->g);
+    if (mode == DLX_ROP_VALUE)
+        return;
+    local_loop(&s, nb->v, x->v, w->v, NULL, rdz, x->rg, w->rg);
+    if (x->rg)
+        local_loop(&s, nb->v, NULL, w->r, NULL, dz, x->rg, NULL);
+    if (w->rg)
+        local_loop(&s, nb->v, x->r, NULL, NULL, dz, NULL, w->rg);
+}
+
+static void pool_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t N = n->out.shape.d[0], C = n->out.shape.d[1], Q = n->out.shape.d[2], P = points_of(n->in[0]);
+    const int64_t m = n->in[1]->out.shape.d[1];
+    const double *x = in[0]->v, *mem = in[1]->v;
+    double *arg = out->scratch; /* the member each output took, -1 for none */
+    for (int64_t r = 0; r < N * C; r++)
+        for (int64_t j = 0; j < Q; j++) {
+            const int64_t e = r * Q + j;
+            if (mode != DLX_ROP_TANGENT) {
+                int best = -1;
+                for (int64_t t = 0; t < m && mem[j * m + t] >= 0.0; t++) {
+                    int p = index_at((float)mem[j * m + t], P);
+                    if (best < 0 || x[r * P + p] > x[r * P + best])
+                        best = p;
+                }
+                arg[e] = best;
+                out->v[e] = best >= 0 ? x[r * P + best] : 0.0;
+            }
+            if (mode != DLX_ROP_VALUE)
+                out->r[e] = arg[e] >= 0.0 ? in[0]->r[r * P + (int64_t)arg[e]] : 0.0;
+        }
+}
+
+static void pool_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t N = n->out.shape.d[0], C = n->out.shape.d[1], Q = n->out.shape.d[2], P = points_of(n->in[0]);
+    const double *arg = out->scratch;
+    if (!in[0]->g)
+        return;
+    for (int64_t r = 0; r < N * C; r++)
+        for (int64_t j = 0; j < Q; j++) {
+            const int64_t e = r * Q + j;
+            if (arg[e] < 0.0)
+                continue;
+            if (mode != DLX_ROP_TANGENT)
+                in[0]->g[r * P + (int64_t)arg[e]] += out->g[e];
+            if (mode != DLX_ROP_VALUE)
+                in[0]->rg[r * P + (int64_t)arg[e]] += out->rg[e];
+        }
+}
+
+static const dlx_op_rop k_local_rop = {local_rop_forward, local_rop_backward, NULL};
+static const dlx_op_rop k_pool_rop = {pool_rop_forward, pool_rop_backward, NULL};
+
 /* ---- layer types and gradient-check cases ---- */
 
 /* The clustering of the graph's points and the level of the input (its
@@ -328,6 +452,7 @@ const dlx_op_vtbl dlx_op_graph_local = {
     .n_layers = (int)(sizeof k_local_layers / sizeof k_local_layers[0]),
     .examples = k_local_examples,
     .n_examples = (int)(sizeof k_local_examples / sizeof k_local_examples[0]),
+    .rop = &k_local_rop,
 };
 
 const dlx_op_vtbl dlx_op_graph_maxpool = {
@@ -341,4 +466,5 @@ const dlx_op_vtbl dlx_op_graph_maxpool = {
     .n_layers = (int)(sizeof k_pool_layers / sizeof k_pool_layers[0]),
     .examples = k_pool_examples,
     .n_examples = (int)(sizeof k_pool_examples / sizeof k_pool_examples[0]),
+    .rop = &k_pool_rop,
 };

@@ -90,7 +90,7 @@ static void l1_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_du
     }
 }
 
-static const dlx_op_rop k_rop_l1 = {l1_rop_forward, l1_rop_backward};
+static const dlx_op_rop k_rop_l1 = {l1_rop_forward, l1_rop_backward, NULL};
 
 /* ---- gradient-check cases ---- */
 

@@ -364,7 +364,7 @@ static void linear_rop_backward(const dlx_node *n, dlx_dual *const *in, const dl
                 b->rg[j] += rdz[(size_t)i * M + j];
 }
 
-static const dlx_op_rop k_rop = {linear_rop_forward, linear_rop_backward};
+static const dlx_op_rop k_rop = {linear_rop_forward, linear_rop_backward, NULL};
 
 /* ---- naive reference, layer type and gradient-check cases ---- */
 

@@ -115,7 +115,7 @@ static void mse_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_d
     }
 }
 
-static const dlx_op_rop k_rop = {mse_rop_forward, mse_rop_backward};
+static const dlx_op_rop k_rop = {mse_rop_forward, mse_rop_backward, NULL};
 
 const dlx_op_vtbl dlx_op_mse = {
     .name = "mse",

@@ -92,7 +92,7 @@ static void mul_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_d
         }
 }
 
-static const dlx_op_rop k_rop_mul = {mul_rop_forward, mul_rop_backward};
+static const dlx_op_rop k_rop_mul = {mul_rop_forward, mul_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

@@ -349,7 +349,7 @@ static void pool_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_
     }
 }
 
-static const dlx_op_rop k_rop_pool = {pool_rop_forward, pool_rop_backward};
+static const dlx_op_rop k_rop_pool = {pool_rop_forward, pool_rop_backward, NULL};
 
 /* ---- layer types and gradient-check cases ---- */
 

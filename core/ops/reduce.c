@@ -120,8 +120,8 @@ static void reduce_rop_backward(const dlx_node *n, dlx_dual *const *in, const dl
         }
 }
 
-static const dlx_op_rop k_rop_sum = {reduce_rop_forward, reduce_rop_backward};
-static const dlx_op_rop k_rop_mean = {reduce_rop_forward, reduce_rop_backward};
+static const dlx_op_rop k_rop_sum = {reduce_rop_forward, reduce_rop_backward, NULL};
+static const dlx_op_rop k_rop_mean = {reduce_rop_forward, reduce_rop_backward, NULL};
 
 /* ---- layer types and gradient-check cases ---- */
 

@@ -37,6 +37,7 @@
 #include "../vmath.h"
 #include "ops.h"
 #include "rnn_gemm.h"
+#include "rnn_rop.h"
 
 int64_t dlx_rnn_step_floats(bool lstm, int64_t H, bool train)
 {
@@ -385,6 +386,7 @@ const dlx_op_vtbl dlx_op_rnn = {
     .n_examples = (int)(sizeof k_rnn_examples / sizeof k_rnn_examples[0]),
     .fast_path = true,
     .reference = rnn_reference,
+    .rop = &dlx_rnn_rop,
 };
 
 const dlx_op_vtbl dlx_op_lstm = {
@@ -399,4 +401,5 @@ const dlx_op_vtbl dlx_op_lstm = {
     .n_examples = (int)(sizeof k_lstm_examples / sizeof k_lstm_examples[0]),
     .fast_path = true,
     .reference = lstm_reference,
+    .rop = &dlx_lstm_rop,
 };

@@ -76,7 +76,7 @@ static void scale_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx
     }
 }
 
-static const dlx_op_rop k_rop_scale = {scale_rop_forward, scale_rop_backward};
+static const dlx_op_rop k_rop_scale = {scale_rop_forward, scale_rop_backward, NULL};
 
 /* ---- affine ---- */
 
@@ -196,7 +196,7 @@ static void affine_rop_backward(const dlx_node *n, dlx_dual *const *in, const dl
             }
 }
 
-static const dlx_op_rop k_rop_affine = {affine_rop_forward, affine_rop_backward};
+static const dlx_op_rop k_rop_affine = {affine_rop_forward, affine_rop_backward, NULL};
 
 /* ---- layer types and gradient-check cases ---- */
 

@@ -67,6 +67,54 @@ static void shrink_backward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* ---- the R-operator (core/hvp.h): piecewise linear, no curvature off the
+ * kinks |x| = theta. With the mask s = sign(x) where |x| > theta, else 0:
+ *   R{y} = s (s R{x} - R{theta}) = [on] (R{x} - s R{theta})
+ *   R{dx} += [on] R{dy},  R{dtheta} -= s R{dy} ---- */
+
+static int on_side(double x, double t)
+{
+    return x > t ? 1 : x < -t ? -1 : 0;
+}
+
+static void shrink_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t M = n->in[1]->out.shape.d[0], N = out->numel / M;
+    const dlx_dual *x = in[0], *th = in[1];
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < M; j++) {
+            const int64_t e = i * M + j;
+            const int s = on_side(x->v[e], th->v[j]);
+            if (mode != DLX_ROP_TANGENT)
+                out->v[e] = s ? x->v[e] - s * th->v[j] : 0.0;
+            if (mode != DLX_ROP_VALUE)
+                out->r[e] = s ? x->r[e] - s * th->r[j] : 0.0;
+        }
+}
+
+static void shrink_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const int64_t M = n->in[1]->out.shape.d[0], N = out->numel / M;
+    const dlx_dual *x = in[0], *th = in[1];
+    for (int64_t i = 0; i < N; i++)
+        for (int64_t j = 0; j < M; j++) {
+            const int64_t e = i * M + j;
+            const int s = on_side(x->v[e], th->v[j]);
+            if (!s)
+                continue;
+            if (mode != DLX_ROP_TANGENT) {
+                if (x->g) x->g[e] += out->g[e];
+                if (th->g) th->g[j] -= s * out->g[e];
+            }
+            if (mode != DLX_ROP_VALUE) {
+                if (x->rg) x->rg[e] += out->rg[e];
+                if (th->rg) th->rg[j] -= s * out->rg[e];
+            }
+        }
+}
+
+static const dlx_op_rop k_rop = {shrink_rop_forward, shrink_rop_backward, NULL};
+
 /* ---- gradient-check cases ---- */
 
 /* thresholds around the inputs' magnitudes: the mask has zeros and survivors */
@@ -84,4 +132,5 @@ const dlx_op_vtbl dlx_op_shrink = {
     .backward = shrink_backward,
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

@@ -111,7 +111,7 @@ static void slice_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx
         }
 }
 
-static const dlx_op_rop k_rop_slice = {slice_rop_forward, slice_rop_backward};
+static const dlx_op_rop k_rop_slice = {slice_rop_forward, slice_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

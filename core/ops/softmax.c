@@ -138,7 +138,7 @@ static void softmax_rop_backward(const dlx_node *n, dlx_dual *const *in, const d
         }
 }
 
-static const dlx_op_rop k_rop_softmax = {softmax_rop_forward, softmax_rop_backward};
+static const dlx_op_rop k_rop_softmax = {softmax_rop_forward, softmax_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

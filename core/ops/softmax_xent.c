@@ -223,7 +223,7 @@ static void xent_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_
     }
 }
 
-static const dlx_op_rop k_rop = {xent_rop_forward, xent_rop_backward};
+static const dlx_op_rop k_rop = {xent_rop_forward, xent_rop_backward, NULL};
 
 const dlx_op_vtbl dlx_op_softmax_xent = {
     .name = "softmax_xent",

@@ -325,6 +325,143 @@ static const dlx_layer_def k_layers[] = {
      1, build_spectral},
 };
 
+/* ---- the R-operator (core/hvp.h), in double: with V and K constant, Z^ is
+ * bilinear in X^ = x V and M = W K^T, y = act(Z^ V^T + b):
+ *   R{X^} = R{x} V,  R{M} = R{W} K^T,  R{Z^} = B(R{X^}, M) + B(X^, R{M})
+ *   R{dX^} = B_x^T(R{dZ^}, M) + B_x^T(dZ^, R{M}),  R{dx} += R{dX^} V^T
+ *   R{dM} = B_m^T(R{dZ^}, X^) + B_m^T(dZ^, R{X^}),  R{dW} += R{dM} K
+ * Scratch: dZ, R{dZ}, X^, R{X^}, M, R{M}, Z^, dZ^, R{dZ^}, dX^, dM. */
+
+typedef struct sp_dual {
+    double *dz, *rdz, *xh, *rxh, *m, *rm, *zh, *dzh, *rdzh, *gxh, *gm;
+} sp_dual;
+
+static sp_dual dual_of(const dlx_dual *out, const sp_dims *s)
+{
+    const int64_t nfp = out->numel, ncd = (int64_t)s->N * s->C * s->d, fcd = (int64_t)s->F * s->C * s->d,
+                  nfd = (int64_t)s->N * s->F * s->d;
+    sp_dual t;
+    t.dz = out->scratch;
+    t.rdz = t.dz + nfp;
+    t.xh = t.rdz + nfp;
+    t.rxh = t.xh + ncd;
+    t.m = t.rxh + ncd;
+    t.rm = t.m + fcd;
+    t.zh = t.rm + fcd;
+    t.dzh = t.zh + nfd;
+    t.rdzh = t.dzh + nfd;
+    t.gxh = t.rdzh + nfd;
+    t.gm = t.gxh + ncd;
+    return t;
+}
+
+static int64_t spectral_rop_scratch(const dlx_node *n)
+{
+    const sp_dims s = dims_of(n);
+    const int64_t ncd = (int64_t)s.N * s.C * s.d, fcd = (int64_t)s.F * s.C * s.d, nfd = (int64_t)s.N * s.F * s.d;
+    return 2 * n->out.numel + 3 * ncd + 3 * fcd + 3 * nfd;
+}
+
+/* Every term M[o,i,k] X^[r,i,k] of Z^[r,o,k]: zh += m xh (zh not NULL), and
+ * its adjoints gxh += m dzh, gm += dzh xh (where not NULL). */
+static void sp_pair(const sp_dims *s, const double *xh, const double *m, double *zh, const double *dzh, double *gxh,
+                    double *gm)
+{
+    for (int r = 0; r < s->N; r++)
+        for (int o = 0; o < s->F; o++)
+            for (int i = 0; i < s->C; i++)
+                for (int k = 0; k < s->d; k++) {
+                    const int64_t z = ((int64_t)r * s->F + o) * s->d + k, x = ((int64_t)r * s->C + i) * s->d + k,
+                                  w = ((int64_t)o * s->C + i) * s->d + k;
+                    if (zh)
+                        zh[z] += m[w] * xh[x];
+                    if (gxh)
+                        gxh[x] += m[w] * dzh[z];
+                    if (gm)
+                        gm[w] += dzh[z] * xh[x];
+                }
+}
+
+/* y = Z^ V^T + b (b may be NULL) */
+static void sp_out(const sp_dims *s, const double *zh, const double *V, const double *b, double *y)
+{
+    for (int64_t r = 0; r < (int64_t)s->N * s->F; r++)
+        for (int p = 0; p < s->P; p++)
+            y[r * s->P + p] = b ? b[r % s->F] : 0.0;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->N * s->F, s->P, s->d, 1.0, zh, s->d, V, s->d, 1.0, y, s->P);
+}
+
+static void spectral_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_spectral_attr *a = n->attr;
+    const sp_dims s = dims_of(n);
+    const sp_dual t = dual_of(out, &s);
+    const double *V = in[1]->v, *K = in[2]->v;
+    const dlx_dual *x = in[0], *w = in[3], *b = n->n_in == 5 ? in[4] : NULL;
+    const size_t nfd = (size_t)s.N * s.F * s.d;
+    if (mode != DLX_ROP_TANGENT) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.N * s.C, s.d, s.P, 1.0, x->v, s.P, V, s.d, 0.0, t.xh, s.d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.F * s.C, s.d, s.q, 1.0, w->v, s.q, K, s.q, 0.0, t.m, s.d);
+        memset(t.zh, 0, nfd * sizeof *t.zh);
+        sp_pair(&s, t.xh, t.m, t.zh, NULL, NULL, NULL);
+        sp_out(&s, t.zh, V, b ? b->v : NULL, out->v);
+    }
+    if (mode != DLX_ROP_VALUE) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.N * s.C, s.d, s.P, 1.0, x->r, s.P, V, s.d, 0.0, t.rxh, s.d);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s.F * s.C, s.d, s.q, 1.0, w->r, s.q, K, s.q, 0.0, t.rm, s.d);
+        memset(t.zh, 0, nfd * sizeof *t.zh);
+        sp_pair(&s, t.rxh, t.m, t.zh, NULL, NULL, NULL);
+        sp_pair(&s, t.xh, t.rm, t.zh, NULL, NULL, NULL);
+        sp_out(&s, t.zh, V, b ? b->r : NULL, out->r);
+    }
+    dlx_act_rop_forward(a->act, a->alpha, out, mode);
+}
+
+/* gx += gxh V^T and gW += gm K from the pair adjoints of dzh with (m, xh) */
+static void sp_back(const sp_dims *s, const sp_dual *t, const double *V, const double *K, const double *m,
+                    const double *xh, const double *dzh, double *gx, double *gw)
+{
+    const size_t ncd = (size_t)s->N * s->C * s->d, fcd = (size_t)s->F * s->C * s->d;
+    memset(t->gxh, 0, ncd * sizeof *t->gxh);
+    memset(t->gm, 0, fcd * sizeof *t->gm);
+    sp_pair(s, xh, m, NULL, dzh, gx ? t->gxh : NULL, gw ? t->gm : NULL);
+    if (gx)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, s->N * s->C, s->P, s->d, 1.0, t->gxh, s->d, V, s->d, 1.0,
+                    gx, s->P);
+    if (gw)
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s->F * s->C, s->q, s->d, 1.0, t->gm, s->d, K, s->q, 1.0,
+                    gw, s->q);
+}
+
+static void spectral_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    const dlx_spectral_attr *a = n->attr;
+    const sp_dims s = dims_of(n);
+    const sp_dual t = dual_of(out, &s);
+    const double *V = in[1]->v, *K = in[2]->v;
+    const dlx_dual *x = in[0], *w = in[3], *b = n->n_in == 5 ? in[4] : NULL;
+    dlx_act_rop_backward(a->act, a->alpha, out, t.dz, t.rdz, mode);
+    for (int64_t e = 0; b && b->g && e < out->numel; e++) {
+        const int64_t o = (e / s.P) % s.F;
+        if (mode != DLX_ROP_TANGENT)
+            b->g[o] += t.dz[e];
+        if (mode != DLX_ROP_VALUE)
+            b->rg[o] += t.rdz[e];
+    }
+    if (mode != DLX_ROP_TANGENT) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.N * s.F, s.d, s.P, 1.0, t.dz, s.P, V, s.d, 0.0, t.dzh, s.d);
+        sp_back(&s, &t, V, K, t.m, t.xh, t.dzh, x->g, w->g);
+    }
+    if (mode == DLX_ROP_VALUE)
+        return;
+    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, s.N * s.F, s.d, s.P, 1.0, t.rdz, s.P, V, s.d, 0.0, t.rdzh, s.d);
+    sp_back(&s, &t, V, K, t.m, t.xh, t.rdzh, x->rg, w->rg);
+    sp_back(&s, &t, V, K, t.rm, NULL, t.dzh, x->rg, NULL);
+    sp_back(&s, &t, V, K, NULL, t.rxh, t.dzh, NULL, w->rg);
+}
+
+static const dlx_op_rop k_rop = {spectral_rop_forward, spectral_rop_backward, spectral_rop_scratch};
+
 /* x (N, C, P), V (P, d), K (d, q), W (F, C, q), [b (F)] */
 #define SP_CASE(nm, act, N, C, P, d, q, F, nin)                                                                   \
     {.what = "spectral " nm, .attr = &(dlx_spectral_attr){act, 0.1f}, .n_in = nin,                                \
@@ -352,4 +489,5 @@ const dlx_op_vtbl dlx_op_spectral = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

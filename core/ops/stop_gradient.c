@@ -57,7 +57,7 @@ static void stop_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_
     (void)n, (void)in, (void)out, (void)mode;
 }
 
-static const dlx_op_rop k_rop_stop_gradient = {stop_rop_forward, stop_rop_backward};
+static const dlx_op_rop k_rop_stop_gradient = {stop_rop_forward, stop_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

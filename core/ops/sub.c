@@ -56,7 +56,7 @@ static void sub_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_d
     }
 }
 
-static const dlx_op_rop k_rop_sub = {sub_rop_forward, sub_rop_backward};
+static const dlx_op_rop k_rop_sub = {sub_rop_forward, sub_rop_backward, NULL};
 
 /* ---- layer type and gradient-check cases ---- */
 

@@ -79,7 +79,7 @@ static void transpose_rop_backward(const dlx_node *n, dlx_dual *const *in, const
         }
 }
 
-static const dlx_op_rop k_rop_transpose = {transpose_rop_forward, transpose_rop_backward};
+static const dlx_op_rop k_rop_transpose = {transpose_rop_forward, transpose_rop_backward, NULL};
 
 /* ---- gradient-check cases (no layer type: see above) ---- */
 

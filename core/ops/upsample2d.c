@@ -139,6 +139,58 @@ static void up_backward(dlx_node *n, const dlx_ctx *ctx)
         }
 }
 
+/* ---- the R-operator (core/hvp.h): linear, so R{y} = up(R{x}) and R{dx} +=
+ * up^T(R{dy}), in double with forward's (float) weights ---- */
+
+/* y = up(x) (adjoint false) or x += up^T(y) (adjoint true), in double. */
+static void up_map(const dlx_node *n, double *x, double *y, bool adjoint)
+{
+    const dlx_upsample2d_attr *a = n->attr;
+    const int64_t *d = n->in[0]->out.shape.d;
+    const int NC = (int)(d[0] * d[1]), H = (int)d[2], W = (int)d[3];
+    const int SH = a->scale_h, SW = a->scale_w, OH = H * SH, OW = W * SW;
+    for (int c = 0; c < NC; c++, x += (size_t)H * W)
+        for (int o = 0; o < OH; o++, y += OW)
+            for (int v = 0; v < OW; v++) {
+                int h0 = o / SH, h1 = h0, w0 = v / SW, w1 = w0;
+                float lh0 = 1.0f, lh1 = 0.0f, lw0 = 1.0f, lw1 = 0.0f;
+                if (a->mode == DLX_UPSAMPLE_BILINEAR) {
+                    src_of(o, SH, H, &h0, &h1, &lh0, &lh1);
+                    src_of(v, SW, W, &w0, &w1, &lw0, &lw1);
+                }
+                const int at[4] = {h0 * W + w0, h0 * W + w1, h1 * W + w0, h1 * W + w1};
+                const double k[4] = {(double)lh0 * lw0, (double)lh0 * lw1, (double)lh1 * lw0, (double)lh1 * lw1};
+                if (!adjoint)
+                    y[v] = 0.0;
+                for (int t = 0; t < 4; t++) {
+                    if (adjoint)
+                        x[at[t]] += k[t] * y[v];
+                    else
+                        y[v] += k[t] * x[at[t]];
+                }
+            }
+}
+
+static void up_rop_forward(const dlx_node *n, dlx_dual *const *in, dlx_dual *out, dlx_rop_mode mode)
+{
+    if (mode != DLX_ROP_TANGENT)
+        up_map(n, in[0]->v, out->v, false);
+    if (mode != DLX_ROP_VALUE)
+        up_map(n, in[0]->r, out->r, false);
+}
+
+static void up_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_dual *out, dlx_rop_mode mode)
+{
+    if (!in[0]->g)
+        return;
+    if (mode != DLX_ROP_TANGENT)
+        up_map(n, in[0]->g, out->g, true);
+    if (mode != DLX_ROP_VALUE)
+        up_map(n, in[0]->rg, out->rg, true);
+}
+
+static const dlx_op_rop k_rop = {up_rop_forward, up_rop_backward, NULL};
+
 /* ---- layer type and gradient-check cases ---- */
 
 static int build_upsample(dlx_layer_call *c, dlx_node **out, dlx_err *err)
@@ -187,4 +239,5 @@ const dlx_op_vtbl dlx_op_upsample2d = {
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
     .n_examples = (int)(sizeof k_examples / sizeof k_examples[0]),
+    .rop = &k_rop,
 };

@@ -79,7 +79,7 @@ static void wsum_rop_backward(const dlx_node *n, dlx_dual *const *in, const dlx_
         }
 }
 
-static const dlx_op_rop k_rop_weighted_sum = {wsum_rop_forward, wsum_rop_backward};
+static const dlx_op_rop k_rop_weighted_sum = {wsum_rop_forward, wsum_rop_backward, NULL};
 
 /* ---- gradient-check cases ---- */
 
