@@ -244,8 +244,9 @@ static int train_cmd(int argc, char **argv, const dlx_dist *dist, bool *together
     cli_progress prog;
     cli_progress_init(&prog, quiet);
     install_signals();
+    const char *np = getenv("DLX_NO_PRUNE");
     dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop, .dry_run = dry_run,
-                       .dist = dist && dist->size > 1 ? dist : NULL};
+                       .dist = dist && dist->size > 1 ? dist : NULL, .no_prune = np && !strcmp(np, "1")};
     dlx_model *m;
     /* threads and the memory limit must be known while the graph is built */
     int rc = dlx_model_create_opts(spec, run_dir, &hooks, threads, max_memory, &m, &err);

@@ -15,6 +15,27 @@ static double now_s(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/* What reuse between forwards keeps (dlx_graph_reuse_enable). */
+typedef struct dlx_graph_reuse {
+    uint64_t *ver;  /* per node: bumped whenever its value may have changed */
+    uint64_t *seen; /* per node, DLX_MAX_INPUTS: its inputs' ver when it last ran */
+    bool *valid;    /* per node: its value is its last training forward's (an input's: snap holds it) */
+    float **snap;   /* per input node: its bytes when a forward last read it */
+} dlx_graph_reuse;
+
+static void reuse_free(dlx_graph_reuse *r, int n)
+{
+    if (!r)
+        return;
+    for (int i = 0; r->snap && i < n; i++)
+        free(r->snap[i]);
+    free(r->snap);
+    free(r->ver);
+    free(r->seen);
+    free(r->valid);
+    free(r);
+}
+
 dlx_graph *dlx_graph_create(dlx_params *params)
 {
     dlx_graph *g = calloc(1, sizeof(*g));
@@ -34,6 +55,7 @@ void dlx_graph_destroy(dlx_graph *g)
     free(g->nodes);
     free(g->grad_of);
     free(g->active);
+    reuse_free(g->reuse, g->n);
     dlx_arena_free(&g->arena);
     free(g);
 }
@@ -258,21 +280,25 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err)
     return 0;
 }
 
-/* Forward of the op nodes up to `last` (those with need[i] when need is
- * given), each timed into g->prof when profiling. */
+/* Op node i's forward, timed into g->prof when profiling. */
+static void forward_node(dlx_graph *g, dlx_node *n, const dlx_ctx *ctx)
+{
+    if (!g->prof) {
+        n->op->forward(n, ctx);
+        return;
+    }
+    double t = now_s();
+    n->op->forward(n, ctx);
+    g->prof[2 * n->id] += now_s() - t;
+}
+
+/* Forward of the op nodes up to `last` (those with need[i] when need is given). */
 static void run_forward(dlx_graph *g, int last, const bool *need, const dlx_ctx *ctx)
 {
     for (int i = 0; i <= last; i++) {
         dlx_node *n = g->nodes[i];
-        if (n->kind != DLX_NODE_OP || (need && !need[i]))
-            continue;
-        if (!g->prof) {
-            n->op->forward(n, ctx);
-            continue;
-        }
-        double t = now_s();
-        n->op->forward(n, ctx);
-        g->prof[2 * i] += now_s() - t;
+        if (n->kind == DLX_NODE_OP && (!need || need[i]))
+            forward_node(g, n, ctx);
     }
 }
 
@@ -280,6 +306,79 @@ void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx)
 {
     DLX_ASSERT(g->compiled);
     run_forward(g, g->n - 1, NULL, ctx);
+    dlx_graph_reuse_forget(g); /* (not a forward that keeps track) */
+}
+
+/* ---- reuse between the forwards of a step ---- */
+
+int dlx_graph_reuse_enable(dlx_graph *g, dlx_err *err)
+{
+    DLX_ASSERT(g->compiled && !g->reuse);
+    const size_t n = (size_t)g->n + 1;
+    dlx_graph_reuse *r = calloc(1, sizeof *r);
+    bool ok = r && (r->ver = calloc(n, sizeof *r->ver)) && (r->seen = calloc(n * DLX_MAX_INPUTS, sizeof *r->seen)) &&
+              (r->valid = calloc(n, sizeof *r->valid)) && (r->snap = calloc(n, sizeof *r->snap));
+    for (int i = 0; ok && i < g->n; i++)
+        if (g->nodes[i]->kind == DLX_NODE_INPUT)
+            ok = (r->snap[i] = malloc((size_t)g->nodes[i]->out.numel * sizeof(float) + 1)) != NULL;
+    if (!ok) {
+        reuse_free(r, g->n);
+        return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory keeping the graph's inputs");
+    }
+    g->reuse = r;
+    return 0;
+}
+
+void dlx_graph_reuse_forget(dlx_graph *g)
+{
+    if (g->reuse)
+        memset(g->reuse->valid, 0, (size_t)g->n * sizeof *g->reuse->valid);
+}
+
+void dlx_graph_params_changed(dlx_graph *g, const bool *param_on)
+{
+    for (int i = 0; g->reuse && i < g->n; i++) {
+        const dlx_node *n = g->nodes[i];
+        if (n->kind == DLX_NODE_PARAM && (!param_on || param_on[n->param]))
+            g->reuse->ver[i]++;
+    }
+}
+
+/* run_forward keeping track: an input node's bytes against its copy, an op
+ * node run only when its value no longer holds (dlx_graph_reuse_enable). */
+static void run_forward_reusing(dlx_graph *g, int last, const bool *need, const dlx_ctx *ctx)
+{
+    dlx_graph_reuse *r = g->reuse;
+    for (int i = 0; i <= last; i++) {
+        dlx_node *n = g->nodes[i];
+        if (!need[i])
+            continue;
+        if (n->kind == DLX_NODE_INPUT) {
+            const size_t bytes = (size_t)n->out.numel * sizeof(float);
+            if (!r->valid[i] || memcmp(r->snap[i], n->out.data, bytes)) {
+                memcpy(r->snap[i], n->out.data, bytes);
+                r->ver[i]++;
+                r->valid[i] = true;
+            }
+            continue;
+        }
+        if (n->kind != DLX_NODE_OP)
+            continue;
+        uint64_t *seen = r->seen + (size_t)i * DLX_MAX_INPUTS;
+        bool holds = r->valid[i] && !n->op->random;
+        for (int j = 0; j < n->n_in && holds; j++)
+            holds = seen[j] == r->ver[n->in[j]->id];
+        if (holds) {
+            if (n->op->restate)
+                n->op->restate(n, ctx);
+            continue;
+        }
+        forward_node(g, n, ctx);
+        r->ver[i]++;
+        r->valid[i] = true;
+        for (int j = 0; j < n->n_in; j++)
+            seen[j] = r->ver[n->in[j]->id];
+    }
 }
 
 void dlx_graph_forward_to(dlx_graph *g, const dlx_node *top, const dlx_ctx *ctx)
@@ -291,7 +390,12 @@ void dlx_graph_forward_to(dlx_graph *g, const dlx_node *top, const dlx_ctx *ctx)
     for (int i = top->id; i >= 0; i--)
         for (int j = 0; need[i] && j < g->nodes[i]->n_in; j++)
             need[g->nodes[i]->in[j]->id] = true;
-    run_forward(g, top->id, need, ctx);
+    if (g->reuse && ctx->training && !g->no_prune) {
+        run_forward_reusing(g, top->id, need, ctx);
+    } else {
+        run_forward(g, top->id, need, ctx);
+        dlx_graph_reuse_forget(g);
+    }
 }
 
 /* Backward of every op node from top down to the first (only those with
@@ -302,6 +406,8 @@ static void run_backward(dlx_graph *g, int top, const bool *active, const dlx_ct
         dlx_node *n = g->nodes[i];
         if (n->kind != DLX_NODE_OP || !n->needs_grad || (active && !active[i]))
             continue;
+        if (g->reuse && !is_view(n)) /* its scratch may now be backward's workspace */
+            g->reuse->valid[i] = false;
         if (!g->prof) {
             n->op->backward(n, ctx);
         } else {
@@ -373,7 +479,15 @@ void dlx_graph_backward_masked(dlx_graph *g, dlx_node *loss, const bool *param_o
         return;
     }
     mark_active(g, loss, param_on);
-    memset(g->arena.base, 0, g->activation_bytes);
+    if (g->no_prune) {
+        memset(g->arena.base, 0, g->activation_bytes);
+    } else { /* only the gradients this backward reads or adds into (views share their input's) */
+        for (int i = 0; i <= loss->id; i++) {
+            const dlx_node *n = g->nodes[i];
+            if (g->active[i] && n->out.grad && n->kind != DLX_NODE_PARAM && !is_view(n))
+                memset(n->out.grad, 0, (size_t)n->out.numel * sizeof(float));
+        }
+    }
     loss->out.grad[0] = 1.0f;
     run_backward(g, loss->id, g->active, ctx);
     for (int i = 0; i <= loss->id; i++)

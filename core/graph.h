@@ -74,6 +74,14 @@ typedef struct dlx_op_vtbl {
      * derivatives, for exact Hessian-vector products. NULL: none (the op is
      * listed in tests/test_rop.c, and the Hessian refuses a graph using it). */
     const struct dlx_op_rop *rop;
+    /* The output depends on the ctx's seed and step (a random mask): a
+     * forward that reuses values (dlx_graph_reuse_enable) always runs it. */
+    bool random;
+    /* An op whose training forward also writes state beside its output
+     * (batch norm's running statistics) does that write alone here, from
+     * what its last forward saved, when a forward reuses its output: the
+     * state then moves as if the forward had run. NULL: no such state. */
+    void (*restate)(dlx_node *n, const dlx_ctx *ctx);
 } dlx_op_vtbl;
 
 /* A buffer node is a view of a dlx_params buffer (batch norm's running
@@ -125,8 +133,14 @@ typedef struct dlx_graph {
      * final (an MPI rank starts summing them while earlier layers run). */
     void (*after_backward)(void *user, int node);
     void *after_backward_user;
+    /* Tests only: a masked backward clears every activation gradient, not just
+     * the ones it uses (the unpruned path, whose bits the pruned one must give). */
+    bool no_prune;
     float **grad_of; /* each node's gradient as compiled (a masked backward hides some) */
     bool *active;    /* a masked backward's nodes to run */
+    /* Reuse of values between the training forwards of one step
+     * (dlx_graph_reuse_enable); NULL: every forward computes all it needs. */
+    struct dlx_graph_reuse *reuse;
     /* Set by the family before its layers are built: the points of the
      * input's features (NULL: none), read by layers over the points' graph. */
     const dlx_points *points;
@@ -152,7 +166,8 @@ int dlx_graph_compile(dlx_graph *g, size_t max_bytes, dlx_err *err);
 
 void dlx_graph_forward(dlx_graph *g, const dlx_ctx *ctx);
 /* Forward of only the nodes `top` depends on (the other nodes' values are
- * left as they were): one loss of a graph that holds several. */
+ * left as they were): one loss of a graph that holds several. With reuse
+ * enabled, only those whose value changed (see dlx_graph_reuse_enable). */
 void dlx_graph_forward_to(dlx_graph *g, const dlx_node *top, const dlx_ctx *ctx);
 /* Zero activation grads, seed d(loss)/d(loss) = 1 (loss must be 1 element),
  * and run backward in reverse build order. */
@@ -167,6 +182,24 @@ void dlx_graph_backward_from(dlx_graph *g, dlx_node *top, const float *seed, con
  * discriminator's update never differentiates the generator's ops). NULL
  * param_on: every parameter, as dlx_graph_backward. */
 void dlx_graph_backward_masked(dlx_graph *g, dlx_node *loss, const bool *param_on, const dlx_ctx *ctx);
+
+/* Reuse between the forwards of a training step (several losses, each
+ * forwarded by dlx_graph_forward_to): an op node is not run again when its
+ * last value still holds, i.e. it was computed in training since
+ * dlx_graph_reuse_forget, none of its inputs changed since (an input node
+ * changes when a feed writes other bytes into it, a parameter node when
+ * dlx_graph_params_changed names it, an op node when it runs), it draws no
+ * random numbers (op->random) and it has not run backward since (a backward
+ * may use its scratch as workspace). Its op's restate, if any, runs in its
+ * place. The values, scratch and state are then those of a forward that ran
+ * every node: the same bits. Allocates a copy of every input (to see what a
+ * feed changed); fails only for memory. */
+int dlx_graph_reuse_enable(dlx_graph *g, dlx_err *err);
+/* Every value is forgotten (the start of a step: parameters were loaded,
+ * another forward ran). */
+void dlx_graph_reuse_forget(dlx_graph *g);
+/* The parameters p with param_on[p] (NULL: all) were updated. */
+void dlx_graph_params_changed(dlx_graph *g, const bool *param_on);
 
 dlx_node *dlx_graph_find(const dlx_graph *g, const char *name);
 

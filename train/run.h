@@ -57,6 +57,9 @@ typedef struct dlx_hooks {
     bool dry_run;
     /* replicas spread over MPI ranks (train/dist.h); NULL: one process */
     const struct dlx_dist *dist;
+    /* DLX_NO_PRUNE=1, for tests: every update runs the unpruned path
+     * (dlx_graph.no_prune), whose bits the pruned one must give */
+    bool no_prune;
 } dlx_hooks;
 
 typedef struct dlx_model {

@@ -299,8 +299,12 @@ static int take_step(run *r, int64_t epoch, double *lr, dlx_err *err)
     dlx_model *m = r->m;
     dlx_trainer *t = r->t;
     double loss[DLX_UPDATES_MAX];
+    dlx_replicas *rs = t->replicas;
     r->pos = m->step % r->spe;
     r->draw = m->step * r->draws_per_step;
+    /* values are reused only between the updates of one step */
+    for (int k = 0; k < rs->n; k++)
+        dlx_graph_reuse_forget(rs->r[k].g);
     for (int u = 0; u < t->n_updates; u++) {
         const dlx_update *up = &t->updates[u];
         lr[u] = dlx_optim_lr(up->cfg, m->step, r->spe, r->total);
@@ -310,6 +314,8 @@ static int take_step(run *r, int64_t epoch, double *lr, dlx_err *err)
             int rc = run_update(r, u, epoch, lr[u], &l, err);
             if (rc)
                 return rc;
+            for (int k = 0; k < rs->n; k++)
+                dlx_graph_params_changed(rs->r[k].g, dlx_optim_members(up->optim));
             loss[u] += l;
         }
         loss[u] /= up->repeat;
@@ -745,6 +751,13 @@ int dlx_trainer_run(dlx_model *m, dlx_trainer *t, dlx_err *err)
     char path[600];
     int rc = check_trainer(t, r.spe, err);
     if (!rc) rc = init_state(&r, err);
+    /* several updates a step: what one computed and the next needs unchanged is reused */
+    for (int k = 0; k < t->replicas->n && !rc; k++) {
+        dlx_graph *g = t->replicas->r[k].g;
+        g->no_prune = m->hooks.no_prune;
+        if (t->n_updates > 1 && !g->no_prune && !g->reuse)
+            rc = dlx_graph_reuse_enable(g, err);
+    }
     if (!rc && m->hooks.dry_run)
         return dry_run(&r, err);
     if (!rc) rc = dlx_path_join(path, sizeof path, m->run_dir, "metrics.h5", err);

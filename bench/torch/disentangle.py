@@ -3,7 +3,8 @@
 One step = the config's train.updates on one batch of 32 triplets (x1 the epoch's batch,
 x2 of x1's class, x3 of any class; MNIST in [-1, 1] padded by 2 to 32x32):
   D update: d_loss = bce(D(x1|y1), .95) + bce(D(x3|y3), .95) + bce(D(f1|y1), 0) + bce(D(f2|y3), 0)
-            with f1 = dec(s2, z3), f2 = dec(s3, z2) made under no_grad; Adam 2e-4 (0.5, 0.999)
+            with f1 = dec(s2, z3), f2 = dec(s3, z2) made under no_grad from the encoder on x2
+            and x3 only (x1's code is not needed); Adam 2e-4 (0.5, 0.999)
   G update: the encoder on x1, x2, x3 (three calls, one set of weights; z = mu + exp(lv/2) eps),
             the decoder seven times on cat(s, z): 0.5 rec + 1 swap + 0.01 adv + kl_w kl,
             D's parameters frozen; Adam 1e-3 (0.5, 0.999) over the encoder and decoder
@@ -99,7 +100,7 @@ def step(i):
     (x1, x2, x3), y1, y3 = triplet(i)
     c1, c3 = planes(y1), planes(y3)
     with torch.no_grad():
-        (s1, z1, _), (s2, z2, _), (s3, z3, _) = encode(x1), encode(x2), encode(x3)
+        (s2, z2, _), (s3, z3, _) = encode(x2), encode(x3)
         f1, f2 = dec(s2, z3), dec(s3, z2)
     bce = F.binary_cross_entropy_with_logits
     d_loss = (bce(judge(x1, c1), real_t) + bce(judge(x3, c3), real_t)

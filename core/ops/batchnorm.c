@@ -22,11 +22,15 @@
  *   dgamma_c += sum dy xh,  dbeta_c += sum dy
  *   training:   dx += gamma istd (dy - sum dy / M - xh sum(dy xh) / M)
  *   evaluation: dx += gamma istd dy
- * Saved for backward: mu_c and istd_c (scratch, 2 C floats).
+ * Saved for backward: mu_c and istd_c (scratch, 2 C floats); after them, in
+ * training, mu_c and the unbiased variance as doubles (4 C floats), from
+ * which restate folds the same batch into the running statistics again
+ * when a forward reuses the output (core/graph.h: dlx_graph_reuse_enable).
  * Non-differentiable points: none (eps > 0). Channels are independent: over
  * the op's threads, each channel's arithmetic is the same on any count.
  */
 #include <math.h>
+#include <string.h>
 
 #include "../layer_build.h"
 #include "ops.h"
@@ -80,7 +84,7 @@ static int batchnorm_infer(dlx_node *n, dlx_err *err)
             return dlx_err_setf(err, DLX_EINVAL, n->loc, "%s must be a buffer node (dlx_graph_buffer)", what[i - 1]);
     n->out.shape = *xs;
     int64_t sf;
-    if (!dlx_mul_i64(C, 2, &sf))
+    if (!dlx_mul_i64(C, 6, &sf))
         return dlx_err_setf(err, DLX_EINVAL, n->loc, "too many channels (%lld)", (long long)C);
     n->scratch_floats = (size_t)sf;
     return 0;
@@ -197,6 +201,15 @@ static void chan_grad_sums(const float *dy, const float *x, const bn_dims *d, in
         }
 }
 
+/* The running statistics of channel c take in a batch's mean and unbiased
+ * variance; one copy of the code (not inlined) for the forward and restate,
+ * so both round alike. */
+__attribute__((noinline)) static void fold_running(float *rmean, float *rvar, double m, double mu, double unbiased)
+{
+    *rmean = (float)((1.0 - m) * *rmean + m * mu);
+    *rvar = (float)((1.0 - m) * *rvar + m * unbiased);
+}
+
 /* Channel c's statistics from its batch sum of squares ss about mu (training;
  * with update_stats also the running statistics) or the running ones (eval):
  * saves mu and istd for backward, gives y = (x - mu) k + b as floats. */
@@ -208,11 +221,10 @@ static void channel_stats(dlx_node *n, const dlx_ctx *ctx, const bn_dims *d, int
     double var;
     if (ctx->training) {
         var = ss / (double)d->M;
-        if (ctx->update_stats) {
-            double m = a->momentum, unbiased = d->M > 1 ? ss / (double)(d->M - 1) : var;
-            rmean[c] = (float)((1.0 - m) * rmean[c] + m * mu);
-            rvar[c] = (float)((1.0 - m) * rvar[c] + m * unbiased);
-        }
+        const double unbiased = d->M > 1 ? ss / (double)(d->M - 1) : var, keep[2] = {mu, unbiased};
+        memcpy(n->scratch + 2 * d->C + 4 * c, keep, sizeof keep); /* (doubles at any float offset) */
+        if (ctx->update_stats)
+            fold_running(&rmean[c], &rvar[c], a->momentum, mu, unbiased);
     } else {
         mu = rmean[c];
         var = rvar[c];
@@ -403,6 +415,21 @@ static void batchnorm_forward(dlx_node *n, const dlx_ctx *ctx)
 static void batchnorm_backward(dlx_node *n, const dlx_ctx *ctx)
 {
     run_channels(n, ctx, true);
+}
+
+/* The running statistics as the last training forward moved them, again. */
+static void batchnorm_restate(dlx_node *n, const dlx_ctx *ctx)
+{
+    if (!ctx->training || !ctx->update_stats)
+        return;
+    const dlx_batchnorm_attr *a = n->attr;
+    const int64_t C = n->in[0]->out.shape.d[1];
+    float *rmean = n->in[3]->out.data, *rvar = n->in[4]->out.data;
+    for (int64_t c = 0; c < C; c++) {
+        double keep[2];
+        memcpy(keep, n->scratch + 2 * C + 4 * c, sizeof keep);
+        fold_running(&rmean[c], &rvar[c], a->momentum, keep[0], keep[1]);
+    }
 }
 
 /* The naive reference: every channel by itself (strided for (N, C)). */
@@ -617,6 +644,7 @@ const dlx_op_vtbl dlx_op_batchnorm = {
     .infer = batchnorm_infer,
     .forward = batchnorm_forward,
     .backward = batchnorm_backward,
+    .restate = batchnorm_restate,
     .fast_path = true,
     .reference = batchnorm_reference,
     .layers = k_layers,

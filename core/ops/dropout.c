@@ -130,6 +130,7 @@ const dlx_op_vtbl dlx_op_dropout = {
     .infer = dropout_infer,
     .forward = dropout_forward,
     .backward = dropout_backward,
+    .random = true,
     .layers = k_layers,
     .n_layers = (int)(sizeof k_layers / sizeof k_layers[0]),
     .examples = k_examples,
