@@ -11,16 +11,8 @@
 # synthetic points and a tiny fake MNIST written here.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
-export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}
-
-fail() { echo "FAIL: $*" >&2; exit 1; }
-[ -x "$DLX" ] || fail "dlx binary '$DLX' not found (set DLX_BIN)"
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-gradcheck.XXXXXX") || fail "mktemp failed"
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || fail "cd $WORK"
+. "$(dirname "$0")/lib.sh" gradcheck
+make_work
 . "$SRC/tests/fake_mnist.sh"
 
 # run WANT_RC WANT_LAST_LINE ARGS...: dlx gradcheck ARGS, its output in out.txt

@@ -13,31 +13,16 @@
 # Env: DLX_BIN, DLX_SRC_DIR. Exit 0 pass, 1 fail, 77 skip.
 set -uo pipefail
 
-SRC=${DLX_SRC_DIR:-$(cd "$(dirname "$0")/.." && pwd)}
-DLX=${DLX_BIN:-$SRC/build/dlx}
+. "$(dirname "$0")/lib.sh" prune count
 . "$SRC/tests/h5same.sh"
 . "$SRC/tests/fake_mnist.sh"
-case "$DLX" in /*) ;; *) DLX=$PWD/$DLX ;; esac
 export OPENBLAS_NUM_THREADS=1
 CASE=${1:-}
-[ -x "$DLX" ] || { echo "prune.sh: dlx binary '$DLX' not found (set DLX_BIN)" >&2; exit 1; }
-command -v h5diff >/dev/null || { echo "SKIP: h5diff not installed (hdf5-tools)"; exit 77; }
-
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/dlx-prune.XXXXXX") || exit 1
-trap 'rm -rf "$WORK"' EXIT
-cd "$WORK" || exit 1
+need_h5tools
+make_work
 make_fake "$WORK/data/mnist" 320
 export DLX_DATA_DIR=$WORK/data
-FAILS=0
 
-fail() {
-    FAILS=$((FAILS + 1))
-    echo "FAIL: $1"
-    shift
-    for l in "$@"; do echo "  $l"; done
-}
-
-# train DIR SPEC [ARGS...]: a quiet run on 2 threads into DIR; a failure is reported
 train() {
     local dir=$1 spec=$2
     shift 2
@@ -83,5 +68,4 @@ case $CASE in
 gan | disentangle | classifier) "case_$CASE" ;;
 *) echo "usage: prune.sh gan|disentangle|classifier" >&2; exit 2 ;;
 esac
-[ "$FAILS" = 0 ] && echo "prune.sh $CASE: pass" || echo "prune.sh $CASE: $FAILS failure(s)"
-[ "$FAILS" = 0 ]
+finish
