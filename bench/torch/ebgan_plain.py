@@ -51,7 +51,7 @@ for i in range(20):
 t = time.perf_counter()
 for i in range(steps):
     step(i)
-    if time.perf_counter() - t > 30:
+    if time.perf_counter() - t > float(os.environ.get("BENCH_MAX_SECONDS", "30")):
         break
 steps, dt = i + 1, time.perf_counter() - t
 print(json.dumps({"workload": "ebgan_plain", "steps_per_s": steps / dt, "torch_threads": torch.get_num_threads(), "os_threads": len(os.listdir("/proc/self/task"))}))

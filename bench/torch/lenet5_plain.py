@@ -34,7 +34,7 @@ for i in range(20):
 t = time.perf_counter()
 for i in range(steps):
     step(i)
-    if time.perf_counter() - t > 30:
+    if time.perf_counter() - t > float(os.environ.get("BENCH_MAX_SECONDS", "30")):
         break
 dt = time.perf_counter() - t
 print(json.dumps({"workload": "lenet5_plain", "images_per_s": (i + 1) * 64 / dt, "steps": i + 1,
