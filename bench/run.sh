@@ -202,7 +202,7 @@ bench_workload() {
         rtp+=("$(awk "BEGIN{print $t / $p}")")
         rto+=("$(awk "BEGIN{print $t / $o}")")
         rss_ok+=("$(awk "BEGIN{print ($rd <= $rt / 4) ? 1 : 0}")")
-        echo "$w round $i: dlx $d, twin $t, plain $p, old twin $o; dlx/twin ${rdx[-1]}, twin/plain ${rtp[-1]}$(awk "BEGIN{if (${rtp[-1]} < 1 - $noise) print \"  <-- TWIN SLOWER THAN PLAIN BEYOND NOISE\"; else if (${rtp[-1]} < 1) print \"  (twin slower, within noise)\"}")" |
+        echo "$w round $i: dlx $d, twin $t, plain $p, old twin $o; dlx/twin ${rdx[-1]}, dlx/best ${rbest[-1]}, peak RSS dlx $rd / twin $rt MiB, twin/plain ${rtp[-1]}$(awk "BEGIN{if (${rtp[-1]} < 1 - $noise) print \"  <-- TWIN SLOWER THAN PLAIN BEYOND NOISE\"; else if (${rtp[-1]} < 1) print \"  (twin slower, within noise)\"}")" |
             tee -a "$out/$w.rounds" >&2
     done
     fmt() { if [ "$shape" = inv ]; then printf '%.3f s' "$(awk "BEGIN{print 1 / $1}")"; else printf "%.${2:-0}f" "$1"; fi; }
@@ -214,6 +214,8 @@ bench_workload() {
     add_row "| $label | $(fmt "$mo" 1) | $(fmt "$mt" 1) | $(fmt "$mp" 1) | $(fmt "$md" 1) $unit | $(spread "${rdx[@]}") | $(spread "${rbest[@]}") | $met | $(spread "${rtp[@]}") | $(printf "%'d" "$fl") | $gf = $(awk "BEGIN{printf \"%.0f\", 100 * $gf / $peak}") % / $(awk "BEGIN{printf \"%.0f\", 100 * $gf / $fma}") % | $rd / $rt MiB ($(count_ge 1 "${rss_ok[@]}") of $reps <= 1/4) |"
     notes+=("$label: settings won - dlx $(wins "$out/$w.dset"); twin (OMP/OpenBLAS) $(wins "$out/$w.tset"); plain $(wins "$out/$w.pset"); corrected / old twin per round $(spread "${rto[@]}")")
     notes+=("$label, every round: $(awk '{sub(/^[^:]*: /, ""); printf "%s%d: %s", (NR>1?"; ":""), NR, $0}' "$out/$w.rounds")")
+    # each workload's row as soon as it is done, so that a stopped run keeps it
+    printf '%s\n' "ROW ${rows[-1]}" "NOTE ${notes[-2]}" "NOTE ${notes[-1]}" >&2
 }
 
 run_one() {
