@@ -3,9 +3,9 @@
 # the same workloads, in REPS alternating rounds; prints a table of medians and
 # writes it to bench/RESULTS.md. Never run in CI.
 #
-# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|lstm|all|every] [REPS]
+# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|lstm|all|rest|every] [REPS]
 #   REPS default 5 (this VM swings by 10-20 % between runs); all = the first four,
-#   every = all nine; gan = ebgan and dcgan; rnn = the copy task's linear RNN and LSTM.
+#   rest = the other five, every = all nine; gan = ebgan and dcgan; rnn = the copy task's linear RNN and LSTM.
 # Each round runs, one after the other: dlx at its default threads and --threads 1;
 # the twin (bench/torch/W.py) and the independent plain script (W_plain.py) at
 # OMP_NUM_THREADS / OPENBLAS_NUM_THREADS 1/1, 1/2, 2/1, 2/2; the twin as it was at
@@ -14,7 +14,8 @@
 # script beyond NOISE (default 0.10), which would flatter dlx.
 # BENCH_MAX_SECONDS (default 15): a PyTorch timing window ends after this long
 # (two-thread settings can crawl on a shared VM); GAN_SLOW_DIV (default 5): the old
-# twins' two-thread runs time 1/N of the steps. BENCH_SGEMM / BENCH_FMA: skip measuring.
+# twins' two-thread runs time 1/N of the steps; BENCH_OLD_SETTINGS (default "1/1 1/2 2/1"):
+# the old twins' OpenBLAS/torch settings. BENCH_SGEMM / BENCH_FMA: skip measuring.
 set -eu
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -195,7 +196,7 @@ bench_workload() {
         read -r d rd rest < <(best_of "${w}_dlx" default 1); echo "$rest" >> "$out/$w.dset"
         read -r t rt rest < <(best_of "${w}_twin" 1/1 1/2 2/1 2/2); echo "$rest" >> "$out/$w.tset"
         read -r p _ rest < <(best_of "${w}_plain" 1/1 1/2 2/1 2/2); echo "$rest" >> "$out/$w.pset"
-        read -r o _ rest < <(best_of "${w}_old" 1/1 1/2 2/1)
+        read -r o _ rest < <(best_of "${w}_old" ${BENCH_OLD_SETTINGS:-1/1 1/2 2/1})
         D+=("$d"); T+=("$t"); P+=("$p"); O+=("$o")
         rdx+=("$(awk "BEGIN{print $d / $t}")")
         rbest+=("$(awk "BEGIN{print $d / ($t > $p ? $t : $p)}")")
@@ -229,7 +230,7 @@ run_one() {
     disentangle) bench_workload disentangle "disentangling step (configs/disentangle_mnist.yaml, 32 triplets)" steps/s "$(flops disentangle)" 0 1 ;;
     rnn) bench_workload rnn "copy T = 100, linear RNN (configs/rnn/copy_orthogonal.yaml)" steps/s "$(flops rnn)" 0 1 ;;
     lstm) bench_workload lstm "copy T = 100, LSTM (configs/rnn/copy_lstm.yaml)" steps/s "$(flops lstm)" 0 1 ;;
-    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|all|every] [REPS]" >&2; exit 2 ;;
+    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|lstm|all|rest|every] [REPS]" >&2; exit 2 ;;
     esac
 }
 case "$which" in
@@ -237,6 +238,7 @@ case "$which" in
     rnn) run_one rnn; run_one lstm ;;
     all) for w in lenet5 mlp small fista; do run_one $w; done ;;
     every) for w in lenet5 mlp small fista ebgan dcgan disentangle rnn lstm; do run_one $w; done ;;
+    rest) for w in ebgan dcgan disentangle rnn lstm; do run_one $w; done ;;
     *) run_one "$which" ;;
 esac
 
