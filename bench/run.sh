@@ -1,13 +1,21 @@
 #!/bin/bash
 # Benchmarks dlx against PyTorch (Debian python3-torch, run with /usr/bin/python3) on
-# the same workloads, alternating the two, REPS times each; prints a table of medians
-# and writes it to bench/RESULTS.md. Never run in CI.
+# the same workloads, in REPS alternating rounds; prints a table of medians and
+# writes it to bench/RESULTS.md. Never run in CI.
 #
-# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|all] [REPS]   (REPS default 5: this VM swings
-# by 10-20 % between runs, and 3 rounds left medians that moved by as much)
-# (gan = ebgan and dcgan; rnn = the copy task's linear RNN and LSTM; `all` leaves them
-# out. GAN_SLOW_DIV=N: PyTorch's two-thread runs time 1/N of the steps, for a VM where
-# they crawl)
+# usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|lstm|all|rest|every] [REPS]
+#   REPS default 5 (this VM swings by 10-20 % between runs); all = the first four,
+#   rest = the other five, every = all nine; gan = ebgan and dcgan; rnn = the copy task's linear RNN and LSTM.
+# Each round runs, one after the other: dlx at its default threads and --threads 1;
+# the twin (bench/torch/W.py) and the independent plain script (W_plain.py) at
+# OMP_NUM_THREADS / OPENBLAS_NUM_THREADS 1/1, 1/2, 2/1, 2/2; the twin as it was at
+# BENCH_OLD_REV (default f7bf4f3) at its old settings. Each side's best of the round
+# counts. Every round prints twin / plain and flags a twin slower than the plain
+# script beyond NOISE (default 0.10), which would flatter dlx.
+# BENCH_MAX_SECONDS (default 15): a PyTorch timing window ends after this long
+# (two-thread settings can crawl on a shared VM); GAN_SLOW_DIV (default 5): the old
+# twins' two-thread runs time 1/N of the steps; BENCH_OLD_SETTINGS (default "1/1 1/2 2/1"):
+# the old twins' OpenBLAS/torch settings. BENCH_SGEMM / BENCH_FMA: skip measuring.
 set -eu
 cd "$(dirname "$0")/.."
 which=${1:-all}
@@ -25,10 +33,11 @@ rss_run() {
     /usr/bin/time -f "%M" -o "$out/rss" "$@" > "$out/last" 2> "$out/err" || { cat "$out/err" >&2; return 1; }
     echo $(( $(cat "$out/rss") / 1024 ))
 }
-json() { $py -c "import json,sys; print(json.loads(open('$out/last').read().strip().splitlines()[-1])['$1'])"; }
+# (dlx's --json writes a NaN as nan, which Python's json reads only as NaN)
+json() { $py -c "import json,re; print(json.loads(re.sub(r':nan\b', ':NaN', open('$out/last').read().strip().splitlines()[-1]))['$1'])"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
-# sgemm peak of this machine: best of large squares (numpy's OpenBLAS, both
+# sgemm rate of this machine: best of large squares (numpy's OpenBLAS, both
 # cores); $1 = sizes to try
 measure_peak() {
     $py - "$@" <<'PY'
@@ -44,201 +53,7 @@ for n in map(int, sys.argv[1:]):
 print(f"{best:.0f}")
 PY
 }
-peak=$(measure_peak 2048 3072 4096)
-
-rows=()
-add_row() { rows+=("$1"); }
-notes=()
-
-# One round of the PyTorch peer at each thread setting (OpenBLAS threads /
-# torch OpenMP threads: 1/1, 1/2, 2/1); prints "best_value peak_rss_of_that_run"
-# and records which setting won in $out/<tag>.settings
-torch_best() {
-    local script=$1 arg=$2 metric=$3 tag=$4 best=0 best_rss=0 pick="" v r
-    for s in "1 1" "1 2" "2 1"; do
-        set -- $s
-        r=$(OPENBLAS_NUM_THREADS=$1 TORCH_THREADS=$2 BENCH_TRAIN_LIMIT=${limit:-0} rss_run $py "$script" "$arg") || continue
-        v=$(json "$metric")
-        if awk "BEGIN{exit !($v > $best)}"; then best=$v; best_rss=$r; pick="$1/$2"; fi
-    done
-    echo "$pick" >> "$out/$tag.settings"
-    echo "$best $best_rss"
-}
-torch_settings_note() { sort "$out/$1.settings" | uniq -c | awk '{printf "%s%s won %s", (NR>1?", ":""), $2, $1}'; }
-
-# One training-throughput workload: dlx (spec, training limit) against a torch
-# script, REPS alternating rounds; sets md, mt (medians, img/s), rd, rt (RSS MiB).
-# Like the peer, dlx runs each of its settings (the train.shards values in $5,
-# all at --threads 2) once per round and its best counts; the winners are
-# recorded in $out/<tag>_dlx.settings.
-bench_train() {
-    local spec=$1 limit=$2 script=$3 tag=$4 shard_list=$5 d=() t=() v r best pick sh
-    for i in $(seq "$reps"); do
-        best="" pick=""
-        for sh in $shard_list; do
-            r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set data.train_limit="$limit" \
-                --set data.test_limit=1000 --set train.eval_every=0 --set train.shards="$sh" --threads 2 \
-                --out "$out/run" --quiet --json)
-            v=$(json images_per_second)
-            if [ -z "$best" ] || awk "BEGIN{exit !($v > $best)}"; then best=$v; pick=$sh; rd=$r; fi
-        done
-        d+=("$best")
-        echo "$pick" >> "$out/${tag}_dlx.settings"
-        # the MLP's fraction of peak: the peak measured in the same round too,
-        # so that a slow spell of this VM weighs on both sides of the fraction
-        if [ "$tag" = mlp ]; then round_peaks+=("$(measure_peak 2048 3072)"); fi
-        read -r v rt < <(torch_best "$script" 300 images_per_s "$tag")
-        t+=("$v")
-    done
-    md=$(median "${d[@]}"); mt=$(median "${t[@]}")
-}
-dlx_settings_note() { sort "$out/$1_dlx.settings" | uniq -c | awk '{printf "%sshards %s won %s", (NR>1?", ":""), $2, $1}'; }
-
-bench_lenet5() {
-    local md mt rd rt
-    bench_train configs/lenet5.yaml 19200 bench/torch/lenet5.py lenet5 "2 4"
-    notes+=("LeNet-5: PyTorch at its best of OPENBLAS_NUM_THREADS/torch threads 1/1, 1/2, 2/1 in each round ($(torch_settings_note lenet5)); dlx --threads 2 at its best of train.shards 2 and 4 ($(dlx_settings_note lenet5))")
-    add_row "| LeNet-5 training (batch 64, SGD momentum) | $(printf %.0f "$md") img/s | $(printf %.0f "$mt") img/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | – | $rd / $rt MiB |"
-}
-
-bench_mlp() {
-    local md mt rd rt gf pr
-    round_peaks=()
-    bench_train configs/mlp.yaml 30000 bench/torch/mlp.py mlp "1 2"
-    pr=$(median "${round_peaks[@]}")
-    notes+=("MLP: PyTorch at its best thread setting in each round ($(torch_settings_note mlp)); dlx --threads 2 at its best of train.shards 1 and 2 ($(dlx_settings_note mlp))")
-    # FLOPs the GEMMs execute per image: 2 x multiply-adds of the forward
-    # (1,536,500), the weight gradients (the same) and the input gradients
-    # (the same less the first layer's 784,000, which nobody needs) = 7.651 M.
-    # (Tables before 2026-11-27 used 6 x 1,544,500 = 9.27 M "model FLOPs":
-    # 21 % more than is executed.)
-    gf=$(awk "BEGIN{printf \"%.0f\", $md * 7651000 / 1e9}")
-    notes+=("MLP GEMM rate: executed FLOPs (7.65 M per image); its fraction of the sgemm peak measured in the same rounds (median $pr GFLOP/s), and of the peak at the start ($peak)")
-    add_row "| MLP 784-1000-500-250-250-250-10 (batch 100, Adam) | $(printf %.0f "$md") img/s | $(printf %.0f "$mt") img/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | $gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$pr}") % of $pr ($(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of $peak) | $rd / $rt MiB |"
-}
-
-# One small training (a landscape run), each side at its best setting in every
-# round (dlx: one thread, or two threads on two shards; PyTorch: 1/1, 1/2, 2/1);
-# then a sweep's throughput core for core: two trainings at once, one per core,
-# on both sides (each process times its own training; cost per training =
-# the slower of the two / 2).
-bench_small() {
-    local d=() t=() sd=() st=() rd=0 rt=0 v r best pick a b
-    for i in $(seq "$reps"); do
-        best="" pick=""
-        for s in "1 1" "2 2"; do
-            set -- $s
-            r=$(rss_run "$dlx" train --force bench/configs/small.yaml --threads "$1" --set train.shards="$2" \
-                --out "$out/run" --quiet --json)
-            v=$(json step_seconds)
-            if [ -z "$best" ] || awk "BEGIN{exit !($v < $best)}"; then best=$v; pick="$1"; rd=$r; fi
-        done
-        d+=("$best")
-        echo "$pick" >> "$out/small_dlx.settings"
-        read -r v rt < <(torch_best bench/torch/small.py 10 trainings_per_s small)
-        t+=("$(awk "BEGIN{print 1 / $v}")")
-        "$dlx" train --force bench/configs/small.yaml --threads 1 --out "$out/s1" --quiet --json > "$out/j1" &
-        "$dlx" train --force bench/configs/small.yaml --threads 1 --out "$out/s2" --quiet --json > "$out/j2" &
-        wait
-        a=$(tail -1 "$out/j1" | $py -c 'import json,sys; print(json.load(sys.stdin)["step_seconds"])')
-        b=$(tail -1 "$out/j2" | $py -c 'import json,sys; print(json.load(sys.stdin)["step_seconds"])')
-        sd+=("$(awk "BEGIN{print ($a > $b ? $a : $b) / 2}")")
-        OPENBLAS_NUM_THREADS=1 TORCH_THREADS=1 $py bench/torch/small.py 10 > "$out/k1" &
-        OPENBLAS_NUM_THREADS=1 TORCH_THREADS=1 $py bench/torch/small.py 10 > "$out/k2" &
-        wait
-        a=$(tail -1 "$out/k1" | $py -c 'import json,sys; print(json.load(sys.stdin)["seconds_per_training"])')
-        b=$(tail -1 "$out/k2" | $py -c 'import json,sys; print(json.load(sys.stdin)["seconds_per_training"])')
-        st+=("$(awk "BEGIN{print ($a > $b ? $a : $b) / 2}")")
-    done
-    local picks
-    picks=$(sort "$out/small_dlx.settings" | uniq -c | awk '{printf "%s--threads %s won %s", (NR>1?", ":""), $2, $1}')
-    notes+=("small net, one training: PyTorch at its best thread setting in each round ($(torch_settings_note small)); dlx at its best of --threads 1 and --threads 2 with 2 shards ($picks)")
-    notes+=("small net, sweep: two trainings at once, one per core, on each side (dlx --threads 1; PyTorch 1/1); time per training = the slower of the two / 2")
-    local md mt
-    md=$(median "${d[@]}"); mt=$(median "${t[@]}")
-    add_row "| one 10-epoch training of 100-25-10 on 10x10 MNIST (batch 100) | $(printf %.3f "$md") s | $(printf %.3f "$mt") s | $(awk "BEGIN{printf \"%.1f\", $mt/$md}") | – | $rd / $rt MiB |"
-    md=$(median "${sd[@]}"); mt=$(median "${st[@]}")
-    add_row "| the same in a sweep: per training, two at once (one per core) | $(printf %.3f "$md") s | $(printf %.3f "$mt") s | $(awk "BEGIN{printf \"%.1f\", $mt/$md}") | – | – |"
-}
-
-bench_fista() {
-    local d=() t=() best v r pick
-    for i in $(seq "$reps"); do
-        v=$("$dlx" train --force configs/sparse_coding/fista_mnist_bench.yaml --threads 2 --out "$out/fista" --quiet |
-            awk '$1 == "infer_samples_per_s" { print $2 }')
-        d+=("$v")
-        best=0 pick=""
-        for s in "1 1" "1 2" "2 1"; do
-            set -- $s
-            r=$(OPENBLAS_NUM_THREADS=$1 $py bench/torch/fista.py --threads "$2" | awk '$1 == "samples_per_s" { print $2 }')
-            if [ -n "$r" ] && awk "BEGIN{exit !($r > $best)}"; then best=$r; pick="$1/$2"; fi
-        done
-        t+=("$best")
-        echo "$pick" >> "$out/fista.settings"
-    done
-    notes+=("FISTA: PyTorch at its best thread setting in each round ($(torch_settings_note fista)); dlx --threads 2 (two workers over blocks of rows, one-thread BLAS)")
-    local md mt
-    md=$(median "${d[@]}"); mt=$(median "${t[@]}")
-    add_row "| 100 FISTA iterations on 1,000 MNIST digits, 784x256 dictionary | $(printf %.0f "$md") samples/s | $(printf %.0f "$mt") samples/s | $(awk "BEGIN{printf \"%.2f\", $md/$mt}") | – | – |"
-}
-
-# A GAN workload (configs/ebgan.yaml, configs/dcgan.yaml): generator +
-# discriminator training steps per second (one step = the config's
-# train.updates: a D update, then a G update on fresh noise). Each round: dlx at
-# its default threads (every core) and at --threads 1, on one epoch of
-# STEPS x 64 images (steps/s = step / step_seconds of --json: the steps alone,
-# without start-up or the epoch-end sample grid); the PyTorch twin at 1/1,
-# 1/2, 2/1 (OpenBLAS / torch threads, 20 or 10 warm-up steps excluded); the
-# plain PyTorch script (bench/torch/*_plain.py) at 1 and 2 threads, the check
-# that the twin is not the slower. Per-round values go to $out/<tag>.rounds.
-bench_gan() {
-    local spec=$1 steps=$2 tag=$3 label=$4 flops=$5 i v s r line
-    local -a d2 d1 db rr r1 tb t11 t12 t21 p1 p2
-    # PyTorch with two threads ran 5-30x slower on the shared 2-core VM
-    # (2026-12-05): those runs time STEPS/GAN_SLOW_DIV steps (after the warm-up)
-    tsteps() { case "$1" in *2*) echo $(( steps / ${GAN_SLOW_DIV:-1} > 10 ? steps / ${GAN_SLOW_DIV:-1} : 10 )) ;; *) echo "$steps" ;; esac; }
-    for i in $(seq "$reps"); do
-        line=""
-        for s in default 1; do
-            if [ "$s" = default ]; then set --; else set -- --threads "$s"; fi
-            r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set data.train_limit=$((steps * 64)) \
-                --set data.test_limit=100 "$@" --out "$out/$tag" --quiet --json)
-            v=$($py -c "import json; j=json.loads(open('$out/last').read().strip().splitlines()[-1]); print(j['step']/j['step_seconds'])")
-            if [ "$s" = default ]; then d2+=("$v"); rd=$r; else d1+=("$v"); fi
-            line+="dlx_$s=$v "
-        done
-        for s in "1 1" "1 2" "2 1"; do
-            set -- $s
-            r=$(OPENBLAS_NUM_THREADS=$1 TORCH_THREADS=$2 BENCH_TRAIN_LIMIT=$((steps * 64)) rss_run $py bench/torch/$tag.py "$(tsteps "$1$2")")
-            v=$(json steps_per_s)
-            case "$1/$2" in 1/1) t11+=("$v"); rt=$r ;; 1/2) t12+=("$v") ;; 2/1) t21+=("$v") ;; esac
-            line+="torch_$1/$2=$v "
-        done
-        for s in 1 2; do
-            v=$(OMP_NUM_THREADS=$s OPENBLAS_NUM_THREADS=$s BENCH_TRAIN_LIMIT=$((steps * 64)) $py bench/torch/${tag}_plain.py "$(tsteps $s)" | tail -1 |
-                $py -c 'import json,sys; print(json.load(sys.stdin)["steps_per_s"])')
-            if [ "$s" = 1 ]; then p1+=("$v"); else p2+=("$v"); fi
-            line+="plain_$s=$v "
-        done
-        echo "$line" | tee -a "$out/$tag.rounds" >&2
-        # this round's ratios: dlx's best against the twin's best, and one thread against one thread
-        tb+=("$(printf '%s\n' "${t11[-1]}" "${t12[-1]}" "${t21[-1]}" | sort -g | tail -1)")
-        db+=("$(printf '%s\n' "${d2[-1]}" "${d1[-1]}" | sort -g | tail -1)")
-        rr+=("$(awk "BEGIN{print ${db[-1]} / ${tb[-1]}}")")
-        r1+=("$(awk "BEGIN{print ${d1[-1]} / ${t11[-1]}}")")
-    done
-    spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[1]}'; printf ' / %.2f / ' "$(median "$@")"; printf '%s\n' "$@" | sort -g | tail -1 | xargs printf '%.2f'; }
-    local md mt gf="–"
-    # the table: each side's best setting in each round (as for the other workloads)
-    md=$(median "${db[@]}"); mt=$(median "${tb[@]}")
-    if [ "$flops" != 0 ]; then
-        gf=$(awk "BEGIN{printf \"%.0f\", $md * $flops / 1e9}")
-        gf="$gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of $peak"
-    fi
-    add_row "| $label | $(printf %.1f "$md") steps/s | $(printf %.1f "$mt") steps/s | $(awk "BEGIN{printf \"%.2f\", $(median "${rr[@]}")}") | $gf | $rd / $rt MiB |"
-    notes+=("$label, steps/s medians over $reps rounds: dlx default threads $(printf %.1f "$(median "${d2[@]}")"), dlx --threads 1 $(printf %.1f "$(median "${d1[@]}")"); PyTorch twin 1/1 $(printf %.1f "$(median "${t11[@]}")"), 1/2 $(printf %.1f "$(median "${t12[@]}")"), 2/1 $(printf %.1f "$(median "${t21[@]}")") (OpenBLAS / torch threads); plain PyTorch 1 thread $(printf %.1f "$(median "${p1[@]}")"), 2 threads $(printf %.1f "$(median "${p2[@]}")")")
-    notes+=("$label, dlx / PyTorch per round, min / median / max: dlx's best of its two settings against the twin's best of its three $(spread "${rr[@]}"); one thread against one thread $(spread "${r1[@]}")")
-}
+peak=${BENCH_SGEMM:-$(measure_peak 2048 3072 4096)}
 
 # The FP32 peak of this machine: one register-only FMA loop per core
 # (bench/fma_peak.c), the sum; the best of 300 short runs each
@@ -250,81 +65,182 @@ measure_fma_peak() {
     for i in $(seq "$(nproc)"); do sum=$((sum + $(cat "$out/fma.$i"))); done
     echo "$sum"
 }
+fma=${BENCH_FMA:-$(measure_fma_peak)}
+# executed FLOPs per item of every workload, counted from the layer shapes
+$py bench/torch/flops.py > "$out/flops.json"
+flops() { $py -c "import json; print(json.load(open('$out/flops.json'))['$1'])"; }
 
-# The copy task at T = 100 (configs/rnn/*.yaml, batch 20, 120 steps per sequence):
-# training steps per second. Each round: dlx at its default threads (every core; the
-# config's two shards of 10 sequences) and at --threads 1, one epoch of STEPS x 20
-# sequences and 20 test sequences (steps/s = step / step_seconds of --json: the steps
-# alone, each generating its batch, without start-up or the evaluation); the PyTorch
-# twin (bench/torch/rnn.py: every batch generated before timing, one tensor) at
-# OpenBLAS / torch threads 1/1, 1/2, 2/1; the plain script (bench/torch/rnn_plain.py)
-# at 1 and 2 threads. The ratio is taken against PyTorch's best run of the round,
-# the twin's or the plain script's (the LSTM's plain script, the same nn.LSTM, was
-# ahead of its twin in some rounds). $1 spec, $2 steps, $3 cell (rnn | lstm), $4
-# label, $5 executed GEMM FLOPs per step.
-bench_rnn() {
-    local spec=$1 steps=$2 cell=$3 label=$4 flops=$5 tag=rnn_$3 i v s r line
-    local -a d2 d1 db rr rw r1 tb ab t11 t12 t21 p1 p2 tp
-    tsteps() { case "$1" in *2*) echo $(( steps / ${GAN_SLOW_DIV:-1} > 10 ? steps / ${GAN_SLOW_DIV:-1} : 10 )) ;; *) echo "$steps" ;; esac; }
-    for i in $(seq "$reps"); do
-        line=""
-        for s in default 1; do
-            if [ "$s" = default ]; then set --; else set -- --threads "$s"; fi
-            r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set model.task.samples=$((steps * 20)) \
-                --set model.task.test_samples=20 "$@" --out "$out/$tag" --quiet --json)
-            v=$($py -c "import json; j=json.loads(open('$out/last').read().strip().splitlines()[-1]); print(j['step']/j['step_seconds'])")
-            if [ "$s" = default ]; then d2+=("$v"); rd=$r; else d1+=("$v"); fi
-            line+="dlx_$s $(printf %.1f "$v"), "
-        done
-        for s in "1 1" "1 2" "2 1"; do
-            set -- $s
-            r=$(OPENBLAS_NUM_THREADS=$1 TORCH_THREADS=$2 rss_run $py bench/torch/rnn.py "$cell" "$(tsteps "$1$2")")
-            v=$(json steps_per_s)
-            case "$1/$2" in 1/1) t11+=("$v"); rt=$r ;; 1/2) t12+=("$v") ;; 2/1) t21+=("$v") ;; esac
-            line+="twin_$1/$2 $(printf %.1f "$v"), "
-        done
-        for s in 1 2; do
-            v=$(OMP_NUM_THREADS=$s OPENBLAS_NUM_THREADS=$s $py bench/torch/rnn_plain.py "$cell" "$(tsteps $s)" | tail -1 |
-                $py -c 'import json,sys; print(json.load(sys.stdin)["steps_per_s"])')
-            if [ "$s" = 1 ]; then p1+=("$v"); else p2+=("$v"); fi
-            line+="plain_$s $(printf %.1f "$v")"
-            [ "$s" = 2 ] || line+=", "
-        done
-        echo "$line" | tee -a "$out/$tag.rounds" >&2
-        tb+=("$(printf '%s\n' "${t11[-1]}" "${t12[-1]}" "${t21[-1]}" | sort -g | tail -1)")
-        db+=("$(printf '%s\n' "${d2[-1]}" "${d1[-1]}" | sort -g | tail -1)")
-        ab+=("$(printf '%s\n' "${tb[-1]}" "${p1[-1]}" "${p2[-1]}" | sort -g | tail -1)")
-        rr+=("$(awk "BEGIN{print ${db[-1]} / ${ab[-1]}}")")
-        rw+=("$(awk "BEGIN{print ${db[-1]} / ${tb[-1]}}")")
-        r1+=("$(awk "BEGIN{t = ${t11[-1]} > ${p1[-1]} ? ${t11[-1]} : ${p1[-1]}; print ${d1[-1]} / t}")")
-        tp+=("$(awk "BEGIN{p = ${p1[-1]} > ${p2[-1]} ? ${p1[-1]} : ${p2[-1]}; print ${tb[-1]} / p}")")
+# The twins as they were before bench/torch/common.py sized the thread pools
+# first (OLD_REV), run as the older bench/run.sh ran them: OPENBLAS_NUM_THREADS
+# and TORCH_THREADS at 1/1, 1/2, 2/1, OMP_NUM_THREADS unset
+old_rev=${BENCH_OLD_REV:-f7bf4f3}
+mkdir -p "$out/old"
+for f in common lenet5 mlp small fista ebgan dcgan disentangle rnn; do
+    git show "$old_rev:bench/torch/$f.py" > "$out/old/$f.py"
+done
+export DLX_DATA_DIR=$PWD/datasets/data BENCH_MAX_SECONDS=${BENCH_MAX_SECONDS:-15}
+unset OMP_NUM_THREADS MKL_NUM_THREADS OPENBLAS_NUM_THREADS TORCH_THREADS
+
+rows=()
+add_row() { rows+=("$1"); }
+notes=()
+dlx_field() { $py -c "import json,re; j=json.loads(re.sub(r':nan\b', ':NaN', open('$out/last').read().strip().splitlines()[-1])); print($1)"; }
+
+# Every workload W has four runners, each printing "RATE RSS_MIB" (RATE: higher
+# is better; items/s, for the small net trainings/s):
+#   W_dlx default|1          dlx at its default threads (every core) and --threads 1
+#   W_twin OMP BLAS          bench/torch/W.py, OMP_NUM_THREADS / OPENBLAS_NUM_THREADS
+#   W_plain OMP BLAS         bench/torch/W_plain.py, the same environment
+#   W_old BLAS TORCH         the twin as of $old_rev
+dlx_args() { if [ "$1" = default ]; then echo; else echo "--threads $1"; fi; }
+twin() { # SCRIPT OMP BLAS FIELD ARGS... (env: extra variables in $twin_env)
+    local script=$1 o=$2 b=$3 field=$4 r; shift 4
+    r=$(rss_run env $twin_env OMP_NUM_THREADS=$o OPENBLAS_NUM_THREADS=$b $py "$script" "$@") || return 1
+    echo "$(json "$field") $r"
+}
+old() { # SCRIPT BLAS TORCH FIELD ARGS...
+    local script=$1 b=$2 t=$3 field=$4 r; shift 4
+    r=$(rss_run env $twin_env OPENBLAS_NUM_THREADS=$b TORCH_THREADS=$t $py "$out/old/$script" "$@") || return 1
+    echo "$(json "$field") $r"
+}
+slow_div() { [ "$1" = 2 ] && echo "${GAN_SLOW_DIV:-5}" || echo 1; }  # old twins: a torch-2-thread run times fewer steps
+
+lenet5_dlx() { local r; r=$(rss_run "$dlx" train --force configs/lenet5.yaml --set train.epochs=1 --set data.train_limit=38400 \
+    --set data.test_limit=1000 --set train.eval_every=0 $(dlx_args "$1") --out "$out/run" --quiet --json) && echo "$(json images_per_second) $r"; }
+lenet5_twin() { twin_env=BENCH_TRAIN_LIMIT=38400 twin bench/torch/lenet5.py "$1" "$2" images_per_s 600; }
+lenet5_plain() { twin_env=BENCH_TRAIN_LIMIT=38400 twin bench/torch/lenet5_plain.py "$1" "$2" images_per_s 600; }
+lenet5_old() { twin_env=BENCH_TRAIN_LIMIT=19200 old lenet5.py "$1" "$2" images_per_s 300; }
+
+mlp_dlx() { local r; r=$(rss_run "$dlx" train --force configs/mlp.yaml --set train.epochs=1 --set data.train_limit=60000 \
+    --set data.test_limit=1000 --set train.eval_every=0 $(dlx_args "$1") --out "$out/run" --quiet --json) && echo "$(json images_per_second) $r"; }
+mlp_twin() { twin_env=BENCH_TRAIN_LIMIT=60000 twin bench/torch/mlp.py "$1" "$2" images_per_s 600; }
+mlp_plain() { twin_env=BENCH_TRAIN_LIMIT=60000 twin bench/torch/mlp_plain.py "$1" "$2" images_per_s 600; }
+mlp_old() { twin_env=BENCH_TRAIN_LIMIT=30000 old mlp.py "$1" "$2" images_per_s 300; }
+
+small_dlx() { local r; r=$(rss_run "$dlx" train --force bench/configs/small.yaml $(dlx_args "$1") --out "$out/run" --quiet --json) &&
+    echo "$(dlx_field "1 / j['step_seconds']") $r"; }
+small_twin() { twin_env= twin bench/torch/small.py "$1" "$2" trainings_per_s 10; }
+small_plain() { twin_env= twin bench/torch/small_plain.py "$1" "$2" trainings_per_s 10; }
+small_old() { twin_env= old small.py "$1" "$2" trainings_per_s 10; }
+
+fista_dlx() { local r; r=$(rss_run "$dlx" train --force configs/sparse_coding/fista_mnist_bench.yaml $(dlx_args "$1") --out "$out/run" --quiet --json) &&
+    echo "$(json infer_samples_per_s) $r"; }
+fista_twin() { twin_env= twin bench/torch/fista.py "$1" "$2" samples_per_s; }
+fista_plain() { twin_env= twin bench/torch/fista_plain.py "$1" "$2" samples_per_s; }
+fista_old() { local r; r=$(OPENBLAS_NUM_THREADS=$1 rss_run $py "$out/old/fista.py" --threads "$2") || return 1
+    echo "$(awk '$1 == "samples_per_s" { print $2 }' "$out/last") $r"; }
+
+# GAN-style workloads: steps/s = step / step_seconds of dlx's --json (the steps
+# alone: no start-up, no epoch-end sample grid); $steps steps of 64 images (32 triplets)
+gan_dlx() { local spec=$1 n=$2 r; shift 2
+    r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set data.train_limit="$n" --set data.test_limit=100 \
+        $(dlx_args "$1") --out "$out/run" --quiet --json) && echo "$(dlx_field "j['step'] / j['step_seconds']") $r"; }
+ebgan_dlx() { gan_dlx configs/ebgan.yaml 6400 "$1"; }
+ebgan_twin() { twin_env=BENCH_TRAIN_LIMIT=6400 twin bench/torch/ebgan.py "$1" "$2" steps_per_s 100; }
+ebgan_plain() { twin_env=BENCH_TRAIN_LIMIT=6400 twin bench/torch/ebgan_plain.py "$1" "$2" steps_per_s 100; }
+ebgan_old() { twin_env=BENCH_TRAIN_LIMIT=6400 old ebgan.py "$1" "$2" steps_per_s $((100 / $(slow_div "$2"))); }
+dcgan_dlx() { gan_dlx configs/dcgan.yaml 3200 "$1"; }
+dcgan_twin() { twin_env=BENCH_TRAIN_LIMIT=3200 twin bench/torch/dcgan.py "$1" "$2" steps_per_s 50; }
+dcgan_plain() { twin_env=BENCH_TRAIN_LIMIT=3200 twin bench/torch/dcgan_plain.py "$1" "$2" steps_per_s 50; }
+dcgan_old() { twin_env=BENCH_TRAIN_LIMIT=3200 old dcgan.py "$1" "$2" steps_per_s $((50 / $(slow_div "$2"))); }
+disentangle_dlx() { gan_dlx configs/disentangle_mnist.yaml 1600 "$1"; }
+disentangle_twin() { twin_env=BENCH_TRAIN_LIMIT=6400 twin bench/torch/disentangle.py "$1" "$2" steps_per_s 50; }
+disentangle_plain() { twin_env=BENCH_TRAIN_LIMIT=6400 twin bench/torch/disentangle_plain.py "$1" "$2" steps_per_s 50; }
+disentangle_old() { twin_env=BENCH_TRAIN_LIMIT=6400 old disentangle.py "$1" "$2" steps_per_s $((50 / $(slow_div "$2"))); }
+
+# the copy task at T = 100 (batch 20): steps/s; dlx generates its sequences inside
+# the timed steps, the twins before timing
+copy_dlx() { local spec=$1 n=$2 r; shift 2
+    r=$(rss_run "$dlx" train --force "$spec" --set train.epochs=1 --set model.task.samples=$((n * 20)) \
+        --set model.task.test_samples=20 $(dlx_args "$1") --out "$out/run" --quiet --json) &&
+        echo "$(dlx_field "j['step'] / j['step_seconds']") $r"; }
+rnn_dlx() { copy_dlx configs/rnn/copy_orthogonal.yaml 300 "$1"; }
+rnn_twin() { twin_env= twin bench/torch/rnn.py "$1" "$2" steps_per_s rnn 300; }
+rnn_plain() { twin_env= twin bench/torch/rnn_plain.py "$1" "$2" steps_per_s rnn 300; }
+rnn_old() { twin_env= old rnn.py "$1" "$2" steps_per_s rnn $((300 / $(slow_div "$2"))); }
+lstm_dlx() { copy_dlx configs/rnn/copy_lstm.yaml 60 "$1"; }
+lstm_twin() { twin_env= twin bench/torch/rnn.py "$1" "$2" steps_per_s lstm 60; }
+lstm_plain() { twin_env= twin bench/torch/rnn_plain.py "$1" "$2" steps_per_s lstm 60; }
+lstm_old() { twin_env= old rnn.py "$1" "$2" steps_per_s lstm $((60 / $(slow_div "$2"))); }
+
+# best "RATE RSS SETTING" of a runner over settings ("a/b" pairs); $1 runner, rest settings
+best_of() {
+    local fn=$1 best="" line s v r; shift
+    for s in "$@"; do
+        line=$("$fn" ${s/\// }) || { echo "bench/run.sh: $fn $s failed" >&2; continue; }
+        read -r v r <<< "$line"
+        echo "    $fn $s: $v" >&2
+        if [ -z "$best" ] || awk "BEGIN{exit !($v > ${best%% *})}"; then best="$v $r $s"; fi
     done
-    spread() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f", a[1]}'; printf ' / %.2f / ' "$(median "$@")"; printf '%s\n' "$@" | sort -g | tail -1 | xargs printf '%.2f'; }
-    local md mt gf
-    md=$(median "${db[@]}"); mt=$(median "${ab[@]}")
-    gf=$(awk "BEGIN{printf \"%.0f\", $md * $flops / 1e9}")
-    gf="$gf GFLOP/s = $(awk "BEGIN{printf \"%.0f\", 100*$gf/$fma}") % of the FP32 peak $fma, $(awk "BEGIN{printf \"%.0f\", 100*$gf/$peak}") % of the sgemm rate $peak"
-    add_row "| $label | $(printf %.1f "$md") steps/s | $(printf %.1f "$mt") steps/s | $(awk "BEGIN{printf \"%.2f\", $(median "${rr[@]}")}") ($(spread "${rr[@]}")) | $gf | $rd / $rt MiB |"
-    notes+=("$label, steps/s medians over $reps rounds: dlx default threads $(printf %.1f "$(median "${d2[@]}")"), dlx --threads 1 $(printf %.1f "$(median "${d1[@]}")"); PyTorch twin 1/1 $(printf %.1f "$(median "${t11[@]}")"), 1/2 $(printf %.1f "$(median "${t12[@]}")"), 2/1 $(printf %.1f "$(median "${t21[@]}")") (OpenBLAS / torch threads); plain PyTorch 1 thread $(printf %.1f "$(median "${p1[@]}")"), 2 threads $(printf %.1f "$(median "${p2[@]}")")")
-    notes+=("$label, per round, min / median / max: dlx's best of its two settings against PyTorch's best of its five runs $(spread "${rr[@]}"), against the twin's best of its three $(spread "${rw[@]}"); one thread against PyTorch's best one-thread run $(spread "${r1[@]}"); the twin's best against the plain script's best $(spread "${tp[@]}")")
-    notes+=("$label, every round (steps/s): $(awk '{printf "%s%d: %s", (NR>1?"; ":""), NR, $0}' "$out/$tag.rounds")")
+    echo "${best:-0 0 none}"
+}
+spread() { # min / median / max, 2 decimals
+    printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {printf "%.2f / ", a[1]}'
+    printf '%.2f / ' "$(median "$@")"; printf '%s\n' "$@" | sort -g | tail -1 | xargs printf '%.2f'
+}
+count_ge() { local t=$1 n=0 x; shift; for x in "$@"; do awk "BEGIN{exit !($x >= $t)}" && n=$((n + 1)); done; echo "$n"; }
+wins() { sort "$1" | uniq -c | awk '{printf "%s%s won %s", (NR>1?", ":""), $2, $1}'; }
+
+# One workload, REPS rounds; in each round dlx at both settings, the corrected
+# twin and the plain script at OMP/OpenBLAS 1/1, 1/2, 2/1, 2/2, the old twin at its
+# three settings, one after the other, each side's best kept. Prints twin / plain
+# every round and flags a twin slower than the plain script by more than NOISE
+# (it would flatter dlx). $1 W, $2 label, $3 unit, $4 FLOPs per item, $5 target
+# speed-up (0: none), $6 display scale for rates (1, or "inv" for seconds).
+bench_workload() {
+    local w=$1 label=$2 unit=$3 fl=$4 target=$5 shape=$6 i d t p o rd rt rest
+    local -a D T P O rdx rbest rtp rto rss_ok
+    local noise=${NOISE:-0.10}
+    : > "$out/$w.dset"; : > "$out/$w.tset"; : > "$out/$w.pset"
+    for i in $(seq "$reps"); do
+        echo "$w round $i:" >&2
+        read -r d rd rest < <(best_of "${w}_dlx" default 1); echo "$rest" >> "$out/$w.dset"
+        read -r t rt rest < <(best_of "${w}_twin" 1/1 1/2 2/1 2/2); echo "$rest" >> "$out/$w.tset"
+        read -r p _ rest < <(best_of "${w}_plain" 1/1 1/2 2/1 2/2); echo "$rest" >> "$out/$w.pset"
+        read -r o _ rest < <(best_of "${w}_old" ${BENCH_OLD_SETTINGS:-1/1 1/2 2/1})
+        D+=("$d"); T+=("$t"); P+=("$p"); O+=("$o")
+        rdx+=("$(awk "BEGIN{print $d / $t}")")
+        rbest+=("$(awk "BEGIN{print $d / ($t > $p ? $t : $p)}")")
+        rtp+=("$(awk "BEGIN{print $t / $p}")")
+        rto+=("$(awk "BEGIN{print $t / $o}")")
+        rss_ok+=("$(awk "BEGIN{print ($rd <= $rt / 4) ? 1 : 0}")")
+        echo "$w round $i: dlx $d, twin $t, plain $p, old twin $o; dlx/twin ${rdx[-1]}, dlx/best ${rbest[-1]}, peak RSS dlx $rd / twin $rt MiB, twin/plain ${rtp[-1]}$(awk "BEGIN{if (${rtp[-1]} < 1 - $noise) print \"  <-- TWIN SLOWER THAN PLAIN BEYOND NOISE\"; else if (${rtp[-1]} < 1) print \"  (twin slower, within noise)\"}")" |
+            tee -a "$out/$w.rounds" >&2
+    done
+    fmt() { if [ "$shape" = inv ]; then printf '%.3f s' "$(awk "BEGIN{print 1 / $1}")"; else printf "%.${2:-0}f" "$1"; fi; }
+    local md mt mp mo gf
+    md=$(median "${D[@]}"); mt=$(median "${T[@]}"); mp=$(median "${P[@]}"); mo=$(median "${O[@]}")
+    gf=$(awk "BEGIN{printf \"%.1f\", $md * $fl / 1e9}")
+    local met="–"
+    [ "$target" = 0 ] || met="$(count_ge "$target" "${rbest[@]}") of $reps (>= ${target}x)"
+    add_row "| $label | $(fmt "$mo" 1) | $(fmt "$mt" 1) | $(fmt "$mp" 1) | $(fmt "$md" 1) $unit | $(spread "${rdx[@]}") | $(spread "${rbest[@]}") | $met | $(spread "${rtp[@]}") | $(printf "%'d" "$fl") | $gf = $(awk "BEGIN{printf \"%.0f\", 100 * $gf / $peak}") % / $(awk "BEGIN{printf \"%.0f\", 100 * $gf / $fma}") % | $rd / $rt MiB ($(count_ge 1 "${rss_ok[@]}") of $reps <= 1/4) |"
+    notes+=("$label: settings won - dlx $(wins "$out/$w.dset"); twin (OMP/OpenBLAS) $(wins "$out/$w.tset"); plain $(wins "$out/$w.pset"); corrected / old twin per round $(spread "${rto[@]}")")
+    notes+=("$label, every round: $(awk '{sub(/^[^:]*: /, ""); printf "%s%d: %s", (NR>1?"; ":""), NR, $0}' "$out/$w.rounds")")
+    # each workload's row as soon as it is done, so that a stopped run keeps it
+    printf '%s\n' "ROW ${rows[-1]}" "NOTE ${notes[-2]}" "NOTE ${notes[-1]}" >&2
 }
 
+run_one() {
+    case "$1" in
+    lenet5) bench_workload lenet5 "LeNet-5 training (batch 64, SGD momentum)" img/s "$(flops lenet5)" 2.5 1 ;;
+    mlp) bench_workload mlp "MLP 784-1000-500-250-250-250-10 (batch 100, Adam)" img/s "$(flops mlp)" 1.8 1 ;;
+    small) bench_workload small "one 10-epoch training of 100-25-10 on 10x10 MNIST (batch 100)" "per training" "$(flops small)" 10 inv ;;
+    fista) bench_workload fista "100 FISTA iterations on 1,000 MNIST digits, 784x256 dictionary" samples/s "$(flops fista)" 1.5 1 ;;
+    ebgan) bench_workload ebgan "EBGAN-PT training step (configs/ebgan.yaml, batch 64)" steps/s "$(flops ebgan)" 0 1 ;;
+    dcgan) bench_workload dcgan "DCGAN training step (configs/dcgan.yaml, batch 64)" steps/s "$(flops dcgan)" 0 1 ;;
+    disentangle) bench_workload disentangle "disentangling step (configs/disentangle_mnist.yaml, 32 triplets)" steps/s "$(flops disentangle)" 0 1 ;;
+    rnn) bench_workload rnn "copy T = 100, linear RNN (configs/rnn/copy_orthogonal.yaml)" steps/s "$(flops rnn)" 0 1 ;;
+    lstm) bench_workload lstm "copy T = 100, LSTM (configs/rnn/copy_lstm.yaml)" steps/s "$(flops lstm)" 0 1 ;;
+    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|lstm|all|rest|every] [REPS]" >&2; exit 2 ;;
+    esac
+}
 case "$which" in
-    lenet5) bench_lenet5 ;;
-    mlp) bench_mlp ;;
-    small) bench_small ;;
-    fista) bench_fista ;;
-    ebgan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-512-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 1071644672 ;;
-    dcgan) bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
-    gan) bench_gan configs/ebgan.yaml 100 ebgan "EBGAN-PT training step (784-512-784 auto-encoder D, 64-512-512-784 G, batch 64, Adam)" 1071644672
-         bench_gan configs/dcgan.yaml 50 dcgan "DCGAN training step (32x32 MNIST, conv D, transposed-conv G, batch 64, Adam)" 0 ;;
-    disentangle) bench_gan configs/disentangle_mnist.yaml 50 disentangle "Disentangling training step (32 MNIST triplets at 32x32: conv encoder x3, transposed-conv decoder x7, class-conditioned conv adversary x4, two Adams)" 0 ;;
-    rnn) fma=$(measure_fma_peak)
-         bench_rnn configs/rnn/copy_orthogonal.yaml 300 rnn "copy T = 100, linear RNN (hidden 128, orthogonal W), batch 20, Adam, clip 1" 264683520
-         bench_rnn configs/rnn/copy_lstm.yaml 60 lstm "copy T = 100, LSTM (hidden 128), batch 20, Adam, clip 1" 1003438080 ;;
-    all) bench_lenet5; bench_mlp; bench_small; bench_fista ;;
-    *) echo "usage: bench/run.sh [lenet5|mlp|small|fista|ebgan|dcgan|gan|disentangle|rnn|all] [REPS]" >&2; exit 2 ;;
+    gan) run_one ebgan; run_one dcgan ;;
+    rnn) run_one rnn; run_one lstm ;;
+    all) for w in lenet5 mlp small fista; do run_one $w; done ;;
+    every) for w in lenet5 mlp small fista ebgan dcgan disentangle rnn lstm; do run_one $w; done ;;
+    rest) for w in ebgan dcgan disentangle rnn lstm; do run_one $w; done ;;
+    *) run_one "$which" ;;
 esac
 
 {
@@ -332,10 +248,10 @@ esac
     echo
     echo "Code: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' with uncommitted changes')."
     echo
-    echo "Medians of $reps alternating runs. sgemm peak measured here: $peak GFLOP/s.${fma:+ FP32 peak (FMA loop, every core): $fma GFLOP/s.}"
+    echo "Medians of $reps alternating rounds (ratios: min / median / max over rounds). sgemm rate measured here: $peak GFLOP/s; FP32 peak (FMA loop, every core): $fma GFLOP/s."
     echo
-    echo "| workload | dlx | PyTorch 1.13 | dlx / PyTorch (speed-up) | GEMM rate | peak RSS dlx / torch |"
-    echo "|---|---|---|---|---|---|"
+    echo "| workload | old twin | corrected twin | plain PyTorch | dlx | dlx / twin | dlx / PyTorch's best | target met (rounds) | twin / plain | executed FLOPs per item | dlx GFLOP/s = % of sgemm / % of FP32 peak | peak RSS dlx / twin |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${rows[@]}"
     echo
     printf -- '- %s\n' "${notes[@]}"

@@ -1,16 +1,20 @@
 """The plainest PyTorch DCGAN step (configs/dcgan.yaml), a check on bench/torch/dcgan.py:
-default threads, fake.detach(), nn.BCELoss after a sigmoid, D's weight gradients computed
-and discarded in the G update, uint8 batches padded and converted each step.
+threads as the caller's OMP_NUM_THREADS / OPENBLAS_NUM_THREADS left them, written
+without common.py, fake.detach(), nn.BCELoss after a sigmoid, D's weight gradients computed
+and discarded in the G update, the data one float tensor in [-1, 1] padded to 32x32, a random
+index gathered per batch.
 usage: /usr/bin/python3 bench/torch/dcgan_plain.py [STEPS]"""
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from common import load_mnist
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-x_u8, _ = load_mnist("train")
+d = os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../datasets/data/mnist/")
+n = int(os.environ.get("BENCH_TRAIN_LIMIT", "0")) or 60000
+X = torch.tensor(np.fromfile(d + "train-images-idx3-ubyte", np.uint8, 784 * n, offset=16), dtype=torch.float32)
+X = F.pad(X.view(n, 1, 28, 28) / 127.5 - 1, (2, 2, 2, 2), value=-1.0)
 G = nn.Sequential(nn.Linear(64, 1024, bias=False), nn.BatchNorm1d(1024), nn.ReLU(), nn.Unflatten(1, (64, 4, 4)),
                   nn.ConvTranspose2d(64, 32, 4, 2, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU(),
                   nn.ConvTranspose2d(32, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU(),
@@ -25,8 +29,7 @@ bce = nn.BCELoss()
 
 
 def step(i):
-    idx = np.random.randint(0, len(x_u8), 64)
-    x = F.pad(torch.tensor(x_u8[idx], dtype=torch.float32) / 127.5 - 1, (2, 2, 2, 2), value=-1.0)
+    x = X[torch.randint(0, n, (64,))]
     fake = G(torch.randn(64, 64))
     d_loss = bce(D(x), torch.ones(64, 1)) + bce(D(fake.detach()), torch.zeros(64, 1))
     opt_d.zero_grad()
@@ -38,10 +41,15 @@ def step(i):
     opt_g.step()
 
 
+t = time.perf_counter()
 for i in range(10):
     step(i)
+    if time.perf_counter() - t > float(os.environ.get("BENCH_MAX_SECONDS", "30")) / 3:
+        break
 t = time.perf_counter()
 for i in range(steps):
     step(i)
-dt = time.perf_counter() - t
-print(json.dumps({"workload": "dcgan_plain", "steps_per_s": steps / dt, "torch_threads": torch.get_num_threads()}))
+    if time.perf_counter() - t > float(os.environ.get("BENCH_MAX_SECONDS", "30")):
+        break
+steps, dt = i + 1, time.perf_counter() - t
+print(json.dumps({"workload": "dcgan_plain", "steps_per_s": steps / dt, "torch_threads": torch.get_num_threads(), "os_threads": len(os.listdir("/proc/self/task"))}))

@@ -12,33 +12,27 @@ The adversary sees the image beside 10 one-hot class planes, as dlx builds it. W
 speed like bench/torch/dcgan.py: thread pools sized before torch is imported, the data one float
 tensor, grads set to None, BCE on logits.
 
-usage: TORCH_THREADS=1|2 /usr/bin/python3 bench/torch/disentangle.py [STEPS]  -> one JSON line
+usage: OMP_NUM_THREADS=1|2 OPENBLAS_NUM_THREADS=1|2 /usr/bin/python3 bench/torch/disentangle.py [STEPS]  -> one JSON line
 """
+import common  # noqa: F401  (first: sizes the thread pools before torch loads)
 import os
 import sys
-
-_t = os.environ.get("TORCH_THREADS", "1")
-for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = _t
-os.environ.setdefault("OPENBLAS_NUM_THREADS", _t)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from common import load_mnist, now, report, setup_threads  # noqa: E402
+from common import mnist_float, report, shuffled, time_steps  # noqa: E402
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 warmup = 10
-setup_threads()
 torch.manual_seed(1)
-B, NS, NZ, K = 32, 16, 16, 10
-W_REC, W_SWAP, W_ADV, W_KL = 0.5, 1.0, 0.01, 0.1 * 6 / 1024
+B, NS, NZ, K = 32, 16, 4, 10  # configs/disentangle_mnist.yaml: s 16, z 4
+W_REC, W_SWAP, W_ADV, W_KL = 0.5, 1.0, 0.1, 0.005  # the config's weights
 
-x_u8, y_u8 = load_mnist("train")
-X = torch.from_numpy(np.pad(x_u8, ((0, 0), (0, 0), (2, 2), (2, 2))).astype(np.float32)).mul_(2.0 / 255.0).sub_(1.0)
-Y = torch.from_numpy(y_u8.astype(np.int64))
+X, Y = mnist_float("train", scale="pm1", pad=2)  # [-1, 1], padded with -1 to 32x32
+y_u8 = Y.numpy()  # x2 is drawn by class: the triplets are gathers, not slices
 by_class = [np.flatnonzero(y_u8 == k) for k in range(K)]
 
 
@@ -123,11 +117,6 @@ def step(i):
     return d_loss, g_loss
 
 
-for i in range(warmup):
-    step(i)
-t0 = now()
-for i in range(steps):
-    d_loss, g_loss = step(warmup + i)
-dt = now() - t0
+steps, dt, (d_loss, g_loss) = time_steps(step, steps, warmup)
 report(workload="disentangle", steps_per_s=steps / dt, images_per_s=steps * 3 * B / dt, seconds=dt, steps=steps,
        d_loss=float(d_loss), g_loss=float(g_loss))

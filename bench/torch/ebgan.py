@@ -4,34 +4,29 @@ One step = configs/ebgan.yaml's train.updates: a D update (d_loss = E(x) + [m - 
 then a G update on fresh noise (g_loss = E(G(z2)) + 0.1 f_PT(codes of G(z2))), each with
 its own Adam (lr 1e-3, betas (0.5, 0.999)); E = half the squared reconstruction error per
 image, the mean over the batch. Batch 64, noise N(0, I) of dim 64, images in [-1, 1].
-Written for CPU speed: thread pools sized before torch is imported (TORCH_THREADS,
-OPENBLAS_NUM_THREADS), the data one float tensor in memory, G run under no_grad for the
+Written for CPU speed: thread pools sized before torch is imported (bench/torch/common.py:
+OMP_NUM_THREADS, OPENBLAS_NUM_THREADS), the data one float tensor in memory, G run under no_grad for the
 D update, D's parameters frozen (no weight gradients) during the G update, grads set to None.
 
-usage: TORCH_THREADS=1|2 /usr/bin/python3 bench/torch/ebgan.py [STEPS]  -> one JSON line
+usage: OMP_NUM_THREADS=1|2 OPENBLAS_NUM_THREADS=1|2 /usr/bin/python3 bench/torch/ebgan.py [STEPS]  -> one JSON line
 """
+import common  # noqa: F401  (first: sizes the thread pools before torch loads)
 import os
 import sys
-
-_t = os.environ.get("TORCH_THREADS", "1")
-for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = _t
-os.environ.setdefault("OPENBLAS_NUM_THREADS", _t)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
-from common import load_mnist, now, report, setup_threads  # noqa: E402
+from common import mnist_float, report, shuffled, time_steps  # noqa: E402
 
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 warmup = 20
-setup_threads()
 torch.manual_seed(1)
 B, NZ, MARGIN, PT_W = 64, 64, 40.0, 0.1
 
-x_u8, _ = load_mnist("train")
-X = torch.from_numpy(x_u8.reshape(len(x_u8), 784).astype(np.float32)).mul_(2.0 / 255.0).sub_(1.0)  # [-1, 1]
+X, Y = mnist_float("train", scale="pm1")  # [-1, 1]
+X = shuffled(X.view(len(X), 784), Y)[0]  # one fixed order: each batch a slice
 
 G = nn.Sequential(
     nn.Linear(NZ, 512, bias=False), nn.BatchNorm1d(512), nn.ReLU(),
@@ -56,12 +51,11 @@ def pulling_away(s):
     return (c.pow(2).sum() - c.diagonal().pow(2).sum()) / (n * (n - 1))
 
 
-order = torch.from_numpy(np.random.default_rng(1).permutation(len(X)))
 nb = len(X) // B
 
 
 def step(i):
-    x = X[order[(i % nb) * B:(i % nb + 1) * B]]
+    x = X[(i % nb) * B:(i % nb + 1) * B]
     # D update: G's samples without a graph
     with torch.no_grad():
         fake = G(torch.randn(B, NZ))
@@ -85,11 +79,6 @@ def step(i):
     return d_loss, g_loss
 
 
-for i in range(warmup):
-    step(i)
-t0 = now()
-for i in range(steps):
-    d_loss, g_loss = step(warmup + i)
-dt = now() - t0
+steps, dt, (d_loss, g_loss) = time_steps(step, steps, warmup)
 report(workload="ebgan", steps_per_s=steps / dt, images_per_s=steps * B / dt, seconds=dt, steps=steps,
        d_loss=float(d_loss), g_loss=float(g_loss))

@@ -5,14 +5,18 @@ algorithm as core/sparse.c: B = X Wd, G = Wd^T Wd, L = largest eigenvalue of
 G * 1.0001; each iteration one (N x m) @ (m x m) product. Prints samples/s of
 the iterations alone (data loading and G, L excluded, as in dlx).
 
-usage: /usr/bin/python3 bench/torch/fista.py [--threads N] [--data DIR] [--iters 100]
+usage: OMP_NUM_THREADS=1|2 OPENBLAS_NUM_THREADS=1|2 /usr/bin/python3 bench/torch/fista.py [--data DIR] [--iters 100]
+(--threads N is the older interface: it overrides OMP_NUM_THREADS after the import)
 """
+import common  # noqa: F401  (first: sizes the thread pools before torch loads)
 import argparse
 import os
 import struct
 import time
 
 import torch
+
+from common import report
 
 
 def load_mnist_test(d, n):
@@ -27,14 +31,15 @@ def load_mnist_test(d, n):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--data", default="datasets/data/mnist")
     ap.add_argument("--iters", type=int, default=100)
     ap.add_argument("--samples", type=int, default=1000)
     ap.add_argument("--atoms", type=int, default=256)
     ap.add_argument("--alpha", type=float, default=0.1)
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     torch.manual_seed(1)
     X = load_mnist_test(a.data, a.samples)
     Wd = torch.randn(X.shape[1], a.atoms)
@@ -57,9 +62,10 @@ def main():
             t = t1
         dt = time.perf_counter() - t0
     E = 0.5 * ((X - Z @ Wd.T) ** 2).sum(1) + a.alpha * Z.abs().sum(1)
-    print(f"torch {torch.__version__} threads {a.threads}: {a.iters} FISTA iterations on {a.samples} samples, "
+    print(f"torch {torch.__version__} threads {torch.get_num_threads()}: {a.iters} FISTA iterations on {a.samples} samples, "
           f"{a.atoms} atoms: {dt:.4f} s, {a.samples / dt:.1f} samples/s, mean energy {float(E.mean()):.4f}")
     print(f"samples_per_s {a.samples / dt:.3f}")
+    report(workload="fista", samples_per_s=a.samples / dt, seconds=dt)
 
 
 if __name__ == "__main__":

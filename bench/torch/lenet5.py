@@ -1,18 +1,17 @@
-"""LeNet-5 training throughput, the same network, batch and optimizer as configs/lenet5.yaml."""
+"""LeNet-5 training throughput, the same network, batch and optimizer as configs/lenet5.yaml.
+usage: OMP_NUM_THREADS=1|2 OPENBLAS_NUM_THREADS=1|2 /usr/bin/python3 bench/torch/lenet5.py [STEPS]"""
+import common  # noqa: F401  (first: sizes the thread pools before torch loads)
 import sys
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from common import load_mnist, report, setup_threads, time_training
+from common import mnist_float, report, time_training
 
-steps = int(sys.argv[1]) if len(sys.argv) > 1 else 300
-setup_threads()
+steps = int(sys.argv[1]) if len(sys.argv) > 1 else 600
 torch.manual_seed(1)
-x_u8, y_np = load_mnist("train")
-y_all = torch.from_numpy(y_np.astype(np.int64))
+x, y = mnist_float("train")
 
 
 class LeNet5(nn.Module):
@@ -34,5 +33,5 @@ class LeNet5(nn.Module):
 net = LeNet5()
 opt = torch.optim.SGD(net.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
 batch = 64
-dt = time_training(net, opt, x_u8, y_all, batch, steps)
-report(workload="lenet5", images_per_s=steps * batch / dt, seconds=dt, steps=steps)
+n, dt = time_training(net, opt, x, y, batch, steps)
+report(workload="lenet5", images_per_s=n * batch / dt, seconds=dt, steps=n)

@@ -20,32 +20,27 @@ clipping at 1.0 (clip_grad_norm_, as dlx's grad_clip).
   lstm  nn.LSTM (PyTorch's fused CPU LSTM); biases zero but the forget gate's 1, as
         dlx's lstm (b = 0, forget_bias 1).
 
-Written for CPU speed: thread pools sized before torch is imported (TORCH_THREADS,
-OPENBLAS_NUM_THREADS), every batch of the run generated before timing and held as one
+Written for CPU speed: thread pools sized before torch is imported (bench/torch/common.py:
+OMP_NUM_THREADS, OPENBLAS_NUM_THREADS), every batch of the run generated before timing and held as one
 tensor, grads set to None, the warm-up steps excluded.
 
-usage: TORCH_THREADS=1|2 /usr/bin/python3 bench/torch/rnn.py rnn|lstm [STEPS]  -> one JSON line
+usage: OMP_NUM_THREADS=1|2 OPENBLAS_NUM_THREADS=1|2 /usr/bin/python3 bench/torch/rnn.py rnn|lstm [STEPS]  -> one JSON line
 """
+import common  # noqa: F401  (first: sizes the thread pools before torch loads)
 import os
 import sys
-
-_t = os.environ.get("TORCH_THREADS", "1")
-for _v in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ[_v] = _t
-os.environ.setdefault("OPENBLAS_NUM_THREADS", _t)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from common import now, report, setup_threads  # noqa: E402
+from common import report, time_steps  # noqa: E402
 
 cell = sys.argv[1] if len(sys.argv) > 1 else "rnn"
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 100
 impl = os.environ.get("IMPL", "function")
 warmup = 10
-setup_threads()
 torch.manual_seed(1)
 T, B, H, C, K = 100, 20, 128, 10, 10
 L = T + 2 * K
@@ -162,11 +157,6 @@ def step(i):
     return loss
 
 
-for i in range(warmup):
-    step(i)
-t0 = now()
-for i in range(steps):
-    loss = step(warmup + i)
-dt = now() - t0
+steps, dt, loss = time_steps(step, steps, warmup)
 report(workload="rnn_copy_" + cell, impl=impl if cell == "rnn" else "nn.LSTM", steps_per_s=steps / dt,
        seconds=dt, steps=steps, loss=float(loss))

@@ -1,8 +1,8 @@
 """The plainest PyTorch copy-task step (configs/rnn/copy_orthogonal.yaml, copy_lstm.yaml), a
-check on bench/torch/rnn.py: default threads, the linear RNN as a Python loop of
-h = x_t U^T + h W^T + b, nn.LSTM for the lstm, nn.Linear readout, each batch drawn per step.
+check on bench/torch/rnn.py: threads as the caller's OMP_NUM_THREADS / OPENBLAS_NUM_THREADS
+left them, the linear RNN as a Python loop of h = x_t U^T + h W^T + b, nn.LSTM for the lstm, nn.Linear readout, each batch drawn per step.
 usage: /usr/bin/python3 bench/torch/rnn_plain.py rnn|lstm [STEPS]"""
-import json, sys, time
+import json, os, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -49,10 +49,15 @@ def step():
     opt.step()
 
 
+t = time.perf_counter()
 for i in range(10):
     step()
+    if time.perf_counter() - t > float(os.environ.get("BENCH_MAX_SECONDS", "30")) / 3:
+        break
 t = time.perf_counter()
 for i in range(steps):
     step()
-dt = time.perf_counter() - t
-print(json.dumps({"workload": "rnn_plain_" + cell, "steps_per_s": steps / dt, "torch_threads": torch.get_num_threads()}))
+    if time.perf_counter() - t > float(os.environ.get("BENCH_MAX_SECONDS", "30")):
+        break
+steps, dt = i + 1, time.perf_counter() - t
+print(json.dumps({"workload": "rnn_plain_" + cell, "steps_per_s": steps / dt, "torch_threads": torch.get_num_threads(), "os_threads": len(os.listdir("/proc/self/task"))}))
