@@ -33,8 +33,8 @@ rss_run() {
     /usr/bin/time -f "%M" -o "$out/rss" "$@" > "$out/last" 2> "$out/err" || { cat "$out/err" >&2; return 1; }
     echo $(( $(cat "$out/rss") / 1024 ))
 }
-# (dlx's --json writes a NaN as nan, which Python's json reads only as NaN)
-json() { $py -c "import json,re; print(json.loads(re.sub(r':nan\b', ':NaN', open('$out/last').read().strip().splitlines()[-1]))['$1'])"; }
+# (a measure that never happened is null in dlx's --json)
+json() { $py -c "import json,re; print(json.loads(open('$out/last').read().strip().splitlines()[-1])['$1'])"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 # sgemm rate of this machine: best of large squares (numpy's OpenBLAS, both
@@ -84,7 +84,7 @@ unset OMP_NUM_THREADS MKL_NUM_THREADS OPENBLAS_NUM_THREADS TORCH_THREADS
 rows=()
 add_row() { rows+=("$1"); }
 notes=()
-dlx_field() { $py -c "import json,re; j=json.loads(re.sub(r':nan\b', ':NaN', open('$out/last').read().strip().splitlines()[-1])); print($1)"; }
+dlx_field() { $py -c "import json,re; j=json.loads(open('$out/last').read().strip().splitlines()[-1]); print($1)"; }
 
 # Every workload W has four runners, each printing "RATE RSS_MIB" (RATE: higher
 # is better; items/s, for the small net trainings/s):

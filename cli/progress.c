@@ -1,4 +1,5 @@
 /* Progress on stderr: one live line on a terminal, a plain line per epoch otherwise. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -103,8 +104,14 @@ void cli_progress_end(cli_progress *p) { close_line(p); }
 
 void cli_print_result_fields(const dlx_results *r)
 {
-    for (int i = 0; i < r->n; i++)
-        printf("%s\"%s\":%.10g", i ? "," : "", r->name[i], r->value[i]);
+    for (int i = 0; i < r->n; i++) {
+        /* JSON has no NaN or infinity: such a value (a measure that never
+         * happened, a diverged loss) is null */
+        if (isfinite(r->value[i]))
+            printf("%s\"%s\":%.10g", i ? "," : "", r->name[i], r->value[i]);
+        else
+            printf("%s\"%s\":null", i ? "," : "", r->name[i]);
+    }
 }
 
 void cli_print_results(const dlx_results *r, bool json)

@@ -579,6 +579,11 @@ EOT
     [ -s r/fig.png ] || fail "--figure-only draws the figure"
     # a stopped and resumed run counts the evaluations before the stop
     check "copy straight" 0 '"below_baseline_at":100' "$DLX" train "$RCOPY" --out s --json --quiet
+    # a measure that never happened is null in --json: JSON has no NaN
+    check "a copy run that never beats the baseline" 0 '"below_baseline_at":null' "$DLX" train "$RCOPY" \
+        --out never --json --quiet --set train.epochs=1 --set train.optimizer.lr=1e-7
+    "$PY" -c 'import json, sys; json.loads(open("out.txt").read().splitlines()[-1], parse_constant=lambda c: sys.exit("not JSON: " + c))' ||
+        fail "--json prints strict JSON" "$(tail -n 1 out.txt)"
     check "copy stopped at 150" 0 "stopped at step 150" "$DLX" train "$RCOPY" --out p --stop-at 150
     check "copy resumed" 0 '"below_baseline_at":100' "$DLX" train "$RCOPY" --out p --resume --json --quiet
     # a row whose loss blows up is recorded as diverged and the table goes on
