@@ -15,14 +15,9 @@
 #include "../core/layers.h"
 #include "../core/ops/ops.h"
 #include "../core/rng.h"
+#include "op_example.h"
 
-typedef struct built {
-    dlx_params P;
-    dlx_graph *g;
-    dlx_node *in[DLX_MAX_INPUTS];
-    dlx_node *top;
-    dlx_err err;
-} built;
+typedef test_op built;
 
 static int registry_size(void)
 {
@@ -32,83 +27,20 @@ static int registry_size(void)
     return n;
 }
 
-/* Values of example input i: magnitudes in its range, random signs unless
- * positive; spaced inputs 0.02 apart; labels below classes. */
-static void fill_input(const dlx_op_example *ex, int i, float *x, int64_t len, dlx_rng *rng)
-{
-    const dlx_example_in *in = &ex->in[i];
-    if (in->role == DLX_EX_LABELS) {
-        for (int64_t j = 0; j < len; j++)
-            x[j] = (float)dlx_rng_below(rng, (uint32_t)ex->classes);
-        return;
-    }
-    if (ex->spaced && (in->role == DLX_EX_DATA || in->role == DLX_EX_GRAD)) {
-        uint32_t *perm = malloc((size_t)len * sizeof *perm);
-        ck_assert_ptr_nonnull(perm);
-        for (int64_t j = 0; j < len; j++)
-            perm[j] = (uint32_t)j;
-        dlx_rng_shuffle(rng, perm, (uint32_t)len);
-        for (int64_t j = 0; j < len; j++)
-            x[j] = 0.02f * ((float)perm[j] - 0.5f * (float)len) + 0.01f;
-        free(perm);
-        return;
-    }
-    bool data = in->role == DLX_EX_DATA || in->role == DLX_EX_GRAD;
-    float lo = in->lo, hi = in->hi;
-    if (lo == 0.0f && hi == 0.0f)
-        lo = 0.05f, hi = data ? 1.0f : 0.6f;
-    for (int64_t j = 0; j < len; j++) {
-        float m = lo + (hi - lo) * dlx_rng_uniform(rng);
-        x[j] = in->positive || dlx_rng_uniform(rng) >= 0.5f ? m : -m;
-    }
-}
-
 /* The op of example ex on its inputs, compiled and filled from seed. */
 static void build(built *b, const dlx_op_vtbl *v, const dlx_op_example *ex, uint64_t seed)
 {
-    memset(b, 0, sizeof *b);
-    dlx_params_init(&b->P);
-    int idx[DLX_MAX_INPUTS];
-    for (int i = 0; i < ex->n_in; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "in%d", i);
-        idx[i] = -1;
-        if (ex->in[i].role == DLX_EX_PARAM)
-            idx[i] = dlx_params_declare(&b->P, name, ex->in[i].shape, (dlx_init){.kind = DLX_INIT_ZERO}, true,
-                                        &b->err);
-        else if (ex->in[i].role == DLX_EX_BUFFER)
-            idx[i] = dlx_params_declare_buffer(&b->P, name, ex->in[i].shape, 0.0f, &b->err);
-        if (ex->in[i].role == DLX_EX_PARAM || ex->in[i].role == DLX_EX_BUFFER)
-            ck_assert_msg(idx[i] >= 0, "%s: %s", ex->what, b->err.msg);
-    }
-    ck_assert_int_eq(dlx_params_finalize(&b->P, &b->err), 0);
-    b->g = dlx_graph_create(&b->P);
-    ck_assert_ptr_nonnull(b->g);
-    for (int i = 0; i < ex->n_in; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "in%d", i);
-        dlx_example_role r = ex->in[i].role;
-        if (r == DLX_EX_PARAM)
-            b->in[i] = dlx_graph_param(b->g, idx[i], &b->err);
-        else if (r == DLX_EX_BUFFER)
-            b->in[i] = dlx_graph_buffer(b->g, idx[i], &b->err);
-        else
-            b->in[i] = dlx_graph_input(b->g, name, ex->in[i].shape, r == DLX_EX_GRAD, &b->err);
-        ck_assert_msg(b->in[i] != NULL, "%s: %s", ex->what, b->err.msg);
-    }
-    b->top = dlx_graph_op(b->g, v, "op", b->in, ex->n_in, ex->attr, DLX_NOLOC, &b->err);
-    ck_assert_msg(b->top != NULL, "%s: %s", ex->what, b->err.msg);
+    test_op_add(b, v, ex, false);
     ck_assert_msg(dlx_graph_compile(b->g, 0, &b->err) == 0, "%s: %s", ex->what, b->err.msg);
     dlx_rng rng;
     dlx_rng_init(&rng, seed, DLX_STREAM_USER);
     for (int i = 0; i < ex->n_in; i++)
-        fill_input(ex, i, b->in[i]->out.data, b->in[i]->out.numel, &rng);
+        test_op_fill(b, ex, i, &rng);
 }
 
 static void unbuild(built *b)
 {
-    dlx_graph_destroy(b->g);
-    dlx_params_free(&b->P);
+    test_op_free(b);
 }
 
 static dlx_ctx ctx_of(const dlx_op_example *ex, int threads)

@@ -24,6 +24,7 @@
 #include "../core/hvp.h"
 #include "../core/ops/ops.h"
 #include "../core/rng.h"
+#include "op_example.h"
 
 /* Ops without an R-operator: the exact Hessian refuses a graph using one.
  * None today (test_rop_refuses builds one); an op added without hooks must
@@ -57,69 +58,18 @@ START_TEST(test_rop_list_exact)
 }
 END_TEST
 
-typedef struct built {
-    dlx_params P;
-    dlx_graph *g;
-    dlx_node *loss;
-    dlx_err err;
-} built;
-
-static void fill(const dlx_op_example *ex, const dlx_example_in *in, float *x, int64_t len, dlx_rng *rng)
-{
-    if (in->role == DLX_EX_LABELS) {
-        for (int64_t j = 0; j < len; j++)
-            x[j] = (float)dlx_rng_below(rng, (uint32_t)ex->classes);
-        return;
-    }
-    bool data = in->role == DLX_EX_DATA || in->role == DLX_EX_GRAD;
-    float lo = in->lo, hi = in->hi;
-    if (lo == 0.0f && hi == 0.0f)
-        lo = 0.05f, hi = data ? 1.0f : 0.6f;
-    for (int64_t j = 0; j < len; j++) {
-        float m = lo + (hi - lo) * dlx_rng_uniform(rng);
-        x[j] = in->positive || dlx_rng_uniform(rng) >= 0.5f ? m : -m;
-    }
-}
+typedef test_op built;
 
 /* The op of ex over parameters (its gradient inputs) and data; a scalar loss
- * on top. Values from seed. */
+ * on top (a curved probe where the op's output is not a scalar). Values from
+ * seed. */
 static void build(built *b, const dlx_op_vtbl *v, const dlx_op_example *ex, uint64_t seed)
 {
-    memset(b, 0, sizeof *b);
-    dlx_params_init(&b->P);
-    int idx[DLX_MAX_INPUTS];
-    for (int i = 0; i < ex->n_in; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "in%d", i);
-        dlx_example_role r = ex->in[i].role;
-        idx[i] = -1;
-        if (r == DLX_EX_PARAM || r == DLX_EX_GRAD)
-            idx[i] = dlx_params_declare(&b->P, name, ex->in[i].shape, (dlx_init){.kind = DLX_INIT_ZERO}, true, &b->err);
-        else if (r == DLX_EX_BUFFER)
-            idx[i] = dlx_params_declare_buffer(&b->P, name, ex->in[i].shape, 0.0f, &b->err);
-    }
-    ck_assert_int_eq(dlx_params_finalize(&b->P, &b->err), 0);
-    b->g = dlx_graph_create(&b->P);
-    dlx_node *in[DLX_MAX_INPUTS];
-    for (int i = 0; i < ex->n_in; i++) {
-        char name[16];
-        snprintf(name, sizeof name, "in%d", i);
-        dlx_example_role r = ex->in[i].role;
-        if (r == DLX_EX_PARAM || r == DLX_EX_GRAD)
-            in[i] = dlx_graph_param(b->g, idx[i], &b->err);
-        else if (r == DLX_EX_BUFFER)
-            in[i] = dlx_graph_buffer(b->g, idx[i], &b->err);
-        else
-            in[i] = dlx_graph_input(b->g, name, ex->in[i].shape, false, &b->err);
-        ck_assert_msg(in[i] != NULL, "%s: %s", ex->what, b->err.msg);
-    }
-    dlx_node *top = dlx_graph_op(b->g, v, "op", in, ex->n_in, ex->attr, DLX_NOLOC, &b->err);
-    ck_assert_msg(top != NULL, "%s: %s", ex->what, b->err.msg);
+    test_op_add(b, v, ex, true);
     dlx_node *target = NULL;
-    b->loss = top;
-    if (top->out.numel != 1) { /* a curved probe on a non-scalar output */
-        target = dlx_graph_input(b->g, "target", top->out.shape, false, &b->err);
-        dlx_node *pair[2] = {top, target};
+    if (b->top->out.numel != 1) {
+        target = dlx_graph_input(b->g, "target", b->top->out.shape, false, &b->err);
+        dlx_node *pair[2] = {b->top, target};
         dlx_mse_attr ma = {DLX_MSE_MEAN};
         b->loss = dlx_graph_op(b->g, &dlx_op_mse, "probe", pair, 2, &ma, DLX_NOLOC, &b->err);
         ck_assert_ptr_nonnull(b->loss);
@@ -128,7 +78,7 @@ static void build(built *b, const dlx_op_vtbl *v, const dlx_op_example *ex, uint
     dlx_rng rng;
     dlx_rng_init(&rng, seed, DLX_STREAM_USER);
     for (int i = 0; i < ex->n_in; i++)
-        fill(ex, &ex->in[i], in[i]->out.data, in[i]->out.numel, &rng);
+        test_op_fill(b, ex, i, &rng);
     if (target)
         for (int64_t j = 0; j < target->out.numel; j++)
             target->out.data[j] = 2.0f * dlx_rng_uniform(&rng) - 1.0f;
@@ -136,8 +86,7 @@ static void build(built *b, const dlx_op_vtbl *v, const dlx_op_example *ex, uint
 
 static void unbuild(built *b)
 {
-    dlx_graph_destroy(b->g);
-    dlx_params_free(&b->P);
+    test_op_free(b);
 }
 
 static void random_unit(dlx_rng *r, double *v, int64_t p)
