@@ -52,6 +52,14 @@ def load_mnist(split, limit=None):
     return x, y
 
 
+# time_training's twins (MLP, LeNet-5) zero their gradients in place: with
+# set_to_none, backward allocates fresh gradient tensors every step, 12-21 %
+# slower on the MLP here (PyTorch 1.13, CPU; bench/RESULTS.md). The EBGAN twin
+# measured the other way (set_to_none 1.1-1.3x faster) and keeps it.
+# BENCH_SET_TO_NONE=1 measures the other setting.
+SET_TO_NONE = os.environ.get("BENCH_SET_TO_NONE") == "1"
+
+
 def mnist_float(split, limit=None, scale="norm", pad=0, pad_value=None):
     """MNIST as one float tensor (N, 1, 28 + 2 pad, ...) and int64 labels.
     scale "norm": (p/255 - 0.1307) / 0.3081 as dlx's data.mean/std; "pm1": [-1, 1];
@@ -103,14 +111,9 @@ def time_training(net, opt, x, y, batch, steps, warmup=20):
     xs, ys = shuffled(x, y)
     nb = len(ys) // batch
 
-    # zero_grad() in place, not set_to_none: then backward allocates fresh
-    # gradient tensors every step, 7-15 % slower on the MLP here (PyTorch 1.13,
-    # CPU); BENCH_SET_TO_NONE=1 measures that setting
-    to_none = os.environ.get("BENCH_SET_TO_NONE") == "1"
-
     def step(i):
         k = (i % nb) * batch
-        opt.zero_grad(set_to_none=to_none)
+        opt.zero_grad(set_to_none=SET_TO_NONE)
         F.cross_entropy(net(xs[k:k + batch]), ys[k:k + batch]).backward()
         opt.step()
 
