@@ -51,6 +51,19 @@ n_rows() { # rows in a table; 0 when unreadable
     echo "${n:-0}"
 }
 
+rop_matches_fd() { # SWEEP NAME: the Hessian columns of the exact (rop) and fd sweeps agree to 1e-6
+    local sweep=$1 name=$2 col
+    [ -s "$T/$name.h5" ] || "$DLX" landscape "$sweep" --out "$T/$name.h5" --no-figures > "$T/$name.txt" 2>&1 ||
+        fail "$name hessian sweep: $(cat "$T/$name.txt")"
+    "$DLX" landscape "$sweep" --set sweep.hessian.method=fd --out "$T/${name}fd.h5" --no-figures \
+        > "$T/${name}fd.txt" 2>&1 || fail "$name fd hessian sweep: $(cat "$T/${name}fd.txt")"
+    for col in hessian_index eig_min eig_max; do
+        paste <(col_vals "$T/$name.h5" $col) <(col_vals "$T/${name}fd.h5" $col) |
+            awk '{d = $1 - $2; if (d < 0) d = -d; m = $1 < 0 ? -$1 : $1; if (d > 1e-6 * (1 + m)) bad++; n++}
+                 END {exit !(n == 2 && bad == 0)}' ||
+            fail "$name $col: rop and fd differ: $(paste <(col_vals "$T/$name.h5" $col) <(col_vals "$T/${name}fd.h5" $col))"
+    done
+}
 case ${1:-} in
 resume|jobs|shard_merge|mpi|hessian|set|gan_grid|compare|official)
     ls "$DLX_DATA_DIR"/mnist/t10k-images-idx3-ubyte* > /dev/null 2>&1 ||
@@ -181,14 +194,7 @@ hessian)
     grep -q 'params=565 hessian_index=[0-9]* eig_min=-*[0-9.e-]* eig_max=[0-9]' "$T/h.txt" || fail "expected 565 params and a positive top eigenvalue: $(cat "$T/h.txt")"
     # the exact products against central differences of double gradients:
     # the same index and extreme eigenvalues to 1e-6
-    "$DLX" landscape "$DATA/hessian.yaml" --set sweep.hessian.method=fd --out "$T/hfd.h5" --no-figures \
-        > "$T/hfd.txt" 2>&1 || fail "fd hessian sweep: $(cat "$T/hfd.txt")"
-    for col in hessian_index eig_min eig_max; do
-        paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col) |
-            awk '{d = $1 - $2; if (d < 0) d = -d; m = $1 < 0 ? -$1 : $1; if (d > 1e-6 * (1 + m)) bad++; n++}
-                 END {exit !(n == 2 && bad == 0)}' ||
-            fail "$col: rop and fd differ: $(paste <(col_vals "$T/h.h5" $col) <(col_vals "$T/hfd.h5" $col))"
-    done
+    rop_matches_fd "$DATA/hessian.yaml" h
     # ops that had no R-operator before (dropout, batchnorm) in the base: the
     # measure is taken (evaluation mode), and rop and fd agree on it as well
     # (an op without one is refused by name: tests/test_rop.c)
@@ -197,16 +203,7 @@ hessian)
         "$DATA/base.yaml" > "$T/drop_base.yaml"
     grep -q batchnorm "$T/drop_base.yaml" || fail "the dropout/batchnorm base was not written"
     sed "s|base: base.yaml|base: $T/drop_base.yaml|" "$DATA/hessian.yaml" > "$T/drop.yaml"
-    "$DLX" landscape "$T/drop.yaml" --out "$T/drop.h5" --no-figures > "$T/drop.txt" 2>&1 ||
-        fail "a dropout/batchnorm base: $(cat "$T/drop.txt")"
-    "$DLX" landscape "$T/drop.yaml" --set sweep.hessian.method=fd --out "$T/dropfd.h5" --no-figures \
-        > "$T/dropfd.txt" 2>&1 || fail "a dropout/batchnorm base, fd: $(cat "$T/dropfd.txt")"
-    for col in hessian_index eig_min eig_max; do
-        paste <(col_vals "$T/drop.h5" $col) <(col_vals "$T/dropfd.h5" $col) |
-            awk '{d = $1 - $2; if (d < 0) d = -d; m = $1 < 0 ? -$1 : $1; if (d > 1e-6 * (1 + m)) bad++; n++}
-                 END {exit !(n == 2 && bad == 0)}' ||
-            fail "dropout/batchnorm $col: rop and fd differ: $(paste <(col_vals "$T/drop.h5" $col) <(col_vals "$T/dropfd.h5" $col))"
-    done
+    rop_matches_fd "$T/drop.yaml" drop
     ;;
 gan_grid)
     G=$T/g
