@@ -16,6 +16,7 @@
  *       enc:  {layers: [...]}      # an image -> (N, s + 2 z): s, then z's means, then its log-variances
  *       dec:  {layers: [...]}      # (N, s + z) -> an image, (N, C, H, W) or (N, C H W)
  *       disc: {layers: [...]}      # an image and K one-hot class planes (N, C + K, H, W) -> one logit
+ *       zdisc: {layers: [...]}     # optional: z's means (N, z) -> K class logits (a latent adversary)
  *   data: {dataset: mnist, range: [-1, 1], pad: 2}   # train/images.h's keys
  *   train:
  *     optimizers: {d: {params: disc, ...}, g: {params: [enc, dec], ...}}
@@ -40,6 +41,15 @@
  * adversary adds learned class tables to its feature maps at three depths;
  * here the class enters once, as K one-hot planes beside the image, which a
  * first convolution turns into a learned per-class map added to its output.
+ *
+ * Not in the paper, optional: a latent adversary (networks.zdisc; Lample et
+ * al. 2017's Fader networks, Tzeng et al. 2015's confusion loss). It reads
+ * z's means, which the probes of the evaluation read too, and learns the
+ * class from them; the encoder is pushed to leave it uniformly unsure:
+ *   z_cls = sum over i of xent(zdisc(mu_i), y_i)         (its own update)
+ *   z_adv = sum over i of xent_uniform(zdisc(mu_i))      (in g_loss, weight zadv)
+ * The paper's terms only make the decoder take the class from s; nothing in
+ * them stops z from holding the class too (the probes find it there).
  *
  * Evaluation (disentangle_infer.c): reconstruction and swap errors on the
  * test split; model.eval (disentangle_measure.c): the accuracy of a dlx
@@ -76,6 +86,8 @@ static const dlx_key_doc k_weight_keys[] = {
     {"swap", "number", "1", "0 to 1e6", "same-class swaps dec(s2, z1) -> x1, dec(s1, z2) -> x2"},
     {"adv", "number", "0.01", "0 to 1e6", "the cross-class swaps passing as real images of their s's class"},
     {"kl", "number", "0.1*6/(C*H*W)", "0 to 1e6", "the KL term on z (C*H*W: the input's size after padding)"},
+    {"zadv", "number", "1", "0 to 1e6", "with networks.zdisc: the encoder's confusion term z_adv (z's means "
+                                         "leaving the latent adversary uniformly unsure of the class)"},
     {NULL},
 };
 static const dlx_key_doc k_network_keys[] = {
@@ -89,25 +101,32 @@ static const dlx_key_doc k_nets[] = {
      "the decoder: (N, s + z) -> an image (group dec)"},
     {"disc", "map", "required", "dlx spec model.disentangle.networks.NAME",
      "the adversary: an image and K one-hot class planes -> one logit (group disc)"},
+    {"zdisc", "map", "-", "dlx spec model.disentangle.networks.NAME",
+     "optional, not in the paper: a latent adversary, z's means (N, z) -> K class logits (group zdisc; train it "
+     "on z_cls)"},
     {NULL},
 };
 
 static const dlx_spec_section k_sections[] = {
     {"model.disentangle", "model: with kind: disentangle: an encoder of a split code (s, z), a decoder and a "
                           "class-conditioned adversary (train: needs optimizers and updates of d_loss and g_loss; "
-                          "losses: d_loss, g_loss, rec, swap, adv, kl, d_real, d_fake)",
+                          "losses: d_loss, g_loss, rec, swap, adv, kl, d_real, d_fake, and with networks.zdisc "
+                          "z_cls, z_adv)",
      k_model_keys, NULL},
     {"model.disentangle.code", "model.code of a disentangle model", k_code_keys, NULL},
     {"model.disentangle.weights", "model.weights of a disentangle model: g_loss's terms", k_weight_keys, NULL},
     {"model.disentangle.eval", "model.eval of a disentangle model: its measures of disentangling",
      dlx_dis_eval_keys, NULL},
     {"model.disentangle.networks", "model.networks of a disentangle model", k_nets, NULL},
-    {"model.disentangle.networks.NAME", "model.networks.enc, .dec and .disc of a disentangle model", k_network_keys,
+    {"model.disentangle.networks.NAME", "model.networks.enc, .dec, .disc and .zdisc of a disentangle model",
+     k_network_keys,
      NULL},
     {NULL},
 };
 static const char *const k_losses[] = {"d_loss", "g_loss", "rec", "swap", "adv", "kl", "d_real", "d_fake", NULL};
-static const char *const k_net_names[3] = {"enc", "dec", "disc"};
+static const char *const k_losses_z[] = {"d_loss", "g_loss", "rec",   "swap",  "adv", "kl",
+                                         "d_real", "d_fake", "z_cls", "z_adv", NULL};
+static const char *const k_net_names[DIS_NETS] = {"enc", "dec", "disc", "zdisc"};
 
 /* A sub-map of model: checked against its table (absent: NULL, the defaults). */
 static int sub_map(dlx_spec_node *model, const char *key, const dlx_key_doc *doc, dlx_spec_node **out, dlx_err *err)
@@ -119,7 +138,7 @@ static int sub_map(dlx_spec_node *model, const char *key, const dlx_key_doc *doc
     return rc ? rc : dlx_spec_check_doc(*out, (*out)->path, doc, err);
 }
 
-static int read_networks(dlx_spec_node *model, dlx_err *err)
+static int read_networks(dlx_spec_node *model, dis *c, dlx_err *err)
 {
     dlx_spec_node *nets = dlx_spec_get(model, "networks");
     if (!nets)
@@ -128,7 +147,10 @@ static int read_networks(dlx_spec_node *model, dlx_err *err)
                             "disc, each with layers:)");
     int rc = dlx_spec_expect_map(nets, "model.networks", err);
     if (!rc) rc = dlx_spec_check_doc(nets, "model.networks (disentangle)", k_nets, err);
-    for (int i = 0; i < 3 && !rc; i++) {
+    c->zdisc = !rc && dlx_spec_get(nets, "zdisc") != NULL;
+    c->n_nets = c->zdisc ? 4 : 3;
+    c->n_terms = c->zdisc ? DIS_N_TERMS_MAX : DIS_N_BASE_TERMS;
+    for (int i = 0; i < c->n_nets && !rc; i++) {
         dlx_spec_node *n = dlx_spec_get(nets, k_nets[i].key);
         if (!n)
             return dlx_err_setf(err, DLX_EINVAL, nets->loc, "model.networks: missing required network '%s'",
@@ -152,10 +174,10 @@ static int read_model(dlx_model *m, dis *c, dlx_err *err)
     if (!rc) rc = dlx_spec_float(model, "real_target", false, 0.95, 0.5, 1.0, &c->real_target, err);
     if (!rc) rc = dlx_spec_int(model, "eval_samples", false, 1000, 2, 1000000, &c->eval_samples, err);
     if (!rc) rc = dlx_dis_eval_read(model, c, err);
-    if (!rc) rc = read_networks(model, err);
+    if (!rc) rc = read_networks(model, c, err);
     if (!rc) rc = dlx_images_read_spec(root, &c->im, false, err);
-    if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 32, .composes = true}, k_losses, &c->tc,
-                                     &m->plan, err);
+    if (!rc) rc = dlx_train_cfg_read(root, &(dlx_train_defaults){.batch = 32, .composes = true},
+                                     c->zdisc ? k_losses_z : k_losses, &c->tc, &m->plan, err);
     if (rc)
         return rc;
     if (m->plan.n_updates < 2)
@@ -175,7 +197,21 @@ static int read_weights(dlx_model *m, dis *c, dlx_err *err)
     if (!rc) rc = dlx_spec_float(w, "swap", false, 1.0, 0.0, 1e6, &c->w_swap, err);
     if (!rc) rc = dlx_spec_float(w, "adv", false, 0.01, 0.0, 1e6, &c->w_adv, err);
     if (!rc) rc = dlx_spec_float(w, "kl", false, kl_default, 0.0, 1e6, &c->w_kl, err);
+    dlx_spec_node *zadv = !rc && w ? dlx_spec_get(w, "zadv") : NULL; /* before the default fills it in */
+    c->zadv_loc = zadv ? zadv->loc : (dlx_loc){0};
+    c->zadv_given = zadv != NULL;
+    if (!rc) rc = dlx_spec_float(w, "zadv", false, 1.0, 0.0, 1e6, &c->w_zadv, err);
     return rc;
+}
+
+/* After the graphs (whose errors name the layers first): a weight of a term
+ * that no network computes. */
+static int check_zadv(const dis *c, dlx_err *err)
+{
+    if (c->zadv_given && !c->zdisc)
+        return dlx_err_setf(err, DLX_EINVAL, c->zadv_loc,
+                            "model.weights.zadv: the confusion term needs a latent adversary: give model.networks.zdisc");
+    return 0;
 }
 
 dlx_spec_node *dlx_dis_layers(const dlx_model *m, const char *net)
@@ -205,6 +241,10 @@ static int64_t net_out_size(const dis *c, const char *net, char *what, size_t n)
         snprintf(what, n, "the decoder gives an image of the data, %dx%dx%d = %lld", c->c, c->h, c->w,
                  (long long)c->x_numel);
         return c->x_numel;
+    }
+    if (!strcmp(net, "zdisc")) {
+        snprintf(what, n, "the latent adversary gives one logit per class, %d", c->classes);
+        return c->classes;
     }
     snprintf(what, n, "the adversary gives one logit");
     return 1;
@@ -299,6 +339,21 @@ static dlx_node *sum(dis_build *b, const char *name, dlx_node **in, int n)
     return op(b, &dlx_op_add, name, in, n, NULL);
 }
 
+/* The latent adversary on z's means mu of the triplet: z_cls (its own loss,
+ * x1 and x2 of class label1, x3 of label3) and z_adv (the encoder's). */
+static void latent_adversary(dis_build *b, dlx_node *const *mu, dlx_node *const *lab, dlx_node **L)
+{
+    dlx_node *cls[DIS_MEMBERS] = {0}, *conf[DIS_MEMBERS] = {0};
+    for (int i = 0; i < DIS_MEMBERS; i++) {
+        dlx_node *logits = mu[i] ? net(b, DIS_NET_ZDISC, mu[i]) : NULL;
+        dlx_node *in[2] = {logits, lab[i == 2]};
+        cls[i] = logits ? op(b, &dlx_op_softmax_xent, NULL, in, 2, NULL) : NULL;
+        conf[i] = logits ? op(b, &dlx_op_xent_uniform, NULL, &logits, 1, NULL) : NULL;
+    }
+    L[DIS_LOSS_Z_CLS] = sum(b, "z_cls", cls, DIS_MEMBERS);
+    L[DIS_LOSS_Z_ADV] = sum(b, "z_adv", conf, DIS_MEMBERS);
+}
+
 static int build_graph(dlx_model *m, int64_t batch, dlx_graph **out, dis_replica *r, dlx_layers_out *info,
                        dlx_err *err)
 {
@@ -308,6 +363,7 @@ static int build_graph(dlx_model *m, int64_t batch, dlx_graph **out, dis_replica
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     static const char *const xn[DIS_MEMBERS] = {"x1", "x2", "x3"}, *const en[DIS_MEMBERS] = {"eps1", "eps2", "eps3"};
     dlx_node *s[DIS_MEMBERS] = {0}, *z[DIS_MEMBERS] = {0}, *kl[DIS_MEMBERS] = {0}, *rec[DIS_MEMBERS] = {0};
+    dlx_node *mu[DIS_MEMBERS] = {0};
     int rc = 0;
     for (int i = 0; i < DIS_MEMBERS && !rc; i++) {
         r->x[i] = dlx_graph_input(b.g, xn[i], dlx_shape_4d(batch, c->c, c->h, c->w), false, err);
@@ -316,13 +372,15 @@ static int build_graph(dlx_model *m, int64_t batch, dlx_graph **out, dis_replica
     }
     for (int i = 0; i < 2 && !rc; i++) {
         r->cls[i] = dlx_graph_input(b.g, i ? "class3" : "class1", dlx_shape_4d(batch, c->classes, c->h, c->w), false, err);
-        rc = r->cls[i] ? 0 : err->code;
+        r->lab[i] = c->zdisc ? dlx_graph_input(b.g, i ? "label3" : "label1", dlx_shape_1d(batch), false, err) : NULL;
+        rc = r->cls[i] && (r->lab[i] || !c->zdisc) ? 0 : err->code;
     }
     /* the encoder three times (one set of parameters), then the decoder, then the adversary */
     for (int i = 0; i < DIS_MEMBERS && !rc; i++) {
         dlx_node *e = net(&b, 0, r->x[i]);
         dlx_node *h = e ? slice1(&b, e, c->ns, 2 * c->nz) : NULL, *in[2] = {h, r->eps[i]};
         s[i] = e ? slice1(&b, e, 0, c->ns) : NULL;
+        mu[i] = e && c->zdisc ? slice1(&b, e, c->ns, c->nz) : NULL;
         z[i] = h ? op(&b, &dlx_op_reparam, NULL, in, 2, NULL) : NULL;
         kl[i] = h ? op(&b, &dlx_op_kl_normal, NULL, &h, 1, NULL) : NULL;
         rc = s[i] && z[i] && kl[i] ? 0 : err->code;
@@ -354,12 +412,19 @@ static int build_graph(dlx_model *m, int64_t batch, dlx_graph **out, dis_replica
     L[DIS_LOSS_D_REAL] = sum(&b, "d_real", real_t, 2);
     L[DIS_LOSS_D_FAKE] = sum(&b, "d_fake", fake_t, 2);
     L[DIS_LOSS_D] = sum(&b, "d_loss", L + DIS_LOSS_D_REAL, 2);
-    dlx_weighted_sum_attr wa = {.w = {(float)c->w_rec, (float)c->w_swap, (float)c->w_adv, (float)c->w_kl}};
-    L[DIS_LOSS_G] = L[DIS_LOSS_REC] && L[DIS_LOSS_SWAP] && L[DIS_LOSS_ADV] && L[DIS_LOSS_KL]
-                        ? op(&b, &dlx_op_weighted_sum, "g_loss", L + DIS_LOSS_REC, 4, &wa)
-                        : NULL;
+    if (c->zdisc)
+        latent_adversary(&b, mu, r->lab, L);
+    dlx_weighted_sum_attr wa = {
+        .w = {(float)c->w_rec, (float)c->w_swap, (float)c->w_adv, (float)c->w_kl, (float)c->w_zadv}};
+    dlx_node *g_terms[5] = {L[DIS_LOSS_REC], L[DIS_LOSS_SWAP], L[DIS_LOSS_ADV], L[DIS_LOSS_KL],
+                            c->zdisc ? L[DIS_LOSS_Z_ADV] : NULL};
+    const int n_g = c->zdisc ? 5 : 4;
+    bool all = true;
+    for (int i = 0; i < n_g; i++)
+        all = all && g_terms[i];
+    L[DIS_LOSS_G] = all ? op(&b, &dlx_op_weighted_sum, "g_loss", g_terms, n_g, &wa) : NULL;
     rc = L[DIS_LOSS_G] && L[DIS_LOSS_D] ? 0 : err->code;
-    if (!rc) rc = dlx_plan_compose(&m->plan, b.g, r->loss, r->loss + DIS_N_TERMS, err);
+    if (!rc) rc = dlx_plan_compose(&m->plan, b.g, r->loss, r->loss + c->n_terms, err);
 out:
     if (rc)
         dlx_graph_destroy(b.g);
@@ -372,16 +437,16 @@ static int build_replica(void *user, int k, dlx_graph **g, dlx_err *err)
 {
     dlx_model *m = user;
     dis *c = m->impl;
-    dlx_layers_out scratch[3] = {{0}};
+    dlx_layers_out scratch[DIS_NETS] = {{0}};
     int rc = build_graph(m, c->shard_batch, g, &c->rep[k], k == 0 ? c->info : scratch, err);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < DIS_NETS; i++)
         free(scratch[i].info);
     return rc;
 }
 
 static void report_layers(const dlx_model *m, const dis *c)
 {
-    for (int n = 0; n < 3; n++)
+    for (int n = 0; n < c->n_nets; n++)
         dlx_run_network_table(m, k_net_names[n], &c->info[n]);
 }
 
@@ -399,7 +464,7 @@ static void dis_destroy(dlx_model *m)
             free(c->rep[k].labels[i]);
     }
     dlx_images_free(&c->im);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < DIS_NETS; i++)
         free(c->info[i].info);
     free(c);
     m->impl = NULL;
@@ -438,6 +503,7 @@ static int dis_create(dlx_model *m, dlx_err *err)
     int threads = dlx_replicas_threads(m->threads);
     dlx_replicas_init(&c->reps, &m->params, c->tc.shards, threads);
     rc = dlx_replicas_build(&c->reps, m, dlx_images_bytes(&c->im), build_replica, m, err);
+    if (!rc) rc = check_zadv(c, err);
     if (!rc) rc = dlx_dis_build_infer(m, c, err);
     if (!rc) rc = dlx_params_init_values(&m->params, m->seed, err);
     if (!rc) rc = dlx_plan_create(&m->plan, &m->params, threads, err);
@@ -496,6 +562,8 @@ static void dis_feed(void *user, int u, int rep, int k, int64_t pos)
     const int64_t plane = (int64_t)c->h * c->w;
     one_hot_planes(r->cls[0]->out.data, r->labels[0], c->shard_batch, c->classes, plane);
     one_hot_planes(r->cls[1]->out.data, r->labels[2], c->shard_batch, c->classes, plane);
+    for (int i = 0; i < 2 && c->zdisc; i++)
+        memcpy(r->lab[i]->out.data, r->labels[2 * i], (size_t)c->shard_batch * sizeof(float));
 }
 
 static int dis_eval_test(void *user, dlx_results *res, dlx_err *err)
@@ -514,9 +582,9 @@ static int dis_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_er
     return dlx_dis_eval(m, m->impl, res, err);
 }
 
-/* g_loss's four terms, as train_rec, train_swap, train_adv, train_kl: taken
- * at the update of g_loss (or, without one, the last update), the replicas'
- * mean. */
+/* g_loss's four terms, as train_rec, train_swap, train_adv, train_kl (and
+ * with zdisc train_z_adv, and train_z_cls at z_cls's update): taken at the
+ * update of g_loss (or, without one, the last update), the replicas' mean. */
 static void dis_measure(void *user, int u, int k, double *v)
 {
     const dlx_model *m = user;
@@ -527,6 +595,12 @@ static void dis_measure(void *user, int u, int k, double *v)
             at = i;
     for (int i = 0; i < 4; i++)
         v[i] = u == at ? (double)c->rep[k].loss[DIS_LOSS_REC + i]->out.data[0] / c->tc.shards : 0.0;
+    if (!c->zdisc)
+        return;
+    v[4] = u == at ? (double)c->rep[k].loss[DIS_LOSS_Z_ADV]->out.data[0] / c->tc.shards : 0.0;
+    v[5] = m->plan.updates[u].loss == DIS_LOSS_Z_CLS
+               ? (double)c->rep[k].loss[DIS_LOSS_Z_CLS]->out.data[0] / c->tc.shards
+               : 0.0;
 }
 
 static dlx_node *dis_loss(void *user, int l, int k)
@@ -547,8 +621,9 @@ static int dis_train(dlx_model *m, dlx_err *err)
         .replicas = &c->reps,
         .plan = &m->plan,
         .fam = {.user = m, .loss = dis_loss, .samples = c->im.train.n, .begin_epoch = dis_begin_epoch,
-                .feed = dis_feed, .measure = dis_measure, .n_measures = 4,
-                .measures = {{"train_rec", 1.0}, {"train_swap", 1.0}, {"train_adv", 1.0}, {"train_kl", 1.0}},
+                .feed = dis_feed, .measure = dis_measure, .n_measures = c->zdisc ? 6 : 4,
+                .measures = {{"train_rec", 1.0}, {"train_swap", 1.0}, {"train_adv", 1.0}, {"train_kl", 1.0},
+                             {"train_z_adv", 1.0}, {"train_z_cls", 1.0}},
                 .evaluate = dis_eval_test},
     };
     return dlx_trainer_run(m, &t, err);
@@ -558,7 +633,7 @@ static int dis_train(dlx_model *m, dlx_err *err)
 static int dis_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradcheck_report *rep, dlx_err *err)
 {
     dis *c = m->impl;
-    const int n_losses = DIS_N_TERMS + m->plan.n_composites;
+    const int n_losses = c->n_terms + m->plan.n_composites;
     int which = -1;
     for (int l = 0; o->loss && l < n_losses; l++)
         if (!strcmp(o->loss, m->plan.loss_names[l]))
@@ -566,12 +641,12 @@ static int dis_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
     if (o->loss && which < 0)
         return dlx_err_setf(err, DLX_EINVAL, DLX_NOLOC,
                             "--loss: a disentangle model has the losses d_loss, g_loss, rec, swap, adv, kl, d_real, "
-                            "d_fake (and train.losses), not '%s'", o->loss);
+                            "d_fake (with networks.zdisc also z_cls, z_adv; and train.losses), not '%s'", o->loss);
     dlx_graph *g = NULL;
     dis_replica r = {0};
-    dlx_layers_out scratch[3] = {{0}};
+    dlx_layers_out scratch[DIS_NETS] = {{0}};
     int rc = build_graph(m, 2, &g, &r, scratch, err);
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < DIS_NETS; i++)
         free(scratch[i].info);
     if (!rc) rc = dlx_graph_compile(g, m->max_memory, err);
     memset(rep, 0, sizeof *rep);
@@ -593,6 +668,8 @@ static int dis_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
         const int64_t plane = (int64_t)c->h * c->w;
         one_hot_planes(r.cls[0]->out.data, y[0], 2, c->classes, plane);
         one_hot_planes(r.cls[1]->out.data, y[1], 2, c->classes, plane);
+        for (int i = 0; i < 2 && c->zdisc; i++)
+            memcpy(r.lab[i]->out.data, y[i], sizeof y[i]);
         dlx_gradcheck_report one;
         const dlx_ctx ctx = {.training = true, .seed = m->seed, .threads = 1};
         rc = dlx_gradcheck_graph(g, r.loss[l], &ctx, o, &one, err);

@@ -17,7 +17,10 @@
 
 /* The family's terms, by index in the plan's loss names. */
 enum { DIS_LOSS_D, DIS_LOSS_G, DIS_LOSS_REC, DIS_LOSS_SWAP, DIS_LOSS_ADV, DIS_LOSS_KL, DIS_LOSS_D_REAL,
-       DIS_LOSS_D_FAKE, DIS_N_TERMS };
+       DIS_LOSS_D_FAKE, DIS_N_BASE_TERMS, /* then, with networks.zdisc only: */
+       DIS_LOSS_Z_CLS = DIS_N_BASE_TERMS, DIS_LOSS_Z_ADV, DIS_N_TERMS_MAX };
+/* The networks, by index: the latent adversary zdisc is optional. */
+enum { DIS_NET_ENC, DIS_NET_DEC, DIS_NET_DISC, DIS_NET_ZDISC, DIS_NETS };
 
 /* Purposes of the family's random streams (low byte; the draw goes above). */
 enum { DIS_STREAM_NOISE = DLX_STREAM_USER + 1, DIS_STREAM_PICK = DLX_STREAM_USER + 2,
@@ -29,6 +32,7 @@ enum { DIS_STREAM_NOISE = DLX_STREAM_USER + 1, DIS_STREAM_PICK = DLX_STREAM_USER
 typedef struct dis_replica {
     dlx_node *x[DIS_MEMBERS], *eps[DIS_MEMBERS];
     dlx_node *cls[2];                /* one-hot class planes of x1's class and x3's (the adversary's condition) */
+    dlx_node *lab[2];                /* with zdisc: x1's class and x3's as indices (N) */
     dlx_node *loss[DLX_LOSSES_MAX];  /* the terms, then train.losses */
     uint32_t *idx;
     float *labels[DIS_MEMBERS];
@@ -38,6 +42,12 @@ typedef struct dis {
     dlx_train_cfg tc;
     int64_t ns, nz;                         /* the code: specified s, unspecified z */
     double w_rec, w_swap, w_adv, w_kl;      /* g_loss's weights */
+    bool zdisc;                             /* networks.zdisc given: the latent adversary on z's means */
+    double w_zadv;                          /* its confusion term's weight in g_loss */
+    bool zadv_given;                        /* model.weights.zadv was in the spec (at zadv_loc) */
+    dlx_loc zadv_loc;
+    int n_terms;                            /* DIS_N_BASE_TERMS, or DIS_N_TERMS_MAX with zdisc */
+    int n_nets;                             /* 3, or 4 with zdisc */
     double real_target;                     /* the adversary's target for real images */
     dlx_images im;
     int c, h, w, classes;
@@ -45,7 +55,7 @@ typedef struct dis {
     int64_t shard_batch;
     dlx_replicas reps;
     dis_replica rep[DLX_REPLICAS_MAX];
-    dlx_layers_out info[3];                 /* enc, dec, disc of replica 0 */
+    dlx_layers_out info[DIS_NETS];          /* enc, dec, disc (and zdisc) of replica 0 */
     /* inference (disentangle_infer.c): enc on DIS_INFER_N images, dec on DIS_INFER_N codes */
     dlx_graph *enc_g, *dec_g;
     dlx_node *enc_x, *enc_out, *dec_code, *dec_out;

@@ -18,6 +18,11 @@
 #             reconstructions above chance; dlx eval --set model.eval.KEY
 #             gives them for a checkpoint trained without; a judge of another
 #             image size and a --set outside model.eval refused
+#   latent    the latent adversary (tests/data/disentangle/tiny_zdisc.yaml):
+#             z_cls and z_adv logged every epoch; the z probe at most 0.30
+#             and 0.2 below the same model's without it; gradcheck of both
+#             terms; stopped and resumed == straight; zadv without zdisc, a
+#             zdisc of the wrong size and z_cls without zdisc refused
 #   errors    an encoder of the wrong output size, a decoder that gives no
 #             image, an adversary of two logits, a missing network, an
 #             unknown weight, one update only: exit 2 at the spec's line
@@ -138,6 +143,38 @@ case_measures() {
     check "a missing judge" 1 "nope.h5" "$DLX" eval run/checkpoint.h5 --set model.eval.classifier=nope.h5
 }
 
+case_latent() {
+    "$PY" -c 'import h5py' 2>/dev/null || { echo "SKIP: no python3 h5py"; exit 77; }
+    local Z=$SRC/tests/data/disentangle/tiny_zdisc.yaml s first last n with without
+    check "the tiny model with zdisc trains 300 steps" 0 '"z_probe_accuracy"' "$DLX" train "$Z" --out run --json --quiet
+    with=$(field z_probe_accuracy out.txt)
+    for s in train_z_cls train_z_adv; do
+        read -r first last n <<<"$(series run $s)"
+        [ "$n" = 15 ] || fail "$s is logged every epoch" "$n rows"
+    done
+    check "the same model without zdisc" 0 '"z_probe_accuracy"' "$DLX" train "$TINY" --out base --json --quiet
+    without=$(field z_probe_accuracy out.txt)
+    "$PY" -c "import sys; w, wo = map(float, sys.argv[1:]); sys.exit(0 if w <= 0.30 and w <= wo - 0.2 else 1)" \
+        "$with" "$without" || fail "the latent adversary takes the class out of z" "z probe $with with, $without without"
+    note "z probe: $with with the latent adversary, $without without"
+    sed 's/activation: relu/activation: tanh/; s/type: relu/type: tanh/; s/activation: leaky_relu, alpha: 0.2/activation: tanh/; s/{type: leaky_relu, alpha: 0.2}/{type: tanh}/' \
+        "$Z" >tanh.yaml
+    check "gradcheck of z_cls" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2 --loss z_cls
+    check "gradcheck of z_adv" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2 --loss z_adv
+    check "gradcheck of g_loss with z_adv in it" 0 "ok" "$DLX" gradcheck tanh.yaml --eps 1e-2 --loss g_loss
+    local e=(--set train.epochs=4)
+    check "straight (80 steps)" 0 '"step":80' "$DLX" train "$Z" "${e[@]}" --out straight --json --quiet
+    check "--stop-at 37" 0 "stopped at step 37 of 80" "$DLX" train "$Z" "${e[@]}" --out split --stop-at 37
+    check "--resume" 0 "resuming from split/checkpoint.h5 at step 37" "$DLX" train "$Z" "${e[@]}" --out split --resume
+    same "with zdisc: stopped at 37 + resumed == straight" straight split
+    check "zadv without zdisc" 2 "needs a latent adversary: give model.networks.zdisc" "$DLX" train "$TINY" \
+        --set model.weights.zadv=1 --out e
+    sed 's/- {type: linear, units: 10}/- {type: linear, units: 3}/' "$Z" >z3.yaml
+    check "a zdisc of 3 logits" 2 "the latent adversary gives one logit per class, 10" "$DLX" train z3.yaml --out e
+    check "z_cls without zdisc" 2 "z_cls" "$DLX" train "$TINY" \
+        --set 'train.updates=[{loss: d_loss, optimizer: d}, {loss: z_cls, optimizer: d}, {loss: g_loss, optimizer: g}]' --out e
+}
+
 case_errors() {
     sed 's/- {type: linear, units: 12}/- {type: linear, units: 10}/' "$TINY" >enc10.yaml
     check "an encoder of 10 outputs" 2 "enc10.yaml:17:" "$DLX" train enc10.yaml --out e
@@ -154,9 +191,9 @@ case_errors() {
 }
 
 case "$CASE" in
-train | resume | sample | measures | errors) "case_$CASE" ;;
+train | resume | sample | measures | latent | errors) "case_$CASE" ;;
 *)
-    echo "usage: tests/disentangle.sh CASE   (train resume sample measures errors)" >&2
+    echo "usage: tests/disentangle.sh CASE   (train resume sample measures latent errors)" >&2
     exit 2
     ;;
 esac

@@ -13,9 +13,10 @@ if command -v valgrind >/dev/null 2>&1 || { [ "$(id -u)" = 0 ] && apt-get instal
     export DLX_VALGRIND_BIN=$PWD/build-portable/dlx
 fi
 # the ONNX export tests: onnxruntime-node (npm) runs the models, python3-onnx
-# checks them; without them those cases skip
+# checks them; python3-h5py (with numpy) reads the HDF5 files of the
+# end-to-end tests; without them those cases skip
 if [ "$(id -u)" = 0 ]; then
-    for p in nodejs npm python3-onnx; do
+    for p in nodejs npm python3-onnx python3-h5py; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
             DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$p" >/dev/null
     done

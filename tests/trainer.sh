@@ -90,13 +90,35 @@ case_compat_v1() {
         "$DLX" train "$spec" --out v1 --resume
     check "the uninterrupted run" 0 '"step":16' "$DLX" train "$spec" --out straight --json --quiet
     sed -E 's/,"(train_seconds|step_seconds|images_per_second)":[0-9.e+-]+//g' out.txt >straight.json
+    # The fixture's first 5 steps ran on an AVX-512 build (-march=native); a
+    # CPU without AVX-512 runs other GEMM and exp kernels that round them
+    # differently, so there the comparison allows 1e-6 (absolute; the runs
+    # differ by under 1e-7), and bit for bit where the kernels are the writer's.
+    local tol=() rel=0
+    if ! grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
+        tol=(-d 1e-6) rel=1e-6
+        note "no AVX-512 here: resumed v1 against straight within 1e-6, not bit for bit"
+    fi
     for g in /params /optim/optimizer; do
-        h5diff v1/checkpoint.h5 straight/checkpoint.h5 $g $g >h5diff.out 2>&1 ||
+        h5diff "${tol[@]}" v1/checkpoint.h5 straight/checkpoint.h5 $g $g >h5diff.out 2>&1 ||
             fail "resumed from v1 == uninterrupted in $g" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
     done
     # the v1 run's metrics.h5 has (step, value) rows: the kept ones have no epoch
-    metrics_same v1/metrics.h5 straight/metrics.h5 2 >h5diff.out ||
-        fail "resumed from v1: the same metrics rows (its /state was read in order)" "$(head -n 6 h5diff.out)"
+    if [ "$rel" = 0 ]; then
+        metrics_same v1/metrics.h5 straight/metrics.h5 2 >h5diff.out ||
+            fail "resumed from v1: the same metrics rows (its /state was read in order)" "$(head -n 6 h5diff.out)"
+    else
+        local s
+        [ "$(metric_series v1/metrics.h5)" = "$(metric_series straight/metrics.h5)" ] ||
+            fail "resumed from v1: the same metrics series"
+        for s in $(metric_series straight/metrics.h5); do
+            paste -d' ' <(metric_rows v1/metrics.h5 "$s") <(metric_rows straight/metrics.h5 "$s") |
+                awk -v r="$rel" '{ n++; d = $2 - $5; if (d < 0) d = -d; m = ($5 < 0 ? -$5 : $5);
+                                   if ($1 != $4 || d > r * (m > 1 ? m : 1)) bad++ }
+                                 END { exit (n > 0 && !bad) ? 0 : 1 }' ||
+                fail "resumed from v1: the same metrics rows within $rel (its /state was read in order)" "/metrics/$s"
+        done
+    fi
     [ "$(metric_rows v1/metrics.h5 train_loss | awk '$1 > 5 { print $3 }' | tr '\n' ' ')" = \
         "$(metric_rows straight/metrics.h5 train_loss | awk '$1 > 5 { print $3 }' | tr '\n' ' ')" ] ||
         fail "resumed from v1: rows after the resume carry the epoch"

@@ -129,8 +129,8 @@ static int read_losses(dlx_spec_node *map, dlx_plan *p, dlx_err *err)
                 rc = dlx_err_setf(err, DLX_EINVAL, map->key_locs[i], "train.losses: '%s' is already a loss of the model",
                                   map->keys[i]);
         if (!rc) rc = dlx_spec_expect_map(v, v->path, err);
-        if (!rc && (v->n < 1 || v->n > DLX_TERMS_MAX))
-            rc = dlx_err_setf(err, DLX_EINVAL, v->loc, "%s: weigh 1 to %d terms", v->path, DLX_TERMS_MAX);
+        if (!rc && (v->n < 1 || v->n > DLX_WEIGH_MAX))
+            rc = dlx_err_setf(err, DLX_EINVAL, v->loc, "%s: weigh 1 to %d terms", v->path, DLX_WEIGH_MAX);
         for (int t = 0; t < v->n && !rc; t++) {
             double w;
             rc = lookup(v, v->keys[t], terms, "loss term", &l->term[t], err);
@@ -151,7 +151,7 @@ int dlx_plan_compose(const dlx_plan *p, dlx_graph *g, dlx_node *const *terms, dl
 {
     for (int i = 0; i < p->n_composites; i++) {
         const dlx_plan_loss *l = &p->composites[i];
-        dlx_node *in[DLX_TERMS_MAX];
+        dlx_node *in[DLX_WEIGH_MAX];
         dlx_weighted_sum_attr a;
         memset(&a, 0, sizeof a);
         for (int t = 0; t < l->n_terms; t++) {

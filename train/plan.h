@@ -38,7 +38,8 @@
 #define DLX_UPDATES_MAX 4
 #define DLX_REPEAT_MAX 100
 #define DLX_PLAN_NAME_MAX 32
-#define DLX_TERMS_MAX 8      /* a family's named losses */
+#define DLX_TERMS_MAX 12     /* a family's named losses */
+#define DLX_WEIGH_MAX 8      /* terms of one train.losses entry (weighted_sum's inputs) */
 #define DLX_COMPOSITES_MAX 4 /* train.losses */
 #define DLX_LOSSES_MAX (DLX_TERMS_MAX + DLX_COMPOSITES_MAX)
 
@@ -46,8 +47,8 @@
 typedef struct dlx_plan_loss {
     char name[DLX_PLAN_NAME_MAX];
     int n_terms;
-    int term[DLX_TERMS_MAX];
-    float weight[DLX_TERMS_MAX];
+    int term[DLX_WEIGH_MAX];
+    float weight[DLX_WEIGH_MAX];
 } dlx_plan_loss;
 
 typedef struct dlx_plan_optim {

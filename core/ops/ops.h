@@ -13,6 +13,8 @@
  *   concat      in: 2..8 tensors equal except on attr axis (>= 1)      -> joined
  *   softmax_xent in: logits (N, K), labels (N) holding class indices as floats -> (1)
  *                mean over the batch of -log softmax(logits)[label]
+ *   xent_uniform in: logits (N, K) -> (1): mean over the batch of
+ *                -(1/K) sum_k log softmax(logits)_k (against the uniform distribution)
  *   mse         in: pred, target (same numel)                          -> (1)
  *                DLX_MSE_MEAN: mean over all elements of (p - t)^2
  *                DLX_MSE_HALF_SUM: mean over N of 0.5 * sum over features (p - t)^2
@@ -240,6 +242,7 @@ extern const dlx_op_vtbl dlx_op_graph_maxpool;
 extern const dlx_op_vtbl dlx_op_contractive;
 extern const dlx_op_vtbl dlx_op_transpose; /* a matrix (R, C) -> (C, R): a tied decoder's weight */
 extern const dlx_op_vtbl dlx_op_reparam;   /* gaussian.c: mu + exp(lv/2) eps from (N, 2Z) and (N, Z) */
+extern const dlx_op_vtbl dlx_op_xent_uniform; /* the confusion loss of a latent adversary */
 extern const dlx_op_vtbl dlx_op_kl_normal; /* gaussian.c: KL to N(0, 1) of an (N, 2Z) code -> (1) */
 
 /* ---- gradient-check cases (dlx_op_vtbl.examples) ------------------------

@@ -52,6 +52,7 @@
     X(dlx_op_contractive, "contractive.c")              \
     X(dlx_op_reparam, "gaussian.c")                     \
     X(dlx_op_kl_normal, "gaussian.c")                   \
+    X(dlx_op_xent_uniform, "xent_uniform.c")            \
     /* one line per op above, each ending in a backslash */
 /* Files the ops share, built too (meson.build reads these HELPER lines):
  * HELPER("linear_small.c") HELPER("conv2d_direct.c") HELPER("conv_cols.c")
