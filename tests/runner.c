@@ -6,9 +6,11 @@
 
 Suite *tensor_suite(void);
 Suite *spec_suite(void);
+Suite *spec_getters_suite(void);
 Suite *data_suite(void);
 Suite *png_suite(void);
 Suite *h5io_suite(void);
+Suite *h5io_metrics_suite(void);
 Suite *h5read_suite(void);
 Suite *optim_suite(void);
 Suite *ops_ref_suite(void);
@@ -17,6 +19,7 @@ Suite *graph_suite(void);
 Suite *layers_suite(void);
 Suite *lista_suite(void);
 Suite *landscape_suite(void);
+Suite *landscape_family_suite(void);
 Suite *fuzz_regress_suite(void);
 Suite *rundir_suite(void);
 Suite *replica_suite(void);
@@ -44,11 +47,11 @@ static const struct {
     const char *name;
     Suite *(*make)(void);
 } k_suites[] = {
-    {"tensor", tensor_suite}, {"spec", spec_suite},       {"data", data_suite},
-    {"png", png_suite},       {"h5io", h5io_suite}, {"h5read", h5read_suite},       {"optim", optim_suite},
+    {"tensor", tensor_suite}, {"spec", spec_suite}, {"spec_getters", spec_getters_suite}, {"data", data_suite},
+    {"png", png_suite},       {"h5io", h5io_suite}, {"h5io_metrics", h5io_metrics_suite}, {"h5read", h5read_suite},       {"optim", optim_suite},
     {"ops_ref", ops_ref_suite}, {"gradcheck", gradcheck_suite}, {"graph", graph_suite},
     {"layers", layers_suite}, {"lista", lista_suite},
-    {"landscape", landscape_suite}, {"fuzz_regress", fuzz_regress_suite},
+    {"landscape", landscape_suite}, {"landscape_family", landscape_family_suite}, {"fuzz_regress", fuzz_regress_suite},
     {"rundir", rundir_suite}, {"replica", replica_suite}, {"feeds", feeds_suite}, {"op_registry", op_registry_suite},
     {"ops_elementwise", ops_elementwise_suite},
     {"ops_reduce", ops_reduce_suite},

@@ -1,50 +1,21 @@
-/* Checkpoint and metrics files: round trips, atomic writes, and every way a file can be wrong. */
+/* Checkpoint files (core/h5io.h): the round trip of a small checkpoint
+ * (dotted names, nested optimizer slots, a 4-d tensor, the loop state and
+ * the optimizers' update counts), atomic writes through a .tmp file, every
+ * way a file can be wrong (shape mismatch, missing array or file, truncated,
+ * not HDF5, foreign HDF5), the walk over a file's datasets and reading a
+ * string dataset or attribute. Metrics files are tested in
+ * test_h5io_metrics.c; the temporary directory and the walk callback both
+ * files use are in h5io_fixture.h. */
 #include <check.h>
-#include <dirent.h>
 #include <hdf5.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../core/h5io.h"
-
-static char g_dir[256];
-
-static void setup(void)
-{
-    dlx_h5_quiet();
-    snprintf(g_dir, sizeof g_dir, "/tmp/dlx_h5io_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
-}
-
-static void teardown(void)
-{
-    DIR *d = opendir(g_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(g_dir);
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
+#include "h5io_fixture.h"
 
 static bool file_exists(const char *p)
 {
@@ -107,9 +78,9 @@ static void write_sample(const char *path, int64_t step)
 
 START_TEST(test_ckpt_round_trip)
 {
-    const char *p = tpath("ckpt.h5");
+    const char *p = h5io_path("ckpt.h5");
     write_sample(p, 1234);
-    ck_assert(!file_exists(tpath("ckpt.h5.tmp")));
+    ck_assert(!file_exists(h5io_path("ckpt.h5.tmp")));
 
     dlx_ckpt_meta meta = {0};
     char family[32] = "xxxx";
@@ -146,7 +117,7 @@ END_TEST
 
 START_TEST(test_ckpt_empty_spec_and_family)
 {
-    const char *p = tpath("e.h5");
+    const char *p = h5io_path("e.h5");
     dlx_ckpt_meta meta = {.spec_text = "", .family = NULL, .step = -5};
     dlx_err err = {0};
     ck_assert_int_eq(dlx_ckpt_write(p, &meta, NULL, 0, &err), 0);
@@ -169,7 +140,7 @@ END_TEST
  * state n_state is 0. */
 START_TEST(test_ckpt_state)
 {
-    const char *p = tpath("state.h5");
+    const char *p = h5io_path("state.h5");
     dlx_ckpt_meta meta = {.spec_text = "a: 1", .family = "classifier", .n_state = 5,
                           .state_name = {"e", "d.epoch_sum", "c", "b", "a"},
                           .state = {1.25, 0.1, 3e15 + 1, 937, 0.0},
@@ -204,7 +175,7 @@ END_TEST
 
 START_TEST(test_ckpt_shape_mismatch)
 {
-    const char *p = tpath("big.h5");
+    const char *p = h5io_path("big.h5");
     float *w = calloc(500 * 784, sizeof(*w));
     dlx_h5_array a = {.path = "/params/fc1.weight", .shape = dlx_shape_2d(500, 784), .data = w};
     dlx_ckpt_meta meta = sample_meta(1);
@@ -235,7 +206,7 @@ END_TEST
 
 START_TEST(test_ckpt_missing_array)
 {
-    const char *p = tpath("ckpt.h5");
+    const char *p = h5io_path("ckpt.h5");
     write_sample(p, 1);
     float got_b[2] = {9, 9}, extra[3] = {7, 7, 7};
     dlx_h5_array a[2] = {
@@ -264,7 +235,7 @@ START_TEST(test_ckpt_missing_file)
     dlx_ckpt_meta meta = {0};
     char family[16];
     dlx_err err = {0};
-    const char *p = tpath("nope.h5");
+    const char *p = h5io_path("nope.h5");
     ck_assert_int_eq(dlx_ckpt_read_meta(p, &meta, family, sizeof family, &err), DLX_EIO);
     ck_assert_str_eq(err.file, p);
     ck_assert_str_eq(err.msg, "cannot open: No such file or directory");
@@ -272,7 +243,7 @@ START_TEST(test_ckpt_missing_file)
     ck_assert_int_eq(dlx_ckpt_read_arrays(p, &a, 1, false, &err), DLX_EIO);
     ck_assert_str_eq(err.msg, "cannot open: No such file or directory");
     /* a directory is not a checkpoint either */
-    ck_assert_int_eq(dlx_ckpt_read_meta(g_dir, &meta, family, sizeof family, &err), DLX_EINVAL);
+    ck_assert_int_eq(dlx_ckpt_read_meta(h5io_dir(), &meta, family, sizeof family, &err), DLX_EINVAL);
     ck_assert_str_eq(err.msg, "cannot read HDF5 file: not a regular file (a directory)");
 }
 END_TEST
@@ -286,7 +257,7 @@ static int count_cb(const dlx_h5_entry *e, void *user)
 
 START_TEST(test_ckpt_truncated)
 {
-    const char *p = tpath("ckpt.h5");
+    const char *p = h5io_path("ckpt.h5");
     write_sample(p, 1);
     struct stat st;
     ck_assert_int_eq(stat(p, &st), 0);
@@ -318,7 +289,7 @@ END_TEST
 
 START_TEST(test_ckpt_not_hdf5)
 {
-    const char *p = tpath("notes.txt");
+    const char *p = h5io_path("notes.txt");
     FILE *fp = fopen(p, "w");
     ck_assert_ptr_nonnull(fp);
     fputs("this is a text file, not a checkpoint\n", fp);
@@ -377,7 +348,7 @@ static void write_foreign(const char *path, const char *format, bool with_versio
 
 START_TEST(test_ckpt_foreign_hdf5)
 {
-    const char *p = tpath("foreign.h5");
+    const char *p = h5io_path("foreign.h5");
     dlx_ckpt_meta meta = {0};
     char family[16];
     dlx_err err = {0};
@@ -413,7 +384,7 @@ END_TEST
 
 START_TEST(test_ckpt_atomic_write)
 {
-    const char *p = tpath("ckpt.h5"), *tmp = tpath("ckpt.h5.tmp");
+    const char *p = h5io_path("ckpt.h5"), *tmp = h5io_path("ckpt.h5.tmp");
     write_sample(p, 100);
     ck_assert(!file_exists(tmp));
 
@@ -457,39 +428,14 @@ START_TEST(test_ckpt_atomic_write)
 }
 END_TEST
 
-typedef struct seen {
-    int n;
-    char path[16][64];
-    int ndim[16];
-    int64_t dims[16][4];
-    char type[16][16];
-    dlx_h5_entry fc; /* /params/fc.weight */
-    int stop_after;
-} seen;
-
-static int seen_cb(const dlx_h5_entry *e, void *user)
-{
-    seen *s = user;
-    ck_assert_int_lt(s->n, 16);
-    snprintf(s->path[s->n], sizeof s->path[s->n], "%s", e->path);
-    s->ndim[s->n] = e->ndim;
-    for (int i = 0; i < e->ndim && i < 4; i++)
-        s->dims[s->n][i] = e->dims[i];
-    snprintf(s->type[s->n], sizeof s->type[s->n], "%s", e->type);
-    if (strcmp(e->path, "/params/fc.weight") == 0)
-        s->fc = *e;
-    s->n++;
-    return s->stop_after && s->n == s->stop_after ? 77 : 0;
-}
-
 START_TEST(test_walk_checkpoint)
 {
-    const char *p = tpath("ckpt.h5");
+    const char *p = h5io_path("ckpt.h5");
     write_sample(p, 9);
-    seen s;
+    h5io_seen s;
     memset(&s, 0, sizeof s);
     dlx_err err = {0};
-    ck_assert_int_eq(dlx_h5_walk(p, seen_cb, &s, &err), 0);
+    ck_assert_int_eq(dlx_h5_walk(p, h5io_seen_cb, &s, &err), 0);
     static const char *const want[] = {
         "/epoch", "/optim/optimizer/conv1.weight/m", "/optim/optimizer/t", "/optim/optimizer/x/m", "/params/conv1.bias",
         "/params/conv1.weight", "/params/fc.weight", "/rng", "/spec", "/step"};
@@ -517,14 +463,14 @@ START_TEST(test_walk_checkpoint)
     /* the callback stops the walk, and its value comes back */
     memset(&s, 0, sizeof s);
     s.stop_after = 3;
-    ck_assert_int_eq(dlx_h5_walk(p, seen_cb, &s, &err), 77);
+    ck_assert_int_eq(dlx_h5_walk(p, h5io_seen_cb, &s, &err), 77);
     ck_assert_int_eq(s.n, 3);
 }
 END_TEST
 
 START_TEST(test_read_string)
 {
-    const char *p = tpath("ckpt.h5");
+    const char *p = h5io_path("ckpt.h5");
     write_sample(p, 9);
     char *s = NULL;
     dlx_err err = {0};
@@ -551,314 +497,11 @@ START_TEST(test_read_string)
 }
 END_TEST
 
-static void expect_rows(const char *path, const char *name, const double *want, int64_t n)
-{
-    double *rows = NULL;
-    int64_t got = -1;
-    dlx_err err = {0};
-    int rc = dlx_metrics_read(path, name, &rows, &got, &err);
-    ck_assert_msg(rc == 0, "read %s: %s", name, err.msg);
-    ck_assert_int_eq(got, n);
-    for (int64_t i = 0; i < 2 * n; i++)
-        ck_assert_msg(rows[i] == want[i], "%s[%lld] = %g, want %g", name, (long long)i, rows[i],
-                      want[i]);
-    free(rows);
-}
-
-START_TEST(test_metrics_round_trip)
-{
-    const char *p = tpath("metrics.h5");
-    dlx_metrics *m = NULL;
-    dlx_err err = {0};
-    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 1, 2.5, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 2, 2.25, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "val_acc", 2, 0.125, &err), 0);
-
-    /* nothing is in the file before a flush */
-    double *rows = NULL;
-    int64_t n = -1;
-    ck_assert_int_eq(dlx_metrics_read(p, "train_loss", &rows, &n, &err), DLX_EINVAL);
-    ck_assert_str_eq(err.msg, "no metrics series 'train_loss'");
-
-    ck_assert_int_eq(dlx_metrics_flush(m, &err), 0);
-    expect_rows(p, "train_loss", (double[]){1, 2.5, 2, 2.25}, 2);
-    expect_rows(p, "val_acc", (double[]){2, 0.125}, 1);
-
-    /* a second flush appends; more than one chunk (1024 rows) */
-    for (int i = 3; i < 3003; i++)
-        ck_assert_int_eq(dlx_metrics_append(m, "train_loss", i, 1.0 / i, &err), 0);
-    ck_assert_int_eq(dlx_metrics_flush(m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_flush(m, &err), 0); /* nothing pending: no change */
-    ck_assert_int_eq(dlx_metrics_read(p, "train_loss", &rows, &n, &err), 0);
-    ck_assert_int_eq(n, 3002);
-    ck_assert(rows[0] == 1 && rows[1] == 2.5 && rows[3] == 2.25);
-    for (int i = 3; i < 3003; i++)
-        ck_assert(rows[2 * (i - 1)] == i && rows[2 * (i - 1) + 1] == 1.0 / i);
-    free(rows);
-
-    /* close flushes what is pending */
-    ck_assert_int_eq(dlx_metrics_append(m, "val_acc", 3000, 0.875, &err), 0);
-    dlx_metrics_close(m);
-    expect_rows(p, "val_acc", (double[]){2, 0.125, 3000, 0.875}, 2);
-    dlx_metrics_close(NULL);
-}
-END_TEST
-
-START_TEST(test_metrics_bad_names)
-{
-    const char *p = tpath("metrics.h5");
-    dlx_metrics *m = NULL;
-    dlx_err err = {0};
-    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "a/b", 1, 1.0, &err), DLX_EINVAL);
-    ck_assert_str_eq(err.msg, "bad metric name 'a/b' (1 to 95 characters, no '/')");
-    ck_assert_int_eq(dlx_metrics_append(m, "", 1, 1.0, &err), DLX_EINVAL);
-    dlx_metrics_close(m);
-
-    double *rows = NULL;
-    int64_t n = 0;
-    ck_assert_int_eq(dlx_metrics_read(p, "../x", &rows, &n, &err), DLX_EINVAL);
-    ck_assert_int_eq(dlx_metrics_read(tpath("none.h5"), "x", &rows, &n, &err), DLX_EIO);
-    ck_assert_str_eq(err.msg, "cannot open: No such file or directory");
-}
-END_TEST
-
-START_TEST(test_metrics_resume)
-{
-    const char *p = tpath("metrics.h5");
-    dlx_metrics *m = NULL;
-    dlx_err err = {0};
-    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
-    for (int s = 1; s <= 10; s++)
-        ck_assert_int_eq(dlx_metrics_append(m, "loss", s, 10.0 * s, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "val", 5, 0.5, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "val", 10, 1.0, &err), 0);
-    ck_assert_int_eq(dlx_metrics_flush(m, &err), 0);
-    dlx_metrics_close(m);
-
-    /* the run died after step 10; the last checkpoint was at step 6 */
-    ck_assert_int_eq(dlx_metrics_open(p, true, 6, &m, &err), 0);
-    expect_rows(p, "loss", (double[]){1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60}, 6);
-    expect_rows(p, "val", (double[]){5, 0.5}, 1);
-    for (int s = 7; s <= 8; s++)
-        ck_assert_int_eq(dlx_metrics_append(m, "loss", s, 10.0 * s + 1, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "lr", 8, 0.01, &err), 0);
-    ck_assert_int_eq(dlx_metrics_flush(m, &err), 0);
-    dlx_metrics_close(m);
-    expect_rows(p, "loss",
-                (double[]){1, 10, 2, 20, 3, 30, 4, 40, 5, 50, 6, 60, 7, 71, 8, 81}, 8);
-    expect_rows(p, "lr", (double[]){8, 0.01}, 1);
-
-    /* resume from step 0 empties every series but keeps them */
-    ck_assert_int_eq(dlx_metrics_open(p, true, 0, &m, &err), 0);
-    dlx_metrics_close(m);
-    double *rows = (double *)&err;
-    int64_t n = -1;
-    ck_assert_int_eq(dlx_metrics_read(p, "loss", &rows, &n, &err), 0);
-    ck_assert_int_eq(n, 0);
-    ck_assert_ptr_null(rows);
-
-    /* a fresh (non-resume) open truncates the file */
-    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
-    dlx_metrics_close(m);
-    ck_assert_int_eq(dlx_metrics_read(p, "loss", &rows, &n, &err), DLX_EINVAL);
-
-    /* resume with no file yet creates one */
-    const char *q = tpath("new.h5");
-    ck_assert_int_eq(dlx_metrics_open(q, true, 50, &m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "loss", 51, 1.5, &err), 0);
-    ck_assert_int_eq(dlx_metrics_flush(m, &err), 0);
-    dlx_metrics_close(m);
-    expect_rows(q, "loss", (double[]){51, 1.5}, 1);
-
-    /* resume on a file that is not HDF5 */
-    const char *t = tpath("text.h5");
-    FILE *fp = fopen(t, "w");
-    fputs("hello\n", fp);
-    fclose(fp);
-    ck_assert_int_eq(dlx_metrics_open(t, true, 5, &m, &err), DLX_EFORMAT);
-    ck_assert_ptr_null(m);
-    ck_assert_str_eq(err.msg, "not an HDF5 file (or truncated)");
-}
-END_TEST
-
-/* Every column of a series as the file holds it: *cols gets 4 (or 2). */
-static double *raw_rows(const char *path, const char *name, int64_t *n, int *cols)
-{
-    char obj[128];
-    snprintf(obj, sizeof obj, "/metrics/%s", name);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    ck_assert(f >= 0);
-    hid_t d = H5Dopen2(f, obj, H5P_DEFAULT), sp = H5Dget_space(d);
-    hsize_t dims[2];
-    ck_assert_int_eq(H5Sget_simple_extent_dims(sp, dims, NULL), 2);
-    double *rows = malloc((dims[0] ? dims[0] : 1) * dims[1] * sizeof *rows);
-    ck_assert(dims[0] == 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) >= 0);
-    H5Sclose(sp);
-    H5Dclose(d);
-    H5Fclose(f);
-    *n = (int64_t)dims[0];
-    *cols = (int)dims[1];
-    return rows;
-}
-
-/* Rows carry (step, value, epoch, wall_s): the epoch last set, and wall-clock
- * seconds that never go back, also across a resume; an older two-column file
- * still reads and resumes (its rows get NaN epoch and wall time). */
-START_TEST(test_metrics_columns)
-{
-    const char *p = tpath("metrics.h5");
-    dlx_metrics *m = NULL;
-    dlx_err err = {0};
-    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "loss", 1, 3.0, &err), 0); /* no epoch set yet */
-    dlx_metrics_set_epoch(m, 0.5);
-    ck_assert_int_eq(dlx_metrics_append(m, "loss", 2, 2.0, &err), 0);
-    usleep(20000);
-    dlx_metrics_set_epoch(m, 1.0);
-    ck_assert_int_eq(dlx_metrics_append(m, "loss", 4, 1.0, &err), 0);
-    dlx_metrics_close(m);
-    int64_t n;
-    int cols;
-    double *r = raw_rows(p, "loss", &n, &cols);
-    ck_assert_int_eq(n, 3);
-    ck_assert_int_eq(cols, 4);
-    ck_assert(r[0] == 1 && r[1] == 3.0 && isnan(r[2]));
-    ck_assert(r[4] == 2 && r[5] == 2.0 && r[6] == 0.5);
-    ck_assert(r[8] == 4 && r[9] == 1.0 && r[10] == 1.0);
-    ck_assert(r[3] >= 0 && r[7] >= r[3] && r[11] >= r[7] + 0.015 && r[11] < 10);
-    double last_wall = r[11];
-    free(r);
-    expect_rows(p, "loss", (double[]){1, 3.0, 2, 2.0, 4, 1.0}, 3); /* readers get (step, value) */
-
-    /* a resume continues the wall clock from the kept rows */
-    ck_assert_int_eq(dlx_metrics_open(p, true, 4, &m, &err), 0);
-    dlx_metrics_set_epoch(m, 1.5);
-    ck_assert_int_eq(dlx_metrics_append(m, "loss", 6, 0.5, &err), 0);
-    dlx_metrics_close(m);
-    r = raw_rows(p, "loss", &n, &cols);
-    ck_assert_int_eq(n, 4);
-    ck_assert(r[11] == last_wall && r[12] == 6 && r[14] == 1.5 && r[15] >= last_wall);
-    free(r);
-
-    /* an older [n, 2] file: read as it is; resumed into four columns */
-    char old[512];
-    const char *src = getenv("DLX_SRC_DIR");
-    snprintf(old, sizeof old, "%s/tests/data/hostile/metrics_ok.h5", src ? src : ".");
-    ck_assert_int_eq(access(old, R_OK), 0);
-    r = raw_rows(old, "train_loss", &n, &cols);
-    ck_assert_int_eq(cols, 2);
-    int64_t n_old = n;
-    double first_step = r[0], first_value = r[1];
-    free(r);
-    double *pairs = NULL;
-    int64_t got = 0;
-    ck_assert_int_eq(dlx_metrics_read(old, "train_loss", &pairs, &got, &err), 0);
-    ck_assert_int_eq(got, n_old);
-    ck_assert(n_old > 0 && pairs[0] == first_step && pairs[1] == first_value);
-    free(pairs);
-    const char *q = tpath("old.h5");
-    FILE *in = fopen(old, "rb"), *out = fopen(q, "wb");
-    char buf[4096];
-    size_t k;
-    while ((k = fread(buf, 1, sizeof buf, in)) > 0)
-        ck_assert_uint_eq(fwrite(buf, 1, k, out), k);
-    fclose(in);
-    fclose(out);
-    ck_assert_int_eq(dlx_metrics_open(q, true, 1000000, &m, &err), 0);
-    dlx_metrics_set_epoch(m, 9.0);
-    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 1000001, 0.25, &err), 0);
-    dlx_metrics_close(m);
-    r = raw_rows(q, "train_loss", &n, &cols);
-    ck_assert_int_eq(cols, 4);
-    ck_assert_int_eq(n, n_old + 1);
-    ck_assert(r[0] == first_step && r[1] == first_value && isnan(r[2]) && isnan(r[3]));
-    ck_assert(r[4 * n_old] == 1000001 && r[4 * n_old + 2] == 9.0 && r[4 * n_old + 3] >= 0);
-    free(r);
-}
-END_TEST
-
-/* Another process holding metrics.h5 open for reading (with HDF5's default file locking, as
- * h5py does) sees the rows of the last flush and does not make the next flush fail. */
-START_TEST(test_metrics_readable_while_open)
-{
-    const char *p = tpath("metrics.h5");
-    dlx_metrics *m = NULL;
-    dlx_err err = {0};
-    unsetenv("HDF5_USE_FILE_LOCKING"); /* it would override the writer's choice */
-    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 1, 0.75, &err), 0);
-    ck_assert_int_eq(dlx_metrics_flush(m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 2, 0.5, &err), 0);
-
-    int ready[2], go[2];
-    ck_assert_int_eq(pipe(ready), 0);
-    ck_assert_int_eq(pipe(go), 0);
-    pid_t pid = fork();
-    ck_assert_int_ge(pid, 0);
-    if (pid == 0) {
-        int bad = 0;
-        char c = 'r';
-        hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
-        hid_t d = f >= 0 ? H5Dopen2(f, "/metrics/train_loss", H5P_DEFAULT) : -1;
-        double row[4] = {0, 0, 0, 0}; /* step, value, epoch, wall_s */
-        if (d < 0 || H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, row) < 0 ||
-            row[0] != 1 || row[1] != 0.75)
-            bad = 1;
-        if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
-            bad = 1;
-        if (d >= 0)
-            H5Dclose(d);
-        if (f >= 0)
-            H5Fclose(f);
-        _exit(bad);
-    }
-    char c;
-    ck_assert_int_eq(read(ready[0], &c, 1), 1);
-    int rc = dlx_metrics_flush(m, &err); /* while the reader still holds the file */
-    ck_assert_int_eq(write(go[1], "g", 1), 1);
-    int status = -1;
-    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-    ck_assert_msg(rc == 0, "flush while read: %s", err.msg);
-    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    close(ready[0]);
-    close(ready[1]);
-    close(go[0]);
-    close(go[1]);
-    dlx_metrics_close(m);
-    expect_rows(p, "train_loss", (double[]){1, 0.75, 2, 0.5}, 2);
-}
-END_TEST
-
-START_TEST(test_walk_metrics)
-{
-    const char *p = tpath("metrics.h5");
-    dlx_metrics *m = NULL;
-    dlx_err err = {0};
-    ck_assert_int_eq(dlx_metrics_open(p, false, 0, &m, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "val_acc", 1, 0.5, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 1, 2.0, &err), 0);
-    ck_assert_int_eq(dlx_metrics_append(m, "train_loss", 3, 4.0, &err), 0);
-    dlx_metrics_close(m);
-    seen s;
-    memset(&s, 0, sizeof s);
-    ck_assert_int_eq(dlx_h5_walk(p, seen_cb, &s, &err), 0);
-    ck_assert_int_eq(s.n, 2);
-    ck_assert_str_eq(s.path[0], "/metrics/train_loss");
-    ck_assert_str_eq(s.path[1], "/metrics/val_acc");
-    ck_assert_str_eq(s.type[0], "float64");
-    ck_assert_int_eq(s.ndim[0], 2);
-    ck_assert(s.dims[0][0] == 2 && s.dims[0][1] == 4); /* step, value, epoch, wall_s */
-    ck_assert(s.dims[1][0] == 1 && s.dims[1][1] == 4);
-}
-END_TEST
-
 Suite *h5io_suite(void)
 {
     Suite *s = suite_create("h5io");
     TCase *c = tcase_create("checkpoint");
-    tcase_add_checked_fixture(c, setup, teardown);
+    tcase_add_checked_fixture(c, h5io_setup, h5io_teardown);
     tcase_add_test(c, test_ckpt_round_trip);
     tcase_add_test(c, test_ckpt_empty_spec_and_family);
     tcase_add_test(c, test_ckpt_state);
@@ -872,14 +515,5 @@ Suite *h5io_suite(void)
     tcase_add_test(c, test_walk_checkpoint);
     tcase_add_test(c, test_read_string);
     suite_add_tcase(s, c);
-    TCase *mt = tcase_create("metrics");
-    tcase_add_checked_fixture(mt, setup, teardown);
-    tcase_add_test(mt, test_metrics_round_trip);
-    tcase_add_test(mt, test_metrics_bad_names);
-    tcase_add_test(mt, test_metrics_resume);
-    tcase_add_test(mt, test_metrics_columns);
-    tcase_add_test(mt, test_metrics_readable_while_open);
-    tcase_add_test(mt, test_walk_metrics);
-    suite_add_tcase(s, mt);
     return s;
 }
