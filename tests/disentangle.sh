@@ -21,7 +21,8 @@
 #   latent    the latent adversary (tests/data/disentangle/tiny_zdisc.yaml):
 #             z_cls and z_adv logged every epoch; the z probe at most 0.30
 #             and 0.2 below the same model's without it; gradcheck of both
-#             terms; stopped and resumed == straight; zadv without zdisc, a
+#             terms; stopped and resumed == straight; the MNIST config with
+#             zdisc builds and steps (--dry-run); zadv without zdisc, a
 #             zdisc of the wrong size and z_cls without zdisc refused
 #   errors    an encoder of the wrong output size, a decoder that gives no
 #             image, an adversary of two logits, a missing network, an
@@ -167,6 +168,8 @@ case_latent() {
     check "--stop-at 37" 0 "stopped at step 37 of 80" "$DLX" train "$Z" "${e[@]}" --out split --stop-at 37
     check "--resume" 0 "resuming from split/checkpoint.h5 at step 37" "$DLX" train "$Z" "${e[@]}" --out split --resume
     same "with zdisc: stopped at 37 + resumed == straight" straight split
+    check "configs/disentangle_mnist_latent.yaml builds and steps" 0 "time per training step" "$DLX" train \
+        "$SRC/configs/disentangle_mnist_latent.yaml" --dry-run --set data.train_limit=256 --set data.test_limit=64
     check "zadv without zdisc" 2 "needs a latent adversary: give model.networks.zdisc" "$DLX" train "$TINY" \
         --set model.weights.zadv=1 --out e
     sed 's/- {type: linear, units: 10}/- {type: linear, units: 3}/' "$Z" >z3.yaml
