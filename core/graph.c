@@ -329,6 +329,18 @@ int dlx_graph_reuse_enable(dlx_graph *g, dlx_err *err)
     return 0;
 }
 
+size_t dlx_graph_reuse_bytes(const dlx_graph *g)
+{
+    const size_t n = (size_t)g->n + 1;
+    const dlx_graph_reuse *r = NULL;
+    size_t total = sizeof *r + n * (sizeof *r->ver + DLX_MAX_INPUTS * sizeof *r->seen + sizeof *r->valid +
+                                     sizeof *r->snap);
+    for (int i = 0; i < g->n; i++)
+        if (g->nodes[i]->kind == DLX_NODE_INPUT)
+            total = dlx_add_size_sat(total, (size_t)g->nodes[i]->out.numel * sizeof(float) + 1);
+    return total;
+}
+
 void dlx_graph_reuse_forget(dlx_graph *g)
 {
     if (g->reuse)

@@ -195,6 +195,8 @@ void dlx_graph_backward_masked(dlx_graph *g, dlx_node *loss, const bool *param_o
  * every node: the same bits. Allocates a copy of every input (to see what a
  * feed changed); fails only for memory. */
 int dlx_graph_reuse_enable(dlx_graph *g, dlx_err *err);
+/* The bytes dlx_graph_reuse_enable allocates for g (the memory budget counts them). */
+size_t dlx_graph_reuse_bytes(const dlx_graph *g);
 /* Every value is forgotten (the start of a step: parameters were loaded,
  * another forward ran). */
 void dlx_graph_reuse_forget(dlx_graph *g);

@@ -6,7 +6,9 @@
 # unpruned; the two must give the same bits, checkpoint and metrics.
 #   gan          configs/ebgan.yaml, configs/dcgan.yaml, configs/gan.yaml, the
 #                test GANs (ring, image GAN, image EBGAN)
-#   disentangle  configs/disentangle_mnist.yaml and the tiny test model
+#   disentangle  configs/disentangle_mnist.yaml, the tiny test model and its
+#                latent-adversary version (three updates); the copies of the
+#                inputs that reuse keeps count in --max-memory's budget
 #   classifier   configs/lenet5_bn.yaml (one optimizer: the unmasked path)
 # Each on 2 threads (two shards), on fake MNIST (tests/fake_mnist.sh); a run of
 # another seed must differ (the comparison can fail).
@@ -57,6 +59,15 @@ case_disentangle() {
     pruned_same disentangle "$SRC/configs/disentangle_mnist.yaml" --set data.train_limit=128 \
         --set data.test_limit=64 --set model.eval_samples=32 --set train.log_every=1
     pruned_same dis_tiny "$SRC/tests/data/disentangle/tiny.yaml" --set train.epochs=2
+    pruned_same dis_zdisc "$SRC/tests/data/disentangle/tiny_zdisc.yaml" --set train.epochs=2
+    # the copies of the inputs that reuse keeps count in the memory budget:
+    # 9 MiB passes unpruned (8.8 MiB planned) and is refused with reuse (9.2)
+    local t=$SRC/tests/data/disentangle/tiny.yaml
+    DLX_NO_PRUNE=1 "$DLX" train "$t" --threads 2 --dry-run --max-memory 9M >np.out 2>&1 ||
+        fail "unpruned, the tiny model fits 9 MiB" "$(grep -F 'memory' np.out)"
+    "$DLX" train "$t" --threads 2 --dry-run --max-memory 9M >p.out 2>&1 &&
+        fail "with reuse, the inputs' copies are counted: over 9 MiB" "$(grep -F 'memory' p.out)"
+    grep -qF "over the limit of 9.0 MiB" p.out || fail "the refusal names the limit" "$(tail -n 2 p.out)"
 }
 
 case_classifier() {

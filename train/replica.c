@@ -53,6 +53,9 @@ static int check_budget(const dlx_replicas *rs, const dlx_model *m, const dlx_gr
     memset(&b, 0, sizeof b);
     dlx_budget_params(&b, n, rs->n, dlx_plan_slots(&m->plan));
     b.activations = (double)dlx_graph_plan_bytes(g0) * rs->n;
+    /* several updates a step keep a copy of every input to reuse values (train/trainer.c) */
+    if (m->plan.n_updates > 1 && !m->hooks.no_prune)
+        b.activations += (double)dlx_graph_reuse_bytes(g0) * rs->n;
     b.graphs = rs->n;
     b.data = data_bytes;
     b.blas_threads = rs->n == 1 ? rs->op_threads : rs->workers;
