@@ -73,7 +73,7 @@ static const dlx_key_doc k_model_keys[] = {
     {"eval_samples", "integer", "1000", "2 to 1e6 (at most the test split)",
      "test images of each evaluation's reconstruction and swap errors"},
     {"eval", "map", "-", "dlx spec model.disentangle.eval", "the classifier of transferred images and the probes of s and z"},
-    {"networks", "map", "required", "enc, dec and disc (dlx spec model.disentangle.networks)", "the three networks"},
+    {"networks", "map", "required", "enc, dec and disc, optionally zdisc (dlx spec model.disentangle.networks)", "the networks"},
     {NULL},
 };
 static const dlx_key_doc k_code_keys[] = {
@@ -143,8 +143,8 @@ static int read_networks(dlx_spec_node *model, dis *c, dlx_err *err)
     dlx_spec_node *nets = dlx_spec_get(model, "networks");
     if (!nets)
         return dlx_err_setf(err, DLX_EINVAL, model->loc,
-                            "model: missing required key 'networks' (a disentangle model has three: enc, dec and "
-                            "disc, each with layers:)");
+                            "model: missing required key 'networks' (a disentangle model has three, enc, dec and "
+                            "disc, each with layers:, and may have a fourth, zdisc)");
     int rc = dlx_spec_expect_map(nets, "model.networks", err);
     if (!rc) rc = dlx_spec_check_doc(nets, "model.networks (disentangle)", k_nets, err);
     c->zdisc = !rc && dlx_spec_get(nets, "zdisc") != NULL;
@@ -197,10 +197,12 @@ static int read_weights(dlx_model *m, dis *c, dlx_err *err)
     if (!rc) rc = dlx_spec_float(w, "swap", false, 1.0, 0.0, 1e6, &c->w_swap, err);
     if (!rc) rc = dlx_spec_float(w, "adv", false, 0.01, 0.0, 1e6, &c->w_adv, err);
     if (!rc) rc = dlx_spec_float(w, "kl", false, kl_default, 0.0, 1e6, &c->w_kl, err);
-    dlx_spec_node *zadv = !rc && w ? dlx_spec_get(w, "zadv") : NULL; /* before the default fills it in */
+    dlx_spec_node *zadv = !rc && w ? dlx_spec_get(w, "zadv") : NULL;
     c->zadv_loc = zadv ? zadv->loc : (dlx_loc){0};
     c->zadv_given = zadv != NULL;
-    if (!rc) rc = dlx_spec_float(w, "zadv", false, 1.0, 0.0, 1e6, &c->w_zadv, err);
+    /* read (its default filled into the spec) only with zdisc: a checkpoint's
+     * spec then holds zadv only where it applies */
+    if (!rc && c->zdisc) rc = dlx_spec_float(w, "zadv", false, 1.0, 0.0, 1e6, &c->w_zadv, err);
     return rc;
 }
 
@@ -211,6 +213,39 @@ static int check_zadv(const dis *c, dlx_err *err)
     if (c->zadv_given && !c->zdisc)
         return dlx_err_setf(err, DLX_EINVAL, c->zadv_loc,
                             "model.weights.zadv: the confusion term needs a latent adversary: give model.networks.zdisc");
+    return 0;
+}
+
+/* With zdisc, after the optimizers: some update trains it (else z_adv pushes
+ * against a fixed random classifier), and not g_loss's (which would train it
+ * to agree with the encoder). */
+static int check_zdisc_trained(dlx_model *m, const dis *c, dlx_err *err)
+{
+    if (!c->zdisc)
+        return 0;
+    const int grp = dlx_params_group_find(&m->params, "zdisc");
+    int p0 = -1;
+    for (int i = 0; i < m->params.n && p0 < 0; i++)
+        if (m->params.items[i].group == grp)
+            p0 = i;
+    dlx_spec_node *train = dlx_spec_get(dlx_spec_root(m->spec), "train"), *ups = dlx_spec_get(train, "updates");
+    const dlx_loc loc = ups ? ups->loc : train ? train->loc : DLX_NOLOC;
+    bool trained = false;
+    for (int u = 0; u < m->plan.n_updates && p0 >= 0; u++) {
+        const dlx_plan_update *up = &m->plan.updates[u];
+        if (!dlx_optim_has(m->plan.optims[up->optim].o, p0))
+            continue;
+        if (up->loss == DIS_LOSS_G)
+            return dlx_err_setf(err, DLX_EINVAL, loc,
+                                "train.updates: the optimizer of g_loss ('%s') also trains zdisc, which would then "
+                                "help the encoder hide the class; give zdisc its own optimizer (params: zdisc) on z_cls",
+                                m->plan.optims[up->optim].name);
+        trained = true;
+    }
+    if (!trained)
+        return dlx_err_setf(err, DLX_EINVAL, loc,
+                            "train.updates: no update trains the latent adversary zdisc; add an optimizer with "
+                            "params: zdisc and an update {loss: z_cls, optimizer: ...}");
     return 0;
 }
 
@@ -507,6 +542,7 @@ static int dis_create(dlx_model *m, dlx_err *err)
     if (!rc) rc = dlx_dis_build_infer(m, c, err);
     if (!rc) rc = dlx_params_init_values(&m->params, m->seed, err);
     if (!rc) rc = dlx_plan_create(&m->plan, &m->params, threads, err);
+    if (!rc) rc = check_zdisc_trained(m, c, err);
     if (!rc)
         report_layers(m, c);
     return rc;
@@ -582,8 +618,8 @@ static int dis_evaluate(dlx_model *m, const char *data, dlx_results *res, dlx_er
     return dlx_dis_eval(m, m->impl, res, err);
 }
 
-/* g_loss's four terms, as train_rec, train_swap, train_adv, train_kl (and
- * with zdisc train_z_adv, and train_z_cls at z_cls's update): taken at the
+/* g_loss's terms, as train_rec, train_swap, train_adv, train_kl (and with
+ * zdisc train_z_adv; z_cls's update logs train_z_cls itself): taken at the
  * update of g_loss (or, without one, the last update), the replicas' mean. */
 static void dis_measure(void *user, int u, int k, double *v)
 {
@@ -598,9 +634,6 @@ static void dis_measure(void *user, int u, int k, double *v)
     if (!c->zdisc)
         return;
     v[4] = u == at ? (double)c->rep[k].loss[DIS_LOSS_Z_ADV]->out.data[0] / c->tc.shards : 0.0;
-    v[5] = m->plan.updates[u].loss == DIS_LOSS_Z_CLS
-               ? (double)c->rep[k].loss[DIS_LOSS_Z_CLS]->out.data[0] / c->tc.shards
-               : 0.0;
 }
 
 static dlx_node *dis_loss(void *user, int l, int k)
@@ -621,9 +654,9 @@ static int dis_train(dlx_model *m, dlx_err *err)
         .replicas = &c->reps,
         .plan = &m->plan,
         .fam = {.user = m, .loss = dis_loss, .samples = c->im.train.n, .begin_epoch = dis_begin_epoch,
-                .feed = dis_feed, .measure = dis_measure, .n_measures = c->zdisc ? 6 : 4,
+                .feed = dis_feed, .measure = dis_measure, .n_measures = c->zdisc ? 5 : 4,
                 .measures = {{"train_rec", 1.0}, {"train_swap", 1.0}, {"train_adv", 1.0}, {"train_kl", 1.0},
-                             {"train_z_adv", 1.0}, {"train_z_cls", 1.0}},
+                             {"train_z_adv", 1.0}},
                 .evaluate = dis_eval_test},
     };
     return dlx_trainer_run(m, &t, err);

@@ -22,8 +22,10 @@
 #             z_cls and z_adv logged every epoch; the z probe at most 0.30
 #             and 0.2 below the same model's without it; gradcheck of both
 #             terms; stopped and resumed == straight; the MNIST config with
-#             zdisc builds and steps (--dry-run); zadv without zdisc, a
-#             zdisc of the wrong size and z_cls without zdisc refused
+#             zdisc builds and steps (--dry-run); a model without zdisc but
+#             with model.weights evaluates from its checkpoint; zadv without
+#             zdisc, a zdisc of the wrong size, z_cls without zdisc, a zdisc
+#             no update trains and one g_loss's optimizer trains refused
 #   errors    an encoder of the wrong output size, a decoder that gives no
 #             image, an adversary of two logits, a missing network, an
 #             unknown weight, one update only: exit 2 at the spec's line
@@ -170,6 +172,14 @@ case_latent() {
     same "with zdisc: stopped at 37 + resumed == straight" straight split
     check "configs/disentangle_mnist_latent.yaml builds and steps" 0 "time per training step" "$DLX" train \
         "$SRC/configs/disentangle_mnist_latent.yaml" --dry-run --set data.train_limit=256 --set data.test_limit=64
+    check "a model without zdisc but with model.weights trains" 0 '"step":20' "$DLX" train "$TINY" --set train.epochs=1 \
+        --set model.weights.adv=0.02 --out w --json --quiet
+    check "... and its checkpoint evaluates (its spec holds no zadv)" 0 '"rec_mse"' "$DLX" eval w/checkpoint.h5 --json
+    grep -q zadv w/spec.yaml && fail "zadv is not filled into a spec without zdisc"
+    check "zdisc that no update trains" 2 "no update trains the latent adversary zdisc" "$DLX" train "$Z" \
+        --set 'train.updates=[{loss: d_loss, optimizer: d}, {loss: g_loss, optimizer: g}]' --out e
+    check "zdisc trained by g_loss's optimizer" 2 "also trains zdisc" "$DLX" train "$Z" \
+        --set 'train.optimizers.g.params=[enc, dec, zdisc]' --out e
     check "zadv without zdisc" 2 "needs a latent adversary: give model.networks.zdisc" "$DLX" train "$TINY" \
         --set model.weights.zadv=1 --out e
     sed 's/- {type: linear, units: 10}/- {type: linear, units: 3}/' "$Z" >z3.yaml

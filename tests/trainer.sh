@@ -92,14 +92,18 @@ case_compat_v1() {
     sed -E 's/,"(train_seconds|step_seconds|images_per_second)":[0-9.e+-]+//g' out.txt >straight.json
     # The fixture's first 5 steps ran on an AVX-512 build (-march=native); a
     # CPU without AVX-512 runs other GEMM and exp kernels that round them
-    # differently, so there the comparison allows 1e-6 (absolute; the runs
-    # differ by under 1e-7), and bit for bit where the kernels are the writer's.
-    local tol=() rel=0
+    # differently, so there the comparison allows 1e-6 absolute on the
+    # parameters (the runs differ by under 1e-7), 1e-3 relative on Adam's
+    # moments (its second moments are as small as 1e-8), 1e-6 relative on the
+    # metrics; bit for bit where the kernels are the writer's.
+    local tol_p=() tol_o=() rel=0
     if ! grep -qw avx512f /proc/cpuinfo 2>/dev/null; then
-        tol=(-d 1e-6) rel=1e-6
-        note "no AVX-512 here: resumed v1 against straight within 1e-6, not bit for bit"
+        tol_p=(-d 1e-6) tol_o=(-p 1e-3) rel=1e-6
+        note "no AVX-512 here: resumed v1 against straight within tolerances, not bit for bit"
     fi
     for g in /params /optim/optimizer; do
+        local tol=("${tol_p[@]}")
+        [ $g = /params ] || tol=("${tol_o[@]}")
         h5diff "${tol[@]}" v1/checkpoint.h5 straight/checkpoint.h5 $g $g >h5diff.out 2>&1 ||
             fail "resumed from v1 == uninterrupted in $g" "$(grep -v ' 0 differences' h5diff.out | head -n 6)"
     done

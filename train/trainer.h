@@ -88,7 +88,7 @@ typedef struct dlx_update {
     int repeat;                       /* runs per step, each on fresh feeds */
 } dlx_update;
 
-#define DLX_MEASURES_MAX 6
+#define DLX_MEASURES_MAX 5
 
 /* A per-step measure: its epoch value is the sum of the steps' values over
  * (steps * per_step), e.g. right answers over the samples seen. */
