@@ -228,6 +228,29 @@ START_TEST(test_pulling_away)
 }
 END_TEST
 
+/* logits (0, ln 3): p = (1/4, 3/4), loss = ln 4 - ln 3 / 2; equal logits
+ * (0, 0): p uniform, loss ln 2, the smallest: no gradient */
+START_TEST(test_xent_uniform)
+{
+    env e;
+    env_open(&e, 770);
+    dlx_node *z = inp(&e, "z", dlx_shape_2d(2, 2), true);
+    dlx_node *f = op(&e, "xent_uniform", &z, 1, NULL);
+    compile_fill(&e, 0);
+    const float logits[4] = {0.0f, logf(3.0f), 0.0f, 0.0f};
+    memcpy(z->out.data, logits, sizeof logits);
+    dlx_graph_forward(e.g, &k_eval);
+    const float want = 0.5f * ((logf(4.0f) - 0.5f * logf(3.0f)) + logf(2.0f));
+    ck_assert_float_eq_tol(f->out.data[0], want, 1e-6f);
+    dlx_graph_backward(e.g, f, &k_eval);
+    const float dz[4] = {-0.125f, 0.125f, 0.0f, 0.0f}; /* (p - 1/2) / N */
+    for (int i = 0; i < 4; i++)
+        ck_assert_float_eq_tol(z->out.grad[i], dz[i], 1e-6f);
+    check_ok(&e, f, &k_eval, "xent_uniform on known logits");
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(test_concat)
 {
     {
@@ -682,6 +705,7 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, test_add);
     tcase_add_test(tc, test_weighted_sum);
     tcase_add_test(tc, test_pulling_away);
+    tcase_add_test(tc, test_xent_uniform);
     tcase_add_test(tc, test_concat);
     tcase_add_test(tc, test_softmax_xent);
     tcase_add_test(tc, test_shrink);
