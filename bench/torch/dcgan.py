@@ -22,6 +22,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from common import mnist_float, report, shuffled, time_steps  # noqa: E402
 
+SET_TO_NONE = common.set_to_none(False)  # zero_grad in place: see common.py
+
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 100
 warmup = 10
 torch.manual_seed(1)
@@ -53,13 +55,13 @@ def step(i):
         fake = G(torch.randn(B, NZ))
     d_loss = (F.binary_cross_entropy_with_logits(D(x), ones)
               + F.binary_cross_entropy_with_logits(D(fake), zeros))
-    opt_d.zero_grad(set_to_none=True)
+    opt_d.zero_grad(set_to_none=SET_TO_NONE)
     d_loss.backward()
     opt_d.step()
     for p in D.parameters():
         p.requires_grad_(False)
     g_loss = F.binary_cross_entropy_with_logits(D(G(torch.randn(B, NZ))), ones)
-    opt_g.zero_grad(set_to_none=True)
+    opt_g.zero_grad(set_to_none=SET_TO_NONE)
     g_loss.backward()
     opt_g.step()
     for p in D.parameters():

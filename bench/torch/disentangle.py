@@ -25,6 +25,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from common import mnist_float, report, shuffled, time_steps  # noqa: E402
 
+SET_TO_NONE = common.set_to_none(True)  # zero_grad: see common.py
+
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 50
 warmup = 10
 torch.manual_seed(1)
@@ -99,7 +101,7 @@ def step(i):
     bce = F.binary_cross_entropy_with_logits
     d_loss = (bce(judge(x1, c1), real_t) + bce(judge(x3, c3), real_t)
               + bce(judge(f1, c1), zeros) + bce(judge(f2, c3), zeros))
-    opt_d.zero_grad(set_to_none=True)
+    opt_d.zero_grad(set_to_none=SET_TO_NONE)
     d_loss.backward()
     opt_d.step()
     for p in D.parameters():
@@ -109,7 +111,7 @@ def step(i):
     swap = F.mse_loss(dec(s2, z1), x1) + F.mse_loss(dec(s1, z2), x2)
     adv = bce(judge(dec(s2, z3), c1), ones) + bce(judge(dec(s3, z2), c3), ones)
     g_loss = W_REC * rec + W_SWAP * swap + W_ADV * adv + W_KL * (k1 + k2 + k3)
-    opt_g.zero_grad(set_to_none=True)
+    opt_g.zero_grad(set_to_none=SET_TO_NONE)
     g_loss.backward()
     opt_g.step()
     for p in D.parameters():

@@ -20,6 +20,8 @@ import torch.nn as nn  # noqa: E402
 
 from common import mnist_float, report, shuffled, time_steps  # noqa: E402
 
+SET_TO_NONE = common.set_to_none(True)  # zero_grad: see common.py
+
 steps = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 warmup = 20
 torch.manual_seed(1)
@@ -62,7 +64,7 @@ def step(i):
     e_real, _ = energy(x)
     e_fake, _ = energy(fake)
     d_loss = e_real + torch.relu(MARGIN - e_fake)
-    opt_d.zero_grad(set_to_none=True)
+    opt_d.zero_grad(set_to_none=SET_TO_NONE)
     d_loss.backward()
     opt_d.step()
     # G update on fresh noise, D frozen: only the input gradient flows through D
@@ -71,7 +73,7 @@ def step(i):
     fake = G(torch.randn(B, NZ))
     e_fake, code = energy(fake)
     g_loss = e_fake + PT_W * pulling_away(code)
-    opt_g.zero_grad(set_to_none=True)
+    opt_g.zero_grad(set_to_none=SET_TO_NONE)
     g_loss.backward()
     opt_g.step()
     for p in D.parameters():

@@ -37,6 +37,8 @@ import torch.nn.functional as F  # noqa: E402
 
 from common import report, time_steps  # noqa: E402
 
+SET_TO_NONE = common.set_to_none(True)  # zero_grad: see common.py
+
 cell = sys.argv[1] if len(sys.argv) > 1 else "rnn"
 steps = int(sys.argv[2]) if len(sys.argv) > 2 else 100
 impl = os.environ.get("IMPL", "function")
@@ -150,7 +152,7 @@ params = list(net.parameters())
 
 def step(i):
     loss = F.cross_entropy(net(X[i]), Y[i])
-    opt.zero_grad(set_to_none=True)
+    opt.zero_grad(set_to_none=SET_TO_NONE)
     loss.backward()
     torch.nn.utils.clip_grad_norm_(params, 1.0)
     opt.step()

@@ -12,6 +12,8 @@ import torch.nn.functional as F
 
 from common import load_mnist, now, report
 
+SET_TO_NONE = common.set_to_none(True)  # zero_grad: see common.py
+
 epochs = int(sys.argv[1]) if len(sys.argv) > 1 else 10
 x_u8, y_np = load_mnist("train")
 x = torch.from_numpy(x_u8.astype(np.float32)).div_(255.0)
@@ -28,7 +30,7 @@ for e in range(epochs):
     perm = torch.randperm(len(y), generator=g)
     xs, ys = x[perm], y[perm]
     for k in range(0, len(y) - batch + 1, batch):
-        opt.zero_grad(set_to_none=True)
+        opt.zero_grad(set_to_none=SET_TO_NONE)
         F.cross_entropy(net(xs[k:k + batch]), ys[k:k + batch]).backward()
         opt.step()
 dt = now() - t0
