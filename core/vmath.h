@@ -176,4 +176,28 @@ static inline __m512 dlx_sigmoid16(__m512 x)
 }
 #endif
 
+#if !defined(__AVX512F__) && defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+
+/* dlx_exp_nonpos on 8 lanes, for builds without AVX-512: the same operations
+ * as dlx_exp_nonpos16, so the same bits */
+static inline __m256 dlx_exp_nonpos8(__m256 x)
+{
+    const __m256 floor_arg = _mm256_set1_ps(DLX_EXP_MIN_ARG);
+    __m256 under = _mm256_cmp_ps(x, floor_arg, _CMP_LT_OQ);
+    x = _mm256_blendv_ps(x, floor_arg, under);
+    __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(DLX_EXP_LOG2E)),
+                               _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(DLX_EXP_LN2_HI), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(DLX_EXP_LN2_LO), r);
+    __m256 p = _mm256_set1_ps(dlx_exp_poly[0]);
+    for (int i = 1; i < 6; i++)
+        p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(dlx_exp_poly[i]));
+    p = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(p, r), r, r), _mm256_set1_ps(1.0f));
+    __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_andnot_ps(under, _mm256_mul_ps(p, _mm256_castsi256_ps(bits)));
+}
+#endif
+
+
 #endif

@@ -1,8 +1,17 @@
-/* Forward kernel for small linear layers: see linear_small.h. */
+/* Forward kernel for small linear layers: see linear_small.h. It needs AVX2
+ * and FMA; AVX-512VL adds 16 registers, which hold blocks of 8 rows instead
+ * of 4. Every output is one chain of multiply-adds over k in the same order
+ * either way, so both builds give the same bits. */
 #include "linear_small.h"
 
-#if defined(__AVX512F__) && defined(__AVX512VL__) && defined(__FMA__)
+#if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
+
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#define ROWS 8 /* rows per register block: 8 x 3 accumulators of the 32 registers */
+#else
+#define ROWS 4 /* 4 x 3 accumulators, 3 weight vectors and a broadcast: the 16 of AVX2 */
+#endif
 
 bool dlx_linear_small_use(int N, int M, int K)
 {
@@ -17,14 +26,22 @@ size_t dlx_linear_small_scratch(int M, int K)
     return (size_t)M * K;
 }
 
-/* the first r lanes (all 8 for r >= 8) */
-static inline __mmask8 lanes8(int r)
+/* The first r lanes of p (0 < r < 8), the others 0. */
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+static inline __m256 load_first(int r, const float *p)
 {
-    return (__mmask8)(r >= 8 ? 0xffu : (1u << r) - 1u);
+    return _mm256_maskz_loadu_ps((__mmask8)((1u << r) - 1u), p);
 }
+#else
+static inline __m256 load_first(int r, const float *p)
+{
+    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    return _mm256_maskload_ps(p, mask);
+}
+#endif
 
 /* Output rows [0, R) and columns [j0, j0 + 8V) of one register block: R x V
- * accumulators (at most 24 of the 32 registers), per k V weight vectors from
+ * accumulators (R <= ROWS), per k V weight vectors from
  * wt (K x M, the transposed weights) and R broadcasts of x. R and V are
  * compile-time constants at every call (ROWS below), so the arrays live in
  * registers. */
@@ -77,8 +94,8 @@ static inline float hsum8(__m256 v)
 static void tail_cols(int N, int M, int K, int j0, const float *x, const float *w, const float *b, float *y,
                       bool relu)
 {
-    const __mmask8 kt = lanes8(K % 8);
-    const int kf = K - K % 8;
+    const int kt = K % 8; /* the last kt values of a row: masked loads */
+    const int kf = K - kt;
     for (int j = j0; j < M; j++) {
         const float *wr = w + (size_t)j * K;
         int i = 0;
@@ -94,11 +111,11 @@ static void tail_cols(int N, int M, int K, int j0, const float *x, const float *
                 s3 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + 3 * K + k), wv, s3);
             }
             if (kt) {
-                __m256 wv = _mm256_maskz_loadu_ps(kt, wr + k);
-                s0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + k), wv, s0);
-                s1 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + K + k), wv, s1);
-                s2 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + 2 * K + k), wv, s2);
-                s3 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + 3 * K + k), wv, s3);
+                __m256 wv = load_first(kt, wr + k);
+                s0 = _mm256_fmadd_ps(load_first(kt, xr + k), wv, s0);
+                s1 = _mm256_fmadd_ps(load_first(kt, xr + K + k), wv, s1);
+                s2 = _mm256_fmadd_ps(load_first(kt, xr + 2 * K + k), wv, s2);
+                s3 = _mm256_fmadd_ps(load_first(kt, xr + 3 * K + k), wv, s3);
             }
             float v[4] = {hsum8(s0), hsum8(s1), hsum8(s2), hsum8(s3)};
             for (int r = 0; r < 4; r++) {
@@ -113,24 +130,30 @@ static void tail_cols(int N, int M, int K, int j0, const float *x, const float *
             for (; k < kf; k += 8)
                 s0 = _mm256_fmadd_ps(_mm256_loadu_ps(xr + k), _mm256_loadu_ps(wr + k), s0);
             if (kt)
-                s0 = _mm256_fmadd_ps(_mm256_maskz_loadu_ps(kt, xr + k), _mm256_maskz_loadu_ps(kt, wr + k), s0);
+                s0 = _mm256_fmadd_ps(load_first(kt, xr + k), load_first(kt, wr + k), s0);
             float t = b ? hsum8(s0) + b[j] : hsum8(s0);
             y[(size_t)i * M + j] = relu ? (t > 0.0f ? t : 0.0f) : t;
         }
     }
 }
 
-/* One block of R <= 8 rows at width V: a constant R and V for main_block. */
+/* One block of R <= ROWS rows at width V: a constant R and V for main_block. */
 #define ROW_CASE(R_, V_)                                                                                   \
     case R_:                                                                                               \
         main_block(R_, V_, x, K, wt, M, j0, b, y, relu);                                                   \
         break
+#if ROWS == 8
+#define ROW_CASES_5_TO_8(V_)                                                                               \
+    ROW_CASE(8, V_);                                                                                       \
+    ROW_CASE(7, V_);                                                                                       \
+    ROW_CASE(6, V_);                                                                                       \
+    ROW_CASE(5, V_);
+#else
+#define ROW_CASES_5_TO_8(V_)
+#endif
 #define ROW_SWITCH(V_)                                                                                     \
     switch (R) {                                                                                           \
-        ROW_CASE(8, V_);                                                                                   \
-        ROW_CASE(7, V_);                                                                                   \
-        ROW_CASE(6, V_);                                                                                   \
-        ROW_CASE(5, V_);                                                                                   \
+        ROW_CASES_5_TO_8(V_)                                                                               \
         ROW_CASE(4, V_);                                                                                   \
         ROW_CASE(3, V_);                                                                                   \
         ROW_CASE(2, V_);                                                                                   \
@@ -194,8 +217,8 @@ void dlx_linear_small_apply(int N, int M, int K, const float *x, const float *w,
                             bool relu, float *y)
 {
     const int mf = M - M % 8; /* columns done as vectors */
-    for (int i = 0; i < N; i += 8) {
-        int R = N - i < 8 ? N - i : 8;
+    for (int i = 0; i < N; i += ROWS) {
+        int R = N - i < ROWS ? N - i : ROWS;
         for (int j0 = 0; j0 < mf; j0 += 24) {
             int V = (mf - j0) / 8 < 3 ? (mf - j0) / 8 : 3;
             row_block(R, V, x + (size_t)i * K, K, wt, M, j0, b, y + (size_t)i * M, relu);
@@ -212,7 +235,7 @@ void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *
     dlx_linear_small_apply(N, M, K, x, w, wt, b, relu, y);
 }
 
-#else /* no AVX-512VL + FMA in this build: linear.c and sparse.c call BLAS */
+#else /* no AVX2 + FMA in this build: linear.c and sparse.c call BLAS */
 
 bool dlx_linear_small_use(int N, int M, int K)
 {
