@@ -48,8 +48,52 @@ static void scatter_add2(float *d, const float *s, int n)
     }
 }
 #define HAVE_STRIDE2 1
+#define HAVE_ROWS2 1
+#elif defined(__AVX2__)
+#include <immintrin.h>
+
+/* The same two with AVX2: 8 outputs per step, even lanes separated (or
+ * spread) by a shuffle and a permute; masked loads and stores touch no
+ * float outside the row; the same copies and single additions. */
+static inline __m256i first8(int k) /* the first k lanes, k <= 8 (none for k <= 0) */
+{
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* dst[j] = src[2 j] for j < n */
+static void gather2(float *dst, const float *src, int n)
+{
+    for (int k = 0; k < n; k += 8) {
+        int m = n - k < 8 ? n - k : 8, r = 2 * m - 1; /* reads src[2 k .. 2 k + r) */
+        __m256 a = _mm256_maskload_ps(src + 2 * k, first8(r));
+        __m256 b = _mm256_maskload_ps(src + 2 * k + 8, first8(r - 8));
+        __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
+        t = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+        _mm256_maskstore_ps(dst + k, first8(m), t);
+    }
+}
+
+/* d[2 j] += s[j] for j < n */
+static void scatter_add2(float *d, const float *s, int n)
+{
+    const __m256i even = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int k = 0; k < n; k += 8) {
+        int m = n - k < 8 ? n - k : 8, r = 2 * m - 1; /* writes d[2 k .. 2 k + r), even lanes only */
+        __m256i ma = _mm256_and_si256(first8(r), even), mb = _mm256_and_si256(first8(r - 8), even);
+        __m256 v = _mm256_maskload_ps(s + k, first8(m));
+        __m256 lo = _mm256_unpacklo_ps(v, zero), hi = _mm256_unpackhi_ps(v, zero); /* v0 0 v1 0 | v4 0 v5 0 */
+        __m256 va = _mm256_permute2f128_ps(lo, hi, 0x20), vb = _mm256_permute2f128_ps(lo, hi, 0x31);
+        _mm256_maskstore_ps(d + 2 * k, ma, _mm256_add_ps(_mm256_maskload_ps(d + 2 * k, ma), va));
+        if (m > 4)
+            _mm256_maskstore_ps(d + 2 * k + 8, mb, _mm256_add_ps(_mm256_maskload_ps(d + 2 * k + 8, mb), vb));
+    }
+}
+#define HAVE_STRIDE2 1
+#define HAVE_ROWS2 0
 #else
 #define HAVE_STRIDE2 0
+#define HAVE_ROWS2 0
 #endif
 
 /* The columns j of kernel column q that read inside the image,
@@ -66,7 +110,7 @@ static void cols_in(const dlx_conv_cols *g, int q, int *lo, int *hi)
     *hi = jhi;
 }
 
-#if HAVE_STRIDE2
+#if HAVE_ROWS2
 /* im2col for stride 2 and image rows of at most 32 floats, the loops as c,
  * p, i, q: each image row is loaded once into two vectors and each kernel
  * column's 16 values picked from them by one permute (lanes outside the
@@ -159,7 +203,7 @@ static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, fl
 
 void dlx_conv_im2col(const dlx_conv_cols *g, const float *img, float *col, size_t ld)
 {
-#if HAVE_STRIDE2
+#if HAVE_ROWS2
     if (im2col_rows2(g, img, col, ld))
         return;
 #endif
@@ -197,7 +241,7 @@ void dlx_conv_im2col(const dlx_conv_cols *g, const float *img, float *col, size_
 
 void dlx_conv_col2im(const dlx_conv_cols *g, const float *col, size_t ld, float *img)
 {
-#if HAVE_STRIDE2
+#if HAVE_ROWS2
     if (col2im_rows2(g, col, ld, img))
         return;
 #endif
