@@ -714,6 +714,7 @@ static int dis_gradcheck(dlx_model *m, const dlx_gradcheck_opts *o, dlx_gradchec
 
 static const char *const k_sweep_measures[] = {"rec_mse", "swap_mse", "transfer_accuracy", "transfer_style_accuracy",
                                                "recon_accuracy", "s_probe_accuracy", "z_probe_accuracy",
+                                               "z_sample_probe_accuracy",
                                                "train_g_loss", "train_d_loss", NULL};
 
 const dlx_family dlx_family_disentangle = {

@@ -56,7 +56,7 @@ static dlx_ctx infer_ctx(const dlx_model *m)
     return (dlx_ctx){.training = false, .seed = m->seed, .threads = dlx_replicas_threads(m->threads)};
 }
 
-void dlx_dis_encode(const dlx_model *m, dis *c, const float *x, int64_t n, float *s, float *z)
+void dlx_dis_encode(const dlx_model *m, dis *c, const float *x, int64_t n, float *s, float *z, float *zlv)
 {
     const dlx_ctx ctx = infer_ctx(m);
     const int64_t per = c->x_numel, code = c->ns + 2 * c->nz;
@@ -70,6 +70,8 @@ void dlx_dis_encode(const dlx_model *m, dis *c, const float *x, int64_t n, float
         for (int64_t i = 0; i < k; i++) {
             memcpy(s + (at + i) * c->ns, e + i * code, (size_t)c->ns * sizeof *s);
             memcpy(z + (at + i) * c->nz, e + i * code + c->ns, (size_t)c->nz * sizeof *z); /* the mean */
+            if (zlv)
+                memcpy(zlv + (at + i) * c->nz, e + i * code + c->ns + c->nz, (size_t)c->nz * sizeof *zlv);
         }
     }
 }
@@ -132,7 +134,7 @@ static int transfer_grid(dlx_model *m, dis *c, const dlx_transfer_req *q, float 
     for (int i = 0; i < R; i++) /* styles: any class */
         idx[C + i] = pick(c, &r, -1);
     dlx_dataset_batch(&c->im.test, &c->im.tf, idx, (int)n_src, img, NULL);
-    dlx_dis_encode(m, c, img, n_src, s, z);
+    dlx_dis_encode(m, c, img, n_src, s, z, NULL);
     for (int i = 0; i < R; i++)
         for (int j = 0; j < C; j++) {
             memcpy(cs + ((int64_t)i * C + j) * c->ns, s + (int64_t)j * c->ns, (size_t)c->ns * sizeof *cs);
@@ -179,7 +181,7 @@ static int interpolate_grid(dlx_model *m, dis *c, const dlx_transfer_req *q, flo
     const int ka = c->im.test.labels[idx[0]];
     idx[1] = pick(c, &r, c->classes > 1 ? (ka + 1 + (int)dlx_rng_below(&r, (uint32_t)(c->classes - 1))) % c->classes : -1);
     dlx_dataset_batch(&c->im.test, &c->im.tf, idx, 2, img, NULL);
-    dlx_dis_encode(m, c, img, 2, s, z);
+    dlx_dis_encode(m, c, img, 2, s, z, NULL);
     for (int i = 0; i < R; i++)
         for (int j = 0; j < C; j++) {
             const float ti = R > 1 ? (float)i / (float)(R - 1) : 0.0f, tj = C > 1 ? (float)j / (float)(C - 1) : 0.0f;
@@ -222,17 +224,18 @@ int dlx_dis_eval(dlx_model *m, dis *c, dlx_results *res, dlx_err *err)
     const int64_t per = c->x_numel;
     float *x = malloc((size_t)(n * per) * sizeof *x), *y = malloc((size_t)(n * per) * sizeof *y),
           *lab = malloc((size_t)n * sizeof *lab), *s = malloc((size_t)n * c->ns * sizeof *s),
-          *z = malloc((size_t)n * c->nz * sizeof *z), *s2 = malloc((size_t)n * c->ns * sizeof *s2);
+          *z = malloc((size_t)n * c->nz * sizeof *z), *s2 = malloc((size_t)n * c->ns * sizeof *s2),
+          *zlv = malloc((size_t)n * c->nz * sizeof *zlv);
     uint32_t *idx = malloc((size_t)n * sizeof *idx);
     int rc = 0;
-    if (!x || !y || !lab || !s || !z || !s2 || !idx) {
+    if (!x || !y || !lab || !s || !z || !s2 || !zlv || !idx) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out;
     }
     for (int64_t i = 0; i < n; i++)
         idx[i] = (uint32_t)i;
     dlx_dataset_batch(&c->im.test, &c->im.tf, idx, (int)n, x, lab);
-    dlx_dis_encode(m, c, x, n, s, z);
+    dlx_dis_encode(m, c, x, n, s, z, zlv);
     dlx_dis_decode(m, c, s, z, n, y);
     dlx_results_set(res, "rec_mse", mse(x, y, n * per));
     /* s of the next image of the same class (itself when it is its class's only one) */
@@ -244,9 +247,9 @@ int dlx_dis_eval(dlx_model *m, dis *c, dlx_results *res, dlx_err *err)
     }
     dlx_dis_decode(m, c, s2, z, n, y);
     dlx_results_set(res, "swap_mse", mse(x, y, n * per));
-    if (c->probe_train > 0) rc = dlx_dis_measure_probes(m, c, lab, s, z, n, res, err);
+    if (c->probe_train > 0) rc = dlx_dis_measure_probes(m, c, lab, s, z, zlv, n, res, err);
     if (!rc && c->judge_path) rc = dlx_dis_measure_transfer(m, c, lab, s, z, n, res, err);
 out:
-    free(x), free(y), free(lab), free(s), free(z), free(s2), free(idx);
+    free(x), free(y), free(lab), free(s), free(z), free(s2), free(zlv), free(idx);
     return rc;
 }

@@ -24,7 +24,7 @@ enum { DIS_NET_ENC, DIS_NET_DEC, DIS_NET_DISC, DIS_NET_ZDISC, DIS_NETS };
 
 /* Purposes of the family's random streams (low byte; the draw goes above). */
 enum { DIS_STREAM_NOISE = DLX_STREAM_USER + 1, DIS_STREAM_PICK = DLX_STREAM_USER + 2,
-       DIS_STREAM_PROBE = DLX_STREAM_USER + 3 };
+       DIS_STREAM_PROBE = DLX_STREAM_USER + 3, DIS_STREAM_ZSAMPLE = DLX_STREAM_USER + 4 };
 
 #define DIS_MEMBERS 3    /* a triplet: x1, x2 of one class, x3 of any */
 #define DIS_INFER_N 100  /* images per pass of the inference graphs */
@@ -74,8 +74,9 @@ dlx_node *dlx_dis_as_image(dlx_graph *g, const dis *c, dlx_node *y, dlx_err *err
 
 /* disentangle_infer.c */
 int dlx_dis_build_infer(dlx_model *m, dis *c, dlx_err *err);
-/* n images x (after the data's transform) -> s (n x ns) and z's means (n x nz) */
-void dlx_dis_encode(const dlx_model *m, dis *c, const float *x, int64_t n, float *s, float *z);
+/* n images x (after the data's transform) -> s (n x ns), z's means (n x nz)
+ * and, unless zlv is NULL, z's log-variances (n x nz) */
+void dlx_dis_encode(const dlx_model *m, dis *c, const float *x, int64_t n, float *s, float *z, float *zlv);
 /* n codes -> n images (the data's scale) */
 void dlx_dis_decode(const dlx_model *m, dis *c, const float *s, const float *z, int64_t n, float *x);
 int dlx_dis_transfer(dlx_model *m, const dlx_transfer_req *q, float *x, int *rows, int *cols, dlx_sample_shape *shape,
@@ -88,7 +89,8 @@ int dlx_dis_eval_read(dlx_spec_node *model, dis *c, dlx_err *err);
 /* on the n test images of labels lab and codes s, z */
 int dlx_dis_measure_transfer(dlx_model *m, dis *c, const float *lab, const float *s, const float *z, int64_t n,
                              dlx_results *res, dlx_err *err);
-int dlx_dis_measure_probes(dlx_model *m, dis *c, const float *lab, const float *s, const float *z, int64_t n,
-                           dlx_results *res, dlx_err *err);
+/* ... and z's log-variances zlv (for the probe of sampled z) */
+int dlx_dis_measure_probes(dlx_model *m, dis *c, const float *lab, const float *s, const float *z, const float *zlv,
+                           int64_t n, dlx_results *res, dlx_err *err);
 
 #endif

@@ -16,8 +16,12 @@
  * Probes (core/probe.h: random ReLU features and ridge regression, in
  * closed form) fit on the codes of the first probe_train training images
  * and scored on those of the test images: s_probe_accuracy, z_probe_accuracy
- * (z: its mean). Chance is 1 / K; z near chance means the class is out of z.
+ * (z: its mean) and z_sample_probe_accuracy (z drawn as training draws it,
+ * mean + exp(log-variance / 2) eps, eps from the stream DIS_STREAM_ZSAMPLE:
+ * what the decoder is given). Chance is 1 / K; z near chance means the
+ * class is out of z.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -154,17 +158,26 @@ out:
     return rc;
 }
 
-int dlx_dis_measure_probes(dlx_model *m, dis *c, const float *lab, const float *s, const float *z, int64_t n,
-                           dlx_results *res, dlx_err *err)
+/* zs = z + exp(zlv / 2) eps for n codes of nz, eps ~ N(0, 1) from r */
+static void sample_z(const float *z, const float *zlv, int64_t n, int64_t nz, dlx_rng *r, float *zs)
+{
+    for (int64_t i = 0; i < n * nz; i++)
+        zs[i] = z[i] + expf(0.5f * zlv[i]) * dlx_rng_normal(r);
+}
+
+int dlx_dis_measure_probes(dlx_model *m, dis *c, const float *lab, const float *s, const float *z, const float *zlv,
+                           int64_t n, dlx_results *res, dlx_err *err)
 {
     int rc = dlx_images_load_train(&c->im, err);
     if (rc)
         return rc;
     const int64_t nt = c->probe_train < c->im.train.n ? c->probe_train : c->im.train.n, per = c->x_numel;
     float *x = malloc((size_t)(DIS_INFER_N * per) * sizeof *x), *lt = malloc((size_t)nt * sizeof *lt),
-          *st = malloc((size_t)nt * c->ns * sizeof *st), *zt = malloc((size_t)nt * c->nz * sizeof *zt);
+          *st = malloc((size_t)nt * c->ns * sizeof *st), *zt = malloc((size_t)nt * c->nz * sizeof *zt),
+          *lvt = malloc((size_t)nt * c->nz * sizeof *lvt), *zst = malloc((size_t)nt * c->nz * sizeof *zst),
+          *zs = malloc((size_t)n * c->nz * sizeof *zs);
     uint32_t idx[DIS_INFER_N];
-    if (!x || !lt || !st || !zt) {
+    if (!x || !lt || !st || !zt || !lvt || !zst || !zs) {
         rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
         goto out;
     }
@@ -173,7 +186,7 @@ int dlx_dis_measure_probes(dlx_model *m, dis *c, const float *lab, const float *
         for (int i = 0; i < k; i++)
             idx[i] = (uint32_t)(at + i);
         dlx_dataset_batch(&c->im.train, &c->im.tf, idx, k, x, lt + at);
-        dlx_dis_encode(m, c, x, k, st + at * c->ns, zt + at * c->nz);
+        dlx_dis_encode(m, c, x, k, st + at * c->ns, zt + at * c->nz, lvt + at * c->nz);
     }
     double a;
     const dlx_probe_data s_tr = {st, lt, nt}, s_te = {s, lab, n}, z_tr = {zt, lt, nt}, z_te = {z, lab, n};
@@ -182,9 +195,18 @@ int dlx_dis_measure_probes(dlx_model *m, dis *c, const float *lab, const float *
         dlx_results_set(res, "s_probe_accuracy", a);
         rc = dlx_probe_accuracy(&z_tr, &z_te, (int)c->nz, c->classes, (int)c->probe_hidden, m->seed, &a, err);
     }
-    if (!rc)
+    if (!rc) {
         dlx_results_set(res, "z_probe_accuracy", a);
+        dlx_rng r;
+        dlx_rng_init(&r, m->seed, DIS_STREAM_ZSAMPLE);
+        sample_z(zt, lvt, nt, c->nz, &r, zst);
+        sample_z(z, zlv, n, c->nz, &r, zs);
+        const dlx_probe_data zs_tr = {zst, lt, nt}, zs_te = {zs, lab, n};
+        rc = dlx_probe_accuracy(&zs_tr, &zs_te, (int)c->nz, c->classes, (int)c->probe_hidden, m->seed, &a, err);
+    }
+    if (!rc)
+        dlx_results_set(res, "z_sample_probe_accuracy", a);
 out:
-    free(x), free(lt), free(st), free(zt);
+    free(x), free(lt), free(st), free(zt), free(lvt), free(zst), free(zs);
     return rc;
 }

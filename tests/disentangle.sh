@@ -124,10 +124,17 @@ case_measures() {
     check "train with the judge" 0 '"transfer_accuracy"' "$DLX" train "$TINY" \
         --set model.eval.classifier=$j --set model.eval.probe_train=320 --out run --json --quiet
     cp out.txt train.json
-    for f in transfer_accuracy transfer_style_accuracy recon_accuracy s_probe_accuracy z_probe_accuracy; do
+    for f in transfer_accuracy transfer_style_accuracy recon_accuracy s_probe_accuracy z_probe_accuracy \
+        z_sample_probe_accuracy; do
         v=$(field $f train.json)
         "$PY" -c "import sys; sys.exit(0 if 0 <= float(sys.argv[1]) <= 1 else 1)" "$v" || fail "$f in [0, 1]" "got '$v'"
     done
+    # z drawn with its noise carries no more class than its mean (a probe
+    # fit on noisier codes; 0.05 for the probes' own spread on 1,000 digits)
+    "$PY" -c "import sys; s, m = map(float, sys.argv[1:]); sys.exit(0 if s <= m + 0.05 else 1)" \
+        "$(field z_sample_probe_accuracy train.json)" "$(field z_probe_accuracy train.json)" ||
+        fail "the probe of sampled z reads no more class than the probe of the means" \
+        "sampled $(field z_sample_probe_accuracy train.json), means $(field z_probe_accuracy train.json)"
     v=$(field recon_accuracy train.json)
     "$PY" -c "import sys; sys.exit(0 if float(sys.argv[1]) > 0.3 else 1)" "$v" ||
         fail "the judge reads the reconstructions well above chance" "recon_accuracy $v"
@@ -136,7 +143,7 @@ case_measures() {
     grep -qF transfer_accuracy out.txt && fail "no transfer accuracy without a classifier"
     check "dlx eval --set model.eval.classifier" 0 '"transfer_accuracy"' "$DLX" eval run/checkpoint.h5 --json \
         --set model.eval.classifier=$j --set model.eval.probe_train=320
-    for f in transfer_accuracy s_probe_accuracy z_probe_accuracy; do
+    for f in transfer_accuracy s_probe_accuracy z_probe_accuracy z_sample_probe_accuracy; do
         [ "$(field $f out.txt)" = "$(field $f train.json)" ] || fail "dlx eval gives training's last $f" \
             "train $(field $f train.json), eval $(field $f out.txt)"
     done
