@@ -366,6 +366,11 @@ typedef struct conv_case {
     bool xgrad;
 } conv_case;
 
+/* Stride-1 cases run the direct kernels: core/ops/conv2d_direct.c forward
+ * (wide rows, filter pairs, filter vectors) and conv2d_direct_backward.c (dW
+ * over filter vectors and over wide rows in blocks of 4 terms and single
+ * terms, dX by term pairs over blocks of 128 and single terms); the others
+ * im2col and GEMM. */
 static const conv_case k_conv[] = {
     {2, 1, 7, 7, 3, 3, 3, 1, 1, 0, 0, 1, DLX_ACT_NONE, 0, true},
     {2, 3, 8, 9, 4, 3, 2, 2, 1, 1, 0, 1, DLX_ACT_RELU, 0, true},

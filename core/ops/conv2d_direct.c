@@ -191,55 +191,31 @@ static void position_bases(const dlx_conv_direct *d, const float *xp, int p0, co
     }
 }
 
-/* Filter vectors: out[p][f] over 8 output positions at a time, each term's 16
- * weights one vector load and each input value one broadcast: 8 independent
+/* Filter vectors: out[p][f] over PB output positions at a time (8 with
+ * AVX-512, 4 with AVX2: 8 chains of registers either way), each term's 16
+ * weights one vector load and each input value one broadcast: independent
  * chains, no wasted columns (the wide rows compute Wp / OW times the work).
- * AVX2: 4 positions (8 chains of its registers). */
-#if !WIDE_REGS
+ * The unrolled loops over u keep acc[] in registers. */
+#define PB (WIDE_REGS ? 8 : 4)
 static void forward_fvec(const dlx_conv_direct *d, const float *xp, const float *wt, const int *off, float *out)
 {
     const int ckk = d->C * d->KH * d->KW, F = d->F, P = d->OH * d->OW;
     for (int fg = 0; fg < F; fg += 16)
-        for (int p0 = 0; p0 < P; p0 += 4) {
+        for (int p0 = 0; p0 < P; p0 += PB) {
             const float *xb[8];
             position_bases(d, xp, p0, xb);
-            v16 a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
+            v16 acc[PB];
+            _Pragma("GCC unroll 8") for (int u = 0; u < PB; u++) acc[u] = vzero();
             const float *wv = wt + fg;
             for (int t = 0; t < ckk; t++, wv += F) {
                 v16 w = load16(wv);
                 int o = off[t];
-                a0 = vmadd(a0, splat(xb[0][o]), w), a1 = vmadd(a1, splat(xb[1][o]), w);
-                a2 = vmadd(a2, splat(xb[2][o]), w), a3 = vmadd(a3, splat(xb[3][o]), w);
+                _Pragma("GCC unroll 8") for (int u = 0; u < PB; u++) acc[u] = vmadd(acc[u], splat(xb[u][o]), w);
             }
-            v16 acc[4] = {a0, a1, a2, a3};
-            for (int u = 0; u < 4 && p0 + u < P; u++)
+            for (int u = 0; u < PB && p0 + u < P; u++)
                 store16(out + (size_t)(p0 + u) * F + fg, acc[u]);
         }
 }
-#else
-static void forward_fvec(const dlx_conv_direct *d, const float *xp, const float *wt, const int *off, float *out)
-{
-    const int ckk = d->C * d->KH * d->KW, F = d->F, P = d->OH * d->OW;
-    for (int fg = 0; fg < F; fg += 16)
-        for (int p0 = 0; p0 < P; p0 += 8) {
-            const float *xb[8];
-            position_bases(d, xp, p0, xb);
-            v16 a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero(), a4 = vzero(), a5 = vzero(), a6 = vzero(), a7 = vzero();
-            const float *wv = wt + fg;
-            for (int t = 0; t < ckk; t++, wv += F) {
-                v16 w = load16(wv);
-                int o = off[t];
-                a0 = vmadd(a0, splat(xb[0][o]), w), a1 = vmadd(a1, splat(xb[1][o]), w);
-                a2 = vmadd(a2, splat(xb[2][o]), w), a3 = vmadd(a3, splat(xb[3][o]), w);
-                a4 = vmadd(a4, splat(xb[4][o]), w), a5 = vmadd(a5, splat(xb[5][o]), w);
-                a6 = vmadd(a6, splat(xb[6][o]), w), a7 = vmadd(a7, splat(xb[7][o]), w);
-            }
-            v16 acc[8] = {a0, a1, a2, a3, a4, a5, a6, a7};
-            for (int u = 0; u < 8 && p0 + u < P; u++)
-                store16(out + (size_t)(p0 + u) * F + fg, acc[u]);
-        }
-}
-#endif
 
 void dlx_conv_direct_forward(const dlx_conv_direct *d, const float *x, const float *w, const float *b,
                              dlx_act act, float alpha, float *y, float *scratch)

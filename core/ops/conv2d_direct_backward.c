@@ -23,30 +23,14 @@ static void dw_fvec(const dlx_conv_direct *d, const float *dz, const int *off, c
             int o[8];
             for (int u = 0; u < TB; u++)
                 o[u] = off[t0 + u < ckkt ? t0 + u : ckkt - 1];
-            v16 acc[8];
-#if WIDE_REGS
-            v16 a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero(), a4 = vzero(), a5 = vzero(), a6 = vzero(), a7 = vzero();
+            v16 acc[TB]; /* the unrolled loops over u keep it in registers */
+            _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) acc[u] = vzero();
             for (int i = 0, p = 0; i < d->OH; i++)
                 for (int j = 0; j < d->OW; j++, p++) {
                     const float *xs = xp + (size_t)i * d->Wp + j;
                     v16 g = load16(dzt + (size_t)p * F + fg);
-                    a0 = vmadd(a0, splat(xs[o[0]]), g), a1 = vmadd(a1, splat(xs[o[1]]), g);
-                    a2 = vmadd(a2, splat(xs[o[2]]), g), a3 = vmadd(a3, splat(xs[o[3]]), g);
-                    a4 = vmadd(a4, splat(xs[o[4]]), g), a5 = vmadd(a5, splat(xs[o[5]]), g);
-                    a6 = vmadd(a6, splat(xs[o[6]]), g), a7 = vmadd(a7, splat(xs[o[7]]), g);
+                    _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) acc[u] = vmadd(acc[u], splat(xs[o[u]]), g);
                 }
-            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = a4, acc[5] = a5, acc[6] = a6, acc[7] = a7;
-#else
-            v16 a0 = vzero(), a1 = vzero(), a2 = vzero(), a3 = vzero();
-            for (int i = 0, p = 0; i < d->OH; i++)
-                for (int j = 0; j < d->OW; j++, p++) {
-                    const float *xs = xp + (size_t)i * d->Wp + j;
-                    v16 g = load16(dzt + (size_t)p * F + fg);
-                    a0 = vmadd(a0, splat(xs[o[0]]), g), a1 = vmadd(a1, splat(xs[o[1]]), g);
-                    a2 = vmadd(a2, splat(xs[o[2]]), g), a3 = vmadd(a3, splat(xs[o[3]]), g);
-                }
-            acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-#endif
             for (int u = 0; u < TB && t0 + u < ckkt; u++) {
                 float *dst = dwt + (size_t)(t0 + u) * F + fg;
                 store16(dst, vadd(load16(dst), acc[u]));
