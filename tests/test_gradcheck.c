@@ -251,6 +251,35 @@ START_TEST(test_xent_uniform)
 }
 END_TEST
 
+/* contractive (core/ops/contractive.c) on known codes and weights: h = [[1/2,
+ * 1/4], [1/2, 3/4]], W = [[1, 2], [0, 3]] (row sums of squares 5 and 9):
+ * loss = (1/2) sum_n sum_j (h(1-h))^2 rs_j = 0.62890625; dh = (2/N) h(1-h)(1-2h)
+ * rs_j = [[0, 0.84375], [0, -0.84375]]; dW = (2/N) W_ji sum_n (h(1-h))^2 =
+ * [[0.125, 0.25], [0, 0.2109375]]; then finite differences there. */
+START_TEST(test_contractive)
+{
+    env e;
+    env_open(&e, 771);
+    dlx_node *in[2] = {inp(&e, "h", dlx_shape_2d(2, 2), true), par(&e, "W", dlx_shape_2d(2, 2))};
+    dlx_node *f = op(&e, "contractive", in, 2, NULL);
+    compile_fill(&e, 0);
+    const float h[4] = {0.5f, 0.25f, 0.5f, 0.75f}, w[4] = {1.0f, 2.0f, 0.0f, 3.0f};
+    memcpy(in[0]->out.data, h, sizeof h);
+    memcpy(in[1]->out.data, w, sizeof w);
+    dlx_graph_forward(e.g, &k_eval);
+    ck_assert_float_eq_tol(f->out.data[0], 0.62890625f, 1e-6f);
+    memset(in[1]->out.grad, 0, sizeof w);
+    dlx_graph_backward(e.g, f, &k_eval);
+    const float dh[4] = {0.0f, 0.84375f, 0.0f, -0.84375f}, dw[4] = {0.125f, 0.25f, 0.0f, 0.2109375f};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_float_eq_tol(in[0]->out.grad[i], dh[i], 1e-6f);
+        ck_assert_float_eq_tol(in[1]->out.grad[i], dw[i], 1e-6f);
+    }
+    check_ok(&e, f, &k_eval, "contractive on known codes");
+    env_close(&e);
+}
+END_TEST
+
 START_TEST(test_concat)
 {
     {
@@ -706,6 +735,7 @@ Suite *gradcheck_suite(void)
     tcase_add_test(tc, test_weighted_sum);
     tcase_add_test(tc, test_pulling_away);
     tcase_add_test(tc, test_xent_uniform);
+    tcase_add_test(tc, test_contractive);
     tcase_add_test(tc, test_concat);
     tcase_add_test(tc, test_softmax_xent);
     tcase_add_test(tc, test_shrink);

@@ -172,6 +172,9 @@ static void check_built(built *b, const char *what, uint64_t seed, bool training
     free(w0), free(g), free(gp), free(gm), free(u), free(v), free(hu), free(hv);
 }
 
+/* Every op of the registry with hooks, on its gradient-check examples: the
+ * rnn and lstm ops' examples check their R-operators in core/ops/rnn_rop.c
+ * (the affine step and its adjoint, the gates' second derivatives) this way. */
 START_TEST(test_rop_every_op)
 {
     const dlx_op_vtbl *v = dlx_op_at(_i);
