@@ -1,8 +1,8 @@
 /* The helpers test_h5io.c and test_h5io_metrics.c share: see h5io_fixture.h. */
 #include "h5io_fixture.h"
+#include "tmpdir.h"
 
 #include <check.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,24 +13,12 @@ static char g_dir[256];
 void h5io_setup(void)
 {
     dlx_h5_quiet();
-    snprintf(g_dir, sizeof g_dir, "/tmp/dlx_h5io_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
+    tmpdir_make(g_dir, sizeof g_dir, "dlx_h5io");
 }
 
 void h5io_teardown(void)
 {
-    DIR *d = opendir(g_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[512];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(g_dir);
+    tmpdir_remove(g_dir);
 }
 
 const char *h5io_dir(void)
@@ -40,11 +28,7 @@ const char *h5io_dir(void)
 
 const char *h5io_path(const char *name)
 {
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
+    return tmpdir_path(g_dir, name);
 }
 
 int h5io_seen_cb(const dlx_h5_entry *e, void *user)

@@ -12,47 +12,13 @@
 #include <zlib.h>
 
 #include "../core/data.h"
+#include "tmpdir.h"
 
 static char g_dir[256];
 
-static void tmp_setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/dlx_test_data.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
-}
-
-/* Removes g_dir and everything up to one level below it. */
-static void rm_tree(const char *dir, int depth)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[1024];
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-        if (unlink(p) != 0 && depth > 0)
-            rm_tree(p, depth - 1);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
-static void tmp_teardown(void)
-{
-    rm_tree(g_dir, 1);
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
+static void tmp_setup(void) { tmpdir_make(g_dir, sizeof g_dir, "dlx_test_data"); }
+static void tmp_teardown(void) { tmpdir_remove(g_dir); }
+static const char *tpath(const char *name) { return tmpdir_path(g_dir, name); }
 
 static void put32(uint8_t *b, uint32_t v)
 {

@@ -15,39 +15,13 @@
 
 #include "../core/font.h"
 #include "../core/png.h"
+#include "tmpdir.h"
 
 static char g_dir[256];
 
-static void tmp_setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/dlx_test_png.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
-}
-
-static void tmp_teardown(void)
-{
-    DIR *d = opendir(g_dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    char p[1024];
-    while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
-            snprintf(p, sizeof p, "%s/%s", g_dir, e->d_name);
-            unlink(p);
-        }
-    closedir(d);
-    rmdir(g_dir);
-}
-
-static const char *tpath(const char *name)
-{
-    static char buf[4][512];
-    static int k;
-    k = (k + 1) % 4;
-    snprintf(buf[k], sizeof buf[k], "%s/%s", g_dir, name);
-    return buf[k];
-}
+static void tmp_setup(void) { tmpdir_make(g_dir, sizeof g_dir, "dlx_test_png"); }
+static void tmp_teardown(void) { tmpdir_remove(g_dir); }
+static const char *tpath(const char *name) { return tmpdir_path(g_dir, name); }
 
 static int count_files(void)
 {

@@ -11,21 +11,12 @@
 #include "../core/rundir.h"
 #include "../core/spec.h"
 #include "../train/replace.h"
+#include "tmpdir.h"
 
 static char g_dir[64];
 
-static void tmp_setup(void)
-{
-    snprintf(g_dir, sizeof g_dir, "/tmp/dlx_test_rundir.XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_dir));
-}
-
-static void tmp_teardown(void)
-{
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
-    ck_assert_int_eq(system(cmd), 0);
-}
+static void tmp_setup(void) { tmpdir_make(g_dir, sizeof g_dir, "dlx_test_rundir"); }
+static void tmp_teardown(void) { tmpdir_remove(g_dir); }
 
 START_TEST(lock_is_exclusive_and_released)
 {

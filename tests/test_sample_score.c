@@ -15,24 +15,14 @@
 #include "../core/spec.h"
 #include "../experiments/model.h"
 #include "../models/family.h"
+#include "tmpdir.h"
 #include "../models/classifier_score.h"
 #include "../train/checkpoint.h"
 
 static char g_tmp[256];
 
-static void tmp_setup(void)
-{
-    snprintf(g_tmp, sizeof g_tmp, "/tmp/dlx_score_XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(g_tmp));
-}
-
-static void tmp_teardown(void)
-{
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_tmp);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", g_tmp);
-}
+static void tmp_setup(void) { tmpdir_make(g_tmp, sizeof g_tmp, "dlx_score"); }
+static void tmp_teardown(void) { tmpdir_remove(g_tmp); }
 
 static const char *src_dir(void)
 {
