@@ -55,21 +55,16 @@ static void scatter_add2(float *d, const float *s, int n)
 /* The same two with AVX2: 8 outputs per step, even lanes separated (or
  * spread) by a shuffle and a permute; masked loads and stores touch no
  * float outside the row; the same copies and single additions. */
-static inline __m256i first8(int k) /* the first k lanes, k <= 8 (none for k <= 0) */
-{
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32(k), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
+#include "avx2_lanes.h"
 
 /* dst[j] = src[2 j] for j < n */
 static void gather2(float *dst, const float *src, int n)
 {
     for (int k = 0; k < n; k += 8) {
         int m = n - k < 8 ? n - k : 8, r = 2 * m - 1; /* reads src[2 k .. 2 k + r) */
-        __m256 a = _mm256_maskload_ps(src + 2 * k, first8(r));
-        __m256 b = _mm256_maskload_ps(src + 2 * k + 8, first8(r - 8));
-        __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)); /* a0 a2 b0 b2 | a4 a6 b4 b6 */
-        t = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
-        _mm256_maskstore_ps(dst + k, first8(m), t);
+        __m256 a = _mm256_maskload_ps(src + 2 * k, dlx_first8(r));
+        __m256 b = _mm256_maskload_ps(src + 2 * k + 8, dlx_first8(r - 8));
+        _mm256_maskstore_ps(dst + k, dlx_first8(m), dlx_even8(a, b));
     }
 }
 
@@ -80,8 +75,8 @@ static void scatter_add2(float *d, const float *s, int n)
     const __m256 zero = _mm256_setzero_ps();
     for (int k = 0; k < n; k += 8) {
         int m = n - k < 8 ? n - k : 8, r = 2 * m - 1; /* writes d[2 k .. 2 k + r), even lanes only */
-        __m256i ma = _mm256_and_si256(first8(r), even), mb = _mm256_and_si256(first8(r - 8), even);
-        __m256 v = _mm256_maskload_ps(s + k, first8(m));
+        __m256i ma = _mm256_and_si256(dlx_first8(r), even), mb = _mm256_and_si256(dlx_first8(r - 8), even);
+        __m256 v = _mm256_maskload_ps(s + k, dlx_first8(m));
         __m256 lo = _mm256_unpacklo_ps(v, zero), hi = _mm256_unpackhi_ps(v, zero); /* v0 0 v1 0 | v4 0 v5 0 */
         __m256 va = _mm256_permute2f128_ps(lo, hi, 0x20), vb = _mm256_permute2f128_ps(lo, hi, 0x31);
         _mm256_maskstore_ps(d + 2 * k, ma, _mm256_add_ps(_mm256_maskload_ps(d + 2 * k, ma), va));

@@ -7,6 +7,8 @@
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
 
+#include "avx2_lanes.h"
+
 #if defined(__AVX512F__) && defined(__AVX512VL__)
 #define ROWS 8 /* rows per register block: 8 x 3 accumulators of the 32 registers */
 #else
@@ -35,8 +37,7 @@ static inline __m256 load_first(int r, const float *p)
 #else
 static inline __m256 load_first(int r, const float *p)
 {
-    const __m256i mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(r), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    return _mm256_maskload_ps(p, mask);
+    return _mm256_maskload_ps(p, dlx_first8(r));
 }
 #endif
 

@@ -134,20 +134,10 @@ static void max2x2_row(const float *restrict r0, const float *restrict r1, float
     }
 }
 #elif defined(__AVX2__)
-#include <immintrin.h>
+#include "avx2_lanes.h"
 /* The same with AVX2: 8 outputs at a time, even and odd columns separated
  * by a shuffle and a 64-bit permute; masked loads and stores for the last
  * block; the same comparisons and selects, so the same bits. */
-static inline __m256 even8(__m256 lo, __m256 hi)
-{
-    __m256 t = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
-}
-static inline __m256 odd8(__m256 lo, __m256 hi)
-{
-    __m256 t = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
-    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
-}
 static void max2x2_row(const float *restrict r0, const float *restrict r1, float *restrict y,
                        int32_t *restrict arg, int OW, int32_t base, int32_t W)
 {
@@ -156,12 +146,10 @@ static void max2x2_row(const float *restrict r0, const float *restrict r1, float
     for (int j = 0; j < OW; j += 8) {
         int cnt = OW - j < 8 ? OW - j : 8; /* outputs in this block */
         int in = 2 * cnt;                    /* inputs per row */
-        __m256i mlo = _mm256_cmpgt_epi32(_mm256_set1_epi32(in), lane);
-        __m256i mhi = _mm256_cmpgt_epi32(_mm256_set1_epi32(in - 8), lane);
-        __m256i mout = _mm256_cmpgt_epi32(_mm256_set1_epi32(cnt), lane);
+        __m256i mlo = dlx_first8(in), mhi = dlx_first8(in - 8), mout = dlx_first8(cnt);
         __m256 lo0 = _mm256_maskload_ps(r0 + 2 * j, mlo), hi0 = _mm256_maskload_ps(r0 + 2 * j + 8, mhi);
         __m256 lo1 = _mm256_maskload_ps(r1 + 2 * j, mlo), hi1 = _mm256_maskload_ps(r1 + 2 * j + 8, mhi);
-        __m256 a = even8(lo0, hi0), b = odd8(lo0, hi0), c = even8(lo1, hi1), d = odd8(lo1, hi1);
+        __m256 a = dlx_even8(lo0, hi0), b = dlx_odd8(lo0, hi0), c = dlx_even8(lo1, hi1), d = dlx_odd8(lo1, hi1);
         __m256 pb = _mm256_cmp_ps(b, a, _CMP_GT_OQ), pd = _mm256_cmp_ps(d, c, _CMP_GT_OQ);
         __m256 m01 = _mm256_blendv_ps(a, b, pb), m23 = _mm256_blendv_ps(c, d, pd);
         __m256 second = _mm256_cmp_ps(m23, m01, _CMP_GT_OQ);

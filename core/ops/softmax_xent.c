@@ -14,6 +14,7 @@
 #include <math.h>
 
 #include "../vmath.h"
+#include "avx2_lanes.h"
 #include "ops.h"
 
 static int softmax_xent_infer(dlx_node *n, dlx_err *err)
@@ -70,9 +71,7 @@ static bool softmax_rows16(const float *z, float *p, float *row_max, float *sums
     if (k > 16)
         return false;
     const __m256 minus_inf = _mm256_set1_ps(-__builtin_inff());
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i ma = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k), lane),
-                  mb = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)k - 8), lane);
+    const __m256i ma = dlx_first8((int)k), mb = dlx_first8((int)k - 8);
     for (int64_t s = 0; s < bn; s++) {
         const float *zr = z + s * k;
         __m256 a = _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(zr, ma), _mm256_castsi256_ps(ma));
