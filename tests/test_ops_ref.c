@@ -307,6 +307,11 @@ static const lin_case k_lin[] = {
     {9, {9, 4, 5}, 3, 40, 0, DLX_ACT_RELU, 0, true},
     {8, {8, 8}, 2, 8, 1, DLX_ACT_NONE, 0, false},
     {20, {20, 33}, 2, 31, 1, DLX_ACT_LEAKY_RELU, 0.1f, true},
+    /* the weight gradient's kernel (dlx_linear_small_dw): 25 rows in blocks
+     * of 4 and 3 for three vectors, of 9 and 8 for the masked last 4 columns;
+     * two whole vectors (K = 16) */
+    {100, {100, 100}, 2, 25, 1, DLX_ACT_RELU, 0, false},
+    {10, {10, 16}, 2, 30, 1, DLX_ACT_NONE, 0, true},
     /* products over 2^21 multiply-adds: column blocks shared by the op's
      * threads (4 blocks of M, 2 of K; 2 of M on 96/104 columns, 4 of K) */
     {64, {64, 128}, 2, 256, 1, DLX_ACT_RELU, 0, true},

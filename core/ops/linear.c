@@ -255,7 +255,9 @@ static void dz_dw_block(const dlx_node *n, const float *dz, int N, int M, int K,
                 for (int j = j0; j < j1; j++)
                     db[j] += dz[(size_t)r * M + j];
     }
-    if (dw)
+    if (dw && dlx_linear_small_dw_use(N, M, K))
+        dlx_linear_small_dw(N, W, K, dz + j0, M, x, dw + (size_t)j0 * K);
+    else if (dw)
         cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, W, K, N, 1.0f, dz + j0, M, x, K, 1.0f,
                     dw + (size_t)j0 * K, K);
 }

@@ -41,6 +41,15 @@ static inline __m256 load_first(int r, const float *p)
 }
 #endif
 
+/* v, held in a register: without this GCC folds a vector that several
+ * multiply-adds use into each of them as a memory operand, and the loop then
+ * waits on loads (12 per k instead of 3: 1.8x slower at 100 x 25 x 100). */
+static inline __m256 in_register(__m256 v)
+{
+    __asm__("" : "+v"(v));
+    return v;
+}
+
 /* Output rows [0, R) and columns [j0, j0 + 8V) of one register block: R x V
  * accumulators (R <= ROWS), per k V weight vectors from
  * wt (K x M, the transposed weights) and R broadcasts of x. R and V are
@@ -58,7 +67,7 @@ static inline __attribute__((always_inline)) void main_block(int R, int V, const
     const float *wp = wt + j0;
     for (int k = 0; k < K; k++, wp += M) {
         __m256 w[3];
-        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) w[v] = _mm256_loadu_ps(wp + 8 * v);
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) w[v] = in_register(_mm256_loadu_ps(wp + 8 * v));
         _Pragma("GCC unroll 8") for (int r = 0; r < R; r++)
         {
             __m256 xb = _mm256_broadcast_ss(x + (size_t)r * K + k);
@@ -236,7 +245,144 @@ void dlx_linear_small_forward(int N, int M, int K, const float *x, const float *
     dlx_linear_small_apply(N, M, K, x, w, wt, b, relu, y);
 }
 
+/* ---- the weight gradient: dw += dz^T x ---- */
+
+bool dlx_linear_small_dw_use(int N, int M, int K)
+{
+    /* measured against OpenBLAS's sgemm (bench/RESULTS.md): ahead up to
+     * about 1e6 multiply-adds while x's rows stay in L1 (N <= 256), behind
+     * at 128 x 128 x 100 and at N = 1000 */
+    double macs = (double)N * M * K;
+    return macs <= 1e6 && N <= 256;
+}
+
+/* Rows per register block of the weight gradient: ROWS x 3 accumulators for
+ * three vectors of columns; for one (the last K % 24 columns) up to 12 rows,
+ * so that at least 8 independent chains hide the multiply-add's latency. */
+#define DW_ROWS1 12
+
+/* dw rows [0, R), columns [0, 8V) (the last vector masked when part) +=
+ * sum over n of dz[n][r] x[n][.]: R x V accumulators, per n V vectors of x's
+ * row and R broadcasts of dz. Every element is one chain over n = 0..N-1 from
+ * 0, added to dw at the end, whatever R, V and the caller's column blocks. */
+static inline __attribute__((always_inline)) void dw_block(int R, int V, bool part, __m256i mask, const float *dz,
+                                                           int ldz, const float *x, int K, int N, float *dw)
+{
+    __m256 acc[DW_ROWS1][3];
+    _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)
+    {
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
+    }
+    for (int n = 0; n < N; n++) {
+        const float *xr = x + (size_t)n * K;
+        __m256 xv[3];
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) xv[v] =
+            in_register(part && v == V - 1 ? _mm256_maskload_ps(xr + 8 * v, mask) : _mm256_loadu_ps(xr + 8 * v));
+        _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)
+        {
+            __m256 g = _mm256_broadcast_ss(dz + (size_t)n * ldz + r);
+            _Pragma("GCC unroll 3") for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(g, xv[v], acc[r][v]);
+        }
+    }
+    _Pragma("GCC unroll 12") for (int r = 0; r < R; r++)
+    {
+        _Pragma("GCC unroll 3") for (int v = 0; v < V; v++)
+        {
+            float *p = dw + (size_t)r * K + 8 * v;
+            if (part && v == V - 1)
+                _mm256_maskstore_ps(p, mask, _mm256_add_ps(_mm256_maskload_ps(p, mask), acc[r][v]));
+            else
+                _mm256_storeu_ps(p, _mm256_add_ps(_mm256_loadu_ps(p), acc[r][v]));
+        }
+    }
+}
+
+#define DW_CASE(R_, V_, P_)                                                                                \
+    case R_:                                                                                               \
+        dw_block(R_, V_, P_, mask, dz, ldz, x, K, N, dw);                                                  \
+        break
+#define DW_CASES_1_TO_4(V_, P_)                                                                            \
+    DW_CASE(4, V_, P_);                                                                                    \
+    DW_CASE(3, V_, P_);                                                                                    \
+    DW_CASE(2, V_, P_);                                                                                    \
+    DW_CASE(1, V_, P_);
+#define DW_CASES_5_TO_8(V_, P_)                                                                            \
+    DW_CASE(8, V_, P_);                                                                                    \
+    DW_CASE(7, V_, P_);                                                                                    \
+    DW_CASE(6, V_, P_);                                                                                    \
+    DW_CASE(5, V_, P_);
+#if ROWS == 8
+#define DW_SWITCH(V_, P_)                                                                                  \
+    switch (R) {                                                                                           \
+        DW_CASES_5_TO_8(V_, P_)                                                                            \
+        DW_CASES_1_TO_4(V_, P_)                                                                            \
+    }
+#else
+#define DW_SWITCH(V_, P_)                                                                                  \
+    switch (R) {                                                                                           \
+        DW_CASES_1_TO_4(V_, P_)                                                                            \
+    }
+#endif
+#define DW_SWITCH1(P_)                                                                                     \
+    switch (R) {                                                                                           \
+        DW_CASE(12, 1, P_);                                                                                \
+        DW_CASE(11, 1, P_);                                                                                \
+        DW_CASE(10, 1, P_);                                                                                \
+        DW_CASE(9, 1, P_);                                                                                 \
+        DW_CASES_5_TO_8(1, P_)                                                                             \
+        DW_CASES_1_TO_4(1, P_)                                                                             \
+    }
+
+static void dw_rows(int R, int V, bool part, __m256i mask, const float *dz, int ldz, const float *x, int K, int N,
+                    float *dw)
+{
+    if (part) {
+        if (V == 3)
+            DW_SWITCH(3, true)
+        else if (V == 2)
+            DW_SWITCH(2, true)
+        else
+            DW_SWITCH1(true)
+    } else {
+        if (V == 3)
+            DW_SWITCH(3, false)
+        else if (V == 2)
+            DW_SWITCH(2, false)
+        else
+            DW_SWITCH1(false)
+    }
+}
+
+void dlx_linear_small_dw(int N, int M, int K, const float *dz, int ldz, const float *x, float *dw)
+{
+    for (int k0 = 0; k0 < K; k0 += 24) {
+        const int left = K - k0, V = left >= 24 ? 3 : (left + 7) / 8;
+        const bool part = left < 24 && left % 8 != 0;
+        const __m256i mask = dlx_first8(part ? left % 8 : 8);
+        /* M rows in blocks of equal size (25 = 4+4+4+4+3+3+3, not 6 x 4 + 1:
+         * a block of one row would wait on its multiply-adds' latency) */
+        const int most = V == 1 ? DW_ROWS1 : ROWS, blocks = (M + most - 1) / most;
+        for (int b = 0, j0 = 0; b < blocks; b++) {
+            const int R = M / blocks + (b < M % blocks);
+            dw_rows(R, V, part, mask, dz + j0, ldz, x + k0, K, N, dw + (size_t)j0 * K + k0);
+            j0 += R;
+        }
+    }
+}
+
 #else /* no AVX2 + FMA in this build: linear.c and sparse.c call BLAS */
+
+bool dlx_linear_small_dw_use(int N, int M, int K)
+{
+    (void)N, (void)M, (void)K;
+    return false;
+}
+
+void dlx_linear_small_dw(int N, int M, int K, const float *dz, int ldz, const float *x, float *dw)
+{
+    (void)N, (void)M, (void)K, (void)dz, (void)ldz, (void)x, (void)dw;
+}
+
 
 bool dlx_linear_small_use(int N, int M, int K)
 {

@@ -36,4 +36,14 @@ void dlx_linear_small_pack(int M, int K, const float *w, float *wt);
 void dlx_linear_small_apply(int N, int M, int K, const float *x, const float *w, const float *wt, const float *b,
                             bool relu, float *y);
 
+/* The weight gradient of a small linear layer: dw (M x K, row stride K) +=
+ * dz^T x for dz's columns [0, M) (N rows, row stride ldz) and x (N x K). Each
+ * element is one chain of multiply-adds over n = 0..N-1 from 0, then added to
+ * dw, so column blocks of dz give the same bits as the whole. _use: this build
+ * has it and the shape is one where it was measured to beat BLAS; decide on
+ * the whole layer's M, not a block's, so that the bits do not depend on the
+ * threads. */
+bool dlx_linear_small_dw_use(int N, int M, int K);
+void dlx_linear_small_dw(int N, int M, int K, const float *dz, int ldz, const float *x, float *dw);
+
 #endif

@@ -74,8 +74,15 @@ static bool softmax_rows16(const float *z, float *p, float *row_max, float *sums
     const __m256i ma = dlx_first8((int)k), mb = dlx_first8((int)k - 8);
     for (int64_t s = 0; s < bn; s++) {
         const float *zr = z + s * k;
-        __m256 a = _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(zr, ma), _mm256_castsi256_ps(ma));
-        __m256 b = _mm256_blendv_ps(minus_inf, _mm256_maskload_ps(zr + 8, mb), _mm256_castsi256_ps(mb));
+        /* AMD's masked loads and stores cost about as much as the rest of
+         * the row: while 16 floats from the row's start stay inside the
+         * block, plain ones (the lanes past k come from the next row, set to
+         * -inf here, and their stores are overwritten by the next row's) */
+        const bool inside = s * k + 16 <= bn * k;
+        __m256 a = inside ? _mm256_loadu_ps(zr) : _mm256_maskload_ps(zr, ma);
+        __m256 b = inside ? _mm256_loadu_ps(zr + 8) : _mm256_maskload_ps(zr + 8, mb);
+        a = _mm256_blendv_ps(minus_inf, a, _mm256_castsi256_ps(ma));
+        b = _mm256_blendv_ps(minus_inf, b, _mm256_castsi256_ps(mb));
         __m256 m8 = _mm256_max_ps(b, a);
         __m128 m4 = _mm_max_ps(_mm256_extractf128_ps(m8, 1), _mm256_castps256_ps128(m8));
         __m128 m2 = _mm_max_ps(m4, _mm_shuffle_ps(m4, m4, _MM_SHUFFLE(1, 0, 3, 2)));
@@ -88,8 +95,13 @@ static bool softmax_rows16(const float *z, float *p, float *row_max, float *sums
         __m128 s2 = _mm_add_ps(s4, _mm_shuffle_ps(s4, s4, _MM_SHUFFLE(1, 0, 3, 2)));
         float sum = _mm_cvtss_f32(s2) + _mm_cvtss_f32(_mm_shuffle_ps(s2, s2, _MM_SHUFFLE(1, 1, 1, 1)));
         __m256 inv = _mm256_set1_ps(1.0f / sum);
-        _mm256_maskstore_ps(p + s * k, ma, _mm256_mul_ps(ea, inv));
-        _mm256_maskstore_ps(p + s * k + 8, mb, _mm256_mul_ps(eb, inv));
+        if (inside) {
+            _mm256_storeu_ps(p + s * k, _mm256_mul_ps(ea, inv));
+            _mm256_storeu_ps(p + s * k + 8, _mm256_mul_ps(eb, inv));
+        } else {
+            _mm256_maskstore_ps(p + s * k, ma, _mm256_mul_ps(ea, inv));
+            _mm256_maskstore_ps(p + s * k + 8, mb, _mm256_mul_ps(eb, inv));
+        }
         row_max[s] = mx;
         sums[s] = sum;
     }
