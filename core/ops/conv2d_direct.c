@@ -117,6 +117,7 @@ static void forward_block(const dlx_conv_direct *d, const float *xp, const float
         const float *xk = xp + kb;
         for (int t = 0; t < ckk; t++) {
             v16 xv = load16(xk + off[t]);
+            PIN16(xv);
             const float *wt = wl + t * FB;
             a0 = vmadd(a0, splat(wt[0]), xv);
             a1 = vmadd(a1, splat(wt[1]), xv);
@@ -160,6 +161,8 @@ static void forward_pair(const dlx_conv_direct *d, const float *xp, const float 
             const float *xt = xk + off[t];
             v16 w0 = splat(wl[t * FB]), w1 = splat(wl[t * FB + 1]);
             v16 x0 = load16(xt), x1 = load16(xt + 16);
+            PIN16(x0);
+            PIN16(x1);
             a0 = vmadd(a0, w0, x0), a1 = vmadd(a1, w0, x1);
             b0 = vmadd(b0, w1, x0), b1 = vmadd(b1, w1, x1);
         }
@@ -209,6 +212,7 @@ static void forward_fvec(const dlx_conv_direct *d, const float *xp, const float 
             const float *wv = wt + fg;
             for (int t = 0; t < ckk; t++, wv += F) {
                 v16 w = load16(wv);
+                PIN16(w);
                 int o = off[t];
                 _Pragma("GCC unroll 8") for (int u = 0; u < PB; u++) acc[u] = vmadd(acc[u], splat(xb[u][o]), w);
             }

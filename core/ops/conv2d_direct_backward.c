@@ -29,6 +29,7 @@ static void dw_fvec(const dlx_conv_direct *d, const float *dz, const int *off, c
                 for (int j = 0; j < d->OW; j++, p++) {
                     const float *xs = xp + (size_t)i * d->Wp + j;
                     v16 g = load16(dzt + (size_t)p * F + fg);
+                    PIN16(g);
                     _Pragma("GCC unroll 8") for (int u = 0; u < TB; u++) acc[u] = vmadd(acc[u], splat(xs[o[u]]), g);
                 }
             for (int u = 0; u < TB && t0 + u < ckkt; u++) {
@@ -83,6 +84,7 @@ static void dw_wide_4terms(const dlx_conv_direct *d, const float *z[4], int nf, 
             v16 c00 = vzero(), c01 = vzero(), c10 = vzero(), c11 = vzero();
             for (int kb = 0; kb < d->Lv; kb += 16) {
                 v16 q0 = load16(z0 + kb), q1 = load16(z1 + kb), y0 = load16(x0 + kb), y1 = load16(x1 + kb);
+                KEEP_IN_REGISTERS(q0, q1, y0, y1);
                 c00 = vmadd(c00, q0, y0), c01 = vmadd(c01, q0, y1), c10 = vmadd(c10, q1, y0), c11 = vmadd(c11, q1, y1);
             }
             float s4[4];
@@ -203,6 +205,8 @@ static void dx_pair_128(const float *w, size_t ckk, int F, int Lv, const float *
             v16 w0 = splat(w[(size_t)f * ckk + t]), w1 = splat(w[(size_t)f * ckk + t + 1]);
             const float *z = dzw + (size_t)f * Lv + kb + 16 * h;
             v16 q0 = load16(z), q1 = load16(z + 16);
+            PIN16(q0);
+            PIN16(q1);
             u0 = vmadd(u0, w0, q0), u1 = vmadd(u1, w0, q1);
             v0 = vmadd(v0, w1, q0), v1 = vmadd(v1, w1, q1);
         }

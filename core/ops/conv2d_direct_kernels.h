@@ -85,10 +85,19 @@ static inline void store16(float *p, v16 v)
  * turns a register-blocked loop back into a load-bound one; an empty asm that
  * claims to modify the values pins them in vector registers. */
 #if defined(__GNUC__) && WIDE_REGS
-#define KEEP_IN_REGISTERS(a, b, c, e) __asm__("" : "+v"(a), "+v"(b), "+v"(c), "+v"(e))
+#define PIN16(v) __asm__("" : "+v"(v))
+#elif defined(__GNUC__)
+#define PIN16(v) __asm__("" : "+x"((v).lo), "+x"((v).hi))
 #else
-#define KEEP_IN_REGISTERS(a, b, c, e) ((void)0)
+#define PIN16(v) ((void)0)
 #endif
+#define KEEP_IN_REGISTERS(a, b, c, e)                                                                      \
+    do {                                                                                                   \
+        PIN16(a);                                                                                          \
+        PIN16(b);                                                                                          \
+        PIN16(c);                                                                                          \
+        PIN16(e);                                                                                          \
+    } while (0)
 
 /* The lane sums of four vectors (out[i] = sum of a_i's lanes), each the same
  * fixed tree: lane j + lane j + 8, then + 4, then + 2, then + 1 (with
