@@ -26,8 +26,10 @@
 
 extern const dlx_op_vtbl dlx_op_transpose; /* a transposed tied weight (core/ops/transpose.c) */
 
-#if defined(__AVX512F__)
+#if defined(__AVX2__)
 #include <immintrin.h>
+#endif
+#if defined(__AVX512F__)
 /* the first r lanes (all 16 for r >= 16) */
 static inline __mmask16 lanes(int r)
 {
@@ -82,6 +84,33 @@ static void rows_relu_grad(const float *y, const float *g, float *t, int ld, flo
         }
         if (db)
             _mm512_mask_storeu_ps(db + j, k, acc);
+    }
+#elif defined(__AVX2__)
+    /* as above, 8 columns at a time; the last W % 8 one by one (AMD's masked
+     * loads and stores are slow); each db[j] gets its rows in order either way */
+    const __m256 zero = _mm256_setzero_ps();
+    int j = 0;
+    for (; j + 8 <= W; j += 8) {
+        __m256 acc = db ? _mm256_loadu_ps(db + j) : zero;
+        for (int i = 0; i < N; i++) {
+            size_t o = (size_t)i * ld + j;
+            __m256 pos = _mm256_cmp_ps(_mm256_loadu_ps(y + o), zero, _CMP_GT_OQ);
+            __m256 tv = _mm256_and_ps(pos, _mm256_loadu_ps(g + o));
+            _mm256_storeu_ps(t + o, tv);
+            acc = _mm256_add_ps(acc, tv);
+        }
+        if (db)
+            _mm256_storeu_ps(db + j, acc);
+    }
+    for (; j < W; j++) {
+        float acc = db ? db[j] : 0.0f;
+        for (int i = 0; i < N; i++) {
+            size_t o = (size_t)i * ld + j;
+            t[o] = y[o] > 0.0f ? g[o] : 0.0f;
+            acc += t[o];
+        }
+        if (db)
+            db[j] = acc;
     }
 #else
     for (int i = 0; i < N; i++) {
