@@ -86,9 +86,9 @@ static inline void store16(float *p, v16 v)
  * claims to modify the values pins them in vector registers. */
 #if defined(__GNUC__) && WIDE_REGS
 #define PIN16(v) __asm__("" : "+v"(v))
-#elif defined(__GNUC__)
+#elif defined(__GNUC__) && defined(__AVX__)
 #define PIN16(v) __asm__("" : "+x"((v).lo), "+x"((v).hi))
-#else
+#else /* a portable build (no AVX): an 8-float vector is not one register */
 #define PIN16(v) ((void)0)
 #endif
 #define KEEP_IN_REGISTERS(a, b, c, e)                                                                      \
