@@ -333,23 +333,22 @@ static inline __attribute__((always_inline)) void dw_block(int R, int V, bool pa
         DW_CASES_1_TO_4(1, P_)                                                                             \
     }
 
+/* the block for (V, R), with or without the masked last vector */
+#define DW_BY_WIDTH(P_)                                                                                    \
+    if (V == 3)                                                                                            \
+        DW_SWITCH(3, P_)                                                                                   \
+    else if (V == 2)                                                                                       \
+        DW_SWITCH(2, P_)                                                                                   \
+    else                                                                                                   \
+        DW_SWITCH1(P_)
+
 static void dw_rows(int R, int V, bool part, __m256i mask, const float *dz, int ldz, const float *x, int K, int N,
                     float *dw)
 {
     if (part) {
-        if (V == 3)
-            DW_SWITCH(3, true)
-        else if (V == 2)
-            DW_SWITCH(2, true)
-        else
-            DW_SWITCH1(true)
+        DW_BY_WIDTH(true)
     } else {
-        if (V == 3)
-            DW_SWITCH(3, false)
-        else if (V == 2)
-            DW_SWITCH(2, false)
-        else
-            DW_SWITCH1(false)
+        DW_BY_WIDTH(false)
     }
 }
 
