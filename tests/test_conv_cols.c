@@ -24,6 +24,11 @@ static const cols_case k_cases[] = {
     {1, 5, 34, 5, 1, 2, 2, 2, 0},         /* kernel 5x1 */
     {2, 9, 13, 3, 5, 2, 2, 1, 2},         /* stride 2, rows of at most 32: col2im row by row */
     {2, 6, 31, 2, 8, 2, 2, 0, 3},         /* the same with 8 kernel columns, odd row length */
+    {4, 16, 16, 4, 4, 2, 2, 1, 1},        /* DCGAN's second conv: rows of 16, 8 columns (AVX2 rows) */
+    {4, 8, 8, 4, 4, 2, 2, 1, 1},          /* its third: rows of 8, 4 columns */
+    {2, 24, 24, 3, 3, 2, 2, 1, 1},        /* rows of 24, 12 columns */
+    {2, 16, 16, 5, 5, 2, 2, 2, 2},        /* offsets -2 to 2 */
+    {1, 10, 16, 3, 8, 2, 2, 1, 7},        /* offsets -7 to 0: shifts of up to 4 lanes, 12 columns */
 };
 
 static dlx_conv_cols geom_of(const cols_case *k)

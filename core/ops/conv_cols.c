@@ -85,7 +85,8 @@ static void scatter_add2(float *d, const float *s, int n)
     }
 }
 #define HAVE_STRIDE2 1
-#define HAVE_ROWS2 0
+#define HAVE_ROWS2 1
+#define ROWS2_AVX2 1
 #else
 #define HAVE_STRIDE2 0
 #define HAVE_ROWS2 0
@@ -105,7 +106,7 @@ static void cols_in(const dlx_conv_cols *g, int q, int *lo, int *hi)
     *hi = jhi;
 }
 
-#if HAVE_ROWS2
+#if HAVE_ROWS2 && !defined(ROWS2_AVX2)
 /* im2col for stride 2 and image rows of at most 32 floats, the loops as c,
  * p, i, q: each image row is loaded once into two vectors and each kernel
  * column's 16 values picked from them by one permute (lanes outside the
@@ -191,6 +192,177 @@ static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, fl
                 }
                 _mm512_mask_storeu_ps(d, wa, a);
                 _mm512_mask_storeu_ps(d + 16, wb, b);
+            }
+    return true;
+}
+#elif HAVE_ROWS2
+/* The same two row-at-a-time loops with AVX2, for stride 2, image rows of
+ * 8, 16, 24 or 32 floats and 4, 8, 12 or 16 kernel positions a row
+ * (DCGAN's): masked loads and stores, which the per-segment loops above
+ * need, cost as much as the copy itself on AMD's cores. A row is split
+ * into its even and odd cells, E[m] = row[2 m] and O[m] = row[2 m + 1]
+ * (16 lanes each, two vectors), and kernel column q (offset off = q - PW =
+ * 2 s + r) reads (r ? O : E)[j + s]: a shift of s lanes across the two
+ * vectors (a permute and a blend), the lanes outside the image then zeroed
+ * (im2col) or left alone (col2im's masked addition). The same copies and the
+ * same single additions in the same order as the scalar loops: the same
+ * bits. */
+
+/* What a kernel column needs: which half, the shift, and its masks. */
+typedef struct rows2_col {
+    int odd, s;
+    __m256i rot;       /* lane l takes lane (l + s) & 7 */
+    __m256 cross;      /* lanes taken from the other vector of the two */
+    __m256 in[2];      /* lanes m of the 16 (after the shift) that are inside the image */
+} rows2_col;
+
+/* y[l] = x[l + sh] over the 16 lanes of (x0, x1), for |sh| < 8; lanes whose
+ * source lies outside the 16 hold anything (the callers mask them). */
+static inline void shift16(__m256 x0, __m256 x1, int sh, __m256i rot, __m256 cross, __m256 *y0, __m256 *y1)
+{
+    if (sh == 0) {
+        *y0 = x0;
+        *y1 = x1;
+        return;
+    }
+    __m256 r0 = _mm256_permutevar8x32_ps(x0, rot), r1 = _mm256_permutevar8x32_ps(x1, rot);
+    if (sh > 0) {
+        *y0 = _mm256_blendv_ps(r0, r1, cross);
+        *y1 = r1;
+    } else {
+        *y0 = r0;
+        *y1 = _mm256_blendv_ps(r1, r0, cross);
+    }
+}
+
+/* Kernel column q's shift of sh lanes and masks: the lanes [lo, hi) after
+ * the shift are inside the image. */
+static rows2_col rows2_col_of(int odd, int sh, int lo, int hi)
+{
+    rows2_col k = {.odd = odd, .s = sh};
+    int rot[8], cross[8], in[16];
+    for (int l = 0; l < 8; l++) {
+        rot[l] = (l + sh) & 7;
+        cross[l] = sh > 0 ? -(l >= 8 - sh) : -(l < -sh);
+    }
+    for (int m = 0; m < 16; m++)
+        in[m] = -(m >= lo && m < hi);
+    k.rot = _mm256_loadu_si256((const __m256i *)rot);
+    k.cross = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)cross));
+    k.in[0] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)in));
+    k.in[1] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(in + 8)));
+    return k;
+}
+
+/* Whether the AVX2 row loops take g; the columns' shifts and masks into k
+ * (im2col reads lane j + s: shift s, valid j; col2im adds lane j to lane
+ * j + s: shift -s, valid j + s). */
+static bool rows2_plan(const dlx_conv_cols *g, bool adjoint, rows2_col *k)
+{
+    if (g->SW != 2 || g->W % 8 != 0 || g->W > 32 || g->OW % 4 != 0 || g->OW > 16 || g->KW > 8)
+        return false;
+    for (int q = 0; q < g->KW; q++) {
+        int off = q - g->PW, r = off & 1, s = (off - r) / 2, lo, hi;
+        if (s <= -8 || s >= 8)
+            return false;
+        cols_in(g, q, &lo, &hi);
+        k[q] = adjoint ? rows2_col_of(r, -s, lo + s, hi + s) : rows2_col_of(r, s, lo, hi);
+    }
+    return true;
+}
+
+/* The W floats of an image row in four vectors, zero past W. */
+static inline void load_row(const float *src, int W, __m256 a[4])
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int v = 0; v < 4; v++)
+        a[v] = 8 * v < W ? _mm256_loadu_ps(src + 8 * v) : zero;
+}
+
+/* n floats (4, 8, 12 or 16) of the 16 in (y0, y1) to dst */
+static inline void store_n(float *dst, int n, __m256 y0, __m256 y1)
+{
+    if (n == 4) {
+        _mm_storeu_ps(dst, _mm256_castps256_ps128(y0));
+        return;
+    }
+    _mm256_storeu_ps(dst, y0);
+    if (n == 16)
+        _mm256_storeu_ps(dst + 8, y1);
+    else if (n == 12)
+        _mm_storeu_ps(dst + 8, _mm256_castps256_ps128(y1));
+}
+
+/* n floats (4, 8, 12 or 16) from src into (y0, y1), the rest 0 */
+static inline void load_n(const float *src, int n, __m256 *y0, __m256 *y1)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    *y0 = n == 4 ? _mm256_insertf128_ps(zero, _mm_loadu_ps(src), 0) : _mm256_loadu_ps(src);
+    *y1 = n == 16 ? _mm256_loadu_ps(src + 8) : n == 12 ? _mm256_insertf128_ps(zero, _mm_loadu_ps(src + 8), 0) : zero;
+}
+
+static bool im2col_rows2(const dlx_conv_cols *g, const float *img, float *col, size_t ld)
+{
+    rows2_col k[8];
+    if (!rows2_plan(g, false, k))
+        return false;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int i = 0; i < g->OH; i++) {
+                int ih = i * g->SH - g->PH + p;
+                float *dst = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
+                if (ih < 0 || ih >= g->H) {
+                    for (int q = 0; q < g->KW; q++, dst += ld)
+                        store_n(dst, g->OW, zero, zero);
+                    continue;
+                }
+                __m256 a[4];
+                load_row(img + ((size_t)c * g->H + ih) * g->W, g->W, a);
+                const __m256 e0 = dlx_even8(a[0], a[1]), e1 = dlx_even8(a[2], a[3]);
+                const __m256 o0 = dlx_odd8(a[0], a[1]), o1 = dlx_odd8(a[2], a[3]);
+                for (int q = 0; q < g->KW; q++, dst += ld) {
+                    __m256 y0, y1;
+                    shift16(k[q].odd ? o0 : e0, k[q].odd ? o1 : e1, k[q].s, k[q].rot, k[q].cross, &y0, &y1);
+                    store_n(dst, g->OW, _mm256_and_ps(y0, k[q].in[0]), _mm256_and_ps(y1, k[q].in[1]));
+                }
+            }
+    return true;
+}
+
+static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, float *img)
+{
+    rows2_col k[8];
+    if (!rows2_plan(g, true, k))
+        return false;
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int i = 0; i < g->OH; i++) {
+                int ih = i * g->SH - g->PH + p;
+                if (ih < 0 || ih >= g->H)
+                    continue;
+                float *d = img + ((size_t)c * g->H + ih) * g->W;
+                const float *s = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
+                __m256 a[4];
+                load_row(d, g->W, a);
+                __m256 h[2][2] = {{dlx_even8(a[0], a[1]), dlx_even8(a[2], a[3])},
+                                  {dlx_odd8(a[0], a[1]), dlx_odd8(a[2], a[3])}};
+                for (int q = 0; q < g->KW; q++, s += ld) {
+                    __m256 v0, v1, y0, y1;
+                    load_n(s, g->OW, &v0, &v1);
+                    shift16(v0, v1, k[q].s, k[q].rot, k[q].cross, &y0, &y1);
+                    __m256 *t = h[k[q].odd];
+                    t[0] = _mm256_blendv_ps(t[0], _mm256_add_ps(t[0], y0), k[q].in[0]);
+                    t[1] = _mm256_blendv_ps(t[1], _mm256_add_ps(t[1], y1), k[q].in[1]);
+                }
+                /* back to cell order: row[2 m] = E[m], row[2 m + 1] = O[m] */
+                for (int v = 0; v < 2; v++) {
+                    __m256 lo = _mm256_unpacklo_ps(h[0][v], h[1][v]), hi = _mm256_unpackhi_ps(h[0][v], h[1][v]);
+                    if (16 * v < g->W)
+                        _mm256_storeu_ps(d + 16 * v, _mm256_permute2f128_ps(lo, hi, 0x20));
+                    if (16 * v + 8 < g->W)
+                        _mm256_storeu_ps(d + 16 * v + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+                }
             }
     return true;
 }

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # A long fuzz run of one target that goes on past HDF5's own crashes, for the
 # execution counts the README and the issues quote:
-#   tests/fuzz/long.sh TARGET RUNS [MAX_SECONDS]
-# Builds with run.sh, then runs libFuzzer in fork mode (-fork=1
+#   [DLX_FUZZ_FORK=N] tests/fuzz/long.sh TARGET RUNS [MAX_SECONDS]
+# Builds with run.sh, then runs libFuzzer in fork mode (-fork=N, default 1
 # -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1) until RUNS executions
 # or MAX_SECONDS (default 6 h). Every crash, leak, timeout or oom input is then
 # replayed the way dlx reads it (probe of tests/fuzz/probe.c, as ci.sh does):
@@ -26,7 +26,7 @@ extra=()
 start=$(date +%s)
 ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1:suppressions="$here/asan.supp" \
 LSAN_OPTIONS=suppressions="$here/lsan.supp":print_suppressions=0 \
-    "$DLX_FUZZ_DIR/fuzz_$t" "$work/corpus" -fork=1 -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
+    "$DLX_FUZZ_DIR/fuzz_$t" "$work/corpus" -fork="${DLX_FUZZ_FORK:-1}" -ignore_crashes=1 -ignore_ooms=1 -ignore_timeouts=1 \
         -runs="$runs" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
         -malloc_limit_mb=16384 -artifact_prefix="$work/art/" "${extra[@]}" > "$work/long.log" 2>&1
 # fork mode's status lines: "#N: cov: ... exec/s: E ..." with N the total executions
