@@ -394,6 +394,11 @@ static const conv_case k_conv[] = {
     {3, 6, 14, 14, 16, 5, 5, 1, 1, 0, 0, 1, DLX_ACT_RELU, 0, true}, /* LeNet C3 */
     {2, 3, 9, 7, 32, 3, 3, 1, 1, 1, 1, 1, DLX_ACT_TANH, 0, true},
     {2, 1, 6, 6, 16, 5, 5, 1, 1, 2, 2, 0, DLX_ACT_NONE, 0, false},
+    /* conv_gemm.h's kernel (AVX2): DCGAN's block with 8 and 16 filters; 24
+     * filters over 32 positions (column tiles of 16 and 8, rows of 6 and 5) */
+    {3, 2, 8, 8, 8, 4, 4, 2, 2, 1, 1, 1, DLX_ACT_LEAKY_RELU, 0.2f, true},
+    {2, 4, 16, 16, 16, 4, 4, 2, 2, 1, 1, 0, DLX_ACT_NONE, 0, true},
+    {2, 3, 8, 16, 24, 3, 3, 2, 2, 1, 1, 1, DLX_ACT_TANH, 0, true},
 };
 
 START_TEST(test_conv2d_ref)

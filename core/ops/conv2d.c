@@ -25,6 +25,12 @@
  * that leaves L2 before the GEMM or col2im reads it, and the transposes are
  * passes of their own): 14-19 % more CPU time for a short DCGAN epoch
  * (alternating runs), 2-14 % in chunks of images that fit L2.
+ * Where conv_gemm.h's kernel takes the shapes (AVX2; L a multiple of 8),
+ * it does the per-image products instead of BLAS, and dW is one product
+ * over every image, dW^T += sum_n col_n dZ_n^T: the images' dZ (after the
+ * activation) are kept and transposed (F x L -> L x F) into scratch first,
+ * and each col_n is overwritten by Wm^T dZ_n only after that. Scratch then
+ * = N C KH KW L + N F L (dZ, with an activation) + N L F.
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -33,6 +39,7 @@
 
 #include "conv2d_direct.h"
 #include "conv_cols.h"
+#include "conv_gemm.h"
 #include "../layer_build.h"
 #include "ops.h"
 
@@ -58,6 +65,14 @@ static geom geom_of(const dlx_node *n)
 }
 
 static bool plan_direct(const dlx_node *n, dlx_conv_direct *d);
+
+/* conv_gemm.h's kernel for all three products: Z_n (F x L over C KH KW
+ * terms), Wm^T dZ_n (C KH KW x L over F) and dW^T (C KH KW x F over L an
+ * image) */
+static bool uses_cg(int F, int L, int CKK)
+{
+    return dlx_cg_use(L, CKK) && dlx_cg_use(L, F) && dlx_cg_use(F, L);
+}
 
 /* a b c d <= limit, without overflow (all > 0); the product into *out. */
 static bool prod4_le(int64_t a, int64_t b, int64_t c, int64_t d, int64_t limit, int64_t *out)
@@ -138,7 +153,10 @@ static int conv_infer(dlx_node *n, dlx_err *err)
         return 0;
     }
     size_t col = (size_t)(N * ckk * oh * ow), dz = (size_t)(F * oh * ow);
-    n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
+    if (n->needs_grad && uses_cg((int)F, (int)(oh * ow), (int)ckk)) /* every image's dZ and dZ^T */
+        n->scratch_floats = col + (size_t)N * dz * (a->act != DLX_ACT_NONE ? 2 : 1);
+    else
+        n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
     return 0;
 }
 
@@ -172,15 +190,60 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
         return;
     }
     const dlx_conv_cols cg = cols_of(&g);
+    const bool kernel = uses_cg(g.F, g.L, g.CKK);
     for (int i = 0; i < g.N; i++) {
         float *col = n->scratch + i * csz, *y = n->out.data + i * ysz;
         dlx_conv_im2col(&cg, x + i * xsz, col, (size_t)g.L);
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, g.L, g.CKK, 1.0f, w, g.CKK, col, g.L, 0.0f, y,
-                    g.L);
+        if (kernel) /* y = Wm col */
+            dlx_cg_run(&(dlx_cg){.rows = g.F, .cols = g.L, .S = 1, .T = g.CKK, .a = w, .sar = g.CKK, .sat = 1,
+                                 .b = col, .ldb = g.L, .c = y, .ldc = g.L, .store = DLX_CG_STORE});
+        else
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, g.L, g.CKK, 1.0f, w, g.CKK, col, g.L, 0.0f,
+                        y, g.L);
         if (b || a->act != DLX_ACT_NONE)
             for (int f = 0; f < g.F; f++)
                 dlx_conv_bias_act(y + (size_t)f * g.L, y + (size_t)f * g.L, (size_t)g.L, b ? b[f] : 0.0f, a->act,
                                   a->alpha);
+    }
+}
+
+/* Backward with conv_gemm.h's kernel: every image's dZ first (db, and dZ^T
+ * for dW), then dW over all images, then dX image by image. */
+static void conv_backward_cg(dlx_node *n, const geom *gp)
+{
+    const dlx_conv2d_attr *a = n->attr;
+    const geom g = *gp;
+    const float *w = n->in[1]->out.data;
+    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
+    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
+    const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
+    const bool act = a->act != DLX_ACT_NONE;
+    float *dz = act ? n->scratch + g.N * csz : NULL, *dzt = n->scratch + g.N * csz + (act ? g.N * ysz : 0);
+    for (int i = 0; i < g.N; i++) {
+        const float *dzi = n->out.grad + i * ysz;
+        if (act) {
+            dlx_conv_act_backward(dz + i * ysz, dzi, n->out.data + i * ysz, ysz, a->act, a->alpha);
+            dzi = dz + i * ysz;
+        }
+        if (db)
+            for (int f = 0; f < g.F; f++)
+                db[f] += dlx_conv_sum16(dzi + (size_t)f * g.L, (size_t)g.L);
+        if (dw)
+            dlx_cg_transpose(g.F, g.L, dzi, dzt + i * ysz);
+    }
+    if (dw) /* dW^T += sum over n and positions of col_n dZ_n^T */
+        dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.F, .S = g.N, .T = g.L, .a = n->scratch, .sar = g.L,
+                             .sas = (ptrdiff_t)csz, .sat = 1, .b = dzt, .sbs = (ptrdiff_t)ysz, .ldb = g.F, .c = dw,
+                             .ldc = g.CKK, .store = DLX_CG_ADD_T});
+    if (!dx)
+        return;
+    const dlx_conv_cols cg = cols_of(&g);
+    for (int i = 0; i < g.N; i++) { /* col_n = Wm^T dZ_n, then into dx */
+        float *col = n->scratch + i * csz;
+        dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.L, .S = 1, .T = g.F, .a = w, .sar = 1, .sat = g.CKK,
+                             .b = act ? dz + i * ysz : n->out.grad + i * ysz, .ldb = g.L, .c = col, .ldc = g.L,
+                             .store = DLX_CG_STORE});
+        dlx_conv_col2im(&cg, col, (size_t)g.L, dx + i * xsz);
     }
 }
 
@@ -196,6 +259,10 @@ static void conv_backward(dlx_node *n, const dlx_ctx *ctx)
     const dlx_conv_cols cg = cols_of(&g);
     dlx_conv_direct d;
     bool direct = plan_direct(n, &d);
+    if (!direct && uses_cg(g.F, g.L, g.CKK)) {
+        conv_backward_cg(n, &g);
+        return;
+    }
     /* dZ of one image, cache-hot for the GEMMs or the direct kernels */
     float *t = direct ? n->scratch + dlx_conv_direct_scratch(&d) : n->scratch + g.N * csz;
     if (direct)
@@ -445,6 +512,15 @@ static const dlx_op_example k_examples[] = {
     {.what = "conv2d N 3 kernel 2x3 stride 3x2 pad 0x1 sigmoid (batched)",
      .attr = &(dlx_conv2d_attr){3, 2, 0, 1, DLX_ACT_SIGMOID, 0.1f}, .n_in = 3,
      .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 8, 5)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3, 2, 2, 3)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3)}}},
+    /* conv_gemm.h's kernel (AVX2): 8 filters over 16 positions; 24 filters
+     * (a tile of 16 and one of 8) over 32 positions, 27 terms in row blocks
+     * of 6 and 5 */
+    {.what = "conv2d N 3 kernel 4 stride 2 pad 1 leaky_relu, 8 filters (conv_gemm)",
+     .attr = &(dlx_conv2d_attr){2, 2, 1, 1, DLX_ACT_LEAKY_RELU, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 8, 8)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(8, 2, 4, 4)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(8)}}},
+    {.what = "conv2d N 2 kernel 3 stride 2 pad 1 tanh no bias, 24 filters (conv_gemm)",
+     .attr = &(dlx_conv2d_attr){2, 2, 1, 1, DLX_ACT_TANH, 0.1f}, .n_in = 2,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 3, 8, 16)}, {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(24, 3, 3, 3)}}},
 };
 
 const dlx_op_vtbl dlx_op_conv2d = {

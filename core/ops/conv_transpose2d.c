@@ -24,6 +24,10 @@
  * F OH OW, only with an activation and a gradient]; out.grad is never
  * modified. One image at a time, in order: the same bits on any thread count
  * (one GEMM over the batch was measured slower, as for conv2d.c).
+ * Where conv_gemm.h's kernel takes the shapes (AVX2; L and C multiples of
+ * 8), it does the products instead of BLAS, and dW is one product over every
+ * image, dW^T += sum_n col_n x_n^T: every image's col and x_n^T (L x C) are
+ * then kept in scratch (N F KH KW L + N L C, and one image's dZ).
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -32,6 +36,7 @@
 
 #include "../layer_build.h"
 #include "conv_cols.h"
+#include "conv_gemm.h"
 #include "ops.h"
 
 extern const dlx_op_vtbl dlx_op_conv_transpose2d; /* its builder adds it */
@@ -97,6 +102,13 @@ static int convt_check_attr(const dlx_node *n, dlx_err *err)
     return 0;
 }
 
+/* conv_gemm.h's kernel for all three products: col (F KH KW x L over C),
+ * Wm col (C x L over F KH KW) and dW^T (F KH KW x C over L an image) */
+static bool uses_cg(int C, int L, int FKK)
+{
+    return dlx_cg_use(L, C) && dlx_cg_use(L, FKK) && dlx_cg_use(C, L);
+}
+
 static int convt_infer(dlx_node *n, dlx_err *err)
 {
     const dlx_conv_transpose2d_attr *a = n->attr;
@@ -143,6 +155,9 @@ static int convt_infer(dlx_node *n, dlx_err *err)
                             (long long)N, (long long)F, (long long)oh, (long long)ow);
     n->out.shape = dlx_shape_4d(N, F, oh, ow);
     size_t col = (size_t)(F * ws->d[2] * ws->d[3] * xs->d[2] * xs->d[3]), dz = (size_t)(F * oh * ow);
+    const int64_t L = xs->d[2] * xs->d[3];
+    if (n->needs_grad && uses_cg((int)C, (int)L, (int)(F * ws->d[2] * ws->d[3]))) /* every image's col, x^T */
+        col = (size_t)N * col + (size_t)(N * L * C);
     n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
     return 0;
 }
@@ -163,11 +178,16 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
     const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
     const dlx_conv_cols cg = cols_of(&g);
     float *col = n->scratch;
+    const bool kernel = uses_cg(g.C, g.L, g.FKK);
     for (int i = 0; i < g.N; i++) {
         float *y = n->out.data + i * ysz;
         /* col = Wm^T x_n: (F KH KW, C) (C, L) */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.FKK, g.L, g.C, 1.0f, w, g.FKK, x + i * xsz, g.L,
-                    0.0f, col, g.L);
+        if (kernel)
+            dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.L, .S = 1, .T = g.C, .a = w, .sar = 1, .sat = g.FKK,
+                                 .b = x + i * xsz, .ldb = g.L, .c = col, .ldc = g.L, .store = DLX_CG_STORE});
+        else
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.FKK, g.L, g.C, 1.0f, w, g.FKK, x + i * xsz,
+                        g.L, 0.0f, col, g.L);
         memset(y, 0, ysz * sizeof(float));
         dlx_conv_col2im(&cg, col, (size_t)g.L, y);
         if (b || a->act != DLX_ACT_NONE)
@@ -176,11 +196,53 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
+/* Backward with conv_gemm.h's kernel: dx image by image, every image's col
+ * and x^T kept, then dW over all images. */
+static void convt_backward_cg(dlx_node *n, const tgeom *gp)
+{
+    const dlx_conv_transpose2d_attr *a = n->attr;
+    const tgeom g = *gp;
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
+    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
+    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
+    const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
+    const size_t csz = (size_t)g.FKK * g.L;
+    const dlx_conv_cols cg = cols_of(&g);
+    float *xt = n->scratch + g.N * csz, *t = xt + g.N * xsz;
+    for (int i = 0; i < g.N; i++) {
+        const float *dz = n->out.grad + i * ysz;
+        if (a->act != DLX_ACT_NONE) {
+            dlx_conv_act_backward(t, dz, n->out.data + i * ysz, ysz, a->act, a->alpha);
+            dz = t;
+        }
+        if (db)
+            for (int f = 0; f < g.F; f++)
+                db[f] += dlx_conv_sum16(dz + f * plane, plane);
+        if (!dx && !dw)
+            continue;
+        float *col = n->scratch + i * csz;
+        dlx_conv_im2col(&cg, dz, col, (size_t)g.L);
+        if (dx) /* dx_n += Wm col */
+            dlx_cg_run(&(dlx_cg){.rows = g.C, .cols = g.L, .S = 1, .T = g.FKK, .a = w, .sar = g.FKK, .sat = 1,
+                                 .b = col, .ldb = g.L, .c = dx + i * xsz, .ldc = g.L, .store = DLX_CG_ADD});
+        if (dw)
+            dlx_cg_transpose(g.C, g.L, x + i * xsz, xt + i * xsz);
+    }
+    if (dw) /* dW^T += sum over n and positions of col_n x_n^T */
+        dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.C, .S = g.N, .T = g.L, .a = n->scratch, .sar = g.L,
+                             .sas = (ptrdiff_t)csz, .sat = 1, .b = xt, .sbs = (ptrdiff_t)xsz, .ldb = g.C, .c = dw,
+                             .ldc = g.FKK, .store = DLX_CG_ADD_T});
+}
+
 static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
 {
     (void)ctx;
     const dlx_conv_transpose2d_attr *a = n->attr;
     const tgeom g = tgeom_of(n);
+    if (uses_cg(g.C, g.L, g.FKK)) {
+        convt_backward_cg(n, &g);
+        return;
+    }
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
@@ -449,6 +511,17 @@ static const dlx_op_example k_examples[] = {
      .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 2, 3, 3)},
             {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(2, 3, 2, 3)},
             {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3)}}},
+    /* conv_gemm.h's kernel (AVX2): 8 input channels over 8 positions; 16 over
+     * 16 with output_padding (18 rows of col: blocks of 6) */
+    {.what = "conv_transpose2d N 2 kernel 4 stride 2 pad 1 tanh, 8 channels (conv_gemm)",
+     .attr = &(dlx_conv_transpose2d_attr){2, 2, 1, 1, 0, 0, DLX_ACT_TANH, 0.1f}, .n_in = 3,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(2, 8, 2, 4)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(8, 3, 4, 4)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(3)}}},
+    {.what = "conv_transpose2d N 3 kernel 3 stride 2 pad 1 output_padding 1 no bias, 16 channels (conv_gemm)",
+     .attr = &(dlx_conv_transpose2d_attr){2, 2, 1, 1, 1, 1, DLX_ACT_NONE, 0.1f}, .n_in = 2,
+     .in = {{.role = DLX_EX_GRAD, .shape = DLX_SHAPE(3, 16, 4, 4)},
+            {.role = DLX_EX_PARAM, .shape = DLX_SHAPE(16, 2, 3, 3)}}},
 };
 
 const dlx_op_vtbl dlx_op_conv_transpose2d = {

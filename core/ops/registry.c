@@ -55,7 +55,7 @@
     X(dlx_op_xent_uniform, "xent_uniform.c")            \
     /* one line per op above, each ending in a backslash */
 /* Files the ops share, built too (meson.build reads these HELPER lines):
- * HELPER("linear_small.c") HELPER("conv2d_direct.c") HELPER("conv2d_direct_backward.c") HELPER("conv_cols.c")
+ * HELPER("linear_small.c") HELPER("conv2d_direct.c") HELPER("conv2d_direct_backward.c") HELPER("conv_cols.c") HELPER("conv_gemm.c")
  * HELPER("rnn_gemm.c") HELPER("rnn_rop.c") */
 
 #define DECLARE(op, file) extern const dlx_op_vtbl op;
