@@ -25,12 +25,14 @@
  * that leaves L2 before the GEMM or col2im reads it, and the transposes are
  * passes of their own): 14-19 % more CPU time for a short DCGAN epoch
  * (alternating runs), 2-14 % in chunks of images that fit L2.
- * Where conv_gemm.h's kernel takes the shapes (AVX2; L a multiple of 8),
- * it does the per-image products instead of BLAS, and dW is one product
- * over every image, dW^T += sum_n col_n dZ_n^T: the images' dZ (after the
- * activation) are kept and transposed (F x L -> L x F) into scratch first,
- * and each col_n is overwritten by Wm^T dZ_n only after that. Scratch then
- * = N C KH KW L + N F L (dZ, with an activation) + N L F.
+ * Where conv_gemm.h's kernel takes the shapes (AVX2; L and F multiples of
+ * 8), it does the per-image products instead of BLAS, on one image's
+ * buffers that stay in cache: forward keeps no columns, and backward builds
+ * col_n again for dW^T_n = col_n dZ_n^T (dZ_n transposed, L x F), summed
+ * over the images in order in scratch (C KH KW x F) and added to dW at the
+ * end. (Keeping every image's columns, 2 MB a shard for DCGAN's second
+ * layer, and one chain over all images was measured slower on two cores.)
+ * Scratch then = C KH KW L + F L (dZ, with an activation) + L F + C KH KW F.
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -153,8 +155,9 @@ static int conv_infer(dlx_node *n, dlx_err *err)
         return 0;
     }
     size_t col = (size_t)(N * ckk * oh * ow), dz = (size_t)(F * oh * ow);
-    if (n->needs_grad && uses_cg((int)F, (int)(oh * ow), (int)ckk)) /* every image's dZ and dZ^T */
-        n->scratch_floats = col + (size_t)N * dz * (a->act != DLX_ACT_NONE ? 2 : 1);
+    if (uses_cg((int)F, (int)(oh * ow), (int)ckk)) /* one image's col [, dZ], dZ^T and dW^T */
+        n->scratch_floats = (size_t)(ckk * oh * ow) +
+                            (n->needs_grad ? dz * (a->act != DLX_ACT_NONE ? 2 : 1) + (size_t)(ckk * F) : 0);
     else
         n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
     return 0;
@@ -192,7 +195,7 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
     const dlx_conv_cols cg = cols_of(&g);
     const bool kernel = uses_cg(g.F, g.L, g.CKK);
     for (int i = 0; i < g.N; i++) {
-        float *col = n->scratch + i * csz, *y = n->out.data + i * ysz;
+        float *col = n->scratch + (kernel ? 0 : i * csz), *y = n->out.data + i * ysz;
         dlx_conv_im2col(&cg, x + i * xsz, col, (size_t)g.L);
         if (kernel) /* y = Wm col */
             dlx_cg_run(&(dlx_cg){.rows = g.F, .cols = g.L, .S = 1, .T = g.CKK, .a = w, .sar = g.CKK, .sat = 1,
@@ -207,44 +210,43 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
-/* Backward with conv_gemm.h's kernel: every image's dZ first (db, and dZ^T
- * for dW), then dW over all images, then dX image by image. */
+/* Backward with conv_gemm.h's kernel, image by image on one image's
+ * buffers: dZ_n, db, col_n again, dW^T_n into the running sum, dX. */
 static void conv_backward_cg(dlx_node *n, const geom *gp)
 {
     const dlx_conv2d_attr *a = n->attr;
     const geom g = *gp;
-    const float *w = n->in[1]->out.data;
+    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
     const size_t xsz = (size_t)g.C * g.H * g.W, csz = (size_t)g.CKK * g.L, ysz = (size_t)g.F * g.L;
     const bool act = a->act != DLX_ACT_NONE;
-    float *dz = act ? n->scratch + g.N * csz : NULL, *dzt = n->scratch + g.N * csz + (act ? g.N * ysz : 0);
+    float *col = n->scratch, *dz = col + csz, *dzt = dz + (act ? ysz : 0), *dwt = dzt + ysz;
+    const dlx_conv_cols cg = cols_of(&g);
     for (int i = 0; i < g.N; i++) {
         const float *dzi = n->out.grad + i * ysz;
         if (act) {
-            dlx_conv_act_backward(dz + i * ysz, dzi, n->out.data + i * ysz, ysz, a->act, a->alpha);
-            dzi = dz + i * ysz;
+            dlx_conv_act_backward(dz, dzi, n->out.data + i * ysz, ysz, a->act, a->alpha);
+            dzi = dz;
         }
         if (db)
             for (int f = 0; f < g.F; f++)
                 db[f] += dlx_conv_sum16(dzi + (size_t)f * g.L, (size_t)g.L);
-        if (dw)
-            dlx_cg_transpose(g.F, g.L, dzi, dzt + i * ysz);
+        if (dw) { /* dW^T (C KH KW x F) [+]= col_n dZ_n^T */
+            dlx_conv_im2col(&cg, x + i * xsz, col, (size_t)g.L);
+            dlx_cg_transpose(g.F, g.L, dzi, dzt);
+            dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.F, .S = 1, .T = g.L, .a = col, .sar = g.L, .sat = 1,
+                                 .b = dzt, .ldb = g.F, .c = dwt, .ldc = g.F,
+                                 .store = i == 0 ? DLX_CG_STORE : DLX_CG_ADD});
+        }
+        if (dx) { /* col = Wm^T dZ_n, then into dx */
+            dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.L, .S = 1, .T = g.F, .a = w, .sar = 1, .sat = g.CKK,
+                                 .b = dzi, .ldb = g.L, .c = col, .ldc = g.L, .store = DLX_CG_STORE});
+            dlx_conv_col2im(&cg, col, (size_t)g.L, dx + i * xsz);
+        }
     }
-    if (dw) /* dW^T += sum over n and positions of col_n dZ_n^T */
-        dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.F, .S = g.N, .T = g.L, .a = n->scratch, .sar = g.L,
-                             .sas = (ptrdiff_t)csz, .sat = 1, .b = dzt, .sbs = (ptrdiff_t)ysz, .ldb = g.F, .c = dw,
-                             .ldc = g.CKK, .store = DLX_CG_ADD_T});
-    if (!dx)
-        return;
-    const dlx_conv_cols cg = cols_of(&g);
-    for (int i = 0; i < g.N; i++) { /* col_n = Wm^T dZ_n, then into dx */
-        float *col = n->scratch + i * csz;
-        dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.L, .S = 1, .T = g.F, .a = w, .sar = 1, .sat = g.CKK,
-                             .b = act ? dz + i * ysz : n->out.grad + i * ysz, .ldb = g.L, .c = col, .ldc = g.L,
-                             .store = DLX_CG_STORE});
-        dlx_conv_col2im(&cg, col, (size_t)g.L, dx + i * xsz);
-    }
+    if (dw)
+        dlx_cg_add_transposed(g.CKK, g.F, dwt, dw);
 }
 
 static void conv_backward(dlx_node *n, const dlx_ctx *ctx)

@@ -1,6 +1,7 @@
 /* The convolutions' per-image products: conv_gemm.h. AVX2 + FMA; without
  * them dlx_cg_use is false and the ops call BLAS. */
 #include "conv_gemm.h"
+#include "linear_small.h"
 
 #if defined(__AVX2__) && defined(__FMA__)
 #include <immintrin.h>
@@ -115,9 +116,22 @@ void dlx_cg_run(const dlx_cg *g)
 
 void dlx_cg_transpose(int rows, int cols, const float *src, float *dst)
 {
+#if defined(__AVX2__) && defined(__FMA__)
+    if (rows % 8 == 0) { /* 8 x 8 blocks in registers (linear_small.c's packing is this transpose) */
+        dlx_linear_small_pack(rows, cols, src, dst);
+        return;
+    }
+#endif
     for (int r = 0; r < rows; r++)
         for (int j = 0; j < cols; j++)
             dst[(size_t)j * rows + r] = src[(size_t)r * cols + j];
+}
+
+void dlx_cg_add_transposed(int rows, int cols, const float *src, float *dst)
+{
+    for (int j = 0; j < cols; j++)
+        for (int r = 0; r < rows; r++)
+            dst[(size_t)j * rows + r] += src[(size_t)r * cols + j];
 }
 
 #if !(defined(__AVX2__) && defined(__FMA__)) /* no AVX2 + FMA in this build: the ops call BLAS */

@@ -43,5 +43,8 @@ void dlx_cg_run(const dlx_cg *g);
 /* dst (cols x rows) = src (rows x cols) transposed: the small operand of a
  * weight gradient (an image's dZ or input) with its channels innermost */
 void dlx_cg_transpose(int rows, int cols, const float *src, float *dst);
+/* dst (cols x rows) += src (rows x cols) transposed: a weight gradient summed
+ * as W^T into W */
+void dlx_cg_add_transposed(int rows, int cols, const float *src, float *dst);
 
 #endif

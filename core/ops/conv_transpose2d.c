@@ -25,9 +25,10 @@
  * modified. One image at a time, in order: the same bits on any thread count
  * (one GEMM over the batch was measured slower, as for conv2d.c).
  * Where conv_gemm.h's kernel takes the shapes (AVX2; L and C multiples of
- * 8), it does the products instead of BLAS, and dW is one product over every
- * image, dW^T += sum_n col_n x_n^T: every image's col and x_n^T (L x C) are
- * then kept in scratch (N F KH KW L + N L C, and one image's dZ).
+ * 8), it does the products instead of BLAS, and dW^T_n = col_n x_n^T (x_n
+ * transposed, L x C) is summed over the images in order in scratch (F KH KW
+ * x C) and added to dW at the end: scratch then holds one image's col, dZ,
+ * x^T and that sum.
  * Non-differentiable points: those of the activation (relu/leaky_relu at Z = 0).
  */
 #include <cblas.h>
@@ -156,8 +157,8 @@ static int convt_infer(dlx_node *n, dlx_err *err)
     n->out.shape = dlx_shape_4d(N, F, oh, ow);
     size_t col = (size_t)(F * ws->d[2] * ws->d[3] * xs->d[2] * xs->d[3]), dz = (size_t)(F * oh * ow);
     const int64_t L = xs->d[2] * xs->d[3];
-    if (n->needs_grad && uses_cg((int)C, (int)L, (int)(F * ws->d[2] * ws->d[3]))) /* every image's col, x^T */
-        col = (size_t)N * col + (size_t)(N * L * C);
+    if (n->needs_grad && uses_cg((int)C, (int)L, (int)(F * ws->d[2] * ws->d[3]))) /* and x^T, dW^T */
+        col += (size_t)(L * C) + (size_t)(F * ws->d[2] * ws->d[3] * C);
     n->scratch_floats = col + (a->act != DLX_ACT_NONE && n->needs_grad ? dz : 0);
     return 0;
 }
@@ -196,8 +197,8 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
-/* Backward with conv_gemm.h's kernel: dx image by image, every image's col
- * and x^T kept, then dW over all images. */
+/* Backward with conv_gemm.h's kernel, image by image: dZ_n, db, col_n,
+ * dx_n, dW^T_n into the running sum. */
 static void convt_backward_cg(dlx_node *n, const tgeom *gp)
 {
     const dlx_conv_transpose2d_attr *a = n->attr;
@@ -208,7 +209,7 @@ static void convt_backward_cg(dlx_node *n, const tgeom *gp)
     const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
     const size_t csz = (size_t)g.FKK * g.L;
     const dlx_conv_cols cg = cols_of(&g);
-    float *xt = n->scratch + g.N * csz, *t = xt + g.N * xsz;
+    float *col = n->scratch, *xt = col + csz, *dwt = xt + xsz, *t = dwt + (size_t)g.FKK * g.C;
     for (int i = 0; i < g.N; i++) {
         const float *dz = n->out.grad + i * ysz;
         if (a->act != DLX_ACT_NONE) {
@@ -220,18 +221,19 @@ static void convt_backward_cg(dlx_node *n, const tgeom *gp)
                 db[f] += dlx_conv_sum16(dz + f * plane, plane);
         if (!dx && !dw)
             continue;
-        float *col = n->scratch + i * csz;
         dlx_conv_im2col(&cg, dz, col, (size_t)g.L);
         if (dx) /* dx_n += Wm col */
             dlx_cg_run(&(dlx_cg){.rows = g.C, .cols = g.L, .S = 1, .T = g.FKK, .a = w, .sar = g.FKK, .sat = 1,
                                  .b = col, .ldb = g.L, .c = dx + i * xsz, .ldc = g.L, .store = DLX_CG_ADD});
-        if (dw)
-            dlx_cg_transpose(g.C, g.L, x + i * xsz, xt + i * xsz);
+        if (dw) { /* dW^T (F KH KW x C) [+]= col x_n^T */
+            dlx_cg_transpose(g.C, g.L, x + i * xsz, xt);
+            dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.C, .S = 1, .T = g.L, .a = col, .sar = g.L, .sat = 1,
+                                 .b = xt, .ldb = g.C, .c = dwt, .ldc = g.C,
+                                 .store = i == 0 ? DLX_CG_STORE : DLX_CG_ADD});
+        }
     }
-    if (dw) /* dW^T += sum over n and positions of col_n x_n^T */
-        dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.C, .S = g.N, .T = g.L, .a = n->scratch, .sar = g.L,
-                             .sas = (ptrdiff_t)csz, .sat = 1, .b = xt, .sbs = (ptrdiff_t)xsz, .ldb = g.C, .c = dw,
-                             .ldc = g.FKK, .store = DLX_CG_ADD_T});
+    if (dw)
+        dlx_cg_add_transposed(g.FKK, g.C, dwt, dw);
 }
 
 static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
