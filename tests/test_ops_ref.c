@@ -317,6 +317,11 @@ static const lin_case k_lin[] = {
     {64, {64, 128}, 2, 256, 1, DLX_ACT_RELU, 0, true},
     {40, {40, 300}, 2, 200, 1, DLX_ACT_TANH, 0, true},
     {40, {40, 300}, 2, 200, 0, DLX_ACT_NONE, 0, true},
+    /* forward on conv_gemm.h's kernel (Y^T = W X^T, a multiple of 8 rows,
+     * past the small kernel's rule): the cases above over 2^21, and 8 rows
+     * (one vector) of 13 columns (blocks of 5 and 4), 24 rows (16 + 8) */
+    {8, {8, 300}, 2, 13, 1, DLX_ACT_TANH, 0, true},
+    {24, {24, 2, 100}, 3, 10, 0, DLX_ACT_LEAKY_RELU, 0.1f, true},
 };
 
 START_TEST(test_linear_ref)

@@ -51,12 +51,16 @@ static inline __attribute__((always_inline)) void tile(int R, int V, const dlx_c
     {
         _Pragma("GCC unroll 2") for (int v = 0; v < V; v++)
         {
-            if (g->store == DLX_CG_ADD_T) { /* C[j][r] += : one addition each, after the chain */
+            if (g->store >= DLX_CG_STORE_T) { /* C[j][r] (+)= : one addition each, after the chain */
                 float lane[8];
                 _mm256_storeu_ps(lane, acc[r][v]);
                 float *cp = g->c + (ptrdiff_t)(j0 + 8 * v) * g->ldc + r0 + r;
-                for (int l = 0; l < 8; l++)
-                    cp[l * g->ldc] += lane[l];
+                if (g->store == DLX_CG_ADD_T)
+                    for (int l = 0; l < 8; l++)
+                        cp[l * g->ldc] += lane[l];
+                else
+                    for (int l = 0; l < 8; l++)
+                        cp[l * g->ldc] = lane[l];
                 continue;
             }
             float *cp = g->c + (ptrdiff_t)(r0 + r) * g->ldc + j0 + 8 * v;

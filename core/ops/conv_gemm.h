@@ -11,9 +11,8 @@
  *   C(r, j) [+]= sum over s < S, t < T of A(r, s, t) B(s, t, j)
  *   A(r, s, t) = a[r sar + s sas + t sat],  B(s, t, j) = b[s sbs + t ldb + j]
  *
- * S > 1 runs the inner sum over several images (the weight gradients: one
- * chain over every image's positions). The store is C[r ldc + j] =, += or,
- * transposed, C[j ldc + r] +=.
+ * S > 1 runs the inner sum over several segments, one chain over all. The
+ * store is C[r ldc + j] = or +=, or transposed, C[j ldc + r] = or +=.
  */
 #ifndef DLX_CONV_GEMM_H
 #define DLX_CONV_GEMM_H
@@ -21,7 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-typedef enum { DLX_CG_STORE, DLX_CG_ADD, DLX_CG_ADD_T } dlx_cg_store;
+typedef enum { DLX_CG_STORE, DLX_CG_ADD, DLX_CG_STORE_T, DLX_CG_ADD_T } dlx_cg_store;
 
 typedef struct dlx_cg {
     int rows, cols;            /* C's rows r and columns j (cols a multiple of 8) */

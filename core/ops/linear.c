@@ -20,6 +20,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "conv_gemm.h"
 #include "linear_small.h"
 #include "../layer_build.h"
 #include "ops.h"
@@ -161,6 +162,17 @@ static int op_threads(const dlx_ctx *ctx, int blocks)
     return t < blocks ? t : blocks;
 }
 
+/* Forward of a few rows (a GAN's shard of 32 or 64) through a large layer:
+ * Y^T = W X^T with conv_gemm.h's kernel (X transposed into scratch first),
+ * which reads W where it lies: 82-84 GFLOP/s a core against OpenBLAS's
+ * 69-71 for 32 x 512 x 784 (it packs W on every call). Rows a multiple of
+ * 8, at most 64; X^T (K x N) within L2. */
+static bool forward_cg(int N, int M, int K)
+{
+    (void)M;
+    return N % 8 == 0 && N <= 64 && (double)N * K <= 65536 && dlx_cg_use(N, K);
+}
+
 static int linear_infer(dlx_node *n, dlx_err *err)
 {
     const dlx_linear_attr *a = n->attr;
@@ -202,7 +214,9 @@ static int linear_infer(dlx_node *n, dlx_err *err)
     /* backward's dZ, and forward's transposed weights on the small path (the
      * two are never live at once) */
     size_t dz_floats = a->act != DLX_ACT_NONE && n->needs_grad ? (size_t)(N * M) : 0;
-    size_t small_floats = dlx_linear_small_use((int)N, (int)M, (int)K) ? dlx_linear_small_scratch((int)M, (int)K) : 0;
+    size_t small_floats = dlx_linear_small_use((int)N, (int)M, (int)K) ? dlx_linear_small_scratch((int)M, (int)K)
+                          : forward_cg((int)N, (int)M, (int)K) ? (size_t)(N * K) /* x^T */
+                                                                : 0;
     n->scratch_floats = dz_floats > small_floats ? dz_floats : small_floats;
     return 0;
 }
@@ -223,13 +237,18 @@ static void bias_act_block(const dlx_linear_attr *a, float *y, const float *b, i
     }
 }
 
-static void forward_block(const dlx_linear_attr *a, const float *x, const float *w, const float *b, float *y,
-                          int N, int M, int K, int nb, int i)
+/* (xt: X^T for forward_cg's products, else NULL) */
+static void forward_block(const dlx_linear_attr *a, const float *x, const float *xt, const float *w, const float *b,
+                          float *y, int N, int M, int K, int nb, int i)
 {
     int j0, j1;
     col_range(M, nb, i, &j0, &j1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, j1 - j0, K, 1.0f, x, K, w + (size_t)j0 * K, K, 0.0f,
-                y + j0, M);
+    if (xt) /* Y^T rows j0..j1 = W rows j0..j1 X^T, stored transposed into Y */
+        dlx_cg_run(&(dlx_cg){.rows = j1 - j0, .cols = N, .S = 1, .T = K, .a = w + (size_t)j0 * K, .sar = K,
+                             .sat = 1, .b = xt, .ldb = N, .c = y + j0, .ldc = M, .store = DLX_CG_STORE_T});
+    else
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, j1 - j0, K, 1.0f, x, K, w + (size_t)j0 * K, K,
+                    0.0f, y + j0, M);
     bias_act_block(a, y, b, N, M, j0, j1 - j0);
 }
 
@@ -251,13 +270,18 @@ static void linear_forward(dlx_node *n, const dlx_ctx *ctx)
     /* one GEMM per column block, its bias and activation right after it
      * while the block is in cache */
     const int nb = col_blocks(N, M, K), threads = op_threads(ctx, nb);
+    float *xt = NULL;
+    if (forward_cg(N, M, K)) {
+        xt = n->scratch;
+        dlx_cg_transpose(N, K, x, xt);
+    }
     if (threads > 1) {
 #pragma omp parallel for schedule(static) num_threads(threads)
         for (int i = 0; i < nb; i++)
-            forward_block(a, x, w, b, y, N, M, K, nb, i);
+            forward_block(a, x, xt, w, b, y, N, M, K, nb, i);
     } else {
         for (int i = 0; i < nb; i++)
-            forward_block(a, x, w, b, y, N, M, K, nb, i);
+            forward_block(a, x, xt, w, b, y, N, M, K, nb, i);
     }
 }
 
