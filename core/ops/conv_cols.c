@@ -203,55 +203,57 @@ static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, fl
  * into its even and odd cells, E[m] = row[2 m] and O[m] = row[2 m + 1]
  * (16 lanes each, two vectors), and kernel column q (offset off = q - PW =
  * 2 s + r) reads (r ? O : E)[j + s]: a shift of s lanes across the two
- * vectors (a permute and a blend), the lanes outside the image then zeroed
- * (im2col) or left alone (col2im's masked addition). The same copies and the
- * same single additions in the same order as the scalar loops: the same
- * bits. */
+ * vectors (a permute and blends), the lanes outside the image then zeroed
+ * (im2col) or left alone (col2im's masked addition). Every choice is a
+ * blend under a mask made once per call (no branch per kernel column), and
+ * the common row and grid widths are compile-time constants. The same
+ * copies and the same single additions in the same order as the scalar
+ * loops: the same bits. */
 
-/* What a kernel column needs: which half, the shift, and its masks. */
+/* What a kernel column needs: its half, its shift and their masks. */
 typedef struct rows2_col {
-    int odd, s;
-    __m256i rot;       /* lane l takes lane (l + s) & 7 */
-    __m256 cross;      /* lanes taken from the other vector of the two */
+    __m256 odd;        /* all lanes set: the odd cells (O), else E */
+    __m256i rot;       /* lane l takes lane (l + sh) & 7 */
+    __m256 from_next;  /* lanes of the first vector taken from the second (sh > 0) */
+    __m256 from_prev;  /* lanes of the second vector taken from the first (sh < 0) */
     __m256 in[2];      /* lanes m of the 16 (after the shift) that are inside the image */
 } rows2_col;
 
-/* y[l] = x[l + sh] over the 16 lanes of (x0, x1), for |sh| < 8; lanes whose
- * source lies outside the 16 hold anything (the callers mask them). */
-static inline void shift16(__m256 x0, __m256 x1, int sh, __m256i rot, __m256 cross, __m256 *y0, __m256 *y1)
+static inline __m256 mask8(const int *m)
 {
-    if (sh == 0) {
-        *y0 = x0;
-        *y1 = x1;
-        return;
-    }
-    __m256 r0 = _mm256_permutevar8x32_ps(x0, rot), r1 = _mm256_permutevar8x32_ps(x1, rot);
-    if (sh > 0) {
-        *y0 = _mm256_blendv_ps(r0, r1, cross);
-        *y1 = r1;
-    } else {
-        *y0 = r0;
-        *y1 = _mm256_blendv_ps(r1, r0, cross);
-    }
+    return _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)m));
 }
 
-/* Kernel column q's shift of sh lanes and masks: the lanes [lo, hi) after
- * the shift are inside the image. */
+/* Kernel column q's shift of sh lanes (|sh| < 8) and masks: the lanes [lo,
+ * hi) after the shift are inside the image. */
 static rows2_col rows2_col_of(int odd, int sh, int lo, int hi)
 {
-    rows2_col k = {.odd = odd, .s = sh};
-    int rot[8], cross[8], in[16];
+    rows2_col k;
+    int rot[8], next[8], prev[8], in[16], all[8];
     for (int l = 0; l < 8; l++) {
         rot[l] = (l + sh) & 7;
-        cross[l] = sh > 0 ? -(l >= 8 - sh) : -(l < -sh);
+        next[l] = -(sh > 0 && l >= 8 - sh);
+        prev[l] = -(sh < 0 && l < -sh);
+        all[l] = -odd;
     }
     for (int m = 0; m < 16; m++)
         in[m] = -(m >= lo && m < hi);
+    k.odd = mask8(all);
     k.rot = _mm256_loadu_si256((const __m256i *)rot);
-    k.cross = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)cross));
-    k.in[0] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)in));
-    k.in[1] = _mm256_castsi256_ps(_mm256_loadu_si256((const __m256i *)(in + 8)));
+    k.from_next = mask8(next);
+    k.from_prev = mask8(prev);
+    k.in[0] = mask8(in);
+    k.in[1] = mask8(in + 8);
     return k;
+}
+
+/* y[l] = x[l + sh] over the 16 lanes of (x0, x1); lanes whose source lies
+ * outside the 16 hold anything (the callers mask them) */
+static inline void shift16(const rows2_col *k, __m256 x0, __m256 x1, __m256 *y0, __m256 *y1)
+{
+    __m256 r0 = _mm256_permutevar8x32_ps(x0, k->rot), r1 = _mm256_permutevar8x32_ps(x1, k->rot);
+    *y0 = _mm256_blendv_ps(r0, r1, k->from_next);
+    *y1 = _mm256_blendv_ps(r1, r0, k->from_prev);
 }
 
 /* Whether the AVX2 row loops take g; the columns' shifts and masks into k
@@ -272,7 +274,7 @@ static bool rows2_plan(const dlx_conv_cols *g, bool adjoint, rows2_col *k)
 }
 
 /* The W floats of an image row in four vectors, zero past W. */
-static inline void load_row(const float *src, int W, __m256 a[4])
+static inline __attribute__((always_inline)) void load_row(const float *src, int W, __m256 a[4])
 {
     const __m256 zero = _mm256_setzero_ps();
     for (int v = 0; v < 4; v++)
@@ -280,7 +282,7 @@ static inline void load_row(const float *src, int W, __m256 a[4])
 }
 
 /* n floats (4, 8, 12 or 16) of the 16 in (y0, y1) to dst */
-static inline void store_n(float *dst, int n, __m256 y0, __m256 y1)
+static inline __attribute__((always_inline)) void store_n(float *dst, int n, __m256 y0, __m256 y1)
 {
     if (n == 4) {
         _mm_storeu_ps(dst, _mm256_castps256_ps128(y0));
@@ -294,11 +296,39 @@ static inline void store_n(float *dst, int n, __m256 y0, __m256 y1)
 }
 
 /* n floats (4, 8, 12 or 16) from src into (y0, y1), the rest 0 */
-static inline void load_n(const float *src, int n, __m256 *y0, __m256 *y1)
+static inline __attribute__((always_inline)) void load_n(const float *src, int n, __m256 *y0, __m256 *y1)
 {
     const __m256 zero = _mm256_setzero_ps();
     *y0 = n == 4 ? _mm256_insertf128_ps(zero, _mm_loadu_ps(src), 0) : _mm256_loadu_ps(src);
     *y1 = n == 16 ? _mm256_loadu_ps(src + 8) : n == 12 ? _mm256_insertf128_ps(zero, _mm_loadu_ps(src + 8), 0) : zero;
+}
+
+/* im2col's loops for row width W and grid width OW (constants at the calls
+ * below, so that a row of 16 never touches the third and fourth vectors) */
+static inline __attribute__((always_inline)) void im2col_w(const dlx_conv_cols *g, const rows2_col *k,
+                                                           const float *img, float *col, size_t ld, int W, int OW)
+{
+    const __m256 zero = _mm256_setzero_ps();
+    for (int c = 0; c < g->C; c++)
+        for (int p = 0; p < g->KH; p++)
+            for (int i = 0; i < g->OH; i++) {
+                int ih = i * g->SH - g->PH + p;
+                float *dst = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * OW;
+                if (ih < 0 || ih >= g->H) {
+                    for (int q = 0; q < g->KW; q++, dst += ld)
+                        store_n(dst, OW, zero, zero);
+                    continue;
+                }
+                __m256 a[4];
+                load_row(img + ((size_t)c * g->H + ih) * W, W, a);
+                const __m256 e0 = dlx_even8(a[0], a[1]), o0 = dlx_odd8(a[0], a[1]);
+                const __m256 e1 = W > 16 ? dlx_even8(a[2], a[3]) : zero, o1 = W > 16 ? dlx_odd8(a[2], a[3]) : zero;
+                for (int q = 0; q < g->KW; q++, dst += ld) {
+                    __m256 y0, y1;
+                    shift16(&k[q], _mm256_blendv_ps(e0, o0, k[q].odd), _mm256_blendv_ps(e1, o1, k[q].odd), &y0, &y1);
+                    store_n(dst, OW, _mm256_and_ps(y0, k[q].in[0]), _mm256_and_ps(y1, k[q].in[1]));
+                }
+            }
 }
 
 static bool im2col_rows2(const dlx_conv_cols *g, const float *img, float *col, size_t ld)
@@ -306,28 +336,62 @@ static bool im2col_rows2(const dlx_conv_cols *g, const float *img, float *col, s
     rows2_col k[8];
     if (!rows2_plan(g, false, k))
         return false;
+    if (g->W == 32 && g->OW == 16)
+        im2col_w(g, k, img, col, ld, 32, 16);
+    else if (g->W == 16 && g->OW == 8)
+        im2col_w(g, k, img, col, ld, 16, 8);
+    else if (g->W == 8 && g->OW == 4)
+        im2col_w(g, k, img, col, ld, 8, 4);
+    else
+        im2col_w(g, k, img, col, ld, g->W, g->OW);
+    return true;
+}
+
+/* col2im's loops for row width W and grid width OW (constants, as above):
+ * the row's E and O vectors take each column's masked addition, then go
+ * back to cell order, row[2 m] = E[m], row[2 m + 1] = O[m] */
+static inline __attribute__((always_inline)) void col2im_w(const dlx_conv_cols *g, const rows2_col *k,
+                                                           const float *col, size_t ld, float *img, int W, int OW)
+{
     const __m256 zero = _mm256_setzero_ps();
     for (int c = 0; c < g->C; c++)
         for (int p = 0; p < g->KH; p++)
             for (int i = 0; i < g->OH; i++) {
                 int ih = i * g->SH - g->PH + p;
-                float *dst = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
-                if (ih < 0 || ih >= g->H) {
-                    for (int q = 0; q < g->KW; q++, dst += ld)
-                        store_n(dst, g->OW, zero, zero);
+                if (ih < 0 || ih >= g->H)
                     continue;
-                }
+                float *d = img + ((size_t)c * g->H + ih) * W;
+                const float *s = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * OW;
                 __m256 a[4];
-                load_row(img + ((size_t)c * g->H + ih) * g->W, g->W, a);
-                const __m256 e0 = dlx_even8(a[0], a[1]), e1 = dlx_even8(a[2], a[3]);
-                const __m256 o0 = dlx_odd8(a[0], a[1]), o1 = dlx_odd8(a[2], a[3]);
-                for (int q = 0; q < g->KW; q++, dst += ld) {
-                    __m256 y0, y1;
-                    shift16(k[q].odd ? o0 : e0, k[q].odd ? o1 : e1, k[q].s, k[q].rot, k[q].cross, &y0, &y1);
-                    store_n(dst, g->OW, _mm256_and_ps(y0, k[q].in[0]), _mm256_and_ps(y1, k[q].in[1]));
+                load_row(d, W, a);
+                __m256 e0 = dlx_even8(a[0], a[1]), o0 = dlx_odd8(a[0], a[1]);
+                __m256 e1 = W > 16 ? dlx_even8(a[2], a[3]) : zero, o1 = W > 16 ? dlx_odd8(a[2], a[3]) : zero;
+                for (int q = 0; q < g->KW; q++, s += ld) {
+                    __m256 v0, v1, y0, y1;
+                    load_n(s, OW, &v0, &v1);
+                    shift16(&k[q], v0, v1, &y0, &y1);
+                    const __m256 ine0 = _mm256_andnot_ps(k[q].odd, k[q].in[0]), ino0 = _mm256_and_ps(k[q].odd, k[q].in[0]);
+                    e0 = _mm256_blendv_ps(e0, _mm256_add_ps(e0, y0), ine0);
+                    o0 = _mm256_blendv_ps(o0, _mm256_add_ps(o0, y0), ino0);
+                    if (W > 16) {
+                        const __m256 ine1 = _mm256_andnot_ps(k[q].odd, k[q].in[1]);
+                        const __m256 ino1 = _mm256_and_ps(k[q].odd, k[q].in[1]);
+                        e1 = _mm256_blendv_ps(e1, _mm256_add_ps(e1, y1), ine1);
+                        o1 = _mm256_blendv_ps(o1, _mm256_add_ps(o1, y1), ino1);
+                    }
+                }
+                __m256 lo = _mm256_unpacklo_ps(e0, o0), hi = _mm256_unpackhi_ps(e0, o0);
+                _mm256_storeu_ps(d, _mm256_permute2f128_ps(lo, hi, 0x20));
+                if (W > 8)
+                    _mm256_storeu_ps(d + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+                if (W > 16) {
+                    lo = _mm256_unpacklo_ps(e1, o1);
+                    hi = _mm256_unpackhi_ps(e1, o1);
+                    _mm256_storeu_ps(d + 16, _mm256_permute2f128_ps(lo, hi, 0x20));
+                    if (W > 24)
+                        _mm256_storeu_ps(d + 24, _mm256_permute2f128_ps(lo, hi, 0x31));
                 }
             }
-    return true;
 }
 
 static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, float *img)
@@ -335,35 +399,14 @@ static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, fl
     rows2_col k[8];
     if (!rows2_plan(g, true, k))
         return false;
-    for (int c = 0; c < g->C; c++)
-        for (int p = 0; p < g->KH; p++)
-            for (int i = 0; i < g->OH; i++) {
-                int ih = i * g->SH - g->PH + p;
-                if (ih < 0 || ih >= g->H)
-                    continue;
-                float *d = img + ((size_t)c * g->H + ih) * g->W;
-                const float *s = col + (size_t)(c * g->KH + p) * g->KW * ld + (size_t)i * g->OW;
-                __m256 a[4];
-                load_row(d, g->W, a);
-                __m256 h[2][2] = {{dlx_even8(a[0], a[1]), dlx_even8(a[2], a[3])},
-                                  {dlx_odd8(a[0], a[1]), dlx_odd8(a[2], a[3])}};
-                for (int q = 0; q < g->KW; q++, s += ld) {
-                    __m256 v0, v1, y0, y1;
-                    load_n(s, g->OW, &v0, &v1);
-                    shift16(v0, v1, k[q].s, k[q].rot, k[q].cross, &y0, &y1);
-                    __m256 *t = h[k[q].odd];
-                    t[0] = _mm256_blendv_ps(t[0], _mm256_add_ps(t[0], y0), k[q].in[0]);
-                    t[1] = _mm256_blendv_ps(t[1], _mm256_add_ps(t[1], y1), k[q].in[1]);
-                }
-                /* back to cell order: row[2 m] = E[m], row[2 m + 1] = O[m] */
-                for (int v = 0; v < 2; v++) {
-                    __m256 lo = _mm256_unpacklo_ps(h[0][v], h[1][v]), hi = _mm256_unpackhi_ps(h[0][v], h[1][v]);
-                    if (16 * v < g->W)
-                        _mm256_storeu_ps(d + 16 * v, _mm256_permute2f128_ps(lo, hi, 0x20));
-                    if (16 * v + 8 < g->W)
-                        _mm256_storeu_ps(d + 16 * v + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
-                }
-            }
+    if (g->W == 32 && g->OW == 16)
+        col2im_w(g, k, col, ld, img, 32, 16);
+    else if (g->W == 16 && g->OW == 8)
+        col2im_w(g, k, col, ld, img, 16, 8);
+    else if (g->W == 8 && g->OW == 4)
+        col2im_w(g, k, col, ld, img, 8, 4);
+    else
+        col2im_w(g, k, col, ld, img, g->W, g->OW);
     return true;
 }
 #endif
