@@ -197,19 +197,24 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
     }
 }
 
-/* Backward with conv_gemm.h's kernel, image by image: dZ_n, db, col_n,
- * dx_n, dW^T_n into the running sum. */
-static void convt_backward_cg(dlx_node *n, const tgeom *gp)
+/* Backward image by image: dZ_n, db, col_n = im2col(dZ_n), then dx_n and
+ * dW's term by BLAS, or with conv_gemm.h's kernel (dW^T_n summed over the
+ * images in scratch and added to dW at the end). */
+static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
 {
+    (void)ctx;
     const dlx_conv_transpose2d_attr *a = n->attr;
-    const tgeom g = *gp;
+    const tgeom g = tgeom_of(n);
     const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
     float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
     float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
     const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
     const size_t csz = (size_t)g.FKK * g.L;
     const dlx_conv_cols cg = cols_of(&g);
-    float *col = n->scratch, *xt = col + csz, *dwt = xt + xsz, *t = dwt + (size_t)g.FKK * g.C;
+    const bool kernel = uses_cg(g.C, g.L, g.FKK);
+    /* scratch: col [, x_n^T, dW^T], dZ_n */
+    float *col = n->scratch, *xt = col + csz, *dwt = xt + xsz;
+    float *t = kernel ? dwt + (size_t)g.FKK * g.C : col + csz;
     for (int i = 0; i < g.N; i++) {
         const float *dz = n->out.grad + i * ysz;
         if (a->act != DLX_ACT_NONE) {
@@ -222,54 +227,24 @@ static void convt_backward_cg(dlx_node *n, const tgeom *gp)
         if (!dx && !dw)
             continue;
         dlx_conv_im2col(&cg, dz, col, (size_t)g.L);
-        if (dx) /* dx_n += Wm col */
+        if (dx && kernel) /* dx_n += Wm col: (C, F KH KW) (F KH KW, L) */
             dlx_cg_run(&(dlx_cg){.rows = g.C, .cols = g.L, .S = 1, .T = g.FKK, .a = w, .sar = g.FKK, .sat = 1,
                                  .b = col, .ldb = g.L, .c = dx + i * xsz, .ldc = g.L, .store = DLX_CG_ADD});
-        if (dw) { /* dW^T (F KH KW x C) [+]= col x_n^T */
+        else if (dx)
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.L, g.FKK, 1.0f, w, g.FKK, col, g.L, 1.0f,
+                        dx + i * xsz, g.L);
+        if (dw && kernel) { /* dW^T (F KH KW x C) [+]= col x_n^T */
             dlx_cg_transpose(g.C, g.L, x + i * xsz, xt);
             dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.C, .S = 1, .T = g.L, .a = col, .sar = g.L, .sat = 1,
                                  .b = xt, .ldb = g.C, .c = dwt, .ldc = g.C,
                                  .store = i == 0 ? DLX_CG_STORE : DLX_CG_ADD});
-        }
-    }
-    if (dw)
-        dlx_cg_add_transposed(g.FKK, g.C, dwt, dw);
-}
-
-static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
-{
-    (void)ctx;
-    const dlx_conv_transpose2d_attr *a = n->attr;
-    const tgeom g = tgeom_of(n);
-    if (uses_cg(g.C, g.L, g.FKK)) {
-        convt_backward_cg(n, &g);
-        return;
-    }
-    const float *x = n->in[0]->out.data, *w = n->in[1]->out.data;
-    float *dx = n->in[0]->out.grad, *dw = n->in[1]->out.grad;
-    float *db = n->n_in == 3 ? n->in[2]->out.grad : NULL;
-    const size_t xsz = (size_t)g.C * g.L, plane = (size_t)g.OH * g.OW, ysz = (size_t)g.F * plane;
-    const dlx_conv_cols cg = cols_of(&g);
-    float *col = n->scratch, *t = n->scratch + (size_t)g.FKK * g.L;
-    for (int i = 0; i < g.N; i++) {
-        const float *dz = n->out.grad + i * ysz;
-        if (a->act != DLX_ACT_NONE) {
-            dlx_conv_act_backward(t, dz, n->out.data + i * ysz, ysz, a->act, a->alpha);
-            dz = t;
-        }
-        if (db)
-            for (int f = 0; f < g.F; f++)
-                db[f] += dlx_conv_sum16(dz + f * plane, plane);
-        if (!dx && !dw)
-            continue;
-        dlx_conv_im2col(&cg, dz, col, (size_t)g.L);
-        if (dx) /* dx_n += Wm col: (C, F KH KW) (F KH KW, L) */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.L, g.FKK, 1.0f, w, g.FKK, col, g.L, 1.0f,
-                        dx + i * xsz, g.L);
-        if (dw) /* dW += x_n col^T: (C, L) (L, F KH KW) */
+        } else if (dw) { /* dW += x_n col^T: (C, L) (L, F KH KW) */
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.C, g.FKK, g.L, 1.0f, x + i * xsz, g.L, col, g.L,
                         1.0f, dw, g.FKK);
+        }
     }
+    if (dw && kernel)
+        dlx_cg_add_transposed(g.FKK, g.C, dwt, dw);
 }
 
 /* ---- the R-operator (core/hvp.h), in double, by the definition: Z is
