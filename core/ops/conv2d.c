@@ -198,7 +198,7 @@ static void conv_forward(dlx_node *n, const dlx_ctx *ctx)
         float *col = n->scratch + (kernel ? 0 : i * csz), *y = n->out.data + i * ysz;
         dlx_conv_im2col(&cg, x + i * xsz, col, (size_t)g.L);
         if (kernel) /* y = Wm col */
-            dlx_cg_run(&(dlx_cg){.rows = g.F, .cols = g.L, .S = 1, .T = g.CKK, .a = w, .sar = g.CKK, .sat = 1,
+            dlx_cg_run(&(dlx_cg){.rows = g.F, .cols = g.L, .T = g.CKK, .a = w, .sar = g.CKK, .sat = 1,
                                  .b = col, .ldb = g.L, .c = y, .ldc = g.L, .store = DLX_CG_STORE});
         else
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.F, g.L, g.CKK, 1.0f, w, g.CKK, col, g.L, 0.0f,
@@ -235,12 +235,12 @@ static void conv_backward_cg(dlx_node *n, const geom *gp)
         if (dw) { /* dW^T (C KH KW x F) [+]= col_n dZ_n^T */
             dlx_conv_im2col(&cg, x + i * xsz, col, (size_t)g.L);
             dlx_cg_transpose(g.F, g.L, dzi, dzt);
-            dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.F, .S = 1, .T = g.L, .a = col, .sar = g.L, .sat = 1,
+            dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.F, .T = g.L, .a = col, .sar = g.L, .sat = 1,
                                  .b = dzt, .ldb = g.F, .c = dwt, .ldc = g.F,
                                  .store = i == 0 ? DLX_CG_STORE : DLX_CG_ADD});
         }
         if (dx) { /* col = Wm^T dZ_n, then into dx */
-            dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.L, .S = 1, .T = g.F, .a = w, .sar = 1, .sat = g.CKK,
+            dlx_cg_run(&(dlx_cg){.rows = g.CKK, .cols = g.L, .T = g.F, .a = w, .sar = 1, .sat = g.CKK,
                                  .b = dzi, .ldb = g.L, .c = col, .ldc = g.L, .store = DLX_CG_STORE});
             dlx_conv_col2im(&cg, col, (size_t)g.L, dx + i * xsz);
         }

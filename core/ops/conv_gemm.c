@@ -24,7 +24,7 @@ static inline __m256 in_register(__m256 v)
 }
 
 /* C rows [r0, r0 + R), columns [j0, j0 + 8 V): R x V accumulators, every one
- * a chain over s, then t, from 0; R and V constants at every call. */
+ * a chain over t from 0; R and V constants at every call. */
 static inline __attribute__((always_inline)) void tile(int R, int V, const dlx_cg *g, int r0, int j0)
 {
     __m256 acc[CG_ROWS][2];
@@ -33,18 +33,14 @@ static inline __attribute__((always_inline)) void tile(int R, int V, const dlx_c
         _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) acc[r][v] = _mm256_setzero_ps();
     }
     const ptrdiff_t sar = g->sar, sat = g->sat, ldb = g->ldb;
-    for (int s = 0; s < g->S; s++) {
-        const float *ap = g->a + (ptrdiff_t)r0 * sar + (ptrdiff_t)s * g->sas;
-        const float *bp = g->b + (ptrdiff_t)s * g->sbs + j0;
-        for (int t = 0; t < g->T; t++, ap += sat, bp += ldb) {
-            __m256 bv[2];
-            _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) bv[v] = in_register(_mm256_loadu_ps(bp + 8 * v));
-            _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)
-            {
-                const __m256 av = _mm256_broadcast_ss(ap + r * sar);
-                _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) acc[r][v] =
-                    _mm256_fmadd_ps(av, bv[v], acc[r][v]);
-            }
+    const float *ap = g->a + (ptrdiff_t)r0 * sar, *bp = g->b + j0;
+    for (int t = 0; t < g->T; t++, ap += sat, bp += ldb) {
+        __m256 bv[2];
+        _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) bv[v] = in_register(_mm256_loadu_ps(bp + 8 * v));
+        _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)
+        {
+            const __m256 av = _mm256_broadcast_ss(ap + r * sar);
+            _Pragma("GCC unroll 2") for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(av, bv[v], acc[r][v]);
         }
     }
     _Pragma("GCC unroll 6") for (int r = 0; r < R; r++)

@@ -1,18 +1,20 @@
-/* The per-image products of conv2d and conv_transpose2d (private to
- * core/ops), for the small shapes of DCGAN-like nets: a few dozen channels
- * over 16 to 256 kernel positions an image. OpenBLAS's sgemm packs both
- * operands on every call and ran them at about a quarter of the core's peak
- * (an 8x8 -> 4x4 layer: 64 x 16 outputs over 512 terms an image). Here B's
- * rows are read where they lie and A's values are broadcast: 6 rows x 16
- * columns of C in registers (4 x 8 where they end), every element one chain
- * of multiply-adds over the inner index in order, so the bits depend on the
+/* The per-image products of conv2d and conv_transpose2d, and the forward
+ * of a linear layer over a few rows (private to core/ops), for the small
+ * shapes of DCGAN-like nets and GAN shards: a few dozen channels over 16 to
+ * 256 kernel positions an image, or 32 rows through a layer of 512 x 784.
+ * OpenBLAS's sgemm packs both operands on every call and ran the
+ * convolutions' products at about a quarter of the core's peak (an 8x8 ->
+ * 4x4 layer: 64 x 16 outputs over 512 terms an image). Here B's rows are
+ * read where they lie and A's values are broadcast: up to 6 rows x 16
+ * columns of C in registers (rows in blocks of equal size, the last tile of
+ * columns 8 wide where the columns end so), every element one chain of
+ * multiply-adds over the inner index in order, so the bits depend on the
  * shape alone (not on threads, shards or the batch).
  *
- *   C(r, j) [+]= sum over s < S, t < T of A(r, s, t) B(s, t, j)
- *   A(r, s, t) = a[r sar + s sas + t sat],  B(s, t, j) = b[s sbs + t ldb + j]
+ *   C(r, j) [+]= sum over t < T of A(r, t) B(t, j)
+ *   A(r, t) = a[r sar + t sat],  B(t, j) = b[t ldb + j]
  *
- * S > 1 runs the inner sum over several segments, one chain over all. The
- * store is C[r ldc + j] = or +=, or transposed, C[j ldc + r] = or +=.
+ * The store is C[r ldc + j] = or +=, or transposed, C[j ldc + r] = or +=.
  */
 #ifndef DLX_CONV_GEMM_H
 #define DLX_CONV_GEMM_H
@@ -24,11 +26,11 @@ typedef enum { DLX_CG_STORE, DLX_CG_ADD, DLX_CG_STORE_T, DLX_CG_ADD_T } dlx_cg_s
 
 typedef struct dlx_cg {
     int rows, cols;            /* C's rows r and columns j (cols a multiple of 8) */
-    int S, T;                  /* the inner sum: S segments of T terms */
+    int T;                     /* terms of the inner sum */
     const float *a;
-    ptrdiff_t sar, sas, sat;
+    ptrdiff_t sar, sat;
     const float *b;
-    ptrdiff_t sbs, ldb;
+    ptrdiff_t ldb;
     float *c;
     ptrdiff_t ldc;
     dlx_cg_store store;

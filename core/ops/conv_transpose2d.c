@@ -184,7 +184,7 @@ static void convt_forward(dlx_node *n, const dlx_ctx *ctx)
         float *y = n->out.data + i * ysz;
         /* col = Wm^T x_n: (F KH KW, C) (C, L) */
         if (kernel)
-            dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.L, .S = 1, .T = g.C, .a = w, .sar = 1, .sat = g.FKK,
+            dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.L, .T = g.C, .a = w, .sar = 1, .sat = g.FKK,
                                  .b = x + i * xsz, .ldb = g.L, .c = col, .ldc = g.L, .store = DLX_CG_STORE});
         else
             cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.FKK, g.L, g.C, 1.0f, w, g.FKK, x + i * xsz,
@@ -228,14 +228,14 @@ static void convt_backward(dlx_node *n, const dlx_ctx *ctx)
             continue;
         dlx_conv_im2col(&cg, dz, col, (size_t)g.L);
         if (dx && kernel) /* dx_n += Wm col: (C, F KH KW) (F KH KW, L) */
-            dlx_cg_run(&(dlx_cg){.rows = g.C, .cols = g.L, .S = 1, .T = g.FKK, .a = w, .sar = g.FKK, .sat = 1,
+            dlx_cg_run(&(dlx_cg){.rows = g.C, .cols = g.L, .T = g.FKK, .a = w, .sar = g.FKK, .sat = 1,
                                  .b = col, .ldb = g.L, .c = dx + i * xsz, .ldc = g.L, .store = DLX_CG_ADD});
         else if (dx)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.C, g.L, g.FKK, 1.0f, w, g.FKK, col, g.L, 1.0f,
                         dx + i * xsz, g.L);
         if (dw && kernel) { /* dW^T (F KH KW x C) [+]= col x_n^T */
             dlx_cg_transpose(g.C, g.L, x + i * xsz, xt);
-            dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.C, .S = 1, .T = g.L, .a = col, .sar = g.L, .sat = 1,
+            dlx_cg_run(&(dlx_cg){.rows = g.FKK, .cols = g.C, .T = g.L, .a = col, .sar = g.L, .sat = 1,
                                  .b = xt, .ldb = g.C, .c = dwt, .ldc = g.C,
                                  .store = i == 0 ? DLX_CG_STORE : DLX_CG_ADD});
         } else if (dw) { /* dW += x_n col^T: (C, L) (L, F KH KW) */

@@ -244,7 +244,7 @@ static void forward_block(const dlx_linear_attr *a, const float *x, const float 
     int j0, j1;
     col_range(M, nb, i, &j0, &j1);
     if (xt) /* Y^T rows j0..j1 = W rows j0..j1 X^T, stored transposed into Y */
-        dlx_cg_run(&(dlx_cg){.rows = j1 - j0, .cols = N, .S = 1, .T = K, .a = w + (size_t)j0 * K, .sar = K,
+        dlx_cg_run(&(dlx_cg){.rows = j1 - j0, .cols = N, .T = K, .a = w + (size_t)j0 * K, .sar = K,
                              .sat = 1, .b = xt, .ldb = N, .c = y + j0, .ldc = M, .store = DLX_CG_STORE_T});
     else
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, j1 - j0, K, 1.0f, x, K, w + (size_t)j0 * K, K,
