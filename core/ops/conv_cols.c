@@ -303,6 +303,20 @@ static inline __attribute__((always_inline)) void load_n(const float *src, int n
     *y1 = n == 16 ? _mm256_loadu_ps(src + 8) : n == 12 ? _mm256_insertf128_ps(zero, _mm_loadu_ps(src + 8), 0) : zero;
 }
 
+/* fn(..., W, OW) with DCGAN's widths (rows of 32, 16, 8 over 16, 8, 4
+ * positions) as constants, others at run time */
+#define BY_WIDTH(fn, g, ...)                                                                               \
+    do {                                                                                                   \
+        if ((g)->W == 32 && (g)->OW == 16)                                                                 \
+            fn(g, __VA_ARGS__, 32, 16);                                                                    \
+        else if ((g)->W == 16 && (g)->OW == 8)                                                             \
+            fn(g, __VA_ARGS__, 16, 8);                                                                     \
+        else if ((g)->W == 8 && (g)->OW == 4)                                                              \
+            fn(g, __VA_ARGS__, 8, 4);                                                                      \
+        else                                                                                               \
+            fn(g, __VA_ARGS__, (g)->W, (g)->OW);                                                           \
+    } while (0)
+
 /* im2col's loops for row width W and grid width OW (constants at the calls
  * below, so that a row of 16 never touches the third and fourth vectors) */
 static inline __attribute__((always_inline)) void im2col_w(const dlx_conv_cols *g, const rows2_col *k,
@@ -336,14 +350,7 @@ static bool im2col_rows2(const dlx_conv_cols *g, const float *img, float *col, s
     rows2_col k[8];
     if (!rows2_plan(g, false, k))
         return false;
-    if (g->W == 32 && g->OW == 16)
-        im2col_w(g, k, img, col, ld, 32, 16);
-    else if (g->W == 16 && g->OW == 8)
-        im2col_w(g, k, img, col, ld, 16, 8);
-    else if (g->W == 8 && g->OW == 4)
-        im2col_w(g, k, img, col, ld, 8, 4);
-    else
-        im2col_w(g, k, img, col, ld, g->W, g->OW);
+    BY_WIDTH(im2col_w, g, k, img, col, ld);
     return true;
 }
 
@@ -399,14 +406,7 @@ static bool col2im_rows2(const dlx_conv_cols *g, const float *col, size_t ld, fl
     rows2_col k[8];
     if (!rows2_plan(g, true, k))
         return false;
-    if (g->W == 32 && g->OW == 16)
-        col2im_w(g, k, col, ld, img, 32, 16);
-    else if (g->W == 16 && g->OW == 8)
-        col2im_w(g, k, col, ld, img, 16, 8);
-    else if (g->W == 8 && g->OW == 4)
-        col2im_w(g, k, col, ld, img, 8, 4);
-    else
-        col2im_w(g, k, col, ld, img, g->W, g->OW);
+    BY_WIDTH(col2im_w, g, k, col, ld, img);
     return true;
 }
 #endif
