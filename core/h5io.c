@@ -346,7 +346,7 @@ int dlx_ckpt_read_meta(const char *path, dlx_ckpt_meta *meta, char *family, size
     const int64_t three = 3;
     if (!rc)
         rc = dlx_h5r_read_exact(&r, "/rng", H5T_INTEGER, H5T_NATIVE_UINT64, 1, &three, rng, err);
-    if (!rc && H5Aexists(r.f, "family") != 0) /* present, or unreadable (< 0): read it */
+    if (!rc && dlx_h5r_has_attr(&r, "/", "family")) /* present, or unreadable: read it */
         rc = dlx_h5r_attr_string(&r, "/", "family", 63, &fam, err);
     if (!rc)
         rc = version == 1 ? read_v1_loop(&r, meta, err) : read_v2_loop(&r, meta, err);

@@ -80,7 +80,7 @@ static int open_series(hid_t f, const char *file, const char *name, hid_t *out, 
 {
     char path[DLX_NAME_MAX + 16];
     snprintf(path, sizeof path, "/metrics/%s", name);
-    const dlx_h5r r = {f, file};
+    dlx_h5r r = {.f = f, .path = file};
     if (!dlx_h5r_is_dataset(&r, path))
         return h5io_fail(err, DLX_EFORMAT, file, "no %s dataset", path);
     hid_t d = H5Dopen2(f, path, H5P_DEFAULT);
@@ -110,7 +110,7 @@ static int read_rows(hid_t f, const char *file, hid_t d, const char *name, doubl
 {
     char path[DLX_NAME_MAX + 16];
     snprintf(path, sizeof path, "/metrics/%s", name);
-    const dlx_h5r r = {f, file};
+    dlx_h5r r = {.f = f, .path = file};
     dlx_h5r_info info;
     return dlx_h5r_read_dataset_alloc(&r, d, path, H5T_FLOAT, H5T_NATIVE_DOUBLE, METRICS_COLS * METRICS_MAX_ROWS,
                                       (void **)out, &info, err);
@@ -476,7 +476,7 @@ static int read_series(const char *path, const char *name, bool optional, double
         return rc;
     char obj[DLX_NAME_MAX + 16];
     snprintf(obj, sizeof obj, "/metrics/%s", name);
-    const dlx_h5r r = {f, path};
+    dlx_h5r r = {.f = f, .path = path};
     if (strchr(name, '/') || !dlx_h5r_is_dataset(&r, obj)) {
         if (!optional || strchr(name, '/') || dlx_h5r_exists(&r, obj))
             rc = h5io_fail(err, DLX_EINVAL, path, "no metrics series '%s'", name);

@@ -138,7 +138,7 @@ static int visit_dataset(walk_ctx *w, hid_t g, const char *name)
     memset(&e, 0, sizeof e);
     e.path = full;
     int rc = 0;
-    const dlx_h5r r = {w->f, w->file};
+    dlx_h5r r = {.f = w->f, .path = w->file};
     dlx_h5r_info info;
     double *buf = NULL;
     hid_t d = H5Dopen2(g, name, H5P_DEFAULT), type = -1;

@@ -32,9 +32,22 @@ const char *dlx_h5r_reason(char buf[160])
     return buf;
 }
 
+/* The latch of dlx_h5r.broken. The readers pass the reader as const (they
+ * never change what it reads); no dlx_h5r is defined const, so this write
+ * through it is defined. */
+static void mark_broken(const dlx_h5r *r) { ((dlx_h5r *)r)->broken = true; }
+
+static int refuse_broken(const dlx_h5r *r, dlx_err *err, const char *what)
+{
+    return failf(r, err, DLX_EFORMAT, "cannot read %s: an earlier read of this file failed (it is corrupt)", what);
+}
+
 /* "cannot read X: <HDF5's innermost reason>", or "(truncated or corrupt)". */
 static int read_failed(const dlx_h5r *r, dlx_err *err, const char *what)
 {
+    if (r->broken)
+        return refuse_broken(r, err, what);
+    mark_broken(r);
     char why[160];
     dlx_h5r_reason(why);
     if (strstr(why, "Fletcher32") || strstr(why, "checksum"))
@@ -60,6 +73,7 @@ static int open_file(dlx_h5r *r, const char *path, bool probe, dlx_err *err)
 {
     r->f = -1;
     r->path = path;
+    r->broken = false;
     /* the probe checks the file type first (never blocks on a FIFO) */
     int rc = probe ? dlx_h5r_probe(path, err) : dlx_infile_stat_regular(path, "HDF5 file", NULL, err);
     if (rc)
@@ -108,6 +122,8 @@ void dlx_h5r_close(dlx_h5r *r)
  * followed (an external link could name another file, or a FIFO). */
 static int path_links(const dlx_h5r *r, const char *obj)
 {
+    if (r->broken)
+        return -1; /* what the readers take for "there, but not readable" */
     size_t len = strlen(obj);
     if (len == 0 || obj[0] != '/')
         return 0;
@@ -122,10 +138,16 @@ static int path_links(const dlx_h5r *r, const char *obj)
         char save = buf[i];
         buf[i] = '\0';
         H5L_info_t info;
-        if (H5Lexists(r->f, buf, H5P_DEFAULT) <= 0)
+        htri_t there = H5Lexists(r->f, buf, H5P_DEFAULT);
+        if (there <= 0)
             state = 0;
-        else if (H5Lget_info(r->f, buf, &info, H5P_DEFAULT) < 0 || info.type != H5L_TYPE_HARD)
+        else if (H5Lget_info(r->f, buf, &info, H5P_DEFAULT) < 0) {
             state = -1;
+            there = -1;
+        } else if (info.type != H5L_TYPE_HARD)
+            state = -1;
+        if (there < 0)
+            mark_broken(r);
         buf[i] = save;
     }
     free(buf);
@@ -141,19 +163,59 @@ static H5O_type_t type_at(const dlx_h5r *r, const char *obj)
     if (path_links(r, obj) != 1)
         return H5O_TYPE_UNKNOWN;
     H5O_info_t info;
-    if (H5Oget_info_by_name2(r->f, obj, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+    if (H5Oget_info_by_name2(r->f, obj, &info, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        mark_broken(r);
         return H5O_TYPE_UNKNOWN;
+    }
     return info.type;
 }
 
 bool dlx_h5r_is_dataset(const dlx_h5r *r, const char *obj) { return type_at(r, obj) == H5O_TYPE_DATASET; }
 bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj) { return type_at(r, obj) == H5O_TYPE_GROUP; }
 
+/* --- attributes ------------------------------------------------------------------------------ */
+
+/* Attributes are found the way the probe touched them (h5probe.c): the
+ * object opened, its header's info read, its attribute table walked by name
+ * in native order, an attribute opened from the object. A lookup by path and
+ * name (H5Aexists_by_name, H5Aopen_by_name) goes through the object header on
+ * another path, on which HDF5 1.10 crashed for files the probe had passed
+ * (tests/fuzz/regress/figure/). obj's links are hard, as everywhere. */
+static hid_t open_object(const dlx_h5r *r, const char *obj)
+{
+    if (path_links(r, obj) != 1)
+        return -1;
+    hid_t o = H5Oopen(r->f, obj, H5P_DEFAULT);
+    H5O_info_t info;
+    if (o >= 0 && H5Oget_info2(o, &info, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS) < 0) {
+        H5Oclose(o);
+        o = -1;
+    }
+    if (o < 0)
+        mark_broken(r);
+    return o;
+}
+
+static herr_t attr_named(hid_t o, const char *name, const H5A_info_t *info, void *want)
+{
+    (void)o;
+    (void)info;
+    return strcmp(name, want) == 0; /* 1 ends the walk: found */
+}
+
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name)
 {
-    if (type_at(r, obj) == H5O_TYPE_UNKNOWN)
-        return false;
-    return H5Aexists_by_name(r->f, obj, name, H5P_DEFAULT) > 0;
+    int links = path_links(r, obj);
+    if (links != 1)
+        return links < 0 && r->broken; /* unreadable: the read says so */
+    hid_t o = open_object(r, obj);
+    if (o < 0)
+        return true; /* there but unreadable: the read says so */
+    herr_t found = H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, attr_named, (void *)name);
+    H5Oclose(o);
+    if (found < 0)
+        mark_broken(r);
+    return found != 0; /* found (1), or a table that cannot be walked (< 0) */
 }
 
 typedef struct list_ctx {
@@ -258,6 +320,10 @@ int dlx_h5r_dataset_info(const dlx_h5r *r, hid_t d, const char *what, dlx_h5r_in
 static hid_t open_dataset(const dlx_h5r *r, const char *obj, dlx_err *err, int *rc)
 {
     int links = path_links(r, obj);
+    if (r->broken) {
+        *rc = refuse_broken(r, err, obj);
+        return -1;
+    }
     if (links != 1) {
         *rc = links == 0 ? failf(r, err, DLX_EFORMAT, "no %s dataset", obj)
                          : failf(r, err, DLX_EFORMAT, "%s goes through a soft or external link: dlx reads only "
@@ -539,12 +605,19 @@ static void attr_what(const char *obj, const char *name, char *buf, size_t n)
 static hid_t open_attr(const dlx_h5r *r, const char *obj, const char *name, const char *what, dlx_err *err,
                        int *rc)
 {
-    if (!dlx_h5r_has_attr(r, obj, name)) {
+    bool has = dlx_h5r_has_attr(r, obj, name);
+    if (r->broken) {
+        *rc = refuse_broken(r, err, what);
+        return -1;
+    }
+    if (!has) {
         *rc = failf(r, err, DLX_EFORMAT, "no %s", what);
         return -1;
     }
-    hid_t a = H5Aopen_by_name(r->f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t o = open_object(r, obj), a = o >= 0 ? H5Aopen(o, name, H5P_DEFAULT) : -1;
     *rc = a < 0 ? read_failed(r, err, what) : 0;
+    if (o >= 0)
+        H5Oclose(o);
     return a;
 }
 

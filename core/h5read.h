@@ -36,10 +36,15 @@
 
 #include "err.h"
 
-/* An open file: path is borrowed (for messages) and must outlive the reader. */
+/* An open file: path is borrowed (for messages) and must outlive the reader.
+ * broken is set by the first HDF5 call on the file that fails: HDF5 1.10 can
+ * keep a half-read object header in its cache then, on which a later call
+ * succeeds and crashes (tests/fuzz/regress/figure/), so from then on every
+ * query answers "unreadable" and every read is refused without touching HDF5. */
 typedef struct dlx_h5r {
     hid_t f;
     const char *path;
+    bool broken;
 } dlx_h5r;
 
 /* What a dataset or attribute declares, checked for sanity (rank, overflow). */
@@ -101,7 +106,9 @@ bool dlx_h5r_exists(const dlx_h5r *r, const char *obj);
  * of the path is missing, unreadable or something else. */
 bool dlx_h5r_is_dataset(const dlx_h5r *r, const char *obj);
 bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj);
-/* True if the object obj ("/" for the root) has an attribute `name`. */
+/* True if the object obj ("/" for the root) has an attribute `name`, or if
+ * obj exists but its attributes cannot be listed (so that reading the
+ * attribute reports the corrupt file); false when obj does not exist. */
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name);
 
 /* The names of the members of group (hard links only, sorted by strcmp):
