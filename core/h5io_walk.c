@@ -27,6 +27,8 @@ typedef struct walk_ctx {
     int rc; /* our error, or the callback's nonzero */
     char **names; /* the datasets found, relative to the root */
     int n, cap;
+    bool hdf5_failed; /* an HDF5 call of the listing failed (h5read.h) */
+    int n_visit;      /* the datasets then read */
 } walk_ctx;
 
 #define WALK_MAX_DATASETS (1 << 20)
@@ -85,6 +87,7 @@ static herr_t collect_cb(hid_t g, const char *name, const H5L_info_t *linfo, voi
     if (linfo->type != H5L_TYPE_HARD)
         return 0; /* soft/external links are not followed */
     if (H5Oget_info_by_name2(g, name, &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+        w->hdf5_failed = true;
         w->rc = h5io_fail(w->err, DLX_EFORMAT, w->file, "cannot read object /%s", name);
         return -1;
     }
@@ -191,16 +194,28 @@ int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), 
      * HDF5 1.10 builds a table of a group's links and may double-free it
      * (tests/fuzz/hdf5_bugs/link_table_double_free) */
     herr_t hr = H5Lvisit(r.f, H5_INDEX_NAME, H5_ITER_NATIVE, collect_cb, &w);
-    if (hr < 0 && w.rc == 0)
+    if (hr < 0 && w.rc == 0) {
+        w.hdf5_failed = true;
         w.rc = h5io_fail(err, DLX_EFORMAT, path, "cannot list the objects (truncated or corrupt)");
-    /* what could be listed is shown before a listing error is reported */
+    }
+    /* what could be listed is shown before a listing error is reported; if
+     * HDF5 itself failed, its cache may hold a half-read object header
+     * (h5read.h), so the datasets are read through the file opened afresh */
     int list_rc = w.rc == DLX_EFORMAT ? w.rc : 0;
     dlx_err list_err = *err;
     if (list_rc)
         w.rc = 0;
     if (!w.rc && w.n > 1)
         qsort(w.names, (size_t)w.n, sizeof *w.names, by_walk_order);
-    for (int i = 0; i < w.n && !w.rc; i++)
+    w.n_visit = w.n;
+    if (w.hdf5_failed && w.n > 0) {
+        dlx_h5r_close(&r);
+        dlx_err reopen_err;
+        if (dlx_h5r_open_own(&r, path, &reopen_err))
+            w.n_visit = 0;
+        w.f = r.f;
+    }
+    for (int i = 0; i < w.n_visit && !w.rc; i++)
         visit_dataset(&w, r.f, w.names[i]);
     if (!w.rc && list_rc) {
         *err = list_err;

@@ -35,11 +35,18 @@ const char *dlx_h5r_reason(char buf[160])
 /* The latch of dlx_h5r.broken. The readers pass the reader as const (they
  * never change what it reads); no dlx_h5r is defined const, so this write
  * through it is defined. */
-static void mark_broken(const dlx_h5r *r) { ((dlx_h5r *)r)->broken = true; }
+static void mark_broken(const dlx_h5r *r)
+{
+    dlx_h5r *w = (dlx_h5r *)r;
+    if (!w->broken)
+        dlx_h5r_reason(w->why);
+    w->broken = true;
+}
 
 static int refuse_broken(const dlx_h5r *r, dlx_err *err, const char *what)
 {
-    return failf(r, err, DLX_EFORMAT, "cannot read %s: an earlier read of this file failed (it is corrupt)", what);
+    return failf(r, err, DLX_EFORMAT, "cannot read %s: an earlier read of this file failed (%s): it is corrupt", what,
+                 r->why[0] ? r->why : "truncated or corrupt");
 }
 
 /* "cannot read X: <HDF5's innermost reason>", or "(truncated or corrupt)". */
@@ -74,6 +81,7 @@ static int open_file(dlx_h5r *r, const char *path, bool probe, dlx_err *err)
     r->f = -1;
     r->path = path;
     r->broken = false;
+    r->why[0] = '\0';
     /* the probe checks the file type first (never blocks on a FIFO) */
     int rc = probe ? dlx_h5r_probe(path, err) : dlx_infile_stat_regular(path, "HDF5 file", NULL, err);
     if (rc)
@@ -117,7 +125,8 @@ void dlx_h5r_close(dlx_h5r *r)
 /* --- existence ------------------------------------------------------------------------------ */
 
 /* Every link of an absolute path, in order: 1 when all exist and are hard
- * links, 0 when one is missing, -1 when one is soft or external. Each prefix is
+ * links, 0 when one is missing (or a prefix is not a group), -1 when one is
+ * soft or external, or cannot be read (the reader is then broken). Each prefix is
  * checked before the next is looked up, so no soft or external link is ever
  * followed (an external link could name another file, or a FIFO). */
 static int path_links(const dlx_h5r *r, const char *obj)
@@ -138,16 +147,22 @@ static int path_links(const dlx_h5r *r, const char *obj)
         char save = buf[i];
         buf[i] = '\0';
         H5L_info_t info;
+        H5O_info_t oinfo;
         htri_t there = H5Lexists(r->f, buf, H5P_DEFAULT);
-        if (there <= 0)
+        if (there == 0)
             state = 0;
-        else if (H5Lget_info(r->f, buf, &info, H5P_DEFAULT) < 0) {
+        else if (there < 0 || H5Lget_info(r->f, buf, &info, H5P_DEFAULT) < 0)
+            state = -2;
+        else if (info.type != H5L_TYPE_HARD)
             state = -1;
-            there = -1;
-        } else if (info.type != H5L_TYPE_HARD)
-            state = -1;
-        if (there < 0)
+        else if (save == '/' && H5Oget_info_by_name2(r->f, buf, &oinfo, H5O_INFO_BASIC, H5P_DEFAULT) < 0)
+            state = -2;
+        else if (save == '/' && oinfo.type != H5O_TYPE_GROUP)
+            state = 0; /* nothing lies under a dataset (HDF5 would fail on the next link) */
+        if (state == -2) {
             mark_broken(r);
+            state = -1;
+        }
         buf[i] = save;
     }
     free(buf);
@@ -205,12 +220,9 @@ static herr_t attr_named(hid_t o, const char *name, const H5A_info_t *info, void
 
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name)
 {
-    int links = path_links(r, obj);
-    if (links != 1)
-        return links < 0 && r->broken; /* unreadable: the read says so */
     hid_t o = open_object(r, obj);
     if (o < 0)
-        return true; /* there but unreadable: the read says so */
+        return r->broken; /* absent (or a soft link), or there but unreadable: then the read says so */
     herr_t found = H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, attr_named, (void *)name);
     H5Oclose(o);
     if (found < 0)

@@ -354,6 +354,9 @@ int dlx_repro_keep_earlier(dlx_repro *r, const bool *keep, const char *path, dlx
         if (keep[i] && dlx_h5r_is_group(&f, obj))
             rc = read_earlier_row(&f, &r->rows[i], err);
     }
+    if (!rc && f.broken) /* a row that cannot be read is not one to run again */
+        rc = dlx_err_setf(err, DLX_EFORMAT, DLX_FILELOC(path), "cannot read the rows of an earlier run (%s): the file "
+                          "is corrupt", f.why[0] ? f.why : "truncated or corrupt");
     dlx_h5r_close(&f);
     return rc;
 }
