@@ -98,13 +98,14 @@ static void probe_dataset(hid_t d)
     probe_read(d, false);
 }
 
-/* The object at name (relative to g) as the readers open it: its header's
- * info, its attributes as dlx_h5r_has_attr walks and opens them, its data. */
-static void probe_object(hid_t g, const char *name)
+static herr_t probe_link(hid_t g, const char *name, const H5L_info_t *info, void *user)
 {
+    (void)user;
+    if (info->type != H5L_TYPE_HARD)
+        return 0; /* the readers follow hard links only (dlx_h5r_exists) */
     hid_t o = H5Oopen(g, name, H5P_DEFAULT);
     if (o < 0)
-        return;
+        return 0;
     H5O_info_t oi;
     if (H5Oget_info2(o, &oi, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS) >= 0) {
         H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, probe_attr, NULL);
@@ -112,13 +113,6 @@ static void probe_object(hid_t g, const char *name)
             probe_dataset(o);
     }
     H5Oclose(o);
-}
-
-static herr_t probe_link(hid_t g, const char *name, const H5L_info_t *info, void *user)
-{
-    (void)user;
-    if (info->type == H5L_TYPE_HARD) /* the readers follow hard links only (dlx_h5r_exists) */
-        probe_object(g, name);
     return 0;
 }
 
@@ -201,8 +195,8 @@ static void probe_child(const char *path, unsigned seconds)
     hid_t fapl = dlx_h5r_fapl();
     hid_t f = fapl >= 0 ? H5Fopen(path, H5F_ACC_RDONLY, fapl) : -1;
     if (f >= 0) {
-        probe_object(f, "/");
         /* in native order, as the readers list (dlx_h5r_list) */
+        H5Aiterate2(f, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, probe_attr, NULL);
         H5Lvisit(f, H5_INDEX_NAME, H5_ITER_NATIVE, probe_link, NULL);
         H5Fclose(f);
     }

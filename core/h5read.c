@@ -190,44 +190,14 @@ bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj) { return type_at(r, obj
 
 /* --- attributes ------------------------------------------------------------------------------ */
 
-/* Attributes are found the way the probe touched them (h5probe.c): the
- * object opened, its header's info read, its attribute table walked by name
- * in native order, an attribute opened from the object. A lookup by path and
- * name (H5Aexists_by_name, H5Aopen_by_name) goes through the object header on
- * another path, on which HDF5 1.10 crashed for files the probe had passed
- * (tests/fuzz/regress/figure/). obj's links are hard, as everywhere. */
-static hid_t open_object(const dlx_h5r *r, const char *obj)
-{
-    if (path_links(r, obj) != 1)
-        return -1;
-    hid_t o = H5Oopen(r->f, obj, H5P_DEFAULT);
-    H5O_info_t info;
-    if (o >= 0 && H5Oget_info2(o, &info, H5O_INFO_BASIC | H5O_INFO_NUM_ATTRS) < 0) {
-        H5Oclose(o);
-        o = -1;
-    }
-    if (o < 0)
-        mark_broken(r);
-    return o;
-}
-
-static herr_t attr_named(hid_t o, const char *name, const H5A_info_t *info, void *want)
-{
-    (void)o;
-    (void)info;
-    return strcmp(name, want) == 0; /* 1 ends the walk: found */
-}
-
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name)
 {
-    hid_t o = open_object(r, obj);
-    if (o < 0)
-        return r->broken; /* absent (or a soft link), or there but unreadable: then the read says so */
-    herr_t found = H5Aiterate2(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, attr_named, (void *)name);
-    H5Oclose(o);
-    if (found < 0)
+    if (type_at(r, obj) == H5O_TYPE_UNKNOWN)
+        return r->broken; /* absent, or there but unreadable: then the read says so */
+    htri_t there = H5Aexists_by_name(r->f, obj, name, H5P_DEFAULT);
+    if (there < 0)
         mark_broken(r);
-    return found != 0; /* found (1), or a table that cannot be walked (< 0) */
+    return there != 0;
 }
 
 typedef struct list_ctx {
@@ -626,10 +596,8 @@ static hid_t open_attr(const dlx_h5r *r, const char *obj, const char *name, cons
         *rc = failf(r, err, DLX_EFORMAT, "no %s", what);
         return -1;
     }
-    hid_t o = open_object(r, obj), a = o >= 0 ? H5Aopen(o, name, H5P_DEFAULT) : -1;
+    hid_t a = H5Aopen_by_name(r->f, obj, name, H5P_DEFAULT, H5P_DEFAULT);
     *rc = a < 0 ? read_failed(r, err, what) : 0;
-    if (o >= 0)
-        H5Oclose(o);
     return a;
 }
 

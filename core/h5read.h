@@ -108,9 +108,9 @@ bool dlx_h5r_exists(const dlx_h5r *r, const char *obj);
 bool dlx_h5r_is_dataset(const dlx_h5r *r, const char *obj);
 bool dlx_h5r_is_group(const dlx_h5r *r, const char *obj);
 /* True if the object obj ("/" for the root) has an attribute `name`, or if
- * obj cannot be read (its header, its attribute table, or a reader already
- * broken), so that reading the attribute reports the corrupt file; false when
- * obj does not exist. */
+ * obj or its attributes cannot be read (or the reader is already broken), so
+ * that reading the attribute reports the corrupt file; false when obj does
+ * not exist. */
 bool dlx_h5r_has_attr(const dlx_h5r *r, const char *obj, const char *name);
 
 /* The names of the members of group (hard links only, sorted by strcmp):
