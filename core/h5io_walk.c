@@ -28,7 +28,6 @@ typedef struct walk_ctx {
     char **names; /* the datasets found, relative to the root */
     int n, cap;
     bool hdf5_failed; /* an HDF5 call of the listing failed (h5read.h) */
-    int n_visit;      /* the datasets then read */
 } walk_ctx;
 
 #define WALK_MAX_DATASETS (1 << 20)
@@ -207,15 +206,15 @@ int dlx_h5_walk(const char *path, int (*cb)(const dlx_h5_entry *e, void *user), 
         w.rc = 0;
     if (!w.rc && w.n > 1)
         qsort(w.names, (size_t)w.n, sizeof *w.names, by_walk_order);
-    w.n_visit = w.n;
+    int n_visit = w.n;
     if (w.hdf5_failed && w.n > 0) {
         dlx_h5r_close(&r);
         dlx_err reopen_err;
         if (dlx_h5r_open_own(&r, path, &reopen_err))
-            w.n_visit = 0;
+            n_visit = 0;
         w.f = r.f;
     }
-    for (int i = 0; i < w.n_visit && !w.rc; i++)
+    for (int i = 0; i < n_visit && !w.rc; i++)
         visit_dataset(&w, r.f, w.names[i]);
     if (!w.rc && list_rc) {
         *err = list_err;
