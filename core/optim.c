@@ -340,7 +340,7 @@ int dlx_optim_cfg_slots(const dlx_optim_cfg *cfg)
 static int add_slot(dlx_optim *o, const char *name, dlx_err *err)
 {
     int64_t total = o->params->total;
-    float *b = calloc((size_t)(total ? total : 1), sizeof *b);
+    float *b = dlx_zeroed_floats(total);
     if (!b)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
                             "cannot allocate %.1f MiB for optimizer slot '%s'",

@@ -180,7 +180,7 @@ int dlx_params_finalize(dlx_params *p, dlx_err *err)
     if (!dlx_bytes(total ? total : 1, sizeof(float), &bytes))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "the parameters do not fit in memory");
     p->values = calloc(1, bytes);
-    p->grads = calloc(1, bytes);
+    p->grads = dlx_zeroed_floats(total);
     if (!p->values || !p->grads)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "cannot allocate %.1f MiB for parameters",
                             2.0 * (double)bytes / (1024.0 * 1024.0));

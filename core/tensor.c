@@ -1,5 +1,6 @@
 #include "tensor.h"
 
+#include <stdlib.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,6 +30,20 @@ bool dlx_bytes(int64_t count, size_t elem_size, size_t *out)
         return false;
     *out = r;
     return true;
+}
+
+float *dlx_zeroed_floats(int64_t n)
+{
+    size_t bytes;
+    if (!dlx_bytes(n > 0 ? n : 1, sizeof(float), &bytes))
+        return NULL;
+    float *p = calloc(1, bytes);
+    /* a write to every page (a volatile store: GCC turns malloc + memset
+     * into calloc, which leaves the pages unwritten) */
+    if (p)
+        for (size_t i = 0; i < bytes / sizeof(float); i += 1024)
+            ((volatile float *)p)[i] = 0.0f;
+    return p;
 }
 
 size_t dlx_add_size_sat(size_t a, size_t b)

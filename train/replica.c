@@ -36,7 +36,7 @@ static int attach(dlx_replicas *rs, int k, dlx_graph *g, dlx_err *err)
 {
     dlx_replica *r = &rs->r[k];
     r->g = g;
-    if (k > 0 && !(r->grads = calloc((size_t)rs->params->total + 1, sizeof(float))))
+    if (k > 0 && !(r->grads = dlx_zeroed_floats(rs->params->total + 1)))
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
     g->param_grads = r->grads;
     return dlx_graph_compile(g, 0, err);
