@@ -32,17 +32,21 @@ bool dlx_bytes(int64_t count, size_t elem_size, size_t *out)
     return true;
 }
 
+void dlx_fault_in(float *p, int64_t n)
+{
+    /* a volatile store: GCC would drop a plain one to memory known zero */
+    for (int64_t i = 0; i < n; i += 1024)
+        ((volatile float *)p)[i] = 0.0f;
+}
+
 float *dlx_zeroed_floats(int64_t n)
 {
     size_t bytes;
     if (!dlx_bytes(n > 0 ? n : 1, sizeof(float), &bytes))
         return NULL;
     float *p = calloc(1, bytes);
-    /* a write to every page (a volatile store: GCC turns malloc + memset
-     * into calloc, which leaves the pages unwritten) */
     if (p)
-        for (size_t i = 0; i < bytes / sizeof(float); i += 1024)
-            ((volatile float *)p)[i] = 0.0f;
+        dlx_fault_in(p, n);
     return p;
 }
 

@@ -36,12 +36,16 @@ bool dlx_bytes(int64_t count, size_t elem_size, size_t *out);
 /* a + b, or SIZE_MAX when that overflows: byte totals (graph planning) stay
  * comparable with a limit and then fail to allocate. */
 size_t dlx_add_size_sat(size_t a, size_t b);
-/* n zeroed floats (at least one) whose pages are written now, or NULL: for
- * buffers that the steps read before they write (gradients accumulated with
- * +=, the optimizer's moments). calloc's pages of a large block are the
- * kernel's shared zero page until written; the first step's read-then-write
- * of each then faulted, copied it and flushed the TLB of every core running
- * the process (about 9,000 faults in EBGAN's first step). */
+/* Writes a zero to every page of the zeroed p[0, n): for buffers that the
+ * steps read before they write (gradients accumulated with +=, the
+ * optimizer's moments). calloc's pages of a large block are the kernel's
+ * shared zero page until written; the first step's read-then-write of each
+ * then faulted, copied it and flushed the TLB of every core running the
+ * process (about 9,000 faults in EBGAN's first step). Only the part a run
+ * uses: an optimizer's moments span the whole store, its updates only its
+ * own parameters. */
+void dlx_fault_in(float *p, int64_t n);
+/* n zeroed floats (at least one), every page written (dlx_fault_in), or NULL. */
 float *dlx_zeroed_floats(int64_t n);
 
 /* The most elements a tensor may have: 2^48 (1 PiB of floats), far above any
