@@ -85,6 +85,17 @@ float dlx_rng_uniform_at(uint64_t seed, uint64_t stream, uint64_t index)
     return (float)(b[index & 3] >> 8) * (1.0f / 16777216.0f);
 }
 
+void dlx_rng_uniform_fill(uint64_t seed, uint64_t stream, uint64_t index, float *u, int64_t n)
+{
+    uint32_t b[4];
+    for (int64_t i = 0; i < n;) {
+        uint64_t at = index + (uint64_t)i;
+        dlx_philox(seed, stream, at >> 2, b);
+        for (int l = (int)(at & 3); l < 4 && i < n; l++, i++)
+            u[i] = (float)(b[l] >> 8) * (1.0f / 16777216.0f);
+    }
+}
+
 void dlx_rng_shuffle(dlx_rng *r, uint32_t *idx, uint32_t n)
 {
     for (uint32_t i = n; i > 1; i--) {

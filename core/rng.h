@@ -46,6 +46,9 @@ float dlx_rng_normal(dlx_rng *r);
 
 /* Uniform in [0, 1) as a pure function of (seed, stream, index): element i of a mask. */
 float dlx_rng_uniform_at(uint64_t seed, uint64_t stream, uint64_t index);
+/* u[i] = dlx_rng_uniform_at(seed, stream, index + i) for i < n, one Philox
+ * block per four elements (uniform_at computes a block for each). */
+void dlx_rng_uniform_fill(uint64_t seed, uint64_t stream, uint64_t index, float *u, int64_t n);
 
 /* Fisher-Yates shuffle of idx[0..n) driven by r. */
 void dlx_rng_shuffle(dlx_rng *r, uint32_t *idx, uint32_t n);

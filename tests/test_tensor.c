@@ -2,6 +2,7 @@
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../core/arena.h"
@@ -69,6 +70,33 @@ START_TEST(rng_is_pure_function_of_seed_stream_counter)
     dlx_rng_init(&a, 5, 3);
     for (uint64_t i = 0; i < 50; i++)
         ck_assert(dlx_rng_uniform(&a) == dlx_rng_uniform_at(5, 3, i));
+    /* a filled run of them equals them one by one, from any offset in a block */
+    float u[13];
+    for (uint64_t at = 0; at < 8; at++)
+        for (int64_t n = 0; n <= 13; n++) {
+            for (int i = 0; i < 13; i++)
+                u[i] = -1.0f;
+            dlx_rng_uniform_fill(5, 3, 1000 + at, u, n);
+            for (int i = 0; i < 13; i++)
+                ck_assert(u[i] == (i < n ? dlx_rng_uniform_at(5, 3, 1000 + at + (uint64_t)i) : -1.0f));
+        }
+}
+END_TEST
+
+/* zeroed, every page written, at least one float */
+START_TEST(zeroed_floats_are_zero)
+{
+    int64_t n = 3 * 1024 + 5;
+    float *p = dlx_zeroed_floats(n);
+    ck_assert_ptr_nonnull(p);
+    for (int64_t i = 0; i < n; i++)
+        ck_assert(p[i] == 0.0f);
+    free(p);
+    p = dlx_zeroed_floats(0);
+    ck_assert_ptr_nonnull(p);
+    ck_assert(p[0] == 0.0f);
+    free(p);
+    ck_assert_ptr_null(dlx_zeroed_floats(INT64_MAX));
 }
 END_TEST
 
@@ -257,6 +285,7 @@ Suite *tensor_suite(void)
     tcase_add_test(tc, philox_known_answer);
     tcase_add_test(tc, rng_is_pure_function_of_seed_stream_counter);
     tcase_add_test(tc, rng_distributions);
+    tcase_add_test(tc, zeroed_floats_are_zero);
     tcase_add_test(tc, params_tying_and_blocks);
     tcase_add_test(tc, checked_size_arithmetic);
     tcase_add_test(tc, wrapping_sizes_are_refused);

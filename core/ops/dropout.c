@@ -40,8 +40,9 @@ static void dropout_forward(dlx_node *n, const dlx_ctx *ctx)
     uint64_t stream = DLX_STREAM_DROPOUT + ((uint64_t)n->id << 8);
     uint64_t base = ctx->step * (uint64_t)len;
     float keep = 1.0f / (1.0f - a->rate);
+    dlx_rng_uniform_fill(ctx->seed, stream, base, s, len); /* u_i, then the factor in place */
     for (int64_t i = 0; i < len; i++) {
-        s[i] = dlx_rng_uniform_at(ctx->seed, stream, base + (uint64_t)i) < a->rate ? 0.0f : keep;
+        s[i] = s[i] < a->rate ? 0.0f : keep;
         y[i] = x[i] * s[i];
     }
 }
