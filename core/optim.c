@@ -340,7 +340,7 @@ int dlx_optim_cfg_slots(const dlx_optim_cfg *cfg)
 static int add_slot(dlx_optim *o, const char *name, dlx_err *err)
 {
     int64_t total = o->params->total;
-    float *b = calloc((size_t)(total ? total : 1), sizeof *b); /* its span faulted in by build_runs */
+    float *b = calloc((size_t)(total ? total : 1), sizeof *b); /* its span faulted in at create */
     if (!b)
         return dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC,
                             "cannot allocate %.1f MiB for optimizer slot '%s'",
@@ -378,8 +378,6 @@ static int build_runs(dlx_optim *o, dlx_err *err)
     }
     o->lo = o->n_runs ? o->runs[0].off : 0;
     o->hi = o->n_runs ? o->runs[o->n_runs - 1].off + o->runs[o->n_runs - 1].n : 0;
-    for (int s = 0; s < o->n_slots; s++)
-        dlx_fault_in(o->slots[s] + o->lo, o->hi - o->lo);
     return 0;
 }
 
@@ -432,6 +430,8 @@ int dlx_optim_create_over(const dlx_optim_cfg *cfg, dlx_params *params, const bo
         rc = build_runs(o, err);
     if (rc)
         goto out_destroy;
+    for (int s = 0; s < o->n_slots; s++) /* the span its updates read and write (tensor.h) */
+        dlx_fault_in(o->slots[s] + o->lo, o->hi - o->lo);
     *out = o;
     return 0;
 out_destroy:
