@@ -3,11 +3,16 @@
 One step = the config's train.updates on one batch of 32 triplets (x1 the epoch's batch,
 x2 of x1's class, x3 of any class; MNIST in [-1, 1] padded by 2 to 32x32):
   D update: d_loss = bce(D(x1|y1), .95) + bce(D(x3|y3), .95) + bce(D(f1|y1), 0) + bce(D(f2|y3), 0)
-            with f1 = dec(s2, z3), f2 = dec(s3, z2) made under no_grad from the encoder on x2
-            and x3 only (x1's code is not needed); Adam 2e-4 (0.5, 0.999)
-  G update: the encoder on x1, x2, x3 (three calls, one set of weights; z = mu + exp(lv/2) eps),
-            the decoder seven times on cat(s, z): 0.5 rec + 1 swap + 0.01 adv + kl_w kl,
-            D's parameters frozen; Adam 1e-3 (0.5, 0.999) over the encoder and decoder
+            with f1 = dec(s2, z3), f2 = dec(s3, z2) made under no_grad from the encoder's
+            outputs on x2 and x3 (x1's code is not needed) and the D update's own noise;
+            Adam 2e-4 (0.5, 0.999)
+  G update: the encoder on x1 (x2's and x3's outputs are the D update's, kept with their
+            graph: the D update does not change the encoder, and dlx reuses them the same
+            way), z = mu + exp(lv/2) eps on the G update's own noise, the decoder seven
+            times on cat(s, z): 0.5 rec + 1 swap + 0.1 adv + kl_w kl, D's parameters frozen;
+            Adam 1e-3 (0.5, 0.999) over the encoder and decoder
+So each step runs what dlx's runs: the encoder three times (x1, x2, x3: one set of weights),
+the decoder twice without gradients and seven times with, the adversary six times.
 The adversary sees the image beside 10 one-hot class planes, as dlx builds it. Written for CPU
 speed like bench/torch/dcgan.py: thread pools sized before torch is imported, the data one float
 tensor, grads set to None, BCE on logits.
@@ -76,8 +81,8 @@ def planes(y):
     return F.one_hot(y, K).float()[:, :, None, None].expand(B, K, 32, 32)
 
 
-def encode(x):
-    e = E(x)
+def sample(e):
+    """s, z drawn on fresh noise, and z's KL term, from the encoder's output e"""
     s, mu, lv = e[:, :NS], e[:, NS:NS + NZ], e[:, NS + NZ:]
     z = mu + torch.exp(0.5 * lv) * torch.randn(B, NZ)
     kl = 0.5 * (mu * mu + lv.exp() - 1 - lv).sum(1).mean()
@@ -95,8 +100,9 @@ def judge(img, c):
 def step(i):
     (x1, x2, x3), y1, y3 = triplet(i)
     c1, c3 = planes(y1), planes(y3)
+    e2, e3 = E(x2), E(x3)  # kept with their graph for the G update
     with torch.no_grad():
-        (s2, z2, _), (s3, z3, _) = encode(x2), encode(x3)
+        (s2, z2, _), (s3, z3, _) = sample(e2), sample(e3)
         f1, f2 = dec(s2, z3), dec(s3, z2)
     bce = F.binary_cross_entropy_with_logits
     d_loss = (bce(judge(x1, c1), real_t) + bce(judge(x3, c3), real_t)
@@ -106,7 +112,7 @@ def step(i):
     opt_d.step()
     for p in D.parameters():
         p.requires_grad_(False)
-    (s1, z1, k1), (s2, z2, k2), (s3, z3, k3) = encode(x1), encode(x2), encode(x3)
+    (s1, z1, k1), (s2, z2, k2), (s3, z3, k3) = sample(E(x1)), sample(e2), sample(e3)
     rec = F.mse_loss(dec(s1, z1), x1) + F.mse_loss(dec(s2, z2), x2) + F.mse_loss(dec(s3, z3), x3)
     swap = F.mse_loss(dec(s2, z1), x1) + F.mse_loss(dec(s1, z2), x2)
     adv = bce(judge(dec(s2, z3), c1), ones) + bce(judge(dec(s3, z2), c3), ones)

@@ -2,7 +2,9 @@
 bench/torch/disentangle.py: threads as the caller's OMP_NUM_THREADS / OPENBLAS_NUM_THREADS left them (written
 without common.py), the D update's fakes from the graph with
 .detach(), D's weight gradients computed and discarded in the G update, zero_grad(), the data one
-float tensor in [-1, 1] padded to 32x32, indices gathered per batch.
+float tensor in [-1, 1] padded to 32x32, indices gathered per batch. The same work as dlx's step
+and the twin's: each image encoded once a step, each update its own noise for z, so the D
+update's two fakes are decoded again on the G update's noise (seven decodes with gradients).
 usage: /usr/bin/python3 bench/torch/disentangle_plain.py [STEPS]"""
 import json, os, sys, time
 import numpy as np
@@ -46,8 +48,11 @@ def planes(idx):
 
 def encode(x):
     e = E(x)
-    mu, lv = e[:, NS:NS + NZ], e[:, NS + NZ:]
-    return e[:, :NS], mu + torch.exp(0.5 * lv) * torch.randn(B, NZ), 0.5 * (mu * mu + lv.exp() - 1 - lv).sum(1).mean()
+    return e[:, :NS], e[:, NS:NS + NZ], e[:, NS + NZ:]
+
+
+def draw(mu, lv):
+    return mu + torch.exp(0.5 * lv) * torch.randn(B, NZ)
 
 
 def step():
@@ -55,17 +60,20 @@ def step():
     i2 = np.array([np.random.choice(by_class[y_u8[j]]) for j in i1])
     i3 = np.random.randint(0, n, B)
     x1, x2, x3, c1, c3 = img(i1), img(i2), img(i3), planes(i1), planes(i3)
-    (s1, z1, k1), (s2, z2, k2), (s3, z3, k3) = encode(x1), encode(x2), encode(x3)
-    f1, f2 = Dec(torch.cat([s2, z3], 1)), Dec(torch.cat([s3, z2], 1))
+    (s1, m1, l1), (s2, m2, l2), (s3, m3, l3) = encode(x1), encode(x2), encode(x3)
+    f1, f2 = Dec(torch.cat([s2, draw(m3, l3)], 1)), Dec(torch.cat([s3, draw(m2, l2)], 1))
     d_loss = (bce(D(torch.cat([x1, c1], 1)), torch.full((B, 1), 0.95)) + bce(D(torch.cat([x3, c3], 1)), torch.full((B, 1), 0.95))
               + bce(D(torch.cat([f1.detach(), c1], 1)), torch.zeros(B, 1)) + bce(D(torch.cat([f2.detach(), c3], 1)), torch.zeros(B, 1)))
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
+    z1, z2, z3 = draw(m1, l1), draw(m2, l2), draw(m3, l3)
     rec = sum(F.mse_loss(Dec(torch.cat([s, z], 1)), x) for s, z, x in ((s1, z1, x1), (s2, z2, x2), (s3, z3, x3)))
     swap = F.mse_loss(Dec(torch.cat([s2, z1], 1)), x1) + F.mse_loss(Dec(torch.cat([s1, z2], 1)), x2)
-    adv = bce(D(torch.cat([f1, c1], 1)), torch.ones(B, 1)) + bce(D(torch.cat([f2, c3], 1)), torch.ones(B, 1))
-    g_loss = 0.5 * rec + swap + 0.1 * adv + 0.005 * (k1 + k2 + k3)
+    adv = (bce(D(torch.cat([Dec(torch.cat([s2, z3], 1)), c1], 1)), torch.ones(B, 1))
+           + bce(D(torch.cat([Dec(torch.cat([s3, z2], 1)), c3], 1)), torch.ones(B, 1)))
+    kl = sum(0.5 * (m * m + lv.exp() - 1 - lv).sum(1).mean() for m, lv in ((m1, l1), (m2, l2), (m3, l3)))
+    g_loss = 0.5 * rec + swap + 0.1 * adv + 0.005 * kl
     opt_g.zero_grad()
     g_loss.backward()
     opt_g.step()
