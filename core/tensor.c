@@ -34,9 +34,13 @@ bool dlx_bytes(int64_t count, size_t elem_size, size_t *out)
 
 void dlx_fault_in(float *p, int64_t n)
 {
-    /* a volatile store: GCC would drop a plain one to memory known zero */
+    /* a volatile store: GCC would drop a plain one to memory known zero;
+     * one every 4 KiB from p, and the last float, whose page the stride
+     * misses when p does not start a page */
     for (int64_t i = 0; i < n; i += 1024)
         ((volatile float *)p)[i] = 0.0f;
+    if (n > 0)
+        ((volatile float *)p)[n - 1] = 0.0f;
 }
 
 float *dlx_zeroed_floats(int64_t n)
