@@ -13,7 +13,6 @@
 #include "../experiments/sweep_figure.h"
 #include "../experiments/sweep.h"
 #include "../experiments/sweep_eta.h"
-#include "../experiments/sweep_eta.h"
 #include "cli.h"
 #include "landscape_mpi.h"
 
@@ -210,173 +209,205 @@ static int compare(const char *png, char **tables, int n, const char *by_opt, bo
     return cli_run_gnuplot("landscape", script, png);
 }
 
-int cmd_landscape(int argc, char **argv)
-{
-    const char *spec = NULL, *out = NULL, *shard = NULL, *merge_out = NULL, *by = NULL, *compare_out = NULL;
+typedef struct land_args {
+    const char *spec, *out, *shard, *merge_out, *by, *compare_out;
     char *merge_in[256];
-    int n_merge = 0, jobs = 1;
-    bool quiet = false, no_figures = false, summary_only = false;
+    int n_merge, jobs;
+    bool quiet, no_figures, summary_only;
     const char *sets[64];
-    int n_sets = 0;
+    int n_sets;
+} land_args;
+
+/* argv into *a; 0, or the usage error's exit status */
+static int parse_args(int argc, char **argv, land_args *a)
+{
+    *a = (land_args){.jobs = 1};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if ((strcmp(a, "--set") == 0 && i + 1 < argc) || strncmp(a, "--set=", 6) == 0) {
-            if (n_sets == 64)
+        const char *o = argv[i];
+        if ((strcmp(o, "--set") == 0 && i + 1 < argc) || strncmp(o, "--set=", 6) == 0) {
+            if (a->n_sets == 64)
                 return cli_usage_error("landscape", "too many --set options (at most 64)");
-            sets[n_sets++] = a[5] == '=' ? a + 6 : argv[++i];
-        } else if (strcmp(a, "--jobs") == 0 && i + 1 < argc) {
+            a->sets[a->n_sets++] = o[5] == '=' ? o + 6 : argv[++i];
+        } else if (strcmp(o, "--jobs") == 0 && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || v < 1 || v > 256)
                 return cli_usage_error("landscape", "--jobs: expected an integer from 1 to 256, got '%s'", argv[i]);
-            jobs = (int)v;
-        } else if (strcmp(a, "--shard") == 0 && i + 1 < argc) {
-            shard = argv[++i];
-        } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
-            out = argv[++i];
-        } else if (strcmp(a, "--merge") == 0 && i + 1 < argc) {
-            merge_out = argv[++i];
-            while (i + 1 < argc && argv[i + 1][0] != '-' && n_merge < 256)
-                merge_in[n_merge++] = argv[++i];
-        } else if (strcmp(a, "--compare") == 0 && i + 1 < argc) {
-            compare_out = argv[++i];
-            while (i + 1 < argc && argv[i + 1][0] != '-' && n_merge < 256)
-                merge_in[n_merge++] = argv[++i];
-        } else if (strcmp(a, "--quiet") == 0) {
-            quiet = true;
-        } else if (strcmp(a, "--no-figures") == 0) {
-            no_figures = true;
-        } else if (strcmp(a, "--summary") == 0) {
-            summary_only = true;
-        } else if (strcmp(a, "--by") == 0 && i + 1 < argc) {
-            by = argv[++i];
-        } else if (a[0] == '-') {
-            return cli_usage_error("landscape", "unknown option '%s'", a);
-        } else if (!spec) {
-            spec = a;
+            a->jobs = (int)v;
+        } else if (strcmp(o, "--shard") == 0 && i + 1 < argc) {
+            a->shard = argv[++i];
+        } else if (strcmp(o, "--out") == 0 && i + 1 < argc) {
+            a->out = argv[++i];
+        } else if ((strcmp(o, "--merge") == 0 || strcmp(o, "--compare") == 0) && i + 1 < argc) {
+            *(o[2] == 'm' ? &a->merge_out : &a->compare_out) = argv[++i];
+            while (i + 1 < argc && argv[i + 1][0] != '-' && a->n_merge < 256)
+                a->merge_in[a->n_merge++] = argv[++i];
+        } else if (strcmp(o, "--quiet") == 0) {
+            a->quiet = true;
+        } else if (strcmp(o, "--no-figures") == 0) {
+            a->no_figures = true;
+        } else if (strcmp(o, "--summary") == 0) {
+            a->summary_only = true;
+        } else if (strcmp(o, "--by") == 0 && i + 1 < argc) {
+            a->by = argv[++i];
+        } else if (o[0] == '-') {
+            return cli_usage_error("landscape", "unknown option '%s'", o);
+        } else if (!a->spec) {
+            a->spec = o;
         } else {
-            return cli_usage_error("landscape", "unexpected argument '%s'", a);
+            return cli_usage_error("landscape", "unexpected argument '%s'", o);
         }
     }
-    if (compare_out) {
-        if (merge_out || spec || n_merge == 0 || n_sets)
-            return cli_usage_error("landscape", "--compare FIG.png TABLE.h5... takes sweep tables, not a spec, "
-                                                "--merge or --set");
-        return compare(compare_out, merge_in, n_merge, by, no_figures);
-    }
-    if (merge_out) {
-        if (spec || n_merge == 0 || n_sets)
-            return cli_usage_error("landscape", "--merge OUT.h5 SHARD.h5... takes shard files, not a spec or --set");
-        return merge(merge_out, merge_in, n_merge, quiet);
-    }
-    if (!spec)
-        return cli_usage_error("landscape", "missing SPEC");
-    int shard_i = 0, shard_n = 1;
+    return 0;
+}
+
+/* where this process runs and writes: a shard of the sweep, or all of it */
+typedef struct land_place {
+    bool mpi;
+    int rank, size, shard_i, shard_n;
+    char run_out[700];
+} land_place;
+
+/* Runs this process's part of the sweep into p->run_out (an MPI rank's
+ * shard file, merged into the table by rank 0 when every rank succeeded);
+ * the exit status. */
+static int run_part(dlx_sweep *s, const land_args *a, const land_place *p)
+{
     dlx_err err;
-    if (shard && dlx_sweep_parse_shard(shard, &shard_i, &shard_n, &err))
+    int status = 0;
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    char scratch[700];
+    snprintf(scratch, sizeof scratch, "%.600s.scratch.%ld", p->run_out, (long)getpid());
+    progress pr = {.s = s, .quiet = a->quiet, .rank = p->mpi ? p->rank : -1};
+    dlx_sweep_opts o = {.jobs = a->jobs, .shard_i = p->shard_i, .shard_n = p->shard_n, .scratch = scratch,
+                        .on_run = on_run, .user = &pr, .stop = &g_stop};
+    if (!a->quiet && p->rank == 0)
+        printf("sweep %s: %lld runs (%d axes) into %s, %d job(s)%s%s\n", a->spec, (long long)s->n_runs, s->n_axes,
+               p->mpi ? s->out : p->run_out, a->jobs, p->mpi ? " per MPI rank" : a->shard ? ", shard " : "",
+               a->shard ? a->shard : "");
+    int64_t done = 0;
+    int rc = dlx_sweep_execute(s, p->run_out, &o, &done, &err);
+    if (!a->quiet && done > 0)
+        printf("%s%lld runs in %.1f s: %.2f runs/minute with %d job(s)\n", p->mpi ? "[rank] " : "", (long long)done,
+               pr.elapsed, 60.0 * (double)done / pr.elapsed, a->jobs);
+    char rm[800];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", scratch);
+    if (system(rm) != 0 && !a->quiet)
+        fprintf(stderr, "dlx landscape: could not remove %s\n", scratch);
+    if (rc)
+        status = cli_fail(&err);
+    if (!p->mpi)
+        return status;
+    int worst = lmpi_min(rc);
+    if (worst && !rc)
+        status = 1;
+    if (!worst && p->rank == 0) {
+        char *files[64];
+        char names[64][700];
+        int n = p->size < 64 ? p->size : 64;
+        for (int r = 0; r < n; r++) {
+            snprintf(names[r], sizeof names[r], "%s.shards/rank%dof%d.h5", s->out, r, p->size);
+            files[r] = names[r];
+        }
+        status = merge(s->out, files, n, a->quiet);
+    }
+    return status;
+}
+
+/* The table's summary (printed unless --quiet, or with --by) and figures. */
+static int summarize(const dlx_sweep *s, const land_args *a, const land_place *p)
+{
+    dlx_err err;
+    dlx_sweep_table t;
+    if (dlx_sweep_table_read(a->summary_only && a->shard ? p->run_out : s->out, &t, &err))
         return cli_fail(&err);
-    bool mpi = lmpi_launched();
-    if (mpi && !lmpi_built())
+    int status = 0;
+    if (!a->quiet || a->by)
+        status = print_summary(s, &t, a->by);
+    if (!status && !a->no_figures && t.n == t.n_runs)
+        status = draw_figures(s, &t);
+    dlx_sweep_table_free(&t);
+    return status;
+}
+
+/* The sweep of a spec: loaded, checked, placed (shard or MPI rank), run and summarised. */
+static int sweep_spec(const land_args *a, int *argc, char ***argv)
+{
+    land_place p = {.size = 1, .shard_n = 1};
+    dlx_err err;
+    if (a->shard && dlx_sweep_parse_shard(a->shard, &p.shard_i, &p.shard_n, &err))
+        return cli_fail(&err);
+    p.mpi = lmpi_launched();
+    if (p.mpi && !lmpi_built())
         return cli_usage_error("landscape", "started by mpirun, but this dlx was built without MPI "
                                             "(install libopenmpi-dev and rebuild), or use --shard I/N");
-    if (mpi && shard)
+    if (p.mpi && a->shard)
         return cli_usage_error("landscape", "--shard and mpirun do not mix: each rank takes shard RANK/SIZE");
-    int rank = 0, size = 1;
-    if (mpi)
-        lmpi_init(&argc, &argv, &rank, &size);
+    if (p.mpi)
+        lmpi_init(argc, argv, &p.rank, &p.size);
 
     dlx_sweep *s = NULL;
     /* the table's scratch run directories (<table>.scratch.<pid>/w<k>) must fit too */
     const size_t out_max = DLX_RUNDIR_MAX - 64;
-    int rc = out ? dlx_rundir_check(out, "--out", out_max, &err) : 0;
-    if (!rc) rc = dlx_sweep_load_set(spec, out, sets, n_sets, &s, &err);
-    if (!rc && !out) rc = dlx_rundir_check(s->out, "sweep.out", out_max, &err);
-    if (mpi)
+    int rc = a->out ? dlx_rundir_check(a->out, "--out", out_max, &err) : 0;
+    if (!rc) rc = dlx_sweep_load_set(a->spec, a->out, a->sets, a->n_sets, &s, &err);
+    if (!rc && !a->out) rc = dlx_rundir_check(s->out, "sweep.out", out_max, &err);
+    if (p.mpi)
         rc = lmpi_min(rc);
     if (rc) {
-        if (rank == 0)
-            rc = cli_fail(&err);
-        else
-            rc = dlx_err_exit_status(rc);
-        if (mpi)
+        rc = p.rank == 0 ? cli_fail(&err) : dlx_err_exit_status(rc);
+        if (p.mpi)
             lmpi_finalize();
         dlx_sweep_destroy(s);
         return rc;
     }
-    char run_out[700];
-    snprintf(run_out, sizeof run_out, "%s", s->out);
-    if (mpi) {
-        shard_i = rank;
-        shard_n = size;
-        snprintf(run_out, sizeof run_out, "%s.shards/rank%dof%d.h5", s->out, rank, size);
-        make_dirs_for(run_out);
-    } else if (shard) {
-        if (!out) /* default shard file next to the full table */
-            snprintf(run_out, sizeof run_out, "%s.shard%dof%d.h5", s->out, shard_i, shard_n);
+    snprintf(p.run_out, sizeof p.run_out, "%s", s->out);
+    if (p.mpi) {
+        p.shard_i = p.rank;
+        p.shard_n = p.size;
+        snprintf(p.run_out, sizeof p.run_out, "%s.shards/rank%dof%d.h5", s->out, p.rank, p.size);
+        make_dirs_for(p.run_out);
+    } else if (a->shard && !a->out) { /* default shard file next to the full table */
+        snprintf(p.run_out, sizeof p.run_out, "%s.shard%dof%d.h5", s->out, p.shard_i, p.shard_n);
     }
     int status = 0, lock_fd = -1;
-    if (!summary_only) {
-        int lrc = dlx_lock_beside(run_out, &lock_fd, &err); /* one writer per table: TABLE.lock */
+    if (!a->summary_only) {
+        int lrc = dlx_lock_beside(p.run_out, &lock_fd, &err); /* one writer per table: TABLE.lock */
         if (lrc)
             status = cli_fail(&err);
-        if (mpi && lmpi_min(lrc) && !lrc)
+        if (p.mpi && lmpi_min(lrc) && !lrc)
             status = 1; /* another rank's table is in use: it says so */
+        if (!status)
+            status = run_part(s, a, &p);
     }
-    if (!summary_only && !status) {
-        signal(SIGINT, on_signal);
-        signal(SIGTERM, on_signal);
-        char scratch[700];
-        snprintf(scratch, sizeof scratch, "%.600s.scratch.%ld", run_out, (long)getpid());
-        progress pr = {.s = s, .quiet = quiet, .rank = mpi ? rank : -1};
-        dlx_sweep_opts o = {.jobs = jobs, .shard_i = shard_i, .shard_n = shard_n, .scratch = scratch,
-                            .on_run = on_run, .user = &pr, .stop = &g_stop};
-        if (!quiet && (rank == 0))
-            printf("sweep %s: %lld runs (%d axes) into %s, %d job(s)%s%s\n", spec, (long long)s->n_runs,
-                   s->n_axes, mpi ? s->out : run_out, jobs, mpi ? " per MPI rank" : shard ? ", shard " : "",
-                   shard ? shard : "");
-        int64_t done = 0;
-        rc = dlx_sweep_execute(s, run_out, &o, &done, &err);
-        if (!quiet && done > 0)
-            printf("%s%lld runs in %.1f s: %.2f runs/minute with %d job(s)\n", mpi ? "[rank] " : "", (long long)done,
-                   pr.elapsed, 60.0 * (double)done / pr.elapsed, jobs);
-        char rm[800];
-        snprintf(rm, sizeof rm, "rm -rf '%s'", scratch);
-        if (system(rm) != 0 && !quiet)
-            fprintf(stderr, "dlx landscape: could not remove %s\n", scratch);
-        if (rc)
-            status = cli_fail(&err);
-        if (mpi) {
-            int worst = lmpi_min(rc);
-            if (worst && !rc)
-                status = 1;
-            if (!worst && rank == 0) {
-                char *files[1024];
-                char names[64][700];
-                int n = size < 64 ? size : 64;
-                for (int r = 0; r < n; r++) {
-                    snprintf(names[r], sizeof names[r], "%s.shards/rank%dof%d.h5", s->out, r, size);
-                    files[r] = names[r];
-                }
-                status = merge(s->out, files, n, quiet);
-            }
-        }
-    }
-    if (!status && rank == 0 && !(shard && !summary_only)) {
-        dlx_sweep_table t;
-        rc = dlx_sweep_table_read(summary_only && shard ? run_out : s->out, &t, &err);
-        if (rc) {
-            status = cli_fail(&err);
-        } else {
-            if (!quiet || by)
-                status = print_summary(s, &t, by);
-            if (!status && !no_figures && t.n == t.n_runs)
-                status = draw_figures(s, &t);
-            dlx_sweep_table_free(&t);
-        }
-    }
+    if (!status && p.rank == 0 && !(a->shard && !a->summary_only))
+        status = summarize(s, a, &p);
     dlx_sweep_destroy(s);
     dlx_lock_release(&lock_fd);
-    if (mpi)
+    if (p.mpi)
         lmpi_finalize();
     return status;
+}
+
+int cmd_landscape(int argc, char **argv)
+{
+    land_args a;
+    int rc = parse_args(argc, argv, &a);
+    if (rc)
+        return rc;
+    if (a.compare_out) {
+        if (a.merge_out || a.spec || a.n_merge == 0 || a.n_sets)
+            return cli_usage_error("landscape", "--compare FIG.png TABLE.h5... takes sweep tables, not a spec, "
+                                                "--merge or --set");
+        return compare(a.compare_out, a.merge_in, a.n_merge, a.by, a.no_figures);
+    }
+    if (a.merge_out) {
+        if (a.spec || a.n_merge == 0 || a.n_sets)
+            return cli_usage_error("landscape", "--merge OUT.h5 SHARD.h5... takes shard files, not a spec or --set");
+        return merge(a.merge_out, a.merge_in, a.n_merge, a.quiet);
+    }
+    if (!a.spec)
+        return cli_usage_error("landscape", "missing SPEC");
+    return sweep_spec(&a, &argc, &argv);
 }
