@@ -1,6 +1,7 @@
 /* dlx train SPEC [--set K=V]... [--out DIR] [--resume | --force | --extend-epochs N] [--dry-run]
  *           [--stop-at STEP] [--json] [--quiet] [--profile] [--threads N] [--max-memory SIZE] */
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -145,98 +146,133 @@ static int dry_run_model(dlx_model *m, dlx_err *err)
 
 /* *together: over MPI ranks, the run ended with an error that every rank
  * reached at the same step (no rank is left waiting) */
-static int train_cmd(int argc, char **argv, const dlx_dist *dist, bool *together)
-{
-    const char *spec_path = NULL, *out_dir = NULL;
+typedef struct train_args {
+    const char *spec_path, *out_dir;
     const char *sets[64];
-    int n_sets = 0, threads = 0;
-    long long stop_at = 0;
-    long long extend = 0;
-    bool resume = false, json = false, quiet = false, profile = false, force = false, dry_run = false;
-    size_t max_memory = default_max_memory();
+    int n_sets, threads;
+    long long stop_at, extend;
+    bool resume, json, quiet, profile, force, dry_run;
+    size_t max_memory;
+} train_args;
+
+/* a non-negative integer option's value in [lo, hi], or false */
+static bool int_option(const char *s, long long lo, long long hi, long long *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtoll(s, &end, 10);
+    return *s && !*end && !errno && *v >= lo && *v <= hi;
+}
+
+/* argv into *t; 0, or the usage error's exit status */
+static int parse_args(int argc, char **argv, train_args *t)
+{
+    *t = (train_args){.max_memory = default_max_memory()};
+    long long v;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_next = i + 1 < argc;
-        if (strcmp(a, "--set") == 0 && has_next) {
-            if (n_sets == 64)
+        if ((strcmp(a, "--set") == 0 && has_next) || strncmp(a, "--set=", 6) == 0) {
+            if (t->n_sets == 64)
                 return cli_usage_error("train", "too many --set options (at most 64)");
-            sets[n_sets++] = argv[++i];
-        } else if (strncmp(a, "--set=", 6) == 0) {
-            if (n_sets == 64)
-                return cli_usage_error("train", "too many --set options (at most 64)");
-            sets[n_sets++] = a + 6;
+            t->sets[t->n_sets++] = a[5] == '=' ? a + 6 : argv[++i];
         } else if (strcmp(a, "--out") == 0 && has_next) {
-            out_dir = argv[++i];
+            t->out_dir = argv[++i];
         } else if (strcmp(a, "--stop-at") == 0 && has_next) {
-            char *end;
-            stop_at = strtoll(argv[++i], &end, 10);
-            if (*end || stop_at < 1)
+            if (!int_option(argv[++i], 1, LLONG_MAX, &t->stop_at))
                 return cli_usage_error("train", "--stop-at: expected a step number >= 1, got '%s'", argv[i]);
         } else if (strcmp(a, "--profile") == 0) {
-            profile = true;
+            t->profile = true;
         } else if (strcmp(a, "--resume") == 0) {
-            resume = true;
+            t->resume = true;
         } else if (strcmp(a, "--force") == 0) {
-            force = true;
+            t->force = true;
         } else if (strcmp(a, "--dry-run") == 0) {
-            dry_run = true;
+            t->dry_run = true;
         } else if (strcmp(a, "--extend-epochs") == 0 && has_next) {
-            char *end;
-            extend = strtoll(argv[++i], &end, 10);
-            if (*end || extend < 1 || extend > 100000)
+            if (!int_option(argv[++i], 1, 100000, &t->extend))
                 return cli_usage_error("train", "--extend-epochs: expected a number of epochs from 1 to 100000, "
                                        "got '%s'", argv[i]);
         } else if (strcmp(a, "--json") == 0) {
-            json = true;
+            t->json = true;
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
-            quiet = true;
+            t->quiet = true;
         } else if (strcmp(a, "--threads") == 0 && has_next) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 1024)
+            if (!int_option(argv[++i], 1, 1024, &v))
                 return cli_usage_error("train", "--threads: expected a number from 1 to 1024, got '%s'", argv[i]);
-            threads = (int)v;
+            t->threads = (int)v;
         } else if (strcmp(a, "--max-memory") == 0 && has_next) {
-            max_memory = parse_size(argv[++i]);
-            if (!max_memory)
+            t->max_memory = parse_size(argv[++i]);
+            if (!t->max_memory)
                 return cli_usage_error("train", "--max-memory: expected a size from 1 byte to 2^60 bytes like 2G "
                                        "or 512M, got '%s'", argv[i]);
         } else if (a[0] == '-') {
             return cli_usage_error("train", "unknown or incomplete option '%s'", a);
-        } else if (!spec_path) {
-            spec_path = a;
+        } else if (!t->spec_path) {
+            t->spec_path = a;
         } else {
-            return cli_usage_error("train", "more than one spec given ('%s' and '%s')", spec_path, a);
+            return cli_usage_error("train", "more than one spec given ('%s' and '%s')", t->spec_path, a);
         }
     }
-    if (!spec_path)
+    if (!t->spec_path)
         return cli_usage_error("train", "missing SPEC (a YAML file, e.g. configs/lenet5.yaml)");
-    if (force && (resume || extend))
+    if (t->force && (t->resume || t->extend))
         return cli_usage_error("train", "--force replaces the run that --%s would continue: give one of them",
-                               resume ? "resume" : "extend-epochs");
-    if (dry_run && (resume || extend || force || stop_at || profile))
+                               t->resume ? "resume" : "extend-epochs");
+    if (t->dry_run && (t->resume || t->extend || t->force || t->stop_at || t->profile))
         return cli_usage_error("train", "--dry-run writes nothing and takes no --resume, --extend-epochs, --force, "
                                "--stop-at or --profile");
-    resume = resume || extend; /* --extend-epochs continues the run */
+    t->resume = t->resume || t->extend; /* --extend-epochs continues the run */
+    return 0;
+}
 
+/* The run directory made ready for training: locked (one writer), a run
+ * there continued (--resume) or replaced (--force), never overwritten
+ * silently; the resolved spec written. Over MPI only the writer touches it,
+ * every rank resumes. */
+static int open_run(dlx_model *m, const train_args *t, bool writer, const char *ckpt, dlx_err *err)
+{
+    int rc = writer ? dlx_run_lock(m, err) : 0;
+    if (!rc && writer && !t->resume && !t->force)
+        rc = dlx_run_refuse_replace(m->run_dir, "continue it with --resume, replace it with --force, or train "
+                                    "into another directory with --out DIR", err);
+    if (!rc && writer && t->force)
+        rc = dlx_run_discard(m->run_dir, err);
+    if (!rc && t->resume) {
+        bool found;
+        rc = dlx_run_resume(m, &found, err);
+        if (!rc && found)
+            dlx_run_info(m, "resuming from %s at step %lld", ckpt, (long long)m->step);
+        else if (!rc)
+            dlx_run_info(m, "no checkpoint at %s: starting from step 0", ckpt);
+    }
+    if (!rc && writer) rc = dlx_run_write_spec(m, err);
+    return rc;
+}
+
+static int train_cmd(int argc, char **argv, const dlx_dist *dist, bool *together)
+{
+    train_args t;
+    int rc = parse_args(argc, argv, &t);
+    if (rc)
+        return rc;
     dlx_err err;
     dlx_err_clear(&err);
     /* over MPI ranks rank 0 alone reports, locks and writes the run directory */
     const bool writer = dlx_dist_writes(dist);
-    quiet = quiet || !writer;
-    json = json && writer;
-    if (out_dir && dlx_rundir_check(out_dir, "--out", DLX_RUNDIR_MAX, &err))
+    const bool quiet = t.quiet || !writer, json = t.json && writer;
+    if (t.out_dir && dlx_rundir_check(t.out_dir, "--out", DLX_RUNDIR_MAX, &err))
         return cli_fail(&err);
     dlx_spec *spec = NULL;
-    if (cli_load_spec(spec_path, sets, n_sets, &spec, &err))
+    if (cli_load_spec(t.spec_path, t.sets, t.n_sets, &spec, &err))
         return cli_fail(&err);
     char run_dir[DLX_RUNDIR_MAX + 1];
-    if (out_dir)
-        snprintf(run_dir, sizeof run_dir, "%s", out_dir);
+    if (t.out_dir)
+        snprintf(run_dir, sizeof run_dir, "%s", t.out_dir);
     else
-        default_run_dir(spec, spec_path, run_dir, sizeof run_dir);
+        default_run_dir(spec, t.spec_path, run_dir, sizeof run_dir);
     int64_t from_epochs = 0;
-    if (extend && extend_spec(spec, run_dir, extend, &from_epochs, &err)) {
+    if (t.extend && extend_spec(spec, run_dir, t.extend, &from_epochs, &err)) {
         dlx_spec_destroy(spec);
         return cli_fail(&err);
     }
@@ -245,53 +281,33 @@ static int train_cmd(int argc, char **argv, const dlx_dist *dist, bool *together
     cli_progress_init(&prog, quiet);
     install_signals();
     const char *np = getenv("DLX_NO_PRUNE");
-    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop, .dry_run = dry_run,
+    dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog, .stop = &g_stop, .dry_run = t.dry_run,
                        .dist = dist && dist->size > 1 ? dist : NULL, .no_prune = np && !strcmp(np, "1")};
     dlx_model *m;
     /* threads and the memory limit must be known while the graph is built */
-    int rc = dlx_model_create_opts(spec, run_dir, &hooks, threads, max_memory, &m, &err);
+    rc = dlx_model_create_opts(spec, run_dir, &hooks, t.threads, t.max_memory, &m, &err);
     if (rc)
         return cli_fail(&err);
-    snprintf(m->spec_path, sizeof m->spec_path, "%s", spec_path);
-    m->stop_at = stop_at;
-    m->profile = profile;
+    snprintf(m->spec_path, sizeof m->spec_path, "%s", t.spec_path);
+    m->stop_at = t.stop_at;
+    m->profile = t.profile;
     m->extend_from_epochs = from_epochs;
-    if (dry_run) {
-        rc = dry_run_model(m, &err);
-        cli_progress_end(&prog);
-        goto out;
-    }
     char ckpt[DLX_RUNDIR_MAX + 32];
-    /* one writer per run directory: locked before anything in it is read or written */
-    rc = dlx_path_join(ckpt, sizeof ckpt, m->run_dir, "checkpoint.h5", &err);
-    if (!rc && writer) rc = dlx_run_lock(m, &err);
-    /* a run there is continued (--resume) or replaced (--force), never overwritten silently */
-    if (!rc && writer && !resume && !force)
-        rc = dlx_run_refuse_replace(m->run_dir, "continue it with --resume, replace it with --force, or train "
-                                    "into another directory with --out DIR", &err);
-    if (!rc && writer && force)
-        rc = dlx_run_discard(m->run_dir, &err);
-    if (!rc && resume) {
-        bool found;
-        rc = dlx_run_resume(m, &found, &err);
-        if (rc)
-            goto out;
-        if (found)
-            dlx_run_info(m, "resuming from %s at step %lld", ckpt, (long long)m->step);
-        else
-            dlx_run_info(m, "no checkpoint at %s: starting from step 0", ckpt);
+    if (t.dry_run) {
+        rc = dry_run_model(m, &err);
+    } else {
+        rc = dlx_path_join(ckpt, sizeof ckpt, m->run_dir, "checkpoint.h5", &err);
+        if (!rc) rc = open_run(m, &t, writer, ckpt, &err);
+        if (!rc) rc = m->family->train(m, &err);
     }
-    if (!rc && writer) rc = dlx_run_write_spec(m, &err);
-    if (!rc) rc = m->family->train(m, &err);
     cli_progress_end(&prog);
-    if (!rc && m->figure_script[0] && !quiet)
+    if (!rc && !t.dry_run && m->figure_script[0] && !quiet)
         cli_run_gnuplot("train", m->figure_script, m->figure_png); /* (a failed drawing keeps the run) */
-    if (!rc && writer) {
+    if (!rc && !t.dry_run && writer) {
         if (!quiet && !json)
             fprintf(stderr, "checkpoint: %s\n", ckpt);
         cli_print_results(&m->results, json);
     }
-out:
     /* a stop signal or a NaN ends every rank at the same step: rank 0 says so */
     if (rc && dist && (err.code == DLX_EINTR || err.code == DLX_ENUM)) {
         *together = true;
