@@ -159,153 +159,186 @@ static int pool_start(pool *p, const dlx_sweep *s, const char *scratch, dlx_err 
     return 0;
 }
 
-int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts *o, int64_t *n_done, dlx_err *err)
+/* The table at out: read (it must hold this sweep's results) or created empty. */
+static int open_table(const dlx_sweep *s, const char *out, dlx_sweep_table *t, dlx_err *err)
 {
-    *n_done = 0;
-    dlx_sweep_table t;
     int rc;
     if (access(out, F_OK) == 0) {
-        rc = dlx_sweep_table_read(out, &t, err);
-        if (rc)
+        if ((rc = dlx_sweep_table_read(out, t, err)))
             return rc;
-        if (strcmp(t.spec_text, s->spec_text) != 0 || t.n_cols != s->n_cols) {
-            dlx_sweep_table_free(&t);
+        if (strcmp(t->spec_text, s->spec_text) != 0 || t->n_cols != s->n_cols) {
+            dlx_sweep_table_free(t);
             return dlx_err_setf(err, DLX_EINVAL, DLX_FILELOC(out),
                                 "holds results of a different sweep (spec or base changed); delete it or choose "
                                 "another --out");
         }
-    } else {
-        char dir[512];
-        snprintf(dir, sizeof dir, "%s", out);
-        char *sl = strrchr(dir, '/');
-        if (sl && sl != dir) {
-            *sl = '\0';
-            if ((rc = make_dir(dir, err)))
-                return rc;
-        }
-        if ((rc = dlx_sweep_table_init(&t, s, err)))
+        return 0;
+    }
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *sl = strrchr(dir, '/');
+    if (sl && sl != dir) {
+        *sl = '\0';
+        if ((rc = make_dir(dir, err)))
             return rc;
-        if ((rc = dlx_sweep_table_write(out, &t, err)))
-            goto out_free_table;
     }
-    int shard_n = o->shard_n > 0 ? o->shard_n : 1;
-    int64_t *todo = malloc((size_t)(s->n_runs / shard_n + 2) * sizeof *todo), n_todo = 0;
-    if (!todo) {
-        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-        goto out_free_table;
-    }
-    for (int64_t r = o->shard_i; r < s->n_runs; r += shard_n)
-        if (!dlx_sweep_table_has(&t, r))
-            todo[n_todo++] = r;
-    int64_t skipped = 0;
-    for (int64_t r = o->shard_i; r < s->n_runs; r += shard_n)
-        skipped += dlx_sweep_table_has(&t, r);
-    dlx_sweep_eta eta; /* reorders todo: one run of every group first */
-    if ((rc = dlx_sweep_eta_init(&eta, s, todo, n_todo, err))) {
-        free(todo);
-        goto out_free_table;
-    }
+    if ((rc = dlx_sweep_table_init(t, s, err)))
+        return rc;
+    if ((rc = dlx_sweep_table_write(out, t, err)))
+        dlx_sweep_table_free(t);
+    return rc;
+}
+
+/* The run loop's queue: the runs to do in order, the workers (none with one job). */
+typedef struct queue {
+    const dlx_sweep *s;
+    const dlx_sweep_opts *o;
+    int64_t *todo, n_todo, next;
+    int jobs, in_flight;
+    pool p;
     char scratch[600];
-    snprintf(scratch, sizeof scratch, "%s", o->scratch ? o->scratch : "/tmp");
-    rc = make_dir(scratch, err);
-    double t0 = now_s();
-    int jobs = o->jobs < 1 ? 1 : o->jobs > 256 ? 256 : o->jobs;
-    if (jobs > n_todo)
-        jobs = n_todo > 0 ? (int)n_todo : 1;
-    pool p = {.n = jobs > 1 ? jobs : 0};
-    /* every run of a sweep reads the same data: each worker (forked after
-     * this, so it inherits the setting) loads and resizes it once */
-    dlx_dataset_cache_enable(true);
-    if (!rc && jobs > 1)
-        rc = pool_start(&p, s, scratch, err);
-    int64_t next = 0, done = 0;
-    double run_s = 0.0; /* the finished run's wall time */
-    msg *m = calloc(1, sizeof(*m));
-    if (!m && !rc)
-        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    int in_flight = 0;
-    if (!rc && jobs > 1)
-        for (int k = 0; k < p.n && next < n_todo; k++, next++) {
-            if (write_all(p.cmd[k], &todo[next], sizeof todo[next])) {
-                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d is gone", k);
-                break;
-            }
-            p.busy[k] = todo[next];
-            p.t_start[k] = now_s();
-            in_flight++;
-        }
-    while (!rc && done < n_todo) {
-        if (jobs == 1) {
-            if (o->stop && *o->stop)
-                break;
-            char dir[700];
-            snprintf(dir, sizeof dir, "%.600s/w0", scratch);
-            m->run = todo[next++];
-            double t_run = now_s();
-            rc = m->code = dlx_sweep_run_one(s, m->run, dir, m->row, &m->err);
-            run_s = now_s() - t_run;
-        } else {
-            struct pollfd pf[256];
-            for (int k = 0; k < p.n; k++)
-                pf[k] = (struct pollfd){.fd = p.busy[k] >= 0 ? p.res[k] : -1, .events = POLLIN};
-            if (in_flight == 0)
-                break;
-            int pr = poll(pf, (nfds_t)p.n, -1);
-            if (pr < 0 && errno == EINTR)
-                continue;
-            int k = 0;
-            while (k < p.n && !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
-                k++;
-            if (pr < 0 || k == p.n) {
-                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "waiting for workers: %s", strerror(errno));
-                break;
-            }
-            if (read_all(p.res[k], m, sizeof *m)) {
-                rc = dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d died during run %lld", k, (long long)p.busy[k]);
-                break;
-            }
-            p.busy[k] = -1;
-            run_s = now_s() - p.t_start[k];
-            in_flight--;
-            if (m->code) {
-                rc = m->code;
-            } else if (next < n_todo && !(o->stop && *o->stop)) {
-                if (write_all(p.cmd[k], &todo[next], sizeof todo[next]) == 0) {
-                    p.busy[k] = todo[next++];
-                    p.t_start[k] = now_s();
-                    in_flight++;
-                }
-            }
-        }
+    msg *m;       /* the last finished run */
+    double run_s; /* its wall time */
+    int worker;   /* the worker that ran it, -1 in this process */
+} queue;
+
+static bool stopped(const queue *q)
+{
+    return q->o->stop && *q->o->stop;
+}
+
+/* hands worker k the next run */
+static int dispatch(queue *q, int k, dlx_err *err)
+{
+    if (write_all(q->p.cmd[k], &q->todo[q->next], sizeof q->todo[q->next]))
+        return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d is gone", k);
+    q->p.busy[k] = q->todo[q->next++];
+    q->p.t_start[k] = now_s();
+    q->in_flight++;
+    return 0;
+}
+
+/* The next finished run into q->m (its own error in m->code and m->err):
+ * 0; 1 when none is coming (a stop, or no run in flight); or an error of
+ * the queue itself. */
+static int next_result(queue *q, dlx_err *err)
+{
+    msg *m = q->m;
+    if (q->jobs == 1) {
+        if (stopped(q))
+            return 1;
+        char dir[700];
+        snprintf(dir, sizeof dir, "%.600s/w0", q->scratch);
+        m->run = q->todo[q->next++];
+        double t_run = now_s();
+        m->code = dlx_sweep_run_one(q->s, m->run, dir, m->row, &m->err);
+        q->run_s = now_s() - t_run;
+        q->worker = -1;
+        return 0;
+    }
+    pool *p = &q->p;
+    for (;;) {
+        if (q->in_flight == 0)
+            return 1;
+        struct pollfd pf[256];
+        for (int k = 0; k < p->n; k++)
+            pf[k] = (struct pollfd){.fd = p->busy[k] >= 0 ? p->res[k] : -1, .events = POLLIN};
+        int pr = poll(pf, (nfds_t)p->n, -1);
+        if (pr < 0 && errno == EINTR)
+            continue;
+        int k = 0;
+        while (k < p->n && !(pf[k].revents & (POLLIN | POLLHUP | POLLERR)))
+            k++;
+        if (pr < 0 || k == p->n)
+            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "waiting for workers: %s", strerror(errno));
+        if (read_all(p->res[k], m, sizeof *m))
+            return dlx_err_setf(err, DLX_EIO, DLX_NOLOC, "worker %d died during run %lld", k, (long long)p->busy[k]);
+        p->busy[k] = -1;
+        q->run_s = now_s() - p->t_start[k];
+        q->in_flight--;
+        q->worker = k;
+        return 0;
+    }
+}
+
+/* q's runs, each finished one added to the table and the table written; *done counts them. */
+static int run_queue(queue *q, dlx_sweep_table *t, const char *out, int64_t skipped, int64_t *done, dlx_err *err)
+{
+    const double t0 = now_s();
+    dlx_sweep_eta eta; /* reorders todo: one run of every group first */
+    int rc = dlx_sweep_eta_init(&eta, q->s, q->todo, q->n_todo, err);
+    if (rc)
+        return rc;
+    for (int k = 0; !rc && k < q->p.n && q->next < q->n_todo; k++)
+        rc = dispatch(q, k, err);
+    while (!rc && *done < q->n_todo) {
+        if ((rc = next_result(q, err)))
+            break;
+        const msg *m = q->m;
         if (m->code) {
             *err = m->err;
             dlx_err_prefix(err, "run %lld", (long long)m->run);
             rc = m->code;
             break;
         }
-        rc = dlx_sweep_table_add(&t, m->run, m->row, err);
-        if (!rc) rc = dlx_sweep_table_write(out, &t, err);
-        done++;
-        dlx_sweep_eta_done(&eta, m->run, run_s);
-        if (!rc && o->on_run) {
-            dlx_sweep_event e = {.run = m->run, .row = m->row, .done = done, .todo = n_todo, .skipped = skipped,
-                                 .elapsed_s = now_s() - t0};
-            e.eta_s = dlx_sweep_eta_left(&eta, jobs, &e.untimed);
-            o->on_run(o->user, &e);
+        rc = dlx_sweep_table_add(t, m->run, m->row, err);
+        if (!rc) rc = dlx_sweep_table_write(out, t, err);
+        if (!rc && q->worker >= 0 && q->next < q->n_todo && !stopped(q)) /* the worker's next run */
+            rc = dispatch(q, q->worker, err);
+        ++*done;
+        dlx_sweep_eta_done(&eta, m->run, q->run_s);
+        if (!rc && q->o->on_run) {
+            dlx_sweep_event e = {.run = m->run, .row = m->row, .done = *done, .todo = q->n_todo,
+                                 .skipped = skipped, .elapsed_s = now_s() - t0};
+            e.eta_s = dlx_sweep_eta_left(&eta, q->jobs, &e.untimed);
+            q->o->on_run(q->o->user, &e);
         }
     }
-    if (!rc && done < n_todo && o->stop && *o->stop)
+    dlx_sweep_eta_free(&eta);
+    return rc == 1 ? 0 : rc;
+}
+
+int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts *o, int64_t *n_done, dlx_err *err)
+{
+    *n_done = 0;
+    dlx_sweep_table t;
+    int rc = open_table(s, out, &t, err);
+    if (rc)
+        return rc;
+    const int shard_n = o->shard_n > 0 ? o->shard_n : 1;
+    queue q = {.s = s, .o = o, .todo = malloc((size_t)(s->n_runs / shard_n + 2) * sizeof *q.todo),
+               .m = calloc(1, sizeof *q.m)};
+    int64_t skipped = 0;
+    if (!q.todo || !q.m)
+        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+    for (int64_t r = o->shard_i; !rc && r < s->n_runs; r += shard_n) {
+        if (dlx_sweep_table_has(&t, r))
+            skipped++;
+        else
+            q.todo[q.n_todo++] = r;
+    }
+    snprintf(q.scratch, sizeof q.scratch, "%s", o->scratch ? o->scratch : "/tmp");
+    if (!rc) rc = make_dir(q.scratch, err);
+    q.jobs = o->jobs < 1 ? 1 : o->jobs > 256 ? 256 : o->jobs;
+    if (q.jobs > q.n_todo)
+        q.jobs = q.n_todo > 0 ? (int)q.n_todo : 1;
+    /* every run of a sweep reads the same data: each worker (forked after
+     * this, so it inherits the setting) loads and resizes it once */
+    dlx_dataset_cache_enable(true);
+    if (!rc && q.jobs > 1) {
+        q.p.n = q.jobs;
+        rc = pool_start(&q.p, s, q.scratch, err);
+    }
+    if (!rc) rc = run_queue(&q, &t, out, skipped, n_done, err);
+    if (!rc && *n_done < q.n_todo && stopped(&q))
         rc = dlx_err_setf(err, DLX_EINTR, DLX_FILELOC(out),
                           "interrupted after %lld of %lld runs; finished runs are saved; run the same command "
                           "again to resume",
-                          (long long)done, (long long)n_todo);
-    pool_close(&p);
+                          (long long)*n_done, (long long)q.n_todo);
+    pool_close(&q.p);
     dlx_dataset_cache_enable(false);
-    dlx_sweep_eta_free(&eta);
-    free(m);
-    free(todo);
-    *n_done = done;
-out_free_table:
+    free(q.m);
+    free(q.todo);
     dlx_sweep_table_free(&t);
     return rc;
 }
