@@ -301,27 +301,13 @@ typedef struct base_sets {
     int n;
 } base_sets;
 
-static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, base_sets sets, dlx_err *err)
+/* sweep.base loaded, the caller's settings applied: *b (the caller destroys
+ * it), the family in s->family and *fam, its text in s->base_text. */
+static int read_base(dlx_sweep *s, dlx_spec_node *sw, base_sets sets, dlx_spec **b, const dlx_family **fam,
+                     dlx_err *err)
 {
-    dlx_spec_node *root = dlx_spec_root(spec);
-    dlx_spec_node *sw = dlx_spec_get(root, "sweep");
-    const char *name;
-    int rc = dlx_spec_check_doc(root, "a sweep spec", k_top_keys, err);
-    if (!rc && !sw)
-        rc = dlx_err_setf(err, DLX_EINVAL, root->loc,
-                          "missing required key 'sweep' (a sweep spec has sweep: {base, axes, measures})");
-    if (!rc) rc = dlx_spec_expect_map(sw, "sweep", err);
-    if (!rc) rc = dlx_spec_check_doc(sw, "sweep", k_sweep_keys, err);
-    if (!rc) rc = dlx_spec_str(root, "name", false, "sweep", &name, err);
-    dlx_spec_node *name_v = dlx_spec_get(root, "name");
-    if (!rc && name_v) /* picks runs/<name>/sweep.h5 */
-        rc = dlx_name_check(name_v, "sweep name", DLX_PATH_COMPONENT_MAX, "it picks runs/<name>/sweep.h5", err);
-    if (!rc) rc = dlx_spec_file_path(sw, "base", s->base_path, sizeof s->base_path, err);
-    if (rc)
-        return rc;
-    dlx_spec *b;
     dlx_err berr;
-    rc = dlx_spec_load_file(s->base_path, &b, &berr);
+    int rc = dlx_spec_load_file(s->base_path, b, &berr);
     if (rc == DLX_EIO)
         return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(sw, "base")->loc,
                             "sweep.base: the base spec '%s' cannot be read: %s", s->base_path, berr.msg);
@@ -331,38 +317,40 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
         return DLX_EINVAL;
     }
     for (int i = 0; i < sets.n; i++) /* the caller's settings, before the axes, in every run */
-        if ((rc = dlx_spec_set(b, sets.v[i], err))) {
-            dlx_spec_destroy(b);
+        if ((rc = dlx_spec_set(*b, sets.v[i], err))) {
             dlx_err_prefix(err, "setting '%s' in the base spec %s", sets.v[i], s->base_path);
             err->code = DLX_EINVAL;
             return DLX_EINVAL;
         }
-    dlx_spec_node *model = dlx_spec_get(dlx_spec_root(b), "model");
+    dlx_spec_node *model = dlx_spec_get(dlx_spec_root(*b), "model");
     dlx_spec_node *kind = model ? dlx_spec_get(model, "kind") : NULL;
     snprintf(s->family, sizeof s->family, "%s", kind && kind->scalar ? kind->scalar : "classifier");
-    const dlx_family *fam = dlx_family_find(s->family);
-    if (!fam || !fam->sweep_measures) {
+    *fam = dlx_family_find(s->family);
+    if (!*fam || !(*fam)->sweep_measures) {
         char can[256] = "";
         for (int i = 0; dlx_family_at(i); i++)
             if (dlx_family_at(i)->sweep_measures)
                 snprintf(can + strlen(can), sizeof can - strlen(can), "%s%s", can[0] ? ", " : "",
                          dlx_family_at(i)->name);
-        dlx_spec_destroy(b);
         return dlx_err_setf(err, DLX_EINVAL, dlx_spec_get(sw, "base")->loc,
                             "sweep.base: model kind '%s' cannot be swept (sweeps know %s)", s->family, can);
     }
-    const char *known[64];
-    known_measures(fam, known, 64);
-    s->base_text = dlx_spec_dump(b);
+    s->base_text = dlx_spec_dump(*b);
+    return s->base_text ? 0 : dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
+}
+
+/* sweep.axes against the base spec b: s->axes, n_runs, the first columns */
+static int read_axes(dlx_sweep *s, dlx_spec_node *sw, dlx_spec *b, dlx_err *err)
+{
     dlx_spec_node *axes = dlx_spec_get(sw, "axes");
-    if (!s->base_text)
-        rc = dlx_err_setf(err, DLX_ENOMEM, DLX_NOLOC, "out of memory");
-    if (!rc && !axes)
-        rc = dlx_err_setf(err, DLX_EINVAL, sw->loc, "sweep: missing required key 'axes'");
-    if (!rc) rc = dlx_spec_expect_seq(axes, "sweep.axes", err);
-    if (!rc && (axes->n < 1 || axes->n > DLX_SWEEP_MAX_AXES))
-        rc = dlx_err_setf(err, DLX_EINVAL, axes->loc, "sweep.axes: give 1 to %d axes, got %d", DLX_SWEEP_MAX_AXES,
-                          axes->n);
+    int rc = 0;
+    if (!axes)
+        return dlx_err_setf(err, DLX_EINVAL, sw->loc, "sweep: missing required key 'axes'");
+    if ((rc = dlx_spec_expect_seq(axes, "sweep.axes", err)))
+        return rc;
+    if (axes->n < 1 || axes->n > DLX_SWEEP_MAX_AXES)
+        return dlx_err_setf(err, DLX_EINVAL, axes->loc, "sweep.axes: give 1 to %d axes, got %d", DLX_SWEEP_MAX_AXES,
+                            axes->n);
     s->n_runs = 1;
     for (int k = 0; !rc && k < axes->n; k++) {
         s->n_axes = k + 1;
@@ -373,22 +361,27 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
                 rc = dlx_err_setf(err, DLX_EINVAL, axes->loc, "sweep.axes: more than 1e8 runs");
         }
     }
-    dlx_spec_destroy(b);
     if (!rc) rc = check_axis_values(s, axes, err);
     if (rc)
         return rc;
     for (int k = 0; k < s->n_axes; k++) /* both 48 bytes, NUL-terminated */
         memcpy(s->cols[s->n_cols++], s->axes[k].name, sizeof s->cols[0]);
+    return 0;
+}
+
+/* sweep.measures, each one the family knows (known: NULL-terminated), once;
+ * their columns after the axes' (hessian gives four) */
+static int read_measures(dlx_sweep *s, dlx_spec_node *sw, const char *const *known, dlx_err *err)
+{
     dlx_spec_node *meas = dlx_spec_get(sw, "measures");
     if (!meas)
         return dlx_err_setf(err, DLX_EINVAL, sw->loc, "sweep: missing required key 'measures' (e.g. [test_loss])");
-    rc = dlx_spec_expect_seq(meas, "sweep.measures", err);
+    int rc = dlx_spec_expect_seq(meas, "sweep.measures", err);
     if (!rc && meas->n == 0)
         rc = dlx_err_setf(err, DLX_EINVAL, meas->loc, "sweep.measures: empty; name at least one measure");
     for (int i = 0; !rc && i < meas->n; i++) {
         const char *m;
-        rc = dlx_spec_node_str(meas->items[i], &m, err);
-        if (rc)
+        if ((rc = dlx_spec_node_str(meas->items[i], &m, err)))
             break;
         int j = 0;
         while (known[j] && strcmp(known[j], m) != 0)
@@ -413,30 +406,70 @@ static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, ba
         for (int q = 0; q < add; q++)
             snprintf(s->cols[s->n_cols++], sizeof s->cols[0], "%s", add == 4 ? k_hess_cols[q] : m);
     }
+    dlx_spec_node *axes = dlx_spec_get(sw, "axes");
     for (int c = 0; !rc && c < s->n_axes; c++)
         for (int d = s->n_axes; d < s->n_cols; d++)
             if (strcmp(s->cols[c], s->cols[d]) == 0)
                 return dlx_err_setf(err, DLX_EINVAL, axes->items[c]->loc,
                                     "axis name '%s' clashes with a measure column; rename the axis", s->cols[c]);
+    return rc;
+}
+
+/* sweep.hessian's settings (defaults without it) */
+static int read_hessian(dlx_sweep *s, dlx_spec_node *sw, dlx_err *err)
+{
     dlx_spec_node *h = dlx_spec_get(sw, "hessian");
     int64_t hs = 1000, hx = 3000, hl = 40;
-    if (!rc && h) {
-        rc = dlx_spec_expect_map(h, "sweep.hessian", err);
-        if (!rc) rc = dlx_spec_check_doc(h, "sweep.hessian", k_hess_keys, err);
-    }
-    if (!rc && h) rc = dlx_spec_int(h, "samples", false, 1000, 1, 100000, &hs, err);
-    if (!rc && h) rc = dlx_spec_int(h, "exact_max", false, 3000, 0, 20000, &hx, err);
-    if (!rc && h) rc = dlx_spec_int(h, "lanczos_steps", false, 40, 2, 1000, &hl, err);
+    static const char *const k_methods[] = {"rop", "fd", NULL};
     s->hess_eps = 1e-5;
     s->hess_neg_tol = 1e-3;
-    if (!rc && h) rc = dlx_spec_float(h, "eps", false, 1e-5, 1e-8, 1.0, &s->hess_eps, err);
-    if (!rc && h) rc = dlx_spec_float(h, "neg_tol", false, 1e-3, 0.0, 1e3, &s->hess_neg_tol, err);
-    static const char *const k_methods[] = {"rop", "fd", NULL};
     s->hess_method = DLX_HESSIAN_ROP;
-    if (!rc && h) rc = dlx_spec_enum(h, "method", false, k_methods, DLX_HESSIAN_ROP, &s->hess_method, err);
+    int rc = 0;
+    if (h) {
+        rc = dlx_spec_expect_map(h, "sweep.hessian", err);
+        if (!rc) rc = dlx_spec_check_doc(h, "sweep.hessian", k_hess_keys, err);
+        if (!rc) rc = dlx_spec_int(h, "samples", false, 1000, 1, 100000, &hs, err);
+        if (!rc) rc = dlx_spec_int(h, "exact_max", false, 3000, 0, 20000, &hx, err);
+        if (!rc) rc = dlx_spec_int(h, "lanczos_steps", false, 40, 2, 1000, &hl, err);
+        if (!rc) rc = dlx_spec_float(h, "eps", false, 1e-5, 1e-8, 1.0, &s->hess_eps, err);
+        if (!rc) rc = dlx_spec_float(h, "neg_tol", false, 1e-3, 0.0, 1e3, &s->hess_neg_tol, err);
+        if (!rc) rc = dlx_spec_enum(h, "method", false, k_methods, DLX_HESSIAN_ROP, &s->hess_method, err);
+    }
     s->hess_samples = (int)hs;
     s->hess_exact_max = (int)hx;
     s->hess_lanczos = (int)hl;
+    return rc;
+}
+
+static int read_sweep(dlx_sweep *s, dlx_spec *spec, const char *out_override, base_sets sets, dlx_err *err)
+{
+    dlx_spec_node *root = dlx_spec_root(spec);
+    dlx_spec_node *sw = dlx_spec_get(root, "sweep");
+    const char *name;
+    int rc = dlx_spec_check_doc(root, "a sweep spec", k_top_keys, err);
+    if (!rc && !sw)
+        rc = dlx_err_setf(err, DLX_EINVAL, root->loc,
+                          "missing required key 'sweep' (a sweep spec has sweep: {base, axes, measures})");
+    if (!rc) rc = dlx_spec_expect_map(sw, "sweep", err);
+    if (!rc) rc = dlx_spec_check_doc(sw, "sweep", k_sweep_keys, err);
+    if (!rc) rc = dlx_spec_str(root, "name", false, "sweep", &name, err);
+    dlx_spec_node *name_v = dlx_spec_get(root, "name");
+    if (!rc && name_v) /* picks runs/<name>/sweep.h5 */
+        rc = dlx_name_check(name_v, "sweep name", DLX_PATH_COMPONENT_MAX, "it picks runs/<name>/sweep.h5", err);
+    if (!rc) rc = dlx_spec_file_path(sw, "base", s->base_path, sizeof s->base_path, err);
+    if (rc)
+        return rc;
+    dlx_spec *b = NULL;
+    const dlx_family *fam = NULL;
+    rc = read_base(s, sw, sets, &b, &fam, err);
+    if (!rc) rc = read_axes(s, sw, b, err);
+    dlx_spec_destroy(b);
+    const char *known[64];
+    if (!rc) {
+        known_measures(fam, known, 64);
+        rc = read_measures(s, sw, known, err);
+    }
+    if (!rc) rc = read_hessian(s, sw, err);
     const char *out;
     char def_out[600];
     snprintf(def_out, sizeof def_out, "runs/%s/sweep.h5", name);
