@@ -81,132 +81,101 @@ static int guard_out(const dlx_repro *r, const char *only, const char *h5, bool 
     return rc;
 }
 
-int cmd_reproduce(int argc, char **argv)
-{
-    const char *table = NULL, *out = NULL, *only = NULL;
-    int threads = 0;
-    bool quiet = false, figure_only = false, force = false, resume = false;
+typedef struct repro_args {
+    const char *table, *out, *only;
+    int threads, n_sets;
+    bool quiet, figure_only, force, resume;
     const char *sets[64];
-    int n_sets = 0;
+} repro_args;
+
+/* argv into *a; 0, or the usage error's exit status */
+static int parse_args(int argc, char **argv, repro_args *a)
+{
+    *a = (repro_args){0};
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if ((!strcmp(a, "--set") && i + 1 < argc) || !strncmp(a, "--set=", 6)) {
-            if (n_sets == 64)
+        const char *o = argv[i];
+        if ((!strcmp(o, "--set") && i + 1 < argc) || !strncmp(o, "--set=", 6)) {
+            if (a->n_sets == 64)
                 return cli_usage_error("reproduce", "too many --set options (at most 64)");
-            sets[n_sets++] = a[5] == '=' ? a + 6 : argv[++i];
-        } else if (!strcmp(a, "--force")) {
-            force = true;
-        } else if (!strcmp(a, "--resume")) {
-            resume = true;
-        } else if (!strcmp(a, "--out") && i + 1 < argc) {
-            out = argv[++i];
-        } else if (!strcmp(a, "--only") && i + 1 < argc) {
-            only = argv[++i];
-        } else if (!strcmp(a, "--threads") && i + 1 < argc) {
+            a->sets[a->n_sets++] = o[5] == '=' ? o + 6 : argv[++i];
+        } else if (!strcmp(o, "--force")) {
+            a->force = true;
+        } else if (!strcmp(o, "--resume")) {
+            a->resume = true;
+        } else if (!strcmp(o, "--out") && i + 1 < argc) {
+            a->out = argv[++i];
+        } else if (!strcmp(o, "--only") && i + 1 < argc) {
+            a->only = argv[++i];
+        } else if (!strcmp(o, "--threads") && i + 1 < argc) {
             char *end;
             long v = strtol(argv[++i], &end, 10);
             if (*end || v < 1 || v > 1024)
                 return cli_usage_error("reproduce", "--threads: expected a number from 1 to 1024, got '%s'", argv[i]);
-            threads = (int)v;
-        } else if (!strcmp(a, "--figure-only")) {
-            figure_only = true;
-        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-            quiet = true;
-        } else if (a[0] == '-') {
-            return cli_usage_error("reproduce", "unknown or incomplete option '%s'", a);
-        } else if (!table) {
-            table = a;
+            a->threads = (int)v;
+        } else if (!strcmp(o, "--figure-only")) {
+            a->figure_only = true;
+        } else if (!strcmp(o, "--quiet") || !strcmp(o, "-q")) {
+            a->quiet = true;
+        } else if (o[0] == '-') {
+            return cli_usage_error("reproduce", "unknown or incomplete option '%s'", o);
+        } else if (!a->table) {
+            a->table = o;
         } else {
-            return cli_usage_error("reproduce", "more than one table spec given ('%s' and '%s')", table, a);
+            return cli_usage_error("reproduce", "more than one table spec given ('%s' and '%s')", a->table, o);
         }
     }
-    if (!table)
+    if (!a->table)
         return cli_usage_error("reproduce", "missing TABLE (a table spec, e.g. configs/repro/lista.yaml)");
-    dlx_err err;
-    dlx_err_clear(&err);
-    if (out && dlx_rundir_check(out, "--out", DLX_RUNDIR_MAX - 2, &err)) /* room for <out>/<row> */
-        return cli_fail(&err);
-    char out_dir[DLX_RUNDIR_MAX + 1];
-    if (out)
-        snprintf(out_dir, sizeof out_dir, "%s", out);
-    else
-        default_out(table, out_dir, sizeof out_dir);
-    dlx_repro *r;
-    if (dlx_repro_load_set(table, out_dir, sets, n_sets, &r, &err))
-        return cli_fail(&err);
-    if (only) {
-        for (const char *p = only; *p;) {
-            const char *comma = strchr(p, ',');
-            char name[64];
-            snprintf(name, sizeof name, "%.*s", (int)(comma ? comma - p : (long)strlen(p)), p);
-            bool found = false;
-            for (int i = 0; i < r->n_rows; i++)
-                found |= !strcmp(r->rows[i].name, name);
-            if (!found) {
-                dlx_repro_destroy(r);
-                return cli_usage_error("reproduce", "--only: no row named '%s' in %s", name, table);
-            }
-            if (!comma)
-                break;
-            p = comma + 1;
-        }
-    }
-    /* the rows' run directories and results.h5 have one writer: held until exit */
-    int lock_fd;
-    if (dlx_rundir_lock(out_dir, &lock_fd, &err)) {
-        dlx_repro_destroy(r);
-        return cli_fail(&err);
-    }
-    char h5[DLX_RUNDIR_MAX + 32];
-    snprintf(h5, sizeof h5, "%s/results.h5", out_dir); /* fits: out_dir is checked */
-    if (!figure_only && guard_out(r, only, h5, force, resume, &err)) {
-        dlx_repro_destroy(r);
-        dlx_lock_release(&lock_fd);
-        return cli_fail(&err);
-    }
-    r->resume = resume;
-    if (figure_only) {
-        int frc = draw_figure(r, h5, out_dir, &err);
-        dlx_repro_destroy(r);
-        dlx_lock_release(&lock_fd);
-        return frc ? cli_fail(&err) : 0;
-    }
-    if (only && access(h5, F_OK) == 0) { /* the rows not run now keep their earlier results */
-        bool keep[r->n_rows > 0 ? r->n_rows : 1];
+    return 0;
+}
+
+/* every name of the comma-separated list is a row of r: 0, or the usage error's exit status */
+static int check_only(const dlx_repro *r, const char *only, const char *table)
+{
+    for (const char *p = only; p && *p;) {
+        const char *comma = strchr(p, ',');
+        char name[64];
+        snprintf(name, sizeof name, "%.*s", (int)(comma ? comma - p : (long)strlen(p)), p);
+        bool found = false;
         for (int i = 0; i < r->n_rows; i++)
-            keep[i] = !in_list(only, r->rows[i].name);
-        if (dlx_repro_keep_earlier(r, keep, h5, &err)) {
-            dlx_repro_destroy(r);
-            dlx_lock_release(&lock_fd);
-            return cli_fail(&err);
-        }
+            found |= !strcmp(r->rows[i].name, name);
+        if (!found)
+            return cli_usage_error("reproduce", "--only: no row named '%s' in %s", name, table);
+        if (!comma)
+            break;
+        p = comma + 1;
     }
+    return 0;
+}
+
+/* The rows (those of --only), then results.h5, the table on stdout and the
+ * figure; the first error in *err. */
+static int run_rows(dlx_repro *r, const repro_args *a, const char *h5, const char *out_dir, dlx_err *err)
+{
     cli_progress prog;
-    cli_progress_init(&prog, quiet);
+    cli_progress_init(&prog, a->quiet);
     dlx_hooks hooks = {.progress = cli_progress_hook, .user = &prog};
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = 0, ran = 0;
     for (int i = 0; i < r->n_rows && !rc; i++) {
-        if (only && !in_list(only, r->rows[i].name))
+        if (a->only && !in_list(a->only, r->rows[i].name))
             continue;
-        if (!quiet)
+        if (!a->quiet)
             fprintf(stderr, "== row %d/%d: %s (%s)\n", i + 1, r->n_rows, r->rows[i].name, r->rows[i].spec_path);
-        rc = dlx_repro_run_row(r, i, &hooks, threads, &err);
+        rc = dlx_repro_run_row(r, i, &hooks, a->threads, err);
         cli_progress_end(&prog);
         if (!rc) {
             ran++;
-            if (!quiet)
+            if (!a->quiet)
                 fprintf(stderr, "   done in %.1f s\n", r->rows[i].seconds);
         }
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     dlx_err werr;
     dlx_err_clear(&werr);
-    if (ran && dlx_repro_write_h5(r, h5, &werr)) {
-        if (!rc)
-            err = werr, rc = werr.code;
-    }
+    if (ran && dlx_repro_write_h5(r, h5, &werr) && !rc)
+        *err = werr, rc = werr.code;
     char *md = dlx_repro_markdown(r);
     if (md) {
         fputs(md, stdout);
@@ -215,10 +184,51 @@ int cmd_reproduce(int argc, char **argv)
     double total = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
     printf("\n%d row(s) run in %.1f s; results in %s\n", ran, total, h5);
     if (!rc && ran)
-        rc = draw_figure(r, h5, out_dir, &err);
+        rc = draw_figure(r, h5, out_dir, err);
+    return rc;
+}
+
+int cmd_reproduce(int argc, char **argv)
+{
+    repro_args a;
+    int rc = parse_args(argc, argv, &a);
     if (rc)
-        rc = cli_fail(&err);
+        return rc;
+    dlx_err err;
+    dlx_err_clear(&err);
+    if (a.out && dlx_rundir_check(a.out, "--out", DLX_RUNDIR_MAX - 2, &err)) /* room for <out>/<row> */
+        return cli_fail(&err);
+    char out_dir[DLX_RUNDIR_MAX + 1];
+    if (a.out)
+        snprintf(out_dir, sizeof out_dir, "%s", a.out);
+    else
+        default_out(a.table, out_dir, sizeof out_dir);
+    dlx_repro *r;
+    if (dlx_repro_load_set(a.table, out_dir, a.sets, a.n_sets, &r, &err))
+        return cli_fail(&err);
+    if ((rc = check_only(r, a.only, a.table))) {
+        dlx_repro_destroy(r);
+        return rc;
+    }
+    /* the rows' run directories and results.h5 have one writer: held until exit */
+    int lock_fd = -1;
+    char h5[DLX_RUNDIR_MAX + 32];
+    snprintf(h5, sizeof h5, "%s/results.h5", out_dir); /* fits: out_dir is checked */
+    rc = dlx_rundir_lock(out_dir, &lock_fd, &err);
+    if (!rc && !a.figure_only) rc = guard_out(r, a.only, h5, a.force, a.resume, &err);
+    r->resume = a.resume;
+    if (!rc && a.figure_only) {
+        rc = draw_figure(r, h5, out_dir, &err);
+    } else if (!rc) {
+        if (a.only && access(h5, F_OK) == 0) { /* the rows not run now keep their earlier results */
+            bool keep[r->n_rows > 0 ? r->n_rows : 1];
+            for (int i = 0; i < r->n_rows; i++)
+                keep[i] = !in_list(a.only, r->rows[i].name);
+            rc = dlx_repro_keep_earlier(r, keep, h5, &err);
+        }
+        if (!rc) rc = run_rows(r, &a, h5, out_dir, &err);
+    }
     dlx_repro_destroy(r);
     dlx_lock_release(&lock_fd);
-    return rc;
+    return rc ? cli_fail(&err) : 0;
 }
