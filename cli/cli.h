@@ -53,6 +53,9 @@ int cli_checkpoint_family_can(const char *ckpt, bool (*can)(const struct dlx_fam
                               char *with, size_t wn, dlx_err *err);
 /* Print "dlx CMD: msg" and a usage hint to stderr; returns 2. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* An integer option's value: s is a whole decimal number in [lo, hi] (no
+ * trailing characters, no overflow) into *v; false otherwise. */
+bool cli_int_arg(const char *s, long long lo, long long hi, long long *v);
 /* true if argv has -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 /* Print the usage text of a command to stdout; returns 0. */

@@ -39,10 +39,9 @@ int cmd_gradcheck(int argc, char **argv)
             else
                 return cli_usage_error("gradcheck", "--precision: expected double or float, got '%s'", v);
         } else if (strcmp(a, "--coords") == 0 && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 1000000)
-                return cli_usage_error("gradcheck", "--coords: expected a positive number, got '%s'", argv[i]);
+            long long v;
+            if (!cli_int_arg(argv[++i], 1, 1000000, &v))
+                return cli_usage_error("gradcheck", "--coords: expected a number from 1 to 1000000, got '%s'", argv[i]);
             o.max_coords = (int)v;
         } else if (a[0] == '-') {
             return cli_usage_error("gradcheck", "unknown or incomplete option '%s'", a);

@@ -229,9 +229,8 @@ static int parse_args(int argc, char **argv, land_args *a)
                 return cli_usage_error("landscape", "too many --set options (at most 64)");
             a->sets[a->n_sets++] = o[5] == '=' ? o + 6 : argv[++i];
         } else if (strcmp(o, "--jobs") == 0 && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 256)
+            long long v;
+            if (!cli_int_arg(argv[++i], 1, 256, &v))
                 return cli_usage_error("landscape", "--jobs: expected an integer from 1 to 256, got '%s'", argv[i]);
             a->jobs = (int)v;
         } else if (strcmp(o, "--shard") == 0 && i + 1 < argc) {

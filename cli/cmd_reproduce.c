@@ -107,9 +107,8 @@ static int parse_args(int argc, char **argv, repro_args *a)
         } else if (!strcmp(o, "--only") && i + 1 < argc) {
             a->only = argv[++i];
         } else if (!strcmp(o, "--threads") && i + 1 < argc) {
-            char *end;
-            long v = strtol(argv[++i], &end, 10);
-            if (*end || v < 1 || v > 1024)
+            long long v;
+            if (!cli_int_arg(argv[++i], 1, 1024, &v))
                 return cli_usage_error("reproduce", "--threads: expected a number from 1 to 1024, got '%s'", argv[i]);
             a->threads = (int)v;
         } else if (!strcmp(o, "--figure-only")) {

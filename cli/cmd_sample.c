@@ -66,8 +66,8 @@ static int parse_args(int argc, char **argv, sample_args *a)
                                        INT64_MAX, v);
             a->seed = x, a->has_seed = true;
         } else if (strcmp(s, "--zoom") == 0 && has_next) {
-            long z = strtol(argv[++i], &end, 10);
-            if (*end || z < 1 || z > 8)
+            long long z;
+            if (!cli_int_arg(argv[++i], 1, 8, &z))
                 return cli_usage_error("sample", "--zoom: expected a number from 1 to 8, got '%s'", argv[i]);
             a->zoom = (int)z;
         } else if (strcmp(s, "--interpolate") == 0) {

@@ -155,15 +155,6 @@ typedef struct train_args {
     size_t max_memory;
 } train_args;
 
-/* a non-negative integer option's value in [lo, hi], or false */
-static bool int_option(const char *s, long long lo, long long hi, long long *v)
-{
-    char *end;
-    errno = 0;
-    *v = strtoll(s, &end, 10);
-    return *s && !*end && !errno && *v >= lo && *v <= hi;
-}
-
 /* argv into *t; 0, or the usage error's exit status */
 static int parse_args(int argc, char **argv, train_args *t)
 {
@@ -179,7 +170,7 @@ static int parse_args(int argc, char **argv, train_args *t)
         } else if (strcmp(a, "--out") == 0 && has_next) {
             t->out_dir = argv[++i];
         } else if (strcmp(a, "--stop-at") == 0 && has_next) {
-            if (!int_option(argv[++i], 1, LLONG_MAX, &t->stop_at))
+            if (!cli_int_arg(argv[++i], 1, LLONG_MAX, &t->stop_at))
                 return cli_usage_error("train", "--stop-at: expected a step number >= 1, got '%s'", argv[i]);
         } else if (strcmp(a, "--profile") == 0) {
             t->profile = true;
@@ -190,7 +181,7 @@ static int parse_args(int argc, char **argv, train_args *t)
         } else if (strcmp(a, "--dry-run") == 0) {
             t->dry_run = true;
         } else if (strcmp(a, "--extend-epochs") == 0 && has_next) {
-            if (!int_option(argv[++i], 1, 100000, &t->extend))
+            if (!cli_int_arg(argv[++i], 1, 100000, &t->extend))
                 return cli_usage_error("train", "--extend-epochs: expected a number of epochs from 1 to 100000, "
                                        "got '%s'", argv[i]);
         } else if (strcmp(a, "--json") == 0) {
@@ -198,7 +189,7 @@ static int parse_args(int argc, char **argv, train_args *t)
         } else if (strcmp(a, "--quiet") == 0 || strcmp(a, "-q") == 0) {
             t->quiet = true;
         } else if (strcmp(a, "--threads") == 0 && has_next) {
-            if (!int_option(argv[++i], 1, 1024, &v))
+            if (!cli_int_arg(argv[++i], 1, 1024, &v))
                 return cli_usage_error("train", "--threads: expected a number from 1 to 1024, got '%s'", argv[i]);
             t->threads = (int)v;
         } else if (strcmp(a, "--max-memory") == 0 && has_next) {

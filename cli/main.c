@@ -1,4 +1,5 @@
 /* dlx: one binary, one subcommand per research task. */
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -270,6 +271,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, "\n(see dlx %s --help)\n", cmd);
     return 2;
+}
+
+bool cli_int_arg(const char *s, long long lo, long long hi, long long *v)
+{
+    char *end;
+    errno = 0;
+    long long x = strtoll(s, &end, 10);
+    if (end == s || *end || errno || x < lo || x > hi)
+        return false;
+    *v = x;
+    return true;
 }
 
 bool cli_wants_help(int argc, char **argv)

@@ -51,6 +51,18 @@ case_usage() {
         "$DLX" train "$FIX/ok.yaml" --max-memory lots
     check "dlx train --stop-at 0 exits 2" 2 "--stop-at: expected a step number >= 1, got '0'" \
         "$DLX" train "$FIX/ok.yaml" --stop-at 0
+    check "dlx train --stop-at past 2^63 exits 2" 2 "--stop-at: expected a step number >= 1, got '99999999999999999999'" \
+        "$DLX" train "$FIX/ok.yaml" --stop-at 99999999999999999999
+    check "dlx train --threads 2x exits 2" 2 "--threads: expected a number from 1 to 1024, got '2x'" \
+        "$DLX" train "$FIX/ok.yaml" --threads 2x
+    check "dlx reproduce --threads '' exits 2" 2 "--threads: expected a number from 1 to 1024, got ''" \
+        "$DLX" reproduce x.yaml --threads ''
+    check "dlx landscape --jobs 257 exits 2" 2 "--jobs: expected an integer from 1 to 256, got '257'" \
+        "$DLX" landscape x.yaml --jobs 257
+    check "dlx gradcheck --coords 0 exits 2" 2 "--coords: expected a number from 1 to 1000000, got '0'" \
+        "$DLX" gradcheck "$FIX/ok.yaml" --coords 0
+    check "dlx sample --zoom 9 exits 2" 2 "--zoom: expected a number from 1 to 8, got '9'" \
+        "$DLX" sample x.h5 --zoom 9
     check "dlx train with two specs exits 2" 2 "more than one spec" "$DLX" train "$FIX/ok.yaml" "$FIX/ok.yaml"
     check "dlx gradcheck --eps 2 exits 2" 2 "--eps: expected a number in (0, 1)" \
         "$DLX" gradcheck "$FIX/ok.yaml" --eps 2
