@@ -200,6 +200,7 @@ typedef struct queue {
     msg *m;       /* the last finished run */
     double run_s; /* its wall time */
     int worker;   /* the worker that ran it, -1 in this process */
+    double t0;    /* when the runs began (the workers' start included) */
 } queue;
 
 static bool stopped(const queue *q)
@@ -264,7 +265,6 @@ static int next_result(queue *q, dlx_err *err)
 /* q's runs, each finished one added to the table and the table written; *done counts them. */
 static int run_queue(queue *q, dlx_sweep_table *t, const char *out, int64_t skipped, int64_t *done, dlx_err *err)
 {
-    const double t0 = now_s();
     dlx_sweep_eta eta; /* reorders todo: one run of every group first */
     int rc = dlx_sweep_eta_init(&eta, q->s, q->todo, q->n_todo, err);
     if (rc)
@@ -289,7 +289,7 @@ static int run_queue(queue *q, dlx_sweep_table *t, const char *out, int64_t skip
         dlx_sweep_eta_done(&eta, m->run, q->run_s);
         if (!rc && q->o->on_run) {
             dlx_sweep_event e = {.run = m->run, .row = m->row, .done = *done, .todo = q->n_todo,
-                                 .skipped = skipped, .elapsed_s = now_s() - t0};
+                                 .skipped = skipped, .elapsed_s = now_s() - q->t0};
             e.eta_s = dlx_sweep_eta_left(&eta, q->jobs, &e.untimed);
             q->o->on_run(q->o->user, &e);
         }
@@ -319,6 +319,7 @@ int dlx_sweep_execute(const dlx_sweep *s, const char *out, const dlx_sweep_opts 
     }
     snprintf(q.scratch, sizeof q.scratch, "%s", o->scratch ? o->scratch : "/tmp");
     if (!rc) rc = make_dir(q.scratch, err);
+    q.t0 = now_s();
     q.jobs = o->jobs < 1 ? 1 : o->jobs > 256 ? 256 : o->jobs;
     if (q.jobs > q.n_todo)
         q.jobs = q.n_todo > 0 ? (int)q.n_todo : 1;
