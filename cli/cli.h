@@ -56,6 +56,11 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* An integer option's value: s is a whole decimal number in [lo, hi] (no
  * trailing characters, no overflow) into *v; false otherwise. */
 bool cli_int_arg(const char *s, long long lo, long long hi, long long *v);
+/* argv[*i] as `--set KEY=VALUE` or `--set=KEY=VALUE`: 0 when it is neither;
+ * 1 when its setting is taken into sets[*n] (*i then at its last word);
+ * 2 (a usage error, printed for cmd) when the value is missing or max are
+ * taken already. */
+int cli_set_arg(const char *cmd, int argc, char **argv, int *i, const char **sets, int *n, int max);
 /* true if argv has -h or --help. */
 bool cli_wants_help(int argc, char **argv);
 /* Print the usage text of a command to stdout; returns 0. */

@@ -134,6 +134,11 @@ static int parse(int argc, char **argv, eval_args *a)
 {
     memset(a, 0, sizeof *a);
     for (int i = 1; i < argc; i++) {
+        int set = cli_set_arg("eval", argc, argv, &i, a->sets, &a->n_sets, SETS_MAX);
+        if (set == 2)
+            return set;
+        if (set == 1)
+            continue;
         if (strcmp(argv[i], "--data") == 0 && i + 1 < argc)
             a->data = argv[++i];
         else if (strncmp(argv[i], "--data=", 7) == 0)
@@ -144,11 +149,6 @@ static int parse(int argc, char **argv, eval_args *a)
             a->confusion = argv[++i];
         else if (strcmp(argv[i], "--json") == 0)
             a->json = true;
-        else if (strcmp(argv[i], "--set") == 0 && i + 1 < argc) {
-            if (a->n_sets == SETS_MAX)
-                return cli_usage_error("eval", "at most %d --set", SETS_MAX);
-            a->sets[a->n_sets++] = argv[++i];
-        }
         else if (argv[i][0] == '-')
             return cli_usage_error("eval", "unknown or incomplete option '%s'", argv[i]);
         else if (!a->ckpt)

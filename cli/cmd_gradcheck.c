@@ -16,9 +16,12 @@ int cmd_gradcheck(int argc, char **argv)
     double tol = 1e-2;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (strcmp(a, "--set") == 0 && i + 1 < argc && n_sets < 64) {
-            sets[n_sets++] = argv[++i];
-        } else if (strcmp(a, "--loss") == 0 && i + 1 < argc) {
+        int set = cli_set_arg("gradcheck", argc, argv, &i, sets, &n_sets, 64);
+        if (set == 2)
+            return set;
+        if (set == 1)
+            continue;
+        if (strcmp(a, "--loss") == 0 && i + 1 < argc) {
             o.loss = argv[++i];
         } else if (strcmp(a, "--eps") == 0 && i + 1 < argc) {
             char *end;

@@ -224,11 +224,12 @@ static int parse_args(int argc, char **argv, land_args *a)
     *a = (land_args){.jobs = 1};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
-        if ((strcmp(o, "--set") == 0 && i + 1 < argc) || strncmp(o, "--set=", 6) == 0) {
-            if (a->n_sets == 64)
-                return cli_usage_error("landscape", "too many --set options (at most 64)");
-            a->sets[a->n_sets++] = o[5] == '=' ? o + 6 : argv[++i];
-        } else if (strcmp(o, "--jobs") == 0 && i + 1 < argc) {
+        int set = cli_set_arg("landscape", argc, argv, &i, a->sets, &a->n_sets, 64);
+        if (set == 2)
+            return set;
+        if (set == 1)
+            continue;
+        if (strcmp(o, "--jobs") == 0 && i + 1 < argc) {
             long long v;
             if (!cli_int_arg(argv[++i], 1, 256, &v))
                 return cli_usage_error("landscape", "--jobs: expected an integer from 1 to 256, got '%s'", argv[i]);

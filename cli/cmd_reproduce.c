@@ -94,11 +94,12 @@ static int parse_args(int argc, char **argv, repro_args *a)
     *a = (repro_args){0};
     for (int i = 1; i < argc; i++) {
         const char *o = argv[i];
-        if ((!strcmp(o, "--set") && i + 1 < argc) || !strncmp(o, "--set=", 6)) {
-            if (a->n_sets == 64)
-                return cli_usage_error("reproduce", "too many --set options (at most 64)");
-            a->sets[a->n_sets++] = o[5] == '=' ? o + 6 : argv[++i];
-        } else if (!strcmp(o, "--force")) {
+        int set = cli_set_arg("reproduce", argc, argv, &i, a->sets, &a->n_sets, 64);
+        if (set == 2)
+            return set;
+        if (set == 1)
+            continue;
+        if (!strcmp(o, "--force")) {
             a->force = true;
         } else if (!strcmp(o, "--resume")) {
             a->resume = true;

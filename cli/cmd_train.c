@@ -163,11 +163,12 @@ static int parse_args(int argc, char **argv, train_args *t)
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         bool has_next = i + 1 < argc;
-        if ((strcmp(a, "--set") == 0 && has_next) || strncmp(a, "--set=", 6) == 0) {
-            if (t->n_sets == 64)
-                return cli_usage_error("train", "too many --set options (at most 64)");
-            t->sets[t->n_sets++] = a[5] == '=' ? a + 6 : argv[++i];
-        } else if (strcmp(a, "--out") == 0 && has_next) {
+        int set = cli_set_arg("train", argc, argv, &i, t->sets, &t->n_sets, 64);
+        if (set == 2)
+            return set;
+        if (set == 1)
+            continue;
+        if (strcmp(a, "--out") == 0 && has_next) {
             t->out_dir = argv[++i];
         } else if (strcmp(a, "--stop-at") == 0 && has_next) {
             if (!cli_int_arg(argv[++i], 1, LLONG_MAX, &t->stop_at))

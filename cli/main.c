@@ -284,6 +284,20 @@ bool cli_int_arg(const char *s, long long lo, long long hi, long long *v)
     return true;
 }
 
+int cli_set_arg(const char *cmd, int argc, char **argv, int *i, const char **sets, int *n, int max)
+{
+    const char *a = argv[*i];
+    bool joined = strncmp(a, "--set=", 6) == 0;
+    if (!joined && strcmp(a, "--set") != 0)
+        return 0;
+    if (!joined && *i + 1 >= argc)
+        return cli_usage_error(cmd, "--set: expected KEY=VALUE after it");
+    if (*n == max)
+        return cli_usage_error(cmd, "too many --set options (at most %d)", max);
+    sets[(*n)++] = joined ? a + 6 : argv[++*i];
+    return 1;
+}
+
 bool cli_wants_help(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++)

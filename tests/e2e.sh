@@ -63,6 +63,14 @@ case_usage() {
         "$DLX" gradcheck "$FIX/ok.yaml" --coords 0
     check "dlx sample --zoom 9 exits 2" 2 "--zoom: expected a number from 1 to 8, got '9'" \
         "$DLX" sample x.h5 --zoom 9
+    check "dlx train --set without a value exits 2" 2 "--set: expected KEY=VALUE after it" \
+        "$DLX" train "$FIX/ok.yaml" --set
+    local many=()
+    for k in $(seq 65); do many+=(--set "train.epochs=1"); done
+    check "dlx gradcheck with 65 --set exits 2" 2 "too many --set options (at most 64)" \
+        "$DLX" gradcheck "$FIX/ok.yaml" "${many[@]}"
+    check "dlx eval with 17 --set exits 2" 2 "too many --set options (at most 16)" \
+        "$DLX" eval x.h5 "${many[@]:0:34}"
     check "dlx train with two specs exits 2" 2 "more than one spec" "$DLX" train "$FIX/ok.yaml" "$FIX/ok.yaml"
     check "dlx gradcheck --eps 2 exits 2" 2 "--eps: expected a number in (0, 1)" \
         "$DLX" gradcheck "$FIX/ok.yaml" --eps 2
